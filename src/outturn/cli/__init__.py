@@ -1,0 +1,95 @@
+"""The ``outturn`` command line: each command parses, calls one service, prints a table or JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from outturn import __version__
+from outturn.cli._common import FormatOption, OutputFormat, WorkspaceOption, console, emit, reports_errors
+from outturn.cli.data import forecast_app, ledger_app, orgs_app, plan_app, risks_app
+from outturn.cli.demo import demo
+from outturn.cli.position import position
+from outturn.services.workspace import init_workspace
+
+app = typer.Typer(
+    name="outturn",
+    help="outturn: financial recovery for NHS commissioners — forecast outturn against the control total, "
+    "from the ledger to the board.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["--help", "-h"]},
+)
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    workspace: WorkspaceOption = None,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit")] = False,
+) -> None:
+    """Commands find their workspace from --workspace DIR, else $OUTTURN_WORKSPACE, else the current
+    directory."""
+    if version:
+        console.print(f"outturn {__version__}")
+        raise typer.Exit()
+    ctx.obj = {"workspace": workspace}
+
+
+@app.command()
+@reports_errors
+def init(
+    directory: Annotated[Path, typer.Argument(help="Directory to create the workspace in")],
+    org: Annotated[str | None, typer.Option(help="Default organisation code for reports")] = None,
+    as_at: Annotated[str | None, typer.Option("--as-at", help="Default month, YYYY-MM")] = None,
+    reference_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Official NHS reference data (default: $OUTTURN_REFERENCE_DIR, "
+            "else ../shared/reference-data when present)"
+        ),
+    ] = None,
+    store_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: SQLite in the workspace)")] = None,
+    force: Annotated[bool, typer.Option(help="Rewrite the settings of an existing workspace")] = False,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Create a workspace: a settings file (outturn.toml), an SQLite store and a DuckDB warehouse."""
+    with init_workspace(
+        directory,
+        default_org=org,
+        default_as_at=as_at,
+        reference_dir=reference_dir,
+        store_url=store_url,
+        overwrite=force,
+    ) as workspace:
+        settings = workspace.settings
+        document = {
+            "workspace": str(settings.workspace),
+            "store_url": settings.resolved_store_url,
+            "warehouse": str(settings.resolved_warehouse_path),
+            "reference_dir": str(settings.reference_dir) if settings.reference_dir else None,
+        }
+    emit(
+        fmt,
+        document,
+        lambda: console.print(
+            f"workspace ready at {document['workspace']}\n  store: {document['store_url']}\n"
+            f"  warehouse: {document['warehouse']}\n  reference data: {document['reference_dir'] or 'none found'}",
+            highlight=False,
+        ),
+    )
+
+
+app.command()(position)
+app.command()(demo)
+app.add_typer(orgs_app, name="orgs")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(plan_app, name="plan")
+app.add_typer(risks_app, name="risks")
+app.add_typer(forecast_app, name="forecast")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,85 @@
+"""What every command shares: the workspace option, the output format, and turning errors into exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from outturn.domain.money import MoneyError
+from outturn.domain.periods import PeriodError
+from outturn.domain.problems import ProblemsError
+from outturn.services.position import PositionError
+from outturn.services.workspace import Workspace, open_workspace
+from outturn.settings import WorkspaceError
+
+EXIT_BAD_INPUT = 2
+
+_PIPE_WIDTH = 132  # wide enough for the category table when output is piped or captured
+console = Console(width=None if sys.stdout.isatty() else _PIPE_WIDTH)
+error_console = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPE_WIDTH)
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", "-f", help="table for people, json for programs (money in pence)")
+]
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", help="Workspace directory (default: $OUTTURN_WORKSPACE, else the current one)"),
+]
+
+
+def workspace_from(ctx: typer.Context, explicit: Path | None = None) -> Workspace:
+    chosen = explicit or (ctx.obj or {}).get("workspace")
+    return open_workspace(chosen)
+
+
+def emit(fmt: OutputFormat, document: Any, render: Callable[[], None]) -> None:
+    if fmt is OutputFormat.JSON:
+        sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+    else:
+        render()
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Expected failures (bad input, no workspace) print their reasons and exit 2; bugs still raise."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        fmt = kwargs.get("fmt", OutputFormat.TABLE)
+        try:
+            return command(*args, **kwargs)
+        except ProblemsError as error:
+            if fmt is OutputFormat.JSON:
+                document = {"error": error.summary, "problems": [problem.as_dict() for problem in error.problems]}
+                sys.stdout.write(json.dumps(document, indent=2) + "\n")
+            else:
+                error_console.print(f"[bold red]{error.summary}[/]", highlight=False)
+                for problem in error.problems:
+                    error_console.print(f"  • {problem}", highlight=False, markup=False)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except (WorkspaceError, PositionError, MoneyError, PeriodError, ValueError, KeyError) as error:
+            message = str(error).strip("'\"")
+            if fmt is OutputFormat.JSON:
+                sys.stdout.write(json.dumps({"error": message}) + "\n")
+            else:
+                error_console.print(f"[bold red]error:[/] {message}", highlight=False)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+
+    return wrapper

@@ -1,0 +1,214 @@
+"""Commands that load and list the workspace's data: organisations, ledger, plans, risks, forecast overrides."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from outturn.cli._common import (
+    FormatOption,
+    OutputFormat,
+    WorkspaceOption,
+    console,
+    emit,
+    reports_errors,
+    workspace_from,
+)
+from outturn.domain.ledger import CostCategory
+from outturn.domain.money import format_pounds, parse_money
+from outturn.domain.organisations import OrgKind
+from outturn.domain.periods import FinancialYear
+from outturn.domain.plans import ForecastOverride
+from outturn.services import forecasts, imports
+from outturn.services.imports import ImportSummary
+from outturn.services.organisations import list_organisations, load_reference_organisations
+from outturn.store import repository
+
+orgs_app = typer.Typer(
+    help="Organisations: regions, ICBs, sub-ICB locations, PCNs, practices, providers.", no_args_is_help=True
+)
+ledger_app = typer.Typer(
+    help="The monthly ledger: budget and actual by organisation, category, month.", no_args_is_help=True
+)
+plan_app = typer.Typer(
+    help="Financial plans: allocation, deductions, required surplus, control total.", no_args_is_help=True
+)
+risks_app = typer.Typer(help="The risks and mitigations register.", no_args_is_help=True)
+forecast_app = typer.Typer(help="Manual forecast overrides, each with its reason.", no_args_is_help=True)
+
+FileArgument = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .csv or .xlsx file")]
+
+
+def _emit_summary(fmt: OutputFormat, summary: ImportSummary) -> None:
+    def render() -> None:
+        console.print(
+            f"imported {summary.rows} {summary.kind} row(s) from {summary.source}"
+            + (f", replacing {summary.replaced_rows} stored row(s)" if summary.replaced_rows else ""),
+            highlight=False,
+        )
+
+    emit(fmt, asdict(summary), render)
+
+
+@orgs_app.command("load-reference")
+@reports_errors
+def orgs_load_reference(
+    ctx: typer.Context,
+    file: Annotated[Path | None, typer.Option(help="An NHS England practice weighted-population file")] = None,
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Load the hierarchy (region, ICB, sub-ICB, PCN, practice) and NHS trusts from the reference data."""
+    with workspace_from(ctx, workspace) as opened:
+        counts = load_reference_organisations(opened, file)
+    emit(fmt, counts, lambda: console.print(", ".join(f"{n} {kind}" for kind, n in counts.items()), highlight=False))
+
+
+@orgs_app.command("import")
+@reports_errors
+def orgs_import(
+    ctx: typer.Context, file: FileArgument, workspace: WorkspaceOption = None, fmt: FormatOption = OutputFormat.TABLE
+) -> None:
+    """Import your own organisations from a CSV with columns code, name, kind, parent_code."""
+    with workspace_from(ctx, workspace) as opened:
+        _emit_summary(fmt, imports.import_organisations(opened, file))
+
+
+@orgs_app.command("list")
+@reports_errors
+def orgs_list(
+    ctx: typer.Context,
+    kind: Annotated[str | None, typer.Option(help="region, icb, sub_icb, pcn, practice or provider")] = None,
+    under: Annotated[str | None, typer.Option(help="Only organisations under this code")] = None,
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """List organisations."""
+    with workspace_from(ctx, workspace) as opened:
+        found = list_organisations(opened, OrgKind.parse(kind) if kind else None, under)
+    document = [{"code": o.code, "name": o.name, "kind": o.kind.value, "parent_code": o.parent_code} for o in found]
+
+    def render() -> None:
+        table = Table("Code", "Name", "Kind", "Parent")
+        for org in found:
+            table.add_row(org.code, org.name, org.kind.value, org.parent_code or "")
+        console.print(table)
+
+    emit(fmt, document, render)
+
+
+@ledger_app.command("import")
+@reports_errors
+def ledger_import(
+    ctx: typer.Context,
+    file: FileArgument,
+    sheet: Annotated[str | None, typer.Option(help="Worksheet name (default: the first)")] = None,
+    header_row: Annotated[int | None, typer.Option(help="Row holding the column names (default: 1)")] = None,
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Import a ledger file. Each organisation-month in the file replaces what is stored for it; a file
+    with any problem stores nothing and lists every problem with its row and column."""
+    with workspace_from(ctx, workspace) as opened:
+        _emit_summary(fmt, imports.import_ledger(opened, file, sheet=sheet, header_row=header_row))
+
+
+@ledger_app.command("list")
+@reports_errors
+def ledger_list(ctx: typer.Context, workspace: WorkspaceOption = None, fmt: FormatOption = OutputFormat.TABLE) -> None:
+    """The months of ledger stored, per organisation."""
+    with workspace_from(ctx, workspace) as opened, opened.store.reading() as session:
+        periods = repository.ledger_periods(session)
+    document = [
+        {"org_code": o, "year": str(FinancialYear(y)), "month": f"M{m:02d}", "lines": n} for o, y, m, n in periods
+    ]
+
+    def render() -> None:
+        table = Table("Organisation", "Year", "Month", "Lines")
+        for row in document:
+            table.add_row(*(str(value) for value in row.values()))
+        console.print(table)
+
+    emit(fmt, document, render)
+
+
+@plan_app.command("import")
+@reports_errors
+def plan_import(
+    ctx: typer.Context, file: FileArgument, workspace: WorkspaceOption = None, fmt: FormatOption = OutputFormat.TABLE
+) -> None:
+    """Import plan items (org_code, year, item, amount, description): allocations, deductions,
+    required surplus and control total."""
+    with workspace_from(ctx, workspace) as opened:
+        _emit_summary(fmt, imports.import_plans(opened, file))
+
+
+@risks_app.command("import")
+@reports_errors
+def risks_import(
+    ctx: typer.Context, file: FileArgument, workspace: WorkspaceOption = None, fmt: FormatOption = OutputFormat.TABLE
+) -> None:
+    """Replace the risk register of each organisation and year in the file (org_code, year, kind,
+    description, value, likelihood[, category])."""
+    with workspace_from(ctx, workspace) as opened:
+        _emit_summary(fmt, imports.import_risks(opened, file))
+
+
+@forecast_app.command("override")
+@reports_errors
+def forecast_override(
+    ctx: typer.Context,
+    org: Annotated[str, typer.Option(help="Organisation code")],
+    year: Annotated[str, typer.Option(help="Financial year, e.g. 2025/26")],
+    category: Annotated[str, typer.Option(help="Cost category, e.g. acute")],
+    amount: Annotated[str, typer.Option(help="Forecast outturn for the line, e.g. £12.5m")],
+    reason: Annotated[str, typer.Option(help="Why the method's forecast is wrong (required)")],
+    subcategory: Annotated[str, typer.Option(help="Ledger line within the category")] = "",
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Set a manual forecast for one ledger line, replacing the method's, with its reason."""
+    override = ForecastOverride(
+        org.upper(), FinancialYear.parse(year), CostCategory.parse(category), subcategory, parse_money(amount), reason
+    )
+    with workspace_from(ctx, workspace) as opened:
+        forecasts.set_override(opened, override)
+    document = {
+        "org_code": override.org_code,
+        "year": str(override.year),
+        "category": override.category.value,
+        "subcategory": override.subcategory,
+        "forecast_pence": override.forecast_pence,
+        "reason": override.reason,
+    }
+    emit(
+        fmt,
+        document,
+        lambda: console.print(
+            f"{override.org_code} {override.category.label}: forecast set to {format_pounds(override.forecast_pence)}",
+            highlight=False,
+        ),
+    )
+
+
+@forecast_app.command("clear")
+@reports_errors
+def forecast_clear(
+    ctx: typer.Context,
+    org: Annotated[str, typer.Option(help="Organisation code")],
+    year: Annotated[str, typer.Option(help="Financial year, e.g. 2025/26")],
+    category: Annotated[str, typer.Option(help="Cost category")],
+    subcategory: Annotated[str, typer.Option(help="Ledger line within the category")] = "",
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Remove a manual forecast so the method's forecast applies again."""
+    with workspace_from(ctx, workspace) as opened:
+        removed = forecasts.clear_override(
+            opened, org.upper(), FinancialYear.parse(year), CostCategory.parse(category), subcategory
+        )
+    emit(fmt, {"removed": removed}, lambda: console.print("removed" if removed else "no override was set"))

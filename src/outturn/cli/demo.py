@@ -1,0 +1,40 @@
+"""``outturn demo``: build a demo workspace from the real reference data and a synthetic ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from outturn.cli._common import FormatOption, OutputFormat, console, emit, reports_errors
+from outturn.cli.position import render_position
+from outturn.reports.position import position_document
+from outturn.services.demo import build_demo
+
+
+@reports_errors
+def demo(
+    out: Annotated[Path, typer.Option(help="Directory for the demo workspace")] = Path("demo-workspace"),
+    icb: Annotated[str, typer.Option(help="ICB code from the weighted-population file")] = "QU9",
+    as_at: Annotated[str, typer.Option("--as-at", help="Month of the position, YYYY-MM")] = "2025-11",
+    seed: Annotated[int, typer.Option(help="Seed for the synthetic ledger")] = 2025,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Build a demo workspace — one real ICB's practices and PCNs, a synthetic ledger calibrated to its
+    weighted population (labelled synthetic) — and print its position."""
+    progress = (
+        (lambda message: console.print(f"[dim]→ {message}[/]", highlight=False)) if fmt is OutputFormat.TABLE else None
+    )
+    result = build_demo(out, icb_code=icb, as_at=as_at, seed=seed, progress=progress)
+    document = {"workspace": str(result.workspace), "synthetic": True, "position": position_document(result.position)}
+
+    def render() -> None:
+        console.print(
+            f"[bold]Demo workspace:[/] {result.workspace}  [dim](ledger, plan and risks are SYNTHETIC, "
+            "calibrated to real weighted populations)[/]",
+            highlight=False,
+        )
+        render_position(result.position)
+
+    emit(fmt, document, render)

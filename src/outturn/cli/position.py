@@ -1,0 +1,112 @@
+"""``outturn position``: the month's financial position, forecast outturn and gap to control total."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from outturn.cli._common import (
+    FormatOption,
+    OutputFormat,
+    WorkspaceOption,
+    console,
+    emit,
+    reports_errors,
+    workspace_from,
+)
+from outturn.domain.money import format_millions, format_surplus, format_thousands
+from outturn.domain.position import Position
+from outturn.reports.position import position_document
+from outturn.services.position import compute_position
+
+
+def render_position(position: Position) -> None:
+    console.print(
+        f"[bold]{position.org_name} ({position.org_code})[/] — position as at {position.as_at.label} "
+        f"{position.as_at.year} ({position.as_at.name}), forecast by {position.method}",
+        highlight=False,
+    )
+    headline = Table(show_header=False, box=None)
+    headline.add_column(style="bold")
+    headline.add_column(justify="right")
+    for label, value in (
+        ("Allocation", format_millions(position.allocation_pence, places=2)),
+        ("Deductions from allocation", format_millions(-sum(d.pence for d in position.deductions), places=2)),
+        ("Control total", format_surplus(position.control_total_pence)),
+        (
+            "YTD budget / actual",
+            f"{format_thousands(position.ytd_budget_pence)} / {format_thousands(position.ytd_actual_pence)}",
+        ),
+        ("YTD variance (+ under, − over)", format_thousands(position.ytd_variance_pence)),
+        ("Forecast outturn (spend)", format_millions(position.forecast_outturn_pence, places=2)),
+        ("Forecast surplus/(deficit)", format_surplus(position.forecast_surplus_pence)),
+        ("Gap to control total", format_millions(position.gap_to_control_total_pence, places=2)),
+        ("Savings needed to close it", format_millions(position.savings_needed_pence, places=2)),
+        (
+            "Best / likely / worst",
+            " / ".join(
+                format_surplus(value)
+                for value in (
+                    position.risk.best_surplus_pence,
+                    position.risk.likely_surplus_pence,
+                    position.risk.worst_surplus_pence,
+                )
+            ),
+        ),
+    ):
+        headline.add_row(label, value)
+    console.print(headline)
+    categories = Table(title="By category (£000)", title_justify="left")
+    for column in ("Category", "Annual budget", "YTD budget", "YTD actual", "YTD variance", "Forecast", "Variance"):
+        categories.add_column(column, justify="left" if column == "Category" else "right")
+    for row in position.by_category:
+        categories.add_row(
+            row.category.label,
+            *(
+                format_thousands(value, brackets=True)
+                for value in (
+                    row.annual_budget_pence,
+                    row.ytd_budget_pence,
+                    row.ytd_actual_pence,
+                    row.ytd_variance_pence,
+                    row.forecast_outturn_pence,
+                    row.forecast_variance_pence,
+                )
+            ),
+        )
+    console.print(categories)
+    bridge = Table(title="Bridge from control total to forecast (£000)", title_justify="left")
+    bridge.add_column("Step")
+    bridge.add_column("£000", justify="right")
+    bridge.add_column("Running", justify="right")
+    for step in position.bridge:
+        style = "bold" if step.kind in ("start", "subtotal", "end") else ""
+        bridge.add_row(
+            step.label,
+            format_thousands(step.pence, brackets=True),
+            format_thousands(step.running_pence, brackets=True),
+            style=style,
+        )
+    console.print(bridge)
+    for warning in position.warnings[:10]:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False, markup=False)
+    if len(position.warnings) > 10:
+        console.print(f"[yellow]… and {len(position.warnings) - 10} more warnings (see --format json)[/]")
+
+
+@reports_errors
+def position(
+    ctx: typer.Context,
+    org: Annotated[str | None, typer.Option(help="Organisation code (default: the workspace's)")] = None,
+    as_at: Annotated[str | None, typer.Option("--as-at", help="Month as YYYY-MM, e.g. 2025-11 for M08")] = None,
+    method: Annotated[str | None, typer.Option(help="run-rate, seasonal or trend")] = None,
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Year to date, forecast outturn, gap to control total, risk range and the bridge, for one
+    organisation or the sum of the organisations under it."""
+    with workspace_from(ctx, workspace) as opened:
+        result = compute_position(opened, org, as_at, method)
+    emit(fmt, position_document(result), lambda: render_position(result))

@@ -1,0 +1,1 @@
+"""The synthetic health economy: SYNTHETIC ledgers, plans and risks calibrated to real reference data."""

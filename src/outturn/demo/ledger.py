@@ -1,0 +1,236 @@
+"""A SYNTHETIC commissioner ledger, plan and risk register calibrated to real weighted populations.
+
+No public source gives commissioners' ledgers. This generator makes a plausible one: each category's budget is
+a national £ per weighted head for the matching allocation component (general and acute for acute, community
+for community, and so on); actual spend carries the pressures commissioners in recovery report (acute
+over-performance, continuing healthcare growth, prescribing price rises), a winter profile, noise and a
+one-off item. Every figure is labelled synthetic where it is shown.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+from outturn.domain.ledger import CostCategory, LedgerLine
+from outturn.domain.money import Pence, pounds, scale
+from outturn.domain.periods import MONTHS_IN_YEAR, FinancialYear
+from outturn.domain.plans import FinancialPlan, RiskItem, RiskKind
+from outturn.domain.populations import PopulationTotals
+
+# £ per weighted head by category (SYNTHETIC calibration, roughly the national mix of ICB spend).
+POUNDS_PER_WEIGHTED_HEAD: dict[CostCategory, int] = {
+    CostCategory.ACUTE: 930,
+    CostCategory.MENTAL_HEALTH: 215,
+    CostCategory.COMMUNITY: 175,
+    CostCategory.CONTINUING_HEALTHCARE: 100,
+    CostCategory.PRIMARY_CARE_DELEGATED: 175,
+    CostCategory.PRESCRIBING: 160,
+    CostCategory.OTHER_PROGRAMME: 65,
+    CostCategory.RUNNING_COSTS: 22,
+    CostCategory.RESERVES_CONTINGENCY: 15,
+}
+
+# Ledger lines within each category and their shares of its budget.
+LINES: dict[CostCategory, tuple[tuple[str, str], ...]] = {
+    CostCategory.ACUTE: (
+        ("Main acute provider", "0.62"),
+        ("Other NHS acute", "0.23"),
+        ("Independent sector", "0.09"),
+        ("Non-contracted activity", "0.06"),
+    ),
+    CostCategory.MENTAL_HEALTH: (("Main mental health trust", "0.80"), ("Out-of-area placements", "0.20")),
+    CostCategory.COMMUNITY: (("Community trust", "0.85"), ("Hospices and voluntary sector", "0.15")),
+    CostCategory.CONTINUING_HEALTHCARE: (
+        ("Adult CHC", "0.75"),
+        ("Funded nursing care", "0.15"),
+        ("Children's continuing care", "0.10"),
+    ),
+    CostCategory.PRIMARY_CARE_DELEGATED: (("GMS/PMS/APMS contracts", "0.82"), ("Enhanced services", "0.18")),
+    CostCategory.PRESCRIBING: (("Practice prescribing", "0.92"), ("Central drugs", "0.08")),
+    CostCategory.OTHER_PROGRAMME: (("NHS 111 and ambulance", "0.60"), ("Other programme", "0.40")),
+    CostCategory.RUNNING_COSTS: (("Pay", "0.75"), ("Non-pay", "0.25")),
+    CostCategory.RESERVES_CONTINGENCY: (("Contingency (0.5%)", "1"),),
+}
+
+# Underlying spend against budget (1.03 = 3% over) this year, and a winter peak for demand-led lines.
+PRESSURE: dict[CostCategory, Decimal] = {
+    CostCategory.ACUTE: Decimal("1.022"),
+    CostCategory.MENTAL_HEALTH: Decimal("1.010"),
+    CostCategory.COMMUNITY: Decimal("0.995"),
+    CostCategory.CONTINUING_HEALTHCARE: Decimal("1.065"),
+    CostCategory.PRIMARY_CARE_DELEGATED: Decimal("1.000"),
+    CostCategory.PRESCRIBING: Decimal("1.035"),
+    CostCategory.OTHER_PROGRAMME: Decimal("0.990"),
+    CostCategory.RUNNING_COSTS: Decimal("0.970"),
+    CostCategory.RESERVES_CONTINGENCY: Decimal("0.400"),
+}
+WINTER = (
+    Decimal("0.97"),
+    Decimal("0.99"),
+    Decimal("0.98"),
+    Decimal("0.98"),
+    Decimal("0.96"),
+    Decimal("0.99"),
+    Decimal("1.01"),
+    Decimal("1.02"),
+    Decimal("1.04"),
+    Decimal("1.04"),
+    Decimal("1.00"),
+    Decimal("1.02"),
+)
+SEASONAL_CATEGORIES = frozenset({CostCategory.ACUTE, CostCategory.CONTINUING_HEALTHCARE, CostCategory.COMMUNITY})
+
+
+def category_weighted_population(population: PopulationTotals, category: CostCategory) -> Decimal:
+    """The allocation component that drives a category's need."""
+    component = {
+        CostCategory.ACUTE: population.general_acute,
+        CostCategory.MENTAL_HEALTH: population.mental_health,
+        CostCategory.COMMUNITY: population.community,
+        CostCategory.PRESCRIBING: population.prescribing,
+        CostCategory.PRIMARY_CARE_DELEGATED: population.primary_medical_care,
+    }
+    return component.get(category, population.final)
+
+
+@dataclass(frozen=True)
+class SyntheticEconomy:
+    plans: tuple[FinancialPlan, ...]
+    ledger: tuple[LedgerLine, ...]
+    risks: tuple[RiskItem, ...]
+
+
+def _annual_budgets(population: PopulationTotals) -> Iterator[tuple[CostCategory, str, Pence]]:
+    for category, rate in POUNDS_PER_WEIGHTED_HEAD.items():
+        category_budget = scale(pounds(rate), category_weighted_population(population, category))
+        for subcategory, share in LINES[category]:
+            yield category, subcategory, scale(category_budget, Decimal(share))
+
+
+def _monthly(annual: Pence, month: int, seasonal: bool) -> Pence:
+    profile = WINTER[month - 1] if seasonal else Decimal(1)
+    return scale(annual, profile / MONTHS_IN_YEAR)
+
+
+def _ledger_for(
+    org_code: str,
+    year: FinancialYear,
+    budgets: list[tuple[CostCategory, str, Pence]],
+    reported_to: int,
+    pressure_scale: Decimal,
+    rng: random.Random,
+) -> Iterator[LedgerLine]:
+    for category, subcategory, annual in budgets:
+        seasonal = category in SEASONAL_CATEGORIES
+        for month in range(1, MONTHS_IN_YEAR + 1):
+            budget = _monthly(annual, month, seasonal)
+            actual = None
+            if month <= reported_to:
+                pressure = 1 + (PRESSURE[category] - 1) * pressure_scale
+                noise = Decimal(str(round(rng.gauss(1.0, 0.012), 4)))
+                actual = scale(budget, pressure * noise)
+            yield LedgerLine(org_code, year, month, category, subcategory, budget, actual)
+
+
+def synthetic_economy(
+    populations: dict[str, PopulationTotals], year: FinancialYear, as_at_month: int, seed: int
+) -> SyntheticEconomy:
+    """Plans, last year's and this year's ledger (to ``as_at_month``) and risks for each commissioner."""
+    rng = random.Random(seed)
+    plans: list[FinancialPlan] = []
+    ledger: list[LedgerLine] = []
+    risks: list[RiskItem] = []
+    for org_code, population in sorted(populations.items()):
+        budgets = list(_annual_budgets(population))
+        spend_budget = sum(annual for _category, _line, annual in budgets)
+        plans.append(
+            FinancialPlan(
+                org_code,
+                year,
+                recurrent_allocation_pence=scale(spend_budget, Decimal("0.985")),
+                non_recurrent_allocation_pence=spend_budget - scale(spend_budget, Decimal("0.985")),
+                control_total_pence=0,
+            )
+        )
+        ledger.extend(_ledger_for(org_code, year.previous(), budgets, MONTHS_IN_YEAR, Decimal("0.3"), rng))
+        this_year = list(_ledger_for(org_code, year, budgets, as_at_month, Decimal(1), rng))
+        ledger.extend(_with_one_off(this_year, as_at_month))
+        risks.extend(_risks_for(org_code, year, spend_budget))
+    return SyntheticEconomy(tuple(plans), tuple(ledger), tuple(risks))
+
+
+def _with_one_off(lines: list[LedgerLine], as_at_month: int) -> Iterator[LedgerLine]:
+    """A backdated CHC claim settled in M05 (or the last reported month): a known one-off, not extrapolated."""
+    month = min(5, as_at_month)
+    for line in lines:
+        if line.subcategory == "Adult CHC" and line.month == month and line.actual_pence is not None:
+            one_off = scale(line.budget_pence, Decimal("0.6"))
+            yield LedgerLine(
+                line.org_code,
+                line.year,
+                line.month,
+                line.category,
+                line.subcategory,
+                line.budget_pence,
+                line.actual_pence + one_off,
+                one_off,
+                "Backdated CHC claims settled (SYNTHETIC one-off)",
+            )
+        else:
+            yield line
+
+
+def _risks_for(org_code: str, year: FinancialYear, spend_budget: Pence) -> list[RiskItem]:
+    def share(text: str) -> Pence:
+        return scale(spend_budget, Decimal(text))
+
+    return [
+        RiskItem(
+            org_code,
+            year,
+            RiskKind.RISK,
+            "Winter non-elective over-performance at main acute provider",
+            share("0.0040"),
+            Decimal("0.6"),
+            CostCategory.ACUTE,
+        ),
+        RiskItem(
+            org_code,
+            year,
+            RiskKind.RISK,
+            "CHC fee uplifts above plan",
+            share("0.0015"),
+            Decimal("0.5"),
+            CostCategory.CONTINUING_HEALTHCARE,
+        ),
+        RiskItem(
+            org_code,
+            year,
+            RiskKind.RISK,
+            "NCSO price concessions on generic drugs",
+            share("0.0010"),
+            Decimal("0.4"),
+            CostCategory.PRESCRIBING,
+        ),
+        RiskItem(
+            org_code,
+            year,
+            RiskKind.MITIGATION,
+            "Slippage on mental health investment",
+            share("0.0012"),
+            Decimal("0.7"),
+            CostCategory.MENTAL_HEALTH,
+        ),
+        RiskItem(
+            org_code,
+            year,
+            RiskKind.MITIGATION,
+            "Release of remaining contingency",
+            share("0.0020"),
+            Decimal("0.8"),
+            CostCategory.RESERVES_CONTINGENCY,
+        ),
+    ]

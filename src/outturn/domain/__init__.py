@@ -1,0 +1,1 @@
+"""The pure core: money, periods, organisations, ledgers, plans, forecasts and positions. No I/O."""

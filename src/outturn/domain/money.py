@@ -1,0 +1,170 @@
+"""Money as integer pence: parsing the forms finance sheets use, rounding, and formatting.
+
+Every amount inside outturn is an ``int`` of pence. This module is the one place where text becomes pence,
+where pence are divided or scaled (and so rounded), and where pence become text for people. Floats never
+carry money: a spreadsheet cell that arrives as a float is read through its shortest decimal text, and is
+refused if that text holds a fraction of a penny.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import TypeAlias
+
+Pence: TypeAlias = int
+
+PENCE_PER_POUND = 100
+
+_SUFFIX_MULTIPLIERS = {"": 1, "k": 1_000, "m": 1_000_000, "bn": 1_000_000_000}
+_AMOUNT = re.compile(
+    r"""^(?P<number>
+            \d{1,3}(?:,\d{3})+(?:\.\d+)?   # grouped thousands: 1,234,567.89
+          | \d+(?:\.\d+)?                  # plain: 1234567.89
+          | \.\d+                          # leading point: .5
+        )(?P<suffix>k|m|bn)?$""",
+    re.VERBOSE | re.IGNORECASE,
+)
+
+
+class MoneyError(ValueError):
+    """A text that is not an unambiguous amount of money; the message says why."""
+
+
+def parse_money(raw: object) -> Pence:
+    """Parse an amount as finance sheets write it and return integer pence.
+
+    Accepted: ``1234.56``, ``£1,234.56``, ``-£1,234.56``, ``(1,234.00)`` (negative), ``1.2m``, ``£45k``,
+    ``£3bn``, an ``int`` (pounds), a ``Decimal`` (pounds), or a ``float`` (pounds, as spreadsheet readers
+    return them; read through its shortest decimal text). Refused with a reason: empty text, text that is not a
+    number, a comma that is not a thousands separator (``1,23``), three decimal places without a suffix
+    (``1.234``: thousands or decimals?), a fraction of a penny, scientific notation, and mixed signs.
+    """
+    if isinstance(raw, bool):
+        raise MoneyError(f"not a money amount: {raw!r}")
+    if isinstance(raw, int):
+        return raw * PENCE_PER_POUND
+    if isinstance(raw, Decimal):
+        return _decimal_pounds_to_pence(raw, str(raw))
+    if isinstance(raw, float):
+        if not math.isfinite(raw):
+            raise MoneyError(f"not a money amount: {raw!r}")
+        return _decimal_pounds_to_pence(Decimal(repr(raw)), repr(raw))
+    if not isinstance(raw, str):
+        raise MoneyError(f"not a money amount: {raw!r}")
+    return _parse_money_text(raw)
+
+
+def _parse_money_text(raw: str) -> Pence:
+    text = raw.strip().replace("\u00a0", "")
+    if not text:
+        raise MoneyError("empty: a money amount is required")
+    negative = signed = False
+    if text.startswith("(") and text.endswith(")"):
+        negative, text = True, text[1:-1].strip()
+    for sign in ("-", "+", "\u2212"):
+        if text.startswith(sign) or text.startswith("£" + sign):
+            if negative:
+                raise MoneyError(f"mixed signs in {raw!r}")
+            negative, signed = sign != "+", True
+            text = text.replace(sign, "", 1)
+            break
+    if text.startswith("£"):
+        text = text[1:]
+    if text.startswith("(") and text.endswith(")"):
+        if negative or signed:
+            raise MoneyError(f"mixed signs in {raw!r}")
+        negative, text = True, text[1:-1]
+    match = _AMOUNT.match(text.strip())
+    if match is None:
+        raise MoneyError(_why_not_money(raw, text))
+    number, suffix = match.group("number").replace(",", ""), (match.group("suffix") or "").lower()
+    if not suffix and "." in number and len(number.split(".")[1]) == 3:
+        raise MoneyError(f"ambiguous amount {raw!r}: three decimal places (thousands separator or decimals?)")
+    pounds = Decimal(number) * _SUFFIX_MULTIPLIERS[suffix]
+    pence = _decimal_pounds_to_pence(pounds, raw)
+    return -pence if negative else pence
+
+
+def _why_not_money(raw: str, text: str) -> str:
+    if re.search(r"\d[eE][+-]?\d", text):
+        return f"scientific notation is not accepted for money: {raw!r}"
+    if re.fullmatch(r"[\d,]+(\.\d+)?(k|m|bn)?", text, re.IGNORECASE):
+        return f"ambiguous amount {raw!r}: commas must separate thousands (1,234,567.89)"
+    if re.fullmatch(r"\d[\d ]+\d(\.\d+)?", text):
+        return f"ambiguous amount {raw!r}: spaces inside a number"
+    return f"not a money amount: {raw!r}"
+
+
+def _decimal_pounds_to_pence(pounds: Decimal, raw: str) -> Pence:
+    try:
+        pence = pounds * PENCE_PER_POUND
+    except InvalidOperation as error:  # pragma: no cover - Decimal arithmetic on finite values
+        raise MoneyError(f"not a money amount: {raw!r}") from error
+    if not pence.is_finite():
+        raise MoneyError(f"not a money amount: {raw!r}")
+    if pence != pence.to_integral_value():
+        raise MoneyError(f"fraction of a penny in {raw!r}")
+    return int(pence)
+
+
+def pounds(amount: int | str) -> Pence:
+    """Whole or decimal pounds written in code (``pounds(17_000_000)``, ``pounds("1.5")``) as pence."""
+    return parse_money(amount if isinstance(amount, int) else Decimal(amount))
+
+
+# --- rounding: the only place money is divided or scaled -----------------------------------------------------
+
+
+def div_round(numerator: int | Fraction, denominator: int | Fraction = 1) -> Pence:
+    """Divide exactly and round half away from zero to a whole penny."""
+    if denominator == 0:
+        raise ZeroDivisionError("division of money by zero")
+    quotient = Fraction(numerator) / Fraction(denominator)
+    magnitude = abs(quotient)
+    whole = magnitude.numerator // magnitude.denominator
+    if magnitude - whole >= Fraction(1, 2):
+        whole += 1
+    return whole if quotient >= 0 else -whole
+
+
+def scale(pence: Pence, factor: Decimal | Fraction | int) -> Pence:
+    """An amount multiplied by a rate (a likelihood, a percentage as a fraction), rounded to the penny."""
+    return div_round(Fraction(pence) * Fraction(factor))
+
+
+# --- formatting for people -----------------------------------------------------------------------------------
+
+
+def _signed(text: str, pence: Pence, brackets: bool) -> str:
+    if pence >= 0:
+        return text
+    return f"({text})" if brackets else f"-{text}"
+
+
+def format_pounds(pence: Pence, *, brackets: bool = False) -> str:
+    """``£1,234.56``; negatives as ``-£1,234.56`` or, with ``brackets``, ``(£1,234.56)``."""
+    whole, part = divmod(abs(pence), PENCE_PER_POUND)
+    return _signed(f"£{whole:,}.{part:02d}", pence, brackets)
+
+
+def format_thousands(pence: Pence, *, brackets: bool = False) -> str:
+    """£000 as finance reports show them: ``£1,235k`` (rounded half away from zero to £1,000)."""
+    return _signed(f"£{div_round(abs(pence), 100_000):,}k", pence, brackets)
+
+
+def format_millions(pence: Pence, *, places: int = 1, brackets: bool = False) -> str:
+    """£m to ``places`` decimals: ``£24.0m``; rounded half away from zero."""
+    scaled = div_round(abs(pence) * 10**places, 100_000_000)
+    whole, part = divmod(scaled, 10**places)
+    text = f"£{whole:,}.{part:0{places}d}m" if places else f"£{whole:,}m"
+    return _signed(text, pence, brackets)
+
+
+def format_surplus(pence: Pence) -> str:
+    """A surplus or deficit in words: ``£6.6m surplus``, ``£24.0m deficit``, ``break-even``."""
+    if pence == 0:
+        return "break-even"
+    return f"{format_millions(abs(pence))} {'surplus' if pence > 0 else 'deficit'}"

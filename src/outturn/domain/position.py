@@ -1,0 +1,233 @@
+"""The financial position: year to date, forecast outturn, gap to control total, risk range and the bridge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from outturn.domain.forecast import LineForecast
+from outturn.domain.ledger import CostCategory
+from outturn.domain.money import Pence
+from outturn.domain.periods import FinancialMonth
+from outturn.domain.plans import Deduction, FinancialPlan, RiskItem, RiskKind
+from outturn.domain.problems import Problem
+
+
+@dataclass(frozen=True)
+class CategoryPosition:
+    category: CostCategory
+    annual_budget_pence: Pence
+    ytd_budget_pence: Pence
+    ytd_actual_pence: Pence
+    ytd_one_off_pence: Pence
+    forecast_outturn_pence: Pence
+    methods: tuple[str, ...]
+
+    @property
+    def ytd_variance_pence(self) -> Pence:
+        """Budget less actual: positive is an underspend."""
+        return self.ytd_budget_pence - self.ytd_actual_pence
+
+    @property
+    def forecast_variance_pence(self) -> Pence:
+        return self.annual_budget_pence - self.forecast_outturn_pence
+
+
+@dataclass(frozen=True)
+class BridgeStep:
+    label: str
+    pence: Pence
+    kind: str  # "start" | "step" | "subtotal" | "end"
+    running_pence: Pence
+
+
+@dataclass(frozen=True)
+class RiskRange:
+    """Best: no risk lands, every mitigation does. Likely: each at its likelihood. Worst: every risk, no mitigation."""
+
+    risks_total_pence: Pence
+    risks_expected_pence: Pence
+    mitigations_total_pence: Pence
+    mitigations_expected_pence: Pence
+    best_surplus_pence: Pence
+    likely_surplus_pence: Pence
+    worst_surplus_pence: Pence
+
+
+@dataclass(frozen=True)
+class Position:
+    org_code: str
+    org_name: str
+    as_at: FinancialMonth
+    method: str
+    member_codes: tuple[str, ...]
+    recurrent_allocation_pence: Pence
+    non_recurrent_allocation_pence: Pence
+    deductions: tuple[Deduction, ...]
+    required_surplus_pence: Pence
+    control_total_pence: Pence
+    by_category: tuple[CategoryPosition, ...]
+    risk: RiskRange
+    bridge: tuple[BridgeStep, ...]
+    warnings: tuple[Problem, ...]
+
+    @property
+    def allocation_pence(self) -> Pence:
+        return self.recurrent_allocation_pence + self.non_recurrent_allocation_pence
+
+    @property
+    def resource_pence(self) -> Pence:
+        return self.allocation_pence - sum(deduction.pence for deduction in self.deductions)
+
+    @property
+    def annual_budget_pence(self) -> Pence:
+        return sum(row.annual_budget_pence for row in self.by_category)
+
+    @property
+    def ytd_budget_pence(self) -> Pence:
+        return sum(row.ytd_budget_pence for row in self.by_category)
+
+    @property
+    def ytd_actual_pence(self) -> Pence:
+        return sum(row.ytd_actual_pence for row in self.by_category)
+
+    @property
+    def ytd_variance_pence(self) -> Pence:
+        return self.ytd_budget_pence - self.ytd_actual_pence
+
+    @property
+    def forecast_outturn_pence(self) -> Pence:
+        return sum(row.forecast_outturn_pence for row in self.by_category)
+
+    @property
+    def forecast_variance_pence(self) -> Pence:
+        return self.annual_budget_pence - self.forecast_outturn_pence
+
+    @property
+    def planned_surplus_pence(self) -> Pence:
+        return self.resource_pence - self.annual_budget_pence
+
+    @property
+    def forecast_surplus_pence(self) -> Pence:
+        """Resource less forecast outturn: positive a surplus, negative a deficit."""
+        return self.resource_pence - self.forecast_outturn_pence
+
+    @property
+    def gap_to_control_total_pence(self) -> Pence:
+        """How far the forecast falls short of the control total (negative: ahead of it)."""
+        return self.control_total_pence - self.forecast_surplus_pence
+
+    @property
+    def savings_needed_pence(self) -> Pence:
+        return max(self.gap_to_control_total_pence, 0)
+
+    @property
+    def risk_adjusted_gap_pence(self) -> Pence:
+        return self.control_total_pence - self.risk.likely_surplus_pence
+
+
+def summarise_categories(line_forecasts: Iterable[LineForecast]) -> tuple[CategoryPosition, ...]:
+    grouped: dict[CostCategory, list[LineForecast]] = {}
+    for line in line_forecasts:
+        grouped.setdefault(line.figures.category, []).append(line)
+    return tuple(
+        CategoryPosition(
+            category=category,
+            annual_budget_pence=sum(line.figures.annual_budget_pence for line in lines),
+            ytd_budget_pence=sum(line.figures.ytd_budget_pence for line in lines),
+            ytd_actual_pence=sum(line.figures.ytd_actual_pence for line in lines),
+            ytd_one_off_pence=sum(line.figures.ytd_one_off_pence for line in lines),
+            forecast_outturn_pence=sum(line.forecast_outturn_pence for line in lines),
+            methods=tuple(sorted({line.method for line in lines})),
+        )
+        for category in CostCategory
+        if (lines := grouped.get(category))
+    )
+
+
+def risk_range(forecast_surplus_pence: Pence, items: Iterable[RiskItem]) -> RiskRange:
+    listed = tuple(items)  # read twice below: a one-shot iterator would lose every mitigation
+    risks = [item for item in listed if item.kind is RiskKind.RISK]
+    mitigations = [item for item in listed if item.kind is RiskKind.MITIGATION]
+    risks_total = sum(item.value_pence for item in risks)
+    risks_expected = sum(item.expected_pence for item in risks)
+    mitigations_total = sum(item.value_pence for item in mitigations)
+    mitigations_expected = sum(item.expected_pence for item in mitigations)
+    return RiskRange(
+        risks_total_pence=risks_total,
+        risks_expected_pence=risks_expected,
+        mitigations_total_pence=mitigations_total,
+        mitigations_expected_pence=mitigations_expected,
+        best_surplus_pence=forecast_surplus_pence + mitigations_total,
+        likely_surplus_pence=forecast_surplus_pence - risks_expected + mitigations_expected,
+        worst_surplus_pence=forecast_surplus_pence - risks_total,
+    )
+
+
+def _bridge(
+    control_total_pence: Pence,
+    planned_surplus_pence: Pence,
+    categories: Sequence[CategoryPosition],
+    risk: RiskRange,
+) -> tuple[BridgeStep, ...]:
+    steps: list[BridgeStep] = []
+    running = 0
+
+    def add(label: str, pence: Pence, kind: str = "step") -> None:
+        nonlocal running
+        if kind in ("start", "step"):
+            running += pence
+        steps.append(BridgeStep(label, pence, kind, running))
+
+    add("Control total (planned surplus/(deficit))", control_total_pence, "start")
+    if planned_surplus_pence != control_total_pence:
+        add("Budget set above/(below) the control total", planned_surplus_pence - control_total_pence)
+    for row in categories:
+        if row.forecast_variance_pence:
+            direction = "underspend" if row.forecast_variance_pence > 0 else "overspend"
+            add(f"{row.category.label} forecast {direction}", row.forecast_variance_pence)
+    add("Forecast surplus/(deficit)", running, "subtotal")
+    if risk.risks_expected_pence:
+        add("Risks (likely)", -risk.risks_expected_pence)
+    if risk.mitigations_expected_pence:
+        add("Mitigations (likely)", risk.mitigations_expected_pence)
+    add("Risk-adjusted forecast surplus/(deficit) (likely)", running, "end")
+    return tuple(steps)
+
+
+def build_position(
+    *,
+    org_code: str,
+    org_name: str,
+    as_at: FinancialMonth,
+    method: str,
+    plans: Sequence[FinancialPlan],
+    line_forecasts: Sequence[LineForecast],
+    risk_items: Sequence[RiskItem],
+    warnings: Sequence[Problem] = (),
+) -> Position:
+    """The position of one organisation, or of a group whose members' plans and lines are all given."""
+    categories = summarise_categories(line_forecasts)
+    deductions = tuple(deduction for plan in plans for deduction in plan.deductions)
+    allocation = sum(plan.allocation_pence for plan in plans)
+    resource = allocation - sum(deduction.pence for deduction in deductions)
+    budget = sum(row.annual_budget_pence for row in categories)
+    forecast = sum(row.forecast_outturn_pence for row in categories)
+    control_total = sum(plan.effective_control_total_pence for plan in plans)
+    risk = risk_range(resource - forecast, risk_items)
+    return Position(
+        org_code=org_code,
+        org_name=org_name,
+        as_at=as_at,
+        method=method,
+        member_codes=tuple(sorted({plan.org_code for plan in plans})),
+        recurrent_allocation_pence=sum(plan.recurrent_allocation_pence for plan in plans),
+        non_recurrent_allocation_pence=sum(plan.non_recurrent_allocation_pence for plan in plans),
+        deductions=deductions,
+        required_surplus_pence=sum(plan.required_surplus_pence for plan in plans),
+        control_total_pence=control_total,
+        by_category=categories,
+        risk=risk,
+        bridge=_bridge(control_total, resource - budget, categories, risk),
+        warnings=tuple(warnings),
+    )

@@ -1,0 +1,1 @@
+"""Backend-neutral analytics: Ibis ``Table -> Table`` functions. Only ``backends`` connects and executes."""

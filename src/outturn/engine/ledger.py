@@ -1,0 +1,67 @@
+"""Ledger reductions: one row per ledger line with the year-to-date figures forecasts need."""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+LEDGER_SCHEMA = {
+    "org_code": "string",
+    "year": "int64",
+    "month": "int64",
+    "category": "string",
+    "subcategory": "string",
+    "budget_pence": "int64",
+    "actual_pence": "int64",
+    "one_off_pence": "int64",
+}
+
+LINE_KEYS = ("org_code", "category", "subcategory")
+
+
+def _ytd(ledger: ir.Table, as_at_month: int, value: ir.IntegerValue) -> ir.IntegerScalar:
+    return ibis.ifelse(ledger.month <= as_at_month, value, 0).sum()
+
+
+def line_figures(ledger: ir.Table, *, year: int, as_at_month: int) -> ir.Table:
+    """Per org, category and subcategory in ``year``: annual and YTD budget, YTD actual and one-offs,
+    months with an actual, and the sum of month x recurring actual (for the trend's regression)."""
+    current = ledger.filter(ledger.year == year)
+    actual = current.actual_pence.coalesce(0)
+    recurring = actual - current.one_off_pence
+    return current.group_by(list(LINE_KEYS)).aggregate(
+        annual_budget_pence=current.budget_pence.sum(),
+        ytd_budget_pence=_ytd(current, as_at_month, current.budget_pence),
+        ytd_actual_pence=_ytd(current, as_at_month, actual),
+        ytd_one_off_pence=_ytd(current, as_at_month, current.one_off_pence),
+        months_reported=ibis.ifelse((current.month <= as_at_month) & current.actual_pence.notnull(), 1, 0).sum(),
+        sum_month_times_recurring=_ytd(current, as_at_month, current.month * recurring),
+    )
+
+
+def last_year_profile(ledger: ir.Table, *, year: int, as_at_month: int) -> ir.Table:
+    """Per line, last year's recurring actual to the same month and for the whole year."""
+    previous = ledger.filter(ledger.year == year - 1)
+    recurring = previous.actual_pence.coalesce(0) - previous.one_off_pence
+    return previous.group_by(list(LINE_KEYS)).aggregate(
+        last_year_ytd_recurring_pence=_ytd(previous, as_at_month, recurring),
+        last_year_total_recurring_pence=recurring.sum(),
+    )
+
+
+def line_figures_with_last_year(ledger: ir.Table, *, year: int, as_at_month: int) -> ir.Table:
+    """This year's line figures, with last year's profile where the line existed last year."""
+    this_year = line_figures(ledger, year=year, as_at_month=as_at_month)
+    profile = last_year_profile(ledger, year=year, as_at_month=as_at_month)
+    joined = this_year.left_join(profile, list(LINE_KEYS))
+    return joined.select(
+        *LINE_KEYS,
+        "annual_budget_pence",
+        "ytd_budget_pence",
+        "ytd_actual_pence",
+        "ytd_one_off_pence",
+        "months_reported",
+        "sum_month_times_recurring",
+        "last_year_ytd_recurring_pence",
+        "last_year_total_recurring_pence",
+    ).order_by(list(LINE_KEYS))

@@ -1,0 +1,1 @@
+"""Readers, one per source format: each returns validated records plus problems."""

@@ -1,0 +1,171 @@
+"""Financial plans and risk registers from CSV or XLSX.
+
+Plan items, one per row: ``org_code, year, item, amount, description`` where ``item`` is one of
+``recurrent_allocation``, ``non_recurrent_allocation``, ``brought_forward_deficit``, ``deduction``
+(with its description), ``required_surplus`` (a percentage of allocation) or ``control_total`` (a surplus,
+or a deficit written negative: ``(17m)``).
+
+Risks and mitigations, one per row: ``org_code, year, kind (risk|mitigation), description, value,
+likelihood`` (``50%`` or ``0.5``), optional ``category``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import TypeVar
+
+from outturn.domain.ledger import CostCategory
+from outturn.domain.money import MoneyError, Pence, parse_money
+from outturn.domain.periods import FinancialYear, PeriodError
+from outturn.domain.plans import Deduction, FinancialPlan, RiskItem, RiskKind, parse_share
+from outturn.domain.problems import Problem
+from outturn.ingest.tables import RawTable, read_table, text_of
+
+T = TypeVar("T")
+
+PLAN_ITEMS = (
+    "recurrent_allocation",
+    "non_recurrent_allocation",
+    "brought_forward_deficit",
+    "deduction",
+    "required_surplus",
+    "control_total",
+)
+
+
+@dataclass
+class _PlanDraft:
+    recurrent: Pence = 0
+    non_recurrent: Pence = 0
+    brought_forward: Pence = 0
+    deductions: list[Deduction] = field(default_factory=list)
+    required_surplus: Decimal = Decimal(0)
+    control_total: Pence | None = None
+    seen: dict[str, int] = field(default_factory=dict)
+
+
+def _common(
+    table: RawTable, number: int, cells: dict[str, object], known: Collection[str]
+) -> tuple[str | None, FinancialYear | None, list[Problem]]:
+    problems: list[Problem] = []
+    code = text_of(cells.get("org_code")).upper()
+    if code not in known:
+        problems.append(table.problem(f"unknown organisation {code!r} (load organisations first)", number, "org_code"))
+    try:
+        year: FinancialYear | None = FinancialYear.parse(text_of(cells.get("year")))
+    except PeriodError as error:
+        problems.append(table.problem(str(error), number, "year"))
+        year = None
+    return (code if code in known else None), year, problems
+
+
+def _apply_item(draft: _PlanDraft, item: str, amount: object, description: str) -> None:
+    if item == "required_surplus":
+        draft.required_surplus = parse_share(text_of(amount))
+        return
+    pence = parse_money(amount)
+    if item == "recurrent_allocation":
+        draft.recurrent = pence
+    elif item == "non_recurrent_allocation":
+        draft.non_recurrent = pence
+    elif item == "brought_forward_deficit":
+        draft.brought_forward = abs(pence)
+    elif item == "deduction":
+        draft.deductions.append(Deduction(description or "Deduction from allocation", abs(pence)))
+    else:
+        draft.control_total = pence
+
+
+def read_plans(path: Path, *, known_org_codes: Collection[str]) -> tuple[list[FinancialPlan], list[Problem]]:
+    table = read_table(path, required=("org_code", "year", "item", "amount"), optional=("description",))
+    drafts: dict[tuple[str, FinancialYear], _PlanDraft] = {}
+    problems: list[Problem] = []
+    for number, raw in table.rows:
+        cells = dict(raw)
+        code, year, row_problems = _common(table, number, cells, known_org_codes)
+        item = text_of(cells.get("item")).lower().replace(" ", "_").replace("-", "_")
+        if item not in PLAN_ITEMS:
+            row_problems.append(
+                table.problem(f"unknown plan item {item!r} (one of: {', '.join(PLAN_ITEMS)})", number, "item")
+            )
+        problems.extend(row_problems)
+        if row_problems or code is None or year is None:
+            continue
+        draft = drafts.setdefault((code, year), _PlanDraft())
+        if item != "deduction" and item in draft.seen:
+            problems.append(table.problem(f"{item} already given on row {draft.seen[item]}", number, "item"))
+            continue
+        draft.seen[item] = number
+        try:
+            _apply_item(draft, item, cells.get("amount"), text_of(cells.get("description")))
+        except (MoneyError, ValueError) as error:
+            problems.append(table.problem(str(error), number, "amount"))
+    plans = []
+    for (code, year), draft in drafts.items():
+        if "recurrent_allocation" not in draft.seen:
+            problems.append(table.problem(f"{code} {year}: no recurrent_allocation row"))
+            continue
+        plans.append(
+            FinancialPlan(
+                code,
+                year,
+                draft.recurrent,
+                draft.non_recurrent,
+                draft.brought_forward,
+                tuple(draft.deductions),
+                draft.required_surplus,
+                draft.control_total,
+            )
+        )
+    return plans, problems
+
+
+def read_risks(path: Path, *, known_org_codes: Collection[str]) -> tuple[list[RiskItem], list[Problem]]:
+    table = read_table(
+        path,
+        required=("org_code", "year", "kind", "description", "value", "likelihood"),
+        optional=("category",),
+    )
+    items: list[RiskItem] = []
+    problems: list[Problem] = []
+    for number, raw in table.rows:
+        cells = dict(raw)
+        code, year, row_problems = _common(table, number, cells, known_org_codes)
+        reader = _CellReader(table, number, cells, row_problems)
+        kind = reader.read("kind", _risk_kind)
+        value = reader.read("value", parse_money)
+        likelihood = reader.read("likelihood", parse_share)
+        category = reader.read("category", lambda text: CostCategory.parse(text) if text else None)
+        if value is not None and value < 0:
+            row_problems.append(table.problem("enter a risk or mitigation as a positive amount", number, "value"))
+        problems.extend(row_problems)
+        if row_problems or code is None or year is None or kind is None or value is None or likelihood is None:
+            continue
+        description = text_of(cells.get("description"))
+        items.append(RiskItem(code, year, kind, description, value, likelihood, category))
+    return items, problems
+
+
+def _risk_kind(text: str) -> RiskKind:
+    try:
+        return RiskKind(text.strip().lower())
+    except ValueError:
+        raise ValueError(f"unknown kind {text!r} (risk or mitigation)") from None
+
+
+@dataclass
+class _CellReader:
+    table: RawTable
+    number: int
+    cells: dict[str, object]
+    problems: list[Problem]
+
+    def read(self, column: str, parser: Callable[[str], T]) -> T | None:
+        try:
+            return parser(text_of(self.cells.get(column)))
+        except (ValueError, MoneyError) as error:
+            self.problems.append(self.table.problem(str(error), self.number, column))
+            return None

@@ -1,0 +1,131 @@
+"""Reading a rectangular table from CSV or XLSX, finding its header, and naming where each cell came from."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from outturn.domain.problems import Problem, ProblemsError
+
+HEADER_SEARCH_ROWS = 10
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """Cells keyed by canonical column name, each row with the row number a person sees in the file."""
+
+    source: str
+    sheet: str | None
+    columns: tuple[str, ...]
+    rows: tuple[tuple[int, Mapping[str, object]], ...]
+
+    def problem(self, reason: str, row: int | None = None, column: str | None = None) -> Problem:
+        return Problem(self.source, reason, row=row, column=column, sheet=self.sheet)
+
+
+def canonical_name(header: object) -> str:
+    """``Org Code`` / ``org-code`` / `` ORG_CODE `` all become ``org_code``."""
+    text = "" if header is None else str(header)
+    return "_".join(re.sub(r"[^0-9a-z]+", " ", text.strip().lower()).split())
+
+
+def _read_csv(path: Path) -> list[list[object]]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return [list(row) for row in csv.reader(handle)]
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> tuple[str, list[list[object]]]:
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    try:
+        if sheet is not None and sheet not in workbook.sheetnames:
+            raise ProblemsError(
+                [Problem(path.name, f"no sheet named {sheet!r} (sheets: {', '.join(workbook.sheetnames)})")],
+                "cannot read the workbook",
+            )
+        worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
+        return worksheet.title, [list(row) for row in worksheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+
+
+def _is_blank(cells: list[object]) -> bool:
+    return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells)
+
+
+def read_table(
+    path: Path,
+    *,
+    required: Collection[str],
+    optional: Collection[str] = (),
+    aliases: Mapping[str, str] | None = None,
+    sheet: str | None = None,
+    header_row: int | None = None,
+) -> RawTable:
+    """Read ``path`` (``.csv`` or ``.xlsx``) whose header is on row 1, or on ``header_row`` when given.
+
+    Raises ``ProblemsError`` for an empty file, a missing column, or a header that sits below title rows
+    (naming the row, so the user can remove the rows above it or pass ``header_row``).
+    """
+    aliases = aliases or {}
+    sheet_name: str | None = None
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        sheet_name, cells = _read_xlsx(path, sheet)
+    elif path.suffix.lower() == ".csv":
+        cells = _read_csv(path)
+    else:
+        raise ProblemsError([Problem(path.name, "unsupported file type: expected .csv or .xlsx")], "cannot read")
+
+    def fail(reason: str, row: int | None = None, column: str | None = None) -> ProblemsError:
+        problem = Problem(path.name, reason, row=row, column=column, sheet=sheet_name)
+        return ProblemsError([problem], f"cannot import {path.name}")
+
+    def names(row_cells: list[object]) -> list[str]:
+        return [aliases.get(canonical_name(cell), canonical_name(cell)) for cell in row_cells]
+
+    if not cells or all(_is_blank(row) for row in cells):
+        raise fail("the file is empty")
+    header_index = (header_row or 1) - 1
+    if header_index >= len(cells):
+        raise fail(f"there is no row {header_row}", row=header_row)
+    header = names(cells[header_index])
+    missing = [column for column in required if column not in header]
+    if missing:
+        if header_row is None:
+            for index in range(1, min(HEADER_SEARCH_ROWS, len(cells))):
+                if all(column in names(cells[index]) for column in required):
+                    raise fail(
+                        f"the header is on row {index + 1}, below a title row: remove the rows above it "
+                        f"or give the header row ({index + 1})",
+                        row=1,
+                    )
+        found = ", ".join(column for column in header if column) or "nothing"
+        raise fail(f"missing column(s): {', '.join(missing)} (found: {found})", row=header_index + 1)
+    wanted = set(required) | set(optional)
+    duplicated = sorted({column for column in header if column in wanted and header.count(column) > 1})
+    if duplicated:
+        raise fail(f"column(s) appear more than once: {', '.join(duplicated)}", row=header_index + 1)
+    positions = {column: header.index(column) for column in wanted if column in header}
+    rows = tuple(
+        (
+            number,
+            {column: (row[index] if index < len(row) else None) for column, index in positions.items()},
+        )
+        for number, row in enumerate(cells[header_index + 1 :], start=header_index + 2)
+        if not _is_blank(row)
+    )
+    if not rows:
+        raise fail("the file has a header but no data rows", row=header_index + 1)
+    return RawTable(path.name, sheet_name, tuple(positions), rows)
+
+
+def text_of(cell: object) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell).strip()

@@ -1,0 +1,1 @@
+"""Report builders (pure: records in, documents out) and renderers."""

@@ -1,0 +1,1 @@
+"""Use-cases. Each opens the workspace's store, does one job in one transaction, and returns domain records."""

@@ -1,0 +1,75 @@
+"""The main job: build a demo workspace from real reference data and a SYNTHETIC ledger, and report it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from outturn.demo.files import write_ledger, write_plans, write_risks
+from outturn.demo.ledger import synthetic_economy
+from outturn.domain.organisations import OrgKind, OrgTree
+from outturn.domain.periods import FinancialMonth
+from outturn.domain.populations import population_of
+from outturn.domain.position import Position
+from outturn.ingest.organisations import find_allocation_file, read_allocation_hierarchy
+from outturn.services.imports import import_ledger, import_plans, import_risks
+from outturn.services.organisations import load_reference_organisations
+from outturn.services.position import PositionError, compute_position
+from outturn.services.workspace import init_workspace
+from outturn.settings import SETTINGS_FILE, STORE_FILE, WAREHOUSE_FILE, default_reference_dir
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    workspace: Path
+    position: Position
+
+
+def _clear_previous_demo(directory: Path) -> None:
+    for name in (SETTINGS_FILE, STORE_FILE, WAREHOUSE_FILE, f"{WAREHOUSE_FILE}.wal"):
+        (directory / name).unlink(missing_ok=True)
+
+
+def build_demo(
+    directory: Path,
+    *,
+    icb_code: str = "QU9",
+    as_at: str = "2025-11",
+    seed: int = 2025,
+    reference_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> DemoResult:
+    step = progress or (lambda _message: None)
+    reference = reference_dir or default_reference_dir()
+    if reference is None:
+        raise FileNotFoundError(
+            "the demo needs NHS England's weighted-population file: set OUTTURN_REFERENCE_DIR to the "
+            "reference-data directory (../shared/reference-data beside the checkout)"
+        )
+    month = FinancialMonth.parse_as_at(as_at)
+    _clear_previous_demo(directory)
+    step(f"creating the workspace in {directory}")
+    with init_workspace(
+        directory, default_org=icb_code, default_as_at=as_at, reference_dir=reference, overwrite=True
+    ) as workspace:
+        allocation_file = find_allocation_file(reference)
+        step(f"loading organisations from {allocation_file.name}")
+        load_reference_organisations(workspace, allocation_file)
+        organisations, populations = read_allocation_hierarchy(allocation_file)
+        tree = OrgTree.build(organisations)
+        if icb_code not in tree or tree.get(icb_code).kind is not OrgKind.ICB:
+            raise PositionError(f"{icb_code!r} is not an ICB in {allocation_file.name}")
+        commissioners = [org.code for org in tree.descendants(icb_code) if org.kind is OrgKind.SUB_ICB]
+        step(f"generating a SYNTHETIC ledger for {len(commissioners)} sub-ICB location(s) (seed {seed})")
+        economy = synthetic_economy(
+            {code: population_of(populations, tree, code) for code in commissioners}, month.year, month.number, seed
+        )
+        inputs = directory / "inputs"
+        step("importing plan, ledger and risks")
+        import_plans(workspace, write_plans(inputs / "plan.csv", economy.plans))
+        import_ledger(workspace, write_ledger(inputs / "ledger.csv", economy.ledger))
+        import_risks(workspace, write_risks(inputs / "risks.csv", economy.risks))
+        step(f"computing the position as at {month}")
+        position = compute_position(workspace, icb_code, as_at)
+    return DemoResult(directory.resolve(), position)

@@ -1,0 +1,1 @@
+"""The system of record: SQLAlchemy 2 models and Alembic migrations (SQLite default, PostgreSQL for teams)."""
