@@ -275,9 +275,7 @@ def test_seasonal_matches_decimal_half_up(ytd: int, last_year_ytd: int, last_yea
 def test_a_constant_month_gives_the_same_year_by_every_method(
     monthly_value: int, months: int, last_year_monthly_value: int, one_off: int
 ) -> None:
-    line = figures(
-        [monthly_value] * months, one_off_pence=one_off, last_year_monthly=[last_year_monthly_value] * 12
-    )
+    line = figures([monthly_value] * months, one_off_pence=one_off, last_year_monthly=[last_year_monthly_value] * 12)
     expected = 12 * monthly_value + one_off
     for method in ForecastMethod:
         forecast, warnings = forecast_line(line, YEAR.month(months), method)

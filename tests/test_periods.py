@@ -138,9 +138,7 @@ def test_parse_as_at_refusals(text: str, fragment: str) -> None:
         FinancialMonth.parse_as_at(text)
 
 
-@pytest.mark.parametrize(
-    "text", ["2025/26", "2025-26", "FY2025/26", "fy 2025/26", "202526", "2025/2026", "2025", 2025]
-)
+@pytest.mark.parametrize("text", ["2025/26", "2025-26", "FY2025/26", "fy 2025/26", "202526", "2025/2026", "2025", 2025])
 def test_financial_year_parse_forms(text: str | int) -> None:
     assert FinancialYear.parse(text) == FinancialYear(2025)
 

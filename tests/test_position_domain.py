@@ -219,7 +219,10 @@ def test_two_pcts_with_a_combined_34m_deficit_control_total() -> None:
 
 def test_agreed_control_total_overrides_the_required_share() -> None:
     plan = FinancialPlan(
-        "08X", YEAR, recurrent_allocation_pence=660 * M, required_surplus_share=Decimal("0.01"),
+        "08X",
+        YEAR,
+        recurrent_allocation_pence=660 * M,
+        required_surplus_share=Decimal("0.01"),
         control_total_pence=-5 * M,
     )
     assert plan.required_surplus_pence == 660_000_000

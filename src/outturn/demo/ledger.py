@@ -110,9 +110,11 @@ def _annual_budgets(population: PopulationTotals) -> Iterator[tuple[CostCategory
             yield category, subcategory, scale(category_budget, Decimal(share))
 
 
-def _monthly(annual: Pence, month: int, seasonal: bool) -> Pence:
-    profile = WINTER[month - 1] if seasonal else Decimal(1)
-    return scale(annual, profile / MONTHS_IN_YEAR)
+def _phased(annual: Pence, seasonal: bool) -> list[Pence]:
+    """An annual budget phased by month (flat, or in the winter profile); M12 takes the rounding."""
+    profile = WINTER if seasonal else (Decimal(1),) * MONTHS_IN_YEAR
+    months = [scale(annual, weight / MONTHS_IN_YEAR) for weight in profile[:-1]]
+    return [*months, annual - sum(months)]
 
 
 def _ledger_for(
@@ -124,9 +126,7 @@ def _ledger_for(
     rng: random.Random,
 ) -> Iterator[LedgerLine]:
     for category, subcategory, annual in budgets:
-        seasonal = category in SEASONAL_CATEGORIES
-        for month in range(1, MONTHS_IN_YEAR + 1):
-            budget = _monthly(annual, month, seasonal)
+        for month, budget in enumerate(_phased(annual, category in SEASONAL_CATEGORIES), start=1):
             actual = None
             if month <= reported_to:
                 pressure = 1 + (PRESSURE[category] - 1) * pressure_scale

@@ -29,6 +29,10 @@ _AMOUNT = re.compile(
 )
 
 
+# The common, unambiguous form ("-£1,234.56", "1234", "1234.5" excluded) read without Decimal, for speed.
+_PLAIN = re.compile(r"(-?)£?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{2}))?")
+
+
 class MoneyError(ValueError):
     """A text that is not an unambiguous amount of money; the message says why."""
 
@@ -58,6 +62,10 @@ def parse_money(raw: object) -> Pence:
 
 
 def _parse_money_text(raw: str) -> Pence:
+    plain = _PLAIN.fullmatch(raw)
+    if plain is not None:
+        pence = int(plain.group(2).replace(",", "")) * PENCE_PER_POUND + int(plain.group(3) or 0)
+        return -pence if plain.group(1) else pence
     text = raw.strip().replace("\u00a0", "")
     if not text:
         raise MoneyError("empty: a money amount is required")
@@ -138,8 +146,9 @@ def scale(pence: Pence, factor: Decimal | Fraction | int) -> Pence:
 # --- formatting for people -----------------------------------------------------------------------------------
 
 
-def _signed(text: str, pence: Pence, brackets: bool) -> str:
-    if pence >= 0:
+def _signed(text: str, pence: Pence, brackets: bool, shown: int | None = None) -> str:
+    """Sign ``text``; an amount that rounds to zero where shown (``shown == 0``) carries no sign."""
+    if pence >= 0 or shown == 0:
         return text
     return f"({text})" if brackets else f"-{text}"
 
@@ -152,7 +161,8 @@ def format_pounds(pence: Pence, *, brackets: bool = False) -> str:
 
 def format_thousands(pence: Pence, *, brackets: bool = False) -> str:
     """£000 as finance reports show them: ``£1,235k`` (rounded half away from zero to £1,000)."""
-    return _signed(f"£{div_round(abs(pence), 100_000):,}k", pence, brackets)
+    thousands = div_round(abs(pence), 100_000)
+    return _signed(f"£{thousands:,}k", pence, brackets, thousands)
 
 
 def format_millions(pence: Pence, *, places: int = 1, brackets: bool = False) -> str:
@@ -160,7 +170,7 @@ def format_millions(pence: Pence, *, places: int = 1, brackets: bool = False) ->
     scaled = div_round(abs(pence) * 10**places, 100_000_000)
     whole, part = divmod(scaled, 10**places)
     text = f"£{whole:,}.{part:0{places}d}m" if places else f"£{whole:,}m"
-    return _signed(text, pence, brackets)
+    return _signed(text, pence, brackets, scaled)
 
 
 def format_surplus(pence: Pence) -> str:

@@ -45,21 +45,29 @@ T = TypeVar("T")
 class _RowReader:
     """Parses one row's cells, collecting a problem for each bad cell instead of stopping at the first."""
 
-    def __init__(self, table: RawTable, number: int, cells: dict[str, object]) -> None:
-        self.table, self.number, self.cells = table, number, cells
+    def __init__(
+        self, table: RawTable, number: int, cells: dict[str, object], memo: dict[tuple[str, str], object]
+    ) -> None:
+        self.table, self.number, self.cells, self.memo = table, number, cells, memo
         self.problems: list[Problem] = []
 
-    def parse(self, column: str, parser: Callable[[str], T], default: T | None = None) -> T | None:
+    def parse(self, column: str, parser: Callable[[str], T]) -> T | None:
+        """Parse a required cell; codes, years, months and categories repeat, so each text is parsed once."""
         text = text_of(self.cells.get(column))
         if not text:
-            if default is None:
-                self.problems.append(self.table.problem("a value is required", self.number, column))
-            return default
-        try:
-            return parser(text)
-        except (ValueError, MoneyError, PeriodError) as error:
-            self.problems.append(self.table.problem(str(error), self.number, column))
+            self.problems.append(self.table.problem("a value is required", self.number, column))
             return None
+        key = (column, text)
+        if key not in self.memo:
+            try:
+                self.memo[key] = parser(text)
+            except (ValueError, MoneyError, PeriodError) as error:
+                self.memo[key] = error
+        value = self.memo[key]
+        if isinstance(value, Exception):
+            self.problems.append(self.table.problem(str(value), self.number, column))
+            return None
+        return value  # type: ignore[return-value]
 
     def money(self, column: str, *, required: bool) -> Pence | None:
         cell = self.cells.get(column)
@@ -85,9 +93,13 @@ def _org_parser(known_org_codes: Collection[str]) -> Callable[[str], str]:
 
 
 def _line_from_row(
-    table: RawTable, number: int, cells: dict[str, object], known_org_codes: Collection[str]
+    table: RawTable,
+    number: int,
+    cells: dict[str, object],
+    known_org_codes: Collection[str],
+    memo: dict[tuple[str, str], object],
 ) -> tuple[LedgerLine | None, list[Problem]]:
-    reader = _RowReader(table, number, cells)
+    reader = _RowReader(table, number, cells, memo)
     org_code = reader.parse("org_code", _org_parser(known_org_codes))
     year = reader.parse("year", FinancialYear.parse)
     month = reader.parse("month", parse_month_number)
@@ -132,8 +144,9 @@ def read_ledger(
     lines: list[LedgerLine] = []
     problems: list[Problem] = []
     first_row_of: dict[tuple[str, int, int, str, str], int] = {}
+    memo: dict[tuple[str, str], object] = {}
     for number, cells in table.rows:
-        line, row_problems = _line_from_row(table, number, dict(cells), known_org_codes)
+        line, row_problems = _line_from_row(table, number, dict(cells), known_org_codes, memo)
         problems.extend(row_problems)
         if line is None:
             continue

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, tuple_
+from sqlalchemy import Table, delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from outturn.domain.ledger import CostCategory, LedgerLine
@@ -73,8 +73,9 @@ def replace_ledger_months(session: Session, lines: Sequence[LedgerLine], import_
             )
         )
         deleted += result.rowcount or 0  # type: ignore[attr-defined]
-    session.execute(
-        insert(LedgerLineRow),
+    ledger_table = cast(Table, LedgerLineRow.__table__)
+    session.connection().execute(
+        ledger_table.insert(),
         [
             {
                 "org_code": line.org_code,
