@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from outturn import __version__
+from outturn.cli import registers as _registers  # noqa: F401  (adds plan show, risks list, forecast list)
 from outturn.cli._common import FormatOption, OutputFormat, WorkspaceOption, console, emit, reports_errors
 from outturn.cli.data import forecast_app, ledger_app, orgs_app, plan_app, risks_app
 from outturn.cli.demo import demo
@@ -24,17 +25,21 @@ app = typer.Typer(
 )
 
 
+def _print_version(requested: bool) -> None:
+    if requested:
+        console.print(f"outturn {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main_options(
     ctx: typer.Context,
     workspace: WorkspaceOption = None,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit")
+    ] = False,
 ) -> None:
-    """Commands find their workspace from --workspace DIR, else $OUTTURN_WORKSPACE, else the current
-    directory."""
-    if version:
-        console.print(f"outturn {__version__}")
-        raise typer.Exit()
+    """Commands find their workspace from --workspace DIR, else $OUTTURN_WORKSPACE, else the current directory."""
     ctx.obj = {"workspace": workspace}
 
 

@@ -21,8 +21,10 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed for the synthetic ledger")] = 2025,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """Build a demo workspace — one real ICB's practices and PCNs, a synthetic ledger calibrated to its
-    weighted population (labelled synthetic) — and print its position."""
+    """Build a demo workspace from one real ICB and a SYNTHETIC ledger, and print its position.
+
+    Practices and PCNs come from NHS England's weighted-population file; the ledger, plan and risks are
+    synthetic, calibrated to the weighted population, and labelled so."""
     progress = (
         (lambda message: console.print(f"[dim]→ {message}[/]", highlight=False)) if fmt is OutputFormat.TABLE else None
     )

@@ -105,8 +105,9 @@ def position(
     workspace: WorkspaceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """Year to date, forecast outturn, gap to control total, risk range and the bridge, for one
-    organisation or the sum of the organisations under it."""
+    """The month's position: YTD, forecast outturn, gap to control total, risk range and bridge.
+
+    For one organisation, or the sum of the organisations under it that have plans."""
     with workspace_from(ctx, workspace) as opened:
         result = compute_position(opened, org, as_at, method)
     emit(fmt, position_document(result), lambda: render_position(result))

@@ -8,6 +8,7 @@ Columns (case and spacing do not matter): ``org_code``, ``year`` (2025/26), ``mo
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
@@ -99,6 +100,9 @@ def _line_from_row(
     known_org_codes: Collection[str],
     memo: dict[tuple[str, str], object],
 ) -> tuple[LedgerLine | None, list[Problem]]:
+    month_cell = cells.get("month")
+    if isinstance(month_cell, date):  # a month typed as a date in Excel ("Nov-25")
+        cells["month"] = month_cell.strftime("%B")
     reader = _RowReader(table, number, cells, memo)
     org_code = reader.parse("org_code", _org_parser(known_org_codes))
     year = reader.parse("year", FinancialYear.parse)
@@ -107,7 +111,7 @@ def _line_from_row(
     budget = reader.money("budget", required=True)
     actual = reader.money("actual", required=False)
     one_off = reader.money("one_off", required=False) or 0
-    if one_off and actual is None and "one_off" in cells:
+    if one_off and not text_of(cells.get("actual")):
         reader.problems.append(table.problem("a one-off amount needs an actual in the same row", number, "one_off"))
     if reader.problems or org_code is None or year is None or month is None or category is None or budget is None:
         return None, reader.problems

@@ -100,7 +100,7 @@ def read_table(
                 if all(column in names(cells[index]) for column in required):
                     raise fail(
                         f"the header is on row {index + 1}, below a title row: remove the rows above it "
-                        f"or give the header row ({index + 1})",
+                        f"or give the header row (--header-row {index + 1})",
                         row=1,
                     )
         found = ", ".join(column for column in header if column) or "nothing"

@@ -1,0 +1,88 @@
+"""The main job: a demo workspace from one real ICB and a SYNTHETIC ledger calibrated to its weighted population."""
+
+from __future__ import annotations
+
+import csv
+import json
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from outturn.cli import app
+from outturn.services.demo import build_demo
+
+ALLOCATION_FILE = Path("allocations") / "aif_tool_gp_practice_wp_2022_2023.csv"
+# The demo's stated calibration (£ per weighted head, by the allocation component that drives each category).
+# Continuing healthcare (100), other programme (65), running costs (22) and reserves (15) follow the final WP.
+RATES = [("G&A WP", 930), ("MH WP", 215), ("CS WP", 175), ("Prescr WP", 160), ("Primary Medical Care WP", 175),
+         ("Final WP", 100), ("Final WP", 65), ("Final WP", 22), ("Final WP", 15)]
+LEDGER_LINES = 22  # lines per sub-ICB location; each split of a category budget rounds to the penny
+
+
+@pytest.fixture(scope="module")
+def demo(reference_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    out = tmp_path_factory.mktemp("demo") / "ws"
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--format", "json"],
+                                env={"OUTTURN_REFERENCE_DIR": str(reference_dir)})
+    assert result.exit_code == 0, result.output
+    document: dict[str, object] = json.loads(result.stdout)
+    return document
+
+
+def test_demo_reports_the_real_icb_built_from_its_sub_icb_locations(demo: dict[str, object]) -> None:
+    position = demo["position"]
+    assert isinstance(position, dict)
+    assert demo["synthetic"] is True
+    assert position["org_code"] == "QU9"
+    assert position["members"] == ["10Q", "14Y", "15A"]  # Oxfordshire, Buckinghamshire, Berkshire West
+    assert (position["financial_year"], position["month"]) == ("2025/26", "M08")
+
+
+def test_demo_allocation_is_calibrated_to_the_weighted_population(
+    demo: dict[str, object], reference_dir: Path
+) -> None:
+    """Recompute the allocation from the raw CSV: per sub-ICB, per category, £ per head × weighted population."""
+    totals: dict[str, dict[str, Decimal]] = {}
+    with (reference_dir / ALLOCATION_FILE).open(encoding="utf-8-sig", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["ICS22"] == "QU9":
+                by_column = totals.setdefault(row["LOC22"], {})
+                for column in {column for column, _rate in RATES}:
+                    by_column[column] = by_column.get(column, Decimal(0)) + Decimal(row[column] or "0")
+    position = demo["position"]
+    assert isinstance(position, dict)
+    expected_pence = sum(
+        (Decimal(rate * 100) * sub_icb[column]).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        for sub_icb in totals.values()
+        for column, rate in RATES
+    )
+    # Each category's budget is split into ledger lines rounded to the penny: allow a penny a line.
+    assert len(totals) == 3
+    assert abs(position["allocation_pence"] - int(expected_pence)) <= 3 * LEDGER_LINES
+    assert position["annual_budget_pence"] == position["allocation_pence"]  # break-even plans
+
+
+def test_demo_is_in_deficit_with_a_bridge_that_reconciles(demo: dict[str, object]) -> None:
+    position = demo["position"]
+    assert isinstance(position, dict)
+    assert position["forecast_surplus_pence"] < 0
+    gap = position["control_total_pence"] - position["forecast_surplus_pence"]
+    assert position["gap_to_control_total_pence"] == gap
+    steps = position["bridge"]
+    assert sum(step["pence"] for step in steps if step["kind"] in ("start", "step")) == steps[-1]["running_pence"]
+    assert steps[-1]["running_pence"] == position["risk"]["likely_surplus_pence"]
+
+
+def test_demo_can_be_rebuilt_in_place_and_reports_the_same(reference_dir: Path, tmp_path: Path) -> None:
+    first = build_demo(tmp_path / "ws", reference_dir=reference_dir).position
+    second = build_demo(tmp_path / "ws", reference_dir=reference_dir).position
+    assert first.forecast_outturn_pence == second.forecast_outturn_pence
+    assert first.ytd_actual_pence == second.ytd_actual_pence
+
+
+def test_demo_labels_its_synthetic_inputs(demo: dict[str, object]) -> None:
+    workspace = Path(str(demo["workspace"]))
+    assert "SYNTHETIC" in (workspace / "inputs" / "plan.csv").read_text()
+    assert "SYNTHETIC" in (workspace / "inputs" / "ledger.csv").read_text()
