@@ -395,3 +395,28 @@ def test_population_of_sums_practices_below_an_organisation() -> None:
     assert total_of([]) == PopulationTotals(0, Decimal(0), *[Decimal(0)] * 9)
     with pytest.raises(KeyError, match="unknown organisation 'NOPE'"):
         population_of(populations, tree, "NOPE")
+
+
+def test_load_reference_fills_the_store_and_lists_an_icbs_sub_icb_locations(
+    reference_dir: Path, tmp_path: Path
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from outturn.cli import app
+
+    runner = CliRunner()
+    workspace = str(tmp_path / "ws")
+    assert runner.invoke(app, ["init", workspace, "--reference-dir", str(reference_dir)]).exit_code == 0
+    loaded = runner.invoke(app, ["-w", workspace, "orgs", "load-reference", "--format", "json"])
+    assert loaded.exit_code == 0, loaded.output
+    assert json.loads(loaded.stdout) == {"region": 7, "icb": 42, "sub_icb": 106, "pcn": 1255, "practice": 6554,
+                                         "provider": 218}
+    listed = runner.invoke(app, ["-w", workspace, "orgs", "list", "--under", "QU9", "--kind", "sub_icb", "-f", "json"])
+    assert listed.exit_code == 0, listed.output
+    assert sorted(org["code"] for org in json.loads(listed.stdout)) == ["10Q", "14Y", "15A"]
+    ods_map = reference_dir / "ods" / "gp-reg-pat-prac-map_2022-01.csv"
+    from_map = runner.invoke(app, ["-w", workspace, "orgs", "load-reference", "--file", str(ods_map), "-f", "json"])
+    assert from_map.exit_code == 0, from_map.output
+    assert json.loads(from_map.stdout)["practice"] == 6527  # rows in the January 2022 mapping file

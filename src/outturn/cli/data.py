@@ -58,7 +58,10 @@ def _emit_summary(fmt: OutputFormat, summary: ImportSummary) -> None:
 @reports_errors
 def orgs_load_reference(
     ctx: typer.Context,
-    file: Annotated[Path | None, typer.Option(help="An NHS England practice weighted-population file")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(help="NHS England's practice weighted-population file, or NHS Digital's practice mapping file"),
+    ] = None,
     workspace: WorkspaceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:

@@ -5,21 +5,36 @@ from __future__ import annotations
 from pathlib import Path
 
 from outturn.domain.organisations import Organisation, OrgKind
-from outturn.ingest.organisations import find_allocation_file, read_allocation_hierarchy, read_ods_trusts
+from outturn.ingest.organisations import (
+    find_allocation_file,
+    read_allocation_hierarchy,
+    read_ods_practice_map,
+    read_ods_trusts,
+)
 from outturn.services.workspace import Workspace
 from outturn.store import repository
 
 TRUSTS_FILE = Path("ods") / "etr_2022.csv"
 
 
+def _is_ods_practice_map(path: Path) -> bool:
+    with path.open(encoding="utf-8-sig") as handle:
+        header = handle.readline().upper()
+    return "PRACTICE_CODE" in header and "COMM_REGION_CODE" in header
+
+
 def load_reference_organisations(workspace: Workspace, allocation_file: Path | None = None) -> dict[str, int]:
-    """Regions, ICBs, sub-ICB locations, PCNs and practices from an allocation file; trusts from ODS."""
+    """Regions, ICBs, sub-ICB locations, PCNs and practices from NHS England's allocation file (or NHS
+    Digital's practice mapping file, recognised by its header); NHS trusts from ODS."""
     reference_dir = workspace.settings.reference_dir
     if allocation_file is None:
         if reference_dir is None:
             raise FileNotFoundError("no reference-data directory: set OUTTURN_REFERENCE_DIR or pass --file")
         allocation_file = find_allocation_file(reference_dir)
-    organisations, _populations = read_allocation_hierarchy(allocation_file)
+    if _is_ods_practice_map(allocation_file):
+        organisations = read_ods_practice_map(allocation_file)
+    else:
+        organisations, _populations = read_allocation_hierarchy(allocation_file)
     trusts: list[Organisation] = []
     if reference_dir is not None and (reference_dir / TRUSTS_FILE).is_file():
         trusts = read_ods_trusts(reference_dir / TRUSTS_FILE)
