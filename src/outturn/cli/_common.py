@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from outturn.domain.money import MoneyError
 from outturn.domain.periods import PeriodError
@@ -51,6 +52,26 @@ def emit(fmt: OutputFormat, document: Any, render: Callable[[], None]) -> None:
         sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
     else:
         render()
+
+
+Row = dict[str, Any]
+
+
+def cell(key: str) -> Callable[[Row], str]:
+    """A table cell showing ``row[key]`` as text (blank for None)."""
+    return lambda row: "" if row[key] is None else str(row[key])
+
+
+def emit_rows(fmt: OutputFormat, rows: Sequence[Row], columns: Sequence[tuple[str, Callable[[Row], str]]]) -> None:
+    """Rows as a JSON list, or as a table with one column per (heading, cell of a row)."""
+
+    def render() -> None:
+        table = Table(*(heading for heading, _cell in columns))
+        for row in rows:
+            table.add_row(*(cell(row) for _heading, cell in columns))
+        console.print(table)
+
+    emit(fmt, rows, render)
 
 
 P = ParamSpec("P")

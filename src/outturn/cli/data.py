@@ -7,14 +7,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from outturn.cli._common import (
     FormatOption,
     OutputFormat,
     WorkspaceOption,
+    cell,
     console,
     emit,
+    emit_rows,
     reports_errors,
     workspace_from,
 )
@@ -93,15 +94,12 @@ def orgs_list(
     """List organisations."""
     with workspace_from(ctx, workspace) as opened:
         found = list_organisations(opened, OrgKind.parse(kind) if kind else None, under)
-    document = [{"code": o.code, "name": o.name, "kind": o.kind.value, "parent_code": o.parent_code} for o in found]
-
-    def render() -> None:
-        table = Table("Code", "Name", "Kind", "Parent")
-        for org in found:
-            table.add_row(org.code, org.name, org.kind.value, org.parent_code or "")
-        console.print(table)
-
-    emit(fmt, document, render)
+    rows = [{"code": o.code, "name": o.name, "kind": o.kind.value, "parent_code": o.parent_code} for o in found]
+    emit_rows(
+        fmt,
+        rows,
+        [("Code", cell("code")), ("Name", cell("name")), ("Kind", cell("kind")), ("Parent", cell("parent_code"))],
+    )
 
 
 @ledger_app.command("import")
@@ -126,17 +124,20 @@ def ledger_list(ctx: typer.Context, workspace: WorkspaceOption = None, fmt: Form
     """The months of ledger stored, per organisation."""
     with workspace_from(ctx, workspace) as opened, opened.store.reading() as session:
         periods = repository.ledger_periods(session)
-    document = [
-        {"org_code": o, "year": str(FinancialYear(y)), "month": f"M{m:02d}", "lines": n} for o, y, m, n in periods
+    rows = [
+        {"org_code": org, "year": str(FinancialYear(year)), "month": f"M{month:02d}", "lines": lines}
+        for org, year, month, lines in periods
     ]
-
-    def render() -> None:
-        table = Table("Organisation", "Year", "Month", "Lines")
-        for row in document:
-            table.add_row(*(str(value) for value in row.values()))
-        console.print(table)
-
-    emit(fmt, document, render)
+    emit_rows(
+        fmt,
+        rows,
+        [
+            ("Organisation", cell("org_code")),
+            ("Year", cell("year")),
+            ("Month", cell("month")),
+            ("Lines", cell("lines")),
+        ],
+    )
 
 
 @plan_app.command("import")

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Sequence
+from typing import Annotated, TypeVar
 
 import typer
-from rich.table import Table
 
 from outturn.cli._common import (
     FormatOption,
     OutputFormat,
     WorkspaceOption,
-    console,
-    emit,
+    cell,
+    emit_rows,
     reports_errors,
     workspace_from,
 )
 from outturn.cli.data import forecast_app, plan_app, risks_app
+from outturn.domain.ledger import CostCategory
 from outturn.domain.money import format_pounds
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.services import registers
@@ -24,6 +25,7 @@ from outturn.services.workspace import Workspace
 
 OrgOption = Annotated[str | None, typer.Option(help="Organisation code (default: the workspace's)")]
 YearOption = Annotated[str | None, typer.Option(help="Financial year, e.g. 2025/26 (default: the workspace's)")]
+T = TypeVar("T")
 
 
 def _scope(workspace: Workspace, org: str | None, year: str | None) -> tuple[str, FinancialYear]:
@@ -37,6 +39,21 @@ def _scope(workspace: Workspace, org: str | None, year: str | None) -> tuple[str
     raise ValueError("no year given: pass --year, e.g. 2025/26")
 
 
+def _read(
+    ctx: typer.Context,
+    workspace: WorkspaceOption,
+    org: str | None,
+    year: str | None,
+    reader: Callable[[Workspace, str, FinancialYear], Sequence[T]],
+) -> Sequence[T]:
+    with workspace_from(ctx, workspace) as opened:
+        return reader(opened, *_scope(opened, org, year))
+
+
+def _pounds(key: str, brackets: bool = False) -> Callable[[dict[str, object]], str]:
+    return lambda row: format_pounds(int(str(row[key])), brackets=brackets)
+
+
 @plan_app.command("show")
 @reports_errors
 def plan_show(
@@ -47,10 +64,7 @@ def plan_show(
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Allocations, deductions, required surplus and control total of an organisation and those under it."""
-    with workspace_from(ctx, workspace) as opened:
-        code, financial_year = _scope(opened, org, year)
-        found = registers.plans(opened, code, financial_year)
-    document = [
+    rows = [
         {
             "org_code": plan.org_code,
             "year": str(plan.year),
@@ -58,26 +72,24 @@ def plan_show(
             "recurrent_allocation_pence": plan.recurrent_allocation_pence,
             "non_recurrent_allocation_pence": plan.non_recurrent_allocation_pence,
             "deductions": [{"description": d.description, "pence": d.pence} for d in plan.deductions],
+            "deductions_pence": plan.deductions_pence,
             "resource_pence": plan.resource_pence,
             "required_surplus_pence": plan.required_surplus_pence,
             "control_total_pence": plan.effective_control_total_pence,
         }
-        for plan in found
+        for plan in _read(ctx, workspace, org, year, registers.plans)
     ]
-
-    def render() -> None:
-        table = Table("Organisation", "Allocation", "Deductions", "Resource", "Control total")
-        for plan in found:
-            table.add_row(
-                plan.org_code,
-                format_pounds(plan.allocation_pence),
-                format_pounds(plan.deductions_pence),
-                format_pounds(plan.resource_pence),
-                format_pounds(plan.effective_control_total_pence, brackets=True),
-            )
-        console.print(table)
-
-    emit(fmt, document, render)
+    emit_rows(
+        fmt,
+        rows,
+        [
+            ("Organisation", cell("org_code")),
+            ("Allocation", _pounds("allocation_pence")),
+            ("Deductions", _pounds("deductions_pence")),
+            ("Resource", _pounds("resource_pence")),
+            ("Control total", _pounds("control_total_pence", brackets=True)),
+        ],
+    )
 
 
 @risks_app.command("list")
@@ -90,10 +102,7 @@ def risks_list(
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """The risks and mitigations of an organisation and those under it, with expected values."""
-    with workspace_from(ctx, workspace) as opened:
-        code, financial_year = _scope(opened, org, year)
-        items = registers.risk_register(opened, code, financial_year)
-    document = [
+    rows = [
         {
             "org_code": item.org_code,
             "kind": item.kind.value,
@@ -103,23 +112,20 @@ def risks_list(
             "expected_pence": item.expected_pence,
             "category": item.category.value if item.category else None,
         }
-        for item in items
+        for item in _read(ctx, workspace, org, year, registers.risk_register)
     ]
-
-    def render() -> None:
-        table = Table("Organisation", "Kind", "Description", "Value", "Likelihood", "Expected")
-        for item in items:
-            table.add_row(
-                item.org_code,
-                item.kind.value,
-                item.description,
-                format_pounds(item.value_pence),
-                f"{item.likelihood:.0%}",
-                format_pounds(item.expected_pence),
-            )
-        console.print(table)
-
-    emit(fmt, document, render)
+    emit_rows(
+        fmt,
+        rows,
+        [
+            ("Organisation", cell("org_code")),
+            ("Kind", cell("kind")),
+            ("Description", cell("description")),
+            ("Value", _pounds("value_pence")),
+            ("Likelihood", lambda row: f"{float(str(row['likelihood'])):.0%}"),
+            ("Expected", _pounds("expected_pence")),
+        ],
+    )
 
 
 @forecast_app.command("list")
@@ -132,10 +138,7 @@ def forecast_list(
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """The manual forecast overrides in force, with their reasons."""
-    with workspace_from(ctx, workspace) as opened:
-        code, financial_year = _scope(opened, org, year)
-        found = registers.overrides(opened, code, financial_year)
-    document = [
+    rows = [
         {
             "org_code": item.org_code,
             "category": item.category.value,
@@ -143,15 +146,16 @@ def forecast_list(
             "forecast_pence": item.forecast_pence,
             "reason": item.reason,
         }
-        for item in found
+        for item in _read(ctx, workspace, org, year, registers.overrides)
     ]
-
-    def render() -> None:
-        table = Table("Organisation", "Category", "Line", "Forecast", "Reason")
-        for item in found:
-            table.add_row(
-                item.org_code, item.category.label, item.subcategory, format_pounds(item.forecast_pence), item.reason
-            )
-        console.print(table)
-
-    emit(fmt, document, render)
+    emit_rows(
+        fmt,
+        rows,
+        [
+            ("Organisation", cell("org_code")),
+            ("Category", lambda row: CostCategory(str(row["category"])).label),
+            ("Line", cell("subcategory")),
+            ("Forecast", _pounds("forecast_pence")),
+            ("Reason", cell("reason")),
+        ],
+    )
