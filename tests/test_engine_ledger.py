@@ -186,9 +186,7 @@ def run(backend: Backend, rows: Sequence[Row], *, as_at_month: int) -> list[Row]
 
 @PROPERTY
 @given(rows=ledgers(), as_at_month=st.integers(1, 12))
-def test_joined_line_figures_match_plain_sql_and_python(
-    backend: Backend, rows: list[Row], as_at_month: int
-) -> None:
+def test_joined_line_figures_match_plain_sql_and_python(backend: Backend, rows: list[Row], as_at_month: int) -> None:
     result = run(backend, rows, as_at_month=as_at_month)
     assert [tuple(row) for row in result] == [JOINED_COLUMNS] * len(result)
     assert result == sqlite_query(rows, _SQL_JOINED, year=YEAR, as_at_month=as_at_month)

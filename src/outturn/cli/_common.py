@@ -96,7 +96,8 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
                     error_console.print(f"  • {problem}", highlight=False, markup=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except (WorkspaceError, PositionError, MoneyError, PeriodError, ValueError, KeyError) as error:
-            message = str(error).strip("'\"")
+            # a KeyError's str() is the repr of its message; stripping quotes would also eat a closing 'CODE'
+            message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
             if fmt is OutputFormat.JSON:
                 sys.stdout.write(json.dumps({"error": message}) + "\n")
             else:

@@ -42,7 +42,7 @@ def line_figures(ledger: ir.Table, *, year: int, as_at_month: int) -> ir.Table:
 def last_year_profile(ledger: ir.Table, *, year: int, as_at_month: int) -> ir.Table:
     """Per line, last year's recurring actual to the same month and for the whole year."""
     previous = ledger.filter(ledger.year == year - 1)
-    recurring = previous.actual_pence.coalesce(0)
+    recurring = previous.actual_pence.coalesce(0) - previous.one_off_pence
     return previous.group_by(list(LINE_KEYS)).aggregate(
         last_year_ytd_recurring_pence=_ytd(previous, as_at_month, recurring),
         last_year_total_recurring_pence=recurring.sum(),
