@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.pool import NullPool
+
+from outturn.store.database import Store
+
+POSTGRES_URL_VARIABLE = "OUTTURN_TEST_POSTGRES_URL"
 
 
 @pytest.fixture(scope="session")
@@ -16,3 +24,51 @@ def reference_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"reference data directory not found: {path} (set OUTTURN_REFERENCE_DIR)")
     return path
+
+
+def _fresh_postgres_database(base_url: str) -> Iterator[str]:
+    """A new, empty database on the server at ``base_url`` for one test; dropped (forcibly) afterwards."""
+    name = f"t_{uuid.uuid4().hex}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        finally:
+            admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty database of its own for this test on the PostgreSQL server named by
+    ``OUTTURN_TEST_POSTGRES_URL`` (``make test`` starts one: scripts/test-postgres.sh); skips when unset."""
+    base_url = os.environ.get(POSTGRES_URL_VARIABLE, "").strip()
+    if not base_url:
+        pytest.skip(
+            f"PostgreSQL store tests need {POSTGRES_URL_VARIABLE} (run `make test`, or export it from "
+            "`scripts/test-postgres.sh start`)"
+        )
+    yield from _fresh_postgres_database(base_url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL for an empty store: a SQLite file in ``tmp_path``, or a fresh PostgreSQL database (``postgres_url``)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/store.sqlite"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """The store at ``store_url``, migrated to the newest revision; disposed afterwards."""
+    opened = Store(store_url)
+    try:
+        yield opened
+    finally:
+        opened.dispose()

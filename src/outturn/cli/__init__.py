@@ -13,6 +13,7 @@ from outturn.cli._common import FormatOption, OutputFormat, WorkspaceOption, con
 from outturn.cli.data import forecast_app, ledger_app, orgs_app, plan_app, risks_app
 from outturn.cli.demo import demo
 from outturn.cli.position import position
+from outturn.cli.savings import savings_app
 from outturn.services.workspace import init_workspace
 
 app = typer.Typer(
@@ -94,6 +95,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(plan_app, name="plan")
 app.add_typer(risks_app, name="risks")
 app.add_typer(forecast_app, name="forecast")
+app.add_typer(savings_app, name="savings")
 
 
 def main() -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import getpass
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from enum import StrEnum
@@ -40,6 +42,11 @@ WorkspaceOption = Annotated[
     Path | None,
     typer.Option("--workspace", "-w", help="Workspace directory (default: $OUTTURN_WORKSPACE, else the current one)"),
 ]
+
+
+def current_user() -> str:
+    """Who is making a change, for the audit trail: ``OUTTURN_USER``, else the login name."""
+    return os.environ.get("OUTTURN_USER") or getpass.getuser()
 
 
 def workspace_from(ctx: typer.Context, explicit: Path | None = None) -> Workspace:

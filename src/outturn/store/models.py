@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -98,3 +98,97 @@ class ForecastOverrideRow(Base):
     forecast_pence: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- savings (QIPP) ------------------------------------------------------------------------------------------
+
+
+class SchemeRow(Base):
+    """A savings scheme; ``version`` rises with every change (optimistic concurrency)."""
+
+    __tablename__ = "savings_schemes"
+    __table_args__ = (UniqueConstraint("year", "reference", name="uq_scheme_reference"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reference: Mapped[str] = mapped_column(String(60))
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    org_code: Mapped[str] = mapped_column(ForeignKey("organisations.code"), index=True)
+    workstream: Mapped[str] = mapped_column(String(40))
+    lead: Mapped[str] = mapped_column(String(200), default="")
+    recurrent: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(20))
+    start_month: Mapped[int] = mapped_column(Integer)
+    confidence: Mapped[Decimal] = mapped_column(Numeric(7, 6))
+    evidence_measure: Mapped[str] = mapped_column(Text, default="")
+    negative_reason: Mapped[str] = mapped_column(Text, default="")
+    rag_override: Mapped[str | None] = mapped_column(String(10))
+    rag_override_reason: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class SchemePhasingRow(Base):
+    __tablename__ = "savings_phasing"
+
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("savings_schemes.id", ondelete="CASCADE"), primary_key=True)
+    month: Mapped[int] = mapped_column(Integer, primary_key=True)
+    planned_pence: Mapped[int] = mapped_column(BigInteger)
+    delivered_pence: Mapped[int | None] = mapped_column(BigInteger)
+    forecast_pence: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class SavingsTargetRow(Base):
+    __tablename__ = "savings_targets"
+
+    org_code: Mapped[str] = mapped_column(ForeignKey("organisations.code"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target_pence: Mapped[int] = mapped_column(BigInteger)
+    programme: Mapped[str] = mapped_column(String(200), default="")
+
+
+class SavingsCloseRow(Base):
+    """A month-end close of the savings plan: immutable once written (database triggers refuse changes)."""
+
+    __tablename__ = "savings_closes"
+    __table_args__ = (UniqueConstraint("year", "month", name="uq_savings_close_month"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    year: Mapped[int] = mapped_column(Integer)
+    month: Mapped[int] = mapped_column(Integer)
+    closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str] = mapped_column(String(100))
+
+
+class SavingsCloseLineRow(Base):
+    __tablename__ = "savings_close_lines"
+
+    close_id: Mapped[int] = mapped_column(ForeignKey("savings_closes.id"), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(60), primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    org_code: Mapped[str] = mapped_column(String(16))
+    workstream: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20))
+    rag: Mapped[str] = mapped_column(String(10))
+    confidence: Mapped[Decimal] = mapped_column(Numeric(7, 6))
+    plan_pence: Mapped[int] = mapped_column(BigInteger)
+    delivered_pence: Mapped[int] = mapped_column(BigInteger)
+    forecast_pence: Mapped[int] = mapped_column(BigInteger)
+    risk_adjusted_pence: Mapped[int] = mapped_column(BigInteger)
+    scheme_json: Mapped[str] = mapped_column(Text)
+
+
+class AuditRow(Base):
+    """Who changed what, when, with the values before and after: append-only (triggers refuse changes)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    who: Mapped[str] = mapped_column(String(100))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_key: Mapped[str] = mapped_column(String(120), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    before_json: Mapped[str | None] = mapped_column(Text)
+    after_json: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,336 @@
+"""``outturn savings``: the savings plan (QIPP) — workbook in and out, schemes, month-end close, roll-ups."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from outturn.cli._common import (
+    FormatOption,
+    OutputFormat,
+    WorkspaceOption,
+    cell,
+    console,
+    current_user,
+    emit,
+    emit_rows,
+    reports_errors,
+    workspace_from,
+)
+from outturn.domain.money import Pence, format_millions, parse_money
+from outturn.domain.periods import FinancialMonth, FinancialYear, parse_month_number
+from outturn.domain.plans import parse_share
+from outturn.domain.savings import Rag, SavingsTarget, SchemeStatus, assess_rag
+from outturn.domain.savings_rollup import RollupLevel
+from outturn.reports.savings import movement_document, rollup_document, scheme_document
+from outturn.services import savings
+from outturn.services.workspace import Workspace
+
+savings_app = typer.Typer(
+    help="Savings plans (QIPP): schemes, delivery, RAG, month-end close, roll-ups.", no_args_is_help=True
+)
+
+AsAtOption = Annotated[str | None, typer.Option("--as-at", help="Month as YYYY-MM (default: the workspace's)")]
+OrgOption = Annotated[str | None, typer.Option(help="Only this organisation and those under it")]
+
+
+def _as_at(workspace: Workspace, text: str | None) -> FinancialMonth:
+    chosen = text or workspace.settings.default_as_at
+    if not chosen:
+        raise ValueError("no month given: pass --as-at YYYY-MM")
+    return FinancialMonth.parse_as_at(chosen)
+
+
+def _millions(key: str) -> Callable[[dict[str, Any]], str]:
+    return lambda row: format_millions(row[key], places=2)
+
+
+def _month_values(pairs: list[str], option: str) -> dict[int, Pence | None]:
+    """``M09=£10k`` pairs; ``M09=`` clears a month."""
+    values: dict[int, Pence | None] = {}
+    for pair in pairs:
+        month, separator, amount = pair.partition("=")
+        if not separator:
+            raise ValueError(f"{option} {pair!r}: expected MONTH=AMOUNT, e.g. M09=£10k")
+        values[parse_month_number(month)] = parse_money(amount) if amount.strip() else None
+    return values
+
+
+@savings_app.command("import")
+@reports_errors
+def savings_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Import a savings workbook (sheets Schemes, Phasing and optional Targets). A workbook with any problem,
+    or exported before someone else's later change, stores nothing."""
+    with workspace_from(ctx, workspace) as opened:
+        result = savings.import_workbook(opened, file, current_user())
+    emit(
+        fmt,
+        result.__dict__,
+        lambda: console.print(
+            f"{result.source}: {result.created} new, {result.updated} updated, {result.unchanged} unchanged scheme(s); "
+            f"{result.targets} target(s)",
+            highlight=False,
+        ),
+    )
+
+
+@savings_app.command("export")
+@reports_errors
+def savings_export(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(dir_okay=False)],
+    year: Annotated[str | None, typer.Option(help="Financial year (default: the workspace's)")] = None,
+    org: OrgOption = None,
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Export the plan as a workbook in the shape finance teams use; importing it back is exact to the penny."""
+    with workspace_from(ctx, workspace) as opened:
+        chosen = FinancialYear.parse(year) if year else _as_at(opened, None).year
+        count = savings.export_workbook(opened, file, chosen, org.upper() if org else None)
+    emit(fmt, {"file": str(file), "schemes": count}, lambda: console.print(f"{count} scheme(s) written to {file}"))
+
+
+@savings_app.command("list")
+@reports_errors
+def savings_list(
+    ctx: typer.Context,
+    as_at: AsAtOption = None,
+    org: OrgOption = None,
+    workstream: Annotated[str | None, typer.Option(help="Only this workstream")] = None,
+    status: Annotated[str | None, typer.Option(help="Only this status")] = None,
+    rag: Annotated[str | None, typer.Option(help="Only red, amber or green")] = None,
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """The schemes with plan, delivered to date, forecast, risk-adjusted forecast and RAG."""
+    with workspace_from(ctx, workspace) as opened:
+        month = _as_at(opened, as_at)
+        views = savings.list_schemes(
+            opened,
+            month,
+            org.upper() if org else None,
+            workstream,
+            SchemeStatus.parse(status).value if status else None,
+            Rag.parse(rag).value if rag else None,
+        )
+    rows = [scheme_document(view.scheme, view.rag, month.number) for view in views]
+    emit_rows(
+        fmt,
+        rows,
+        [
+            ("Ref", cell("reference")),
+            ("Title", cell("title")),
+            ("Org", cell("org_code")),
+            ("Workstream", cell("workstream")),
+            ("Status", cell("status")),
+            ("Plan", _millions("plan_pence")),
+            ("Delivered", _millions("delivered_to_date_pence")),
+            ("Forecast", _millions("forecast_total_pence")),
+            ("Risk-adj.", _millions("risk_adjusted_pence")),
+            ("RAG", cell("rag")),
+            ("v", cell("version")),
+        ],
+    )
+
+
+@savings_app.command("show")
+@reports_errors
+def savings_show(
+    ctx: typer.Context,
+    reference: str,
+    as_at: AsAtOption = None,
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """One scheme: its phasing, RAG with reasons, and its history from the audit trail."""
+    with workspace_from(ctx, workspace) as opened:
+        month = _as_at(opened, as_at)
+        scheme, entries = savings.show_scheme(opened, month.year, reference)
+    document = scheme_document(scheme, assess_rag(scheme, month.number), month.number)
+    document["history"] = [
+        {
+            "at": entry.at.isoformat(),
+            "who": entry.who,
+            "action": entry.action,
+            "before": entry.before,
+            "after": entry.after,
+        }
+        for entry in entries
+    ]
+
+    def render() -> None:
+        console.print(
+            f"[bold]{scheme.reference}[/] {scheme.title} ({scheme.org_code}, {scheme.workstream.label}) "
+            f"— {scheme.status.value}, version {scheme.version}",
+            highlight=False,
+        )
+        console.print(f"RAG {document['rag'].upper()}: {'; '.join(document['rag_reasons'])}", highlight=False)
+        table = Table("Month", "Planned", "Delivered", "Forecast")
+        for number in range(1, 13):
+            label = FinancialMonth(month.year, number).label
+            table.add_row(
+                label,
+                *(
+                    ("" if value is None else format_millions(value, places=3))
+                    for value in (scheme.planned[number - 1], scheme.delivered[number - 1], scheme.forecast[number - 1])
+                ),
+            )
+        console.print(table)
+        for entry in entries:
+            console.print(f"{entry.at:%Y-%m-%d %H:%M} {entry.who}: {entry.action}", highlight=False)
+
+    emit(fmt, document, render)
+
+
+@savings_app.command("update")
+@reports_errors
+def savings_update(
+    ctx: typer.Context,
+    reference: str,
+    version: Annotated[int, typer.Option(help="The version you are editing (from `savings show`)")],
+    as_at: AsAtOption = None,
+    status: Annotated[str | None, typer.Option(help="New status")] = None,
+    confidence: Annotated[str | None, typer.Option(help="Delivery confidence, e.g. 80%")] = None,
+    forecast: Annotated[list[str] | None, typer.Option(help="MONTH=AMOUNT, e.g. M09=£10k (repeatable)")] = None,
+    delivered: Annotated[list[str] | None, typer.Option(help="MONTH=AMOUNT delivered (repeatable)")] = None,
+    rag: Annotated[str | None, typer.Option(help="Override the computed RAG: red, amber or green")] = None,
+    reason: Annotated[str | None, typer.Option(help="Why the RAG is overridden (required with --rag)")] = None,
+    clear_rag: Annotated[bool, typer.Option(help="Remove a RAG override")] = False,
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Change a scheme. If someone else saved it after the version you give, nothing is saved and you are shown
+    their version and your changes, so nothing is lost."""
+    changes = savings.SchemeChanges(
+        status=SchemeStatus.parse(status) if status else None,
+        confidence=parse_share(confidence) if confidence else None,
+        forecast=_month_values(forecast or [], "--forecast"),
+        delivered=_month_values(delivered or [], "--delivered"),
+        rag_override=Rag.parse(rag) if rag else None,
+        rag_override_reason=reason,
+        clear_rag_override=clear_rag,
+    )
+    with workspace_from(ctx, workspace) as opened:
+        month = _as_at(opened, as_at)
+        saved = savings.update_scheme(opened, month.year, reference, version, changes, current_user())
+    emit(
+        fmt,
+        {"reference": saved.reference, "version": saved.version},
+        lambda: console.print(f"{saved.reference} saved as version {saved.version}"),
+    )
+
+
+@savings_app.command("target")
+@reports_errors
+def savings_target(
+    ctx: typer.Context,
+    org: Annotated[str, typer.Option(help="Organisation code")],
+    year: Annotated[str, typer.Option(help="Financial year, e.g. 2025/26")],
+    amount: Annotated[str, typer.Option(help="The savings target, e.g. £25m")],
+    programme: Annotated[str, typer.Option(help="The multi-year programme it belongs to")] = "",
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Set an organisation's savings target for a year (identified versus unidentified savings)."""
+    target = SavingsTarget(org.upper(), FinancialYear.parse(year), parse_money(amount), programme)
+    with workspace_from(ctx, workspace) as opened:
+        savings.set_target(opened, target, current_user())
+    emit(
+        fmt,
+        {
+            "org_code": target.org_code,
+            "year": target.year.label,
+            "target_pence": target.target_pence,
+            "programme": target.programme,
+        },
+        lambda: console.print(f"{target.org_code} {target.year}: target {format_millions(target.target_pence)}"),
+    )
+
+
+@savings_app.command("close-month")
+@reports_errors
+def savings_close_month(
+    ctx: typer.Context,
+    as_at: AsAtOption = None,
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Freeze every scheme's plan and forecast as at the month. A close can never be changed."""
+    with workspace_from(ctx, workspace) as opened:
+        month = _as_at(opened, as_at)
+        count = savings.close_month(opened, month, current_user())
+    emit(
+        fmt,
+        {"closed": month.calendar_label, "schemes": count},
+        lambda: console.print(f"{month} closed with {count} scheme(s)"),
+    )
+
+
+@savings_app.command("movement")
+@reports_errors
+def savings_movement(
+    ctx: typer.Context,
+    from_month: Annotated[str, typer.Option("--from", help="The earlier close, YYYY-MM")],
+    to_month: Annotated[str, typer.Option("--to", help="The later close, YYYY-MM")],
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """The movement between two month-end closes, explained scheme by scheme."""
+    with workspace_from(ctx, workspace) as opened:
+        items = savings.movement(opened, FinancialMonth.parse_as_at(from_month), FinancialMonth.parse_as_at(to_month))
+    document = movement_document(items)
+    emit(
+        fmt,
+        document,
+        lambda: emit_rows(
+            OutputFormat.TABLE,
+            document["schemes"],
+            [
+                ("Ref", cell("reference")),
+                ("Title", cell("title")),
+                ("Forecast change", _millions("forecast_change_pence")),
+                ("Explanation", cell("explanation")),
+            ],
+        ),
+    )
+
+
+@savings_app.command("rollup")
+@reports_errors
+def savings_rollup(
+    ctx: typer.Context,
+    as_at: AsAtOption = None,
+    level: Annotated[str, typer.Option(help="organisation, icb, region, national or workstream")] = "organisation",
+    org: OrgOption = None,
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Plan, delivered to date, forecast, shortfall (£ and %) and risk-adjusted forecast by level."""
+    with workspace_from(ctx, workspace) as opened:
+        month = _as_at(opened, as_at)
+        rows = rollup_document(savings.savings_rollup(opened, month, RollupLevel(level), org.upper() if org else None))
+    emit_rows(
+        fmt,
+        rows,
+        [
+            ("Code", cell("code")),
+            ("Name", cell("name")),
+            ("Plan", _millions("plan_pence")),
+            ("Delivered", _millions("delivered_pence")),
+            ("Forecast", _millions("forecast_pence")),
+            ("Shortfall", _millions("shortfall_pence")),
+            ("Short %", cell("shortfall_pct")),
+            ("Risk-adj.", _millions("risk_adjusted_pence")),
+            ("Unidentified", _millions("unidentified_pence")),
+        ],
+    )

@@ -1,0 +1,78 @@
+"""Savings as JSON-ready documents: money in integer pence named ``*_pence``, shares as fractions."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from outturn.domain.savings import RagAssessment, SavingsFigures, Scheme
+from outturn.domain.savings_codec import scheme_to_data
+from outturn.domain.savings_rollup import Movement, RollupRow
+
+
+def share(value: Decimal | None, places: int = 4) -> float | None:
+    """A share rounded half up to ``places`` decimals (0.349 is 34.9%), for JSON."""
+    if value is None:
+        return None
+    return float(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+def figures_document(figures: SavingsFigures) -> dict[str, Any]:
+    red, amber, green = figures.rag_counts
+    return {
+        "schemes": figures.schemes,
+        "plan_pence": figures.plan_pence,
+        "plan_to_date_pence": figures.plan_to_date_pence,
+        "delivered_pence": figures.delivered_pence,
+        "forecast_pence": figures.forecast_pence,
+        "shortfall_pence": figures.shortfall_pence,
+        "shortfall_pct": share(None if figures.shortfall_share is None else figures.shortfall_share * 100, 1),
+        "risk_adjusted_pence": figures.risk_adjusted_pence,
+        "pipeline_pence": figures.pipeline_pence,
+        "target_pence": figures.target_pence,
+        "identified_pence": figures.identified_pence,
+        "unidentified_pence": figures.unidentified_pence,
+        "rag": {"red": red, "amber": amber, "green": green},
+    }
+
+
+def rollup_document(rows: tuple[RollupRow, ...]) -> list[dict[str, Any]]:
+    return [
+        {"level": row.level.value, "code": row.code, "name": row.name, **figures_document(row.figures)} for row in rows
+    ]
+
+
+def scheme_document(scheme: Scheme, rag: RagAssessment, month: int) -> dict[str, Any]:
+    return {
+        **scheme_to_data(scheme),
+        "plan_pence": scheme.plan_pence,
+        "delivered_to_date_pence": scheme.delivered_to_date(month),
+        "forecast_total_pence": scheme.forecast_total(month),
+        "shortfall_pence": scheme.plan_pence - scheme.forecast_total(month),
+        "risk_adjusted_pence": scheme.risk_adjusted(month),
+        "rag": rag.rag.value,
+        "rag_computed": rag.computed.value,
+        "rag_reasons": list(rag.reasons),
+    }
+
+
+def movement_document(items: tuple[Movement, ...]) -> dict[str, Any]:
+    return {
+        "schemes": [
+            {
+                "reference": item.reference,
+                "title": item.title,
+                "org_code": item.org_code,
+                "plan_change_pence": item.plan_change_pence,
+                "delivered_change_pence": item.delivered_change_pence,
+                "forecast_change_pence": item.forecast_change_pence,
+                "risk_adjusted_change_pence": item.risk_adjusted_change_pence,
+                "explanation": item.explanation,
+            }
+            for item in items
+        ],
+        "forecast_change_pence": sum(item.forecast_change_pence for item in items),
+        "plan_change_pence": sum(item.plan_change_pence for item in items),
+        "delivered_change_pence": sum(item.delivered_change_pence for item in items),
+        "risk_adjusted_change_pence": sum(item.risk_adjusted_change_pence for item in items),
+    }

@@ -1,0 +1,258 @@
+"""Savings plans (QIPP): import and export the workbook, edit a scheme safely, close the month, roll up.
+
+Every change is recorded in the audit trail (who, when, before, after) in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from outturn.domain.money import Pence
+from outturn.domain.periods import FinancialMonth, FinancialYear
+from outturn.domain.problems import Problem, ProblemsError
+from outturn.domain.savings import Rag, RagAssessment, SavingsTarget, Scheme, SchemeStatus, assess_rag
+from outturn.domain.savings_codec import target_to_data
+from outturn.domain.savings_rollup import Movement, RollupLevel, RollupRow, movements, rollup, snapshot
+from outturn.ingest.savings_workbook import read_savings_workbook
+from outturn.reports.savings_workbook import write_savings_workbook
+from outturn.services.workspace import Workspace
+from outturn.store import repository
+from outturn.store import savings_repository as store
+
+
+class SavingsError(Exception):
+    """A savings operation that cannot be done as asked (no such scheme, a month already closed...)."""
+
+
+@dataclass(frozen=True)
+class WorkbookImport:
+    source: str
+    created: int
+    updated: int
+    unchanged: int
+    targets: int
+
+
+def _scope(workspace: Workspace, org_code: str | None) -> list[str] | None:
+    if org_code is None:
+        return None
+    with workspace.store.reading() as session:
+        tree = repository.org_tree(session)
+    if org_code not in tree:
+        raise KeyError(f"unknown organisation {org_code!r}")
+    return sorted(tree.subtree_codes(org_code))
+
+
+def import_workbook(workspace: Workspace, path: Path, who: str) -> WorkbookImport:
+    """New schemes are created; a scheme already stored is replaced only if the workbook carries the version
+    it was exported at (otherwise someone has changed it since, and the whole import is refused)."""
+    with workspace.store.reading() as session:
+        known = frozenset(repository.org_tree(session).by_code)
+    schemes, targets, problems = read_savings_workbook(path, known_org_codes=known)
+    if problems:
+        raise ProblemsError(problems, f"{path.name} was not imported: {len(problems)} problem(s), nothing stored")
+    created = updated = unchanged = 0
+    with workspace.store.transaction() as session:
+        stored = {
+            (scheme.year, scheme.reference): scheme
+            for year in {scheme.year for scheme in schemes}
+            for scheme in store.load_schemes(session, year)
+        }
+        conflicts = [
+            Problem(
+                path.name,
+                f"scheme {scheme.reference} is at version {current.version} in the store but the "
+                f"workbook has version {scheme.version}: export again and re-apply your changes",
+                sheet="Schemes",
+            )
+            for scheme in schemes
+            if (current := stored.get((scheme.year, scheme.reference))) and current.version != scheme.version
+        ]
+        if conflicts:
+            raise ProblemsError(conflicts, f"{path.name} was not imported: it is out of date, nothing stored")
+        new = [scheme for scheme in schemes if (scheme.year, scheme.reference) not in stored]
+        store.insert_schemes(session, new, who)
+        for scheme in new:
+            store.record_scheme_change(session, who, "import", None, scheme)
+        for scheme in schemes:
+            current = stored.get((scheme.year, scheme.reference))
+            if current is None:
+                continue
+            if current == scheme:
+                unchanged += 1
+                continue
+            saved = store.replace_scheme(session, scheme, current.version, who)
+            store.record_scheme_change(session, who, "import", current, saved)
+            updated += 1
+        created = len(new)
+        _save_targets(session, targets, who)
+    return WorkbookImport(path.name, created, updated, unchanged, len(targets))
+
+
+def _save_targets(session: Session, targets: Sequence[SavingsTarget], who: str) -> None:
+    before = {(target.org_code, target.year): target for target in store.load_targets(session)}
+    store.save_targets(session, targets)
+    for target in targets:
+        old = before.get((target.org_code, target.year))
+        if old != target:
+            store.record_change(
+                session,
+                who,
+                "target",
+                f"{target.year.label} {target.org_code}",
+                "set",
+                target_to_data(old) if old else None,
+                target_to_data(target),
+            )
+
+
+def export_workbook(workspace: Workspace, path: Path, year: FinancialYear, org_code: str | None = None) -> int:
+    codes = _scope(workspace, org_code)
+    with workspace.store.reading() as session:
+        schemes = store.load_schemes(session, year, codes)
+        targets = [t for t in store.load_targets(session) if codes is None or t.org_code in codes]
+    write_savings_workbook(path, schemes, targets)
+    return len(schemes)
+
+
+@dataclass(frozen=True)
+class SchemeView:
+    scheme: Scheme
+    rag: RagAssessment
+
+
+def list_schemes(
+    workspace: Workspace,
+    as_at: FinancialMonth,
+    org_code: str | None = None,
+    workstream: str | None = None,
+    status: str | None = None,
+    rag: str | None = None,
+) -> list[SchemeView]:
+    codes = _scope(workspace, org_code)
+    with workspace.store.reading() as session:
+        schemes = store.load_schemes(session, as_at.year, codes)
+    views = [SchemeView(scheme, assess_rag(scheme, as_at.number)) for scheme in schemes]
+    return [
+        view
+        for view in views
+        if (workstream is None or view.scheme.workstream.value == workstream)
+        and (status is None or view.scheme.status.value == status)
+        and (rag is None or view.rag.rag.value == rag)
+    ]
+
+
+def show_scheme(workspace: Workspace, year: FinancialYear, reference: str) -> tuple[Scheme, list[store.AuditEntry]]:
+    with workspace.store.reading() as session:
+        scheme = store.load_scheme(session, year, reference)
+        if scheme is None:
+            raise SavingsError(f"no scheme {reference} in {year}")
+        return scheme, store.history(session, "scheme", f"{year.label} {reference}")
+
+
+@dataclass(frozen=True)
+class SchemeChanges:
+    """What one person changes in one edit; months are 1..12."""
+
+    status: SchemeStatus | None = None
+    confidence: Decimal | None = None
+    title: str | None = None
+    lead: str | None = None
+    forecast: Mapping[int, Pence | None] = field(default_factory=dict)
+    delivered: Mapping[int, Pence | None] = field(default_factory=dict)
+    rag_override: Rag | None = None
+    rag_override_reason: str | None = None
+    clear_rag_override: bool = False
+
+    def apply(self, scheme: Scheme) -> Scheme:
+        forecast, delivered = list(scheme.forecast), list(scheme.delivered)
+        for month, value in self.forecast.items():
+            forecast[month - 1] = value
+        for month, value in self.delivered.items():
+            delivered[month - 1] = value
+        changes: dict[str, object] = {"forecast": tuple(forecast), "delivered": tuple(delivered)}
+        for name in ("status", "confidence", "title", "lead"):
+            if getattr(self, name) is not None:
+                changes[name] = getattr(self, name)
+        if self.clear_rag_override:
+            changes.update(rag_override=None, rag_override_reason="")
+        elif self.rag_override is not None:
+            changes.update(rag_override=self.rag_override, rag_override_reason=self.rag_override_reason or "")
+        return scheme.with_changes(**changes)
+
+
+def update_scheme(
+    workspace: Workspace,
+    year: FinancialYear,
+    reference: str,
+    expected_version: int,
+    changes: SchemeChanges,
+    who: str,
+) -> Scheme:
+    """Apply one person's changes to the version they started from; a later save by someone else raises
+    ``VersionConflict`` (carrying the current scheme) and nothing is stored."""
+    with workspace.store.transaction() as session:
+        current = store.load_scheme(session, year, reference)
+        if current is None:
+            raise SavingsError(f"no scheme {reference} in {year}")
+        if current.version != expected_version:
+            raise store.VersionConflict(reference, expected_version, current)
+        edited = changes.apply(current)
+        if edited == current:
+            return current
+        saved = store.replace_scheme(session, edited, expected_version, who)
+        store.record_scheme_change(session, who, "update", current, saved)
+        return saved
+
+
+def set_target(workspace: Workspace, target: SavingsTarget, who: str) -> None:
+    with workspace.store.transaction() as session:
+        if target.org_code not in repository.org_tree(session):
+            raise KeyError(f"unknown organisation {target.org_code!r}")
+        _save_targets(session, [target], who)
+
+
+def close_month(workspace: Workspace, as_at: FinancialMonth, who: str) -> int:
+    """Freeze every scheme's plan and forecast as at the month; a month closes once and stays as closed."""
+    with workspace.store.transaction() as session:
+        if store.close_exists(session, as_at.year, as_at.number):
+            raise SavingsError(f"{as_at} is already closed: closes cannot be changed")
+        schemes = store.load_schemes(session, as_at.year)
+        snapshots = [snapshot(scheme, as_at.number) for scheme in schemes]
+        store.create_close(session, as_at.year, as_at.number, who, snapshots, schemes)
+        store.record_change(
+            session, who, "close", f"{as_at.year.label} {as_at.label}", "close-month", None, {"schemes": len(schemes)}
+        )
+    return len(schemes)
+
+
+def movement(workspace: Workspace, earlier: FinancialMonth, later: FinancialMonth) -> tuple[Movement, ...]:
+    """What changed between two month-end closes, scheme by scheme."""
+    with workspace.store.reading() as session:
+        before = store.close_snapshots(session, earlier.year, earlier.number)
+        after = store.close_snapshots(session, later.year, later.number)
+    for month, found in ((earlier, before), (later, after)):
+        if found is None:
+            raise SavingsError(
+                f"{month} has not been closed: run `outturn savings close-month --as-at {month.calendar_label}` first"
+            )
+    assert before is not None and after is not None
+    return movements(before, after)
+
+
+def savings_rollup(
+    workspace: Workspace, as_at: FinancialMonth, level: RollupLevel, org_code: str | None = None
+) -> tuple[RollupRow, ...]:
+    codes = _scope(workspace, org_code)
+    with workspace.store.reading() as session:
+        tree = repository.org_tree(session)
+        schemes = store.load_schemes(session, as_at.year, codes)
+        targets = [
+            target for target in store.load_targets(session, as_at.year) if codes is None or target.org_code in codes
+        ]
+    return rollup(schemes, targets, tree, as_at.number, level)
