@@ -28,11 +28,36 @@ typecheck: $(BIN)/.installed
 contracts: $(BIN)/.installed
 	$(BIN)/lint-imports
 
+# pytest runs the store tests on SQLite and on a throwaway PostgreSQL 15 cluster (scripts/test-postgres.sh),
+# started here and always stopped afterwards, keeping pytest's exit status. An OUTTURN_TEST_POSTGRES_URL already
+# set names a server of your own instead. If no cluster can be started, the PostgreSQL tests skip, loudly.
+PG_TEST = bash scripts/test-postgres.sh
+
 pytest: $(BIN)/.installed
-	$(BIN)/pytest
+	@if [ -n "$$OUTTURN_TEST_POSTGRES_URL" ]; then \
+	    echo "pytest: PostgreSQL store tests on OUTTURN_TEST_POSTGRES_URL=$$OUTTURN_TEST_POSTGRES_URL"; \
+	    exec $(BIN)/pytest; \
+	fi; \
+	PG_TEST_STATE="$(CURDIR)/.pg-test/state.$$$$"; export PG_TEST_STATE; \
+	trap '$(PG_TEST) stop' EXIT; trap 'exit 130' INT TERM; \
+	if url=$$($(PG_TEST) start) && [ -n "$$url" ]; then \
+	    OUTTURN_TEST_POSTGRES_URL=$$url; export OUTTURN_TEST_POSTGRES_URL; \
+	    echo "pytest: PostgreSQL store tests on $$url (throwaway cluster)"; \
+	else \
+	    echo "" >&2; \
+	    echo "**********************************************************************************" >&2; \
+	    echo "** WARNING: could not start a PostgreSQL 15 cluster (scripts/test-postgres.sh).   **" >&2; \
+	    echo "** The PostgreSQL store tests will be SKIPPED: the store is tested on SQLite only. **" >&2; \
+	    echo "**********************************************************************************" >&2; \
+	    echo "" >&2; \
+	fi; \
+	$(BIN)/pytest; status=$$?; exit $$status
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_position.py
+	@PG_TEST_STATE="$(CURDIR)/.pg-test/bench.$$$$"; export PG_TEST_STATE; trap '$(PG_TEST) stop' EXIT; \
+	url=$$($(PG_TEST) start) || url=""; \
+	OUTTURN_TEST_POSTGRES_URL=$$url $(BIN)/python bench/bench_savings.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -84,7 +84,11 @@ start() {
     fi
     ensure_server_installed
     local tmp datadir port url attempt
-    tmp=$(mktemp -d "${TMPDIR:-/tmp}/outturn-pg.XXXXXX")
+    if is_root; then  # the postgres user must reach it: not a root-only TMPDIR
+        tmp=$(mktemp -d /tmp/outturn-pg.XXXXXX)
+    else
+        tmp=$(mktemp -d "${TMPDIR:-/tmp}/outturn-pg.XXXXXX")
+    fi
     chmod 755 "$tmp"
     datadir=$tmp/data
     mkdir -p "$(dirname "$STATE")"
@@ -136,8 +140,7 @@ stop() {
     case "$tmp" in
         */outturn-pg.*) rm -rf -- "$tmp" ;;
     esac
-    rm -f -- "$STATE"
-    rmdir -- "$(dirname "$STATE")" 2>/dev/null || true
+    rm -f -- "$STATE"  # (its directory stays: git ignores an empty one, and a parallel run may be using it)
 }
 
 case "${1:-}" in

@@ -8,7 +8,7 @@ a fresh database of its own on the throwaway PostgreSQL 15 cluster that ``make t
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -218,7 +218,7 @@ def _ledger_rows() -> list[tuple[str, ...]]:
     return rows
 
 
-def _write_csv(path: Path, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> Path:
+def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]]) -> Path:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
@@ -360,9 +360,7 @@ def test_position_on_the_store_matches_the_hand_worked_figures(workspace: Worksp
     assert pence == EXPECTED_PENCE
     assert [row["category"] for row in document["by_category"]] == ["acute", "prescribing", "running_costs"]
     assert document["members"] == ["01A"]
-    assert document["warnings"] == [
-        "ledger: 01A running_costs: 1 month(s) to M08 have no actual; counted as zero"
-    ]
+    assert document["warnings"] == ["ledger: 01A running_costs: 1 month(s) to M08 have no actual; counted as zero"]
 
 
 def test_position_is_identical_on_sqlite_and_postgresql(tmp_path: Path, postgres_url: str) -> None:

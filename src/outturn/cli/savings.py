@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.table import Table
 
 from outturn.cli._common import (
+    EXIT_BAD_INPUT,
     FormatOption,
     OutputFormat,
     WorkspaceOption,
@@ -18,6 +21,7 @@ from outturn.cli._common import (
     current_user,
     emit,
     emit_rows,
+    error_console,
     reports_errors,
     workspace_from,
 )
@@ -25,10 +29,12 @@ from outturn.domain.money import Pence, format_millions, parse_money
 from outturn.domain.periods import FinancialMonth, FinancialYear, parse_month_number
 from outturn.domain.plans import parse_share
 from outturn.domain.savings import Rag, SavingsTarget, SchemeStatus, assess_rag
+from outturn.domain.savings_codec import scheme_to_data
 from outturn.domain.savings_rollup import RollupLevel
 from outturn.reports.savings import movement_document, rollup_document, scheme_document
 from outturn.services import savings
 from outturn.services.workspace import Workspace
+from outturn.store.savings_repository import VersionConflict
 
 savings_app = typer.Typer(
     help="Savings plans (QIPP): schemes, delivery, RAG, month-end close, roll-ups.", no_args_is_help=True
@@ -222,12 +228,39 @@ def savings_update(
     )
     with workspace_from(ctx, workspace) as opened:
         month = _as_at(opened, as_at)
-        saved = savings.update_scheme(opened, month.year, reference, version, changes, current_user())
+        try:
+            saved = savings.update_scheme(opened, month.year, reference, version, changes, current_user())
+        except VersionConflict as conflict:
+            _report_conflict(fmt, conflict, changes)
     emit(
         fmt,
         {"reference": saved.reference, "version": saved.version},
         lambda: console.print(f"{saved.reference} saved as version {saved.version}"),
     )
+
+
+def _report_conflict(fmt: OutputFormat, conflict: VersionConflict, changes: savings.SchemeChanges) -> NoReturn:
+    """Nothing was saved: show the version someone else saved and the changes that were not, so none is lost."""
+    attempted = {
+        name: value
+        for name, value in (
+            ("status", changes.status.value if changes.status else None),
+            ("confidence", str(changes.confidence) if changes.confidence is not None else None),
+            ("forecast_pence", {f"M{m:02d}": v for m, v in changes.forecast.items()} or None),
+            ("delivered_pence", {f"M{m:02d}": v for m, v in changes.delivered.items()} or None),
+            ("rag_override", changes.rag_override.value if changes.rag_override else None),
+            ("rag_override_reason", changes.rag_override_reason),
+        )
+        if value is not None
+    }
+    if fmt is OutputFormat.JSON:
+        document = {"error": str(conflict), "current": scheme_to_data(conflict.current), "your_changes": attempted}
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    else:
+        error_console.print(f"[bold red]conflict:[/] {conflict}", highlight=False)
+        error_console.print(f"  your changes, not saved: {json.dumps(attempted)}", highlight=False, markup=False)
+        error_console.print(f"  re-apply them with --version {conflict.current.version}", highlight=False)
+    raise typer.Exit(EXIT_BAD_INPUT)
 
 
 @savings_app.command("target")

@@ -130,17 +130,19 @@ def div_round(numerator: int | Fraction, denominator: int | Fraction = 1) -> Pen
     """Divide exactly and round half away from zero to a whole penny."""
     if denominator == 0:
         raise ZeroDivisionError("division of money by zero")
+    if isinstance(numerator, int) and isinstance(denominator, int):
+        whole, remainder = divmod(abs(numerator), abs(denominator))
+        if 2 * remainder >= abs(denominator):
+            whole += 1
+        return whole if (numerator >= 0) == (denominator > 0) else -whole
     quotient = Fraction(numerator) / Fraction(denominator)
-    magnitude = abs(quotient)
-    whole = magnitude.numerator // magnitude.denominator
-    if magnitude - whole >= Fraction(1, 2):
-        whole += 1
-    return whole if quotient >= 0 else -whole
+    return div_round(quotient.numerator, quotient.denominator)
 
 
 def scale(pence: Pence, factor: Decimal | Fraction | int) -> Pence:
     """An amount multiplied by a rate (a likelihood, a percentage as a fraction), rounded to the penny."""
-    return div_round(Fraction(pence) * Fraction(factor))
+    top, bottom = factor.as_integer_ratio()
+    return div_round(pence * top, bottom)
 
 
 # --- formatting for people -----------------------------------------------------------------------------------

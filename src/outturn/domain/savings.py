@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -209,17 +209,29 @@ class RagAssessment:
 
 
 def slippage_months(scheme: Scheme, month: int) -> int:
-    """How many months delivery has started later than the scheme's start month (to the as-at month)."""
-    if month < scheme.start_month:
+    """How many months delivery has started later than the scheme's start (to the as-at month)."""
+    start = effective_start(scheme)
+    if month < start:
         return 0
     first = next((m for m in range(1, month + 1) if (scheme.delivered[m - 1] or 0) > 0), None)
     if first is None:
-        return month - scheme.start_month + 1
-    return max(0, first - scheme.start_month)
+        return month - start + 1
+    return max(0, first - start)
+
+
+def effective_start(scheme: Scheme) -> int:
+    """The later of the stated start month and the first month with a planned saving."""
+    first_planned = next((m for m in range(1, MONTHS_IN_YEAR + 1) if scheme.planned[m - 1] > 0), scheme.start_month)
+    return max(scheme.start_month, first_planned)
 
 
 def _ratio(numerator: Pence, denominator: Pence) -> Decimal | None:
     return None if denominator <= 0 else Decimal(numerator) / Decimal(denominator)
+
+
+def _percent(ratio: Decimal) -> str:
+    """Whole percent rounded down, so a figure just under a threshold never reads as the threshold itself."""
+    return f"{ratio.quantize(Decimal('0.01'), rounding=ROUND_FLOOR):.0%}"
 
 
 def _findings(scheme: Scheme, month: int) -> list[tuple[Rag, str]]:
@@ -227,14 +239,14 @@ def _findings(scheme: Scheme, month: int) -> list[tuple[Rag, str]]:
     delivery = _ratio(scheme.delivered_to_date(month), scheme.plan_to_date(month))
     if delivery is not None and delivery < GREEN_DELIVERY:
         rag = Rag.RED if delivery < RED_DELIVERY else Rag.AMBER
-        found.append((rag, f"delivered {delivery:.0%} of plan to date"))
+        found.append((rag, f"delivered {_percent(delivery)} of plan to date"))
     outlook = _ratio(scheme.forecast_total(month), scheme.plan_pence)
     if outlook is not None and outlook < GREEN_DELIVERY:
         rag = Rag.RED if outlook < RED_DELIVERY else Rag.AMBER
-        found.append((rag, f"forecast {outlook:.0%} of the year's plan"))
+        found.append((rag, f"forecast {_percent(outlook)} of the year's plan"))
     if scheme.confidence < GREEN_CONFIDENCE:
         rag = Rag.RED if scheme.confidence < RED_CONFIDENCE else Rag.AMBER
-        found.append((rag, f"confidence {scheme.confidence:.0%}"))
+        found.append((rag, f"confidence {_percent(scheme.confidence)}"))
     slipped = slippage_months(scheme, month)
     if slipped >= AMBER_SLIPPAGE_MONTHS and scheme.plan_to_date(month) > 0:
         rag = Rag.RED if slipped >= RED_SLIPPAGE_MONTHS else Rag.AMBER
@@ -284,6 +296,7 @@ class SavingsFigures:
     pipeline_pence: Pence = 0
     target_pence: Pence = 0
     identified_pence: Pence = 0
+    unidentified_pence: Pence = 0
     rag_counts: tuple[int, int, int] = field(default=(0, 0, 0))
 
     @property
@@ -293,10 +306,6 @@ class SavingsFigures:
     @property
     def shortfall_share(self) -> Decimal | None:
         return None if self.plan_pence == 0 else Decimal(self.shortfall_pence) / Decimal(self.plan_pence)
-
-    @property
-    def unidentified_pence(self) -> Pence:
-        return max(self.target_pence - self.identified_pence, 0)
 
     def __add__(self, other: SavingsFigures) -> SavingsFigures:
         return SavingsFigures(
@@ -309,6 +318,7 @@ class SavingsFigures:
             pipeline_pence=self.pipeline_pence + other.pipeline_pence,
             target_pence=self.target_pence + other.target_pence,
             identified_pence=self.identified_pence + other.identified_pence,
+            unidentified_pence=self.unidentified_pence + other.unidentified_pence,
             rag_counts=(
                 self.rag_counts[0] + other.rag_counts[0],
                 self.rag_counts[1] + other.rag_counts[1],
@@ -338,3 +348,9 @@ def scheme_figures(scheme: Scheme, month: int) -> SavingsFigures:
 
 def target_figures(target: SavingsTarget) -> SavingsFigures:
     return SavingsFigures(target_pence=target.target_pence)
+
+
+def with_unidentified(organisation: SavingsFigures) -> SavingsFigures:
+    """One organisation's figures with its unidentified savings: target not yet covered by identified schemes.
+    Worked per organisation, then summed, so one organisation's surplus never hides another's gap."""
+    return replace(organisation, unidentified_pence=max(organisation.target_pence - organisation.identified_pence, 0))

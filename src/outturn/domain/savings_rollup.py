@@ -18,6 +18,7 @@ from outturn.domain.savings import (
     assess_rag,
     scheme_figures,
     target_figures,
+    with_unidentified,
 )
 
 NATIONAL = "ENGLAND"
@@ -67,15 +68,24 @@ def rollup(
     month: int,
     level: RollupLevel,
 ) -> tuple[RollupRow, ...]:
-    """One row per group at ``level``, in code order. Targets join organisation-based levels only."""
+    """One row per group at ``level``, in code order. Targets join organisation-based levels only; unidentified
+    savings are worked per organisation and then summed."""
     totals: dict[str, SavingsFigures] = {}
-    for scheme in schemes:
-        key = scheme.workstream.value if level is RollupLevel.WORKSTREAM else _group(tree, scheme.org_code, level)
-        totals[key] = totals.get(key, SavingsFigures()) + scheme_figures(scheme, month)
-    if level is not RollupLevel.WORKSTREAM:
+    if level is RollupLevel.WORKSTREAM:
+        for scheme in schemes:
+            key = scheme.workstream.value
+            totals[key] = totals.get(key, SavingsFigures()) + scheme_figures(scheme, month)
+    else:
+        by_organisation: dict[str, SavingsFigures] = {}
+        for scheme in schemes:
+            code = scheme.org_code
+            by_organisation[code] = by_organisation.get(code, SavingsFigures()) + scheme_figures(scheme, month)
         for target in targets:
-            key = _group(tree, target.org_code, level)
-            totals[key] = totals.get(key, SavingsFigures()) + target_figures(target)
+            code = target.org_code
+            by_organisation[code] = by_organisation.get(code, SavingsFigures()) + target_figures(target)
+        for code, figures in by_organisation.items():
+            key = _group(tree, code, level)
+            totals[key] = totals.get(key, SavingsFigures()) + with_unidentified(figures)
     return tuple(
         RollupRow(
             level,
@@ -146,6 +156,13 @@ def _explain(before: SchemeSnapshot | None, after: SchemeSnapshot | None) -> str
         notes.append(f"status {before.status} -> {after.status}")
     if before.rag != after.rag:
         notes.append(f"RAG {before.rag} -> {after.rag}")
+    for label, old_text, new_text in (
+        ("title", before.title, after.title),
+        ("organisation", before.org_code, after.org_code),
+        ("workstream", before.workstream, after.workstream),
+    ):
+        if old_text != new_text:
+            notes.append(f"{label} {old_text} -> {new_text}")
     for label, old, new in (
         ("plan", before.plan_pence, after.plan_pence),
         ("delivered", before.delivered_pence, after.delivered_pence),

@@ -134,7 +134,6 @@ def replace_scheme(session: Session, scheme: Scheme, expected_version: int, who:
 
 
 def _scheme(row: Any, months: list[tuple[int, int | None, int | None]]) -> Scheme:
-    months.sort()
     return Scheme(
         reference=row.reference,
         title=row.title,
@@ -168,7 +167,7 @@ def load_schemes(
     if reference is not None:
         condition = condition & (schemes.c.reference == reference)
     connection = session.connection()
-    rows = {row.id: row for row in connection.execute(select(schemes).where(condition))}
+    rows = {row.id: row for row in connection.execute(select(schemes).where(condition)).all()}
     months: dict[int, list[tuple[int, int | None, int | None]]] = {scheme_id: [] for scheme_id in rows}
     statement = (
         select(
@@ -181,7 +180,8 @@ def load_schemes(
         .join(schemes, schemes.c.id == phasing.c.scheme_id)
         .where(condition)
     )
-    for scheme_id, _month, planned, delivered, forecast in connection.execute(statement.order_by(phasing.c.month)):
+    phased = connection.execute(statement.order_by(phasing.c.month)).all()
+    for scheme_id, _month, planned, delivered, forecast in phased:
         months[scheme_id].append((planned, delivered, forecast))
     loaded = [_scheme(rows[scheme_id], months[scheme_id]) for scheme_id in rows]
     return sorted(loaded, key=lambda scheme: scheme.reference)

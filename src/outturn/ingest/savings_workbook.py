@@ -1,0 +1,429 @@
+"""The savings plan (QIPP) workbook finance teams keep: schemes, their monthly phasing, and targets.
+
+Sheets (header on row 1; the case, spacing and punctuation of headers do not matter):
+
+- ``Schemes``: reference, title, organisation, year, workstream, lead, recurrent, status, start_month,
+  annual_plan, confidence, evidence_measure, negative_reason, rag_override, rag_override_reason, version.
+- ``Phasing``: reference, measure (plan | delivered | forecast), M01 … M12 (or Apr … Mar). Every scheme needs a
+  ``plan`` row whose months sum to its annual plan (a blank plan month is £0); ``delivered`` and ``forecast``
+  rows are optional and their blank months are "not reported" / "as planned".
+- ``Targets`` (optional): organisation, year, target, programme.
+
+Every fault is a problem naming the sheet, row and column; schemes and targets come back only for clean rows.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+
+from outturn.domain.money import MoneyError, Pence, format_pounds, parse_money
+from outturn.domain.periods import MONTHS_IN_YEAR, FinancialMonth, FinancialYear, parse_month_number
+from outturn.domain.plans import parse_share
+from outturn.domain.problems import Problem
+from outturn.domain.savings import Rag, SavingsTarget, Scheme, SchemeStatus, Workstream
+from outturn.ingest.tables import RawTable, canonical_name, text_of
+
+T = TypeVar("T")
+
+SCHEMES_SHEET, PHASING_SHEET, TARGETS_SHEET = "Schemes", "Phasing", "Targets"
+MONTH_COLUMNS = tuple(f"m{number:02d}" for number in range(1, MONTHS_IN_YEAR + 1))
+PHASING_TOTAL_COLUMN = "m01-m12"
+MEASURES = MappingProxyType({
+    "plan": "plan", "planned": "plan", "phasing": "plan", "forecast": "forecast", "fcst": "forecast",
+    "delivered": "delivered", "delivery": "delivered", "actual": "delivered", "actuals": "delivered",
+})  # fmt: skip
+_RECURRENT = MappingProxyType({
+    **dict.fromkeys(("recurrent", "r", "y", "yes", "true", "1"), True),
+    **dict.fromkeys(("non_recurrent", "nonrecurrent", "nr", "n", "no", "false", "0"), False),
+})  # fmt: skip
+
+
+def _month_aliases() -> dict[str, str]:
+    aliases: dict[str, str] = {}
+    for number, column in enumerate(MONTH_COLUMNS, start=1):
+        name = FinancialMonth(FinancialYear(2000), number).name.lower()
+        aliases.update({f"m{number}": column, name: column, name[:3]: column, f"month_{number}": column})
+    aliases["sept"] = "m06"
+    return aliases
+
+
+@dataclass(frozen=True)
+class _SheetSpec:
+    name: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    aliases: Mapping[str, str] = field(default_factory=dict)
+
+
+_SHARED_ALIASES = {
+    "ref": "reference", "scheme_ref": "reference", "scheme_reference": "reference", "scheme_id": "reference",
+    "org": "organisation", "org_code": "organisation", "organisation_code": "organisation",
+    "organization": "organisation", "financial_year": "year", "fy": "year",
+}  # fmt: skip
+SCHEMES = _SheetSpec(
+    SCHEMES_SHEET,
+    required=("reference", "title", "organisation", "year", "workstream", "status", "start_month", "annual_plan",
+              "confidence"),
+    optional=("lead", "recurrent", "evidence_measure", "negative_reason", "rag_override", "rag_override_reason",
+              "version"),
+    aliases=MappingProxyType({
+        **_SHARED_ALIASES, "scheme": "title", "scheme_name": "title", "scheme_title": "title", "name": "title",
+        "scheme_lead": "lead", "owner": "lead", "recurrent_non_recurrent": "recurrent", "recurring": "recurrent",
+        "start": "start_month", "plan": "annual_plan", "annual_saving": "annual_plan", "full_year_plan": "annual_plan",
+        "likelihood": "confidence", "evidence": "evidence_measure", "override": "rag_override", "rag": "rag_override",
+        "override_reason": "rag_override_reason",
+    }),
+)  # fmt: skip
+PHASING = _SheetSpec(
+    PHASING_SHEET,
+    required=("reference", "measure", *MONTH_COLUMNS),
+    aliases=MappingProxyType({**_SHARED_ALIASES, **_month_aliases()}),
+)
+TARGETS = _SheetSpec(
+    TARGETS_SHEET,
+    required=("organisation", "year", "target"),
+    optional=("programme",),
+    aliases=MappingProxyType({**_SHARED_ALIASES, "savings_target": "target", "qipp_target": "target"}),
+)
+_SHEET_ORDER = {canonical_name(spec.name): index for index, spec in enumerate((SCHEMES, PHASING, TARGETS))}
+
+
+# --- sheets to tables -------------------------------------------------------------------------------------------
+
+
+def _column_name(cell: object, aliases: Mapping[str, str]) -> str:
+    name = cell.strftime("%B").lower() if isinstance(cell, date) else canonical_name(cell)
+    month = aliases.get(name.split("_")[0]) if re.fullmatch(r"[a-z]+_\d{2}(\d{2})?", name) else None  # Apr-25
+    return month if month in MONTH_COLUMNS else aliases.get(name, name)
+
+
+def _sheet_table(
+    source: str, title: str, rows: list[tuple[object, ...]], spec: _SheetSpec
+) -> tuple[RawTable | None, list[Problem]]:
+    """The sheet's cells by canonical column name; None, with the problems, when its columns are wrong."""
+    header = [_column_name(cell, spec.aliases) for cell in rows[0]] if rows else []
+    found = ", ".join(name for name in header if name) or "nothing"
+    problems = [
+        Problem(source, f"missing column {column!r} (found: {found})", row=1, column=column, sheet=title)
+        for column in spec.required
+        if column not in header
+    ]
+    wanted = (*spec.required, *spec.optional)
+    problems += [
+        Problem(source, f"column {column!r} appears more than once", row=1, column=column, sheet=title)
+        for column in wanted
+        if header.count(column) > 1
+    ]
+    positions = {column: header.index(column) for column in wanted if column in header}
+    cells = tuple(
+        (number, {column: (row[index] if index < len(row) else None) for column, index in positions.items()})
+        for number, row in enumerate(rows[1:], start=2)
+        if any(text_of(cell) for cell in row)
+    )
+    if problems:
+        return None, problems
+    return RawTable(source, title, tuple(positions), cells), []
+
+
+def _find_sheet(names: list[str], wanted: str) -> str | None:
+    """The sheet called ``wanted``, else one whose name differs only in case or spacing."""
+    return wanted if wanted in names else next((n for n in names if canonical_name(n) == canonical_name(wanted)), None)
+
+
+def _open_workbook(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
+    """The usable tables of the three sheets, keyed by the sheet's canonical name, and the problems found."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return {}, [Problem(path.name, "expected an Excel workbook (.xlsx)")]
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
+        return {}, [Problem(path.name, f"cannot read the workbook: {error}")]
+    tables: dict[str, RawTable] = {}
+    problems: list[Problem] = []
+    try:
+        for spec in (SCHEMES, PHASING, TARGETS):
+            title = _find_sheet(workbook.sheetnames, spec.name)
+            if title is None:
+                if spec is not TARGETS:
+                    reason = f"no sheet named {spec.name!r} (sheets: {', '.join(workbook.sheetnames)})"
+                    problems.append(Problem(path.name, reason, sheet=spec.name))
+                continue
+            rows = list(workbook[title].iter_rows(values_only=True))
+            table, sheet_problems = _sheet_table(path.name, title, rows, spec)
+            problems += sheet_problems
+            if table is not None:
+                tables[spec.name] = table
+    finally:
+        workbook.close()
+    return tables, problems
+
+
+# --- cells ------------------------------------------------------------------------------------------------------
+
+
+class _Row:
+    """One row's cells; each bad cell adds a problem instead of stopping at the first."""
+
+    def __init__(self, table: RawTable, number: int, cells: Mapping[str, object]) -> None:
+        self.table, self.number, self.cells = table, number, cells
+        self.problems: list[Problem] = []
+
+    def fault(self, reason: str, column: str | None) -> None:
+        self.problems.append(self.table.problem(reason, self.number, column))
+
+    def text(self, column: str) -> str:
+        return text_of(self.cells.get(column))
+
+    def parse(self, column: str, parser: Callable[[str], T], *, required: bool = True) -> T | None:
+        cell = self.cells.get(column)
+        text = cell.strftime("%B") if isinstance(cell, date) else text_of(cell)  # a month typed as a date: Oct-25
+        if not text:
+            if required:
+                self.fault("a value is required", column)
+            return None
+        try:
+            return parser(text)
+        except ValueError as error:  # MoneyError and PeriodError are ValueErrors
+            self.fault(str(error), column)
+            return None
+
+    def money(self, column: str, *, required: bool) -> Pence | None:
+        cell = self.cells.get(column)
+        if cell is None or (isinstance(cell, str) and not cell.strip()):
+            if required:
+                self.fault("a money amount is required", column)
+            return None
+        try:
+            return parse_money(cell)
+        except MoneyError as error:
+            self.fault(str(error), column)
+            return None
+
+
+def _organisation(known: Collection[str]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        code = text.upper()
+        if code not in known:
+            raise ValueError(f"unknown organisation {code!r} (load organisations first)")
+        return code
+
+    return parse
+
+
+def _recurrent(text: str) -> bool:
+    found = _RECURRENT.get(canonical_name(text))
+    if found is None:
+        raise ValueError(f"not recurrent or non-recurrent: {text!r} (Recurrent, Non-recurrent, Y or N)")
+    return found
+
+
+def _version(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"version {text!r} must be a whole number from 1")
+    return int(text)
+
+
+# --- schemes ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _SchemeRow:
+    number: int
+    reference: str
+    annual_plan: Pence | None
+    fields: dict[str, Any] | None  # the Scheme's fields other than the months; None when the row has problems
+
+
+def _scheme_fields(row: _Row, known: Collection[str]) -> dict[str, Any]:
+    return {
+        "reference": row.text("reference"),
+        "title": row.parse("title", str),
+        "org_code": row.parse("organisation", _organisation(known)),
+        "year": row.parse("year", FinancialYear.parse),
+        "workstream": row.parse("workstream", Workstream.parse),
+        "lead": row.text("lead"),
+        "recurrent": row.parse("recurrent", _recurrent, required=False),
+        "status": row.parse("status", SchemeStatus.parse),
+        "start_month": row.parse("start_month", parse_month_number),
+        "confidence": row.parse("confidence", parse_share),
+        "evidence_measure": row.text("evidence_measure"),
+        "negative_reason": row.text("negative_reason"),
+        "rag_override": row.parse("rag_override", Rag.parse, required=False),
+        "rag_override_reason": row.text("rag_override_reason"),
+        "version": row.parse("version", _version, required=False) or 1,
+    }
+
+
+def _read_schemes(table: RawTable, known: Collection[str]) -> tuple[list[_SchemeRow], list[Problem]]:
+    rows: list[_SchemeRow] = []
+    problems: list[Problem] = []
+    first_row_of: dict[str, int] = {}
+    for number, cells in table.rows:
+        row = _Row(table, number, cells)
+        fields = _scheme_fields(row, known)
+        annual_plan = row.money("annual_plan", required=True)
+        if annual_plan is not None and annual_plan < 0 and not fields["negative_reason"]:
+            row.fault(f"a negative saving ({format_pounds(annual_plan)}) needs a reason", "negative_reason")
+        if fields["rag_override"] is not None and not fields["rag_override_reason"]:
+            row.fault("a RAG override needs a reason", "rag_override_reason")
+        reference = fields["reference"]
+        earlier = first_row_of.setdefault(reference, number) if reference else None
+        if earlier is None:
+            row.fault("a scheme needs a reference", "reference")
+        elif earlier != number:
+            row.fault(f"duplicate reference {reference!r} (first on row {earlier})", "reference")
+        problems += row.problems
+        if earlier == number:
+            rows.append(_SchemeRow(number, reference, annual_plan, None if row.problems else fields))
+    return rows, problems
+
+
+# --- phasing ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Phasing:
+    table: RawTable
+    first_row_of: dict[tuple[str, str], int] = field(default_factory=dict)  # every row, clean or not
+    months: dict[tuple[str, str], tuple[Pence | None, ...]] = field(default_factory=dict)  # clean rows only
+    faulty: set[str] = field(default_factory=set)  # references with a faulty row
+
+
+def _measure(text: str) -> str:
+    found = MEASURES.get(canonical_name(text))
+    if found is None:
+        raise ValueError(f"unknown measure {text!r} (plan, delivered or forecast)")
+    return found
+
+
+def _read_phasing(table: RawTable, references: Collection[str] | None) -> tuple[_Phasing, list[Problem]]:
+    """``references`` are the schemes' references, or None when the Schemes sheet could not be read."""
+    phasing = _Phasing(table)
+    problems: list[Problem] = []
+    for number, cells in table.rows:
+        row = _Row(table, number, cells)
+        reference = row.parse("reference", str)
+        if reference is not None and references is not None and reference not in references:
+            row.fault(f"no scheme with reference {reference!r} on sheet {SCHEMES_SHEET!r}", "reference")
+        measure = row.parse("measure", _measure)
+        months = tuple(row.money(column, required=False) for column in MONTH_COLUMNS)
+        if reference is not None and measure is not None:
+            earlier = phasing.first_row_of.setdefault((reference, measure), number)
+            if earlier != number:
+                row.fault(f"duplicate {measure} row for {reference!r} (first on row {earlier})", "measure")
+            elif not row.problems:
+                phasing.months[reference, measure] = months
+        if row.problems and reference is not None:
+            phasing.faulty.add(reference)
+        problems += row.problems
+    return phasing, problems
+
+
+def _phasing_problem(scheme_table: RawTable, row: _SchemeRow, phasing: _Phasing) -> Problem | None:
+    key = (row.reference, "plan")
+    if key not in phasing.first_row_of:
+        reason = f"scheme {row.reference!r} has no plan row on sheet {phasing.table.sheet!r}"
+        return scheme_table.problem(reason, row.number, "reference")
+    plan = phasing.months.get(key)
+    if plan is None or row.annual_plan is None:
+        return None  # already reported
+    total = sum(value or 0 for value in plan)
+    if total == row.annual_plan:
+        return None
+    reason = (
+        f"the plan months of {row.reference!r} sum to {format_pounds(total)} but its annual plan "
+        f"(sheet {scheme_table.sheet!r} row {row.number}) is {format_pounds(row.annual_plan)}"
+    )
+    return phasing.table.problem(reason, phasing.first_row_of[key], PHASING_TOTAL_COLUMN)
+
+
+def _assemble(scheme_table: RawTable, rows: list[_SchemeRow], phasing: _Phasing) -> tuple[list[Scheme], list[Problem]]:
+    schemes: list[Scheme] = []
+    problems: list[Problem] = []
+    blank: tuple[Pence | None, ...] = (None,) * MONTHS_IN_YEAR
+    for row in rows:
+        problem = _phasing_problem(scheme_table, row, phasing)
+        if problem is not None:
+            problems.append(problem)
+        plan = phasing.months.get((row.reference, "plan"))
+        if problem is not None or row.fields is None or plan is None or row.reference in phasing.faulty:
+            continue
+        fields = {key: value for key, value in row.fields.items() if value is not None}
+        try:
+            schemes.append(
+                Scheme(
+                    **fields,
+                    planned=tuple(value or 0 for value in plan),
+                    delivered=phasing.months.get((row.reference, "delivered"), blank),
+                    forecast=phasing.months.get((row.reference, "forecast"), blank),
+                )
+            )
+        except ValueError as error:  # pragma: no cover - every rule of Scheme is checked cell by cell above
+            problems.append(scheme_table.problem(str(error), row.number))
+    return schemes, problems
+
+
+# --- targets ----------------------------------------------------------------------------------------------------
+
+
+def _read_targets(table: RawTable, known: Collection[str]) -> tuple[list[SavingsTarget], list[Problem]]:
+    targets: list[SavingsTarget] = []
+    problems: list[Problem] = []
+    first_row_of: dict[tuple[str, FinancialYear], int] = {}
+    for number, cells in table.rows:
+        row = _Row(table, number, cells)
+        org_code = row.parse("organisation", _organisation(known))
+        year = row.parse("year", FinancialYear.parse)
+        target = row.money("target", required=True)
+        if target is not None and target < 0:
+            row.fault("a savings target cannot be negative", "target")
+        if org_code is not None and year is not None:
+            earlier = first_row_of.setdefault((org_code, year), number)
+            if earlier != number:
+                row.fault(f"duplicate target for {org_code} {year.label} (first on row {earlier})", "organisation")
+        problems += row.problems
+        if not row.problems and org_code is not None and year is not None and target is not None:
+            targets.append(SavingsTarget(org_code, year, target, row.text("programme")))
+    return targets, problems
+
+
+# --- the workbook -----------------------------------------------------------------------------------------------
+
+
+def _problem_order(problem: Problem) -> tuple[int, int]:
+    return _SHEET_ORDER.get(canonical_name(problem.sheet), -1), problem.row or 0
+
+
+def read_savings_workbook(
+    path: Path, *, known_org_codes: Collection[str]
+) -> tuple[list[Scheme], list[SavingsTarget], list[Problem]]:
+    """Schemes and targets from the clean rows, and every problem (sheet, row, column, reason).
+
+    The caller stores nothing when there is any problem.
+    """
+    known = frozenset(known_org_codes)
+    tables, problems = _open_workbook(path)
+    scheme_table, phasing_table = tables.get(SCHEMES_SHEET), tables.get(PHASING_SHEET)
+    rows, scheme_problems = _read_schemes(scheme_table, known) if scheme_table is not None else ([], [])
+    schemes: list[Scheme] = []
+    if phasing_table is not None:
+        references = None if scheme_table is None else {row.reference for row in rows}
+        phasing, phasing_problems = _read_phasing(phasing_table, references)
+        problems += phasing_problems
+        if scheme_table is not None:
+            schemes, assembly_problems = _assemble(scheme_table, rows, phasing)
+            problems += assembly_problems
+    target_table = tables.get(TARGETS_SHEET)
+    targets, target_problems = _read_targets(target_table, known) if target_table is not None else ([], [])
+    problems += scheme_problems + target_problems
+    return schemes, targets, sorted(problems, key=_problem_order)
