@@ -139,3 +139,59 @@ def test_build_script_runs_the_published_commands(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "£8.6m deficit" in result.stdout
     assert "£15.20m" in result.stdout
+
+
+# --- 3. savings plans (QIPP), 2011/12 -------------------------------------------------------------------------
+
+QIPP = EXAMPLES / "qipp-2011-12"
+
+
+@pytest.fixture
+def qipp(tmp_path: Path) -> Path:
+    runner = CliRunner()
+    workspace = tmp_path / "qipp"
+    for command in (
+        ["init", str(workspace), "--as-at", "2011-12", "--reference-dir", str(tmp_path)],
+        ["--workspace", str(workspace), "orgs", "import", str(QIPP / "organisations.csv")],
+        ["--workspace", str(workspace), "savings", "import", str(QIPP / "savings.xlsx")],
+    ):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0, result.output
+    return workspace
+
+
+def rollup(workspace: Path, *arguments: str) -> dict[str, dict[str, object]]:
+    result = CliRunner().invoke(app, ["--workspace", str(workspace), "savings", "rollup", *arguments, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    return {row["code"]: row for row in json.loads(result.stdout)}
+
+
+def test_sussex_cluster_forecasts_72_82m_against_111_78m_a_35_percent_shortfall(qipp: Path) -> None:
+    sussex = rollup(qipp, "--level", "icb")["SUSX"]
+    assert sussex["plan_pence"] == 11_178 * MILLION // 100
+    assert sussex["forecast_pence"] == 7_282 * MILLION // 100
+    assert sussex["shortfall_pence"] == 3_896 * MILLION // 100
+    assert sussex["shortfall_pct"] == 34.9
+
+
+def test_oxfordshire_and_buckinghamshire_shortfalls(qipp: Path) -> None:
+    rows = rollup(qipp, "--level", "organisation", "--org", "BOCL")
+    assert (rows["5QC"]["shortfall_pence"], rows["5QC"]["shortfall_pct"]) == (54 * MILLION // 10, 26.0)
+    assert (rows["5QD"]["shortfall_pence"], rows["5QD"]["shortfall_pct"]) == (63 * MILLION // 10, 24.0)
+
+
+def test_the_four_year_programme_is_335m_split_206m_and_129m(qipp: Path) -> None:
+    totals: dict[str, int] = {}
+    for as_at in ("2011-12", "2012-12", "2013-12", "2014-12"):
+        for code, row in rollup(qipp, "--as-at", as_at, "--level", "organisation", "--org", "BOCL").items():
+            totals[code] = totals.get(code, 0) + int(str(row["target_pence"]))
+    assert totals == {"5QC": 206 * MILLION, "5QD": 129 * MILLION}
+    assert sum(totals.values()) == 335 * MILLION
+
+
+def test_a_cluster_confident_of_at_least_80_percent_circa_9m_with_879k_unidentified(qipp: Path) -> None:
+    row = rollup(qipp, "--as-at", "2012-04", "--level", "icb", "--org", "CL3")["CL3"]
+    plan, risk_adjusted = int(str(row["plan_pence"])), int(str(row["risk_adjusted_pence"]))
+    assert risk_adjusted * 100 >= 80 * plan  # "at least 80%"
+    assert round(risk_adjusted / MILLION) == 9  # "circa £9m"
+    assert row["unidentified_pence"] == 879_000_00  # "£879k of next year's savings not yet identified"

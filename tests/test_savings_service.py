@@ -190,3 +190,38 @@ def test_cli_update_conflict_exits_2_and_shows_both_versions(workspace: Workspac
         "risk_adjusted_pence",
     }
     assert row["code"] == "I1"
+
+
+def test_cli_flow_import_list_show_export_close_and_move(workspace: Workspace, tmp_path: Path) -> None:
+    workspace.close()
+    runner = CliRunner()
+    base = ["--workspace", str(workspace.path), "savings"]
+
+    def run(*arguments: str) -> object:
+        result = runner.invoke(app, [*base, *arguments, "--format", "json"], env={"OUTTURN_USER": "dana"})
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    listed = run("list", "--as-at", "2025-09", "--org", "I1")
+    assert isinstance(listed, list)
+    assert [row["reference"] for row in listed] == ["S1", "S2"]
+    assert listed[0]["rag"] == "red"  # delivered 50% of plan to date
+    assert run("list", "--rag", "green") == [row for row in listed if row["rag"] == "green"]
+    run("close-month", "--as-at", "2025-08")
+    run("update", "S1", "--version", "1", "--rag", "amber", "--reason", "recovery plan agreed")
+    shown = run("show", "S1")
+    assert isinstance(shown, dict)
+    assert (shown["rag"], shown["rag_computed"], shown["version"]) == ("amber", "red", 2)
+    assert [entry["who"] for entry in shown["history"]] == ["alice", "dana"]
+    run("close-month", "--as-at", "2025-09")
+    moved = run("movement", "--from", "2025-08", "--to", "2025-09")
+    assert isinstance(moved, dict)
+    assert moved["forecast_change_pence"] == sum(item["forecast_change_pence"] for item in moved["schemes"])
+    assert any("RAG red -> amber" in item["explanation"] for item in moved["schemes"])
+    exported = run("export", str(tmp_path / "out.xlsx"))
+    assert exported == {"file": str(tmp_path / "out.xlsx"), "schemes": 2}
+    again = run("import", str(tmp_path / "out.xlsx"))
+    assert isinstance(again, dict)
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 2)
+    target = run("target", "--org", "A1", "--year", "2025/26", "--amount", "£2m", "--programme", "Recovery")
+    assert target == {"org_code": "A1", "year": "2025/26", "target_pence": 200_000_000, "programme": "Recovery"}

@@ -64,7 +64,8 @@ def main() -> None:
     ]
     next_year = [
         Scheme(f"P3A-N{number}", title, "P3A", Y2012, workstream, planned=tuple(spread(pounds(amount))),
-               status=SchemeStatus.APPROVED, confidence=Decimal("0.8"), lead="Director of finance")
+               delivered=(spread(pounds(amount))[0],) + (None,) * 11,  # April delivered as planned
+               status=SchemeStatus.IN_DELIVERY, confidence=Decimal("0.8"), lead="Director of finance")
         for number, (title, workstream, amount) in enumerate(
             (("Acute contract demand management", Workstream.NON_ELECTIVE, "6250000"),
              ("Prescribing: generics and waste", Workstream.PRESCRIBING, "3000000"),
