@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
+from outturn.domain.labels import normalise_key
 from outturn.domain.money import Pence
 from outturn.domain.periods import FinancialYear
 
@@ -28,7 +29,7 @@ class CostCategory(StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> CostCategory:
-        key = _normalise(text)
+        key = normalise_key(text)
         found = _ALIASES.get(key)
         if found is None:
             allowed = ", ".join(category.value for category in cls)
@@ -51,15 +52,10 @@ _LABELS: Mapping[CostCategory, str] = MappingProxyType(
 )
 
 
-def _normalise(text: str) -> str:
-    cleaned = "".join(ch if ch.isalnum() else " " for ch in text.strip().lower())
-    return "_".join(cleaned.split())
-
-
 _ALIASES: Mapping[str, CostCategory] = MappingProxyType(
     {
         **{category.value: category for category in CostCategory},
-        **{_normalise(label): category for category, label in _LABELS.items()},
+        **{normalise_key(label): category for category, label in _LABELS.items()},
         "acute_services": CostCategory.ACUTE,
         "mh": CostCategory.MENTAL_HEALTH,
         "mental_health_services": CostCategory.MENTAL_HEALTH,

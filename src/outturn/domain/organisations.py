@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
+from outturn.domain.labels import normalise_key
+
 
 class OrgKind(StrEnum):
     REGION = "region"
@@ -21,7 +23,7 @@ class OrgKind(StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> OrgKind:
-        key = text.strip().lower().replace("-", "_").replace(" ", "_")
+        key = normalise_key(text)
         found = _KIND_ALIASES.get(key)
         if found is None:
             allowed = ", ".join(sorted(_KIND_ALIASES))

@@ -13,13 +13,9 @@ from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
+from outturn.domain.labels import normalise_key
 from outturn.domain.money import Pence, scale
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialYear
-
-
-def _normalise(text: str) -> str:
-    cleaned = "".join(ch if ch.isalnum() else " " for ch in text.strip().lower())
-    return "_".join(cleaned.split())
 
 
 class Workstream(StrEnum):
@@ -42,7 +38,7 @@ class Workstream(StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> Workstream:
-        found = _WORKSTREAM_ALIASES.get(_normalise(text))
+        found = _WORKSTREAM_ALIASES.get(normalise_key(text))
         if found is None:
             allowed = ", ".join(item.value for item in cls)
             raise ValueError(f"unknown workstream {text!r} (one of: {allowed})")
@@ -68,7 +64,7 @@ _WORKSTREAM_LABELS: Mapping[Workstream, str] = MappingProxyType(
 _WORKSTREAM_ALIASES: Mapping[str, Workstream] = MappingProxyType(
     {
         **{item.value: item for item in Workstream},
-        **{_normalise(label): item for item, label in _WORKSTREAM_LABELS.items()},
+        **{normalise_key(label): item for item, label in _WORKSTREAM_LABELS.items()},
         "non_elective": Workstream.NON_ELECTIVE,
         "urgent_care": Workstream.NON_ELECTIVE,
         "unplanned_care": Workstream.NON_ELECTIVE,
@@ -92,7 +88,7 @@ class SchemeStatus(StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> SchemeStatus:
-        key = _normalise(text)
+        key = normalise_key(text)
         for item in cls:
             if key == item.value:
                 return item
@@ -111,7 +107,7 @@ class Rag(StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> Rag:
-        key = _normalise(text)
+        key = normalise_key(text)
         for item in cls:
             if key in (item.value, item.value[0]):
                 return item
