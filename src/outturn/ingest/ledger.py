@@ -7,17 +7,15 @@ Columns (case and spacing do not matter): ``org_code``, ``year`` (2025/26), ``mo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from datetime import date
+from collections.abc import Collection
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
 
 from outturn.domain.ledger import CostCategory, LedgerLine
-from outturn.domain.money import MoneyError, Pence, parse_money
-from outturn.domain.periods import FinancialYear, PeriodError, parse_month_number
+from outturn.domain.periods import FinancialYear, parse_month_number
 from outturn.domain.problems import Problem
-from outturn.ingest.tables import RawTable, read_table, text_of
+from outturn.ingest.tables import RawTable, RowReader, organisation_parser, read_table, text_of
 
 REQUIRED_COLUMNS = ("org_code", "year", "month", "category", "budget", "actual")
 OPTIONAL_COLUMNS = ("subcategory", "one_off", "note")
@@ -43,56 +41,6 @@ COLUMN_ALIASES = MappingProxyType(
 T = TypeVar("T")
 
 
-class _RowReader:
-    """Parses one row's cells, collecting a problem for each bad cell instead of stopping at the first."""
-
-    def __init__(
-        self, table: RawTable, number: int, cells: dict[str, object], memo: dict[tuple[str, str], object]
-    ) -> None:
-        self.table, self.number, self.cells, self.memo = table, number, cells, memo
-        self.problems: list[Problem] = []
-
-    def parse(self, column: str, parser: Callable[[str], T]) -> T | None:
-        """Parse a required cell; codes, years, months and categories repeat, so each text is parsed once."""
-        text = text_of(self.cells.get(column))
-        if not text:
-            self.problems.append(self.table.problem("a value is required", self.number, column))
-            return None
-        key = (column, text)
-        if key not in self.memo:
-            try:
-                self.memo[key] = parser(text)
-            except (ValueError, MoneyError, PeriodError) as error:
-                self.memo[key] = error
-        value = self.memo[key]
-        if isinstance(value, Exception):
-            self.problems.append(self.table.problem(str(value), self.number, column))
-            return None
-        return value  # type: ignore[return-value]
-
-    def money(self, column: str, *, required: bool) -> Pence | None:
-        cell = self.cells.get(column)
-        if cell is None or (isinstance(cell, str) and not cell.strip()):
-            if required:
-                self.problems.append(self.table.problem("a money amount is required", self.number, column))
-            return None
-        try:
-            return parse_money(cell)
-        except MoneyError as error:
-            self.problems.append(self.table.problem(str(error), self.number, column))
-            return None
-
-
-def _org_parser(known_org_codes: Collection[str]) -> Callable[[str], str]:
-    def parse(text: str) -> str:
-        code = text.upper()
-        if code not in known_org_codes:
-            raise ValueError(f"unknown organisation {code!r} (load organisations first)")
-        return code
-
-    return parse
-
-
 def _line_from_row(
     table: RawTable,
     number: int,
@@ -100,11 +48,8 @@ def _line_from_row(
     known_org_codes: Collection[str],
     memo: dict[tuple[str, str], object],
 ) -> tuple[LedgerLine | None, list[Problem]]:
-    month_cell = cells.get("month")
-    if isinstance(month_cell, date):  # a month typed as a date in Excel ("Nov-25")
-        cells["month"] = month_cell.strftime("%B")
-    reader = _RowReader(table, number, cells, memo)
-    org_code = reader.parse("org_code", _org_parser(known_org_codes))
+    reader = RowReader(table, number, cells, memo)
+    org_code = reader.parse("org_code", organisation_parser(known_org_codes))
     year = reader.parse("year", FinancialYear.parse)
     month = reader.parse("month", parse_month_number)
     category = reader.parse("category", CostCategory.parse)
@@ -112,7 +57,7 @@ def _line_from_row(
     actual = reader.money("actual", required=False)
     one_off = reader.money("one_off", required=False) or 0
     if one_off and not text_of(cells.get("actual")):
-        reader.problems.append(table.problem("a one-off amount needs an actual in the same row", number, "one_off"))
+        reader.fault("a one-off amount needs an actual in the same row", "one_off")
     if reader.problems or org_code is None or year is None or month is None or category is None or budget is None:
         return None, reader.problems
     line = LedgerLine(

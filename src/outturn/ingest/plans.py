@@ -11,7 +11,7 @@ likelihood`` (``50%`` or ``0.5``), optional ``category``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -19,10 +19,10 @@ from typing import TypeVar
 
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import MoneyError, Pence, parse_money
-from outturn.domain.periods import FinancialYear, PeriodError
+from outturn.domain.periods import FinancialYear
 from outturn.domain.plans import Deduction, FinancialPlan, RiskItem, RiskKind, parse_share
 from outturn.domain.problems import Problem
-from outturn.ingest.tables import RawTable, read_table, text_of
+from outturn.ingest.tables import RowReader, organisation_parser, read_table, text_of
 
 T = TypeVar("T")
 
@@ -47,19 +47,8 @@ class _PlanDraft:
     seen: dict[str, int] = field(default_factory=dict)
 
 
-def _common(
-    table: RawTable, number: int, cells: dict[str, object], known: Collection[str]
-) -> tuple[str | None, FinancialYear | None, list[Problem]]:
-    problems: list[Problem] = []
-    code = text_of(cells.get("org_code")).upper()
-    if code not in known:
-        problems.append(table.problem(f"unknown organisation {code!r} (load organisations first)", number, "org_code"))
-    try:
-        year: FinancialYear | None = FinancialYear.parse(text_of(cells.get("year")))
-    except PeriodError as error:
-        problems.append(table.problem(str(error), number, "year"))
-        year = None
-    return (code if code in known else None), year, problems
+def _org_and_year(reader: RowReader, known: Collection[str]) -> tuple[str | None, FinancialYear | None]:
+    return reader.parse("org_code", organisation_parser(known)), reader.parse("year", FinancialYear.parse)
 
 
 def _apply_item(draft: _PlanDraft, item: str, amount: object, description: str) -> None:
@@ -85,7 +74,9 @@ def read_plans(path: Path, *, known_org_codes: Collection[str]) -> tuple[list[Fi
     problems: list[Problem] = []
     for number, raw in table.rows:
         cells = dict(raw)
-        code, year, row_problems = _common(table, number, cells, known_org_codes)
+        reader = RowReader(table, number, cells)
+        code, year = _org_and_year(reader, known_org_codes)
+        row_problems = reader.problems
         item = text_of(cells.get("item")).lower().replace(" ", "_").replace("-", "_")
         if item not in PLAN_ITEMS:
             row_problems.append(
@@ -132,19 +123,19 @@ def read_risks(path: Path, *, known_org_codes: Collection[str]) -> tuple[list[Ri
     items: list[RiskItem] = []
     problems: list[Problem] = []
     for number, raw in table.rows:
-        cells = dict(raw)
-        code, year, row_problems = _common(table, number, cells, known_org_codes)
-        reader = _CellReader(table, number, cells, row_problems)
-        kind = reader.read("kind", _risk_kind)
-        value = reader.read("value", parse_money)
-        likelihood = reader.read("likelihood", parse_share)
-        category = reader.read("category", lambda text: CostCategory.parse(text) if text else None)
+        reader = RowReader(table, number, raw)
+        code, year = _org_and_year(reader, known_org_codes)
+        kind = reader.parse("kind", _risk_kind)
+        value = reader.money("value", required=True)
+        likelihood = reader.parse("likelihood", parse_share)
+        category = reader.parse("category", CostCategory.parse, required=False)
+        row_problems = reader.problems
         if value is not None and value < 0:
             row_problems.append(table.problem("enter a risk or mitigation as a positive amount", number, "value"))
         problems.extend(row_problems)
         if row_problems or code is None or year is None or kind is None or value is None or likelihood is None:
             continue
-        description = text_of(cells.get("description"))
+        description = reader.text("description")
         items.append(RiskItem(code, year, kind, description, value, likelihood, category))
     return items, problems
 
@@ -154,18 +145,3 @@ def _risk_kind(text: str) -> RiskKind:
         return RiskKind(text.strip().lower())
     except ValueError:
         raise ValueError(f"unknown kind {text!r} (risk or mitigation)") from None
-
-
-@dataclass
-class _CellReader:
-    table: RawTable
-    number: int
-    cells: dict[str, object]
-    problems: list[Problem]
-
-    def read(self, column: str, parser: Callable[[str], T]) -> T | None:
-        try:
-            return parser(text_of(self.cells.get(column)))
-        except (ValueError, MoneyError) as error:
-            self.problems.append(self.table.problem(str(error), self.number, column))
-            return None

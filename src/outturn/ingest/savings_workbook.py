@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -26,12 +26,12 @@ from typing import Any, TypeVar
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from outturn.domain.money import MoneyError, Pence, format_pounds, parse_money
+from outturn.domain.money import Pence, format_pounds
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialMonth, FinancialYear, parse_month_number
 from outturn.domain.plans import parse_share
 from outturn.domain.problems import Problem
 from outturn.domain.savings import Rag, SavingsTarget, Scheme, SchemeStatus, Workstream
-from outturn.ingest.tables import RawTable, canonical_name, text_of
+from outturn.ingest.tables import RawTable, RowReader, canonical_name, organisation_parser, text_of
 
 T = TypeVar("T")
 
@@ -171,55 +171,6 @@ def _open_workbook(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
 # --- cells ------------------------------------------------------------------------------------------------------
 
 
-class _Row:
-    """One row's cells; each bad cell adds a problem instead of stopping at the first."""
-
-    def __init__(self, table: RawTable, number: int, cells: Mapping[str, object]) -> None:
-        self.table, self.number, self.cells = table, number, cells
-        self.problems: list[Problem] = []
-
-    def fault(self, reason: str, column: str | None) -> None:
-        self.problems.append(self.table.problem(reason, self.number, column))
-
-    def text(self, column: str) -> str:
-        return text_of(self.cells.get(column))
-
-    def parse(self, column: str, parser: Callable[[str], T], *, required: bool = True) -> T | None:
-        cell = self.cells.get(column)
-        text = cell.strftime("%B") if isinstance(cell, date) else text_of(cell)  # a month typed as a date: Oct-25
-        if not text:
-            if required:
-                self.fault("a value is required", column)
-            return None
-        try:
-            return parser(text)
-        except ValueError as error:  # MoneyError and PeriodError are ValueErrors
-            self.fault(str(error), column)
-            return None
-
-    def money(self, column: str, *, required: bool) -> Pence | None:
-        cell = self.cells.get(column)
-        if cell is None or (isinstance(cell, str) and not cell.strip()):
-            if required:
-                self.fault("a money amount is required", column)
-            return None
-        try:
-            return parse_money(cell)
-        except MoneyError as error:
-            self.fault(str(error), column)
-            return None
-
-
-def _organisation(known: Collection[str]) -> Callable[[str], str]:
-    def parse(text: str) -> str:
-        code = text.upper()
-        if code not in known:
-            raise ValueError(f"unknown organisation {code!r} (load organisations first)")
-        return code
-
-    return parse
-
-
 def _recurrent(text: str) -> bool:
     found = _RECURRENT.get(canonical_name(text))
     if found is None:
@@ -244,11 +195,11 @@ class _SchemeRow:
     fields: dict[str, Any] | None  # the Scheme's fields other than the months; None when the row has problems
 
 
-def _scheme_fields(row: _Row, known: Collection[str]) -> dict[str, Any]:
+def _scheme_fields(row: RowReader, known: Collection[str]) -> dict[str, Any]:
     return {
         "reference": row.text("reference"),
         "title": row.parse("title", str),
-        "org_code": row.parse("organisation", _organisation(known)),
+        "org_code": row.parse("organisation", organisation_parser(known)),
         "year": row.parse("year", FinancialYear.parse),
         "workstream": row.parse("workstream", Workstream.parse),
         "lead": row.text("lead"),
@@ -269,7 +220,7 @@ def _read_schemes(table: RawTable, known: Collection[str]) -> tuple[list[_Scheme
     problems: list[Problem] = []
     first_row_of: dict[str, int] = {}
     for number, cells in table.rows:
-        row = _Row(table, number, cells)
+        row = RowReader(table, number, cells)
         fields = _scheme_fields(row, known)
         annual_plan = row.money("annual_plan", required=True)
         if annual_plan is not None and annual_plan < 0 and not fields["negative_reason"]:
@@ -311,7 +262,7 @@ def _read_phasing(table: RawTable, references: Collection[str] | None) -> tuple[
     phasing = _Phasing(table)
     problems: list[Problem] = []
     for number, cells in table.rows:
-        row = _Row(table, number, cells)
+        row = RowReader(table, number, cells)
         reference = row.parse("reference", str)
         if reference is not None and references is not None and reference not in references:
             row.fault(f"no scheme with reference {reference!r} on sheet {SCHEMES_SHEET!r}", "reference")
@@ -381,8 +332,8 @@ def _read_targets(table: RawTable, known: Collection[str]) -> tuple[list[Savings
     problems: list[Problem] = []
     first_row_of: dict[tuple[str, FinancialYear], int] = {}
     for number, cells in table.rows:
-        row = _Row(table, number, cells)
-        org_code = row.parse("organisation", _organisation(known))
+        row = RowReader(table, number, cells)
+        org_code = row.parse("organisation", organisation_parser(known))
         year = row.parse("year", FinancialYear.parse)
         target = row.money("target", required=True)
         if target is not None and target < 0:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 from openpyxl import load_workbook
 
+from outturn.domain.money import MoneyError, Pence, parse_money
 from outturn.domain.problems import Problem, ProblemsError
 
 HEADER_SEARCH_ROWS = 10
@@ -129,3 +132,82 @@ def text_of(cell: object) -> str:
     if isinstance(cell, float) and cell.is_integer():
         return str(int(cell))
     return str(cell).strip()
+
+
+T = TypeVar("T")
+
+
+class RowReader:
+    """Reads one row's cells; each bad cell adds a problem (row, column, reason) instead of stopping at the first.
+
+    ``memo`` (shared across the rows of one file) parses each distinct text of a column once: codes, years,
+    months and categories repeat on every row of a ledger.
+    """
+
+    def __init__(
+        self,
+        table: RawTable,
+        number: int,
+        cells: Mapping[str, object],
+        memo: dict[tuple[str, str], object] | None = None,
+    ) -> None:
+        self.table, self.number, self.cells, self.memo = table, number, cells, memo
+        self.problems: list[Problem] = []
+
+    def fault(self, reason: str, column: str | None = None) -> None:
+        self.problems.append(self.table.problem(reason, self.number, column))
+
+    def text(self, column: str) -> str:
+        return text_of(self.cells.get(column))
+
+    def parse(self, column: str, parser: Callable[[str], T], *, required: bool = True) -> T | None:
+        cell = self.cells.get(column)
+        text = cell.strftime("%B") if isinstance(cell, date) else text_of(cell)  # a month typed as a date: Nov-25
+        if not text:
+            if required:
+                self.fault("a value is required", column)
+            return None
+        if self.memo is None:
+            parsed = self._parsed(column, text, parser)
+            return None if parsed is _FAILED else parsed  # type: ignore[return-value]
+        key = (column, text)
+        if key not in self.memo:
+            self.memo[key] = self._parsed(column, text, parser)
+        elif self.memo[key] is _FAILED:
+            self._parsed(column, text, parser)  # record this row's problem too
+        value = self.memo[key]
+        return None if value is _FAILED else value  # type: ignore[return-value]
+
+    def _parsed(self, column: str, text: str, parser: Callable[[str], T]) -> T | object:
+        try:
+            return parser(text)
+        except ValueError as error:  # MoneyError and PeriodError are ValueErrors
+            self.fault(str(error), column)
+            return _FAILED
+
+    def money(self, column: str, *, required: bool) -> Pence | None:
+        cell = self.cells.get(column)
+        if cell is None or (isinstance(cell, str) and not cell.strip()):
+            if required:
+                self.fault("a money amount is required", column)
+            return None
+        try:
+            return parse_money(cell)
+        except MoneyError as error:
+            self.fault(str(error), column)
+            return None
+
+
+_FAILED = object()
+
+
+def organisation_parser(known_org_codes: Collection[str]) -> Callable[[str], str]:
+    """Parses an organisation code (any case) that must already be loaded."""
+
+    def parse(text: str) -> str:
+        code = text.upper()
+        if code not in known_org_codes:
+            raise ValueError(f"unknown organisation {code!r} (load organisations first)")
+        return code
+
+    return parse
