@@ -1,40 +1,86 @@
 """The one place that connects to an analytics backend and executes Ibis expressions.
 
-DuckDB is the default (embedded, a file in the workspace or in memory). Spark support arrives with the
-contract-pricing path; the engine's expressions are written to run on both.
+DuckDB is the default (embedded: a file in the workspace, or in memory). Apache Spark runs the same expressions
+through Ibis' PySpark backend, in local mode here and on a cluster (Databricks) for national teams.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-SUPPORTED_BACKENDS = ("duckdb",)
+SUPPORTED_BACKENDS = ("duckdb", "pyspark")
 
 
 class Backend:
     """A connection to one analytics engine, opened on first use."""
 
-    def __init__(self, kind: str = "duckdb", database: str | None = None) -> None:
+    def __init__(self, kind: str = "duckdb", database: str | None = None, *, threads: int | None = None) -> None:
         if kind not in SUPPORTED_BACKENDS:
             raise ValueError(f"unknown warehouse backend {kind!r} (one of: {', '.join(SUPPORTED_BACKENDS)})")
         self.kind = kind
         self.database = database
+        self.threads = threads
         self._connection: Any = None
+        self._scratch: Any = None
+        self._tables = 0
 
     @property
     def connection(self) -> Any:
         if self._connection is None:
-            self._connection = ibis.duckdb.connect(self.database or ":memory:")
+            self._connection = self._connect()
         return self._connection
+
+    def _connect(self) -> Any:
+        if self.kind == "pyspark":
+            from pyspark.sql import SparkSession
+
+            session = (
+                SparkSession.builder.master(f"local[{self.threads or 2}]")
+                .appName("outturn")
+                .config("spark.ui.enabled", "false")
+                .config("spark.sql.session.timeZone", "UTC")
+                .config("spark.sql.shuffle.partitions", "4")
+                .config("spark.ui.showConsoleProgress", "false")
+                .getOrCreate()
+            )
+            session.sparkContext.setLogLevel("ERROR")
+            return ibis.pyspark.connect(session)
+        connection = ibis.duckdb.connect(self.database or ":memory:")
+        if self.threads:
+            connection.raw_sql(f"SET threads = {int(self.threads)}")
+        return connection
 
     def initialise(self) -> None:
         """Create the warehouse (a DuckDB file) if it does not exist yet."""
         self.connection.raw_sql("CREATE TABLE IF NOT EXISTS outturn_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+
+    def table(self, data: pa.Table) -> ir.Table:
+        """An Arrow table as a table on this backend, nulls and types intact.
+
+        DuckDB reads Arrow directly. Spark is handed a parquet copy: Ibis' in-memory path into Spark goes through
+        pandas, which turns a nullable integer column into floats (and its nulls into NaN)."""
+        if self.kind != "pyspark":
+            return ibis.memtable(data)
+        import tempfile
+
+        import pyarrow.parquet as pq
+
+        if self._scratch is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="outturn-spark-")
+        self._tables += 1
+        path = Path(self._scratch.name) / f"table-{self._tables}.parquet"
+        pq.write_table(data, path)
+        return self.read_parquet(path)
+
+    def read_parquet(self, path: Path | str) -> ir.Table:
+        """A parquet file, directory or glob as a table (read lazily where the backend can)."""
+        return self.connection.read_parquet(str(path))
 
     def to_arrow(self, expression: ir.Table) -> pa.Table:
         return self.connection.to_pyarrow(expression)
@@ -43,10 +89,18 @@ class Backend:
         rows: list[dict[str, Any]] = self.to_arrow(expression).to_pylist()
         return rows
 
+    def to_parquet(self, expression: ir.Table, path: Path) -> None:
+        """Stream the result to a parquet file (DuckDB writes without holding it all in memory)."""
+        self.connection.to_parquet(expression, str(path))
+
     def close(self) -> None:
         if self._connection is not None:
-            self._connection.disconnect()
+            if self.kind == "duckdb":
+                self._connection.disconnect()
             self._connection = None
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
 
 
 def memtable(rows: Sequence[Mapping[str, Any]], schema: Mapping[str, str]) -> ir.Table:
@@ -54,3 +108,8 @@ def memtable(rows: Sequence[Mapping[str, Any]], schema: Mapping[str, str]) -> ir
     columns = {name: [row[name] for row in rows] for name in schema}
     arrow_schema = ibis.schema(dict(schema)).to_pyarrow()
     return ibis.memtable(pa.table(columns, schema=arrow_schema))
+
+
+def arrow_table(table: pa.Table) -> ir.Table:
+    """An in-memory Ibis table over an Arrow table."""
+    return ibis.memtable(table)

@@ -1,0 +1,217 @@
+"""Payment by Results pricing as Ibis expressions: activity + national tariff + MFF -> priced activity.
+
+Rules (National Tariff Payment System 2017/19):
+- Admitted patient care: the spell price for the admission method's point of delivery (ordinary elective, day
+  case, non-elective); for elective and non-elective spells, each day beyond the HRG's trim point earns the
+  per-day long-stay payment (excess bed days); a non-elective spell of 0 or 1 day for a patient aged 19 or over
+  is paid the reduced short-stay emergency tariff where the HRG has one (and earns no excess bed days).
+- Outpatients: an attendance with an outpatient procedure HRG that has a national OPROC price is paid that
+  price; otherwise the first or follow-up attendance price of its treatment function.
+- A&E: the HRG's price for the department type (types 1 and 2, or type 3).
+- The provider's market forces factor uplifts each price; each unit (a spell, its excess bed days, an
+  attendance) is rounded to the penny, half up. All arithmetic is on integers, so every backend agrees exactly.
+- What cannot be priced keeps its row, with a null price and its reason in ``unpriced_reason``.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from outturn.domain.activity import AdmissionMethod, AttendanceType, DepartmentType, PointOfDelivery
+from outturn.domain.tariff import MFF_SCALE, SHORT_STAY_MAX_DAYS, SHORT_STAY_MIN_AGE
+
+PRICE_COLUMNS = (
+    "point_of_delivery",
+    "tariff_pence",
+    "excess_bed_days",
+    "excess_tariff_pence",
+    "mff_millionths",
+    "price_pence",
+    "excess_price_pence",
+    "unpriced_reason",
+)
+
+MISSING_HRG = "missing HRG"
+UNKNOWN_HRG = "HRG not in the national tariff"
+NO_POD_PRICE = "no national price for this point of delivery"
+MISSING_TREATMENT_FUNCTION = "missing treatment function"
+UNKNOWN_TREATMENT_FUNCTION = "no outpatient price for this treatment function"
+UNKNOWN_DEPARTMENT_TYPE = "unknown A&E department type"
+NO_MFF = "no market forces factor for the provider"
+
+
+def with_mff(pence: ir.IntegerValue, mff_millionths: ir.IntegerValue) -> ir.IntegerValue:
+    """``pence`` x MFF rounded half up to the penny, in integers: (2·p·m + 10⁶) // (2·10⁶) for p, m >= 0."""
+    return (pence * mff_millionths * 2 + MFF_SCALE) // (2 * MFF_SCALE)
+
+
+def _finish(
+    joined: ir.Table,
+    activity_columns: list[str],
+    *,
+    point_of_delivery: ir.StringValue,
+    tariff: ir.IntegerValue,
+    excess_days: ir.IntegerValue,
+    excess_tariff: ir.IntegerValue,
+    reason: ir.StringValue,
+) -> ir.Table:
+    """Add the MFF, the reason a row cannot be priced, and the rounded prices."""
+    reason = ibis.ifelse(reason.isnull() & joined.mff_millionths.isnull(), ibis.literal(NO_MFF), reason)
+    priced = reason.isnull()
+    null_int = ibis.null().cast("int64")
+    return joined.select(
+        *activity_columns,
+        point_of_delivery=point_of_delivery,
+        tariff_pence=ibis.ifelse(priced, tariff, null_int),
+        excess_bed_days=ibis.ifelse(priced, excess_days, 0).cast("int64"),
+        excess_tariff_pence=ibis.ifelse(priced, excess_tariff, null_int),
+        mff_millionths=joined.mff_millionths,
+        price_pence=ibis.ifelse(priced, with_mff(tariff, joined.mff_millionths), null_int),
+        excess_price_pence=ibis.ifelse(priced, with_mff(excess_tariff, joined.mff_millionths), null_int),
+        unpriced_reason=reason,
+    )
+
+
+def _mff_join(activity: ir.Table, mff: ir.Table) -> ir.Table:
+    rates = mff.select(mff_provider=mff.provider, mff_millionths=mff.mff_millionths)
+    return activity.left_join(rates, activity.provider == rates.mff_provider)
+
+
+def price_apc(spells: ir.Table, tariff_apc: ir.Table, mff: ir.Table, *, year: int) -> ir.Table:
+    """Price admitted patient care spells against one year's tariff."""
+    columns = list(spells.columns)
+    prices = tariff_apc.filter(tariff_apc.year == year).select(
+        tariff_hrg=tariff_apc.hrg,
+        elective_price=tariff_apc.elective_pence,
+        day_case_price=tariff_apc.day_case_pence,
+        elective_trim=tariff_apc.elective_trim_days,
+        non_elective_price=tariff_apc.non_elective_pence,
+        non_elective_trim=tariff_apc.non_elective_trim_days,
+        bed_day_price=tariff_apc.excess_bed_day_pence,
+        short_stay_price=tariff_apc.short_stay_pence,
+    )
+    joined = _mff_join(spells.left_join(prices, spells.hrg == prices.tariff_hrg), mff)
+    method = joined.admission_method
+    elective = method == AdmissionMethod.ELECTIVE.value
+    day_case = method == AdmissionMethod.DAY_CASE.value
+    non_elective = method == AdmissionMethod.NON_ELECTIVE.value
+    short_stay = (
+        non_elective
+        & joined.short_stay_price.notnull()
+        & (joined.length_of_stay <= SHORT_STAY_MAX_DAYS)
+        & (joined.age >= SHORT_STAY_MIN_AGE)
+    )
+    tariff = ibis.cases(
+        (elective, joined.elective_price),
+        (day_case, joined.day_case_price),
+        (short_stay, joined.short_stay_price),
+        (non_elective, joined.non_elective_price),
+        else_=ibis.null().cast("int64"),
+    )
+    trim = ibis.cases(
+        (elective, joined.elective_trim),
+        (non_elective & ~short_stay, joined.non_elective_trim),
+        else_=ibis.null().cast("int64"),
+    )
+    excess_days = ibis.ifelse(trim.notnull() & (joined.length_of_stay > trim), joined.length_of_stay - trim, 0)
+    excess_tariff = excess_days * joined.bed_day_price.coalesce(0)
+    reason = ibis.cases(
+        (joined.hrg.isnull(), ibis.literal(MISSING_HRG)),
+        (joined.tariff_hrg.isnull(), ibis.literal(UNKNOWN_HRG)),
+        (tariff.isnull(), ibis.literal(NO_POD_PRICE)),
+        else_=ibis.null().cast("string"),
+    )
+    return _finish(
+        joined,
+        columns,
+        point_of_delivery=method,
+        tariff=tariff,
+        excess_days=excess_days,
+        excess_tariff=excess_tariff,
+        reason=reason,
+    )
+
+
+def price_op(attendances: ir.Table, tariff_op: ir.Table, tariff_apc: ir.Table, mff: ir.Table, *, year: int) -> ir.Table:
+    """Price outpatient attendances: procedure price where there is one, else first or follow-up by specialty."""
+    columns = list(attendances.columns)
+    specialty = tariff_op.filter(tariff_op.year == year).select(
+        tariff_tf=tariff_op.treatment_function,
+        first_price=tariff_op.first_pence,
+        follow_up_price=tariff_op.follow_up_pence,
+    )
+    procedures = tariff_apc.filter((tariff_apc.year == year) & tariff_apc.op_procedure_pence.notnull()).select(
+        procedure_tariff_hrg=tariff_apc.hrg, procedure_price=tariff_apc.op_procedure_pence
+    )
+    joined = attendances.left_join(specialty, attendances.treatment_function == specialty.tariff_tf)
+    joined = joined.left_join(procedures, joined.procedure_hrg == procedures.procedure_tariff_hrg)
+    joined = _mff_join(joined, mff)
+    procedure = joined.procedure_price.notnull()
+    first = joined.attendance_type == AttendanceType.FIRST.value
+    point_of_delivery = ibis.cases(
+        (procedure, ibis.literal(PointOfDelivery.OP_PROCEDURE.value)),
+        (first, ibis.literal(PointOfDelivery.OP_FIRST.value)),
+        else_=ibis.literal(PointOfDelivery.OP_FOLLOW_UP.value),
+    )
+    tariff = ibis.cases((procedure, joined.procedure_price), (first, joined.first_price), else_=joined.follow_up_price)
+    reason = ibis.cases(
+        (procedure, ibis.null().cast("string")),
+        (joined.treatment_function.isnull(), ibis.literal(MISSING_TREATMENT_FUNCTION)),
+        (joined.tariff_tf.isnull() | tariff.isnull(), ibis.literal(UNKNOWN_TREATMENT_FUNCTION)),
+        else_=ibis.null().cast("string"),
+    )
+    zero = ibis.literal(0).cast("int64")
+    return _finish(
+        joined,
+        columns,
+        point_of_delivery=point_of_delivery,
+        tariff=tariff,
+        excess_days=zero,
+        excess_tariff=zero,
+        reason=reason,
+    )
+
+
+def price_ae(attendances: ir.Table, tariff_ae: ir.Table, mff: ir.Table, *, year: int) -> ir.Table:
+    """Price A&E attendances by HRG and department type."""
+    columns = list(attendances.columns)
+    prices = tariff_ae.filter(tariff_ae.year == year).select(
+        tariff_hrg=tariff_ae.hrg, type_1_2_price=tariff_ae.type_1_2_pence, type_3_price=tariff_ae.type_3_pence
+    )
+    joined = _mff_join(attendances.left_join(prices, attendances.hrg == prices.tariff_hrg), mff)
+    department = joined.department_type
+    major = department.isin([DepartmentType.TYPE_1.value, DepartmentType.TYPE_2.value])
+    minor = department == DepartmentType.TYPE_3.value
+    tariff = ibis.cases((major, joined.type_1_2_price), (minor, joined.type_3_price), else_=ibis.null().cast("int64"))
+    reason = ibis.cases(
+        (joined.hrg.isnull(), ibis.literal(MISSING_HRG)),
+        (joined.tariff_hrg.isnull(), ibis.literal(UNKNOWN_HRG)),
+        (~(major | minor), ibis.literal(UNKNOWN_DEPARTMENT_TYPE)),
+        (tariff.isnull(), ibis.literal(NO_POD_PRICE)),
+        else_=ibis.null().cast("string"),
+    )
+    zero = ibis.literal(0).cast("int64")
+    return _finish(
+        joined,
+        columns,
+        point_of_delivery=ibis.literal(PointOfDelivery.AE.value),
+        tariff=tariff,
+        excess_days=zero,
+        excess_tariff=zero,
+        reason=reason,
+    )
+
+
+def pricing_summary(priced: ir.Table) -> ir.Table:
+    """Counts and pence by point of delivery and reason (null reason: priced)."""
+    return (
+        priced.group_by(["point_of_delivery", "unpriced_reason"])
+        .aggregate(
+            units=priced.count(),
+            price_pence=priced.price_pence.sum().coalesce(0),
+            excess_bed_days=priced.excess_bed_days.sum().coalesce(0),
+            excess_price_pence=priced.excess_price_pence.sum().coalesce(0),
+        )
+        .order_by(["point_of_delivery", "unpriced_reason"])
+    )
