@@ -10,6 +10,7 @@ import typer
 from outturn import __version__
 from outturn.cli import registers as _registers  # noqa: F401  (adds plan show, risks list, forecast list)
 from outturn.cli._common import FormatOption, OutputFormat, WorkspaceOption, console, emit, reports_errors
+from outturn.cli.contracts import contracts_app, price
 from outturn.cli.data import forecast_app, ledger_app, orgs_app, plan_app, risks_app
 from outturn.cli.demo import demo
 from outturn.cli.position import position
@@ -96,6 +97,8 @@ app.add_typer(plan_app, name="plan")
 app.add_typer(risks_app, name="risks")
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(savings_app, name="savings")
+app.add_typer(contracts_app, name="contracts")
+app.command()(price)
 
 
 def main() -> None:

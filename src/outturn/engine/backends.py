@@ -78,6 +78,25 @@ class Backend:
         pq.write_table(data, path)
         return self.read_parquet(path)
 
+    def store_table(self, name: str, data: pa.Table) -> None:
+        """Make ``data`` the warehouse table ``name`` in one statement: the old table stays until it succeeds."""
+        if self.kind != "duckdb":
+            raise ValueError("only the DuckDB warehouse stores tables")
+        if not name.isidentifier():
+            raise ValueError(f"not a table name: {name!r}")
+        duck = self.connection.con
+        duck.register("outturn_staging", data)
+        try:
+            duck.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM outturn_staging')
+        finally:
+            duck.unregister("outturn_staging")
+
+    def has_table(self, name: str) -> bool:
+        return name in self.connection.list_tables()
+
+    def stored_table(self, name: str) -> ir.Table:
+        return self.connection.table(name)
+
     def read_parquet(self, path: Path | str) -> ir.Table:
         """A parquet file, directory or glob as a table (read lazily where the backend can)."""
         return self.connection.read_parquet(str(path))

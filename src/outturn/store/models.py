@@ -192,3 +192,44 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(40))
     before_json: Mapped[str | None] = mapped_column(Text)
     after_json: Mapped[str | None] = mapped_column(Text)
+
+
+# --- provider contracts --------------------------------------------------------------------------------------
+
+
+class ContractRow(Base):
+    __tablename__ = "contracts"
+    __table_args__ = (UniqueConstraint("provider", "commissioner", "year", name="uq_contract"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(16), index=True)
+    commissioner: Mapped[str] = mapped_column(String(16), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+
+
+class ContractPlanRow(Base):
+    __tablename__ = "contract_plan_lines"
+
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id", ondelete="CASCADE"), primary_key=True)
+    point_of_delivery: Mapped[str] = mapped_column(String(30), primary_key=True)
+    month: Mapped[int] = mapped_column(Integer, primary_key=True)
+    activity: Mapped[int] = mapped_column(BigInteger)
+    pence: Mapped[int] = mapped_column(BigInteger)
+
+
+class ContractLocalPriceRow(Base):
+    __tablename__ = "contract_local_prices"
+
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id", ondelete="CASCADE"), primary_key=True)
+    point_of_delivery: Mapped[str] = mapped_column(String(30), primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), primary_key=True, default="")
+    price_pence: Mapped[int] = mapped_column(BigInteger)
+
+
+class ContractBlockRow(Base):
+    __tablename__ = "contract_blocks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id", ondelete="CASCADE"), index=True)
+    description: Mapped[str] = mapped_column(String(300))
+    annual_pence: Mapped[int] = mapped_column(BigInteger)

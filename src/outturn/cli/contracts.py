@@ -1,0 +1,161 @@
+"""``outturn price`` and ``outturn contracts``: PbR pricing and the monthly contract statement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from outturn.cli._common import (
+    FormatOption,
+    OutputFormat,
+    WorkspaceOption,
+    cell,
+    console,
+    emit,
+    emit_rows,
+    reports_errors,
+    workspace_from,
+)
+from outturn.domain.activity import ActivityKind
+from outturn.domain.money import format_millions, format_thousands
+from outturn.domain.periods import FinancialMonth
+from outturn.reports.contracts import statement_document
+from outturn.services import contracts
+
+contracts_app = typer.Typer(help="Provider contracts under Payment by Results.", no_args_is_help=True)
+
+KindOption = Annotated[ActivityKind, typer.Option("--kind", help="apc (spells), op (outpatients) or ae (A&E)")]
+
+
+@reports_errors
+def price(
+    activity: Annotated[Path, typer.Option(exists=True, help="Activity extract (.csv or .parquet)")],
+    kind: KindOption,
+    out: Annotated[Path, typer.Option(help="Where to write the priced activity (.parquet)")],
+    tariff: Annotated[str, typer.Option(help="National tariff year: 2017/18 or 2018/19")] = "2018/19",
+    reference_dir: Annotated[Path | None, typer.Option(help="Reference data (default: $OUTTURN_REFERENCE_DIR)")] = None,
+    backend: Annotated[str, typer.Option(help="duckdb (default) or pyspark")] = "duckdb",
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Price an activity extract against the national tariff; every unit that cannot be priced is counted with
+    its reason, never priced at zero."""
+    result = contracts.price_file(activity, kind, tariff, out, reference_dir=reference_dir, backend_kind=backend)
+
+    def render() -> None:
+        console.print(
+            f"priced {result.priced_units:,} unit(s), {format_millions(result.price_pence, places=2)}"
+            f" + {result.excess_bed_days:,} excess bed days {format_millions(result.excess_price_pence)}"
+            f"; unpriced {result.unpriced_units:,}; written to {result.output}",
+            highlight=False,
+        )
+        for reason, units in result.unpriced_by_reason.items():
+            console.print(f"  unpriced: {units:,} — {reason}", highlight=False)
+
+    emit(fmt, result.__dict__, render)
+
+
+@contracts_app.command("import")
+@reports_errors
+def contracts_import(
+    ctx: typer.Context,
+    plan: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Contract plan (.csv or .xlsx)")],
+    prices: Annotated[Path | None, typer.Option(exists=True, help="Local prices file")] = None,
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Import contract plans (activity and £ by point of delivery and month, block elements) and local prices;
+    each contract replaces the stored one for its provider, commissioner and year."""
+    with workspace_from(ctx, workspace) as opened:
+        count = contracts.import_contracts(opened, plan, prices)
+    emit(fmt, {"contracts": count}, lambda: console.print(f"{count} contract(s) imported"))
+
+
+@contracts_app.command("activity")
+@reports_errors
+def contracts_activity(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Activity extract (.csv or .parquet)")],
+    kind: KindOption,
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Load this year's activity extract (year to date) into the workspace's warehouse, replacing the last one
+    of that kind. A file with any problem loads nothing."""
+    with workspace_from(ctx, workspace) as opened:
+        rows = contracts.import_activity(opened, file, kind)
+    emit(fmt, {"kind": kind.value, "rows": rows}, lambda: console.print(f"{rows:,} {kind.value} row(s) loaded"))
+
+
+@contracts_app.command("statement")
+@reports_errors
+def contracts_statement(
+    ctx: typer.Context,
+    provider: Annotated[str, typer.Option(help="Provider (trust) code")],
+    as_at: Annotated[str | None, typer.Option("--as-at", help="Month, YYYY-MM (default: the workspace's)")] = None,
+    commissioner: Annotated[str | None, typer.Option(help="Only this commissioner's contract")] = None,
+    follow_up_benchmark: Annotated[
+        float | None, typer.Option(help="Follow-ups per first attendance (default: all providers' ratio)")
+    ] = None,
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """The monthly contract statement: plan against actual activity and £ by point of delivery, year to date;
+    forecast outturn and over-performance; follow-up ratios, consultant-to-consultant referrals, case-mix drift."""
+    with workspace_from(ctx, workspace) as opened:
+        month = FinancialMonth.parse_as_at(as_at or opened.settings.default_as_at or "")
+        found = contracts.contract_statements(
+            opened, provider.upper(), month, commissioner.upper() if commissioner else None, follow_up_benchmark
+        )
+    documents = [
+        statement_document(
+            s.contract.provider,
+            s.contract.commissioner,
+            s.contract.year.label,
+            s.as_at.calendar_label,
+            list(s.lines),
+            s.follow_ups,
+            s.referrals,
+            s.drift,
+        )
+        for s in found
+    ]
+
+    def render() -> None:
+        for document in documents:
+            console.print(
+                f"[bold]{document['provider']} × {document['commissioner']}[/] {document['financial_year']}"
+                f" as at {document['as_at']}: over-performance "
+                f"{format_thousands(document['over_performance_pence'], brackets=True)}",
+                highlight=False,
+            )
+            table = Table("Point of delivery", "Plan YTD", "Actual YTD", "Variance", "Forecast", "Annual plan")
+            for line in document["lines"]:
+                table.add_row(
+                    line["point_of_delivery"],
+                    *(
+                        format_thousands(line[key], brackets=True)
+                        for key in (
+                            "ytd_plan_pence",
+                            "ytd_actual_pence",
+                            "ytd_variance_pence",
+                            "forecast_pence",
+                            "annual_plan_pence",
+                        )
+                    ),
+                )
+            console.print(table)
+            emit_rows(
+                OutputFormat.TABLE,
+                document["case_mix_drift"],
+                [
+                    ("POD", cell("point_of_delivery")),
+                    ("TF", cell("treatment_function")),
+                    ("Drift £", lambda row: format_thousands(row["drift_pence"], brackets=True)),
+                    ("z", cell("z")),
+                ],
+            )
+
+    emit(fmt, documents, render)

@@ -1,0 +1,147 @@
+"""Provider contracts under Payment by Results and the monthly contract statement.
+
+A contract is held per provider x commissioner x year: planned activity and value by point of delivery, phased by
+month; local prices that override national ones; block elements paid whatever the activity. The statement sets
+the priced actual activity against the plan, year to date, and forecasts the contract's outturn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+from outturn.domain.activity import PointOfDelivery
+from outturn.domain.money import Pence, div_round
+from outturn.domain.periods import MONTHS_IN_YEAR, FinancialMonth, FinancialYear
+
+
+@dataclass(frozen=True)
+class PlanLine:
+    """Planned activity and value for one point of delivery in one month."""
+
+    point_of_delivery: PointOfDelivery
+    month: int
+    activity: int
+    pence: Pence
+
+
+@dataclass(frozen=True)
+class LocalPrice:
+    """A locally agreed price per unit for a point of delivery, for one HRG or treatment function (``code``) or,
+    with an empty code, for all of them. Local prices are final: no market forces factor is applied."""
+
+    point_of_delivery: PointOfDelivery
+    code: str
+    price_pence: Pence
+
+
+@dataclass(frozen=True)
+class BlockElement:
+    description: str
+    annual_pence: Pence
+
+
+@dataclass(frozen=True)
+class Contract:
+    provider: str
+    commissioner: str
+    year: FinancialYear
+    plan: tuple[PlanLine, ...] = ()
+    local_prices: tuple[LocalPrice, ...] = ()
+    blocks: tuple[BlockElement, ...] = ()
+
+
+@dataclass(frozen=True)
+class ActualLine:
+    """Priced actual activity for one point of delivery in one month (from the engine)."""
+
+    point_of_delivery: PointOfDelivery
+    month: int
+    activity: int
+    pence: Pence
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    point_of_delivery: str
+    annual_plan_activity: int
+    annual_plan_pence: Pence
+    ytd_plan_activity: int
+    ytd_plan_pence: Pence
+    ytd_actual_activity: int
+    ytd_actual_pence: Pence
+    forecast_activity: int
+    forecast_pence: Pence
+
+    @property
+    def ytd_variance_activity(self) -> int:
+        """Actual less plan: positive is over-performance."""
+        return self.ytd_actual_activity - self.ytd_plan_activity
+
+    @property
+    def ytd_variance_pence(self) -> Pence:
+        return self.ytd_actual_pence - self.ytd_plan_pence
+
+    @property
+    def over_performance_pence(self) -> Pence:
+        """Forecast outturn above the annual plan (negative: under-performance)."""
+        return self.forecast_pence - self.annual_plan_pence
+
+
+def forecast_remaining(ytd_actual: int, ytd_plan: int, remaining_plan: int, months_elapsed: int) -> int:
+    """The rest of the year at this year's performance against plan: the remaining plan scaled by actual ÷ plan
+    to date; with no plan to date, the year-to-date run rate."""
+    if ytd_plan > 0:
+        return div_round(Fraction(remaining_plan) * ytd_actual, ytd_plan)
+    return div_round(ytd_actual * (MONTHS_IN_YEAR - months_elapsed), months_elapsed)
+
+
+def _line(pod: str, plan: Sequence[PlanLine], actual: Sequence[ActualLine], month: int) -> StatementLine:
+    def total(items: Iterable[PlanLine | ActualLine], value: str, upto: int | None = None) -> int:
+        return sum(getattr(item, value) for item in items if upto is None or item.month <= upto)
+
+    ytd_plan_activity, ytd_plan_pence = total(plan, "activity", month), total(plan, "pence", month)
+    ytd_activity, ytd_pence = total(actual, "activity", month), total(actual, "pence", month)
+    remaining_activity = total(plan, "activity") - ytd_plan_activity
+    remaining_pence = total(plan, "pence") - ytd_plan_pence
+    return StatementLine(
+        point_of_delivery=pod,
+        annual_plan_activity=total(plan, "activity"),
+        annual_plan_pence=total(plan, "pence"),
+        ytd_plan_activity=ytd_plan_activity,
+        ytd_plan_pence=ytd_plan_pence,
+        ytd_actual_activity=ytd_activity,
+        ytd_actual_pence=ytd_pence,
+        forecast_activity=ytd_activity + forecast_remaining(ytd_activity, ytd_plan_activity, remaining_activity, month),
+        forecast_pence=ytd_pence + forecast_remaining(ytd_pence, ytd_plan_pence, remaining_pence, month),
+    )
+
+
+def statement_lines(
+    contract: Contract, actuals: Sequence[ActualLine], as_at: FinancialMonth
+) -> tuple[StatementLine, ...]:
+    """One line per point of delivery with plan or activity, then one per block element (paid in twelfths)."""
+    present = {line.point_of_delivery for line in contract.plan} | {line.point_of_delivery for line in actuals}
+    pods = [pod for pod in PointOfDelivery if pod in present]
+    lines = [
+        _line(
+            pod.value,
+            [line for line in contract.plan if line.point_of_delivery is pod],
+            [line for line in actuals if line.point_of_delivery is pod],
+            as_at.number,
+        )
+        for pod in pods
+    ]
+    for block in contract.blocks:
+        to_date = div_round(block.annual_pence * as_at.number, MONTHS_IN_YEAR)
+        lines.append(
+            StatementLine(
+                f"block: {block.description}", 0, block.annual_pence, 0, to_date, 0, to_date, 0, block.annual_pence
+            )
+        )
+    return tuple(lines)
+
+
+def local_price_lookup(prices: Iterable[LocalPrice]) -> Mapping[tuple[str, str], Pence]:
+    return {(price.point_of_delivery.value, price.code): price.price_pence for price in prices}

@@ -1,0 +1,75 @@
+"""Contract statements and pricing results as JSON-ready documents (money in integer pence)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from outturn.domain.contracts import StatementLine
+from outturn.stats.casemix import Drift
+
+
+def statement_line_document(line: StatementLine) -> dict[str, Any]:
+    return {
+        "point_of_delivery": line.point_of_delivery,
+        "annual_plan_activity": line.annual_plan_activity,
+        "annual_plan_pence": line.annual_plan_pence,
+        "ytd_plan_activity": line.ytd_plan_activity,
+        "ytd_plan_pence": line.ytd_plan_pence,
+        "ytd_actual_activity": line.ytd_actual_activity,
+        "ytd_actual_pence": line.ytd_actual_pence,
+        "ytd_variance_activity": line.ytd_variance_activity,
+        "ytd_variance_pence": line.ytd_variance_pence,
+        "forecast_activity": line.forecast_activity,
+        "forecast_pence": line.forecast_pence,
+        "over_performance_pence": line.over_performance_pence,
+    }
+
+
+def drift_document(point_of_delivery: str, treatment_function: str, drift: Drift) -> dict[str, Any]:
+    return {
+        "point_of_delivery": point_of_delivery,
+        "treatment_function": treatment_function,
+        "baseline_spells": drift.baseline_spells,
+        "baseline_mean_pence": round(drift.baseline_mean_pence, 2),
+        "current_spells": drift.current_spells,
+        "current_mean_pence": round(drift.current_mean_pence, 2),
+        "expected_pence": drift.expected_pence,
+        "actual_pence": drift.actual_pence,
+        "drift_pence": drift.drift_pence,
+        "z": round(drift.z, 3) if drift.z == drift.z and abs(drift.z) != float("inf") else None,
+        "p_value": drift.p_value,
+        "significant_95": drift.significant_95,
+        "significant_998": drift.significant_998,
+    }
+
+
+def statement_document(
+    provider: str,
+    commissioner: str,
+    year: str,
+    as_at: str,
+    lines: list[StatementLine],
+    follow_ups: list[dict[str, Any]],
+    referrals: dict[str, int],
+    drift: list[tuple[str, str, Drift]],
+) -> dict[str, Any]:
+    firsts = referrals["first_attendances"]
+    total = {
+        key: sum(getattr(line, key) for line in lines)
+        for key in ("annual_plan_pence", "ytd_plan_pence", "ytd_actual_pence", "forecast_pence")
+    }
+    return {
+        "provider": provider,
+        "commissioner": commissioner,
+        "financial_year": year,
+        "as_at": as_at,
+        "lines": [statement_line_document(line) for line in lines],
+        **total,
+        "ytd_variance_pence": total["ytd_actual_pence"] - total["ytd_plan_pence"],
+        "over_performance_pence": total["forecast_pence"] - total["annual_plan_pence"],
+        "follow_up_ratios": follow_ups,
+        "first_attendances": firsts,
+        "consultant_referrals": referrals["consultant_referrals"],
+        "consultant_referral_share": referrals["consultant_referrals"] / firsts if firsts else None,
+        "case_mix_drift": [drift_document(pod, tf, found) for pod, tf, found in drift],
+    }

@@ -1,0 +1,290 @@
+"""Pricing activity and monitoring provider contracts: the monthly contract statement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from outturn.domain.activity import SCHEMAS, ActivityKind, PointOfDelivery
+from outturn.domain.contracts import ActualLine, Contract, StatementLine, statement_lines
+from outturn.domain.periods import FinancialMonth, FinancialYear
+from outturn.domain.problems import ProblemsError
+from outturn.engine import contracts as contract_engine
+from outturn.engine import pricing
+from outturn.engine.backends import Backend, memtable
+from outturn.ingest.activity import read_activity
+from outturn.ingest.contracts import read_contracts
+from outturn.ingest.tariff import Tariff, available_years, load_tariff
+from outturn.services.workspace import Workspace
+from outturn.settings import default_reference_dir
+from outturn.stats.casemix import Drift, PriceSample, case_mix_drift
+from outturn.store import contracts_repository, repository
+
+ACTIVITY_TABLES = {kind: f"activity_{kind.value}" for kind in ActivityKind}
+
+
+class ContractError(Exception):
+    """A contract statement that cannot be produced: no contract, no activity, no tariff."""
+
+
+def _reference_dir(workspace: Workspace | None, reference_dir: Path | None) -> Path:
+    chosen = reference_dir or (workspace.settings.reference_dir if workspace else None)
+    if chosen is None:
+        chosen = default_reference_dir()
+    if chosen is None:
+        raise ContractError("no reference-data directory for the national tariff: set OUTTURN_REFERENCE_DIR")
+    return chosen
+
+
+def _priced(backend: Backend, kind: ActivityKind, activity: ir.Table, tariff: Tariff) -> ir.Table:
+    def table(data: pa.Table) -> ir.Table:
+        return backend.table(data)
+
+    year = tariff.year.start_year
+    if kind is ActivityKind.APC:
+        return pricing.price_apc(activity, table(tariff.apc), table(tariff.mff), year=year)
+    if kind is ActivityKind.OP:
+        return pricing.price_op(activity, table(tariff.op), table(tariff.apc), table(tariff.mff), year=year)
+    return pricing.price_ae(activity, table(tariff.ae), table(tariff.mff), year=year)
+
+
+@dataclass(frozen=True)
+class PricingResult:
+    kind: str
+    tariff_year: str
+    output: str
+    priced_units: int
+    unpriced_units: int
+    price_pence: int
+    excess_bed_days: int
+    excess_price_pence: int
+    by_point_of_delivery: list[dict[str, Any]]
+    unpriced_by_reason: dict[str, int]
+
+
+def price_file(
+    activity_path: Path,
+    kind: ActivityKind,
+    tariff_year: str,
+    out: Path,
+    *,
+    reference_dir: Path | None = None,
+    backend_kind: str = "duckdb",
+) -> PricingResult:
+    """Validate an activity extract, price it against a year's national tariff and write the priced rows."""
+    tariff = load_tariff(_reference_dir(None, reference_dir), tariff_year)
+    engine = Backend(backend_kind)
+    try:
+        activity = engine.table(read_activity(activity_path, kind))
+        engine.to_parquet(_priced(engine, kind, activity, tariff), out)
+        summary = engine.to_rows(pricing.pricing_summary(engine.read_parquet(out)))
+    finally:
+        engine.close()
+    priced = [row for row in summary if row["unpriced_reason"] is None]
+    return PricingResult(
+        kind=kind.value,
+        tariff_year=tariff.year.label,
+        output=str(out),
+        priced_units=sum(row["units"] for row in priced),
+        unpriced_units=sum(row["units"] for row in summary if row["unpriced_reason"] is not None),
+        price_pence=sum(row["price_pence"] for row in priced),
+        excess_bed_days=sum(row["excess_bed_days"] for row in priced),
+        excess_price_pence=sum(row["excess_price_pence"] for row in priced),
+        by_point_of_delivery=[
+            {
+                key: row[key]
+                for key in ("point_of_delivery", "units", "price_pence", "excess_bed_days", "excess_price_pence")
+            }
+            for row in priced
+        ],
+        unpriced_by_reason={
+            str(row["unpriced_reason"]): row["units"] for row in summary if row["unpriced_reason"] is not None
+        },
+    )
+
+
+def import_activity(workspace: Workspace, path: Path, kind: ActivityKind) -> int:
+    """Validate an extract and make it the workspace's activity of that kind (one statement: all or nothing)."""
+    table = read_activity(path, kind)
+    workspace.backend.store_table(ACTIVITY_TABLES[kind], table)
+    return int(table.num_rows)
+
+
+def import_contracts(workspace: Workspace, plan: Path, prices: Path | None = None) -> int:
+    with workspace.store.reading() as session:
+        known = frozenset(repository.org_tree(session).by_code)
+    contracts, problems = read_contracts(plan, known_codes=known, prices_path=prices)
+    if problems:
+        raise ProblemsError(problems, f"{plan.name} was not imported: {len(problems)} problem(s), nothing stored")
+    with workspace.store.transaction() as session:
+        contracts_repository.replace_contracts(session, contracts)
+    return len(contracts)
+
+
+@dataclass(frozen=True)
+class ContractStatement:
+    contract: Contract
+    as_at: FinancialMonth
+    lines: tuple[StatementLine, ...]
+    follow_ups: list[dict[str, Any]]
+    referrals: dict[str, int]
+    drift: list[tuple[str, str, Drift]]
+
+
+def _activity(workspace: Workspace, kind: ActivityKind) -> ir.Table:
+    name = ACTIVITY_TABLES[kind]
+    if workspace.backend.has_table(name):
+        return workspace.backend.stored_table(name)
+    empty = pa.table({column: pa.array([], type=t.to_pyarrow()) for column, t in _schema(kind).items()})
+    return workspace.backend.table(empty)
+
+
+def _schema(kind: ActivityKind) -> dict[str, Any]:
+    return dict(ibis.schema(dict(SCHEMAS[kind])).items())
+
+
+def _local_prices(workspace: Workspace, contracts: Sequence[Contract]) -> ir.Table:
+    rows = [
+        {
+            "provider": c.provider,
+            "commissioner": c.commissioner,
+            "point_of_delivery": p.point_of_delivery.value,
+            "code": p.code,
+            "price_pence": p.price_pence,
+        }
+        for c in contracts
+        for p in c.local_prices
+    ]
+    return memtable(rows, contract_engine.LOCAL_PRICE_SCHEMA)
+
+
+def contract_statements(
+    workspace: Workspace,
+    provider: str,
+    as_at: FinancialMonth,
+    commissioner: str | None = None,
+    follow_up_benchmark: float | None = None,
+) -> list[ContractStatement]:
+    year = as_at.year
+    with workspace.store.reading() as session:
+        contracts = [
+            c
+            for c in contracts_repository.load_contracts(session, year, provider)
+            if commissioner is None or c.commissioner == commissioner
+        ]
+    if not contracts:
+        raise ContractError(
+            f"no contract with provider {provider} in {year}: import one with `outturn contracts import FILE`"
+        )
+    tariff = load_tariff(_reference_dir(workspace, None), _tariff_year(year))
+    backend = workspace.backend
+    priced = {kind: _priced(backend, kind, _activity(workspace, kind), tariff) for kind in ActivityKind}
+    units = contract_engine.apply_local_prices(
+        contract_engine.contract_units(priced[ActivityKind.APC], priced[ActivityKind.OP], priced[ActivityKind.AE]),
+        _local_prices(workspace, contracts),
+    )
+    actual_rows = backend.to_rows(contract_engine.contract_actuals(units, year=year.start_year, provider=provider))
+    follow_rows = backend.to_rows(
+        contract_engine.follow_up_ratios(priced[ActivityKind.OP], year=year.start_year, as_at_month=as_at.number)
+    )
+    referral_rows = backend.to_rows(
+        contract_engine.referral_sources(priced[ActivityKind.OP], year=year.start_year, as_at_month=as_at.number)
+    )
+    drift = _drift(backend, priced[ActivityKind.APC], year, as_at)
+    benchmark = follow_up_benchmark if follow_up_benchmark is not None else _peer_ratio(follow_rows)
+    statements = []
+    for contract in contracts:
+        mine = (contract.provider, contract.commissioner)
+        actuals = [
+            ActualLine(PointOfDelivery(row["point_of_delivery"]), row["month"], row["activity"], row["pence"])
+            for row in actual_rows
+            if (row["provider"], row["commissioner"]) == mine
+        ]
+        statements.append(
+            ContractStatement(
+                contract,
+                as_at,
+                statement_lines(contract, actuals, as_at),
+                _follow_ups([row for row in follow_rows if (row["provider"], row["commissioner"]) == mine], benchmark),
+                next(
+                    (
+                        {
+                            "first_attendances": row["first_attendances"],
+                            "consultant_referrals": row["consultant_referrals"],
+                        }
+                        for row in referral_rows
+                        if (row["provider"], row["commissioner"]) == mine
+                    ),
+                    {"first_attendances": 0, "consultant_referrals": 0},
+                ),
+                [(pod, tf, found) for (key, pod, tf, found) in drift if key == mine],
+            )
+        )
+    return statements
+
+
+def _tariff_year(year: FinancialYear) -> FinancialYear:
+    """The national tariff for the contract year; the nearest published year where it is not held."""
+    years = available_years()
+    return min(years, key=lambda held: abs(held.start_year - year.start_year))
+
+
+def _peer_ratio(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Follow-ups per first attendance by treatment function across every provider and commissioner."""
+    totals: dict[str, list[int]] = {}
+    for row in rows:
+        pair = totals.setdefault(row["treatment_function"], [0, 0])
+        pair[0] += row["firsts"]
+        pair[1] += row["follow_ups"]
+    return {tf: follow / first for tf, (first, follow) in totals.items() if first}
+
+
+def _follow_ups(rows: Sequence[dict[str, Any]], benchmark: float | dict[str, float]) -> list[dict[str, Any]]:
+    found = []
+    for row in rows:
+        target = benchmark if isinstance(benchmark, float) else benchmark.get(row["treatment_function"])
+        ratio = row["follow_ups"] / row["firsts"] if row["firsts"] else None
+        excess = max(row["follow_ups"] - round(row["firsts"] * target), 0) if target is not None else None
+        found.append(
+            {
+                **{k: row[k] for k in ("treatment_function", "firsts", "follow_ups")},
+                "ratio": ratio,
+                "benchmark_ratio": target,
+                "follow_ups_above_benchmark": excess,
+            }
+        )
+    return found
+
+
+def _drift(
+    backend: Backend, priced_apc: ir.Table, year: FinancialYear, as_at: FinancialMonth
+) -> list[tuple[tuple[str, str], str, str, Drift]]:
+    """Case mix in the latest three months against the first quarter of the year (needs as-at M06 or later)."""
+    if as_at.number < 6:
+        return []
+    baseline = backend.to_rows(contract_engine.case_mix(priced_apc, year=year.start_year, first_month=1, last_month=3))
+    current = backend.to_rows(
+        contract_engine.case_mix(
+            priced_apc, year=year.start_year, first_month=as_at.number - 2, last_month=as_at.number
+        )
+    )
+    before = {(r["provider"], r["commissioner"], r["point_of_delivery"], r["treatment_function"]): r for r in baseline}
+    found = []
+    for row in current:
+        key = (row["provider"], row["commissioner"], row["point_of_delivery"], row["treatment_function"])
+        if key not in before:
+            continue
+        old = before[key]
+        result = case_mix_drift(
+            PriceSample(old["spells"], old["pence"], old["sum_squares"]),
+            PriceSample(row["spells"], row["pence"], row["sum_squares"]),
+        )
+        if result is not None:
+            found.append(((key[0], key[1]), key[2], key[3], result))
+    return found
