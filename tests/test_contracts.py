@@ -189,3 +189,32 @@ def test_a_bad_contract_plan_stores_nothing(workspace: Path, tmp_path: Path) -> 
     assert {(problem["row"], problem["column"]) for problem in problems} >= {
         (2, "month"), (3, "commissioner"), (3, "point_of_delivery"), (3, "activity"), (3, "value")}
     assert statement(workspace)["annual_plan_pence"] == 12 * 1_080_000_00 + 1_200_000_00
+
+
+def test_price_command_counts_priced_and_unpriced_and_totals_the_pence(tmp_path: Path, reference_dir: Path) -> None:
+    files = activity_files(tmp_path)
+    result = CliRunner().invoke(app, ["price", "--activity", str(files["apc"]), "--kind", "apc", "--tariff", "2018/19",
+                                      "--out", str(tmp_path / "priced.parquet"), "--reference-dir",
+                                      str(reference_dir), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert (document["priced_units"], document["unpriced_units"]) == (13, 1)
+    assert document["unpriced_by_reason"] == {"missing HRG": 1}
+    assert document["price_pence"] == 13 * NEL_SPELL
+    assert (document["excess_bed_days"], document["excess_price_pence"]) == (2, EXCESS_TWO_DAYS)
+    assert (tmp_path / "priced.parquet").exists()
+
+
+def test_price_command_refuses_a_bad_extract_and_writes_nothing(tmp_path: Path, reference_dir: Path) -> None:
+    bad = write_csv(tmp_path / "bad.csv", ["spell_id", "provider", "commissioner", "practice", "patient_id",
+                                           "admission_method", "hrg", "admission_date", "discharge_date",
+                                           "length_of_stay", "treatment_function", "age"],
+                    [["S1", "RTH", "10Q", "K84001", "p", "non_elective", "AA22C", "2018-05-03", "2018-05-01", -2,
+                      "300", 70]])
+    out = tmp_path / "priced.parquet"
+    result = CliRunner().invoke(app, ["price", "--activity", str(bad), "--kind", "apc", "--out", str(out),
+                                      "--reference-dir", str(reference_dir), "--format", "json"])
+    assert result.exit_code == 2
+    reasons = " ".join(problem["reason"] for problem in json.loads(result.stdout)["problems"])
+    assert "discharge" in reasons
+    assert not out.exists()
