@@ -86,3 +86,18 @@ def test_demo_labels_its_synthetic_inputs(demo: dict[str, object]) -> None:
     workspace = Path(str(demo["workspace"]))
     assert "SYNTHETIC" in (workspace / "inputs" / "plan.csv").read_text()
     assert "SYNTHETIC" in (workspace / "inputs" / "ledger.csv").read_text()
+
+
+def test_demo_includes_a_synthetic_savings_plan_that_reconciles(demo: dict[str, object]) -> None:
+    savings = demo["savings"]
+    assert isinstance(savings, dict)
+    assert savings["code"] == "QU9"
+    assert savings["schemes"] == 3 * 9
+    assert savings["plan_pence"] == savings["forecast_pence"] + savings["shortfall_pence"]
+    assert 0 < savings["risk_adjusted_pence"] <= savings["forecast_pence"]
+    # Targets are 2.5% of each sub-ICB's allocation; 85% identified: 15% unidentified, to a penny a scheme.
+    position = demo["position"]
+    assert isinstance(position, dict)
+    target = savings["target_pence"]
+    assert abs(target - position["allocation_pence"] * 25 // 1000) <= 3
+    assert abs(savings["unidentified_pence"] - target * 15 // 100) <= 3 * 9

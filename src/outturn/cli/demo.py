@@ -9,7 +9,9 @@ import typer
 
 from outturn.cli._common import FormatOption, OutputFormat, console, emit, reports_errors
 from outturn.cli.position import render_position
+from outturn.domain.money import format_millions
 from outturn.reports.position import position_document
+from outturn.reports.savings import rollup_document
 from outturn.services.demo import build_demo
 
 
@@ -29,7 +31,13 @@ def demo(
         (lambda message: console.print(f"[dim]→ {message}[/]", highlight=False)) if fmt is OutputFormat.TABLE else None
     )
     result = build_demo(out, icb_code=icb, as_at=as_at, seed=seed, progress=progress)
-    document = {"workspace": str(result.workspace), "synthetic": True, "position": position_document(result.position)}
+    savings = rollup_document((result.savings,))[0]
+    document = {
+        "workspace": str(result.workspace),
+        "synthetic": True,
+        "position": position_document(result.position),
+        "savings": savings,
+    }
 
     def render() -> None:
         console.print(
@@ -38,5 +46,14 @@ def demo(
             highlight=False,
         )
         render_position(result.position)
+        figures = savings
+        console.print(
+            f"[bold]Savings (QIPP)[/]: plan {format_millions(figures['plan_pence'], places=2)}, delivered "
+            f"{format_millions(figures['delivered_pence'], places=2)}, forecast "
+            f"{format_millions(figures['forecast_pence'], places=2)} ({figures['shortfall_pct']}% short), "
+            f"risk-adjusted {format_millions(figures['risk_adjusted_pence'], places=2)}, unidentified "
+            f"{format_millions(figures['unidentified_pence'], places=2)}",
+            highlight=False,
+        )
 
     emit(fmt, document, render)

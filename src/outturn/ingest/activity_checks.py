@@ -171,8 +171,10 @@ def as_int(values: Any) -> tuple[Any, Any]:
         return pc.cast(_null(values, bad), pa.int64()), pc.and_kleene(pc.is_valid(values), pc.fill_null(bad, True))
     text = as_text(values)
     good = pc.match_substring_regex(text, r"^[+-]?[0-9]{1,18}(\.0*)?$")
-    digits = pc.replace_substring_regex(pc.replace_substring_regex(text, r"\.0*$", ""), r"^\+", "")
-    return pc.cast(_null(digits, pc.invert(good)), pa.int64()), pc.and_kleene(pc.is_valid(text), pc.invert(good))
+    digits = _null(text, pc.invert(good))
+    if pc.any(pc.match_substring_regex(digits, r"[.+]")).as_py():  # 12.0 and +12 (rare: skip the work otherwise)
+        digits = pc.replace_substring_regex(pc.replace_substring_regex(digits, r"\.0*$", ""), r"^\+", "")
+    return pc.cast(digits, pa.int64()), pc.and_kleene(pc.is_valid(text), pc.invert(good))
 
 
 def as_date(values: Any) -> tuple[Any, Any]:
@@ -193,10 +195,12 @@ def as_date(values: Any) -> tuple[Any, Any]:
 
 def as_code(text: Any, column: CodeColumn) -> Any:
     """Canonical code values (null where unknown), matching case-insensitively and through synonyms."""
-    key = pc.replace_substring_regex(pc.utf8_lower(text), r"[\s\-/]+", "_")
+    distinct = pc.unique(text)  # a handful of spellings: normalise those, not every row
+    key = pc.replace_substring_regex(pc.utf8_lower(distinct), r"[\s\-/]+", "_")
     lookup = {code.value: code.value for code in column.codes} | dict(column.synonyms)
     index = pc.index_in(key, value_set=pa.array(list(lookup), pa.string()))
-    return pc.take(pa.array(list(lookup.values()), pa.string()), index)
+    canonical = pc.take(pa.array(list(lookup.values()), pa.string()), index)
+    return pc.take(canonical, pc.index_in(text, value_set=distinct))
 
 
 def typed_column(name: str, kind: str, raw: Any, findings: Findings) -> Any:

@@ -8,11 +8,15 @@ from pathlib import Path
 
 from outturn.demo.files import write_ledger, write_plans, write_risks
 from outturn.demo.ledger import synthetic_economy
+from outturn.demo.savings import synthetic_savings
 from outturn.domain.organisations import OrgKind, OrgTree
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.populations import population_of
 from outturn.domain.position import Position
+from outturn.domain.savings_rollup import RollupLevel, RollupRow
 from outturn.ingest.organisations import find_allocation_file, read_allocation_hierarchy
+from outturn.reports.savings_workbook import write_savings_workbook
+from outturn.services import savings
 from outturn.services.imports import import_ledger, import_plans, import_risks
 from outturn.services.organisations import load_reference_organisations
 from outturn.services.position import PositionError, compute_position
@@ -24,6 +28,7 @@ from outturn.settings import SETTINGS_FILE, STORE_FILE, WAREHOUSE_FILE, default_
 class DemoResult:
     workspace: Path
     position: Position
+    savings: RollupRow
 
 
 def _clear_previous_demo(directory: Path) -> None:
@@ -70,6 +75,13 @@ def build_demo(
         import_plans(workspace, write_plans(inputs / "plan.csv", economy.plans))
         import_ledger(workspace, write_ledger(inputs / "ledger.csv", economy.ledger))
         import_risks(workspace, write_risks(inputs / "risks.csv", economy.risks))
+        step("importing a SYNTHETIC savings plan (QIPP) and closing the month")
+        schemes, targets = synthetic_savings(
+            {plan.org_code: plan.allocation_pence for plan in economy.plans}, month.year, month.number, seed
+        )
+        savings.import_workbook(workspace, write_savings_workbook(inputs / "savings.xlsx", schemes, targets), "demo")
+        savings.close_month(workspace, month, "demo")
         step(f"computing the position as at {month}")
         position = compute_position(workspace, icb_code, as_at)
-    return DemoResult(directory.resolve(), position)
+        (icb_savings,) = savings.savings_rollup(workspace, month, RollupLevel.ICB, icb_code)
+    return DemoResult(directory.resolve(), position, icb_savings)
