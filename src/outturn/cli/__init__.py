@@ -10,6 +10,7 @@ import typer
 from outturn import __version__
 from outturn.cli import registers as _registers  # noqa: F401  (adds plan show, risks list, forecast list)
 from outturn.cli._common import FormatOption, OutputFormat, WorkspaceOption, console, emit, reports_errors
+from outturn.cli.activity import activity_app
 from outturn.cli.contracts import contracts_app, price
 from outturn.cli.data import forecast_app, ledger_app, orgs_app, plan_app, risks_app
 from outturn.cli.demo import demo
@@ -98,6 +99,7 @@ app.add_typer(risks_app, name="risks")
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(savings_app, name="savings")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(activity_app, name="activity")
 app.command()(price)
 
 

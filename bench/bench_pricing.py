@@ -1,0 +1,193 @@
+"""Benchmark: PbR pricing at national scale on DuckDB, against pandas and a DuckDB scan floor, and on Spark.
+
+Issue 4's targets, measured in one run on SYNTHETIC activity (outturn activity generate):
+1. Price one national year (about 170m records: 20m spells, 125m outpatient, 25m A&E) with DuckDB on 2 cores,
+   writing the priced rows to parquet: rows per second and peak memory; target 60 s or less and 6 GiB or less.
+2. On a 10m-row slice of spells: outturn's DuckDB pricing against a straightforward pandas implementation
+   (target at least 10x faster) and against a plain DuckDB scan-and-sum of the same columns (the floor; aim
+   within 3x of it). Each computes the total price of the slice.
+3. Spark local on a 1m-row slice: the same totals as DuckDB, time printed.
+
+Run: .venv/bin/python bench/bench_pricing.py --data /tmp/national [--scale-factor 1.0] [--reference-dir DIR]
+Generation of the national year is not timed; it is reused when --data already holds it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from outturn.domain.activity import ActivityKind
+from outturn.engine import pricing
+from outturn.engine.backends import Backend
+from outturn.ingest.tariff import load_tariff
+from outturn.settings import default_reference_dir
+
+TARIFF_YEAR = 2018
+
+
+def generate(data: Path, reference_dir: Path, scale_factor: float) -> None:
+    from outturn.demo.activity import generate_activity
+
+    if (data / "done.json").exists():
+        print(f"reusing the synthetic national year in {data}")
+        return
+    started = time.perf_counter()
+    counts = generate_activity(data, reference_dir=reference_dir, scale="national", seed=2018, year=TARIFF_YEAR,
+                               scale_factor=scale_factor)
+    (data / "done.json").write_text(json.dumps(counts))
+    print(f"generated {sum(counts.values()):,} rows in {time.perf_counter() - started:.0f} s (not timed): {counts}")
+
+
+def _glob(data: Path, kind: ActivityKind) -> str:
+    folder = data / kind.value
+    return str(folder / "*.parquet") if folder.is_dir() else str(data / f"{kind.value}.parquet")
+
+
+def price_year(data: Path, out: Path, reference_dir: Path) -> None:
+    """Runs in a child process so that its peak memory is measured alone."""
+    tariff = load_tariff(reference_dir, TARIFF_YEAR)
+    backend = Backend("duckdb", threads=2)
+    backend.connection.raw_sql("SET memory_limit = '5GB'")
+    backend.connection.raw_sql("SET preserve_insertion_order = false")
+    rows = 0
+    started = time.perf_counter()
+    for kind in ActivityKind:
+        activity = backend.read_parquet(_glob(data, kind))
+        mff = backend.table(tariff.mff)
+        if kind is ActivityKind.APC:
+            priced = pricing.price_apc(activity, backend.table(tariff.apc), mff, year=TARIFF_YEAR)
+        elif kind is ActivityKind.OP:
+            priced = pricing.price_op(activity, backend.table(tariff.op), backend.table(tariff.apc), mff,
+                                      year=TARIFF_YEAR)
+        else:
+            priced = pricing.price_ae(activity, backend.table(tariff.ae), mff, year=TARIFF_YEAR)
+        backend.to_parquet(priced, out / f"{kind.value}-priced.parquet")
+        rows += pq.ParquetFile(out / f"{kind.value}-priced.parquet").metadata.num_rows
+    seconds = time.perf_counter() - started
+    print(json.dumps({"rows": rows, "seconds": seconds}))
+
+
+def national(data: Path, reference_dir: Path) -> None:
+    out = data / "priced"
+    out.mkdir(exist_ok=True)
+    child = subprocess.run(
+        [sys.executable, __file__, "--child", "--data", str(data), "--reference-dir", str(reference_dir)],
+        capture_output=True, text=True, check=True,
+    )
+    result = json.loads(child.stdout.strip().splitlines()[-1])
+    peak_gib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+    rows, seconds = result["rows"], result["seconds"]
+    print(f"1. national year: {rows:,} rows priced and written in {seconds:.1f} s = {rows / seconds:,.0f} rows/s; "
+          f"peak memory {peak_gib:.2f} GiB (targets 60 s, 6 GiB): "
+          f"{'PASS' if seconds <= 60 and peak_gib <= 6 else 'OVER TARGET'}")
+
+
+def _slice(data: Path, kind: ActivityKind, rows: int, target: Path) -> Path:
+    duckdb.sql(f"COPY (SELECT * FROM read_parquet('{_glob(data, kind)}') LIMIT {rows}) TO '{target}' (FORMAT parquet)")
+    return target
+
+
+def outturn_total(backend: Backend, path: Path, reference_dir: Path) -> tuple[int, float]:
+    tariff = load_tariff(reference_dir, TARIFF_YEAR)
+    started = time.perf_counter()
+    priced = pricing.price_apc(backend.read_parquet(path), backend.table(tariff.apc), backend.table(tariff.mff),
+                               year=TARIFF_YEAR)
+    rows = backend.to_rows(pricing.pricing_summary(priced))
+    total = sum(row["price_pence"] + row["excess_price_pence"] for row in rows)
+    return total, time.perf_counter() - started
+
+
+def pandas_total(path: Path, reference_dir: Path) -> tuple[int, float]:
+    """The straightforward pandas way: read, merge the tariff and MFF, vectorised rules, sum."""
+    tariff = load_tariff(reference_dir, TARIFF_YEAR)
+    started = time.perf_counter()
+    spells = pd.read_parquet(path)
+    prices = tariff.apc.to_pandas()
+    mff = tariff.mff.to_pandas()[["provider", "mff_millionths"]]
+    frame = spells.merge(prices, on="hrg", how="left").merge(mff, on="provider", how="left")
+    method, los, age = frame["admission_method"], frame["length_of_stay"], frame["age"]
+    short = (method == "non_elective") & frame["short_stay_pence"].notna() & (los <= 1) & (age >= 19)
+    base = np.select(
+        [method == "elective", method == "day_case", short, method == "non_elective"],
+        [frame["elective_pence"], frame["day_case_pence"], frame["short_stay_pence"], frame["non_elective_pence"]],
+        default=np.nan,
+    )
+    trim = np.select([method == "elective", (method == "non_elective") & ~short],
+                     [frame["elective_trim_days"], frame["non_elective_trim_days"]], default=np.nan)
+    excess_days = np.where(~np.isnan(trim) & (los > trim), los - trim, 0)
+    excess = excess_days * frame["excess_bed_day_pence"].fillna(0)
+    factor = frame["mff_millionths"]
+    priced = ~np.isnan(base) & factor.notna()
+    price = np.floor((base * factor * 2 + 1_000_000) / 2_000_000)
+    excess_price = np.floor((excess * factor * 2 + 1_000_000) / 2_000_000)
+    total = int(np.nansum(np.where(priced, price + excess_price, 0)))
+    return total, time.perf_counter() - started
+
+
+def floor_scan(path: Path) -> float:
+    started = time.perf_counter()
+    duckdb.sql(f"SELECT count(hrg), count(admission_method), sum(length_of_stay), sum(age), count(provider) "
+               f"FROM read_parquet('{path}')").fetchall()
+    return time.perf_counter() - started
+
+
+def slices(data: Path, reference_dir: Path, slice_rows: int, spark_rows: int) -> None:
+    ten = _slice(data, ActivityKind.APC, slice_rows, data / "slice-10m.parquet")
+    backend = Backend("duckdb", threads=2)
+    outturn_seconds, pandas_seconds, floor_seconds = [], [], []
+    for _ in range(3):
+        total, seconds = outturn_total(backend, ten, reference_dir)
+        outturn_seconds.append(seconds)
+        expected, seconds = pandas_total(ten, reference_dir)
+        pandas_seconds.append(seconds)
+        floor_seconds.append(floor_scan(ten))
+    median, panda, floor = (sorted(times)[1] for times in (outturn_seconds, pandas_seconds, floor_seconds))
+    rows = pq.ParquetFile(ten).metadata.num_rows
+    print(f"2. {rows:,}-row slice of spells (medians of 3): outturn/DuckDB {median:.2f} s; pandas {panda:.2f} s "
+          f"({panda / median:.1f}x slower, target >= 10x); DuckDB scan-and-sum floor {floor:.2f} s (outturn "
+          f"{median / floor:.1f}x the floor, aim <= 3x); totals "
+          f"{'agree' if total == expected else f'DIFFER: {total} vs {expected}'}")
+    one = _slice(data, ActivityKind.APC, spark_rows, data / "slice-1m.parquet")
+    duck_total, _ = outturn_total(backend, one, reference_dir)
+    spark = Backend("pyspark", threads=2)
+    spark_total, _ = outturn_total(spark, one, reference_dir)  # warm-up: the first query starts the JVM
+    spark_total, spark_seconds = outturn_total(spark, one, reference_dir)
+    spark.close()
+    print(f"3. Spark local[2] on a {pq.ParquetFile(one).metadata.num_rows:,}-row slice: {spark_seconds:.1f} s; "
+          f"totals {'identical to DuckDB' if spark_total == duck_total else 'DIFFER'} ({spark_total:,} pence)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "outturn-national")
+    parser.add_argument("--reference-dir", type=Path, default=default_reference_dir())
+    parser.add_argument("--scale-factor", type=float, default=1.0)
+    parser.add_argument("--slice-rows", type=int, default=10_000_000)
+    parser.add_argument("--spark-rows", type=int, default=1_000_000)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.reference_dir is None:
+        raise SystemExit("set OUTTURN_REFERENCE_DIR or pass --reference-dir: the tariff and cost files are needed")
+    if args.child:
+        price_year(args.data, args.data / "priced", args.reference_dir)
+        return
+    args.data.mkdir(parents=True, exist_ok=True)
+    generate(args.data, args.reference_dir, args.scale_factor)
+    national(args.data, args.reference_dir)
+    slices(args.data, args.reference_dir, args.slice_rows, args.spark_rows)
+
+
+if __name__ == "__main__":
+    main()
