@@ -44,8 +44,9 @@ def generate(data: Path, reference_dir: Path, scale_factor: float) -> None:
         print(f"reusing the synthetic national year in {data}")
         return
     started = time.perf_counter()
-    counts = generate_activity(data, reference_dir=reference_dir, scale="national", seed=2018, year=TARIFF_YEAR,
-                               scale_factor=scale_factor)
+    counts = generate_activity(
+        data, reference_dir=reference_dir, scale="national", seed=2018, year=TARIFF_YEAR, scale_factor=scale_factor
+    )
     (data / "done.json").write_text(json.dumps(counts))
     print(f"generated {sum(counts.values()):,} rows in {time.perf_counter() - started:.0f} s (not timed): {counts}")
 
@@ -55,28 +56,43 @@ def _glob(data: Path, kind: ActivityKind) -> str:
     return str(folder / "*.parquet") if folder.is_dir() else str(data / f"{kind.value}.parquet")
 
 
-def price_year(data: Path, out: Path, reference_dir: Path) -> None:
-    """Runs in a child process so that its peak memory is measured alone."""
+def _priced_year(backend: Backend, data: Path, reference_dir: Path) -> dict[ActivityKind, object]:
     tariff = load_tariff(reference_dir, TARIFF_YEAR)
+    mff = backend.table(tariff.mff)
+    return {
+        ActivityKind.APC: pricing.price_apc(
+            backend.read_parquet(_glob(data, ActivityKind.APC)), backend.table(tariff.apc), mff, year=TARIFF_YEAR
+        ),
+        ActivityKind.OP: pricing.price_op(
+            backend.read_parquet(_glob(data, ActivityKind.OP)),
+            backend.table(tariff.op),
+            backend.table(tariff.apc),
+            mff,
+            year=TARIFF_YEAR,
+        ),
+        ActivityKind.AE: pricing.price_ae(
+            backend.read_parquet(_glob(data, ActivityKind.AE)), backend.table(tariff.ae), mff, year=TARIFF_YEAR
+        ),
+    }
+
+
+def price_year(data: Path, out: Path, reference_dir: Path) -> None:
+    """Runs in a child process so that its peak memory is measured alone. Two passes over the year: pricing every
+    record and totalling by point of delivery (what contract monitoring needs), then pricing every record and
+    writing all of them, with their prices, to parquet."""
     backend = Backend("duckdb", threads=2)
     backend.connection.raw_sql("SET memory_limit = '5GB'")
     backend.connection.raw_sql("SET preserve_insertion_order = false")
-    rows = 0
     started = time.perf_counter()
-    for kind in ActivityKind:
-        activity = backend.read_parquet(_glob(data, kind))
-        mff = backend.table(tariff.mff)
-        if kind is ActivityKind.APC:
-            priced = pricing.price_apc(activity, backend.table(tariff.apc), mff, year=TARIFF_YEAR)
-        elif kind is ActivityKind.OP:
-            priced = pricing.price_op(activity, backend.table(tariff.op), backend.table(tariff.apc), mff,
-                                      year=TARIFF_YEAR)
-        else:
-            priced = pricing.price_ae(activity, backend.table(tariff.ae), mff, year=TARIFF_YEAR)
-        backend.to_parquet(priced, out / f"{kind.value}-priced.parquet")
-        rows += pq.ParquetFile(out / f"{kind.value}-priced.parquet").metadata.num_rows
-    seconds = time.perf_counter() - started
-    print(json.dumps({"rows": rows, "seconds": seconds}))
+    rows = 0
+    for priced in _priced_year(backend, data, reference_dir).values():
+        rows += sum(row["units"] for row in backend.to_rows(pricing.pricing_summary(priced)))  # type: ignore[arg-type]
+    totalled = time.perf_counter() - started
+    started = time.perf_counter()
+    for kind, priced in _priced_year(backend, data, reference_dir).items():
+        backend.to_parquet(priced, out / f"{kind.value}-priced.parquet")  # type: ignore[arg-type]
+    written = time.perf_counter() - started
+    print(json.dumps({"rows": rows, "totalled": totalled, "written": written}))
 
 
 def national(data: Path, reference_dir: Path) -> None:
@@ -84,14 +100,20 @@ def national(data: Path, reference_dir: Path) -> None:
     out.mkdir(exist_ok=True)
     child = subprocess.run(
         [sys.executable, __file__, "--child", "--data", str(data), "--reference-dir", str(reference_dir)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     result = json.loads(child.stdout.strip().splitlines()[-1])
     peak_gib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
-    rows, seconds = result["rows"], result["seconds"]
-    print(f"1. national year: {rows:,} rows priced and written in {seconds:.1f} s = {rows / seconds:,.0f} rows/s; "
-          f"peak memory {peak_gib:.2f} GiB (targets 60 s, 6 GiB): "
-          f"{'PASS' if seconds <= 60 and peak_gib <= 6 else 'OVER TARGET'}")
+    rows, totalled, written = result["rows"], result["totalled"], result["written"]
+    print(
+        f"1. national year, {rows:,} records (peak memory {peak_gib:.2f} GiB of the 6 GiB target):\n"
+        f"   priced and totalled by point of delivery: {totalled:.1f} s = {rows / totalled:,.0f} rows/s "
+        f"({'PASS' if totalled <= 60 else 'OVER'} the 60 s target)\n"
+        f"   priced and every priced record written to parquet: {written:.1f} s = {rows / written:,.0f} rows/s "
+        f"({'PASS' if written <= 60 else 'OVER'} the 60 s target)"
+    )
 
 
 def _slice(data: Path, kind: ActivityKind, rows: int, target: Path) -> Path:
@@ -102,8 +124,9 @@ def _slice(data: Path, kind: ActivityKind, rows: int, target: Path) -> Path:
 def outturn_total(backend: Backend, path: Path, reference_dir: Path) -> tuple[int, float]:
     tariff = load_tariff(reference_dir, TARIFF_YEAR)
     started = time.perf_counter()
-    priced = pricing.price_apc(backend.read_parquet(path), backend.table(tariff.apc), backend.table(tariff.mff),
-                               year=TARIFF_YEAR)
+    priced = pricing.price_apc(
+        backend.read_parquet(path), backend.table(tariff.apc), backend.table(tariff.mff), year=TARIFF_YEAR
+    )
     rows = backend.to_rows(pricing.pricing_summary(priced))
     total = sum(row["price_pence"] + row["excess_price_pence"] for row in rows)
     return total, time.perf_counter() - started
@@ -124,8 +147,11 @@ def pandas_total(path: Path, reference_dir: Path) -> tuple[int, float]:
         [frame["elective_pence"], frame["day_case_pence"], frame["short_stay_pence"], frame["non_elective_pence"]],
         default=np.nan,
     )
-    trim = np.select([method == "elective", (method == "non_elective") & ~short],
-                     [frame["elective_trim_days"], frame["non_elective_trim_days"]], default=np.nan)
+    trim = np.select(
+        [method == "elective", (method == "non_elective") & ~short],
+        [frame["elective_trim_days"], frame["non_elective_trim_days"]],
+        default=np.nan,
+    )
     excess_days = np.where(~np.isnan(trim) & (los > trim), los - trim, 0)
     excess = excess_days * frame["excess_bed_day_pence"].fillna(0)
     factor = frame["mff_millionths"]
@@ -138,8 +164,10 @@ def pandas_total(path: Path, reference_dir: Path) -> tuple[int, float]:
 
 def floor_scan(path: Path) -> float:
     started = time.perf_counter()
-    duckdb.sql(f"SELECT count(hrg), count(admission_method), sum(length_of_stay), sum(age), count(provider) "
-               f"FROM read_parquet('{path}')").fetchall()
+    duckdb.sql(
+        f"SELECT count(hrg), count(admission_method), sum(length_of_stay), sum(age), count(provider) "
+        f"FROM read_parquet('{path}')"
+    ).fetchall()
     return time.perf_counter() - started
 
 
@@ -155,18 +183,22 @@ def slices(data: Path, reference_dir: Path, slice_rows: int, spark_rows: int) ->
         floor_seconds.append(floor_scan(ten))
     median, panda, floor = (sorted(times)[1] for times in (outturn_seconds, pandas_seconds, floor_seconds))
     rows = pq.ParquetFile(ten).metadata.num_rows
-    print(f"2. {rows:,}-row slice of spells (medians of 3): outturn/DuckDB {median:.2f} s; pandas {panda:.2f} s "
-          f"({panda / median:.1f}x slower, target >= 10x); DuckDB scan-and-sum floor {floor:.2f} s (outturn "
-          f"{median / floor:.1f}x the floor, aim <= 3x); totals "
-          f"{'agree' if total == expected else f'DIFFER: {total} vs {expected}'}")
+    print(
+        f"2. {rows:,}-row slice of spells (medians of 3): outturn/DuckDB {median:.2f} s; pandas {panda:.2f} s "
+        f"({panda / median:.1f}x slower, target >= 10x); DuckDB scan-and-sum floor {floor:.2f} s (outturn "
+        f"{median / floor:.1f}x the floor, aim <= 3x); totals "
+        f"{'agree' if total == expected else f'DIFFER: {total} vs {expected}'}"
+    )
     one = _slice(data, ActivityKind.APC, spark_rows, data / "slice-1m.parquet")
     duck_total, _ = outturn_total(backend, one, reference_dir)
     spark = Backend("pyspark", threads=2)
     spark_total, _ = outturn_total(spark, one, reference_dir)  # warm-up: the first query starts the JVM
     spark_total, spark_seconds = outturn_total(spark, one, reference_dir)
     spark.close()
-    print(f"3. Spark local[2] on a {pq.ParquetFile(one).metadata.num_rows:,}-row slice: {spark_seconds:.1f} s; "
-          f"totals {'identical to DuckDB' if spark_total == duck_total else 'DIFFER'} ({spark_total:,} pence)")
+    print(
+        f"3. Spark local[2] on a {pq.ParquetFile(one).metadata.num_rows:,}-row slice: {spark_seconds:.1f} s; "
+        f"totals {'identical to DuckDB' if spark_total == duck_total else 'DIFFER'} ({spark_total:,} pence)"
+    )
 
 
 def main() -> None:

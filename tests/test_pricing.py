@@ -251,3 +251,45 @@ def test_pricing_is_additive_over_any_split(backend: Backend) -> None:
         return sum((row["price_pence"] or 0) + (row["excess_price_pence"] or 0) for row in priced_spells(backend, part))
 
     assert total(spells) == total(spells[:7]) + total(spells[7:])
+
+
+def test_contract_actuals_agree_on_duckdb_and_spark() -> None:
+    """The contract path: priced units (spells, excess bed days) -> local prices -> activity and £ by month."""
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs a Java runtime (java not on PATH)")
+    from outturn.engine import contracts as contract_engine
+
+    spells = [spell(n, hrg, method, los, 50, provider) for n, (hrg, method, los, provider) in enumerate(
+        [("AA22C", "non_elective", 120, "P1"), ("XX01A", "elective", 9, "P2"), ("XX01A", "day_case", 0, "P2"),
+         ("ZZ99Z", "elective", 2, "P2"), ("AA22C", "non_elective", 1, "P2")] * 3)]
+    local = [("P2", "00A", "day_case", "", 55_500), ("P2", "00A", "elective", "XX01A", 90_000)]
+
+    def actuals(backend: Backend) -> list[dict[str, Any]]:
+        empty_op = backend.table(arrow([], OP_SCHEMA))
+        empty_ae = backend.table(arrow([], AE_SCHEMA))
+        apc = pricing.price_apc(backend.table(arrow(spells, APC_SCHEMA)),
+                                backend.table(arrow(TARIFF_APC, TARIFF_APC_SCHEMA)),
+                                backend.table(arrow(MFF, MFF_SCHEMA)), year=YEAR)
+        op = pricing.price_op(empty_op, backend.table(arrow(TARIFF_OP, TARIFF_OP_SCHEMA)),
+                              backend.table(arrow(TARIFF_APC, TARIFF_APC_SCHEMA)),
+                              backend.table(arrow(MFF, MFF_SCHEMA)), year=YEAR)
+        ae = pricing.price_ae(empty_ae, backend.table(arrow(TARIFF_AE, TARIFF_AE_SCHEMA)),
+                              backend.table(arrow(MFF, MFF_SCHEMA)), year=YEAR)
+        units = contract_engine.apply_local_prices(
+            contract_engine.contract_units(apc, op, ae),
+            backend.table(arrow(local, contract_engine.LOCAL_PRICE_SCHEMA)),
+        )
+        return backend.to_rows(contract_engine.contract_actuals(units, year=YEAR))
+
+    duck, spark = Backend("duckdb"), Backend("pyspark")
+    try:
+        on_duckdb, on_spark = actuals(duck), actuals(spark)
+    finally:
+        duck.close()
+    assert on_duckdb == on_spark
+    def total(pod: str, field: str) -> int:
+        return sum(row[field] for row in on_duckdb if row["point_of_delivery"] == pod)
+
+    assert total("day_case", "pence") == 3 * 55_500  # the local price for the whole point of delivery
+    assert total("elective", "pence") == 3 * 90_000  # the local price for XX01A; ZZ99Z is unpriced
+    assert total("excess_bed_days", "activity") == 3 * (120 - 98) + 3 * (9 - 5)

@@ -56,20 +56,35 @@ def _finish(
     excess_tariff: ir.IntegerValue,
     reason: ir.StringValue,
 ) -> ir.Table:
-    """Add the MFF, the reason a row cannot be priced, and the rounded prices."""
-    reason = ibis.ifelse(reason.isnull() & joined.mff_millionths.isnull(), ibis.literal(NO_MFF), reason)
-    priced = reason.isnull()
-    null_int = ibis.null().cast("int64")
-    return joined.select(
+    """Add the MFF, the reason a row cannot be priced, and the rounded prices.
+
+    The rules are evaluated once each, in stages (a projection per stage), rather than repeated inline wherever
+    a later rule refers to an earlier one."""
+    staged = joined.select(
         *activity_columns,
         point_of_delivery=point_of_delivery,
-        tariff_pence=ibis.ifelse(priced, tariff, null_int),
-        excess_bed_days=ibis.ifelse(priced, excess_days, 0).cast("int64"),
-        excess_tariff_pence=ibis.ifelse(priced, excess_tariff, null_int),
+        rule_tariff=tariff,
+        rule_excess_days=excess_days,
+        rule_excess_tariff=excess_tariff,
+        rule_reason=reason,
         mff_millionths=joined.mff_millionths,
-        price_pence=ibis.ifelse(priced, with_mff(tariff, joined.mff_millionths), null_int),
-        excess_price_pence=ibis.ifelse(priced, with_mff(excess_tariff, joined.mff_millionths), null_int),
-        unpriced_reason=reason,
+    ).mutate(
+        unpriced_reason=lambda t: ibis.ifelse(
+            t.rule_reason.isnull() & t.mff_millionths.isnull(), ibis.literal(NO_MFF), t.rule_reason
+        )
+    )
+    priced = staged.unpriced_reason.isnull()
+    null_int = ibis.null().cast("int64")
+    return staged.select(
+        *activity_columns,
+        "point_of_delivery",
+        tariff_pence=ibis.ifelse(priced, staged.rule_tariff, null_int),
+        excess_bed_days=ibis.ifelse(priced, staged.rule_excess_days, 0).cast("int64"),
+        excess_tariff_pence=ibis.ifelse(priced, staged.rule_excess_tariff, null_int),
+        mff_millionths=staged.mff_millionths,
+        price_pence=ibis.ifelse(priced, with_mff(staged.rule_tariff, staged.mff_millionths), null_int),
+        excess_price_pence=ibis.ifelse(priced, with_mff(staged.rule_excess_tariff, staged.mff_millionths), null_int),
+        unpriced_reason=staged.unpriced_reason,
     )
 
 
@@ -102,33 +117,36 @@ def price_apc(spells: ir.Table, tariff_apc: ir.Table, mff: ir.Table, *, year: in
         & (joined.length_of_stay <= SHORT_STAY_MAX_DAYS)
         & (joined.age >= SHORT_STAY_MIN_AGE)
     )
-    tariff = ibis.cases(
-        (elective, joined.elective_price),
-        (day_case, joined.day_case_price),
-        (short_stay, joined.short_stay_price),
-        (non_elective, joined.non_elective_price),
-        else_=ibis.null().cast("int64"),
+    # Stage the spell's price and trim point as columns, so later rules refer to them rather than repeat them.
+    staged = joined.mutate(
+        rule_spell_price=ibis.cases(
+            (elective, joined.elective_price),
+            (day_case, joined.day_case_price),
+            (short_stay, joined.short_stay_price),
+            (non_elective, joined.non_elective_price),
+            else_=ibis.null().cast("int64"),
+        ),
+        rule_trim=ibis.cases(
+            (elective, joined.elective_trim),
+            (non_elective & ~short_stay, joined.non_elective_trim),
+            else_=ibis.null().cast("int64"),
+        ),
     )
-    trim = ibis.cases(
-        (elective, joined.elective_trim),
-        (non_elective & ~short_stay, joined.non_elective_trim),
-        else_=ibis.null().cast("int64"),
-    )
-    excess_days = ibis.ifelse(trim.notnull() & (joined.length_of_stay > trim), joined.length_of_stay - trim, 0)
-    excess_tariff = excess_days * joined.bed_day_price.coalesce(0)
+    trim = staged.rule_trim
+    excess_days = ibis.ifelse(trim.notnull() & (staged.length_of_stay > trim), staged.length_of_stay - trim, 0)
     reason = ibis.cases(
-        (joined.hrg.isnull(), ibis.literal(MISSING_HRG)),
-        (joined.tariff_hrg.isnull(), ibis.literal(UNKNOWN_HRG)),
-        (tariff.isnull(), ibis.literal(NO_POD_PRICE)),
+        (staged.hrg.isnull(), ibis.literal(MISSING_HRG)),
+        (staged.tariff_hrg.isnull(), ibis.literal(UNKNOWN_HRG)),
+        (staged.rule_spell_price.isnull(), ibis.literal(NO_POD_PRICE)),
         else_=ibis.null().cast("string"),
     )
     return _finish(
-        joined,
+        staged,
         columns,
-        point_of_delivery=method,
-        tariff=tariff,
+        point_of_delivery=staged.admission_method,
+        tariff=staged.rule_spell_price,
         excess_days=excess_days,
-        excess_tariff=excess_tariff,
+        excess_tariff=excess_days * staged.bed_day_price.coalesce(0),
         reason=reason,
     )
 
