@@ -58,33 +58,20 @@ def _finish(
 ) -> ir.Table:
     """Add the MFF, the reason a row cannot be priced, and the rounded prices.
 
-    The rules are evaluated once each, in stages (a projection per stage), rather than repeated inline wherever
-    a later rule refers to an earlier one."""
-    staged = joined.select(
+    A row is priced when it has a tariff and an MFF (cheap tests on every row); ``reason`` says why not, and is
+    only needed on the rows that are not priced."""
+    priced = tariff.notnull() & joined.mff_millionths.notnull()
+    null_int = ibis.null().cast("int64")
+    return joined.select(
         *activity_columns,
         point_of_delivery=point_of_delivery,
-        rule_tariff=tariff,
-        rule_excess_days=excess_days,
-        rule_excess_tariff=excess_tariff,
-        rule_reason=reason,
+        tariff_pence=ibis.ifelse(priced, tariff, null_int),
+        excess_bed_days=ibis.ifelse(priced, excess_days, 0).cast("int64"),
+        excess_tariff_pence=ibis.ifelse(priced, excess_tariff, null_int),
         mff_millionths=joined.mff_millionths,
-    ).mutate(
-        unpriced_reason=lambda t: ibis.ifelse(
-            t.rule_reason.isnull() & t.mff_millionths.isnull(), ibis.literal(NO_MFF), t.rule_reason
-        )
-    )
-    priced = staged.unpriced_reason.isnull()
-    null_int = ibis.null().cast("int64")
-    return staged.select(
-        *activity_columns,
-        "point_of_delivery",
-        tariff_pence=ibis.ifelse(priced, staged.rule_tariff, null_int),
-        excess_bed_days=ibis.ifelse(priced, staged.rule_excess_days, 0).cast("int64"),
-        excess_tariff_pence=ibis.ifelse(priced, staged.rule_excess_tariff, null_int),
-        mff_millionths=staged.mff_millionths,
-        price_pence=ibis.ifelse(priced, with_mff(staged.rule_tariff, staged.mff_millionths), null_int),
-        excess_price_pence=ibis.ifelse(priced, with_mff(staged.rule_excess_tariff, staged.mff_millionths), null_int),
-        unpriced_reason=staged.unpriced_reason,
+        price_pence=ibis.ifelse(priced, with_mff(tariff, joined.mff_millionths), null_int),
+        excess_price_pence=ibis.ifelse(priced, with_mff(excess_tariff, joined.mff_millionths), null_int),
+        unpriced_reason=ibis.ifelse(priced, ibis.null().cast("string"), reason.coalesce(ibis.literal(NO_MFF))),
     )
 
 
@@ -93,60 +80,66 @@ def _mff_join(activity: ir.Table, mff: ir.Table) -> ir.Table:
     return activity.left_join(rates, activity.provider == rates.mff_provider)
 
 
+def apc_prices_by_method(tariff_apc: ir.Table, *, year: int) -> ir.Table:
+    """One row per HRG and admission method: its spell price, trim point, per-day payment and, for non-elective
+    spells, the reduced short-stay price. Every HRG has all three rows (with null prices where none is set), so
+    a spell that finds no row has an HRG the tariff does not know."""
+    prices = tariff_apc.filter(tariff_apc.year == year)
+    none = ibis.null().cast("int64")
+
+    def method(
+        name: AdmissionMethod, price: ir.IntegerValue, trim: ir.IntegerValue, short: ir.IntegerValue
+    ) -> ir.Table:
+        return prices.select(
+            tariff_hrg=prices.hrg,
+            tariff_method=ibis.literal(name.value),
+            spell_price=price,
+            trim_days=trim,
+            bed_day_price=prices.excess_bed_day_pence,
+            short_stay_price=short,
+        )
+
+    return ibis.union(
+        method(AdmissionMethod.ELECTIVE, prices.elective_pence, prices.elective_trim_days, none),
+        method(AdmissionMethod.DAY_CASE, prices.day_case_pence, none, none),
+        method(
+            AdmissionMethod.NON_ELECTIVE,
+            prices.non_elective_pence,
+            prices.non_elective_trim_days,
+            prices.short_stay_pence,
+        ),
+    )
+
+
 def price_apc(spells: ir.Table, tariff_apc: ir.Table, mff: ir.Table, *, year: int) -> ir.Table:
     """Price admitted patient care spells against one year's tariff."""
     columns = list(spells.columns)
-    prices = tariff_apc.filter(tariff_apc.year == year).select(
-        tariff_hrg=tariff_apc.hrg,
-        elective_price=tariff_apc.elective_pence,
-        day_case_price=tariff_apc.day_case_pence,
-        elective_trim=tariff_apc.elective_trim_days,
-        non_elective_price=tariff_apc.non_elective_pence,
-        non_elective_trim=tariff_apc.non_elective_trim_days,
-        bed_day_price=tariff_apc.excess_bed_day_pence,
-        short_stay_price=tariff_apc.short_stay_pence,
+    prices = apc_prices_by_method(tariff_apc, year=year)
+    joined = spells.left_join(
+        prices, (spells.hrg == prices.tariff_hrg) & (spells.admission_method == prices.tariff_method)
     )
-    joined = _mff_join(spells.left_join(prices, spells.hrg == prices.tariff_hrg), mff)
-    method = joined.admission_method
-    elective = method == AdmissionMethod.ELECTIVE.value
-    day_case = method == AdmissionMethod.DAY_CASE.value
-    non_elective = method == AdmissionMethod.NON_ELECTIVE.value
+    joined = _mff_join(joined, mff)
     short_stay = (
-        non_elective
-        & joined.short_stay_price.notnull()
+        joined.short_stay_price.notnull()
         & (joined.length_of_stay <= SHORT_STAY_MAX_DAYS)
         & (joined.age >= SHORT_STAY_MIN_AGE)
     )
-    # Stage the spell's price and trim point as columns, so later rules refer to them rather than repeat them.
-    staged = joined.mutate(
-        rule_spell_price=ibis.cases(
-            (elective, joined.elective_price),
-            (day_case, joined.day_case_price),
-            (short_stay, joined.short_stay_price),
-            (non_elective, joined.non_elective_price),
-            else_=ibis.null().cast("int64"),
-        ),
-        rule_trim=ibis.cases(
-            (elective, joined.elective_trim),
-            (non_elective & ~short_stay, joined.non_elective_trim),
-            else_=ibis.null().cast("int64"),
-        ),
-    )
-    trim = staged.rule_trim
-    excess_days = ibis.ifelse(trim.notnull() & (staged.length_of_stay > trim), staged.length_of_stay - trim, 0)
+    tariff = ibis.ifelse(short_stay, joined.short_stay_price, joined.spell_price)
+    trim = ibis.ifelse(short_stay, ibis.null().cast("int64"), joined.trim_days)
+    excess_days = ibis.ifelse(trim.notnull() & (joined.length_of_stay > trim), joined.length_of_stay - trim, 0)
     reason = ibis.cases(
-        (staged.hrg.isnull(), ibis.literal(MISSING_HRG)),
-        (staged.tariff_hrg.isnull(), ibis.literal(UNKNOWN_HRG)),
-        (staged.rule_spell_price.isnull(), ibis.literal(NO_POD_PRICE)),
+        (joined.hrg.isnull(), ibis.literal(MISSING_HRG)),
+        (joined.tariff_hrg.isnull(), ibis.literal(UNKNOWN_HRG)),
+        (joined.spell_price.isnull(), ibis.literal(NO_POD_PRICE)),
         else_=ibis.null().cast("string"),
     )
     return _finish(
-        staged,
+        joined,
         columns,
-        point_of_delivery=staged.admission_method,
-        tariff=staged.rule_spell_price,
+        point_of_delivery=joined.admission_method,
+        tariff=tariff,
         excess_days=excess_days,
-        excess_tariff=excess_days * staged.bed_day_price.coalesce(0),
+        excess_tariff=excess_days * joined.bed_day_price.coalesce(0),
         reason=reason,
     )
 
