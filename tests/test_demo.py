@@ -101,3 +101,15 @@ def test_demo_includes_a_synthetic_savings_plan_that_reconciles(demo: dict[str, 
     target = savings["target_pence"]
     assert abs(target - position["allocation_pence"] * 25 // 1000) <= 3
     assert abs(savings["unidentified_pence"] - target * 15 // 100) <= 3 * 9
+
+
+def test_demo_monitors_the_main_acute_contract_from_synthetic_activity(demo: dict[str, object]) -> None:
+    """Plans are last year's priced outturn plus 2%; this year's SYNTHETIC activity is 4.5% higher."""
+    statements = demo["contracts"]
+    assert isinstance(statements, list)
+    assert [(s["provider"], s["commissioner"]) for s in statements] == [("RTH", "10Q"), ("RTH", "14Y"), ("RTH", "15A")]
+    for statement in statements:
+        assert statement["ytd_actual_pence"] > statement["ytd_plan_pence"]
+        assert statement["over_performance_pence"] == statement["forecast_pence"] - statement["annual_plan_pence"]
+        assert sum(line["ytd_actual_pence"] for line in statement["lines"]) == statement["ytd_actual_pence"]
+        assert 0.1 < statement["consultant_referral_share"] < 0.3

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -28,6 +29,22 @@ from outturn.services import contracts
 contracts_app = typer.Typer(help="Provider contracts under Payment by Results.", no_args_is_help=True)
 
 KindOption = Annotated[ActivityKind, typer.Option("--kind", help="apc (spells), op (outpatients) or ae (A&E)")]
+
+
+def statement_documents(found: Sequence[contracts.ContractStatement]) -> list[dict[str, Any]]:
+    return [
+        statement_document(
+            s.contract.provider,
+            s.contract.commissioner,
+            s.contract.year.label,
+            s.as_at.calendar_label,
+            list(s.lines),
+            s.follow_ups,
+            s.referrals,
+            s.drift,
+        )
+        for s in found
+    ]
 
 
 @reports_errors
@@ -109,19 +126,7 @@ def contracts_statement(
         found = contracts.contract_statements(
             opened, provider.upper(), month, commissioner.upper() if commissioner else None, follow_up_benchmark
         )
-    documents = [
-        statement_document(
-            s.contract.provider,
-            s.contract.commissioner,
-            s.contract.year.label,
-            s.as_at.calendar_label,
-            list(s.lines),
-            s.follow_ups,
-            s.referrals,
-            s.drift,
-        )
-        for s in found
-    ]
+    documents = statement_documents(found)
 
     def render() -> None:
         for document in documents:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from outturn.cli._common import FormatOption, OutputFormat, console, emit, reports_errors
+from outturn.cli.contracts import statement_documents
 from outturn.cli.position import render_position
 from outturn.domain.money import format_millions
 from outturn.reports.position import position_document
@@ -32,28 +33,37 @@ def demo(
     )
     result = build_demo(out, icb_code=icb, as_at=as_at, seed=seed, progress=progress)
     savings = rollup_document((result.savings,))[0]
+    statements = statement_documents(result.statements)
     document = {
         "workspace": str(result.workspace),
         "synthetic": True,
         "position": position_document(result.position),
         "savings": savings,
+        "contracts": statements,
     }
 
     def render() -> None:
         console.print(
-            f"[bold]Demo workspace:[/] {result.workspace}  [dim](ledger, plan and risks are SYNTHETIC, "
-            "calibrated to real weighted populations)[/]",
+            f"[bold]Demo workspace:[/] {result.workspace}  [dim](ledger, savings plan, risks and hospital activity "
+            "are SYNTHETIC, calibrated to real weighted populations and the national tariff)[/]",
             highlight=False,
         )
         render_position(result.position)
-        figures = savings
         console.print(
-            f"[bold]Savings (QIPP)[/]: plan {format_millions(figures['plan_pence'], places=2)}, delivered "
-            f"{format_millions(figures['delivered_pence'], places=2)}, forecast "
-            f"{format_millions(figures['forecast_pence'], places=2)} ({figures['shortfall_pct']}% short), "
-            f"risk-adjusted {format_millions(figures['risk_adjusted_pence'], places=2)}, unidentified "
-            f"{format_millions(figures['unidentified_pence'], places=2)}",
+            f"[bold]Savings (QIPP)[/]: plan {format_millions(savings['plan_pence'], places=2)}, delivered "
+            f"{format_millions(savings['delivered_pence'], places=2)}, forecast "
+            f"{format_millions(savings['forecast_pence'], places=2)} ({savings['shortfall_pct']}% short), "
+            f"risk-adjusted {format_millions(savings['risk_adjusted_pence'], places=2)}, unidentified "
+            f"{format_millions(savings['unidentified_pence'], places=2)}",
             highlight=False,
         )
+        for contract in statements:
+            console.print(
+                f"[bold]Contract[/] {contract['provider']} × {contract['commissioner']}: YTD actual "
+                f"{format_millions(contract['ytd_actual_pence'], places=2)} against plan "
+                f"{format_millions(contract['ytd_plan_pence'], places=2)}; forecast over-performance "
+                f"{format_millions(contract['over_performance_pence'], places=2)}",
+                highlight=False,
+            )
 
     emit(fmt, document, render)

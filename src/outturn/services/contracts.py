@@ -109,6 +109,20 @@ def price_file(
     )
 
 
+def outturn_by_contract(
+    workspace: Workspace, activity: dict[ActivityKind, Path], year: FinancialYear
+) -> list[dict[str, Any]]:
+    """Priced activity and £ by provider, commissioner, point of delivery and month, from a year's extracts."""
+    tariff = load_tariff(_reference_dir(workspace, None), _tariff_year(year))
+    backend = workspace.backend
+    priced = {
+        kind: _priced(backend, kind, backend.table(read_activity(path, kind)), tariff)
+        for kind, path in activity.items()
+    }
+    units = contract_engine.contract_units(priced[ActivityKind.APC], priced[ActivityKind.OP], priced[ActivityKind.AE])
+    return backend.to_rows(contract_engine.contract_actuals(units, year=year.start_year))
+
+
 def import_activity(workspace: Workspace, path: Path, kind: ActivityKind) -> int:
     """Validate an extract and make it the workspace's activity of that kind (one statement: all or nothing)."""
     table = read_activity(path, kind)

@@ -6,9 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from outturn.demo.files import write_ledger, write_plans, write_risks
+from outturn.demo.activity import activity_path, generate_activity
+from outturn.demo.files import write_contract_plans, write_ledger, write_plans, write_risks
 from outturn.demo.ledger import synthetic_economy
 from outturn.demo.savings import synthetic_savings
+from outturn.domain.activity import ActivityKind
 from outturn.domain.organisations import OrgKind, OrgTree
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.populations import population_of
@@ -16,11 +18,12 @@ from outturn.domain.position import Position
 from outturn.domain.savings_rollup import RollupLevel, RollupRow
 from outturn.ingest.organisations import find_allocation_file, read_allocation_hierarchy
 from outturn.reports.savings_workbook import write_savings_workbook
-from outturn.services import savings
+from outturn.services import contracts, savings
+from outturn.services.contracts import ContractStatement
 from outturn.services.imports import import_ledger, import_plans, import_risks
 from outturn.services.organisations import load_reference_organisations
 from outturn.services.position import PositionError, compute_position
-from outturn.services.workspace import init_workspace
+from outturn.services.workspace import Workspace, init_workspace
 from outturn.settings import SETTINGS_FILE, STORE_FILE, WAREHOUSE_FILE, default_reference_dir
 
 
@@ -29,6 +32,46 @@ class DemoResult:
     workspace: Path
     position: Position
     savings: RollupRow
+    statements: list[ContractStatement]
+
+
+MAIN_PROVIDER = "RTH"  # Oxford University Hospitals: the demo ICB's largest acute contract
+CONTRACT_GROWTH = "0.02"  # contract plans: last year's outturn plus 2%
+ACTIVITY_GROWTH = "1.045"  # this year's activity: 4.5% more than last year's, so contracts over-perform
+
+
+def _contracts(
+    workspace: Workspace,
+    inputs: Path,
+    reference: Path,
+    commissioners: list[str],
+    month: FinancialMonth,
+    seed: int,
+    step: Callable[[str], None],
+) -> list[ContractStatement]:
+    """SYNTHETIC activity for last year and this, contracts rolled forward from last year, this year's statement."""
+    files: dict[int, dict[ActivityKind, Path]] = {}
+    for offset, year in ((1, month.year.previous()), (0, month.year)):
+        step(f"generating SYNTHETIC hospital activity for {year} (ICB scale)")
+        folder = inputs / f"activity-{year.start_year}"
+        generate_activity(
+            folder,
+            reference_dir=reference,
+            scale="icb",
+            seed=seed,
+            year=year.start_year,
+            commissioners=commissioners,
+            scale_factor=1.0 if offset else float(ACTIVITY_GROWTH),
+        )
+        files[offset] = {kind: activity_path(folder, kind) for kind in ActivityKind}
+    step("pricing last year's activity and rolling the contracts forward")
+    last_year = contracts.outturn_by_contract(workspace, files[1], month.year.previous())
+    plan = write_contract_plans(inputs / "contracts.csv", last_year, month.year.label, CONTRACT_GROWTH)
+    contracts.import_contracts(workspace, plan)
+    step("loading this year's activity and pricing the contract statement")
+    for kind, path in files[0].items():
+        contracts.import_activity(workspace, path, kind)
+    return contracts.contract_statements(workspace, MAIN_PROVIDER, month)
 
 
 def _clear_previous_demo(directory: Path) -> None:
@@ -84,4 +127,5 @@ def build_demo(
         step(f"computing the position as at {month}")
         position = compute_position(workspace, icb_code, as_at)
         (icb_savings,) = savings.savings_rollup(workspace, month, RollupLevel.ICB, icb_code)
-    return DemoResult(directory.resolve(), position, icb_savings)
+        statements = _contracts(workspace, inputs, reference, commissioners, month, seed, step)
+    return DemoResult(directory.resolve(), position, icb_savings, statements)
