@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
-from outturn.domain.labels import normalise_key
+from outturn.domain.labels import look_up, normalise_key
 from outturn.domain.money import Pence
 from outturn.domain.periods import FinancialYear
 
@@ -29,12 +29,7 @@ class CostCategory(StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> CostCategory:
-        key = normalise_key(text)
-        found = _ALIASES.get(key)
-        if found is None:
-            allowed = ", ".join(category.value for category in cls)
-            raise ValueError(f"unknown cost category {text!r} (one of: {allowed})")
-        return found
+        return look_up(_ALIASES, text, "cost category", (category.value for category in cls))
 
 
 _LABELS: Mapping[CostCategory, str] = MappingProxyType(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
-from outturn.domain.labels import normalise_key
+from outturn.domain.labels import look_up
 
 
 class OrgKind(StrEnum):
@@ -23,12 +23,7 @@ class OrgKind(StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> OrgKind:
-        key = normalise_key(text)
-        found = _KIND_ALIASES.get(key)
-        if found is None:
-            allowed = ", ".join(sorted(_KIND_ALIASES))
-            raise ValueError(f"unknown organisation kind {text!r} (one of: {allowed})")
-        return found
+        return look_up(_KIND_ALIASES, text, "organisation kind", sorted(_KIND_ALIASES))
 
 
 _KIND_ALIASES: Mapping[str, OrgKind] = MappingProxyType(

@@ -13,7 +13,7 @@ from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
-from outturn.domain.labels import normalise_key
+from outturn.domain.labels import look_up, normalise_key
 from outturn.domain.money import Pence, scale
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialYear
 
@@ -38,11 +38,7 @@ class Workstream(StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> Workstream:
-        found = _WORKSTREAM_ALIASES.get(normalise_key(text))
-        if found is None:
-            allowed = ", ".join(item.value for item in cls)
-            raise ValueError(f"unknown workstream {text!r} (one of: {allowed})")
-        return found
+        return look_up(_WORKSTREAM_ALIASES, text, "workstream", (item.value for item in cls))
 
 
 _WORKSTREAM_LABELS: Mapping[Workstream, str] = MappingProxyType(
@@ -88,11 +84,7 @@ class SchemeStatus(StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> SchemeStatus:
-        key = normalise_key(text)
-        for item in cls:
-            if key == item.value:
-                return item
-        raise ValueError(f"unknown status {text!r} (one of: {', '.join(item.value for item in cls)})")
+        return look_up({item.value: item for item in cls}, text, "status", (item.value for item in cls))
 
     @property
     def counts_in_plan(self) -> bool:
@@ -107,11 +99,8 @@ class Rag(StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> Rag:
-        key = normalise_key(text)
-        for item in cls:
-            if key in (item.value, item.value[0]):
-                return item
-        raise ValueError(f"unknown RAG {text!r} (red, amber or green)")
+        aliases = {key: item for item in cls for key in (item.value, item.value[0])}
+        return look_up(aliases, text, "RAG", (item.value for item in cls))
 
 
 def _months(values: tuple[Pence | None, ...], name: str) -> None:
