@@ -218,3 +218,21 @@ def test_price_command_refuses_a_bad_extract_and_writes_nothing(tmp_path: Path, 
     reasons = " ".join(problem["reason"] for problem in json.loads(result.stdout)["problems"])
     assert "discharge" in reasons
     assert not out.exists()
+
+
+def test_statement_before_any_activity_is_loaded_shows_the_plan(tmp_path: Path, reference_dir: Path) -> None:
+    runner = CliRunner()
+    ws = tmp_path / "empty"
+    organisations = write_csv(tmp_path / "orgs.csv", ["code", "name", "kind", "parent_code"], [
+        ["10Q", "Oxfordshire", "ccg", ""], ["RTH", "Oxford University Hospitals", "provider", ""]])
+    plan = write_csv(tmp_path / "plan.csv", ["provider", "commissioner", "year", "point_of_delivery", "month",
+                                             "activity", "value"],
+                     [["RTH", "10Q", "2018/19", "elective", f"M{m:02d}", 10, "£30,000"] for m in range(1, 13)])
+    for command in (["init", str(ws), "--as-at", "2018-06", "--reference-dir", str(reference_dir)],
+                    ["-w", str(ws), "orgs", "import", str(organisations)],
+                    ["-w", str(ws), "contracts", "import", str(plan)]):
+        assert runner.invoke(app, command).exit_code == 0
+    document = statement(ws)
+    (line,) = document["lines"]  # type: ignore[misc]
+    # June is M03: three months of £30,000 planned, nothing yet delivered, so nothing forecast.
+    assert (line["ytd_plan_pence"], line["ytd_actual_pence"], line["forecast_pence"]) == (90_000_00, 0, 0)

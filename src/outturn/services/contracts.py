@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
@@ -155,15 +154,10 @@ def _activity(workspace: Workspace, kind: ActivityKind) -> ir.Table:
     name = ACTIVITY_TABLES[kind]
     if workspace.backend.has_table(name):
         return workspace.backend.stored_table(name)
-    empty = pa.table({column: pa.array([], type=t.to_pyarrow()) for column, t in _schema(kind).items()})
-    return workspace.backend.table(empty)
+    return memtable([], SCHEMAS[kind])  # no activity of this kind loaded yet
 
 
-def _schema(kind: ActivityKind) -> dict[str, Any]:
-    return dict(ibis.schema(dict(SCHEMAS[kind])).items())
-
-
-def _local_prices(workspace: Workspace, contracts: Sequence[Contract]) -> ir.Table:
+def _local_prices(contracts: Sequence[Contract]) -> ir.Table:
     rows = [
         {
             "provider": c.provider,
@@ -201,7 +195,7 @@ def contract_statements(
     priced = {kind: _priced(backend, kind, _activity(workspace, kind), tariff) for kind in ActivityKind}
     units = contract_engine.apply_local_prices(
         contract_engine.contract_units(priced[ActivityKind.APC], priced[ActivityKind.OP], priced[ActivityKind.AE]),
-        _local_prices(workspace, contracts),
+        _local_prices(contracts),
     )
     actual_rows = backend.to_rows(contract_engine.contract_actuals(units, year=year.start_year, provider=provider))
     follow_rows = backend.to_rows(
