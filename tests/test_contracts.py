@@ -236,3 +236,7 @@ def test_statement_before_any_activity_is_loaded_shows_the_plan(tmp_path: Path, 
     (line,) = document["lines"]  # type: ignore[misc]
     # June is M03: three months of £30,000 planned, nothing yet delivered, so nothing forecast.
     assert (line["ytd_plan_pence"], line["ytd_actual_pence"], line["forecast_pence"]) == (90_000_00, 0, 0)
+
+
+def test_statement_names_the_tariff_it_priced_with(workspace: Path) -> None:
+    assert statement(workspace)["tariff_year"] == "2018/19"

@@ -42,6 +42,7 @@ def statement_documents(found: Sequence[contracts.ContractStatement]) -> list[di
             s.follow_ups,
             s.referrals,
             s.drift,
+            s.tariff_year.label,
         )
         for s in found
     ]

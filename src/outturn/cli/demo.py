@@ -62,7 +62,8 @@ def demo(
                 f"[bold]Contract[/] {contract['provider']} × {contract['commissioner']}: YTD actual "
                 f"{format_millions(contract['ytd_actual_pence'], places=2)} against plan "
                 f"{format_millions(contract['ytd_plan_pence'], places=2)}; forecast over-performance "
-                f"{format_millions(contract['over_performance_pence'], places=2)}",
+                f"{format_millions(contract['over_performance_pence'], places=2)} (SYNTHETIC activity, priced at "
+                f"the {contract['tariff_year']} national tariff)",
                 highlight=False,
             )
 

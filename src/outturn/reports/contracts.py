@@ -52,6 +52,7 @@ def statement_document(
     follow_ups: list[dict[str, Any]],
     referrals: dict[str, int],
     drift: list[tuple[str, str, Drift]],
+    tariff_year: str,
 ) -> dict[str, Any]:
     firsts = referrals["first_attendances"]
     total = {
@@ -63,6 +64,7 @@ def statement_document(
         "commissioner": commissioner,
         "financial_year": year,
         "as_at": as_at,
+        "tariff_year": tariff_year,
         "lines": [statement_line_document(line) for line in lines],
         **total,
         "ytd_variance_pence": total["ytd_actual_pence"] - total["ytd_plan_pence"],

@@ -148,6 +148,7 @@ class ContractStatement:
     follow_ups: list[dict[str, Any]]
     referrals: dict[str, int]
     drift: list[tuple[str, str, Drift]]
+    tariff_year: FinancialYear
 
 
 def _activity(workspace: Workspace, kind: ActivityKind) -> ir.Table:
@@ -232,6 +233,7 @@ def contract_statements(
                     {"first_attendances": 0, "consultant_referrals": 0},
                 ),
                 [(pod, tf, found) for (key, pod, tf, found) in drift if key == mine],
+                tariff.year,
             )
         )
     return statements
