@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from outturn.domain.money import MoneyError
-from outturn.domain.periods import PeriodError
+from outturn.domain.periods import FinancialMonth, PeriodError
 from outturn.domain.problems import ProblemsError
 from outturn.services.position import PositionError
 from outturn.services.savings import SavingsError
@@ -48,6 +48,14 @@ WorkspaceOption = Annotated[
 def current_user() -> str:
     """Who is making a change, for the audit trail: ``OUTTURN_USER``, else the login name."""
     return os.environ.get("OUTTURN_USER") or getpass.getuser()
+
+
+def month_or_default(workspace: Workspace, text: str | None) -> FinancialMonth:
+    """The month given (YYYY-MM), else the workspace's default, else a clear error."""
+    chosen = text or workspace.settings.default_as_at
+    if not chosen:
+        raise ValueError("no month given: pass --as-at YYYY-MM")
+    return FinancialMonth.parse_as_at(chosen)
 
 
 def workspace_from(ctx: typer.Context, explicit: Path | None = None) -> Workspace:

@@ -17,12 +17,12 @@ from outturn.cli._common import (
     console,
     emit,
     emit_rows,
+    month_or_default,
     reports_errors,
     workspace_from,
 )
 from outturn.domain.activity import ActivityKind
 from outturn.domain.money import format_millions, format_thousands
-from outturn.domain.periods import FinancialMonth
 from outturn.reports.contracts import statement_document
 from outturn.services import contracts
 
@@ -123,7 +123,7 @@ def contracts_statement(
     """The monthly contract statement: plan against actual activity and £ by point of delivery, year to date;
     forecast outturn and over-performance; follow-up ratios, consultant-to-consultant referrals, case-mix drift."""
     with workspace_from(ctx, workspace) as opened:
-        month = FinancialMonth.parse_as_at(as_at or opened.settings.default_as_at or "")
+        month = month_or_default(opened, as_at)
         found = contracts.contract_statements(
             opened, provider.upper(), month, commissioner.upper() if commissioner else None, follow_up_benchmark
         )

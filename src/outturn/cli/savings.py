@@ -22,6 +22,7 @@ from outturn.cli._common import (
     emit,
     emit_rows,
     error_console,
+    month_or_default,
     reports_errors,
     workspace_from,
 )
@@ -33,7 +34,6 @@ from outturn.domain.savings_codec import scheme_to_data
 from outturn.domain.savings_rollup import RollupLevel
 from outturn.reports.savings import movement_document, rollup_document, scheme_document
 from outturn.services import savings
-from outturn.services.workspace import Workspace
 from outturn.store.savings_repository import VersionConflict
 
 savings_app = typer.Typer(
@@ -42,13 +42,6 @@ savings_app = typer.Typer(
 
 AsAtOption = Annotated[str | None, typer.Option("--as-at", help="Month as YYYY-MM (default: the workspace's)")]
 OrgOption = Annotated[str | None, typer.Option(help="Only this organisation and those under it")]
-
-
-def _as_at(workspace: Workspace, text: str | None) -> FinancialMonth:
-    chosen = text or workspace.settings.default_as_at
-    if not chosen:
-        raise ValueError("no month given: pass --as-at YYYY-MM")
-    return FinancialMonth.parse_as_at(chosen)
 
 
 def _millions(key: str) -> Callable[[dict[str, Any]], str]:
@@ -101,7 +94,7 @@ def savings_export(
 ) -> None:
     """Export the plan as a workbook in the shape finance teams use; importing it back is exact to the penny."""
     with workspace_from(ctx, workspace) as opened:
-        chosen = FinancialYear.parse(year) if year else _as_at(opened, None).year
+        chosen = FinancialYear.parse(year) if year else month_or_default(opened, None).year
         count = savings.export_workbook(opened, file, chosen, org.upper() if org else None)
     emit(fmt, {"file": str(file), "schemes": count}, lambda: console.print(f"{count} scheme(s) written to {file}"))
 
@@ -120,7 +113,7 @@ def savings_list(
 ) -> None:
     """The schemes with plan, delivered to date, forecast, risk-adjusted forecast and RAG."""
     with workspace_from(ctx, workspace) as opened:
-        month = _as_at(opened, as_at)
+        month = month_or_default(opened, as_at)
         views = savings.list_schemes(
             opened,
             month,
@@ -160,7 +153,7 @@ def savings_show(
 ) -> None:
     """One scheme: its phasing, RAG with reasons, and its history from the audit trail."""
     with workspace_from(ctx, workspace) as opened:
-        month = _as_at(opened, as_at)
+        month = month_or_default(opened, as_at)
         scheme, entries = savings.show_scheme(opened, month.year, reference)
     document = scheme_document(scheme, assess_rag(scheme, month.number), month.number)
     document["history"] = [
@@ -227,7 +220,7 @@ def savings_update(
         clear_rag_override=clear_rag,
     )
     with workspace_from(ctx, workspace) as opened:
-        month = _as_at(opened, as_at)
+        month = month_or_default(opened, as_at)
         try:
             saved = savings.update_scheme(opened, month.year, reference, version, changes, current_user())
         except VersionConflict as conflict:
@@ -300,7 +293,7 @@ def savings_close_month(
 ) -> None:
     """Freeze every scheme's plan and forecast as at the month. A close can never be changed."""
     with workspace_from(ctx, workspace) as opened:
-        month = _as_at(opened, as_at)
+        month = month_or_default(opened, as_at)
         count = savings.close_month(opened, month, current_user())
     emit(
         fmt,
@@ -350,7 +343,7 @@ def savings_rollup(
 ) -> None:
     """Plan, delivered to date, forecast, shortfall (£ and %) and risk-adjusted forecast by level."""
     with workspace_from(ctx, workspace) as opened:
-        month = _as_at(opened, as_at)
+        month = month_or_default(opened, as_at)
         rows = rollup_document(savings.savings_rollup(opened, month, RollupLevel(level), org.upper() if org else None))
     emit_rows(
         fmt,

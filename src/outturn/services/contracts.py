@@ -112,7 +112,7 @@ def outturn_by_contract(
     workspace: Workspace, activity: dict[ActivityKind, Path], year: FinancialYear
 ) -> list[dict[str, Any]]:
     """Priced activity and £ by provider, commissioner, point of delivery and month, from a year's extracts."""
-    tariff = load_tariff(_reference_dir(workspace, None), _tariff_year(year))
+    tariff = _contract_tariff(workspace, year)
     backend = workspace.backend
     priced = {
         kind: _priced(backend, kind, backend.table(read_activity(path, kind)), tariff)
@@ -191,7 +191,7 @@ def contract_statements(
         raise ContractError(
             f"no contract with provider {provider} in {year}: import one with `outturn contracts import FILE`"
         )
-    tariff = load_tariff(_reference_dir(workspace, None), _tariff_year(year))
+    tariff = _contract_tariff(workspace, year)
     backend = workspace.backend
     priced = {kind: _priced(backend, kind, _activity(workspace, kind), tariff) for kind in ActivityKind}
     units = contract_engine.apply_local_prices(
@@ -239,10 +239,10 @@ def contract_statements(
     return statements
 
 
-def _tariff_year(year: FinancialYear) -> FinancialYear:
+def _contract_tariff(workspace: Workspace, year: FinancialYear) -> Tariff:
     """The national tariff for the contract year; the nearest published year where it is not held."""
-    years = available_years()
-    return min(years, key=lambda held: abs(held.start_year - year.start_year))
+    held = min(available_years(), key=lambda candidate: abs(candidate.start_year - year.start_year))
+    return load_tariff(_reference_dir(workspace, None), held)
 
 
 def _peer_ratio(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
