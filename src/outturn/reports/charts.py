@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib as mpl
 import numpy as np
-import plotly.graph_objects as go
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from outturn.stats.funnel import FunnelKind, FunnelPoint, FunnelResult
 from outturn.stats.spc import SpcResult
 from outturn.stats.spc_rules import PointType
+
+if TYPE_CHECKING:  # matplotlib and plotly take a second to import: only drawing a chart loads them
+    import plotly.graph_objects as go
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 CHART_SUFFIXES = (".svg", ".png", ".html")
 
@@ -75,6 +75,8 @@ def _x_label(result: FunnelResult) -> str:
 
 
 def _save(figure: Figure, path: Path) -> Path:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     path.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(figure)
     if path.suffix.lower() == ".png":
@@ -106,6 +108,9 @@ def _draw_funnel(axes: Axes, result: FunnelResult) -> None:
 
 
 def _funnel_png_svg(result: FunnelResult, path: Path, title: str | None) -> Path:
+    import matplotlib as mpl
+    from matplotlib.figure import Figure
+
     with mpl.rc_context(_RC):
         figure = Figure(figsize=(9, 5))
         axes = figure.add_subplot()
@@ -135,6 +140,8 @@ def _write_html(figure: go.Figure, path: Path) -> Path:
 
 
 def _funnel_html(result: FunnelResult, path: Path, title: str | None) -> Path:
+    import plotly.graph_objects as go
+
     grid, limits = _funnel_curve(result)
     figure = go.Figure()
     for row, dash, label in ((0, "dash", "95% limits"), (2, "solid", "99.8% limits")):
@@ -200,6 +207,9 @@ def _tick_positions(labels: Sequence[str]) -> list[int]:
 
 
 def _spc_png_svg(result: SpcResult, path: Path, title: str | None) -> Path:
+    import matplotlib as mpl
+    from matplotlib.figure import Figure
+
     labels = [point.period for point in result.points]
     with mpl.rc_context(_RC):
         figure = Figure(figsize=(9, 5))
@@ -237,6 +247,8 @@ def _spc_png_svg(result: SpcResult, path: Path, title: str | None) -> Path:
 
 
 def _spc_html(result: SpcResult, path: Path, title: str | None) -> Path:
+    import plotly.graph_objects as go
+
     labels = [point.period for point in result.points]
     figure = go.Figure()
     figure.add_trace(

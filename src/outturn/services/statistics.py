@@ -15,7 +15,7 @@ from typing import Any
 
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.ingest.tables import RawTable, RowReader, read_table, text_of
-from outturn.reports.charts import check_chart_path, write_funnel_chart, write_spc_chart
+from outturn.reports import charts  # matplotlib and plotly load only when a chart is drawn (charts imports them lazily)
 from outturn.stats.funnel import (
     FunnelGroup,
     FunnelKind,
@@ -271,7 +271,7 @@ def funnel_from_file(
 ) -> FunnelReport:
     """The funnel plot of the groups in ``path``, drawn to ``chart`` (.svg, .png or .html) when given."""
     if chart is not None:
-        check_chart_path(chart)
+        charts.check_chart_path(chart)
     if not multiplier > 0:
         raise ValueError("--multiplier must be greater than 0")
     groups = read_funnel_groups(path, kind, ratio_method)
@@ -283,7 +283,7 @@ def funnel_from_file(
         outlier_limit=outlier_limit,
         multiplier=multiplier,
     )
-    written = write_funnel_chart(result, chart, title) if chart is not None else None
+    written = charts.write_funnel_chart(result, chart, title) if chart is not None else None
     return FunnelReport(path.name, result, written)
 
 
@@ -358,7 +358,7 @@ def spc_from_file(
 ) -> SpcReport:
     """The XmR chart of the series in ``path``, drawn to ``chart`` (.svg, .png or .html) when given."""
     if chart is not None:
-        check_chart_path(chart)
+        charts.check_chart_path(chart)
     series = read_series(path)
     result = spc(
         series.periods,
@@ -369,5 +369,5 @@ def spc_from_file(
         fix_after=fix_after,
         screen_outliers=screen_outliers,
     )
-    written = write_spc_chart(result, chart, title) if chart is not None else None
+    written = charts.write_spc_chart(result, chart, title) if chart is not None else None
     return SpcReport(path.name, result, written, _spc_warnings(series, result))

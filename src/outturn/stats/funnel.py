@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
-from scipy.stats import chi2
 
 from outturn.stats.casemix import Z_95, Z_998
 from outturn.stats.funnel_dispersion import DEFAULT_TRIM, Floats, dispersion
@@ -159,6 +158,8 @@ def _scale_of(kind: FunnelKind, ratio_method: RatioMethod | None) -> _Scale:
 def poisson_limits(expected: Floats) -> Floats:
     """Exact Poisson limits for observed ÷ expected at each expected count (FunnelPlotR's chi-square form):
     rows lower 95%, upper 95%, lower 99.8%, upper 99.8%."""
+    from scipy.stats import chi2  # scipy.stats takes most of a second to import: load it when used
+
     twice = 2.0 * expected
     return np.vstack(
         [

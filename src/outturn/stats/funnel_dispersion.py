@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import rankdata
 
 Floats = NDArray[np.float64]
 
@@ -38,6 +37,8 @@ def winsorised(z_scores: Floats, trim: float = DEFAULT_TRIM) -> Floats:
 def kept_after_truncation(z_scores: Floats, trim: float = DEFAULT_TRIM) -> NDArray[np.bool_]:
     """NHS England's SHMI method: rank the z-scores (ties averaged) into ``1/trim`` bands and drop the first and
     last band, instead of Winsorising."""
+    from scipy.stats import rankdata  # loaded when used: scipy.stats is slow to import
+
     bands = round(1 / trim)
     ranks = rankdata(z_scores, method="average")
     band = np.floor(ranks * bands / (len(z_scores) + 1))
