@@ -431,3 +431,17 @@ def test_populations_commands(tmp_path: Path, workspace: Workspace) -> None:
     assert [row["code"] for row in json.loads(under.stdout)] == ["B85010"]
     unknown = runner.invoke(app, [*base, "populations", "show", "--under", "ZZZ", "--format", "json"])
     assert unknown.exit_code == 2 and "ZZZ" in json.loads(unknown.stdout)["error"]
+
+
+def test_reference_lists_give_only_the_age_profile(reference_dir: Path, tmp_path: Path) -> None:
+    """By default the reference data's lists (2016-17) are older than the allocation file: the list size stays the
+    file's Patients and the ASTRO-PU is the latest list's ASTRO-PU per patient scaled to it."""
+    allocation = write_allocation(tmp_path / "alloc.csv", SMALL)
+    with init_workspace(tmp_path / "ws-ref", reference_dir=reference_dir) as opened:
+        import_populations(opened, allocation)
+        rows = {row["practice"]: row for row in opened.backend.to_rows(practice_populations(opened))}
+    latest = plain_quinary(reference_dir / QUIN_AGE_OCT)["B85010"]  # October 2017, the newest B85010 list
+    per_patient = op_formula(latest, OP_COST) / sum(latest.values())
+    assert rows["B85010"]["list_size"] == 7000
+    assert rows["B85010"]["astro_pu"] == pytest.approx(per_patient * 7000, rel=1e-12)
+    assert (rows["K00001"]["list_size"], rows["K00001"]["astro_pu"]) == (1000, None)

@@ -66,7 +66,13 @@ def populations_import(
     ] = None,
     list_sizes: Annotated[
         list[Path] | None,
-        typer.Option("--list-sizes", exists=True, dir_okay=False, help="List sizes by age and sex (repeat)"),
+        typer.Option(
+            "--list-sizes",
+            exists=True,
+            dir_okay=False,
+            help="Current list sizes by age and sex (repeat): their totals are the list sizes. "
+            "Left out: the reference data's older lists give the age profile only",
+        ),
     ] = None,
     no_list_sizes: Annotated[bool, typer.Option(help="Import no age/sex lists: list size from the file")] = False,
     weights: Annotated[

@@ -130,12 +130,23 @@ def _date_range(lists: Iterable[AgeSexList]) -> tuple[str, str] | None:
 
 
 def _with_list(
-    record: PracticeRecord, found: AgeSexList | None, weights: PrescribingUnitWeights | None
+    record: PracticeRecord,
+    found: AgeSexList | None,
+    weights: PrescribingUnitWeights | None,
+    *,
+    profile_only: bool,
 ) -> PracticeRecord:
-    """The practice's list size and ASTRO-PU from its latest age/sex list, where it has one."""
+    """The practice's list size and ASTRO-PU from its latest age/sex list, where it has one.
+
+    With ``profile_only`` (the reference data's lists, years older than the allocation file) the list gives only
+    the age/sex profile: the list size stays the allocation file's ``Patients`` and the ASTRO-PU is the list's
+    ASTRO-PU per patient times that list size. Where the allocation file has no ``Patients`` the list is used."""
     if found is None:
         return record
     astro = prescribing_units(found, weights.astro_pu_cost) if weights is not None else None
+    if profile_only and record.list_size is not None:
+        per_patient = astro / found.total if astro is not None and found.total else None
+        return replace(record, astro_pu=None if per_patient is None else per_patient * record.list_size)
     return replace(record, list_size=found.total, astro_pu=astro)
 
 
@@ -152,6 +163,7 @@ def import_populations(
         allocation = allocation or find_allocation_file(_reference(workspace))
     except FileNotFoundError as error:
         raise ValueError(str(error)) from None
+    profile_only = list_sizes is None  # the reference data's lists are older than its allocation files
     if list_sizes is None:
         list_sizes = default_list_size_files(_reference(workspace))
     if weights is None and list_sizes:
@@ -162,7 +174,10 @@ def import_populations(
     unit_weights = read_prescribing_unit_weights(weights) if weights is not None else None
     known = {record.practice for record in read.records}
     lists_in_file = {code: found for code, found in lists.items() if code in known}
-    records = [_with_list(record, lists_in_file.get(record.practice), unit_weights).as_row() for record in read.records]
+    records = [
+        _with_list(record, lists_in_file.get(record.practice), unit_weights, profile_only=profile_only).as_row()
+        for record in read.records
+    ]
     backend = workspace.backend
     backend.store_table(LIST_BANDS_TABLE, _arrow(_band_rows(lists_in_file), _SCHEMAS[LIST_BANDS_TABLE]))
     backend.store_table(UNITS_TABLE, _arrow(_unit_rows(lists_in_file, unit_weights), _SCHEMAS[UNITS_TABLE]))
