@@ -80,16 +80,28 @@ class Backend:
 
     def store_table(self, name: str, data: pa.Table) -> None:
         """Make ``data`` the warehouse table ``name`` in one statement: the old table stays until it succeeds."""
+        self.store_tables({name: data})
+
+    def store_tables(self, tables: Mapping[str, pa.Table]) -> None:
+        """Replace several warehouse tables in one transaction: all of them land, or none (the old ones stay)."""
         if self.kind != "duckdb":
             raise ValueError("only the DuckDB warehouse stores tables")
-        if not name.isidentifier():
-            raise ValueError(f"not a table name: {name!r}")
+        for name in tables:
+            if not name.isidentifier():
+                raise ValueError(f"not a table name: {name!r}")
         duck = self.connection.con
-        duck.register("outturn_staging", data)
+        duck.execute("BEGIN TRANSACTION")
         try:
-            duck.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM outturn_staging')
-        finally:
-            duck.unregister("outturn_staging")
+            for name, data in tables.items():
+                duck.register("outturn_staging", data)
+                try:
+                    duck.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM outturn_staging')
+                finally:
+                    duck.unregister("outturn_staging")
+        except BaseException:
+            duck.execute("ROLLBACK")
+            raise
+        duck.execute("COMMIT")
 
     def has_table(self, name: str) -> bool:
         return name in self.connection.list_tables()

@@ -1,8 +1,8 @@
 """Practice populations in the warehouse: importing them, and reading them back for every feature that needs
 denominators (``practice_populations(workspace)``).
 
-An import reads and checks every file before it writes anything, then replaces the warehouse tables, each in
-one statement, ``practice_populations`` last:
+An import reads and checks every file before it writes anything, then replaces the warehouse tables together in
+one transaction:
 
 - ``practice_populations`` — one row per practice of the allocation file (``PRACTICE_POPULATIONS_SCHEMA``);
   ``list_size`` and ``astro_pu`` come from the practice's latest age/sex list where one is given;
@@ -178,13 +178,16 @@ def import_populations(
         _with_list(record, lists_in_file.get(record.practice), unit_weights, profile_only=profile_only).as_row()
         for record in read.records
     ]
-    backend = workspace.backend
-    backend.store_table(LIST_BANDS_TABLE, _arrow(_band_rows(lists_in_file), _SCHEMAS[LIST_BANDS_TABLE]))
-    backend.store_table(UNITS_TABLE, _arrow(_unit_rows(lists_in_file, unit_weights), _SCHEMAS[UNITS_TABLE]))
-    backend.store_table(TARGETS_TABLE, _arrow(_target_rows(read.targets), _SCHEMAS[TARGETS_TABLE]))
     names: list[dict[str, object]] = [{"code": code, "name": name} for code, name in sorted(read.names.items())]
-    backend.store_table(NAMES_TABLE, _arrow(names, _SCHEMAS[NAMES_TABLE]))
-    backend.store_table(PRACTICE_POPULATIONS_TABLE, _arrow(records, dict(PRACTICE_POPULATIONS_SCHEMA)))
+    workspace.backend.store_tables(
+        {
+            LIST_BANDS_TABLE: _arrow(_band_rows(lists_in_file), _SCHEMAS[LIST_BANDS_TABLE]),
+            UNITS_TABLE: _arrow(_unit_rows(lists_in_file, unit_weights), _SCHEMAS[UNITS_TABLE]),
+            TARGETS_TABLE: _arrow(_target_rows(read.targets), _SCHEMAS[TARGETS_TABLE]),
+            NAMES_TABLE: _arrow(names, _SCHEMAS[NAMES_TABLE]),
+            PRACTICE_POPULATIONS_TABLE: _arrow(records, dict(PRACTICE_POPULATIONS_SCHEMA)),
+        }
+    )
     return PopulationImport(
         allocation_file=read.source,
         list_size_files=tuple(path.name for path in list_sizes),
