@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     default_org: str | None = Field(default=None, description="Organisation reported when none is given")
     default_as_at: str | None = Field(default=None, description="As-at month (YYYY-MM) when none is given")
     forecast_method: str = Field(default="run-rate", description="run-rate, seasonal or trend")
+    monte_carlo_backend: str = Field(default="numpy", description="Monte Carlo backend: numpy, or jax (optional)")
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,387 @@
+"""Risk simulation of the year-end position, and of a multi-year recovery plan, from the workspace.
+
+The model starts from the month's position (``services.position``): its forecast surplus and control total.
+Savings schemes come from the store with their remaining forecast and confidence; risks and mitigations from
+the register; the spend exposed to activity growth is the acute spend still to come (its payment-by-results
+share where contracts are held: block elements do not move with activity) and the spend exposed to prices is
+prescribing and continuing healthcare still to come.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from outturn.domain.ledger import CostCategory
+from outturn.domain.money import Pence, div_round, scale
+from outturn.domain.periods import MONTHS_IN_YEAR, FinancialYear
+from outturn.domain.position import Position
+from outturn.domain.risk_model import (
+    MAX_PLAN_YEARS,
+    FirstYear,
+    PlanYear,
+    RiskModel,
+    SpendUncertainty,
+    YearOutcome,
+    expected_first_year,
+    project_plan,
+    risk_input,
+    scheme_input,
+)
+from outturn.domain.savings import Scheme, Workstream
+from outturn.services.position import compute_position
+from outturn.services.workspace import Workspace
+from outturn.stats import montecarlo
+from outturn.stats.montecarlo import SimulationResult
+from outturn.stats.multiyear import PlanSimulation, simulate_plan
+from outturn.store import contracts_repository, repository
+from outturn.store import savings_repository as savings_store
+
+ACTIVITY_CATEGORIES = (CostCategory.ACUTE,)
+PRICE_CATEGORIES = (CostCategory.PRESCRIBING, CostCategory.CONTINUING_HEALTHCARE)
+ACTIVITY, PRICE = "activity growth", "price"
+MAX_TRIALS = 10_000_000
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    correlation: Decimal = Decimal("0.3")
+    concentration: Decimal = Decimal(4)
+    activity_sd: Decimal = Decimal("0.02")
+    price_sd: Decimal = Decimal("0.03")
+    risk_spread: Decimal = Decimal(0)
+    savings_in_forecast: bool = True
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    position: Position
+    model: RiskModel
+    schemes: tuple[Scheme, ...]
+    pbr_share: Decimal | None  # None: no contracts held, all acute spend counted
+    notes: tuple[str, ...] = field(default=())
+
+
+def _pbr_share(workspace: Workspace, members: tuple[str, ...], year: FinancialYear) -> Decimal | None:
+    with workspace.store.reading() as session:
+        contracts = [c for c in contracts_repository.load_contracts(session, year) if c.commissioner in members]
+    activity_based = sum(line.pence for contract in contracts for line in contract.plan)
+    blocks = sum(block.annual_pence for contract in contracts for block in contract.blocks)
+    if activity_based + blocks <= 0:
+        return None
+    return Decimal(activity_based) / Decimal(activity_based + blocks)
+
+
+def _remaining(position: Position, categories: tuple[CostCategory, ...]) -> Pence:
+    """Forecast spend still to come (forecast outturn less year-to-date actual) in some categories."""
+    return sum(
+        max(row.forecast_outturn_pence - row.ytd_actual_pence, 0)
+        for row in position.by_category
+        if row.category in categories
+    )
+
+
+def build_model(
+    workspace: Workspace,
+    org_code: str | None = None,
+    as_at: str | None = None,
+    method: str | None = None,
+    assumptions: Assumptions = Assumptions(),
+) -> ModelInputs:
+    position = compute_position(workspace, org_code, as_at, method)
+    members, year, month = position.member_codes, position.as_at.year, position.as_at.number
+    with workspace.store.reading() as session:
+        schemes = tuple(savings_store.load_schemes(session, year, members))
+        register = repository.risks_for(session, members, year)
+    months = position.as_at.months_remaining() or (MONTHS_IN_YEAR,)  # at M12 only risks are left to land
+    scheme_inputs = tuple(item for s in schemes if (item := scheme_input(s, month, months)) is not None)
+    pbr = _pbr_share(workspace, members, year)
+    notes = [] if pbr is not None else ["no contracts held: all acute spend still to come counted as activity-based"]
+    if not schemes:
+        notes.append(f"no savings schemes for {position.org_code} in {year}: savings delivery not simulated")
+    if not register:
+        notes.append(f"no risks or mitigations registered for {position.org_code} in {year}")
+    activity = _remaining(position, ACTIVITY_CATEGORIES)
+    model = RiskModel(
+        org_code=position.org_code,
+        year_label=year.label,
+        months=months,
+        forecast_surplus_pence=position.forecast_surplus_pence,
+        control_total_pence=position.control_total_pence,
+        schemes=scheme_inputs,
+        risks=tuple(risk_input(item, assumptions.risk_spread) for item in register),
+        spend=(
+            SpendUncertainty(ACTIVITY, activity if pbr is None else scale(activity, pbr), assumptions.activity_sd),
+            SpendUncertainty(PRICE, _remaining(position, PRICE_CATEGORIES), assumptions.price_sd),
+        ),
+        correlation=assumptions.correlation,
+        concentration=assumptions.concentration,
+        savings_in_forecast=assumptions.savings_in_forecast,
+    )
+    return ModelInputs(position, model, schemes, pbr, tuple(notes))
+
+
+@dataclass(frozen=True)
+class RiskSimulation:
+    inputs: ModelInputs
+    result: SimulationResult
+    seconds: float
+
+
+def simulate_year_end(
+    workspace: Workspace,
+    *,
+    trials: int,
+    seed: int,
+    org_code: str | None = None,
+    as_at: str | None = None,
+    method: str | None = None,
+    assumptions: Assumptions = Assumptions(),
+    backend: str | None = None,
+) -> RiskSimulation:
+    if not 1 <= trials <= MAX_TRIALS:
+        raise ValueError(f"trials must be between 1 and {MAX_TRIALS:,}")
+    inputs = build_model(workspace, org_code, as_at, method, assumptions)
+    started = time.perf_counter()
+    result = montecarlo.simulate(inputs.model, trials, seed, backend=backend or workspace.settings.monte_carlo_backend)
+    return RiskSimulation(inputs, result, time.perf_counter() - started)
+
+
+def _pence(value: float | Fraction) -> Pence:
+    """A simulated amount to whole pence, half away from zero (``money.div_round``)."""
+    return div_round(Fraction(value))
+
+
+def simulation_document(simulation: RiskSimulation) -> dict[str, Any]:
+    inputs, result, model = simulation.inputs, simulation.result, simulation.inputs.model
+    position, year_end = inputs.position, result.year_end
+    p10, p50, p90 = np.percentile(year_end, [10, 50, 90])
+    p = montecarlo.p_meet(result)
+    risks = [r for r in model.risks if r.sign < 0]
+    mitigations = [r for r in model.risks if r.sign > 0]
+    counts, edges = np.histogram(year_end, bins=20)
+    return {
+        "org_code": position.org_code,
+        "org_name": position.org_name,
+        "financial_year": position.as_at.year.label,
+        "month": position.as_at.label,
+        "as_at": position.as_at.calendar_label,
+        "method": position.method,
+        "backend": result.backend,
+        "trials": result.trials,
+        "seed": result.seed,
+        "assumptions": _assumptions(model, inputs.pbr_share),
+        "control_total_pence": model.control_total_pence,
+        "forecast_surplus_pence": model.forecast_surplus_pence,
+        "expected_surplus_pence": _pence(model.expected_surplus()),
+        "mean_surplus_pence": _pence(float(year_end.mean())),
+        "sd_surplus_pence": _pence(float(year_end.std(ddof=1))) if result.trials > 1 else 0,
+        "p_meet_control_total": p,
+        "p_meet_standard_error": float(np.sqrt(p * (1 - p) / result.trials)),
+        "p10_pence": _pence(float(p10)),
+        "p50_pence": _pence(float(p50)),
+        "p90_pence": _pence(float(p90)),
+        "inputs": {
+            "schemes": len(model.schemes),
+            "savings_remaining_pence": model.savings_remaining_pence,
+            "savings_expected_shortfall_pence": _pence(sum((s.expected_shortfall for s in model.schemes), Fraction())),
+            "risks": len(risks),
+            "risks_expected_pence": _pence(-sum((r.expected_effect for r in risks), Fraction())),
+            "mitigations": len(mitigations),
+            "mitigations_expected_pence": _pence(sum((r.expected_effect for r in mitigations), Fraction())),
+            "spend": [
+                {"driver": item.name, "remaining_pence": item.remaining_pence, "sd": float(item.sd)}
+                for item in model.spend
+            ],
+        },
+        "distribution": [
+            {"from_pence": _pence(float(low)), "to_pence": _pence(float(high)), "trials": int(count)}
+            for low, high, count in zip(edges[:-1], edges[1:], counts, strict=True)
+        ],
+        "fan": [
+            {
+                "month": f"M{point.month:02d}",
+                **{
+                    f"p{q}_pence": _pence(v) for q, v in zip(montecarlo.FAN_PERCENTILES, point.percentiles, strict=True)
+                },
+            }
+            for point in montecarlo.fan_chart(result)
+        ],
+        "tornado": [
+            {
+                **_driver(bar.driver),
+                "p50_low_pence": _pence(bar.p50_low),
+                "p50_high_pence": _pence(bar.p50_high),
+                "swing_pence": _pence(bar.p50_high) - _pence(bar.p50_low),
+                "variance_share": round(bar.variance_share, 4),
+            }
+            for bar in montecarlo.tornado(result)
+        ],
+        "notes": list(inputs.notes),
+    }
+
+
+def _driver(name: str) -> dict[str, str]:
+    """A tornado driver's label and kind: a workstream's savings, risks, mitigations, or spend."""
+    if name in (montecarlo.RISKS, montecarlo.MITIGATIONS):
+        return {"driver": name.capitalize(), "kind": name}
+    if name in (ACTIVITY, PRICE):
+        return {"driver": name.capitalize(), "kind": "spend"}
+    label = Workstream(name).label if name in {item.value for item in Workstream} else name
+    return {"driver": f"Savings: {label}", "kind": "savings", "workstream": name}
+
+
+def _assumptions(model: RiskModel, pbr_share: Decimal | None) -> dict[str, Any]:
+    return {
+        "workstream_correlation": float(model.correlation),
+        "beta_concentration": None if model.concentration.is_infinite() else float(model.concentration),
+        "activity_sd": float(model.spend[0].sd) if model.spend else 0.0,
+        "price_sd": float(model.spend[1].sd) if len(model.spend) > 1 else 0.0,
+        "savings_in_forecast": model.savings_in_forecast,
+        "pbr_share": float(pbr_share) if pbr_share is not None else None,
+    }
+
+
+# --- multi-year --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    years: int = 3  # including the year in progress
+    allocation_growth: Decimal = Decimal("0.03")
+    cost_growth: Decimal = Decimal("0.04")
+    savings_share: Decimal | None = None  # new savings each later year, a share of resource (default: this year's)
+    confidence: Decimal | None = None  # of later years' savings (default: this year's schemes', plan-weighted)
+
+
+@dataclass(frozen=True)
+class MultiYearSimulation:
+    year_end: RiskSimulation
+    later: tuple[PlanYear, ...]
+    simulation: PlanSimulation
+    expected_first: FirstYear
+    expected_later: tuple[YearOutcome, ...]
+
+
+def _later_years(inputs: ModelInputs, workspace: Workspace, settings: PlanSettings) -> tuple[PlanYear, ...]:
+    position, model, schemes = inputs.position, inputs.model, inputs.schemes
+    in_plan = [s for s in schemes if s.status.counts_in_plan]
+    plan_total = sum(s.plan_pence for s in in_plan)
+    share = settings.savings_share
+    if share is None:
+        share = Decimal(plan_total) / Decimal(position.allocation_pence) if position.allocation_pence else Decimal(0)
+    confidence = settings.confidence
+    if confidence is None:
+        weighted = sum((s.confidence * s.plan_pence for s in in_plan), Decimal(0))
+        confidence = (weighted / plan_total).quantize(Decimal("0.0001")) if plan_total > 0 else Decimal(1)
+    year_savings = sum(s.delivered_pence + s.remaining_total_pence for s in model.schemes)
+    counted = year_savings if model.savings_in_forecast else sum(s.delivered_pence for s in model.schemes)
+    one_offs = sum(row.ytd_one_off_pence for row in position.by_category)
+    base_spend = position.forecast_outturn_pence - one_offs + counted
+    later = []
+    for offset in range(1, settings.years):
+        year = FinancialYear(position.as_at.year.start_year + offset)
+        with workspace.store.reading() as session:
+            plans = repository.plans_for(session, position.member_codes, year)
+            targets = [t for t in savings_store.load_targets(session, year) if t.org_code in position.member_codes]
+        growth = (1 + settings.allocation_growth) ** offset
+        if {plan.org_code for plan in plans} == set(position.member_codes):
+            resource = sum(plan.resource_pence for plan in plans)
+            control = sum(plan.effective_control_total_pence for plan in plans)
+        else:
+            resource, control = scale(position.allocation_pence, growth), position.control_total_pence
+        new = sum(t.target_pence for t in targets) if targets else scale(resource, share)
+        underlying = scale(base_spend, (1 + settings.cost_growth) ** offset)
+        later.append(PlanYear(year.label, resource, control, underlying, new, new, 0, confidence))
+    return tuple(later)
+
+
+def simulate_multi_year(
+    workspace: Workspace,
+    *,
+    trials: int,
+    seed: int,
+    settings: PlanSettings = PlanSettings(),
+    org_code: str | None = None,
+    as_at: str | None = None,
+    method: str | None = None,
+    assumptions: Assumptions = Assumptions(),
+    backend: str | None = None,
+) -> MultiYearSimulation:
+    if not 1 <= settings.years <= MAX_PLAN_YEARS:
+        raise ValueError(f"a plan covers at most {MAX_PLAN_YEARS} years (including this one), and at least 1")
+    year_end = simulate_year_end(
+        workspace,
+        trials=trials,
+        seed=seed,
+        org_code=org_code,
+        as_at=as_at,
+        method=method,
+        assumptions=assumptions,
+        backend=backend,
+    )
+    later = _later_years(year_end.inputs, workspace, settings)
+    model = year_end.inputs.model
+    simulation = simulate_plan(
+        year_end.result.year_end,
+        year_end.result.carried_forward,
+        float(model.control_total_pence),
+        later,
+        model.concentration,
+        seed,
+    )
+    first = expected_first_year(model)
+    return MultiYearSimulation(year_end, later, simulation, first, project_plan(first, later))
+
+
+def multi_year_document(plan: MultiYearSimulation) -> dict[str, Any]:
+    """The year in progress (as ``risk simulate``'s headline) and each later year, simulated and expected."""
+    first = simulation_document(plan.year_end)
+    headline = {key: first[key] for key in ("p_meet_control_total", "p10_pence", "p50_pence", "p90_pence")}
+    simulated, p_meet = plan.simulation, plan.simulation.p_meet()
+    years = [
+        {
+            "financial_year": plan.expected_first.label,
+            "control_total_pence": plan.expected_first.control_total_pence,
+            **headline,
+            "mean_penalty_pence": 0,
+            "mean_carried_forward_pence": 0,
+            "expected": {"surplus_pence": plan.expected_first.surplus_pence},
+        }
+    ]
+    for column, (year, expected) in enumerate(zip(plan.later, plan.expected_later, strict=True)):
+        surplus = simulated.surplus[:, column]
+        p10, p50, p90 = np.percentile(surplus, [10, 50, 90])
+        years.append(
+            {
+                "financial_year": year.label,
+                "control_total_pence": year.control_total_pence,
+                "p_meet_control_total": float(p_meet[column]),
+                "p10_pence": _pence(float(p10)),
+                "p50_pence": _pence(float(p50)),
+                "p90_pence": _pence(float(p90)),
+                "mean_penalty_pence": _pence(float(simulated.penalty[:, column].mean())),
+                "mean_carried_forward_pence": _pence(float(simulated.carried_forward[:, column].mean())),
+                "plan": {
+                    "resource_pence": year.resource_pence,
+                    "underlying_spend_pence": year.underlying_spend_pence,
+                    "new_recurrent_savings_pence": year.recurrent_savings_pence,
+                    "confidence": float(year.confidence),
+                },
+                "expected": {
+                    "resource_pence": expected.resource_pence,
+                    "penalty_pence": expected.penalty_pence,
+                    "carried_forward_pence": expected.carried_forward_pence,
+                    "new_savings_pence": expected.new_savings_pence,
+                    "spend_pence": expected.spend_pence,
+                    "surplus_pence": expected.surplus_pence,
+                },
+            }
+        )
+    keys = ("org_code", "org_name", "financial_year", "month", "as_at", "method", "backend", "trials", "seed")
+    return {**{key: first[key] for key in keys}, "assumptions": first["assumptions"], "years": years}

@@ -1,0 +1,232 @@
+"""The risk simulation built from a real workspace: position, savings schemes, risk register and contracts.
+
+A hand-made workspace (one sub-ICB, flat ledger to M08) whose every input is worked by hand below: the forecast
+surplus, the schemes' remaining forecast, the payment-by-results share of acute spend, the exposed spend, and
+(with no uncertainty left) the year-end figure and the next year's.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from outturn.cli import app
+from outturn.domain.periods import FinancialYear
+from outturn.domain.risk_model import NO_UNCERTAINTY
+from outturn.domain.savings import SavingsTarget, Scheme, SchemeStatus, Workstream
+from outturn.reports.savings_workbook import write_savings_workbook
+from outturn.services import savings
+from outturn.services.contracts import import_contracts
+from outturn.services.imports import import_ledger, import_organisations, import_plans, import_risks
+from outturn.services.risk import (
+    Assumptions,
+    PlanSettings,
+    build_model,
+    multi_year_document,
+    simulate_multi_year,
+    simulate_year_end,
+    simulation_document,
+)
+from outturn.services.workspace import Workspace, init_workspace
+
+YEAR = FinancialYear(2025)
+K = 1000 * 100  # £1k in pence
+ORGANISATIONS = """code,name,kind,parent_code
+I1,Test ICB,icb,
+A1,Sub-ICB A,sub_icb,I1
+RXX,Acute Trust,provider,
+"""
+PLAN = """org_code,year,item,amount,description
+A1,2025/26,recurrent_allocation,£20m,
+A1,2025/26,control_total,(300k),
+"""
+# monthly (budget, actual) in £k; forecast by run rate: actual × 12
+LEDGER = {
+    "acute": (1000, 1100),
+    "prescribing": (200, 210),
+    "continuing_healthcare": (100, 100),
+    "mental_health": (300, 300),
+}
+RISKS = """org_code,year,kind,description,value,likelihood,category
+A1,2025/26,risk,Winter pressures,£250k,100%,acute
+A1,2025/26,mitigation,Contingency release,£100k,0%,
+"""
+# £500k a month of elective activity (£6m) and a £2m block: 75% of the contract moves with activity
+CONTRACT = (
+    "provider,commissioner,year,point_of_delivery,month,activity,value,description\n"
+    + "".join(f"RXX,A1,2025/26,elective,{month},100,£500k,\n" for month in range(1, 13))
+    + "RXX,A1,2025/26,block,,,£2m,Community block\n"
+)
+
+
+def _scheme(reference: str, workstream: Workstream, planned: list[int], **fields: object) -> Scheme:
+    return Scheme(reference, f"Scheme {reference}", "A1", YEAR, workstream, tuple(p * K for p in planned), **fields)  # type: ignore[arg-type]
+
+
+SCHEMES = [
+    # £50k a month all year, £40k a month delivered to M08; £200k to come at 80%
+    _scheme(
+        "S1",
+        Workstream.PRESCRIBING,
+        [50] * 12,
+        delivered=(*[40 * K] * 8, *[None] * 4),
+        confidence=Decimal("0.8"),
+        status=SchemeStatus.IN_DELIVERY,
+    ),
+    # from M07, £100k a month: £200k delivered, £400k to come at 60%; full-year factor 12 / 6
+    _scheme(
+        "S2",
+        Workstream.ELECTIVE,
+        [0] * 6 + [100] * 6,
+        delivered=(*[None] * 6, 100 * K, 100 * K, *[None] * 4),
+        confidence=Decimal("0.6"),
+        start_month=7,
+        status=SchemeStatus.IN_DELIVERY,
+    ),
+    _scheme("S3", Workstream.OUTPATIENTS, [10] * 12, status=SchemeStatus.IDEA),  # pipeline: not simulated
+    _scheme("S4", Workstream.COMMUNITY, [10] * 12, status=SchemeStatus.STOPPED),  # nothing left
+]
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    folder = tmp_path_factory.mktemp("risk")
+    opened = init_workspace(folder / "ws", reference_dir=folder, default_org="A1", default_as_at="2025-11")
+    for name, text in (
+        ("orgs.csv", ORGANISATIONS),
+        ("plan.csv", PLAN),
+        ("risks.csv", RISKS),
+        ("contract.csv", CONTRACT),
+    ):
+        (folder / name).write_text(text)
+    with (folder / "ledger.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["org_code", "year", "month", "category", "budget", "actual"])
+        for category, (budget, actual) in LEDGER.items():
+            for month in range(1, 13):
+                writer.writerow(["A1", 2025, month, category, budget * 1000, actual * 1000 if month <= 8 else ""])
+    import_organisations(opened, folder / "orgs.csv")
+    import_plans(opened, folder / "plan.csv")
+    import_ledger(opened, folder / "ledger.csv")
+    import_risks(opened, folder / "risks.csv")
+    import_contracts(opened, folder / "contract.csv")
+    workbook = write_savings_workbook(folder / "savings.xlsx", SCHEMES, [SavingsTarget("A1", YEAR, 2000 * K)])
+    savings.import_workbook(opened, workbook, "tester")
+    return opened
+
+
+CERTAIN = Assumptions(concentration=NO_UNCERTAINTY, activity_sd=Decimal(0), price_sd=Decimal(0))
+# forecast outturn by run rate: (1100 + 210 + 100 + 300) × 12 = £20,520k against £20m: a £520k deficit
+FORECAST_SURPLUS = -520 * K
+# shortfall 20% of £200k + 40% of £400k = £200k; the risk lands (100%), the mitigation never (0%)
+CERTAIN_YEAR_END = FORECAST_SURPLUS - 200 * K - 250 * K
+
+
+def test_model_inputs_from_the_workspace_by_hand(workspace: Workspace) -> None:
+    inputs = build_model(workspace)
+    model = inputs.model
+    assert (model.forecast_surplus_pence, model.control_total_pence) == (FORECAST_SURPLUS, -300 * K)
+    assert model.months == (9, 10, 11, 12)
+    assert [s.reference for s in model.schemes] == ["S1", "S2"]
+    s1, s2 = model.schemes
+    assert (s1.remaining_pence, s1.delivered_pence, s1.full_year_factor) == ((50 * K,) * 4, 320 * K, 1)
+    assert (s2.remaining_pence, s2.delivered_pence, s2.full_year_factor) == ((100 * K,) * 4, 200 * K, 2)
+    assert inputs.pbr_share == Decimal("0.75")
+    # acute still to come: £1,100k × 4 months, 75% of it activity-based; prices: prescribing and CHC × 4
+    spend = {item.name: item.remaining_pence for item in model.spend}
+    assert spend == {"activity growth": 3300 * K, "price": (210 + 100) * 4 * K}
+    assert [(r.kind.value, r.likelihood, r.mode_pence) for r in model.risks] == [
+        ("risk", Decimal(1), 250 * K),
+        ("mitigation", Decimal(0), 100 * K),
+    ]
+
+
+def test_year_end_with_no_uncertainty_is_the_hand_worked_figure(workspace: Workspace) -> None:
+    simulation = simulate_year_end(workspace, trials=2048, seed=3, assumptions=CERTAIN)
+    document = simulation_document(simulation)
+    assert document["p10_pence"] == document["p50_pence"] == document["p90_pence"] == CERTAIN_YEAR_END
+    assert document["expected_surplus_pence"] == CERTAIN_YEAR_END
+    assert document["p_meet_control_total"] == 0.0  # £970k deficit against a £300k deficit control total
+    assert document["fan"][0]["p50_pence"] == FORECAST_SURPLUS + (CERTAIN_YEAR_END - FORECAST_SURPLUS) // 4
+    savings_not_counted = Assumptions(
+        concentration=NO_UNCERTAINTY, activity_sd=Decimal(0), price_sd=Decimal(0), savings_in_forecast=False
+    )
+    document = simulation_document(simulate_year_end(workspace, trials=1024, seed=3, assumptions=savings_not_counted))
+    assert document["p50_pence"] == FORECAST_SURPLUS + 160 * K + 240 * K - 250 * K  # delivered added, risk lands
+
+
+def test_next_year_takes_last_years_shortfall_and_carries_the_recurrent_savings(workspace: Workspace) -> None:
+    settings = PlanSettings(
+        years=2, allocation_growth=Decimal(0), cost_growth=Decimal(0), savings_share=Decimal(0), confidence=Decimal(1)
+    )
+    plan = simulate_multi_year(workspace, trials=1024, seed=5, settings=settings, assumptions=CERTAIN)
+    document = multi_year_document(plan)
+    second = document["years"][1]
+    # underlying: £20,520k forecast + this year's savings (£320k + £200k delivered, £600k to come) = £21,640k
+    # carried forward: S1 (£320k + 80% of £200k) + S2 (£200k + 60% of £400k) × 2 = £480k + £880k
+    # resource: £20m less last year's £670k shortfall (£970k deficit against £300k)
+    assert second["plan"]["underlying_spend_pence"] == 21_640 * K
+    assert second["mean_carried_forward_pence"] == 1360 * K
+    assert second["mean_penalty_pence"] == 670 * K
+    assert second["p50_pence"] == second["expected"]["surplus_pence"] == 20_000 * K - 670 * K - (21_640 - 1360) * K
+
+
+def test_simulate_json_through_the_cli_is_reproducible(workspace: Workspace) -> None:
+    arguments = ["-w", str(workspace.settings.workspace), "risk", "simulate", "--trials", "3000", "--seed", "9"]
+    first = CliRunner().invoke(app, [*arguments, "--format", "json"])
+    assert first.exit_code == 0, first.output
+    document = json.loads(first.stdout)
+    for key in ("p_meet_control_total", "p10_pence", "p50_pence", "p90_pence", "fan", "tornado", "distribution"):
+        assert key in document
+    assert document["p10_pence"] <= document["p50_pence"] <= document["p90_pence"]
+    assert sum(bin_["trials"] for bin_ in document["distribution"]) == 3000
+    drivers = {bar["driver"]: bar["kind"] for bar in document["tornado"]}
+    assert drivers["Activity growth"] == drivers["Price"] == "spend"
+    assert drivers["Savings: Prescribing"] == drivers["Savings: Elective"] == "savings"
+    assert CliRunner().invoke(app, [*arguments, "--format", "json"]).stdout == first.stdout
+    table = CliRunner().invoke(app, arguments)
+    assert table.exit_code == 0 and "Tornado" in table.output
+
+
+def test_multi_year_json_through_the_cli(workspace: Workspace) -> None:
+    arguments = ["-w", str(workspace.settings.workspace), "risk", "multi-year", "--years", "3", "--trials", "2000"]
+    result = CliRunner().invoke(app, [*arguments, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    years = json.loads(result.stdout)["years"]
+    assert [year["financial_year"] for year in years] == ["2025/26", "2026/27", "2027/28"]
+    simulate = CliRunner().invoke(app, ["-w", str(workspace.settings.workspace), "risk", "simulate", "--trials",
+                                        "2000", "--format", "json"])  # fmt: skip
+    assert years[0]["p50_pence"] == json.loads(simulate.stdout)["p50_pence"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--years", "6"], "at most 5"),
+        (["--trials", "0"], "trials"),
+        (["--backend", "cupy"], "backend"),
+        (["--correlation", "100%"], "correlation"),
+    ],
+)
+def test_bad_options_exit_2_with_the_reason(workspace: Workspace, extra: list[str], message: str) -> None:
+    command = "multi-year" if "--years" in extra else "simulate"
+    result = CliRunner().invoke(
+        app, ["-w", str(workspace.settings.workspace), "risk", command, *extra, "--format", "json"]
+    )
+    assert result.exit_code == 2
+    assert message in json.loads(result.stdout)["error"]
+
+
+@pytest.mark.slow
+def test_demo_workspace_simulates(tmp_path: Path, reference_dir: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["demo", "--out", str(tmp_path / "demo")]).exit_code == 0
+    result = runner.invoke(app, ["-w", str(tmp_path / "demo"), "risk", "simulate", "--trials", "20000", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["inputs"]["schemes"] > 0 and document["inputs"]["risks"] > 0
