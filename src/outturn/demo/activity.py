@@ -549,6 +549,25 @@ def _provider_setup(
     return codes, sizes.astype(np.float64), np.cumsum(shares, axis=1)[:, :2]
 
 
+PRACTICE_VARIATION = 0.15  # lognormal sigma: how far a practice's use strays from its weighted population
+
+
+def _registered_practices(
+    registered: Mapping[str, tuple[str, float]], rng: np.random.Generator
+) -> tuple[list[str], list[str], FloatArray, IntArray]:
+    """Real practices, each with its commissioner and need-weighted population: patients are drawn in proportion to
+    the weighted population times a practice's own variation, so some practices use more than their need."""
+    practice_codes = sorted(registered)
+    commissioner_codes = sorted({commissioner for commissioner, _weight in registered.values()})
+    index = {code: number for number, code in enumerate(commissioner_codes)}
+    weights = np.array([max(registered[code][1], 0.0) for code in practice_codes])
+    if not weights.sum() > 0:
+        raise ValueError("the practices' weighted populations add up to nothing")
+    list_sizes = weights * rng.lognormal(0.0, PRACTICE_VARIATION, len(practice_codes))
+    practice_commissioner = np.array([index[registered[code][0]] for code in practice_codes], dtype=np.int64)
+    return practice_codes, commissioner_codes, list_sizes, practice_commissioner
+
+
 def _build_economy(
     reference_dir: Path,
     *,
@@ -560,6 +579,7 @@ def _build_economy(
     providers: Sequence[str] | None,
     commissioners: Sequence[str] | None,
     practices: Sequence[str] | None,
+    registered: Mapping[str, tuple[str, float]] | None = None,
 ) -> _Economy:
     rng = np.random.default_rng([seed, 0, 0])
     tariff = _read_apc_tariff(_tariff_file(reference_dir, year, "apc_oproc"))
@@ -570,14 +590,17 @@ def _build_economy(
         raise ValueError(f"the national tariff files in {reference_dir} list no prices")
 
     # organisations: patients -> practices -> commissioners -> a home provider
-    practice_codes = list(practices) if practices else [f"SYNP{i + 1:04d}" for i in range(scale.practices)]
-    if commissioners:
-        commissioner_codes = list(commissioners)
+    if registered:
+        practice_codes, commissioner_codes, list_sizes, practice_commissioner = _registered_practices(registered, rng)
     else:
-        count = min(scale.commissioners, len(practice_codes))
-        commissioner_codes = [f"SYN{i + 1:0{3 if count > 99 else 2}d}" for i in range(count)]
-    list_sizes = rng.lognormal(0.0, 0.5, len(practice_codes))
-    practice_commissioner = (np.arange(len(practice_codes)) * len(commissioner_codes)) // len(practice_codes)
+        practice_codes = list(practices) if practices else [f"SYNP{i + 1:04d}" for i in range(scale.practices)]
+        if commissioners:
+            commissioner_codes = list(commissioners)
+        else:
+            count = min(scale.commissioners, len(practice_codes))
+            commissioner_codes = [f"SYN{i + 1:0{3 if count > 99 else 2}d}" for i in range(count)]
+        list_sizes = rng.lognormal(0.0, 0.5, len(practice_codes))
+        practice_commissioner = (np.arange(len(practice_codes)) * len(commissioner_codes)) // len(practice_codes)
     provider_codes, provider_sizes, provider_type_cdf = _provider_setup(reference_dir, year, scale_name, providers)
     provider_mix = _Mix.of(np.arange(len(provider_codes)), provider_sizes)
     home = np.searchsorted(provider_mix.cdf, (np.arange(len(commissioner_codes)) + 0.5) / len(commissioner_codes))
@@ -932,13 +955,16 @@ def generate_activity(
     chunk_rows: int = 1_000_000,
     progress: Progress | None = None,
     scale_factor: float = 1.0,
+    registered: Mapping[str, tuple[str, float]] | None = None,
 ) -> dict[str, int]:
     """Write a year of SYNTHETIC activity (``apc.parquet``, ``op.parquet``, ``ae.parquet``) to ``out_dir``.
 
     ``scale`` is ``icb`` (about 1.5m people: 350k spells, 2m outpatient and 600k A&E attendances) or ``national``
     (20m, 125m and 25m); ``scale_factor`` multiplies the counts and the population. ``year`` is the start of the
     financial year (2018 for 2018/19): every date lies from 1 April ``year`` to 31 March ``year + 1``.
-    ``progress(kind, rows_done, rows_total)`` is called after each chunk. Returns the rows written per kind."""
+    ``progress(kind, rows_done, rows_total)`` is called after each chunk. ``registered`` (practice -> its
+    commissioner and need-weighted population) puts patients with real practices in proportion to their weighted
+    populations; it overrides ``practices`` and ``commissioners``. Returns the rows written per kind."""
     counts = target_rows(scale, scale_factor)
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
@@ -963,6 +989,7 @@ def generate_activity(
         providers=providers,
         commissioners=commissioners,
         practices=practices,
+        registered=registered,
     )
     parameters = json.dumps(
         {"scale": scale, "scale_factor": scale_factor, "seed": seed, "year": year, "chunk_rows": chunk_rows},

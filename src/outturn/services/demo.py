@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +13,7 @@ from outturn.demo.savings import synthetic_savings
 from outturn.domain.activity import ActivityKind
 from outturn.domain.organisations import OrgKind, OrgTree
 from outturn.domain.periods import FinancialMonth
-from outturn.domain.populations import population_of
+from outturn.domain.populations import PracticePopulation, population_of
 from outturn.domain.position import Position
 from outturn.domain.savings_rollup import RollupLevel, RollupRow
 from outturn.ingest.organisations import find_allocation_file, read_allocation_hierarchy
@@ -22,6 +22,7 @@ from outturn.services import contracts, savings
 from outturn.services.contracts import ContractStatement
 from outturn.services.imports import import_ledger, import_plans, import_risks
 from outturn.services.organisations import load_reference_organisations
+from outturn.services.populations import import_populations
 from outturn.services.position import PositionError, compute_position
 from outturn.services.workspace import Workspace, init_workspace
 from outturn.settings import SETTINGS_FILE, STORE_FILE, WAREHOUSE_FILE, default_reference_dir
@@ -44,7 +45,7 @@ def _contracts(
     workspace: Workspace,
     inputs: Path,
     reference: Path,
-    commissioners: list[str],
+    registered: Mapping[str, tuple[str, float]],
     month: FinancialMonth,
     seed: int,
     step: Callable[[str], None],
@@ -60,7 +61,7 @@ def _contracts(
             scale="icb",
             seed=seed,
             year=year.start_year,
-            commissioners=commissioners,
+            registered=registered,
             scale_factor=1.0 if offset else float(ACTIVITY_GROWTH),
         )
         files[offset] = {kind: activity_path(folder, kind) for kind in ActivityKind}
@@ -72,6 +73,22 @@ def _contracts(
     for kind, path in files[0].items():
         contracts.import_activity(workspace, path, kind)
     return contracts.contract_statements(workspace, MAIN_PROVIDER, month)
+
+
+def _registered_practices(
+    tree: OrgTree, populations: Sequence[PracticePopulation], commissioners: Sequence[str]
+) -> dict[str, tuple[str, float]]:
+    """Each practice of the demo ICB with its sub-ICB location and general and acute weighted population: the
+    synthetic activity is drawn in proportion to need, with each practice's own variation."""
+    registered: dict[str, tuple[str, float]] = {}
+    for practice in populations:
+        if practice.practice_code not in tree:
+            continue
+        above = {org.code for org in tree.ancestors(practice.practice_code)}
+        home = next((code for code in commissioners if code in above), None)
+        if home is not None:
+            registered[practice.practice_code] = (home, float(practice.general_acute))
+    return registered
 
 
 def _clear_previous_demo(directory: Path) -> None:
@@ -127,5 +144,8 @@ def build_demo(
         step(f"computing the position as at {month}")
         position = compute_position(workspace, icb_code, as_at)
         (icb_savings,) = savings.savings_rollup(workspace, month, RollupLevel.ICB, icb_code)
-        statements = _contracts(workspace, inputs, reference, commissioners, month, seed, step)
+        step("loading practice populations: weighted populations, list sizes and ASTRO-PU")
+        import_populations(workspace, allocation_file)
+        registered = _registered_practices(tree, populations, commissioners)
+        statements = _contracts(workspace, inputs, reference, registered, month, seed, step)
     return DemoResult(directory.resolve(), position, icb_savings, statements)
