@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 DEMO_DIR ?= demo-workspace
 
-.PHONY: demo test lint typecheck contracts pytest bench clean
+.PHONY: demo test lint typecheck contracts pytest system-packages bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,11 @@ contracts: $(BIN)/.installed
 # set names a server of your own instead. If no cluster can be started, the PostgreSQL tests skip, loudly.
 PG_TEST = bash scripts/test-postgres.sh
 
-pytest: $(BIN)/.installed
+# Debian packages some tests need (chromium for browser tests, poppler-utils for the PDF pages), when missing.
+system-packages:
+	@bash scripts/system-packages.sh
+
+pytest: $(BIN)/.installed system-packages
 	@if [ -n "$$OUTTURN_TEST_POSTGRES_URL" ]; then \
 	    echo "pytest: PostgreSQL store tests on OUTTURN_TEST_POSTGRES_URL=$$OUTTURN_TEST_POSTGRES_URL"; \
 	    exec $(BIN)/pytest; \
