@@ -164,3 +164,42 @@ def test_the_table_and_the_errors(priced_workspace: Path, tmp_path: Path) -> Non
     assert bare.exit_code == 2 and "no practice populations loaded" in json.loads(bare.stdout)["error"]
     nobody = _cli(priced_workspace, "--measure", "gp_referrals", "--org", "Q99", "--format", "json")
     assert nobody.exit_code == 2 and "no practices under Q99" in json.loads(nobody.stdout)["error"]
+
+
+def test_prescribing_items_benchmarked_on_the_prescribing_weighted_population(tmp_path: Path) -> None:
+    """Items per 1,000 prescribing-weighted population, valued at the average actual cost of an item; months
+    outside the financial year are left out."""
+    from outturn.domain.prescribing import PRESCRIBING_SCHEMA, PRESCRIBING_TABLE
+
+    people = [("A", 1_000, 2_000.0), ("B", 1_000, 1_000.0), ("C", 1_000, 1_000.0)]
+    populations = _arrow(
+        [
+            {"practice": code, "practice_name": code, "list_size": size, "wp_prescribing": weighted, "icb": "QU9"}
+            for code, size, weighted in people
+        ],
+        PRACTICE_POPULATIONS_SCHEMA,
+    )
+    # (practice, month, items, actual cost pence): A 4,000 items, B 3,000, C 2,000 in 2018/19
+    lines = [("A", "2018-04", 4_000, 400_000), ("B", "2018-05", 3_000, 330_000), ("C", "2019-03", 2_000, 170_000)]
+    lines.append(("A", "2018-03", 9_999, 1))  # March 2018 is 2017/18
+    records = _arrow(
+        [
+            {"year_month": month, "practice": code, "practice_name": code, "bnf_code": "0212000AAAAAAAA",
+             "bnf_name": "x", "items": items, "quantity": float(items), "nic_pence": cost, "actual_cost_pence": cost}
+            for code, month, items, cost in lines
+        ],
+        PRESCRIBING_SCHEMA,
+    )  # fmt: skip
+    with init_workspace(tmp_path / "ws", default_org="QU9", default_as_at="2018-11") as workspace:
+        workspace.backend.store_table(PRACTICE_POPULATIONS_TABLE, populations)
+        workspace.backend.store_table(PRESCRIBING_TABLE, records)
+        result = benchmark(workspace, find_measure("prescribing-items"))
+    rows = {row["org_code"]: row for row in result.rows}
+    # per 1,000 weighted: A 2,000, B 3,000, C 2,000 -> median 2,000; per 1,000 registered: 4,000, 3,000, 2,000
+    assert [rows[code]["rate_weighted"] for code in "ABC"] == [2_000.0, 3_000.0, 2_000.0]
+    assert [rows[code]["rate_actual"] for code in "ABC"] == [4_000.0, 3_000.0, 2_000.0]
+    assert result.practice_benchmark_rate == 2_000.0
+    assert result.unit_price_pence == pytest.approx(900_000 / 9_000)  # £9,000 over 9,000 items: 100p an item
+    assert rows["B"]["opportunity_activity"] == pytest.approx(1_000)  # 3,000 - 2,000 x 1,000 / 1,000
+    assert rows["B"]["opportunity_pence"] == 100_000
+    assert (rows["A"]["opportunity_pence"], rows["C"]["opportunity_pence"]) == (0, 0)

@@ -130,7 +130,7 @@ _HOSPITAL = "wp_general_acute"  # the allocation component that funds hospital a
 _FIRST = RecordFilter("attendance_type", (AttendanceType.FIRST.value,))
 _APC_VALUE = ("price_pence", "excess_price_pence")  # a spell's price and its excess bed days
 
-MEASURES: tuple[Measure, ...] = (
+_HOSPITAL_MEASURES: tuple[Measure, ...] = (
     Measure(
         "gp_referrals",
         "GP referrals: first outpatient attendances referred by a GP (the proxy these extracts hold)",
@@ -182,6 +182,33 @@ MEASURES: tuple[Measure, ...] = (
     ),
 )
 
+PRESCRIBING_SOURCE = "prescribing"  # the warehouse table of practice prescribing (outturn prescribing import)
+_COST_PER_ITEM = "the average actual cost of an item in the practices compared"
+
+_PRESCRIBING_MEASURES: tuple[Measure, ...] = (
+    Measure(
+        "prescribing_items",
+        "Prescription items, per 1,000 patients and per 1,000 prescribing-weighted population",
+        "prescription items",
+        PRESCRIBING_SOURCE,
+        "wp_prescribing",
+        count_column="items",
+        value_columns=("actual_cost_pence",),
+        price_source=_COST_PER_ITEM,
+    ),
+    Measure(
+        "prescribing_items_astro_pu",
+        "Prescription items, per 1,000 patients and per 1,000 ASTRO-PU (age and sex weighted for prescribing)",
+        "prescription items",
+        PRESCRIBING_SOURCE,
+        "astro_pu",
+        count_column="items",
+        value_columns=("actual_cost_pence",),
+        price_source=_COST_PER_ITEM,
+    ),
+)
+
+MEASURES: tuple[Measure, ...] = _HOSPITAL_MEASURES + _PRESCRIBING_MEASURES
 MEASURE_REGISTRY: Mapping[str, Measure] = MappingProxyType({measure.name: measure for measure in MEASURES})
 
 

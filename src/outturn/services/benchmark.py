@@ -17,8 +17,9 @@ import ibis
 import ibis.expr.types as ir
 
 from outturn.domain.activity import SCHEMAS, ActivityKind
-from outturn.domain.benchmark import BenchmarkSpec, Level, Measure
+from outturn.domain.benchmark import PRESCRIBING_SOURCE, BenchmarkSpec, Level, Measure
 from outturn.domain.periods import FinancialMonth, FinancialYear
+from outturn.domain.prescribing import PRESCRIBING_SCHEMA, PRESCRIBING_TABLE
 from outturn.engine import benchmark as engine
 from outturn.engine import pricing
 from outturn.engine.backends import Backend, memtable
@@ -80,8 +81,21 @@ def _hospital_source(kind: ActivityKind) -> NumeratorSource:
     return lambda workspace, year: hospital_records(workspace, kind, year)
 
 
+def prescribing_records(workspace: Workspace, year: FinancialYear | None) -> ir.Table:
+    """The workspace's practice prescribing (one row per month x practice x presentation) in ``year``."""
+    backend = workspace.backend
+    if backend.has_table(PRESCRIBING_TABLE):
+        records = backend.stored_table(PRESCRIBING_TABLE)
+    else:
+        records = memtable([], PRESCRIBING_SCHEMA)
+    if year is None:
+        return records
+    first, last = f"{year.start_year}-04", f"{year.start_year + 1}-03"
+    return records.filter((records.year_month >= first) & (records.year_month <= last))
+
+
 NUMERATOR_SOURCES: Mapping[str, NumeratorSource] = MappingProxyType(
-    {kind.value: _hospital_source(kind) for kind in ActivityKind}
+    {kind.value: _hospital_source(kind) for kind in ActivityKind} | {PRESCRIBING_SOURCE: prescribing_records}
 )
 
 
