@@ -16,14 +16,14 @@ import re
 from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
 
 from outturn.domain.organisations import ALLOWED_PARENTS, Organisation, OrgKind
 from outturn.domain.populations import PracticePopulation
 from outturn.domain.problems import Problem, ProblemsError
-from outturn.ingest.tables import RawTable, read_table, text_of
+from outturn.ingest.tables import RawTable, non_negative_number, read_table, text_of
 
 ALLOCATION_FILE = Path("allocations") / "aif_tool_gp_practice_wp_2022_2023.csv"
 NO_PCN_CODES = frozenset({"", "U"})  # NHS England and NHS Digital file unallocated practices under PCN "U"
@@ -218,13 +218,7 @@ class _HierarchyBuilder:
 
 
 def _quantity(text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"not a number: {text!r}") from None
-    if not value.is_finite() or value < 0:
-        raise ValueError(f"not a population (a number of people, zero or more): {text!r}")
-    return value
+    return non_negative_number(text, "a population")
 
 
 def _population(

@@ -36,7 +36,7 @@ from outturn.domain.populations import (
 )
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.ingest.organisations import WEIGHTED_COLUMNS, read_allocation_hierarchy
-from outturn.ingest.tables import RawTable, RowReader, canonical_name, read_table, text_of
+from outturn.ingest.tables import RawTable, RowReader, canonical_name, non_negative_number, read_table, text_of
 
 
 @dataclass(frozen=True)
@@ -93,13 +93,7 @@ _NO_PCN = frozenset({"", "U", "NULL"})  # the 2021/22 file writes NULL for no PC
 
 
 def _weight(text: str) -> float:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"not a number: {text!r}") from None
-    if not value.is_finite() or value < 0:
-        raise ValueError(f"not a weighted population (a number, zero or more): {text!r}")
-    return float(value)
+    return float(non_negative_number(text, "a weighted population"))
 
 
 def _thousands_to_pence(text: str) -> Pence:

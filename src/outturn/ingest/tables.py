@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TypeVar
 
@@ -199,6 +200,17 @@ class RowReader:
 
 
 _FAILED = object()
+
+
+def non_negative_number(text: str, what: str = "a number") -> Decimal:
+    """``text`` as an exact decimal, zero or more; ``ValueError`` saying what was expected otherwise."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"not a number: {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise ValueError(f"not {what} (a number, zero or more): {text!r}")
+    return value
 
 
 def organisation_parser(known_org_codes: Collection[str]) -> Callable[[str], str]:

@@ -7,8 +7,8 @@ from typing import Any
 from outturn.domain.position import Position
 
 
-def position_document(position: Position) -> dict[str, Any]:
-    risk = position.risk
+def position_heading(position: Position) -> dict[str, Any]:
+    """Whose position, as at when, forecast how: the fields every document about a position starts with."""
     return {
         "org_code": position.org_code,
         "org_name": position.org_name,
@@ -16,6 +16,13 @@ def position_document(position: Position) -> dict[str, Any]:
         "month": position.as_at.label,
         "as_at": position.as_at.calendar_label,
         "method": position.method,
+    }
+
+
+def position_document(position: Position) -> dict[str, Any]:
+    risk = position.risk
+    return {
+        **position_heading(position),
         "members": list(position.member_codes),
         "allocation_pence": position.allocation_pence,
         "recurrent_allocation_pence": position.recurrent_allocation_pence,

@@ -34,6 +34,7 @@ from outturn.domain.risk_model import (
     scheme_input,
 )
 from outturn.domain.savings import Scheme, Workstream
+from outturn.reports.position import position_heading
 from outturn.services.position import compute_position
 from outturn.services.workspace import Workspace
 from outturn.stats import montecarlo
@@ -166,12 +167,7 @@ def simulation_document(simulation: RiskSimulation) -> dict[str, Any]:
     mitigations = [r for r in model.risks if r.sign > 0]
     counts, edges = np.histogram(year_end, bins=20)
     return {
-        "org_code": position.org_code,
-        "org_name": position.org_name,
-        "financial_year": position.as_at.year.label,
-        "month": position.as_at.label,
-        "as_at": position.as_at.calendar_label,
-        "method": position.method,
+        **position_heading(position),
         "backend": result.backend,
         "trials": result.trials,
         "seed": result.seed,
