@@ -11,11 +11,17 @@ from outturn import __version__
 from outturn.cli import registers as _registers  # noqa: F401  (adds plan show, risks list, forecast list)
 from outturn.cli._common import FormatOption, OutputFormat, WorkspaceOption, console, emit, reports_errors
 from outturn.cli.activity import activity_app
+from outturn.cli.benchmark import benchmark
 from outturn.cli.contracts import contracts_app, price
 from outturn.cli.data import forecast_app, ledger_app, orgs_app, plan_app, risks_app
 from outturn.cli.demo import demo
+from outturn.cli.populations import budgets_app, populations_app
 from outturn.cli.position import position
+from outturn.cli.prescribing import prescribing_app
+from outturn.cli.risk import risk_app
 from outturn.cli.savings import savings_app
+from outturn.cli.scenario import scenario_app
+from outturn.cli.statistics import funnel, spc
 from outturn.services.workspace import init_workspace
 
 app = typer.Typer(
@@ -98,9 +104,17 @@ app.add_typer(plan_app, name="plan")
 app.add_typer(risks_app, name="risks")
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(savings_app, name="savings")
+app.add_typer(risk_app, name="risk")
+app.add_typer(scenario_app, name="scenario")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(activity_app, name="activity")
+app.add_typer(prescribing_app, name="prescribing")
+app.add_typer(populations_app, name="populations")
+app.add_typer(budgets_app, name="budgets")
 app.command()(price)
+app.command()(funnel)
+app.command()(spc)
+app.command()(benchmark)
 
 
 def main() -> None:
