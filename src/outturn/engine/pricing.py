@@ -15,6 +15,8 @@ Rules (National Tariff Payment System 2017/19):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import ibis
 import ibis.expr.types as ir
 
@@ -46,32 +48,35 @@ def with_mff(pence: ir.IntegerValue, mff_millionths: ir.IntegerValue) -> ir.Inte
     return (pence * mff_millionths * 2 + MFF_SCALE) // (2 * MFF_SCALE)
 
 
-def _finish(
-    joined: ir.Table,
-    activity_columns: list[str],
-    *,
-    point_of_delivery: ir.StringValue,
-    tariff: ir.IntegerValue,
-    excess_days: ir.IntegerValue,
-    excess_tariff: ir.IntegerValue,
-    reason: ir.StringValue,
-) -> ir.Table:
-    """Add the MFF, the reason a row cannot be priced, and the rounded prices.
+Reason = Callable[[ir.Table], ir.StringValue]
+
+
+def _stage(table: ir.Table, **columns: ir.Value) -> ir.Table:
+    """``table`` with ``columns`` added as a query of its own. Ibis would otherwise inline each expression into
+    every column that uses it, and the database would compute it again for each (CASE on every row is what costs
+    on a national year): staged, the short-stay choice and the priced test are worked out once per row."""
+    return table.mutate(**columns).view()
+
+
+def _finish(staged: ir.Table, activity_columns: list[str], *, reason: Reason) -> ir.Table:
+    """Add the MFF, the reason a row cannot be priced, and the rounded prices to ``staged``: the activity with
+    ``_pod`` (point of delivery), ``_tariff``, ``_excess_days`` and ``_excess_tariff`` for each row.
 
     A row is priced when it has a tariff and an MFF (cheap tests on every row); ``reason`` says why not, and is
-    only needed on the rows that are not priced."""
-    priced = tariff.notnull() & joined.mff_millionths.notnull()
+    only worked out for the rows that are not priced."""
+    row = _stage(staged, _priced=staged._tariff.notnull() & staged.mff_millionths.notnull())
     null_int = ibis.null().cast("int64")
-    return joined.select(
+    priced = row._priced
+    return row.select(
         *activity_columns,
-        point_of_delivery=point_of_delivery,
-        tariff_pence=ibis.ifelse(priced, tariff, null_int),
-        excess_bed_days=ibis.ifelse(priced, excess_days, 0).cast("int64"),
-        excess_tariff_pence=ibis.ifelse(priced, excess_tariff, null_int),
-        mff_millionths=joined.mff_millionths,
-        price_pence=ibis.ifelse(priced, with_mff(tariff, joined.mff_millionths), null_int),
-        excess_price_pence=ibis.ifelse(priced, with_mff(excess_tariff, joined.mff_millionths), null_int),
-        unpriced_reason=ibis.ifelse(priced, ibis.null().cast("string"), reason.coalesce(ibis.literal(NO_MFF))),
+        point_of_delivery=row._pod,
+        tariff_pence=ibis.ifelse(priced, row._tariff, null_int),
+        excess_bed_days=ibis.ifelse(priced, row._excess_days, 0).cast("int64"),
+        excess_tariff_pence=ibis.ifelse(priced, row._excess_tariff, null_int),
+        mff_millionths=row.mff_millionths,
+        price_pence=ibis.ifelse(priced, with_mff(row._tariff, row.mff_millionths), null_int),
+        excess_price_pence=ibis.ifelse(priced, with_mff(row._excess_tariff, row.mff_millionths), null_int),
+        unpriced_reason=ibis.ifelse(priced, ibis.null().cast("string"), reason(row).coalesce(ibis.literal(NO_MFF))),
     )
 
 
@@ -124,24 +129,30 @@ def price_apc(spells: ir.Table, tariff_apc: ir.Table, mff: ir.Table, *, year: in
         & (joined.length_of_stay <= SHORT_STAY_MAX_DAYS)
         & (joined.age >= SHORT_STAY_MIN_AGE)
     )
-    tariff = ibis.ifelse(short_stay, joined.short_stay_price, joined.spell_price)
-    trim = ibis.ifelse(short_stay, ibis.null().cast("int64"), joined.trim_days)
-    excess_days = ibis.ifelse(trim.notnull() & (joined.length_of_stay > trim), joined.length_of_stay - trim, 0)
-    reason = ibis.cases(
-        (joined.hrg.isnull(), ibis.literal(MISSING_HRG)),
-        (joined.tariff_hrg.isnull(), ibis.literal(UNKNOWN_HRG)),
-        (joined.spell_price.isnull(), ibis.literal(NO_POD_PRICE)),
-        else_=ibis.null().cast("string"),
-    )
-    return _finish(
+    spell = _stage(
         joined,
-        columns,
-        point_of_delivery=joined.admission_method,
-        tariff=tariff,
-        excess_days=excess_days,
-        excess_tariff=excess_days * joined.bed_day_price.coalesce(0),
-        reason=reason,
+        _tariff=ibis.ifelse(short_stay, joined.short_stay_price, joined.spell_price),
+        _trim=ibis.ifelse(short_stay, ibis.null().cast("int64"), joined.trim_days),
     )
+    excess_days = ibis.ifelse(
+        spell._trim.notnull() & (spell.length_of_stay > spell._trim), spell.length_of_stay - spell._trim, 0
+    )
+    staged = _stage(
+        spell,
+        _pod=spell.admission_method,
+        _excess_days=excess_days,
+        _excess_tariff=excess_days * spell.bed_day_price.coalesce(0),
+    )
+
+    def reason(row: ir.Table) -> ir.StringValue:
+        return ibis.cases(
+            (row.hrg.isnull(), ibis.literal(MISSING_HRG)),
+            (row.tariff_hrg.isnull(), ibis.literal(UNKNOWN_HRG)),
+            (row.spell_price.isnull(), ibis.literal(NO_POD_PRICE)),
+            else_=ibis.null().cast("string"),
+        )
+
+    return _finish(staged, columns, reason=reason)
 
 
 def price_op(attendances: ir.Table, tariff_op: ir.Table, tariff_apc: ir.Table, mff: ir.Table, *, year: int) -> ir.Table:
@@ -160,28 +171,30 @@ def price_op(attendances: ir.Table, tariff_op: ir.Table, tariff_apc: ir.Table, m
     joined = _mff_join(joined, mff)
     procedure = joined.procedure_price.notnull()
     first = joined.attendance_type == AttendanceType.FIRST.value
-    point_of_delivery = ibis.cases(
-        (procedure, ibis.literal(PointOfDelivery.OP_PROCEDURE.value)),
-        (first, ibis.literal(PointOfDelivery.OP_FIRST.value)),
-        else_=ibis.literal(PointOfDelivery.OP_FOLLOW_UP.value),
-    )
-    tariff = ibis.cases((procedure, joined.procedure_price), (first, joined.first_price), else_=joined.follow_up_price)
-    reason = ibis.cases(
-        (procedure, ibis.null().cast("string")),
-        (joined.treatment_function.isnull(), ibis.literal(MISSING_TREATMENT_FUNCTION)),
-        (joined.tariff_tf.isnull() | tariff.isnull(), ibis.literal(UNKNOWN_TREATMENT_FUNCTION)),
-        else_=ibis.null().cast("string"),
-    )
     zero = ibis.literal(0).cast("int64")
-    return _finish(
+    staged = _stage(
         joined,
-        columns,
-        point_of_delivery=point_of_delivery,
-        tariff=tariff,
-        excess_days=zero,
-        excess_tariff=zero,
-        reason=reason,
+        _pod=ibis.cases(
+            (procedure, ibis.literal(PointOfDelivery.OP_PROCEDURE.value)),
+            (first, ibis.literal(PointOfDelivery.OP_FIRST.value)),
+            else_=ibis.literal(PointOfDelivery.OP_FOLLOW_UP.value),
+        ),
+        _tariff=ibis.cases(
+            (procedure, joined.procedure_price), (first, joined.first_price), else_=joined.follow_up_price
+        ),
+        _excess_days=zero,
+        _excess_tariff=zero,
     )
+
+    def reason(row: ir.Table) -> ir.StringValue:
+        return ibis.cases(
+            (row.procedure_price.notnull(), ibis.null().cast("string")),
+            (row.treatment_function.isnull(), ibis.literal(MISSING_TREATMENT_FUNCTION)),
+            (row.tariff_tf.isnull() | row._tariff.isnull(), ibis.literal(UNKNOWN_TREATMENT_FUNCTION)),
+            else_=ibis.null().cast("string"),
+        )
+
+    return _finish(staged, columns, reason=reason)
 
 
 def price_ae(attendances: ir.Table, tariff_ae: ir.Table, mff: ir.Table, *, year: int) -> ir.Table:
@@ -194,24 +207,28 @@ def price_ae(attendances: ir.Table, tariff_ae: ir.Table, mff: ir.Table, *, year:
     department = joined.department_type
     major = department.isin([DepartmentType.TYPE_1.value, DepartmentType.TYPE_2.value])
     minor = department == DepartmentType.TYPE_3.value
-    tariff = ibis.cases((major, joined.type_1_2_price), (minor, joined.type_3_price), else_=ibis.null().cast("int64"))
-    reason = ibis.cases(
-        (joined.hrg.isnull(), ibis.literal(MISSING_HRG)),
-        (joined.tariff_hrg.isnull(), ibis.literal(UNKNOWN_HRG)),
-        (~(major | minor), ibis.literal(UNKNOWN_DEPARTMENT_TYPE)),
-        (tariff.isnull(), ibis.literal(NO_POD_PRICE)),
-        else_=ibis.null().cast("string"),
-    )
     zero = ibis.literal(0).cast("int64")
-    return _finish(
+    staged = _stage(
         joined,
-        columns,
-        point_of_delivery=ibis.literal(PointOfDelivery.AE.value),
-        tariff=tariff,
-        excess_days=zero,
-        excess_tariff=zero,
-        reason=reason,
+        _pod=ibis.literal(PointOfDelivery.AE.value),
+        _tariff=ibis.cases(
+            (major, joined.type_1_2_price), (minor, joined.type_3_price), else_=ibis.null().cast("int64")
+        ),
+        _excess_days=zero,
+        _excess_tariff=zero,
     )
+
+    def reason(row: ir.Table) -> ir.StringValue:
+        known_department = row.department_type.isin([kind.value for kind in DepartmentType])
+        return ibis.cases(
+            (row.hrg.isnull(), ibis.literal(MISSING_HRG)),
+            (row.tariff_hrg.isnull(), ibis.literal(UNKNOWN_HRG)),
+            (~known_department, ibis.literal(UNKNOWN_DEPARTMENT_TYPE)),
+            (row._tariff.isnull(), ibis.literal(NO_POD_PRICE)),
+            else_=ibis.null().cast("string"),
+        )
+
+    return _finish(staged, columns, reason=reason)
 
 
 def pricing_summary(priced: ir.Table) -> ir.Table:
