@@ -53,7 +53,7 @@ def read_activity(path: Path, kind: ActivityKind) -> pa.Table:
     if path.is_file() and path.stat().st_size == 0:
         _fail(path, "the file is empty")
     if suffix in CSV_SUFFIXES:
-        raw, rows, problems = _read_csv(path, schema)
+        raw, rows, problems = read_csv_columns(path, schema)
     else:
         raw, rows, problems = _read_parquet(path, schema)
     findings = Findings(path.name, rows, problems)
@@ -96,7 +96,8 @@ def _columns(found: list[str], schema: Mapping[str, str], path: Path, header_row
 # CSV ---------------------------------------------------------------------------------------------------------
 
 
-def _csv_header(path: Path) -> list[str]:
+def csv_header(path: Path) -> list[str]:
+    """The first line's column names (a large extract's header, read without reading the rest)."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             line = handle.readline()
@@ -126,8 +127,10 @@ def _csv_table(path: Path, names: list[str], wanted: list[str], threads: bool) -
     return table, skipped
 
 
-def _read_csv(path: Path, schema: Mapping[str, str]) -> tuple[dict[str, Any], Any, list[Problem]]:
-    found = _csv_header(path)
+def read_csv_columns(path: Path, schema: Mapping[str, str]) -> tuple[dict[str, Any], Any, list[Problem]]:
+    """A large CSV read by pyarrow as text, keeping only ``schema``'s columns: the raw columns, the row count and
+    the problems (missing columns, unreadable rows) for the caller's vectorised checks."""
+    found = csv_header(path)
     _columns(found, schema, path, 1)
     names = [name if name in schema else f"__ignored_{index}" for index, name in enumerate(found)]
     wanted = list(schema)

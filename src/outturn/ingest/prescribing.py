@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 
 from outturn.domain.prescribing import BNF_CODE_PATTERN, PRESCRIBING_SCHEMA, FormulationSwap, month_in_name, year_month
 from outturn.domain.problems import Problem, ProblemsError
-from outturn.ingest.activity import _csv_header, _read_csv  # the house CSV reader: row numbers, ragged rows
+from outturn.ingest.activity import csv_header, read_csv_columns  # the house large-CSV reader
 from outturn.ingest.activity_checks import Findings, as_int, as_text, plain, quoted, quoted_text
 from outturn.ingest.tables import read_table
 
@@ -133,10 +133,10 @@ def read_prescribing(path: Path, layout: Layout | str = Layout.AUTO, month: str 
     if path.stat().st_size == 0:
         _fail(path, "the file is empty")
     wanted = year_month(month) if month else None
-    header = _csv_header(path)
+    header = csv_header(path)
     variant = _variant(path, header, Layout(layout))
     columns = _columns(path, header, variant)
-    raw, rows, problems = _read_csv(path, dict.fromkeys(columns.values(), "string"))
+    raw, rows, problems = read_csv_columns(path, dict.fromkeys(columns.values(), "string"))
     findings = Findings(path.name, rows, problems)
     values = {field: raw[source] for field, source in columns.items()}
     typed = _validate(values, findings, columns)
