@@ -128,8 +128,9 @@ def _csv_table(path: Path, names: list[str], wanted: list[str], threads: bool) -
 
 
 def read_csv_columns(path: Path, schema: Mapping[str, str]) -> tuple[dict[str, Any], Any, list[Problem]]:
-    """A large CSV read by pyarrow as text, keeping only ``schema``'s columns: the raw columns, the row count and
-    the problems (missing columns, unreadable rows) for the caller's vectorised checks."""
+    """A large CSV read by pyarrow as text, keeping only ``schema``'s columns: those columns, each row's line
+    number in the file, and the problems found (ragged rows); a missing column or an empty file fails at once.
+    Blank lines are dropped. The caller's vectorised checks then parse and validate the text."""
     found = csv_header(path)
     _columns(found, schema, path, 1)
     names = [name if name in schema else f"__ignored_{index}" for index, name in enumerate(found)]
