@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -22,6 +23,7 @@ from outturn.cli import app
 from outturn.domain.activity import PointOfDelivery
 from outturn.domain.contracts import ActualLine, Contract, PlanLine, forecast_remaining, statement_lines
 from outturn.domain.periods import FinancialMonth, FinancialYear
+from outturn.engine import pricing
 from outturn.stats.casemix import PriceSample, case_mix_drift
 
 MFF = Decimal("1.100325")
@@ -203,6 +205,14 @@ def test_price_command_counts_priced_and_unpriced_and_totals_the_pence(tmp_path:
     assert document["price_pence"] == 13 * NEL_SPELL
     assert (document["excess_bed_days"], document["excess_price_pence"]) == (2, EXCESS_TWO_DAYS)
     assert (tmp_path / "priced.parquet").exists()
+    narrow = CliRunner().invoke(app, ["price", "--activity", str(files["apc"]), "--kind", "apc", "--prices-only",
+                                      "--out", str(tmp_path / "prices.parquet"), "--reference-dir",
+                                      str(reference_dir), "--format", "json"])
+    assert json.loads(narrow.stdout)["price_pence"] == document["price_pence"]
+    extract = pq.read_table(tmp_path / "prices.parquet")
+    assert extract.column_names == ["spell_id", "provider", "commissioner", *pricing.PRICE_COLUMNS]
+    full = pq.read_table(tmp_path / "priced.parquet").select(extract.column_names)
+    assert extract.sort_by("spell_id").equals(full.sort_by("spell_id"))  # the same prices, fewer columns
 
 
 def test_price_command_refuses_a_bad_extract_and_writes_nothing(tmp_path: Path, reference_dir: Path) -> None:

@@ -56,11 +56,16 @@ def price(
     tariff: Annotated[str, typer.Option(help="National tariff year: 2017/18 or 2018/19")] = "2018/19",
     reference_dir: Annotated[Path | None, typer.Option(help="Reference data (default: $OUTTURN_REFERENCE_DIR)")] = None,
     backend: Annotated[str, typer.Option(help="duckdb (default) or pyspark")] = "duckdb",
+    prices_only: Annotated[
+        bool, typer.Option(help="Write only each record's id, provider, commissioner and prices (a priced extract)")
+    ] = False,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Price an activity extract against the national tariff; every unit that cannot be priced is counted with
     its reason, never priced at zero."""
-    result = contracts.price_file(activity, kind, tariff, out, reference_dir=reference_dir, backend_kind=backend)
+    result = contracts.price_file(
+        activity, kind, tariff, out, reference_dir=reference_dir, backend_kind=backend, prices_only=prices_only
+    )
 
     def render() -> None:
         console.print(

@@ -231,6 +231,16 @@ def price_ae(attendances: ir.Table, tariff_ae: ir.Table, mff: ir.Table, *, year:
     return _finish(staged, columns, reason=reason)
 
 
+RECORD_KEYS = ("provider", "commissioner")
+
+
+def prices_only(priced: ir.Table) -> ir.Table:
+    """Priced records narrowed to the record's id, provider and commissioner and the price columns: a priced
+    extract to join back to the activity by id (a national year writes in a fraction of the time of every column)."""
+    record_id = next(name for name in ("spell_id", "attendance_id") if name in priced.columns)
+    return priced.select(record_id, *RECORD_KEYS, *PRICE_COLUMNS)
+
+
 def pricing_summary(priced: ir.Table) -> ir.Table:
     """Counts and pence by point of delivery and reason (null reason: priced)."""
     return (

@@ -75,13 +75,16 @@ def price_file(
     *,
     reference_dir: Path | None = None,
     backend_kind: str = "duckdb",
+    prices_only: bool = False,
 ) -> PricingResult:
-    """Validate an activity extract, price it against a year's national tariff and write the priced rows."""
+    """Validate an activity extract, price it against a year's national tariff and write the priced rows: every
+    activity column with the prices, or with ``prices_only`` the record id, provider, commissioner and prices."""
     tariff = load_tariff(_reference_dir(None, reference_dir), tariff_year)
     engine = Backend(backend_kind)
     try:
         activity = engine.table(read_activity(activity_path, kind))
-        engine.to_parquet(_priced(engine, kind, activity, tariff), out)
+        priced = _priced(engine, kind, activity, tariff)
+        engine.to_parquet(pricing.prices_only(priced) if prices_only else priced, out)
         summary = engine.to_rows(pricing.pricing_summary(engine.read_parquet(out)))
     finally:
         engine.close()
