@@ -9,6 +9,7 @@ import typer
 
 from outturn.cli._common import FormatOption, OutputFormat, console, emit, reports_errors
 from outturn.cli.contracts import statement_documents
+from outturn.cli.pack import pack_summary, render_headline, steps
 from outturn.cli.position import render_position
 from outturn.domain.money import format_millions
 from outturn.reports.position import position_document
@@ -22,16 +23,21 @@ def demo(
     icb: Annotated[str, typer.Option(help="ICB code from the weighted-population file")] = "QU9",
     as_at: Annotated[str, typer.Option("--as-at", help="Month of the position, YYYY-MM")] = "2025-11",
     seed: Annotated[int, typer.Option(help="Seed for the synthetic ledger")] = 2025,
+    activity_scale: Annotated[
+        float, typer.Option(help="Scale of the synthetic hospital activity (1 = ICB scale; 0.05 for a quick run)")
+    ] = 1.0,
+    pack: Annotated[bool, typer.Option("--pack/--no-pack", help="Write the month's board pack")] = True,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """Build a demo workspace from one real ICB and a SYNTHETIC ledger, and print its position.
+    """Run the month for one real ICB on a SYNTHETIC economy: build the workspace, import last month's and this
+    month's ledger, savings, prescribing and activity, close the months, and write the board pack.
 
-    Practices and PCNs come from NHS England's weighted-population file; the ledger, plan and risks are
-    synthetic, calibrated to the weighted population, and labelled so."""
-    progress = (
-        (lambda message: console.print(f"[dim]→ {message}[/]", highlight=False)) if fmt is OutputFormat.TABLE else None
-    )
-    result = build_demo(out, icb_code=icb, as_at=as_at, seed=seed, progress=progress)
+    Practices and PCNs come from NHS England's weighted-population file; the ledger, plan, risks, savings plan,
+    hospital activity and prescribing are synthetic, calibrated to real data, and labelled so."""
+    with steps(fmt) as progress:
+        result = build_demo(
+            out, icb_code=icb, as_at=as_at, seed=seed, progress=progress, activity_scale=activity_scale, pack=pack
+        )
     savings = rollup_document((result.savings,))[0]
     statements = statement_documents(result.statements)
     document = {
@@ -40,6 +46,7 @@ def demo(
         "position": position_document(result.position),
         "savings": savings,
         "contracts": statements,
+        "pack": pack_summary(result.pack, result.pack_files) if result.pack and result.pack_files else None,
     }
 
     def render() -> None:
@@ -66,5 +73,7 @@ def demo(
                 f"the {contract['tariff_year']} national tariff)",
                 highlight=False,
             )
+        if result.pack and result.pack_files:
+            render_headline(result.pack, result.pack_files)
 
     emit(fmt, document, render)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,14 +135,25 @@ def load_presentations(reference_dir: Path, rng: np.random.Generator) -> Present
     )
 
 
-def load_practices(reference_dir: Path, count: int, rng: np.random.Generator) -> Practices:
-    """``count`` real practices (with a list size) from the allocation file, in code order."""
+def load_practices(
+    reference_dir: Path, count: int, rng: np.random.Generator, codes: Collection[str] | None = None
+) -> Practices:
+    """``count`` real practices (with a list size) from the allocation file, in code order; with ``codes``, those
+    of them the file lists with a list size (``count`` is then ignored)."""
     with _require(reference_dir / ALLOCATIONS_FILE).open(newline="", encoding="utf-8-sig") as handle:
         rows = [row for row in csv.DictReader(handle) if row["Patients"].strip() and float(row["Patients"]) > 0]
-    if count > len(rows):
-        raise ValueError(f"the allocation file has {len(rows):,} practices with a list size; asked for {count:,}")
-    chosen = sorted(rng.choice(len(rows), size=count, replace=False))
-    picked = [rows[index] for index in chosen]
+    if codes is not None:
+        wanted = frozenset(codes)
+        picked = sorted(
+            (row for row in rows if row["Practice_Code"].strip() in wanted), key=lambda r: r["Practice_Code"]
+        )
+        if not picked:
+            raise ValueError("none of the practices asked for has a list size in the allocation file")
+    else:
+        if count > len(rows):
+            raise ValueError(f"the allocation file has {len(rows):,} practices with a list size; asked for {count:,}")
+        chosen = sorted(rng.choice(len(rows), size=count, replace=False))
+        picked = [rows[index] for index in chosen]
 
     def text(row: dict[str, str], column: str) -> str | None:
         return row[column].strip() or None
@@ -273,3 +284,59 @@ def generate_prescribing(
     summary = {"rows": written, "practices": practices, "presentations": len(presentations.codes)}
     (out_dir / "prescribing.json").write_text(json.dumps({**summary, "seed": seed, "month": month, "synthetic": True}))
     return summary
+
+
+PRESENTATIONS_PER_PRACTICE = 1_500  # distinct presentations a practice prescribes in a month, on average
+
+
+def practice_month(reference_dir: Path, practice_codes: Collection[str], month: str, seed: int) -> tuple[pa.Table, int]:
+    """A SYNTHETIC month of prescribing (warehouse layout) for the given real practices, in memory, as
+    ``generate_prescribing`` draws it; returns the table and how many of the practices it covers."""
+    month = year_month(month)
+    rng = np.random.default_rng(seed)
+    presentations = load_presentations(reference_dir, rng)
+    practices = load_practices(reference_dir, 0, rng, practice_codes)
+    count = len(practices.codes)
+    counts = rows_per_practice(practices.list_sizes, PRESENTATIONS_PER_PRACTICE * count, len(presentations.codes))
+    return _chunk(practices, presentations, counts, 0, count, rng, month), count
+
+
+EPD_HEADER = (
+    "YEAR_MONTH",
+    "PRACTICE_CODE",
+    "PRACTICE_NAME",
+    "BNF_CODE",
+    "BNF_DESCRIPTION",
+    "ITEMS",
+    "TOTAL_QUANTITY",
+    "NIC",
+    "ACTUAL_COST",
+)
+
+
+def _pounds(pence: int) -> str:
+    return f"{'-' if pence < 0 else ''}{abs(pence) // 100}.{abs(pence) % 100:02d}"
+
+
+def write_epd_csv(table: pa.Table, path: Path) -> Path:
+    """Prescribing in the warehouse layout written as NHSBSA's English Prescribing Dataset (EPD) CSV."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = [table[name].to_pylist() for name in PRESCRIBING_SCHEMA]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(EPD_HEADER)
+        for month, practice, name, code, description, items, quantity, nic, actual in zip(*columns, strict=True):
+            writer.writerow(
+                (
+                    month.replace("-", ""),
+                    practice,
+                    name,
+                    code,
+                    description,
+                    items,
+                    quantity,
+                    _pounds(nic),
+                    _pounds(actual),
+                )
+            )
+    return path

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from outturn.domain.money import Pence, scale
@@ -66,3 +67,47 @@ def synthetic_savings(
                 )
             )
     return schemes, targets
+
+
+@dataclass(frozen=True)
+class SchemeUpdate:
+    """What a scheme lead reports at a month end: the month's delivered saving and, for a scheme slipping, a
+    re-forecast of the rest of the year and a lower confidence."""
+
+    reference: str
+    delivered_pence: Pence
+    forecast: Mapping[int, Pence]
+    confidence: Decimal | None
+
+
+SLIPPING = Decimal("0.80")  # a scheme delivering under 80% of plan (red) re-forecasts the rest of the year
+CONFIDENCE_DROP = Decimal("0.10")
+LOWEST_CONFIDENCE = Decimal("0.30")
+
+
+def month_updates(schemes: Sequence[Scheme], month: int, seed: int) -> list[SchemeUpdate]:
+    """SYNTHETIC month-end updates for ``month``: each scheme in delivery delivers near its performance so far
+    (a few points either way); one under 80% of plan re-forecasts the months after ``month`` halfway between that
+    rate and its plan, and its confidence falls by 10 points (not below 30%)."""
+    rng = random.Random(seed * 31 + month)
+    updates: list[SchemeUpdate] = []
+    for scheme in sorted(schemes, key=lambda item: item.reference):
+        if scheme.start_month > month or scheme.status is not SchemeStatus.IN_DELIVERY:
+            continue
+        to_date = scheme.plan_to_date(month - 1)
+        so_far = Decimal(scheme.delivered_to_date(month - 1)) / to_date if to_date > 0 else Decimal(1)
+        rate = min(max(so_far + Decimal(rng.randrange(-6, 5)) / 100, Decimal("0.3")), Decimal("1.1"))
+        rate = rate.quantize(Decimal("0.01"))
+        slipping = rate < SLIPPING
+        recovery = ((rate + 1) / 2).quantize(Decimal("0.01"))
+        updates.append(
+            SchemeUpdate(
+                reference=scheme.reference,
+                delivered_pence=scale(scheme.planned[month - 1], rate),
+                forecast={m: scale(scheme.planned[m - 1], recovery) for m in range(month + 1, MONTHS_IN_YEAR + 1)}
+                if slipping
+                else {},
+                confidence=max(scheme.confidence - CONFIDENCE_DROP, LOWEST_CONFIDENCE) if slipping else None,
+            )
+        )
+    return updates

@@ -1,0 +1,433 @@
+"""The monthly board pack as one record of every figure it shows (pure: no I/O).
+
+Each section holds the JSON document that the section's own command prints — ``outturn position``, ``savings
+rollup``, ``savings movement``, ``contracts statement``, ``benchmark``, ``scenario run``, ``risk simulate``, ``risks
+list`` — built by the same functions from the same service results. The HTML, PDF and XLSX renderers read only
+this record, so their figures reconcile with the JSON outputs by construction (and the tests check that they do).
+What the pack adds is derived here, by stated rules: the headline, each workstream's RAG and movement since last
+month, the contracts' over-performance summary and the narrative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from outturn.domain.money import Pence
+from outturn.domain.periods import FinancialMonth
+from outturn.domain.savings import GREEN_DELIVERY, RED_DELIVERY
+from outturn.reports.narrative import (
+    BenchmarkLine,
+    CategoryMovement,
+    ContractsSummary,
+    Headline,
+    NarrativeFigures,
+    RegisterLine,
+    RiskHeadline,
+    SavingsHeadline,
+    SavingsMovement,
+    ScenarioLine,
+    write_narrative,
+)
+from outturn.stats.funnel import FunnelResult, Side
+from outturn.stats.spc import SpcResult
+
+Document = Mapping[str, Any]
+
+POINT_OF_DELIVERY_LABELS = {
+    "elective": "elective spells",
+    "day_case": "day cases",
+    "non_elective": "non-elective spells",
+    "excess_bed_days": "excess bed days",
+    "op_first": "outpatient first attendances",
+    "op_follow_up": "outpatient follow-ups",
+    "op_procedure": "outpatient procedures",
+    "ae": "A&E attendances",
+}
+_UPPER_WORDS = frozenset({"NHS", "ICB", "CCG", "PCT", "PCN", "UK", "GP"})
+
+
+def tidy_name(name: str) -> str:
+    """``OXFORD UNIVERSITY HOSPITALS NHS FOUNDATION TRUST`` as ``Oxford University Hospitals NHS Foundation Trust``;
+    a name already in mixed case is left as it is."""
+    if name != name.upper():
+        return name
+    return " ".join(word if word in _UPPER_WORDS else word.capitalize() for word in name.split())
+
+
+@dataclass(frozen=True)
+class WorkstreamRow:
+    """A workstream's savings (``savings rollup --level workstream``), its RAG and its movement since last month."""
+
+    figures: Document
+    rag: str
+    forecast_change_pence: Pence | None = None
+    delivered_change_pence: Pence | None = None
+    risk_adjusted_change_pence: Pence | None = None
+
+
+@dataclass(frozen=True)
+class BenchmarkSection:
+    """A measure benchmarked across the organisation's practices (``outturn benchmark --measure NAME``)."""
+
+    measure: Document  # name, description, unit, per
+    benchmark: str  # median, upper-quartile, ...
+    benchmark_rate: float | None
+    rows: tuple[Document, ...]  # practice rows, as the command prints them
+    funnel: FunnelResult | None = None
+
+    @property
+    def practices_above(self) -> int:
+        return sum(1 for row in self.rows if row["above_benchmark"])
+
+    @property
+    def opportunity_activity(self) -> float:
+        return float(sum(row["opportunity_activity"] or 0 for row in self.rows))
+
+    @property
+    def opportunity_pence(self) -> Pence | None:
+        values = [row["opportunity_pence"] for row in self.rows]
+        return None if any(value is None for value in values) else sum(values)
+
+    @property
+    def funnel_high(self) -> int | None:
+        if self.funnel is None:
+            return None
+        return sum(1 for point in self.funnel.points if point.outlier is Side.HIGH)
+
+
+@dataclass(frozen=True)
+class FunnelSection:
+    title: str
+    description: str
+    result: FunnelResult
+
+
+@dataclass(frozen=True)
+class SpcSection:
+    title: str
+    measure: str
+    unit: str
+    result: SpcResult
+
+
+@dataclass(frozen=True)
+class PackInputs:
+    """What the services computed for the month, as the commands' JSON documents."""
+
+    position: Document
+    previous_position: Document | None = None
+    savings_total: Document | None = None
+    savings_workstreams: Sequence[Document] = ()
+    savings_movement: Document | None = None  # movement_document, each scheme with its "workstream"
+    contracts: Sequence[Document] = ()
+    organisation_names: Mapping[str, str] = field(default_factory=dict)
+    risk: Document | None = None
+    register: Sequence[Document] = ()
+    scenarios: Sequence[Document] = ()
+    benchmarks: Sequence[BenchmarkSection] = ()
+    funnels: Sequence[FunnelSection] = ()  # funnel plots beyond the benchmarks' own (the generic prescribing rate)
+    spc: Sequence[SpcSection] = ()
+    notes: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class BoardPack:
+    headline: Headline
+    narrative: tuple[str, ...]
+    position: Document
+    previous_position: Document | None
+    savings_total: Document | None
+    workstreams: tuple[WorkstreamRow, ...]
+    savings_movement: Document | None
+    contracts: tuple[Document, ...]
+    organisation_names: Mapping[str, str]
+    risk: Document | None
+    register: tuple[Document, ...]
+    scenarios: tuple[Document, ...]
+    benchmarks: tuple[BenchmarkSection, ...]
+    funnels: tuple[FunnelSection, ...]
+    spc: tuple[SpcSection, ...]
+    notes: tuple[str, ...]
+
+    def name_of(self, code: str) -> str:
+        return tidy_name(self.organisation_names.get(code, code))
+
+
+# --- derived figures -----------------------------------------------------------------------------------------
+
+
+def workstream_rag(figures: Document) -> str:
+    """The scheme rules for delivery applied to a workstream's totals, worst finding wins: delivered to date under
+    95% of plan to date, or the year's forecast under 95% of plan, is amber; under 80% red."""
+    ratios = [
+        Decimal(figures["delivered_pence"]) / figures["plan_to_date_pence"]
+        if figures["plan_to_date_pence"] > 0
+        else None,
+        Decimal(figures["forecast_pence"]) / figures["plan_pence"] if figures["plan_pence"] > 0 else None,
+    ]
+    found = [ratio for ratio in ratios if ratio is not None]
+    if any(ratio < RED_DELIVERY for ratio in found):
+        return "red"
+    return "amber" if any(ratio < GREEN_DELIVERY for ratio in found) else "green"
+
+
+def movement_by_workstream(movement: Document | None) -> dict[str, dict[str, Pence]]:
+    """The scheme movements between two closes summed by workstream."""
+    totals: dict[str, dict[str, Pence]] = {}
+    for scheme in movement["schemes"] if movement else ():
+        into = totals.setdefault(scheme["workstream"], {"forecast": 0, "delivered": 0, "risk_adjusted": 0})
+        into["forecast"] += scheme["forecast_change_pence"]
+        into["delivered"] += scheme["delivered_change_pence"]
+        into["risk_adjusted"] += scheme["risk_adjusted_change_pence"]
+    return totals
+
+
+def workstream_rows(workstreams: Sequence[Document], movement: Document | None) -> tuple[WorkstreamRow, ...]:
+    moved = movement_by_workstream(movement)
+    rows = []
+    for figures in workstreams:
+        change = moved.get(figures["code"], {"forecast": 0, "delivered": 0, "risk_adjusted": 0})
+        has = movement is not None
+        rows.append(
+            WorkstreamRow(
+                figures,
+                workstream_rag(figures),
+                change["forecast"] if has else None,
+                change["delivered"] if has else None,
+                change["risk_adjusted"] if has else None,
+            )
+        )
+    return tuple(rows)
+
+
+def _savings_headline(total: Document | None) -> SavingsHeadline | None:
+    if total is None:
+        return None
+    return SavingsHeadline(
+        plan_pence=total["plan_pence"],
+        plan_to_date_pence=total["plan_to_date_pence"],
+        delivered_pence=total["delivered_pence"],
+        forecast_pence=total["forecast_pence"],
+        risk_adjusted_pence=total["risk_adjusted_pence"],
+        target_pence=total["target_pence"],
+        unidentified_pence=total["unidentified_pence"],
+        red=total["rag"]["red"],
+        amber=total["rag"]["amber"],
+        green=total["rag"]["green"],
+    )
+
+
+def _risk_headline(risk: Document | None) -> RiskHeadline | None:
+    if risk is None:
+        return None
+    top = risk["tornado"][0] if risk["tornado"] else None
+    return RiskHeadline(
+        trials=risk["trials"],
+        p_meet_control_total=risk["p_meet_control_total"],
+        p10_pence=risk["p10_pence"],
+        p50_pence=risk["p50_pence"],
+        p90_pence=risk["p90_pence"],
+        top_driver=top["driver"] if top else None,
+        top_swing_pence=top["swing_pence"] if top else 0,
+    )
+
+
+def headline(inputs: PackInputs) -> Headline:
+    position, previous = inputs.position, inputs.previous_position
+    month = FinancialMonth.parse_as_at(position["as_at"])
+    return Headline(
+        org_code=position["org_code"],
+        org_name=position["org_name"],
+        financial_year=position["financial_year"],
+        month=position["month"],
+        as_at=position["as_at"],
+        period=f"{month.name} {month.calendar_year}",
+        control_total_pence=position["control_total_pence"],
+        forecast_outturn_pence=position["forecast_outturn_pence"],
+        forecast_surplus_pence=position["forecast_surplus_pence"],
+        gap_pence=position["gap_to_control_total_pence"],
+        likely_surplus_pence=position["risk"]["likely_surplus_pence"],
+        best_surplus_pence=position["risk"]["best_surplus_pence"],
+        worst_surplus_pence=position["risk"]["worst_surplus_pence"],
+        previous_month=previous["month"] if previous else None,
+        previous_gap_pence=previous["gap_to_control_total_pence"] if previous else None,
+        savings=_savings_headline(inputs.savings_total),
+        risk=_risk_headline(inputs.risk),
+    )
+
+
+def _categories(position: Document, previous: Document | None) -> tuple[CategoryMovement, ...]:
+    before = {row["category"]: row["forecast_outturn_pence"] for row in previous["by_category"]} if previous else {}
+    return tuple(
+        CategoryMovement(
+            row["label"],
+            row["forecast_variance_pence"],
+            row["forecast_outturn_pence"] - before.get(row["category"], 0) if previous else None,
+        )
+        for row in position["by_category"]
+    )
+
+
+def contracts_summary(contracts: Sequence[Document], names: Mapping[str, str]) -> ContractsSummary | None:
+    """The contracts' total over-performance, the contract with the most and its line with the most."""
+    if not contracts:
+        return None
+    top = max(contracts, key=lambda c: (c["over_performance_pence"], c["provider"], c["commissioner"]))
+    lines = [line for line in top["lines"] if line["point_of_delivery"] in POINT_OF_DELIVERY_LABELS]
+    line = max(lines, key=lambda item: item["over_performance_pence"], default=None)
+    shown = line if line is not None and line["over_performance_pence"] > 0 else None
+    return ContractsSummary(
+        contracts=len(contracts),
+        over_performance_pence=sum(c["over_performance_pence"] for c in contracts),
+        top_provider=top["provider"],
+        top_provider_name=tidy_name(names.get(top["provider"], top["provider"])),
+        top_commissioner=top["commissioner"],
+        top_over_performance_pence=top["over_performance_pence"],
+        top_line_label=POINT_OF_DELIVERY_LABELS[shown["point_of_delivery"]] if shown else None,
+        top_line_over_performance_pence=shown["over_performance_pence"] if shown else 0,
+    )
+
+
+def _savings_movement(movement: Document | None, workstreams: Sequence[WorkstreamRow]) -> SavingsMovement | None:
+    if movement is None:
+        return None
+    change = movement["forecast_change_pence"]
+    same_way = [
+        row for row in workstreams if row.forecast_change_pence and (row.forecast_change_pence > 0) == (change > 0)
+    ]
+    top = max(same_way, key=lambda row: abs(row.forecast_change_pence or 0), default=None)
+    return SavingsMovement(
+        forecast_change_pence=change,
+        delivered_change_pence=movement["delivered_change_pence"],
+        top_workstream=top.figures["name"] if top else None,
+        top_workstream_change_pence=(top.forecast_change_pence or 0) if top else 0,
+    )
+
+
+def largest_risks(register: Sequence[Document]) -> tuple[RegisterLine, ...]:
+    """Risks (not mitigations) summed by description over the organisations, largest expected value first."""
+    totals: dict[str, list[Pence]] = {}
+    for item in register:
+        if item["kind"] == "risk":
+            pair = totals.setdefault(item["description"], [0, 0])
+            pair[0] += item["value_pence"]
+            pair[1] += item["expected_pence"]
+    ordered = sorted(totals.items(), key=lambda entry: (-entry[1][1], entry[0]))
+    return tuple(RegisterLine(description, value, expected) for description, (value, expected) in ordered)
+
+
+def _scenario_lines(scenarios: Sequence[Document]) -> tuple[ScenarioLine, ...]:
+    return tuple(
+        ScenarioLine(
+            document["name"],
+            document["change_pence"],
+            document["full_year_effect_pence"],
+            document["scenario"]["gap_to_control_total_pence"],
+        )
+        for document in scenarios
+    )
+
+
+def _benchmark_line(benchmarks: Sequence[BenchmarkSection]) -> BenchmarkLine | None:
+    if not benchmarks:
+        return None
+    first = benchmarks[0]
+    return BenchmarkLine(
+        unit=first.measure["unit"],
+        benchmark=first.benchmark.replace("-", " "),
+        practices=len(first.rows),
+        above=first.practices_above,
+        opportunity_activity=first.opportunity_activity,
+        opportunity_pence=first.opportunity_pence,
+        funnel_high=first.funnel_high,
+    )
+
+
+def build_board_pack(inputs: PackInputs) -> BoardPack:
+    """The pack's record: the inputs as they are, and what is derived from them (headline, RAG, narrative)."""
+    workstreams = workstream_rows(inputs.savings_workstreams, inputs.savings_movement)
+    top = headline(inputs)
+    figures = NarrativeFigures(
+        headline=top,
+        categories=_categories(inputs.position, inputs.previous_position),
+        contracts=contracts_summary(inputs.contracts, inputs.organisation_names),
+        savings_movement=_savings_movement(inputs.savings_movement, workstreams),
+        top_risks=largest_risks(inputs.register),
+        scenarios=_scenario_lines(inputs.scenarios),
+        benchmark=_benchmark_line(inputs.benchmarks),
+    )
+    return BoardPack(
+        headline=top,
+        narrative=write_narrative(figures),
+        position=inputs.position,
+        previous_position=inputs.previous_position,
+        savings_total=inputs.savings_total,
+        workstreams=workstreams,
+        savings_movement=inputs.savings_movement,
+        contracts=tuple(inputs.contracts),
+        organisation_names=dict(inputs.organisation_names),
+        risk=inputs.risk,
+        register=tuple(inputs.register),
+        scenarios=tuple(inputs.scenarios),
+        benchmarks=tuple(inputs.benchmarks),
+        funnels=tuple(inputs.funnels),
+        spc=tuple(inputs.spc),
+        notes=tuple(inputs.notes),
+    )
+
+
+def headline_document(head: Headline) -> dict[str, Any]:
+    """The headline as JSON (money in pence): what ``outturn pack --format json`` and the demo print."""
+    savings, risk = head.savings, head.risk
+    return {
+        "org_code": head.org_code,
+        "org_name": head.org_name,
+        "financial_year": head.financial_year,
+        "month": head.month,
+        "as_at": head.as_at,
+        "control_total_pence": head.control_total_pence,
+        "forecast_outturn_pence": head.forecast_outturn_pence,
+        "forecast_surplus_pence": head.forecast_surplus_pence,
+        "gap_to_control_total_pence": head.gap_pence,
+        "previous_month": head.previous_month,
+        "previous_gap_to_control_total_pence": head.previous_gap_pence,
+        "gap_change_pence": head.gap_change_pence,
+        "likely_surplus_pence": head.likely_surplus_pence,
+        "savings": None
+        if savings is None
+        else {
+            "plan_pence": savings.plan_pence,
+            "plan_to_date_pence": savings.plan_to_date_pence,
+            "delivered_pence": savings.delivered_pence,
+            "forecast_pence": savings.forecast_pence,
+            "risk_adjusted_pence": savings.risk_adjusted_pence,
+            "unidentified_pence": savings.unidentified_pence,
+            "delivered_share": None if savings.delivered_share is None else round(float(savings.delivered_share), 4),
+        },
+        "p_meet_control_total": None if risk is None else risk.p_meet_control_total,
+        "p10_pence": None if risk is None else risk.p10_pence,
+        "p50_pence": None if risk is None else risk.p50_pence,
+        "p90_pence": None if risk is None else risk.p90_pence,
+    }
+
+
+def pack_document(pack: BoardPack, files: Mapping[str, str | None]) -> dict[str, Any]:
+    """``outturn pack --format json``: where the files are, the headline (pence), the narrative and notes."""
+    return {
+        "files": dict(files),
+        "headline": headline_document(pack.headline),
+        "narrative": list(pack.narrative),
+        "sections": {
+            "contracts": len(pack.contracts),
+            "workstreams": len(pack.workstreams),
+            "benchmarks": [section.measure["name"] for section in pack.benchmarks],
+            "funnels": [section.title for section in pack.funnels],
+            "spc": [section.measure for section in pack.spc],
+            "scenarios": [document["name"] for document in pack.scenarios],
+            "risks": len(pack.register),
+        },
+        "notes": list(pack.notes),
+    }

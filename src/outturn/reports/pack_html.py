@@ -1,0 +1,206 @@
+"""The board pack as one self-contained HTML page (Jinja2; print CSS for A4; charts as inline SVG).
+
+The same HTML is what WeasyPrint turns into the PDF (``pack_pdf``): nothing is fetched from a network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from outturn.domain.money import format_millions, format_surplus, format_thousands
+from outturn.reports.narrative import percent
+from outturn.reports.pack import POINT_OF_DELIVERY_LABELS, BoardPack, FunnelSection, workstream_rag
+from outturn.reports.pack_charts import fan_svg, funnel_svg, spc_svg, tornado_svg, waterfall_svg
+from outturn.stats.spc import SpcResult
+from outturn.stats.spc_rules import PointType
+
+TEMPLATES = Path(__file__).parent / "templates"
+TOP_PRACTICES = 10
+TOP_MOVEMENTS = 10
+TOP_DRIFT = 10
+SYNTHETIC_NOTE = "SYNTHETIC"
+SUMMARY_ROWS = (
+    ("Allocation", "allocation_pence"),
+    ("Resource (allocation less deductions)", "resource_pence"),
+    ("Control total (surplus/(deficit))", "control_total_pence"),
+    ("Annual budget", "annual_budget_pence"),
+    ("Year-to-date budget", "ytd_budget_pence"),
+    ("Year-to-date actual", "ytd_actual_pence"),
+    ("Year-to-date variance (+ under, − over)", "ytd_variance_pence"),
+    ("Forecast outturn (spend)", "forecast_outturn_pence"),
+    ("Forecast surplus/(deficit)", "forecast_surplus_pence"),
+    ("Gap to control total", "gap_to_control_total_pence"),
+)
+_VARIATION_WORDS = {
+    PointType.COMMON_CAUSE: "common cause only in the latest week",
+    PointType.IMPROVEMENT: "special cause: improvement in the latest week",
+    PointType.CONCERN: "special cause: concern in the latest week",
+    PointType.NEUTRAL_HIGH: "special cause (high) in the latest week",
+    PointType.NEUTRAL_LOW: "special cause (low) in the latest week",
+}
+
+
+def short_trust(name: str) -> str:
+    """``Oxford University Hospitals NHS Foundation Trust`` as ``Oxford University Hospitals``, for narrow tables."""
+    for suffix in (" NHS Foundation Trust", " NHS Trust", " Foundation Trust"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _environment() -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(("html", "j2")),
+        undefined=StrictUndefined,
+        trim_blocks=False,
+    )
+    environment.filters.update(
+        m=lambda pence: format_millions(pence, brackets=True),
+        m2=lambda pence: "—" if pence is None else format_millions(pence, places=2, brackets=True),
+        k=lambda pence: format_thousands(pence, brackets=True),
+        surplus=format_surplus,
+        pct=percent,
+        pct_text=lambda text: percent(Decimal(str(text))),
+        sign=lambda pence: "adverse" if pence is not None and pence < 0 else "",
+        short_trust=short_trust,
+    )
+    return environment
+
+
+def _pod_lines(contracts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Every contract's lines summed by point of delivery, in the statement's order (block elements last)."""
+    keys = (
+        "ytd_plan_activity",
+        "ytd_actual_activity",
+        "ytd_plan_pence",
+        "ytd_actual_pence",
+        "forecast_pence",
+        "over_performance_pence",
+    )
+    totals: dict[str, dict[str, Any]] = {}
+    for contract in contracts:
+        for line in contract["lines"]:
+            pod = line["point_of_delivery"]
+            into = totals.setdefault(pod, {"label": POINT_OF_DELIVERY_LABELS.get(pod, pod), **dict.fromkeys(keys, 0)})
+            for key in keys:
+                into[key] += line[key]
+    order = {pod: index for index, pod in enumerate(POINT_OF_DELIVERY_LABELS)}
+    return [totals[pod] for pod in sorted(totals, key=lambda pod: (order.get(pod, len(order)), pod))]
+
+
+def _contract_totals(contracts: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    keys = ("ytd_plan_pence", "ytd_actual_pence", "ytd_variance_pence", "forecast_pence", "annual_plan_pence")
+    totals = {key: sum(contract[key] for contract in contracts) for key in (*keys, "over_performance_pence")}
+    return totals
+
+
+def _drift(contracts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    rows = [
+        {"provider": contract["provider"], "commissioner": contract["commissioner"], **row}
+        for contract in contracts
+        for row in contract["case_mix_drift"]
+        if row["significant_998"]
+    ]
+    return sorted(rows, key=lambda row: -abs(row["drift_pence"]))[:TOP_DRIFT]
+
+
+def _top_practices(pack: BoardPack) -> list[list[Mapping[str, Any]]]:
+    return [
+        sorted(section.rows, key=lambda row: (-(row["opportunity_activity"] or 0), row["org_code"]))[:TOP_PRACTICES]
+        for section in pack.benchmarks
+    ]
+
+
+def _movements(pack: BoardPack) -> list[Mapping[str, Any]]:
+    if pack.savings_movement is None:
+        return []
+    changed = [
+        item
+        for item in pack.savings_movement["schemes"]
+        if item["forecast_change_pence"] or item["delivered_change_pence"]
+    ]
+    return sorted(changed, key=lambda item: (-abs(item["forecast_change_pence"]), item["reference"]))[:TOP_MOVEMENTS]
+
+
+def _spc_words(result: SpcResult) -> str:
+    words = _VARIATION_WORDS[result.variation]
+    return f"{words}; fewer than 12 points, so read with care" if result.latest_segment.short else words
+
+
+def charts(pack: BoardPack, extra_funnels: Sequence[FunnelSection]) -> dict[str, Any]:
+    """Every chart of the pack as inline SVG markup."""
+    head, position, risk = pack.headline, pack.position, pack.risk
+    found: dict[str, Any] = {
+        "waterfall": Markup(
+            waterfall_svg(
+                position["bridge"], f"From control total to forecast, {head.month} {head.financial_year} (£m)"
+            )
+        ),
+        "funnels": [
+            Markup(funnel_svg(section.funnel, f"{section.measure['description']}: per 1,000 weighted population"))
+            if section.funnel is not None
+            else None
+            for section in pack.benchmarks
+        ],
+        "extra_funnels": [Markup(funnel_svg(section.result, section.title)) for section in extra_funnels],
+        "spc": [Markup(spc_svg(chart.result, chart.title)) for chart in pack.spc],
+        "fan": None,
+        "tornado": None,
+    }
+    if risk is not None:
+        found["fan"] = Markup(
+            fan_svg(
+                risk["fan"],
+                risk["control_total_pence"],
+                risk["forecast_surplus_pence"],
+                "Year-end surplus/(deficit) as the months resolve (£m)",
+            )
+        )
+        found["tornado"] = Markup(tornado_svg(risk["tornado"], "P50 with each driver at its P10 and P90 (£m)"))
+    return found
+
+
+def synthetic_note(pack: BoardPack) -> str:
+    return " ".join(note for note in pack.notes if SYNTHETIC_NOTE in note)
+
+
+def render_html(pack: BoardPack) -> str:
+    """The whole pack as one HTML document (styles and charts inline)."""
+    environment = _environment()
+    template = environment.get_template("board_pack.html.j2")
+    previous = pack.previous_position
+    before = {row["category"]: row["forecast_outturn_pence"] for row in previous["by_category"]} if previous else {}
+    extra = list(pack.funnels)
+    return template.render(
+        pack=pack,
+        css=Markup((TEMPLATES / "board_pack.css").read_text(encoding="utf-8")),
+        charts=charts(pack, extra),
+        prev=previous,
+        summary_rows=SUMMARY_ROWS,
+        category_changes={
+            row["category"]: row["forecast_outturn_pence"] - before.get(row["category"], 0)
+            for row in pack.position["by_category"]
+        },
+        savings_rag=workstream_rag(pack.savings_total) if pack.savings_total else "green",
+        movements=_movements(pack),
+        contract_totals=_contract_totals(pack.contracts),
+        pod_lines=_pod_lines(pack.contracts),
+        drift=_drift(pack.contracts),
+        top_practices=_top_practices(pack),
+        extra_funnels=extra,
+        spc_words=[_spc_words(chart.result) for chart in pack.spc],
+        synthetic=synthetic_note(pack),
+    )
+
+
+def write_html(pack: BoardPack, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_html(pack), encoding="utf-8")
+    return path

@@ -1,0 +1,437 @@
+"""The board pack as an Excel workbook (openpyxl): one sheet per section, numbers as numbers.
+
+Every money figure appears twice: in pounds with a £ number format where the reader looks for it, and in whole
+pence in a column headed by its JSON field name (``forecast_outturn_pence``), so the workbook reconciles exactly,
+to the penny, with the JSON the commands print (``outturn position --format json`` and the rest).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+
+from outturn.reports.pack import BoardPack, headline_document
+from outturn.reports.xlsx_tables import (
+    FIELD_COLUMNS,
+    Column,
+    field_rows,
+    fit_widths,
+    money,
+    new_sheet,
+    write_table,
+)
+from outturn.stats.funnel import FunnelPoint
+
+
+def _headline(book: Workbook, pack: BoardPack) -> None:
+    document = headline_document(pack.headline)
+    sheet, row = new_sheet(
+        book, "Headline", f"{pack.headline.org_name}, {pack.headline.month} {pack.headline.financial_year}"
+    )
+    flat = {**document, **{f"savings_{key}": value for key, value in (document["savings"] or {}).items()}}
+    money_rows = [
+        {"label": key.removesuffix("_pence").replace("_", " ").capitalize(), "field": key, "value": value}
+        for key, value in flat.items()
+        if key.endswith("_pence") and value is not None
+    ]
+    row = write_table(sheet, row, FIELD_COLUMNS, money_rows)
+    shares = [
+        {
+            "label": "Chance of meeting the control total",
+            "field": "p_meet_control_total",
+            "value": document["p_meet_control_total"],
+        },
+        {
+            "label": "Savings delivered / planned to date",
+            "field": "savings_delivered_share",
+            "value": flat.get("savings_delivered_share"),
+        },
+    ]
+    write_table(
+        sheet, row, (Column("Figure", "label"), Column("Share", "value", "share"), Column("Field", "field")), shares
+    )
+
+
+def _narrative(book: Workbook, pack: BoardPack) -> None:
+    sheet, row = new_sheet(book, "Narrative", "Written from the figures by the rules in outturn.reports.narrative")
+    for offset, sentence in enumerate(pack.narrative):
+        sheet.cell(row + offset, 1, sentence)
+    sheet.column_dimensions["A"].width = 160
+
+
+POSITION_FIELDS = (
+    ("Allocation", "allocation_pence"),
+    ("Recurrent allocation", "recurrent_allocation_pence"),
+    ("Non-recurrent allocation", "non_recurrent_allocation_pence"),
+    ("Resource", "resource_pence"),
+    ("Required surplus", "required_surplus_pence"),
+    ("Control total", "control_total_pence"),
+    ("Annual budget", "annual_budget_pence"),
+    ("Planned surplus", "planned_surplus_pence"),
+    ("YTD budget", "ytd_budget_pence"),
+    ("YTD actual", "ytd_actual_pence"),
+    ("YTD variance", "ytd_variance_pence"),
+    ("Forecast outturn", "forecast_outturn_pence"),
+    ("Forecast variance", "forecast_variance_pence"),
+    ("Forecast surplus/(deficit)", "forecast_surplus_pence"),
+    ("Gap to control total", "gap_to_control_total_pence"),
+    ("Savings needed", "savings_needed_pence"),
+    ("Risk-adjusted gap", "risk_adjusted_gap_pence"),
+)
+RISK_FIELDS = (
+    ("Risks (total)", "risks_total_pence"),
+    ("Risks (expected)", "risks_expected_pence"),
+    ("Mitigations (total)", "mitigations_total_pence"),
+    ("Mitigations (expected)", "mitigations_expected_pence"),
+    ("Best surplus/(deficit)", "best_surplus_pence"),
+    ("Likely surplus/(deficit)", "likely_surplus_pence"),
+    ("Worst surplus/(deficit)", "worst_surplus_pence"),
+)
+CATEGORY_COLUMNS = (
+    Column("Category", "category"),
+    Column("Label", "label"),
+    money("Annual budget", "annual_budget_pence"),
+    money("YTD budget", "ytd_budget_pence"),
+    money("YTD actual", "ytd_actual_pence"),
+    money("YTD variance", "ytd_variance_pence"),
+    money("YTD one-off", "ytd_one_off_pence"),
+    money("Forecast outturn", "forecast_outturn_pence"),
+    money("Forecast variance", "forecast_variance_pence"),
+    Column("Methods", "methods"),
+)
+
+
+def _position(book: Workbook, pack: BoardPack) -> None:
+    for title, document in (("Position", pack.position), ("Position last month", pack.previous_position)):
+        if document is None:
+            continue
+        sheet, row = new_sheet(
+            book, title, f"outturn position --as-at {document['as_at']} --format json ({document['method']})"
+        )
+        row = write_table(sheet, row, FIELD_COLUMNS, field_rows(document, POSITION_FIELDS))
+        row = write_table(sheet, row, FIELD_COLUMNS, field_rows(document["risk"], RISK_FIELDS))
+        row = write_table(sheet, row, CATEGORY_COLUMNS, document["by_category"])
+        deductions = (Column("Deduction", "description"), money("Amount", "pence"))
+        row = write_table(sheet, row, deductions, document["deductions"])
+        write_table(sheet, row, (Column("Warning", "warning"),), [{"warning": text} for text in document["warnings"]])
+        fit_widths(sheet)
+    sheet, row = new_sheet(
+        book, "Bridge", "From control total to forecast surplus and the likely (risk-adjusted) position"
+    )
+    columns = (
+        Column("Step", "label"),
+        Column("Kind", "kind"),
+        money("Amount", "pence"),
+        money("Running total", "running_pence"),
+    )
+    write_table(sheet, row, columns, pack.position["bridge"])
+    fit_widths(sheet)
+
+
+SAVINGS_COLUMNS = (
+    Column("Code", "code"),
+    Column("Name", "name"),
+    Column("Schemes", "schemes"),
+    money("Plan", "plan_pence"),
+    money("Plan to date", "plan_to_date_pence"),
+    money("Delivered", "delivered_pence"),
+    money("Forecast", "forecast_pence"),
+    money("Shortfall", "shortfall_pence"),
+    Column("Shortfall %", "shortfall_pct", "float"),
+    money("Risk-adjusted", "risk_adjusted_pence"),
+    money("Pipeline", "pipeline_pence"),
+    money("Target", "target_pence"),
+    money("Identified", "identified_pence"),
+    money("Unidentified", "unidentified_pence"),
+    Column("Red", "red", read=lambda row: row["rag"]["red"]),
+    Column("Amber", "amber", read=lambda row: row["rag"]["amber"]),
+    Column("Green", "green", read=lambda row: row["rag"]["green"]),
+)
+
+
+def _savings(book: Workbook, pack: BoardPack) -> None:
+    sheet, row = new_sheet(book, "Savings", "outturn savings rollup --level workstream (and the organisation's total)")
+    movement = (
+        Column("RAG", "workstream_rag"),
+        money("Forecast change since last close", "forecast_change_pence"),
+        money("Delivered change since last close", "delivered_change_pence"),
+        money("Risk-adjusted change since last close", "risk_adjusted_change_pence"),
+    )
+    rows = [
+        {
+            **item.figures,
+            "workstream_rag": item.rag,
+            "forecast_change_pence": item.forecast_change_pence,
+            "delivered_change_pence": item.delivered_change_pence,
+            "risk_adjusted_change_pence": item.risk_adjusted_change_pence,
+        }
+        for item in pack.workstreams
+    ]
+    row = write_table(sheet, row, (*SAVINGS_COLUMNS, *movement), rows)
+    if pack.savings_total is not None:  # the organisation's total, with its targets
+        write_table(sheet, row, SAVINGS_COLUMNS, [pack.savings_total])
+    fit_widths(sheet)
+    if pack.savings_movement is not None:
+        sheet, row = new_sheet(
+            book, "Savings movement", "outturn savings movement --from (last month) --to (this month)"
+        )
+        columns = (
+            Column("Reference", "reference"),
+            Column("Title", "title"),
+            Column("Organisation", "org_code"),
+            Column("Workstream", "workstream"),
+            money("Plan change", "plan_change_pence"),
+            money("Delivered change", "delivered_change_pence"),
+            money("Forecast change", "forecast_change_pence"),
+            money("Risk-adjusted change", "risk_adjusted_change_pence"),
+            Column("Explanation", "explanation"),
+        )
+        write_table(sheet, row, columns, pack.savings_movement["schemes"])
+        fit_widths(sheet)
+
+
+CONTRACT_COLUMNS = (
+    money("Annual plan", "annual_plan_pence"),
+    money("YTD plan", "ytd_plan_pence"),
+    money("YTD actual", "ytd_actual_pence"),
+    money("YTD variance", "ytd_variance_pence"),
+    money("Forecast", "forecast_pence"),
+    money("Over-performance", "over_performance_pence"),
+)
+
+
+def _contracts(book: Workbook, pack: BoardPack) -> None:
+    columns: tuple[Column, ...]
+    sheet, row = new_sheet(
+        book, "Contracts", "outturn contracts statement --provider CODE (each provider with a contract in scope)"
+    )
+    columns = (
+        Column("Provider", "provider"),
+        Column("Provider name", "provider_name", read=lambda contract: pack.name_of(contract["provider"])),
+        Column("Commissioner", "commissioner"),
+        Column("Tariff year", "tariff_year"),
+        *CONTRACT_COLUMNS,
+        Column("Consultant referral share", "consultant_referral_share", "share"),
+    )
+    write_table(sheet, row, columns, pack.contracts)
+    fit_widths(sheet)
+    sheet, row = new_sheet(book, "Contract lines", "Each contract's statement lines by point of delivery")
+    columns = (
+        Column("Provider", "provider"),
+        Column("Commissioner", "commissioner"),
+        Column("Point of delivery", "point_of_delivery"),
+        Column("Annual plan activity", "annual_plan_activity"),
+        Column("YTD plan activity", "ytd_plan_activity"),
+        Column("YTD actual activity", "ytd_actual_activity"),
+        Column("Forecast activity", "forecast_activity"),
+        *CONTRACT_COLUMNS,
+    )
+    lines = [
+        {"provider": contract["provider"], "commissioner": contract["commissioner"], **line}
+        for contract in pack.contracts
+        for line in contract["lines"]
+    ]
+    write_table(sheet, row, columns, lines)
+    fit_widths(sheet)
+
+
+BENCHMARK_COLUMNS = (
+    Column("Practice", "org_code"),
+    Column("Name", "org_name"),
+    Column("PCN", "parent_code"),
+    Column("Activity", "activity"),
+    Column("Priced activity", "priced_activity"),
+    money("Activity value", "pence"),
+    Column("Registered list", "population"),
+    Column("Weighted population", "weighted_population", "float"),
+    Column("Rate per 1,000 (list)", "rate_actual", "float"),
+    Column("Rate per 1,000 (weighted)", "rate_weighted", "float"),
+    Column("Need index", "need_index", "float"),
+    Column("Rank (list)", "rank_actual"),
+    Column("Rank (weighted)", "rank_weighted"),
+    Column("Rank change", "rank_change"),
+    Column("Benchmark rate", "benchmark_rate", "float"),
+    Column("Above benchmark", "above_benchmark"),
+    Column("Opportunity (units)", "opportunity_activity", "float"),
+    money("Opportunity", "opportunity_pence"),
+    Column("Funnel z (adjusted)", "funnel_z", "float"),
+    Column("Funnel outlier", "funnel_outlier"),
+)
+
+
+def _funnel_cells(point: FunnelPoint | None) -> dict[str, Any]:
+    if point is None:
+        return {"funnel_z": None, "funnel_outlier": None}
+    return {"funnel_z": point.z_adjusted, "funnel_outlier": point.outlier.value if point.outlier else None}
+
+
+def _benchmarks(book: Workbook, pack: BoardPack) -> None:
+    for section in pack.benchmarks:
+        name = section.measure["name"]
+        sheet, row = new_sheet(
+            book, f"Benchmark {name}"[:31], f"outturn benchmark --measure {name} ({section.benchmark})"
+        )
+        points = {point.group: point for point in section.funnel.points} if section.funnel else {}
+        rows = [{**practice, **_funnel_cells(points.get(practice["org_code"]))} for practice in section.rows]
+        write_table(sheet, row, BENCHMARK_COLUMNS, rows)
+        fit_widths(sheet)
+    for funnel in pack.funnels:
+        sheet, row = new_sheet(book, funnel.title.split(",")[0][:31], funnel.description)
+        columns = (
+            Column("Group", "group"),
+            Column("Numerator", "numerator", "float"),
+            Column("Denominator", "denominator", "float"),
+            Column("Value", "value", "float"),
+            Column("z (adjusted)", "z_adjusted", "float"),
+            Column("Lower 99.8%", "lower_998", "float"),
+            Column("Upper 99.8%", "upper_998", "float"),
+            Column("Outlier", "outlier"),
+        )
+        rows = [
+            {**vars(point), **vars(point.limits), "outlier": point.outlier.value if point.outlier else None}
+            for point in funnel.result.points
+        ]
+        write_table(sheet, row, columns, rows)
+        fit_widths(sheet)
+
+
+def _spc(book: Workbook, pack: BoardPack) -> None:
+    if not pack.spc:
+        return
+    sheet, row = new_sheet(book, "SPC", "Weekly counts of key activity: XmR charts (Making Data Count)")
+    columns = (
+        Column("Chart", "chart"),
+        Column("Week starting", "period"),
+        Column("Value", "value", "float"),
+        Column("Mean", "mean", "float"),
+        Column("Lower process limit", "lower_process_limit", "float"),
+        Column("Upper process limit", "upper_process_limit", "float"),
+        Column("Special cause", "special_cause"),
+        Column("Point type", "point_type"),
+    )
+    rows = [
+        {**vars(point), "chart": chart.title, "point_type": point.point_type.value}
+        for chart in pack.spc
+        for point in chart.result.points
+    ]
+    write_table(sheet, row, columns, rows)
+    fit_widths(sheet)
+
+
+def _scenarios(book: Workbook, pack: BoardPack) -> None:
+    if not pack.scenarios:
+        return
+    columns: tuple[Column, ...]
+    sheet, row = new_sheet(book, "Scenarios", "outturn scenario run FILE: the baseline and each scenario")
+    columns = (
+        Column("Scenario", "name"),
+        money("Forecast outturn", "forecast_outturn_pence"),
+        money("Forecast surplus/(deficit)", "forecast_surplus_pence"),
+        money("Gap to control total", "gap_to_control_total_pence"),
+        money("Change in year", "change_pence"),
+        money("Full-year effect", "full_year_effect_pence"),
+    )
+    baseline = {"name": "Baseline", **pack.scenarios[0]["baseline"], "change_pence": 0, "full_year_effect_pence": 0}
+    compared = [
+        {
+            "name": document["name"],
+            **document["scenario"],
+            **{k: document[k] for k in ("change_pence", "full_year_effect_pence")},
+        }
+        for document in pack.scenarios
+    ]
+    write_table(sheet, row, columns, [baseline, *compared])
+    fit_widths(sheet)
+    sheet, row = new_sheet(
+        book, "Scenario levers", "Each lever's in-year and full-year change in forecast outturn (negative: a saving)"
+    )
+    columns = (
+        Column("Scenario", "scenario"),
+        Column("Index", "index"),
+        Column("Type", "type"),
+        Column("Label", "label"),
+        Column("First month", "first_month"),
+        Column("Recurrent", "recurrent"),
+        money("In year", "in_year_pence"),
+        money("Full year", "full_year_pence"),
+    )
+    levers = [{"scenario": document["name"], **lever} for document in pack.scenarios for lever in document["levers"]]
+    write_table(sheet, row, columns, levers)
+    fit_widths(sheet)
+
+
+def _risk(book: Workbook, pack: BoardPack) -> None:
+    if pack.risk is not None:
+        risk = pack.risk
+        sheet, row = new_sheet(book, "Risk", f"outturn risk simulate --trials {risk['trials']} --seed {risk['seed']}")
+        fields = (
+            ("Control total", "control_total_pence"),
+            ("Forecast surplus/(deficit)", "forecast_surplus_pence"),
+            ("Expected (closed form)", "expected_surplus_pence"),
+            ("Simulated mean", "mean_surplus_pence"),
+            ("Standard deviation", "sd_surplus_pence"),
+            ("P10", "p10_pence"),
+            ("P50", "p50_pence"),
+            ("P90", "p90_pence"),
+        )
+        row = write_table(sheet, row, FIELD_COLUMNS, field_rows(risk, fields))
+        shares = (Column("Figure", "label"), Column("Value", "value", "share"), Column("Field", "field"))
+        row = write_table(
+            sheet, row, shares, field_rows(risk, (("Chance of meeting the control total", "p_meet_control_total"),))
+        )
+        fan = (Column("Month", "month"), *(money(f"P{q}", f"p{q}_pence") for q in (10, 25, 50, 75, 90)))
+        row = write_table(sheet, row, fan, risk["fan"])
+        tornado = (
+            Column("Driver", "driver"),
+            Column("Kind", "kind"),
+            money("P50 at P10", "p50_low_pence"),
+            money("P50 at P90", "p50_high_pence"),
+            money("Swing", "swing_pence"),
+            Column("Share of variance", "variance_share", "share"),
+        )
+        row = write_table(sheet, row, tornado, risk["tornado"])
+        histogram = (money("From", "from_pence"), money("To", "to_pence"), Column("Trials", "trials"))
+        write_table(sheet, row, histogram, risk["distribution"])
+        fit_widths(sheet)
+    sheet, row = new_sheet(book, "Risks and mitigations", "outturn risks list")
+    columns = (
+        Column("Organisation", "org_code"),
+        Column("Kind", "kind"),
+        Column("Description", "description"),
+        money("Value", "value_pence"),
+        Column("Likelihood", "likelihood", "share"),
+        money("Expected", "expected_pence"),
+        Column("Category", "category"),
+    )
+    write_table(sheet, row, columns, pack.register)
+    fit_widths(sheet)
+
+
+def _notes(book: Workbook, pack: BoardPack) -> None:
+    sheet, row = new_sheet(book, "Notes")
+    for offset, note in enumerate(pack.notes):
+        sheet.cell(row + offset, 1, note)
+    sheet.column_dimensions["A"].width = 160
+
+
+def write_xlsx(pack: BoardPack, path: Path) -> Path:
+    book = Workbook()
+    book.remove(book.active)
+    for section in (
+        _headline,
+        _narrative,
+        _position,
+        _savings,
+        _contracts,
+        _benchmarks,
+        _spc,
+        _scenarios,
+        _risk,
+        _notes,
+    ):
+        section(book, pack)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+    return path

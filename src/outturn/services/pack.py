@@ -1,0 +1,381 @@
+"""The monthly board pack: gather every section from the services the commands use, then write HTML, PDF, XLSX.
+
+Each section is the JSON document its own command prints (``position``, ``savings rollup``, ``savings movement``,
+``contracts statement``, ``benchmark``, ``scenario run``, ``risk simulate``, ``risks list``), computed by the same
+service for the same workspace and month. A section whose data is not loaded (no contracts, no activity, no
+populations, no month-end close) is left out with a note saying why; the position is the one thing required.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from outturn.domain.activity import ActivityKind
+from outturn.domain.benchmark import MEASURE_REGISTRY, BenchmarkSpec, Direction, find_measure
+from outturn.domain.organisations import OrgTree
+from outturn.domain.periods import FinancialMonth
+from outturn.domain.prescribing import BnfGrouping, OrgLevel
+from outturn.domain.savings_rollup import RollupLevel
+from outturn.engine import activity_series
+from outturn.reports.contracts import statement_document
+from outturn.reports.pack import BenchmarkSection, BoardPack, FunnelSection, PackInputs, SpcSection, build_board_pack
+from outturn.reports.pack_html import render_html
+from outturn.reports.pack_pdf import write_pdf
+from outturn.reports.pack_xlsx import write_xlsx
+from outturn.reports.position import position_document
+from outturn.reports.savings import movement_document, rollup_document
+from outturn.reports.scenarios import scenario_document
+from outturn.services import contracts, registers, savings
+from outturn.services.benchmark import DATE_COLUMNS, benchmark
+from outturn.services.contracts import ACTIVITY_TABLES, ContractError
+from outturn.services.position import PositionError, compute_position
+from outturn.services.prescribing import prescribing_measures, stored_months
+from outturn.services.risk import simulate_year_end, simulation_document
+from outturn.services.savings import SavingsError
+from outturn.services.scenarios import run_scenario
+from outturn.services.workspace import Workspace
+from outturn.stats.funnel import FunnelGroup, FunnelKind, funnel
+from outturn.stats.spc import spc
+from outturn.stats.spc_rules import ImprovementDirection
+from outturn.store import contracts_repository, repository
+
+NOTES_TABLE = "report_notes"  # one column, ``note``: what every report of the workspace must say (SYNTHETIC data)
+BENCHMARK_MEASURES = ("emergency_admissions", "gp_referrals")
+SPC_MEASURES = ("emergency_admissions", "ae_attendances", "gp_referrals")
+FORMATS = ("html", "pdf", "xlsx")
+PER_THOUSAND = 1000.0
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PackRequest:
+    org_code: str | None = None
+    as_at: str | None = None
+    method: str | None = None
+    trials: int = 10_000
+    seed: int = 1
+    scenarios: tuple[Path, ...] = ()
+    benchmark_measures: tuple[str, ...] = BENCHMARK_MEASURES
+    spc_measures: tuple[str, ...] = SPC_MEASURES
+
+
+@dataclass(frozen=True)
+class PackFiles:
+    html: Path | None = None
+    pdf: Path | None = None
+    xlsx: Path | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {name: str(path) if path else None for name, path in vars(self).items()}
+
+
+def previous_month(month: FinancialMonth) -> FinancialMonth | None:
+    return month.year.month(month.number - 1) if month.number > 1 else None
+
+
+def _tree(workspace: Workspace) -> OrgTree:
+    with workspace.store.reading() as session:
+        return repository.org_tree(session)
+
+
+def _previous_position(workspace: Workspace, request: PackRequest, org: str, month: FinancialMonth) -> Any:
+    before = previous_month(month)
+    if before is None:
+        return None
+    try:
+        return position_document(compute_position(workspace, org, before.calendar_label, request.method))
+    except PositionError:
+        return None
+
+
+def _savings(
+    workspace: Workspace, org: str, name: str, month: FinancialMonth, notes: list[str]
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]], dict[str, Any] | None]:
+    """The organisation's savings total (every scheme and target under it), by workstream, and the movement
+    between last month's close and this month's, each scheme with its workstream."""
+    total_rows = rollup_document(savings.savings_rollup(workspace, month, RollupLevel.NATIONAL, org))
+    total = {**total_rows[0], "level": "organisation", "code": org, "name": name} if total_rows else None
+    workstreams = rollup_document(savings.savings_rollup(workspace, month, RollupLevel.WORKSTREAM, org))
+    before = previous_month(month)
+    if before is None or total is None:
+        return total, workstreams, None
+    try:
+        items = savings.movement(workspace, before, month)
+    except SavingsError as error:
+        notes.append(f"savings movement not shown: {error}")
+        return total, workstreams, None
+    scope = _tree(workspace).subtree_codes(org)
+    workstream_of = {
+        view.scheme.reference: view.scheme.workstream.value for view in savings.list_schemes(workspace, month, org)
+    }
+    mine = tuple(item for item in items if item.org_code in scope)
+    document = movement_document(mine)
+    for scheme in document["schemes"]:
+        scheme["workstream"] = workstream_of.get(scheme["reference"], "other")
+    return total, workstreams, document
+
+
+def contract_documents(workspace: Workspace, org: str, month: FinancialMonth) -> list[dict[str, Any]]:
+    """The statement of every contract whose commissioner is the organisation or under it (``contracts
+    statement --provider P`` for each provider, those rows kept)."""
+    scope = _tree(workspace).subtree_codes(org)
+    with workspace.store.reading() as session:
+        held = [c for c in contracts_repository.load_contracts(session, month.year) if c.commissioner in scope]
+    documents = []
+    for provider in sorted({contract.provider for contract in held}):
+        for found in contracts.contract_statements(workspace, provider, month):
+            if found.contract.commissioner not in scope:
+                continue
+            documents.append(
+                statement_document(
+                    found.contract.provider,
+                    found.contract.commissioner,
+                    found.contract.year.label,
+                    found.as_at.calendar_label,
+                    list(found.lines),
+                    found.follow_ups,
+                    found.referrals,
+                    found.drift,
+                    found.tariff_year.label,
+                )
+            )
+    return documents
+
+
+def register_rows(workspace: Workspace, org: str, month: FinancialMonth) -> list[dict[str, Any]]:
+    """The risk register as ``outturn risks list`` prints it."""
+    return [
+        {
+            "org_code": item.org_code,
+            "kind": item.kind.value,
+            "description": item.description,
+            "value_pence": item.value_pence,
+            "likelihood": str(item.likelihood),
+            "expected_pence": item.expected_pence,
+            "category": item.category.value if item.category else None,
+        }
+        for item in registers.risk_register(workspace, org, month.year)
+    ]
+
+
+def benchmark_sections(
+    workspace: Workspace, org: str, month: FinancialMonth, measures: Sequence[str], notes: list[str]
+) -> list[BenchmarkSection]:
+    """Each measure benchmarked across the organisation's practices at the median (``outturn benchmark``'s
+    defaults), with its funnel plot: activity per 1,000 weighted population (Spiegelhalter, overdispersion)."""
+    sections = []
+    for name in measures:
+        measure = find_measure(name)
+        try:
+            result = benchmark(workspace, measure, org=org, year=month.year)
+        except ValueError as error:
+            notes.append(f"benchmark {name} not shown: {error}")
+            continue
+        groups = [
+            FunnelGroup(row["org_code"], float(row["activity"]), float(row["weighted_population"]))
+            for row in result.rows
+            if row["weighted_population"]
+        ]
+        try:
+            plot = funnel(groups, FunnelKind.RATE, multiplier=PER_THOUSAND) if len(groups) > 1 else None
+        except ValueError:
+            plot = None
+        sections.append(
+            BenchmarkSection(
+                measure={
+                    "name": measure.name,
+                    "description": measure.description,
+                    "unit": measure.unit,
+                    "per": measure.per,
+                },
+                benchmark=BenchmarkSpec().kind.value,
+                benchmark_rate=result.practice_benchmark_rate,
+                rows=tuple(result.rows),
+                funnel=plot,
+            )
+        )
+    return sections
+
+
+def generic_rate_funnel(workspace: Workspace, org: str, notes: list[str]) -> FunnelSection | None:
+    """The generic prescribing rate of the organisation's practices in the latest month held, as a funnel plot."""
+    if not stored_months(workspace):
+        return None
+    try:
+        document = prescribing_measures(workspace, level=OrgLevel.PRACTICE, grouping=BnfGrouping.ALL)
+    except ValueError as error:
+        notes.append(f"generic prescribing not shown: {error}")
+        return None
+    scope = _tree(workspace).subtree_codes(org)
+    groups = [
+        FunnelGroup(row["org"], float(row["generic_items"]), float(row["generic_eligible_items"]))
+        for row in document["rows"]
+        if row["org"] in scope and row["generic_eligible_items"]
+    ]
+    if len(groups) < 2:
+        return None
+    return FunnelSection(
+        f"Generic prescribing rate, {document['month']}",
+        "Items written generically as a share of items of medicines with a generic equivalent (OpenPrescribing's "
+        f"definition), by practice, {document['month']}; low is the concern.",
+        funnel(groups, FunnelKind.PROPORTION),
+    )
+
+
+def _month_end(month: FinancialMonth) -> date:
+    return date(
+        month.calendar_year, month.calendar_month, calendar.monthrange(month.calendar_year, month.calendar_month)[1]
+    )
+
+
+def spc_sections(workspace: Workspace, org: str, month: FinancialMonth, measures: Sequence[str]) -> list[SpcSection]:
+    """Weekly counts of key activity for the organisation's commissioners, whole weeks from 1 April to the end of
+    the as-at month, as XmR charts (more is worse for each of these measures)."""
+    weeks = activity_series.whole_weeks(date(month.year.start_year, 4, 1), _month_end(month))
+    backend = workspace.backend
+    if weeks is None:
+        return []
+    scope = sorted(_tree(workspace).subtree_codes(org))
+    sections = []
+    for name in measures:
+        measure = MEASURE_REGISTRY[name]
+        kind = ActivityKind(measure.source)
+        if not backend.has_table(ACTIVITY_TABLES[kind]):
+            continue
+        expression = activity_series.weekly_units(
+            backend.stored_table(ACTIVITY_TABLES[kind]),
+            measure,
+            DATE_COLUMNS[kind],
+            first_day=weeks[0],
+            last_day=weeks[1],
+            commissioners=scope,
+        )
+        counted = {row["week_start"]: row["units"] for row in backend.to_rows(expression)}
+        if not counted:
+            continue
+        periods = activity_series.week_starts(*weeks)
+        direction = (
+            ImprovementDirection.DECREASE
+            if measure.direction is Direction.HIGH_IS_BAD
+            else ImprovementDirection.INCREASE
+        )
+        result = spc(
+            [day.isoformat() for day in periods],
+            [float(counted.get(day, 0)) for day in periods],
+            improvement_direction=direction,
+        )
+        sections.append(SpcSection(f"{measure.unit.capitalize()} a week", name, measure.unit, result))
+    return sections
+
+
+def report_notes(workspace: Workspace) -> list[str]:
+    """What the workspace says every report must carry (the demo: that its data are SYNTHETIC)."""
+    backend = workspace.backend
+    if not backend.has_table(NOTES_TABLE):
+        return []
+    return [str(row["note"]) for row in backend.to_rows(backend.stored_table(NOTES_TABLE))]
+
+
+def set_report_notes(workspace: Workspace, notes: Sequence[str]) -> None:
+    workspace.backend.store_table(NOTES_TABLE, pa.table({"note": pa.array(list(notes), pa.string())}))
+
+
+def gather_pack(
+    workspace: Workspace, request: PackRequest = PackRequest(), progress: Progress | None = None
+) -> BoardPack:
+    """Every section of the month's board pack, from the workspace."""
+    step = progress or (lambda _message: None)
+    notes = report_notes(workspace)
+    step("computing the position, this month and last")
+    position = compute_position(workspace, request.org_code, request.as_at, request.method)
+    org, month = position.org_code, position.as_at
+    as_at = month.calendar_label
+    step("rolling up the savings plan and its movement since last month's close")
+    total, workstreams, movement = _savings(workspace, org, position.org_name, month, notes)
+    step("pricing the contract statements")
+    try:
+        statements = contract_documents(workspace, org, month)
+    except ContractError as error:
+        statements = []
+        notes.append(f"contracts not shown: {error}")
+    step(f"simulating the year end ({request.trials:,} trials)")
+    risk = simulation_document(
+        simulate_year_end(
+            workspace, trials=request.trials, seed=request.seed, org_code=org, as_at=as_at, method=request.method
+        )
+    )
+    notes.extend(f"risk: {note}" for note in risk["notes"])
+    scenarios = []
+    for path in request.scenarios:
+        step(f"running the scenario {path.name}")
+        run = run_scenario(workspace, path, org_code=org, as_at=as_at, method=request.method)
+        scenarios.append(scenario_document(run.scenario, run.result, run.source, run.warnings))
+    step("benchmarking practices and charting key activity")
+    benchmarks = benchmark_sections(workspace, org, month, request.benchmark_measures, notes)
+    generic = generic_rate_funnel(workspace, org, notes)
+    inputs = PackInputs(
+        position=position_document(position),
+        previous_position=_previous_position(workspace, request, org, month),
+        savings_total=total,
+        savings_workstreams=workstreams,
+        savings_movement=movement,
+        contracts=statements,
+        organisation_names={code: item.name for code, item in _tree(workspace).by_code.items()},
+        risk=risk,
+        register=register_rows(workspace, org, month),
+        scenarios=scenarios,
+        benchmarks=benchmarks,
+        funnels=[generic] if generic else [],
+        spc=spc_sections(workspace, org, month, request.spc_measures),
+        notes=notes,
+    )
+    return build_board_pack(inputs)
+
+
+def pack_stem(pack: BoardPack) -> str:
+    return f"board-pack-{pack.headline.org_code}-{pack.headline.as_at}"
+
+
+def write_pack(
+    pack: BoardPack, out_dir: Path, formats: Sequence[str] = FORMATS, progress: Progress | None = None
+) -> PackFiles:
+    """Write the pack's HTML, PDF and XLSX (those asked for) to ``out_dir``."""
+    step = progress or (lambda _message: None)
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        raise ValueError(f"unknown pack format(s) {', '.join(unknown)} (choose from {', '.join(FORMATS)})")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir.resolve() / pack_stem(pack)
+    files: dict[str, Path] = {}
+    if "html" in formats or "pdf" in formats:
+        step("drawing the charts and writing the HTML")
+        html = render_html(pack)
+        if "html" in formats:
+            files["html"] = stem.with_suffix(".html")
+            files["html"].write_text(html, encoding="utf-8")
+        if "pdf" in formats:
+            step("laying out the PDF (WeasyPrint)")
+            files["pdf"] = write_pdf(html, stem.with_suffix(".pdf"))
+    if "xlsx" in formats:
+        step("writing the XLSX")
+        files["xlsx"] = write_xlsx(pack, stem.with_suffix(".xlsx"))
+    return PackFiles(**files)
+
+
+def build_pack(
+    workspace: Workspace,
+    out_dir: Path,
+    request: PackRequest = PackRequest(),
+    formats: Sequence[str] = FORMATS,
+    progress: Progress | None = None,
+) -> tuple[BoardPack, PackFiles]:
+    pack = gather_pack(workspace, request, progress)
+    return pack, write_pack(pack, out_dir, formats, progress)
