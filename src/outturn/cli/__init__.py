@@ -15,12 +15,14 @@ from outturn.cli.benchmark import benchmark
 from outturn.cli.contracts import contracts_app, price
 from outturn.cli.data import forecast_app, ledger_app, orgs_app, plan_app, risks_app
 from outturn.cli.demo import demo
+from outturn.cli.pack import pack
 from outturn.cli.populations import budgets_app, populations_app
 from outturn.cli.position import position
 from outturn.cli.prescribing import prescribing_app
 from outturn.cli.risk import risk_app
 from outturn.cli.savings import savings_app
 from outturn.cli.scenario import scenario_app
+from outturn.cli.serve import serve, users_app
 from outturn.cli.statistics import funnel, spc
 from outturn.services.workspace import init_workspace
 
@@ -98,6 +100,7 @@ def init(
 
 app.command()(position)
 app.command()(demo)
+app.command()(pack)
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(plan_app, name="plan")
@@ -115,6 +118,8 @@ app.command()(price)
 app.command()(funnel)
 app.command()(spc)
 app.command()(benchmark)
+app.command()(serve)
+app.add_typer(users_app, name="users")
 
 
 def main() -> None:

@@ -1,0 +1,122 @@
+"""``outturn serve`` (the web application) and ``outturn users`` (accounts that sign in to it)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from outturn.cli._common import (
+    FormatOption,
+    OutputFormat,
+    cell,
+    console,
+    emit,
+    emit_rows,
+    reports_errors,
+    workspace_from,
+)
+from outturn.services import users
+from outturn.services.users import Role, UserError
+
+users_app = typer.Typer(
+    help="Accounts for the web application: roles finance, practice, board, admin.", no_args_is_help=True
+)
+
+
+@reports_errors
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    secure_cookies: Annotated[
+        bool, typer.Option(help="Mark cookies Secure: set this behind a TLS-terminating proxy")
+    ] = False,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Start the web application on the workspace (sign in with an account from `outturn users add`).
+
+    One process: the DuckDB warehouse admits one writer process at a time, so stop the server before running
+    commands that write to the warehouse (imports of activity, prescribing, populations)."""
+    import uvicorn
+
+    with workspace_from(ctx) as workspace:
+        path = workspace.path
+        accounts = len(users.list_users(workspace))
+    url = f"http://{host}:{port}/"
+    document = {"url": url, "workspace": str(path), "users": accounts}
+    emit(
+        fmt,
+        document,
+        lambda: console.print(
+            f"outturn on {url} (workspace {path}, {accounts} account(s)"
+            + ("; add one with `outturn users add NAME --role finance`" if not accounts else "")
+            + ")",
+            highlight=False,
+        ),
+    )
+    sys.stdout.flush()
+    os.environ["OUTTURN_WORKSPACE"] = str(path)
+    os.environ["OUTTURN_WEB_SECURE_COOKIES"] = "1" if secure_cookies else ""
+    uvicorn.run(
+        "outturn.web.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        proxy_headers=True,
+        log_level="warning",
+    )
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@users_app.command("add")
+@reports_errors
+def add(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Argument(help="User name to sign in with")],
+    role: Annotated[Role, typer.Option(help="finance (edits), practice (own practice and PCN), board (reads), admin")],
+    org: Annotated[str | None, typer.Option(help="The practice (ODS code) of a practice user")] = None,
+    name: Annotated[str, typer.Option(help="Name shown on the pages")] = "",
+    password_stdin: Annotated[
+        bool, typer.Option(help="Read the password from the first line of standard input (else a prompt)")
+    ] = False,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Create an account; the password (10 characters or more) is stored only as an argon2 hash."""
+    password = _read_password(password_stdin)
+    with workspace_from(ctx) as workspace:
+        try:
+            user = users.add_user(workspace, username, password, role, org_code=org, display_name=name)
+        except UserError as error:
+            raise ValueError(str(error)) from None
+    document = {"username": user.username, "role": user.role.value, "org_code": user.org_code}
+    emit(fmt, document, lambda: console.print(f"added {user.username} ({user.role.value})", highlight=False))
+
+
+@users_app.command("list")
+@reports_errors
+def list_accounts(ctx: typer.Context, fmt: FormatOption = OutputFormat.TABLE) -> None:
+    """The accounts: user name, name shown, role and practice."""
+    with workspace_from(ctx) as workspace:
+        rows = [
+            {"username": u.username, "display_name": u.display_name, "role": u.role.value, "org_code": u.org_code}
+            for u in users.list_users(workspace)
+        ]
+    emit_rows(
+        fmt,
+        rows,
+        [
+            ("user", cell("username")),
+            ("name", cell("display_name")),
+            ("role", cell("role")),
+            ("practice", cell("org_code")),
+        ],
+    )

@@ -1,0 +1,87 @@
+"""What the web application asks of the services beyond the single use-cases: the overview page's figures, a
+cheap stamp that changes whenever the store's data does (so the web can cache computed pages), and the
+exceptions it turns into HTTP statuses (re-exported so that the web never imports the store)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+
+from outturn.domain.plans import RiskItem, RiskKind
+from outturn.domain.position import Position
+from outturn.domain.savings import SavingsFigures
+from outturn.domain.savings_rollup import RollupLevel
+from outturn.services.position import PositionError, compute_position
+from outturn.services.risk import simulate_year_end
+from outturn.services.savings import SavingsError, savings_rollup
+from outturn.services.workspace import Workspace
+from outturn.stats import montecarlo
+from outturn.store import repository
+from outturn.store.models import AuditRow, ForecastOverrideRow, ImportRow, OrganisationRow
+from outturn.store.savings_repository import VersionConflict
+
+__all__ = ["Overview", "PositionError", "SavingsError", "VersionConflict", "data_stamp", "overview"]
+
+OVERVIEW_TRIALS = 4_000
+OVERVIEW_SEED = 1
+TOP_RISKS = 5
+
+
+@dataclass(frozen=True)
+class Overview:
+    position: Position
+    p_meet_control_total: float | None  # None where the simulation could not run
+    trials: int
+    top_risks: tuple[RiskItem, ...]  # risks (not mitigations) by expected value, largest first
+    savings: SavingsFigures
+    notes: tuple[str, ...]
+
+
+def data_stamp(workspace: Workspace) -> tuple[Any, ...]:
+    """Changes whenever an import lands, a scheme or target is edited, a month closes, an override is set or an
+    organisation is added: the newest import and audit entry, and the overrides' and organisations' counts."""
+    with workspace.store.reading() as session:
+        row = session.execute(
+            select(
+                select(func.max(ImportRow.id)).scalar_subquery(),
+                select(func.max(AuditRow.id)).scalar_subquery(),
+                select(func.count()).select_from(ForecastOverrideRow).scalar_subquery(),
+                select(func.max(ForecastOverrideRow.recorded_at)).scalar_subquery(),
+                select(func.count()).select_from(OrganisationRow).scalar_subquery(),
+            )
+        ).one()
+    return tuple(row)
+
+
+def _top_risks(workspace: Workspace, position: Position) -> tuple[RiskItem, ...]:
+    with workspace.store.reading() as session:
+        items = repository.risks_for(session, position.member_codes, position.as_at.year)
+    risks = [item for item in items if item.kind is RiskKind.RISK]
+    risks.sort(key=lambda item: (-item.value_pence * item.likelihood, item.description))
+    return tuple(risks[:TOP_RISKS])
+
+
+def _savings(workspace: Workspace, position: Position) -> SavingsFigures:
+    rows = savings_rollup(workspace, position.as_at, RollupLevel.ORGANISATION, position.org_code)
+    return sum((row.figures for row in rows), SavingsFigures())
+
+
+def overview(workspace: Workspace, org_code: str | None = None, as_at: str | None = None) -> Overview:
+    """The position, the chance of meeting the control total, the largest risks and savings delivery."""
+    notes: list[str] = []
+    try:
+        simulation = simulate_year_end(
+            workspace, trials=OVERVIEW_TRIALS, seed=OVERVIEW_SEED, org_code=org_code, as_at=as_at
+        )
+        position = simulation.inputs.position
+        p_meet: float | None = float(montecarlo.p_meet(simulation.result))
+        notes.extend(simulation.inputs.notes)
+    except ValueError as error:  # a model the simulation cannot take; the position still stands
+        position = compute_position(workspace, org_code, as_at)
+        p_meet = None
+        notes.append(f"risk simulation not run: {error}")
+    return Overview(
+        position, p_meet, OVERVIEW_TRIALS, _top_risks(workspace, position), _savings(workspace, position), tuple(notes)
+    )

@@ -1,0 +1,13 @@
+"""One router per feature; ``ROUTERS`` is the order the application includes them."""
+
+from outturn.web.routes import auth, imports, overview, position, practices, savings, savings_api
+
+ROUTERS = (
+    auth.router,
+    overview.router,
+    position.router,
+    savings.router,
+    savings_api.router,
+    imports.router,
+    practices.router,
+)

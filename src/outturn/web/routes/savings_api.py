@@ -1,0 +1,121 @@
+"""The savings register as JSON: list (filtered, sorted, paged), one scheme with its history, and an edit that
+carries the version it started from (409 with both versions when someone else saved first)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from outturn.domain.money import Pence
+from outturn.domain.periods import FinancialYear
+from outturn.domain.savings import Rag, SchemeStatus, assess_rag
+from outturn.domain.savings_codec import scheme_to_data
+from outturn.reports.savings import scheme_document
+from outturn.services import savings
+from outturn.services.savings import SchemeChanges
+from outturn.services.web import SavingsError, VersionConflict
+from outturn.web.routes.savings import DISPLAY_ONLY, FILTERS, as_at_month, page_of, selection
+from outturn.web.security import Editor, Reader, WorkspaceDep
+
+router = APIRouter(prefix="/api/savings", tags=["savings"])
+
+
+@router.get("/schemes")
+async def list_schemes(
+    request: Request,
+    _user: Reader,
+    workspace: WorkspaceDep,
+    page: int = 1,
+    per_page: int = Query(100, ge=1, le=1000),
+    org: str | None = None,
+    workstream: str | None = None,
+    status: str | None = None,
+    rag: str | None = None,
+    q: str | None = None,
+    sort: str | None = Query(
+        None, description="reference, title, org, workstream, status, rag, plan, forecast, shortfall or risk_adjusted"
+    ),
+    dir: str | None = Query(None, description="asc or desc"),
+    as_at: str | None = Query(None, description="YYYY-MM (default: the workspace's month)"),
+) -> dict[str, Any]:
+    """The register's rows (money in pence), as the savings page shows them."""
+    chosen = {key: value for key, value in request.query_params.items() if key in FILTERS}
+    month = as_at_month(workspace, as_at)
+    rows, _totals = await selection(request, workspace, month, chosen)
+    shown, page, pages = page_of(rows, page, per_page)
+    schemes = [{key: value for key, value in row.items() if key not in DISPLAY_ONLY} for row in shown]
+    return {"as_at": month.calendar_label, "total": len(rows), "page": page, "pages": pages, "schemes": schemes}
+
+
+def _scheme(workspace: Any, year: int, reference: str, as_at: str | None) -> tuple[Any, list[Any], int]:
+    month = as_at_month(workspace, as_at)
+    try:
+        scheme, history = savings.show_scheme(workspace, FinancialYear(year), reference)
+    except SavingsError as error:
+        raise KeyError(str(error)) from None
+    return scheme, history, month.number
+
+
+@router.get("/schemes/{year}/{reference}")
+def get_scheme(
+    request: Request, _user: Reader, workspace: WorkspaceDep, year: int, reference: str, as_at: str | None = None
+) -> dict[str, Any]:
+    """One scheme (as ``outturn savings show --format json``) with its audit trail, oldest first."""
+    scheme, history, month = _scheme(workspace, year, reference, as_at)
+    return {
+        **scheme_document(scheme, assess_rag(scheme, month), month),
+        "history": [
+            {
+                "at": entry.at.isoformat(),
+                "who": entry.who,
+                "action": entry.action,
+                "before": entry.before,
+                "after": entry.after,
+            }
+            for entry in history
+        ],
+    }
+
+
+class SchemeEditBody(BaseModel):
+    version: int = Field(description="The version the edit started from (from GET)")
+    status: SchemeStatus | None = None
+    forecast_pence: dict[int, Pence | None] = Field(
+        default_factory=dict, description="Month number (1 = April) to forecast pence; null: as planned"
+    )
+    rag_override: Rag | None = None
+    rag_override_reason: str | None = None
+    clear_rag_override: bool = False
+
+
+@router.post("/schemes/{year}/{reference}", responses={409: {"description": "Someone else saved first"}})
+def edit_scheme(
+    request: Request, user: Editor, workspace: WorkspaceDep, year: int, reference: str, body: SchemeEditBody
+) -> JSONResponse:
+    """Edit a scheme's forecast, status or RAG override. 409 when the scheme is no longer at ``version``: the
+    answer has ``yours`` (your edit applied to the current version) and ``current`` (the stored scheme)."""
+    if any(not 1 <= month <= 12 for month in body.forecast_pence):
+        raise ValueError("forecast_pence months are 1 (April) to 12 (March)")
+    changes = SchemeChanges(
+        status=body.status,
+        forecast=body.forecast_pence,
+        rag_override=body.rag_override,
+        rag_override_reason=body.rag_override_reason,
+        clear_rag_override=body.clear_rag_override,
+    )
+    try:
+        saved = savings.update_scheme(workspace, FinancialYear(year), reference, body.version, changes, user.username)
+    except SavingsError as error:
+        raise KeyError(str(error)) from None
+    except VersionConflict as conflict:
+        document = {
+            "error": f"scheme {reference} is at version {conflict.current.version}, not {body.version}",
+            "yours": scheme_to_data(changes.apply(conflict.current)),
+            "current": scheme_to_data(conflict.current),
+        }
+        return JSONResponse(document, status_code=409)
+    request.app.state.cache.invalidate()
+    return JSONResponse(scheme_to_data(saved))

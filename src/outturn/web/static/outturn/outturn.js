@@ -1,0 +1,13 @@
+// outturn's page script (a module, so it runs after the page has loaded): mark JavaScript as available for the
+// NHS.UK styles, start the NHS.UK components, and send the session's CSRF token with every htmx request.
+import { initAll } from "/static/vendor/nhsuk/nhsuk-frontend.min.js";
+
+document.body.classList.add("js-enabled", "nhsuk-frontend-supported");
+initAll();
+
+document.body.addEventListener("htmx:configRequest", (event) => {
+  const token = document.querySelector('meta[name="csrf-token"]');
+  if (token) {
+    event.detail.headers["X-CSRF-Token"] = token.content;
+  }
+});

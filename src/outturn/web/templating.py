@@ -1,0 +1,57 @@
+"""Jinja2 pages: the templates directory, money and period filters, and one ``render`` for every page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from outturn.domain.money import format_millions, format_pounds, format_surplus, format_thousands
+from outturn.web.security import csrf_token_for, optional_user
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+NAVIGATION = (
+    ("overview", "/", "Overview"),
+    ("position", "/position", "Position"),
+    ("savings", "/savings", "Savings"),
+    ("practices", "/practices", "Practices"),
+    ("imports", "/imports", "Imports"),
+)
+PRACTICE_NAVIGATION = (("practices", "/practices", "My practice"),)
+
+
+def _percent(value: float | None, places: int = 0) -> str:
+    return "–" if value is None else f"{value * 100:.{places}f}%"
+
+
+def _pounds(pence: int | None) -> str:
+    return "–" if pence is None else format_pounds(pence)
+
+
+def build_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    env = templates.env
+    env.filters["millions"] = lambda pence, places=1: "–" if pence is None else format_millions(pence, places=places)
+    env.filters["thousands"] = lambda pence: "–" if pence is None else format_thousands(pence)
+    env.filters["pounds"] = _pounds
+    env.filters["surplus"] = format_surplus
+    env.filters["percent"] = _percent
+    env.filters["pounds_input"] = lambda pence: "" if pence is None else f"{pence / 100:.2f}"
+    return templates
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+    user = optional_user(request)
+    values: dict[str, Any] = {
+        "user": user,
+        "csrf_token": csrf_token_for(request),
+        "navigation": () if user is None else NAVIGATION if user.sees_everything else PRACTICE_NAVIGATION,
+        "htmx": request.headers.get("HX-Request") == "true",
+        **(context or {}),
+    }
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(request, name, values, status_code=status_code)

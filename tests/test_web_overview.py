@@ -1,0 +1,132 @@
+"""The overview page and its API against figures worked by hand from the fixture (tests/web_helpers.py).
+
+01A: allocation £13m, control total a £0.5m surplus. Ledger: one acute line, £1m budget a month, £1.1m actual a
+month to M06 (as at 2025-09). Run rate: £6.6m to date + 6 × £1.1m = £13.2m forecast outturn, so a £0.2m deficit
+and a gap to the control total of £0.5m − (−£0.2m) = £0.7m.
+Risks by expected value: Drug prices £300k × 90% = £270k, Winter £400k × 50% = £200k, CHC £1m × 10% = £100k;
+the mitigation is not a risk. Savings: S1 £10k a month delivered in full, S2 £20k a month delivered at half:
+plan £360k, delivered to M06 £60k + £60k = £120k, forecast £120k + 6 × (£10k + £20k) = £300k; target £500k.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from outturn.cli import app as cli
+from outturn.services.imports import import_ledger
+from outturn.services.workspace import Workspace
+from outturn.web.cache import ResultCache
+from web_helpers import app_client, sign_in, web_workspace
+
+__all__ = ["app_client", "web_workspace"]
+K = 100_000  # pence in £1,000
+
+
+def _text(html: str, element_id: str) -> str:
+    found = re.search(rf'id="{element_id}">([^<]+)<', html)
+    assert found, element_id
+    return found.group(1).strip()
+
+
+def test_overview_page_shows_the_position_worked_by_hand(app_client: TestClient) -> None:
+    sign_in(app_client, "bob")
+    html = app_client.get("/").text
+    assert _text(html, "forecast-surplus") == "£0.2m deficit"
+    assert _text(html, "control-total") == "£0.5m surplus"
+    assert _text(html, "gap") == "£0.7m"
+    top = re.findall(r"<tr><td>([^<]+)</td><td class=\"app-hide-small\">01A", html)
+    assert top == ["Drug prices", "Winter pressures", "CHC claims"]
+
+
+def test_overview_api_figures(app_client: TestClient, web_workspace: Workspace) -> None:
+    sign_in(app_client, "fiona")
+    document = app_client.get("/api/overview").json()
+    position = document["position"]
+    assert position["forecast_outturn_pence"] == 13_200 * K
+    assert position["forecast_surplus_pence"] == -200 * K
+    assert position["gap_to_control_total_pence"] == 700 * K
+    assert [(r["description"], r["expected_pence"]) for r in document["top_risks"]] == [
+        ("Drug prices", 270 * K),
+        ("Winter pressures", 200 * K),
+        ("CHC claims", 100 * K),
+    ]
+    savings = document["savings"]
+    assert (savings["plan_pence"], savings["delivered_pence"], savings["forecast_pence"]) == (360 * K, 120 * K, 300 * K)
+    assert savings["target_pence"] == 500 * K
+    # the probability is the risk command's, same trials and seed (the API mirrors the command line)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--workspace",
+            str(web_workspace.path),
+            "risk",
+            "simulate",
+            "--trials",
+            str(document["trials"]),
+            "--seed",
+            "1",
+            "--format",
+            "json",
+        ],
+    )
+    assert document["p_meet_control_total"] == json.loads(result.stdout)["p_meet_control_total"]
+    assert 0 <= document["p_meet_control_total"] < 0.5  # £0.7m behind with £0.57m of expected risks still to land
+
+
+def test_overview_follows_a_new_ledger_import(app_client: TestClient, web_workspace: Workspace, tmp_path: Path) -> None:
+    """The cached overview is dropped when the store changes: M07 at £1.2m moves the forecast to
+    £6.6m + £1.2m + 5 × (£7.8m / 7) by run rate."""
+    sign_in(app_client, "fiona")
+    before = app_client.get("/api/overview?as_at=2025-10").json()["position"]["forecast_outturn_pence"]
+    ledger = tmp_path / "m07.csv"
+    ledger.write_text(
+        "org_code,year,month,category,subcategory,budget,actual\n01A,2025/26,M07,acute,Trust A,1000000,1200000\n"
+    )
+    import_ledger(web_workspace, ledger)  # another process's import: seen through the data stamp
+    position = app_client.get("/api/overview?as_at=2025-10").json()["position"]
+    expected = 7_800 * K + round(5 * 7_800 * K / 7)
+    assert position["forecast_outturn_pence"] == expected != before
+
+
+def test_unknown_organisation_is_a_clear_400(app_client: TestClient) -> None:
+    sign_in(app_client, "fiona")
+    response = app_client.get("/api/overview?org=ZZZ")
+    assert response.status_code == 400 and "ZZZ" in response.json()["error"]
+
+
+def test_position_page_and_api_by_category(app_client: TestClient) -> None:
+    """One acute line: annual budget £12m, YTD budget £6m and actual £6.6m, forecast £13.2m (variance −£1.2m)."""
+    sign_in(app_client, "bob")
+    document = app_client.get("/api/position").json()
+    [acute] = document["by_category"]
+    assert (acute["annual_budget_pence"], acute["ytd_actual_pence"]) == (12_000 * K, 6_600 * K)
+    assert acute["forecast_variance_pence"] == -1_200 * K
+    # the bridge ends at the likely year-end: −£0.2m − risks (£270k + £200k + £100k) + mitigation £100k × 50%
+    assert document["bridge"][-1]["running_pence"] == -200 * K - 570 * K + 50 * K
+    html = app_client.get("/position").text
+    assert "£13,200k" in html and "£-1,200k" not in html and "-£1,200k" in html
+
+
+def test_the_result_cache_recomputes_only_after_a_change() -> None:
+    stamp = [1]
+    calls: list[str] = []
+    cache = ResultCache(lambda: stamp[0], ttl_seconds=60, stamp_seconds=0)
+
+    def inner() -> int:
+        calls.append("inner")
+        return 2
+
+    def outer() -> int:
+        calls.append("outer")
+        return cache.get("inner", inner) + 1  # one result computed from another (re-entrant)
+
+    assert cache.get("outer", outer) == 3 and cache.get("outer", outer) == 3
+    assert calls == ["outer", "inner"]
+    stamp[0] = 2  # the store changed
+    assert cache.get("outer", outer) == 3
+    assert calls == ["outer", "inner", "outer", "inner"]
