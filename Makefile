@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 DEMO_DIR ?= demo-workspace
 
-.PHONY: demo test lint typecheck contracts pytest system-packages bench serve clean
+.PHONY: demo test lint typecheck contracts pytest system-packages bench bench-web serve clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,11 @@ bench: $(BIN)/.installed
 	@PG_TEST_STATE="$(CURDIR)/.pg-test/bench.$$$$"; export PG_TEST_STATE; trap '$(PG_TEST) stop' EXIT; \
 	url=$$($(PG_TEST) start) || url=""; \
 	OUTTURN_TEST_POSTGRES_URL=$$url $(BIN)/python bench/bench_savings.py
+
+# The web benchmark's load generator, hey, is a Debian package: installed here when missing.
+bench-web: $(BIN)/.installed
+	@bash scripts/system-packages.sh hey
+	$(BIN)/python bench/bench_web.py
 
 # The web application on the demo workspace (make demo first; add an account with
 # `.venv/bin/outturn --workspace demo-workspace users add NAME --role finance`).
