@@ -98,7 +98,10 @@ def test_the_issue_s_measures_are_registered_against_the_general_and_acute_compo
     assert {"gp_referrals", "outpatient_first", "outpatient_follow_up", "emergency_admissions", "ae_attendances"} <= (
         names
     )
-    assert all(measure.weighted_population == "wp_general_acute" for measure in MEASURES)
+    hospital = [measure for measure in MEASURES if measure.source != "prescribing"]
+    assert all(measure.weighted_population == "wp_general_acute" for measure in hospital)
+    prescribing = {measure.name: measure.weighted_population for measure in MEASURES if measure.source == "prescribing"}
+    assert prescribing == {"prescribing_items": "wp_prescribing", "prescribing_items_astro_pu": "astro_pu"}
     assert find_measure("GP-referrals") is GP_REFERRALS
     with pytest.raises(ValueError, match=r"unknown measure 'bed_days'.*gp_referrals"):
         find_measure("bed_days")
