@@ -25,6 +25,9 @@ def test_openapi_documents_every_api_route(app_client: TestClient) -> None:
         "/api/imports/{kind}",
         "/api/practices/{code}",
         "/api/pcns/{code}",
+        "/api/benchmark",
+        "/api/contracts",
+        "/api/contracts/{provider}",
     } <= paths
     assert all(path.startswith("/api/") for path in paths)  # pages are not in the API's schema
     assert "409" in schema["paths"]["/api/savings/schemes/{year}/{reference}"]["post"]["responses"]

@@ -22,7 +22,7 @@ from outturn.services import savings
 from outturn.services.savings import SchemeChanges
 from outturn.services.workspace import Workspace
 from outturn.web import WebConfig, create_app
-from web_helpers import PASSWORDS, build_workspace
+from web_helpers import PASSWORDS, add_contracts, add_populations, build_workspace
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -52,6 +52,8 @@ def _free_port() -> int:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Workspace]]:
     """The application on a loopback port, served by uvicorn in a thread."""
     workspace = build_workspace(tmp_path_factory.mktemp("browser"))
+    add_contracts(workspace)
+    add_populations(workspace)
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(workspace.settings, WebConfig(stamp_seconds=0.0)), port=port, log_level="warning")
@@ -188,3 +190,23 @@ def test_a_practice_user_is_refused_another_practice(page: Any, served: tuple[st
     assert "Hill Practice" not in page.content()
     _fits(page)
     _shot(page, "other-practice-refused")
+
+
+NEW_PAGES = {
+    "contracts": ("/contracts", "Provider contracts"),
+    "contract-statement": ("/contracts/RXX", "Test Hospitals"),
+    "benchmark": ("/benchmark?measure=gp_referrals", "Practice benchmarking"),
+}
+
+
+def test_contracts_and_benchmarking_pages_fit(page: Any, served: tuple[str, Workspace]) -> None:
+    """Each new page at both widths: the menu and the page never scroll sideways (wide tables scroll in place)."""
+    base, _ = served
+    _sign_in(page, base, "bob")
+    for name, (path, heading) in NEW_PAGES.items():
+        page.goto(f"{base}{path}")
+        assert page.locator("h1").inner_text() == heading, name
+        _fits(page)
+        _shot(page, name)
+    assert page.locator("#funnel svg").count() == 1
+    assert page.console_errors == []

@@ -138,3 +138,125 @@ def sign_in(client: TestClient, username: str, password: str | None = None) -> s
     assert response.status_code == 303, response.text
     session_token: str = client.get("/api/session").json()["csrf_token"]
     return session_token
+
+
+# --- contracts: a provider, a hand-made 2018/19 tariff (four rows) and six months of activity -------------------
+# The tariff holds only what the activity uses, at the published 2018/19 prices (AA22C non-elective £9,859; general
+# surgery first attendance £163, follow-up £70; A&E VB03Z £216) with a market forces factor of exactly 1.
+TARIFF_FILES = {
+    "nt1819_apc_oproc.csv": "HRG code,HRG name,Outpatient procedure tariff (£),"
+    "Combined day case / ordinary elective spell tariff (£),Day case spell tariff (£),"
+    "Ordinary elective spell tariff (£),Ordinary elective long stay trim point (days),"
+    "Non-elective spell tariff (£),Non-elective long stay trim point (days),"
+    "Per day long stay payment (for days exceeding trim point) (£),"
+    "Reduced short stay emergency tariff  applicable?,Reduced short stay emergency tariff (£)\n"
+    "AA22C,Cerebrovascular Accident,-,8285,-,-,117,9859,98,240,No,-\n",
+    "nt1819_op_attendances.csv": "Treatment function code,Treatment function description,"
+    "WF01B First Attendance - Single Professional,WF02B First Attendance - Multi Professional,"
+    "WF01A Follow Up Attendance - Single Professional,WF02A Follow Up Attendance - Multi Professional\n"
+    "100,General Surgery,163,206,70,104\n",
+    "nt1819_ae.csv": "HRG code,HRG name,Type 1 and 2 Departments,Type 3 Departments\nVB03Z,Emergency Medicine,216,63\n",
+    "nt1719_mff_values.csv": "Provider Code,Provider Name,Payment index value for 2016-17\n"
+    "RXX,TEST HOSPITALS,1.000000\n",
+}
+# The plan: 10 non-elective spells (£98,590) and 5 first attendances (£815) a month with RXX, 2025/26.
+# The activity, April to September 2025: 12 non-elective spells a month; 4 first attendances (1 referred by a
+# consultant) and 10 follow-ups a month in general surgery (100); two A&E type 1 arrivals a month. The first
+# attendances are A81001's (3 a month, the consultant's referral among them) and A81002's (1): GP referrals to date
+# A81001 12, A81002 6, A81003 none.
+CONTRACT_PLAN = "provider,commissioner,year,point_of_delivery,month,activity,value,description\n" + "".join(
+    f"RXX,01A,2025/26,non_elective,M{m:02d},10,£98590,\nRXX,01A,2025/26,op_first,M{m:02d},5,£815,\n"
+    for m in range(1, 13)
+)
+
+
+def _activity_csvs() -> dict[str, str]:
+    apc = [
+        "spell_id,provider,commissioner,practice,patient_id,admission_method,hrg,admission_date,discharge_date,"
+        "length_of_stay,treatment_function,age"
+    ]
+    op = [
+        "attendance_id,provider,commissioner,practice,patient_id,attendance_date,attendance_type,"
+        "treatment_function,procedure_hrg,referral_source,age"
+    ]
+    ae = ["attendance_id,provider,commissioner,practice,patient_id,arrival_date,department_type,hrg,age"]
+    for month in range(4, 10):  # April to September 2025
+        for n in range(12):
+            apc.append(
+                f"S{month}-{n},RXX,01A,A81001,p{n},non_elective,AA22C,2025-{month:02d}-10,2025-{month:02d}-15,5,300,70"
+            )
+        for n in range(4):
+            source = "consultant" if n == 0 else "gp"
+            practice = "A81001" if n < 3 else "A81002"
+            op.append(f"F{month}-{n},RXX,01A,{practice},q{n},2025-{month:02d}-15,first,100,,{source},50")
+        for n in range(10):
+            op.append(f"U{month}-{n},RXX,01A,A81002,q{n},2025-{month:02d}-15,follow_up,100,,gp,50")
+        for n in range(2):
+            ae.append(f"E{month}-{n},RXX,01A,A81003,r{n},2025-{month:02d}-15,1,VB03Z,30")
+    return {"apc": "\n".join(apc) + "\n", "op": "\n".join(op) + "\n", "ae": "\n".join(ae) + "\n"}
+
+
+def add_contracts(workspace: Workspace) -> None:
+    """The provider RXX, its contract with 01A for 2025/26, the tariff and the year's activity to September."""
+    from outturn.domain.activity import ActivityKind
+    from outturn.services.contracts import import_activity, import_contracts
+
+    root = workspace.settings.reference_dir
+    assert root is not None
+    for name, text in TARIFF_FILES.items():
+        (root / name).write_text(text, encoding="utf-8")
+    (root / "provider.csv").write_text("code,name,kind,parent_code\nRXX,Test Hospitals,provider,\n", encoding="utf-8")
+    import_organisations(workspace, root / "provider.csv")
+    (root / "contract.csv").write_text(CONTRACT_PLAN, encoding="utf-8")
+    import_contracts(workspace, root / "contract.csv")
+    for kind, text in _activity_csvs().items():
+        path = root / f"activity_{kind}.csv"
+        path.write_text(text, encoding="utf-8")
+        import_activity(workspace, path, ActivityKind(kind))
+
+
+# Practice populations (list size; general and acute weighted population): A81001 10,000 and 8,000, A81002 8,000 and
+# 10,000, A81003 6,000 and 6,000 — so GP referrals per 1,000 weighted are 1.5, 0.6 and 0.
+POPULATIONS = (("A81001", "P1", 10_000, 8_000.0), ("A81002", "P1", 8_000, 10_000.0), ("A81003", "P2", 6_000, 6_000.0))
+
+
+def add_populations(workspace: Workspace) -> None:
+    import ibis
+    import pyarrow as pa
+
+    from outturn.domain.populations import PRACTICE_POPULATIONS_SCHEMA, PRACTICE_POPULATIONS_TABLE
+
+    names = {"A81001": "Riverside Surgery", "A81002": "Hill Practice", "A81003": "Meadow Practice"}
+    rows = [
+        {
+            "practice": code,
+            "practice_name": names[code],
+            "pcn": pcn,
+            "sub_icb": "01A",
+            "icb": "QXX",
+            "list_size": size,
+            "wp_general_acute": weighted,
+        }
+        for code, pcn, size, weighted in POPULATIONS
+    ]
+    schema = ibis.schema(dict(PRACTICE_POPULATIONS_SCHEMA)).to_pyarrow()
+    table = pa.table({name: [row.get(name) for row in rows] for name in PRACTICE_POPULATIONS_SCHEMA}, schema=schema)
+    workspace.backend.store_table(PRACTICE_POPULATIONS_TABLE, table)
+
+
+@pytest.fixture(scope="module")
+def shared_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """One workspace for a module's tests that only read (and those that change what no other test reads): the
+    fixture's organisations, ledger, risks and savings, plus the contract with RXX and its activity."""
+    workspace = build_workspace(tmp_path_factory.mktemp("web"))
+    add_contracts(workspace)
+    add_populations(workspace)
+    yield workspace
+    workspace.close()
+
+
+@pytest.fixture
+def shared_client(shared_workspace: Workspace) -> Iterator[TestClient]:
+    app = create_app(shared_workspace.settings, WebConfig(stamp_seconds=0.0))
+    with TestClient(app) as client:
+        yield client

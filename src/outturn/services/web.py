@@ -9,20 +9,32 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from outturn.domain.periods import FinancialYear
 from outturn.domain.plans import RiskItem, RiskKind
 from outturn.domain.position import Position
 from outturn.domain.savings import SavingsFigures
 from outturn.domain.savings_rollup import RollupLevel
+from outturn.services.contracts import ContractError
 from outturn.services.position import PositionError, compute_position
 from outturn.services.risk import simulate_year_end
 from outturn.services.savings import SavingsError, savings_rollup
 from outturn.services.workspace import Workspace
 from outturn.stats import montecarlo
-from outturn.store import repository
+from outturn.store import contracts_repository, repository
 from outturn.store.models import AuditRow, ForecastOverrideRow, ImportRow, OrganisationRow
 from outturn.store.savings_repository import VersionConflict
 
-__all__ = ["Overview", "PositionError", "SavingsError", "VersionConflict", "data_stamp", "overview"]
+__all__ = [
+    "ContractError",
+    "ContractSummary",
+    "Overview",
+    "PositionError",
+    "SavingsError",
+    "VersionConflict",
+    "contract_summaries",
+    "data_stamp",
+    "overview",
+]
 
 OVERVIEW_TRIALS = 4_000
 OVERVIEW_SEED = 1
@@ -85,3 +97,33 @@ def overview(workspace: Workspace, org_code: str | None = None, as_at: str | Non
     return Overview(
         position, p_meet, OVERVIEW_TRIALS, _top_risks(workspace, position), _savings(workspace, position), tuple(notes)
     )
+
+
+@dataclass(frozen=True)
+class ContractSummary:
+    """One provider × commissioner contract of a year, as the contracts list shows it."""
+
+    provider: str
+    provider_name: str | None
+    commissioner: str
+    annual_plan_pence: int
+    annual_plan_activity: int
+    block_pence: int
+
+
+def contract_summaries(workspace: Workspace, year: FinancialYear) -> list[ContractSummary]:
+    """Every contract held for ``year``, by provider then commissioner, with the provider's name where known."""
+    with workspace.store.reading() as session:
+        contracts = contracts_repository.load_contracts(session, year)
+        names = repository.org_tree(session).by_code
+    return [
+        ContractSummary(
+            contract.provider,
+            names[contract.provider].name if contract.provider in names else None,
+            contract.commissioner,
+            sum(line.pence for line in contract.plan),
+            sum(line.activity for line in contract.plan),
+            sum(block.annual_pence for block in contract.blocks),
+        )
+        for contract in contracts
+    ]

@@ -19,6 +19,7 @@ NAVIGATION = (
     ("position", "/position", "Position"),
     ("savings", "/savings", "Savings"),
     ("practices", "/practices", "Practices"),
+    ("contracts", "/contracts", "Contracts"),
     ("imports", "/imports", "Imports"),
 )
 PRACTICE_NAVIGATION = (("practices", "/practices", "My practice"),)

@@ -1,6 +1,16 @@
 """One router per feature; ``ROUTERS`` is the order the application includes them."""
 
-from outturn.web.routes import auth, imports, overview, position, practices, savings, savings_api
+from outturn.web.routes import (
+    auth,
+    benchmarking,
+    contracts,
+    imports,
+    overview,
+    position,
+    practices,
+    savings,
+    savings_api,
+)
 
 ROUTERS = (
     auth.router,
@@ -10,4 +20,6 @@ ROUTERS = (
     savings_api.router,
     imports.router,
     practices.router,
+    benchmarking.router,
+    contracts.router,
 )

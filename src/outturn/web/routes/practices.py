@@ -17,6 +17,7 @@ from outturn.domain.populations import Level, PracticeRecord, roll_up
 from outturn.services import organisations, populations
 from outturn.services.users import User
 from outturn.services.workspace import Workspace
+from outturn.web.routes.benchmarking import practice_measures
 from outturn.web.security import CurrentUser, Reader, WorkspaceDep, require_org
 from outturn.web.templating import render
 
@@ -71,11 +72,14 @@ def practice_document(request: Request, workspace: Workspace, user: User, code: 
     require_org(user, code)
     chain = _organisation(request, workspace, code, OrgKind.PRACTICE)
     records, note = _records(request, workspace, code)
+    compared = (records[0].sub_icb if records else None) or workspace.settings.default_org
     return {
         "code": code,
         "name": chain[0].name,
         "parents": [{"code": org.code, "name": org.name, "kind": org.kind.value} for org in chain[1:]],
         "population": _record_document(records[0]) if records else None,
+        # its row of each measure against the benchmark across its sub-ICB location's practices
+        "measures": practice_measures(request, workspace, code, compared) if records and compared else [],
         "note": note,
     }
 
@@ -134,7 +138,8 @@ def practices_api(request: Request, _user: Reader, workspace: WorkspaceDep, unde
 
 @router.get("/api/practices/{code}", tags=["practices"])
 def practice_api(request: Request, user: CurrentUser, workspace: WorkspaceDep, code: str) -> dict[str, Any]:
-    """One practice: name, PCN and parents, population. A practice user may ask only for its own (else 403)."""
+    """One practice: name, PCN and parents, population, and ``measures``: its activity rates against the
+    benchmark of each measure (as ``outturn benchmark``). A practice user may ask only for its own (else 403)."""
     return practice_document(request, workspace, user, code)
 
 

@@ -1,0 +1,124 @@
+"""Provider contracts: the contracts held for the year, and each provider's monthly contract statement (plan
+against priced actual activity and £ by point of delivery, year to date, forecast outturn, over-performance,
+follow-up ratios, consultant-to-consultant referrals and case-mix drift), as ``outturn contracts statement``.
+
+Contracts are held between a provider and a commissioner (a sub-ICB location or ICB): finance, board and admin
+read them; practice users do not (a contract is not a practice's).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from outturn.domain.periods import FinancialMonth
+from outturn.reports.contracts import statement_document
+from outturn.services import contracts
+from outturn.services.web import ContractError, ContractSummary, contract_summaries
+from outturn.services.workspace import Workspace
+from outturn.web.routes.savings import as_at_month
+from outturn.web.security import Reader, WorkspaceDep
+from outturn.web.templating import render
+
+router = APIRouter()
+
+
+def _summary_document(summary: ContractSummary) -> dict[str, Any]:
+    return {
+        "provider": summary.provider,
+        "provider_name": summary.provider_name,
+        "commissioner": summary.commissioner,
+        "annual_plan_activity": summary.annual_plan_activity,
+        "annual_plan_pence": summary.annual_plan_pence,
+        "block_pence": summary.block_pence,
+    }
+
+
+async def contract_list(request: Request, workspace: Workspace, month: FinancialMonth) -> list[dict[str, Any]]:
+    def compute() -> list[dict[str, Any]]:
+        return [_summary_document(found) for found in contract_summaries(workspace, month.year)]
+
+    rows: list[dict[str, Any]] = await request.app.state.cache.get_async(("contracts", str(month.year)), compute)
+    return rows
+
+
+async def statements(
+    request: Request, workspace: Workspace, provider: str, month: FinancialMonth
+) -> list[dict[str, Any]]:
+    """The provider's statements (one per commissioner) as ``outturn contracts statement --format json``."""
+    provider = provider.upper()
+    if provider not in {row["provider"] for row in await contract_list(request, workspace, month)}:
+        raise KeyError(f"no contract with provider {provider} in {month.year}")
+
+    def compute() -> list[dict[str, Any]]:
+        try:
+            found = contracts.contract_statements(workspace, provider, month)
+        except ContractError as error:
+            raise ValueError(str(error)) from None
+        return [
+            statement_document(
+                s.contract.provider,
+                s.contract.commissioner,
+                s.contract.year.label,
+                s.as_at.calendar_label,
+                list(s.lines),
+                s.follow_ups,
+                s.referrals,
+                s.drift,
+                s.tariff_year.label,
+            )
+            for s in found
+        ]
+
+    documents: list[dict[str, Any]] = await request.app.state.cache.get_async(
+        ("contract-statement", provider, str(month)), compute
+    )
+    return documents
+
+
+@router.get("/contracts", include_in_schema=False)
+async def contracts_page(
+    request: Request, _user: Reader, workspace: WorkspaceDep, as_at: str | None = None
+) -> Response:
+    month = as_at_month(workspace, as_at)
+    rows = await contract_list(request, workspace, month)
+    return render(request, "contracts/list.html", {"active": "contracts", "month": month, "rows": rows})
+
+
+@router.get("/contracts/{provider}", include_in_schema=False)
+async def provider_page(
+    request: Request, _user: Reader, workspace: WorkspaceDep, provider: str, as_at: str | None = None
+) -> Response:
+    month = as_at_month(workspace, as_at)
+    documents = await statements(request, workspace, provider, month)
+    names = {row["provider"]: row["provider_name"] for row in await contract_list(request, workspace, month)}
+    context = {
+        "active": "contracts",
+        "month": month,
+        "provider": provider.upper(),
+        "provider_name": names.get(provider.upper()),
+        "documents": documents,
+    }
+    return render(request, "contracts/provider.html", context)
+
+
+@router.get("/api/contracts", tags=["contracts"])
+async def contracts_api(
+    request: Request, _user: Reader, workspace: WorkspaceDep, as_at: str | None = None
+) -> dict[str, Any]:
+    """The contracts held for the year of ``as_at`` (default: the workspace's month): provider, commissioner,
+    annual planned activity and pence, block pence. Finance, board and admin only."""
+    month = as_at_month(workspace, as_at)
+    return {"financial_year": month.year.label, "contracts": await contract_list(request, workspace, month)}
+
+
+@router.get("/api/contracts/{provider}", tags=["contracts"])
+async def provider_api(
+    request: Request, _user: Reader, workspace: WorkspaceDep, provider: str, as_at: str | None = None
+) -> list[dict[str, Any]]:
+    """The provider's contract statements as at ``as_at``, one per commissioner, as ``outturn contracts statement
+    --format json``: ``lines`` by point of delivery, totals, ``over_performance_pence``, ``follow_up_ratios``,
+    ``consultant_referral_share``, ``case_mix_drift``. 404 when no contract with the provider is held."""
+    return await statements(request, workspace, provider, as_at_month(workspace, as_at))
