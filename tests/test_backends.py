@@ -28,3 +28,32 @@ def test_table_names_are_checked_before_anything_is_written(tmp_path: Path) -> N
         backend.store_tables({"fine": pa.table({"x": [1]}), "drop table x; --": pa.table({"x": [1]})})
     assert not backend.has_table("fine")
     backend.close()
+
+
+def test_a_warehouse_open_in_another_process_is_a_clear_error(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from typer.testing import CliRunner
+
+    from outturn.cli import app
+    from outturn.engine.backends import WarehouseBusy
+    from outturn.services.workspace import init_workspace
+    from outturn.settings import WAREHOUSE_FILE
+
+    init_workspace(tmp_path / "ws").close()
+    warehouse = tmp_path / "ws" / WAREHOUSE_FILE
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(warehouse)!r}); print('open'); "
+         "sys.stdout.flush(); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        with pytest.raises(WarehouseBusy, match="open in another process"):
+            _ = Backend("duckdb", str(warehouse)).connection
+        result = CliRunner().invoke(app, ["init", str(tmp_path / "ws"), "--force", "--format", "json"])
+        assert result.exit_code == 2
+        assert "open in another process" in result.stdout
+    finally:
+        holder.communicate("")

@@ -19,6 +19,7 @@ from rich.table import Table
 from outturn.domain.money import MoneyError
 from outturn.domain.periods import FinancialMonth, PeriodError
 from outturn.domain.problems import ProblemsError
+from outturn.engine.backends import WarehouseBusy
 from outturn.services.position import PositionError
 from outturn.services.savings import SavingsError
 from outturn.services.workspace import Workspace, open_workspace
@@ -111,7 +112,16 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
                 for problem in error.problems:
                     error_console.print(f"  • {problem}", highlight=False, markup=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None
-        except (WorkspaceError, PositionError, SavingsError, MoneyError, PeriodError, ValueError, KeyError) as error:
+        except (
+            WorkspaceError,
+            PositionError,
+            SavingsError,
+            MoneyError,
+            PeriodError,
+            ValueError,
+            KeyError,
+            WarehouseBusy,
+        ) as error:
             # a KeyError's str() is the repr of its message; stripping quotes would also eat a closing 'CODE'
             message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
             if fmt is OutputFormat.JSON:

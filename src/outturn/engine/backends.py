@@ -17,6 +17,10 @@ import pyarrow as pa
 SUPPORTED_BACKENDS = ("duckdb", "pyspark")
 
 
+class WarehouseBusy(RuntimeError):
+    """The DuckDB warehouse file is open in another process (DuckDB lets one process write a file at a time)."""
+
+
 class Backend:
     """A connection to one analytics engine, opened on first use."""
 
@@ -51,7 +55,15 @@ class Backend:
             )
             session.sparkContext.setLogLevel("ERROR")
             return ibis.pyspark.connect(session)
-        connection = ibis.duckdb.connect(self.database or ":memory:")
+        try:
+            connection = ibis.duckdb.connect(self.database or ":memory:")
+        except Exception as error:  # duckdb.IOException: "Could not set lock on file ..."
+            if "lock" not in str(error).lower():
+                raise
+            raise WarehouseBusy(
+                f"the warehouse {self.database} is open in another process (is `outturn serve` running on this "
+                "workspace?): stop that process, or make the change through the web application"
+            ) from error
         if self.threads:
             connection.raw_sql(f"SET threads = {int(self.threads)}")
         return connection
