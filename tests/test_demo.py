@@ -119,3 +119,18 @@ def test_demo_monitors_the_main_acute_contract_from_synthetic_activity(demo: dic
         assert statement["over_performance_pence"] == statement["forecast_pence"] - statement["annual_plan_pence"]
         assert sum(line["ytd_actual_pence"] for line in statement["lines"]) == statement["ytd_actual_pence"]
         assert 0.1 < statement["consultant_referral_share"] < 0.3
+
+
+def test_demo_has_one_account_per_role_for_the_web_application(demo: dict[str, object]) -> None:
+    from outturn.services.demo import DEMO_PASSWORD
+    from outturn.services.users import LoginRefused, sign_in
+    from outturn.services.workspace import open_workspace
+
+    accounts = demo["accounts"]
+    assert isinstance(accounts, list)
+    assert {account["role"] for account in accounts} == {"finance", "board", "admin", "practice"}
+    with open_workspace(Path(str(demo["workspace"]))) as workspace:
+        signed_in = sign_in(workspace, "finance", DEMO_PASSWORD, "127.0.0.1")
+        assert signed_in.user.role.value == "finance"
+        with pytest.raises(LoginRefused):
+            sign_in(workspace, "board", "not the password", "127.0.0.1")

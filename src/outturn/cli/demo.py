@@ -14,7 +14,7 @@ from outturn.cli.position import render_position
 from outturn.domain.money import format_millions
 from outturn.reports.position import position_document
 from outturn.reports.savings import rollup_document
-from outturn.services.demo import build_demo
+from outturn.services.demo import DEMO_PASSWORD, build_demo
 
 
 @reports_errors
@@ -47,6 +47,7 @@ def demo(
         "savings": savings,
         "contracts": statements,
         "pack": pack_summary(result.pack, result.pack_files) if result.pack and result.pack_files else None,
+        "accounts": [{"user": name, "role": role, "practice": practice} for name, role, practice in result.accounts],
     }
 
     def render() -> None:
@@ -75,5 +76,14 @@ def demo(
             )
         if result.pack and result.pack_files:
             render_headline(result.pack, result.pack_files)
+        if result.accounts:
+            names = ", ".join(
+                f"{name} ({role}{f' {practice}' if practice else ''})" for name, role, practice in result.accounts
+            )
+            console.print(
+                f"[bold]Web application[/]: `make serve` (or `outturn -w {result.workspace} serve`), then sign in as "
+                f"{names}; the demo's password is {DEMO_PASSWORD!r}",
+                highlight=False,
+            )
 
     emit(fmt, document, render)

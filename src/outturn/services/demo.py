@@ -45,6 +45,7 @@ from outturn.services.pack import PackFiles, PackRequest, build_pack, set_report
 from outturn.services.populations import import_populations
 from outturn.services.position import PositionError, compute_position
 from outturn.services.prescribing import import_prescribing
+from outturn.services.users import Role, add_user
 from outturn.services.workspace import Workspace, init_workspace
 from outturn.settings import SETTINGS_FILE, STORE_FILE, WAREHOUSE_FILE, default_reference_dir
 
@@ -57,6 +58,7 @@ class DemoResult:
     statements: list[ContractStatement]
     pack: BoardPack | None = None
     pack_files: PackFiles | None = None
+    accounts: tuple[tuple[str, str, str | None], ...] = ()  # (user name, role, practice) for `outturn serve`
 
 
 CONTRACT_GROWTH = "0.02"  # contract plans: last year's outturn plus 2%
@@ -140,6 +142,22 @@ def _registered_practices(
         if home is not None:
             registered[practice.practice_code] = (home, float(practice.general_acute))
     return registered
+
+
+DEMO_PASSWORD = "outturn-demo"  # the demo workspace's accounts only: a workspace of real data has its own users
+
+
+def _demo_accounts(workspace: Workspace, practices: Sequence[str]) -> tuple[tuple[str, str, str | None], ...]:
+    """One account per role for trying the web application on the demo (`make serve`), all with DEMO_PASSWORD."""
+    accounts: tuple[tuple[str, str, str | None], ...] = (
+        ("finance", Role.FINANCE.value, None),
+        ("board", Role.BOARD.value, None),
+        ("admin", Role.ADMIN.value, None),
+        ("practice", Role.PRACTICE.value, practices[0]),
+    )
+    for name, role, practice in accounts:
+        add_user(workspace, name, DEMO_PASSWORD, Role(role), org_code=practice, display_name=f"Demo {name}")
+    return accounts
 
 
 def _clear_previous_demo(directory: Path) -> None:
@@ -266,11 +284,12 @@ def build_demo(
         step(f"closing {month}")
         savings.close_month(workspace, month, "demo")
         position = compute_position(workspace, icb_code, as_at)
+        accounts = _demo_accounts(workspace, sorted(registered))
         (icb_savings,) = savings.savings_rollup(workspace, month, RollupLevel.ICB, icb_code)
         statements = contracts.contract_statements(workspace, main[0], month)
         if not pack:
-            return DemoResult(directory.resolve(), position, icb_savings, statements)
+            return DemoResult(directory.resolve(), position, icb_savings, statements, accounts=accounts)
         scenarios = write_scenarios(inputs / "scenarios", recovery_scenarios(icb_code, month, commissioners[0], *main))
         request = PackRequest(org_code=icb_code, as_at=as_at, trials=trials, scenarios=tuple(scenarios))
         built, files = build_pack(workspace, directory / "board-pack", request, progress=step)
-    return DemoResult(directory.resolve(), position, icb_savings, statements, built, files)
+    return DemoResult(directory.resolve(), position, icb_savings, statements, built, files, accounts)
