@@ -217,6 +217,8 @@ def add_contracts(workspace: Workspace) -> None:
 
 # Practice populations (list size; general and acute weighted population): A81001 10,000 and 8,000, A81002 8,000 and
 # 10,000, A81003 6,000 and 6,000 — so GP referrals per 1,000 weighted are 1.5, 0.6 and 0.
+# ASTRO-PU (for prescribing rates): 20,000, 16,000 and 15,000.
+ASTRO_PU = {"A81001": 20_000.0, "A81002": 16_000.0, "A81003": 15_000.0}
 POPULATIONS = (("A81001", "P1", 10_000, 8_000.0), ("A81002", "P1", 8_000, 10_000.0), ("A81003", "P2", 6_000, 6_000.0))
 
 
@@ -235,6 +237,7 @@ def add_populations(workspace: Workspace) -> None:
             "sub_icb": "01A",
             "icb": "QXX",
             "list_size": size,
+            "astro_pu": ASTRO_PU[code],
             "wp_general_acute": weighted,
         }
         for code, pcn, size, weighted in POPULATIONS
@@ -244,6 +247,43 @@ def add_populations(workspace: Workspace) -> None:
     workspace.backend.store_table(PRACTICE_POPULATIONS_TABLE, table)
 
 
+# Prescribing, August 2025, atorvastatin 10mg (one group of equivalent presentations): (practice, BNF code, items,
+# quantity, NIC pence, actual cost pence). A81002 writes half its items as the brand Lipitor (100p a tablet).
+GENERIC, BRAND = "0212000B0AAABAB", "0212000B0BBAAAB"
+PRESCRIBING = (
+    ("A81001", GENERIC, 10, 280.0, 2_800, 2_600),
+    ("A81002", GENERIC, 5, 140.0, 1_400, 1_300),
+    ("A81002", BRAND, 5, 140.0, 14_000, 13_000),
+    ("A81003", GENERIC, 20, 560.0, 11_200, 10_400),
+)
+
+
+def add_prescribing(workspace: Workspace) -> None:
+    import pyarrow as pa
+
+    from outturn.domain.prescribing import PRESCRIBING_SCHEMA, PRESCRIBING_TABLE
+
+    names = {"A81001": "RIVERSIDE SURGERY", "A81002": "HILL PRACTICE", "A81003": "MEADOW PRACTICE"}
+    bnf_names = {GENERIC: "Atorvastatin 10mg tablets", BRAND: "Lipitor 10mg tablets"}
+    rows = [
+        {
+            "year_month": "2025-08",
+            "practice": practice,
+            "practice_name": names[practice],
+            "bnf_code": code,
+            "bnf_name": bnf_names[code],
+            "items": items,
+            "quantity": quantity,
+            "nic_pence": nic,
+            "actual_cost_pence": actual,
+        }
+        for practice, code, items, quantity, nic, actual in PRESCRIBING
+    ]
+    types = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64()}
+    schema = pa.schema([(name, types[kind]) for name, kind in PRESCRIBING_SCHEMA.items()])
+    workspace.backend.store_table(PRESCRIBING_TABLE, pa.Table.from_pylist(rows, schema=schema))
+
+
 @pytest.fixture(scope="module")
 def shared_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     """One workspace for a module's tests that only read (and those that change what no other test reads): the
@@ -251,6 +291,7 @@ def shared_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Works
     workspace = build_workspace(tmp_path_factory.mktemp("web"))
     add_contracts(workspace)
     add_populations(workspace)
+    add_prescribing(workspace)
     yield workspace
     workspace.close()
 

@@ -5,6 +5,8 @@ exceptions it turns into HTTP statuses (re-exported so that the web never import
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,19 +23,23 @@ from outturn.services.savings import SavingsError, savings_rollup
 from outturn.services.workspace import Workspace
 from outturn.stats import montecarlo
 from outturn.store import contracts_repository, repository
+from outturn.store import savings_repository as savings_store
 from outturn.store.models import AuditRow, ForecastOverrideRow, ImportRow, OrganisationRow
 from outturn.store.savings_repository import VersionConflict
 
 __all__ = [
     "ContractError",
     "ContractSummary",
+    "MonthEndClose",
     "Overview",
     "PositionError",
     "SavingsError",
     "VersionConflict",
     "contract_summaries",
     "data_stamp",
+    "month_end_closes",
     "overview",
+    "scenario_files",
 ]
 
 OVERVIEW_TRIALS = 4_000
@@ -127,3 +133,36 @@ def contract_summaries(workspace: Workspace, year: FinancialYear) -> list[Contra
         )
         for contract in contracts
     ]
+
+
+# the repository's examples (a source checkout); an installed package has none
+EXAMPLE_SCENARIOS = Path(__file__).resolve().parents[3] / "examples" / "scenarios"
+SCENARIO_SUFFIXES = (".toml", ".json")
+
+
+def scenario_files(workspace: Workspace) -> dict[str, Path]:
+    """The scenario files a user may pick, by the name the page shows: ``scenarios/NAME`` from the workspace's
+    ``scenarios`` folder, then ``examples/NAME`` from the repository's examples."""
+    found: dict[str, Path] = {}
+    for label, folder in (("scenarios", workspace.path / "scenarios"), ("examples", EXAMPLE_SCENARIOS)):
+        if folder.is_dir():
+            for path in sorted(folder.iterdir()):
+                if path.is_file() and path.suffix.lower() in SCENARIO_SUFFIXES:
+                    found[f"{label}/{path.name}"] = path
+    return found
+
+
+@dataclass(frozen=True)
+class MonthEndClose:
+    """A savings month-end close: the year's start, the month number (April = 1), when and by whom."""
+
+    start_year: int
+    month: int
+    closed_at: datetime
+    closed_by: str
+
+
+def month_end_closes(workspace: Workspace) -> list[MonthEndClose]:
+    """Every savings month-end close, oldest first."""
+    with workspace.store.reading() as session:
+        return [MonthEndClose(*row) for row in savings_store.list_closes(session)]

@@ -20,9 +20,12 @@ NAVIGATION = (
     ("savings", "/savings", "Savings"),
     ("practices", "/practices", "Practices"),
     ("contracts", "/contracts", "Contracts"),
+    ("prescribing", "/prescribing", "Prescribing"),
+    ("scenarios", "/scenarios", "Scenarios"),
+    ("close", "/close", "Close"),
     ("imports", "/imports", "Imports"),
 )
-PRACTICE_NAVIGATION = (("practices", "/practices", "My practice"),)
+PRACTICE_NAVIGATION = (("practices", "/practices", "My practice"), ("prescribing", "/prescribing", "Prescribing"))
 
 
 def _percent(value: float | None, places: int = 0) -> str:

@@ -3,13 +3,16 @@
 from outturn.web.routes import (
     auth,
     benchmarking,
+    close,
     contracts,
     imports,
     overview,
     position,
     practices,
+    prescribing,
     savings,
     savings_api,
+    scenarios,
 )
 
 ROUTERS = (
@@ -22,4 +25,7 @@ ROUTERS = (
     practices.router,
     benchmarking.router,
     contracts.router,
+    prescribing.router,
+    scenarios.router,
+    close.router,
 )

@@ -1,0 +1,106 @@
+"""The savings month-end close: the closes made so far, closing the workspace's month (``services.savings
+.close_month``: every scheme's plan and forecast frozen as at the month, never changed after), and the movement
+between the last two closes, scheme by scheme (as ``outturn savings close-month`` and ``savings movement``).
+
+Finance and admin close a month; board reads; practice users are refused (the close covers every scheme). A month
+closes once: a second attempt is refused with 409 and a message saying so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from outturn.domain.periods import FinancialMonth, FinancialYear
+from outturn.reports.savings import movement_document
+from outturn.services import savings
+from outturn.services.web import MonthEndClose, SavingsError, month_end_closes
+from outturn.services.workspace import Workspace
+from outturn.web.routes.savings import as_at_month
+from outturn.web.security import Editor, Reader, WorkspaceDep
+from outturn.web.templating import render
+
+router = APIRouter()
+
+
+def _month(close: MonthEndClose) -> FinancialMonth:
+    return FinancialMonth(FinancialYear(close.start_year), close.month)
+
+
+def close_document(workspace: Workspace) -> dict[str, Any]:
+    """The workspace's month, every close (oldest first) and the movement between the last two."""
+    month = as_at_month(workspace, None)
+    closes = month_end_closes(workspace)
+    months = [_month(close) for close in closes]
+    movement = None
+    if len(months) >= 2:
+        earlier, later = months[-2], months[-1]
+        movement = {
+            "from": earlier.calendar_label,
+            "to": later.calendar_label,
+            **movement_document(savings.movement(workspace, earlier, later)),
+        }
+    return {
+        "as_at": month.calendar_label,
+        "as_at_label": f"{month.label} {month.year.label}",
+        "as_at_closed": month in months,
+        "closes": [
+            {
+                "month": found.calendar_label,
+                "label": f"{found.label} {found.year.label}",
+                "closed_at": close.closed_at.isoformat(timespec="seconds"),
+                "closed_by": close.closed_by,
+            }
+            for found, close in zip(months, closes, strict=True)
+        ],
+        "movement": movement,
+    }
+
+
+async def _close(request: Request, workspace: Workspace, who: str) -> dict[str, Any]:
+    month = as_at_month(workspace, None)
+
+    def compute() -> int:
+        with request.app.state.cache.compute_lock:
+            return savings.close_month(workspace, month, who)
+
+    count = await run_in_threadpool(compute)
+    request.app.state.cache.invalidate()
+    return {"closed": month.calendar_label, "schemes": count}
+
+
+@router.get("/close", include_in_schema=False)
+async def close_page(request: Request, _user: Reader, workspace: WorkspaceDep, closed: str | None = None) -> Response:
+    document = await run_in_threadpool(close_document, workspace)
+    return render(request, "close.html", {"active": "close", "just_closed": closed, **document})
+
+
+@router.post("/close", include_in_schema=False)
+async def close_month_page(request: Request, user: Editor, workspace: WorkspaceDep) -> Response:
+    try:
+        result = await _close(request, workspace, user.username)
+    except SavingsError as error:
+        document = await run_in_threadpool(close_document, workspace)
+        return render(request, "close.html", {"active": "close", "error": str(error), **document}, status_code=409)
+    return RedirectResponse(f"/close?closed={result['closed']}", status_code=303)
+
+
+@router.get("/api/close", tags=["savings"])
+async def close_api(_user: Reader, workspace: WorkspaceDep) -> dict[str, Any]:
+    """The savings month-end closes: ``as_at`` (the workspace's month) and whether it is closed, ``closes``
+    (``month`` YYYY-MM, ``closed_at``, ``closed_by``, oldest first) and ``movement`` between the last two (as
+    ``outturn savings movement --format json``, with ``from`` and ``to``; null with fewer than two closes)."""
+    return await run_in_threadpool(close_document, workspace)
+
+
+@router.post("/api/close", tags=["savings"])
+async def close_month_api(request: Request, user: Editor, workspace: WorkspaceDep) -> Response:
+    """Close the workspace's month for savings (finance and admin): ``{"closed": "YYYY-MM", "schemes": n}`` as
+    ``outturn savings close-month --format json``. 409 when the month is already closed (a close never changes)."""
+    try:
+        return JSONResponse(await _close(request, workspace, user.username))
+    except SavingsError as error:
+        return JSONResponse({"error": str(error)}, status_code=409)

@@ -1,0 +1,112 @@
+"""Practice prescribing: each practice's items and actual cost for a month, per 1,000 registered patients and per
+1,000 ASTRO-PU, its generic prescribing rate, and the largest price-per-unit savings (practice × group of equivalent
+presentations, OpenPrescribing's method), as ``outturn prescribing measures --by all`` and ``prescribing savings``.
+
+Finance, board and admin see every practice. A practice user sees its own practice's rows only: its measures and
+its own savings (the target price per unit is the centile over all practices, which names none of them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from outturn.domain.prescribing import BnfGrouping, Denominator
+from outturn.services import prescribing
+from outturn.services.users import User
+from outturn.services.workspace import Workspace
+from outturn.web.security import CurrentUser, WorkspaceDep
+from outturn.web.templating import render
+
+router = APIRouter()
+SAVINGS_SHOWN = 50
+
+
+def _practice_rows(workspace: Workspace, month: str | None) -> dict[str, Any]:
+    """The month's measures by practice (all BNF chapters together) per 1,000 patients and per 1,000 ASTRO-PU."""
+    per_list = prescribing.prescribing_measures(workspace, grouping=BnfGrouping.ALL, month=month)
+    per_astro = prescribing.prescribing_measures(
+        workspace, grouping=BnfGrouping.ALL, denominator=Denominator.ASTRO_PU, month=per_list["month"]
+    )
+    astro = {row["org"]: row for row in per_astro["rows"]}
+    practices = []
+    for row in per_list["rows"]:
+        other = astro.get(row["org"], {})
+        practices.append(
+            {
+                "practice": row["org"],
+                "practice_name": row["org_name"],
+                "items": row["items"],
+                "nic_pence": row["nic_pence"],
+                "actual_cost_pence": row["actual_cost_pence"],
+                "list_size": row["denominator"],
+                "items_per_1000_patients": row["items_per_1000"],
+                "actual_cost_pence_per_1000_patients": row["actual_cost_pence_per_1000"],
+                "astro_pu": other.get("denominator"),
+                "items_per_1000_astro_pu": other.get("items_per_1000"),
+                "actual_cost_pence_per_1000_astro_pu": other.get("actual_cost_pence_per_1000"),
+                "generic_items": row["generic_items"],
+                "generic_eligible_items": row["generic_eligible_items"],
+                "generic_rate": row["generic_rate"],
+            }
+        )
+    savings = prescribing.prescribing_savings(workspace, month=per_list["month"], limit=None)
+    return {
+        "month": per_list["month"],
+        "rate_base": per_list["rate_base"],
+        "practices": practices,
+        "unplaced_practices": per_list["unplaced_practices"],
+        "savings": savings,
+    }
+
+
+def _for_user(document: dict[str, Any], user: User) -> dict[str, Any]:
+    """Everything for those who see every organisation; a practice user's own practice only."""
+    savings = document["savings"]
+    if user.sees_everything:
+        shown, unplaced = savings["savings"], document["unplaced_practices"]
+        practices = document["practices"]
+    else:
+        mine = (user.org_code or "").upper()
+        practices = [row for row in document["practices"] if row["practice"] == mine]
+        shown, unplaced = [row for row in savings["savings"] if row["org"] == mine], []
+    return {
+        "month": document["month"],
+        "rate_base": document["rate_base"],
+        "practices": practices,
+        "unplaced_practices": unplaced,
+        "savings": {
+            **{key: savings[key] for key in ("centile", "quantile", "org_floor_pence", "practice_floor_pence")},
+            "total_savings_pence": sum(row["savings_pence"] for row in shown),
+            "rows": shown[:SAVINGS_SHOWN],
+        },
+    }
+
+
+async def prescribing_document(request: Request, workspace: Workspace, user: User, month: str | None) -> dict[str, Any]:
+    document: dict[str, Any] = await request.app.state.cache.get_async(
+        ("prescribing", month), lambda: _practice_rows(workspace, month)
+    )
+    return _for_user(document, user)
+
+
+@router.get("/prescribing", include_in_schema=False)
+async def prescribing_page(
+    request: Request, user: CurrentUser, workspace: WorkspaceDep, month: str | None = None
+) -> Response:
+    document = await prescribing_document(request, workspace, user, month)
+    return render(request, "prescribing.html", {"active": "prescribing", **document})
+
+
+@router.get("/api/prescribing", tags=["prescribing"])
+async def prescribing_api(
+    request: Request, user: CurrentUser, workspace: WorkspaceDep, month: str | None = None
+) -> dict[str, Any]:
+    """A month of prescribing (``month`` YYYY-MM, default the latest held): ``practices`` (items, ``nic_pence``,
+    ``actual_cost_pence``, per 1,000 patients and per 1,000 ASTRO-PU, ``generic_rate``) and ``savings``
+    (``rows``: price-per-unit savings by practice and group of equivalent presentations, largest first, as
+    ``outturn prescribing savings --format json``; ``total_savings_pence``). A practice user gets its own
+    practice's rows only. 400 when no prescribing is loaded."""
+    return await prescribing_document(request, workspace, user, month)

@@ -1,0 +1,88 @@
+"""The month-end close page and API (tests/web_helpers.py's fixture; the workspace's month is M06 2025/26).
+
+Schemes: S1 plans and delivers £10k a month; S2 plans £20k a month and delivers half, £10k, to M06. Closing M05
+then M06 freezes delivery to date of £50k + £50k, then £60k + £60k: the movement between them is £10k delivered
+on each scheme (£20k in all) and no change in plan (both £360k).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from outturn.cli import app as cli
+from outturn.domain.periods import FinancialMonth
+from outturn.services import savings
+from outturn.services.workspace import Workspace
+from web_helpers import shared_client, shared_workspace, sign_in
+
+__all__ = ["shared_client", "shared_workspace"]
+POUND = 100
+
+
+def test_close_the_month_once_then_read_the_movement(shared_client: TestClient, shared_workspace: Workspace) -> None:
+    token = sign_in(shared_client, "bob")
+    before = shared_client.get("/api/close").json()
+    assert before == {
+        "as_at": "2025-09",
+        "as_at_label": "M06 2025/26",
+        "as_at_closed": False,
+        "closes": [],
+        "movement": None,
+    }
+    assert 'id="close-month"' not in shared_client.get("/close").text  # board reads only
+    assert shared_client.post("/api/close", headers={"X-CSRF-Token": token}).status_code == 403
+    savings.close_month(shared_workspace, FinancialMonth.parse_as_at("2025-08"), "earlier")
+
+    token = sign_in(shared_client, "fiona")
+    assert 'id="close-month"' in shared_client.get("/close").text
+    closed = shared_client.post("/api/close", headers={"X-CSRF-Token": token})
+    assert closed.status_code == 200 and closed.json() == {"closed": "2025-09", "schemes": 2}
+    again = shared_client.post("/api/close", headers={"X-CSRF-Token": token})
+    assert again.status_code == 409 and "already closed" in again.json()["error"]
+    page = shared_client.post("/close", data={"csrf_token": token})
+    assert page.status_code == 409 and 'id="close-error"' in page.text and "already closed" in page.text
+
+    document = shared_client.get("/api/close").json()
+    assert document["as_at_closed"] is True
+    assert [(c["month"], c["closed_by"]) for c in document["closes"]] == [("2025-08", "earlier"), ("2025-09", "fiona")]
+    movement = document["movement"]
+    assert (movement["from"], movement["to"]) == ("2025-08", "2025-09")
+    delivered = {row["reference"]: row["delivered_change_pence"] for row in movement["schemes"]}
+    assert delivered == {"S1": 10_000 * POUND, "S2": 10_000 * POUND}
+    assert movement["delivered_change_pence"] == 20_000 * POUND and movement["plan_change_pence"] == 0
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--workspace",
+            str(shared_workspace.path),
+            "savings",
+            "movement",
+            "--from",
+            "2025-08",
+            "--to",
+            "2025-09",
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert {k: v for k, v in movement.items() if k not in ("from", "to")} == json.loads(result.stdout)
+    html = shared_client.get("/close").text
+    assert 'id="close-state"' in html and "M05 2025/26" in html and "fiona" in html and "£10,000.00" in html
+
+
+def test_closing_needs_the_csrf_token(shared_client: TestClient) -> None:
+    sign_in(shared_client, "ada")
+    assert shared_client.post("/close").status_code == 403
+    assert shared_client.post("/api/close").status_code == 403
+
+
+@pytest.mark.parametrize("method,path", [("get", "/close"), ("get", "/api/close"), ("post", "/api/close")])
+def test_a_practice_user_is_refused(shared_client: TestClient, method: str, path: str) -> None:
+    token = sign_in(shared_client, "pat")
+    response = getattr(shared_client, method)(path, headers={"X-CSRF-Token": token})
+    assert response.status_code == 403
