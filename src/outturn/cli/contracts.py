@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -23,29 +22,11 @@ from outturn.cli._common import (
 )
 from outturn.domain.activity import ActivityKind
 from outturn.domain.money import format_millions, format_thousands
-from outturn.reports.contracts import statement_document
 from outturn.services import contracts
 
 contracts_app = typer.Typer(help="Provider contracts under Payment by Results.", no_args_is_help=True)
 
 KindOption = Annotated[ActivityKind, typer.Option("--kind", help="apc (spells), op (outpatients) or ae (A&E)")]
-
-
-def statement_documents(found: Sequence[contracts.ContractStatement]) -> list[dict[str, Any]]:
-    return [
-        statement_document(
-            s.contract.provider,
-            s.contract.commissioner,
-            s.contract.year.label,
-            s.as_at.calendar_label,
-            list(s.lines),
-            s.follow_ups,
-            s.referrals,
-            s.drift,
-            s.tariff_year.label,
-        )
-        for s in found
-    ]
 
 
 @reports_errors
@@ -132,7 +113,7 @@ def contracts_statement(
         found = contracts.contract_statements(
             opened, provider.upper(), month, commissioner.upper() if commissioner else None, follow_up_benchmark
         )
-    documents = statement_documents(found)
+    documents = contracts.statement_documents(found)
 
     def render() -> None:
         for document in documents:

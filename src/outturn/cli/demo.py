@@ -8,12 +8,12 @@ from typing import Annotated
 import typer
 
 from outturn.cli._common import FormatOption, OutputFormat, console, emit, reports_errors
-from outturn.cli.contracts import statement_documents
 from outturn.cli.pack import pack_summary, render_headline, steps
 from outturn.cli.position import render_position
 from outturn.domain.money import format_millions
 from outturn.reports.position import position_document
 from outturn.reports.savings import rollup_document
+from outturn.services.contracts import statement_documents
 from outturn.services.demo import DEMO_PASSWORD, build_demo
 
 

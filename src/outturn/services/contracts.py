@@ -20,6 +20,7 @@ from outturn.engine.backends import Backend, memtable
 from outturn.ingest.activity import read_activity
 from outturn.ingest.contracts import read_contracts
 from outturn.ingest.tariff import Tariff, available_years, load_tariff
+from outturn.reports.contracts import statement_document
 from outturn.services.workspace import Workspace
 from outturn.settings import default_reference_dir
 from outturn.stats.casemix import Drift, PriceSample, case_mix_drift
@@ -301,3 +302,22 @@ def _drift(
         if result is not None:
             found.append(((key[0], key[1]), key[2], key[3], result))
     return found
+
+
+def statement_documents(found: Sequence[ContractStatement]) -> list[dict[str, Any]]:
+    """The JSON documents of these statements (``outturn contracts statement --format json``); one builder for the
+    CLI, the web pages and the board pack."""
+    return [
+        statement_document(
+            s.contract.provider,
+            s.contract.commissioner,
+            s.contract.year.label,
+            s.as_at.calendar_label,
+            list(s.lines),
+            s.follow_ups,
+            s.referrals,
+            s.drift,
+            s.tariff_year.label,
+        )
+        for s in found
+    ]

@@ -24,7 +24,6 @@ from outturn.domain.periods import FinancialMonth
 from outturn.domain.prescribing import BnfGrouping, OrgLevel
 from outturn.domain.savings_rollup import RollupLevel
 from outturn.engine import activity_series
-from outturn.reports.contracts import statement_document
 from outturn.reports.pack import BenchmarkSection, BoardPack, FunnelSection, PackInputs, SpcSection, build_board_pack
 from outturn.reports.pack_html import render_html
 from outturn.reports.pack_pdf import write_pdf
@@ -131,22 +130,8 @@ def contract_documents(workspace: Workspace, org: str, month: FinancialMonth) ->
         held = [c for c in contracts_repository.load_contracts(session, month.year) if c.commissioner in scope]
     documents = []
     for provider in sorted({contract.provider for contract in held}):
-        for found in contracts.contract_statements(workspace, provider, month):
-            if found.contract.commissioner not in scope:
-                continue
-            documents.append(
-                statement_document(
-                    found.contract.provider,
-                    found.contract.commissioner,
-                    found.contract.year.label,
-                    found.as_at.calendar_label,
-                    list(found.lines),
-                    found.follow_ups,
-                    found.referrals,
-                    found.drift,
-                    found.tariff_year.label,
-                )
-            )
+        found = contracts.contract_statements(workspace, provider, month)
+        documents += contracts.statement_documents([s for s in found if s.contract.commissioner in scope])
     return documents
 
 

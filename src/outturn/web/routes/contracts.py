@@ -14,7 +14,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from outturn.domain.periods import FinancialMonth
-from outturn.reports.contracts import statement_document
 from outturn.services import contracts
 from outturn.services.web import ContractError, ContractSummary, contract_summaries
 from outturn.services.workspace import Workspace
@@ -57,20 +56,7 @@ async def statements(
             found = contracts.contract_statements(workspace, provider, month)
         except ContractError as error:
             raise ValueError(str(error)) from None
-        return [
-            statement_document(
-                s.contract.provider,
-                s.contract.commissioner,
-                s.contract.year.label,
-                s.as_at.calendar_label,
-                list(s.lines),
-                s.follow_ups,
-                s.referrals,
-                s.drift,
-                s.tariff_year.label,
-            )
-            for s in found
-        ]
+        return contracts.statement_documents(found)
 
     documents: list[dict[str, Any]] = await request.app.state.cache.get_async(
         ("contract-statement", provider, str(month)), compute
