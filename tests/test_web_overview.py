@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from html import escape as html_escape
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -110,6 +111,11 @@ def test_position_page_and_api_by_category(app_client: TestClient) -> None:
     assert document["bridge"][-1]["running_pence"] == -200 * K - 570 * K + 50 * K
     html = app_client.get("/position").text
     assert "£13,200k" in html and "£-1,200k" not in html and "-£1,200k" in html
+    # the bridge drawn as a waterfall: one bar per step of the API's bridge, inline SVG (nothing fetched)
+    chart = html[html.index('id="bridge-chart"') :]
+    chart = chart[: chart.index("</figure>")]
+    assert "<svg" in chart and 'href="http' not in chart and "src=" not in chart
+    assert all(html_escape(step["label"].split()[0]) in chart for step in document["bridge"])
 
 
 def test_the_result_cache_recomputes_only_after_a_change() -> None:

@@ -6,7 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 
+from outturn.reports.pack_charts import waterfall_svg
 from outturn.reports.position import position_document
 from outturn.web.routes.overview import cached_overview
 from outturn.web.security import Reader, WorkspaceDep
@@ -21,7 +23,12 @@ async def position_page(
 ) -> Response:
     found = await cached_overview(request, workspace, org, as_at)
     document = position_document(found.position)
-    return render(request, "position.html", {"active": "position", "p": found.position, "doc": document})
+    title = f"From control total to forecast, {found.position.as_at.label} {found.position.as_at.year.label} (£m)"
+    key = ("bridge-svg", found.position.org_code, found.position.as_at.label, found.position.as_at.year.label)
+    # drawn by matplotlib from our own figures and category labels: nothing a user typed
+    chart = Markup(request.app.state.cache.get(key, lambda: waterfall_svg(document["bridge"], title)))
+    context = {"active": "position", "p": found.position, "doc": document, "bridge_chart": chart}
+    return render(request, "position.html", context)
 
 
 @router.get("/api/position", tags=["position"])
