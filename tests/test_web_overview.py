@@ -116,6 +116,8 @@ def test_position_page_and_api_by_category(app_client: TestClient) -> None:
     chart = chart[: chart.index("</figure>")]
     assert "<svg" in chart and 'href="http' not in chart and "src=" not in chart
     assert all(html_escape(step["label"].split()[0]) in chart for step in document["bridge"])
+    forecast = html[html.index('id="forecast-chart"') :]
+    assert "<svg" in forecast[: forecast.index("</figure>")] and "P10 to P90" in forecast[: forecast.index("</figure>")]
 
 
 def test_the_result_cache_recomputes_only_after_a_change() -> None:

@@ -158,6 +158,17 @@ def _pence(value: float | Fraction) -> Pence:
     return div_round(Fraction(value))
 
 
+def fan_points(result: montecarlo.SimulationResult) -> list[dict[str, Any]]:
+    """The fan chart: each remaining month's percentiles of the year-end surplus, in pence."""
+    return [
+        {
+            "month": f"M{point.month:02d}",
+            **{f"p{q}_pence": _pence(v) for q, v in zip(montecarlo.FAN_PERCENTILES, point.percentiles, strict=True)},
+        }
+        for point in montecarlo.fan_chart(result)
+    ]
+
+
 def simulation_document(simulation: RiskSimulation) -> dict[str, Any]:
     inputs, result, model = simulation.inputs, simulation.result, simulation.inputs.model
     position, year_end = inputs.position, result.year_end
@@ -199,15 +210,7 @@ def simulation_document(simulation: RiskSimulation) -> dict[str, Any]:
             {"from_pence": _pence(float(low)), "to_pence": _pence(float(high)), "trials": int(count)}
             for low, high, count in zip(edges[:-1], edges[1:], counts, strict=True)
         ],
-        "fan": [
-            {
-                "month": f"M{point.month:02d}",
-                **{
-                    f"p{q}_pence": _pence(v) for q, v in zip(montecarlo.FAN_PERCENTILES, point.percentiles, strict=True)
-                },
-            }
-            for point in montecarlo.fan_chart(result)
-        ],
+        "fan": fan_points(result),
         "tornado": [
             {
                 **_driver(bar.driver),

@@ -18,7 +18,7 @@ from outturn.domain.savings import SavingsFigures
 from outturn.domain.savings_rollup import RollupLevel
 from outturn.services.contracts import ContractError
 from outturn.services.position import PositionError, compute_position
-from outturn.services.risk import simulate_year_end
+from outturn.services.risk import fan_points, simulate_year_end
 from outturn.services.savings import SavingsError, savings_rollup
 from outturn.services.workspace import Workspace
 from outturn.stats import montecarlo
@@ -55,6 +55,7 @@ class Overview:
     top_risks: tuple[RiskItem, ...]  # risks (not mitigations) by expected value, largest first
     savings: SavingsFigures
     notes: tuple[str, ...]
+    fan: tuple[dict[str, Any], ...] = ()  # the simulated year-end by remaining month (``risk simulate``'s fan)
 
 
 def data_stamp(workspace: Workspace) -> tuple[Any, ...]:
@@ -95,13 +96,21 @@ def overview(workspace: Workspace, org_code: str | None = None, as_at: str | Non
         )
         position = simulation.inputs.position
         p_meet: float | None = float(montecarlo.p_meet(simulation.result))
+        fan = tuple(fan_points(simulation.result))
         notes.extend(simulation.inputs.notes)
     except ValueError as error:  # a model the simulation cannot take; the position still stands
         position = compute_position(workspace, org_code, as_at)
         p_meet = None
+        fan = ()
         notes.append(f"risk simulation not run: {error}")
     return Overview(
-        position, p_meet, OVERVIEW_TRIALS, _top_risks(workspace, position), _savings(workspace, position), tuple(notes)
+        position,
+        p_meet,
+        OVERVIEW_TRIALS,
+        _top_risks(workspace, position),
+        _savings(workspace, position),
+        tuple(notes),
+        fan,
     )
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from outturn.reports.pack_charts import waterfall_svg
+from outturn.reports.pack_charts import fan_svg, waterfall_svg
 from outturn.reports.position import position_document
 from outturn.web.routes.overview import cached_overview
 from outturn.web.security import Reader, WorkspaceDep
@@ -27,7 +27,16 @@ async def position_page(
     key = ("bridge-svg", found.position.org_code, found.position.as_at.label, found.position.as_at.year.label)
     # drawn by matplotlib from our own figures and category labels: nothing a user typed
     chart = Markup(request.app.state.cache.get(key, lambda: waterfall_svg(document["bridge"], title)))
-    context = {"active": "position", "p": found.position, "doc": document, "bridge_chart": chart}
+    context = {"active": "position", "p": found.position, "doc": document, "bridge_chart": chart, "fan_chart": None}
+    if found.fan:
+        position = found.position
+        fan_title = f"Forecast year-end surplus/(deficit) as the months resolve ({found.trials:,} simulated years, £m)"
+        context["fan_chart"] = Markup(
+            request.app.state.cache.get(
+                ("fan-svg", *key[1:]),
+                lambda: fan_svg(found.fan, position.control_total_pence, position.forecast_surplus_pence, fan_title),
+            )
+        )
     return render(request, "position.html", context)
 
 
