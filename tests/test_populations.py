@@ -40,12 +40,8 @@ from outturn.domain.populations import (
     roll_up,
 )
 from outturn.domain.problems import ProblemsError
-from outturn.ingest.populations import (
-    PrescribingUnitWeights,
-    read_allocation_file,
-    read_list_sizes,
-    read_prescribing_unit_weights,
-)
+from outturn.ingest.populations import read_allocation_file, read_list_sizes
+from outturn.ingest.prescribing_units import PrescribingUnitWeights, read_prescribing_unit_weights
 from outturn.services.populations import import_populations, practice_populations, practice_records
 from outturn.services.workspace import Workspace, init_workspace
 

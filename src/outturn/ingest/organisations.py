@@ -23,7 +23,7 @@ from types import MappingProxyType
 from outturn.domain.organisations import ALLOWED_PARENTS, Organisation, OrgKind
 from outturn.domain.populations import PracticePopulation
 from outturn.domain.problems import Problem, ProblemsError
-from outturn.ingest.tables import RawTable, non_negative_number, read_table, text_of
+from outturn.ingest.tables import RawTable, file_fault, non_negative_number, read_table, text_of
 
 ALLOCATION_FILE = Path("allocations") / "aif_tool_gp_practice_wp_2022_2023.csv"
 NO_PCN_CODES = frozenset({"", "U"})  # NHS England and NHS Digital file unallocated practices under PCN "U"
@@ -99,10 +99,6 @@ ODS_PRACTICE_MAP_LAYOUT = _Layout(
 Rows = list[tuple[int, dict[str, str]]]
 
 
-def _failure(source: str, reason: str, row: int | None = None) -> ProblemsError:
-    return ProblemsError([Problem(source, reason, row=row)], f"cannot import {source}")
-
-
 def _read_csv(path: Path) -> tuple[list[str], Rows]:
     """Header and non-blank rows, each row numbered as a person sees it (header = row 1)."""
     with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -114,7 +110,7 @@ def _read_csv(path: Path) -> tuple[list[str], Rows]:
             if any(cell.strip() for cell in cells)
         ]
     if not any(header):
-        raise _failure(path.name, "the file is empty")
+        raise file_fault(path.name, "the file is empty")
     return header, rows
 
 
@@ -123,7 +119,7 @@ def _choose_layout(source: str, header: list[str], layouts: tuple[_Layout, ...])
     best = min(layouts, key=lambda layout: len(missing[layout]))
     if missing[best]:
         reason = f"unknown layout: missing column(s) {', '.join(missing[best])} (closest: {best.label})"
-        raise _failure(source, reason, row=1)
+        raise file_fault(source, reason, row=1)
     return best
 
 
@@ -292,7 +288,7 @@ def read_ods_trusts(path: Path) -> list[Organisation]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         rows = [(number, cells) for number, cells in enumerate(csv.reader(handle), start=1) if any(cells)]
     if not rows:
-        raise _failure(path.name, "the file is empty")
+        raise file_fault(path.name, "the file is empty")
     problems: list[Problem] = []
     first_row: dict[str, int] = {}
     providers: list[Organisation] = []

@@ -8,7 +8,8 @@ Each reader returns records or raises ``ProblemsError`` naming every fault (file
 - ``read_list_sizes``: the quarterly wide layout (``Patient_List_Size_YYYY_MM-MM.csv``: ``Male 0-4`` …
   ``Female 75+``) and the long ``gp-reg-pat-prac-quin-age`` layout (five-year bands, with ``ALL`` rows), both
   reduced to the nine ASTRO-PU bands (``outturn.domain.populations.astro_band`` says how).
-- ``read_prescribing_unit_weights``: the ``ASTRO-PUs`` and ``STAR-PUs`` sheets of the HSCIC workbook.
+- the HSCIC prescribing-unit weights are read by ``outturn.ingest.prescribing_units``; practice spend, budgets and
+  enhanced-service payments by ``outturn.ingest.practice_amounts``.
 """
 
 from __future__ import annotations
@@ -22,21 +23,26 @@ from fractions import Fraction
 from pathlib import Path
 from types import MappingProxyType
 
-from openpyxl import load_workbook
-
 from outturn.domain.money import Pence, div_round
 from outturn.domain.populations import (
     ASTRO_BANDS,
     BAND_CELLS,
     AgeSexList,
-    BandWeights,
     PracticeRecord,
     Sex,
     astro_band,
 )
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.ingest.organisations import WEIGHTED_COLUMNS, read_allocation_hierarchy
-from outturn.ingest.tables import RawTable, RowReader, canonical_name, non_negative_number, read_table, text_of
+from outturn.ingest.tables import (
+    RawTable,
+    RowReader,
+    canonical_name,
+    file_fault,
+    non_negative_number,
+    read_table,
+    text_of,
+)
 
 
 @dataclass(frozen=True)
@@ -59,14 +65,10 @@ class AllocationFile:
     targets: tuple[PracticeTarget, ...] = ()
 
 
-def _failure(source: str, reason: str, row: int | None = None) -> ProblemsError:
-    return ProblemsError([Problem(source, reason, row=row)], f"cannot import {source}")
-
-
 def _header(path: Path) -> list[str]:
     """The first line's column names, canonical; these files are CSV (as NHS England and NHS Digital publish)."""
     if path.suffix.lower() != ".csv":
-        raise _failure(path.name, "unsupported file type: expected .csv")
+        raise file_fault(path.name, "unsupported file type: expected .csv")
     with path.open(encoding="utf-8-sig") as handle:
         return [canonical_name(cell) for cell in handle.readline().split(",")]
 
@@ -167,7 +169,7 @@ def read_allocation_file(path: Path) -> AllocationFile:
     given) and weighted populations; the 2021/22 AIF file also gives each practice's target allocation."""
     header = _header(path)
     if not any(header):
-        raise _failure(path.name, "the file is empty")
+        raise file_fault(path.name, "the file is empty")
     if set(_AIF_2021_TARGETS) <= set(header):
         return _read_aif_2021(path)
     organisations, populations = read_allocation_hierarchy(path)
@@ -210,7 +212,7 @@ def _patients(text: str) -> int:
 def _wide_list_sizes(path: Path, as_of: date | None) -> list[AgeSexList]:
     quarter = _QUARTER_FILE.search(path.stem)
     if as_of is None and quarter is None:
-        raise _failure(path.name, "cannot tell the quarter: name the file Patient_List_Size_YYYY_MM-MM.csv")
+        raise file_fault(path.name, "cannot tell the quarter: name the file Patient_List_Size_YYYY_MM-MM.csv")
     extract = as_of or date(int(quarter.group(1)), int(quarter.group(2)), 1)  # type: ignore[union-attr]
     table = read_table(path, required=("practice_code", *_WIDE_COLUMNS.values()))
     problems: list[Problem] = []
@@ -324,196 +326,7 @@ def read_list_sizes(path: Path, as_of: date | None = None) -> list[AgeSexList]:
     ``Patient_List_Size_YYYY_MM-MM``, unless ``as_of`` is given."""
     header = _header(path)
     if not any(header):
-        raise _failure(path.name, "the file is empty")
+        raise file_fault(path.name, "the file is empty")
     if "age_group_5" in header:
         return _quinary_list_sizes(path, as_of)
     return _wide_list_sizes(path, as_of)
-
-
-# --- prescribing-unit weights ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PrescribingUnitWeights:
-    """The HSCIC 2013 weights: ASTRO-PU cost- and item-based, and each STAR-PU by OpenPrescribing's name for it."""
-
-    astro_pu_cost: BandWeights
-    astro_pu_items: BandWeights
-    star_pus: tuple[BandWeights, ...]
-
-
-Cells = list[tuple[object, ...]]
-
-
-def _band_label(cell: object) -> str:
-    """``05-14`` (the item-based block's spelling) is ``5-14``."""
-    return re.sub(r"^0(\d)", r"\1", text_of(cell))
-
-
-def _weights_block(name: str, cells: Cells, header_row: int, column: int, sheet: str, source: str) -> BandWeights:
-    """The nine rows under an ``Age Band | Male | Female`` header at (``header_row``, ``column``), 0-based."""
-    weights: dict[tuple[Sex, str], float] = {}
-    problems = []
-    for offset, band in enumerate(ASTRO_BANDS, start=1):
-        row = cells[header_row + offset] if header_row + offset < len(cells) else ()
-        label = _band_label(row[column] if column < len(row) else None)
-        if label != band:
-            problems.append(
-                Problem(
-                    source, f"{name}: expected age band {band}, found {label!r}", header_row + offset + 1, sheet=sheet
-                )
-            )
-            continue
-        for shift, sex in ((1, Sex.MALE), (2, Sex.FEMALE)):
-            value = row[column + shift] if column + shift < len(row) else None
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                reason = f"{name}: the {sex.value} {band} weight is not a number: {value!r}"
-                problems.append(Problem(source, reason, header_row + offset + 1, sheet=sheet))
-            else:
-                weights[(sex, band)] = float(value)
-    if problems:
-        raise ProblemsError(problems, f"cannot import {source}")
-    return BandWeights(name, weights)
-
-
-def _astro_block(cells: Cells, title: str, name: str, source: str) -> BandWeights:
-    """The 2013 block (columns A-C) under the title row ``Cost-based`` or ``Item-based`` of sheet ASTRO-PUs."""
-    starts = [index for index, row in enumerate(cells) if row and text_of(row[0]).lower() == title.lower()]
-    for start in starts:
-        for index in range(start + 1, min(start + 6, len(cells))):
-            if cells[index] and text_of(cells[index][0]) == "Age Band":
-                return _weights_block(name, cells, index, 0, "ASTRO-PUs", source)
-    raise _failure(source, f"sheet ASTRO-PUs: no {title} ASTRO-PU table (a title row then an Age Band header)")
-
-
-def star_pu_name(title: str) -> str:
-    """OpenPrescribing's name for a STAR-PU (``calculate_star_pu_weights``): ``Ulcer healing drugs (BNF 1.3) COST
-    based STAR PU`` is ``ulcer_healing_drugs_cost``."""
-    name = re.sub(r"\(.+?\)\s*", "", title).replace(" based STAR PU", "").replace("  ", " ").strip()
-    return name.replace(" ", "_").replace("&", "and").lower()
-
-
-def _star_pus(cells: Cells, source: str) -> tuple[BandWeights, ...]:
-    found = []
-    for index, row in enumerate(cells):
-        title = text_of(row[0]) if row else ""
-        if not title.upper().rstrip().endswith("STAR PU"):
-            continue
-        header = next(
-            (
-                row_index
-                for row_index in range(index + 1, min(index + 5, len(cells)))
-                if len(cells[row_index]) > 2 and text_of(cells[row_index][2]) == "Age Band"
-            ),
-            None,
-        )
-        if header is None:
-            raise _failure(source, f"sheet STAR-PUs: no Age Band header below {title!r}", index + 1)
-        found.append(_weights_block(star_pu_name(title), cells, header, 2, "STAR-PUs", source))
-    if not found:
-        raise _failure(source, "sheet STAR-PUs: no STAR-PU tables found")
-    return tuple(found)
-
-
-def read_prescribing_unit_weights(path: Path) -> PrescribingUnitWeights:
-    """The HSCIC prescribing-units workbook: the 2013 ASTRO-PU weights (cost- and item-based) and STAR-PUs."""
-    book = load_workbook(path, read_only=True, data_only=True)
-    try:
-        missing = [name for name in ("ASTRO-PUs", "STAR-PUs") if name not in book.sheetnames]
-        if missing:
-            raise _failure(path.name, f"no sheet(s) {', '.join(missing)} (sheets: {', '.join(book.sheetnames)})")
-        astro = [tuple(row) for row in book["ASTRO-PUs"].iter_rows(values_only=True)]
-        star = [tuple(row) for row in book["STAR-PUs"].iter_rows(values_only=True)]
-    finally:
-        book.close()
-    return PrescribingUnitWeights(
-        _astro_block(astro, "Cost-based", "astro_pu_cost", path.name),
-        _astro_block(astro, "Item-based", "astro_pu_items", path.name),
-        _star_pus(star, path.name),
-    )
-
-
-# --- amounts per practice: spend, current budgets, enhanced-service payments ---------------------------------------
-
-_AMOUNT_ALIASES: Mapping[str, str] = MappingProxyType(
-    {
-        "practice_code": "practice",
-        "org_code": "practice",
-        "actual": "spend",
-        "actual_pence": "spend_pence",
-        "budget": "spend",
-        "budget_pence": "spend_pence",
-        "amount": "spend",
-        "amount_pence": "spend_pence",
-        "enhanced_service_payments": "enhanced_services",
-        "signed": "signed_up",
-    }
-)
-_YES = frozenset({"yes", "y", "true", "1", "signed", "signed up"})
-_NO = frozenset({"no", "n", "false", "0", ""})
-
-
-@dataclass(frozen=True)
-class PracticeAmounts:
-    """Per practice: spend (or current budget), enhanced-service payments and whether it signed up to a plan."""
-
-    spend: Mapping[str, Pence]
-    enhanced_services: Mapping[str, Pence]
-    signed_up: Mapping[str, bool]
-
-
-def _signed_up(text: str) -> bool:
-    cleaned = text.strip().lower()
-    if cleaned in _YES or cleaned in _NO:
-        return cleaned in _YES
-    raise ValueError(f"not yes or no: {text!r}")
-
-
-def _whole_pence(text: str) -> Pence:
-    if not re.fullmatch(r"-?\d+", text):
-        raise ValueError(f"not a whole number of pence: {text!r}")
-    return int(text)
-
-
-def _money_cell(reader: RowReader, name: str) -> Pence | None:
-    """``NAME_pence`` (whole pence) or ``NAME`` (money as finance sheets write it: £1,234.56, 1.2m)."""
-    if text_of(reader.cells.get(f"{name}_pence")):
-        return reader.parse(f"{name}_pence", _whole_pence)
-    if f"{name}" in reader.cells:
-        return reader.money(name, required=False)
-    return None
-
-
-def read_practice_amounts(path: Path, *, spend_required: bool = True) -> PracticeAmounts:
-    """A CSV or XLSX with ``practice`` and ``spend_pence`` (or ``spend``: £; also read as ``actual``, ``budget``
-    or ``amount``), and optionally ``enhanced_services`` (or ``enhanced_services_pence``) and ``signed_up``."""
-    optional = ("spend", "spend_pence", "enhanced_services", "enhanced_services_pence", "signed_up")
-    table = read_table(path, required=("practice",), optional=optional, aliases=_AMOUNT_ALIASES)
-    if spend_required and not {"spend", "spend_pence"} & set(table.columns):
-        raise ProblemsError([table.problem("missing column: spend_pence (or spend)", 1)], f"cannot import {path.name}")
-    problems: list[Problem] = []
-    spend: dict[str, Pence] = {}
-    enhanced: dict[str, Pence] = {}
-    signed: dict[str, bool] = {}
-    first_row: dict[str, int] = {}
-    for number, cells in table.rows:
-        reader = RowReader(table, number, cells)
-        code = reader.text("practice").upper()
-        if not code:
-            reader.fault("a practice code is required", "practice")
-        elif first_row.setdefault(code, number) != number:
-            reader.fault(f"practice {code} already appears in row {first_row[code]}", "practice")
-        amount, payments = _money_cell(reader, "spend"), _money_cell(reader, "enhanced_services")
-        signed_up = reader.parse("signed_up", _signed_up, required=False) if "signed_up" in cells else None
-        problems.extend(reader.problems)
-        if reader.problems:
-            continue
-        if amount is not None:
-            spend[code] = amount
-        if payments is not None:
-            enhanced[code] = payments
-        if signed_up is not None:
-            signed[code] = signed_up
-    if problems:
-        raise ProblemsError(problems, f"cannot import {path.name}")
-    return PracticeAmounts(MappingProxyType(spend), MappingProxyType(enhanced), MappingProxyType(signed))

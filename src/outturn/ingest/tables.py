@@ -202,6 +202,11 @@ class RowReader:
 _FAILED = object()
 
 
+def file_fault(source: str, reason: str, row: int | None = None) -> ProblemsError:
+    """A fault that stops a whole file being read (wrong layout, unreadable): one problem, nothing imported."""
+    return ProblemsError([Problem(source, reason, row=row)], f"cannot import {source}")
+
+
 def non_negative_number(text: str, what: str = "a number") -> Decimal:
     """``text`` as an exact decimal, zero or more; ``ValueError`` saying what was expected otherwise."""
     try:

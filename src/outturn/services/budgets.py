@@ -30,7 +30,7 @@ from outturn.domain.ledger import CostCategory
 from outturn.domain.money import Pence
 from outturn.domain.periods import FinancialYear
 from outturn.domain.populations import Level, PracticeRecord, Weighting
-from outturn.ingest.populations import read_practice_amounts
+from outturn.ingest.practice_amounts import read_practice_amounts
 from outturn.services.populations import organisation_names, practice_records, practice_targets
 from outturn.services.workspace import Workspace
 from outturn.store import repository

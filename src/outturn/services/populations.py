@@ -35,13 +35,8 @@ from outturn.domain.populations import (
     roll_up,
 )
 from outturn.ingest.organisations import find_allocation_file
-from outturn.ingest.populations import (
-    PracticeTarget,
-    PrescribingUnitWeights,
-    read_allocation_file,
-    read_list_sizes,
-    read_prescribing_unit_weights,
-)
+from outturn.ingest.populations import PracticeTarget, read_allocation_file, read_list_sizes
+from outturn.ingest.prescribing_units import PrescribingUnitWeights, read_prescribing_unit_weights
 from outturn.services.workspace import Workspace
 from outturn.store import repository
 
