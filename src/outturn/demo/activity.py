@@ -36,11 +36,9 @@ scale, year, organisations and chunk size give identical files.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os
-import re
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,11 +47,25 @@ from pathlib import Path
 
 import ibis
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from outturn.demo.reference_inputs import (
+    MAX_AGE,
+    BoolArray,
+    FloatArray,
+    IntArray,
+    age_pyramid,
+    ncc_activity,
+    read_ae_attendances,
+    read_ae_tariff,
+    read_apc_tariff,
+    read_mff_providers,
+    read_ncc,
+    read_op_tariff,
+    tariff_file,
+)
 from outturn.domain.activity import (
     AE_SCHEMA,
     APC_SCHEMA,
@@ -79,16 +91,11 @@ HOME_PROVIDER_SHARE = 0.80  # the rest is spread over all providers by size
 ELECTIVE_TAIL_SHARE = 0.02  # elective spells beyond the trim point
 NON_ELECTIVE_TAIL_SHARE = 0.05  # non-elective spells of 2+ days beyond the trim point
 SAME_DAY_SHARE_OF_SHORT_STAYS = 0.45  # non-elective 0-1 day stays discharged the same day
-DEFAULT_TRIM_DAYS = 5
 ADULT_MIN_AGE = 17  # adult HRGs: some 17 and 18 year olds (the short-stay tariff starts at 19)
 CHILD_MAX_AGE = 18
 ELDERLY_MIN_AGE = 65
-MAX_AGE = 100
 _PHI = (math.sqrt(5.0) - 1.0) / 2.0  # spreads patient numbers evenly over practices
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 Progress = Callable[[str, int, int], None]
 
 
@@ -184,8 +191,6 @@ _NCC_NEL_LONG = ("non-elective inpatient - long stay", "nel")
 _NCC_OP_PROCEDURES = ("outpatient procedures", "opproc", "oproc")
 _NCC_EMERGENCY = ("emergency care", "em", "emergency medicine")
 
-_HRG_CODE = re.compile(r"^[A-Z]{2}\d{2}[A-Z]$")
-_TREATMENT_FUNCTION_CODE = re.compile(r"^\d{3}$")
 _NATIONAL_TYPE_SHARES = (0.63, 0.02, 0.35)  # type 1, 2, 3 A&E attendances in England, 2018/19
 _MINOR_AE_HRGS = frozenset({"VB07Z", "VB08Z", "VB09Z", "VB11Z"})  # what type 3 units mostly see
 
@@ -198,200 +203,6 @@ def activity_path(out_dir: Path, kind: ActivityKind | str) -> Path:
 def arrow_schema(layout: Mapping[str, str]) -> pa.Schema:
     """A domain layout as an Arrow schema, labelled synthetic."""
     return ibis.schema(dict(layout)).to_pyarrow().with_metadata({SYNTHETIC_METADATA_KEY: SYNTHETIC_METADATA_VALUE})
-
-
-# --- reading the reference data ----------------------------------------------------------------------------------
-
-
-def _require(path: Path) -> Path:
-    if not path.is_file():
-        raise FileNotFoundError(f"the activity generator needs {path} (set the reference-data directory)")
-    return path
-
-
-def _tariff_file(reference_dir: Path, year: int, suffix: str) -> Path:
-    """The national tariff extract for the year (``nt1819_apc_oproc.csv`` for 2018), else the nearest year's."""
-    folder = reference_dir / "prices" / "national_tariff"
-    wanted = folder / f"nt{year % 100:02d}{(year + 1) % 100:02d}_{suffix}.csv"
-    if wanted.is_file():
-        return wanted
-    candidates = sorted(folder.glob(f"nt[0-9][0-9][0-9][0-9]_{suffix}.csv")) if folder.is_dir() else []
-    if not candidates:
-        return _require(wanted)
-
-    def start_year(path: Path) -> int:
-        return 2000 + int(path.name[2:4])
-
-    return min(candidates, key=lambda path: (abs(start_year(path) - year), -start_year(path)))
-
-
-def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
-    with _require(path).open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = [name.strip().lower() for name in next(reader)]
-        return header, [row for row in reader if row]
-
-
-def _column(header: Sequence[str], prefix: str, path: Path) -> int:
-    for index, name in enumerate(header):
-        if name.startswith(prefix):
-            return index
-    raise ValueError(f"{path.name}: no column starting {prefix!r}")
-
-
-def _number(text: str) -> float | None:
-    cleaned = text.strip().replace(",", "").replace("£", "")
-    try:
-        return float(cleaned)
-    except ValueError:
-        return None
-
-
-@dataclass(frozen=True)
-class _TariffHrgs:
-    codes: list[str]
-    elective: BoolArray
-    day_case: BoolArray
-    non_elective: BoolArray
-    op_procedure: BoolArray
-    elective_trim: IntArray
-    non_elective_trim: IntArray
-
-
-def _read_apc_tariff(path: Path) -> _TariffHrgs:
-    header, rows = _read_rows(path)
-    col = {
-        key: _column(header, prefix, path)
-        for key, prefix in (
-            ("hrg", "hrg code"),
-            ("op", "outpatient procedure tariff"),
-            ("combined", "combined day case"),
-            ("dc", "day case spell tariff"),
-            ("el", "ordinary elective spell tariff"),
-            ("el_trim", "ordinary elective long stay trim"),
-            ("nel", "non-elective spell tariff"),
-            ("nel_trim", "non-elective long stay trim"),
-        )
-    }
-    width = max(col.values()) + 1
-    kept = [row for row in rows if len(row) >= width and _HRG_CODE.match(row[col["hrg"]].strip())]
-
-    def priced(*keys: str) -> BoolArray:
-        return np.array([any((_number(row[col[key]]) or 0) > 0 for key in keys) for row in kept], dtype=np.bool_)
-
-    def trim(key: str) -> IntArray:
-        return np.array([int(_number(row[col[key]]) or DEFAULT_TRIM_DAYS) for row in kept], dtype=np.int64)
-
-    return _TariffHrgs(
-        codes=[row[col["hrg"]].strip() for row in kept],
-        elective=priced("combined", "el"),
-        day_case=priced("combined", "dc"),
-        non_elective=priced("nel"),
-        op_procedure=priced("op"),
-        elective_trim=np.maximum(trim("el_trim"), 1),
-        non_elective_trim=np.maximum(trim("nel_trim"), 2),
-    )
-
-
-def _read_op_tariff(path: Path) -> list[tuple[str, bool]]:
-    """Treatment functions with a first-attendance price, and whether each has a follow-up price."""
-    header, rows = _read_rows(path)
-    code, first, follow_up = (_column(header, prefix, path) for prefix in ("treatment function code", "wf01b", "wf01a"))
-    found = []
-    for row in rows:
-        if len(row) <= max(code, first, follow_up) or not _TREATMENT_FUNCTION_CODE.match(row[code].strip()):
-            continue
-        if (_number(row[first]) or 0) > 0:
-            found.append((row[code].strip(), (_number(row[follow_up]) or 0) > 0))
-    return found
-
-
-def _read_ae_tariff(path: Path) -> list[str]:
-    header, rows = _read_rows(path)
-    code = _column(header, "hrg code", path)
-    return [row[code].strip() for row in rows if len(row) > code and _HRG_CODE.match(row[code].strip())]
-
-
-def _read_ncc(path: Path) -> dict[str, dict[str, float]]:
-    """Activity by lower-cased department name and currency (HRG) code."""
-    header, rows = _read_rows(path)
-    department, currency, activity = (
-        _column(header, name, path) for name in ("department", "currency_code", "activity")
-    )
-    found: dict[str, dict[str, float]] = {}
-    for row in rows:
-        if len(row) <= max(department, currency, activity):
-            continue
-        count = _number(row[activity]) or 0.0
-        if count > 0:
-            by_code = found.setdefault(row[department].strip().lower(), {})
-            by_code[row[currency].strip()] = by_code.get(row[currency].strip(), 0.0) + count
-    return found
-
-
-def _ncc_activity(ncc: Mapping[str, Mapping[str, float]], names: Sequence[str]) -> dict[str, float]:
-    for name in names:
-        if name in ncc:
-            return dict(ncc[name])
-    return {}
-
-
-def _read_mff_providers(reference_dir: Path) -> list[str]:
-    folder = reference_dir / "prices" / "national_tariff"
-    files = sorted(folder.glob("nt*_mff_values.csv")) if folder.is_dir() else []
-    path = files[-1] if files else _require(folder / "nt1719_mff_values.csv")
-    header, rows = _read_rows(path)
-    code = _column(header, "provider code", path)
-    return [row[code].strip() for row in rows if len(row) > code and row[code].strip()]
-
-
-def _read_ae_attendances(reference_dir: Path, year: int) -> dict[str, FloatArray]:
-    """Attendances of the financial year by provider and department type (1, 2, other): NHS England's monthly A&E
-    statistics; the whole file where it does not cover the year; empty where the file is absent."""
-    path = reference_dir / "nhsrdatasets" / "ae_attendances.csv"
-    if not path.is_file():
-        return {}
-    header, rows = _read_rows(path)
-    period, org, kind, attendances = (_column(header, name, path) for name in ("period", "org_code", "type", "attend"))
-    first, last = f"{year}-04", f"{year + 1}-03"
-    slot = {"1": 0, "2": 1}
-    by_year: dict[str, FloatArray] = {}
-    every: dict[str, FloatArray] = {}
-    for row in rows:
-        if len(row) <= max(period, org, kind, attendances):
-            continue
-        count = _number(row[attendances]) or 0.0
-        counts = every.setdefault(row[org].strip(), np.zeros(3))
-        counts[slot.get(row[kind].strip(), 2)] += count
-        if first <= row[period][:7] <= last:
-            counts = by_year.setdefault(row[org].strip(), np.zeros(3))
-            counts[slot.get(row[kind].strip(), 2)] += count
-    return by_year or every
-
-
-def _age_pyramid(reference_dir: Path) -> FloatArray:
-    """Registered population by single year of age 0..100: the latest Patient List Size file's age bands summed
-    over every practice, each band spread evenly (75+ tapering); a smooth approximation where absent."""
-    folder = reference_dir / "openprescribing"
-    files = sorted(folder.glob("Patient_List_Size_*.csv")) if folder.is_dir() else []
-    ages = np.arange(MAX_AGE + 1)
-    taper = 0.9 ** np.clip(ages - 75, 0, None)
-    if not files:
-        return np.where(ages < 55, 1.0, np.where(ages < 75, 1.0 - (ages - 55) / 40.0, 0.5 * taper))
-    header, rows = _read_rows(files[-1])
-    pyramid = np.zeros(MAX_AGE + 1)
-    for index, name in enumerate(header):
-        match = re.match(r"^(?:male|female) (\d+)(?:-(\d+)|\+)$", name)
-        if not match:
-            continue
-        total = sum(_number(row[index]) or 0.0 for row in rows if len(row) > index)
-        low = int(match.group(1))
-        high = int(match.group(2)) if match.group(2) else MAX_AGE
-        shape = np.where((ages >= low) & (ages <= high), taper if match.group(2) is None else 1.0, 0.0)
-        pyramid += total * shape / shape.sum()
-    if pyramid.sum() <= 0:
-        raise ValueError(f"{files[-1].name}: no age bands found")
-    return pyramid
 
 
 # --- the calibrated economy --------------------------------------------------------------------------------------
@@ -532,13 +343,13 @@ def _provider_setup(
     reference_dir: Path, year: int, scale: str, providers: Sequence[str] | None
 ) -> tuple[list[str], FloatArray, FloatArray]:
     """Provider codes, their sizes, and their cumulative A&E department-type shares."""
-    attendances = _read_ae_attendances(reference_dir, year)
+    attendances = read_ae_attendances(reference_dir, year)
     if providers:
         codes, sizes = list(providers), np.ones(len(providers))
     elif scale == "icb":
         codes, sizes = [code for code, _ in ICB_PROVIDERS], np.array([size for _, size in ICB_PROVIDERS])
     else:
-        known = _read_mff_providers(reference_dir)
+        known = read_mff_providers(reference_dir)
         with_type_1 = [code for code in known if code in attendances and attendances[code][0] > 0]
         codes = with_type_1 or known
         sizes = np.array([attendances[code][0] for code in with_type_1]) if with_type_1 else np.ones(len(known))
@@ -582,10 +393,10 @@ def _build_economy(
     registered: Mapping[str, tuple[str, float]] | None = None,
 ) -> _Economy:
     rng = np.random.default_rng([seed, 0, 0])
-    tariff = _read_apc_tariff(_tariff_file(reference_dir, year, "apc_oproc"))
-    op_tariff = _read_op_tariff(_tariff_file(reference_dir, year, "op_attendances"))
-    ae_tariff = _read_ae_tariff(_tariff_file(reference_dir, year, "ae"))
-    ncc = _read_ncc(reference_dir / "prices" / "ncc.csv")
+    tariff = read_apc_tariff(tariff_file(reference_dir, year, "apc_oproc"))
+    op_tariff = read_op_tariff(tariff_file(reference_dir, year, "op_attendances"))
+    ae_tariff = read_ae_tariff(tariff_file(reference_dir, year, "ae"))
+    ncc = read_ncc(reference_dir / "prices" / "ncc.csv")
     if not op_tariff or not ae_tariff or not tariff.codes:
         raise ValueError(f"the national tariff files in {reference_dir} list no prices")
 
@@ -604,14 +415,14 @@ def _build_economy(
     provider_codes, provider_sizes, provider_type_cdf = _provider_setup(reference_dir, year, scale_name, providers)
     provider_mix = _Mix.of(np.arange(len(provider_codes)), provider_sizes)
     home = np.searchsorted(provider_mix.cdf, (np.arange(len(commissioner_codes)) + 0.5) / len(commissioner_codes))
-    pyramid = _age_pyramid(reference_dir)
+    pyramid = age_pyramid(reference_dir)
     age_pool = np.maximum(1, np.round(population * pyramid / pyramid.sum())).astype(np.int64)
 
     # admitted patient care
-    elective = _ncc_activity(ncc, _NCC_ELECTIVE)
-    day_case = _ncc_activity(ncc, _NCC_DAY_CASE)
-    nel_short = _ncc_activity(ncc, _NCC_NEL_SHORT)
-    nel_long = _ncc_activity(ncc, _NCC_NEL_LONG)
+    elective = ncc_activity(ncc, _NCC_ELECTIVE)
+    day_case = ncc_activity(ncc, _NCC_DAY_CASE)
+    nel_short = ncc_activity(ncc, _NCC_NEL_SHORT)
+    nel_long = ncc_activity(ncc, _NCC_NEL_LONG)
     non_elective = {code: nel_short.get(code, 0.0) + nel_long.get(code, 0.0) for code in {*nel_short, *nel_long}}
     totals = np.array([sum(elective.values()), sum(day_case.values()), sum(non_elective.values())])
     if totals.sum() <= 0:
@@ -642,7 +453,7 @@ def _build_economy(
     elderly_tf = np.array([code in _GERIATRIC_TREATMENT_FUNCTIONS for code in op_codes], dtype=np.bool_)
 
     # A&E
-    ae_activity = _ncc_activity(ncc, _NCC_EMERGENCY)
+    ae_activity = ncc_activity(ncc, _NCC_EMERGENCY)
     ae_weights = np.array([ae_activity.get(code, 0.0) for code in ae_tariff])
     if ae_weights.sum() <= 0:
         ae_weights = np.ones(len(ae_tariff))
@@ -691,7 +502,7 @@ def _build_economy(
         first_share=first_share,
         child_treatment_function=child_tf,
         elderly_treatment_function=elderly_tf,
-        procedure_mix=_hrg_mix(tariff.codes, tariff.op_procedure, _ncc_activity(ncc, _NCC_OP_PROCEDURES)),
+        procedure_mix=_hrg_mix(tariff.codes, tariff.op_procedure, ncc_activity(ncc, _NCC_OP_PROCEDURES)),
         ae_hrgs=_string_array([*ae_tariff, UNKNOWN_HRG]),
         ae_mix=_Mix.of(np.arange(len(ae_tariff)), ae_weights),
         ae_minor_mix=ae_minor_mix,
