@@ -119,11 +119,7 @@ def _read_aif_2021(path: Path) -> AllocationFile:
     first_row: dict[str, int] = {}
     for number, cells in table.rows:
         reader = RowReader(table, number, cells)
-        code = reader.text("practice").upper()
-        if not code:
-            reader.fault("a practice code is required", "practice")
-        elif first_row.setdefault(code, number) != number:
-            reader.fault(f"practice {code} already appears in row {first_row[code]}", "practice")
+        code = reader.practice_code("practice", first_row)
         weights = {component: reader.parse(column, _weight) for component, column in _AIF_2021_WEIGHTS.items()}
         exc, inc = (reader.parse(column, _thousands_to_pence) for column in _AIF_2021_TARGETS)
         problems.extend(reader.problems)
@@ -220,9 +216,7 @@ def _wide_list_sizes(path: Path, as_of: date | None) -> list[AgeSexList]:
     lists: list[AgeSexList] = []
     for number, cells in table.rows:
         reader = RowReader(table, number, cells)
-        code = reader.text("practice_code").upper()
-        if first_row.setdefault(code, number) != number:
-            reader.fault(f"practice {code} already appears in row {first_row[code]}", "practice_code")
+        code = reader.practice_code("practice_code", first_row, required=False)
         counts = {cell: reader.parse(column, _patients) for cell, column in _WIDE_COLUMNS.items()}
         problems.extend(reader.problems)
         if not reader.problems:

@@ -76,11 +76,7 @@ def read_practice_amounts(path: Path, *, spend_required: bool = True) -> Practic
     first_row: dict[str, int] = {}
     for number, cells in table.rows:
         reader = RowReader(table, number, cells)
-        code = reader.text("practice").upper()
-        if not code:
-            reader.fault("a practice code is required", "practice")
-        elif first_row.setdefault(code, number) != number:
-            reader.fault(f"practice {code} already appears in row {first_row[code]}", "practice")
+        code = reader.practice_code("practice", first_row)
         amount, payments = _money_cell(reader, "spend"), _money_cell(reader, "enhanced_services")
         signed_up = reader.parse("signed_up", _signed_up, required=False) if "signed_up" in cells else None
         problems.extend(reader.problems)

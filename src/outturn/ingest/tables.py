@@ -161,6 +161,16 @@ class RowReader:
     def text(self, column: str) -> str:
         return text_of(self.cells.get(column))
 
+    def practice_code(self, column: str, first_row: dict[str, int], *, required: bool = True) -> str:
+        """The practice code in ``column`` (upper case); a fault when it is missing (``required``) or when an
+        earlier row of the file (``first_row``: code -> row, shared across the rows) already gave it."""
+        code = self.text(column).upper()
+        if required and not code:
+            self.fault("a practice code is required", column)
+        elif first_row.setdefault(code, self.number) != self.number:
+            self.fault(f"practice {code} already appears in row {first_row[code]}", column)
+        return code
+
     def parse(self, column: str, parser: Callable[[str], T], *, required: bool = True) -> T | None:
         cell = self.cells.get(column)
         text = cell.strftime("%B") if isinstance(cell, date) else text_of(cell)  # a month typed as a date: Nov-25
