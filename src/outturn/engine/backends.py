@@ -55,9 +55,11 @@ class Backend:
             )
             session.sparkContext.setLogLevel("ERROR")
             return ibis.pyspark.connect(session)
+        import duckdb  # with ibis.duckdb, loaded when a warehouse is first opened, not at start-up
+
         try:
             connection = ibis.duckdb.connect(self.database or ":memory:")
-        except Exception as error:  # duckdb.IOException: "Could not set lock on file ..."
+        except duckdb.IOException as error:  # "Could not set lock on file ...": another process has it open
             if "lock" not in str(error).lower():
                 raise
             raise WarehouseBusy(
