@@ -1,11 +1,13 @@
-"""Workspace settings: ``outturn.toml`` in the workspace, overridden by ``OUTTURN_*`` environment variables.
+"""Workspace settings: an explicit value beats the ``OUTTURN_*`` environment, which beats ``outturn.toml``.
 
 A workspace is a directory holding ``outturn.toml``, the SQLite store and the DuckDB warehouse. Commands find
-it from ``--workspace DIR``, else ``OUTTURN_WORKSPACE``, else the current directory.
+it from ``--workspace DIR``, else ``OUTTURN_WORKSPACE``, else the current directory; the workspace so chosen is
+explicit, so ``OUTTURN_WORKSPACE`` never redirects the settings of a workspace named on the command line.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from pathlib import Path
@@ -13,15 +15,18 @@ from typing import Any
 
 import tomli_w
 from pydantic import Field
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from outturn.domain.errors import BadInput
 
 SETTINGS_FILE = "outturn.toml"
 STORE_FILE = "outturn.sqlite"
 WAREHOUSE_FILE = "warehouse.duckdb"
 
 
-class WorkspaceError(Exception):
-    """No workspace where one was expected, or a workspace that cannot be created."""
+class WorkspaceError(BadInput):
+    """No workspace where one was expected, a workspace that cannot be created, or a settings file in error."""
 
 
 class Settings(BaseSettings):
@@ -36,6 +41,9 @@ class Settings(BaseSettings):
     default_as_at: str | None = Field(default=None, description="As-at month (YYYY-MM) when none is given")
     forecast_method: str = Field(default="run-rate", description="run-rate, seasonal or trend")
     monte_carlo_backend: str = Field(default="numpy", description="Monte Carlo backend: numpy, or jax (optional)")
+    store_busy_timeout_seconds: float = Field(
+        default=15.0, ge=0, description="How long a write waits for another process writing the store"
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -46,7 +54,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (env_settings, init_settings)
+        """Explicit values (the workspace chosen, options given) beat the environment, which beats the file."""
+        return (init_settings, env_settings, WorkspaceFileSource(settings_cls))
 
     def _in_workspace(self, name: str) -> Path:
         path = Path(name)
@@ -87,15 +96,59 @@ def find_workspace(explicit: Path | None = None) -> Path:
     return candidate.resolve()
 
 
-def load_settings(workspace: Path) -> Settings:
-    with (workspace / SETTINGS_FILE).open("rb") as handle:
-        recorded: dict[str, Any] = tomllib.load(handle)
-    recorded["workspace"] = workspace
-    return Settings(**recorded)
+def load_settings(workspace: Path, **explicit: Any) -> Settings:
+    """The settings of ``workspace``: ``explicit`` values, else ``OUTTURN_*`` variables, else its settings file."""
+    return Settings(workspace=workspace, **explicit)
 
 
-def write_settings(settings: Settings) -> Path:
-    values = settings.model_dump(exclude={"workspace"}, exclude_none=True, mode="json")
-    path = settings.workspace / SETTINGS_FILE
-    path.write_text(tomli_w.dumps(values), encoding="utf-8")
+def record_settings(workspace: Path, values: dict[str, Any]) -> Path:
+    """Write ``values`` into ``workspace/outturn.toml`` over what it records (None removes a setting)."""
+    recorded = read_settings_file(workspace)
+    recorded.update(values)
+    document = {key: recorded[key] for key in FILE_KEYS if recorded.get(key) is not None}
+    path = workspace / SETTINGS_FILE
+    path.write_text(tomli_w.dumps(_as_toml(document)), encoding="utf-8")
     return path
+
+
+def _as_toml(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: str(value) if isinstance(value, Path) else value for key, value in values.items()}
+
+
+FILE_KEYS = tuple(name for name in Settings.model_fields if name != "workspace")
+
+
+class WorkspaceFileSource(PydanticBaseSettingsSource):
+    """The settings recorded in the chosen workspace's ``outturn.toml``; an unknown key is an error."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        raise NotImplementedError  # __call__ reads the whole file at once
+
+    def __call__(self) -> dict[str, Any]:
+        workspace = self.current_state.get("workspace")
+        if workspace is None:
+            return {}
+        return read_settings_file(Path(workspace))
+
+
+def read_settings_file(workspace: Path) -> dict[str, Any]:
+    """The values recorded in ``workspace/outturn.toml``, refused whole if the file is not TOML or names a key
+    that is not a setting (a misspelt key would otherwise be ignored and its default used in silence)."""
+    path = workspace / SETTINGS_FILE
+    try:
+        with path.open("rb") as handle:
+            recorded: dict[str, Any] = tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as error:
+        raise WorkspaceError(f"{path} is not valid TOML: {error}") from None
+    unknown = [key for key in recorded if key not in FILE_KEYS]
+    if unknown:
+        raise WorkspaceError(f"{path}: {'; '.join(_unknown_key(key) for key in unknown)} (known settings: "
+                             f"{', '.join(FILE_KEYS)})")  # fmt: skip
+    return recorded
+
+
+def _unknown_key(key: str) -> str:
+    close = difflib.get_close_matches(key, FILE_KEYS, n=1)
+    return f"unknown setting {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")

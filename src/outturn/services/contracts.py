@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from outturn.domain.activity import SCHEMAS, ActivityKind, PointOfDelivery
 from outturn.domain.contracts import ActualLine, Contract, StatementLine, statement_lines
+from outturn.domain.errors import BadInput
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.domain.problems import ProblemsError
 from outturn.engine import contracts as contract_engine
@@ -29,7 +30,7 @@ from outturn.store import contracts_repository, repository
 ACTIVITY_TABLES = {kind: f"activity_{kind.value}" for kind in ActivityKind}
 
 
-class ContractError(Exception):
+class ContractError(BadInput):
     """A contract statement that cannot be produced: no contract, no activity, no tariff."""
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from outturn.domain.errors import BadInput
 from outturn.domain.forecast import ForecastMethod, LineFigures, LineForecast, forecast_line
 from outturn.domain.ledger import CostCategory
 from outturn.domain.organisations import Organisation, OrgTree
@@ -19,7 +20,7 @@ from outturn.services.workspace import Workspace
 from outturn.store import repository
 
 
-class PositionError(Exception):
+class PositionError(BadInput):
     """The position cannot be computed: an unknown organisation, no plan, no month given."""
 
 

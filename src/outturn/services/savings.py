@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from outturn.domain.errors import BadInput
 from outturn.domain.money import Pence
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.domain.problems import Problem, ProblemsError
@@ -25,7 +26,7 @@ from outturn.store import repository
 from outturn.store import savings_repository as store
 
 
-class SavingsError(Exception):
+class SavingsError(BadInput):
     """A savings operation that cannot be done as asked (no such scheme, a month already closed...)."""
 
 

@@ -16,6 +16,7 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from outturn.domain.errors import BadInput
 from outturn.domain.organisations import OrgKind
 from outturn.services.workspace import Workspace
 from outturn.store import repository
@@ -39,7 +40,7 @@ class Role(StrEnum):
     ADMIN = "admin"  # everything finance can, and manages accounts
 
 
-class UserError(Exception):
+class UserError(BadInput):
     """An account that cannot be created as asked."""
 
 

@@ -8,13 +8,14 @@ from pathlib import Path
 from outturn.domain.periods import FinancialMonth
 from outturn.engine.backends import Backend
 from outturn.settings import (
+    FILE_KEYS,
     SETTINGS_FILE,
     Settings,
     WorkspaceError,
     default_reference_dir,
     find_workspace,
     load_settings,
-    write_settings,
+    record_settings,
 )
 from outturn.store.database import Store
 
@@ -42,7 +43,8 @@ class Workspace:
 
 def _open(settings: Settings) -> Workspace:
     backend = Backend(settings.warehouse_backend, str(settings.resolved_warehouse_path))
-    return Workspace(settings, Store(settings.resolved_store_url), backend)
+    store = Store(settings.resolved_store_url, busy_timeout_seconds=settings.store_busy_timeout_seconds)
+    return Workspace(settings, store, backend)
 
 
 def init_workspace(
@@ -54,25 +56,26 @@ def init_workspace(
     store_url: str | None = None,
     overwrite: bool = False,
 ) -> Workspace:
-    """Create ``directory`` as a workspace: settings recorded, store migrated, warehouse created."""
+    """Create ``directory`` as a workspace: settings recorded, store migrated, warehouse created.
+
+    The file records the values given here and the defaults of the rest; ``OUTTURN_*`` variables set now still
+    apply to the workspace opened, as to every command, but are not written into its file."""
     directory = directory.resolve()
     if (directory / SETTINGS_FILE).exists() and not overwrite:
         raise WorkspaceError(f"{directory} is already an outturn workspace")
     if default_as_at is not None:
         FinancialMonth.parse_as_at(default_as_at)
+    chosen = {
+        "store_url": store_url or None,
+        "reference_dir": reference_dir.resolve() if reference_dir else default_reference_dir(),
+        "default_org": default_org.upper() if default_org else None,
+        "default_as_at": default_as_at,
+    }
+    explicit = {key: value for key, value in chosen.items() if value is not None}
     directory.mkdir(parents=True, exist_ok=True)
-    values: dict[str, object] = {"workspace": directory}
-    if store_url:
-        values["store_url"] = store_url
-    reference = reference_dir.resolve() if reference_dir else default_reference_dir()
-    settings = Settings(
-        **values,  # type: ignore[arg-type]
-        reference_dir=reference,
-        default_org=default_org.upper() if default_org else None,
-        default_as_at=default_as_at,
-    )
-    write_settings(settings)
-    workspace = _open(settings)
+    (directory / SETTINGS_FILE).unlink(missing_ok=True)  # --force: the file is written afresh
+    record_settings(directory, {**_defaults(), **explicit})
+    workspace = _open(load_settings(directory, **explicit))
     workspace.backend.initialise()
     return workspace
 
@@ -81,10 +84,18 @@ def open_workspace(directory: Path | None = None) -> Workspace:
     return _open(load_settings(find_workspace(directory)))
 
 
+def _defaults() -> dict[str, object]:
+    """Each setting's default, so that a new settings file shows what can be set."""
+    fields = Settings.model_fields
+    return {name: fields[name].default for name in FILE_KEYS if fields[name].default is not None}
+
+
 def update_defaults(workspace: Workspace, *, default_org: str | None, default_as_at: str | None) -> None:
+    """Record a new default organisation or month in the workspace's file (and in the settings in use)."""
+    changes: dict[str, object] = {}
     if default_org:
-        workspace.settings.default_org = default_org.upper()
+        changes["default_org"] = workspace.settings.default_org = default_org.upper()
     if default_as_at:
         FinancialMonth.parse_as_at(default_as_at)
-        workspace.settings.default_as_at = default_as_at
-    write_settings(workspace.settings)
+        changes["default_as_at"] = workspace.settings.default_as_at = default_as_at
+    record_settings(workspace.path, changes)

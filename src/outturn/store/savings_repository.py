@@ -12,6 +12,7 @@ from typing import Any, cast
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
+from outturn.domain.errors import Conflict
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialYear
 from outturn.domain.savings import Rag, SavingsTarget, Scheme, SchemeStatus, Workstream
 from outturn.domain.savings_codec import scheme_to_data
@@ -27,7 +28,7 @@ from outturn.store.models import (
 from outturn.store.repository import now
 
 
-class VersionConflict(Exception):
+class VersionConflict(Conflict):
     """Someone else saved the scheme first: the stored version is not the one the edit started from."""
 
     def __init__(self, reference: str, expected: int, current: Scheme) -> None:
