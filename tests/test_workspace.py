@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import tomllib
 from pathlib import Path
@@ -78,3 +79,64 @@ def test_reference_dir_defaults_from_the_environment(tmp_path: Path, monkeypatch
     monkeypatch.setenv("OUTTURN_REFERENCE_DIR", str(tmp_path))
     with init_workspace(tmp_path / "ws") as workspace:
         assert workspace.settings.reference_dir == tmp_path.resolve()
+
+
+def _accounts(workspace: Path) -> list[str]:
+    with sqlite3.connect(workspace / "outturn.sqlite") as connection:
+        return [row[0] for row in connection.execute("select username from users order by username")]
+
+
+def test_an_explicit_workspace_beats_the_environment_for_store_and_settings(tmp_path: Path) -> None:
+    init_workspace(tmp_path / "a", reference_dir=tmp_path, default_org="AAA").close()
+    init_workspace(tmp_path / "b", reference_dir=tmp_path, default_org="BBB").close()
+    runner = CliRunner(env={"OUTTURN_WORKSPACE": str(tmp_path / "a")})
+    added = runner.invoke(
+        app,
+        ["--workspace", str(tmp_path / "b"), "users", "add", "carol", "--role", "finance", "--password-stdin"],
+        input="a-long-password-1\n",
+    )
+    assert added.exit_code == 0, added.output
+    assert _accounts(tmp_path / "b") == ["carol"]  # the account landed in the workspace named on the command line
+    assert _accounts(tmp_path / "a") == []
+    with_env = runner.invoke(app, ["users", "list", "--format", "json"])  # no option: the environment's workspace
+    assert with_env.exit_code == 0, with_env.output
+    assert with_env.stdout.strip() == "[]"
+
+
+def test_init_with_a_workspace_in_the_environment_writes_only_the_new_workspace(tmp_path: Path) -> None:
+    init_workspace(tmp_path / "a", reference_dir=tmp_path, default_org="AAA").close()
+    before = (tmp_path / "a" / "outturn.toml").read_bytes()
+    result = CliRunner(env={"OUTTURN_WORKSPACE": str(tmp_path / "a"), "OUTTURN_DEFAULT_ORG": "ENV"}).invoke(
+        app, ["init", str(tmp_path / "c"), "--org", "ccc", "--reference-dir", str(tmp_path), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "a" / "outturn.toml").read_bytes() == before
+    recorded = tomllib.loads((tmp_path / "c" / "outturn.toml").read_text())
+    assert recorded["default_org"] == "CCC"  # the option given beats OUTTURN_DEFAULT_ORG
+    assert (tmp_path / "c" / "outturn.sqlite").is_file() and (tmp_path / "c" / "warehouse.duckdb").is_file()
+
+
+def test_an_explicit_value_beats_the_environment_which_beats_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    init_workspace(tmp_path / "ws", reference_dir=tmp_path, default_org="FILE", default_as_at="2025-06").close()
+    workspace = (tmp_path / "ws").resolve()
+    monkeypatch.setenv("OUTTURN_DEFAULT_ORG", "ENV")
+    assert load_settings(workspace).default_as_at == "2025-06"  # only the file sets it
+    assert load_settings(workspace).default_org == "ENV"
+    assert load_settings(workspace, default_org="GIVEN").default_org == "GIVEN"
+    monkeypatch.setenv("OUTTURN_WORKSPACE", str(tmp_path / "elsewhere"))
+    assert load_settings(workspace).workspace == workspace
+
+
+def test_a_misspelt_key_in_the_settings_file_is_an_error_naming_it(tmp_path: Path) -> None:
+    init_workspace(tmp_path / "ws", reference_dir=tmp_path).close()
+    settings_file = tmp_path / "ws" / "outturn.toml"
+    settings_file.write_text(settings_file.read_text() + 'defualt_org = "QU9"\n')
+    result = CliRunner().invoke(app, ["--workspace", str(tmp_path / "ws"), "users", "list", "--format", "json"])
+    assert result.exit_code == 2
+    message = json.loads(result.stdout)["error"]
+    assert "unknown setting 'defualt_org'" in message
+    assert "did you mean 'default_org'" in message
+    assert "known settings: store_url" in message and "forecast_method" in message
+    assert "Traceback" not in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import getpass
 import json
@@ -14,16 +15,13 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from outturn.domain.money import MoneyError
-from outturn.domain.periods import FinancialMonth, PeriodError
+from outturn.domain.errors import OutturnError
+from outturn.domain.periods import FinancialMonth
 from outturn.domain.problems import ProblemsError
-from outturn.engine.backends import WarehouseBusy
-from outturn.services.position import PositionError
-from outturn.services.savings import SavingsError
 from outturn.services.workspace import Workspace, open_workspace
-from outturn.settings import WorkspaceError
 
 EXIT_BAD_INPUT = 2
 
@@ -112,22 +110,26 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
                 for problem in error.problems:
                     error_console.print(f"  • {problem}", highlight=False, markup=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None
-        except (
-            WorkspaceError,
-            PositionError,
-            SavingsError,
-            MoneyError,
-            PeriodError,
-            ValueError,
-            KeyError,
-            WarehouseBusy,
-        ) as error:
-            # a KeyError's str() is the repr of its message; stripping quotes would also eat a closing 'CODE'
-            message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+        except (OutturnError, ValueError, KeyError, OSError) as error:
+            message = _message(error)
+            if message is None:
+                raise
             if fmt is OutputFormat.JSON:
                 sys.stdout.write(json.dumps({"error": message}) + "\n")
             else:
-                error_console.print(f"[bold red]error:[/] {message}", highlight=False)
+                error_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None
 
     return wrapper
+
+
+def _message(error: Exception) -> str | None:
+    """The one line to print for an expected failure: the services' errors (not found, conflict, bad input,
+    unavailable), a ValueError or KeyError, or a full disk; None for an error that is a bug and should raise."""
+    if isinstance(error, KeyError):  # its str() is the repr of its message; stripping quotes would eat a 'CODE'
+        return str(error.args[0]) if error.args else "not found"
+    if isinstance(error, OSError):
+        if error.errno != errno.ENOSPC:
+            return None
+        return f"disk full writing {error.filename or 'a file'}: free some space and run the command again"
+    return str(error)

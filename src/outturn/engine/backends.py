@@ -14,10 +14,16 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from outturn.domain.errors import Unavailable
+
 SUPPORTED_BACKENDS = ("duckdb", "pyspark")
 
 
-class WarehouseBusy(RuntimeError):
+class WarehouseUnavailable(Unavailable):
+    """The warehouse cannot be opened or written just now (in use elsewhere, or the disk is full)."""
+
+
+class WarehouseBusy(WarehouseUnavailable, RuntimeError):
     """The DuckDB warehouse file is open in another process (DuckDB lets one process write a file at a time)."""
 
 
@@ -63,8 +69,8 @@ class Backend:
             if "lock" not in str(error).lower():
                 raise
             raise WarehouseBusy(
-                f"the warehouse {self.database} is open in another process (is `outturn serve` running on this "
-                "workspace?): stop that process, or make the change through the web application"
+                f"the warehouse {self.database} is open in another process (another outturn command, or the web "
+                "application on this workspace): try again when it has finished"
             ) from error
         if self.threads:
             connection.raw_sql(f"SET threads = {int(self.threads)}")
@@ -103,19 +109,31 @@ class Backend:
         for name in tables:
             if not name.isidentifier():
                 raise ValueError(f"not a table name: {name!r}")
+        import duckdb
+
         duck = self.connection.con
-        duck.execute("BEGIN TRANSACTION")
         try:
-            for name, data in tables.items():
-                duck.register("outturn_staging", data)
-                try:
-                    duck.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM outturn_staging')
-                finally:
-                    duck.unregister("outturn_staging")
-        except BaseException:
-            duck.execute("ROLLBACK")
-            raise
-        duck.execute("COMMIT")
+            duck.execute("BEGIN TRANSACTION")
+            try:
+                for name, data in tables.items():
+                    duck.register("outturn_staging", data)
+                    try:
+                        duck.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM outturn_staging')
+                    finally:
+                        duck.unregister("outturn_staging")
+            except BaseException:
+                duck.execute("ROLLBACK")
+                raise
+            duck.execute("COMMIT")
+        except (duckdb.IOException, duckdb.FatalException, duckdb.OutOfMemoryException) as error:
+            raise self._write_failed(error) from error
+
+    def _write_failed(self, error: Exception) -> WarehouseUnavailable:
+        """A failed warehouse write as one line: a full disk, or the driver's first line."""
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if "no space left" in message.lower() or "disk is full" in message.lower():
+            return WarehouseUnavailable(f"disk full writing {self.database}: nothing was stored")
+        return WarehouseUnavailable(f"the warehouse could not be written: {message}")
 
     def has_table(self, name: str) -> bool:
         return name in self.connection.list_tables()
