@@ -1,11 +1,14 @@
 """The application factory: ``create_app(settings)`` opens the workspace and wires routers, errors and assets.
 
 Nothing is built at import time. Errors become HTTP statuses here, in one place: no session → the login page
-(401 for the API), not allowed → 403, a bad CSRF token → 403, bad input → 400 with its reasons, nothing found → 404.
+(401 for the API), not allowed → 403, a bad CSRF token → 403, bad input → 400 with its reasons, nothing found → 404,
+a conflict → 409, a resource busy (the warehouse open in another process) → 503 with Retry-After, and anything
+unexpected → a plain 500 page, with the security headers like every response and no traceback.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,10 +21,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from outturn import __version__
-from outturn.domain.money import MoneyError
-from outturn.domain.periods import PeriodError
+from outturn.domain.errors import BadInput, Conflict, NotFound, Unavailable
 from outturn.domain.problems import ProblemsError
-from outturn.services.web import PositionError, SavingsError, data_stamp
+from outturn.services.web import data_stamp
 from outturn.services.workspace import open_workspace
 from outturn.settings import Settings
 from outturn.web.cache import ResultCache
@@ -31,7 +33,8 @@ from outturn.web.security import CsrfFailed, Forbidden, NotSignedIn, SessionCach
 from outturn.web.templating import build_templates, render
 
 STATIC_DIR = Path(__file__).parent / "static"
-BAD_INPUT = (ValueError, PositionError, SavingsError, MoneyError, PeriodError)
+BAD_INPUT = (BadInput, ValueError)  # PositionError, SavingsError, MoneyError, PeriodError among them
+NOT_FOUND = (NotFound, KeyError)
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
@@ -61,6 +64,50 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+UNEXPECTED_PAGE = (
+    b'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Something went wrong - outturn'
+    b"</title></head><body><h1>Something went wrong</h1><p>The request could not be completed; nothing was "
+    b"changed by the part that failed. Try again, and if it fails again tell your administrator the time it "
+    b'happened.</p><p><a href="/">Back to the overview</a></p></body></html>'
+)
+logger = logging.getLogger("outturn.web")
+
+
+class UnexpectedErrors:
+    """Turns an unexpected error into a plain 500 (JSON under /api) inside the security headers.
+
+    Starlette's own 500 is sent from outside every middleware, so it would lack the headers. The error is then
+    raised on, for the server to log; the client sees no traceback."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception:
+            if started:
+                raise
+            api = str(scope.get("path", "")).startswith("/api/")
+            body = b'{"error": "something went wrong: the request could not be completed"}' if api else UNEXPECTED_PAGE
+            kind = b"application/json" if api else b"text/html; charset=utf-8"
+            headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 500, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            logger.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            raise
 
 
 def _wants_json(request: Request) -> bool:
@@ -94,15 +141,29 @@ def _install_error_handlers(app: FastAPI) -> None:
         listed = [problem.as_dict() for problem in error.problems]
         return _error(request, 422, "Problems found", error.summary, {"problems": listed})
 
-    @app.exception_handler(KeyError)
-    async def not_found(request: Request, error: KeyError) -> Response:
-        return _error(request, 404, "Not found", str(error.args[0]) if error.args else "not found")
+    for kind in NOT_FOUND:
+
+        @app.exception_handler(kind)
+        async def not_found(request: Request, error: Exception) -> Response:
+            # a KeyError's str() is the repr of its message
+            message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+            return _error(request, 404, "Not found", message or "not found")
 
     for kind in BAD_INPUT:
 
         @app.exception_handler(kind)
         async def bad_input(request: Request, error: Exception) -> Response:
             return _error(request, 400, "Cannot show this", str(error))
+
+    @app.exception_handler(Conflict)
+    async def conflict(request: Request, error: Conflict) -> Response:
+        return _error(request, 409, "Changed by someone else", str(error))
+
+    @app.exception_handler(Unavailable)
+    async def unavailable(request: Request, error: Unavailable) -> Response:
+        response = _error(request, 503, "Busy: try again shortly", str(error))
+        response.headers["Retry-After"] = str(error.retry_after_seconds)
+        return response
 
 
 def create_app(settings: Settings, config: WebConfig | None = None) -> FastAPI:
@@ -132,9 +193,10 @@ def create_app(settings: Settings, config: WebConfig | None = None) -> FastAPI:
         lambda: data_stamp(workspace),
         ttl_seconds=config.cache_seconds,
         stamp_seconds=config.stamp_seconds,
-        remembered_errors=(*BAD_INPUT, KeyError),
+        remembered_errors=(*BAD_INPUT, *NOT_FOUND),
     )
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(UnexpectedErrors)
+    app.add_middleware(SecurityHeaders)  # added last, so outermost: round every response, 500s included
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
     for router in ROUTERS:

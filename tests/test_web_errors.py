@@ -1,0 +1,75 @@
+"""Errors at the web edge: every response carries the security headers, an unexpected error is a plain 500 with
+no traceback, and a warehouse held by another process is a 503 with Retry-After rather than a 500."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from outturn.services.workspace import Workspace
+from outturn.settings import WAREHOUSE_FILE
+from outturn.web import WebConfig, create_app
+from web_helpers import sign_in, web_workspace  # noqa: F401  (fixture)
+
+SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options")
+
+
+@pytest.fixture
+def client(web_workspace: Workspace) -> Iterator[TestClient]:  # noqa: F811
+    web_workspace.backend.close()  # the app opens the warehouse itself, on first use
+    app = create_app(web_workspace.settings, WebConfig(stamp_seconds=0.0))
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def _fail(*_args: object, **_kwargs: object) -> None:
+    raise RuntimeError("secret internal detail")
+
+
+@pytest.mark.parametrize("path", ["/position", "/api/position"])
+def test_an_unexpected_error_is_a_plain_500_with_the_security_headers(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    sign_in(client, "fiona")
+    monkeypatch.setattr("outturn.web.routes.position.position_document", _fail)
+    response = client.get(path)
+    assert response.status_code == 500
+    for header in SECURITY_HEADERS:
+        assert header in response.headers, header
+    assert "secret internal detail" not in response.text
+    assert "Traceback" not in response.text
+    assert "something went wrong" in response.text.lower()
+    if path.startswith("/api/"):
+        assert response.json() == {"error": "something went wrong: the request could not be completed"}
+    assert client.get("/healthz").status_code == 200  # the application carries on
+
+
+def test_a_warehouse_held_by_another_process_is_a_503_with_retry_after(
+    client: TestClient,
+    web_workspace: Workspace,  # noqa: F811
+) -> None:
+    sign_in(client, "fiona")
+    warehouse = Path(web_workspace.settings.workspace) / WAREHOUSE_FILE
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(warehouse)!r}); print('open'); "
+         "sys.stdout.flush(); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        api = client.get("/api/position")
+        page = client.get("/position")
+    finally:
+        holder.communicate("")
+    assert api.status_code == 503
+    assert "open in another process" in api.json()["error"]
+    assert int(api.headers["retry-after"]) > 0
+    assert page.status_code == 503 and "try again" in page.text
+    for header in SECURITY_HEADERS:
+        assert header in page.headers, header
+    assert client.get("/api/position").status_code == 200  # once the other process has finished
