@@ -57,3 +57,57 @@ def test_a_warehouse_open_in_another_process_is_a_clear_error(tmp_path: Path) ->
         assert "open in another process" in result.stdout
     finally:
         holder.communicate("")
+
+
+def test_a_read_only_warehouse_admits_other_readers_and_reopens_for_a_write(tmp_path: Path) -> None:
+    path = str(tmp_path / "warehouse.duckdb")
+    Backend("duckdb", path).store_tables({"first": pa.table({"x": [1]})})  # closed when collected
+    import gc
+
+    gc.collect()
+    reader = Backend("duckdb", path, read_only=True)
+    other = Backend("duckdb", path, read_only=True)  # a second reader: in another process, the same lock
+    assert reader.to_rows(reader.stored_table("first")) == [{"x": 1}]
+    assert other.to_rows(other.stored_table("first")) == [{"x": 1}]
+    other.close()
+    reader.store_tables({"first": pa.table({"x": [2]})})  # reopened for writing
+    assert reader.to_rows(reader.stored_table("first")) == [{"x": 2}]
+    reader.close()
+
+
+# what `outturn serve` does: the application over the workspace, its warehouse opened on first use
+SERVER = """
+import sys
+from outturn.settings import load_settings
+from outturn.web.app import create_app
+app = create_app(load_settings(__import__("pathlib").Path(sys.argv[1])))
+app.state.workspace.backend.to_rows(app.state.workspace.backend.stored_table("outturn_meta"))
+print("open", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_reports_run_while_the_web_application_has_the_warehouse_open(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from typer.testing import CliRunner
+
+    from outturn.cli import app
+    from web_helpers import build_workspace
+
+    workspace = build_workspace(tmp_path)
+    workspace.close()
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(workspace.path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == "open"
+        report = CliRunner().invoke(app, ["--workspace", str(workspace.path), "position", "--format", "json"])
+    finally:
+        server.communicate("")
+    assert report.exit_code == 0, report.output
+    # the fixture's one ledger line: £1.1m a month actual to M06, the workspace's default month
+    document = json.loads(report.stdout)
+    assert (document["org_code"], document["ytd_actual_pence"]) == ("01A", 6 * 1_100_000 * 100)

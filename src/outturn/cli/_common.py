@@ -57,9 +57,11 @@ def month_or_default(workspace: Workspace, text: str | None) -> FinancialMonth:
     return FinancialMonth.parse_as_at(chosen)
 
 
-def workspace_from(ctx: typer.Context, explicit: Path | None = None) -> Workspace:
+def workspace_from(ctx: typer.Context, explicit: Path | None = None, *, read_only: bool = False) -> Workspace:
+    """The workspace named by the command's option, else the global ``--workspace``, else the environment's.
+    Reports pass ``read_only`` so they can run while the web application has the warehouse open."""
     chosen = explicit or (ctx.obj or {}).get("workspace")
-    return open_workspace(chosen)
+    return open_workspace(chosen, read_only=read_only)
 
 
 def emit(fmt: OutputFormat, document: Any, render: Callable[[], None]) -> None:

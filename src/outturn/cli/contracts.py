@@ -108,7 +108,7 @@ def contracts_statement(
 ) -> None:
     """The monthly contract statement: plan against actual activity and £ by point of delivery, year to date;
     forecast outturn and over-performance; follow-up ratios, consultant-to-consultant referrals, case-mix drift."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx, workspace, read_only=True) as opened:
         month = month_or_default(opened, as_at)
         found = contracts.contract_statements(
             opened, provider.upper(), month, commissioner.upper() if commissioner else None, follow_up_benchmark

@@ -108,6 +108,6 @@ def position(
     """The month's position: YTD, forecast outturn, gap to control total, risk range and bridge.
 
     For one organisation, or the sum of the organisations under it that have plans."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx, workspace, read_only=True) as opened:
         result = compute_position(opened, org, as_at, method)
     emit(fmt, position_document(result), lambda: render_position(result))

@@ -103,7 +103,7 @@ def prescribing_measures(
 ) -> None:
     """Items, net ingredient cost and actual cost by organisation and BNF group, per 1,000 patients or per 1,000
     ASTRO-PU, and the generic prescribing rate."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx, workspace, read_only=True) as opened:
         document = prescribing.prescribing_measures(
             opened, level=level.level, grouping=by, denominator=per.denominator, month=month
         )
@@ -163,7 +163,7 @@ def prescribing_savings(
 ) -> None:
     """Price-per-unit savings: for each organisation and group of equivalent presentations, net ingredient cost
     less quantity × the 10th centile of practices' price per unit (OpenPrescribing's method)."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx, workspace, read_only=True) as opened:
         document = prescribing.prescribing_savings(
             opened,
             level=level.level,

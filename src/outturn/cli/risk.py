@@ -154,7 +154,7 @@ def simulate(
 ) -> None:
     """Simulate the year-end surplus/(deficit): P(meeting the control total), P10/P50/P90, fan chart, tornado."""
     assumptions = _assumptions(correlation, concentration, activity_sd, price_sd, risk_spread, savings_in_forecast)
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx, workspace, read_only=True) as opened:
         simulation = simulate_year_end(
             opened,
             trials=trials,
@@ -207,7 +207,7 @@ def multi_year(
         savings_share=parse_share(savings_share) if savings_share else None,
         confidence=parse_share(future_confidence) if future_confidence else None,
     )
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx, workspace, read_only=True) as opened:
         plan = simulate_multi_year(
             opened,
             trials=trials,

@@ -30,12 +30,17 @@ class WarehouseBusy(WarehouseUnavailable, RuntimeError):
 class Backend:
     """A connection to one analytics engine, opened on first use."""
 
-    def __init__(self, kind: str = "duckdb", database: str | None = None, *, threads: int | None = None) -> None:
+    def __init__(
+        self, kind: str = "duckdb", database: str | None = None, *, threads: int | None = None, read_only: bool = False
+    ) -> None:
+        """``read_only`` opens a DuckDB file so that other read-only processes can open it too (DuckDB admits
+        many readers or one writer process); the first write reopens it for writing."""
         if kind not in SUPPORTED_BACKENDS:
             raise ValueError(f"unknown warehouse backend {kind!r} (one of: {', '.join(SUPPORTED_BACKENDS)})")
         self.kind = kind
         self.database = database
         self.threads = threads
+        self.read_only = read_only
         self._connection: Any = None
         self._scratch: Any = None
         self._tables = 0
@@ -64,7 +69,8 @@ class Backend:
         import duckdb  # with ibis.duckdb, loaded when a warehouse is first opened, not at start-up
 
         try:
-            connection = ibis.duckdb.connect(self.database or ":memory:")
+            read_only = self.read_only and self.database is not None and Path(self.database).is_file()
+            connection = ibis.duckdb.connect(self.database or ":memory:", read_only=read_only)
         except duckdb.IOException as error:  # "Could not set lock on file ...": another process has it open
             if "lock" not in str(error).lower():
                 raise
@@ -78,6 +84,7 @@ class Backend:
 
     def initialise(self) -> None:
         """Create the warehouse (a DuckDB file) if it does not exist yet."""
+        self._writable()
         self.connection.raw_sql("CREATE TABLE IF NOT EXISTS outturn_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
 
     def table(self, data: pa.Table) -> ir.Table:
@@ -109,6 +116,7 @@ class Backend:
         for name in tables:
             if not name.isidentifier():
                 raise ValueError(f"not a table name: {name!r}")
+        self._writable()
         import duckdb
 
         duck = self.connection.con
@@ -127,6 +135,12 @@ class Backend:
             duck.execute("COMMIT")
         except (duckdb.IOException, duckdb.FatalException, duckdb.OutOfMemoryException) as error:
             raise self._write_failed(error) from error
+
+    def _writable(self) -> None:
+        """Reopen a read-only warehouse for writing (tables and expressions from before must not be used after)."""
+        if self.read_only:
+            self.close()
+            self.read_only = False
 
     def _write_failed(self, error: Exception) -> WarehouseUnavailable:
         """A failed warehouse write as one line: a full disk, or the driver's first line."""

@@ -41,8 +41,8 @@ class Workspace:
         self.close()
 
 
-def _open(settings: Settings) -> Workspace:
-    backend = Backend(settings.warehouse_backend, str(settings.resolved_warehouse_path))
+def _open(settings: Settings, *, read_only: bool = False) -> Workspace:
+    backend = Backend(settings.warehouse_backend, str(settings.resolved_warehouse_path), read_only=read_only)
     store = Store(settings.resolved_store_url, busy_timeout_seconds=settings.store_busy_timeout_seconds)
     return Workspace(settings, store, backend)
 
@@ -80,8 +80,12 @@ def init_workspace(
     return workspace
 
 
-def open_workspace(directory: Path | None = None) -> Workspace:
-    return _open(load_settings(find_workspace(directory)))
+def open_workspace(directory: Path | None = None, *, read_only: bool = False) -> Workspace:
+    """The workspace in ``directory`` (else ``OUTTURN_WORKSPACE``, else the current directory).
+
+    ``read_only`` opens the warehouse for reading, so that reports can run while another process (the web
+    application, another report) reads it too; a write through it reopens it for writing."""
+    return _open(load_settings(find_workspace(directory)), read_only=read_only)
 
 
 def _defaults() -> dict[str, object]:

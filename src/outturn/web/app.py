@@ -169,7 +169,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 def create_app(settings: Settings, config: WebConfig | None = None) -> FastAPI:
     """The web application over the workspace ``settings`` names (opened now, closed when the app stops)."""
     config = config or WebConfig()
-    workspace = open_workspace(settings.workspace)
+    workspace = open_workspace(settings.workspace, read_only=True)  # reports can run beside the server
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
