@@ -141,19 +141,18 @@ def _install_error_handlers(app: FastAPI) -> None:
         listed = [problem.as_dict() for problem in error.problems]
         return _error(request, 422, "Problems found", error.summary, {"problems": listed})
 
-    for kind in NOT_FOUND:
+    async def not_found(request: Request, error: Exception) -> Response:
+        # a KeyError's str() is the repr of its message
+        message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+        return _error(request, 404, "Not found", message or "not found")
 
-        @app.exception_handler(kind)
-        async def not_found(request: Request, error: Exception) -> Response:
-            # a KeyError's str() is the repr of its message
-            message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
-            return _error(request, 404, "Not found", message or "not found")
+    async def bad_input(request: Request, error: Exception) -> Response:
+        return _error(request, 400, "Cannot show this", str(error))
 
-    for kind in BAD_INPUT:
-
-        @app.exception_handler(kind)
-        async def bad_input(request: Request, error: Exception) -> Response:
-            return _error(request, 400, "Cannot show this", str(error))
+    for missing in NOT_FOUND:
+        app.add_exception_handler(missing, not_found)
+    for refused in BAD_INPUT:
+        app.add_exception_handler(refused, bad_input)
 
     @app.exception_handler(Conflict)
     async def conflict(request: Request, error: Conflict) -> Response:
