@@ -77,10 +77,10 @@ def test_a_read_only_warehouse_admits_other_readers_and_reopens_for_a_write(tmp_
 
 # what `outturn serve` does: the application over the workspace, its warehouse opened on first use
 SERVER = """
-import sys
-from outturn.settings import load_settings
-from outturn.web.app import create_app
-app = create_app(load_settings(__import__("pathlib").Path(sys.argv[1])))
+import os, sys
+os.environ["OUTTURN_WORKSPACE"] = sys.argv[1]
+from outturn.web.app import app_from_environment
+app = app_from_environment()
 app.state.workspace.backend.to_rows(app.state.workspace.backend.stored_table("outturn_meta"))
 print("open", flush=True)
 sys.stdin.read()

@@ -7,6 +7,8 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -50,7 +52,7 @@ def _outturn(
 
 
 def _ledger_rows(workspace: Path) -> int:
-    with sqlite3.connect(workspace / "outturn.sqlite") as connection:
+    with closing(sqlite3.connect(workspace / "outturn.sqlite")) as connection:
         return int(connection.execute("select count(*) from ledger_lines").fetchone()[0])
 
 
@@ -68,8 +70,8 @@ def test_a_store_another_process_is_writing_is_a_clear_error_after_the_busy_time
     assert "the store is busy (another outturn process is writing); try again" in result.stderr
     assert "Traceback" not in result.stderr
     assert _ledger_rows(workspace) == 0
-    retried = _outturn(workspace, "ledger", "import", str(ledger))
-    assert retried.returncode == 0, retried.stderr
+    retried = CliRunner().invoke(app, ["--workspace", str(workspace), "ledger", "import", str(ledger)])
+    assert retried.exit_code == 0, retried.output
     assert _ledger_rows(workspace) == 3
 
 
@@ -115,3 +117,43 @@ def test_the_store_engine_hides_statement_parameters(tmp_path: Path) -> None:
         connection.execute(text("insert into t values (:x)"), {"x": SECRET})
     assert SECRET not in str(raised.value)
     engine.dispose()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 16 MB tmpfs of its own, where the test may fill the disk; skipped where mounting is not permitted."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount_point)], capture_output=True, check=False
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here to fill: {mounted.stderr.decode(errors='replace').strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)  # -l: even if still busy
+
+
+def _fill(directory: Path) -> None:
+    with (directory / "filler").open("wb") as filler:
+        try:
+            while True:
+                filler.write(b"\0" * 65536)
+                filler.flush()
+        except OSError:
+            pass
+
+
+def test_a_full_disk_is_one_line_with_no_data_and_nothing_stored(tiny_disk: Path, tmp_path: Path) -> None:
+    workspace = _workspace_with_organisations(tiny_disk)
+    ledger = _ledger(tmp_path / "ledger.csv", 50)
+    _fill(tiny_disk)
+    result = _outturn(workspace, "ledger", "import", str(ledger))
+    (tiny_disk / "filler").unlink()
+    assert result.returncode == 2, result.stderr
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output and SECRET not in output
+    assert "disk full writing" in output or "the store could not be written" in output
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert _ledger_rows(workspace) == 0

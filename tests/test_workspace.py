@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import tomllib
+from contextlib import closing
 from pathlib import Path
 
 import duckdb
@@ -82,7 +83,7 @@ def test_reference_dir_defaults_from_the_environment(tmp_path: Path, monkeypatch
 
 
 def _accounts(workspace: Path) -> list[str]:
-    with sqlite3.connect(workspace / "outturn.sqlite") as connection:
+    with closing(sqlite3.connect(workspace / "outturn.sqlite")) as connection:
         return [row[0] for row in connection.execute("select username from users order by username")]
 
 

@@ -69,8 +69,7 @@ class Backend:
         import duckdb  # with ibis.duckdb, loaded when a warehouse is first opened, not at start-up
 
         try:
-            read_only = self.read_only and self.database is not None and Path(self.database).is_file()
-            connection = ibis.duckdb.connect(self.database or ":memory:", read_only=read_only)
+            connection = self._connect_duckdb()
         except duckdb.IOException as error:  # "Could not set lock on file ...": another process has it open
             if "lock" not in str(error).lower():
                 raise
@@ -81,6 +80,19 @@ class Backend:
         if self.threads:
             connection.raw_sql(f"SET threads = {int(self.threads)}")
         return connection
+
+    def _connect_duckdb(self) -> Any:
+        import duckdb
+
+        database = self.database or ":memory:"
+        if not (self.read_only and self.database is not None and Path(self.database).is_file()):
+            return ibis.duckdb.connect(database)
+        try:
+            return ibis.duckdb.connect(database, read_only=True)
+        except duckdb.ConnectionException as error:  # this process has it open for writing: share that
+            if "different configuration" not in str(error):
+                raise
+            return ibis.duckdb.connect(database)
 
     def initialise(self) -> None:
         """Create the warehouse (a DuckDB file) if it does not exist yet."""

@@ -165,10 +165,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         return response
 
 
-def create_app(settings: Settings, config: WebConfig | None = None) -> FastAPI:
-    """The web application over the workspace ``settings`` names (opened now, closed when the app stops)."""
+def create_app(settings: Settings, config: WebConfig | None = None, *, read_only_warehouse: bool = False) -> FastAPI:
+    """The web application over the workspace ``settings`` names (opened now, closed when the app stops).
+
+    ``read_only_warehouse`` opens the warehouse for reading (the web application writes only the store), so that
+    CLI reports can read it while the server runs."""
     config = config or WebConfig()
-    workspace = open_workspace(settings.workspace, read_only=True)  # reports can run beside the server
+    workspace = open_workspace(settings.workspace, read_only=read_only_warehouse)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -215,4 +218,5 @@ def app_from_environment() -> FastAPI:
     from outturn.settings import find_workspace, load_settings
 
     settings = load_settings(find_workspace())
-    return create_app(settings, WebConfig(secure_cookies=bool(os.environ.get("OUTTURN_WEB_SECURE_COOKIES"))))
+    config = WebConfig(secure_cookies=bool(os.environ.get("OUTTURN_WEB_SECURE_COOKIES")))
+    return create_app(settings, config, read_only_warehouse=True)
