@@ -74,8 +74,9 @@ class Backend:
             if "lock" not in str(error).lower():
                 raise
             raise WarehouseBusy(
-                f"the warehouse {self.database} is open in another process (another outturn command, or the web "
-                "application on this workspace): try again when it has finished"
+                f"the warehouse {self.database} is open in another process: another outturn command (try again "
+                "when it has finished), or the web application on this workspace, which keeps it open while it "
+                "runs (stop it for imports into the warehouse)"
             ) from error
         if self.threads:
             connection.raw_sql(f"SET threads = {int(self.threads)}")
