@@ -157,3 +157,26 @@ def test_a_full_disk_is_one_line_with_no_data_and_nothing_stored(tiny_disk: Path
     assert "disk full writing" in output or "the store could not be written" in output
     assert len(result.stderr.strip().splitlines()) == 1
     assert _ledger_rows(workspace) == 0
+
+
+def test_a_full_disk_under_the_warehouse_is_one_line_and_the_old_table_stays(tiny_disk: Path) -> None:
+    import pyarrow as pa
+
+    from outturn.engine.backends import Backend, WarehouseUnavailable
+
+    path = tiny_disk / "warehouse.duckdb"
+    backend = Backend("duckdb", str(path))
+    backend.store_tables({"kept": pa.table({"x": [1, 2, 3]})})
+    backend.close()
+    _fill(tiny_disk)
+    backend = Backend("duckdb", str(path))
+    big = pa.table({"note": [f"{SECRET} {index:08d}" for index in range(400_000)]})
+    with pytest.raises(WarehouseUnavailable) as raised:
+        backend.store_tables({"kept": pa.table({"x": [9]}), "big": big})
+    backend.close()
+    assert str(raised.value) == f"disk full writing {path}: nothing was stored"
+    (tiny_disk / "filler").unlink()
+    reopened = Backend("duckdb", str(path))
+    assert reopened.to_rows(reopened.stored_table("kept")) == [{"x": 1}, {"x": 2}, {"x": 3}]
+    assert not reopened.has_table("big")
+    reopened.close()

@@ -147,20 +147,13 @@ class Backend:
                 raise
             duck.execute("COMMIT")
         except (duckdb.IOException, duckdb.FatalException, duckdb.OutOfMemoryException) as error:
-            raise self._write_failed(error) from error
+            raise _write_failed(error, str(self.database), "the warehouse") from error
 
     def _writable(self) -> None:
         """Reopen a read-only warehouse for writing (tables and expressions from before must not be used after)."""
         if self.read_only:
             self.close()
             self.read_only = False
-
-    def _write_failed(self, error: Exception) -> WarehouseUnavailable:
-        """A failed warehouse write as one line: a full disk, or the driver's first line."""
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        if "no space left" in message.lower() or "disk is full" in message.lower():
-            return WarehouseUnavailable(f"disk full writing {self.database}: nothing was stored")
-        return WarehouseUnavailable(f"the warehouse could not be written: {message}")
 
     def has_table(self, name: str) -> bool:
         return name in self.connection.list_tables()
@@ -181,7 +174,12 @@ class Backend:
 
     def to_parquet(self, expression: ir.Table, path: Path) -> None:
         """Stream the result to a parquet file (DuckDB writes without holding it all in memory)."""
-        self.connection.to_parquet(expression, str(path))
+        import duckdb
+
+        try:
+            self.connection.to_parquet(expression, str(path))
+        except (duckdb.IOException, OSError) as error:
+            raise _write_failed(error, str(path), str(path)) from error
 
     def close(self) -> None:
         if self._connection is not None:
@@ -191,6 +189,14 @@ class Backend:
         if self._scratch is not None:
             self._scratch.cleanup()
             self._scratch = None
+
+
+def _write_failed(error: Exception, path: str, what: str) -> WarehouseUnavailable:
+    """A failed write as one line: a full disk, or the driver's first line (never a statement's data)."""
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if "no space left" in message.lower() or "disk is full" in message.lower():
+        return WarehouseUnavailable(f"disk full writing {path}: nothing was stored")
+    return WarehouseUnavailable(f"{what} could not be written: {message}")
 
 
 def memtable(rows: Sequence[Mapping[str, Any]], schema: Mapping[str, str]) -> ir.Table:
