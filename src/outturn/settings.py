@@ -142,10 +142,9 @@ def read_settings_file(workspace: Path) -> dict[str, Any]:
         return {}
     except tomllib.TOMLDecodeError as error:
         raise WorkspaceError(f"{path} is not valid TOML: {error}") from None
-    unknown = [key for key in recorded if key not in FILE_KEYS]
+    unknown = "; ".join(_unknown_key(key) for key in recorded if key not in FILE_KEYS)
     if unknown:
-        raise WorkspaceError(f"{path}: {'; '.join(_unknown_key(key) for key in unknown)} (known settings: "
-                             f"{', '.join(FILE_KEYS)})")  # fmt: skip
+        raise WorkspaceError(f"{path}: {unknown} (known settings: {', '.join(FILE_KEYS)})")
     return recorded
 
 
