@@ -161,8 +161,8 @@ def _kill_points(clean: Run, thorough: bool) -> list[dict[str, Any]]:
     """Where to kill: before statements spread over the writes, after each commit, and after timed delays."""
     assert clean.statements is not None and clean.commits is not None
     first = clean.first_write or 1
-    statements = spread(first, clean.statements, 40 if thorough else 2)
-    commits = range(1, clean.commits + 1) if thorough else range(max(1, clean.commits - 1), clean.commits + 1)
+    statements = spread(first, clean.statements, 40) if thorough else [(first + clean.statements + 1) // 2]
+    commits = range(1, clean.commits + 1) if thorough else range(clean.commits, clean.commits + 1)
     fractions = [n / 10 for n in range(1, 11)] if thorough else [0.6]
     return (
         [{"kill_before_statement": number} for number in statements]
@@ -231,7 +231,8 @@ def _script_run(workspace: Path, command: list[str], kill_after: float | None) -
     return process.returncode, time.monotonic() - started
 
 
-@pytest.mark.parametrize("kind", ["ledger", pytest.param("savings", marks=pytest.mark.slow)])
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["ledger", "savings", "prescribing"])
 def test_kill_9_of_the_outturn_script_itself_leaves_the_old_or_the_complete_new_state(
     prepared: Prepared, copies: WorkspaceCopies, kind: str
 ) -> None:
