@@ -73,7 +73,7 @@ def _child(request: dict[str, Any]) -> None:
             code = 0
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-    except BaseException:  # noqa: BLE001 - the child reports everything as a traceback and exit 1
+    except BaseException:  # the child reports anything else as a traceback and exit 1
         traceback.print_exc()
     finally:
         sys.stdout.flush()

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import outturn
 from sqlalchemy import DateTime, MetaData, create_engine, make_url, select, text
 from sqlalchemy.pool import NullPool
 
+import outturn
 from outturn.services.workspace import open_workspace
 
 FORKSERVER = Path(__file__).with_name("cli_forkserver.py")

@@ -23,7 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from conftest import POSTGRES_URL_VARIABLE, _fresh_postgres_database
+from outturn.domain.savings import SavingsTarget
+from outturn.reports.savings_workbook import write_savings_workbook
 from reliability_helpers import (
     CliRunner,
     Fingerprint,
@@ -46,9 +49,6 @@ from web_helpers import (
     add_prescribing,
     build_workspace,
 )
-
-from outturn.domain.savings import SavingsTarget
-from outturn.reports.savings_workbook import write_savings_workbook
 
 POUND = 100
 
@@ -264,7 +264,10 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     mount_point = tmp_path / "disk"
     mount_point.mkdir()
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount_point)], capture_output=True, text=True
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount_point)],
+        check=False,
+        capture_output=True,
+        text=True,
     )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs to fill (needs root or CAP_SYS_ADMIN): {mounted.stderr.strip()}")
@@ -326,4 +329,3 @@ def test_a_full_disk_says_so_without_a_traceback_or_sql_parameters(disk_full_imp
     assert not TRACEBACK.search(disk_full_import.output), disk_full_import.output
     assert not SQL_PARAMETERS.search(disk_full_import.output), disk_full_import.output
     assert re.search(r"disk|space|full", disk_full_import.output, re.IGNORECASE), disk_full_import.output
-
