@@ -4,7 +4,7 @@ Targets (issue 12): under that load, read p95 stays under 200 ms, no response is
 200) is in the scheme's audit trail and, where no later edit replaced it, in the final state. The server is `outturn
 serve`'s application under uvicorn in its own process on loopback (as bench/bench_web.py starts it) over a workspace
 like the demo's register: 1,000 schemes over 50 sub-ICBs, with a plan, ledger and risk register for S00. The clients
-are asyncio tasks sharing one httpx connection pool, signed in as a finance user:
+are asyncio tasks sharing one httpx2 connection pool, signed in as a finance user:
 
 - 50 readers loop over the overview, the position (page and API), the savings register (page and API) and scheme
   pages (page and API) of random schemes;
@@ -36,13 +36,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 
-from bench_savings import load  # organisations S00..S49 and schemes QIPP-00001.. as the savings benchmark loads them
-from bench_web import ORG, PASSWORD, _figures, _free_port, _session_cookie, _start_server
-from outturn.services import users
-from outturn.services.users import Role
-from outturn.services.workspace import init_workspace
+sys.modules.setdefault("httpx", httpx)  # bench_web imports `httpx`; the venv holds httpx2, the same API
+
+from bench_savings import load  # noqa: E402  (organisations S00..S49 and schemes QIPP-00001.., as bench_savings)
+from bench_web import ORG, PASSWORD, _figures, _free_port, _session_cookie, _start_server  # noqa: E402
+from outturn.services import users  # noqa: E402
+from outturn.services.users import Role  # noqa: E402
+from outturn.services.workspace import init_workspace  # noqa: E402
 
 TARGET_SECONDS = 0.200
 YEAR = 2025

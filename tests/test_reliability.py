@@ -158,11 +158,12 @@ def copies(prepared: Prepared, tmp_path: Path) -> Iterator[WorkspaceCopies]:
 
 
 def _kill_points(clean: Run, thorough: bool) -> list[dict[str, Any]]:
-    """Where to kill: before statements spread over the writes, after each commit, and after timed delays."""
+    """Where to kill: before statements spread over the writes, after commits, and after timed delays. The default
+    run kills before the middle write, after any commit that is not the last, and at 60% of the clean run's time."""
     assert clean.statements is not None and clean.commits is not None
     first = clean.first_write or 1
     statements = spread(first, clean.statements, 40) if thorough else [(first + clean.statements + 1) // 2]
-    commits = range(1, clean.commits + 1) if thorough else range(clean.commits, clean.commits + 1)
+    commits = range(1, clean.commits + 1) if thorough else range(1, clean.commits)  # default: between commits
     fractions = [n / 10 for n in range(1, 11)] if thorough else [0.6]
     return (
         [{"kill_before_statement": number} for number in statements]
@@ -296,6 +297,18 @@ def _big_ledger(path: Path) -> Path:
     return path
 
 
+def _big_activity(path: Path) -> Path:
+    """200,000 distinct spells for the warehouse: a few MiB to store even compressed."""
+    rows = [_activity_csvs()["apc"].splitlines()[0]]
+    rows += [
+        f"S{number:07d},RXX,01A,A81001,patient{number:07d},non_elective,AA22C,2025-{4 + number % 6:02d}-10,"
+        f"2025-{4 + number % 6:02d}-{11 + number % 17:02d},{1 + number % 17},300,{number % 90}"
+        for number in range(200_000)
+    ]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
 @dataclass(frozen=True)
 class DiskFullResult:
     output: str
@@ -304,17 +317,24 @@ class DiskFullResult:
     detail: str
 
 
-@pytest.fixture
-def disk_full_import(small_disk: Path, cli: CliRunner, tmp_path: Path) -> DiskFullResult:
-    """A SQLite workspace on the small disk, nearly full, then a ledger import too big for what is left."""
-    build_workspace(small_disk).close()
-    workspace = small_disk / "ws"
-    ledger = _big_ledger(tmp_path / "big-ledger.csv")
-    before = fingerprint(workspace)
+@pytest.fixture(params=["ledger", "activity"])
+def disk_full_import(
+    request: pytest.FixtureRequest, small_disk: Path, cli: CliRunner, tmp_path: Path
+) -> DiskFullResult:
+    """A SQLite workspace on the small disk, nearly full, then an import too big for what is left: a ledger (the
+    store) or an activity extract (the DuckDB warehouse)."""
+    workspace = build_workspace(small_disk)
+    add_contracts(workspace)
+    workspace.close()
+    if request.param == "ledger":
+        command = ["ledger", "import", str(_big_ledger(tmp_path / "big-ledger.csv"))]
+    else:
+        command = ["contracts", "activity", str(_big_activity(tmp_path / "big-apc.csv")), "--kind", "apc"]
+    before = fingerprint(workspace.path)
     _fill(small_disk, 64 * 1024)
-    run = cli.run(["--workspace", str(workspace), "ledger", "import", str(ledger)])
+    run = cli.run(["--workspace", str(workspace.path), *command])
     (small_disk / "filler").unlink()
-    state = fingerprint(workspace)
+    state = fingerprint(workspace.path)
     return DiskFullResult(run.stdout + run.stderr, run.returncode, state == before, str(differences(state, before)))
 
 
