@@ -6,8 +6,8 @@ serve`'s application under uvicorn in its own process on loopback (as bench/benc
 like the demo's register: 1,000 schemes over 50 sub-ICBs, with a plan, ledger and risk register for S00. The clients
 are asyncio tasks sharing one httpx2 connection pool, signed in as a finance user:
 
-- 50 readers loop over the overview, the position (page and API), the savings register (page and API) and scheme
-  pages (page and API) of random schemes;
+- 50 readers loop over the overview (page and API), the position (page and API), the savings register (page and
+  API) and scheme pages (page and API) of random schemes;
 - 5 editors each read a scheme's version from the API, then save a new forecast for a future month with that
   version and the CSRF token (20 schemes shared between them, so some saves meet a later one: 409, counted);
 - one importer re-imports the ledger through `POST /api/imports/ledger` in a loop;
@@ -97,8 +97,8 @@ class Record:
 
 
 def _reads(schemes: int) -> list[str]:
-    return ["/", "/position", "/api/position", "/savings", "/api/schemes", "/api/overview"] + [
-        f"{prefix}/{YEAR}/QIPP-{random.randint(1, schemes):05d}" for prefix in ("/savings", "/api/schemes")
+    return ["/", "/position", "/api/position", "/savings", "/api/savings/schemes", "/api/overview"] + [
+        f"{prefix}/{YEAR}/QIPP-{random.randrange(schemes):05d}" for prefix in ("/savings", "/api/savings/schemes")
     ]
 
 
@@ -116,15 +116,15 @@ async def probe(client: httpx.AsyncClient, record: Record, stop: asyncio.Event) 
 async def editor(client: httpx.AsyncClient, record: Record, csrf: str, number: int, stop: asyncio.Event) -> None:
     edits = 0
     while not stop.is_set():
-        reference = f"QIPP-{random.randint(1, EDITED_SCHEMES):05d}"
-        current = await record.fetch("edit-read", client.get(f"/api/schemes/{YEAR}/{reference}"))
+        reference = f"QIPP-{random.randrange(EDITED_SCHEMES):05d}"
+        current = await record.fetch("edit-read", client.get(f"/api/savings/schemes/{YEAR}/{reference}"))
         if current is None or current.status_code != 200:
             continue
         edits += 1
         month, pence = random.choice(FUTURE_MONTHS), 100_000 * (number * 100_000 + edits)  # each value unique
         body = {"version": current.json()["version"], "forecast_pence": {str(month): pence}}
         saved = await record.fetch(
-            "edit", client.post(f"/api/schemes/{YEAR}/{reference}", json=body, headers={"X-CSRF-Token": csrf})
+            "edit", client.post(f"/api/savings/schemes/{YEAR}/{reference}", json=body, headers={"X-CSRF-Token": csrf})
         )
         if saved is not None and saved.status_code == 200:
             record.accepted.append((reference, saved.json()["version"], month, pence))
@@ -148,6 +148,8 @@ async def soak(base: str, cookie: str, args: argparse.Namespace, ledger: bytes) 
     cookies = {"outturn_session": cookie}
     async with httpx.AsyncClient(base_url=base, cookies=cookies, limits=limits, timeout=REQUEST_TIMEOUT) as client:
         csrf = (await client.get("/api/session")).json()["csrf_token"]
+        for page in _reads(args.schemes):  # warm-up: each page once, so the baseline is not the first renders
+            (await client.get(page)).raise_for_status()
         reading, writing = asyncio.Event(), asyncio.Event()
         background = [asyncio.create_task(reader(client, record, args.schemes, reading)) for _ in range(args.readers)]
         background.append(asyncio.create_task(probe(client, record, reading)))
@@ -176,7 +178,7 @@ async def _check_edits(client: httpx.AsyncClient, record: Record) -> list[str]:
     for reference, version, month, pence in record.accepted:
         by_scheme[reference].append((version, month, pence))
     for reference, edits in sorted(by_scheme.items()):
-        scheme = (await client.get(f"/api/schemes/{YEAR}/{reference}")).json()
+        scheme = (await client.get(f"/api/savings/schemes/{YEAR}/{reference}")).json()
         trail = [entry for entry in scheme["history"] if entry["action"] == "update"]
         for version, month, pence in edits:
             if not any(_forecast(entry["after"], month) == pence for entry in trail):
