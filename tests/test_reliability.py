@@ -118,8 +118,9 @@ class Prepared:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def prepared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prepared]:
-    """The web tests' workspace with a contract, activity and prescribing, on each database (as ``store_url``), built
-    once per module: every case works on a copy of it."""
+    """The web tests' workspace with a contract, activity and prescribing, on each database as ``store_url`` makes
+    one (a SQLite file, or a fresh PostgreSQL database), built once per module (building takes seconds): every case
+    works on a copy of it."""
     root = tmp_path_factory.mktemp(f"prepared-{request.param}")
     databases: Iterator[str] | None = None
     store_url = None
@@ -167,7 +168,7 @@ def _kill_points(clean: Run, thorough: bool) -> list[dict[str, Any]]:
     fractions = [n / 10 for n in range(1, 11)] if thorough else [0.6]
     return (
         [{"kill_before_statement": number} for number in statements]
-        + [{"kill_after_commit": number} for number in commits if clean.commits]
+        + [{"kill_after_commit": number} for number in commits]
         + [{"kill_after_seconds": round(clean.seconds * fraction, 3)} for fraction in fractions]
     )
 
@@ -193,6 +194,7 @@ def _check_kills(prepared: Prepared, cli: CliRunner, copies: WorkspaceCopies, ki
         assert run.returncode in (-9, 0), (point, run.stdout, run.stderr)
         state = fingerprint(workspace)  # the workspace opens
         assert state in (before, after), f"{kind} killed at {point}: {_describe(state, before, after)}"
+        assert run.killed or state == after, f"{kind} ended before the kill at {point} but stored nothing"
         if state == before:
             again = cli.run(["--workspace", str(workspace), *command])
             assert again.returncode == 0, (point, again.stdout, again.stderr)
@@ -208,7 +210,7 @@ def test_kill_9_during_an_import_or_close_leaves_the_old_or_the_complete_new_sta
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
-def test_kill_9_before_every_write_and_at_many_times_leaves_the_old_or_the_complete_new_state(
+def test_kill_9_at_many_statements_commits_and_times_leaves_the_old_or_the_complete_new_state(
     prepared: Prepared, cli: CliRunner, copies: WorkspaceCopies, kind: str
 ) -> None:
     _check_kills(prepared, cli, copies, kind, thorough=True)
