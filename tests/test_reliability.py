@@ -345,11 +345,6 @@ def test_a_full_disk_fails_the_import_and_leaves_the_store_unchanged(disk_full_i
     assert disk_full_import.unchanged, disk_full_import.detail
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 12 §3 (h5 is fixing): a full disk ends in exit 1 and a Python traceback — for the store with the "
-    "SQL and its parameter values (sqlite3 'database or disk is full'), for the warehouse DuckDB's IOException",
-)
 def test_a_full_disk_says_so_without_a_traceback_or_sql_parameters(disk_full_import: DiskFullResult) -> None:
     assert disk_full_import.returncode == 2, disk_full_import.output
     assert not TRACEBACK.search(disk_full_import.output), disk_full_import.output
