@@ -92,7 +92,7 @@ def _value_faults(scheme: Scheme, measure: str, month: int, value: Pence) -> lis
     relative = PLAN_MULTIPLE * abs(scheme.plan_pence) if measure != "planned" else 0
     limit = min(MAX_MONTH_PENCE, relative or MAX_MONTH_PENCE)
     if abs(value) > limit:
-        reason = f"{format_pounds(value)} is more than {format_pounds(limit)}, the most one month can hold"
+        reason = f"{format_pounds(value)} is beyond ±{format_pounds(limit)}, the most one month can hold"
         if limit < MAX_MONTH_PENCE:
             reason += f" ({PLAN_MULTIPLE} times the year's plan of {format_pounds(scheme.plan_pence)})"
         faults.append(SchemeFault(measure, reason, month))

@@ -222,7 +222,10 @@ async def edit_scheme(request: Request, user: Editor, workspace: WorkspaceDep, y
         context["conflict"] = {"mine": mine, "theirs": theirs, "rows": differences(mine, theirs)}
         return _edit_response(request, context, 409)
     except SchemeRefused as refused:
-        errors = {form_field(fault): fault.reason for fault in refused.faults}
+        errors: dict[str, str] = {}
+        for fault in refused.faults:
+            name = form_field(fault)
+            errors[name] = f"{errors[name]}; {fault.reason}" if name in errors else fault.reason
         return _edit_response(request, {**context, "form": edit.entered, "errors": errors}, 422)
     except ValueError as error:  # a change the scheme's own rules refuse
         return _edit_response(request, {**context, "form": form, "errors": {"form": str(error)}}, 422)

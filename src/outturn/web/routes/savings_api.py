@@ -124,7 +124,9 @@ def edit_scheme(
     except SavingsError as error:
         raise KeyError(str(error)) from None
     except SchemeRefused as refused:
-        fields = {_api_field(fault): fault.reason for fault in refused.faults}
+        fields: dict[str, list[str]] = {}
+        for fault in refused.faults:
+            fields.setdefault(_api_field(fault), []).append(fault.reason)
         return JSONResponse({"error": str(refused), "fields": fields}, status_code=422)
     except VersionConflict as conflict:
         document = {
