@@ -110,7 +110,7 @@ def test_the_window_follows_the_workspace_month_across_years() -> None:
     as_at = FinancialMonth(YEAR, 8)
     assert EditWindow.for_year(YEAR, as_at, 7) == AT_M08
     assert EditWindow.for_year(FinancialYear(2024), as_at, 0) == EditWindow(12, 0)
-    assert EditWindow.for_year(FinancialYear(2026), as_at, 0) == EditWindow(0, 0)
+    assert EditWindow.for_year(FinancialYear(2026), as_at, 0) == EditWindow(None, 0)
     assert EditWindow.for_year(YEAR, None, 3) == EditWindow(None, 3)
 
 

@@ -6,7 +6,8 @@ scheme is changed (the web form, the JSON API, the CLI and the workbook import).
   negative annual plan does.
 - No month holds more than ``MAX_MONTH_PENCE``; no delivered or forecast month more than ``PLAN_MULTIPLE`` times
   the scheme's annual plan (a figure that size is a slip: pence for pounds, a stray digit).
-- Delivered savings are reported only for months up to the workspace's as-at month.
+- Delivered savings are reported only for months up to the workspace's as-at month (in its year; a later year's
+  plan, such as next year's with April already reported, is judged when the workspace reaches that year).
 - Months the workspace has reported (to the as-at month) or closed keep their forecast; a closed month's delivered
   figure, once reported, is not overwritten (one reported late, after the close, may still be filled in).
 
@@ -47,7 +48,7 @@ class SchemeFault:
 @dataclass(frozen=True)
 class EditWindow:
     """Which months of a year an edit may change. ``reported_through``: the months up to the workspace's as-at
-    month (0 for a later year, 12 for an earlier one; None when the workspace has no as-at month);
+    month (12 for an earlier year; None for a later one or when the workspace has no as-at month);
     ``closed_through``: the last month closed at month end (0 when none)."""
 
     reported_through: int | None = None
@@ -59,8 +60,8 @@ class EditWindow:
             return cls(None, closed_through)
         if year.start_year < as_at.year.start_year:
             return cls(MONTHS_IN_YEAR, closed_through)
-        if year.start_year > as_at.year.start_year:
-            return cls(0, closed_through)
+        if year.start_year > as_at.year.start_year:  # next year's plan: judged when the workspace reaches it
+            return cls(None, closed_through)
         return cls(as_at.number, closed_through)
 
     def forecast_frozen(self, month: int) -> bool:
