@@ -24,7 +24,7 @@ from outturn.domain.savings_rollup import RollupLevel
 from outturn.reports.savings_workbook import write_savings_workbook
 from outturn.services import savings
 from outturn.services.imports import import_organisations
-from outturn.services.workspace import Workspace, init_workspace
+from outturn.services.workspace import Workspace, init_workspace, open_workspace
 from outturn.store.savings_repository import VersionConflict
 
 YEAR = FinancialYear(2025)
@@ -384,3 +384,17 @@ def test_reads_beside_a_run_of_saves_always_see_one_version(workspace: Workspace
     writer.join()
     assert savings.show_scheme(workspace, YEAR, "S2")[0].version == saves + 1
     assert seen and all(forecast == (None if version == 1 else version) for version, forecast in seen)
+
+
+def test_cli_update_meets_the_same_rules(workspace: Workspace) -> None:
+    workspace.close()
+    base = ["--workspace", str(workspace.path), "savings", "update", "S1", "--version", "1", "-f", "json"]
+    for option, fragment in (
+        ("--forecast=M09=-£50m", "forecast M09: a negative saving"),
+        ("--delivered=M12=£1k", "delivered M12: M12 is after the as-at month"),
+    ):
+        result = CliRunner().invoke(app, [*base, option])
+        assert result.exit_code == 2, result.output
+        assert fragment in json.loads(result.stdout)["error"]
+    with open_workspace(workspace.path) as reopened:
+        assert savings.show_scheme(reopened, YEAR, "S1")[0].version == 1
