@@ -6,11 +6,13 @@ Runs on SQLite and on PostgreSQL (the ``store_url`` fixture; PostgreSQL when ``m
 from __future__ import annotations
 
 import json
+import threading
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from openpyxl import load_workbook
+from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
@@ -22,7 +24,7 @@ from outturn.domain.savings_rollup import RollupLevel
 from outturn.reports.savings_workbook import write_savings_workbook
 from outturn.services import savings
 from outturn.services.imports import import_organisations
-from outturn.services.workspace import Workspace, init_workspace
+from outturn.services.workspace import Workspace, init_workspace, open_workspace
 from outturn.store.savings_repository import VersionConflict
 
 YEAR = FinancialYear(2025)
@@ -225,3 +227,174 @@ def test_cli_flow_import_list_show_export_close_and_move(workspace: Workspace, t
     assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 2)
     target = run("target", "--org", "A1", "--year", "2025/26", "--amount", "£2m", "--programme", "Recovery")
     assert target == {"org_code": "A1", "year": "2025/26", "target_pence": 200_000_000, "programme": "Recovery"}
+
+
+# --- the scheme rules on every path, and saves beside reads ----------------------------------------------------
+
+
+def _stored_state(workspace: Workspace) -> list[list[tuple[object, ...]]]:
+    """Every scheme, phasing, target and audit row as stored, to compare before and after a refusal."""
+    tables = ("savings_schemes", "savings_phasing", "savings_targets", "audit_log")
+    with workspace.store.reading() as session:
+        return [sorted((tuple(row) for row in session.execute(text(f"SELECT * FROM {t}"))), key=repr) for t in tables]
+
+
+def _phasing_row(path: Path, reference: str, measure: str) -> int:
+    """The row of the Phasing sheet holding ``reference``'s ``measure`` months, found by reading the sheet."""
+    sheet = load_workbook(path, read_only=True)["Phasing"]
+    for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        if row[0] == reference and str(row[1]).lower() == measure:
+            return number
+    raise AssertionError(f"no {measure} row for {reference}")
+
+
+def test_a_negative_forecast_without_a_reason_is_refused_and_nothing_stored(workspace: Workspace) -> None:
+    # the finding: a −£50m forecast with no reason was saved and raised the chance of meeting the control total
+    before = _stored_state(workspace)
+    with pytest.raises(savings.SchemeRefused, match="forecast M09: a negative saving"):
+        savings.update_scheme(workspace, YEAR, "S1", 1, savings.SchemeChanges(forecast={9: -50_000_000_00}), "eve")
+    with pytest.raises(savings.SchemeRefused, match=r"forecast M10: .* beyond ±£3,600,000.00"):
+        savings.update_scheme(workspace, YEAR, "S1", 1, savings.SchemeChanges(forecast={10: 5_000_000_00}), "eve")
+    assert _stored_state(workspace) == before
+
+
+def test_a_past_months_forecast_cannot_be_overwritten(workspace: Workspace) -> None:
+    before = _stored_state(workspace)  # the workspace is at 2025-09, M06
+    for month in (1, 6):
+        with pytest.raises(savings.SchemeRefused, match=f"forecast M{month:02d}: M{month:02d} is past"):
+            savings.update_scheme(workspace, YEAR, "S1", 1, savings.SchemeChanges(forecast={month: 0}), "eve")
+    assert _stored_state(workspace) == before
+    saved = savings.update_scheme(workspace, YEAR, "S1", 1, savings.SchemeChanges(forecast={7: 0}), "eve")
+    assert saved.forecast[6] == 0
+
+
+def test_a_workbook_delivering_after_the_as_at_month_is_refused_at_its_cell(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    # the finding: savings delivered in M12 while the workspace is at M08 were imported
+    early = scheme("S3", "A1", 10_000_00).with_changes(delivered=(*(None,) * 11, 10_000_00))
+    path = write_savings_workbook(tmp_path / "early.xlsx", [early])
+    before = _stored_state(workspace)
+    with pytest.raises(ProblemsError) as refused:
+        savings.import_workbook(workspace, path, "eve")
+    [problem] = refused.value.problems
+    assert (problem.sheet, problem.row, problem.column) == ("Phasing", _phasing_row(path, "S3", "delivered"), "m12")
+    assert "after the as-at month" in problem.reason
+    assert _stored_state(workspace) == before
+
+
+def test_a_workbook_overwriting_a_past_forecast_is_refused_at_its_cell(workspace: Workspace, tmp_path: Path) -> None:
+    stored, _history = savings.show_scheme(workspace, YEAR, "S2")
+    changed = stored.with_changes(forecast=(None, None, 1_00, *(None,) * 9))
+    path = write_savings_workbook(tmp_path / "past.xlsx", [changed])
+    before = _stored_state(workspace)
+    with pytest.raises(ProblemsError) as refused:
+        savings.import_workbook(workspace, path, "eve")
+    [problem] = refused.value.problems
+    assert (problem.sheet, problem.row, problem.column) == ("Phasing", _phasing_row(path, "S2", "forecast"), "m03")
+    assert _stored_state(workspace) == before
+
+
+def test_a_workbook_scheme_with_an_unsafe_reference_is_refused(workspace: Workspace, tmp_path: Path) -> None:
+    path = write_savings_workbook(tmp_path / "bad.xlsx", [scheme("../../../etc/passwd", "A1", 1_00)])
+    before = _stored_state(workspace)
+    with pytest.raises(ProblemsError) as refused:
+        savings.import_workbook(workspace, path, "eve")
+    assert [(p.sheet, p.row, p.column) for p in refused.value.problems] == [("Schemes", 2, "reference")]
+    assert _stored_state(workspace) == before
+    with pytest.raises(savings.SchemeRefused, match="reference"):
+        savings.update_scheme(workspace, YEAR, "../S1", 1, savings.SchemeChanges(title="x"), "eve")
+
+
+def test_a_reimport_records_no_confidence_change_for_trailing_zeros(workspace: Workspace, tmp_path: Path) -> None:
+    # the finding: the audit trail showed confidence 0.810000 -> 0.81 as a change
+    stored, _history = savings.show_scheme(workspace, YEAR, "S1")
+    path = write_savings_workbook(
+        tmp_path / "next.xlsx", [stored.with_changes(forecast=(*(None,) * 9, 1_00, None, None))]
+    )
+    assert savings.import_workbook(workspace, path, "bob").updated == 1
+    _scheme, history = savings.show_scheme(workspace, YEAR, "S1")
+    change = history[-1]
+    assert change.before is not None and change.after is not None
+    assert {key for key in change.after if change.after[key] != change.before[key]} == {"forecast_pence", "version"}
+    assert change.after["confidence"] == "0.9"
+
+
+def test_a_read_never_pairs_one_version_with_anothers_months(workspace: Workspace) -> None:
+    """A save is made to land just before the read's statement on the months (a hook runs it on another thread
+    and waits): the read shows version 1 with version 1's months or version 2 with version 2's, never a mix."""
+    reader, fired = threading.get_ident(), []
+
+    def save_in_between(_connection: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if threading.get_ident() == reader and not fired and "savings_phasing" in statement:
+            fired.append(statement)
+            changes = savings.SchemeChanges(forecast={10: 7_00})
+            writer = threading.Thread(target=savings.update_scheme, args=(workspace, YEAR, "S1", 1, changes, "bob"))
+            writer.start()
+            writer.join()
+
+    event.listen(workspace.store.engine, "before_cursor_execute", save_in_between)
+    try:
+        read, _history = savings.show_scheme(workspace, YEAR, "S1")
+    finally:
+        event.remove(workspace.store.engine, "before_cursor_execute", save_in_between)
+    assert fired and savings.show_scheme(workspace, YEAR, "S1")[0].version == 2  # the save did land
+    assert (read.version, read.forecast[9]) in {(1, None), (2, 7_00)}
+
+
+def test_of_many_saves_from_one_version_exactly_one_wins(workspace: Workspace) -> None:
+    editors = 8
+    barrier, outcomes = threading.Barrier(editors), []
+
+    def save(editor: int) -> None:
+        barrier.wait()
+        changes = savings.SchemeChanges(forecast={12: 1_000_00})  # the same edit from everyone
+        try:
+            outcomes.append(("saved", savings.update_scheme(workspace, YEAR, "S2", 1, changes, f"e{editor}").version))
+        except VersionConflict as conflict:
+            outcomes.append(("conflict", conflict.current.version))
+
+    threads = [threading.Thread(target=save, args=(editor,)) for editor in range(editors)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == [("conflict", 2)] * (editors - 1) + [("saved", 2)]
+    _scheme, history = savings.show_scheme(workspace, YEAR, "S2")
+    assert [entry.action for entry in history] == ["import", "update"]
+
+
+def test_reads_beside_a_run_of_saves_always_see_one_version(workspace: Workspace) -> None:
+    """Each save from version v sets M12's forecast to v + 1 pence: a read must show forecast M12 = its version."""
+    saves, done, seen = 20, threading.Event(), []
+
+    def write() -> None:
+        try:
+            for version in range(1, saves + 1):
+                changes = savings.SchemeChanges(forecast={12: version + 1})
+                savings.update_scheme(workspace, YEAR, "S2", version, changes, "writer")
+        finally:
+            done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    while not done.is_set():
+        read, _history = savings.show_scheme(workspace, YEAR, "S2")
+        seen.append((read.version, read.forecast[11]))
+    writer.join()
+    assert savings.show_scheme(workspace, YEAR, "S2")[0].version == saves + 1
+    assert seen and all(forecast == (None if version == 1 else version) for version, forecast in seen)
+
+
+def test_cli_update_meets_the_same_rules(workspace: Workspace) -> None:
+    workspace.close()
+    base = ["--workspace", str(workspace.path), "savings", "update", "S1", "--version", "1", "-f", "json"]
+    for option, fragment in (
+        ("--forecast=M09=-£50m", "forecast M09: a negative saving"),
+        ("--delivered=M12=£1k", "delivered M12: M12 is after the as-at month"),
+    ):
+        result = CliRunner().invoke(app, [*base, option])
+        assert result.exit_code == 2, result.output
+        assert fragment in json.loads(result.stdout)["error"]
+    with open_workspace(workspace.path) as reopened:
+        assert savings.show_scheme(reopened, YEAR, "S1")[0].version == 1

@@ -75,3 +75,26 @@ def test_a_rag_override_needs_a_reason(app_client: TestClient, web_workspace: Wo
     assert response.status_code == 400 and "reason" in response.json()["error"]
     savings.update_scheme(web_workspace, YEAR, "S1", 1, SchemeChanges(), "nobody")  # still at version 1
     assert savings.show_scheme(web_workspace, YEAR, "S1")[0].version == 1
+
+
+def test_api_edits_meet_the_scheme_rules_and_name_the_field(app_client: TestClient, web_workspace: Workspace) -> None:
+    # the finding: a −£50m forecast (and −£5bn) with no reason was saved through the API
+    headers = {"X-CSRF-Token": sign_in(app_client, "fiona")}
+    url = "/api/savings/schemes/2025/S1"
+    cases = {
+        "forecast_pence.9": {"9": -50_000_000_00},
+        "forecast_pence.10": {"10": 2**63},  # a 500 before: no int64 column holds it
+        "forecast_pence.3": {"3": 0},  # M03 is past: the workspace is at M06
+    }
+    for field, forecast in cases.items():
+        response = app_client.post(url, json={"version": 1, "forecast_pence": forecast}, headers=headers)
+        assert response.status_code == 422, response.text
+        assert list(response.json()["fields"]) == [field]
+    assert savings.show_scheme(web_workspace, YEAR, "S1")[0].version == 1
+    assert [entry["who"] for entry in app_client.get(url).json()["history"]] == ["setup"]
+
+
+def test_an_unsafe_reference_is_refused_through_the_api(app_client: TestClient) -> None:
+    headers = {"X-CSRF-Token": sign_in(app_client, "fiona")}
+    response = app_client.post("/api/savings/schemes/2025/a%20b", json={"version": 1}, headers=headers)
+    assert response.status_code == 422 and list(response.json()["fields"]) == ["reference"]

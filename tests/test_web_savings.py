@@ -128,3 +128,26 @@ def test_the_board_reads_but_cannot_edit(app_client: TestClient, web_workspace: 
 def test_unknown_scheme_is_404(app_client: TestClient) -> None:
     sign_in(app_client, "bob")
     assert app_client.get("/savings/2025/NOPE").status_code == 404
+
+
+def test_a_negative_forecast_with_no_reason_is_refused_beside_its_field(
+    app_client: TestClient, web_workspace: Workspace
+) -> None:
+    sign_in(app_client, "fiona")
+    form = _edit_form(app_client, "S2")
+    form.update(forecast_M10="-£50m")
+    response = app_client.post("/savings/2025/S2", data=form, headers={"HX-Request": "true"})
+    assert response.status_code == 422
+    assert 'href="#forecast_M10">forecast M10: a negative saving (-£50,000,000.00) needs a reason' in response.text
+    assert savings.show_scheme(web_workspace, YEAR, "S2")[0].version == 1
+
+
+def test_a_form_claiming_an_earlier_month_cannot_overwrite_a_past_forecast(
+    app_client: TestClient, web_workspace: Workspace
+) -> None:
+    sign_in(app_client, "fiona")
+    form = _edit_form(app_client, "S2")
+    form.update(as_at="2025-04", forecast_M05="£1")  # the workspace is at 2025-09 (M06): M05 is past
+    response = app_client.post("/savings/2025/S2", data=form, headers={"HX-Request": "true"})
+    assert response.status_code == 422 and "forecast M05: M05 is past" in response.text
+    assert savings.show_scheme(web_workspace, YEAR, "S2")[0].version == 1

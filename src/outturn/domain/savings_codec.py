@@ -9,6 +9,11 @@ from outturn.domain.periods import FinancialYear
 from outturn.domain.savings import Rag, SavingsTarget, Scheme, SchemeStatus, Workstream
 
 
+def normalised(number: Decimal) -> Decimal:
+    """``number`` without trailing zeros (0.810000 is 0.81), never in exponent form, so equal values read alike."""
+    return Decimal(format(number.normalize(), "f"))
+
+
 def scheme_to_data(scheme: Scheme) -> dict[str, Any]:
     return {
         "reference": scheme.reference,
@@ -20,7 +25,7 @@ def scheme_to_data(scheme: Scheme) -> dict[str, Any]:
         "recurrent": scheme.recurrent,
         "status": scheme.status.value,
         "start_month": scheme.start_month,
-        "confidence": str(scheme.confidence),
+        "confidence": str(normalised(scheme.confidence)),
         "evidence_measure": scheme.evidence_measure,
         "negative_reason": scheme.negative_reason,
         "rag_override": scheme.rag_override.value if scheme.rag_override else None,

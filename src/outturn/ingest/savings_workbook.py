@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -31,6 +31,7 @@ from outturn.domain.periods import MONTHS_IN_YEAR, FinancialMonth, FinancialYear
 from outturn.domain.plans import parse_share
 from outturn.domain.problems import Problem
 from outturn.domain.savings import Rag, SavingsTarget, Scheme, SchemeStatus, Workstream
+from outturn.domain.savings_rules import SchemeFault
 from outturn.ingest.tables import RawTable, RowReader, canonical_name, organisation_parser, text_of
 
 T = TypeVar("T")
@@ -298,7 +299,26 @@ def _phasing_problem(scheme_table: RawTable, row: _SchemeRow, phasing: _Phasing)
     return phasing.table.problem(reason, phasing.first_row_of[key], PHASING_TOTAL_COLUMN)
 
 
-def _assemble(scheme_table: RawTable, rows: list[_SchemeRow], phasing: _Phasing) -> tuple[list[Scheme], list[Problem]]:
+SchemeCheck = Callable[[Scheme], Sequence[SchemeFault]]
+_MEASURE_OF_FIELD = MappingProxyType({"planned": "plan", "delivered": "delivered", "forecast": "forecast"})
+
+
+def _fault_problem(scheme_table: RawTable, row: _SchemeRow, phasing: _Phasing, fault: SchemeFault) -> Problem:
+    """The cell a scheme rule points at: a month on the Phasing sheet, else the scheme's row on Schemes."""
+    measure = _MEASURE_OF_FIELD.get(fault.field)
+    if measure is None or fault.month is None:
+        return scheme_table.problem(fault.reason, row.number, fault.field)
+    column = MONTH_COLUMNS[fault.month - 1]
+    phasing_row = phasing.first_row_of.get((row.reference, measure))
+    if phasing_row is None:  # a value the workbook leaves out (no such row) but the store holds
+        reason = f"{fault.reason} (scheme {row.reference!r} has no {measure} row)"
+        return Problem(phasing.table.source, reason, column=column, sheet=phasing.table.sheet)
+    return phasing.table.problem(fault.reason, phasing_row, column)
+
+
+def _assemble(
+    scheme_table: RawTable, rows: list[_SchemeRow], phasing: _Phasing, check: SchemeCheck
+) -> tuple[list[Scheme], list[Problem]]:
     schemes: list[Scheme] = []
     problems: list[Problem] = []
     blank: tuple[Pence | None, ...] = (None,) * MONTHS_IN_YEAR
@@ -311,17 +331,24 @@ def _assemble(scheme_table: RawTable, rows: list[_SchemeRow], phasing: _Phasing)
             continue
         fields = {key: value for key, value in row.fields.items() if value is not None}
         try:
-            schemes.append(
-                Scheme(
-                    **fields,
-                    planned=tuple(value or 0 for value in plan),
-                    delivered=phasing.months.get((row.reference, "delivered"), blank),
-                    forecast=phasing.months.get((row.reference, "forecast"), blank),
-                )
+            scheme = Scheme(
+                **fields,
+                planned=tuple(value or 0 for value in plan),
+                delivered=phasing.months.get((row.reference, "delivered"), blank),
+                forecast=phasing.months.get((row.reference, "forecast"), blank),
             )
         except ValueError as error:  # pragma: no cover - every rule of Scheme is checked cell by cell above
             problems.append(scheme_table.problem(str(error), row.number))
+            continue
+        faults = check(scheme)
+        problems += [_fault_problem(scheme_table, row, phasing, fault) for fault in faults]
+        if not faults:
+            schemes.append(scheme)
     return schemes, problems
+
+
+def _no_check(_scheme: Scheme) -> Sequence[SchemeFault]:
+    return ()
 
 
 # --- targets ----------------------------------------------------------------------------------------------------
@@ -356,11 +383,13 @@ def _problem_order(problem: Problem) -> tuple[int, int]:
 
 
 def read_savings_workbook(
-    path: Path, *, known_org_codes: Collection[str]
+    path: Path, *, known_org_codes: Collection[str], check: SchemeCheck = _no_check
 ) -> tuple[list[Scheme], list[SavingsTarget], list[Problem]]:
     """Schemes and targets from the clean rows, and every problem (sheet, row, column, reason).
 
-    The caller stores nothing when there is any problem.
+    ``check`` judges each scheme read cleanly by the rules for storing it (the service passes the scheme rules,
+    ``domain.savings_rules``, against what is stored); each fault it finds is a problem at its cell. The caller
+    stores nothing when there is any problem.
     """
     known = frozenset(known_org_codes)
     tables, problems = _open_workbook(path)
@@ -372,7 +401,7 @@ def read_savings_workbook(
         phasing, phasing_problems = _read_phasing(phasing_table, references)
         problems += phasing_problems
         if scheme_table is not None:
-            schemes, assembly_problems = _assemble(scheme_table, rows, phasing)
+            schemes, assembly_problems = _assemble(scheme_table, rows, phasing, check)
             problems += assembly_problems
     target_table = tables.get(TARGETS_SHEET)
     targets, target_problems = _read_targets(target_table, known) if target_table is not None else ([], [])

@@ -19,6 +19,7 @@ from outturn.domain.problems import Problem, ProblemsError
 from outturn.domain.savings import Rag, RagAssessment, SavingsTarget, Scheme, SchemeStatus, assess_rag
 from outturn.domain.savings_codec import target_to_data
 from outturn.domain.savings_rollup import Movement, RollupLevel, RollupRow, movements, rollup, snapshot
+from outturn.domain.savings_rules import EditWindow, SchemeFault, edit_faults, reference_fault
 from outturn.ingest.savings_workbook import read_savings_workbook
 from outturn.reports.savings_workbook import write_savings_workbook
 from outturn.services.workspace import Workspace
@@ -28,6 +29,24 @@ from outturn.store import savings_repository as store
 
 class SavingsError(BadInput):
     """A savings operation that cannot be done as asked (no such scheme, a month already closed...)."""
+
+
+class SchemeRefused(ValueError):
+    """An edit that breaks the scheme rules (``domain.savings_rules``); ``faults`` name each field. Nothing saved."""
+
+    def __init__(self, reference: str, faults: Sequence[SchemeFault]) -> None:
+        self.reference, self.faults = reference, tuple(faults)
+        super().__init__(f"scheme {reference} was not saved: " + "; ".join(str(fault) for fault in self.faults))
+
+
+def _as_at(workspace: Workspace) -> FinancialMonth | None:
+    chosen = workspace.settings.default_as_at
+    return FinancialMonth.parse_as_at(chosen) if chosen else None
+
+
+def edit_window(workspace: Workspace, session: Session, year: FinancialYear) -> EditWindow:
+    """The months of ``year`` an edit may change: by the workspace's as-at month and the month-end closes."""
+    return EditWindow.for_year(year, _as_at(workspace), store.last_closed_month(session, year))
 
 
 @dataclass(frozen=True)
@@ -49,12 +68,34 @@ def _scope(workspace: Workspace, org_code: str | None) -> list[str] | None:
     return sorted(tree.subtree_codes(org_code))
 
 
+class _StoredSchemes:
+    """The stored schemes and edit windows of the years a workbook names, read once per year, to judge its rows."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self.years: dict[FinancialYear, tuple[dict[str, Scheme], EditWindow]] = {}
+
+    def _year(self, year: FinancialYear) -> tuple[dict[str, Scheme], EditWindow]:
+        if year not in self.years:
+            with self.workspace.store.reading() as session:
+                stored = {scheme.reference: scheme for scheme in store.load_schemes(session, year)}
+                self.years[year] = stored, edit_window(self.workspace, session, year)
+        return self.years[year]
+
+    def faults(self, scheme: Scheme) -> list[SchemeFault]:
+        stored, window = self._year(scheme.year)
+        return edit_faults(stored.get(scheme.reference), scheme, window)
+
+
 def import_workbook(workspace: Workspace, path: Path, who: str) -> WorkbookImport:
     """New schemes are created; a scheme already stored is replaced only if the workbook carries the version
-    it was exported at (otherwise someone has changed it since, and the whole import is refused)."""
+    it was exported at (otherwise someone has changed it since, and the whole import is refused). Every row is
+    judged by the same rules as an edit (``domain.savings_rules``) against the scheme as stored."""
     with workspace.store.reading() as session:
         known = frozenset(repository.org_tree(session).by_code)
-    schemes, targets, problems = read_savings_workbook(path, known_org_codes=known)
+    schemes, targets, problems = read_savings_workbook(
+        path, known_org_codes=known, check=_StoredSchemes(workspace).faults
+    )
     if problems:
         raise ProblemsError(problems, f"{path.name} was not imported: {len(problems)} problem(s), nothing stored")
     created = updated = unchanged = 0
@@ -196,7 +237,11 @@ def update_scheme(
     who: str,
 ) -> Scheme:
     """Apply one person's changes to the version they started from; a later save by someone else raises
-    ``VersionConflict`` (carrying the current scheme) and nothing is stored."""
+    ``VersionConflict`` (carrying the current scheme) and nothing is stored. An edit that breaks the scheme rules
+    raises ``SchemeRefused`` naming each field, and nothing is stored either."""
+    found = reference_fault(reference)
+    if found is not None:
+        raise SchemeRefused(reference[:60], [found])
     with workspace.store.transaction() as session:
         current = store.load_scheme(session, year, reference)
         if current is None:
@@ -204,6 +249,9 @@ def update_scheme(
         if current.version != expected_version:
             raise store.VersionConflict(reference, expected_version, current)
         edited = changes.apply(current)
+        faults = edit_faults(current, edited, edit_window(workspace, session, year))
+        if faults:
+            raise SchemeRefused(reference, faults)
         if edited == current:
             return current
         saved = store.replace_scheme(session, edited, expected_version, who)

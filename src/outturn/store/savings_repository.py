@@ -9,13 +9,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
 from outturn.domain.errors import Conflict
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialYear
 from outturn.domain.savings import Rag, SavingsTarget, Scheme, SchemeStatus, Workstream
-from outturn.domain.savings_codec import scheme_to_data
+from outturn.domain.savings_codec import normalised, scheme_to_data
 from outturn.domain.savings_rollup import SchemeSnapshot
 from outturn.store.models import (
     AuditRow,
@@ -148,7 +148,7 @@ def _scheme(row: Any, months: list[tuple[int, int | None, int | None]]) -> Schem
         recurrent=bool(row.recurrent),
         status=SchemeStatus(row.status),
         start_month=row.start_month,
-        confidence=Decimal(row.confidence),
+        confidence=normalised(Decimal(row.confidence)),
         evidence_measure=row.evidence_measure,
         negative_reason=row.negative_reason,
         rag_override=Rag(row.rag_override) if row.rag_override else None,
@@ -160,32 +160,30 @@ def _scheme(row: Any, months: list[tuple[int, int | None, int | None]]) -> Schem
 def load_schemes(
     session: Session, year: FinancialYear, org_codes: Collection[str] | None = None, reference: str | None = None
 ) -> list[Scheme]:
-    """Every scheme of the year (optionally of some organisations, or one reference), ordered by reference."""
+    """Every scheme of the year (optionally of some organisations, or one reference), ordered by reference.
+
+    One statement reads each scheme with its months, so the version and the months always come from the same
+    state of the store, however many saves run beside it (a statement sees one snapshot on SQLite and PostgreSQL).
+    """
     schemes, phasing = _table(SchemeRow), _table(SchemePhasingRow)
     condition = schemes.c.year == year.start_year
     if org_codes is not None:
         condition = condition & schemes.c.org_code.in_(list(org_codes))
     if reference is not None:
         condition = condition & (schemes.c.reference == reference)
-    connection = session.connection()
-    rows = {row.id: row for row in connection.execute(select(schemes).where(condition)).all()}
-    months: dict[int, list[tuple[int, int | None, int | None]]] = {scheme_id: [] for scheme_id in rows}
+    month_columns = (phasing.c.planned_pence, phasing.c.delivered_pence, phasing.c.forecast_pence)
     statement = (
-        select(
-            phasing.c.scheme_id,
-            phasing.c.month,
-            phasing.c.planned_pence,
-            phasing.c.delivered_pence,
-            phasing.c.forecast_pence,
-        )
-        .join(schemes, schemes.c.id == phasing.c.scheme_id)
+        select(schemes, *month_columns)
+        .join(phasing, phasing.c.scheme_id == schemes.c.id)
         .where(condition)
+        .order_by(schemes.c.reference, phasing.c.month)
     )
-    phased = connection.execute(statement.order_by(phasing.c.month)).all()
-    for scheme_id, _month, planned, delivered, forecast in phased:
-        months[scheme_id].append((planned, delivered, forecast))
-    loaded = [_scheme(rows[scheme_id], months[scheme_id]) for scheme_id in rows]
-    return sorted(loaded, key=lambda scheme: scheme.reference)
+    rows: dict[int, Any] = {}
+    months: dict[int, list[tuple[int, int | None, int | None]]] = {}
+    for row in session.connection().execute(statement):
+        rows.setdefault(row.id, row)
+        months.setdefault(row.id, []).append((row.planned_pence, row.delivered_pence, row.forecast_pence))
+    return [_scheme(rows[scheme_id], months[scheme_id]) for scheme_id in rows]
 
 
 def load_scheme(session: Session, year: FinancialYear, reference: str) -> Scheme | None:
@@ -327,6 +325,12 @@ def create_close(
     if lines:
         session.connection().execute(_table(SavingsCloseLineRow).insert(), lines)
     return close.id
+
+
+def last_closed_month(session: Session, year: FinancialYear) -> int:
+    """The latest month of ``year`` closed at month end (0 when none has been)."""
+    statement = select(func.max(SavingsCloseRow.month)).where(SavingsCloseRow.year == year.start_year)
+    return session.execute(statement).scalar() or 0
 
 
 def close_exists(session: Session, year: FinancialYear, month: int) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from outturn.domain.money import MoneyError, Pence, format_pounds, parse_money
 from outturn.domain.periods import MONTHS_IN_YEAR
 from outturn.domain.savings import Rag, Scheme, SchemeStatus
+from outturn.domain.savings_rules import SchemeFault
 from outturn.services.savings import SchemeChanges
 
 CLEAR = "clear"
@@ -34,6 +35,13 @@ class EditErrors(Exception):
 
 def month_field(month: int) -> str:
     return f"forecast_M{month:02d}"
+
+
+def form_field(fault: SchemeFault) -> str:
+    """The form's name for a field the scheme rules refuse (``forecast_M09``), to show the reason beside it."""
+    if fault.field == "forecast" and fault.month is not None:
+        return month_field(fault.month)
+    return fault.field if fault.month is None else f"{fault.field}_M{fault.month:02d}"
 
 
 def _forecasts(form: Mapping[str, str], months: range, errors: dict[str, str]) -> dict[int, Pence | None]:

@@ -16,9 +16,10 @@ from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.domain.savings import Rag, Scheme, SchemeStatus, Workstream, assess_rag
 from outturn.domain.savings_codec import scheme_from_data
 from outturn.services import savings
+from outturn.services.savings import SchemeRefused
 from outturn.services.web import SavingsError, VersionConflict
 from outturn.services.workspace import Workspace
-from outturn.web.scheme_forms import EditErrors, SchemeEdit, differences, month_field, parse_scheme_edit
+from outturn.web.scheme_forms import EditErrors, SchemeEdit, differences, form_field, month_field, parse_scheme_edit
 from outturn.web.security import Editor, Reader, WorkspaceDep
 from outturn.web.templating import render
 
@@ -220,6 +221,12 @@ async def edit_scheme(request: Request, user: Editor, workspace: WorkspaceDep, y
         context = {**context, "scheme": theirs, "form": {**edit.entered, "version": str(theirs.version)}}
         context["conflict"] = {"mine": mine, "theirs": theirs, "rows": differences(mine, theirs)}
         return _edit_response(request, context, 409)
+    except SchemeRefused as refused:
+        errors: dict[str, str] = {}
+        for fault in refused.faults:
+            name = form_field(fault)
+            errors[name] = f"{errors[name]}; {fault.reason}" if name in errors else fault.reason
+        return _edit_response(request, {**context, "form": edit.entered, "errors": errors}, 422)
     except ValueError as error:  # a change the scheme's own rules refuse
         return _edit_response(request, {**context, "form": form, "errors": {"form": str(error)}}, 422)
     request.app.state.cache.invalidate()

@@ -13,9 +13,10 @@ from outturn.domain.money import Pence
 from outturn.domain.periods import FinancialYear
 from outturn.domain.savings import Rag, SchemeStatus, assess_rag
 from outturn.domain.savings_codec import scheme_to_data
+from outturn.domain.savings_rules import SchemeFault
 from outturn.reports.savings import scheme_document
 from outturn.services import savings
-from outturn.services.savings import SchemeChanges
+from outturn.services.savings import SchemeChanges, SchemeRefused
 from outturn.services.web import SavingsError, VersionConflict
 from outturn.web.routes.savings import DISPLAY_ONLY, FILTERS, as_at_month, page_of, selection
 from outturn.web.security import Editor, Reader, WorkspaceDep
@@ -91,12 +92,24 @@ class SchemeEditBody(BaseModel):
     clear_rag_override: bool = False
 
 
-@router.post("/schemes/{year}/{reference}", responses={409: {"description": "Someone else saved first"}})
+def _api_field(fault: SchemeFault) -> str:
+    """The body's name for a refused field: ``forecast_pence.9`` for M09's forecast."""
+    return fault.field if fault.month is None else f"{fault.field}_pence.{fault.month}"
+
+
+@router.post(
+    "/schemes/{year}/{reference}",
+    responses={
+        409: {"description": "Someone else saved first"},
+        422: {"description": "The edit breaks the scheme rules: ``fields`` names each field and why"},
+    },
+)
 def edit_scheme(
     request: Request, user: Editor, workspace: WorkspaceDep, year: int, reference: str, body: SchemeEditBody
 ) -> JSONResponse:
     """Edit a scheme's forecast, status or RAG override. 409 when the scheme is no longer at ``version``: the
-    answer has ``yours`` (your edit applied to the current version) and ``current`` (the stored scheme)."""
+    answer has ``yours`` (your edit applied to the current version) and ``current`` (the stored scheme). 422 when
+    the edit breaks the scheme rules (a negative forecast with no reason, a past month, a figure out of bounds)."""
     if any(not 1 <= month <= 12 for month in body.forecast_pence):
         raise ValueError("forecast_pence months are 1 (April) to 12 (March)")
     changes = SchemeChanges(
@@ -110,6 +123,11 @@ def edit_scheme(
         saved = savings.update_scheme(workspace, FinancialYear(year), reference, body.version, changes, user.username)
     except SavingsError as error:
         raise KeyError(str(error)) from None
+    except SchemeRefused as refused:
+        fields: dict[str, list[str]] = {}
+        for fault in refused.faults:
+            fields.setdefault(_api_field(fault), []).append(fault.reason)
+        return JSONResponse({"error": str(refused), "fields": fields}, status_code=422)
     except VersionConflict as conflict:
         document = {
             "error": f"scheme {reference} is at version {conflict.current.version}, not {body.version}",
