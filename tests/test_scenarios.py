@@ -425,7 +425,7 @@ def test_json_and_toml_files_read_alike(tmp_path: Path) -> None:
         ('type = "contract_value_cut"\nprovider = "RTH"', "levers[0]: give exactly one of amount or percent"),
         ('type = "vacancy_control"\nmonthly_saving = "£1,23"', "levers[0].monthly_saving: ambiguous amount"),
         ('type = "population_growth"\npeople = 10\nage_profile = [{band = "0-17", share_percent = 50}]',
-         "levers[0]: the age profile's shares add up to 50%"),
+         "levers[0].age_profile: the age profile's shares add up to 50%"),
         ('type = "gp_referral_cut"\npercent = 10\ntreatment_functions = ["T&O"]',
          "levers[0].treatment_functions[0]: not a treatment function code"),
     ],
