@@ -6,19 +6,28 @@ NHS Test sub-ICB 01A as at M06 2025/26: resource £13m, control total £0.5m sur
 The scenario: vacancy control saving £10k a month from M07 (six months in year: −£60k; full year −£120k) and a
 one-off £50k in M11 (in year −£50k, no full-year effect). Scenario outturn £13.2m − £110k = £13.09m: a £90k deficit,
 £590k short of the control total; the recurrent levers' full-year effect −£120k.
+
+A run is a job: the page starts it and polls it; the tests hold a lever inside a run (``Gate``) to see what the
+rest of the application does meanwhile, and drive the job's clock by hand, so no test depends on how long anything
+takes.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from outturn.cli import app as cli
+from outturn.domain import scenario_levers
 from outturn.services.workspace import Workspace
+from outturn.web.jobs import Job, JobLimits, JobRunner, JobState
 from web_helpers import shared_client, shared_workspace, sign_in
 
 __all__ = ["shared_client", "shared_workspace"]
@@ -65,6 +74,21 @@ def _run(client: TestClient, token: str, **data: str) -> dict:
     return response.json()
 
 
+def _job(client: TestClient, started: Any, username: str) -> Job:
+    """The job a page's POST started (it answers 303 to the job's page)."""
+    assert started.status_code == 303, started.text
+    job_id = started.headers["location"].rsplit("/", 1)[1]
+    job: Job = client.app.state.jobs.get(job_id, username)  # type: ignore[attr-defined]
+    return job
+
+
+def _finished_page(client: TestClient, started: Any, username: str) -> str:
+    """The job's page once its worker has finished."""
+    job = _job(client, started, username)
+    job.future.result(timeout=60)
+    return client.get(started.headers["location"]).text
+
+
 def test_files_listed_from_the_workspace_and_the_examples(shared_client: TestClient, scenario_file: Path) -> None:
     sign_in(shared_client, "bob")
     files = shared_client.get("/api/scenarios").json()["files"]
@@ -97,7 +121,10 @@ def test_the_page_shows_the_result_and_the_api_mirrors_the_command_line(
     shared_client: TestClient, shared_workspace: Workspace, scenario_file: Path
 ) -> None:
     token = sign_in(shared_client, "bob")  # board may run: running stores nothing
-    html = shared_client.post("/scenarios/run", data={"name": "scenarios/web-test.toml", "csrf_token": token}).text
+    started = shared_client.post(
+        "/scenarios/run", data={"name": "scenarios/web-test.toml", "csrf_token": token}, follow_redirects=False
+    )
+    html = _finished_page(shared_client, started, "bob")
     assert 'id="baseline-outturn">£13,200,000.00<' in html and 'id="scenario-outturn">£13,090,000.00<' in html
     assert "Estates disposal" in html and "non-recurrent" in html
     result = CliRunner().invoke(

@@ -26,6 +26,7 @@ from outturn.services.workspace import open_workspace
 from outturn.settings import Settings
 from outturn.web.cache import ResultCache
 from outturn.web.config import WebConfig
+from outturn.web.jobs import JobLimits, JobRunner
 from outturn.web.routes import ROUTERS
 from outturn.web.security import CsrfFailed, Forbidden, NotSignedIn, SessionCache, csrf_protect
 from outturn.web.templating import build_templates, render
@@ -113,6 +114,7 @@ def create_app(settings: Settings, config: WebConfig | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.jobs.shutdown()
         workspace.close()
 
     app = FastAPI(
@@ -134,6 +136,7 @@ def create_app(settings: Settings, config: WebConfig | None = None) -> FastAPI:
         stamp_seconds=config.stamp_seconds,
         remembered_errors=(*BAD_INPUT, KeyError),
     )
+    app.state.jobs = JobRunner(JobLimits(), expected=(ProblemsError, *BAD_INPUT, KeyError))
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
