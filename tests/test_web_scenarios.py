@@ -185,3 +185,182 @@ def test_a_practice_user_is_refused(shared_client: TestClient, method: str, path
         path, **({"headers": {"X-CSRF-Token": token}} if method == "post" else {})
     )
     assert response.status_code == 403
+
+
+# --- heavy work: runs are jobs, bounded, and never hold up the pages ---------------------------------------------
+
+
+class Gate:
+    """Holds every scenario run at its first vacancy-control lever until opened, and records each lever applied."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.holding = True
+        self.applied: list[str] = []
+        for lever_type, rule in list(scenario_levers.RULES.items()):
+            monkeypatch.setitem(scenario_levers.RULES, lever_type, self._wrap(lever_type, rule))  # type: ignore[index]
+
+    def _wrap(self, lever_type: str, rule: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapped(*args: Any) -> Any:
+            if lever_type == "vacancy_control" and self.holding:
+                self.entered.set()
+                self.release.wait(30)  # a safety net only: each test opens the gate itself
+            self.applied.append(lever_type)
+            return rule(*args)
+
+        return wrapped
+
+
+def _in_thread(work: Callable[[], Any]) -> tuple[threading.Thread, threading.Event, list[Any]]:
+    """``work`` run in a thread: the thread, an event set when it returns, and its answer."""
+    finished, answer = threading.Event(), []
+
+    def run() -> None:
+        answer.append(work())
+        finished.set()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, finished, answer
+
+
+def test_pages_answer_while_a_scenario_runs(
+    shared_client: TestClient, scenario_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A board user's run used to hold the one compute lock, so finance's position waited for it (219 s)."""
+    gate = Gate(monkeypatch)
+    token = sign_in(shared_client, "bob")
+    form = {"name": "scenarios/web-test.toml", "csrf_token": token}
+    runner, _, started = _in_thread(lambda: shared_client.post("/scenarios/run", data=form, follow_redirects=False))
+    assert gate.entered.wait(30)
+    shared_client.app.state.cache.invalidate()  # type: ignore[attr-defined]  # nothing cached: the pages compute now
+    reader, read, answers = _in_thread(lambda: (shared_client.get("/api/position"), shared_client.get("/")))
+    read_while_held = read.wait(30)  # a safety net only: the pages answer at once unless they wait for the run
+    gate.release.set()
+    runner.join(30)
+    reader.join(30)
+    assert read_while_held, "a page waited for the scenario run"
+    position, overview = answers[0]
+    assert position.status_code == 200 and position.json()["forecast_outturn_pence"] == 13_200_000 * POUND
+    assert overview.status_code == 200 and "£0.2m deficit" in overview.text
+    assert 'id="scenario-outturn">£13,090,000.00<' in _finished_page(shared_client, started[0], "bob")
+
+
+def test_a_run_past_its_time_limit_is_reported_timed_out_stops_and_frees_its_worker(
+    shared_client: TestClient, scenario_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [0.0]  # the jobs' clock, moved by hand
+    app: Any = shared_client.app
+    app.state.jobs.shutdown()
+    app.state.jobs = JobRunner(JobLimits(workers=1, time_limit_seconds=10), clock=lambda: now[0])
+    gate = Gate(monkeypatch)
+    token = sign_in(shared_client, "fiona")
+    form = {"name": "scenarios/web-test.toml", "csrf_token": token}
+    poster, _, started = _in_thread(lambda: shared_client.post("/scenarios/run", data=form, follow_redirects=False))
+    assert gate.entered.wait(30)
+    poster.join(30)  # the page answered at once: the run is a job
+    job = _job(shared_client, started[0], "fiona")
+    now[0] = 11.0  # past the limit while the first lever is still held
+    panel = shared_client.get(started[0].headers["location"], headers={"HX-Request": "true"}).text
+    assert 'data-state="timed_out"' in panel and "time limit of 10 seconds" in panel and "hx-trigger" not in panel
+    gate.release.set()
+    job.future.result(timeout=60)
+    assert job.state is JobState.TIMED_OUT and gate.applied == ["vacancy_control"]  # stopped before the next lever
+
+    gate.holding = False  # the one worker is free: the next run goes through to the end
+    again = shared_client.post("/scenarios/run", data=form, follow_redirects=False)
+    assert 'id="scenario-outturn">£13,090,000.00<' in _finished_page(shared_client, again, "fiona")
+
+    gate.holding, gate.release = True, threading.Event()  # the API says so too, while the lever is still held
+    gate.entered.clear()
+    headers = {"X-CSRF-Token": token}
+    caller, _, answer = _in_thread(
+        lambda: shared_client.post("/api/scenarios/run", data={"name": "scenarios/web-test.toml"}, headers=headers)
+    )
+    assert gate.entered.wait(30)
+    now[0] = 30.0
+    caller.join(30)
+    gate.release.set()
+    assert answer[0].status_code == 503 and answer[0].json()["state"] == "timed_out"
+
+
+def test_fifty_levers_are_refused_naming_the_cap(shared_client: TestClient) -> None:
+    token = sign_in(shared_client, "bob")
+    lever = '[[levers]]\ntype = "vacancy_control"\nmonthly_saving = "£1k"\n'
+    text = 'name = "Fifty"\norg = "01A"\nas_at = "2025-09"\n' + lever * 50
+    upload = {"upload": ("fifty.toml", text.encode(), "application/toml")}
+    response = shared_client.post("/api/scenarios/run", files=upload, headers={"X-CSRF-Token": token})
+    assert response.status_code == 422
+    (problem,) = response.json()["problems"]
+    assert problem["source"] == "fifty.toml"
+    assert problem["reason"] == "levers: a scenario holds at most 20 levers, not 50: split it into smaller scenarios"
+    page = shared_client.post("/scenarios/run", files=upload, data={"csrf_token": token})
+    assert page.status_code == 422 and "at most 20 levers, not 50" in page.text
+
+
+def test_one_run_at_a_time_per_user_seen_and_cancelled_only_by_its_owner(
+    shared_client: TestClient, scenario_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = Gate(monkeypatch)
+    token = sign_in(shared_client, "fiona")
+    form = {"name": "scenarios/web-test.toml", "csrf_token": token}
+    poster, _, started = _in_thread(lambda: shared_client.post("/scenarios/run", data=form, follow_redirects=False))
+    assert gate.entered.wait(30)
+    poster.join(30)
+    mine = _job(shared_client, started[0], "fiona")
+    second = shared_client.post("/scenarios/run", data=form)
+    assert second.status_code == 409 and "already have a scenario running" in second.text
+    api = shared_client.post(
+        "/api/scenarios/run", data={"name": "scenarios/web-test.toml"}, headers={"X-CSRF-Token": token}
+    )
+    assert api.status_code == 409
+
+    other = TestClient(shared_client.app)  # another user, signed in on their own
+    other_token = sign_in(other, "bob")
+    theirs = other.post("/scenarios/run", data={**form, "csrf_token": other_token}, follow_redirects=False)
+    assert theirs.status_code == 303  # accepted: the limit is per user
+    location = started[0].headers["location"]
+    assert other.get(location).status_code == 404
+    assert other.post(f"{location}/cancel", data={"csrf_token": other_token}).status_code == 404
+
+    assert (
+        shared_client.post(f"{location}/cancel", data={"csrf_token": token}, follow_redirects=False).status_code == 303
+    )
+    gate.release.set()
+    mine.future.result(timeout=60)
+    assert mine.state is JobState.CANCELLED
+    page = shared_client.get(location).text
+    assert 'id="scenario-stopped-reason">The scenario was cancelled.<' in page
+    assert 'id="scenario-outturn">£13,090,000.00<' in _finished_page(other, theirs, "bob")
+
+
+def test_a_run_nobody_asks_after_is_cancelled() -> None:
+    """The page polls a running job; a client that left stops asking, and the run stops at its next step."""
+    now = [0.0]
+    runner = JobRunner(JobLimits(workers=1, abandon_seconds=5, time_limit_seconds=100), clock=lambda: now[0])
+    entered, release = threading.Event(), threading.Event()
+
+    def work(checkpoint: Callable[[], None]) -> str:
+        entered.set()
+        release.wait(30)
+        checkpoint()
+        return "finished"
+
+    asked_after = runner.submit("fiona", work)
+    assert entered.wait(30)
+    now[0] = 4.0
+    runner.get(asked_after.id, "fiona")  # a poll
+    now[0] = 8.0  # four seconds since the last poll
+    release.set()
+    asked_after.future.result(timeout=30)
+    assert asked_after.state is JobState.DONE and asked_after.result == "finished"
+
+    entered.clear()
+    release.clear()
+    left = runner.submit("fiona", work)
+    assert entered.wait(30)
+    now[0] = 14.0  # six seconds with nobody asking
+    release.set()
+    left.future.result(timeout=30)
+    assert left.state is JobState.CANCELLED and "nobody was waiting" in left.message
+    runner.shutdown()
