@@ -177,7 +177,15 @@ def test_running_needs_the_csrf_token(shared_client: TestClient, scenario_file: 
 
 
 @pytest.mark.parametrize(
-    "method,path", [("get", "/scenarios"), ("get", "/api/scenarios"), ("post", "/api/scenarios/run")]
+    "method,path",
+    [
+        ("get", "/scenarios"),
+        ("get", "/api/scenarios"),
+        ("post", "/api/scenarios/run"),
+        ("post", "/scenarios/run"),
+        ("get", "/scenarios/jobs/any"),
+        ("post", "/scenarios/jobs/any/cancel"),
+    ],
 )
 def test_a_practice_user_is_refused(shared_client: TestClient, method: str, path: str) -> None:
     token = sign_in(shared_client, "pat")

@@ -49,7 +49,9 @@ from outturn.services.workspace import Workspace
 from outturn.store import contracts_repository, repository
 
 PRACTICE_GROUP_KINDS = (OrgKind.PRACTICE, OrgKind.PCN, OrgKind.SUB_ICB, OrgKind.ICB)
-MAX_CELL_STEPS = 1_000_000  # activity cells x activity levers in one run (about 20 s of lever arithmetic)
+# Activity cells x activity levers in one run. A lever takes about 20 µs a cell; levers chained on the same cells take
+# longer as their fractions grow, which the web application's time limit bounds.
+MAX_CELL_STEPS = 1_000_000
 Checkpoint = Callable[[], None]
 
 
