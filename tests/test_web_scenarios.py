@@ -127,6 +127,7 @@ def test_the_page_shows_the_result_and_the_api_mirrors_the_command_line(
     html = _finished_page(shared_client, started, "bob")
     assert 'id="baseline-outturn">£13,200,000.00<' in html and 'id="scenario-outturn">£13,090,000.00<' in html
     assert "Estates disposal" in html and "non-recurrent" in html
+    assert '<option value="scenarios/web-test.toml" selected>' in html  # ready to run again
     result = CliRunner().invoke(
         cli, ["--workspace", str(shared_workspace.path), "scenario", "run", str(scenario_file), "--format", "json"]
     )

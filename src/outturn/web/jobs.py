@@ -69,9 +69,10 @@ class JobStopped(Exception):
 
 
 class Job:
-    def __init__(self, owner: str, limits: JobLimits, clock: Callable[[], float]) -> None:
+    def __init__(self, owner: str, limits: JobLimits, clock: Callable[[], float], label: str = "") -> None:
         self.id = secrets.token_urlsafe(12)
         self.owner = owner
+        self.label = label  # what the owner asked for, for the page
         self.limits = limits
         self._clock = clock
         self._cancelled = threading.Event()
@@ -162,7 +163,7 @@ class JobRunner:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
 
-    def submit(self, owner: str, work: Callable[[Checkpoint], Any]) -> Job:
+    def submit(self, owner: str, work: Callable[[Checkpoint], Any], label: str = "") -> Job:
         """Queue ``work(checkpoint)`` for ``owner``; ``JobRefused`` when they have a job already or all is busy."""
         with self._lock:
             self._forget_old()
@@ -171,7 +172,7 @@ class JobRunner:
                 raise JobRefused("you already have a scenario running: wait for it to finish, or cancel it", busy=False)
             if len(active) >= self.limits.workers + self.limits.waiting:
                 raise JobRefused("every worker is busy with other scenarios: try again in a minute", busy=True)
-            job = Job(owner, self.limits, self._clock)
+            job = Job(owner, self.limits, self._clock, label)
             self._jobs[job.id] = job
             job.future = self._pool.submit(job.run, work, self._expected)
         return job

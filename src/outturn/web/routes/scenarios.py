@@ -84,7 +84,8 @@ async def submit(
     request: Request, username: str, workspace: Workspace, name: str | None, upload: UploadFile | None
 ) -> Job:
     scenario, source = await read_chosen(workspace, name, upload)
-    return jobs_of(request).submit(username, _work(workspace, scenario, source))
+    chosen = "" if upload is not None and upload.filename else name or ""
+    return jobs_of(request).submit(username, _work(workspace, scenario, source), label=chosen)
 
 
 def _refused_status(error: JobRefused) -> int:
@@ -107,7 +108,7 @@ def _page(workspace: Workspace, **context: Any) -> dict[str, Any]:
 
 
 def _job_context(job: Job) -> dict[str, Any]:
-    context: dict[str, Any] = {"job": job, "ended": job.state in (JobState.DONE, *_STOPPED)}
+    context: dict[str, Any] = {"job": job, "chosen": job.label, "ended": job.state in (JobState.DONE, *_STOPPED)}
     if job.state is JobState.DONE:
         context["result"] = job.result
     elif isinstance(job.error, ProblemsError):
