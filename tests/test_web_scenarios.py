@@ -373,3 +373,19 @@ def test_a_run_nobody_asks_after_is_cancelled() -> None:
     left.future.result(timeout=30)
     assert left.state is JobState.CANCELLED and "nobody was waiting" in left.message
     runner.shutdown()
+
+
+def test_a_scenario_the_workspace_cannot_answer_says_why(shared_client: TestClient) -> None:
+    """The position behind the scenario cannot be worked out (no plan for 2019/20): the run's answer is the
+    reason, a 400 from the API and the message on the job's page, never an unexpected failure."""
+    token = sign_in(shared_client, "fiona")
+    lever = {"type": "vacancy_control", "monthly_saving": "£1k"}
+    text = json.dumps({"name": "Old", "org": "01A", "as_at": "2019-09", "levers": [lever]})
+    upload = {"upload": ("old.json", text.encode(), "application/json")}
+    response = shared_client.post("/api/scenarios/run", files=upload, headers={"X-CSRF-Token": token})
+    assert response.status_code == 400, response.text
+    reason = response.json()["error"]
+    assert "2019/20" in reason
+    started = shared_client.post("/scenarios/run", files=upload, data={"csrf_token": token}, follow_redirects=False)
+    page = _finished_page(shared_client, started, "fiona")
+    assert f'id="scenario-stopped-reason">{reason}<' in page.replace("&#39;", "'")

@@ -82,6 +82,7 @@ class Job:
         self.last_seen = clock()
         self.result: Any = None
         self.error: BaseException | None = None
+        self.error_expected = False  # the work's answer to bad input (its message is for the user), not a bug
         self.future: Future[None] = Future()
 
     @property
@@ -135,7 +136,8 @@ class Job:
         except JobStopped as stopped:
             self._end(stopped.state, stopped)
         except Exception as error:  # the page or the API says what went wrong; a bug is logged here
-            if not isinstance(error, expected):
+            self.error_expected = isinstance(error, expected)
+            if not self.error_expected:
                 log.exception("job %s failed", self.id)
             self._end(JobState.FAILED, error)
         else:

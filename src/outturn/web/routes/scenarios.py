@@ -96,11 +96,9 @@ def _failure(job: Job) -> str:
     error = job.error
     if job.state is not JobState.FAILED:
         return f"The scenario was {job.message}."
-    if isinstance(error, KeyError) and error.args:
-        return str(error.args[0])
-    if isinstance(error, ValueError):
-        return str(error)
-    return "The run failed unexpectedly; the error is in the server's log."
+    if not job.error_expected:
+        return "The run failed unexpectedly; the error is in the server's log."
+    return str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
 
 
 def _page(workspace: Workspace, **context: Any) -> dict[str, Any]:
@@ -184,7 +182,7 @@ def _job_response(job: Job) -> Response:
     if isinstance(error, ProblemsError):
         problems = [problem.as_dict() for problem in error.problems]
         return JSONResponse({"error": error.summary, "problems": problems}, status_code=422)
-    if job.state is JobState.FAILED and isinstance(error, ValueError | KeyError):
+    if job.state is JobState.FAILED and job.error_expected and error is not None:
         raise error  # mapped to 400 or 404 with the other pages' errors
     status = 500 if job.state is JobState.FAILED else 503
     return JSONResponse({"error": _failure(job), "state": job.state.value}, status_code=status)
