@@ -111,3 +111,34 @@ def test_reports_run_while_the_web_application_has_the_warehouse_open(tmp_path: 
     # the fixture's one ledger line: £1.1m a month actual to M06, the workspace's default month
     document = json.loads(report.stdout)
     assert (document["org_code"], document["ytd_actual_pence"]) == ("01A", 6 * 1_100_000 * 100)
+
+
+def test_threads_share_one_backend_one_statement_at_a_time(tmp_path: Path) -> None:
+    """The web application's requests and scenario jobs use the workspace's one connection from several threads:
+    each gets its own right answer (before the backend's lock, DuckDB failed them with "closed pending query")."""
+    import threading
+
+    backend = Backend("duckdb", str(tmp_path / "warehouse.duckdb"))
+    backend.store_table("numbers", pa.table({"x": list(range(200_000))}))
+    numbers = backend.stored_table("numbers")
+    start = threading.Barrier(6)
+    answers: dict[int, list[int]] = {}
+    failures: list[str] = []
+
+    def count_multiples(step: int) -> None:
+        start.wait()
+        try:
+            for _ in range(5):
+                found = backend.to_rows(numbers.filter(numbers.x % step == 0).aggregate(n=numbers.x.count()))
+                answers.setdefault(step, []).append(found[0]["n"])
+        except Exception as error:  # every failure is the finding
+            failures.append(repr(error))
+
+    threads = [threading.Thread(target=count_multiples, args=(step,)) for step in range(2, 8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    backend.close()
+    assert failures == []
+    assert answers == {step: [len(range(0, 200_000, step))] * 5 for step in range(2, 8)}

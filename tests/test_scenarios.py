@@ -36,6 +36,7 @@ from outturn.domain.scenario_effects import (
 from outturn.domain.scenario_levers import apply_scenario
 from outturn.domain.scenarios import Scenario, scenario_json_schema
 from outturn.ingest.scenarios import EXAMPLE_SCENARIO, read_scenario
+from outturn.services import scenarios as scenario_service
 from outturn.services.scenario_inputs import generic_figures
 from outturn.services.scenarios import practice_groups
 from outturn.services.workspace import open_workspace
@@ -425,7 +426,7 @@ def test_json_and_toml_files_read_alike(tmp_path: Path) -> None:
         ('type = "contract_value_cut"\nprovider = "RTH"', "levers[0]: give exactly one of amount or percent"),
         ('type = "vacancy_control"\nmonthly_saving = "£1,23"', "levers[0].monthly_saving: ambiguous amount"),
         ('type = "population_growth"\npeople = 10\nage_profile = [{band = "0-17", share_percent = 50}]',
-         "levers[0]: the age profile's shares add up to 50%"),
+         "levers[0].age_profile: the age profile's shares add up to 50%"),
         ('type = "gp_referral_cut"\npercent = 10\ntreatment_functions = ["T&O"]',
          "levers[0].treatment_functions[0]: not a treatment function code"),
     ],
@@ -450,6 +451,52 @@ def test_the_cli_refuses_a_bad_file_with_exit_code_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     (problem,) = json.loads(result.stdout)["problems"]
     assert problem["source"] == "bad.toml" and problem["reason"].startswith("levers[0].percent:")
+
+
+MANY_FAULTS = """name = "Many faults"
+as_at = "2025-13"
+
+[[levers]]
+type = "contract_value_cut"
+provider = "RTH"
+label = 7
+
+[[levers]]
+type = "population_growth"
+people = -1
+age_profile = [{band = "0-17", share_percent = 50}]
+
+[[levers]]
+type = "gp_referral_cut"
+percent = 120
+"""
+
+
+def test_every_fault_in_a_file_is_reported_in_one_pass(tmp_path: Path) -> None:
+    """A lever's rules that relate two settings, and the as-at month, used to be checked only once everything
+    else was right, so each fix revealed another fault."""
+    path = write(tmp_path, "many.toml", MANY_FAULTS)
+    assert problems_of(path) == [
+        "many.toml: as_at: calendar month 13 does not exist",
+        "many.toml: levers[0].label: Input should be a valid string",
+        "many.toml: levers[0]: give exactly one of amount or percent",
+        "many.toml: levers[1].people: Input should be greater than 0",
+        "many.toml: levers[1].age_profile: the age profile's shares add up to 50%, not 100%",
+        "many.toml: levers[2].percent: more than 100% cannot be cut",
+    ]
+
+
+def test_the_cli_refuses_more_than_twenty_levers_naming_the_cap(tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["init", str(tmp_path / "ws"), "--reference-dir", str(tmp_path)]).exit_code == 0
+    lever = '[[levers]]\ntype = "vacancy_control"\nmonthly_saving = "£1k"\n'
+    path = write(tmp_path, "fifty.toml", 'name = "Fifty"\n' + lever * 50)
+    result = runner.invoke(app, ["-w", str(tmp_path / "ws"), "scenario", "run", str(path), "--format", "json"])
+    assert result.exit_code == 2
+    (problem,) = json.loads(result.stdout)["problems"]
+    assert problem["reason"] == "levers: a scenario holds at most 20 levers, not 50: split it into smaller scenarios"
+    twenty, problems = read_scenario(write(tmp_path, "twenty.toml", 'name = "Twenty"\n' + lever * 20))
+    assert problems == [] and twenty is not None and len(twenty.levers) == 20
 
 
 def test_schema_command_prints_the_json_schema() -> None:
@@ -596,6 +643,29 @@ def test_unknown_provider_and_practice_group_are_refused_with_the_lever_path(
     assert reasons[1].startswith("levers[1].practices[0]: unknown practice group 'Z99999'")
     assert reasons[2].startswith("levers[2].commissioner: no contract between RTH and 14Y")
     assert reasons[3].startswith("levers[3].month: M03 is not after the as-at month M06")
+
+
+def test_a_run_too_large_is_refused_before_its_levers_run(
+    contract_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The activity of ``_activity`` is 8 cells: outpatients in T&O (first GP-referred, first consultant-referred,
+    # follow-up) and ophthalmology (first, follow-up); spells in T&O (elective, day case) and ophthalmology (day
+    # case). Two activity levers step through 16; vacancy control does not act on cells.
+    levers = (
+        '[[levers]]\ntype = "gp_referral_cut"\npercent = 10\n'
+        '[[levers]]\ntype = "vacancy_control"\nmonthly_saving = "£1k"\n'
+        '[[levers]]\ntype = "follow_up_ratio"\nratio = 1\n'
+    )
+    monkeypatch.setattr(scenario_service, "MAX_CELL_STEPS", 15, raising=False)
+    code, document = run_file(contract_workspace, tmp_path, levers)
+    assert code == 2
+    (problem,) = document["problems"]
+    assert problem["reason"].startswith(
+        "2 activity levers over 8 activity cells is 16 cell-steps; one run does at most 15: use fewer"
+    )
+    monkeypatch.setattr(scenario_service, "MAX_CELL_STEPS", 16)
+    code, document = run_file(contract_workspace, tmp_path, levers)
+    assert code == 0 and len(document["levers"]) == 3
 
 
 # --- figures a lever leaves to the workspace ---------------------------------------------------------------------

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections.abc import Callable
 from html import escape as html_escape
 from pathlib import Path
 
@@ -138,3 +140,41 @@ def test_the_result_cache_recomputes_only_after_a_change() -> None:
     stamp[0] = 2  # the store changed
     assert cache.get("outer", outer) == 3
     assert calls == ["outer", "inner", "outer", "inner"]
+
+
+def _in_thread(work: Callable[[], object]) -> tuple[threading.Thread, threading.Event]:
+    finished = threading.Event()
+
+    def run() -> None:
+        work()
+        finished.set()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, finished
+
+
+def test_different_keys_compute_at_once_and_a_result_from_before_a_change_is_not_kept() -> None:
+    """One page's long computation never holds up another page's (the cache used to run one at a time), and a
+    result computed while the data changed is not served afterwards."""
+    cache = ResultCache(lambda: 1, ttl_seconds=60, stamp_seconds=60)
+    entered, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    def slow() -> str:
+        calls.append("slow")
+        entered.set()
+        release.wait(60)
+        return "slow"
+
+    slow_thread, _ = _in_thread(lambda: cache.get("slow", slow))
+    assert entered.wait(30)
+    quick_thread, quick_done = _in_thread(lambda: cache.get("quick", lambda: "quick"))
+    quick_first = quick_done.wait(30)  # only a safety net: it answers at once unless it waits for "slow"
+    cache.invalidate()  # the data changed while "slow" was being computed
+    release.set()
+    slow_thread.join()
+    quick_thread.join()
+    assert quick_first, "the quick key waited for the slow one"
+    assert cache.get("slow", slow) == "slow" and calls == ["slow", "slow"]  # computed again after the change
+    assert cache.get("slow", slow) == "slow" and calls == ["slow", "slow"]  # and then kept

@@ -7,7 +7,7 @@ scale (the remaining months, or a full year). The formulas are in README.md ("Re
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 from fractions import Fraction
@@ -362,13 +362,19 @@ RULES: Mapping[str, LeverRule] = {
 
 
 def apply_scenario(
-    baseline: Baseline, levers: Sequence[Lever], inputs: Sequence[LeverInputs] | None = None
+    baseline: Baseline,
+    levers: Sequence[Lever],
+    inputs: Sequence[LeverInputs] | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> ScenarioResult:
-    """Apply ``levers`` in the file's order, each to the state the previous ones left."""
+    """Apply ``levers`` in the file's order, each to the state the previous ones left. ``checkpoint`` is called
+    before each lever: the caller stops a run there (a time limit, a cancelled request) by raising."""
     resolved = list(inputs) if inputs is not None else [LeverInputs()] * len(levers)
     state = ScenarioState.of(baseline)
     effects = []
     for index, (lever, lever_inputs) in enumerate(zip(levers, resolved, strict=True)):
+        if checkpoint is not None:
+            checkpoint()
         outcome = RULES[lever.type](lever, lever_inputs, state, lever_timing(lever, baseline.as_at))
         effect = LeverEffect(
             index=index,

@@ -8,12 +8,16 @@ Conventions in the files: percentages are written in per cent (``10`` is 10%); m
 sheets write it (``1500000``, ``"£1.5m"``, ``"£45k"``) and held as integer pence; months are financial months
 (``"M09"`` or ``9``: December). A lever acts from ``start_month`` (default: the month after the as-at month) to
 M12, unless ``full_year = true``, when its in-year effect is its full-year effect.
+
+A scenario holds at most ``MAX_LEVERS`` levers and a lever's lists at most ``MAX_CODES`` codes, so one file cannot
+ask for unbounded work. Every fault in a file is reported in one pass: a lever's rules that relate two settings
+(``raw_faults``) are checked even when another of its settings is wrong.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self, cast
 
 from pydantic import (
     AfterValidator,
@@ -21,14 +25,21 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from outturn.domain.activity import PointOfDelivery
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import Pence, format_pounds, parse_money
-from outturn.domain.periods import parse_month_number
+from outturn.domain.periods import FinancialMonth, parse_month_number
+
+MAX_LEVERS = 20  # levers in one scenario
+MAX_CODES = 500  # codes in one of a lever's lists (practices, providers, HRGs, treatment functions)
 
 
 def _pence(value: object) -> object:
@@ -86,6 +97,11 @@ def _signed_percent(value: Decimal) -> Decimal:
     return value
 
 
+def _as_at(value: str) -> str:
+    FinancialMonth.parse_as_at(value)  # a PeriodError (a ValueError) names what is wrong
+    return value
+
+
 def _positive_money(value: Pence) -> Pence:
     if value <= 0:
         raise ValueError("a positive amount is required")
@@ -105,6 +121,8 @@ Month = Annotated[
 Category = Annotated[CostCategory, BeforeValidator(_category)]
 Code = Annotated[str, AfterValidator(_code)]
 TreatmentFunction = Annotated[str, AfterValidator(_treatment_function)]
+Codes = Annotated[tuple[Code, ...], Field(max_length=MAX_CODES)]
+TreatmentFunctions = Annotated[tuple[TreatmentFunction, ...], Field(max_length=MAX_CODES)]
 _PERCENT_RANGE = {"minimum": 0, "maximum": 100}
 CutPercent = Annotated[Decimal, AfterValidator(_cut_percent), Field(json_schema_extra={"exclusiveMinimum": 0})]
 SharePercent = Annotated[Decimal, AfterValidator(_share_percent), Field(json_schema_extra=_PERCENT_RANGE)]
@@ -129,6 +147,28 @@ class _Lever(BaseModel):
     )
     full_year: bool = Field(False, description="In-year effect = full-year effect (as if in place all year)")
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _every_fault(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Self:
+        """The settings' faults and ``raw_faults`` together (pydantic alone skips a model's own checks when a
+        setting fails)."""
+        faults = cls.raw_faults(data) if isinstance(data, dict) else []
+        try:
+            lever: Self = handler(data)
+        except ValidationError as error:
+            if not faults:
+                raise
+            found = [*cast(list[InitErrorDetails], error.errors()), *(_value_error(fault, data) for fault in faults)]
+            raise ValidationError.from_exception_data(error.title, found) from None
+        if faults:
+            raise ValueError("; ".join(faults))
+        return lever
+
+    @classmethod
+    def raw_faults(cls, data: dict[str, Any]) -> list[str]:
+        """Faults of the lever as a whole, found in the file's settings before they are read."""
+        return []
+
     def describe(self) -> str:
         return self.label or self.default_label()
 
@@ -136,8 +176,14 @@ class _Lever(BaseModel):
         raise NotImplementedError
 
 
+def _value_error(reason: str, data: Any) -> InitErrorDetails:
+    return InitErrorDetails(
+        type=PydanticCustomError("value_error", "Value error, {reason}", {"reason": reason}), loc=(), input=data
+    )
+
+
 class _ActivityLever(_Lever):
-    providers: tuple[Code, ...] = Field((), description="Only these providers' contracts (default: all)")
+    providers: Codes = Field((), description="Only these providers' contracts (default: all)")
 
 
 def _scope(providers: tuple[str, ...], extra: str = "") -> str:
@@ -150,10 +196,8 @@ class GpReferralCut(_ActivityLever):
 
     type: Literal["gp_referral_cut"]
     percent: CutPercent = Field(description="Per cent of GP-referred first attendances removed (10 = 10%)")
-    practices: tuple[Code, ...] = Field(
-        (), description="Practice group: practice, PCN or sub-ICB codes (default: every practice)"
-    )
-    treatment_functions: tuple[TreatmentFunction, ...] = Field((), description="Specialties (default: all)")
+    practices: Codes = Field((), description="Practice group: practice, PCN or sub-ICB codes (default: every practice)")
+    treatment_functions: TreatmentFunctions = Field((), description="Specialties (default: all)")
     conversion_rate: Rate | None = Field(
         None, description="Elective and day-case spells per first attendance (default: measured)"
     )
@@ -172,7 +216,7 @@ class FollowUpRatio(_ActivityLever):
     ratio: Rate | None = Field(
         None, description="Benchmark follow-ups per first attendance (default: all providers' ratio by specialty)"
     )
-    treatment_functions: tuple[TreatmentFunction, ...] = Field((), description="Specialties (default: all)")
+    treatment_functions: TreatmentFunctions = Field((), description="Specialties (default: all)")
 
     def default_label(self) -> str:
         target = f"{self.ratio}" if self.ratio is not None else "the peer ratio"
@@ -190,7 +234,7 @@ class GenericPrescribing(_Lever):
     )
     generic_item_cost: Money | None = Field(None, description="Average cost of a generic item")
     branded_item_cost: Money | None = Field(None, description="Average cost of a branded item")
-    practices: tuple[Code, ...] = Field((), description="Practice group for the prescribing data (default: all)")
+    practices: Codes = Field((), description="Practice group for the prescribing data (default: all)")
 
     def default_label(self) -> str:
         return f"Generic prescribing to {self.target_percent}%"
@@ -200,7 +244,7 @@ class PlcvThreshold(_ActivityLever):
     """A threshold for procedures of limited clinical value: ``percent`` of the named HRGs' spells stopped."""
 
     type: Literal["plcv_threshold"]
-    hrgs: tuple[Code, ...] = Field(min_length=1, description="HRG codes of the procedures")
+    hrgs: Codes = Field(min_length=1, description="HRG codes of the procedures")
     percent: CutPercent = Field(description="Per cent of their spells stopped")
     points_of_delivery: tuple[Literal["elective", "day_case"], ...] = Field(
         ("elective", "day_case"), min_length=1, description="Which spells"
@@ -219,11 +263,11 @@ class ContractValueCut(_Lever):
     amount: PositiveMoney | None = Field(None, description="Annual cut in pounds")
     percent: CutPercent | None = Field(None, description="Per cent of the contract's forecast")
 
-    @model_validator(mode="after")
-    def _one_measure(self) -> ContractValueCut:
-        if (self.amount is None) == (self.percent is None):
-            raise ValueError("give exactly one of amount or percent")
-        return self
+    @classmethod
+    def raw_faults(cls, data: dict[str, Any]) -> list[str]:
+        if (data.get("amount") is None) == (data.get("percent") is None):
+            return ["give exactly one of amount or percent"]
+        return []
 
     def default_label(self) -> str:
         size = f"{self.percent}%" if self.amount is None else format_pounds(self.amount)
@@ -275,12 +319,13 @@ class PopulationGrowth(_Lever):
     )
     categories: tuple[Category, ...] = Field(DEFAULT_POPULATION_CATEGORIES, min_length=1)
 
-    @model_validator(mode="after")
-    def _shares_add_up(self) -> PopulationGrowth:
-        total = sum((band.share_percent for band in self.age_profile), Decimal(0))
-        if self.age_profile and abs(total - 100) > Decimal("0.01"):
+    @field_validator("age_profile")
+    @classmethod
+    def _shares_add_up(cls, age_profile: tuple[AgeBand, ...]) -> tuple[AgeBand, ...]:
+        total = sum((band.share_percent for band in age_profile), Decimal(0))
+        if age_profile and abs(total - 100) > Decimal("0.01"):
             raise ValueError(f"the age profile's shares add up to {total}%, not 100%")
-        return self
+        return age_profile
 
     def default_label(self) -> str:
         return f"Population growth: {self.people:,} people"
@@ -334,6 +379,7 @@ LEVER_TYPES = (
     "tariff_change",
     "non_recurrent",
 )
+ACTIVITY_LEVER_TYPES = ("gp_referral_cut", "follow_up_ratio", "plcv_threshold", "tariff_change")  # act on cells
 
 
 class Scenario(BaseModel):
@@ -344,9 +390,11 @@ class Scenario(BaseModel):
     name: str = Field(min_length=1)
     description: str = ""
     org: Code | None = Field(None, description="Organisation (default: the workspace's)")
-    as_at: str | None = Field(None, description="Month the forecast is as at, YYYY-MM (default: the workspace's)")
+    as_at: Annotated[str, AfterValidator(_as_at)] | None = Field(
+        None, description="Month the forecast is as at, YYYY-MM (default: the workspace's)"
+    )
     method: Literal["run-rate", "seasonal", "trend"] | None = Field(None, description="Forecast method")
-    levers: tuple[Lever, ...] = Field(min_length=1)
+    levers: tuple[Lever, ...] = Field(min_length=1, max_length=MAX_LEVERS)
 
 
 def scenario_json_schema() -> dict[str, Any]:

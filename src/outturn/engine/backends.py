@@ -2,10 +2,15 @@
 
 DuckDB is the default (embedded: a file in the workspace, or in memory). Apache Spark runs the same expressions
 through Ibis' PySpark backend, in local mode here and on a cluster (Databricks) for national teams.
+
+A backend holds one connection, which cannot run two statements at once: every use of it takes the backend's lock,
+for one statement at a time, so threads (the web application's requests and jobs) share it safely and nobody
+waits longer than the statement before theirs.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -44,12 +49,14 @@ class Backend:
         self._connection: Any = None
         self._scratch: Any = None
         self._tables = 0
+        self._lock = threading.RLock()
 
     @property
     def connection(self) -> Any:
-        if self._connection is None:
-            self._connection = self._connect()
-        return self._connection
+        with self._lock:
+            if self._connection is None:
+                self._connection = self._connect()
+            return self._connection
 
     def _connect(self) -> Any:
         if self.kind == "pyspark":
@@ -97,8 +104,9 @@ class Backend:
 
     def initialise(self) -> None:
         """Create the warehouse (a DuckDB file) if it does not exist yet."""
-        self._writable()
-        self.connection.raw_sql("CREATE TABLE IF NOT EXISTS outturn_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        with self._lock:
+            self._writable()
+            self.connection.raw_sql("CREATE TABLE IF NOT EXISTS outturn_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
 
     def table(self, data: pa.Table) -> ir.Table:
         """An Arrow table as a table on this backend, nulls and types intact.
@@ -111,10 +119,11 @@ class Backend:
 
         import pyarrow.parquet as pq
 
-        if self._scratch is None:
-            self._scratch = tempfile.TemporaryDirectory(prefix="outturn-spark-")
-        self._tables += 1
-        path = Path(self._scratch.name) / f"table-{self._tables}.parquet"
+        with self._lock:
+            if self._scratch is None:
+                self._scratch = tempfile.TemporaryDirectory(prefix="outturn-spark-")
+            self._tables += 1
+            path = Path(self._scratch.name) / f"table-{self._tables}.parquet"
         pq.write_table(data, path)
         return self.read_parquet(path)
 
@@ -129,44 +138,54 @@ class Backend:
         for name in tables:
             if not name.isidentifier():
                 raise ValueError(f"not a table name: {name!r}")
-        self._writable()
         import duckdb
 
-        duck = self.connection.con
-        try:
-            duck.execute("BEGIN TRANSACTION")
+        with self._lock:
+            self._writable()
+            duck = self.connection.con
             try:
-                for name, data in tables.items():
-                    duck.register("outturn_staging", data)
-                    try:
-                        duck.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM outturn_staging')
-                    finally:
-                        duck.unregister("outturn_staging")
-            except BaseException:
-                duck.execute("ROLLBACK")
-                raise
-            duck.execute("COMMIT")
-        except (duckdb.IOException, duckdb.FatalException, duckdb.OutOfMemoryException) as error:
-            raise _write_failed(error, str(self.database), "the warehouse") from error
+                self._replace_in_one_transaction(duck, tables)
+            except (duckdb.IOException, duckdb.FatalException, duckdb.OutOfMemoryException) as error:
+                raise _write_failed(error, str(self.database), "the warehouse") from error
+
+    @staticmethod
+    def _replace_in_one_transaction(duck: Any, tables: Mapping[str, pa.Table]) -> None:
+        duck.execute("BEGIN TRANSACTION")
+        try:
+            for name, data in tables.items():
+                duck.register("outturn_staging", data)
+                try:
+                    duck.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM outturn_staging')
+                finally:
+                    duck.unregister("outturn_staging")
+        except BaseException:
+            duck.execute("ROLLBACK")
+            raise
+        duck.execute("COMMIT")
 
     def _writable(self) -> None:
         """Reopen a read-only warehouse for writing (tables and expressions from before must not be used after)."""
-        if self.read_only:
-            self.close()
-            self.read_only = False
+        with self._lock:
+            if self.read_only:
+                self.close()
+                self.read_only = False
 
     def has_table(self, name: str) -> bool:
-        return name in self.connection.list_tables()
+        with self._lock:
+            return name in self.connection.list_tables()
 
     def stored_table(self, name: str) -> ir.Table:
-        return self.connection.table(name)
+        with self._lock:
+            return self.connection.table(name)
 
     def read_parquet(self, path: Path | str) -> ir.Table:
         """A parquet file, directory or glob as a table (read lazily where the backend can)."""
-        return self.connection.read_parquet(str(path))
+        with self._lock:
+            return self.connection.read_parquet(str(path))
 
     def to_arrow(self, expression: ir.Table) -> pa.Table:
-        return self.connection.to_pyarrow(expression)
+        with self._lock:
+            return self.connection.to_pyarrow(expression)
 
     def to_rows(self, expression: ir.Table) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = self.to_arrow(expression).to_pylist()
@@ -176,19 +195,21 @@ class Backend:
         """Stream the result to a parquet file (DuckDB writes without holding it all in memory)."""
         import duckdb
 
-        try:
-            self.connection.to_parquet(expression, str(path))
-        except (duckdb.IOException, OSError) as error:
-            raise _write_failed(error, str(path), str(path)) from error
+        with self._lock:
+            try:
+                self.connection.to_parquet(expression, str(path))
+            except (duckdb.IOException, OSError) as error:
+                raise _write_failed(error, str(path), str(path)) from error
 
     def close(self) -> None:
-        if self._connection is not None:
-            if self.kind == "duckdb":
-                self._connection.disconnect()
-            self._connection = None
-        if self._scratch is not None:
-            self._scratch.cleanup()
-            self._scratch = None
+        with self._lock:
+            if self._connection is not None:
+                if self.kind == "duckdb":
+                    self._connection.disconnect()
+                self._connection = None
+            if self._scratch is not None:
+                self._scratch.cleanup()
+                self._scratch = None
 
 
 def _write_failed(error: Exception, path: str, what: str) -> WarehouseUnavailable:

@@ -1,7 +1,8 @@
 """Reading a recovery scenario file (TOML or JSON) into the validated ``Scenario`` model.
 
 Every fault is a problem naming the file and where in it: a TOML or JSON syntax error by line, a lever's fault by
-its path (``levers[2].percent``) with the reason. A file with any problem gives no scenario.
+its path (``levers[2].percent``) with the reason; all of a file's faults are found in one pass and reported
+together. A file with any problem gives no scenario.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from outturn.domain.problems import Problem
-from outturn.domain.scenarios import LEVER_TYPES, Scenario
+from outturn.domain.scenarios import LEVER_TYPES, MAX_LEVERS, Scenario
 
 FORMATS = {".toml": "TOML", ".json": "JSON"}
 _ALLOWED_TYPES = ", ".join(LEVER_TYPES)
@@ -49,6 +50,10 @@ def _reason(error: Any) -> str:
         return "required"
     if kind == "extra_forbidden":
         return "not a setting of this lever or scenario (check the spelling against `outturn scenario schema`)"
+    if kind == "too_long" and tuple(error["loc"]) == ("levers",):
+        found = error.get("ctx", {}).get("actual_length")
+        given = f", not {found}" if found is not None else ""
+        return f"a scenario holds at most {MAX_LEVERS} levers{given}: split it into smaller scenarios"
     return message.removeprefix("Value error, ")
 
 

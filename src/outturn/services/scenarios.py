@@ -1,9 +1,13 @@
 """Recovery scenarios: read the file, build the baseline from the workspace (the position, the contracts in scope
-and their activity) and apply the levers in order."""
+and their activity) and apply the levers in order.
+
+A run is bounded: a file holds at most ``MAX_LEVERS`` levers (``domain.scenarios``), and the activity cells times
+the levers that act on them at most ``MAX_CELL_STEPS``; the caller may pass a ``checkpoint`` that stops the run
+between steps and levers (the web application's time limit and cancellation)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -25,6 +29,7 @@ from outturn.domain.scenario_effects import (
 )
 from outturn.domain.scenario_levers import apply_scenario
 from outturn.domain.scenarios import (
+    ACTIVITY_LEVER_TYPES,
     ContractValueCut,
     GenericPrescribing,
     GpReferralCut,
@@ -44,6 +49,10 @@ from outturn.services.workspace import Workspace
 from outturn.store import contracts_repository, repository
 
 PRACTICE_GROUP_KINDS = (OrgKind.PRACTICE, OrgKind.PCN, OrgKind.SUB_ICB, OrgKind.ICB)
+# Activity cells x activity levers in one run. A lever takes about 20 µs a cell; levers chained on the same cells take
+# longer as their fractions grow, which the web application's time limit bounds.
+MAX_CELL_STEPS = 1_000_000
+Checkpoint = Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -99,7 +108,7 @@ class _Scope:
     def provider_problems(self, index: int, lever: Lever) -> list[Problem]:
         known = sorted({contract.provider for contract in self.contracts})
         where = f"for {self.position.org_code} in {self.as_at.year}"
-        if not known and lever.type in ("gp_referral_cut", "follow_up_ratio", "plcv_threshold", "tariff_change"):
+        if not known and lever.type in ACTIVITY_LEVER_TYPES:
             return [
                 self.problem(index, "", f"no contracts {where} to act on: import them with `outturn contracts import`")
             ]
@@ -216,8 +225,11 @@ def _contract_baseline(
     as_at: FinancialMonth,
     group_of: Mapping[str, str],
     hrgs: Sequence[str],
+    source: str,
+    levers: Sequence[Lever],
 ) -> tuple[list[ContractForecast], list[ActivityCell]]:
-    """Each contract's forecast and its activity to date as cells, priced at the contract's prices."""
+    """Each contract's forecast and its activity to date as cells, priced at the contract's prices; the cells are
+    counted (``check_work``) before they are built."""
     if not contracts:
         return [], []
     year = as_at.year
@@ -240,10 +252,11 @@ def _contract_baseline(
         scenario_activity.PRACTICE_GROUP_SCHEMA,
     )
     cell_units = scenario_activity.with_local_prices(scenario_activity.scenario_units(apc, op, ae, hrgs), local)
-    rows = backend.to_rows(
+    found = backend.to_arrow(
         scenario_activity.activity_cells(cell_units, groups, year=year.start_year, as_at_month=as_at.number)
     )
-    return forecasts, _cells(rows, activity)
+    check_work(source, found.num_rows, levers)
+    return forecasts, _cells(found.to_pylist(), activity)
 
 
 def _unplaced_practices(workspace: Workspace, tree: OrgTree, levers: Sequence[Lever]) -> dict[str, str]:
@@ -256,11 +269,25 @@ def _unplaced_practices(workspace: Workspace, tree: OrgTree, levers: Sequence[Le
     return {row["practice"]: row["commissioner"] for row in rows if row["practice"] not in tree}
 
 
-def _read(path: Path) -> Scenario:
+def read_scenario_file(path: Path) -> Scenario:
+    """The scenario in ``path``; ``ProblemsError`` with every fault the file has."""
     scenario, problems = read_scenario(path)
     if scenario is None:
         raise ProblemsError(problems, f"{path.name}: the scenario has {len(problems)} problem(s); nothing was run")
     return scenario
+
+
+def check_work(source: str, cells: int, levers: Sequence[Lever]) -> None:
+    """Refuse a run that would step more than ``MAX_CELL_STEPS`` activity cells through levers that act on them
+    (a lever's practice list or HRGs split the cells further)."""
+    acting = sum(1 for lever in levers if lever.type in ACTIVITY_LEVER_TYPES)
+    if cells * acting <= MAX_CELL_STEPS:
+        return
+    reason = (
+        f"{acting} activity levers over {cells:,} activity cells is {cells * acting:,} cell-steps; one run does at "
+        f"most {MAX_CELL_STEPS:,}: use fewer activity levers, practice groups or HRGs, or split the scenario"
+    )
+    raise ProblemsError([Problem(source, reason)], f"{source}: the scenario is too large to run; nothing was run")
 
 
 def run_scenario(
@@ -270,11 +297,31 @@ def run_scenario(
     org_code: str | None = None,
     as_at: str | None = None,
     method: str | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> ScenarioRun:
     """The scenario in ``path`` applied to the workspace's position (the file's organisation, month and method
     unless given here)."""
-    scenario = _read(path)
+    scenario = read_scenario_file(path)
+    return run_loaded(
+        workspace, scenario, path.name, org_code=org_code, as_at=as_at, method=method, checkpoint=checkpoint
+    )
+
+
+def run_loaded(
+    workspace: Workspace,
+    scenario: Scenario,
+    source: str,
+    *,
+    org_code: str | None = None,
+    as_at: str | None = None,
+    method: str | None = None,
+    checkpoint: Checkpoint | None = None,
+) -> ScenarioRun:
+    """A scenario already read (from ``source``) applied to the workspace's position. ``checkpoint`` is called
+    between the steps and before each lever; it stops the run by raising."""
+    check = checkpoint or (lambda: None)
     position = compute_position(workspace, org_code or scenario.org, as_at or scenario.as_at, method or scenario.method)
+    check()
     year = position.as_at.year
     with workspace.store.reading() as session:
         tree = repository.org_tree(session)
@@ -284,15 +331,16 @@ def run_scenario(
             for contract in contracts_repository.load_contracts(session, year)
             if contract.commissioner in scope_codes
         )
-    scope = _Scope(path.name, tree, position, contracts, _unplaced_practices(workspace, tree, scenario.levers))
+    scope = _Scope(source, tree, position, contracts, _unplaced_practices(workspace, tree, scenario.levers))
     practice_sets, problems = _resolve(scope, scenario.levers)
     levers, more = scenario_inputs.complete_levers(workspace, scope.source, scenario.levers, position, practice_sets)
     if problems + more:
         found = problems + more
-        raise ProblemsError(found, f"{path.name}: the scenario has {len(found)} problem(s); nothing was run")
+        raise ProblemsError(found, f"{source}: the scenario has {len(found)} problem(s); nothing was run")
+    check()
     group_of, groups = practice_groups(practice_sets)
     hrgs = sorted({hrg for lever in levers if isinstance(lever, PlcvThreshold) for hrg in lever.hrgs})
-    forecasts, cells = _contract_baseline(workspace, contracts, position.as_at, group_of, hrgs)
+    forecasts, cells = _contract_baseline(workspace, contracts, position.as_at, group_of, hrgs, source, levers)
     baseline = Baseline(
         org_code=position.org_code,
         org_name=position.org_name,
@@ -305,5 +353,5 @@ def run_scenario(
         cells=tuple(cells),
     )
     inputs = [LeverInputs(groups.get(index)) for index in range(len(levers))]
-    result = apply_scenario(baseline, levers, inputs)
-    return ScenarioRun(path.name, scenario, result, tuple(str(problem) for problem in position.warnings))
+    result = apply_scenario(baseline, levers, inputs, check)
+    return ScenarioRun(source, scenario, result, tuple(str(problem) for problem in position.warnings))

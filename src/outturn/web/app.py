@@ -28,6 +28,7 @@ from outturn.services.workspace import open_workspace
 from outturn.settings import Settings
 from outturn.web.cache import ResultCache
 from outturn.web.config import WebConfig
+from outturn.web.jobs import JobLimits, JobRunner
 from outturn.web.routes import ROUTERS
 from outturn.web.security import CsrfFailed, Forbidden, NotSignedIn, SessionCache, csrf_protect
 from outturn.web.templating import build_templates, render
@@ -176,6 +177,7 @@ def create_app(settings: Settings, config: WebConfig | None = None, *, read_only
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.jobs.shutdown()
         workspace.close()
 
     app = FastAPI(
@@ -197,6 +199,7 @@ def create_app(settings: Settings, config: WebConfig | None = None, *, read_only
         stamp_seconds=config.stamp_seconds,
         remembered_errors=(*BAD_INPUT, *NOT_FOUND),
     )
+    app.state.jobs = JobRunner(JobLimits(), expected=(ProblemsError, *BAD_INPUT, *NOT_FOUND))
     app.add_middleware(UnexpectedErrors)
     app.add_middleware(SecurityHeaders)  # added last, so outermost: round every response, 500s included
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -1,15 +1,20 @@
 """A per-process cache of computed results that empties itself when the store's data changes.
 
 The store is asked for its data stamp (``services.web.data_stamp``) at most once every ``stamp_seconds``; a
-different stamp drops every entry. Entries also expire after ``ttl_seconds``. Each key is computed by one thread
-at a time, and computations that use the warehouse are serialised (one DuckDB connection per process).
+different stamp drops every entry. Entries also expire after ``ttl_seconds``.
+
+Single flight per key: a key is computed by one thread while others asking for it wait for that result; different
+keys compute at the same time (the warehouse serialises its own statements, one at a time, in ``Backend``). A
+result computed while the data changed (``invalidate`` or a new stamp) is returned to its caller but not kept.
+Long work (a scenario run) does not belong here: it runs as a job (``web.jobs``).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -30,6 +35,14 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
+class _Flight:
+    """One key's computation: its lock, and how many threads hold or wait for it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.users = 0
+
+
 class ResultCache:
     def __init__(
         self,
@@ -44,9 +57,9 @@ class ResultCache:
         self._ttl = ttl_seconds
         self._stamp_every = stamp_seconds
         self._entries: dict[Hashable, tuple[float, Any]] = {}
-        self._lock = threading.Lock()
-        # one computation at a time (the warehouse is one connection); re-entrant: a result may use another
-        self.compute_lock = threading.RLock()
+        self._lock = threading.Lock()  # guards the entries, the flights and the generation
+        self._flights: dict[Hashable, _Flight] = {}
+        self._generation = 0  # moves on whenever the entries are dropped
         self._current: Hashable = None
         self._stamped_at = float("-inf")
 
@@ -60,34 +73,55 @@ class ResultCache:
             if stamp != self._current:
                 self._current = stamp
                 self._entries.clear()
+                self._generation += 1
 
     def invalidate(self) -> None:
         """Forget everything now (after a change made by this process)."""
         with self._lock:
             self._entries.clear()
+            self._generation += 1
             self._stamped_at = float("-inf")
+
+    def _fresh(self, key: Hashable) -> tuple[float, Any] | None:
+        found = self._entries.get(key)
+        return found if found is not None and time.monotonic() - found[0] < self._ttl else None
 
     def has(self, key: Hashable) -> bool:
         """Whether ``get(key)`` would answer without computing (pages then render on the event loop)."""
         self._refresh_stamp()
-        found = self._entries.get(key)
-        return found is not None and time.monotonic() - found[0] < self._ttl
+        return self._fresh(key) is not None
+
+    @contextmanager
+    def _single_flight(self, key: Hashable) -> Iterator[None]:
+        with self._lock:
+            flight = self._flights.setdefault(key, _Flight())
+            flight.users += 1
+        try:
+            with flight.lock:  # re-entrant: a result may use another, or itself through another
+                yield
+        finally:
+            with self._lock:
+                flight.users -= 1
+                if not flight.users:
+                    del self._flights[key]
 
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
         self._refresh_stamp()
-        found = self._entries.get(key)
-        if found is not None and time.monotonic() - found[0] < self._ttl:
+        found = self._fresh(key)
+        if found is not None:
             return _unwrap(found[1])  # type: ignore[no-any-return]
-        with self.compute_lock:
-            found = self._entries.get(key)  # another thread may have computed it while this one waited
-            if found is not None and time.monotonic() - found[0] < self._ttl:
+        with self._single_flight(key):
+            found = self._fresh(key)  # another thread may have computed it while this one waited
+            if found is not None:
                 return _unwrap(found[1])  # type: ignore[no-any-return]
+            generation = self._generation
             try:
                 value: Any = compute()
             except self._remembered as error:
                 value = _Failure(error)
             with self._lock:
-                self._entries[key] = (time.monotonic(), value)
+                if generation == self._generation:  # the data did not change while it was computed
+                    self._entries[key] = (time.monotonic(), value)
         return _unwrap(value)  # type: ignore[no-any-return]
 
     async def get_async(self, key: Hashable, compute: Callable[[], T]) -> T:

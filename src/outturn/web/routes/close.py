@@ -63,11 +63,7 @@ def close_document(workspace: Workspace) -> dict[str, Any]:
 async def _close(request: Request, workspace: Workspace, who: str) -> dict[str, Any]:
     month = as_at_month(workspace, None)
 
-    def compute() -> int:
-        with request.app.state.cache.compute_lock:
-            return savings.close_month(workspace, month, who)
-
-    count = await run_in_threadpool(compute)
+    count = await run_in_threadpool(savings.close_month, workspace, month, who)
     request.app.state.cache.invalidate()
     return {"closed": month.calendar_label, "schemes": count}
 
