@@ -135,8 +135,8 @@ def import_activity(workspace: Workspace, path: Path, kind: ActivityKind) -> int
 
 def import_contracts(workspace: Workspace, plan: Path, prices: Path | None = None) -> int:
     with workspace.store.reading() as session:
-        known = frozenset(repository.org_tree(session).by_code)
-    contracts, problems = read_contracts(plan, known_codes=known, prices_path=prices)
+        known = repository.org_tree(session).by_code
+    contracts, problems = read_contracts(plan, known=known, prices_path=prices)
     if problems:
         raise ProblemsError(problems, f"{plan.name} was not imported: {len(problems)} problem(s), nothing stored")
     with workspace.store.transaction() as session:

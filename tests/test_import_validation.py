@@ -1,0 +1,165 @@
+"""Value and range validation in the importers: a figure that cannot be right is a problem naming file, row, column
+and reason, and nothing is stored (the store file and the warehouse tables are hashed before and after).
+
+Counts with a stray comma, duplicate block and risk rows, organisations of the wrong kind, a hierarchy broken by a
+re-kinding, negative or implausible amounts, quantities, months and dates, unknown organisation codes in activity,
+an ``M13`` phasing column, and ledger lines that differ only in case or spacing.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from outturn.domain.problems import Problem, ProblemsError
+from outturn.services.workspace import Workspace, init_workspace, open_workspace
+
+ORGANISATIONS = [
+    ["Y59", "South East", "region", ""],
+    ["QU9", "Test ICB", "icb", "Y59"],
+    ["10Q", "Test sub-ICB", "sub_icb", "QU9"],
+    ["U1", "North PCN", "pcn", "10Q"],
+    ["K84001", "First Practice", "practice", "U1"],
+    ["RTH", "Test Hospitals", "provider", ""],
+]
+CONTRACT_HEADER = ["provider", "commissioner", "year", "point_of_delivery", "month", "activity", "value",
+                   "description"]  # fmt: skip
+RISK_HEADER = ["org_code", "year", "kind", "description", "value", "likelihood", "category"]
+PLAN_HEADER = ["org_code", "year", "item", "amount", "description"]
+LEDGER_HEADER = ["org_code", "year", "month", "category", "subcategory", "budget", "actual"]
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def store_digest(workspace: Workspace) -> str:
+    """The SQLite store file, byte for byte."""
+    database = workspace.store.engine.url.database
+    assert database is not None
+    return hashlib.sha256(Path(database).read_bytes()).hexdigest()
+
+
+def warehouse_digest(workspace: Workspace, names: Sequence[str]) -> dict[str, str | None]:
+    """Each warehouse table's rows, sorted and hashed (None where the table does not exist)."""
+    backend = workspace.backend
+    digests: dict[str, str | None] = {}
+    for name in names:
+        if not backend.has_table(name):
+            digests[name] = None
+            continue
+        rows = sorted(repr(sorted(row.items())) for row in backend.to_rows(backend.stored_table(name)))
+        digests[name] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
+    return digests
+
+
+def refused(workspace: Workspace, action: Callable[[], object], tables: Sequence[str] = ()) -> tuple[Problem, ...]:
+    """The problems ``action`` is refused with; the store and the named warehouse tables are unchanged."""
+    before = (store_digest(workspace), warehouse_digest(workspace, tables))
+    with pytest.raises(ProblemsError) as caught:
+        action()
+    assert (store_digest(workspace), warehouse_digest(workspace, tables)) == before
+    return caught.value.problems
+
+
+def where(problems: Sequence[Problem]) -> set[tuple[str, int | None, str | None]]:
+    return {(problem.source, problem.row, problem.column) for problem in problems}
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Iterator[Workspace]:
+    """A workspace holding a region, an ICB, a sub-ICB, a PCN, a practice and a provider."""
+    from outturn.services.imports import import_organisations
+
+    organisations = write_csv(tmp_path / "organisations.csv", ["code", "name", "kind", "parent_code"], ORGANISATIONS)
+    with init_workspace(tmp_path / "ws", reference_dir=tmp_path) as workspace:
+        import_organisations(workspace, organisations)
+    with open_workspace(tmp_path / "ws") as workspace:
+        yield workspace
+
+
+# --- contracts ---------------------------------------------------------------------------------------------------
+
+
+def import_contract_rows(workspace: Workspace, path: Path, rows: Sequence[Sequence[object]]) -> int:
+    from outturn.services.contracts import import_contracts
+
+    return import_contracts(workspace, write_csv(path, CONTRACT_HEADER, rows))
+
+
+def stored_contracts(workspace: Workspace) -> list[Any]:
+    from outturn.domain.periods import FinancialYear
+    from outturn.store import contracts_repository
+
+    with workspace.store.reading() as session:
+        return list(contracts_repository.load_contracts(session, FinancialYear(2025)))
+
+
+@pytest.mark.parametrize("activity", ["1,2", "12,34", "1,2345", ",123", "1.5"])
+def test_a_count_with_a_stray_comma_is_refused_not_read_as_another_number(
+    ws: Workspace, tmp_path: Path, activity: str
+) -> None:
+    rows = [["RTH", "10Q", "2025/26", "elective", "M01", activity, "£1,000"]]
+    problems = refused(ws, lambda: import_contract_rows(ws, tmp_path / "plan.csv", rows))
+    assert where(problems) == {("plan.csv", 2, "activity")}
+    assert repr(activity) in problems[0].reason
+
+
+def test_grouped_thousands_in_a_count_are_read_as_thousands(ws: Workspace, tmp_path: Path) -> None:
+    rows = [["RTH", "10Q", "2025/26", "elective", "M01", "1,234", "£1,000"],
+            ["RTH", "10Q", "2025/26", "elective", "M02", "12,345,678", "£1,000"]]  # fmt: skip
+    assert import_contract_rows(ws, tmp_path / "plan.csv", rows) == 1
+    (contract,) = stored_contracts(ws)
+    assert sorted(line.activity for line in contract.plan) == [1_234, 12_345_678]
+
+
+def test_a_block_given_twice_is_refused_naming_both_rows(ws: Workspace, tmp_path: Path) -> None:
+    block = ["RTH", "10Q", "2025/26", "block", "", "", "£1m", "Critical care"]
+    again = ["RTH", "10Q", "2025/26", "block", "", "", "£1m", "critical  CARE"]
+    problems = refused(ws, lambda: import_contract_rows(ws, tmp_path / "plan.csv", [block, again]))
+    (problem,) = problems
+    assert (problem.row, problem.column) == (3, "description")
+    assert "row 2" in problem.reason and "Critical care" in problem.reason
+    assert stored_contracts(ws) == []
+
+
+def test_two_different_blocks_of_one_contract_are_both_kept(ws: Workspace, tmp_path: Path) -> None:
+    rows = [["RTH", "10Q", "2025/26", "block", "", "", "£1m", "Critical care"],
+            ["RTH", "10Q", "2025/26", "block", "", "", "£0.5m", "Neonatal"]]  # fmt: skip
+    import_contract_rows(ws, tmp_path / "plan.csv", rows)
+    (contract,) = stored_contracts(ws)
+    assert sorted(block.annual_pence for block in contract.blocks) == [50_000_000, 100_000_000]
+
+
+@pytest.mark.parametrize(
+    ("provider", "commissioner", "column", "fragment"),
+    [
+        ("QU9", "10Q", "provider", "QU9 is not a provider: it is of kind icb"),
+        ("10Q", "QU9", "provider", "10Q is not a provider: it is of kind sub_icb"),
+        ("RTH", "RTH", "commissioner", "RTH is not a commissioner: it is of kind provider"),
+        ("RTH", "K84001", "commissioner", "K84001 is not a commissioner: it is of kind practice"),
+        ("RTH", "U1", "commissioner", "U1 is not a commissioner: it is of kind pcn"),
+    ],
+)
+def test_a_contract_party_of_the_wrong_kind_is_refused(
+    ws: Workspace, tmp_path: Path, provider: str, commissioner: str, column: str, fragment: str
+) -> None:
+    rows = [[provider, commissioner, "2025/26", "elective", "M01", "10", "£1,000"]]
+    problems = refused(ws, lambda: import_contract_rows(ws, tmp_path / "plan.csv", rows))
+    assert where(problems) == {("plan.csv", 2, column)}
+    assert fragment in problems[0].reason
+
+
+def test_an_icb_or_region_may_commission(ws: Workspace, tmp_path: Path) -> None:
+    rows = [["RTH", "QU9", "2025/26", "elective", "M01", "10", "£1,000"],
+            ["RTH", "Y59", "2025/26", "elective", "M01", "10", "£1,000"]]  # fmt: skip
+    assert import_contract_rows(ws, tmp_path / "plan.csv", rows) == 2
