@@ -163,3 +163,50 @@ def test_an_icb_or_region_may_commission(ws: Workspace, tmp_path: Path) -> None:
     rows = [["RTH", "QU9", "2025/26", "elective", "M01", "10", "£1,000"],
             ["RTH", "Y59", "2025/26", "elective", "M01", "10", "£1,000"]]  # fmt: skip
     assert import_contract_rows(ws, tmp_path / "plan.csv", rows) == 2
+
+
+# --- plans and risks ---------------------------------------------------------------------------------------------
+
+
+def stored_risks(workspace: Workspace) -> list[Any]:
+    from outturn.domain.periods import FinancialYear
+    from outturn.store import repository
+
+    with workspace.store.reading() as session:
+        return repository.risks_for(session, ["10Q"], FinancialYear(2025))
+
+
+def test_a_risk_given_twice_is_refused_naming_both_rows(ws: Workspace, tmp_path: Path) -> None:
+    from outturn.services.imports import import_risks
+
+    risk = ["10Q", "2025/26", "risk", "Winter pressures", "£400k", "50%", "acute"]
+    other = ["10Q", "2025/26", "risk", "CHC claims", "£1m", "10%", ""]
+    again = ["10q", "2025/26", "Risk", "winter  Pressures ", "£400k", "50%", "acute"]
+    path = write_csv(tmp_path / "risks.csv", RISK_HEADER, [risk, other, again])
+    problems = refused(ws, lambda: import_risks(ws, path))
+    assert where(problems) == {("risks.csv", 4, "description")}
+    assert "row 2" in problems[0].reason and "Winter pressures" in problems[0].reason
+    assert stored_risks(ws) == []
+
+
+def test_the_same_description_as_a_risk_and_as_a_mitigation_is_not_a_duplicate(ws: Workspace, tmp_path: Path) -> None:
+    from outturn.services.imports import import_risks
+
+    rows = [["10Q", "2025/26", "risk", "Winter", "£400k", "50%", ""],
+            ["10Q", "2025/26", "mitigation", "Winter", "£100k", "50%", ""]]  # fmt: skip
+    import_risks(ws, write_csv(tmp_path / "risks.csv", RISK_HEADER, rows))
+    assert sorted(item.value_pence for item in stored_risks(ws)) == [10_000_000, 40_000_000]
+
+
+@pytest.mark.parametrize("item", ["recurrent_allocation", "non_recurrent_allocation"])
+@pytest.mark.parametrize("amount", ["-£1m", "(£1,000,000.00)"])
+def test_a_negative_allocation_is_refused(ws: Workspace, tmp_path: Path, item: str, amount: str) -> None:
+    from outturn.services.imports import import_plans
+
+    rows = [["10Q", "2025/26", "recurrent_allocation", "£600m", ""], ["10Q", "2025/26", item, amount, ""]]
+    if item == "recurrent_allocation":
+        rows = rows[1:]
+    path = write_csv(tmp_path / "plan.csv", PLAN_HEADER, rows)
+    problems = refused(ws, lambda: import_plans(ws, path))
+    assert where(problems) == {("plan.csv", len(rows) + 1, "amount")}
+    assert "cannot be negative" in problems[0].reason
