@@ -210,3 +210,47 @@ def test_a_negative_allocation_is_refused(ws: Workspace, tmp_path: Path, item: s
     problems = refused(ws, lambda: import_plans(ws, path))
     assert where(problems) == {("plan.csv", len(rows) + 1, "amount")}
     assert "cannot be negative" in problems[0].reason
+
+
+# --- prescribing -------------------------------------------------------------------------------------------------
+
+EPD_HEADER = "YEAR_MONTH,PRACTICE_NAME,PRACTICE_CODE,BNF_CODE,BNF_DESCRIPTION,QUANTITY,ITEMS,TOTAL_QUANTITY,NIC,ACTUAL_COST"
+EPD_ROW = "201710,A SURGERY,K84001,0212000B0AAABAB,Atorvastatin_Tab 10mg,28.0,2,56.0,1.68,1.55321"
+
+
+def import_epd(workspace: Workspace, path: Path, *rows: str) -> object:
+    from outturn.services.prescribing import import_prescribing
+
+    path.write_text("\n".join([EPD_HEADER, *rows]) + "\n", encoding="utf-8")
+    return import_prescribing(workspace, path)
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "fragment"),
+    [
+        (EPD_ROW.replace(",1.68,", ",-1.68,"), "NIC", "negative nic"),
+        (EPD_ROW.replace(",1.55321", ",-1.55321"), "ACTUAL_COST", "negative actual_cost"),
+        (EPD_ROW.replace(",56.0,", ",-56.0,"), "TOTAL_QUANTITY", "negative quantity"),
+        (EPD_ROW.replace("201710,", "190004,"), "YEAR_MONTH", "a month outside 2000-01 to"),
+        (EPD_ROW.replace("201710,", "209912,"), "YEAR_MONTH", "a month outside 2000-01 to"),
+    ],
+)
+def test_negative_amounts_and_implausible_months_in_prescribing_are_refused(
+    ws: Workspace, tmp_path: Path, row: str, column: str, fragment: str
+) -> None:
+    from outturn.domain.prescribing import PRESCRIBING_TABLE
+
+    import_epd(ws, tmp_path / "first.csv", EPD_ROW)
+    problems = refused(ws, lambda: import_epd(ws, tmp_path / "bad.csv", EPD_ROW, row), [PRESCRIBING_TABLE])
+    (problem,) = problems
+    assert (problem.source, problem.column) == ("bad.csv", column.lower())
+    assert fragment in problem.reason and "row 3" in problem.reason
+
+
+def test_the_latest_plausible_prescribing_month_is_the_month_after_today() -> None:
+    from datetime import date
+
+    from outturn.ingest.prescribing import latest_plausible_month
+
+    assert latest_plausible_month(date(2026, 12, 2)) == "2027-01"
+    assert latest_plausible_month(date(2026, 3, 31)) == "2026-04"
