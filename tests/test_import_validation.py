@@ -254,3 +254,76 @@ def test_the_latest_plausible_prescribing_month_is_the_month_after_today() -> No
 
     assert latest_plausible_month(date(2026, 12, 2)) == "2027-01"
     assert latest_plausible_month(date(2026, 3, 31)) == "2026-04"
+
+
+# --- activity ----------------------------------------------------------------------------------------------------
+
+APC_HEADER = ["spell_id", "provider", "commissioner", "practice", "patient_id", "admission_method", "hrg",
+              "admission_date", "discharge_date", "length_of_stay", "treatment_function", "age"]  # fmt: skip
+
+
+def apc(spell: str, discharged: str, provider: str = "RTH", commissioner: str = "10Q", practice: str = "K84001") -> list[str]:
+    return [spell, provider, commissioner, practice, f"p{spell}", "non_elective", "AA22C", discharged, discharged, "0",
+            "300", "70"]  # fmt: skip
+
+
+def with_contract(workspace: Workspace, tmp_path: Path) -> None:
+    import_contract_rows(workspace, tmp_path / "plan.csv", [["RTH", "10Q", "2025/26", "non_elective", "M01", "10", "£1m"]])
+
+
+def import_apc(workspace: Workspace, path: Path, rows: Sequence[Sequence[str]]) -> int:
+    from outturn.domain.activity import ActivityKind
+    from outturn.services.contracts import import_activity
+
+    return import_activity(workspace, write_csv(path, APC_HEADER, rows), ActivityKind.APC)
+
+
+def test_a_small_extract_of_implausible_dates_and_unknown_codes_replaces_nothing(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    with_contract(ws, tmp_path)
+    assert import_apc(ws, tmp_path / "good.csv", [apc("S1", "2025-05-01"), apc("S2", "2025-06-30", practice="")]) == 2
+    bad = [apc("B1", "2010-05-01", "RXX", "99Z", "Z99999"), apc("B2", "2031-01-02", "RXX", "99Z", "Z99999"),
+           apc("B3", "2025-05-01", "QU9", "RTH", "U1")]  # fmt: skip
+    problems = refused(ws, lambda: import_apc(ws, tmp_path / "bad.csv", bad), ["activity_apc"])
+    reasons = {problem.column: [] for problem in problems}  # type: dict[str | None, list[str]]
+    for problem in problems:
+        assert (problem.source, problem.row) == ("bad.csv", None)  # counted, with example rows in the reason
+        reasons[problem.column].append(problem.reason)
+    assert reasons["provider"] == [
+        "3 rows: provider code not among the organisations held (load organisations first) "
+        "(row 2: 'RXX'; row 3: 'RXX'; row 4: 'QU9')"
+    ]
+    assert reasons["commissioner"] == [
+        "3 rows: commissioner code not among the organisations held (load organisations first) "
+        "(row 2: '99Z'; row 3: '99Z'; row 4: 'RTH')"
+    ]
+    assert reasons["practice"] == [
+        "3 rows: practice code not among the organisations held (load organisations first) "
+        "(row 2: 'Z99999'; row 3: 'Z99999'; row 4: 'U1')"
+    ]
+    assert any("1 row: a date outside 2000-04-01 to" in reason and "row 3: 2031-01-02" in reason
+               for reason in reasons["discharge_date"])  # fmt: skip
+    assert (
+        "2 rows: a date in a financial year with no contract held (contracts held: 2025/26) "
+        "(row 2: 2010-05-01; row 3: 2031-01-02)"
+    ) in reasons["discharge_date"]
+
+
+def test_activity_dates_outside_2000_to_the_end_of_this_financial_year_are_refused(tmp_path: Path) -> None:
+    from datetime import date
+
+    from outturn.domain.activity import ActivityKind
+    from outturn.ingest.activity import read_activity
+    from outturn.ingest.activity_checks import plausible_dates
+
+    assert plausible_dates(date(2026, 12, 2)).last_date == date(2027, 3, 31)
+    assert plausible_dates(date(2027, 3, 31)).last_date == date(2027, 3, 31)
+    assert plausible_dates(date(2027, 4, 1)).last_date == date(2028, 3, 31)
+    path = write_csv(tmp_path / "apc.csv", APC_HEADER, [apc("S1", "1999-12-31"), apc("S2", "2000-04-01")])
+    with pytest.raises(ProblemsError) as caught:
+        read_activity(path, ActivityKind.APC)
+    reasons = sorted(problem.reason for problem in caught.value.problems)
+    assert len(reasons) == 2  # admission and discharge date of row 2; row 3 is on the first day allowed
+    assert all(reason.startswith("1 row: a date outside 2000-04-01 to ") and "(row 2: 1999-12-31)" in reason
+               for reason in reasons)  # fmt: skip
