@@ -2,12 +2,14 @@
 
 Columns (case and spacing do not matter): ``org_code``, ``year`` (2025/26), ``month`` (M08, 8 or Nov),
 ``category``, ``budget``, ``actual`` (blank for months not yet reported); optional ``subcategory``,
-``one_off`` (the part of the actual that is a known one-off item) and ``note``.
+``one_off`` (the part of the actual that is a known one-off item) and ``note``. Subcategories that differ only in
+case or spacing are one line, spelt as first in the file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
@@ -74,6 +76,13 @@ def _line_from_row(
     return line, []
 
 
+def _first_spelling(subcategory: str, spellings: dict[str, str]) -> str:
+    """``subcategory`` with runs of spaces made one, as first spelt in the file ignoring case: "acute  - main"
+    after "Acute - Main" is the same line, not a second one."""
+    tidy = " ".join(subcategory.split())
+    return spellings.setdefault(tidy.casefold(), tidy)
+
+
 def read_ledger(
     path: Path,
     *,
@@ -94,11 +103,13 @@ def read_ledger(
     problems: list[Problem] = []
     first_row_of: dict[tuple[str, int, int, str, str], int] = {}
     memo: dict[tuple[str, str], object] = {}
+    spellings: dict[str, str] = {}
     for number, cells in table.rows:
         line, row_problems = _line_from_row(table, number, dict(cells), known_org_codes, memo)
         problems.extend(row_problems)
         if line is None:
             continue
+        line = replace(line, subcategory=_first_spelling(line.subcategory, spellings))
         earlier = first_row_of.setdefault(line.key, number)
         if earlier != number:
             problems.append(
