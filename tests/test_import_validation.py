@@ -327,3 +327,41 @@ def test_activity_dates_outside_2000_to_the_end_of_this_financial_year_are_refus
     assert len(reasons) == 2  # admission and discharge date of row 2; row 3 is on the first day allowed
     assert all(reason.startswith("1 row: a date outside 2000-04-01 to ") and "(row 2: 1999-12-31)" in reason
                for reason in reasons)  # fmt: skip
+
+
+# --- organisations -----------------------------------------------------------------------------------------------
+
+
+def import_organisation_rows(workspace: Workspace, path: Path, rows: Sequence[Sequence[str]]) -> object:
+    from outturn.services.imports import import_organisations
+
+    return import_organisations(workspace, write_csv(path, ["code", "name", "kind", "parent_code"], rows))
+
+
+@pytest.mark.parametrize(
+    ("rows", "row", "column", "fragment"),
+    [
+        ([["QU9", "Test ICB", "practice", "10Q"]], 2, "kind", "QU9 cannot be a practice: 1 organisation(s) already"),
+        ([["QU9", "Test ICB", "practice", ""]], 2, "kind", "10Q (a sub_icb)"),
+        ([["K84002", "New Practice", "practice", "Y59"]], 2, "parent_code", "a practice cannot sit under Y59 (a region)"),
+        ([["K84001", "First Practice", "practice", "RTH"]], 2, "parent_code", "cannot sit under RTH (a provider)"),
+        ([["10Q", "Test sub-ICB", "pcn", "QU9"]], 2, "kind", "U1 (a pcn)"),
+        ([["U1", "North PCN", "practice", "10Q"]], 2, "kind", "K84001 (a practice)"),
+    ],
+)
+def test_the_hierarchy_holds_across_the_file_and_the_organisations_already_loaded(
+    ws: Workspace, tmp_path: Path, rows: list[list[str]], row: int, column: str, fragment: str
+) -> None:
+    problems = refused(ws, lambda: import_organisation_rows(ws, tmp_path / "orgs.csv", rows))
+    assert where(problems) == {("orgs.csv", row, column)}
+    assert fragment in problems[0].reason
+
+
+def test_a_re_kinding_that_moves_the_children_in_the_same_file_is_accepted(ws: Workspace, tmp_path: Path) -> None:
+    from outturn.store import repository
+
+    rows = [["U1", "North PCN", "practice", "10Q"], ["K84001", "First Practice", "practice", "10Q"]]
+    import_organisation_rows(ws, tmp_path / "orgs.csv", rows)
+    with ws.store.reading() as session:
+        tree = repository.org_tree(session)
+    assert (tree.get("U1").kind.value, tree.get("K84001").parent_code) == ("practice", "10Q")
