@@ -365,3 +365,43 @@ def test_a_re_kinding_that_moves_the_children_in_the_same_file_is_accepted(ws: W
     with ws.store.reading() as session:
         tree = repository.org_tree(session)
     assert (tree.get("U1").kind.value, tree.get("K84001").parent_code) == ("practice", "10Q")
+
+
+# --- a month column past M12 -------------------------------------------------------------------------------------
+
+
+def phasing_workbook(path: Path, header: str, forecast_value: object) -> Path:
+    """Scheme S1 planned at £100 a month, and a forecast row with ``forecast_value`` under the column ``header``."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    schemes = book.active
+    schemes.title = "Schemes"
+    schemes.append(["reference", "title", "organisation", "year", "workstream", "status", "start_month",
+                    "annual_plan", "confidence"])  # fmt: skip
+    schemes.append(["S1", "Scheme one", "10Q", "2025/26", "prescribing", "planned", "M01", "£1,200.00", "80%"])
+    phasing = book.create_sheet("Phasing")
+    phasing.append(["reference", "measure", *[f"M{number:02d}" for number in range(1, 13)], header])
+    phasing.append(["S1", "plan", *[100] * 12, None])
+    phasing.append(["S1", "forecast", *[None] * 12, forecast_value])
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("header", ["M13", "P13", "Month 14", "m00"])
+def test_a_phasing_column_past_m12_holding_a_value_is_refused(tmp_path: Path, header: str) -> None:
+    from outturn.ingest.savings_workbook import read_savings_workbook
+
+    path = phasing_workbook(tmp_path / "plan.xlsx", header, 5_000)
+    _schemes, _targets, problems = read_savings_workbook(path, known_org_codes={"10Q"})
+    (problem,) = problems
+    assert (problem.source, problem.sheet, problem.row) == ("plan.xlsx", "Phasing", 3)
+    assert problem.reason == f"a month column outside the year (M01 to M12) holds a value: {header!r}"
+
+
+def test_an_empty_column_past_m12_is_no_fault(tmp_path: Path) -> None:
+    from outturn.ingest.savings_workbook import read_savings_workbook
+
+    path = phasing_workbook(tmp_path / "plan.xlsx", "M13", None)
+    schemes, _targets, problems = read_savings_workbook(path, known_org_codes={"10Q"})
+    assert problems == [] and schemes[0].planned == (10_000,) * 12
