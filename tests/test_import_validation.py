@@ -214,7 +214,9 @@ def test_a_negative_allocation_is_refused(ws: Workspace, tmp_path: Path, item: s
 
 # --- prescribing -------------------------------------------------------------------------------------------------
 
-EPD_HEADER = "YEAR_MONTH,PRACTICE_NAME,PRACTICE_CODE,BNF_CODE,BNF_DESCRIPTION,QUANTITY,ITEMS,TOTAL_QUANTITY,NIC,ACTUAL_COST"
+EPD_HEADER = (
+    "YEAR_MONTH,PRACTICE_NAME,PRACTICE_CODE,BNF_CODE,BNF_DESCRIPTION,QUANTITY,ITEMS,TOTAL_QUANTITY,NIC,ACTUAL_COST"
+)
 EPD_ROW = "201710,A SURGERY,K84001,0212000B0AAABAB,Atorvastatin_Tab 10mg,28.0,2,56.0,1.68,1.55321"
 
 
@@ -262,13 +264,17 @@ APC_HEADER = ["spell_id", "provider", "commissioner", "practice", "patient_id", 
               "admission_date", "discharge_date", "length_of_stay", "treatment_function", "age"]  # fmt: skip
 
 
-def apc(spell: str, discharged: str, provider: str = "RTH", commissioner: str = "10Q", practice: str = "K84001") -> list[str]:
+def apc(
+    spell: str, discharged: str, provider: str = "RTH", commissioner: str = "10Q", practice: str = "K84001"
+) -> list[str]:
     return [spell, provider, commissioner, practice, f"p{spell}", "non_elective", "AA22C", discharged, discharged, "0",
             "300", "70"]  # fmt: skip
 
 
 def with_contract(workspace: Workspace, tmp_path: Path) -> None:
-    import_contract_rows(workspace, tmp_path / "plan.csv", [["RTH", "10Q", "2025/26", "non_elective", "M01", "10", "£1m"]])
+    import_contract_rows(
+        workspace, tmp_path / "plan.csv", [["RTH", "10Q", "2025/26", "non_elective", "M01", "10", "£1m"]]
+    )
 
 
 def import_apc(workspace: Workspace, path: Path, rows: Sequence[Sequence[str]]) -> int:
@@ -278,9 +284,7 @@ def import_apc(workspace: Workspace, path: Path, rows: Sequence[Sequence[str]]) 
     return import_activity(workspace, write_csv(path, APC_HEADER, rows), ActivityKind.APC)
 
 
-def test_a_small_extract_of_implausible_dates_and_unknown_codes_replaces_nothing(
-    ws: Workspace, tmp_path: Path
-) -> None:
+def test_a_small_extract_of_implausible_dates_and_unknown_codes_replaces_nothing(ws: Workspace, tmp_path: Path) -> None:
     with_contract(ws, tmp_path)
     assert import_apc(ws, tmp_path / "good.csv", [apc("S1", "2025-05-01"), apc("S2", "2025-06-30", practice="")]) == 2
     bad = [apc("B1", "2010-05-01", "RXX", "99Z", "Z99999"), apc("B2", "2031-01-02", "RXX", "99Z", "Z99999"),
@@ -343,7 +347,12 @@ def import_organisation_rows(workspace: Workspace, path: Path, rows: Sequence[Se
     [
         ([["QU9", "Test ICB", "practice", "10Q"]], 2, "kind", "QU9 cannot be a practice: 1 organisation(s) already"),
         ([["QU9", "Test ICB", "practice", ""]], 2, "kind", "10Q (a sub_icb)"),
-        ([["K84002", "New Practice", "practice", "Y59"]], 2, "parent_code", "a practice cannot sit under Y59 (a region)"),
+        (
+            [["K84002", "New Practice", "practice", "Y59"]],
+            2,
+            "parent_code",
+            "a practice cannot sit under Y59 (a region)",
+        ),
         ([["K84001", "First Practice", "practice", "RTH"]], 2, "parent_code", "cannot sit under RTH (a provider)"),
         ([["10Q", "Test sub-ICB", "pcn", "QU9"]], 2, "kind", "U1 (a pcn)"),
         ([["U1", "North PCN", "practice", "10Q"]], 2, "kind", "K84001 (a practice)"),

@@ -60,7 +60,9 @@ def _apply_item(draft: _PlanDraft, item: str, amount: object, description: str) 
         return
     pence = parse_money(amount)
     if pence < 0 and item in ALLOCATIONS:
-        raise ValueError(f"an allocation cannot be negative: {text_of(amount)!r} (enter a reduction as a deduction row)")
+        raise ValueError(
+            f"an allocation cannot be negative: {text_of(amount)!r} (enter a reduction as a deduction row)"
+        )
     if item == "recurrent_allocation":
         draft.recurrent = pence
     elif item == "non_recurrent_allocation":
