@@ -427,6 +427,14 @@ def test_subcategories_differing_only_in_case_or_spacing_are_one_line(ws: Worksp
     ]
 
 
+def test_a_later_file_takes_the_stored_spelling_of_a_subcategory(ws: Workspace, tmp_path: Path) -> None:
+    first = [["01A", "2025/26", "M01", "acute", "Acute - Main", "1", "1", "", ""]]
+    import_ledger(ws, write_csv(tmp_path / "m01.csv", first))
+    second = [["01A", "2025/26", "M02", "acute", "ACUTE -  main", "2", "2", "", ""]]
+    import_ledger(ws, write_csv(tmp_path / "m02.csv", second))
+    assert [(row["month"], row["subcategory"]) for row in stored(ws)] == [(1, "Acute - Main"), (2, "Acute - Main")]
+
+
 def test_the_same_subcategory_twice_in_a_month_under_two_spellings_is_a_duplicate(
     ws: Workspace, tmp_path: Path
 ) -> None:

@@ -9,6 +9,9 @@ record of a parquet file is row 1.
 
 Column names match whatever their case and spacing (``Spell ID`` is ``spell_id``); extra columns are ignored.
 Rows of a CSV that are wholly blank are skipped. A blank length of stay is taken from the dates.
+Dates lie from 2000-04-01 to the end of the current financial year; given what a workspace holds
+(``activity_checks.Expected``), activity dates fall in a contract year held and provider, commissioner and practice
+codes are organisations held of their kind.
 ``write_activity`` writes parquet atomically, so a failed write never leaves a half-written file.
 """
 

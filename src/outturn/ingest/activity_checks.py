@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from outturn.domain.activity import AdmissionMethod, AttendanceType, DepartmentType, ReferralSource
+from outturn.domain.periods import FinancialMonth
 from outturn.domain.problems import Problem
 
 EXAMPLES = 5
@@ -24,7 +25,6 @@ MAX_AGE = 120
 EARLIEST_DATE = date(2000, 4, 1)  # well before any extract a commissioner holds: an earlier date is a typing fault
 # The date that says when activity happened (and which month it counts in); admission dates may be earlier.
 ACTIVITY_DATES = ("discharge_date", "attendance_date", "arrival_date")
-ORGANISATION_COLUMNS = ("provider", "commissioner", "practice")
 
 ARROW_TYPES: Mapping[str, pa.DataType] = MappingProxyType(
     {"string": pa.string(), "date": pa.date32(), "int64": pa.int64()}
@@ -164,14 +164,10 @@ class Expected:
     codes: Mapping[str, frozenset[str] | None] = field(default_factory=dict)  # column -> codes allowed
 
 
-def financial_year_start(day: date) -> int:
-    """The start year of the financial year (April to March) holding ``day``."""
-    return day.year if day.month >= 4 else day.year - 1
-
-
 def plausible_dates(today: date) -> Expected:
     """The window any extract must lie in: from 2000-04-01 to the end of the financial year holding ``today``."""
-    return Expected(last_date=date(financial_year_start(today) + 1, 3, 31))
+    year = FinancialMonth.from_calendar(today.year, today.month).year
+    return Expected(last_date=date(year.start_year + 1, 3, 31))
 
 
 def check_expected(columns: Mapping[str, Any], expected: Expected, findings: Findings) -> None:

@@ -3,12 +3,12 @@
 Columns (case and spacing do not matter): ``org_code``, ``year`` (2025/26), ``month`` (M08, 8 or Nov),
 ``category``, ``budget``, ``actual`` (blank for months not yet reported); optional ``subcategory``,
 ``one_off`` (the part of the actual that is a known one-off item) and ``note``. Subcategories that differ only in
-case or spacing are one line, spelt as first in the file.
+case or spacing are one line, spelt as first stored, else as first in the file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
@@ -89,8 +89,12 @@ def read_ledger(
     known_org_codes: Collection[str],
     sheet: str | None = None,
     header_row: int | None = None,
+    subcategories: Iterable[str] = (),
 ) -> tuple[list[LedgerLine], list[Problem]]:
-    """Every valid line, and every problem (row, column, reason); the caller stores nothing if any."""
+    """Every valid line, and every problem (row, column, reason); the caller stores nothing if any.
+
+    ``subcategories``: the spellings already stored; a subcategory differing from one only in case or spacing
+    takes that spelling (the first, where several do)."""
     table = read_table(
         path,
         required=REQUIRED_COLUMNS,
@@ -104,6 +108,8 @@ def read_ledger(
     first_row_of: dict[tuple[str, int, int, str, str], int] = {}
     memo: dict[tuple[str, str], object] = {}
     spellings: dict[str, str] = {}
+    for stored in subcategories:
+        _first_spelling(stored, spellings)
     for number, cells in table.rows:
         line, row_problems = _line_from_row(table, number, dict(cells), known_org_codes, memo)
         problems.extend(row_problems)

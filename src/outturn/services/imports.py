@@ -48,9 +48,12 @@ def import_ledger(
     workspace: Workspace, path: Path, *, sheet: str | None = None, header_row: int | None = None
 ) -> ImportSummary:
     """Replace, for each organisation and month in the file, that month's ledger with the file's lines."""
-    lines = _accept(
-        *read_ledger(path, known_org_codes=_known_org_codes(workspace), sheet=sheet, header_row=header_row), path
+    with workspace.store.reading() as session:
+        subcategories = repository.ledger_subcategories(session)
+    read = read_ledger(
+        path, known_org_codes=_known_org_codes(workspace), sheet=sheet, header_row=header_row, subcategories=subcategories
     )
+    lines = _accept(*read, path)
     with workspace.store.transaction() as session:
         record = repository.record_import(session, "ledger", path.name, _sha256(path), len(lines))
         replaced = repository.replace_ledger_months(session, lines, record.id)
