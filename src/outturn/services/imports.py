@@ -51,7 +51,11 @@ def import_ledger(
     with workspace.store.reading() as session:
         subcategories = repository.ledger_subcategories(session)
     read = read_ledger(
-        path, known_org_codes=_known_org_codes(workspace), sheet=sheet, header_row=header_row, subcategories=subcategories
+        path,
+        known_org_codes=_known_org_codes(workspace),
+        sheet=sheet,
+        header_row=header_row,
+        subcategories=subcategories,
     )
     lines = _accept(*read, path)
     with workspace.store.transaction() as session:
