@@ -415,6 +415,38 @@ def test_the_same_category_on_different_lines_is_not_a_duplicate(ws: Workspace, 
     assert import_ledger(ws, write_csv(tmp_path / "ledger.csv", rows)).rows == 2
 
 
+def test_subcategories_differing_only_in_case_or_spacing_are_one_line(ws: Workspace, tmp_path: Path) -> None:
+    rows = [["01A", "2025/26", "M01", "acute", "Acute - Main", "1", "1", "", ""],
+            ["01A", "2025/26", "M02", "acute", " acute  -  MAIN ", "2", "2", "", ""],
+            ["01A", "2025/26", "M02", "acute", "Acute   -   Other", "3", "3", "", ""]]  # fmt: skip
+    import_ledger(ws, write_csv(tmp_path / "ledger.csv", rows))
+    assert [(row["month"], row["subcategory"], row["budget_pence"]) for row in stored(ws)] == [
+        (1, "Acute - Main", 100),
+        (2, "Acute - Main", 200),
+        (2, "Acute - Other", 300),
+    ]
+
+
+def test_a_later_file_takes_the_stored_spelling_of_a_subcategory(ws: Workspace, tmp_path: Path) -> None:
+    first = [["01A", "2025/26", "M01", "acute", "Acute - Main", "1", "1", "", ""]]
+    import_ledger(ws, write_csv(tmp_path / "m01.csv", first))
+    second = [["01A", "2025/26", "M02", "acute", "ACUTE -  main", "2", "2", "", ""]]
+    import_ledger(ws, write_csv(tmp_path / "m02.csv", second))
+    assert [(row["month"], row["subcategory"]) for row in stored(ws)] == [(1, "Acute - Main"), (2, "Acute - Main")]
+
+
+def test_the_same_subcategory_twice_in_a_month_under_two_spellings_is_a_duplicate(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    rows = [["01A", "2025/26", "M01", "acute", "Acute - Main", "1", "1", "", ""],
+            ["01A", "2025/26", "M01", "acute", "acute  - main", "2", "2", "", ""]]  # fmt: skip
+    before = store_file_digest(ws)
+    (problem,) = problems_of(ws, write_csv(tmp_path / "ledger.csv", rows))
+    assert (problem.source, problem.row) == ("ledger.csv", 3)
+    assert problem.reason == "duplicate of row 2: 01A 2025/26 M01 acute / Acute - Main"
+    assert store_file_digest(ws) == before
+
+
 @pytest.mark.parametrize("content", ["", "\n\n", ",,,\n"])
 def test_an_empty_file(ws: Workspace, tmp_path: Path, content: str) -> None:
     path = tmp_path / "ledger.csv"

@@ -328,7 +328,7 @@ def test_organisations_csv_reads_old_and_new_words(tmp_path: Path) -> None:
         "K84001,A practice,practice,5QE\n"
         "10Q,Oxfordshire CCG,ccg,EXISTING\n",
     )
-    organisations = read_organisations_csv(path, known_codes={"EXISTING"})
+    organisations = read_organisations_csv(path, known={"EXISTING": Organisation("EXISTING", "An ICB", OrgKind.ICB)})
     assert organisations[2] == Organisation("5QE", "Oxfordshire PCT", OrgKind.SUB_ICB, "QU9")
     assert [org.kind for org in organisations] == [
         OrgKind.REGION, OrgKind.ICB, OrgKind.SUB_ICB, OrgKind.PRACTICE, OrgKind.SUB_ICB,

@@ -59,6 +59,10 @@ ALLOWED_PARENTS: Mapping[OrgKind, frozenset[OrgKind]] = MappingProxyType(
     }
 )
 
+# Who may hold a contract as commissioner: NHS England (its regions, for specialised services), an ICB (cluster)
+# or a sub-ICB location (CCG, PCT). Practices and PCNs do not hold provider contracts; providers are paid by them.
+COMMISSIONER_KINDS = frozenset({OrgKind.REGION, OrgKind.ICB, OrgKind.SUB_ICB})
+
 
 @dataclass(frozen=True)
 class Organisation:

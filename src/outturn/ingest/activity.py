@@ -9,6 +9,9 @@ record of a parquet file is row 1.
 
 Column names match whatever their case and spacing (``Spell ID`` is ``spell_id``); extra columns are ignored.
 Rows of a CSV that are wholly blank are skipped. A blank length of stay is taken from the dates.
+Dates lie from 2000-04-01 to the end of the current financial year; given what a workspace holds
+(``activity_checks.Expected``), activity dates fall in a contract year held and provider, commissioner and practice
+codes are organisations held of their kind.
 ``write_activity`` writes parquet atomically, so a failed write never leaves a half-written file.
 """
 
@@ -18,6 +21,7 @@ import csv
 import os
 import tempfile
 from collections.abc import Mapping
+from datetime import date
 from functools import reduce
 from pathlib import Path
 from typing import Any, NoReturn
@@ -30,7 +34,7 @@ import pyarrow.parquet as pq
 
 from outturn.domain.activity import SCHEMAS, ActivityKind
 from outturn.domain.problems import Problem, ProblemsError
-from outturn.ingest.activity_checks import EXAMPLES, Findings, counted, validate
+from outturn.ingest.activity_checks import EXAMPLES, Expected, Findings, counted, plausible_dates, validate
 from outturn.ingest.tables import canonical_name
 
 CSV_SUFFIXES = frozenset({".csv"})
@@ -38,10 +42,12 @@ PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
 _PEEK_BYTES = 65_536
 
 
-def read_activity(path: Path, kind: ActivityKind) -> pa.Table:
+def read_activity(path: Path, kind: ActivityKind, expected: Expected | None = None) -> pa.Table:
     """The activity in ``path`` (``.csv`` or ``.parquet``) as a table in the layout of ``kind``.
 
-    Raises ``ProblemsError`` (nothing returned) when any row or the file itself is at fault.
+    ``expected``: the codes and dates allowed (``activity_checks.Expected``); by default any code, and dates from
+    2000-04-01 to the end of the current financial year. Raises ``ProblemsError`` (nothing returned) when any row
+    or the file itself is at fault.
     """
     schema = SCHEMAS[ActivityKind(kind)]
     path = Path(path)
@@ -57,7 +63,7 @@ def read_activity(path: Path, kind: ActivityKind) -> pa.Table:
     else:
         raw, rows, problems = _read_parquet(path, schema)
     findings = Findings(path.name, rows, problems)
-    table = validate(raw, schema, findings)
+    table = validate(raw, schema, findings, expected or plausible_dates(date.today()))
     if findings.problems:
         raise ProblemsError(findings.problems, f"cannot import {path.name}")
     return table

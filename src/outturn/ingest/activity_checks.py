@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
@@ -16,10 +17,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from outturn.domain.activity import AdmissionMethod, AttendanceType, DepartmentType, ReferralSource
+from outturn.domain.periods import FinancialMonth
 from outturn.domain.problems import Problem
 
 EXAMPLES = 5
 MAX_AGE = 120
+EARLIEST_DATE = date(2000, 4, 1)  # well before any extract a commissioner holds: an earlier date is a typing fault
+# The date that says when activity happened (and which month it counts in); admission dates may be earlier.
+ACTIVITY_DATES = ("discharge_date", "attendance_date", "arrival_date")
 
 ARROW_TYPES: Mapping[str, pa.DataType] = MappingProxyType(
     {"string": pa.string(), "date": pa.date32(), "int64": pa.int64()}
@@ -144,6 +149,55 @@ class Findings:
         self.problems.append(
             Problem(self.source, counted(count, reason, list(zip(rows, details, strict=True))), column=column)
         )
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What an extract's codes and dates must agree with. Each code set, when given, holds every code allowed in
+    its column (a blank practice is always allowed: an unregistered patient); ``None`` checks nothing. Dates lie
+    from ``first_date`` to ``last_date``; the activity date (discharge, attendance or arrival) must also fall in
+    one of ``years`` (financial years by start year) when they are given."""
+
+    last_date: date
+    first_date: date = EARLIEST_DATE
+    years: frozenset[int] | None = None
+    codes: Mapping[str, frozenset[str] | None] = field(default_factory=dict)  # column -> codes allowed
+
+
+def plausible_dates(today: date) -> Expected:
+    """The window any extract must lie in: from 2000-04-01 to the end of the financial year holding ``today``."""
+    year = FinancialMonth.from_calendar(today.year, today.month).year
+    return Expected(last_date=date(year.start_year + 1, 3, 31))
+
+
+def check_expected(columns: Mapping[str, Any], expected: Expected, findings: Findings) -> None:
+    """Dates outside the window or the years held, and organisation codes not held, counted per column."""
+    window = f"{expected.first_date} to {expected.last_date}"
+    for name in ("admission_date", *ACTIVITY_DATES):
+        if name in columns:
+            values = columns[name]
+            outside = pc.or_(pc.less(values, expected.first_date), pc.greater(values, expected.last_date))
+            findings.flag(outside, f"a date outside {window}", name, plain(values))
+    activity_date = next(name for name in ACTIVITY_DATES if name in columns)
+    if expected.years is not None:
+        values = columns[activity_date]
+        starts = pc.subtract(pc.year(values), pc.cast(pc.less(pc.month(values), 4), pa.int64()))
+        held = ", ".join(f"{year}/{(year + 1) % 100:02d}" for year in sorted(expected.years)) or "none"
+        findings.flag(
+            pc.and_(pc.is_valid(values), pc.invert(pc.is_in(starts, value_set=pa.array(sorted(expected.years))))),
+            f"a date in a financial year with no contract held (contracts held: {held})",
+            activity_date,
+            plain(values),
+        )
+    for name, allowed in expected.codes.items():
+        if allowed is not None:
+            unknown = pc.invert(pc.is_in(columns[name], value_set=pa.array(sorted(allowed), pa.string())))
+            findings.flag(
+                pc.and_(pc.is_valid(columns[name]), unknown),
+                f"{name} code not among the organisations held (load organisations first)",
+                name,
+                quoted(columns[name]),
+            )
 
 
 def _null(values: Any, mask: Any) -> Any:
@@ -276,9 +330,10 @@ def check_stay(columns: dict[str, Any], findings: Findings) -> None:
     columns["length_of_stay"] = pc.coalesce(stay, pc.cast(days, pa.int64()))
 
 
-def validate(raw: Mapping[str, Any], schema: Mapping[str, str], findings: Findings) -> pa.Table:
+def validate(raw: Mapping[str, Any], schema: Mapping[str, str], findings: Findings, expected: Expected) -> pa.Table:
     """The table in the domain layout; check ``findings.problems`` before using it."""
     columns = {name: typed_column(name, kind, raw[name], findings) for name, kind in schema.items()}
+    check_expected(columns, expected, findings)
     id_column = next(iter(schema))
     check_duplicates(id_column, columns[id_column], findings)
     if {"admission_date", "discharge_date", "length_of_stay"} <= columns.keys():

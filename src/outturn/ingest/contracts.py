@@ -8,24 +8,28 @@ prices the whole point of delivery).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from outturn.domain.activity import PointOfDelivery
 from outturn.domain.contracts import BlockElement, Contract, LocalPrice, PlanLine
+from outturn.domain.organisations import COMMISSIONER_KINDS, Organisation, OrgKind
 from outturn.domain.periods import FinancialYear, parse_month_number
 from outturn.domain.problems import Problem
-from outturn.ingest.tables import RawTable, RowReader, organisation_parser, read_table
+from outturn.ingest.tables import RawTable, RowReader, read_table
 
 BLOCK = "block"
+# A count: digits, or digits grouped in threes by commas (1,234). "1,2" is a fault, not 12.
+_WHOLE = re.compile(r"[0-9]+|[0-9]{1,3}(,[0-9]{3})+")
 
 
 @dataclass
 class _Draft:
     plan: dict[tuple[PointOfDelivery, int], tuple[int, PlanLine]] = field(default_factory=dict)
     prices: dict[tuple[PointOfDelivery, str], tuple[int, LocalPrice]] = field(default_factory=dict)
-    blocks: list[BlockElement] = field(default_factory=list)
+    blocks: dict[str, tuple[int, BlockElement]] = field(default_factory=dict)  # casefolded description -> row
 
 
 def _point_of_delivery(text: str) -> PointOfDelivery | str:
@@ -40,31 +44,49 @@ def _point_of_delivery(text: str) -> PointOfDelivery | str:
 
 
 def _whole(text: str) -> int:
-    value = int(text.replace(",", ""))
-    if value < 0:
+    if text.startswith("-"):
         raise ValueError(f"activity cannot be negative: {text!r}")
-    return value
+    if not _WHOLE.fullmatch(text):
+        raise ValueError(f"not a whole number of activity (digits, or thousands grouped as 1,234): {text!r}")
+    return int(text.replace(",", ""))
 
 
-def _key(
-    reader: RowReader, providers: Collection[str], commissioners: Collection[str]
-) -> tuple[str, str, FinancialYear] | None:
-    provider = reader.parse("provider", organisation_parser(providers))
-    commissioner = reader.parse("commissioner", organisation_parser(commissioners))
+def _organisation_of(known: Mapping[str, Organisation], role: str, kinds: frozenset[OrgKind]) -> Callable[[str], str]:
+    """Parses a code (any case) that must be loaded and of one of ``kinds`` (a provider must be a trust)."""
+    allowed = ", ".join(sorted(kind.value for kind in kinds))
+
+    def parse(text: str) -> str:
+        code = text.upper()
+        org = known.get(code)
+        if org is None:
+            raise ValueError(f"unknown organisation {code!r} (load organisations first)")
+        if org.kind not in kinds:
+            raise ValueError(f"{code} is not a {role}: it is of kind {org.kind.value} (a {role} is of kind {allowed})")
+        return code
+
+    return parse
+
+
+def _key(reader: RowReader, known: Mapping[str, Organisation]) -> tuple[str, str, FinancialYear] | None:
+    provider = reader.parse("provider", _organisation_of(known, "provider", frozenset({OrgKind.PROVIDER})))
+    commissioner = reader.parse("commissioner", _organisation_of(known, "commissioner", COMMISSIONER_KINDS))
     year = reader.parse("year", FinancialYear.parse)
     if provider is None or commissioner is None or year is None:
         return None
     return provider, commissioner, year
 
 
-def _duplicate(table: RawTable, number: int, earlier: int, what: str) -> Problem:
-    return table.problem(f"{what} already given on row {earlier}", number)
+def _duplicate(table: RawTable, number: int, earlier: int, what: str, column: str | None = None) -> Problem:
+    return table.problem(f"{what} already given on row {earlier}", number, column)
 
 
 def read_contracts(
-    plan_path: Path, *, known_codes: Collection[str], prices_path: Path | None = None
+    plan_path: Path, *, known: Mapping[str, Organisation], prices_path: Path | None = None
 ) -> tuple[list[Contract], list[Problem]]:
-    """Contracts from a plan file and, optionally, a local prices file; every problem collected."""
+    """Contracts from a plan file and, optionally, a local prices file; every problem collected.
+
+    ``known``: the organisations loaded, by code; a provider must be a provider (trust), a commissioner a region,
+    ICB or sub-ICB location."""
     drafts: dict[tuple[str, str, FinancialYear], _Draft] = {}
     problems: list[Problem] = []
     table = read_table(
@@ -74,15 +96,13 @@ def read_contracts(
     )
     for number, cells in table.rows:
         reader = RowReader(table, number, cells)
-        key = _key(reader, known_codes, known_codes)
+        key = _key(reader, known)
         pod = reader.parse("point_of_delivery", _point_of_delivery)
         value = reader.money("value", required=True)
         if pod == BLOCK:
-            if key and value is not None and not reader.problems:
-                drafts.setdefault(key, _Draft()).blocks.append(
-                    BlockElement(reader.text("description") or "block", value)
-                )
             problems.extend(reader.problems)
+            if key and value is not None and not reader.problems:
+                problems.extend(_add_block(drafts.setdefault(key, _Draft()), reader, value))
             continue
         month = reader.parse("month", parse_month_number)
         activity = reader.parse("activity", _whole)
@@ -97,7 +117,7 @@ def read_contracts(
             continue
         draft.plan[(pod, month)] = (number, PlanLine(pod, month, activity, value))
     if prices_path is not None:
-        problems.extend(_read_prices(prices_path, known_codes, drafts))
+        problems.extend(_read_prices(prices_path, known, drafts))
     contracts = [
         Contract(
             provider,
@@ -105,15 +125,26 @@ def read_contracts(
             year,
             tuple(line for _n, line in draft.plan.values()),
             tuple(price for _n, price in draft.prices.values()),
-            tuple(draft.blocks),
+            tuple(block for _n, block in draft.blocks.values()),
         )
         for (provider, commissioner, year), draft in drafts.items()
     ]
     return contracts, problems
 
 
+def _add_block(draft: _Draft, reader: RowReader, value: int) -> list[Problem]:
+    """A block element, unless the contract already has one of that description (in any case or spacing)."""
+    description = " ".join(reader.text("description").split()) or "block"
+    key = description.casefold()
+    if key in draft.blocks:
+        earlier, block = draft.blocks[key]
+        return [_duplicate(reader.table, reader.number, earlier, f"block {block.description!r}", "description")]
+    draft.blocks[key] = (reader.number, BlockElement(description, value))
+    return []
+
+
 def _read_prices(
-    path: Path, known: Collection[str], drafts: dict[tuple[str, str, FinancialYear], _Draft]
+    path: Path, known: Mapping[str, Organisation], drafts: dict[tuple[str, str, FinancialYear], _Draft]
 ) -> list[Problem]:
     problems: list[Problem] = []
     table = read_table(
@@ -121,7 +152,7 @@ def _read_prices(
     )
     for number, cells in table.rows:
         reader = RowReader(table, number, cells)
-        key = _key(reader, known, known)
+        key = _key(reader, known)
         pod = reader.parse("point_of_delivery", _point_of_delivery)
         price = reader.money("price", required=True)
         if pod == BLOCK:

@@ -2,12 +2,14 @@
 
 Columns (case and spacing do not matter): ``org_code``, ``year`` (2025/26), ``month`` (M08, 8 or Nov),
 ``category``, ``budget``, ``actual`` (blank for months not yet reported); optional ``subcategory``,
-``one_off`` (the part of the actual that is a known one-off item) and ``note``.
+``one_off`` (the part of the actual that is a known one-off item) and ``note``. Subcategories that differ only in
+case or spacing are one line, spelt as first stored, else as first in the file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
@@ -74,14 +76,25 @@ def _line_from_row(
     return line, []
 
 
+def _first_spelling(subcategory: str, spellings: dict[str, str]) -> str:
+    """``subcategory`` with runs of spaces made one, as first spelt in the file ignoring case: "acute  - main"
+    after "Acute - Main" is the same line, not a second one."""
+    tidy = " ".join(subcategory.split())
+    return spellings.setdefault(tidy.casefold(), tidy)
+
+
 def read_ledger(
     path: Path,
     *,
     known_org_codes: Collection[str],
     sheet: str | None = None,
     header_row: int | None = None,
+    subcategories: Iterable[str] = (),
 ) -> tuple[list[LedgerLine], list[Problem]]:
-    """Every valid line, and every problem (row, column, reason); the caller stores nothing if any."""
+    """Every valid line, and every problem (row, column, reason); the caller stores nothing if any.
+
+    ``subcategories``: the spellings already stored; a subcategory differing from one only in case or spacing
+    takes that spelling (the first, where several do)."""
     table = read_table(
         path,
         required=REQUIRED_COLUMNS,
@@ -94,11 +107,15 @@ def read_ledger(
     problems: list[Problem] = []
     first_row_of: dict[tuple[str, int, int, str, str], int] = {}
     memo: dict[tuple[str, str], object] = {}
+    spellings: dict[str, str] = {}
+    for stored in subcategories:
+        _first_spelling(stored, spellings)
     for number, cells in table.rows:
         line, row_problems = _line_from_row(table, number, dict(cells), known_org_codes, memo)
         problems.extend(row_problems)
         if line is None:
             continue
+        line = replace(line, subcategory=_first_spelling(line.subcategory, spellings))
         earlier = first_row_of.setdefault(line.key, number)
         if earlier != number:
             problems.append(

@@ -344,16 +344,15 @@ def _organisation_row(
     return Organisation(code, name, kind, text_of(cells.get("parent_code")).upper() or None), []
 
 
-def _parent_fault(org: Organisation, by_code: Mapping[str, Organisation], known_codes: Collection[str]) -> str | None:
+def _parent_fault(org: Organisation, held: Mapping[str, Organisation]) -> str | None:
+    """Why ``org``'s parent cannot be (``held``: the organisations as they will be, the file's over the stored)."""
     parent_code = org.parent_code
     if parent_code is None:
         return None
     if parent_code == org.code:
         return "an organisation cannot be its own parent"
-    parent = by_code.get(parent_code)
+    parent = held.get(parent_code)
     if parent is None:
-        if parent_code in known_codes:
-            return None
         return f"unknown parent {parent_code!r}: not in this file nor among the organisations already loaded"
     allowed = ALLOWED_PARENTS[org.kind]
     if parent.kind in allowed:
@@ -362,11 +361,32 @@ def _parent_fault(org: Organisation, by_code: Mapping[str, Organisation], known_
     return f"a {org.kind.value} cannot sit under {parent_code} (a {parent.kind.value}); its parent may be: {may}"
 
 
-def read_organisations_csv(path: Path, known_codes: Collection[str] = ()) -> list[Organisation]:
+def _children_fault(
+    org: Organisation, stored_children: Mapping[str, list[Organisation]], in_file: Collection[str]
+) -> str | None:
+    """Why ``org``, of its kind in the file, cannot hold the stored organisations under it that the file leaves
+    there (an ICB with sub-ICBs re-kinded as a practice)."""
+    stranded = sorted(
+        (child.code, child.kind)
+        for child in stored_children.get(org.code, ())
+        if child.code not in in_file and org.kind not in ALLOWED_PARENTS[child.kind]
+    )
+    if not stranded:
+        return None
+    shown = ", ".join(f"{code} (a {kind.value})" for code, kind in stranded[:5]) + (" …" if len(stranded) > 5 else "")
+    return (
+        f"{org.code} cannot be a {org.kind.value}: {len(stranded)} organisation(s) already loaded sit under it that "
+        f"may not sit under a {org.kind.value}: {shown}; move them in the same file"
+    )
+
+
+def read_organisations_csv(path: Path, known: Mapping[str, Organisation] = MappingProxyType({})) -> list[Organisation]:
     """A user's own organisations: columns ``code, name, kind`` and optionally ``parent_code`` (CSV or XLSX).
 
     ``kind`` takes the words ``OrgKind.parse`` knows (pct, ccg, cluster, icb, region, pcn, practice, ...).
-    A parent must be in the file or in ``known_codes`` and of a kind allowed above the child.
+    ``known``: the organisations already loaded, by code (a row of the file replaces the one of its code). A parent
+    must be in the file or in ``known`` and of a kind allowed above the child; an organisation's new kind must
+    allow the loaded organisations that stay under it.
     """
     table = read_table(path, required=ORGANISATION_COLUMNS, optional=("parent_code",), aliases=ORGANISATION_ALIASES)
     problems: list[Problem] = []
@@ -381,10 +401,18 @@ def read_organisations_csv(path: Path, known_codes: Collection[str] = ()) -> lis
         elif org is not None:
             rows.append((number, org))
     by_code = {org.code: org for _, org in rows}
+    held = {**known, **by_code}
+    stored_children: dict[str, list[Organisation]] = {}
+    for stored in known.values():
+        if stored.parent_code is not None:
+            stored_children.setdefault(stored.parent_code, []).append(stored)
     for number, org in rows:
-        fault = _parent_fault(org, by_code, known_codes)
+        fault = _parent_fault(org, held)
         if fault is not None and (org.parent_code in by_code or org.parent_code not in first_row):
             problems.append(table.problem(fault, number, "parent_code"))
+        stranded = _children_fault(org, stored_children, first_row)
+        if stranded is not None:
+            problems.append(table.problem(stranded, number, "kind"))
     if problems:
         raise ProblemsError(problems, f"cannot import {path.name}")
     return [org for _, org in rows]

@@ -3,10 +3,11 @@
 Plan items, one per row: ``org_code, year, item, amount, description`` where ``item`` is one of
 ``recurrent_allocation``, ``non_recurrent_allocation``, ``brought_forward_deficit``, ``deduction``
 (with its description), ``required_surplus`` (a percentage of allocation) or ``control_total`` (a surplus,
-or a deficit written negative: ``(17m)``).
+or a deficit written negative: ``(17m)``). Allocations are zero or more: a reduction is a ``deduction``.
 
 Risks and mitigations, one per row: ``org_code, year, kind (risk|mitigation), description, value,
-likelihood`` (``50%`` or ``0.5``), optional ``category``.
+likelihood`` (``50%`` or ``0.5``), optional ``category``. A description is given once per organisation, year and
+kind (matched ignoring case and spacing): a row repeating one is a fault, not a second risk.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ PLAN_ITEMS = (
     "control_total",
 )
 
+ALLOCATIONS = frozenset({"recurrent_allocation", "non_recurrent_allocation"})
+
 
 @dataclass
 class _PlanDraft:
@@ -56,6 +59,10 @@ def _apply_item(draft: _PlanDraft, item: str, amount: object, description: str) 
         draft.required_surplus = parse_share(text_of(amount))
         return
     pence = parse_money(amount)
+    if pence < 0 and item in ALLOCATIONS:
+        raise ValueError(
+            f"an allocation cannot be negative: {text_of(amount)!r} (enter a reduction as a deduction row)"
+        )
     if item == "recurrent_allocation":
         draft.recurrent = pence
     elif item == "non_recurrent_allocation":
@@ -122,6 +129,7 @@ def read_risks(path: Path, *, known_org_codes: Collection[str]) -> tuple[list[Ri
     )
     items: list[RiskItem] = []
     problems: list[Problem] = []
+    first_row: dict[tuple[str, FinancialYear, RiskKind, str], tuple[int, str]] = {}
     for number, raw in table.rows:
         reader = RowReader(table, number, raw)
         code, year = _org_and_year(reader, known_org_codes)
@@ -135,7 +143,12 @@ def read_risks(path: Path, *, known_org_codes: Collection[str]) -> tuple[list[Ri
         problems.extend(row_problems)
         if row_problems or code is None or year is None or kind is None or value is None or likelihood is None:
             continue
-        description = reader.text("description")
+        description = " ".join(reader.text("description").split())
+        earlier, first = first_row.setdefault((code, year, kind, description.casefold()), (number, description))
+        if earlier != number:
+            reason = f"{code} {year} {kind.value} {first!r} already given on row {earlier}"
+            problems.append(table.problem(reason, number, "description"))
+            continue
         items.append(RiskItem(code, year, kind, description, value, likelihood, category))
     return items, problems
 

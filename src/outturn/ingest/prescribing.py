@@ -23,12 +23,16 @@ Layouts (column names match ignoring case and spacing):
 Money is read exactly: pounds with up to six decimal places (actual cost has five) become integer millionths of a
 pound, are summed per month x practice x presentation, and each sum is rounded once to the penny, half away from
 zero. The same rows in either layout therefore give the same pence.
+
+Ranges: items, quantity, NIC and actual cost are zero or more; a month is from 2000-01 to the month after the
+current one (``latest_plausible_month``). A value outside them is a fault, never stored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
@@ -48,6 +52,7 @@ MICROS_PER_PENNY = 10_000
 _MONEY = r"^-?[0-9]{1,12}(\.[0-9]{1,6})?$"
 _NUMBER = r"^-?[0-9]{1,15}(\.[0-9]+)?$"
 _PRACTICE = r"^[A-Z0-9]{6}$"
+EARLIEST_MONTH = "2000-01"  # well before any practice-level prescribing was published: an earlier month is a typo
 
 
 class Layout(StrEnum):
@@ -143,6 +148,7 @@ def read_prescribing(path: Path, layout: Layout | str = Layout.AUTO, month: str 
     if variant in _QUANTITY_PER_ITEM:
         typed["quantity"] = pc.multiply(pc.cast(typed["items"], pa.float64()), typed["quantity"])
     typed["year_month"] = _months(path, values.get("month"), findings, wanted, columns.get("month"))
+    _check_plausible_months(typed["year_month"], findings, columns.get("month"))
     if findings.problems:
         raise ProblemsError(findings.problems, f"cannot import {path.name}")
     table = _summed(typed)
@@ -220,7 +226,23 @@ def _micros(values: Any, findings: Findings, column: str) -> Any:
     """Pounds as integer millionths of a pound (exact); faults flagged, their values null."""
     text, good = _decimal(values, _MONEY, findings, column, "not an amount in pounds (up to 6 decimal places)")
     pounds = pc.cast(pc.if_else(good, text, pa.scalar(None, pa.string())), pa.decimal128(18, 6))
-    return pc.cast(pc.multiply(pounds, pa.scalar(10**6, pa.decimal128(7, 0))), pa.int64())
+    micros = pc.cast(pc.multiply(pounds, pa.scalar(10**6, pa.decimal128(7, 0))), pa.int64())
+    findings.flag(pc.less(micros, 0), f"negative {column} (a cost is zero or more)", column, quoted_text(values))
+    return micros
+
+
+def latest_plausible_month(today: date) -> str:
+    """The month after ``today``'s (YYYY-MM): no prescribing is published for a later month (one month of slack
+    for clocks and time zones)."""
+    year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+    return f"{year:04d}-{month:02d}"
+
+
+def _check_plausible_months(months: Any, findings: Findings, column: str | None) -> None:
+    """Months from ``EARLIEST_MONTH`` to the month after this one; a 1900 or 2099 month is a typing fault."""
+    latest = latest_plausible_month(date.today())
+    outside = pc.or_(pc.less(months, EARLIEST_MONTH), pc.greater(months, latest))
+    findings.flag(outside, f"a month outside {EARLIEST_MONTH} to {latest}", column, plain(months))
 
 
 def _validate(values: Mapping[str, Any], findings: Findings, columns: Mapping[str, str]) -> dict[str, Any]:
@@ -248,6 +270,7 @@ def _validate(values: Mapping[str, Any], findings: Findings, columns: Mapping[st
     findings.flag(pc.less(items, 0), "negative items", columns["items"], plain(items))
     quantity_text, good = _decimal(values["quantity"], _NUMBER, findings, columns["quantity"], "not a number")
     quantity = pc.cast(pc.if_else(good, quantity_text, pa.scalar(None, pa.string())), pa.float64())
+    findings.flag(pc.less(quantity, 0), "negative quantity", columns["quantity"], quoted_text(values["quantity"]))
     names = {
         name: as_text(values[name]) if name in values else pa.nulls(len(practice), pa.string())
         for name in ("practice_name", "bnf_name")

@@ -125,6 +125,7 @@ def _sheet_table(
         for column in wanted
         if header.count(column) > 1
     ]
+    problems += _months_beyond_the_year(source, title, header, rows)
     positions = {column: header.index(column) for column in wanted if column in header}
     cells = tuple(
         (number, {column: (row[index] if index < len(row) else None) for column, index in positions.items()})
@@ -134,6 +135,26 @@ def _sheet_table(
     if problems:
         return None, problems
     return RawTable(source, title, tuple(positions), cells), []
+
+
+_MONTH_LIKE = re.compile(r"(?:m|p|month|period)_?0*([0-9]+)")
+
+
+def _months_beyond_the_year(
+    source: str, title: str, header: list[str], rows: list[tuple[object, ...]]
+) -> list[Problem]:
+    """A column for a month past M12 (M13, P13, Month 14: a year-end adjustment) holding a value: refused rather
+    than silently left out of the year."""
+    problems = []
+    for index, name in enumerate(header):
+        match = _MONTH_LIKE.fullmatch(name)
+        if match is None or 1 <= int(match[1]) <= MONTHS_IN_YEAR:
+            continue
+        number = next((n for n, row in enumerate(rows[1:], start=2) if index < len(row) and text_of(row[index])), None)
+        if number is not None:
+            reason = f"a month column outside the year (M01 to M12) holds a value: {text_of(rows[0][index])!r}"
+            problems.append(Problem(source, reason, row=number, column=name, sheet=title))
+    return problems
 
 
 def _find_sheet(names: list[str], wanted: str) -> str | None:

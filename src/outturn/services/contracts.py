@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +15,14 @@ import pyarrow as pa
 from outturn.domain.activity import SCHEMAS, ActivityKind, PointOfDelivery
 from outturn.domain.contracts import ActualLine, Contract, StatementLine, statement_lines
 from outturn.domain.errors import BadInput
+from outturn.domain.organisations import COMMISSIONER_KINDS, OrgKind
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.domain.problems import ProblemsError
 from outturn.engine import contracts as contract_engine
 from outturn.engine import pricing
 from outturn.engine.backends import Backend, memtable
 from outturn.ingest.activity import read_activity
+from outturn.ingest.activity_checks import Expected, plausible_dates
 from outturn.ingest.contracts import read_contracts
 from outturn.ingest.tariff import Tariff, available_years, load_tariff
 from outturn.reports.contracts import statement_document
@@ -127,17 +131,37 @@ def outturn_by_contract(
     return backend.to_rows(contract_engine.contract_actuals(units, year=year.start_year))
 
 
+def _expected_activity(workspace: Workspace) -> Expected:
+    """Activity dates in the years of the contracts held (when any are); providers and commissioners among the
+    organisations held of their kind (when any organisations are held), practices among those held (when any are)."""
+    with workspace.store.reading() as session:
+        organisations = tuple(repository.org_tree(session).by_code.values())
+        years = contracts_repository.contract_years(session)
+
+    def codes(kinds: frozenset[OrgKind]) -> frozenset[str]:
+        return frozenset(org.code for org in organisations if org.kind in kinds)
+
+    practices = codes(frozenset({OrgKind.PRACTICE}))
+    allowed = {
+        "provider": codes(frozenset({OrgKind.PROVIDER})) if organisations else None,
+        "commissioner": codes(COMMISSIONER_KINDS) if organisations else None,
+        "practice": practices or None,
+    }
+    return dataclasses.replace(plausible_dates(date.today()), years=years or None, codes=allowed)
+
+
 def import_activity(workspace: Workspace, path: Path, kind: ActivityKind) -> int:
-    """Validate an extract and make it the workspace's activity of that kind (one statement: all or nothing)."""
-    table = read_activity(path, kind)
+    """Validate an extract against the organisations and contract years held, and make it the workspace's
+    activity of that kind (one statement: all or nothing)."""
+    table = read_activity(path, kind, _expected_activity(workspace))
     workspace.backend.store_table(ACTIVITY_TABLES[kind], table)
     return int(table.num_rows)
 
 
 def import_contracts(workspace: Workspace, plan: Path, prices: Path | None = None) -> int:
     with workspace.store.reading() as session:
-        known = frozenset(repository.org_tree(session).by_code)
-    contracts, problems = read_contracts(plan, known_codes=known, prices_path=prices)
+        known = repository.org_tree(session).by_code
+    contracts, problems = read_contracts(plan, known=known, prices_path=prices)
     if problems:
         raise ProblemsError(problems, f"{plan.name} was not imported: {len(problems)} problem(s), nothing stored")
     with workspace.store.transaction() as session:

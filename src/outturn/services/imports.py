@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from outturn.domain.organisations import Organisation
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.ingest.ledger import read_ledger
 from outturn.ingest.organisations import read_organisations_csv
@@ -37,18 +38,26 @@ def _accept(records: Sequence[T], problems: Sequence[Problem], path: Path) -> Se
     return records
 
 
-def _known_org_codes(workspace: Workspace) -> frozenset[str]:
+def _known_org_codes(workspace: Workspace) -> Mapping[str, Organisation]:
+    """The organisations loaded, by code (a collection of the codes, and their kinds and parents)."""
     with workspace.store.reading() as session:
-        return frozenset(repository.org_tree(session).by_code)
+        return repository.org_tree(session).by_code
 
 
 def import_ledger(
     workspace: Workspace, path: Path, *, sheet: str | None = None, header_row: int | None = None
 ) -> ImportSummary:
     """Replace, for each organisation and month in the file, that month's ledger with the file's lines."""
-    lines = _accept(
-        *read_ledger(path, known_org_codes=_known_org_codes(workspace), sheet=sheet, header_row=header_row), path
+    with workspace.store.reading() as session:
+        subcategories = repository.ledger_subcategories(session)
+    read = read_ledger(
+        path,
+        known_org_codes=_known_org_codes(workspace),
+        sheet=sheet,
+        header_row=header_row,
+        subcategories=subcategories,
     )
+    lines = _accept(*read, path)
     with workspace.store.transaction() as session:
         record = repository.record_import(session, "ledger", path.name, _sha256(path), len(lines))
         replaced = repository.replace_ledger_months(session, lines, record.id)
@@ -75,7 +84,7 @@ def import_risks(workspace: Workspace, path: Path) -> ImportSummary:
 
 
 def import_organisations(workspace: Workspace, path: Path) -> ImportSummary:
-    organisations = read_organisations_csv(path, known_codes=_known_org_codes(workspace))
+    organisations = read_organisations_csv(path, known=_known_org_codes(workspace))
     with workspace.store.transaction() as session:
         repository.record_import(session, "organisations", path.name, _sha256(path), len(organisations))
         count = repository.upsert_organisations(session, organisations, source=path.name)

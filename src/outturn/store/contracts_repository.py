@@ -79,3 +79,8 @@ def load_contracts(session: Session, year: FinancialYear, provider: str | None =
             )
         )
     return contracts
+
+
+def contract_years(session: Session) -> frozenset[int]:
+    """The financial years (by start year) for which any contract is held."""
+    return frozenset(session.scalars(select(ContractRow.year).distinct()))

@@ -111,6 +111,12 @@ def ledger_rows(session: Session, org_codes: Collection[str], years: Collection[
     return [dict(row._mapping) for row in session.execute(statement)]
 
 
+def ledger_subcategories(session: Session) -> list[str]:
+    """Every distinct subcategory spelling stored, in order (so the first of two spellings is always the same)."""
+    statement = select(LedgerLineRow.subcategory).distinct().order_by(LedgerLineRow.subcategory)
+    return list(session.scalars(statement))
+
+
 def ledger_periods(session: Session) -> list[tuple[str, int, int, int]]:
     """(org, year, month, lines) for every stored month, for listing what is loaded."""
     statement = (
