@@ -28,6 +28,7 @@ from outturn.services.workspace import open_workspace
 from outturn.settings import Settings
 from outturn.web.cache import ResultCache
 from outturn.web.config import WebConfig
+from outturn.web.docs import install_docs
 from outturn.web.limits import BodyLimit, upload_routes
 from outturn.web.routes import ROUTERS
 from outturn.web.routes.scenarios import MAX_SCENARIO_BYTES
@@ -151,6 +152,8 @@ def create_app(settings: Settings, config: WebConfig | None = None) -> FastAPI:
         "token in the X-CSRF-Token header. Money is integer pence in fields named *_pence.",
         dependencies=[Depends(csrf_protect)],
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs, from the application's own assets
+        redoc_url=None,
     )
     app.state.workspace = workspace
     app.state.config = config
@@ -165,6 +168,7 @@ def create_app(settings: Settings, config: WebConfig | None = None) -> FastAPI:
     _install_middleware(app, config)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
+    install_docs(app)
     for router in ROUTERS:
         app.include_router(router)
 
