@@ -47,8 +47,9 @@ css = re.sub(r"/\*# sourceMappingURL=[^*]*\*/", "", css)
 assert "assets.nhs.uk" not in css, "the stylesheet still names assets.nhs.uk"
 open(sys.argv[2], "w", encoding="utf-8").write(css)
 PY
-strip_map() {  # copy a compiled file without its source-map comment (the maps are not vendored)
-    python3 -c 'import re,sys; t=open(sys.argv[1],encoding="utf-8").read(); t=re.sub(r"//# sourceMappingURL=\S*|/\*# sourceMappingURL=[^*]*\*/", "", t); open(sys.argv[2],"w",encoding="utf-8").write(t)' "$1" "$2"
+strip_map() {  # copy a compiled file without its closing source-map comment (the maps are not vendored; the same
+    # words inside the code, e.g. ReDoc's worker source, are left alone)
+    python3 -c 'import re,sys; t=open(sys.argv[1],encoding="utf-8").read(); t=re.sub(r"(//# sourceMappingURL=\S*|/\*# sourceMappingURL=[^*]*\*/)(\s*)\Z", r"\2", t); open(sys.argv[2],"w",encoding="utf-8").write(t)' "$1" "$2"
 }
 strip_map "$dist/nhsuk-frontend.min.js" "$target/nhsuk/nhsuk-frontend.min.js"
 for image in favicon.ico favicon.svg nhsuk-icon-180.png nhsuk-icon-mask.svg \
@@ -61,6 +62,17 @@ strip_map swagger/package/swagger-ui-bundle.js "$target/swagger-ui/swagger-ui-bu
 strip_map swagger/package/swagger-ui.css "$target/swagger-ui/swagger-ui.css"
 cp swagger/package/LICENSE swagger/package/NOTICE "$target/swagger-ui/"
 strip_map redoc/package/bundles/redoc.standalone.js "$target/redoc/redoc.standalone.js"
+# ReDoc's menu shows Redocly's logo from cdn.redoc.ly, which the CSP (img-src 'self' data:) refuses: an empty image
+python3 - "$target/redoc/redoc.standalone.js" <<'PY'
+import sys
+path = sys.argv[1]
+js = open(path, encoding="utf-8").read()
+cdn = '"https://cdn.redoc.ly/redoc/logo-mini.svg"'
+assert js.count(cdn) == 1, "ReDoc's logo address has changed: look again"
+js = js.replace(cdn, '"data:image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22/%3E"')
+assert "cdn.redoc.ly" not in js
+open(path, "w", encoding="utf-8").write(js)
+PY
 cp redoc/package/LICENSE "$target/redoc/LICENSE"
 passwords="$root/src/outturn/services/common_passwords.txt"
 python3 - zxcvbn/package/src/passwords.json "$passwords" <<'PY'
@@ -84,8 +96,8 @@ cat > "$target/VENDORED.md" <<MD
 |---|---|---|---|
 | nhsuk-frontend (NHS England, https://github.com/nhsuk/nhsuk-frontend) | $NHSUK_FRONTEND_VERSION | $nhsuk_licence | nhsuk/nhsuk-frontend.min.css (Frutiger @font-face rules on assets.nhs.uk removed; image URLs made relative), nhsuk/nhsuk-frontend.min.js, nhsuk/assets/images/ (the icons the stylesheet uses, favicons) |
 | htmx.org (https://htmx.org) | $HTMX_VERSION | $htmx_licence | htmx/htmx.min.js, htmx/LICENSE |
-| swagger-ui-dist (SmartBear, https://github.com/swagger-api/swagger-ui) | $SWAGGER_UI_VERSION | $swagger_licence | swagger-ui/swagger-ui-bundle.js, swagger-ui/swagger-ui.css (source-map comments removed), swagger-ui/LICENSE, swagger-ui/NOTICE: the API documentation at /docs |
-| redoc (Redocly, https://github.com/Redocly/redoc) | $REDOC_VERSION | $redoc_licence | redoc/redoc.standalone.js (source-map comments removed), redoc/LICENSE: the API documentation at /redoc |
+| swagger-ui-dist (SmartBear, https://github.com/swagger-api/swagger-ui) | $SWAGGER_UI_VERSION | $swagger_licence | swagger-ui/swagger-ui-bundle.js, swagger-ui/swagger-ui.css (source-map comment removed), swagger-ui/LICENSE, swagger-ui/NOTICE: the API documentation at /docs |
+| redoc (Redocly, https://github.com/Redocly/redoc) | $REDOC_VERSION | $redoc_licence | redoc/redoc.standalone.js (source-map comment removed; the menu's Redocly logo on cdn.redoc.ly replaced by an empty image), redoc/LICENSE: the API documentation at /redoc |
 | @zxcvbn-ts/language-common (https://github.com/zxcvbn-ts/zxcvbn) | $ZXCVBN_COMMON_VERSION | $zxcvbn_licence | not a web asset: its list of common passwords, folded to lower case ($password_count), is src/outturn/services/common_passwords.txt (licence beside it), which the password policy refuses |
 
 The nhsuk-frontend npm package ships no LICENSE file; its package.json declares the MIT licence
