@@ -11,11 +11,14 @@ import asyncio
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from outturn.web.limits import upload_name
 from web_helpers import app_client, sign_in, web_workspace
 
 __all__ = ["app_client", "web_workspace"]
@@ -134,6 +137,39 @@ def test_a_small_form_is_not_held_back(app_client: TestClient) -> None:
     response = app_client.post("/api/session", json={"username": "x" * 1000, "password": "y"})
     assert response.status_code == 403  # the CSRF check, after the body was read: not a size refusal
     assert app_client.get("/api/session").json()["csrf_token"] == token
+
+
+# --- uploaded file names ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sent", "saved"),
+    [
+        ("ledger M01.csv", "ledger M01.csv"),
+        ("Plan £ 2025 (v2).xlsx", "Plan £ 2025 (v2).xlsx"),
+        ("C:\\Users\\fiona\\ledger.csv", "ledger.csv"),  # old browsers send the whole Windows path
+        ("../../etc/passwd", "passwd"),
+        ("..", "upload.csv"),
+        ("", "upload.csv"),
+        (None, "upload.csv"),
+        ("led\x00ger\n.csv", "ledger.csv"),
+        ("\u202eevil.csv", "evil.csv"),  # a right-to-left override would disguise the name in a problem list
+        ("a<b>|c?.csv", "a_b_c_.csv"),
+        ("a" * 252 + ".csv", "a" * 95 + "….csv"),  # 256 characters: 100 kept, the suffix with them
+        ("計" * 200 + ".xlsx", "計" * 64 + "….xlsx"),  # 200 bytes of UTF-8 at most: 64 × 3 + 3 + 5
+    ],
+)
+def test_an_uploaded_file_name_is_made_safe_to_save_and_show(sent: str | None, saved: str) -> None:
+    assert upload_name(sent, "upload.csv") == saved
+
+
+def test_a_256_character_name_can_be_saved(tmp_path: Path) -> None:
+    """The upload with a 256-character name was a 500 (the file system refuses names over 255 bytes)."""
+    with pytest.raises(OSError):
+        (tmp_path / ("a" * 252 + ".csv")).write_bytes(b"x")
+    (tmp_path / upload_name("a" * 252 + ".csv", "upload.csv")).write_bytes(b"x")
+    (tmp_path / upload_name("é" * 300 + ".csv", "upload.csv")).write_bytes(b"x")
+    assert len(list(tmp_path.iterdir())) == 2
 
 
 # --- caching -----------------------------------------------------------------------------------------------------

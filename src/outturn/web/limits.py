@@ -9,8 +9,11 @@ reading the body; a body without one (chunked) is counted as it arrives and refu
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath, PureWindowsPath
 
 from starlette.datastructures import Headers
 from starlette.middleware.body_limit import RequestBodyLimitResponder
@@ -21,6 +24,11 @@ from outturn.services.users import User
 
 # What a multipart upload adds around the file itself: part headers, the other form fields, boundaries.
 MULTIPART_ALLOWANCE_BYTES = 64 * 1024
+# An uploaded file's name as it is saved and reported: file systems allow 255 bytes (UTF-8), and a name this long
+# is already hard to read in a list of problems.
+MAX_NAME_CHARACTERS = 100
+MAX_NAME_BYTES = 200
+_UNSAFE_IN_NAME = re.compile(r"[^\w .()£&+,-]+")
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,28 @@ def upload_routes(max_upload_bytes: int, max_scenario_bytes: int) -> tuple[Uploa
         UploadRoute("/scenarios/run", max_scenario_bytes, lambda user: user.sees_everything),
         UploadRoute("/api/scenarios/run", max_scenario_bytes, lambda user: user.sees_everything),
     )
+
+
+def _cut(text: str, ending: str = "") -> str:
+    """``text``, or its longest start that with ``ending`` fits ``MAX_NAME_CHARACTERS`` and ``MAX_NAME_BYTES``."""
+    room = MAX_NAME_BYTES - len(ending.encode())
+    return text[: MAX_NAME_CHARACTERS - len(ending)].encode()[:room].decode(errors="ignore").rstrip() + ending
+
+
+def upload_name(filename: str | None, default: str) -> str:
+    """A safe name to save an upload under and to name it by in problems: the last part of whatever path the
+    browser sent, without control or unusual characters, at most ``MAX_NAME_CHARACTERS`` characters and
+    ``MAX_NAME_BYTES`` bytes (the end of the stem cut, ``…`` in its place, the suffix kept); ``default`` when nothing
+    usable is left."""
+    name = PureWindowsPath(PurePosixPath(filename or "").name).name
+    name = "".join(c for c in unicodedata.normalize("NFC", name) if unicodedata.category(c)[0] != "C")
+    name = _UNSAFE_IN_NAME.sub("_", name).strip(" .")
+    if not name.strip("_"):
+        return default
+    if _cut(name) == name:
+        return name
+    stem, dot, suffix = name.rpartition(".")
+    return _cut(stem, f"….{suffix}") if dot and stem and len(suffix) <= 10 else _cut(name, "…")
 
 
 def _declared_length(scope: Scope) -> int | None:
