@@ -98,7 +98,8 @@ def add(
     ] = False,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """Create an account; the password (10 characters or more) is stored only as an argon2 hash."""
+    """Create an account; the password (12 characters or more, not one of the commonest passwords) is stored only
+    as an argon2 hash."""
     password = _read_password(password_stdin)
     with workspace_from(ctx) as workspace:
         try:

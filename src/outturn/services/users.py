@@ -25,7 +25,7 @@ from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from outturn.domain.organisations import OrgKind
 from outturn.services.workspace import Workspace
@@ -290,8 +290,11 @@ def session_for(workspace: Workspace, token: str, idle: timedelta = SESSION_IDLE
         return None
     ends_at = _session_end(found.created_at, at, idle)
     if abs(ends_at - found.expires_at) >= SESSION_TOUCH:
-        with workspace.store.transaction() as session:
-            store.set_session_expiry(session, _sha256(token), ends_at)
+        try:
+            with workspace.store.transaction() as session:
+                store.set_session_expiry(session, _sha256(token), ends_at)
+        except OperationalError:
+            pass  # the store is busy (a long import): the session keeps its end for now, the next use moves it
     return _user(workspace, found.user), found.csrf_token
 
 
