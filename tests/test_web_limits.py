@@ -132,6 +132,14 @@ def test_only_a_user_who_may_import_may_send_a_large_file(app_client: TestClient
     assert response.status_code in (200, 422), response.text  # imported, or refused for what is in it
 
 
+def test_even_finance_may_not_declare_more_than_the_upload_limit(app_client: TestClient) -> None:
+    sign_in(app_client, "fiona")
+    cookie = f"outturn_session={app_client.cookies['outturn_session']}"
+    headers = {"content-type": MULTIPART, "content-length": str(51 * 1024 * 1024), "cookie": cookie}
+    exchange = _play(app_client.app, "/api/imports/ledger", headers)
+    assert exchange.status == 413 and exchange.read == 0
+
+
 def test_a_small_form_is_not_held_back(app_client: TestClient) -> None:
     token = sign_in(app_client, "fiona")
     response = app_client.post("/api/session", json={"username": "x" * 1000, "password": "y"})
