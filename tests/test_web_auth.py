@@ -8,6 +8,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,9 +21,17 @@ from typer.testing import CliRunner
 from outturn.cli import app as cli
 from outturn.services import users
 from outturn.services.imports import import_organisations
-from outturn.services.users import MAX_FAILURES_PER_USER, LoginRefused, Role, TooManyAttempts, UserError
+from outturn.services.users import (
+    MAX_FAILURES_PER_CLIENT,
+    MAX_FAILURES_PER_USER,
+    LoginRefused,
+    Role,
+    TooManyAttempts,
+    UserError,
+)
 from outturn.services.workspace import Workspace, init_workspace
 from outturn.store.models import UserRow, WebSessionRow
+from outturn.web import WebConfig, create_app
 from outturn.web.routes import ROUTERS
 from web_helpers import ORGANISATIONS, PASSWORDS, app_client, csrf_from, sign_in, web_workspace
 
@@ -69,6 +80,10 @@ def test_a_practice_user_sees_its_practice_and_pcn_only(bare_workspace: Workspac
     ("username", "password", "role", "org", "reason"),
     [
         ("sam", "short", Role.FINANCE, None, "too short"),
+        ("sam", "eleven-char", Role.FINANCE, None, "too short"),
+        ("sam", "QWERTY123456", Role.FINANCE, None, "most common passwords"),
+        ("sam", "Administrator", Role.FINANCE, None, "most common passwords"),
+        ("sam", "1qaz2wsx3edc", Role.FINANCE, None, "most common passwords"),
         ("two words", "long-enough-1", Role.FINANCE, None, "no spaces"),
         ("pam", "long-enough-1", Role.PRACTICE, None, "needs --org"),
         ("pam", "long-enough-1", Role.PRACTICE, "P1", "needs --org"),  # a PCN is not a practice
@@ -82,16 +97,150 @@ def test_accounts_that_cannot_be_made(
         users.add_user(bare_workspace, username, password, role, org_code=org)
 
 
-def test_sign_in_is_refused_after_repeated_failures_even_with_the_right_password(bare_workspace: Workspace) -> None:
+class Clock:
+    """Stands in for ``users._now``: time moves only when the test says."""
+
+    def __init__(self) -> None:
+        self.at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, seconds: float) -> None:
+        self.at += timedelta(seconds=seconds)
+
+
+def test_guesses_slow_down_their_own_address_but_never_lock_the_owner_out(
+    bare_workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock()
+    monkeypatch.setattr(users, "_now", clock)
     users.add_user(bare_workspace, "fiona", "finance-password-1", Role.FINANCE)
     for _ in range(MAX_FAILURES_PER_USER):
         with pytest.raises(LoginRefused):
             users.sign_in(bare_workspace, "fiona", "guess-password", "10.0.0.9")
+    # the guesser's address now waits 30 s, even with the right password ...
+    clock.advance(10)
+    with pytest.raises(TooManyAttempts) as held:
+        users.sign_in(bare_workspace, "fiona", "finance-password-1", "10.0.0.9")
+    assert held.value.retry_after_seconds == 20 and "try again in 20 seconds" in str(held.value)
+    # ... while the owner, signing in from her own desk, is not held back at all
+    assert users.sign_in(bare_workspace, "fiona", "finance-password-1", "10.0.0.10").user.username == "fiona"
+    # after the wait one more guess is checked, and the next wait is twice as long (60 s)
+    clock.advance(21)
+    with pytest.raises(LoginRefused):
+        users.sign_in(bare_workspace, "fiona", "guess-password", "10.0.0.9")
+    clock.advance(59)
+    with pytest.raises(TooManyAttempts) as held:
+        users.sign_in(bare_workspace, "fiona", "guess-password", "10.0.0.9")
+    assert held.value.retry_after_seconds == 1
+    # a success from that address clears its slow-down for that user name
+    clock.advance(1)
+    users.sign_in(bare_workspace, "fiona", "finance-password-1", "10.0.0.9")
+    with pytest.raises(LoginRefused):
+        users.sign_in(bare_workspace, "fiona", "guess-password", "10.0.0.9")
+
+
+def test_the_wait_doubles_from_30_seconds_to_at_most_15_minutes() -> None:
+    waits = [users.slow_down(failures, 5).total_seconds() for failures in range(1, 12)]
+    assert waits == [0, 0, 0, 0, 30, 60, 120, 240, 480, 900, 900]
+    assert users.slow_down(10_000, 5) == timedelta(minutes=15)
+
+
+def test_one_address_trying_many_user_names_is_slowed_down_too(
+    bare_workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(users, "_now", Clock())
+    for number in range(MAX_FAILURES_PER_CLIENT):
+        with pytest.raises(LoginRefused):
+            users.sign_in(bare_workspace, f"user{number}", "guess-password", "10.0.0.66")
     with pytest.raises(TooManyAttempts):
-        users.sign_in(bare_workspace, "fiona", "finance-password-1", "10.0.0.10")
-    # another user from another address is not held back
+        users.sign_in(bare_workspace, "someone-new", "guess-password", "10.0.0.66")
+    with pytest.raises(LoginRefused):  # another address is not affected
+        users.sign_in(bare_workspace, "someone-new", "guess-password", "10.0.0.67")
+
+
+def _parallel_sign_ins(workspace: Workspace, attempts: list[tuple[str, str]], client: str) -> Counter[str]:
+    """Every (user name, password) tried at once from its own thread; the outcomes counted by kind."""
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+    start = threading.Barrier(len(attempts))
+
+    def attempt(username: str, password: str) -> None:
+        start.wait()
+        try:
+            users.sign_in(workspace, username, password, client)
+            outcome = "signed in"
+        except LoginRefused:
+            outcome = "checked"
+        except TooManyAttempts:
+            outcome = "held back"
+        with lock:
+            outcomes[outcome] += 1
+
+    threads = [threading.Thread(target=attempt, args=pair) for pair in attempts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+@pytest.fixture
+def parallel_workspace(tmp_path: Path, store_url: str) -> Workspace:
+    """As ``bare_workspace``, with SQLite waiting up to a minute for a write lock rather than five seconds: these
+    tests run many writers at once on a machine that may be busy, and test the counting, not SQLite's patience."""
+    if store_url.startswith("sqlite"):
+        store_url += "?timeout=60"
+    workspace = init_workspace(tmp_path / "ws", reference_dir=tmp_path, store_url=store_url)
+    users.add_user(workspace, "fiona", "finance-password-1", Role.FINANCE)
+    return workspace
+
+
+def test_parallel_guesses_are_counted_before_any_password_is_checked(parallel_workspace: Workspace) -> None:
+    """20 wrong passwords at once (on SQLite and PostgreSQL): at most 5 are checked, the rest held back."""
+    outcomes = _parallel_sign_ins(parallel_workspace, [("fiona", "guess-password")] * 20, "10.0.0.9")
+    assert outcomes["checked"] <= MAX_FAILURES_PER_USER and outcomes["signed in"] == 0
+    assert outcomes["checked"] + outcomes["held back"] == 20 and outcomes["checked"] >= 1
+
+
+def test_parallel_guesses_at_many_user_names_from_one_address_stop_at_its_limit(
+    parallel_workspace: Workspace,
+) -> None:
+    attempts = [(f"user{number % 8}", "guess-password") for number in range(MAX_FAILURES_PER_CLIENT + 6)]
+    outcomes = _parallel_sign_ins(parallel_workspace, attempts, "10.0.0.66")
+    assert 1 <= outcomes["checked"] <= MAX_FAILURES_PER_CLIENT
+    assert outcomes["checked"] + outcomes["held back"] == len(attempts)
+
+
+def test_an_idle_session_ends_and_each_use_moves_its_end_on(
+    bare_workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock()
+    monkeypatch.setattr(users, "_now", clock)
     users.add_user(bare_workspace, "bob", "board-password-1", Role.BOARD)
-    assert users.sign_in(bare_workspace, "bob", "board-password-1", "10.0.0.11").user.username == "bob"
+    idle = timedelta(minutes=30)
+    token = users.sign_in(bare_workspace, "bob", "board-password-1", "10.0.0.1", idle).token
+    clock.advance(25 * 60)
+    assert users.session_for(bare_workspace, token, idle) is not None  # used: 30 more minutes from now
+    clock.advance(25 * 60)
+    assert users.session_for(bare_workspace, token, idle) is not None
+    clock.advance(31 * 60)  # unused for 31 minutes
+    assert users.session_for(bare_workspace, token, idle) is None
+
+
+def test_a_session_in_use_still_ends_ten_hours_after_sign_in(
+    bare_workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock()
+    monkeypatch.setattr(users, "_now", clock)
+    users.add_user(bare_workspace, "bob", "board-password-1", Role.BOARD)
+    token = users.sign_in(bare_workspace, "bob", "board-password-1", "10.0.0.1").token
+    for _ in range(20):  # used every 29 minutes for 9 h 40 min
+        clock.advance(29 * 60)
+        assert users.session_for(bare_workspace, token) is not None
+    clock.advance(21 * 60)
+    assert users.session_for(bare_workspace, token) is None
 
 
 # --- through the pages ------------------------------------------------------------------------------------------
@@ -213,5 +362,53 @@ def test_users_command_adds_and_lists_accounts(web_workspace: Workspace) -> None
     assert '"org_code": "A81003"' in result.stdout
     bad = runner.invoke(cli, [*base, "add", "dan", "--role", "finance", "--password-stdin"], input="short\n")
     assert bad.exit_code == 2
+    common = runner.invoke(cli, [*base, "add", "dan", "--role", "finance", "--password-stdin"], input="password1234\n")
+    assert common.exit_code == 2 and "most common passwords" in common.output
     listed = runner.invoke(cli, [*base, "list", "--format", "json"])
     assert [row["username"] for row in json.loads(listed.stdout)] == ["ada", "bob", "carol", "fiona", "pat"]
+
+
+# --- forwarded headers -------------------------------------------------------------------------------------------
+
+
+def _wrong_passwords_from_changing_forwarded_addresses(client: TestClient, tries: int) -> list[int]:
+    token = csrf_from(client.get("/login").text)
+    return [
+        client.post(
+            "/login",
+            data={"username": "ada", "password": "nope-nope-1", "csrf_token": token},
+            headers={"X-Forwarded-For": f"203.0.113.{number}"},
+        ).status_code
+        for number in range(tries)
+    ]
+
+
+def test_x_forwarded_for_from_an_untrusted_client_does_not_reset_the_count(app_client: TestClient) -> None:
+    statuses = _wrong_passwords_from_changing_forwarded_addresses(app_client, MAX_FAILURES_PER_USER + 1)
+    assert statuses == [401] * MAX_FAILURES_PER_USER + [429]
+
+
+def test_x_forwarded_for_from_a_trusted_proxy_names_the_client(web_workspace: Workspace) -> None:
+    app = create_app(web_workspace.settings, WebConfig(stamp_seconds=0.0, trusted_proxies=("10.0.0.1",)))
+    with TestClient(app, client=("10.0.0.1", 40000)) as client:
+        statuses = _wrong_passwords_from_changing_forwarded_addresses(client, MAX_FAILURES_PER_USER + 1)
+    assert statuses == [401] * (MAX_FAILURES_PER_USER + 1)  # six different clients behind the proxy
+
+
+def test_serve_believes_forwarded_headers_only_from_the_proxies_it_is_given(
+    web_workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
+    for name in ("OUTTURN_WORKSPACE", "OUTTURN_WEB_SECURE_COOKIES", "OUTTURN_WEB_TRUSTED_PROXIES"):
+        monkeypatch.setenv(name, "")  # serve sets them for uvicorn's worker: monkeypatch puts them back afterwards
+        monkeypatch.delenv(name)
+    base = ["--workspace", str(web_workspace.path), "serve"]
+    result = CliRunner().invoke(cli, [*base, "--trusted-proxy", "10.0.0.1", "--trusted-proxy", "10.1.0.0/16"])
+    assert result.exit_code == 0, result.output
+    assert calls[0]["proxy_headers"] is False  # uvicorn's own default believes any local client
+    assert WebConfig.from_environment().trusted_proxies == ("10.0.0.1", "10.1.0.0/16")
+    CliRunner().invoke(cli, base)
+    assert WebConfig.from_environment().trusted_proxies == ()

@@ -230,3 +230,21 @@ def test_run_a_scenario(page: Any, served: tuple[str, Workspace]) -> None:
     assert page.locator("#scenario-outturn").inner_text() == "£13,140,000.00"  # £13.2m less 6 × £10k
     _fits(page)
     _shot(page, "scenario-result")
+
+
+def test_the_api_documentation_renders_under_the_content_security_policy(
+    page: Any, served: tuple[str, Workspace]
+) -> None:
+    """/docs and /redoc draw the API from the application's own copies of Swagger UI and ReDoc (blank before:
+    FastAPI's pages load them from a CDN and start Swagger UI with an inline script the CSP refuses)."""
+    base, _ = served
+    page.goto(f"{base}/docs")
+    page.wait_for_selector(".opblock-summary-path", timeout=30_000)
+    assert "/api/session" in page.locator(".opblock-summary-path").all_inner_texts()
+    _shot(page, "api-docs")
+    page.goto(f"{base}/redoc")
+    page.wait_for_selector(".api-content h1", timeout=30_000)
+    assert page.locator(".api-content h1").first.inner_text().startswith("outturn")
+    assert page.get_by_text("/api/session").count() >= 1
+    _shot(page, "api-redoc")
+    assert page.console_errors == []

@@ -34,6 +34,13 @@ def serve(
     secure_cookies: Annotated[
         bool, typer.Option(help="Mark cookies Secure: set this behind a TLS-terminating proxy")
     ] = False,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Address or network (10.0.0.0/8) of a reverse proxy whose X-Forwarded-For/-Proto headers are "
+            "believed; repeat for more. None by default: the connection's own address is the client's"
+        ),
+    ] = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Start the web application on the workspace (sign in with an account from `outturn users add`).
@@ -60,12 +67,13 @@ def serve(
     sys.stdout.flush()
     os.environ["OUTTURN_WORKSPACE"] = str(path)
     os.environ["OUTTURN_WEB_SECURE_COOKIES"] = "1" if secure_cookies else ""
+    os.environ["OUTTURN_WEB_TRUSTED_PROXIES"] = ",".join(trusted_proxy or [])
     uvicorn.run(
         "outturn.web.app:app_from_environment",
         factory=True,
         host=host,
         port=port,
-        proxy_headers=True,
+        proxy_headers=False,  # the application believes forwarded headers from --trusted-proxy only
         log_level="warning",
     )
 
@@ -90,7 +98,8 @@ def add(
     ] = False,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """Create an account; the password (10 characters or more) is stored only as an argon2 hash."""
+    """Create an account; the password (12 characters or more, not one of the commonest passwords) is stored only
+    as an argon2 hash."""
     password = _read_password(password_stdin)
     with workspace_from(ctx) as workspace:
         try:

@@ -1,20 +1,31 @@
-"""People who use the web application: accounts with roles, sign-in with rate limiting, server-side sessions.
+"""People who use the web application: accounts with roles, sign-in with slow-down, server-side sessions.
 
-Passwords are stored only as argon2 hashes. A session is a random token held in the browser's cookie; the store
-keeps its SHA-256 and a CSRF token for the forms of that session. Sign-in is refused for a while after repeated
-failures for one user name or from one client address, whether or not the user name exists.
+Passwords are stored only as argon2 hashes, and must be long and not among the commonest passwords. A session is a
+random token held in the browser's cookie; the store keeps its SHA-256 and a CSRF token for the forms of that
+session; it ends when unused for the idle timeout, and ten hours after sign-in regardless.
+
+Sign-in slows down rather than locking anyone out: a user name tried from one client address may fail
+``MAX_FAILURES_PER_USER`` times, then each further try must wait twice as long as the last (30 s, 1 min, 2 min …,
+at most 15 minutes); one address may fail ``MAX_FAILURES_PER_CLIENT`` times over all user names before it is slowed
+down the same way. The owner signing in from elsewhere is never held back by someone else's guesses. Each try is
+claimed in the store before its password is checked, by a compare-and-set that only one of many parallel tries can
+win, so no more tries are checked than the limits allow, however many arrive at once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import cache
+from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from outturn.domain.errors import BadInput
 from outturn.domain.organisations import OrgKind
@@ -23,10 +34,15 @@ from outturn.store import repository
 from outturn.store import users_repository as store
 
 SESSION_LIFETIME = timedelta(hours=10)
-ATTEMPT_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_CLIENT = 20
-MIN_PASSWORD_LENGTH = 10
+SESSION_IDLE = timedelta(minutes=30)
+SESSION_TOUCH = timedelta(minutes=1)  # a session's expiry is moved on in the store at most this often
+ATTEMPT_WINDOW = timedelta(minutes=15)  # failures older than this (with none since) are forgotten
+MAX_FAILURES_PER_USER = 5  # per user name and client address
+MAX_FAILURES_PER_CLIENT = 20  # per client address, whatever the user names
+FIRST_DELAY = timedelta(seconds=30)
+MAX_DELAY = timedelta(minutes=15)
+CLAIM_TRIES = 50
+MIN_PASSWORD_LENGTH = 12
 
 _hasher = PasswordHasher()
 # a hash to verify against when the user name is unknown, so that both paths take the same time
@@ -50,8 +66,14 @@ class LoginRefused(Exception):
 
 class TooManyAttempts(Exception):
     def __init__(self, retry_after_seconds: int) -> None:
-        super().__init__(f"too many failed sign-in attempts: try again in {retry_after_seconds // 60 + 1} minutes")
+        super().__init__(f"too many failed sign-in attempts: try again in {_duration(retry_after_seconds)}")
         self.retry_after_seconds = retry_after_seconds
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{math.ceil(seconds / 60)} minutes"
 
 
 @dataclass(frozen=True)
@@ -130,8 +152,7 @@ def add_user(
     username = username.strip()
     if not username or len(username) > 100 or any(character.isspace() for character in username):
         raise UserError(f"user name {username!r}: 1 to 100 characters, no spaces")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
+    check_password(password)
     code = org_code.strip().upper() if org_code else None
     with workspace.store.transaction() as session:
         if role is Role.PRACTICE:
@@ -146,19 +167,77 @@ def add_user(
     return _user(workspace, record)
 
 
+@cache
+def common_passwords() -> frozenset[str]:
+    """The 49,233 commonest passwords (lower case) of zxcvbn-ts' list: ``common_passwords.txt`` beside this module."""
+    text = resources.files(__package__).joinpath("common_passwords.txt").read_text(encoding="utf-8")
+    return frozenset(line for line in text.splitlines() if line)
+
+
+def check_password(password: str) -> None:
+    """A new password must be at least ``MIN_PASSWORD_LENGTH`` characters and not a well-known password;
+    ``UserError`` says which rule it breaks."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
+    folded = password.strip().casefold()
+    if folded in common_passwords():
+        raise UserError("password is one of the most common passwords: choose another")
+
+
 def list_users(workspace: Workspace) -> list[User]:
     with workspace.store.reading() as session:
         records = store.list_users(session)
     return [_user(workspace, record) for record in records]
 
 
-def _check_rate(workspace: Workspace, username: str, client: str) -> None:
-    since = _now() - ATTEMPT_WINDOW
-    with workspace.store.reading() as session:
-        by_user = store.failures_since(session, since, username=username)
-        by_client = store.failures_since(session, since, client=client)
-    if by_user >= MAX_FAILURES_PER_USER or by_client >= MAX_FAILURES_PER_CLIENT:
-        raise TooManyAttempts(int(ATTEMPT_WINDOW.total_seconds()))
+def slow_down(failures: int, free_failures: int) -> timedelta:
+    """How long to wait after ``failures`` failures: nothing for the first ``free_failures - 1``, then 30 s,
+    doubling with each failure to at most 15 minutes."""
+    if failures < free_failures:
+        return timedelta(0)
+    doublings: int = min(failures - free_failures, 16)
+    return min(MAX_DELAY, FIRST_DELAY * (1 << doublings))
+
+
+class _Raced(Exception):
+    """Another try changed a throttle row between this one's read and its write."""
+
+
+def _claim_attempt(workspace: Workspace, free_failures: dict[str, int]) -> None:
+    """Count a try against each key (its free failures given) before the password is checked, or raise
+    ``TooManyAttempts`` while any key must wait.
+
+    The try is counted as a failure until it succeeds. All keys are claimed in one transaction by compare-and-set
+    on each row's version; when a parallel try got there first, the claim rolls back and this try reads again, so
+    every checked try has been counted first."""
+    for _ in range(CLAIM_TRIES):
+        at = _now()
+        with workspace.store.reading() as session:
+            states = {key: store.throttle_state(session, key) for key in free_failures}
+        claims = []
+        for key, state in states.items():
+            failures = 0 if state is None or at - state.last_at > ATTEMPT_WINDOW else state.failures
+            if state is not None and failures and at < state.blocked_until:
+                raise TooManyAttempts(max(1, math.ceil((state.blocked_until - at).total_seconds())))
+            version = state.version if state is not None else None
+            claims.append((key, version, failures + 1, at + slow_down(failures + 1, free_failures[key])))
+        try:
+            with workspace.store.transaction() as session:
+                for key, version, failures, blocked_until in claims:
+                    if not store.claim_throttle(session, key, version, failures, at, blocked_until):
+                        raise _Raced()
+            return
+        except (_Raced, IntegrityError):  # IntegrityError: another try inserted the first row for a key
+            continue
+    raise TooManyAttempts(1)
+
+
+def _user_key(username: str, client: str) -> str:
+    return f"user:{username}@{client}"
+
+
+def _client_key(client: str) -> str:
+    return f"client:{client}"
 
 
 def _verified(record: store.UserRecord | None, password: str) -> bool:
@@ -168,35 +247,56 @@ def _verified(record: store.UserRecord | None, password: str) -> bool:
         return False
 
 
-def sign_in(workspace: Workspace, username: str, password: str, client: str) -> SignedIn:
+def _session_end(created_at: datetime, used_at: datetime, idle: timedelta) -> datetime:
+    return min(created_at + SESSION_LIFETIME, used_at + idle)
+
+
+def sign_in(
+    workspace: Workspace, username: str, password: str, client: str, idle: timedelta = SESSION_IDLE
+) -> SignedIn:
     """Check the password and open a session; raises ``TooManyAttempts`` or ``LoginRefused``."""
-    username = username.strip()[:100]
-    _check_rate(workspace, username, client)
-    with workspace.store.transaction() as session:
+    username, client = username.strip()[:100], client[:64]
+    _claim_attempt(
+        workspace, {_client_key(client): MAX_FAILURES_PER_CLIENT, _user_key(username, client): MAX_FAILURES_PER_USER}
+    )
+    with workspace.store.reading() as session:
         record = store.user_by_name(session, username)
-        succeeded = _verified(record, password) and record is not None and record.active
-        store.record_attempt(session, username, client[:64], succeeded)
+    succeeded = _verified(record, password) and record is not None and record.active
+    with workspace.store.transaction() as session:
+        store.record_attempt(session, username, client, succeeded)
     if not succeeded or record is None:
         raise LoginRefused("user name or password not recognised")
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    at = _now()
     with workspace.store.transaction() as session:
+        store.clear_throttle(session, _user_key(username, client), at)
+        store.uncount_attempt(session, _client_key(client))
+        store.forget_throttles_before(session, at - SESSION_LIFETIME)
         if _hasher.check_needs_rehash(record.password_hash):
             store.set_password_hash(session, record.id, _hasher.hash(password))
-        store.delete_expired_sessions(session, _now())
-        store.create_session(session, _sha256(token), record.id, csrf, _now() + SESSION_LIFETIME)
+        store.delete_expired_sessions(session, at)
+        store.create_session(session, _sha256(token), record.id, csrf, at, _session_end(at, at, idle))
     return SignedIn(_user(workspace, record), token, csrf)
 
 
-def session_for(workspace: Workspace, token: str) -> tuple[User, str] | None:
-    """The signed-in user and the session's CSRF token, or None for an unknown or expired token."""
+def session_for(workspace: Workspace, token: str, idle: timedelta = SESSION_IDLE) -> tuple[User, str] | None:
+    """The signed-in user and the session's CSRF token, or None for an unknown or expired token. Each use moves
+    the session's end to ``idle`` from now (never past ``SESSION_LIFETIME`` after sign-in)."""
     if not token:
         return None
+    at = _now()
     with workspace.store.reading() as session:
-        found = store.session_user(session, _sha256(token), _now())
+        found = store.session_user(session, _sha256(token), at)
     if found is None:
         return None
-    record, csrf = found
-    return _user(workspace, record), csrf
+    ends_at = _session_end(found.created_at, at, idle)
+    if abs(ends_at - found.expires_at) >= SESSION_TOUCH:
+        try:
+            with workspace.store.transaction() as session:
+                store.set_session_expiry(session, _sha256(token), ends_at)
+        except OperationalError:
+            pass  # the store is busy (a long import): the session keeps its end for now, the next use moves it
+    return _user(workspace, found.user), found.csrf_token
 
 
 def sign_out(workspace: Workspace, token: str) -> None:

@@ -275,3 +275,16 @@ class LoginAttemptRow(Base):
     client: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     succeeded: Mapped[bool] = mapped_column(Boolean)
+
+
+class LoginThrottleRow(Base):
+    """Failed sign-ins counted per key (a user name at one client address, or an address alone) and how long that
+    key must wait before its next try. ``version`` changes with every write: a claim is a compare-and-set on it."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    blocked_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from outturn.store.models import LoginAttemptRow, UserRow, WebSessionRow
+from outturn.store.models import LoginAttemptRow, LoginThrottleRow, UserRow, WebSessionRow
 from outturn.store.repository import now
 
 
@@ -59,22 +59,47 @@ def list_users(session: Session) -> list[UserRecord]:
     return [_record(row) for row in session.scalars(select(UserRow).order_by(UserRow.username))]
 
 
-def create_session(session: Session, token_sha256: str, user_id: int, csrf_token: str, expires_at: datetime) -> None:
+def create_session(
+    session: Session, token_sha256: str, user_id: int, csrf_token: str, created_at: datetime, expires_at: datetime
+) -> None:
     session.add(
         WebSessionRow(
-            token_sha256=token_sha256, user_id=user_id, csrf_token=csrf_token, created_at=now(), expires_at=expires_at
+            token_sha256=token_sha256,
+            user_id=user_id,
+            csrf_token=csrf_token,
+            created_at=created_at,
+            expires_at=expires_at,
         )
     )
 
 
-def session_user(session: Session, token_sha256: str, at: datetime) -> tuple[UserRecord, str] | None:
-    """The active user and CSRF token of an unexpired session, else None."""
+@dataclass(frozen=True)
+class SessionRecord:
+    user: UserRecord
+    csrf_token: str
+    created_at: datetime
+    expires_at: datetime
+
+
+def session_user(session: Session, token_sha256: str, at: datetime) -> SessionRecord | None:
+    """The active user, CSRF token and times of an unexpired session, else None."""
     found = session.execute(
-        select(UserRow, WebSessionRow.csrf_token)
+        select(UserRow, WebSessionRow)
         .join(WebSessionRow, WebSessionRow.user_id == UserRow.id)
         .where(WebSessionRow.token_sha256 == token_sha256, WebSessionRow.expires_at > at, UserRow.active)
     ).one_or_none()
-    return (_record(found[0]), found[1]) if found else None
+    if found is None:
+        return None
+    user, web_session = found
+    return SessionRecord(
+        _record(user), web_session.csrf_token, _aware(web_session.created_at), _aware(web_session.expires_at)
+    )
+
+
+def set_session_expiry(session: Session, token_sha256: str, expires_at: datetime) -> None:
+    session.execute(
+        update(WebSessionRow).where(WebSessionRow.token_sha256 == token_sha256).values(expires_at=expires_at)
+    )
 
 
 def delete_session(session: Session, token_sha256: str) -> None:
@@ -86,15 +111,65 @@ def delete_expired_sessions(session: Session, at: datetime) -> None:
 
 
 def record_attempt(session: Session, username: str, client: str, succeeded: bool) -> None:
+    """Every sign-in attempt is logged (who tried which user name from where, and whether it worked)."""
     session.add(LoginAttemptRow(username=username, client=client, at=now(), succeeded=succeeded))
 
 
-def failures_since(session: Session, since: datetime, *, username: str | None = None, client: str | None = None) -> int:
-    """Failed attempts since ``since`` for the user name, or from the client address (whichever is given)."""
-    conditions = []
-    if username is not None:
-        conditions.append(LoginAttemptRow.username == username)
-    if client is not None:
-        conditions.append(LoginAttemptRow.client == client)
-    query = select(func.count()).where(LoginAttemptRow.at > since, ~LoginAttemptRow.succeeded, or_(*conditions))
-    return int(session.scalar(query) or 0)
+@dataclass(frozen=True)
+class ThrottleState:
+    failures: int
+    version: int
+    last_at: datetime
+    blocked_until: datetime
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes for what was stored in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def throttle_state(session: Session, key: str) -> ThrottleState | None:
+    row = session.get(LoginThrottleRow, key)
+    if row is None:
+        return None
+    return ThrottleState(row.failures, row.version, _aware(row.last_at), _aware(row.blocked_until))
+
+
+def claim_throttle(
+    session: Session, key: str, seen_version: int | None, failures: int, at: datetime, blocked_until: datetime
+) -> bool:
+    """Count one more attempt for ``key`` if nobody changed it since it was read at ``seen_version`` (None: it did
+    not exist). False when another attempt got there first; a racing first insert raises ``IntegrityError``."""
+    values = {"failures": failures, "last_at": at, "blocked_until": blocked_until}
+    if seen_version is None:
+        session.add(LoginThrottleRow(key=key, version=0, **values))
+        session.flush()
+        return True
+    claimed = session.execute(
+        update(LoginThrottleRow)
+        .where(LoginThrottleRow.key == key, LoginThrottleRow.version == seen_version)
+        .values(version=LoginThrottleRow.version + 1, **values)
+    )
+    return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def clear_throttle(session: Session, key: str, at: datetime) -> None:
+    """A success: no failures held against ``key`` any longer."""
+    session.execute(
+        update(LoginThrottleRow)
+        .where(LoginThrottleRow.key == key)
+        .values(failures=0, blocked_until=at, version=LoginThrottleRow.version + 1)
+    )
+
+
+def uncount_attempt(session: Session, key: str) -> None:
+    """A success: the attempt counted against ``key`` when it was claimed was not a failure after all."""
+    session.execute(
+        update(LoginThrottleRow)
+        .where(LoginThrottleRow.key == key, LoginThrottleRow.failures > 0)
+        .values(failures=LoginThrottleRow.failures - 1, version=LoginThrottleRow.version + 1)
+    )
+
+
+def forget_throttles_before(session: Session, at: datetime) -> None:
+    session.execute(delete(LoginThrottleRow).where(LoginThrottleRow.last_at < at))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -19,6 +20,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from outturn import __version__
 from outturn.domain.errors import BadInput, Conflict, NotFound, Unavailable
@@ -28,9 +30,12 @@ from outturn.services.workspace import open_workspace
 from outturn.settings import Settings
 from outturn.web.cache import ResultCache
 from outturn.web.config import WebConfig
+from outturn.web.docs import install_docs
 from outturn.web.jobs import JobLimits, JobRunner
+from outturn.web.limits import BodyLimit, upload_routes
 from outturn.web.routes import ROUTERS
-from outturn.web.security import CsrfFailed, Forbidden, NotSignedIn, SessionCache, csrf_protect
+from outturn.web.routes.scenarios import MAX_SCENARIO_BYTES
+from outturn.web.security import CsrfFailed, Forbidden, NotSignedIn, SessionCache, csrf_protect, user_of_scope
 from outturn.web.templating import build_templates, render
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -46,10 +51,14 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
 ]
+# Pages and API answers are never kept by browsers or proxies (they hold figures and per-session tokens); the
+# static assets may be.
+NO_STORE = (b"cache-control", b"no-store")
 
 
 class SecurityHeaders:
-    """Adds the security headers to every response (a plain ASGI middleware: no per-request task overhead)."""
+    """Adds the security headers to every response, and ``Cache-Control: no-store`` to all but the static assets
+    (a plain ASGI middleware: no per-request task overhead)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -59,9 +68,15 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        cacheable = scope["path"].startswith("/static/")
+
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+                headers = [*message.get("headers", []), *SECURITY_HEADERS]
+                if not cacheable:
+                    headers = [(name, value) for name, value in headers if name.lower() != b"cache-control"]
+                    headers.append(NO_STORE)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -166,6 +181,22 @@ def _install_error_handlers(app: FastAPI) -> None:
         return response
 
 
+def _install_middleware(app: FastAPI, config: WebConfig) -> None:
+    """Outermost first: forwarded headers (from trusted proxies only), security headers round every response
+    (500s included), unexpected errors as a plain 500, then the body limit, which runs before anything reads
+    the body."""
+    app.add_middleware(
+        BodyLimit,
+        max_body_bytes=config.max_body_bytes,
+        uploads=upload_routes(config.max_upload_bytes, MAX_SCENARIO_BYTES),
+        user_of=lambda scope: user_of_scope(app.state, scope),
+    )
+    app.add_middleware(UnexpectedErrors)
+    app.add_middleware(SecurityHeaders)
+    if config.trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(config.trusted_proxies))
+
+
 def create_app(settings: Settings, config: WebConfig | None = None, *, read_only_warehouse: bool = False) -> FastAPI:
     """The web application over the workspace ``settings`` names (opened now, closed when the app stops).
 
@@ -188,11 +219,13 @@ def create_app(settings: Settings, config: WebConfig | None = None, *, read_only
         "token in the X-CSRF-Token header. Money is integer pence in fields named *_pence.",
         dependencies=[Depends(csrf_protect)],
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs, from the application's own assets
+        redoc_url=None,
     )
     app.state.workspace = workspace
     app.state.config = config
     app.state.templates = build_templates()
-    app.state.sessions = SessionCache(config.session_cache_seconds)
+    app.state.sessions = SessionCache(config.session_cache_seconds, timedelta(minutes=config.session_idle_minutes))
     app.state.cache = ResultCache(
         lambda: data_stamp(workspace),
         ttl_seconds=config.cache_seconds,
@@ -200,10 +233,10 @@ def create_app(settings: Settings, config: WebConfig | None = None, *, read_only
         remembered_errors=(*BAD_INPUT, *NOT_FOUND),
     )
     app.state.jobs = JobRunner(JobLimits(), expected=(ProblemsError, *BAD_INPUT, *NOT_FOUND))
-    app.add_middleware(UnexpectedErrors)
-    app.add_middleware(SecurityHeaders)  # added last, so outermost: round every response, 500s included
+    _install_middleware(app, config)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
+    install_docs(app)
     for router in ROUTERS:
         app.include_router(router)
 
@@ -216,10 +249,7 @@ def create_app(settings: Settings, config: WebConfig | None = None, *, read_only
 
 def app_from_environment() -> FastAPI:
     """For ``uvicorn --factory`` (``outturn serve``): the workspace from ``OUTTURN_WORKSPACE``."""
-    import os
-
     from outturn.settings import find_workspace, load_settings
 
     settings = load_settings(find_workspace())
-    config = WebConfig(secure_cookies=bool(os.environ.get("OUTTURN_WEB_SECURE_COOKIES")))
-    return create_app(settings, config, read_only_warehouse=True)
+    return create_app(settings, WebConfig.from_environment(), read_only_warehouse=True)

@@ -1,7 +1,9 @@
-"""How the web application runs: cookie security and caching. Workspace settings come from ``outturn.toml``."""
+"""How the web application runs: cookies, sessions, request limits, proxies and caching. Workspace settings come
+from ``outturn.toml``; these from ``create_app``'s caller (``outturn serve`` reads them from the environment)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 
@@ -16,4 +18,27 @@ class WebConfig:
     stamp_seconds: float = 1.0
     # How long a session looked up in the store is trusted in this process before it is checked again.
     session_cache_seconds: float = 15.0
+    # A session unused for this long ends (each use moves its end on; ten hours after sign-in it ends regardless).
+    session_idle_minutes: float = 30.0
     page_size: int = 50
+    # The largest request body anyone may send (forms, JSON), and an import file a finance or admin user may upload.
+    max_body_bytes: int = 64 * 1024
+    max_upload_bytes: int = 50 * 1024 * 1024
+    # Addresses (or networks, e.g. 10.0.0.0/8) of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto
+    # headers are believed; from anyone else they are ignored. None by default.
+    trusted_proxies: tuple[str, ...] = ()
+
+    @classmethod
+    def from_environment(cls) -> WebConfig:
+        """``OUTTURN_WEB_SECURE_COOKIES`` (any value), ``OUTTURN_WEB_TRUSTED_PROXIES`` (comma-separated),
+        ``OUTTURN_WEB_SESSION_IDLE_MINUTES`` and ``OUTTURN_WEB_MAX_UPLOAD_MB``; unset ones keep their defaults."""
+        defaults = cls()
+        proxies = os.environ.get("OUTTURN_WEB_TRUSTED_PROXIES", "")
+        idle = os.environ.get("OUTTURN_WEB_SESSION_IDLE_MINUTES")
+        upload_mb = os.environ.get("OUTTURN_WEB_MAX_UPLOAD_MB")
+        return cls(
+            secure_cookies=bool(os.environ.get("OUTTURN_WEB_SECURE_COOKIES")),
+            trusted_proxies=tuple(item.strip() for item in proxies.split(",") if item.strip()),
+            session_idle_minutes=float(idle) if idle else defaults.session_idle_minutes,
+            max_upload_bytes=int(float(upload_mb) * 1024 * 1024) if upload_mb else defaults.max_upload_bytes,
+        )

@@ -3,7 +3,10 @@
 The session cookie holds a random token (HttpOnly, SameSite=Lax, Secure behind TLS); the store keeps its hash
 and the session's CSRF token. Every POST/PUT/PATCH/DELETE must carry that CSRF token, in the form field
 ``csrf_token`` or the ``X-CSRF-Token`` header (htmx sends the header). Before sign-in the login form is protected
-the same way by a double-submit cookie.
+the same way by a double-submit cookie. A session unused for ``WebConfig.session_idle_minutes`` ends.
+
+The client address (which sign-in slow-down counts against) is the connection's peer; ``X-Forwarded-For`` and
+``X-Forwarded-Proto`` are believed only from ``WebConfig.trusted_proxies`` (uvicorn's ``ProxyHeadersMiddleware``).
 """
 
 from __future__ import annotations
@@ -11,9 +14,12 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from typing import Annotated
+from datetime import timedelta
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
+from starlette.requests import HTTPConnection
+from starlette.types import Scope
 
 from outturn.services import users
 from outturn.services.users import User
@@ -41,8 +47,9 @@ class CsrfFailed(Exception):
 class SessionCache:
     """Sessions looked up in the store, trusted for a few seconds in this process (signing out drops them)."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, idle: timedelta = users.SESSION_IDLE) -> None:
         self._seconds = seconds
+        self.idle = idle
         self._entries: dict[str, tuple[float, User, str]] = {}
         self._lock = threading.Lock()
 
@@ -50,7 +57,7 @@ class SessionCache:
         found = self._entries.get(token)
         if found is not None and time.monotonic() - found[0] < self._seconds:
             return found[1], found[2]
-        session = users.session_for(workspace, token)
+        session = users.session_for(workspace, token, self.idle)
         with self._lock:
             if session is None:
                 self._entries.pop(token, None)
@@ -77,14 +84,29 @@ async def get_workspace(request: Request) -> Workspace:
 WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
 
 
+def _look_up(state: Any, connection: HTTPConnection) -> tuple[User, str] | None:
+    token = connection.cookies.get(SESSION_COOKIE, "")
+    cache: SessionCache = state.sessions
+    return cache.look_up(state.workspace, token) if token else None
+
+
 def session_of(request: Request) -> tuple[User, str] | None:
     """The request's signed-in user and CSRF token (looked up once per request)."""
     if not hasattr(request.state, "session"):
-        token = request.cookies.get(SESSION_COOKIE, "")
-        cache: SessionCache = request.app.state.sessions
-        request.state.session = cache.look_up(request.app.state.workspace, token) if token else None
+        request.state.session = _look_up(request.app.state, request)
     found: tuple[User, str] | None = request.state.session
     return found
+
+
+def user_of_scope(app_state: Any, scope: Scope) -> User | None:
+    """The signed-in user of a request not yet parsed (for ASGI middleware): its session cookie, looked up."""
+    found = _look_up(app_state, HTTPConnection(scope))
+    return found[0] if found else None
+
+
+def client_address(request: Request) -> str:
+    """The address sign-in attempts are counted against (a trusted proxy's client, else the connection's peer)."""
+    return request.client.host if request.client else "unknown"
 
 
 def optional_user(request: Request) -> User | None:

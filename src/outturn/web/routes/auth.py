@@ -14,6 +14,7 @@ from outturn.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     WorkspaceDep,
+    client_address,
     csrf_token_for,
     optional_user,
     set_login_csrf_cookie,
@@ -29,10 +30,6 @@ def _safe_next(target: str | None) -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
     return target
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _user_document(user: User) -> dict[str, Any]:
@@ -60,7 +57,8 @@ def login_page(request: Request) -> Response:
 
 
 def _sign_in(request: Request, workspace: WorkspaceDep, username: str, password: str) -> SignedIn:
-    signed_in = users.sign_in(workspace, username, password, _client(request))
+    idle = request.app.state.sessions.idle
+    signed_in = users.sign_in(workspace, username, password, client_address(request), idle)
     request.state.session = (signed_in.user, signed_in.csrf_token)
     return signed_in
 

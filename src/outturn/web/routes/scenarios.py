@@ -31,6 +31,7 @@ from outturn.services.scenarios import read_scenario_file, run_loaded
 from outturn.services.web import SCENARIO_SUFFIXES, scenario_files
 from outturn.services.workspace import Workspace
 from outturn.web.jobs import Checkpoint, Job, JobRefused, JobRunner, JobState
+from outturn.web.limits import upload_name
 from outturn.web.security import Reader, WorkspaceDep
 from outturn.web.templating import render
 
@@ -41,7 +42,7 @@ _STOPPED = (JobState.FAILED, JobState.TIMED_OUT, JobState.CANCELLED)
 
 
 async def _read_upload(upload: UploadFile) -> tuple[Scenario, str]:
-    filename = PurePath(upload.filename or "").name
+    filename = upload_name(upload.filename, "scenario.toml")
     if PurePath(filename).suffix.lower() not in SCENARIO_SUFFIXES:
         raise ProblemsError([Problem(filename, "not a scenario file (.toml or .json)")], f"{filename} was not run")
     content = await upload.read(MAX_SCENARIO_BYTES + 1)
