@@ -14,6 +14,7 @@ from outturn.cli._common import (
     WorkspaceOption,
     cell,
     console,
+    current_user,
     emit,
     emit_rows,
     reports_errors,
@@ -109,13 +110,24 @@ def ledger_import(
     file: FileArgument,
     sheet: Annotated[str | None, typer.Option(help="Worksheet name (default: the first)")] = None,
     header_row: Annotated[int | None, typer.Option(help="Row holding the column names (default: 1)")] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Allow the file to remove stored lines of the months it holds")
+    ] = False,
     workspace: WorkspaceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Import a ledger file. Each organisation-month in the file replaces what is stored for it; a file
-    with any problem stores nothing and lists every problem with its row and column."""
+    with any problem stores nothing and lists every problem with its row and column.
+
+    A file that would remove stored lines stores nothing, shows what it would replace (lines, budget and actual
+    by category, before and after) and exits 2 unless given --replace. A file that would change a closed month
+    is refused until the month is reopened (outturn close reopen). Every import is recorded (outturn imports list).
+    """
     with workspace_from(ctx, workspace) as opened:
-        _emit_summary(fmt, imports.import_ledger(opened, file, sheet=sheet, header_row=header_row))
+        summary = imports.import_ledger(
+            opened, file, sheet=sheet, header_row=header_row, replace=replace, who=current_user()
+        )
+        _emit_summary(fmt, summary)
 
 
 @ledger_app.command("list")

@@ -3,17 +3,37 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from sqlalchemy.orm import Session
+
+from outturn.domain.ledger import LedgerLine
+from outturn.domain.ledger_replacement import LedgerReplacement, Side, compare_ledger
+from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.ingest.ledger import read_ledger
 from outturn.ingest.organisations import read_organisations_csv
 from outturn.ingest.plans import read_plans, read_risks
 from outturn.services.workspace import Workspace
 from outturn.store import repository
+from outturn.store.repository import ImportRecord
+
+__all__ = [
+    "FileChanged",
+    "ImportRecord",
+    "ImportRefused",
+    "ImportSummary",
+    "MonthClosed",
+    "ReplaceRequired",
+    "import_history",
+    "import_ledger",
+    "import_organisations",
+    "import_plans",
+    "import_risks",
+]
 
 T = TypeVar("T")
 
@@ -42,18 +62,134 @@ def _known_org_codes(workspace: Workspace) -> frozenset[str]:
         return frozenset(repository.org_tree(session).by_code)
 
 
+class ImportRefused(Exception):
+    """An import refused as asked (it would replace data, or change a closed month); nothing has been stored."""
+
+    def __init__(self, message: str, source: str, sha256: str, replacement: LedgerReplacement) -> None:
+        super().__init__(message)
+        self.source = source
+        self.sha256 = sha256
+        self.replacement = replacement
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "error": str(self),
+            "source": self.source,
+            "sha256": self.sha256,
+            "replaces": self.replacement.as_dict(),
+        }
+
+
+class ReplaceRequired(ImportRefused):
+    """The file would remove stored lines: it needs an explicit replace, after its comparison has been seen."""
+
+
+class MonthClosed(ImportRefused):
+    """The file would change a closed month: the month must be reopened, with a reason, first."""
+
+
+class FileChanged(ImportRefused):
+    """The file confirmed is not the file whose comparison was shown."""
+
+
+Progress = Callable[[str], None]
+
+
+def _no_progress(_stage: str) -> None:
+    return None
+
+
+def _periods(lines: Sequence[LedgerLine]) -> tuple[str, ...]:
+    return tuple(sorted({f"{line.org_code} {line.year} M{line.month:02d}" for line in lines}))
+
+
+def _month_names(months: Iterable[tuple[int, int]]) -> str:
+    return ", ".join(str(FinancialMonth(FinancialYear(year), month)) for year, month in sorted(months))
+
+
+def _check_replacement(
+    session: Session, path: Path, sha256: str, lines: Sequence[LedgerLine], replace: bool
+) -> LedgerReplacement:
+    """Compare the file with the stored months it names; raise when it changes a closed month, or removes
+    stored lines without an explicit replace."""
+    months = {(line.org_code, line.year.start_year, line.month) for line in lines}
+    replacement = compare_ledger(repository.ledger_lines_in_months(session, months), lines)
+    closed = repository.closed_months(session) & {(year, month) for _org, year, month in replacement.changed_months()}
+    if closed:
+        raise MonthClosed(
+            f"{path.name} was not imported: it would change {_month_names(closed)}, which is closed; reopen the "
+            "month, giving a reason, before importing it again; nothing stored",
+            path.name,
+            sha256,
+            replacement,
+        )
+    if replacement.removed and not replace:
+        raise ReplaceRequired(
+            f"{path.name} was not imported: it would remove {replacement.removed} stored line(s) and change "
+            f"{replacement.changed}; nothing stored. Compare what it replaces, then import it again asking to "
+            "replace",
+            path.name,
+            sha256,
+            replacement,
+        )
+    return replacement
+
+
+def _totals(side: Side) -> dict[str, int]:
+    return {"budget_pence": side.budget_pence, "actual_pence": side.actual_pence}
+
+
 def import_ledger(
-    workspace: Workspace, path: Path, *, sheet: str | None = None, header_row: int | None = None
+    workspace: Workspace,
+    path: Path,
+    *,
+    sheet: str | None = None,
+    header_row: int | None = None,
+    replace: bool = False,
+    expected_sha256: str | None = None,
+    who: str = "",
+    progress: Progress = _no_progress,
 ) -> ImportSummary:
-    """Replace, for each organisation and month in the file, that month's ledger with the file's lines."""
+    """Replace, for each organisation and month in the file, that month's ledger with the file's lines.
+
+    A file that would remove stored lines needs ``replace``; one that would change a closed month is refused until
+    the month is reopened; ``expected_sha256`` (when given) must be the file's, so the file replaced is the file
+    compared. Re-importing identical lines changes nothing but is recorded."""
+    progress("reading")
+    sha256 = _sha256(path)
+    if expected_sha256 is not None and expected_sha256 != sha256:
+        raise FileChanged(
+            f"{path.name} was not imported: it is not the file whose comparison was shown; nothing stored",
+            path.name,
+            sha256,
+            LedgerReplacement(),
+        )
     lines = _accept(
         *read_ledger(path, known_org_codes=_known_org_codes(workspace), sheet=sheet, header_row=header_row), path
     )
+    progress("comparing")
     with workspace.store.transaction() as session:
-        record = repository.record_import(session, "ledger", path.name, _sha256(path), len(lines))
+        replacement = _check_replacement(session, path, sha256, lines, replace)
+        progress("storing")
+        record = repository.record_import(
+            session,
+            "ledger",
+            path.name,
+            sha256,
+            len(lines),
+            who=who,
+            replaced_rows=replacement.before.lines,
+            totals=_totals(replacement.after),
+            replaced_totals=_totals(replacement.before),
+        )
         replaced = repository.replace_ledger_months(session, lines, record.id)
-    periods = sorted({f"{line.org_code} {line.year} M{line.month:02d}" for line in lines})
-    return ImportSummary("ledger", path.name, len(lines), replaced, tuple(periods))
+    return ImportSummary("ledger", path.name, len(lines), replaced, _periods(lines))
+
+
+def import_history(workspace: Workspace, limit: int | None = None) -> list[ImportRecord]:
+    """Every recorded import, newest first."""
+    with workspace.store.reading() as session:
+        return repository.list_imports(session, limit)
 
 
 def import_plans(workspace: Workspace, path: Path) -> ImportSummary:

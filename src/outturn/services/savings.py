@@ -218,10 +218,11 @@ def set_target(workspace: Workspace, target: SavingsTarget, who: str) -> None:
 
 
 def close_month(workspace: Workspace, as_at: FinancialMonth, who: str) -> int:
-    """Freeze every scheme's plan and forecast as at the month; a month closes once and stays as closed."""
+    """Freeze every scheme's plan and forecast as at the month; a month closes once and stays as closed, unless
+    reopened (to correct its ledger), when closing it again records the close and keeps the first snapshot."""
     with workspace.store.transaction() as session:
         if store.close_exists(session, as_at.year, as_at.number):
-            raise SavingsError(f"{as_at} is already closed: closes cannot be changed")
+            return _close_again(session, as_at, who)
         schemes = store.load_schemes(session, as_at.year)
         snapshots = [snapshot(scheme, as_at.number) for scheme in schemes]
         store.create_close(session, as_at.year, as_at.number, who, snapshots, schemes)
@@ -229,6 +230,30 @@ def close_month(workspace: Workspace, as_at: FinancialMonth, who: str) -> int:
             session, who, "close", f"{as_at.year.label} {as_at.label}", "close-month", None, {"schemes": len(schemes)}
         )
     return len(schemes)
+
+
+def _close_again(session: Session, as_at: FinancialMonth, who: str) -> int:
+    """Close a reopened month again (its first close's snapshot stands: a close never changes)."""
+    if (as_at.year.start_year, as_at.number) in repository.closed_months(session):
+        raise SavingsError(f"{as_at} is already closed: closes cannot be changed")
+    repository.record_month_status(session, as_at.year.start_year, as_at.number, "close", who, "")
+    store.record_change(session, who, "close", f"{as_at.year.label} {as_at.label}", "close-again", None, None)
+    return len(store.close_snapshots(session, as_at.year, as_at.number) or [])
+
+
+def reopen_month(workspace: Workspace, as_at: FinancialMonth, who: str, reason: str) -> None:
+    """Reopen a closed month so its ledger can be corrected; recorded with who, when and why."""
+    if not reason.strip():
+        raise SavingsError(f"a reason is needed to reopen {as_at}")
+    key = (as_at.year.start_year, as_at.number)
+    with workspace.store.transaction() as session:
+        if key not in repository.closed_months(session):
+            state = "reopened already" if repository.month_was_closed(session, *key) else "not closed"
+            raise SavingsError(f"{as_at} is {state}: only a closed month can be reopened")
+        repository.record_month_status(session, *key, "reopen", who, reason.strip())
+        store.record_change(
+            session, who, "close", f"{as_at.year.label} {as_at.label}", "reopen", None, {"reason": reason.strip()}
+        )
 
 
 def movement(workspace: Workspace, earlier: FinancialMonth, later: FinancialMonth) -> tuple[Movement, ...]:
