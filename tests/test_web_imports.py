@@ -4,6 +4,7 @@ a good file lands; only finance and admin may import."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -21,11 +22,31 @@ BAD_LEDGER = (
 )
 
 
-def _upload(client: TestClient, name: str, text: str, kind: str = "ledger") -> tuple[int, str]:
+def _finished(client: TestClient, response: Any) -> Any:
+    """Follow an upload or confirmation to its job's page once the job has ended (no timing: wait on the job)."""
+    if response.status_code != 303:
+        return response
+    location = response.headers["location"]
+    job_id = location.rsplit("/", 1)[-1]
+    jobs = client.app.state.import_jobs  # type: ignore[attr-defined]
+    for job in list(jobs._jobs.values()):
+        if job.id == job_id:
+            assert job.done.wait(120), "the import never ended"
+    return client.get(location)
+
+
+def _post_upload(client: TestClient, name: str, text: str, kind: str = "ledger") -> Any:
     token = csrf_from(client.get("/imports").text)
-    response = client.post(
-        "/imports", data={"kind": kind, "csrf_token": token}, files={"file": (name, text.encode(), "text/csv")}
+    return client.post(
+        "/imports",
+        data={"kind": kind, "csrf_token": token},
+        files={"file": (name, text.encode(), "text/csv")},
+        follow_redirects=False,
     )
+
+
+def _upload(client: TestClient, name: str, text: str, kind: str = "ledger") -> tuple[int, str]:
+    response = _finished(client, _post_upload(client, name, text, kind))
     return response.status_code, response.text
 
 

@@ -27,12 +27,14 @@ __all__ = [
     "ImportRefused",
     "ImportSummary",
     "MonthClosed",
+    "Progress",
     "ReplaceRequired",
     "import_history",
     "import_ledger",
     "import_organisations",
     "import_plans",
     "import_risks",
+    "no_progress",
 ]
 
 T = TypeVar("T")
@@ -95,7 +97,7 @@ class FileChanged(ImportRefused):
 Progress = Callable[[str], None]
 
 
-def _no_progress(_stage: str) -> None:
+def no_progress(_stage: str) -> None:
     return None
 
 
@@ -148,7 +150,7 @@ def import_ledger(
     replace: bool = False,
     expected_sha256: str | None = None,
     who: str = "",
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> ImportSummary:
     """Replace, for each organisation and month in the file, that month's ledger with the file's lines.
 
