@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -254,6 +255,32 @@ def reopen_month(workspace: Workspace, as_at: FinancialMonth, who: str, reason: 
         store.record_change(
             session, who, "close", f"{as_at.year.label} {as_at.label}", "reopen", None, {"reason": reason.strip()}
         )
+
+
+@dataclass(frozen=True)
+class MonthStatusChange:
+    month: FinancialMonth
+    action: str  # "reopen" or "close" (closed again)
+    at: datetime
+    who: str
+    reason: str
+
+
+def closed_months(workspace: Workspace) -> frozenset[FinancialMonth]:
+    """The months closed now: closed, and not reopened since they were last closed."""
+    with workspace.store.reading() as session:
+        found = repository.closed_months(session)
+    return frozenset(FinancialMonth(FinancialYear(year), month) for year, month in found)
+
+
+def month_status_changes(workspace: Workspace) -> list[MonthStatusChange]:
+    """Every reopen (with its reason) and close again, oldest first."""
+    with workspace.store.reading() as session:
+        changes = repository.month_status_changes(session)
+    return [
+        MonthStatusChange(FinancialMonth(FinancialYear(year), month), action, at, who, reason)
+        for year, month, action, at, who, reason in changes
+    ]
 
 
 def movement(workspace: Workspace, earlier: FinancialMonth, later: FinancialMonth) -> tuple[Movement, ...]:
