@@ -41,6 +41,10 @@ class OutputFormat(StrEnum):
 FormatOption = Annotated[
     OutputFormat, typer.Option("--format", "-f", help="table for people, json for programs (money in pence)")
 ]
+ReplaceOption = Annotated[
+    bool,
+    typer.Option("--replace", help="Allow the file to remove or replace stored data (shown first when refused)"),
+]
 WorkspaceOption = Annotated[
     Path | None,
     typer.Option("--workspace", "-w", help="Workspace directory (default: $OUTTURN_WORKSPACE, else the current one)"),
@@ -93,7 +97,13 @@ def emit_rows(fmt: OutputFormat, rows: Sequence[Row], columns: Sequence[tuple[st
 
 
 def print_replacement(replaces: dict[str, Any]) -> None:
-    """What an import replaces, category by category: lines and £ before and after (to standard error)."""
+    """What an import replaces (to standard error): a ledger's lines and £ before and after by category; for
+    other files, each count and total."""
+    if "categories" not in replaces:
+        for name, value in replaces.items():
+            shown = format_pounds(value) if name.endswith("_pence") else f"{value:,}"
+            error_console.print(f"  {name.removesuffix('_pence').replace('_', ' ')}: {shown}", highlight=False)
+        return
     table = Table("Organisation", "Month", "Category", "Lines", "Budget", "Actual", "Added", "Removed", "Changed")
 
     def side(row: dict[str, Any], name: str) -> str:

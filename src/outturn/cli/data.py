@@ -11,6 +11,7 @@ import typer
 from outturn.cli._common import (
     FormatOption,
     OutputFormat,
+    ReplaceOption,
     WorkspaceOption,
     cell,
     console,
@@ -110,9 +111,7 @@ def ledger_import(
     file: FileArgument,
     sheet: Annotated[str | None, typer.Option(help="Worksheet name (default: the first)")] = None,
     header_row: Annotated[int | None, typer.Option(help="Row holding the column names (default: 1)")] = None,
-    replace: Annotated[
-        bool, typer.Option("--replace", help="Allow the file to remove stored lines of the months it holds")
-    ] = False,
+    replace: ReplaceOption = False,
     workspace: WorkspaceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
@@ -166,12 +165,17 @@ def plan_import(
 @risks_app.command("import")
 @reports_errors
 def risks_import(
-    ctx: typer.Context, file: FileArgument, workspace: WorkspaceOption = None, fmt: FormatOption = OutputFormat.TABLE
+    ctx: typer.Context,
+    file: FileArgument,
+    replace: ReplaceOption = False,
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Replace the risk register of each organisation and year in the file (org_code, year, kind,
-    description, value, likelihood[, category])."""
+    description, value, likelihood[, category]). A file that would remove stored items stores nothing, shows
+    what it would replace and exits 2 unless given --replace."""
     with workspace_from(ctx, workspace) as opened:
-        _emit_summary(fmt, imports.import_risks(opened, file))
+        _emit_summary(fmt, imports.import_risks(opened, file, replace=replace, who=current_user()))
 
 
 @forecast_app.command("override")

@@ -21,6 +21,7 @@ from outturn.ingest.activity import read_activity
 from outturn.ingest.contracts import read_contracts
 from outturn.ingest.tariff import Tariff, available_years, load_tariff
 from outturn.reports.contracts import statement_document
+from outturn.services import imports
 from outturn.services.workspace import Workspace
 from outturn.settings import default_reference_dir
 from outturn.stats.casemix import Drift, PriceSample, case_mix_drift
@@ -126,10 +127,34 @@ def outturn_by_contract(
     return backend.to_rows(contract_engine.contract_actuals(units, year=year.start_year))
 
 
-def import_activity(workspace: Workspace, path: Path, kind: ActivityKind) -> int:
-    """Validate an extract and make it the workspace's activity of that kind (one statement: all or nothing)."""
+def import_activity(
+    workspace: Workspace,
+    path: Path,
+    kind: ActivityKind,
+    *,
+    replace: bool = False,
+    expected_sha256: str | None = None,
+    who: str = "",
+) -> int:
+    """Validate an extract and make it the workspace's activity of that kind (one statement: all or nothing).
+
+    The extract replaces the whole table: when one is stored, a different file needs ``replace``."""
+    sha256 = imports.sha256_of(path)
+    imports.check_expected_file(path, sha256, expected_sha256)
     table = read_activity(path, kind)
-    workspace.backend.store_table(ACTIVITY_TABLES[kind], table)
+    name, log_kind = ACTIVITY_TABLES[kind], f"activity {kind.value}"
+    before = imports.warehouse_rows(workspace, name)
+    replaces = {"rows_before": before, "rows_after": int(table.num_rows)}
+    imports.refuse_unless_replace(
+        path,
+        sha256,
+        f"all {before:,} stored {kind.value} activity row(s) with {table.num_rows:,}",
+        replaces,
+        removes=before > 0 and not imports.is_last_import(workspace, log_kind, sha256),
+        replace=replace,
+    )
+    workspace.backend.store_table(name, table)
+    imports.record_import(workspace, log_kind, path, sha256, int(table.num_rows), who=who, replaced_rows=before)
     return int(table.num_rows)
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from outturn.domain.ledger import LedgerLine
 from outturn.domain.ledger_replacement import LedgerReplacement, Side, compare_ledger
 from outturn.domain.periods import FinancialMonth, FinancialYear
+from outturn.domain.plans import RiskItem
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.ingest.ledger import read_ledger
 from outturn.ingest.organisations import read_organisations_csv
@@ -29,12 +31,18 @@ __all__ = [
     "MonthClosed",
     "Progress",
     "ReplaceRequired",
+    "check_expected_file",
     "import_history",
     "import_ledger",
     "import_organisations",
     "import_plans",
     "import_risks",
+    "is_last_import",
     "no_progress",
+    "record_import",
+    "refuse_unless_replace",
+    "sha256_of",
+    "warehouse_rows",
 ]
 
 T = TypeVar("T")
@@ -65,21 +73,18 @@ def _known_org_codes(workspace: Workspace) -> frozenset[str]:
 
 
 class ImportRefused(Exception):
-    """An import refused as asked (it would replace data, or change a closed month); nothing has been stored."""
+    """An import refused as asked (it would replace data, or change a closed month); nothing has been stored.
 
-    def __init__(self, message: str, source: str, sha256: str, replacement: LedgerReplacement) -> None:
+    ``replaces`` says what the file would replace: counts, and money as integer pence in fields ``*_pence``."""
+
+    def __init__(self, message: str, source: str, sha256: str, replaces: Mapping[str, Any]) -> None:
         super().__init__(message)
         self.source = source
         self.sha256 = sha256
-        self.replacement = replacement
+        self.replaces = dict(replaces)
 
     def document(self) -> dict[str, Any]:
-        return {
-            "error": str(self),
-            "source": self.source,
-            "sha256": self.sha256,
-            "replaces": self.replacement.as_dict(),
-        }
+        return {"error": str(self), "source": self.source, "sha256": self.sha256, "replaces": self.replaces}
 
 
 class ReplaceRequired(ImportRefused):
@@ -95,6 +100,35 @@ class FileChanged(ImportRefused):
 
 
 Progress = Callable[[str], None]
+
+
+def check_expected_file(path: Path, sha256: str, expected_sha256: str | None) -> None:
+    """Refuse a file that is not the one whose comparison was shown (when one was)."""
+    if expected_sha256 is not None and expected_sha256 != sha256:
+        raise FileChanged(
+            f"{path.name} was not imported: it is not the file whose comparison was shown; nothing stored",
+            path.name,
+            sha256,
+            {},
+        )
+
+
+def refuse_unless_replace(
+    path: Path, sha256: str, what: str, replaces: Mapping[str, Any], *, removes: bool, replace: bool
+) -> None:
+    """Raise ``ReplaceRequired`` when the file would remove stored data (``removes``) and no replace was asked."""
+    if removes and not replace:
+        raise ReplaceRequired(
+            f"{path.name} was not imported: it would replace {what}; nothing stored. Compare what it replaces, "
+            "then import it again asking to replace",
+            path.name,
+            sha256,
+            replaces,
+        )
+
+
+def sha256_of(path: Path) -> str:
+    return _sha256(path)
 
 
 def no_progress(_stage: str) -> None:
@@ -123,7 +157,7 @@ def _check_replacement(
             "month, giving a reason, before importing it again; nothing stored",
             path.name,
             sha256,
-            replacement,
+            replacement.as_dict(),
         )
     if replacement.removed and not replace:
         raise ReplaceRequired(
@@ -132,7 +166,7 @@ def _check_replacement(
             "replace",
             path.name,
             sha256,
-            replacement,
+            replacement.as_dict(),
         )
     return replacement
 
@@ -159,13 +193,7 @@ def import_ledger(
     compared. Re-importing identical lines changes nothing but is recorded."""
     progress("reading")
     sha256 = _sha256(path)
-    if expected_sha256 is not None and expected_sha256 != sha256:
-        raise FileChanged(
-            f"{path.name} was not imported: it is not the file whose comparison was shown; nothing stored",
-            path.name,
-            sha256,
-            LedgerReplacement(),
-        )
+    check_expected_file(path, sha256, expected_sha256)
     lines = _accept(
         *read_ledger(path, known_org_codes=_known_org_codes(workspace), sheet=sheet, header_row=header_row), path
     )
@@ -188,6 +216,48 @@ def import_ledger(
     return ImportSummary("ledger", path.name, len(lines), replaced, _periods(lines))
 
 
+def warehouse_rows(workspace: Workspace, name: str) -> int:
+    """How many rows the warehouse table ``name`` holds (0 when there is no such table)."""
+    backend = workspace.backend
+    if not backend.has_table(name):
+        return 0
+    stored = backend.stored_table(name)
+    return int(backend.to_rows(stored.aggregate(rows=stored.count()))[0]["rows"])
+
+
+def is_last_import(workspace: Workspace, kind: str, sha256: str) -> bool:
+    """Whether the newest import of ``kind`` was this very file (importing it again changes nothing)."""
+    with workspace.store.reading() as session:
+        return repository.last_import_sha256(session, kind) == sha256
+
+
+def record_import(
+    workspace: Workspace,
+    kind: str,
+    path: Path,
+    sha256: str,
+    rows: int,
+    *,
+    who: str = "",
+    replaced_rows: int = 0,
+    totals: Mapping[str, int] | None = None,
+    replaced_totals: Mapping[str, int] | None = None,
+) -> None:
+    """Record an import whose data lives outside the store (the warehouse), once that data is stored."""
+    with workspace.store.transaction() as session:
+        repository.record_import(
+            session,
+            kind,
+            path.name,
+            sha256,
+            rows,
+            who=who,
+            replaced_rows=replaced_rows,
+            totals=totals,
+            replaced_totals=replaced_totals,
+        )
+
+
 def import_history(workspace: Workspace, limit: int | None = None) -> list[ImportRecord]:
     """Every recorded import, newest first."""
     with workspace.store.reading() as session:
@@ -203,13 +273,67 @@ def import_plans(workspace: Workspace, path: Path) -> ImportSummary:
     return ImportSummary("plan", path.name, len(plans), periods=tuple(f"{p.org_code} {p.year}" for p in plans))
 
 
-def import_risks(workspace: Workspace, path: Path) -> ImportSummary:
-    """Replace the risk register of each organisation and year in the file."""
+def _risk_content(item: RiskItem) -> tuple[object, ...]:
+    return (
+        item.org_code,
+        item.year.start_year,
+        item.kind.value,
+        item.description,
+        item.value_pence,
+        item.likelihood,
+        item.category,
+    )
+
+
+def _risk_replacement(stored: Sequence[RiskItem], incoming: Sequence[RiskItem]) -> dict[str, int]:
+    """Stored items of the file's registers against the file's: counts and values (pence) before and after."""
+    removed = Counter(map(_risk_content, stored)) - Counter(map(_risk_content, incoming))
+    return {
+        "rows_before": len(stored),
+        "rows_after": len(incoming),
+        "rows_removed": sum(removed.values()),
+        "value_before_pence": sum(item.value_pence for item in stored),
+        "value_after_pence": sum(item.value_pence for item in incoming),
+    }
+
+
+def import_risks(
+    workspace: Workspace,
+    path: Path,
+    *,
+    replace: bool = False,
+    expected_sha256: str | None = None,
+    who: str = "",
+) -> ImportSummary:
+    """Replace the risk register of each organisation and year in the file; a file that would remove stored
+    items (any not in it, as they stand) needs ``replace``."""
+    sha256 = _sha256(path)
+    check_expected_file(path, sha256, expected_sha256)
     items = _accept(*read_risks(path, known_org_codes=_known_org_codes(workspace)), path)
+    registers = sorted({(item.org_code, item.year.start_year) for item in items})
     with workspace.store.transaction() as session:
-        repository.record_import(session, "risks", path.name, _sha256(path), len(items))
+        stored = [
+            found
+            for org_code, year in registers
+            for found in repository.risks_for(session, [org_code], FinancialYear(year))
+        ]
+        replaces = _risk_replacement(stored, items)
+        removes = replaces["rows_removed"] > 0
+        what = f"{replaces['rows_removed']} stored risk(s) or mitigation(s) of {len(registers)} register(s)"
+        refuse_unless_replace(path, sha256, what, replaces, removes=removes, replace=replace)
+        repository.record_import(
+            session,
+            "risks",
+            path.name,
+            sha256,
+            len(items),
+            who=who,
+            replaced_rows=len(stored),
+            totals={"value_pence": replaces["value_after_pence"]},
+            replaced_totals={"value_pence": replaces["value_before_pence"]},
+        )
         repository.replace_risks(session, items)
-    return ImportSummary("risks", path.name, len(items))
+    return ImportSummary("risks", path.name, len(items), len(stored))
 
 
 def import_organisations(workspace: Workspace, path: Path) -> ImportSummary:

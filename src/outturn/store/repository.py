@@ -103,6 +103,12 @@ def record_import(
     return row
 
 
+def last_import_sha256(session: Session, kind: str) -> str | None:
+    """The SHA-256 of the newest recorded import of ``kind`` (None when there is none)."""
+    statement = select(ImportRow.sha256).where(ImportRow.kind == kind).order_by(ImportRow.id.desc()).limit(1)
+    return session.scalars(statement).first()
+
+
 def list_imports(session: Session, limit: int | None = None) -> list[ImportRecord]:
     """Recorded imports, newest first."""
     statement = select(ImportRow).order_by(ImportRow.id.desc())

@@ -66,8 +66,12 @@ def run_import(
     if kind == "savings":
         result = savings.import_workbook(workspace, path, user.username)
         return {"kind": "savings", "source": result.source, "rows": result.created + result.updated, **asdict(result)}
-    importer = imports.import_plans if kind == "plan" else imports.import_risks
-    return asdict(importer(workspace, path))
+    if kind == "risks":
+        summary = imports.import_risks(
+            workspace, path, replace=replace, expected_sha256=expected_sha256, who=user.username
+        )
+        return asdict(summary)
+    return asdict(imports.import_plans(workspace, path))
 
 
 def _jobs(request: Request) -> ImportJobs:
