@@ -27,8 +27,10 @@ from outturn.services.imports import (
     import_history,
     import_ledger,
     import_organisations,
+    import_risks,
+    warehouse_rows,
 )
-from outturn.services.workspace import Workspace, init_workspace
+from outturn.services.workspace import Workspace, init_workspace, open_workspace
 from outturn.store import repository
 from outturn.store.database import MIGRATIONS_DIR, Store
 from outturn.store.models import Base, ImportRow
@@ -180,3 +182,81 @@ def test_reopens_are_history_that_cannot_be_edited(tmp_path: Path, store_url: st
                 ("reopen", "carol", "late invoice")
             ]
             assert repository.closed_months(session) == set()
+
+
+# --- whole-table imports: a file that would take stored data away needs --replace ------------------------------
+
+RISKS = "org_code,year,kind,description,value,likelihood\n"
+REGISTER = RISKS + (
+    "01A,2025/26,risk,Winter pressures,£400k,50%\n"
+    "01A,2025/26,risk,CHC claims,£1m,10%\n"
+    "01A,2025/26,mitigation,Estates disposal,£100k,50%\n"
+)
+
+
+def test_a_risk_register_that_drops_items_needs_replace(tmp_path: Path) -> None:
+    with workspace_at(tmp_path) as workspace:
+        import_risks(workspace, write(tmp_path, "risks.csv", REGISTER))
+        import_risks(workspace, write(tmp_path, "same.csv", REGISTER))  # identical: nothing taken away
+        grown = import_risks(workspace, write(tmp_path, "grown.csv", REGISTER + "01A,2025/26,risk,Drugs,£300k,90%\n"))
+        before = every_table(workspace)
+        shorter = write(tmp_path, "shorter.csv", RISKS + "01A,2025/26,risk,Drugs,£300k,90%\n")
+
+        with pytest.raises(ReplaceRequired) as refused:
+            import_risks(workspace, shorter)
+
+        assert every_table(workspace) == before
+        assert refused.value.replaces == {
+            "rows_before": 4,
+            "rows_after": 1,
+            "rows_removed": 3,
+            "value_before_pence": (400_000 + 1_000_000 + 100_000 + 300_000) * 100,
+            "value_after_pence": 300_000 * 100,
+        }
+        summary = import_risks(workspace, shorter, replace=True, who="ann")
+        (newest, *_rest) = import_history(workspace)
+    assert (grown.rows, summary.rows, summary.replaced_rows) == (4, 1, 4)
+    assert (newest.imported_by, newest.totals, newest.replaced_totals) == (
+        "ann",
+        {"value_pence": 30_000_000},
+        {"value_pence": 180_000_000},
+    )
+
+
+AE_HEADER = "attendance_id,provider,commissioner,practice,patient_id,arrival_date,department_type,hrg,age\n"
+
+
+def ae_file(tmp_path: Path, name: str, count: int) -> Path:
+    rows = "".join(f"E{n},RTH,10Q,K84001,r{n},2018-05-{n + 1:02d},1,VB03Z,30\n" for n in range(count))
+    return write(tmp_path, name, AE_HEADER + rows)
+
+
+def test_an_activity_extract_that_replaces_the_stored_one_needs_replace(tmp_path: Path) -> None:
+    orgs = write(
+        tmp_path, "orgs.csv", "code,name,kind,parent_code\nY59,SE,region,\n10Q,Ox,ccg,Y59\nRTH,OUH,provider,\n"
+    )
+    runner = CliRunner()
+    ws = str(tmp_path / "ws")
+    assert runner.invoke(app, ["init", ws, "--reference-dir", str(tmp_path)]).exit_code == 0
+    assert runner.invoke(app, ["-w", ws, "orgs", "import", str(orgs)]).exit_code == 0
+    base = ["-w", ws, "contracts", "activity", "--kind", "ae", "--format", "json"]
+    year_to_date = ae_file(tmp_path, "ae.csv", 20)
+
+    first = runner.invoke(app, [*base, str(year_to_date)])
+    same = runner.invoke(app, [*base, str(year_to_date)])
+    three = runner.invoke(app, [*base, str(ae_file(tmp_path, "three.csv", 3))])
+    with open_workspace(tmp_path / "ws") as workspace:
+        kept = warehouse_rows(workspace, "activity_ae")
+    replaced = runner.invoke(app, [*base, str(ae_file(tmp_path, "three.csv", 3)), "--replace"])
+
+    assert (first.exit_code, same.exit_code, three.exit_code, replaced.exit_code) == (0, 0, 2, 0), three.output
+    assert json.loads(three.stdout)["replaces"] == {"rows_before": 20, "rows_after": 3}
+    assert kept == 20
+    with open_workspace(tmp_path / "ws") as workspace:
+        assert warehouse_rows(workspace, "activity_ae") == 3
+        log = [(r.kind, r.source_name, r.row_count, r.replaced_rows) for r in import_history(workspace)[:3]]
+    assert log == [
+        ("activity ae", "three.csv", 3, 20),
+        ("activity ae", "ae.csv", 20, 20),
+        ("activity ae", "ae.csv", 20, 0),
+    ]
