@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from outturn.cli import app
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.domain.problems import ProblemsError
-from outturn.services import savings
+from outturn.services import contracts, savings
 from outturn.services.imports import (
     MonthClosed,
     ReplaceRequired,
@@ -260,3 +260,39 @@ def test_an_activity_extract_that_replaces_the_stored_one_needs_replace(tmp_path
         ("activity ae", "ae.csv", 20, 20),
         ("activity ae", "ae.csv", 20, 0),
     ]
+
+
+CONTRACT_HEADER = "provider,commissioner,year,point_of_delivery,month,activity,value,description\n"
+
+
+def contract_plan(tmp_path: Path, name: str, monthly: str) -> Path:
+    rows = "".join(f"RTH,10Q,2018/19,non_elective,M{month:02d},1,{monthly},\n" for month in range(1, 13))
+    return write(tmp_path, name, CONTRACT_HEADER + rows + "RTH,10Q,2018/19,block,,,£1.2m,Critical care\n")
+
+
+def test_a_contract_plan_that_changes_a_stored_contract_needs_replace(tmp_path: Path) -> None:
+    orgs = write(
+        tmp_path, "orgs.csv", "code,name,kind,parent_code\nY59,SE,region,\n10Q,Ox,ccg,Y59\nRTH,OUH,provider,\n"
+    )
+    with init_workspace(tmp_path / "ws", reference_dir=tmp_path) as workspace:
+        import_organisations(workspace, orgs)
+        first = contract_plan(tmp_path, "plan.csv", "1000000.00")
+        assert contracts.import_contracts(workspace, first) == 1
+        assert contracts.import_contracts(workspace, first) == 1  # the same terms again: nothing replaced
+        before = every_table(workspace)
+        cut = contract_plan(tmp_path, "cut.csv", "900000.00")
+
+        with pytest.raises(ReplaceRequired) as refused:
+            contracts.import_contracts(workspace, cut)
+
+        assert every_table(workspace) == before
+        assert refused.value.replaces == {
+            "contracts_before": 1,
+            "contracts_after": 1,
+            "contracts_changed": 1,
+            "plan_before_pence": (12 * 1_000_000 + 1_200_000) * 100,
+            "plan_after_pence": (12 * 900_000 + 1_200_000) * 100,
+        }
+        assert contracts.import_contracts(workspace, cut, replace=True, who="ann") == 1
+        newest = import_history(workspace)[0]
+    assert (newest.kind, newest.imported_by, newest.totals) == ("contracts", "ann", {"plan_pence": 1_200_000_000})

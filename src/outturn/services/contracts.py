@@ -9,6 +9,7 @@ from typing import Any
 
 import ibis.expr.types as ir
 import pyarrow as pa
+from sqlalchemy.orm import Session
 
 from outturn.domain.activity import SCHEMAS, ActivityKind, PointOfDelivery
 from outturn.domain.contracts import ActualLine, Contract, StatementLine, statement_lines
@@ -158,13 +159,71 @@ def import_activity(
     return int(table.num_rows)
 
 
-def import_contracts(workspace: Workspace, plan: Path, prices: Path | None = None) -> int:
+def _contract_key(contract: Contract) -> tuple[str, str, int]:
+    return (contract.provider, contract.commissioner, contract.year.start_year)
+
+
+def _contract_content(contract: Contract) -> tuple[object, ...]:
+    """A contract's terms, whatever the order of its lines."""
+    return tuple(sorted(map(repr, (*contract.plan, *contract.local_prices, *contract.blocks))))
+
+
+def _contract_pence(contracts: Sequence[Contract]) -> int:
+    return sum(line.pence for c in contracts for line in c.plan) + sum(
+        b.annual_pence for c in contracts for b in c.blocks
+    )
+
+
+def _contracts_replacement(session: Session, contracts: Sequence[Contract]) -> dict[str, int]:
+    """The stored contracts the file's would replace: how many, how many differ, and their plan £ before and after."""
+    stored = {
+        _contract_key(found): found
+        for year in sorted({contract.year.start_year for contract in contracts})
+        for found in contracts_repository.load_contracts(session, FinancialYear(year))
+    }
+    matching = [stored[_contract_key(c)] for c in contracts if _contract_key(c) in stored]
+    changed = [
+        c
+        for c in contracts
+        if _contract_key(c) in stored and _contract_content(c) != _contract_content(stored[_contract_key(c)])
+    ]
+    return {
+        "contracts_before": len(matching),
+        "contracts_after": len(contracts),
+        "contracts_changed": len(changed),
+        "plan_before_pence": _contract_pence(matching),
+        "plan_after_pence": _contract_pence(contracts),
+    }
+
+
+def import_contracts(
+    workspace: Workspace, plan: Path, prices: Path | None = None, *, replace: bool = False, who: str = ""
+) -> int:
+    """Each contract in the file replaces the stored one for its provider, commissioner and year; a file that
+    would change a stored contract needs ``replace``."""
+    sha256 = imports.sha256_of(plan)
     with workspace.store.reading() as session:
         known = frozenset(repository.org_tree(session).by_code)
     contracts, problems = read_contracts(plan, known_codes=known, prices_path=prices)
     if problems:
         raise ProblemsError(problems, f"{plan.name} was not imported: {len(problems)} problem(s), nothing stored")
     with workspace.store.transaction() as session:
+        replaces = _contracts_replacement(session, contracts)
+        what = f"{replaces['contracts_changed']} stored contract(s) with different terms"
+        imports.refuse_unless_replace(
+            plan, sha256, what, replaces, removes=replaces["contracts_changed"] > 0, replace=replace
+        )
+        repository.record_import(
+            session,
+            "contracts",
+            plan.name,
+            sha256,
+            len(contracts),
+            who=who,
+            replaced_rows=replaces["contracts_before"],
+            totals={"plan_pence": replaces["plan_after_pence"]},
+            replaced_totals={"plan_pence": replaces["plan_before_pence"]},
+        )
         contracts_repository.replace_contracts(session, contracts)
     return len(contracts)
 
