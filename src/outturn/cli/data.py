@@ -81,7 +81,7 @@ def orgs_import(
 ) -> None:
     """Import your own organisations from a CSV with columns code, name, kind, parent_code."""
     with workspace_from(ctx, workspace) as opened:
-        _emit_summary(fmt, imports.import_organisations(opened, file))
+        _emit_summary(fmt, imports.import_organisations(opened, file, who=current_user()))
 
 
 @orgs_app.command("list")
@@ -159,7 +159,7 @@ def plan_import(
     """Import plan items (org_code, year, item, amount, description): allocations, deductions,
     required surplus and control total."""
     with workspace_from(ctx, workspace) as opened:
-        _emit_summary(fmt, imports.import_plans(opened, file))
+        _emit_summary(fmt, imports.import_plans(opened, file, who=current_user()))
 
 
 @risks_app.command("import")

@@ -264,10 +264,11 @@ def import_history(workspace: Workspace, limit: int | None = None) -> list[Impor
         return repository.list_imports(session, limit)
 
 
-def import_plans(workspace: Workspace, path: Path) -> ImportSummary:
+def import_plans(workspace: Workspace, path: Path, *, who: str = "") -> ImportSummary:
     plans = _accept(*read_plans(path, known_org_codes=_known_org_codes(workspace)), path)
     with workspace.store.transaction() as session:
-        repository.record_import(session, "plan", path.name, _sha256(path), len(plans))
+        totals = {"recurrent_allocation_pence": sum(plan.recurrent_allocation_pence for plan in plans)}
+        repository.record_import(session, "plan", path.name, _sha256(path), len(plans), who=who, totals=totals)
         for plan in plans:
             repository.save_plan(session, plan)
     return ImportSummary("plan", path.name, len(plans), periods=tuple(f"{p.org_code} {p.year}" for p in plans))
@@ -336,9 +337,9 @@ def import_risks(
     return ImportSummary("risks", path.name, len(items), len(stored))
 
 
-def import_organisations(workspace: Workspace, path: Path) -> ImportSummary:
+def import_organisations(workspace: Workspace, path: Path, *, who: str = "") -> ImportSummary:
     organisations = read_organisations_csv(path, known_codes=_known_org_codes(workspace))
     with workspace.store.transaction() as session:
-        repository.record_import(session, "organisations", path.name, _sha256(path), len(organisations))
+        repository.record_import(session, "organisations", path.name, _sha256(path), len(organisations), who=who)
         count = repository.upsert_organisations(session, organisations, source=path.name)
     return ImportSummary("organisations", path.name, count)

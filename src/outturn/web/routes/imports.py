@@ -71,7 +71,7 @@ def run_import(
             workspace, path, replace=replace, expected_sha256=expected_sha256, who=user.username
         )
         return asdict(summary)
-    return asdict(imports.import_plans(workspace, path))
+    return asdict(imports.import_plans(workspace, path, who=user.username))
 
 
 def _jobs(request: Request) -> ImportJobs:
