@@ -45,6 +45,7 @@ class ImportJob:
     problems: ProblemsError | None = None
     refused: ImportRefused | None = None
     error: str | None = None
+    confirmed_as: str | None = None  # the job that replaced as this one compared
     done: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -110,7 +111,7 @@ class ImportJobs:
         if not job.awaits_replace or job.refused is None or sha256 != job.refused.sha256:
             raise ValueError("this comparison is out of date: upload the file again")
         again = ImportJob(secrets.token_urlsafe(16), job.username, job.kind, job.source, job.folder, job.run)
-        job.refused = None  # the folder now belongs to the new job
+        job.refused, job.confirmed_as = None, again.id  # the folder now belongs to the new job
         return self._launch(again, True, sha256, on_success)
 
     def cancel(self, job: ImportJob) -> None:

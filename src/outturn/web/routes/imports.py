@@ -108,7 +108,7 @@ async def _page(request: Request, workspace: Workspace, status_code: int = 200, 
 
 
 def _job_status(job: ImportJob) -> int:
-    if not job.done.is_set() or job.summary is not None:
+    if not job.done.is_set() or job.summary is not None or job.confirmed_as is not None:
         return 200
     if job.problems is not None:
         return 422
