@@ -26,10 +26,10 @@ from outturn.domain.prescribing import (
     year_month,
 )
 from outturn.domain.problems import ProblemsError
-from outturn.services.imports import ReplaceRequired
 from outturn.engine import prescribing as engine
 from outturn.engine.backends import Backend
 from outturn.ingest.prescribing import Layout, read_prescribing
+from outturn.services.imports import ReplaceRequired
 from outturn.services.prescribing import import_prescribing
 from outturn.services.workspace import init_workspace
 
