@@ -11,11 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from outturn.cli import app
+from outturn.domain.ledger import CostCategory, LedgerLine
+from outturn.domain.ledger_replacement import compare_ledger
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.services import savings
@@ -854,3 +858,47 @@ def test_cli_reopen_month(workspace_dir: Path, tmp_path: Path) -> None:
     with open_workspace(workspace_dir) as workspace, workspace.store.reading() as session:
         assert repository.closed_months(session) == set()
         assert [c[4] for c in repository.month_status_changes(session)] == ["ann"]
+
+
+# --- 7. the comparison reconciles (property) ---------------------------------------------------------------------
+
+_LINE = st.builds(
+    lambda org, month, category, sub, budget, actual: LedgerLine(
+        org, FinancialYear(YEAR), month, category, sub, budget, actual
+    ),
+    st.sampled_from(["01A", "02B"]),
+    st.integers(1, 3),
+    st.sampled_from(list(CostCategory)[:3]),
+    st.sampled_from(["", "X", "Y"]),
+    st.integers(-(10**12), 10**12),
+    st.one_of(st.none(), st.integers(-(10**12), 10**12)),
+)
+
+
+def _unique(lines: list[LedgerLine]) -> list[LedgerLine]:
+    return list({line.key: line for line in lines}.values())
+
+
+@given(st.lists(_LINE, max_size=25).map(_unique), st.lists(_LINE, max_size=25).map(_unique))
+@settings(max_examples=150, deadline=None)
+def test_the_comparison_adds_up_to_the_stored_and_the_file_lines(
+    stored_lines: list[LedgerLine], file_lines: list[LedgerLine]
+) -> None:
+    replacement = compare_ledger(stored_lines, file_lines)
+    document = replacement.as_dict()
+    old = {line.key: line for line in stored_lines}
+    new = {line.key: line for line in file_lines}
+    # plain recomputation: sets of keys, sums of pence
+    assert document["lines_before"] == len(stored_lines) and document["lines_after"] == len(file_lines)
+    assert document["budget_before_pence"] == sum(line.budget_pence for line in stored_lines)
+    assert document["actual_after_pence"] == sum(line.actual_pence or 0 for line in file_lines)
+    assert document["lines_added"] == len(new.keys() - old.keys())
+    assert document["lines_removed"] == len(old.keys() - new.keys())
+    assert document["lines_changed"] == sum(1 for key in old.keys() & new.keys() if old[key] != new[key])
+    assert document["lines_after"] - document["lines_before"] == document["lines_added"] - document["lines_removed"]
+    assert replacement.is_identical == (old == new)
+    categories = document["categories"]
+    assert sum(row["lines_removed"] for row in categories) == document["lines_removed"]
+    assert sum(row["budget_after_pence"] - row["budget_before_pence"] for row in categories) == (
+        document["budget_after_pence"] - document["budget_before_pence"]
+    )
