@@ -11,13 +11,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from outturn.cli import app
+from outturn.domain.ledger import CostCategory, LedgerLine
+from outturn.domain.ledger_replacement import compare_ledger
+from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.domain.problems import Problem, ProblemsError
-from outturn.services.imports import ImportSummary, import_ledger, import_organisations
+from outturn.services import savings
+from outturn.services.imports import (
+    FileChanged,
+    ImportSummary,
+    MonthClosed,
+    ReplaceRequired,
+    import_ledger,
+    import_organisations,
+)
+from outturn.services.savings import SavingsError
 from outturn.services.workspace import Workspace, init_workspace, open_workspace
 from outturn.store import repository
 from outturn.store.models import ImportRow, LedgerLineRow
@@ -270,7 +284,7 @@ def test_reimporting_a_month_replaces_it(ws: Workspace, tmp_path: Path) -> None:
 def test_a_month_reimported_with_fewer_lines_loses_the_missing_ones(ws: Workspace, tmp_path: Path) -> None:
     import_ledger(ws, write_csv(tmp_path / "full.csv", GOOD_ROWS))
 
-    summary = import_ledger(ws, write_csv(tmp_path / "one.csv", GOOD_ROWS[:1]))
+    summary = import_ledger(ws, write_csv(tmp_path / "one.csv", GOOD_ROWS[:1]), replace=True)
 
     # Only 01A's M01 is in the file: its three lines are replaced by one; 02B's M01 is untouched.
     assert (summary.rows, summary.replaced_rows, summary.periods) == (1, 3, ("01A 2025/26 M01",))
@@ -667,3 +681,256 @@ def test_an_excel_date_in_the_month_column_is_read_as_its_calendar_month(tmp_pat
     lines, problems = read_ledger(path, known_org_codes={"01A"})
     assert problems == []
     assert [(line.month, line.budget_pence, line.actual_pence) for line in lines] == [(8, 10_000, 9_050)]
+
+
+# --- 6. a file that removes lines, or changes a closed month, needs an explicit step -------------------------
+
+# A month of twenty lines: four categories, five lines each; budget 1,000.00 × (i + 1), actual 900.00 × (i + 1).
+TWENTY_CATEGORIES = ("acute", "community", "mental_health", "prescribing")
+TWENTY_ROWS = [
+    [
+        "01A",
+        "2025/26",
+        "M01",
+        category,
+        f"Line {n}",
+        f"{1000 * (5 * c + n + 1)}.00",
+        f"{900 * (5 * c + n + 1)}.00",
+        "",
+        "",
+    ]
+    for c, category in enumerate(TWENTY_CATEGORIES)
+    for n in range(5)
+]
+CORRECTION = [["01A", "2025/26", "M01", "acute", "Line 0", "5000.00", "7000.00", "", "correction"]]
+
+
+def twenty_line_month(ws: Workspace, tmp_path: Path) -> Path:
+    path = write_csv(tmp_path / "m01.csv", TWENTY_ROWS)
+    import_ledger(ws, path)
+    return path
+
+
+def expected_comparison() -> dict[str, Any]:
+    """The correction against the twenty lines, worked from the rows above by plain arithmetic."""
+    categories = []
+    for c, category in enumerate(TWENTY_CATEGORIES):
+        ns = [5 * c + n + 1 for n in range(5)]
+        after = (1, 500_000, 700_000) if category == "acute" else (0, 0, 0)
+        categories.append(
+            {
+                "org_code": "01A",
+                "year": "2025/26",
+                "month": "M01",
+                "category": category,
+                "lines_before": 5,
+                "lines_after": after[0],
+                "budget_before_pence": sum(100_000 * n for n in ns),
+                "budget_after_pence": after[1],
+                "actual_before_pence": sum(90_000 * n for n in ns),
+                "actual_after_pence": after[2],
+                "lines_added": 0,
+                "lines_removed": 4 if category == "acute" else 5,
+                "lines_changed": 1 if category == "acute" else 0,
+            }
+        )
+    return {
+        "lines_before": 20,
+        "lines_after": 1,
+        "budget_before_pence": 100_000 * sum(range(1, 21)),
+        "budget_after_pence": 500_000,
+        "actual_before_pence": 90_000 * sum(range(1, 21)),
+        "actual_after_pence": 700_000,
+        "lines_added": 0,
+        "lines_removed": 19,
+        "lines_changed": 1,
+        "categories": categories,
+    }
+
+
+def test_a_one_line_correction_does_not_silently_replace_a_twenty_line_month(ws: Workspace, tmp_path: Path) -> None:
+    twenty_line_month(ws, tmp_path)
+    raw_before, imports_before = raw_ledger_table(ws), import_count(ws)
+    path = write_csv(tmp_path / "correction.csv", CORRECTION)
+
+    with pytest.raises(ReplaceRequired) as refused:
+        import_ledger(ws, path)
+
+    assert "would remove 19 stored line(s)" in str(refused.value)
+    assert refused.value.document()["replaces"] == expected_comparison()
+    assert refused.value.document()["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert raw_ledger_table(ws) == raw_before
+    assert import_count(ws) == imports_before
+
+    summary = import_ledger(ws, path, replace=True)
+
+    assert (summary.rows, summary.replaced_rows) == (1, 20)
+    assert keyed(stored(ws)) == {("01A", 2025, 1, "acute", "Line 0"): (500_000, 700_000, 0)}
+
+
+def test_new_months_changed_figures_and_identical_files_need_no_replace(ws: Workspace, tmp_path: Path) -> None:
+    path = twenty_line_month(ws, tmp_path)
+    next_month = [[*row[:2], "M02", *row[3:]] for row in TWENTY_ROWS]
+    import_ledger(ws, write_csv(tmp_path / "m02.csv", next_month))
+    raw_before = raw_ledger_table(ws)
+
+    again = import_ledger(ws, path)  # identical: idempotent to the penny
+
+    assert (again.rows, again.replaced_rows) == (20, 20)
+    assert [row[1:-1] for row in raw_ledger_table(ws)] != []
+    assert sorted(row[1:-1] for row in raw_ledger_table(ws)) == sorted(row[1:-1] for row in raw_before)
+    revised = [list(row) for row in TWENTY_ROWS]
+    revised[3][6] = "1.00"
+    import_ledger(ws, write_csv(tmp_path / "revised.csv", revised))  # a changed figure, nothing removed
+    assert keyed(stored(ws))["01A", 2025, 1, "acute", "Line 3"] == (400_000, 100, 0)
+
+
+def test_the_file_replaced_must_be_the_file_compared(ws: Workspace, tmp_path: Path) -> None:
+    twenty_line_month(ws, tmp_path)
+    path = write_csv(tmp_path / "correction.csv", CORRECTION)
+    with pytest.raises(ReplaceRequired) as refused:
+        import_ledger(ws, path)
+    raw_before = raw_ledger_table(ws)
+    write_csv(path, [[*CORRECTION[0][:5], "1.00", *CORRECTION[0][6:]]])  # the file changed after the comparison
+
+    with pytest.raises(FileChanged):
+        import_ledger(ws, path, replace=True, expected_sha256=refused.value.sha256)
+
+    assert raw_ledger_table(ws) == raw_before
+
+
+def test_cli_shows_what_a_file_replaces_and_needs_replace(workspace_dir: Path, tmp_path: Path) -> None:
+    code, _body = run_cli(workspace_dir, write_csv(tmp_path / "m01.csv", TWENTY_ROWS))
+    assert code == 0
+    with open_workspace(workspace_dir) as workspace:
+        raw_before = raw_ledger_table(workspace)
+    path = write_csv(tmp_path / "correction.csv", CORRECTION)
+
+    code, body = run_cli(workspace_dir, path)
+    text = CliRunner().invoke(app, ["--workspace", str(workspace_dir), "ledger", "import", str(path)])
+
+    assert code == 2
+    assert body["replaces"] == expected_comparison()
+    assert "correction.csv was not imported" in body["error"]
+    assert text.exit_code == 2
+    assert "would remove 19 stored line(s)" in text.stderr
+    assert "£40,000.00 → £0.00" in text.stderr  # community's budget: 1,000 × (6 + 7 + 8 + 9 + 10) → nothing
+    with open_workspace(workspace_dir) as workspace:
+        assert raw_ledger_table(workspace) == raw_before
+
+    code, body = run_cli(workspace_dir, path, "--replace")
+
+    assert (code, body["rows"], body["replaced_rows"]) == (0, 1, 20)
+
+
+def close(workspace: Workspace, month: int) -> None:
+    savings.close_month(workspace, FinancialMonth(FinancialYear(YEAR), month), "finance.lead")
+
+
+def test_a_closed_month_is_refused_even_with_replace_until_reopened(ws: Workspace, tmp_path: Path) -> None:
+    path = twenty_line_month(ws, tmp_path)
+    close(ws, 1)
+    raw_before, imports_before = raw_ledger_table(ws), import_count(ws)
+    revised = [list(row) for row in TWENTY_ROWS]
+    revised[0][5] = "1.00"
+    changed = write_csv(tmp_path / "revised.csv", revised)
+
+    for option in (False, True):
+        with pytest.raises(MonthClosed, match="2025/26 M01, which is closed"):
+            import_ledger(ws, changed, replace=option)
+    with pytest.raises(MonthClosed):
+        import_ledger(ws, write_csv(tmp_path / "added.csv", [*TWENTY_ROWS, [*TWENTY_ROWS[0][:4], "New", "1", "1"]]))
+    assert raw_ledger_table(ws) == raw_before
+    assert import_count(ws) == imports_before
+
+    import_ledger(ws, path)  # the identical month changes nothing, so a closed month takes it
+    m02 = write_csv(tmp_path / "m02.csv", [[*row[:2], "M02", *row[3:]] for row in TWENTY_ROWS])
+    assert import_ledger(ws, m02).rows == 20  # an open month beside a closed one
+
+
+def test_reopen_with_a_reason_then_close_again(ws: Workspace, tmp_path: Path) -> None:
+    twenty_line_month(ws, tmp_path)
+    m01 = FinancialMonth(FinancialYear(YEAR), 1)
+    with pytest.raises(SavingsError, match="not closed"):
+        savings.reopen_month(ws, m01, "finance.lead", "late invoice")
+    close(ws, 1)
+    with pytest.raises(SavingsError, match="reason"):
+        savings.reopen_month(ws, m01, "finance.lead", "  ")
+    correction = write_csv(tmp_path / "correction.csv", CORRECTION)
+
+    savings.reopen_month(ws, m01, "finance.lead", "late invoice from Trust X")
+
+    with pytest.raises(SavingsError, match="reopened already"):
+        savings.reopen_month(ws, m01, "finance.lead", "again")
+    assert import_ledger(ws, correction, replace=True).rows == 1
+    close(ws, 1)  # closing again works, and the month is closed once more
+    with pytest.raises(SavingsError, match="already closed"):
+        close(ws, 1)
+    with pytest.raises(MonthClosed):
+        import_ledger(ws, write_csv(tmp_path / "m01.csv", TWENTY_ROWS), replace=True)
+    with ws.store.reading() as session:
+        changes = repository.month_status_changes(session)
+    assert [(c[0], c[1], c[2], c[4], c[5]) for c in changes] == [
+        (YEAR, 1, "reopen", "finance.lead", "late invoice from Trust X"),
+        (YEAR, 1, "close", "finance.lead", ""),
+    ]
+
+
+def test_cli_reopen_month(workspace_dir: Path, tmp_path: Path) -> None:
+    with open_workspace(workspace_dir) as workspace:
+        close(workspace, 1)
+    base = ["--workspace", str(workspace_dir), "savings", "reopen-month", "--as-at", "2025-04"]
+
+    missing = CliRunner().invoke(app, base)
+    done = CliRunner().invoke(app, [*base, "--reason", "late invoice", "--format", "json"], env={"OUTTURN_USER": "ann"})
+
+    assert missing.exit_code == 2  # no reason
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout) == {"reopened": "2025-04", "reason": "late invoice"}
+    with open_workspace(workspace_dir) as workspace, workspace.store.reading() as session:
+        assert repository.closed_months(session) == set()
+        assert [c[4] for c in repository.month_status_changes(session)] == ["ann"]
+
+
+# --- 7. the comparison reconciles (property) ---------------------------------------------------------------------
+
+_LINE = st.builds(
+    lambda org, month, category, sub, budget, actual: LedgerLine(
+        org, FinancialYear(YEAR), month, category, sub, budget, actual
+    ),
+    st.sampled_from(["01A", "02B"]),
+    st.integers(1, 3),
+    st.sampled_from(list(CostCategory)[:3]),
+    st.sampled_from(["", "X", "Y"]),
+    st.integers(-(10**12), 10**12),
+    st.one_of(st.none(), st.integers(-(10**12), 10**12)),
+)
+
+
+def _unique(lines: list[LedgerLine]) -> list[LedgerLine]:
+    return list({line.key: line for line in lines}.values())
+
+
+@given(st.lists(_LINE, max_size=25).map(_unique), st.lists(_LINE, max_size=25).map(_unique))
+@settings(max_examples=150, deadline=None)
+def test_the_comparison_adds_up_to_the_stored_and_the_file_lines(
+    stored_lines: list[LedgerLine], file_lines: list[LedgerLine]
+) -> None:
+    replacement = compare_ledger(stored_lines, file_lines)
+    document = replacement.as_dict()
+    old = {line.key: line for line in stored_lines}
+    new = {line.key: line for line in file_lines}
+    # plain recomputation: sets of keys, sums of pence
+    assert document["lines_before"] == len(stored_lines) and document["lines_after"] == len(file_lines)
+    assert document["budget_before_pence"] == sum(line.budget_pence for line in stored_lines)
+    assert document["actual_after_pence"] == sum(line.actual_pence or 0 for line in file_lines)
+    assert document["lines_added"] == len(new.keys() - old.keys())
+    assert document["lines_removed"] == len(old.keys() - new.keys())
+    assert document["lines_changed"] == sum(1 for key in old.keys() & new.keys() if old[key] != new[key])
+    assert document["lines_after"] - document["lines_before"] == document["lines_added"] - document["lines_removed"]
+    assert replacement.is_identical == (old == new)
+    categories = document["categories"]
+    assert sum(row["lines_removed"] for row in categories) == document["lines_removed"]
+    assert sum(row["budget_after_pence"] - row["budget_before_pence"] for row in categories) == (
+        document["budget_after_pence"] - document["budget_before_pence"]
+    )

@@ -29,6 +29,7 @@ from outturn.domain.problems import ProblemsError
 from outturn.engine import prescribing as engine
 from outturn.engine.backends import Backend
 from outturn.ingest.prescribing import Layout, read_prescribing
+from outturn.services.imports import ReplaceRequired
 from outturn.services.prescribing import import_prescribing
 from outturn.services.workspace import init_workspace
 
@@ -221,7 +222,10 @@ def test_an_import_replaces_its_month_and_a_bad_file_stores_nothing(tmp_path: Pa
         assert (first.rows, first.replaced_rows, first.items, first.nic_pence) == (2, 0, 4, 336)
         other = _epd(tmp_path, GOOD.replace("201710", "201709"), name="sept.csv")
         import_prescribing(workspace, other)
-        again = import_prescribing(workspace, _epd(tmp_path, GOOD, GOOD, name="again.csv"))  # a duplicate row sums
+        again_file = _epd(tmp_path, GOOD, GOOD, name="again.csv")  # a duplicate row sums
+        with pytest.raises(ReplaceRequired):  # October is stored, from another file: replacing it is explicit
+            import_prescribing(workspace, again_file)
+        again = import_prescribing(workspace, again_file, replace=True)
         assert (again.rows, again.replaced_rows, again.items) == (1, 2, 4)
         bad = _epd(tmp_path, GOOD, GOOD.replace(",2,56.0,", ",x,56.0,"), name="bad.csv")
         with pytest.raises(ProblemsError):

@@ -432,7 +432,7 @@ def test_importing_a_month_again_replaces_it(workspace: Workspace, tmp_path: Pat
         ("01A", "2025/26", "M08", "acute", "Trust A", "2,000,000,000.00", "1,999,999,999.99", ""),
         ("01A", "2025/26", "M08", "acute", "Trust B", "£10m", "£11m", ""),
     ]
-    summary = import_ledger(workspace, _write_csv(tmp_path / "m08.csv", LEDGER_HEADER, month_8))
+    summary = import_ledger(workspace, _write_csv(tmp_path / "m08.csv", LEDGER_HEADER, month_8), replace=True)
     assert summary.replaced_rows == 3
     rows, periods, imports = _stored(workspace)
     assert imports == first[2] + 2

@@ -30,6 +30,8 @@ def test_close_the_month_once_then_read_the_movement(shared_client: TestClient, 
         "as_at": "2025-09",
         "as_at_label": "M06 2025/26",
         "as_at_closed": False,
+        "as_at_reopened": False,
+        "reopens": [],
         "closes": [],
         "movement": None,
     }
@@ -86,3 +88,26 @@ def test_a_practice_user_is_refused(shared_client: TestClient, method: str, path
     token = sign_in(shared_client, "pat")
     response = getattr(shared_client, method)(path, headers={"X-CSRF-Token": token})
     assert response.status_code == 403
+
+
+def test_a_reopened_month_shows_its_reason_and_closes_again(
+    shared_client: TestClient, shared_workspace: Workspace
+) -> None:
+    token = sign_in(shared_client, "fiona")
+    september = FinancialMonth.parse_as_at("2025-09")
+    if september not in savings.closed_months(shared_workspace):  # the workspace is shared with the test above
+        assert shared_client.post("/api/close", headers={"X-CSRF-Token": token}).status_code == 200
+    savings.reopen_month(shared_workspace, FinancialMonth.parse_as_at("2025-09"), "fiona", "late Trust A invoice")
+
+    reopened = shared_client.get("/api/close").json()
+    again = shared_client.post("/api/close", headers={"X-CSRF-Token": token})
+    closed = shared_client.get("/api/close").json()
+
+    assert (reopened["as_at_closed"], reopened["as_at_reopened"]) == (False, True)
+    assert [(r["month"], r["action"], r["who"], r["reason"]) for r in reopened["reopens"]] == [
+        ("2025-09", "reopen", "fiona", "late Trust A invoice")
+    ]
+    assert again.status_code == 200 and again.json() == {"closed": "2025-09", "schemes": 2}
+    assert (closed["as_at_closed"], closed["as_at_reopened"]) == (True, False)
+    assert [r["action"] for r in closed["reopens"]] == ["reopen", "close"]
+    assert "late Trust A invoice" in shared_client.get("/close").text

@@ -15,6 +15,7 @@ from outturn.cli.benchmark import benchmark
 from outturn.cli.contracts import contracts_app, price
 from outturn.cli.data import forecast_app, ledger_app, orgs_app, plan_app, risks_app
 from outturn.cli.demo import demo
+from outturn.cli.imports import imports_app
 from outturn.cli.pack import pack
 from outturn.cli.populations import budgets_app, populations_app
 from outturn.cli.position import position
@@ -103,6 +104,7 @@ app.command()(demo)
 app.command()(pack)
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(imports_app, name="imports")
 app.add_typer(plan_app, name="plan")
 app.add_typer(risks_app, name="risks")
 app.add_typer(forecast_app, name="forecast")

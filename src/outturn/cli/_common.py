@@ -19,8 +19,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from outturn.domain.errors import OutturnError
+from outturn.domain.money import format_pounds
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.problems import ProblemsError
+from outturn.services.imports import ImportRefused
 from outturn.services.workspace import Workspace, open_workspace
 
 EXIT_BAD_INPUT = 2
@@ -37,6 +39,10 @@ class OutputFormat(StrEnum):
 
 FormatOption = Annotated[
     OutputFormat, typer.Option("--format", "-f", help="table for people, json for programs (money in pence)")
+]
+ReplaceOption = Annotated[
+    bool,
+    typer.Option("--replace", help="Allow the file to remove or replace stored data (shown first when refused)"),
 ]
 WorkspaceOption = Annotated[
     Path | None,
@@ -91,6 +97,46 @@ def emit_rows(fmt: OutputFormat, rows: Sequence[Row], columns: Sequence[tuple[st
     emit(fmt, rows, render)
 
 
+def print_replacement(replaces: dict[str, Any]) -> None:
+    """What an import replaces (to standard error): a ledger's lines and £ before and after by category; for
+    other files, each count and total."""
+    if "categories" not in replaces:
+        for name, value in replaces.items():
+            shown = format_pounds(value) if name.endswith("_pence") else f"{value:,}"
+            error_console.print(f"  {name.removesuffix('_pence').replace('_', ' ')}: {shown}", highlight=False)
+        return
+    table = Table("Organisation", "Month", "Category", "Lines", "Budget", "Actual", "Added", "Removed", "Changed")
+
+    def side(row: dict[str, Any], name: str) -> str:
+        before, after = row[f"{name}_before_pence"], row[f"{name}_after_pence"]
+        return f"{format_pounds(before)} → {format_pounds(after)}"
+
+    for row in replaces["categories"]:
+        table.add_row(
+            row["org_code"],
+            f"{row['year']} {row['month']}",
+            row["category"],
+            f"{row['lines_before']} → {row['lines_after']}",
+            side(row, "budget"),
+            side(row, "actual"),
+            str(row["lines_added"]),
+            str(row["lines_removed"]),
+            str(row["lines_changed"]),
+        )
+    table.add_row(
+        "total",
+        "",
+        "",
+        f"{replaces['lines_before']} → {replaces['lines_after']}",
+        side(replaces, "budget"),
+        side(replaces, "actual"),
+        str(replaces["lines_added"]),
+        str(replaces["lines_removed"]),
+        str(replaces["lines_changed"]),
+    )
+    error_console.print(table)
+
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -111,6 +157,13 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
                 error_console.print(f"[bold red]{error.summary}[/]", highlight=False)
                 for problem in error.problems:
                     error_console.print(f"  • {problem}", highlight=False, markup=False)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except ImportRefused as error:
+            if fmt is OutputFormat.JSON:
+                sys.stdout.write(json.dumps(error.document(), indent=2) + "\n")
+            else:
+                error_console.print(f"[bold red]{error}[/]", highlight=False)
+                print_replacement(error.document()["replaces"])
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except (OutturnError, ValueError, KeyError, OSError) as error:
             message = _message(error)

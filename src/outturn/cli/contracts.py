@@ -11,9 +11,11 @@ from rich.table import Table
 from outturn.cli._common import (
     FormatOption,
     OutputFormat,
+    ReplaceOption,
     WorkspaceOption,
     cell,
     console,
+    current_user,
     emit,
     emit_rows,
     month_or_default,
@@ -67,13 +69,15 @@ def contracts_import(
     ctx: typer.Context,
     plan: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Contract plan (.csv or .xlsx)")],
     prices: Annotated[Path | None, typer.Option(exists=True, help="Local prices file")] = None,
+    replace: ReplaceOption = False,
     workspace: WorkspaceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Import contract plans (activity and £ by point of delivery and month, block elements) and local prices;
-    each contract replaces the stored one for its provider, commissioner and year."""
+    each contract replaces the stored one for its provider, commissioner and year. A file that would change a
+    stored contract stores nothing, shows what it would replace and exits 2 unless given --replace."""
     with workspace_from(ctx, workspace) as opened:
-        count = contracts.import_contracts(opened, plan, prices)
+        count = contracts.import_contracts(opened, plan, prices, replace=replace, who=current_user())
     emit(fmt, {"contracts": count}, lambda: console.print(f"{count} contract(s) imported"))
 
 
@@ -83,13 +87,15 @@ def contracts_activity(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Activity extract (.csv or .parquet)")],
     kind: KindOption,
+    replace: ReplaceOption = False,
     workspace: WorkspaceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Load this year's activity extract (year to date) into the workspace's warehouse, replacing the last one
-    of that kind. A file with any problem loads nothing."""
+    of that kind. A file with any problem loads nothing. When activity of that kind is stored already (from
+    another file), the file stores nothing, shows what it would replace and exits 2 unless given --replace."""
     with workspace_from(ctx, workspace) as opened:
-        rows = contracts.import_activity(opened, file, kind)
+        rows = contracts.import_activity(opened, file, kind, replace=replace, who=current_user())
     emit(fmt, {"kind": kind.value, "rows": rows}, lambda: console.print(f"{rows:,} {kind.value} row(s) loaded"))
 
 

@@ -11,9 +11,11 @@ import typer
 from outturn.cli._common import (
     FormatOption,
     OutputFormat,
+    ReplaceOption,
     WorkspaceOption,
     cell,
     console,
+    current_user,
     emit,
     emit_rows,
     reports_errors,
@@ -79,7 +81,7 @@ def orgs_import(
 ) -> None:
     """Import your own organisations from a CSV with columns code, name, kind, parent_code."""
     with workspace_from(ctx, workspace) as opened:
-        _emit_summary(fmt, imports.import_organisations(opened, file))
+        _emit_summary(fmt, imports.import_organisations(opened, file, who=current_user()))
 
 
 @orgs_app.command("list")
@@ -109,13 +111,22 @@ def ledger_import(
     file: FileArgument,
     sheet: Annotated[str | None, typer.Option(help="Worksheet name (default: the first)")] = None,
     header_row: Annotated[int | None, typer.Option(help="Row holding the column names (default: 1)")] = None,
+    replace: ReplaceOption = False,
     workspace: WorkspaceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Import a ledger file. Each organisation-month in the file replaces what is stored for it; a file
-    with any problem stores nothing and lists every problem with its row and column."""
+    with any problem stores nothing and lists every problem with its row and column.
+
+    A file that would remove stored lines stores nothing, shows what it would replace (lines, budget and actual
+    by category, before and after) and exits 2 unless given --replace. A file that would change a closed month
+    is refused until the month is reopened (outturn close reopen). Every import is recorded (outturn imports list).
+    """
     with workspace_from(ctx, workspace) as opened:
-        _emit_summary(fmt, imports.import_ledger(opened, file, sheet=sheet, header_row=header_row))
+        summary = imports.import_ledger(
+            opened, file, sheet=sheet, header_row=header_row, replace=replace, who=current_user()
+        )
+        _emit_summary(fmt, summary)
 
 
 @ledger_app.command("list")
@@ -148,18 +159,23 @@ def plan_import(
     """Import plan items (org_code, year, item, amount, description): allocations, deductions,
     required surplus and control total."""
     with workspace_from(ctx, workspace) as opened:
-        _emit_summary(fmt, imports.import_plans(opened, file))
+        _emit_summary(fmt, imports.import_plans(opened, file, who=current_user()))
 
 
 @risks_app.command("import")
 @reports_errors
 def risks_import(
-    ctx: typer.Context, file: FileArgument, workspace: WorkspaceOption = None, fmt: FormatOption = OutputFormat.TABLE
+    ctx: typer.Context,
+    file: FileArgument,
+    replace: ReplaceOption = False,
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Replace the risk register of each organisation and year in the file (org_code, year, kind,
-    description, value, likelihood[, category])."""
+    description, value, likelihood[, category]). A file that would remove stored items stores nothing, shows
+    what it would replace and exits 2 unless given --replace."""
     with workspace_from(ctx, workspace) as opened:
-        _emit_summary(fmt, imports.import_risks(opened, file))
+        _emit_summary(fmt, imports.import_risks(opened, file, replace=replace, who=current_user()))
 
 
 @forecast_app.command("override")

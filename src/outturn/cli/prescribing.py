@@ -13,8 +13,10 @@ from rich.table import Table
 from outturn.cli._common import (
     FormatOption,
     OutputFormat,
+    ReplaceOption,
     WorkspaceOption,
     console,
+    current_user,
     emit,
     reports_errors,
     workspace_from,
@@ -63,13 +65,17 @@ def prescribing_import(
     month: Annotated[
         str | None, typer.Option(help="YYYY-MM, for a PDPI file whose name and columns do not say the month")
     ] = None,
+    replace: ReplaceOption = False,
     workspace: WorkspaceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Import a month of practice prescribing, replacing the months the file holds. A file with any problem
-    stores nothing and lists every problem (file, row, column, reason)."""
+    stores nothing and lists every problem (file, row, column, reason). A file whose months are stored already
+    (from another file) stores nothing, shows what it would replace and exits 2 unless given --replace."""
     with workspace_from(ctx, workspace) as opened:
-        result = prescribing.import_prescribing(opened, file, layout=layout, month=month)
+        result = prescribing.import_prescribing(
+            opened, file, layout=layout, month=month, replace=replace, who=current_user()
+        )
     document = {**result.__dict__, "months": list(result.months)}
     emit(
         fmt,

@@ -291,7 +291,8 @@ def savings_close_month(
     workspace: WorkspaceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """Freeze every scheme's plan and forecast as at the month. A close can never be changed."""
+    """Freeze every scheme's plan and forecast as at the month. A close can never be changed; a month reopened
+    (savings reopen-month) is closed again, keeping its first snapshot."""
     with workspace_from(ctx, workspace) as opened:
         month = month_or_default(opened, as_at)
         count = savings.close_month(opened, month, current_user())
@@ -299,6 +300,27 @@ def savings_close_month(
         fmt,
         {"closed": month.calendar_label, "schemes": count},
         lambda: console.print(f"{month} closed with {count} scheme(s)"),
+    )
+
+
+@savings_app.command("reopen-month")
+@reports_errors
+def savings_reopen_month(
+    ctx: typer.Context,
+    reason: Annotated[str, typer.Option(help="Why the closed month must change (required; recorded)")],
+    as_at: AsAtOption = None,
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Reopen a closed month so its ledger can be corrected, recording who, when and why. The close's
+    snapshot is kept; close-month closes the month again."""
+    with workspace_from(ctx, workspace) as opened:
+        month = month_or_default(opened, as_at)
+        savings.reopen_month(opened, month, current_user(), reason)
+    emit(
+        fmt,
+        {"reopened": month.calendar_label, "reason": reason.strip()},
+        lambda: console.print(f"{month} reopened: {reason.strip()}", highlight=False),
     )
 
 

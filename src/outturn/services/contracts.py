@@ -11,6 +11,7 @@ from typing import Any
 
 import ibis.expr.types as ir
 import pyarrow as pa
+from sqlalchemy.orm import Session
 
 from outturn.domain.activity import SCHEMAS, ActivityKind, PointOfDelivery
 from outturn.domain.contracts import ActualLine, Contract, StatementLine, statement_lines
@@ -26,6 +27,7 @@ from outturn.ingest.activity_checks import Expected, plausible_dates
 from outturn.ingest.contracts import read_contracts
 from outturn.ingest.tariff import Tariff, available_years, load_tariff
 from outturn.reports.contracts import statement_document
+from outturn.services import imports
 from outturn.services.workspace import Workspace
 from outturn.settings import default_reference_dir
 from outturn.stats.casemix import Drift, PriceSample, case_mix_drift
@@ -150,21 +152,103 @@ def _expected_activity(workspace: Workspace) -> Expected:
     return dataclasses.replace(plausible_dates(date.today()), years=years or None, codes=allowed)
 
 
-def import_activity(workspace: Workspace, path: Path, kind: ActivityKind) -> int:
+def import_activity(
+    workspace: Workspace,
+    path: Path,
+    kind: ActivityKind,
+    *,
+    replace: bool = False,
+    expected_sha256: str | None = None,
+    who: str = "",
+) -> int:
     """Validate an extract against the organisations and contract years held, and make it the workspace's
-    activity of that kind (one statement: all or nothing)."""
+    activity of that kind (one statement: all or nothing).
+
+    The extract replaces the whole table: when one is stored, a different file needs ``replace``."""
+    sha256 = imports.sha256_of(path)
+    imports.check_expected_file(path, sha256, expected_sha256)
     table = read_activity(path, kind, _expected_activity(workspace))
-    workspace.backend.store_table(ACTIVITY_TABLES[kind], table)
+    name, log_kind = ACTIVITY_TABLES[kind], f"activity {kind.value}"
+    before = imports.warehouse_rows(workspace, name)
+    replaces = {"rows_before": before, "rows_after": int(table.num_rows)}
+    imports.refuse_unless_replace(
+        path,
+        sha256,
+        f"all {before:,} stored {kind.value} activity row(s) with {table.num_rows:,}",
+        replaces,
+        removes=before > 0 and not imports.is_last_import(workspace, log_kind, sha256),
+        replace=replace,
+    )
+    workspace.backend.store_table(name, table)
+    imports.record_import(workspace, log_kind, path, sha256, int(table.num_rows), who=who, replaced_rows=before)
     return int(table.num_rows)
 
 
-def import_contracts(workspace: Workspace, plan: Path, prices: Path | None = None) -> int:
+def _contract_key(contract: Contract) -> tuple[str, str, int]:
+    return (contract.provider, contract.commissioner, contract.year.start_year)
+
+
+def _contract_content(contract: Contract) -> tuple[object, ...]:
+    """A contract's terms, whatever the order of its lines."""
+    return tuple(sorted(map(repr, (*contract.plan, *contract.local_prices, *contract.blocks))))
+
+
+def _contract_pence(contracts: Sequence[Contract]) -> int:
+    return sum(line.pence for c in contracts for line in c.plan) + sum(
+        b.annual_pence for c in contracts for b in c.blocks
+    )
+
+
+def _contracts_replacement(session: Session, contracts: Sequence[Contract]) -> dict[str, int]:
+    """The stored contracts the file's would replace: how many, how many differ, and their plan £ before and after."""
+    stored = {
+        _contract_key(found): found
+        for year in sorted({contract.year.start_year for contract in contracts})
+        for found in contracts_repository.load_contracts(session, FinancialYear(year))
+    }
+    matching = [stored[_contract_key(c)] for c in contracts if _contract_key(c) in stored]
+    changed = [
+        c
+        for c in contracts
+        if _contract_key(c) in stored and _contract_content(c) != _contract_content(stored[_contract_key(c)])
+    ]
+    return {
+        "contracts_before": len(matching),
+        "contracts_after": len(contracts),
+        "contracts_changed": len(changed),
+        "plan_before_pence": _contract_pence(matching),
+        "plan_after_pence": _contract_pence(contracts),
+    }
+
+
+def import_contracts(
+    workspace: Workspace, plan: Path, prices: Path | None = None, *, replace: bool = False, who: str = ""
+) -> int:
+    """Each contract in the file replaces the stored one for its provider, commissioner and year; a file that
+    would change a stored contract needs ``replace``."""
+    sha256 = imports.sha256_of(plan)
     with workspace.store.reading() as session:
         known = repository.org_tree(session).by_code
     contracts, problems = read_contracts(plan, known=known, prices_path=prices)
     if problems:
         raise ProblemsError(problems, f"{plan.name} was not imported: {len(problems)} problem(s), nothing stored")
     with workspace.store.transaction() as session:
+        replaces = _contracts_replacement(session, contracts)
+        what = f"{replaces['contracts_changed']} stored contract(s) with different terms"
+        imports.refuse_unless_replace(
+            plan, sha256, what, replaces, removes=replaces["contracts_changed"] > 0, replace=replace
+        )
+        repository.record_import(
+            session,
+            "contracts",
+            plan.name,
+            sha256,
+            len(contracts),
+            who=who,
+            replaced_rows=replaces["contracts_before"],
+            totals={"plan_pence": replaces["plan_after_pence"]},
+            replaced_totals={"plan_pence": replaces["plan_before_pence"]},
+        )
         contracts_repository.replace_contracts(session, contracts)
     return len(contracts)
 

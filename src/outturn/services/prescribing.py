@@ -32,6 +32,7 @@ from outturn.domain.prescribing import (
 )
 from outturn.engine import prescribing as engine
 from outturn.ingest.prescribing import Layout, read_formulation_swaps, read_prescribing
+from outturn.services import imports
 from outturn.services.workspace import Workspace
 from outturn.settings import default_reference_dir
 
@@ -53,22 +54,70 @@ class PrescribingImport:
     actual_cost_pence: int
 
 
+def _replaced_totals(backend: Any, matching: ir.Table) -> dict[str, int]:
+    (found,) = backend.to_rows(
+        matching.aggregate(
+            rows=matching.count(),
+            nic_pence=matching.nic_pence.sum(),
+            actual_cost_pence=matching.actual_cost_pence.sum(),
+        )
+    )
+    return {name: int(found[name] or 0) for name in ("rows", "nic_pence", "actual_cost_pence")}
+
+
 def import_prescribing(
-    workspace: Workspace, path: Path, *, layout: Layout | str = Layout.AUTO, month: str | None = None
+    workspace: Workspace,
+    path: Path,
+    *,
+    layout: Layout | str = Layout.AUTO,
+    month: str | None = None,
+    replace: bool = False,
+    who: str = "",
 ) -> PrescribingImport:
-    """Validate ``path`` and make its months the warehouse's prescribing for those months."""
+    """Validate ``path`` and make its months the warehouse's prescribing for those months; a file that would
+    replace stored months (other than by importing the same file again) needs ``replace``."""
+    sha256 = imports.sha256_of(path)
     read = read_prescribing(path, layout, month)
     backend = workspace.backend
-    combined, replaced = read.table, 0
+    table = read.table
+    combined, before = table, {"rows": 0, "nic_pence": 0, "actual_cost_pence": 0}
     if backend.has_table(PRESCRIBING_TABLE):
         stored = backend.stored_table(PRESCRIBING_TABLE)
         same = stored.year_month.isin(list(read.months))
-        matching = stored.filter(same)
-        replaced = int(backend.to_rows(matching.aggregate(rows=matching.count()))[0]["rows"])
-        kept = backend.to_arrow(stored.filter(~same)).cast(read.table.schema)
-        combined = pa.concat_tables([kept, read.table])
+        before = _replaced_totals(backend, stored.filter(same))
+        kept = backend.to_arrow(stored.filter(~same)).cast(table.schema)
+        combined = pa.concat_tables([kept, table])
+    after = {
+        "nic_pence": int(pa.compute.sum(table["nic_pence"]).as_py() or 0),
+        "actual_cost_pence": int(pa.compute.sum(table["actual_cost_pence"]).as_py() or 0),
+    }
+    replaces = {
+        "rows_before": before["rows"],
+        "rows_after": table.num_rows,
+        **{f"{name.removesuffix('_pence')}_before_pence": before[name] for name in after},
+        **{f"{name.removesuffix('_pence')}_after_pence": pence for name, pence in after.items()},
+    }
+    imports.refuse_unless_replace(
+        path,
+        sha256,
+        f"{before['rows']:,} stored prescribing row(s) of {', '.join(read.months)}",
+        replaces,
+        removes=before["rows"] > 0 and not imports.is_last_import(workspace, "prescribing", sha256),
+        replace=replace,
+    )
     backend.store_table(PRESCRIBING_TABLE, combined)
-    table = read.table
+    replaced = before["rows"]
+    imports.record_import(
+        workspace,
+        "prescribing",
+        path,
+        sha256,
+        table.num_rows,
+        who=who,
+        replaced_rows=replaced,
+        totals=after,
+        replaced_totals={name: before[name] for name in after},
+    )
     return PrescribingImport(
         source=Path(path).name,
         layout=read.layout.value,

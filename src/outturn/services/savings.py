@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -267,10 +268,11 @@ def set_target(workspace: Workspace, target: SavingsTarget, who: str) -> None:
 
 
 def close_month(workspace: Workspace, as_at: FinancialMonth, who: str) -> int:
-    """Freeze every scheme's plan and forecast as at the month; a month closes once and stays as closed."""
+    """Freeze every scheme's plan and forecast as at the month; a month closes once and stays as closed, unless
+    reopened (to correct its ledger), when closing it again records the close and keeps the first snapshot."""
     with workspace.store.transaction() as session:
         if store.close_exists(session, as_at.year, as_at.number):
-            raise SavingsError(f"{as_at} is already closed: closes cannot be changed")
+            return _close_again(session, as_at, who)
         schemes = store.load_schemes(session, as_at.year)
         snapshots = [snapshot(scheme, as_at.number) for scheme in schemes]
         store.create_close(session, as_at.year, as_at.number, who, snapshots, schemes)
@@ -278,6 +280,56 @@ def close_month(workspace: Workspace, as_at: FinancialMonth, who: str) -> int:
             session, who, "close", f"{as_at.year.label} {as_at.label}", "close-month", None, {"schemes": len(schemes)}
         )
     return len(schemes)
+
+
+def _close_again(session: Session, as_at: FinancialMonth, who: str) -> int:
+    """Close a reopened month again (its first close's snapshot stands: a close never changes)."""
+    if (as_at.year.start_year, as_at.number) in repository.closed_months(session):
+        raise SavingsError(f"{as_at} is already closed: closes cannot be changed")
+    repository.record_month_status(session, as_at.year.start_year, as_at.number, "close", who, "")
+    store.record_change(session, who, "close", f"{as_at.year.label} {as_at.label}", "close-again", None, None)
+    return len(store.close_snapshots(session, as_at.year, as_at.number) or [])
+
+
+def reopen_month(workspace: Workspace, as_at: FinancialMonth, who: str, reason: str) -> None:
+    """Reopen a closed month so its ledger can be corrected; recorded with who, when and why."""
+    if not reason.strip():
+        raise SavingsError(f"a reason is needed to reopen {as_at}")
+    key = (as_at.year.start_year, as_at.number)
+    with workspace.store.transaction() as session:
+        if key not in repository.closed_months(session):
+            state = "reopened already" if repository.month_was_closed(session, *key) else "not closed"
+            raise SavingsError(f"{as_at} is {state}: only a closed month can be reopened")
+        repository.record_month_status(session, *key, "reopen", who, reason.strip())
+        store.record_change(
+            session, who, "close", f"{as_at.year.label} {as_at.label}", "reopen", None, {"reason": reason.strip()}
+        )
+
+
+@dataclass(frozen=True)
+class MonthStatusChange:
+    month: FinancialMonth
+    action: str  # "reopen" or "close" (closed again)
+    at: datetime
+    who: str
+    reason: str
+
+
+def closed_months(workspace: Workspace) -> frozenset[FinancialMonth]:
+    """The months closed now: closed, and not reopened since they were last closed."""
+    with workspace.store.reading() as session:
+        found = repository.closed_months(session)
+    return frozenset(FinancialMonth(FinancialYear(year), month) for year, month in found)
+
+
+def month_status_changes(workspace: Workspace) -> list[MonthStatusChange]:
+    """Every reopen (with its reason) and close again, oldest first."""
+    with workspace.store.reading() as session:
+        changes = repository.month_status_changes(session)
+    return [
+        MonthStatusChange(FinancialMonth(FinancialYear(year), month), action, at, who, reason)
+        for year, month, action, at, who, reason in changes
+    ]
 
 
 def movement(workspace: Workspace, earlier: FinancialMonth, later: FinancialMonth) -> tuple[Movement, ...]:

@@ -24,7 +24,8 @@ class OrganisationRow(Base):
 
 
 class ImportRow(Base):
-    """One accepted import: what, from where, when, how many rows (a file that failed leaves no row)."""
+    """One accepted import: what, from where, who, when, how many rows, their totals and what they replaced
+    (a file that failed or was refused leaves no row)."""
 
     __tablename__ = "imports"
 
@@ -34,6 +35,27 @@ class ImportRow(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     row_count: Mapped[int] = mapped_column(Integer)
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    imported_by: Mapped[str] = mapped_column(String(100), default="")
+    replaced_rows: Mapped[int] = mapped_column(Integer, default=0)
+    # {"budget_pence": ..., "actual_pence": ...}: what the file held, and what the import removed or replaced
+    totals_json: Mapped[str] = mapped_column(Text, default="{}")
+    replaced_totals_json: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class MonthStatusChangeRow(Base):
+    """A closed month reopened (with its reason) or closed again: append-only (triggers refuse changes).
+
+    A month is closed while it has a savings close and its latest change here is not a reopen."""
+
+    __tablename__ = "month_status_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    year: Mapped[int] = mapped_column(Integer)
+    month: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(10))  # "reopen" or "close"
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    who: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text, default="")
 
 
 class LedgerLineRow(Base):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+import json
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -19,9 +21,11 @@ from outturn.store.models import (
     ForecastOverrideRow,
     ImportRow,
     LedgerLineRow,
+    MonthStatusChangeRow,
     OrganisationRow,
     PlanDeductionRow,
     RiskRow,
+    SavingsCloseRow,
 )
 
 
@@ -51,14 +55,145 @@ def upsert_organisations(session: Session, organisations: Iterable[Organisation]
     return count
 
 
-# --- ledger --------------------------------------------------------------------------------------------------
+# --- imports -------------------------------------------------------------------------------------------------
 
 
-def record_import(session: Session, kind: str, source_name: str, sha256: str, row_count: int) -> ImportRow:
-    row = ImportRow(kind=kind, source_name=source_name, sha256=sha256, row_count=row_count, imported_at=now())
+@dataclass(frozen=True)
+class ImportRecord:
+    """One accepted import as recorded: who, when, which file, how many rows, their totals and what they replaced."""
+
+    id: int
+    kind: str
+    source_name: str
+    sha256: str
+    row_count: int
+    imported_at: datetime
+    imported_by: str
+    replaced_rows: int
+    totals: dict[str, int]
+    replaced_totals: dict[str, int]
+
+
+def record_import(
+    session: Session,
+    kind: str,
+    source_name: str,
+    sha256: str,
+    row_count: int,
+    *,
+    who: str = "",
+    replaced_rows: int = 0,
+    totals: Mapping[str, int] | None = None,
+    replaced_totals: Mapping[str, int] | None = None,
+) -> ImportRow:
+    """Record an import; ``totals`` and ``replaced_totals`` map names ending ``_pence`` to integer pence."""
+    row = ImportRow(
+        kind=kind,
+        source_name=source_name,
+        sha256=sha256,
+        row_count=row_count,
+        imported_at=now(),
+        imported_by=who,
+        replaced_rows=replaced_rows,
+        totals_json=json.dumps(dict(totals or {}), sort_keys=True),
+        replaced_totals_json=json.dumps(dict(replaced_totals or {}), sort_keys=True),
+    )
     session.add(row)
     session.flush()
     return row
+
+
+def last_import_sha256(session: Session, kind: str) -> str | None:
+    """The SHA-256 of the newest recorded import of ``kind`` (None when there is none)."""
+    statement = select(ImportRow.sha256).where(ImportRow.kind == kind).order_by(ImportRow.id.desc()).limit(1)
+    return session.scalars(statement).first()
+
+
+def list_imports(session: Session, limit: int | None = None) -> list[ImportRecord]:
+    """Recorded imports, newest first."""
+    statement = select(ImportRow).order_by(ImportRow.id.desc())
+    if limit is not None:
+        statement = statement.limit(limit)
+    return [
+        ImportRecord(
+            id=row.id,
+            kind=row.kind,
+            source_name=row.source_name,
+            sha256=row.sha256,
+            row_count=row.row_count,
+            imported_at=row.imported_at,
+            imported_by=row.imported_by,
+            replaced_rows=row.replaced_rows,
+            totals=json.loads(row.totals_json or "{}"),
+            replaced_totals=json.loads(row.replaced_totals_json or "{}"),
+        )
+        for row in session.scalars(statement)
+    ]
+
+
+# --- closed months ---------------------------------------------------------------------------------------------
+
+
+def closed_months(session: Session) -> set[tuple[int, int]]:
+    """(start year, month) of every month closed now: closed, and not reopened since its last close."""
+    closed = {(row[0], row[1]) for row in session.execute(select(SavingsCloseRow.year, SavingsCloseRow.month))}
+    latest: dict[tuple[int, int], str] = {}
+    for year, month, action in session.execute(
+        select(MonthStatusChangeRow.year, MonthStatusChangeRow.month, MonthStatusChangeRow.action).order_by(
+            MonthStatusChangeRow.id
+        )
+    ):
+        latest[(year, month)] = action
+    return {key for key in closed if latest.get(key, "close") == "close"}
+
+
+def month_was_closed(session: Session, year: int, month: int) -> bool:
+    """Whether the month has ever been closed (it has a savings close), whether or not reopened since."""
+    statement = select(SavingsCloseRow.id).where(SavingsCloseRow.year == year, SavingsCloseRow.month == month)
+    return session.scalars(statement.limit(1)).first() is not None
+
+
+def record_month_status(session: Session, year: int, month: int, action: str, who: str, reason: str) -> None:
+    """Record a reopen or a close again of a month (append-only)."""
+    session.add(MonthStatusChangeRow(year=year, month=month, action=action, at=now(), who=who, reason=reason))
+    session.flush()
+
+
+def month_status_changes(session: Session) -> list[tuple[int, int, str, datetime, str, str]]:
+    """(start year, month, action, at, who, reason) of every reopen and close again, oldest first."""
+    rows = session.scalars(select(MonthStatusChangeRow).order_by(MonthStatusChangeRow.id))
+    return [(row.year, row.month, row.action, row.at, row.who, row.reason) for row in rows]
+
+
+# --- ledger ----------------------------------------------------------------------------------------------------
+
+
+def ledger_lines_in_months(session: Session, months: Collection[tuple[str, int, int]]) -> list[LedgerLine]:
+    """Every stored line of the given (organisation, start year, month)s, as domain records."""
+    chosen = sorted(set(months))
+    found: list[LedgerLine] = []
+    for start in range(0, len(chosen), 500):
+        chunk = chosen[start : start + 500]
+        rows = session.scalars(
+            select(LedgerLineRow).where(
+                tuple_(LedgerLineRow.org_code, LedgerLineRow.year, LedgerLineRow.month).in_(chunk)
+            )
+        )
+        found.extend(
+            LedgerLine(
+                org_code=row.org_code,
+                year=FinancialYear(row.year),
+                month=row.month,
+                category=CostCategory(row.category),
+                subcategory=row.subcategory,
+                budget_pence=row.budget_pence,
+                actual_pence=row.actual_pence,
+                one_off_pence=row.one_off_pence,
+                note=row.note,
+            )
+            for row in rows
+        )
+    return found
 
 
 def replace_ledger_months(session: Session, lines: Sequence[LedgerLine], import_id: int) -> int:

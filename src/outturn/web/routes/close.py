@@ -46,7 +46,19 @@ def close_document(workspace: Workspace) -> dict[str, Any]:
     return {
         "as_at": month.calendar_label,
         "as_at_label": f"{month.label} {month.year.label}",
-        "as_at_closed": month in months,
+        "as_at_closed": month in savings.closed_months(workspace),
+        "as_at_reopened": month in months and month not in savings.closed_months(workspace),
+        "reopens": [
+            {
+                "month": change.month.calendar_label,
+                "label": f"{change.month.label} {change.month.year.label}",
+                "action": change.action,
+                "at": change.at.isoformat(timespec="seconds"),
+                "who": change.who,
+                "reason": change.reason,
+            }
+            for change in savings.month_status_changes(workspace)
+        ],
         "closes": [
             {
                 "month": found.calendar_label,
@@ -88,7 +100,8 @@ async def close_month_page(request: Request, user: Editor, workspace: WorkspaceD
 async def close_api(_user: Reader, workspace: WorkspaceDep) -> dict[str, Any]:
     """The savings month-end closes: ``as_at`` (the workspace's month) and whether it is closed, ``closes``
     (``month`` YYYY-MM, ``closed_at``, ``closed_by``, oldest first) and ``movement`` between the last two (as
-    ``outturn savings movement --format json``, with ``from`` and ``to``; null with fewer than two closes)."""
+    ``outturn savings movement --format json``, with ``from`` and ``to``; null with fewer than two closes), and
+    ``reopens``: each reopen (``action`` "reopen", with its ``reason``) and close again (``action`` "close")."""
     return await run_in_threadpool(close_document, workspace)
 
 

@@ -1,21 +1,30 @@
 """Imports: upload a ledger, plan, risk register or savings workbook; a file with problems is listed problem by
-problem (file, row, column, reason) and nothing of it is stored — the services import a file whole or not at all."""
+problem (file, row, column, reason) and nothing of it is stored — the services import a file whole or not at all.
+
+Every import runs off the event loop (``web.import_jobs``): the upload answers at once with the job's page, which
+polls its stage (htmx) until the result. A ledger that would remove stored lines shows what it replaces, category
+by category, and stores nothing until the user confirms that very file (the confirmation carries its SHA-256); a
+ledger that would change a closed month is refused until the month is reopened. The page lists the import log."""
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path, PurePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.services import imports, savings
+from outturn.services.imports import ImportRefused
 from outturn.services.users import User
 from outturn.services.workspace import Workspace
+from outturn.web.import_jobs import ImportJob, ImportJobs
+from outturn.web.limits import upload_name
 from outturn.web.security import Editor, WorkspaceDep
 from outturn.web.templating import render
 
@@ -23,31 +32,59 @@ router = APIRouter()
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 SUFFIXES = frozenset({".csv", ".xlsx", ".xlsm"})
-
-
-def _summary(workspace: Workspace, path: Path, kind: str, user: User) -> dict[str, Any]:
-    if kind == "savings":
-        result = savings.import_workbook(workspace, path, user.username)
-        return {"kind": "savings", "source": result.source, "rows": result.created + result.updated, **asdict(result)}
-    return asdict(IMPORTERS[kind](workspace, path))
-
-
-IMPORTERS: dict[str, Callable[[Workspace, Path], imports.ImportSummary]] = {
-    "ledger": imports.import_ledger,
-    "plan": imports.import_plans,
-    "risks": imports.import_risks,
-}
+HISTORY_ROWS = 50
 KINDS = {
     "ledger": "Ledger (budget and actual by month)",
     "plan": "Financial plan (allocations, control total)",
     "risks": "Risk register (risks and mitigations)",
     "savings": "Savings plan workbook (QIPP)",
 }
+STAGES = {
+    "queued": "Waiting to start",
+    "reading": "Reading the file",
+    "comparing": "Comparing with what is stored",
+    "storing": "Storing",
+    "done": "Done",
+}
 
 
-async def _import(request: Request, workspace: Workspace, user: User, kind: str, upload: UploadFile) -> dict[str, Any]:
-    """Store the upload under its own name in a private temporary folder and import it; problems raise."""
-    name = PurePath(upload.filename or "upload.csv").name
+def run_import(
+    workspace: Workspace,
+    kind: str,
+    user: User,
+    path: Path,
+    replace: bool = False,
+    expected_sha256: str | None = None,
+    progress: imports.Progress = imports.no_progress,
+) -> dict[str, Any]:
+    """Import ``path`` as ``kind`` (on a worker thread); what landed, as the API returns it."""
+    progress("reading")
+    if kind == "ledger":
+        summary = imports.import_ledger(
+            workspace, path, replace=replace, expected_sha256=expected_sha256, who=user.username, progress=progress
+        )
+        return asdict(summary)
+    if kind == "savings":
+        result = savings.import_workbook(workspace, path, user.username)
+        return {"kind": "savings", "source": result.source, "rows": result.created + result.updated, **asdict(result)}
+    if kind == "risks":
+        summary = imports.import_risks(
+            workspace, path, replace=replace, expected_sha256=expected_sha256, who=user.username
+        )
+        return asdict(summary)
+    return asdict(imports.import_plans(workspace, path, who=user.username))
+
+
+def _jobs(request: Request) -> ImportJobs:
+    jobs: ImportJobs | None = getattr(request.app.state, "import_jobs", None)
+    if jobs is None:
+        jobs = request.app.state.import_jobs = ImportJobs()
+    return jobs
+
+
+async def _checked_upload(kind: str, upload: UploadFile) -> tuple[str, bytes]:
+    """The upload's own name (no folders) and its bytes, or the reason it cannot be imported."""
+    name = upload_name(upload.filename, "upload.csv")
     if kind not in KINDS:
         raise ValueError(f"unknown import kind {kind!r} (one of: {', '.join(KINDS)})")
     if PurePath(name).suffix.lower() not in SUFFIXES:
@@ -55,17 +92,33 @@ async def _import(request: Request, workspace: Workspace, user: User, kind: str,
     content = await upload.read(MAX_UPLOAD_BYTES + 1)
     if len(content) > MAX_UPLOAD_BYTES:
         raise ProblemsError([Problem(name, "larger than 50 MB")], f"{name} was not imported")
-    with tempfile.TemporaryDirectory(prefix="outturn-upload-") as folder:
-        path = Path(folder) / name
-        path.write_bytes(content)
-        summary = _summary(workspace, path, kind, user)
-    request.app.state.cache.invalidate()
-    return summary
+    return name, content
+
+
+def _history(workspace: Workspace) -> list[dict[str, Any]]:
+    return [
+        {**asdict(record), "imported_at": record.imported_at.isoformat(timespec="seconds")}
+        for record in imports.import_history(workspace, HISTORY_ROWS)
+    ]
+
+
+async def _page(request: Request, workspace: Workspace, status_code: int = 200, **context: Any) -> Response:
+    history = await run_in_threadpool(_history, workspace)
+    page = {"active": "imports", "kinds": KINDS, "history": history, **context}
+    return render(request, "imports.html", page, status_code=status_code)
+
+
+def _job_status(job: ImportJob) -> int:
+    if not job.done.is_set() or job.summary is not None or job.confirmed_as is not None:
+        return 200
+    if job.problems is not None:
+        return 422
+    return 409 if job.refused is not None else 400
 
 
 @router.get("/imports", include_in_schema=False)
-def imports_page(request: Request, _user: Editor) -> Response:
-    return render(request, "imports.html", {"active": "imports", "kinds": KINDS})
+async def imports_page(request: Request, _user: Editor, workspace: WorkspaceDep) -> Response:
+    return await _page(request, workspace)
 
 
 @router.post("/imports", include_in_schema=False)
@@ -76,21 +129,83 @@ async def upload(
     kind: Annotated[str, Form()],
     file: Annotated[UploadFile, File()],
 ) -> Response:
-    context: dict[str, Any] = {"active": "imports", "kinds": KINDS, "kind": kind}
     try:
-        context["summary"] = await _import(request, workspace, user, kind, file)
+        name, content = await _checked_upload(kind, file)
     except ProblemsError as error:
-        context.update(error=error.summary, problems=error.problems)
-        return render(request, "imports.html", context, status_code=422)
-    return render(request, "imports.html", context)
+        return await _page(request, workspace, 422, kind=kind, error=error.summary, problems=error.problems)
+    run = partial(run_import, workspace, kind, user)
+    job = _jobs(request).start(user.username, kind, name, content, run, request.app.state.cache.invalidate)
+    return RedirectResponse(f"/imports/jobs/{job.id}", status_code=303)
+
+
+@router.get("/imports/jobs/{job_id}", include_in_schema=False)
+async def job_page(request: Request, user: Editor, workspace: WorkspaceDep, job_id: str) -> Response:
+    """The job's stage while it runs (the page polls this), then its result or the comparison to confirm."""
+    job = _jobs(request).get(job_id, user.username)
+    context = {"job": job, "stages": STAGES, "kind": job.kind}
+    return await _page(request, workspace, _job_status(job), **context)
+
+
+@router.post("/imports/jobs/{job_id}/confirm", include_in_schema=False)
+async def confirm(
+    request: Request, user: Editor, workspace: WorkspaceDep, job_id: str, sha256: Annotated[str, Form()]
+) -> Response:
+    """Replace as compared: the same user, the same kept file, its SHA-256 as the comparison page showed it."""
+    jobs = _jobs(request)
+    job = jobs.get(job_id, user.username)
+    try:
+        again = jobs.confirm(job, sha256, request.app.state.cache.invalidate)
+    except ValueError as error:
+        return await _page(request, workspace, 409, kind=job.kind, error=str(error), problems=())
+    return RedirectResponse(f"/imports/jobs/{again.id}", status_code=303)
+
+
+@router.post("/imports/jobs/{job_id}/cancel", include_in_schema=False)
+async def cancel(request: Request, user: Editor, job_id: str) -> Response:
+    jobs = _jobs(request)
+    jobs.cancel(jobs.get(job_id, user.username))
+    return RedirectResponse("/imports", status_code=303)
+
+
+@router.get("/api/imports", tags=["imports"])
+async def history_api(_user: Editor, workspace: WorkspaceDep) -> list[dict[str, Any]]:
+    """The import log, newest first (as ``outturn imports list --format json``'s records): ``kind``,
+    ``source_name``, ``sha256``, ``imported_at``, ``imported_by``, ``row_count``, ``totals`` and ``replaced_totals``
+    (names ending ``_pence``), ``replaced_rows``."""
+    return await run_in_threadpool(_history, workspace)
 
 
 @router.post("/api/imports/{kind}", tags=["imports"])
-async def upload_api(request: Request, user: Editor, workspace: WorkspaceDep, kind: str, file: UploadFile) -> Response:
-    """Import one file (``kind``: ledger, plan, risks or savings). 200 with what landed; 422 with
-    ``problems`` (source, sheet, row, column, reason) when the file is refused — and then nothing is stored."""
+async def upload_api(
+    request: Request,
+    user: Editor,
+    workspace: WorkspaceDep,
+    kind: str,
+    file: UploadFile,
+    replace: bool = False,
+    sha256: str | None = None,
+) -> Response:
+    """Import one file (``kind``: ledger, plan, risks or savings), off the event loop. 200 with what landed; 422
+    with ``problems`` (source, sheet, row, column, reason) when the file is refused — and then nothing is stored.
+    A ledger that would remove stored lines answers 409 with ``replaces`` (lines, budget and actual by category,
+    before and after, in pence) and ``sha256``: send it again with ``replace=true`` and that ``sha256``. A ledger
+    that would change a closed month answers 409 until the month is reopened."""
     try:
-        return JSONResponse(await _import(request, workspace, user, kind, file))
+        name, content = await _checked_upload(kind, file)
+        summary = await run_in_threadpool(_import_bytes, workspace, kind, user, name, content, replace, sha256)
     except ProblemsError as error:
         problems = [problem.as_dict() for problem in error.problems]
         return JSONResponse({"error": error.summary, "problems": problems}, status_code=422)
+    except ImportRefused as error:
+        return JSONResponse(error.document(), status_code=409)
+    request.app.state.cache.invalidate()
+    return JSONResponse(summary)
+
+
+def _import_bytes(
+    workspace: Workspace, kind: str, user: User, name: str, content: bytes, replace: bool, sha256: str | None
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="outturn-upload-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(content)
+        return run_import(workspace, kind, user, path, replace, sha256)
