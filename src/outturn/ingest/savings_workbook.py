@@ -27,7 +27,7 @@ from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
 from outturn.domain.money import Pence, format_pounds
-from outturn.domain.periods import MONTHS_IN_YEAR, FinancialMonth, FinancialYear, parse_month_number
+from outturn.domain.periods import MONTHS_IN_YEAR, FinancialMonth, FinancialYear
 from outturn.domain.plans import parse_share
 from outturn.domain.problems import Problem
 from outturn.domain.savings import Rag, SavingsTarget, Scheme, SchemeStatus, Workstream
@@ -200,12 +200,12 @@ def _scheme_fields(row: RowReader, known: Collection[str]) -> dict[str, Any]:
         "reference": row.text("reference"),
         "title": row.parse("title", str),
         "org_code": row.parse("organisation", organisation_parser(known)),
-        "year": row.parse("year", FinancialYear.parse),
+        "year": (year := row.parse("year", FinancialYear.parse)),
         "workstream": row.parse("workstream", Workstream.parse),
         "lead": row.text("lead"),
         "recurrent": row.parse("recurrent", _recurrent, required=False),
         "status": row.parse("status", SchemeStatus.parse),
-        "start_month": row.parse("start_month", parse_month_number),
+        "start_month": row.month("start_month", year),
         "confidence": row.parse("confidence", parse_share),
         "evidence_measure": row.text("evidence_measure"),
         "negative_reason": row.text("negative_reason"),
