@@ -14,7 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,6 +77,21 @@ def decode_text(source: str, data: bytes) -> tuple[str, str]:
     raise file_fault(source, f"{reason}: {SAVE_AS_UTF8}", row)
 
 
+def sniff_encoding(source: str, head: bytes) -> str:
+    """The codec for a file too large to decode whole, from its first bytes: a byte-order mark or UTF-16's zero
+    bytes, else UTF-8 when they are UTF-8 (a character cut at the end is fine), else Windows-1252."""
+    announced = encoding_from_head(head)
+    if announced == "binary":
+        raise file_fault(source, f"not a text file (it holds zero bytes): {SAVE_AS_UTF8}")
+    if announced is not None:
+        return announced
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8"
+
+
 def read_csv_records(path: Path) -> CsvRecords:
     """Every record of ``path``; raises ``ProblemsError`` naming the row for an unclosed quote, an overlong
     cell, or text in no known encoding."""
@@ -85,38 +100,49 @@ def read_csv_records(path: Path) -> CsvRecords:
     except OSError as error:
         raise file_fault(path.name, f"cannot read the file: {error.strerror or error}") from None
     text, codec = decode_text(path.name, data)
-    return CsvRecords(path.name, tuple(_records(path.name, text)), ENCODING_LABELS[codec])
+    return CsvRecords(path.name, tuple(csv_records(path.name, io.StringIO(text, newline=""))), ENCODING_LABELS[codec])
 
 
-def _records(source: str, text: str) -> Iterator[list[str]]:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+def csv_records(source: str, lines: Iterable[str]) -> Iterator[list[str]]:
+    """The records of a CSV text (``lines`` from a file opened with ``newline=""``), read strictly; a fault
+    raises ``ProblemsError`` naming the record (row) where it starts."""
+    last_line = [""]
+
+    def remembered() -> Iterator[str]:
+        for line in lines:
+            last_line[0] = line
+            yield line
+
+    reader = csv.reader(remembered(), strict=True)
+    header: list[str] = []
     number = 0
     while True:
-        start_line = reader.line_num + 1
         try:
             record = next(reader)
         except StopIteration:
             return
         except csv.Error as error:
-            raise _csv_fault(source, text, number + 1, start_line, str(error)) from None
+            raise _csv_fault(source, number + 1, str(error), header, last_line[0]) from None
         number += 1
+        header = header or record
         yield record
 
 
-def _csv_fault(source: str, text: str, row: int, start_line: int, message: str) -> ProblemsError:
+def _csv_fault(source: str, row: int, message: str, header: list[str], line: str) -> ProblemsError:
+    column: str | None = None
     if "field larger than field limit" in message:
-        line = text.splitlines()[start_line - 1] if start_line <= text.count("\n") + 1 else ""
         long_cells = [index for index, cell in enumerate(line.split(",")) if len(cell) > MAX_CELL_CHARS]
-        where = f"cell {long_cells[0] + 1} of the row" if long_cells else "a cell"
-        reason = f"{where} is longer than {MAX_CELL_CHARS:,} characters: is this the right file?"
-        return ProblemsError([Problem(source, reason, row=row)], f"cannot import {source}")
-    if "unexpected end of data" in message or "expected after" in message:
+        if long_cells and long_cells[0] < len(header):
+            column = header[long_cells[0]] or None
+        reason = f"a cell is longer than {MAX_CELL_CHARS:,} characters: is this the right file?"
+    elif "unexpected end of data" in message or "expected after" in message:
         reason = (
             "a quote opened in this row is not closed where the cell ends, so the rows after it would be read "
             "into one cell: close the quote, or remove it"
         )
-        return ProblemsError([Problem(source, reason, row=row)], f"cannot import {source}")
-    return ProblemsError([Problem(source, f"cannot read the CSV: {message}", row=row)], f"cannot import {source}")
+    else:
+        reason = f"cannot read the CSV: {message}"
+    return ProblemsError([Problem(source, reason, row=row, column=column)], f"cannot import {source}")
 
 
 def swallowed_rows(record: list[str], width: int) -> int | None:
