@@ -28,7 +28,7 @@ from outturn.domain.problems import file_fault
 
 MAX_SHEET_CELLS = 5_000_000  # rows x columns as read (a row counts at least one cell); ledgers use ~0.5m
 MAX_UNPACKED_BYTES = 2**31  # the workbook's parts, unpacked: a small zip can unpack to gigabytes
-NOT_A_WORKBOOK = "not an Excel workbook (.xlsx): open it in Excel and save it as an Excel Workbook"
+NOT_A_WORKBOOK = "cannot read the workbook: not an Excel workbook (.xlsx); open it in Excel and save it as one"
 UNSAVED_FORMULA_REASON = "formula with no saved value: open and save the file in Excel"
 
 
