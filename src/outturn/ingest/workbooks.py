@@ -22,7 +22,7 @@ from xml.etree.ElementTree import ParseError
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
+from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
 
 from outturn.domain.problems import file_fault
 
@@ -101,7 +101,9 @@ def sheet_title(book: Workbook, source: str, sheet: str | None) -> str:
 class _Parser(WorkSheetParser):  # type: ignore[misc]
     def parse_cell(self, element: Any) -> dict[str, Any]:
         cell: dict[str, Any] = super().parse_cell(element)
-        if cell["value"] is None and element.find(FORMULA_TAG) is not None and element.find(VALUE_TAG) is None:
+        # Excel saves a formula's result in <v>, an empty text result as t="str" with an empty <v>; openpyxl and
+        # most scripts write no <v>, or an empty one on a number cell: the value was never worked out.
+        if cell["value"] is None and element.find(FORMULA_TAG) is not None and element.get("t") != "str":
             cell["value"] = UNSAVED_FORMULA
         return cell
 
