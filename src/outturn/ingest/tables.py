@@ -199,6 +199,8 @@ class RowReader:
 
     def parse(self, column: str, parser: Callable[[str], T], *, required: bool = True) -> T | None:
         cell = self.cells.get(column)
+        if cell is UNSAVED_FORMULA:  # reported once, by ``unreadable_cells``
+            return None
         text = cell.strftime("%B") if isinstance(cell, date) else text_of(cell)  # a month typed as a date: Nov-25
         if not text:
             if required:
@@ -240,6 +242,8 @@ class RowReader:
 
     def money(self, column: str, *, required: bool) -> Pence | None:
         cell = self.cells.get(column)
+        if cell is UNSAVED_FORMULA:  # reported once, by ``unreadable_cells``
+            return None
         if cell is None or (isinstance(cell, str) and not cell.strip()):
             if required:
                 self.fault("a money amount is required", column)
