@@ -8,6 +8,7 @@ readers were hardened); part 2 generates bad files with hypothesis for every imp
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import tracemalloc
@@ -25,19 +26,25 @@ from sqlalchemy import MetaData, select
 from typer.testing import CliRunner
 
 from outturn.cli import app
+from outturn.domain.activity import ActivityKind
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.ingest import workbooks
-from outturn.ingest.activity import read_csv_columns
+from outturn.ingest.activity import read_activity, read_csv_columns
 from outturn.ingest.ledger import read_ledger
 from outturn.ingest.plans import read_plans
+from outturn.ingest.populations import read_list_sizes
+from outturn.ingest.prescribing import read_prescribing
 from outturn.ingest.tables import read_table
-from outturn.services.imports import import_ledger, import_organisations, import_plans
+from outturn.ingest.tariff import read_workbook_apc
+from outturn.services.contracts import import_contracts
+from outturn.services.imports import import_ledger, import_organisations, import_plans, import_risks
 from outturn.services.savings import import_workbook
 from outturn.services.workspace import Workspace, init_workspace, open_workspace
+from test_activity_ingest import CLEAN_CSV
+from test_prescribing_ingest import EPD_HEADER
+from test_prescribing_ingest import GOOD as PRESCRIBING_ROW
 
-ORGANISATIONS_CSV = (
-    "code,name,kind,parent_code\nY59,South East,region,\nQ1,Test ICB,icb,Y59\n01A,Alpha CCG,ccg,Q1\n02B,Beta CCG,ccg,Q1\n"
-)
+ORGANISATIONS_CSV = "code,name,kind,parent_code\nY59,South East,region,\nQ1,Test ICB,icb,Y59\n01A,Alpha CCG,ccg,Q1\n02B,Beta CCG,ccg,Q1\n"
 ORGS = frozenset({"Y59", "Q1", "01A", "02B"})
 LEDGER_HEADER = "org_code,year,month,category,budget,actual,note\n"
 LEDGER_ROWS = "01A,2025/26,M01,acute,100.00,90.00,\n01A,2025/26,M01,prescribing,50.00,45.00,\n"
@@ -286,7 +293,11 @@ def test_csv_saved_in_each_common_encoding_is_read_and_says_which(tmp_path: Path
     table = read_table(path, required=LEDGER_COLUMNS, optional=("note",))
     assert table.encoding == label
     lines, problems = read_ledger(path, known_org_codes=ORGS)
-    assert problems == [] and (lines[0].budget_pence, lines[0].actual_pence, lines[0].note) == (123_456, 100_000, "café £5")
+    assert problems == [] and (lines[0].budget_pence, lines[0].actual_pence, lines[0].note) == (
+        123_456,
+        100_000,
+        "café £5",
+    )
 
 
 @pytest.mark.parametrize("codec", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
@@ -392,3 +403,258 @@ def test_the_cli_lists_the_first_hundred_problems_and_counts_the_rest(ws: Worksp
     assert [more["count"] for more in document["problems_omitted"]] == [150]
     table = CliRunner().invoke(app, ["ledger", "import", str(path), "--workspace", str(ws.settings.workspace)])
     assert table.output.count("unknown organisation") == 101 and "and 150 more like" in table.output
+
+
+# === part 2: generated bad files for every importer ==================================================================
+#
+# Each valid base file is damaged in the ways people and scripts damage files (a nasty value in a cell, an unquoted
+# comma, a stray quote, a duplicated or truncated row, a cell past the length limit, another encoding, random bytes;
+# in a workbook: dates, formulas with no saved value, huge and tiny numbers, hidden rows, a lying dimension). Every
+# outcome must be an import or a ProblemsError; after a ProblemsError the store is exactly as it was.
+
+NASTY_TEXT = st.sampled_from([
+    "", " ", "£", "-", "1\u00a0234", "1 234", "1,2", "1.234", "(1)", "-£1", "(-1)", "1e5", "9" * 25, "£" + "9" * 16,
+    "NaN", "inf", "-0", "0.001", "M13", "M00", "Dec", "2099/00", "2025/27", "1900-04", "café", "\u202e", "x" * 300,
+    "=SUM(A1)", "#N/A", "01A", "ZZZ", "ccg", "icb", "0", "100", "50%", "150%", "2025/26", "M01",
+]) | st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)  # fmt: skip
+CSV_DAMAGE = st.sampled_from(["cell", "cell", "extra_field", "stray_quote", "open_quote", "duplicate", "drop_field",
+                              "long_cell", "blank_row", "truncate"])  # fmt: skip
+ENCODINGS = st.sampled_from(["utf-8", "utf-8", "utf-8-sig", "cp1252", "utf-16"])
+EXAMPLES = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+
+
+@st.composite
+def damaged_csv(draw: st.DrawFn, records: list[list[str]]) -> bytes:
+    """``records`` (header first) damaged one to three times, joined without quoting, in some encoding."""
+    if draw(st.integers(0, 19)) == 0:
+        return draw(st.binary(max_size=400))
+    records = [list(record) for record in records]
+    truncate = False
+    for _ in range(draw(st.integers(1, 3))):
+        damage = draw(CSV_DAMAGE)
+        row = draw(st.integers(1, len(records) - 1))
+        column = draw(st.integers(0, len(records[row]) - 1)) if records[row] else 0
+        if damage == "cell" and records[row]:
+            records[row][column] = draw(NASTY_TEXT)
+        elif damage == "extra_field":
+            records[row].insert(column, draw(NASTY_TEXT))
+        elif damage == "stray_quote" and records[row]:
+            records[row][column] += '"'
+        elif damage == "open_quote" and records[row]:
+            records[row][column] = '"' + records[row][column]
+        elif damage == "duplicate":
+            records.insert(row, list(records[row]))
+        elif damage == "drop_field" and records[row]:
+            del records[row][column]
+        elif damage == "long_cell" and records[row]:
+            records[row][column] = "7" * 131_100
+        elif damage == "blank_row":
+            records.insert(row, [])
+        truncate = truncate or damage == "truncate"
+    text = "".join(",".join(record) + "\n" for record in records)
+    data = text.encode(draw(ENCODINGS), errors="replace")
+    return data[: draw(st.integers(0, len(data)))] if truncate else data
+
+
+XLSX_VALUES = (
+    NASTY_TEXT.filter(lambda text: text.isprintable())
+    | st.datetimes(min_value=datetime(1900, 3, 1), max_value=datetime(2100, 1, 1))
+    | st.integers(-(10**20), 10**20)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from(["=1+1", "=SUM(A1:A2)", True, False, None])
+)
+
+
+@st.composite
+def damaged_xlsx(draw: st.DrawFn, sheets: dict[str, list[list[object]]]) -> bytes:
+    """Each sheet's rows (header first) with one to three cells replaced; maybe hidden rows, a hidden first sheet,
+    a lying dimension; or not a workbook at all."""
+    if draw(st.integers(0, 19)) == 0:
+        return draw(st.binary(max_size=400) | st.just(b"PK\x03\x04" + bytes(100)))
+    book = Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        grid = [list(row) for row in rows]
+        for _ in range(draw(st.integers(1, 3))):
+            row = draw(st.integers(1, len(grid) - 1))
+            grid[row][draw(st.integers(0, len(grid[row]) - 1))] = draw(XLSX_VALUES)
+        for row in grid:
+            sheet.append(row)
+        if draw(st.integers(0, 4)) == 0:
+            sheet.row_dimensions[draw(st.integers(1, len(grid)))].hidden = True
+    if draw(st.integers(0, 9)) == 0:
+        book.worksheets[0].sheet_state = "hidden"
+        book.create_sheet("Notes")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    data = buffer.getvalue()
+    if draw(st.integers(0, 4)) == 0:
+        data = _with_dimension(data, draw(st.sampled_from(["A1:XFD1048576", "A1:EXV40000", "B2:A1", "nonsense"])))
+    return data
+
+
+def _with_dimension(data: bytes, ref: str) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(data))
+    target = io.BytesIO()
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in source.namelist():
+            content = source.read(name)
+            if name.startswith("xl/worksheets/sheet"):
+                content = re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{ref}"'.encode(), content)
+            archive.writestr(name, content)
+    return target.getvalue()
+
+
+def ends_cleanly(workspace: Workspace | None, path: Path, data: bytes, importer: Callable[[Path], object]) -> None:
+    """``importer`` either imports ``data`` or raises ProblemsError leaving the store as it was."""
+    path.write_bytes(data)
+    before = store_digest(workspace) if workspace is not None else None
+    try:
+        importer(path)
+    except ProblemsError as error:
+        assert error.problems and all(problem.source == path.name for problem in error.problems)
+        if workspace is not None:
+            assert store_digest(workspace) == before
+
+
+LEDGER_RECORDS = [
+    ["org_code", "year", "month", "category", "budget", "actual", "one_off", "note"],
+    ["01A", "2025/26", "M05", "acute", "£1,000.00", "900", "", "a note"],
+    ["02B", "2025/26", "M05", "prescribing", "500", "(20.50)", "10", ""],
+]
+PLAN_RECORDS = [
+    ["org_code", "year", "item", "amount", "description"],
+    ["01A", "2025/26", "recurrent_allocation", "£1,288,339,714.94", ""],
+    ["01A", "2025/26", "deduction", "1000000", "deficit"],
+    ["01A", "2025/26", "control_total", "-500000", ""],
+]
+RISK_RECORDS = [
+    ["org_code", "year", "kind", "description", "value", "likelihood", "category"],
+    ["01A", "2025/26", "risk", "Acute over-performance", "1,000,000", "50%", "acute"],
+    ["01A", "2025/26", "mitigation", "Reserve release", "250000", "0.9", ""],
+]
+ORGANISATION_RECORDS = [
+    ["code", "name", "kind", "parent_code"],
+    ["03C", "Gamma CCG", "ccg", "Q1"],
+    ["04D", "Delta CCG", "ccg", "Q1"],
+]
+CONTRACT_RECORDS = [
+    ["provider", "commissioner", "year", "point_of_delivery", "month", "activity", "value", "description"],
+    ["01A", "02B", "2025/26", "block", "", "", "1000000", "block"],
+]
+
+
+@pytest.mark.parametrize(
+    ("records", "run"),
+    [
+        (LEDGER_RECORDS, import_ledger),
+        (PLAN_RECORDS, import_plans),
+        (RISK_RECORDS, import_risks),
+        (ORGANISATION_RECORDS, import_organisations),
+        (CONTRACT_RECORDS, import_contracts),
+    ],
+    ids=["ledger", "plans", "risks", "organisations", "contracts"],
+)
+@EXAMPLES
+@given(data=st.data())
+def test_a_damaged_csv_imports_or_is_refused_with_the_store_unchanged(
+    ws: Workspace, tmp_path: Path, records: list[list[str]], run: Callable[[Workspace, Path], object], data: Any
+) -> None:
+    damaged = data.draw(damaged_csv(records))
+    ends_cleanly(ws, tmp_path / "input.csv", damaged, lambda path: run(ws, path))
+
+
+@pytest.mark.parametrize(
+    ("records", "run"),
+    [
+        (LEDGER_RECORDS, import_ledger),
+        (PLAN_RECORDS, import_plans),
+        (RISK_RECORDS, import_risks),
+    ],
+    ids=["ledger", "plans", "risks"],
+)
+@EXAMPLES
+@given(data=st.data())
+def test_a_damaged_workbook_imports_or_is_refused_with_the_store_unchanged(
+    ws: Workspace, tmp_path: Path, records: list[list[str]], run: Callable[[Workspace, Path], object], data: Any
+) -> None:
+    damaged = data.draw(damaged_xlsx({"Data": [list(record) for record in records]}))
+    ends_cleanly(ws, tmp_path / "input.xlsx", damaged, lambda path: run(ws, path))
+
+
+SAVINGS_SHEETS: dict[str, list[list[object]]] = {
+    "Schemes": [
+        ["reference", "title", "organisation", "year", "workstream", "status", "start_month", "annual_plan",
+         "confidence"],
+        ["S1", "Scheme", "01A", "2025/26", "other", "planned", "M01", 1200, "50%"],
+    ],
+    "Phasing": [
+        ["reference", "measure", *(f"M{month:02d}" for month in range(1, 13))],
+        ["S1", "plan", *([100] * 12)],
+        ["S1", "delivered", 90, 100, *([None] * 10)],
+    ],
+    "Targets": [["organisation", "year", "target"], ["01A", "2025/26", 5000]],
+}  # fmt: skip
+
+
+@EXAMPLES
+@given(data=st.data())
+def test_a_damaged_savings_workbook_imports_or_is_refused_with_the_store_unchanged(
+    ws: Workspace, tmp_path: Path, data: Any
+) -> None:
+    damaged = data.draw(damaged_xlsx(SAVINGS_SHEETS))
+    ends_cleanly(ws, tmp_path / "plan.xlsx", damaged, lambda path: import_workbook(ws, path, "tester"))
+
+
+APC_RECORDS = CLEAN_CSV[ActivityKind.APC]
+EPD_RECORDS = [
+    EPD_HEADER.split(","),
+    PRESCRIBING_ROW.split(","),
+    PRESCRIBING_ROW.replace("B85010", "B85011").split(","),
+]
+LIST_SIZE_RECORDS = [
+    ["org_code", "sex", "age_group_5", "number_of_patients"],
+    ["A81001", "MALE", "0_4", "120"],
+    ["A81001", "FEMALE", "0_4", "110"],
+]
+
+
+@pytest.mark.parametrize(
+    ("records", "read"),
+    [
+        (APC_RECORDS, lambda path: read_activity(path, ActivityKind.APC)),
+        (EPD_RECORDS, read_prescribing),
+        (LIST_SIZE_RECORDS, read_list_sizes),
+    ],
+    ids=["activity", "prescribing", "list_sizes"],
+)
+@EXAMPLES
+@given(data=st.data())
+def test_a_damaged_warehouse_file_is_read_or_refused(
+    tmp_path: Path, records: list[list[str]], read: Callable[[Path], object], data: Any
+) -> None:
+    """Activity, prescribing and list sizes go to the warehouse only after the whole file has been read."""
+    damaged = data.draw(damaged_csv(records))
+    ends_cleanly(None, tmp_path / "epd_201710.csv", damaged, read)
+
+
+TARIFF_SHEET = [
+    ["National tariff 2018/19"],
+    ["HRG code", "HRG name", "Outpatient procedure tariff (£)",
+     "Combined day case / ordinary elective spell tariff (£)", "Day case spell tariff (£)",
+     "Ordinary elective spell tariff (£)", "Ordinary elective long stay trim point (days)",
+     "Non-elective spell tariff (£)", "Non-elective long stay trim point (days)",
+     "Per day long stay payment (for days exceeding trim point) (£)",
+     "Reduced short stay emergency tariff applicable?"],
+    ["AA22C", "Cerebral degeneration", None, 1000, None, None, 5, 2000, 10, 250, "No"],
+]  # fmt: skip
+
+
+@EXAMPLES
+@given(data=st.data())
+def test_a_damaged_tariff_workbook_is_read_or_refused(tmp_path: Path, data: Any) -> None:
+    damaged = data.draw(damaged_xlsx({"1a APC & OPROC 18.19": TARIFF_SHEET}))
+    ends_cleanly(None, tmp_path / "tariff.xlsx", damaged, lambda path: read_workbook_apc(path, "1a APC & OPROC 18.19"))
