@@ -44,16 +44,24 @@ from test_activity_ingest import CLEAN_CSV
 from test_prescribing_ingest import EPD_HEADER
 from test_prescribing_ingest import GOOD as PRESCRIBING_ROW
 
-ORGANISATIONS_CSV = "code,name,kind,parent_code\nY59,South East,region,\nQ1,Test ICB,icb,Y59\n01A,Alpha CCG,ccg,Q1\n02B,Beta CCG,ccg,Q1\n"
+ORGANISATIONS_CSV = (
+    "code,name,kind,parent_code\nY59,South East,region,\nQ1,Test ICB,icb,Y59\n"
+    "01A,Alpha CCG,ccg,Q1\n02B,Beta CCG,ccg,Q1\n"
+)
 ORGS = frozenset({"Y59", "Q1", "01A", "02B"})
 LEDGER_HEADER = "org_code,year,month,category,budget,actual,note\n"
 LEDGER_ROWS = "01A,2025/26,M01,acute,100.00,90.00,\n01A,2025/26,M01,prescribing,50.00,45.00,\n"
 
 
+_REFLECTED: dict[str, MetaData] = {}
+
+
 def store_digest(workspace: Workspace) -> str:
     """Every row of every table in the store, hashed: equal digests mean nothing was stored or changed."""
-    metadata = MetaData()
-    metadata.reflect(workspace.store.engine)
+    metadata = _REFLECTED.get(str(workspace.store.engine.url))
+    if metadata is None:
+        metadata = _REFLECTED[str(workspace.store.engine.url)] = MetaData()
+        metadata.reflect(workspace.store.engine)
     digest = hashlib.sha256()
     with workspace.store.engine.connect() as connection:
         for name in sorted(metadata.tables):
