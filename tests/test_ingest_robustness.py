@@ -666,3 +666,11 @@ TARIFF_SHEET = [
 def test_a_damaged_tariff_workbook_is_read_or_refused(tmp_path: Path, data: Any) -> None:
     damaged = data.draw(damaged_xlsx({"1a APC & OPROC 18.19": TARIFF_SHEET}))
     ends_cleanly(None, tmp_path / "tariff.xlsx", damaged, lambda path: read_workbook_apc(path, "1a APC & OPROC 18.19"))
+
+
+def test_a_date_in_a_year_outturn_cannot_hold_is_a_problem(tmp_path: Path) -> None:
+    path = write_xlsx(
+        tmp_path / "ledger.xlsx", [LEDGER_COLUMNS, ["01A", "2025/26", datetime(1989, 5, 1), "acute", 1, 1]]
+    )
+    problems = read_ledger(path, known_org_codes=ORGS)[1]
+    assert [(problem.row, problem.column) for problem in problems] == [(2, "month")]

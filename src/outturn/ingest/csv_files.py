@@ -170,5 +170,6 @@ def too_many_fields(source: str, records: tuple[list[str], ...], header_index: i
         swallowed = swallowed_rows(record, width)
         if swallowed is not None:
             reason = "this cell holds line breaks and what look like whole rows: probably a quote left open"
-            problems.append(Problem(source, reason, row=number, column=records[header_index][swallowed] or None))
+            column = records[header_index][swallowed] if swallowed < width else ""
+            problems.append(Problem(source, reason, row=number, column=column or None))
     return problems

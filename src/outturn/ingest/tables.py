@@ -223,7 +223,11 @@ class RowReader:
         cell = self.cells.get(column)
         if not isinstance(cell, date):
             return self.parse(column, parse_month_number, required=required)
-        month = FinancialMonth.from_calendar(cell.year, cell.month)
+        try:
+            month = FinancialMonth.from_calendar(cell.year, cell.month)
+        except ValueError as error:  # a year outside those outturn knows
+            self.fault(f"the date {cell:%d %B %Y} is not a month outturn can hold: {error}", column)
+            return None
         if year is not None and month.year != year:
             self.fault(
                 f"the date {cell:%d %B %Y} falls in {month.year.label} ({month.label}), not in {year.label}: "
