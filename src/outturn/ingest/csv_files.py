@@ -100,32 +100,26 @@ def read_csv_records(path: Path) -> CsvRecords:
     except OSError as error:
         raise file_fault(path.name, f"cannot read the file: {error.strerror or error}") from None
     text, codec = decode_text(path.name, data)
-    return CsvRecords(path.name, tuple(csv_records(path.name, io.StringIO(text, newline=""))), ENCODING_LABELS[codec])
+    records = tuple(csv_records(path.name, io.StringIO(text, newline=""), text))
+    return CsvRecords(path.name, records, ENCODING_LABELS[codec])
 
 
-def csv_records(source: str, lines: Iterable[str]) -> Iterator[list[str]]:
-    """The records of a CSV text (``lines`` from a file opened with ``newline=""``), read strictly; a fault
-    raises ``ProblemsError`` naming the record (row) where it starts."""
-    last_line = [""]
-
-    def remembered() -> Iterator[str]:
-        for line in lines:
-            last_line[0] = line
-            yield line
-
-    reader = csv.reader(remembered(), strict=True)
+def csv_records(source: str, lines: Iterable[str], text: str | None = None) -> Iterator[list[str]]:
+    """The records of a CSV text (``lines`` from a file opened with ``newline=""``; ``text``, when the whole text
+    is at hand, lets an overlong cell be named by column), read strictly; a fault raises ``ProblemsError`` naming
+    the record (row) where it starts."""
+    reader = csv.reader(lines, strict=True)
     header: list[str] = []
     number = 0
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            raise _csv_fault(source, number + 1, str(error), header, last_line[0]) from None
-        number += 1
-        header = header or record
-        yield record
+    try:
+        for record in reader:
+            number += 1
+            if number == 1:
+                header = record
+            yield record
+    except csv.Error as error:
+        line = text.splitlines()[reader.line_num - 1] if text and reader.line_num else ""
+        raise _csv_fault(source, number + 1, str(error), header, line) from None
 
 
 def _csv_fault(source: str, row: int, message: str, header: list[str], line: str) -> ProblemsError:
