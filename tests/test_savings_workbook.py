@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
+from outturn.domain.money import MAX_PENCE
 from outturn.domain.periods import FinancialYear
 from outturn.domain.problems import Problem
 from outturn.domain.savings import Rag, SavingsTarget, Scheme, SchemeStatus, Workstream
@@ -95,9 +96,10 @@ def test_export_then_import_is_exact_to_the_penny(
 
 
 def test_extreme_values_round_trip(tmp_path: Path) -> None:
+    # the largest amount a file may hold, less a penny (see test_money)
     huge = Scheme(
         "=SUM(A1)", "#N/A", "10Q", FinancialYear(2025), Workstream.OTHER,
-        planned=(10**16 + 1, -1, *(0,) * 10), confidence=Decimal(1) / 3,
+        planned=(MAX_PENCE - 1, -1, *(0,) * 10), confidence=Decimal(1) / 3,
     )  # fmt: skip
     path = write_savings_workbook(tmp_path / "plan.xlsx", [huge])
     assert read_savings_workbook(path, known_org_codes=ORGS) == ([huge], [], [])

@@ -25,7 +25,7 @@ BAD_LEDGER = (
     "org_code,year,month,category,subcategory,budget,actual\n"
     "01A,2025/26,M07,acute,Trust A,1000000,1200000\n"
     "01A,2025/26,M13,acute,Trust A,1000000,1200000\n"
-    "ZZZ,2025/26,M07,acute,Trust A,1000000,1,2\n"
+    'ZZZ,2025/26,M07,acute,Trust A,1000000,"1,2"\n'  # quoted: an unquoted comma refuses the whole file
     "01A,2025/26,M08,acute,Trust A,lots,1200000\n"
 )
 

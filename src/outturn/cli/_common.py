@@ -151,12 +151,11 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except ProblemsError as error:
             if fmt is OutputFormat.JSON:
-                document = {"error": error.summary, "problems": [problem.as_dict() for problem in error.problems]}
-                sys.stdout.write(json.dumps(document, indent=2) + "\n")
+                sys.stdout.write(json.dumps(error.as_dict(), indent=2) + "\n")
             else:
                 error_console.print(f"[bold red]{error.summary}[/]", highlight=False)
-                for problem in error.problems:
-                    error_console.print(f"  • {problem}", highlight=False, markup=False)
+                listed = "".join(f"  • {line}\n" for line in (*error.problems, *error.omitted))
+                error_console.print(listed, end="", highlight=False, markup=False, soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except ImportRefused as error:
             if fmt is OutputFormat.JSON:

@@ -17,6 +17,9 @@ from typing import TypeAlias
 Pence: TypeAlias = int
 
 PENCE_PER_POUND = 100
+# The largest amount accepted from a file: £1 trillion, five times the NHS in England's whole budget. Beyond it a
+# figure is a typing slip, and sums of many such amounts would overflow the 64-bit integers money is stored in.
+MAX_PENCE = 10**12 * PENCE_PER_POUND
 
 _SUFFIX_MULTIPLIERS = {"": 1, "k": 1_000, "m": 1_000_000, "bn": 1_000_000_000}
 _AMOUNT = re.compile(
@@ -31,6 +34,7 @@ _AMOUNT = re.compile(
 
 # The common, unambiguous form ("-£1,234.56", "1234", "1234.5" excluded) read without Decimal, for speed.
 _PLAIN = re.compile(r"(-?)£?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{2}))?")
+_PLAIN_MAX_CHARS = 40  # longer texts take the Decimal path, which checks the range before making an int
 
 
 class MoneyError(ValueError):
@@ -44,12 +48,13 @@ def parse_money(raw: object) -> Pence:
     ``£3bn``, an ``int`` (pounds), a ``Decimal`` (pounds), or a ``float`` (pounds, as spreadsheet readers
     return them; read through its shortest decimal text). Refused with a reason: empty text, text that is not a
     number, a comma that is not a thousands separator (``1,23``), three decimal places without a suffix
-    (``1.234``: thousands or decimals?), a fraction of a penny, scientific notation, and mixed signs.
+    (``1.234``: thousands or decimals?), a fraction of a penny, scientific notation, mixed signs, spaces (or
+    no-break spaces) inside a number, and amounts beyond ``MAX_PENCE`` (£1 trillion).
     """
     if isinstance(raw, bool):
         raise MoneyError(f"not a money amount: {raw!r}")
     if isinstance(raw, int):
-        return raw * PENCE_PER_POUND
+        return _in_range(raw * PENCE_PER_POUND, str(raw))
     if isinstance(raw, Decimal):
         return _decimal_pounds_to_pence(raw, str(raw))
     if isinstance(raw, float):
@@ -62,11 +67,13 @@ def parse_money(raw: object) -> Pence:
 
 
 def _parse_money_text(raw: str) -> Pence:
-    plain = _PLAIN.fullmatch(raw)
+    plain = _PLAIN.fullmatch(raw) if len(raw) <= _PLAIN_MAX_CHARS else None
     if plain is not None:
         pence = int(plain.group(2).replace(",", "")) * PENCE_PER_POUND + int(plain.group(3) or 0)
-        return -pence if plain.group(1) else pence
-    text = raw.strip().replace("\u00a0", "")
+        return _in_range(-pence if plain.group(1) else pence, raw)
+    # A no-break space (as web pages and some exports write one) is a space: allowed around an amount, refused
+    # inside one like any space, because a UK finance sheet separates thousands with commas only.
+    text = raw.replace("\u00a0", " ").replace("\u202f", " ").strip()
     if not text:
         raise MoneyError("empty: a money amount is required")
     negative = signed = False
@@ -113,9 +120,18 @@ def _decimal_pounds_to_pence(pounds: Decimal, raw: str) -> Pence:
         raise MoneyError(f"not a money amount: {raw!r}") from error
     if not pence.is_finite():
         raise MoneyError(f"not a money amount: {raw!r}")
+    if abs(pence) > MAX_PENCE:
+        return _in_range(MAX_PENCE + 1, raw)
     if pence != pence.to_integral_value():
         raise MoneyError(f"fraction of a penny in {raw!r}")
-    return int(pence)
+    return _in_range(int(pence), raw)
+
+
+def _in_range(pence: Pence, raw: str) -> Pence:
+    if abs(pence) > MAX_PENCE:
+        shown = raw if len(raw) <= 40 else f"{raw[:37]}..."
+        raise MoneyError(f"amount {shown!r} is beyond £{MAX_PENCE // PENCE_PER_POUND:,}: check the figure")
+    return pence
 
 
 def pounds(amount: int | str) -> Pence:

@@ -17,7 +17,6 @@ codes are organisations held of their kind.
 
 from __future__ import annotations
 
-import csv
 import os
 import tempfile
 from collections.abc import Mapping
@@ -35,11 +34,13 @@ import pyarrow.parquet as pq
 from outturn.domain.activity import SCHEMAS, ActivityKind
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.ingest.activity_checks import EXAMPLES, Expected, Findings, counted, plausible_dates, validate
+from outturn.ingest.csv_files import ENCODING_LABELS, MAX_CELL_CHARS, SAVE_AS_UTF8, csv_records, sniff_encoding
 from outturn.ingest.tables import canonical_name
 
 CSV_SUFFIXES = frozenset({".csv"})
 PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
 _PEEK_BYTES = 65_536
+_ARROW_ENCODINGS = {"utf-8": "utf8", "utf-8-sig": "utf8"}  # pyarrow reads UTF-8 natively, skipping a BOM
 
 
 def read_activity(path: Path, kind: ActivityKind, expected: Expected | None = None) -> pa.Table:
@@ -104,18 +105,26 @@ def _columns(found: list[str], schema: Mapping[str, str], path: Path, header_row
 
 def csv_header(path: Path) -> list[str]:
     """The first line's column names (a large extract's header, read without reading the rest)."""
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            line = handle.readline()
-            if not line.strip():
-                rest = handle.read(_PEEK_BYTES)
-                _fail(path, "row 1 is blank: the header must be on row 1" if rest.strip() else "the file is empty", 1)
-    except UnicodeDecodeError:
-        _fail(path, "the file is not UTF-8 text: save it as CSV UTF-8")
-    return [canonical_name(cell) for cell in next(csv.reader([line]))]
+    encoding = _encoding(path)
+    with path.open(encoding=encoding, newline="") as handle:
+        try:
+            header = next(csv_records(path.name, handle), [])
+        except UnicodeDecodeError:
+            _fail(path, f"the header is not {ENCODING_LABELS[encoding]} text: {SAVE_AS_UTF8}", 1)
+        if not any(cell.strip() for cell in header):
+            rest = handle.read(_PEEK_BYTES)
+            _fail(path, "row 1 is blank: the header must be on row 1" if rest.strip() else "the file is empty", 1)
+    return [canonical_name(cell) for cell in header]
 
 
-def _csv_table(path: Path, names: list[str], wanted: list[str], threads: bool) -> tuple[pa.Table, list[Any]]:
+def _encoding(path: Path) -> str:
+    with path.open("rb") as handle:
+        return sniff_encoding(path.name, handle.read(_PEEK_BYTES))
+
+
+def _csv_table(
+    path: Path, names: list[str], wanted: list[str], threads: bool, encoding: str
+) -> tuple[pa.Table, list[Any]]:
     skipped: list[Any] = []
 
     def skip(row: Any) -> str:
@@ -124,7 +133,9 @@ def _csv_table(path: Path, names: list[str], wanted: list[str], threads: bool) -
 
     table = pa_csv.read_csv(
         path,
-        read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1, use_threads=threads),
+        read_options=pa_csv.ReadOptions(
+            column_names=names, skip_rows=1, use_threads=threads, encoding=_ARROW_ENCODINGS.get(encoding, encoding)
+        ),
         parse_options=pa_csv.ParseOptions(ignore_empty_lines=False, invalid_row_handler=skip),
         convert_options=pa_csv.ConvertOptions(
             column_types=dict.fromkeys(wanted, pa.string()), include_columns=wanted, strings_can_be_null=False
@@ -141,13 +152,7 @@ def read_csv_columns(path: Path, schema: Mapping[str, str]) -> tuple[dict[str, A
     _columns(found, schema, path, 1)
     names = [name if name in schema else f"__ignored_{index}" for index, name in enumerate(found)]
     wanted = list(schema)
-    try:
-        table, skipped = _csv_table(path, names, wanted, threads=True)
-        if skipped:  # line numbers of skipped rows are only known when parsing on one thread
-            table, skipped = _csv_table(path, names, wanted, threads=False)
-    except pa.ArrowInvalid as error:
-        reason = "the file is not UTF-8 text: save it as CSV UTF-8" if "UTF8" in str(error) else str(error)
-        _fail(path, f"cannot read the CSV: {reason}")
+    table, skipped = _csv_text(path, names, wanted, _encoding(path))
     problems: list[Problem] = []
     ragged = sorted((row.number, f"{row.actual_columns} fields") for row in skipped if row.text.strip())
     if ragged:
@@ -159,12 +164,47 @@ def read_csv_columns(path: Path, schema: Mapping[str, str]) -> tuple[dict[str, A
     thresholds = every - 1 - np.arange(1, len(every) + 1)
     index = np.arange(table.num_rows, dtype=np.int64)
     rows = pa.array(index + 2 + np.searchsorted(thresholds, index, side="right"))
+    _refuse_long_cells(path, table, wanted, rows)
     if table.num_rows:
         blank = reduce(pc.and_, [pc.equal(pc.utf8_trim_whitespace(table[name]), "") for name in wanted])
         table, rows = table.filter(pc.invert(blank)), rows.filter(pc.invert(blank))
     if table.num_rows == 0 and not problems:
         _fail(path, "the file has a header but no data rows", 1)
     return {name: table[name] for name in wanted}, rows, problems
+
+
+def _csv_text(path: Path, names: list[str], wanted: list[str], encoding: str) -> tuple[pa.Table, list[Any]]:
+    """The wanted columns as text, and the rows pyarrow skipped; a file that is not UTF-8 after all (a ``£``
+    beyond the first 64 KB) is read again as Windows-1252, and a row too long to read is found and named."""
+    try:
+        table, skipped = _csv_table(path, names, wanted, True, encoding)
+        if skipped:  # line numbers of skipped rows are only known when parsing on one thread
+            table, skipped = _csv_table(path, names, wanted, False, encoding)
+    except pa.ArrowInvalid as error:
+        if "UTF8" in str(error) and encoding == "utf-8":
+            return _csv_text(path, names, wanted, "cp1252")
+        if "straddl" in str(error):  # a row longer than pyarrow's block: find it with the strict reader
+            with path.open(encoding=encoding, newline="") as handle:
+                for _record in csv_records(path.name, handle):
+                    pass
+            _fail(path, "a row is longer than 1 MB: is this the right file?")
+        _fail(path, f"cannot read the CSV: {error}")
+    except UnicodeDecodeError as error:
+        _fail(path, f"not {ENCODING_LABELS[encoding]} text (byte {error.object[error.start]:#04x}): {SAVE_AS_UTF8}")
+    return table, skipped
+
+
+def _refuse_long_cells(path: Path, table: pa.Table, wanted: list[str], rows: pa.Array) -> None:
+    """Raises for cells longer than the strict reader allows, naming the first such row of each column."""
+    problems = []
+    for name in wanted:
+        too_long = pc.greater(pc.utf8_length(table[name]), MAX_CELL_CHARS)
+        if table.num_rows and pc.any(too_long).as_py():
+            row = rows[pc.index(too_long, True).as_py()].as_py()
+            reason = f"a cell is longer than {MAX_CELL_CHARS:,} characters: is this the right file?"
+            problems.append(Problem(path.name, reason, row=row, column=name))
+    if problems:
+        raise ProblemsError(problems, f"cannot import {path.name}")
 
 
 # Parquet -----------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from pathlib import Path
 from outturn.domain.activity import PointOfDelivery
 from outturn.domain.contracts import BlockElement, Contract, LocalPrice, PlanLine
 from outturn.domain.organisations import COMMISSIONER_KINDS, Organisation, OrgKind
-from outturn.domain.periods import FinancialYear, parse_month_number
+from outturn.domain.periods import FinancialYear
 from outturn.domain.problems import Problem
 from outturn.ingest.tables import RawTable, RowReader, read_table
 
@@ -104,7 +104,7 @@ def read_contracts(
             if key and value is not None and not reader.problems:
                 problems.extend(_add_block(drafts.setdefault(key, _Draft()), reader, value))
             continue
-        month = reader.parse("month", parse_month_number)
+        month = reader.month("month", key[2] if key else None)
         activity = reader.parse("activity", _whole)
         problems.extend(reader.problems)
         if reader.problems or key is None or not isinstance(pod, PointOfDelivery):

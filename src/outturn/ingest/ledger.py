@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from outturn.domain.ledger import CostCategory, LedgerLine
-from outturn.domain.periods import FinancialYear, parse_month_number
+from outturn.domain.periods import FinancialYear
 from outturn.domain.problems import Problem
 from outturn.ingest.tables import RawTable, RowReader, organisation_parser, read_table, text_of
 
@@ -53,7 +53,7 @@ def _line_from_row(
     reader = RowReader(table, number, cells, memo)
     org_code = reader.parse("org_code", organisation_parser(known_org_codes))
     year = reader.parse("year", FinancialYear.parse)
-    month = reader.parse("month", parse_month_number)
+    month = reader.month("month", year)
     category = reader.parse("category", CostCategory.parse)
     budget = reader.money("budget", required=True)
     actual = reader.money("actual", required=False)

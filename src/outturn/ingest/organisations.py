@@ -11,7 +11,6 @@ Pure readers: each takes a path and returns records, or raises ``ProblemsError``
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import Counter
 from collections.abc import Collection, Mapping
@@ -23,6 +22,7 @@ from types import MappingProxyType
 from outturn.domain.organisations import ALLOWED_PARENTS, Organisation, OrgKind
 from outturn.domain.populations import PracticePopulation
 from outturn.domain.problems import Problem, ProblemsError
+from outturn.ingest.csv_files import read_csv_records, too_many_fields
 from outturn.ingest.tables import RawTable, file_fault, non_negative_number, read_table, text_of
 
 ALLOCATION_FILE = Path("allocations") / "aif_tool_gp_practice_wp_2022_2023.csv"
@@ -101,16 +101,17 @@ Rows = list[tuple[int, dict[str, str]]]
 
 def _read_csv(path: Path) -> tuple[list[str], Rows]:
     """Header and non-blank rows, each row numbered as a person sees it (header = row 1)."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = [cell.strip() for cell in next(reader, [])]
-        rows = [
-            (number, dict(zip(header, (cell.strip() for cell in cells), strict=False)))
-            for number, cells in enumerate(reader, start=2)
-            if any(cell.strip() for cell in cells)
-        ]
+    records = read_csv_records(path).records
+    header = [cell.strip() for cell in records[0]] if records else []
     if not any(header):
         raise file_fault(path.name, "the file is empty")
+    if problems := too_many_fields(path.name, records, 0):
+        raise ProblemsError(problems, f"cannot import {path.name}")
+    rows = [
+        (number, dict(zip(header, (cell.strip() for cell in cells), strict=False)))
+        for number, cells in enumerate(records[1:], start=2)
+        if any(cell.strip() for cell in cells)
+    ]
     return header, rows
 
 
@@ -285,8 +286,7 @@ def read_ods_trusts(path: Path) -> list[Organisation]:
     ODS gives each trust's NHS England region as a Y-code that matches no commissioning region code here,
     so providers are left without a parent rather than pointing at an organisation that is not loaded.
     """
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = [(number, cells) for number, cells in enumerate(csv.reader(handle), start=1) if any(cells)]
+    rows = [(number, cells) for number, cells in enumerate(read_csv_records(path).records, start=1) if any(cells)]
     if not rows:
         raise file_fault(path.name, "the file is empty")
     problems: list[Problem] = []

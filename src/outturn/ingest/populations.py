@@ -33,6 +33,7 @@ from outturn.domain.populations import (
     astro_band,
 )
 from outturn.domain.problems import Problem, ProblemsError
+from outturn.ingest.activity import csv_header
 from outturn.ingest.organisations import WEIGHTED_COLUMNS, read_allocation_hierarchy
 from outturn.ingest.tables import (
     RawTable,
@@ -69,8 +70,7 @@ def _header(path: Path) -> list[str]:
     """The first line's column names, canonical; these files are CSV (as NHS England and NHS Digital publish)."""
     if path.suffix.lower() != ".csv":
         raise file_fault(path.name, "unsupported file type: expected .csv")
-    with path.open(encoding="utf-8-sig") as handle:
-        return [canonical_name(cell) for cell in handle.readline().split(",")]
+    return csv_header(path)
 
 
 # --- allocation files -------------------------------------------------------------------------------------------

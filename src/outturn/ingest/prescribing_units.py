@@ -7,11 +7,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from openpyxl import load_workbook
-
 from outturn.domain.populations import ASTRO_BANDS, BandWeights, Sex
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.ingest.tables import file_fault, text_of
+from outturn.ingest.workbooks import open_workbook, read_sheet
 
 
 @dataclass(frozen=True)
@@ -98,15 +97,12 @@ def _star_pus(cells: Cells, source: str) -> tuple[BandWeights, ...]:
 
 def read_prescribing_unit_weights(path: Path) -> PrescribingUnitWeights:
     """The HSCIC prescribing-units workbook: the 2013 ASTRO-PU weights (cost- and item-based) and STAR-PUs."""
-    book = load_workbook(path, read_only=True, data_only=True)
-    try:
+    with open_workbook(path) as book:
         missing = [name for name in ("ASTRO-PUs", "STAR-PUs") if name not in book.sheetnames]
         if missing:
             raise file_fault(path.name, f"no sheet(s) {', '.join(missing)} (sheets: {', '.join(book.sheetnames)})")
-        astro = [tuple(row) for row in book["ASTRO-PUs"].iter_rows(values_only=True)]
-        star = [tuple(row) for row in book["STAR-PUs"].iter_rows(values_only=True)]
-    finally:
-        book.close()
+        astro = list(read_sheet(book, "ASTRO-PUs", path.name).rows)
+        star = list(read_sheet(book, "STAR-PUs", path.name).rows)
     return PrescribingUnitWeights(
         _astro_block(astro, "Cost-based", "astro_pu_cost", path.name),
         _astro_block(astro, "Item-based", "astro_pu_items", path.name),

@@ -15,7 +15,6 @@ Every fault is a problem naming the sheet, row and column; schemes and targets c
 from __future__ import annotations
 
 import re
-import zipfile
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,16 +22,16 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.workbook.workbook import Workbook
 
 from outturn.domain.money import Pence, format_pounds
-from outturn.domain.periods import MONTHS_IN_YEAR, FinancialMonth, FinancialYear, parse_month_number
+from outturn.domain.periods import MONTHS_IN_YEAR, FinancialMonth, FinancialYear
 from outturn.domain.plans import parse_share
-from outturn.domain.problems import Problem
+from outturn.domain.problems import Problem, ProblemsError
 from outturn.domain.savings import Rag, SavingsTarget, Scheme, SchemeStatus, Workstream
 from outturn.domain.savings_rules import SchemeFault
-from outturn.ingest.tables import RawTable, RowReader, canonical_name, organisation_parser, text_of
+from outturn.ingest.tables import RawTable, RowReader, canonical_name, organisation_parser, text_of, unreadable_cells
+from outturn.ingest.workbooks import UNSAVED_FORMULA, SheetCells, open_workbook, read_sheet
 
 T = TypeVar("T")
 
@@ -130,7 +129,7 @@ def _sheet_table(
     cells = tuple(
         (number, {column: (row[index] if index < len(row) else None) for column, index in positions.items()})
         for number, row in enumerate(rows[1:], start=2)
-        if any(text_of(cell) for cell in row)
+        if any(cell is UNSAVED_FORMULA or text_of(cell) for cell in row)
     )
     if problems:
         return None, problems
@@ -167,27 +166,29 @@ def _open_workbook(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         return {}, [Problem(path.name, "expected an Excel workbook (.xlsx)")]
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
-        return {}, [Problem(path.name, f"cannot read the workbook: {error}")]
+        with open_workbook(path) as workbook:
+            sheets = {spec.name: _sheet(workbook, spec, path.name) for spec in (SCHEMES, PHASING, TARGETS)}
+    except ProblemsError as error:
+        return {}, list(error.problems)
     tables: dict[str, RawTable] = {}
     problems: list[Problem] = []
-    try:
-        for spec in (SCHEMES, PHASING, TARGETS):
-            title = _find_sheet(workbook.sheetnames, spec.name)
-            if title is None:
-                if spec is not TARGETS:
-                    reason = f"no sheet named {spec.name!r} (sheets: {', '.join(workbook.sheetnames)})"
-                    problems.append(Problem(path.name, reason, sheet=spec.name))
-                continue
-            rows = list(workbook[title].iter_rows(values_only=True))
-            table, sheet_problems = _sheet_table(path.name, title, rows, spec)
-            problems += sheet_problems
-            if table is not None:
-                tables[spec.name] = table
-    finally:
-        workbook.close()
+    for spec, sheet in zip((SCHEMES, PHASING, TARGETS), sheets.values(), strict=True):
+        if sheet is None:
+            if spec is not TARGETS:
+                reason = f"no sheet named {spec.name!r} (sheets: {', '.join(workbook.sheetnames)})"
+                problems.append(Problem(path.name, reason, sheet=spec.name))
+            continue
+        table, sheet_problems = _sheet_table(path.name, sheet.title, list(sheet.rows), spec)
+        if table is not None:
+            sheet_problems += unreadable_cells(table, sheet.hidden_rows)
+            tables[spec.name] = table
+        problems += sheet_problems
     return tables, problems
+
+
+def _sheet(workbook: Workbook, spec: _SheetSpec, source: str) -> SheetCells | None:
+    title = _find_sheet(workbook.sheetnames, spec.name)
+    return None if title is None else read_sheet(workbook, title, source)
 
 
 # --- cells ------------------------------------------------------------------------------------------------------
@@ -222,12 +223,12 @@ def _scheme_fields(row: RowReader, known: Collection[str]) -> dict[str, Any]:
         "reference": row.text("reference"),
         "title": row.parse("title", str),
         "org_code": row.parse("organisation", organisation_parser(known)),
-        "year": row.parse("year", FinancialYear.parse),
+        "year": (year := row.parse("year", FinancialYear.parse)),
         "workstream": row.parse("workstream", Workstream.parse),
         "lead": row.text("lead"),
         "recurrent": row.parse("recurrent", _recurrent, required=False),
         "status": row.parse("status", SchemeStatus.parse),
-        "start_month": row.parse("start_month", parse_month_number),
+        "start_month": row.month("start_month", year),
         "confidence": row.parse("confidence", parse_share),
         "evidence_measure": row.text("evidence_measure"),
         "negative_reason": row.text("negative_reason"),

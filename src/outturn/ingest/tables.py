@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
-import csv
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TypeVar
 
-from openpyxl import load_workbook
-
+from outturn.domain import problems as _problems
 from outturn.domain.money import MoneyError, Pence, parse_money
+from outturn.domain.periods import FinancialMonth, FinancialYear, parse_month_number
 from outturn.domain.problems import Problem, ProblemsError
+from outturn.ingest.csv_files import read_csv_records, too_many_fields
+from outturn.ingest.workbooks import (
+    UNSAVED_FORMULA,
+    UNSAVED_FORMULA_REASON,
+    SheetCells,
+    open_workbook,
+    read_sheet,
+    sheet_title,
+)
 
 HEADER_SEARCH_ROWS = 10
+file_fault = _problems.file_fault  # defined beside ProblemsError; the readers take it from here
+HIDDEN_ROW_REASON = "this row is hidden in Excel: unhide it, or delete it if it should not be read"
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,7 @@ class RawTable:
     sheet: str | None
     columns: tuple[str, ...]
     rows: tuple[tuple[int, Mapping[str, object]], ...]
+    encoding: str | None = None  # how a CSV's text was read (``csv_files.ENCODING_LABELS``); None for XLSX
 
     def problem(self, reason: str, row: int | None = None, column: str | None = None) -> Problem:
         return Problem(self.source, reason, row=row, column=column, sheet=self.sheet)
@@ -38,26 +49,12 @@ def canonical_name(header: object) -> str:
     return "_".join(re.sub(r"[^0-9a-z]+", " ", text.strip().lower()).split())
 
 
-def _read_csv(path: Path) -> list[list[object]]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        return [list(row) for row in csv.reader(handle)]
+def _read_xlsx(path: Path, sheet: str | None) -> SheetCells:
+    with open_workbook(path) as workbook:
+        return read_sheet(workbook, sheet_title(workbook, path.name, sheet), path.name)
 
 
-def _read_xlsx(path: Path, sheet: str | None) -> tuple[str, list[list[object]]]:
-    workbook = load_workbook(path, read_only=True, data_only=True)
-    try:
-        if sheet is not None and sheet not in workbook.sheetnames:
-            raise ProblemsError(
-                [Problem(path.name, f"no sheet named {sheet!r} (sheets: {', '.join(workbook.sheetnames)})")],
-                "cannot read the workbook",
-            )
-        worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
-        return worksheet.title, [list(row) for row in worksheet.iter_rows(values_only=True)]
-    finally:
-        workbook.close()
-
-
-def _is_blank(cells: list[object]) -> bool:
+def _is_blank(cells: Sequence[object]) -> bool:
     return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells)
 
 
@@ -77,10 +74,20 @@ def read_table(
     """
     aliases = aliases or {}
     sheet_name: str | None = None
+    encoding: str | None = None
+    hidden_rows: frozenset[int] = frozenset()
+    records: tuple[list[str], ...] = ()
+    cells: list[Sequence[object]]
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        sheet_name, cells = _read_xlsx(path, sheet)
+        sheet_cells = _read_xlsx(path, sheet)
+        sheet_name, hidden_rows = sheet_cells.title, sheet_cells.hidden_rows
+        cells = list(sheet_cells.rows)
     elif path.suffix.lower() == ".csv":
-        cells = _read_csv(path)
+        if sheet is not None:
+            raise _problems.file_fault(path.name, f"a sheet ({sheet!r}) was named, but a CSV file has no sheets")
+        csv_file = read_csv_records(path)
+        records, encoding = csv_file.records, csv_file.encoding
+        cells = list(records)
     else:
         raise ProblemsError([Problem(path.name, "unsupported file type: expected .csv or .xlsx")], "cannot read")
 
@@ -88,7 +95,7 @@ def read_table(
         problem = Problem(path.name, reason, row=row, column=column, sheet=sheet_name)
         return ProblemsError([problem], f"cannot import {path.name}")
 
-    def names(row_cells: list[object]) -> list[str]:
+    def names(row_cells: Sequence[object]) -> list[str]:
         return [aliases.get(canonical_name(cell), canonical_name(cell)) for cell in row_cells]
 
     if not cells or all(_is_blank(row) for row in cells):
@@ -124,7 +131,26 @@ def read_table(
     )
     if not rows:
         raise fail("the file has a header but no data rows", row=header_index + 1)
-    return RawTable(path.name, sheet_name, tuple(positions), rows)
+    table = RawTable(path.name, sheet_name, tuple(positions), rows, encoding)
+    problems = too_many_fields(path.name, records, header_index) if records else []
+    problems += unreadable_cells(table, hidden_rows)
+    if problems:
+        raise ProblemsError(sorted(problems, key=lambda problem: problem.row or 0), f"cannot import {path.name}")
+    return table
+
+
+def unreadable_cells(table: RawTable, hidden_rows: Collection[int] = ()) -> list[Problem]:
+    """A problem for each formula with no saved value in the table's columns, and for each hidden row of data."""
+    problems = []
+    for number, cells in table.rows:
+        if number in hidden_rows:
+            problems.append(table.problem(HIDDEN_ROW_REASON, number))
+        problems += [
+            table.problem(UNSAVED_FORMULA_REASON, number, column)
+            for column, cell in cells.items()
+            if cell is UNSAVED_FORMULA
+        ]
+    return problems
 
 
 def text_of(cell: object) -> str:
@@ -173,6 +199,8 @@ class RowReader:
 
     def parse(self, column: str, parser: Callable[[str], T], *, required: bool = True) -> T | None:
         cell = self.cells.get(column)
+        if cell is UNSAVED_FORMULA:  # reported once, by ``unreadable_cells``
+            return None
         text = cell.strftime("%B") if isinstance(cell, date) else text_of(cell)  # a month typed as a date: Nov-25
         if not text:
             if required:
@@ -189,6 +217,26 @@ class RowReader:
         value = self.memo[key]
         return None if value is _FAILED else value  # type: ignore[return-value]
 
+    def month(self, column: str, year: FinancialYear | None, *, required: bool = True) -> int | None:
+        """A month of the financial year ``year`` (M08, 8, Nov); a date (a cell Excel shows as Dec-25) must fall
+        in that year: December 2025 is M09 of 2025/26, never of 2024/25."""
+        cell = self.cells.get(column)
+        if not isinstance(cell, date):
+            return self.parse(column, parse_month_number, required=required)
+        try:
+            month = FinancialMonth.from_calendar(cell.year, cell.month)
+        except ValueError as error:  # a year outside those outturn knows
+            self.fault(f"the date {cell:%d %B %Y} is not a month outturn can hold: {error}", column)
+            return None
+        if year is not None and month.year != year:
+            self.fault(
+                f"the date {cell:%d %B %Y} falls in {month.year.label} ({month.label}), not in {year.label}: "
+                "give the month as M01-M12 or a date in the row's year",
+                column,
+            )
+            return None
+        return month.number
+
     def _parsed(self, column: str, text: str, parser: Callable[[str], T]) -> T | object:
         try:
             return parser(text)
@@ -198,6 +246,8 @@ class RowReader:
 
     def money(self, column: str, *, required: bool) -> Pence | None:
         cell = self.cells.get(column)
+        if cell is UNSAVED_FORMULA:  # reported once, by ``unreadable_cells``
+            return None
         if cell is None or (isinstance(cell, str) and not cell.strip()):
             if required:
                 self.fault("a money amount is required", column)
@@ -210,11 +260,6 @@ class RowReader:
 
 
 _FAILED = object()
-
-
-def file_fault(source: str, reason: str, row: int | None = None) -> ProblemsError:
-    """A fault that stops a whole file being read (wrong layout, unreadable): one problem, nothing imported."""
-    return ProblemsError([Problem(source, reason, row=row)], f"cannot import {source}")
 
 
 def non_negative_number(text: str, what: str = "a number") -> Decimal:

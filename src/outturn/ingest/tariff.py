@@ -15,7 +15,6 @@ column, reason) and nothing is returned until the whole file is clean.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,13 +24,14 @@ from types import MappingProxyType
 from typing import Any
 
 import pyarrow as pa
-from openpyxl import load_workbook
 
 from outturn.domain.money import MoneyError, Pence, parse_money
 from outturn.domain.periods import FinancialYear
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.domain.tariff import MFF_SCALE, MFF_SCHEMA, TARIFF_AE_SCHEMA, TARIFF_APC_SCHEMA, TARIFF_OP_SCHEMA
+from outturn.ingest.csv_files import read_csv_records, too_many_fields
 from outturn.ingest.tables import canonical_name, text_of
+from outturn.ingest.workbooks import open_workbook, read_sheet, sheet_title
 
 TARIFF_SUBDIRECTORY = Path("prices") / "national_tariff"
 TARIFF_WORKBOOK = "1718_Annex_B1_national_tariff_workbook.xlsx"
@@ -160,16 +160,8 @@ def read_workbook_apc(workbook: Path, sheet: str, year: FinancialYear | str | in
         start_year = _sheet_year(workbook.name, sheet)
     else:
         start_year = (year if isinstance(year, FinancialYear) else FinancialYear.parse(year)).start_year
-    book = load_workbook(workbook, read_only=True, data_only=True)
-    try:
-        if sheet not in book.sheetnames:
-            raise ProblemsError(
-                [Problem(workbook.name, f"no sheet named {sheet!r} (sheets: {', '.join(book.sheetnames)})")],
-                f"cannot read {workbook.name}",
-            )
-        rows = [list(row) for row in book[sheet].iter_rows(values_only=True)]
-    finally:
-        book.close()
+    with open_workbook(workbook) as book:
+        rows = [list(row) for row in read_sheet(book, sheet_title(book, workbook.name, sheet), workbook.name).rows]
     return _apc_rows(_workbook_grid(workbook.name, sheet, rows, "hrg_code"), start_year)
 
 
@@ -201,10 +193,11 @@ def _label(cell: object) -> str:
 
 
 def _csv_grid(path: Path) -> _Grid:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        records = [list(record) for record in csv.reader(handle)]
+    records = read_csv_records(path).records
     if not records:
         raise ProblemsError([Problem(path.name, "the file is empty")], f"cannot load {path.name}")
+    if problems := too_many_fields(path.name, records, 0):
+        raise ProblemsError(problems, f"cannot load {path.name}")
     return _Grid(
         path.name,
         None,
