@@ -38,13 +38,11 @@ from typing import Any
 
 import httpx2 as httpx
 
-sys.modules.setdefault("httpx", httpx)  # bench_web imports `httpx`; the venv holds httpx2, the same API
-
-from bench_savings import load  # noqa: E402  (organisations S00..S49 and schemes QIPP-00001.., as bench_savings)
-from bench_web import ORG, PASSWORD, _figures, _free_port, _session_cookie, _start_server  # noqa: E402
-from outturn.services import users  # noqa: E402
-from outturn.services.users import Role  # noqa: E402
-from outturn.services.workspace import init_workspace  # noqa: E402
+from bench_savings import load
+from bench_web import ORG, PASSWORD, _figures, _free_port, _session_cookie, _start_server
+from outturn.services import users
+from outturn.services.users import Role
+from outturn.services.workspace import init_workspace
 
 TARGET_SECONDS = 0.200
 YEAR = 2025

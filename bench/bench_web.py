@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx
 
 from bench_savings import load  # 5,000 schemes x 12 months over 50 sub-ICBs, as the savings benchmark loads them
 from outturn.services import users
