@@ -106,7 +106,10 @@ def build_workspace(root: Path, store_url: str | None = None) -> Workspace:
 
 
 @pytest.fixture
-def web_workspace(tmp_path: Path) -> Iterator[Workspace]:
+def web_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+    # the workspace's reference data is the fixture's (prices worked by hand); OUTTURN_REFERENCE_DIR, which beats
+    # the workspace file, must not swap in the real tariff
+    monkeypatch.delenv("OUTTURN_REFERENCE_DIR", raising=False)
     workspace = build_workspace(tmp_path)
     yield workspace
     workspace.close()
@@ -288,12 +291,14 @@ def add_prescribing(workspace: Workspace) -> None:
 def shared_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     """One workspace for a module's tests that only read (and those that change what no other test reads): the
     fixture's organisations, ledger, risks and savings, plus the contract with RXX and its activity."""
-    workspace = build_workspace(tmp_path_factory.mktemp("web"))
-    add_contracts(workspace)
-    add_populations(workspace)
-    add_prescribing(workspace)
-    yield workspace
-    workspace.close()
+    with pytest.MonkeyPatch.context() as environment:
+        environment.delenv("OUTTURN_REFERENCE_DIR", raising=False)  # as in web_workspace
+        workspace = build_workspace(tmp_path_factory.mktemp("web"))
+        add_contracts(workspace)
+        add_populations(workspace)
+        add_prescribing(workspace)
+        yield workspace
+        workspace.close()
 
 
 @pytest.fixture
