@@ -99,9 +99,9 @@ def _write_inputs(root: Path) -> dict[str, list[str]]:
         "plan": ["plan", "import", str(root / "plan.csv")],
         "risks": ["risks", "import", str(root / "risks.csv")],
         "organisations": ["orgs", "import", str(root / "orgs.csv")],
-        "contracts": ["contracts", "import", str(root / "contract.csv")],
+        "contracts": ["contracts", "import", str(root / "contract.csv"), "--replace"],
         "savings": ["savings", "import", str(workbook)],
-        "activity": ["contracts", "activity", str(root / "apc.csv"), "--kind", "apc"],
+        "activity": ["contracts", "activity", str(root / "apc.csv"), "--kind", "apc", "--replace"],
         "prescribing": ["prescribing", "import", str(root / "epd_202509.csv")],
         "close": ["savings", "close-month", "--as-at", "2025-09"],
     }
@@ -329,9 +329,9 @@ def disk_full_import(
     add_contracts(workspace)
     workspace.close()
     if request.param == "ledger":
-        command = ["ledger", "import", str(_big_ledger(tmp_path / "big-ledger.csv"))]
+        command = ["ledger", "import", str(_big_ledger(tmp_path / "big-ledger.csv")), "--replace"]
     else:
-        command = ["contracts", "activity", str(_big_activity(tmp_path / "big-apc.csv")), "--kind", "apc"]
+        command = ["contracts", "activity", str(_big_activity(tmp_path / "big-apc.csv")), "--kind", "apc", "--replace"]
     before = fingerprint(workspace.path)
     _fill(small_disk, 64 * 1024)
     run = cli.run(["--workspace", str(workspace.path), *command])
