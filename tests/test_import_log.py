@@ -36,7 +36,7 @@ from outturn.services.imports import (
 from outturn.services.prescribing import import_prescribing
 from outturn.services.workspace import Workspace, init_workspace, open_workspace
 from outturn.store import repository
-from outturn.store.database import MIGRATIONS_DIR, Store
+from outturn.store.database import MIGRATIONS_DIR, STORE_BUSY, Store, StoreUnavailable
 from outturn.store.models import Base, ImportRow
 
 ORGANISATIONS = "code,name,kind,parent_code\nQ1,Test ICB,icb,\n01A,Alpha,sub_icb,Q1\n"
@@ -378,4 +378,28 @@ def test_an_import_interrupted_between_the_warehouse_and_the_store_is_logged_whe
         (chosen.log_kind, chosen.rows, chosen.rows),
         (chosen.log_kind, chosen.rows, 0),
         ("organisations", 3, 0),
+    ]
+
+
+def test_a_store_too_busy_to_log_a_warehouse_import_says_the_data_is_stored_and_logs_it_on_the_next_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with init_workspace(tmp_path / "ws", reference_dir=tmp_path) as workspace:
+        import_organisations(workspace, write(tmp_path, "orgs.csv", REGION_CCG_AND_PROVIDER))
+    chosen = _warehouse_import(tmp_path, "activity")
+
+    def busy(*_args: object) -> int:
+        raise StoreUnavailable(STORE_BUSY)
+
+    with open_workspace(tmp_path / "ws") as workspace:
+        with monkeypatch.context() as patched:
+            patched.setattr(repository, "add_missing_imports", busy)
+            with pytest.raises(StoreUnavailable, match=r"ae\.csv was stored, but not yet in the store's import log"):
+                chosen.run(workspace)
+        assert warehouse_rows(workspace, chosen.table) == chosen.rows
+    with open_workspace(tmp_path / "ws") as workspace:
+        log = import_history(workspace)
+    assert [(r.kind, r.source_name, r.row_count) for r in log] == [
+        ("activity ae", "ae.csv", 7),
+        ("organisations", "orgs.csv", 3),
     ]

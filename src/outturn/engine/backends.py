@@ -206,18 +206,21 @@ class Backend:
                 duck.close()
 
     def _open_briefly(self) -> Any:
+        """A plain read-only DuckDB connection to the file; ``WarehouseBusy`` when another process is writing it,
+        ``WarehouseUnavailable`` when it cannot be read."""
         import duckdb
 
         try:
-            return duckdb.connect(str(self.database), read_only=True)
-        except duckdb.ConnectionException as error:  # this process has it open for writing: share that
-            if "different configuration" not in str(error):
-                raise
-            return duckdb.connect(str(self.database))
-        except duckdb.IOException as error:
-            if "lock" not in str(error).lower():
-                raise
-            raise WarehouseBusy(f"the warehouse {self.database} is open in another process") from error
+            try:
+                return duckdb.connect(str(self.database), read_only=True)
+            except duckdb.ConnectionException as error:  # this process has it open for writing: share that
+                if "different configuration" not in str(error):
+                    raise
+                return duckdb.connect(str(self.database))
+        except duckdb.Error as error:
+            if isinstance(error, duckdb.IOException) and "lock" in str(error).lower():
+                raise WarehouseBusy(f"the warehouse {self.database} is open in another process") from error
+            raise WarehouseUnavailable(f"the warehouse {self.database} cannot be read: {_first_line(error)}") from error
 
     def _writable(self) -> None:
         """Reopen a read-only warehouse for writing (tables and expressions from before must not be used after)."""
@@ -301,10 +304,14 @@ def _utc_naive(value: Any) -> Any:
 
 def _write_failed(error: Exception, path: str, what: str) -> WarehouseUnavailable:
     """A failed write as one line: a full disk, or the driver's first line (never a statement's data)."""
-    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    message = _first_line(error)
     if "no space left" in message.lower() or "disk is full" in message.lower():
         return WarehouseUnavailable(f"disk full writing {path}: nothing was stored")
     return WarehouseUnavailable(f"{what} could not be written: {message}")
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def memtable(rows: Sequence[Mapping[str, Any]], schema: Mapping[str, str]) -> ir.Table:

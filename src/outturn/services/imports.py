@@ -23,6 +23,7 @@ from outturn.ingest.organisations import read_organisations_csv
 from outturn.ingest.plans import read_plans, read_risks
 from outturn.services.workspace import Workspace, reconcile_import_log
 from outturn.store import repository
+from outturn.store.database import StoreUnavailable
 from outturn.store.repository import ImportRecord
 
 __all__ = [
@@ -270,8 +271,15 @@ def store_warehouse_import(
         replaced_totals=replaced_totals,
     )
     workspace.backend.store_tables(tables, log=record)
-    with workspace.store.autocommit() as connection:
-        repository.add_missing_imports(connection, [record])
+    try:
+        with workspace.store.autocommit() as connection:
+            repository.add_missing_imports(connection, [record])
+    except StoreUnavailable as error:
+        reason = str(error).removesuffix(": nothing was stored")
+        raise StoreUnavailable(
+            f"{path.name} was stored, but not yet in the store's import log ({reason}): it will be recorded there "
+            "when the workspace is next opened"
+        ) from error
 
 
 def import_history(workspace: Workspace, limit: int | None = None) -> list[ImportRecord]:
