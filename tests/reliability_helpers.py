@@ -1,7 +1,10 @@
 """Helpers for the reliability suite: run the CLI and kill it, copy a workspace, and fingerprint its tables.
 
 A *fingerprint* is, for every table of the store and of the DuckDB warehouse, a SHA-256 of its rows sorted, with
-the clock columns (timestamps) left out: two runs of the same import at different times leave equal fingerprints.
+the columns each run makes afresh left out (the clock columns, and ``uid``, the id made for each import): two runs
+of the same import at different times leave equal fingerprints. It is taken after opening the workspace as the next
+command would, which copies into the store's import log any import the warehouse recorded and the store did not
+(a process killed between the two); so it is the workspace as the application sees it.
 With ``ignore_ids`` the surrogate keys (an integer ``id`` and the columns referring to one) are left out too, for
 comparing runs whose failed attempts may have used up PostgreSQL sequence numbers.
 """
@@ -33,6 +36,7 @@ from outturn.services.workspace import open_workspace
 FORKSERVER = Path(__file__).with_name("cli_forkserver.py")
 SOURCE_ROOT = Path(outturn.__file__).resolve().parents[1]
 Fingerprint = dict[str, str]
+PER_RUN_COLUMNS = frozenset({"uid"})  # made afresh by each run, like the clock columns
 
 
 # --- the command line, run and killed -------------------------------------------------------------------------
@@ -201,7 +205,7 @@ def store_fingerprint(url: str, *, ignore_ids: bool = False) -> Fingerprint:
                 columns = [
                     column
                     for column in table.columns
-                    if not isinstance(column.type, DateTime) and column.name not in skipped
+                    if not isinstance(column.type, DateTime) and column.name not in skipped | PER_RUN_COLUMNS
                 ]
                 fingerprint[f"store.{name}"] = _digest([tuple(row) for row in connection.execute(select(*columns))])
         return fingerprint
@@ -214,17 +218,23 @@ def warehouse_fingerprint(path: Path) -> Fingerprint:
         return {}
     connection = duckdb.connect(str(path), read_only=True)
     try:
-        names = [row[0] for row in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+        columns: dict[str, list[str]] = {}
+        for table, column, kind in connection.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns ORDER BY ordinal_position"
+        ).fetchall():
+            if not kind.upper().startswith("TIMESTAMP") and column not in PER_RUN_COLUMNS:
+                columns.setdefault(table, []).append(f'"{column}"')
         return {
-            f"warehouse.{name}": _digest(connection.execute(f'SELECT * FROM "{name}"').fetchall())
-            for name in sorted(names)
+            f"warehouse.{name}": _digest(connection.execute(f'SELECT {", ".join(kept)} FROM "{name}"').fetchall())
+            for name, kept in sorted(columns.items())
         }
     finally:
         connection.close()
 
 
 def fingerprint(workspace_dir: Path, *, ignore_ids: bool = False) -> Fingerprint:
-    """Open the workspace as the application does (which must work), then fingerprint its store and warehouse."""
+    """Open the workspace as the application does (which must work, and which completes the store's import log from
+    the warehouse's), then fingerprint its store and warehouse."""
     with open_workspace(workspace_dir) as workspace:
         store_url = workspace.settings.resolved_store_url
         warehouse = Path(workspace.settings.resolved_warehouse_path)

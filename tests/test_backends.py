@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pyarrow as pa
@@ -28,6 +29,42 @@ def test_table_names_are_checked_before_anything_is_written(tmp_path: Path) -> N
         backend.store_tables({"fine": pa.table({"x": [1]}), "drop table x; --": pa.table({"x": [1]})})
     assert not backend.has_table("fine")
     backend.close()
+
+
+def _log_record(uid: str, hour: int) -> dict[str, object]:
+    return {
+        "uid": uid,
+        "kind": "prescribing",
+        "source_name": f"{uid}.csv",
+        "sha256": "ab" * 32,
+        "row_count": 2,
+        "imported_at": datetime(2025, 10, 1, hour, 30, tzinfo=timezone(timedelta(hours=1))),
+        "imported_by": "ann",
+        "replaced_rows": 0,
+        "totals_json": '{"nic_pence": 336}',
+        "replaced_totals_json": "{}",
+    }
+
+
+def test_an_import_log_record_lands_with_its_tables_or_not_at_all(tmp_path: Path) -> None:
+    path = str(tmp_path / "warehouse.duckdb")
+    backend = Backend("duckdb", path)
+    assert backend.import_log() == []  # no file yet
+    first = _log_record("first", 9)
+    backend.store_tables({"data": pa.table({"x": [1]})}, log=first)
+    with pytest.raises(Exception, match=r"(?i)not|invalid|type"):
+        backend.store_tables({"data": pa.table({"x": [2]}), "other": "not a table"}, log=_log_record("second", 10))  # type: ignore[dict-item]
+    with pytest.raises(Exception, match=r"(?i)constraint|duplicate|primary"):  # the same import twice
+        backend.store_tables({"data": pa.table({"x": [3]})}, log=first)
+    with pytest.raises(ValueError, match="columns"):
+        backend.store_tables({"data": pa.table({"x": [4]})}, log={"uid": "third"})
+    assert backend.to_rows(backend.stored_table("data")) == [{"x": 1}]
+    logged = backend.import_log()
+    backend.close()
+
+    expected = {**first, "imported_at": datetime(2025, 10, 1, 8, 30, tzinfo=UTC)}  # 09:30 at +01:00 is 08:30 UTC
+    assert logged == [expected]
+    assert Backend("duckdb", path, read_only=True).import_log() == [expected]  # read briefly, from the file
 
 
 def test_a_warehouse_open_in_another_process_is_a_clear_error(tmp_path: Path) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,11 +15,12 @@ from typing import Any
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
 from outturn.cli import app
+from outturn.domain.activity import ActivityKind
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.domain.problems import ProblemsError
 from outturn.services import contracts, savings
@@ -30,9 +33,10 @@ from outturn.services.imports import (
     import_risks,
     warehouse_rows,
 )
+from outturn.services.prescribing import import_prescribing
 from outturn.services.workspace import Workspace, init_workspace, open_workspace
 from outturn.store import repository
-from outturn.store.database import MIGRATIONS_DIR, Store
+from outturn.store.database import MIGRATIONS_DIR, STORE_BUSY, Store, StoreUnavailable
 from outturn.store.models import Base, ImportRow
 
 ORGANISATIONS = "code,name,kind,parent_code\nQ1,Test ICB,icb,\n01A,Alpha,sub_icb,Q1\n"
@@ -296,3 +300,106 @@ def test_a_contract_plan_that_changes_a_stored_contract_needs_replace(tmp_path: 
         assert contracts.import_contracts(workspace, cut, replace=True, who="ann") == 1
         newest = import_history(workspace)[0]
     assert (newest.kind, newest.imported_by, newest.totals) == ("contracts", "ann", {"plan_pence": 1_200_000_000})
+
+
+# --- imports into the warehouse: the data and its record land together -----------------------------------------
+
+EPD_FILE = (
+    "YEAR_MONTH,PRACTICE_NAME,PRACTICE_CODE,BNF_CODE,BNF_DESCRIPTION,QUANTITY,ITEMS,TOTAL_QUANTITY,NIC,ACTUAL_COST\n"
+    "201710,A SURGERY,B85010,0212000B0AAABAB,Atorvastatin_Tab 10mg,28.0,2,56.0,1.68,1.55\n"
+    "201710,A SURGERY,B85010,0212000B0BBAAAB,Lipitor_Tab 10mg,28.0,1,28.0,12.10,11.20\n"
+)
+
+
+REGION_CCG_AND_PROVIDER = "code,name,kind,parent_code\nY59,SE,region,\n10Q,Ox,ccg,Y59\nRTH,OUH,provider,\n"
+
+
+@dataclass(frozen=True)
+class WarehouseImport:
+    path: Path
+    log_kind: str
+    table: str
+    rows: int  # the file's rows, counted by hand
+    run: Callable[[Workspace], object]
+
+
+def _warehouse_import(tmp_path: Path, kind: str) -> WarehouseImport:
+    if kind == "prescribing":
+        path = write(tmp_path, "epd_201710.csv", EPD_FILE)
+        return WarehouseImport(path, "prescribing", "prescribing", 2, lambda ws: import_prescribing(ws, path))
+    path = ae_file(tmp_path, "ae.csv", 7)
+    return WarehouseImport(
+        path, "activity ae", "activity_ae", 7, lambda ws: contracts.import_activity(ws, path, ActivityKind.AE)
+    )
+
+
+def _die_before_the_store_records_an_import(workspace: Workspace) -> None:
+    """From now on this workspace's process 'dies' (KeyboardInterrupt, which nothing catches) just before the
+    store's ``INSERT INTO imports``: after the warehouse has committed the import's data, before the store logs it."""
+
+    def die(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO IMPORTS"):
+            raise KeyboardInterrupt
+
+    event.listen(workspace.store.engine, "before_cursor_execute", die)
+
+
+@pytest.mark.parametrize("kind", ["prescribing", "activity"])
+def test_an_import_interrupted_between_the_warehouse_and_the_store_is_logged_when_the_workspace_next_opens(
+    tmp_path: Path, store_url: str, kind: str
+) -> None:
+    orgs = write(
+        tmp_path, "orgs.csv", "code,name,kind,parent_code\nY59,SE,region,\n10Q,Ox,ccg,Y59\nRTH,OUH,provider,\n"
+    )
+    with init_workspace(tmp_path / "ws", reference_dir=tmp_path, store_url=store_url) as workspace:
+        import_organisations(workspace, orgs)
+    chosen = _warehouse_import(tmp_path, kind)
+    workspace = open_workspace(tmp_path / "ws")
+    _die_before_the_store_records_an_import(workspace)
+    with pytest.raises(KeyboardInterrupt):
+        chosen.run(workspace)
+    workspace.close()
+
+    with open_workspace(tmp_path / "ws") as workspace:  # as the next command would
+        stored = warehouse_rows(workspace, chosen.table)
+        log = import_history(workspace)
+    assert stored == chosen.rows
+    assert [(r.kind, r.source_name, r.row_count, r.replaced_rows) for r in log] == [
+        (chosen.log_kind, chosen.path.name, chosen.rows, 0),
+        ("organisations", "orgs.csv", 3, 0),
+    ]
+    assert log[0].sha256 == hashlib.sha256(chosen.path.read_bytes()).hexdigest()
+
+    with open_workspace(tmp_path / "ws") as workspace:  # opening again copies nothing twice
+        assert len(import_history(workspace)) == len(log)
+        chosen.run(workspace)  # the same file again: no replace needed, as the log says it was the last
+        again = import_history(workspace)
+    assert [(r.kind, r.row_count, r.replaced_rows) for r in again[:3]] == [
+        (chosen.log_kind, chosen.rows, chosen.rows),
+        (chosen.log_kind, chosen.rows, 0),
+        ("organisations", 3, 0),
+    ]
+
+
+def test_a_store_too_busy_to_log_a_warehouse_import_says_the_data_is_stored_and_logs_it_on_the_next_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with init_workspace(tmp_path / "ws", reference_dir=tmp_path) as workspace:
+        import_organisations(workspace, write(tmp_path, "orgs.csv", REGION_CCG_AND_PROVIDER))
+    chosen = _warehouse_import(tmp_path, "activity")
+
+    def busy(*_args: object) -> int:
+        raise StoreUnavailable(STORE_BUSY)
+
+    with open_workspace(tmp_path / "ws") as workspace:
+        with monkeypatch.context() as patched:
+            patched.setattr(repository, "add_missing_imports", busy)
+            with pytest.raises(StoreUnavailable, match=r"ae\.csv was stored, but not yet in the store's import log"):
+                chosen.run(workspace)
+        assert warehouse_rows(workspace, chosen.table) == chosen.rows
+    with open_workspace(tmp_path / "ws") as workspace:
+        log = import_history(workspace)
+    assert [(r.kind, r.source_name, r.row_count) for r in log] == [
+        ("activity ae", "ae.csv", 7),
+        ("organisations", "orgs.csv", 3),
+    ]

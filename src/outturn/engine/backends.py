@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,22 @@ import pyarrow as pa
 from outturn.domain.errors import Unavailable
 
 SUPPORTED_BACKENDS = ("duckdb", "pyspark")
+
+# The warehouse's own log of the imports whose data it holds, written in the same transaction as their data: the
+# store's import log copies it (see ``Backend.store_tables``). Times are UTC.
+IMPORT_LOG_TABLE = "outturn_import_log"
+IMPORT_LOG_COLUMNS: Mapping[str, str] = {
+    "uid": "VARCHAR PRIMARY KEY",
+    "kind": "VARCHAR NOT NULL",
+    "source_name": "VARCHAR NOT NULL",
+    "sha256": "VARCHAR NOT NULL",
+    "row_count": "BIGINT NOT NULL",
+    "imported_at": "TIMESTAMP NOT NULL",
+    "imported_by": "VARCHAR NOT NULL",
+    "replaced_rows": "BIGINT NOT NULL",
+    "totals_json": "VARCHAR NOT NULL",
+    "replaced_totals_json": "VARCHAR NOT NULL",
+}
 
 
 class WarehouseUnavailable(Unavailable):
@@ -131,25 +148,30 @@ class Backend:
         """Make ``data`` the warehouse table ``name`` in one statement: the old table stays until it succeeds."""
         self.store_tables({name: data})
 
-    def store_tables(self, tables: Mapping[str, pa.Table]) -> None:
-        """Replace several warehouse tables in one transaction: all of them land, or none (the old ones stay)."""
+    def store_tables(self, tables: Mapping[str, pa.Table], *, log: Mapping[str, Any] | None = None) -> None:
+        """Replace several warehouse tables in one transaction: all of them land, or none (the old ones stay).
+
+        ``log`` (a value for each of ``IMPORT_LOG_COLUMNS``) is added to the warehouse's import log in the same
+        transaction, so the data and the record of its import land together."""
         if self.kind != "duckdb":
             raise ValueError("only the DuckDB warehouse stores tables")
         for name in tables:
             if not name.isidentifier():
                 raise ValueError(f"not a table name: {name!r}")
+        if log is not None and set(log) != set(IMPORT_LOG_COLUMNS):
+            raise ValueError(f"an import log record has the columns {', '.join(IMPORT_LOG_COLUMNS)}")
         import duckdb
 
         with self._lock:
             self._writable()
             duck = self.connection.con
             try:
-                self._replace_in_one_transaction(duck, tables)
+                self._replace_in_one_transaction(duck, tables, log)
             except (duckdb.IOException, duckdb.FatalException, duckdb.OutOfMemoryException) as error:
                 raise _write_failed(error, str(self.database), "the warehouse") from error
 
     @staticmethod
-    def _replace_in_one_transaction(duck: Any, tables: Mapping[str, pa.Table]) -> None:
+    def _replace_in_one_transaction(duck: Any, tables: Mapping[str, pa.Table], log: Mapping[str, Any] | None) -> None:
         duck.execute("BEGIN TRANSACTION")
         try:
             for name, data in tables.items():
@@ -158,10 +180,47 @@ class Backend:
                     duck.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM outturn_staging')
                 finally:
                     duck.unregister("outturn_staging")
+            if log is not None:
+                _append_to_import_log(duck, log)
         except BaseException:
             duck.execute("ROLLBACK")
             raise
         duck.execute("COMMIT")
+
+    def import_log(self) -> list[dict[str, Any]]:
+        """The warehouse's import log, oldest first (empty when there is no warehouse file or log yet).
+
+        Read through this backend's connection when it has one, else through a short read-only one closed at once
+        (so reading the log holds no lock); ``WarehouseBusy`` when another process has the file open for writing."""
+        if self.kind != "duckdb":
+            return []
+        with self._lock:
+            if self._connection is not None:
+                return _read_import_log(self._connection.con)
+            if self.database is None or not Path(self.database).is_file():
+                return []
+            duck = self._open_briefly()
+            try:
+                return _read_import_log(duck)
+            finally:
+                duck.close()
+
+    def _open_briefly(self) -> Any:
+        """A plain read-only DuckDB connection to the file; ``WarehouseBusy`` when another process is writing it,
+        ``WarehouseUnavailable`` when it cannot be read."""
+        import duckdb
+
+        try:
+            try:
+                return duckdb.connect(str(self.database), read_only=True)
+            except duckdb.ConnectionException as error:  # this process has it open for writing: share that
+                if "different configuration" not in str(error):
+                    raise
+                return duckdb.connect(str(self.database))
+        except duckdb.Error as error:
+            if isinstance(error, duckdb.IOException) and "lock" in str(error).lower():
+                raise WarehouseBusy(f"the warehouse {self.database} is open in another process") from error
+            raise WarehouseUnavailable(f"the warehouse {self.database} cannot be read: {_first_line(error)}") from error
 
     def _writable(self) -> None:
         """Reopen a read-only warehouse for writing (tables and expressions from before must not be used after)."""
@@ -212,12 +271,47 @@ class Backend:
                 self._scratch = None
 
 
+def _append_to_import_log(duck: Any, log: Mapping[str, Any]) -> None:
+    columns = ", ".join(f"{name} {kind}" for name, kind in IMPORT_LOG_COLUMNS.items())
+    duck.execute(f"CREATE TABLE IF NOT EXISTS {IMPORT_LOG_TABLE} ({columns})")
+    values = [_utc_naive(log[name]) for name in IMPORT_LOG_COLUMNS]
+    marks = ", ".join("?" for _ in IMPORT_LOG_COLUMNS)
+    duck.execute(f"INSERT INTO {IMPORT_LOG_TABLE} ({', '.join(IMPORT_LOG_COLUMNS)}) VALUES ({marks})", values)
+
+
+def _read_import_log(duck: Any) -> list[dict[str, Any]]:
+    found = duck.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [IMPORT_LOG_TABLE]
+    ).fetchone()
+    if not found[0]:
+        return []
+    names = list(IMPORT_LOG_COLUMNS)
+    rows = duck.execute(f"SELECT {', '.join(names)} FROM {IMPORT_LOG_TABLE} ORDER BY imported_at, uid").fetchall()
+    return [{name: _utc(value) for name, value in zip(names, row, strict=True)} for row in rows]
+
+
+def _utc(value: Any) -> Any:
+    """A time read from the warehouse (naive UTC) as a UTC time; anything else as it is."""
+    return value.replace(tzinfo=UTC) if isinstance(value, datetime) else value
+
+
+def _utc_naive(value: Any) -> Any:
+    """A time as naive UTC (the warehouse's TIMESTAMP), whatever its zone; anything else as it is."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
 def _write_failed(error: Exception, path: str, what: str) -> WarehouseUnavailable:
     """A failed write as one line: a full disk, or the driver's first line (never a statement's data)."""
-    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    message = _first_line(error)
     if "no space left" in message.lower() or "disk is full" in message.lower():
         return WarehouseUnavailable(f"disk full writing {path}: nothing was stored")
     return WarehouseUnavailable(f"{what} could not be written: {message}")
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def memtable(rows: Sequence[Mapping[str, Any]], schema: Mapping[str, str]) -> ir.Table:

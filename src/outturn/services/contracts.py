@@ -179,8 +179,9 @@ def import_activity(
         removes=before > 0 and not imports.is_last_import(workspace, log_kind, sha256),
         replace=replace,
     )
-    workspace.backend.store_table(name, table)
-    imports.record_import(workspace, log_kind, path, sha256, int(table.num_rows), who=who, replaced_rows=before)
+    imports.store_warehouse_import(
+        workspace, {name: table}, log_kind, path, sha256, int(table.num_rows), who=who, replaced_rows=before
+    )
     return int(table.num_rows)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pyarrow as pa
 from sqlalchemy.orm import Session
 
 from outturn.domain.ledger import LedgerLine
@@ -20,8 +21,9 @@ from outturn.domain.problems import Problem, ProblemsError
 from outturn.ingest.ledger import read_ledger
 from outturn.ingest.organisations import read_organisations_csv
 from outturn.ingest.plans import read_plans, read_risks
-from outturn.services.workspace import Workspace
+from outturn.services.workspace import Workspace, reconcile_import_log
 from outturn.store import repository
+from outturn.store.database import StoreUnavailable
 from outturn.store.repository import ImportRecord
 
 __all__ = [
@@ -40,9 +42,9 @@ __all__ = [
     "import_risks",
     "is_last_import",
     "no_progress",
-    "record_import",
     "refuse_unless_replace",
     "sha256_of",
+    "store_warehouse_import",
     "warehouse_rows",
 ]
 
@@ -236,12 +238,14 @@ def warehouse_rows(workspace: Workspace, name: str) -> int:
 
 def is_last_import(workspace: Workspace, kind: str, sha256: str) -> bool:
     """Whether the newest import of ``kind`` was this very file (importing it again changes nothing)."""
+    reconcile_import_log(workspace)
     with workspace.store.reading() as session:
         return repository.last_import_sha256(session, kind) == sha256
 
 
-def record_import(
+def store_warehouse_import(
     workspace: Workspace,
+    tables: Mapping[str, pa.Table],
     kind: str,
     path: Path,
     sha256: str,
@@ -252,23 +256,35 @@ def record_import(
     totals: Mapping[str, int] | None = None,
     replaced_totals: Mapping[str, int] | None = None,
 ) -> None:
-    """Record an import whose data lives outside the store (the warehouse), once that data is stored."""
-    with workspace.store.transaction() as session:
-        repository.record_import(
-            session,
-            kind,
-            path.name,
-            sha256,
-            rows,
-            who=who,
-            replaced_rows=replaced_rows,
-            totals=totals,
-            replaced_totals=replaced_totals,
-        )
+    """Store an import's data in the warehouse and record it: the record lands in the warehouse's import log in
+    the data's own transaction, then is copied into the store's log. Should the process die between the two,
+    opening the workspace copies it (``reconcile_import_log``): the data and its record land together or not at
+    all, as the workspace is seen."""
+    record = repository.new_import(
+        kind,
+        path.name,
+        sha256,
+        rows,
+        who=who,
+        replaced_rows=replaced_rows,
+        totals=totals,
+        replaced_totals=replaced_totals,
+    )
+    workspace.backend.store_tables(tables, log=record)
+    try:
+        with workspace.store.autocommit() as connection:
+            repository.add_missing_imports(connection, [record])
+    except StoreUnavailable as error:
+        reason = str(error).removesuffix(": nothing was stored")
+        raise StoreUnavailable(
+            f"{path.name} was stored, but not yet in the store's import log ({reason}): it will be recorded there "
+            "when the workspace is next opened"
+        ) from error
 
 
 def import_history(workspace: Workspace, limit: int | None = None) -> list[ImportRecord]:
     """Every recorded import, newest first."""
+    reconcile_import_log(workspace)
     with workspace.store.reading() as session:
         return repository.list_imports(session, limit)
 

@@ -105,10 +105,10 @@ def import_prescribing(
         removes=before["rows"] > 0 and not imports.is_last_import(workspace, "prescribing", sha256),
         replace=replace,
     )
-    backend.store_table(PRESCRIBING_TABLE, combined)
     replaced = before["rows"]
-    imports.record_import(
+    imports.store_warehouse_import(
         workspace,
+        {PRESCRIBING_TABLE: combined},
         "prescribing",
         path,
         sha256,

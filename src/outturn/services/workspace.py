@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from outturn.domain.periods import FinancialMonth
-from outturn.engine.backends import Backend
+from outturn.engine.backends import Backend, WarehouseUnavailable
 from outturn.settings import (
     FILE_KEYS,
     SETTINGS_FILE,
@@ -17,6 +17,7 @@ from outturn.settings import (
     load_settings,
     record_settings,
 )
+from outturn.store import repository
 from outturn.store.database import Store
 
 
@@ -45,6 +46,24 @@ def _open(settings: Settings, *, read_only: bool = False) -> Workspace:
     backend = Backend(settings.warehouse_backend, str(settings.resolved_warehouse_path), read_only=read_only)
     store = Store(settings.resolved_store_url, busy_timeout_seconds=settings.store_busy_timeout_seconds)
     return Workspace(settings, store, backend)
+
+
+def reconcile_import_log(workspace: Workspace) -> int:
+    """Copy into the store's import log each record of the warehouse's that it lacks; return how many.
+
+    An import into the warehouse records itself there in its data's transaction and then copies the record into
+    the store; a process that dies between the two leaves a record only the warehouse holds, copied here (once:
+    records are keyed by their uid). Opening a workspace does this, as do reads of the log. Nothing is copied while
+    another process has the warehouse open for writing: it did this when it opened the workspace, and only it can
+    have written the warehouse since."""
+    try:
+        records = workspace.backend.import_log()
+    except WarehouseUnavailable:
+        return 0
+    if not records:
+        return 0
+    with workspace.store.autocommit() as connection:
+        return repository.add_missing_imports(connection, records)
 
 
 def init_workspace(
@@ -84,8 +103,15 @@ def open_workspace(directory: Path | None = None, *, read_only: bool = False) ->
     """The workspace in ``directory`` (else ``OUTTURN_WORKSPACE``, else the current directory).
 
     ``read_only`` opens the warehouse for reading, so that reports can run while another process (the web
-    application, another report) reads it too; a write through it reopens it for writing."""
-    return _open(load_settings(find_workspace(directory)), read_only=read_only)
+    application, another report) reads it too; a write through it reopens it for writing. Opening copies into the
+    store any import the warehouse recorded and the store did not (``reconcile_import_log``)."""
+    workspace = _open(load_settings(find_workspace(directory)), read_only=read_only)
+    try:
+        reconcile_import_log(workspace)
+    except BaseException:
+        workspace.close()
+        raise
+    return workspace
 
 
 def _defaults() -> dict[str, object]:

@@ -28,8 +28,11 @@ class ImportRow(Base):
     (a file that failed or was refused leaves no row)."""
 
     __tablename__ = "imports"
+    __table_args__ = (UniqueConstraint("uid", name="uq_imports_uid"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # made for each import; the warehouse's log keys its records by it too (copied here, once each)
+    uid: Mapped[str | None] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(32))
     source_name: Mapped[str] = mapped_column(String(500))
     sha256: Mapped[str] = mapped_column(String(64))

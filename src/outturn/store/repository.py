@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, select, tuple_
+from sqlalchemy import Connection, Table, delete, func, insert, select, tuple_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from outturn.domain.ledger import CostCategory, LedgerLine
@@ -74,6 +76,33 @@ class ImportRecord:
     replaced_totals: dict[str, int]
 
 
+def new_import(
+    kind: str,
+    source_name: str,
+    sha256: str,
+    row_count: int,
+    *,
+    who: str = "",
+    replaced_rows: int = 0,
+    totals: Mapping[str, int] | None = None,
+    replaced_totals: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
+    """A new import's record, as the columns of the import log (less ``id``), with its own ``uid`` and the time
+    now; ``totals`` and ``replaced_totals`` map names ending ``_pence`` to integer pence."""
+    return {
+        "uid": uuid.uuid4().hex,
+        "kind": kind,
+        "source_name": source_name,
+        "sha256": sha256,
+        "row_count": row_count,
+        "imported_at": now(),
+        "imported_by": who,
+        "replaced_rows": replaced_rows,
+        "totals_json": json.dumps(dict(totals or {}), sort_keys=True),
+        "replaced_totals_json": json.dumps(dict(replaced_totals or {}), sort_keys=True),
+    }
+
+
 def record_import(
     session: Session,
     kind: str,
@@ -86,21 +115,39 @@ def record_import(
     totals: Mapping[str, int] | None = None,
     replaced_totals: Mapping[str, int] | None = None,
 ) -> ImportRow:
-    """Record an import; ``totals`` and ``replaced_totals`` map names ending ``_pence`` to integer pence."""
+    """Record an import in the session's transaction (see ``new_import``)."""
     row = ImportRow(
-        kind=kind,
-        source_name=source_name,
-        sha256=sha256,
-        row_count=row_count,
-        imported_at=now(),
-        imported_by=who,
-        replaced_rows=replaced_rows,
-        totals_json=json.dumps(dict(totals or {}), sort_keys=True),
-        replaced_totals_json=json.dumps(dict(replaced_totals or {}), sort_keys=True),
+        **new_import(
+            kind,
+            source_name,
+            sha256,
+            row_count,
+            who=who,
+            replaced_rows=replaced_rows,
+            totals=totals,
+            replaced_totals=replaced_totals,
+        )
     )
     session.add(row)
     session.flush()
     return row
+
+
+def add_missing_imports(connection: Connection, records: Sequence[Mapping[str, Any]]) -> int:
+    """Add to the import log each record (``new_import``'s columns) whose ``uid`` it lacks, oldest first; return
+    how many were added. Each is one ``INSERT``, so on an autocommit connection each lands whole or not at all and
+    a rerun (or another process doing the same) adds nothing twice."""
+    uids = [record["uid"] for record in records]
+    held = set(connection.scalars(select(ImportRow.uid).where(ImportRow.uid.in_(uids)))) if uids else set()
+    missing = sorted((r for r in records if r["uid"] not in held), key=lambda r: (r["imported_at"], r["uid"]))
+    for record in missing:
+        try:
+            connection.execute(insert(ImportRow).values(**record))
+        except IntegrityError:  # another process added it first
+            found = connection.scalars(select(ImportRow.uid).where(ImportRow.uid == record["uid"])).first()
+            if found is None:
+                raise
+    return len(missing)
 
 
 def last_import_sha256(session: Session, kind: str) -> str | None:
