@@ -6,7 +6,10 @@ serve`'s application under uvicorn in its own process on loopback (as bench/benc
 like the demo's register: 1,000 schemes over 50 sub-ICBs, with a plan, ledger and risk register for S00. The clients
 are asyncio tasks sharing one httpx2 connection pool, signed in as a finance user:
 
-- 50 readers loop over the overview (page and API), the position (page and API), the savings register (page and
+- 50 readers, each a person at a browser: a page, then a pause of `--think` seconds on average (uniform between
+  half and one and a half times it; default 1 s, so about 50 requests a second in all; `--think 0` hammers the
+  server back to back, which measures its throughput rather than what a user waits), over the overview (page and
+  API), the position (page and API), the savings register (page and
   API) and scheme pages (page and API) of random schemes;
 - 5 editors each read a scheme's version from the API, then save a new forecast for a future month with that
   version and the CSRF token (20 schemes shared between them, so some saves meet a later one: 409, counted);
@@ -100,9 +103,11 @@ def _reads(schemes: int) -> list[str]:
     ]
 
 
-async def reader(client: httpx.AsyncClient, record: Record, schemes: int, stop: asyncio.Event) -> None:
+async def reader(client: httpx.AsyncClient, record: Record, schemes: int, think: float, stop: asyncio.Event) -> None:
     while not stop.is_set():
         await record.fetch("read", client.get(random.choice(_reads(schemes))))
+        if think:
+            await asyncio.sleep(random.uniform(0.5 * think, 1.5 * think))
 
 
 async def probe(client: httpx.AsyncClient, record: Record, stop: asyncio.Event) -> None:
@@ -119,7 +124,8 @@ async def editor(client: httpx.AsyncClient, record: Record, csrf: str, number: i
         if current is None or current.status_code != 200:
             continue
         edits += 1
-        month, pence = random.choice(FUTURE_MONTHS), 100_000 * (number * 100_000 + edits)  # each value unique
+        # each value unique, and within the scheme rules (no month above three times the year's plan)
+        month, pence = random.choice(FUTURE_MONTHS), 100 * (number * 10_000 + edits)
         body = {"version": current.json()["version"], "forecast_pence": {str(month): pence}}
         saved = await record.fetch(
             "edit", client.post(f"/api/savings/schemes/{YEAR}/{reference}", json=body, headers={"X-CSRF-Token": csrf})
@@ -149,7 +155,9 @@ async def soak(base: str, cookie: str, args: argparse.Namespace, ledger: bytes) 
         for page in _reads(args.schemes):  # warm-up: each page once, so the baseline is not the first renders
             (await client.get(page)).raise_for_status()
         reading, writing = asyncio.Event(), asyncio.Event()
-        background = [asyncio.create_task(reader(client, record, args.schemes, reading)) for _ in range(args.readers)]
+        background = [
+            asyncio.create_task(reader(client, record, args.schemes, args.think, reading)) for _ in range(args.readers)
+        ]
         background.append(asyncio.create_task(probe(client, record, reading)))
         await asyncio.sleep(args.seconds * args.baseline_share)
         record.phase = "soak"
@@ -258,6 +266,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=60.0, help="How long the load runs (default 60)")
     parser.add_argument("--readers", type=int, default=50)
+    parser.add_argument("--think", type=float, default=1.0, help="A reader's mean pause between pages, seconds")
     parser.add_argument("--editors", type=int, default=5)
     parser.add_argument("--schemes", type=int, default=1_000)
     parser.add_argument("--baseline-share", type=float, default=0.25, help="Share of the time with readers alone")
@@ -272,7 +281,8 @@ def main() -> None:
         try:
             base = f"http://127.0.0.1:{port}"
             print(
-                f"soak: {args.seconds:.0f} s on {base}: {args.readers} readers throughout; {args.editors} editors, "
+                f"soak: {args.seconds:.0f} s on {base}: {args.readers} readers throughout (think {args.think:g} s); "
+                f"{args.editors} editors, "
                 f"an import and a scenario after the first {args.baseline_share:.0%}; load before: {_load_average()}"
             )
             record, problems = asyncio.run(soak(base, _session_cookie(base), args, (root / "ledger.csv").read_bytes()))
