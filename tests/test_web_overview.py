@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from html import escape as html_escape
 from pathlib import Path
@@ -178,3 +179,47 @@ def test_different_keys_compute_at_once_and_a_result_from_before_a_change_is_not
     assert quick_first, "the quick key waited for the slow one"
     assert cache.get("slow", slow) == "slow" and calls == ["slow", "slow"]  # computed again after the change
     assert cache.get("slow", slow) == "slow" and calls == ["slow", "slow"]  # and then kept
+
+
+def test_requests_waiting_on_one_computation_share_it_unless_the_data_changed_after_they_arrived() -> None:
+    """Under a stream of changes a result is rarely kept; the requests queued behind its computation used to
+    compute it again one after another (the soak's reads took seconds). Those that arrived before any later change
+    now share it; one that arrived after a change still gets a computation that starts after that change."""
+    cache = ResultCache(lambda: 1, ttl_seconds=60, stamp_seconds=60)
+    entered, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(len(calls) + 1)
+        if len(calls) == 1:
+            entered.set()
+            release.wait(60)
+        return len(calls)
+
+    def waiting(count: int) -> bool:  # requests holding or queued for the key's computation
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            flight = cache._flights.get("page")
+            if flight is not None and flight.users == count:
+                return True
+            time.sleep(0.01)
+        return False
+
+    results: dict[str, int] = {}
+
+    def ask(name: str) -> Callable[[], None]:
+        return lambda: results.__setitem__(name, cache.get("page", compute))
+
+    first, _ = _in_thread(ask("first"))
+    assert entered.wait(30)
+    early = [_in_thread(ask(name))[0] for name in ("b", "c")]
+    assert waiting(3)
+    cache.invalidate()  # the data changes while "first" computes
+    late, _ = _in_thread(ask("late"))
+    assert waiting(4)
+    release.set()
+    for thread in (first, *early, late):
+        thread.join(30)
+    assert results == {"first": 1, "b": 1, "c": 1, "late": 2}
+    assert calls == [1, 2]  # b and c shared the first computation; late computed after the change
+    assert cache.get("page", compute) == 2 and calls == [1, 2]  # the second result was kept

@@ -5,7 +5,10 @@ different stamp drops every entry. Entries also expire after ``ttl_seconds``.
 
 Single flight per key: a key is computed by one thread while others asking for it wait for that result; different
 keys compute at the same time (the warehouse serialises its own statements, one at a time, in ``Backend``). A
-result computed while the data changed (``invalidate`` or a new stamp) is returned to its caller but not kept.
+result computed while the data changed (``invalidate`` or a new stamp) is not kept for later requests, but it is
+handed to every request that was already waiting for it when no change came between that request's arrival and
+the computation's start (so it reflects every change made before the request): under a stream of changes, the
+requests waiting on one key share one computation instead of each computing again in turn.
 Long work (a scenario run) does not belong here: it runs as a job (``web.jobs``).
 """
 
@@ -57,6 +60,8 @@ class ResultCache:
         self._ttl = ttl_seconds
         self._stamp_every = stamp_seconds
         self._entries: dict[Hashable, tuple[float, Any]] = {}
+        # each key's latest result, kept or not: (generation its computation started in, when it ended, value)
+        self._latest: dict[Hashable, tuple[int, float, Any]] = {}
         self._lock = threading.Lock()  # guards the entries, the flights and the generation
         self._flights: dict[Hashable, _Flight] = {}
         self._generation = 0  # moves on whenever the entries are dropped
@@ -105,8 +110,17 @@ class ResultCache:
                 if not flight.users:
                     del self._flights[key]
 
+    def _shared(self, key: Hashable, arrived: int) -> tuple[int, float, Any] | None:
+        """The latest result of ``key`` when its computation started no earlier than the data a request that
+        arrived in generation ``arrived`` must see (and within the time to live)."""
+        latest = self._latest.get(key)
+        if latest is None or latest[0] < arrived or time.monotonic() - latest[1] >= self._ttl:
+            return None
+        return latest
+
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
         self._refresh_stamp()
+        arrived = self._generation
         found = self._fresh(key)
         if found is not None:
             return _unwrap(found[1])  # type: ignore[no-any-return]
@@ -114,14 +128,19 @@ class ResultCache:
             found = self._fresh(key)  # another thread may have computed it while this one waited
             if found is not None:
                 return _unwrap(found[1])  # type: ignore[no-any-return]
+            shared = self._shared(key, arrived)  # computed, though not kept, since this request arrived
+            if shared is not None:
+                return _unwrap(shared[2])  # type: ignore[no-any-return]
             generation = self._generation
             try:
                 value: Any = compute()
             except self._remembered as error:
                 value = _Failure(error)
             with self._lock:
+                ended = time.monotonic()
+                self._latest[key] = (generation, ended, value)
                 if generation == self._generation:  # the data did not change while it was computed
-                    self._entries[key] = (time.monotonic(), value)
+                    self._entries[key] = (ended, value)
         return _unwrap(value)  # type: ignore[no-any-return]
 
     async def get_async(self, key: Hashable, compute: Callable[[], T]) -> T:
