@@ -11,7 +11,8 @@ are asyncio tasks sharing one httpx2 connection pool, signed in as a finance use
   server back to back, which measures its throughput rather than what a user waits), over the overview (page and
   API), the position (page and API), the savings register (page and
   API) and scheme pages (page and API) of random schemes;
-- 5 editors each read a scheme's version from the API, then save a new forecast for a future month with that
+- 5 editors each read a scheme's version from the API, then save (back to back, or with `--edit-think` seconds'
+  pause on average between saves) a new forecast for a future month with that
   version and the CSRF token (20 schemes shared between them, so some saves meet a later one: 409, counted);
 - one importer re-imports the ledger through `POST /api/imports/ledger` in a loop;
 - one analyst runs a scenario (`POST /api/scenarios/run`) in a loop;
@@ -116,7 +117,9 @@ async def probe(client: httpx.AsyncClient, record: Record, stop: asyncio.Event) 
         await asyncio.sleep(0.05)
 
 
-async def editor(client: httpx.AsyncClient, record: Record, csrf: str, number: int, stop: asyncio.Event) -> None:
+async def editor(
+    client: httpx.AsyncClient, record: Record, csrf: str, number: int, think: float, stop: asyncio.Event
+) -> None:
     edits = 0
     while not stop.is_set():
         reference = f"QIPP-{random.randrange(EDITED_SCHEMES):05d}"
@@ -132,6 +135,8 @@ async def editor(client: httpx.AsyncClient, record: Record, csrf: str, number: i
         )
         if saved is not None and saved.status_code == 200:
             record.accepted.append((reference, saved.json()["version"], month, pence))
+        if think:
+            await asyncio.sleep(random.uniform(0.5 * think, 1.5 * think))
 
 
 async def importer(client: httpx.AsyncClient, record: Record, csrf: str, ledger: bytes, stop: asyncio.Event) -> None:
@@ -161,7 +166,9 @@ async def soak(base: str, cookie: str, args: argparse.Namespace, ledger: bytes) 
         background.append(asyncio.create_task(probe(client, record, reading)))
         await asyncio.sleep(args.seconds * args.baseline_share)
         record.phase = "soak"
-        writers = [asyncio.create_task(editor(client, record, csrf, n, writing)) for n in range(args.editors)]
+        writers = [
+            asyncio.create_task(editor(client, record, csrf, n, args.edit_think, writing)) for n in range(args.editors)
+        ]
         writers += [
             asyncio.create_task(importer(client, record, csrf, ledger, writing)),
             asyncio.create_task(analyst(client, record, csrf, writing)),
@@ -267,6 +274,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="How long the load runs (default 60)")
     parser.add_argument("--readers", type=int, default=50)
     parser.add_argument("--think", type=float, default=1.0, help="A reader's mean pause between pages, seconds")
+    parser.add_argument(
+        "--edit-think", type=float, default=0.0, help="An editor's mean pause between saves, seconds (0: back to back)"
+    )
     parser.add_argument("--editors", type=int, default=5)
     parser.add_argument("--schemes", type=int, default=1_000)
     parser.add_argument("--baseline-share", type=float, default=0.25, help="Share of the time with readers alone")
