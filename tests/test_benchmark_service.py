@@ -108,7 +108,10 @@ def test_rates_ranks_and_opportunity_priced_at_the_system_s_average_price(priced
     assert result.warnings == []
 
 
-def test_without_a_tariff_the_opportunity_is_counted_in_activity_only(tmp_path: Path) -> None:
+def test_without_a_tariff_the_opportunity_is_counted_in_activity_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OUTTURN_REFERENCE_DIR", raising=False)  # it would beat the workspace's empty directory
     (tmp_path / "empty").mkdir()
     with _workspace(tmp_path / "ws", tmp_path / "empty") as workspace:
         spec = BenchmarkSpec(basis=Basis.ACTUAL)
