@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 
 from outturn.engine.backends import Backend
+from web_helpers import warehouse_held_elsewhere
 
 
 def test_tables_replaced_together_or_not_at_all(tmp_path: Path) -> None:
@@ -68,9 +69,6 @@ def test_an_import_log_record_lands_with_its_tables_or_not_at_all(tmp_path: Path
 
 
 def test_a_warehouse_open_in_another_process_is_a_clear_error(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
     from typer.testing import CliRunner
 
     from outturn.cli import app
@@ -80,20 +78,12 @@ def test_a_warehouse_open_in_another_process_is_a_clear_error(tmp_path: Path) ->
 
     init_workspace(tmp_path / "ws").close()
     warehouse = tmp_path / "ws" / WAREHOUSE_FILE
-    holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(warehouse)!r}); print('open'); "
-         "sys.stdout.flush(); sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+    with warehouse_held_elsewhere(warehouse):
         with pytest.raises(WarehouseBusy, match="open in another process"):
             _ = Backend("duckdb", str(warehouse)).connection
         result = CliRunner().invoke(app, ["init", str(tmp_path / "ws"), "--force", "--format", "json"])
         assert result.exit_code == 2
         assert "open in another process" in result.stdout
-    finally:
-        holder.communicate("")
 
 
 def test_a_read_only_warehouse_admits_other_readers_and_reopens_for_a_write(tmp_path: Path) -> None:

@@ -3,8 +3,6 @@ no traceback, and a warehouse held by another process is a 503 with Retry-After 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +12,7 @@ from fastapi.testclient import TestClient
 from outturn.services.workspace import Workspace
 from outturn.settings import WAREHOUSE_FILE
 from outturn.web import WebConfig, create_app
-from web_helpers import sign_in, web_workspace  # noqa: F401  (fixture)
+from web_helpers import sign_in, warehouse_held_elsewhere, web_workspace  # noqa: F401  (fixture)
 
 SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options")
 
@@ -55,17 +53,9 @@ def test_a_warehouse_held_by_another_process_is_a_503_with_retry_after(
 ) -> None:
     sign_in(client, "fiona")
     warehouse = Path(web_workspace.settings.workspace) / WAREHOUSE_FILE
-    holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(warehouse)!r}); print('open'); "
-         "sys.stdout.flush(); sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+    with warehouse_held_elsewhere(warehouse):
         api = client.get("/api/position")
         page = client.get("/position")
-    finally:
-        holder.communicate("")
     assert api.status_code == 503
     assert "open in another process" in api.json()["error"]
     assert int(api.headers["retry-after"]) > 0

@@ -7,7 +7,10 @@ The figures are chosen to be worked by hand (see each test): NHS Test sub-ICB 01
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -81,6 +84,21 @@ SCHEMES = (
     scheme("S1", 10_000, Decimal(1), SchemeStatus.IN_DELIVERY),
     scheme("S2", 20_000, Decimal("0.5"), SchemeStatus.IN_DELIVERY),
 )
+
+
+@contextmanager
+def warehouse_held_elsewhere(warehouse: Path) -> Iterator[None]:
+    """While inside, another process holds the DuckDB file ``warehouse`` open for writing."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(warehouse)!r}); print('open'); "
+         "sys.stdout.flush(); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        yield
+    finally:
+        holder.communicate("")
 
 
 def build_workspace(root: Path, store_url: str | None = None) -> Workspace:
