@@ -39,11 +39,13 @@ def _unwrap(value: Any) -> Any:
 
 
 class _Flight:
-    """One key's computation: its lock, and how many threads hold or wait for it."""
+    """One key's computation: its lock, how many threads hold or wait for it, and its latest result while any
+    do: (the generation its computation started in, when it ended, the value)."""
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.users = 0
+        self.latest: tuple[int, float, Any] | None = None
 
 
 class ResultCache:
@@ -60,8 +62,6 @@ class ResultCache:
         self._ttl = ttl_seconds
         self._stamp_every = stamp_seconds
         self._entries: dict[Hashable, tuple[float, Any]] = {}
-        # each key's latest result, kept or not: (generation its computation started in, when it ended, value)
-        self._latest: dict[Hashable, tuple[int, float, Any]] = {}
         self._lock = threading.Lock()  # guards the entries, the flights and the generation
         self._flights: dict[Hashable, _Flight] = {}
         self._generation = 0  # moves on whenever the entries are dropped
@@ -97,23 +97,23 @@ class ResultCache:
         return self._fresh(key) is not None
 
     @contextmanager
-    def _single_flight(self, key: Hashable) -> Iterator[None]:
+    def _single_flight(self, key: Hashable) -> Iterator[_Flight]:
         with self._lock:
             flight = self._flights.setdefault(key, _Flight())
             flight.users += 1
         try:
             with flight.lock:  # re-entrant: a result may use another, or itself through another
-                yield
+                yield flight
         finally:
             with self._lock:
                 flight.users -= 1
                 if not flight.users:
                     del self._flights[key]
 
-    def _shared(self, key: Hashable, arrived: int) -> tuple[int, float, Any] | None:
-        """The latest result of ``key`` when its computation started no earlier than the data a request that
+    def _shared(self, flight: _Flight, arrived: int) -> tuple[int, float, Any] | None:
+        """The flight's latest result when its computation started no earlier than the data a request that
         arrived in generation ``arrived`` must see (and within the time to live)."""
-        latest = self._latest.get(key)
+        latest = flight.latest
         if latest is None or latest[0] < arrived or time.monotonic() - latest[1] >= self._ttl:
             return None
         return latest
@@ -124,11 +124,11 @@ class ResultCache:
         found = self._fresh(key)
         if found is not None:
             return _unwrap(found[1])  # type: ignore[no-any-return]
-        with self._single_flight(key):
+        with self._single_flight(key) as flight:
             found = self._fresh(key)  # another thread may have computed it while this one waited
             if found is not None:
                 return _unwrap(found[1])  # type: ignore[no-any-return]
-            shared = self._shared(key, arrived)  # computed, though not kept, since this request arrived
+            shared = self._shared(flight, arrived)  # computed, though not kept, since this request arrived
             if shared is not None:
                 return _unwrap(shared[2])  # type: ignore[no-any-return]
             generation = self._generation
@@ -138,7 +138,7 @@ class ResultCache:
                 value = _Failure(error)
             with self._lock:
                 ended = time.monotonic()
-                self._latest[key] = (generation, ended, value)
+                flight.latest = (generation, ended, value)
                 if generation == self._generation:  # the data did not change while it was computed
                     self._entries[key] = (ended, value)
         return _unwrap(value)  # type: ignore[no-any-return]
