@@ -25,13 +25,14 @@ from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from outturn.domain.errors import BadInput
 from outturn.domain.organisations import OrgKind
 from outturn.services.workspace import Workspace
 from outturn.store import repository
 from outturn.store import users_repository as store
+from outturn.store.database import StoreUnavailable
 
 SESSION_LIFETIME = timedelta(hours=10)
 SESSION_IDLE = timedelta(minutes=30)
@@ -294,7 +295,7 @@ def session_for(workspace: Workspace, token: str, idle: timedelta = SESSION_IDLE
         try:
             with workspace.store.transaction() as session:
                 store.set_session_expiry(session, _sha256(token), ends_at)
-        except OperationalError:
+        except StoreUnavailable:
             pass  # the store is busy (a long import): the session keeps its end for now, the next use moves it
     return _user(workspace, found.user), found.csrf_token
 

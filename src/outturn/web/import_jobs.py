@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from outturn.domain.money import MoneyError
-from outturn.domain.periods import PeriodError
+from outturn.domain.errors import OutturnError
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.services.imports import ImportRefused, ReplaceRequired
-from outturn.services.web import SavingsError
 
 LOGGER = logging.getLogger(__name__)
 KEPT_JOBS = 50
-BAD_INPUT = (ValueError, SavingsError, MoneyError, PeriodError)
+# the error family (bad input, not found, conflict, a busy store: its message says what was stored) and plain
+# ValueErrors (MoneyError, PeriodError) are the file's or the moment's fault, said as they are; the rest are bugs
+BAD_INPUT = (OutturnError, ValueError)
 
 # runs the import: (file, replace, expected SHA-256, report a stage) -> the summary shown
 Runner = Callable[[Path, bool, str | None, Callable[[str], None]], dict[str, Any]]
