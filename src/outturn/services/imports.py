@@ -60,7 +60,7 @@ class ImportSummary:
     periods: tuple[str, ...] = ()
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -131,10 +131,6 @@ def refuse_unless_replace(
         )
 
 
-def sha256_of(path: Path) -> str:
-    return _sha256(path)
-
-
 def no_progress(_stage: str) -> None:
     return None
 
@@ -196,7 +192,7 @@ def import_ledger(
     the month is reopened; ``expected_sha256`` (when given) must be the file's, so the file replaced is the file
     compared. Re-importing identical lines changes nothing but is recorded."""
     progress("reading")
-    sha256 = _sha256(path)
+    sha256 = sha256_of(path)
     check_expected_file(path, sha256, expected_sha256)
     with workspace.store.reading() as session:
         subcategories = repository.ledger_subcategories(session)
@@ -291,29 +287,18 @@ def import_history(workspace: Workspace, limit: int | None = None) -> list[Impor
 
 def import_plans(workspace: Workspace, path: Path, *, who: str = "") -> ImportSummary:
     plans = _accept(*read_plans(path, known_org_codes=_known_org_codes(workspace)), path)
+    sha256 = sha256_of(path)
     with workspace.store.transaction() as session:
         totals = {"recurrent_allocation_pence": sum(plan.recurrent_allocation_pence for plan in plans)}
-        repository.record_import(session, "plan", path.name, _sha256(path), len(plans), who=who, totals=totals)
+        repository.record_import(session, "plan", path.name, sha256, len(plans), who=who, totals=totals)
         for plan in plans:
             repository.save_plan(session, plan)
     return ImportSummary("plan", path.name, len(plans), periods=tuple(f"{p.org_code} {p.year}" for p in plans))
 
 
-def _risk_content(item: RiskItem) -> tuple[object, ...]:
-    return (
-        item.org_code,
-        item.year.start_year,
-        item.kind.value,
-        item.description,
-        item.value_pence,
-        item.likelihood,
-        item.category,
-    )
-
-
 def _risk_replacement(stored: Sequence[RiskItem], incoming: Sequence[RiskItem]) -> dict[str, int]:
     """Stored items of the file's registers against the file's: counts and values (pence) before and after."""
-    removed = Counter(map(_risk_content, stored)) - Counter(map(_risk_content, incoming))
+    removed = Counter(stored) - Counter(incoming)  # RiskItem is frozen: equal items count together
     return {
         "rows_before": len(stored),
         "rows_after": len(incoming),
@@ -333,7 +318,7 @@ def import_risks(
 ) -> ImportSummary:
     """Replace the risk register of each organisation and year in the file; a file that would remove stored
     items (any not in it, as they stand) needs ``replace``."""
-    sha256 = _sha256(path)
+    sha256 = sha256_of(path)
     check_expected_file(path, sha256, expected_sha256)
     items = _accept(*read_risks(path, known_org_codes=_known_org_codes(workspace)), path)
     registers = sorted({(item.org_code, item.year.start_year) for item in items})
@@ -364,7 +349,8 @@ def import_risks(
 
 def import_organisations(workspace: Workspace, path: Path, *, who: str = "") -> ImportSummary:
     organisations = read_organisations_csv(path, known=_known_org_codes(workspace))
+    sha256 = sha256_of(path)
     with workspace.store.transaction() as session:
-        repository.record_import(session, "organisations", path.name, _sha256(path), len(organisations), who=who)
+        repository.record_import(session, "organisations", path.name, sha256, len(organisations), who=who)
         count = repository.upsert_organisations(session, organisations, source=path.name)
     return ImportSummary("organisations", path.name, count)

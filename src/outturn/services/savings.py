@@ -298,7 +298,7 @@ def reopen_month(workspace: Workspace, as_at: FinancialMonth, who: str, reason: 
     key = (as_at.year.start_year, as_at.number)
     with workspace.store.transaction() as session:
         if key not in repository.closed_months(session):
-            state = "reopened already" if repository.month_was_closed(session, *key) else "not closed"
+            state = "reopened already" if store.close_exists(session, as_at.year, as_at.number) else "not closed"
             raise SavingsError(f"{as_at} is {state}: only a closed month can be reopened")
         repository.record_month_status(session, *key, "reopen", who, reason.strip())
         store.record_change(

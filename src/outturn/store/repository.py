@@ -194,12 +194,6 @@ def closed_months(session: Session) -> set[tuple[int, int]]:
     return {key for key in closed if latest.get(key, "close") == "close"}
 
 
-def month_was_closed(session: Session, year: int, month: int) -> bool:
-    """Whether the month has ever been closed (it has a savings close), whether or not reopened since."""
-    statement = select(SavingsCloseRow.id).where(SavingsCloseRow.year == year, SavingsCloseRow.month == month)
-    return session.scalars(statement.limit(1)).first() is not None
-
-
 def record_month_status(session: Session, year: int, month: int, action: str, who: str, reason: str) -> None:
     """Record a reopen or a close again of a month (append-only)."""
     session.add(MonthStatusChangeRow(year=year, month=month, action=action, at=now(), who=who, reason=reason))
