@@ -103,9 +103,12 @@ def open_workspace(directory: Path | None = None, *, read_only: bool = False) ->
     """The workspace in ``directory`` (else ``OUTTURN_WORKSPACE``, else the current directory).
 
     ``read_only`` opens the warehouse for reading, so that reports can run while another process (the web
-    application, another report) reads it too; a write through it reopens it for writing. Opening copies into the
-    store any import the warehouse recorded and the store did not (``reconcile_import_log``)."""
+    application, another report) reads it too; a write through it reopens it for writing. Opening for writing
+    copies into the store any import the warehouse recorded and the store did not (``reconcile_import_log``); a
+    read-only open (a report) skips that, since every reader of the import log reconciles first."""
     workspace = _open(load_settings(find_workspace(directory)), read_only=read_only)
+    if read_only:
+        return workspace
     try:
         reconcile_import_log(workspace)
     except BaseException:
