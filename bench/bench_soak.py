@@ -43,12 +43,11 @@ from typing import Any
 import httpx2 as httpx
 
 from bench_savings import load
-from bench_web import ORG, PASSWORD, _figures, _free_port, _session_cookie, _start_server
+from bench_web import ORG, PASSWORD, TARGET_SECONDS, _figures, _free_port, _session_cookie, _start_server
 from outturn.services import users
 from outturn.services.users import Role
 from outturn.services.workspace import init_workspace
 
-TARGET_SECONDS = 0.200
 YEAR = 2025
 FUTURE_MONTHS = (9, 10, 11, 12)  # after the workspace's as-at month, November 2025 (M08)
 EDITED_SCHEMES = 20
@@ -194,7 +193,7 @@ async def _check_edits(client: httpx.AsyncClient, record: Record) -> list[str]:
         scheme = (await client.get(f"/api/savings/schemes/{YEAR}/{reference}")).json()
         trail = [entry for entry in scheme["history"] if entry["action"] == "update"]
         for version, month, pence in edits:
-            if not any(_forecast(entry["after"], month) == pence for entry in trail):
+            if not any(entry["after"]["forecast_pence"][month - 1] == pence for entry in trail):
                 problems.append(f"{reference} v{version}: forecast M{month:02d} {pence} not in the audit trail")
         last: dict[int, tuple[int, int]] = {}
         for version, month, pence in sorted(edits):
@@ -206,14 +205,6 @@ async def _check_edits(client: httpx.AsyncClient, record: Record) -> list[str]:
                     f"{reference}: M{month:02d} is {found}, not the last accepted edit's {pence} (v{version})"
                 )
     return problems
-
-
-def _forecast(after: Any, month: int) -> Any:
-    if isinstance(after, dict) and isinstance(after.get("forecast_pence"), list):
-        return after["forecast_pence"][month - 1]
-    if isinstance(after, dict) and isinstance(after.get("forecast"), list):
-        return after["forecast"][month - 1]
-    return None
 
 
 def _percentile(values: list[float], share: float) -> float:

@@ -39,8 +39,6 @@ def month_field(month: int) -> str:
 
 def form_field(fault: SchemeFault) -> str:
     """The form's name for a field the scheme rules refuse (``forecast_M09``), to show the reason beside it."""
-    if fault.field == "forecast" and fault.month is not None:
-        return month_field(fault.month)
     return fault.field if fault.month is None else f"{fault.field}_M{fault.month:02d}"
 
 

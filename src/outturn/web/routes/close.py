@@ -35,6 +35,7 @@ def close_document(workspace: Workspace) -> dict[str, Any]:
     month = as_at_month(workspace, None)
     closes = month_end_closes(workspace)
     months = [_month(close) for close in closes]
+    closed = savings.closed_months(workspace)
     movement = None
     if len(months) >= 2:
         earlier, later = months[-2], months[-1]
@@ -46,8 +47,8 @@ def close_document(workspace: Workspace) -> dict[str, Any]:
     return {
         "as_at": month.calendar_label,
         "as_at_label": f"{month.label} {month.year.label}",
-        "as_at_closed": month in savings.closed_months(workspace),
-        "as_at_reopened": month in months and month not in savings.closed_months(workspace),
+        "as_at_closed": month in closed,
+        "as_at_reopened": month in months and month not in closed,
         "reopens": [
             {
                 "month": change.month.calendar_label,

@@ -30,7 +30,6 @@ from outturn.web.templating import render
 
 router = APIRouter()
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 SUFFIXES = frozenset({".csv", ".xlsx", ".xlsm"})
 HISTORY_ROWS = 50
 KINDS = {
@@ -82,16 +81,18 @@ def _jobs(request: Request) -> ImportJobs:
     return jobs
 
 
-async def _checked_upload(kind: str, upload: UploadFile) -> tuple[str, bytes]:
-    """The upload's own name (no folders) and its bytes, or the reason it cannot be imported."""
+async def _checked_upload(request: Request, kind: str, upload: UploadFile) -> tuple[str, bytes]:
+    """The upload's own name (no folders) and its bytes, or the reason it cannot be imported (over the configured
+    upload size, which the body limit also applies before the request is read)."""
     name = upload_name(upload.filename, "upload.csv")
     if kind not in KINDS:
         raise ValueError(f"unknown import kind {kind!r} (one of: {', '.join(KINDS)})")
     if PurePath(name).suffix.lower() not in SUFFIXES:
         raise ProblemsError([Problem(name, "not a CSV or Excel file (.csv, .xlsx)")], f"{name} was not imported")
-    content = await upload.read(MAX_UPLOAD_BYTES + 1)
-    if len(content) > MAX_UPLOAD_BYTES:
-        raise ProblemsError([Problem(name, "larger than 50 MB")], f"{name} was not imported")
+    most = request.app.state.config.max_upload_bytes
+    content = await upload.read(most + 1)
+    if len(content) > most:
+        raise ProblemsError([Problem(name, f"larger than {most / 2**20:g} MB")], f"{name} was not imported")
     return name, content
 
 
@@ -130,7 +131,7 @@ async def upload(
     file: Annotated[UploadFile, File()],
 ) -> Response:
     try:
-        name, content = await _checked_upload(kind, file)
+        name, content = await _checked_upload(request, kind, file)
     except ProblemsError as error:
         return await _page(request, workspace, 422, kind=kind, error=error.summary, problems=error.problems)
     run = partial(run_import, workspace, kind, user)
@@ -191,7 +192,7 @@ async def upload_api(
     before and after, in pence) and ``sha256``: send it again with ``replace=true`` and that ``sha256``. A ledger
     that would change a closed month answers 409 until the month is reopened."""
     try:
-        name, content = await _checked_upload(kind, file)
+        name, content = await _checked_upload(request, kind, file)
         summary = await run_in_threadpool(_import_bytes, workspace, kind, user, name, content, replace, sha256)
     except ProblemsError as error:
         problems = [problem.as_dict() for problem in error.problems]
