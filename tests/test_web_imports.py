@@ -109,6 +109,8 @@ def test_api_import_answers_422_with_problems(app_client: TestClient) -> None:
     problems = response.json()["problems"]
     assert {problem["row"] for problem in problems} >= {3, 4, 5}
     assert all(problem["source"] == "october.csv" for problem in problems)
+    # the same shape as `outturn ledger import --format json`: every problem listed here, none left out
+    assert response.json()["problems_total"] == len(problems) and response.json()["problems_omitted"] == []
 
 
 # --- a ledger that removes lines needs a confirmation of that very file; imports run off the event loop -------

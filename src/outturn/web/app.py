@@ -154,8 +154,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ProblemsError)
     async def problems(request: Request, error: ProblemsError) -> Response:
-        listed = [problem.as_dict() for problem in error.problems]
-        return _error(request, 422, "Problems found", error.summary, {"problems": listed})
+        listed = {key: value for key, value in error.as_dict().items() if key != "error"}  # as the CLI's JSON
+        return _error(request, 422, "Problems found", error.summary, listed)
 
     async def not_found(request: Request, error: Exception) -> Response:
         # a KeyError's str() is the repr of its message

@@ -195,8 +195,7 @@ async def upload_api(
         name, content = await _checked_upload(request, kind, file)
         summary = await run_in_threadpool(_import_bytes, workspace, kind, user, name, content, replace, sha256)
     except ProblemsError as error:
-        problems = [problem.as_dict() for problem in error.problems]
-        return JSONResponse({"error": error.summary, "problems": problems}, status_code=422)
+        return JSONResponse(error.as_dict(), status_code=422)
     except ImportRefused as error:
         return JSONResponse(error.document(), status_code=409)
     request.app.state.cache.invalidate()

@@ -181,8 +181,7 @@ def _job_response(job: Job) -> Response:
         return JSONResponse(job.result)
     error = job.error
     if isinstance(error, ProblemsError):
-        problems = [problem.as_dict() for problem in error.problems]
-        return JSONResponse({"error": error.summary, "problems": problems}, status_code=422)
+        return JSONResponse(error.as_dict(), status_code=422)
     if job.state is JobState.FAILED and job.error_expected and error is not None:
         raise error  # mapped to 400 or 404 with the other pages' errors
     status = 500 if job.state is JobState.FAILED else 503
@@ -207,8 +206,7 @@ async def scenarios_run_api(
     try:
         job = await submit(request, user.username, workspace, name, upload)
     except ProblemsError as error:
-        problems = [problem.as_dict() for problem in error.problems]
-        return JSONResponse({"error": error.summary, "problems": problems}, status_code=422)
+        return JSONResponse(error.as_dict(), status_code=422)
     except JobRefused as error:
         return JSONResponse({"error": str(error)}, status_code=_refused_status(error))
     await _wait(request, job)
