@@ -296,9 +296,21 @@ def import_plans(workspace: Workspace, path: Path, *, who: str = "") -> ImportSu
     return ImportSummary("plan", path.name, len(plans), periods=tuple(f"{p.org_code} {p.year}" for p in plans))
 
 
+def _risk_content(item: RiskItem) -> tuple[object, ...]:
+    return (
+        item.org_code,
+        item.year.start_year,
+        item.kind.value,
+        item.description,
+        item.value_pence,
+        item.likelihood,
+        item.category,
+    )
+
+
 def _risk_replacement(stored: Sequence[RiskItem], incoming: Sequence[RiskItem]) -> dict[str, int]:
     """Stored items of the file's registers against the file's: counts and values (pence) before and after."""
-    removed = Counter(stored) - Counter(incoming)  # RiskItem is frozen: equal items count together
+    removed = Counter(map(_risk_content, stored)) - Counter(map(_risk_content, incoming))
     return {
         "rows_before": len(stored),
         "rows_after": len(incoming),
