@@ -37,7 +37,7 @@ from outturn.ingest.prescribing import read_prescribing
 from outturn.ingest.tables import read_table
 from outturn.ingest.tariff import read_workbook_apc
 from outturn.services.contracts import import_contracts
-from outturn.services.imports import import_ledger, import_organisations, import_plans, import_risks
+from outturn.services.imports import ImportRefused, import_ledger, import_organisations, import_plans, import_risks
 from outturn.services.savings import import_workbook
 from outturn.services.workspace import Workspace, init_workspace, open_workspace
 from test_activity_ingest import CLEAN_CSV
@@ -517,13 +517,19 @@ def _with_dimension(data: bytes, ref: str) -> bytes:
 
 
 def ends_cleanly(workspace: Workspace | None, path: Path, data: bytes, importer: Callable[[Path], object]) -> None:
-    """``importer`` either imports ``data`` or raises ProblemsError leaving the store as it was."""
+    """``importer`` either imports ``data`` or refuses it leaving the store as it was: ProblemsError for a faulty
+    file, or ImportRefused when a sound file would replace stored data without being asked to (an earlier
+    example's import into the shared workspace makes that possible)."""
     path.write_bytes(data)
     before = store_digest(workspace) if workspace is not None else None
     try:
         importer(path)
     except ProblemsError as error:
         assert error.problems and all(problem.source == path.name for problem in error.problems)
+        if workspace is not None:
+            assert store_digest(workspace) == before
+    except ImportRefused as error:
+        assert error.source == path.name and "nothing stored" in str(error)
         if workspace is not None:
             assert store_digest(workspace) == before
 
