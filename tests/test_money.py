@@ -17,6 +17,7 @@ from outturn.domain.money import (
     MAX_PENCE,
     MoneyError,
     div_round,
+    format_count,
     format_millions,
     format_pounds,
     format_surplus,
@@ -162,7 +163,6 @@ def test_money_error_is_a_value_error() -> None:
 @given(FILE_AMOUNTS)
 def test_format_pounds_parses_back_to_the_same_pence(pence: int) -> None:
     assert parse_money(format_pounds(pence)) == pence
-    assert parse_money(format_pounds(pence, brackets=True)) == pence
 
 
 @PROPERTY
@@ -258,53 +258,72 @@ def test_scale_matches_decimal_half_up(pence: int, factor: Decimal) -> None:
 # --- formatting ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("pence", "brackets", "expected"),
-    [
-        (123_456, False, "£1,234.56"),
-        (-123_456, False, "-£1,234.56"),
-        (-123_456, True, "(£1,234.56)"),
-        (5, False, "£0.05"),
-        (0, True, "£0.00"),
-        (123_456_789_012, False, "£1,234,567,890.12"),
-    ],
-)
-def test_format_pounds_hand_examples(pence: int, brackets: bool, expected: str) -> None:
-    assert format_pounds(pence, brackets=brackets) == expected
+# One way to write a negative amount for people, everywhere (CLI, web, pack): in brackets, as finance reports do.
 
 
 @pytest.mark.parametrize(
-    ("pence", "brackets", "expected"),
+    ("pence", "expected"),
     [
-        (123_456_789, False, "£1,235k"),  # £1,234,567.89 = £1,234.57k → £1,235k
-        (50_000, False, "£1k"),  # £500 is half a thousand: away from zero
-        (49_999, False, "£0k"),
-        (-150_000, False, "-£2k"),  # £1.5k rounds away from zero on the magnitude
-        (-150_000, True, "(£2k)"),
-        (66_000_000_000, False, "£660,000k"),
+        (123_456, "£1,234.56"),
+        (-123_456, "(£1,234.56)"),
+        (5, "£0.05"),
+        (-4, "(£0.04)"),  # four pence owed: exact, so it keeps its brackets
+        (0, "£0.00"),
+        (123_456_789_012, "£1,234,567,890.12"),
     ],
 )
-def test_format_thousands_hand_examples(pence: int, brackets: bool, expected: str) -> None:
-    assert format_thousands(pence, brackets=brackets) == expected
+def test_format_pounds_hand_examples(pence: int, expected: str) -> None:
+    assert format_pounds(pence) == expected
 
 
 @pytest.mark.parametrize(
-    ("pence", "places", "brackets", "expected"),
+    ("pence", "expected"),
     [
-        (2_450_000_000, 1, False, "£24.5m"),
-        (2_445_000_000, 1, False, "£24.5m"),  # £24.45m: half away from zero
-        (2_444_999_999, 1, False, "£24.4m"),
-        (2_400_000_000, 1, False, "£24.0m"),
-        (123_456_789, 1, False, "£1.2m"),
-        (123_456_789, 2, False, "£1.23m"),
-        (150_000_000, 0, False, "£2m"),
-        (-2_450_000_000, 1, False, "-£24.5m"),
-        (-2_450_000_000, 1, True, "(£24.5m)"),
-        (1_111_178_000_000, 2, False, "£11,111.78m"),
+        (123_456_789, "£1,235k"),  # £1,234,567.89 = £1,234.57k → £1,235k
+        (-123_456_789, "(£1,235k)"),
+        (50_000, "£1k"),  # £500 is half a thousand: away from zero
+        (49_999, "£0k"),
+        (-49_999, "£0k"),  # rounds to nothing where shown: no "(£0k)"
+        (-150_000, "(£2k)"),  # £1.5k rounds away from zero on the magnitude
+        (-4_000_000, "(£40k)"),  # -£0.04m in thousands
+        (0, "£0k"),
+        (66_000_000_000, "£660,000k"),
     ],
 )
-def test_format_millions_hand_examples(pence: int, places: int, brackets: bool, expected: str) -> None:
-    assert format_millions(pence, places=places, brackets=brackets) == expected
+def test_format_thousands_hand_examples(pence: int, expected: str) -> None:
+    assert format_thousands(pence) == expected
+
+
+@pytest.mark.parametrize(
+    ("pence", "places", "expected"),
+    [
+        (2_450_000_000, 1, "£24.5m"),
+        (2_445_000_000, 1, "£24.5m"),  # £24.45m: half away from zero
+        (2_444_999_999, 1, "£24.4m"),
+        (2_400_000_000, 1, "£24.0m"),
+        (123_456_789, 1, "£1.2m"),
+        (-123_456_789, 1, "(£1.2m)"),  # the example
+        (123_456_789, 2, "£1.23m"),
+        (125_000_000, 1, "£1.3m"),  # £1.25m to one place: half away from zero
+        (-125_000_000, 1, "(£1.3m)"),  # and the same magnitude when adverse
+        (124_999_999, 1, "£1.2m"),
+        (-125_000_000, 2, "(£1.25m)"),
+        (150_000_000, 0, "£2m"),
+        (-4_000_000, 1, "£0.0m"),  # -£0.04m rounds to nothing at one place: no sign, no "(£0.0m)"
+        (-4_000_000, 2, "(£0.04m)"),
+        (-5_000_000, 1, "(£0.1m)"),  # -£0.05m: half away from zero, so it shows, in brackets
+        (0, 1, "£0.0m"),
+        (-2_450_000_000, 1, "(£24.5m)"),
+        (1_111_178_000_000, 2, "£11,111.78m"),
+    ],
+)
+def test_format_millions_hand_examples(pence: int, places: int, expected: str) -> None:
+    assert format_millions(pence, places=places) == expected
+
+
+@pytest.mark.parametrize(("count", "expected"), [(0, "0"), (12, "12"), (-12, "(12)"), (-1_234, "(1,234)")])
+def test_format_count_writes_negatives_as_money_is_written(count: int, expected: str) -> None:
+    assert format_count(count) == expected
 
 
 @PROPERTY
@@ -316,8 +335,8 @@ def test_format_millions_matches_decimal_half_up(pence: int, places: int) -> Non
             Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP
         )
     text = f"£{millions:,.{places}f}m"
-    # An amount that rounds to nothing where shown carries no sign: no "-£0.0m".
-    assert format_millions(pence, places=places) == (f"-{text}" if pence < 0 and millions else text)
+    # An amount that rounds to nothing where shown carries no sign: no "(£0.0m)".
+    assert format_millions(pence, places=places) == (f"({text})" if pence < 0 and millions else text)
 
 
 @PROPERTY
@@ -325,7 +344,7 @@ def test_format_millions_matches_decimal_half_up(pence: int, places: int) -> Non
 def test_format_thousands_matches_decimal_half_up(pence: int) -> None:
     thousands = reference_round(Decimal(abs(pence)), Decimal(100_000))
     text = f"£{thousands:,}k"
-    assert format_thousands(pence) == (f"-{text}" if pence < 0 and thousands else text)
+    assert format_thousands(pence) == (f"({text})" if pence < 0 and thousands else text)
 
 
 @pytest.mark.parametrize(

@@ -122,8 +122,8 @@ def test_the_written_workbook_is_laid_out_for_people(tmp_path: Path) -> None:
     assert all(cell.font.bold for cell in schemes_sheet[1])
     assert schemes_sheet.freeze_panes == "C2" and book["Targets"].freeze_panes == "A2"
     assert [cell.value for cell in phasing[1]][:4] == ["Reference", "Measure", "M01", "M02"]
-    assert phasing["C2"].value == 10000.5 and phasing["C2"].number_format == "#,##0.00"
-    assert schemes_sheet["J2"].value == 120006 and schemes_sheet["J2"].number_format == "#,##0.00"
+    assert phasing["C2"].value == 10000.5 and phasing["C2"].number_format == "#,##0.00;(#,##0.00)"
+    assert schemes_sheet["J2"].value == 120006 and schemes_sheet["J2"].number_format == "#,##0.00;(#,##0.00)"
     assert schemes_sheet["K2"].value == 0.8125 and schemes_sheet["K2"].number_format == "0.00%"
     assert schemes_sheet["P1"].value == "Version" and schemes_sheet["P2"].value == 1
     assert schemes_sheet.column_dimensions["B"].width >= len("Generic prescribing")
@@ -306,7 +306,7 @@ FAULTS: dict[str, tuple[list[Callable[[Book], None]], list[Expected]]] = {
     "start month 0": ([set_cell("Schemes", 3, "start_month", 0)], [("Schemes", 3, "start_month", "M01 to M12")]),
     "negative saving without a reason": (
         [set_cell("Schemes", 2, "annual_plan", "(120,000.00)"), *NEGATIVE_PLAN],
-        [("Schemes", 2, "negative_reason", "a negative saving (-£120,000.00) needs a reason")],
+        [("Schemes", 2, "negative_reason", "a negative saving of £120,000.00 needs a reason")],
     ),
     "text in the annual plan": (
         [set_cell("Schemes", 2, "annual_plan", "about 120k")],

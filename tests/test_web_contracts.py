@@ -2,7 +2,7 @@
 
 RXX × 01A, 2025/26, as at 2025-09, priced at 2018/19 national prices with a market forces factor of 1:
 - non-elective: plan 10 spells (£98,590) a month; actual 12 AA22C spells a month at £9,859. Year to date plan 60
-  spells £591,540, actual 72 spells £709,848, variance +12 and £118,308. Forecast: the actual to date plus the
+  spells £591,540, actual 72 spells £709,848, variance (plan less actual) -12 and -£118,308. Forecast: the actual to date plus the
   remaining plan at 72/60 of plan = £709,848 + 1.2 × £591,540 = £1,419,696 (144 spells); annual plan £1,183,080,
   over-performance £236,616.
 - first outpatient attendances: plan 5 (£815) a month; actual 4 a month at £163: to date £4,890 planned, £3,912
@@ -51,17 +51,23 @@ def test_provider_statement_worked_by_hand(shared_client: TestClient) -> None:
     [document] = shared_client.get("/api/contracts/rxx").json()
     lines = {line["point_of_delivery"]: line for line in document["lines"]}
     nel = lines["non_elective"]
-    assert (nel["ytd_plan_activity"], nel["ytd_actual_activity"], nel["ytd_variance_activity"]) == (60, 72, 12)
+    assert (nel["ytd_plan_activity"], nel["ytd_actual_activity"], nel["ytd_variance_favourable_activity"]) == (
+        60,
+        72,
+        -12,
+    )
     assert (nel["ytd_plan_pence"], nel["ytd_actual_pence"]) == (591_540 * POUND, 709_848 * POUND)
-    assert nel["ytd_variance_pence"] == 118_308 * POUND
+    assert nel["ytd_variance_favourable_pence"] == -118_308 * POUND  # plan less actual: adverse
     assert (nel["forecast_activity"], nel["forecast_pence"]) == (144, 1_419_696 * POUND)
     assert nel["over_performance_pence"] == 236_616 * POUND
+    assert nel["forecast_variance_favourable_pence"] == -236_616 * POUND
     assert (
         lines["op_first"]["ytd_actual_pence"] == 3_912 * POUND and lines["op_first"]["forecast_pence"] == 7_824 * POUND
     )
     assert lines["op_follow_up"]["forecast_pence"] == 8_400 * POUND and lines["ae"]["ytd_actual_pence"] == 2_592 * POUND
     assert document["forecast_pence"] == 1_441_104 * POUND
     assert document["over_performance_pence"] == 248_244 * POUND
+    assert document["forecast_variance_favourable_pence"] == -248_244 * POUND
     [follow_ups] = document["follow_up_ratios"]
     assert (follow_ups["treatment_function"], follow_ups["firsts"], follow_ups["follow_ups"]) == ("100", 24, 60)
     assert follow_ups["ratio"] == 2.5
@@ -79,7 +85,10 @@ def test_provider_page_shows_the_statement(shared_client: TestClient) -> None:
     assert 'id="ytd-actual-01A">£709,848.00<' not in html  # totals include every point of delivery
     assert 'id="ytd-actual-01A">£720,552.00<' in html  # £709,848 + £3,912 + £4,200 + £2,592
     assert 'id="forecast-01A">£1,441,104.00<' in html
-    assert 'id="over-performance-01A">£248,244.00<' in html
+    assert 'id="forecast-variance-01A">(£248,244.00)<' in html  # over-performance is an adverse variance
+    # plan to date £591,540 + £4,890 = £596,430, less actual £720,552: an adverse variance of £124,122
+    assert 'id="ytd-variance-01A">(£124,122.00)<' in html
+    assert "(12)" in html and "+12" not in html  # 60 planned less 72 spells: an adverse activity variance
     assert "non elective" in html and "25.0%" in html and ">2.50<" in html
 
 

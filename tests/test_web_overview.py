@@ -113,7 +113,7 @@ def test_position_page_and_api_by_category(app_client: TestClient) -> None:
     # the bridge ends at the likely year-end: −£0.2m − risks (£270k + £200k + £100k) + mitigation £100k × 50%
     assert document["bridge"][-1]["running_pence"] == -200 * K - 570 * K + 50 * K
     html = app_client.get("/position").text
-    assert "£13,200k" in html and "£-1,200k" not in html and "-£1,200k" in html
+    assert "£13,200k" in html and "£-1,200k" not in html and "-£" not in html and "(£1,200k)" in html
     # the bridge drawn as a waterfall: one bar per step of the API's bridge, inline SVG (nothing fetched)
     chart = html[html.index('id="bridge-chart"') :]
     chart = chart[: chart.index("</figure>")]

@@ -138,7 +138,7 @@ def test_a_negative_forecast_with_no_reason_is_refused_beside_its_field(
     form.update(forecast_M10="-£50m")
     response = app_client.post("/savings/2025/S2", data=form, headers={"HX-Request": "true"})
     assert response.status_code == 422
-    assert 'href="#forecast_M10">forecast M10: a negative saving (-£50,000,000.00) needs a reason' in response.text
+    assert 'href="#forecast_M10">forecast M10: a negative saving of £50,000,000.00 needs a reason' in response.text
     assert savings.show_scheme(web_workspace, YEAR, "S2")[0].version == 1
 
 

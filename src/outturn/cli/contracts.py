@@ -23,7 +23,7 @@ from outturn.cli._common import (
     workspace_from,
 )
 from outturn.domain.activity import ActivityKind
-from outturn.domain.money import format_millions, format_thousands
+from outturn.domain.money import VARIANCE_CONVENTION, format_millions, format_thousands
 from outturn.services import contracts
 
 contracts_app = typer.Typer(help="Provider contracts under Payment by Results.", no_args_is_help=True)
@@ -125,33 +125,37 @@ def contracts_statement(
         for document in documents:
             console.print(
                 f"[bold]{document['provider']} × {document['commissioner']}[/] {document['financial_year']}"
-                f" as at {document['as_at']}: over-performance "
-                f"{format_thousands(document['over_performance_pence'], brackets=True)}",
+                f" as at {document['as_at']}: forecast variance "
+                f"{format_thousands(document['forecast_variance_favourable_pence'])}",
                 highlight=False,
             )
-            table = Table("Point of delivery", "Plan YTD", "Actual YTD", "Variance", "Forecast", "Annual plan")
+            table = Table(
+                "Point of delivery", "Plan YTD", "Actual YTD", "Variance YTD", "Forecast", "Annual plan", "Variance"
+            )
             for line in document["lines"]:
                 table.add_row(
                     line["point_of_delivery"],
                     *(
-                        format_thousands(line[key], brackets=True)
+                        format_thousands(line[key])
                         for key in (
                             "ytd_plan_pence",
                             "ytd_actual_pence",
-                            "ytd_variance_pence",
+                            "ytd_variance_favourable_pence",
                             "forecast_pence",
                             "annual_plan_pence",
+                            "forecast_variance_favourable_pence",
                         )
                     ),
                 )
             console.print(table)
+            console.print(VARIANCE_CONVENTION, highlight=False, markup=False)
             emit_rows(
                 OutputFormat.TABLE,
                 document["case_mix_drift"],
                 [
                     ("POD", cell("point_of_delivery")),
                     ("TF", cell("treatment_function")),
-                    ("Drift £", lambda row: format_thousands(row["drift_pence"], brackets=True)),
+                    ("Drift £", lambda row: format_thousands(row["drift_pence"])),
                     ("z", cell("z")),
                 ],
             )

@@ -55,7 +55,7 @@ def render_headline(pack: BoardPack, files: PackFiles) -> None:
     for name, path in files.as_dict().items():
         if path:
             console.print(f"  {name.upper():<5} {path}", highlight=False)
-    gap = f"gap to control total {format_millions(head.gap_pence, brackets=True)}"
+    gap = f"gap to control total {format_millions(head.gap_pence)}"
     if head.gap_change_pence is not None:
         direction = "up" if head.gap_change_pence > 0 else "down"
         gap += f" ({direction} {format_millions(abs(head.gap_change_pence))} since {head.previous_month})"

@@ -22,7 +22,7 @@ from outturn.cli._common import (
 )
 from outturn.domain.budgets import IncentiveTerms
 from outturn.domain.ledger import CostCategory
-from outturn.domain.money import format_pounds, parse_money
+from outturn.domain.money import VARIANCE_CONVENTION, format_pounds, parse_money
 from outturn.domain.periods import FinancialYear
 from outturn.domain.plans import parse_share
 from outturn.domain.populations import WP_COMPONENTS, Level, Weighting
@@ -50,7 +50,7 @@ ComponentOption = Annotated[
 
 
 def _money(pence: int | None) -> str:
-    return "" if pence is None else format_pounds(pence, brackets=True)
+    return "" if pence is None else format_pounds(pence)
 
 
 def _number(value: float | int | None) -> str:
@@ -229,6 +229,8 @@ def budgets_indicative(
                 ("%", cell("variance_pct")),
             ],
         )
+        if any(line["spend_pence"] is not None for line in lines):
+            console.print(VARIANCE_CONVENTION, highlight=False, markup=False)
         for warning in result.warnings:
             console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 

@@ -16,7 +16,7 @@ from outturn.cli._common import (
     reports_errors,
     workspace_from,
 )
-from outturn.domain.money import format_millions, format_surplus, format_thousands
+from outturn.domain.money import VARIANCE_CONVENTION, format_millions, format_surplus, format_thousands
 from outturn.domain.position import Position
 from outturn.reports.position import position_document
 from outturn.services.position import compute_position
@@ -65,7 +65,7 @@ def render_position(position: Position) -> None:
         categories.add_row(
             row.category.label,
             *(
-                format_thousands(value, brackets=True)
+                format_thousands(value)
                 for value in (
                     row.annual_budget_pence,
                     row.ytd_budget_pence,
@@ -77,6 +77,7 @@ def render_position(position: Position) -> None:
             ),
         )
     console.print(categories)
+    console.print(VARIANCE_CONVENTION, highlight=False, markup=False)
     bridge = Table(title="Bridge from control total to forecast (£000)", title_justify="left")
     bridge.add_column("Step")
     bridge.add_column("£000", justify="right")
@@ -85,8 +86,8 @@ def render_position(position: Position) -> None:
         style = "bold" if step.kind in ("start", "subtotal", "end") else ""
         bridge.add_row(
             step.label,
-            format_thousands(step.pence, brackets=True),
-            format_thousands(step.running_pence, brackets=True),
+            format_thousands(step.pence),
+            format_thousands(step.running_pence),
             style=style,
         )
     console.print(bridge)

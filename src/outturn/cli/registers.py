@@ -50,8 +50,8 @@ def _read(
         return reader(opened, *_scope(opened, org, year))
 
 
-def _pounds(key: str, brackets: bool = False) -> Callable[[dict[str, object]], str]:
-    return lambda row: format_pounds(int(str(row[key])), brackets=brackets)
+def _pounds(key: str) -> Callable[[dict[str, object]], str]:
+    return lambda row: format_pounds(int(str(row[key])))
 
 
 @plan_app.command("show")
@@ -87,7 +87,7 @@ def plan_show(
             ("Allocation", _pounds("allocation_pence")),
             ("Deductions", _pounds("deductions_pence")),
             ("Resource", _pounds("resource_pence")),
-            ("Control total", _pounds("control_total_pence", brackets=True)),
+            ("Control total", _pounds("control_total_pence")),
         ],
     )
 

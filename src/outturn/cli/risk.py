@@ -86,7 +86,7 @@ def _assumptions(
 
 
 def _money(pence: int) -> str:
-    return format_millions(pence, places=2, brackets=True)
+    return format_millions(pence, places=2)
 
 
 def render_simulation(document: dict[str, Any], seconds: float) -> None:

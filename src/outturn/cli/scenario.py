@@ -33,7 +33,7 @@ scenario_app = typer.Typer(
 
 
 def _money(pence: int) -> str:
-    return format_thousands(pence, brackets=True)
+    return format_thousands(pence)
 
 
 def render_scenario(document: dict[str, Any]) -> None:

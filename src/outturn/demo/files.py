@@ -35,7 +35,7 @@ def write_ledger(path: Path, lines: Iterable[LedgerLine]) -> Path:
                 line.category.value,
                 line.subcategory,
                 format_pounds(line.budget_pence),
-                "" if line.actual_pence is None else format_pounds(line.actual_pence, brackets=True),
+                "" if line.actual_pence is None else format_pounds(line.actual_pence),
                 format_pounds(line.one_off_pence) if line.one_off_pence else "",
                 line.note,
             )
@@ -71,7 +71,7 @@ def write_plans(path: Path, plans: Iterable[FinancialPlan]) -> Path:
                     plan.org_code,
                     plan.year.label,
                     "control_total",
-                    format_pounds(plan.control_total_pence, brackets=True),
+                    format_pounds(plan.control_total_pence),
                     "Break-even",
                 )
             )

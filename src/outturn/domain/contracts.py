@@ -74,18 +74,29 @@ class StatementLine:
     forecast_activity: int
     forecast_pence: Pence
 
-    @property
-    def ytd_variance_activity(self) -> int:
-        """Actual less plan: positive is over-performance."""
-        return self.ytd_actual_activity - self.ytd_plan_activity
+    # Variances follow the one convention (``money.VARIANCE_CONVENTION``): plan less actual, positive favourable
+    # (under-performance), negative adverse (over-performance). Over-performance is the same measure the other
+    # way round, kept under its own name because contract managers speak of it.
 
     @property
-    def ytd_variance_pence(self) -> Pence:
-        return self.ytd_actual_pence - self.ytd_plan_pence
+    def ytd_variance_favourable_activity(self) -> int:
+        """Planned less actual activity to date: negative is over-performance (adverse)."""
+        return self.ytd_plan_activity - self.ytd_actual_activity
+
+    @property
+    def ytd_variance_favourable_pence(self) -> Pence:
+        """Plan less actual to date: negative is over-performance (adverse)."""
+        return self.ytd_plan_pence - self.ytd_actual_pence
+
+    @property
+    def forecast_variance_favourable_pence(self) -> Pence:
+        """Annual plan less forecast outturn: negative is over-performance (adverse)."""
+        return self.annual_plan_pence - self.forecast_pence
 
     @property
     def over_performance_pence(self) -> Pence:
-        """Forecast outturn above the annual plan (negative: under-performance)."""
+        """Forecast outturn above the annual plan, positive when adverse (negative: under-performance); the
+        forecast variance the other way round."""
         return self.forecast_pence - self.annual_plan_pence
 
 

@@ -163,32 +163,44 @@ def scale(pence: Pence, factor: Decimal | Fraction | int) -> Pence:
 
 # --- formatting for people -----------------------------------------------------------------------------------
 
+# The one sign convention for variances, stated on every surface that shows one (CLI, web, pack, XLSX).
+VARIANCE_CONVENTION = (
+    "Variance = budget (or plan) less actual (or forecast): positive is favourable (an underspend), negative is "
+    "adverse (an overspend or over-performance). Negative amounts are shown in brackets: (£1.2m)."
+)
 
-def _signed(text: str, pence: Pence, brackets: bool, shown: int | None = None) -> str:
-    """Sign ``text``; an amount that rounds to zero where shown (``shown == 0``) carries no sign."""
+
+def _signed(text: str, pence: Pence, shown: int | None = None) -> str:
+    """A negative amount in brackets, as finance reports write it: ``(£1.2m)``; an amount that rounds to zero
+    where shown (``shown == 0``) carries no sign."""
     if pence >= 0 or shown == 0:
         return text
-    return f"({text})" if brackets else f"-{text}"
+    return f"({text})"
 
 
-def format_pounds(pence: Pence, *, brackets: bool = False) -> str:
-    """``£1,234.56``; negatives as ``-£1,234.56`` or, with ``brackets``, ``(£1,234.56)``."""
+def format_pounds(pence: Pence) -> str:
+    """``£1,234.56``; negatives ``(£1,234.56)``."""
     whole, part = divmod(abs(pence), PENCE_PER_POUND)
-    return _signed(f"£{whole:,}.{part:02d}", pence, brackets)
+    return _signed(f"£{whole:,}.{part:02d}", pence)
 
 
-def format_thousands(pence: Pence, *, brackets: bool = False) -> str:
-    """£000 as finance reports show them: ``£1,235k`` (rounded half away from zero to £1,000)."""
+def format_thousands(pence: Pence) -> str:
+    """£000 as finance reports show them: ``£1,235k``, ``(£2k)`` (rounded half away from zero to £1,000)."""
     thousands = div_round(abs(pence), 100_000)
-    return _signed(f"£{thousands:,}k", pence, brackets, thousands)
+    return _signed(f"£{thousands:,}k", pence, thousands)
 
 
-def format_millions(pence: Pence, *, places: int = 1, brackets: bool = False) -> str:
-    """£m to ``places`` decimals: ``£24.0m``; rounded half away from zero."""
+def format_millions(pence: Pence, *, places: int = 1) -> str:
+    """£m to ``places`` decimals: ``£24.0m``, ``(£1.3m)``; rounded half away from zero."""
     scaled = div_round(abs(pence) * 10**places, 100_000_000)
     whole, part = divmod(scaled, 10**places)
     text = f"£{whole:,}.{part:0{places}d}m" if places else f"£{whole:,}m"
-    return _signed(text, pence, brackets, scaled)
+    return _signed(text, pence, scaled)
+
+
+def format_count(count: int) -> str:
+    """A whole number such as an activity variance: ``1,234``; negatives ``(1,234)``, as money is shown."""
+    return _signed(f"{abs(count):,}", count)
 
 
 def format_surplus(pence: Pence) -> str:

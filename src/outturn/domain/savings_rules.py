@@ -88,7 +88,7 @@ def _value_faults(scheme: Scheme, measure: str, month: int, value: Pence) -> lis
     """Planned months are bounded only by the cap (the annual plan has its own rule for a negative total)."""
     faults: list[SchemeFault] = []
     if measure != "planned" and value < 0 and not scheme.negative_reason.strip():
-        reason = f"a negative saving ({format_pounds(value)}) needs a reason (negative_reason)"
+        reason = f"a negative saving of {format_pounds(-value)} needs a reason (negative_reason)"
         faults.append(SchemeFault(measure, reason, month))
     relative = PLAN_MULTIPLE * abs(scheme.plan_pence) if measure != "planned" else 0
     limit = min(MAX_MONTH_PENCE, relative or MAX_MONTH_PENCE)

@@ -247,7 +247,7 @@ def _read_schemes(table: RawTable, known: Collection[str]) -> tuple[list[_Scheme
         fields = _scheme_fields(row, known)
         annual_plan = row.money("annual_plan", required=True)
         if annual_plan is not None and annual_plan < 0 and not fields["negative_reason"]:
-            row.fault(f"a negative saving ({format_pounds(annual_plan)}) needs a reason", "negative_reason")
+            row.fault(f"a negative saving of {format_pounds(-annual_plan)} needs a reason", "negative_reason")
         if fields["rag_override"] is not None and not fields["rag_override_reason"]:
             row.fault("a RAG override needs a reason", "rag_override_reason")
         reference = fields["reference"]

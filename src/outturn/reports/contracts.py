@@ -17,10 +17,11 @@ def statement_line_document(line: StatementLine) -> dict[str, Any]:
         "ytd_plan_pence": line.ytd_plan_pence,
         "ytd_actual_activity": line.ytd_actual_activity,
         "ytd_actual_pence": line.ytd_actual_pence,
-        "ytd_variance_activity": line.ytd_variance_activity,
-        "ytd_variance_pence": line.ytd_variance_pence,
+        "ytd_variance_favourable_activity": line.ytd_variance_favourable_activity,
+        "ytd_variance_favourable_pence": line.ytd_variance_favourable_pence,
         "forecast_activity": line.forecast_activity,
         "forecast_pence": line.forecast_pence,
+        "forecast_variance_favourable_pence": line.forecast_variance_favourable_pence,
         "over_performance_pence": line.over_performance_pence,
     }
 
@@ -67,7 +68,8 @@ def statement_document(
         "tariff_year": tariff_year,
         "lines": [statement_line_document(line) for line in lines],
         **total,
-        "ytd_variance_pence": total["ytd_actual_pence"] - total["ytd_plan_pence"],
+        "ytd_variance_favourable_pence": total["ytd_plan_pence"] - total["ytd_actual_pence"],
+        "forecast_variance_favourable_pence": total["annual_plan_pence"] - total["forecast_pence"],
         "over_performance_pence": total["forecast_pence"] - total["annual_plan_pence"],
         "follow_up_ratios": follow_ups,
         "first_attendances": firsts,

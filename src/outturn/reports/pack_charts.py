@@ -67,7 +67,7 @@ def _millions(pence: float) -> float:
 def _money_axis(axes: Axes, axis: str = "y") -> None:
     from matplotlib.ticker import FuncFormatter
 
-    formatter = FuncFormatter(lambda value, _position: f"£{value:,.0f}m" if value >= 0 else f"-£{-value:,.0f}m")
+    formatter = FuncFormatter(lambda value, _position: f"£{value:,.0f}m" if value >= 0 else f"(£{-value:,.0f}m)")
     (axes.yaxis if axis == "y" else axes.xaxis).set_major_formatter(formatter)
 
 

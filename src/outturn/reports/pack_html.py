@@ -13,7 +13,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from outturn.domain.money import format_millions, format_surplus, format_thousands
+from outturn.domain.money import VARIANCE_CONVENTION, format_millions, format_surplus, format_thousands
 from outturn.reports.narrative import percent
 from outturn.reports.pack import POINT_OF_DELIVERY_LABELS, BoardPack, FunnelSection, workstream_rag
 from outturn.reports.pack_charts import fan_svg, funnel_svg, spc_svg, tornado_svg, waterfall_svg
@@ -62,15 +62,16 @@ def _environment() -> Environment:
         trim_blocks=False,
     )
     environment.filters.update(
-        m=lambda pence: format_millions(pence, brackets=True),
-        m2=lambda pence: "—" if pence is None else format_millions(pence, places=2, brackets=True),
-        k=lambda pence: format_thousands(pence, brackets=True),
+        m=lambda pence: format_millions(pence),
+        m2=lambda pence: "—" if pence is None else format_millions(pence, places=2),
+        k=lambda pence: format_thousands(pence),
         surplus=format_surplus,
         pct=percent,
         pct_text=lambda text: percent(Decimal(str(text))),
         sign=lambda pence: "adverse" if pence is not None and pence < 0 else "",
         short_trust=short_trust,
     )
+    environment.globals["variance_convention"] = VARIANCE_CONVENTION
     return environment
 
 
@@ -82,7 +83,7 @@ def _pod_lines(contracts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         "ytd_plan_pence",
         "ytd_actual_pence",
         "forecast_pence",
-        "over_performance_pence",
+        "forecast_variance_favourable_pence",
     )
     totals: dict[str, dict[str, Any]] = {}
     for contract in contracts:
@@ -96,9 +97,15 @@ def _pod_lines(contracts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _contract_totals(contracts: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    keys = ("ytd_plan_pence", "ytd_actual_pence", "ytd_variance_pence", "forecast_pence", "annual_plan_pence")
-    totals = {key: sum(contract[key] for contract in contracts) for key in (*keys, "over_performance_pence")}
-    return totals
+    keys = (
+        "ytd_plan_pence",
+        "ytd_actual_pence",
+        "ytd_variance_favourable_pence",
+        "forecast_pence",
+        "annual_plan_pence",
+        "forecast_variance_favourable_pence",
+    )
+    return {key: sum(contract[key] for contract in contracts) for key in keys}
 
 
 def _drift(contracts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

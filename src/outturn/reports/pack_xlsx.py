@@ -28,7 +28,10 @@ from outturn.stats.funnel import FunnelPoint
 def _headline(book: Workbook, pack: BoardPack) -> None:
     document = headline_document(pack.headline)
     sheet, row = new_sheet(
-        book, "Headline", f"{pack.headline.org_name}, {pack.headline.month} {pack.headline.financial_year}"
+        book,
+        "Headline",
+        f"{pack.headline.org_name}, {pack.headline.month} {pack.headline.financial_year}",
+        convention=True,
     )
     flat = {**document, **{f"savings_{key}": value for key, value in (document["savings"] or {}).items()}}
     money_rows = [
@@ -108,7 +111,10 @@ def _position(book: Workbook, pack: BoardPack) -> None:
         if document is None:
             continue
         sheet, row = new_sheet(
-            book, title, f"outturn position --as-at {document['as_at']} --format json ({document['method']})"
+            book,
+            title,
+            f"outturn position --as-at {document['as_at']} --format json ({document['method']})",
+            convention=True,
         )
         row = write_table(sheet, row, FIELD_COLUMNS, field_rows(document, POSITION_FIELDS))
         row = write_table(sheet, row, FIELD_COLUMNS, field_rows(document["risk"], RISK_FIELDS))
@@ -196,16 +202,20 @@ CONTRACT_COLUMNS = (
     money("Annual plan", "annual_plan_pence"),
     money("YTD plan", "ytd_plan_pence"),
     money("YTD actual", "ytd_actual_pence"),
-    money("YTD variance", "ytd_variance_pence"),
+    money("YTD variance", "ytd_variance_favourable_pence"),
     money("Forecast", "forecast_pence"),
-    money("Over-performance", "over_performance_pence"),
+    money("Forecast variance", "forecast_variance_favourable_pence"),
+    money("Over-performance (adverse)", "over_performance_pence"),
 )
 
 
 def _contracts(book: Workbook, pack: BoardPack) -> None:
     columns: tuple[Column, ...]
     sheet, row = new_sheet(
-        book, "Contracts", "outturn contracts statement --provider CODE (each provider with a contract in scope)"
+        book,
+        "Contracts",
+        "outturn contracts statement --provider CODE (each provider with a contract in scope)",
+        convention=True,
     )
     columns = (
         Column("Provider", "provider"),
@@ -217,7 +227,9 @@ def _contracts(book: Workbook, pack: BoardPack) -> None:
     )
     write_table(sheet, row, columns, pack.contracts)
     fit_widths(sheet)
-    sheet, row = new_sheet(book, "Contract lines", "Each contract's statement lines by point of delivery")
+    sheet, row = new_sheet(
+        book, "Contract lines", "Each contract's statement lines by point of delivery", convention=True
+    )
     columns = (
         Column("Provider", "provider"),
         Column("Commissioner", "commissioner"),

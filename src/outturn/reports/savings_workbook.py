@@ -19,7 +19,7 @@ from outturn.domain.money import Pence, format_pounds
 from outturn.domain.periods import MONTHS_IN_YEAR
 from outturn.domain.savings import SavingsTarget, Scheme
 
-MONEY_FORMAT = "#,##0.00"
+MONEY_FORMAT = "#,##0.00;(#,##0.00)"  # negatives in brackets, as every surface shows them
 SCHEME_HEADERS = (
     "Reference", "Title", "Organisation", "Year", "Workstream", "Lead", "Recurrent", "Status", "Start month",
     "Annual plan", "Confidence", "Evidence measure", "Negative reason", "RAG override", "RAG override reason",

@@ -12,9 +12,11 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from outturn.domain.money import VARIANCE_CONVENTION
+
 Row = Mapping[str, Any]
 
-POUNDS_FORMAT = "£#,##0.00;[Red]-£#,##0.00"
+POUNDS_FORMAT = "£#,##0.00;[Red](£#,##0.00)"  # negatives in brackets, as every other surface shows them
 PENCE_FORMAT = "0"
 SHARE_FORMAT = "0.0%"
 RATE_FORMAT = "#,##0.000"
@@ -76,11 +78,16 @@ def put_cell(cell: Any, kind: str, value: Any) -> None:
         cell.value = value
 
 
-def new_sheet(book: Workbook, title: str, note: str | None = None) -> tuple[Worksheet, int]:
+def new_sheet(
+    book: Workbook, title: str, note: str | None = None, *, convention: bool = False
+) -> tuple[Worksheet, int]:
+    """A sheet with its title, an optional note, and with ``convention`` the variance sign convention (row 3)."""
     sheet = book.create_sheet(title)
     sheet.cell(1, 1, title).font = Font(bold=True, size=13, color="003087")
     if note:
         sheet.cell(2, 1, note).font = Font(italic=True, color="425563")
+    if convention:
+        sheet.cell(3, 1, VARIANCE_CONVENTION).font = Font(italic=True, color="425563")
     return sheet, 4
 
 

@@ -9,7 +9,14 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from outturn.domain.money import format_millions, format_pounds, format_surplus, format_thousands
+from outturn.domain.money import (
+    VARIANCE_CONVENTION,
+    format_count,
+    format_millions,
+    format_pounds,
+    format_surplus,
+    format_thousands,
+)
 from outturn.web.security import csrf_token_for, optional_user
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -43,6 +50,8 @@ def build_templates() -> Jinja2Templates:
     env.filters["thousands"] = lambda pence: "–" if pence is None else format_thousands(pence)
     env.filters["pounds"] = _pounds
     env.filters["surplus"] = format_surplus
+    env.filters["whole"] = format_count
+    env.globals["variance_convention"] = VARIANCE_CONVENTION
     env.filters["percent"] = _percent
     env.filters["pounds_input"] = lambda pence: "" if pence is None else f"{pence / 100:.2f}"
     return templates
