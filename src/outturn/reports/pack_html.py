@@ -62,9 +62,9 @@ def _environment() -> Environment:
         trim_blocks=False,
     )
     environment.filters.update(
-        m=lambda pence: format_millions(pence),
+        m=format_millions,
         m2=lambda pence: "—" if pence is None else format_millions(pence, places=2),
-        k=lambda pence: format_thousands(pence),
+        k=format_thousands,
         surplus=format_surplus,
         pct=percent,
         pct_text=lambda text: percent(Decimal(str(text))),
