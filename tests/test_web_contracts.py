@@ -3,8 +3,8 @@
 RXX × 01A, 2025/26, as at 2025-09, priced at 2018/19 national prices with a market forces factor of 1:
 - non-elective: plan 10 spells (£98,590) a month; actual 12 AA22C spells a month at £9,859. Year to date plan 60
   spells £591,540, actual 72 spells £709,848, variance (plan less actual) -12 and -£118,308. Forecast: the actual
-  to date plus the remaining plan at 72/60 of plan = £709,848 + 1.2 × £591,540 = £1,419,696 (144 spells); annual plan £1,183,080,
-  over-performance £236,616.
+  to date plus the remaining plan at 72/60 of plan = £709,848 + 1.2 × £591,540 = £1,419,696 (144 spells); annual
+  plan £1,183,080, over-performance £236,616 (a forecast variance of -£236,616).
 - first outpatient attendances: plan 5 (£815) a month; actual 4 a month at £163: to date £4,890 planned, £3,912
   actual; forecast £3,912 + 0.8 × £4,890 = £7,824.
 - follow-ups (not planned): 60 at £70 = £4,200, forecast at run rate £8,400; A&E: 12 at £216 = £2,592, £5,184.
