@@ -39,7 +39,7 @@ def render_position(position: Position) -> None:
             "YTD budget / actual",
             f"{format_thousands(position.ytd_budget_pence)} / {format_thousands(position.ytd_actual_pence)}",
         ),
-        ("YTD variance (+ under, − over)", format_thousands(position.ytd_variance_pence)),
+        ("YTD variance (budget less actual)", format_thousands(position.ytd_variance_pence)),
         ("Forecast outturn (spend)", format_millions(position.forecast_outturn_pence, places=2)),
         ("Forecast surplus/(deficit)", format_surplus(position.forecast_surplus_pence)),
         ("Gap to control total", format_millions(position.gap_to_control_total_pence, places=2)),

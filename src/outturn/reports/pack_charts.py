@@ -89,7 +89,7 @@ def waterfall_svg(bridge: Sequence[Mapping[str, Any]], title: str) -> str:
                 value, low, high = pence, min(running, running - pence), max(running, running - pence)
             below = value < 0
             axes.annotate(
-                f"{value:,.1f}",
+                f"({-value:,.1f})" if below else f"{value:,.1f}",  # negatives in brackets, as in the tables
                 (index, low if below else high),
                 xytext=(0, -2 if below else 2),
                 textcoords="offset points",

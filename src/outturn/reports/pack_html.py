@@ -32,7 +32,7 @@ SUMMARY_ROWS = (
     ("Annual budget", "annual_budget_pence"),
     ("Year-to-date budget", "ytd_budget_pence"),
     ("Year-to-date actual", "ytd_actual_pence"),
-    ("Year-to-date variance (+ under, − over)", "ytd_variance_pence"),
+    ("Year-to-date variance (budget less actual)", "ytd_variance_pence"),
     ("Forecast outturn (spend)", "forecast_outturn_pence"),
     ("Forecast surplus/(deficit)", "forecast_surplus_pence"),
     ("Gap to control total", "gap_to_control_total_pence"),
