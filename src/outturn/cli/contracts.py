@@ -125,12 +125,18 @@ def contracts_statement(
         for document in documents:
             console.print(
                 f"[bold]{document['provider']} × {document['commissioner']}[/] {document['financial_year']}"
-                f" as at {document['as_at']}: forecast variance "
+                f" as at {document['as_at']}: forecast variance against plan "
                 f"{format_thousands(document['forecast_variance_favourable_pence'])}",
                 highlight=False,
             )
             table = Table(
-                "Point of delivery", "Plan YTD", "Actual YTD", "Variance YTD", "Forecast", "Annual plan", "Variance"
+                "Point of delivery",
+                "Plan YTD",
+                "Actual YTD",
+                "YTD variance",
+                "Forecast",
+                "Annual plan",
+                "Forecast variance",
             )
             for line in document["lines"]:
                 table.add_row(
