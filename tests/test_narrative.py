@@ -102,8 +102,8 @@ def test_a_movement_that_rounds_to_nothing_is_unchanged_and_names_no_driver() ->
 def test_the_largest_overspends_and_the_offsetting_underspend() -> None:
     sentences = write_narrative(NarrativeFigures(headline(-24 * M, -17 * M), CATEGORIES))
     assert sentences[1] == (
-        "The largest forecast overspends are in acute (£6.0m) and continuing healthcare (£1.5m), offset in part "
-        "by an underspend in reserves and contingency (£0.5m)."
+        "The largest forecast overspends are £6.0m in acute and £1.5m in continuing healthcare, offset in part "
+        "by an underspend of £0.5m in reserves and contingency."
     )
     within = (CategoryMovement("Acute", 0), CategoryMovement("Community", 5_000_000))
     assert write_narrative(NarrativeFigures(headline(0, 0), within))[1] == (
@@ -190,8 +190,8 @@ def test_contracts_scenarios_and_benchmarks() -> None:
         benchmark=BenchmarkLine("non-elective spells", "median", 159, 79, 8730.4, 2_100_000_000, 1),
     )
     assert write_narrative(figures)[1:] == (
-        "The 18 provider contracts are forecast to over-perform by £26.4m against plan; the most is at Oxford "
-        "University Hospitals NHS Foundation Trust (RTH) for 10Q (£9.2m), mainly non-elective spells (£5.0m).",
+        "The 18 provider contracts are forecast to over-perform by £26.4m against plan; the most, £9.2m, is at "
+        "Oxford University Hospitals NHS Foundation Trust (RTH) for 10Q, mainly £5.0m of non-elective spells.",
         "The scenario \u201cRecovery plan\u201d would cut this year's forecast spend by £18.2m (£51.5m in a full "
         "year), leaving a gap of £3.1m.",
         "The scenario \u201cGrowth\u201d would add £40k to this year's forecast spend (£90k in a full year), leaving "

@@ -133,4 +133,3 @@ def test_the_workbook_keeps_numbers_with_a_bracketed_format_and_states_the_conve
         if isinstance(cell.value, float | int) and "£" in cell.number_format
     }
     assert money_formats and all("(£#,##0.00)" in found for found in money_formats)
-

@@ -236,13 +236,14 @@ def categories_sentence(figures: NarrativeFigures) -> str | None:
         return None
     if not over:
         return "Every category is forecast to spend within its budget."
-    named = [f"{_lower(c.label)} ({amount(c.forecast_variance_pence)})" for c in over[:2]]
+    # Amounts in words, never in brackets: in a table "(£1.2m)" is an adverse variance (money.VARIANCE_CONVENTION).
+    named = [f"{amount(c.forecast_variance_pence)} in {_lower(c.label)}" for c in over[:2]]
     noun = "overspend is" if len(named) == 1 else "overspends are"
-    text = f"The largest forecast {noun} in {_and(named)}"
+    text = f"The largest forecast {noun} {_and(named)}"
     if under:
         offset = under[0]
         text += (
-            f", offset in part by an underspend in {_lower(offset.label)} ({amount(offset.forecast_variance_pence)})"
+            f", offset in part by an underspend of {amount(offset.forecast_variance_pence)} in {_lower(offset.label)}"
         )
     return text + "."
 
@@ -257,11 +258,11 @@ def contracts_sentence(figures: NarrativeFigures) -> str | None:
     contracts = f"The {count} provider contracts are" if count != 1 else "The provider contract is"
     text = (
         f"{contracts} forecast to {way} by {amount(total)} against plan; "
-        f"the most is at {summary.top_provider_name} ({summary.top_provider}) for {summary.top_commissioner} "
-        f"({amount(summary.top_over_performance_pence)})"
+        f"the most, {amount(summary.top_over_performance_pence)}, is at {summary.top_provider_name} "
+        f"({summary.top_provider}) for {summary.top_commissioner}"
     )
     if summary.top_line_label:
-        text += f", mainly {summary.top_line_label} ({amount(summary.top_line_over_performance_pence)})"
+        text += f", mainly {amount(summary.top_line_over_performance_pence)} of {summary.top_line_label}"
     return text + "."
 
 
