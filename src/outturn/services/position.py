@@ -56,7 +56,8 @@ def _planning_members(tree: OrgTree, org: Organisation, planned: set[str]) -> li
     return sorted(member.code for member in tree.descendants(org.code) if member.code in planned)
 
 
-def _figures(row: dict[str, Any]) -> LineFigures:
+def figures_from_row(row: dict[str, Any]) -> LineFigures:
+    """One row of ``engine.ledger.line_figures_with_last_year`` as the domain's figures for the line."""
     return LineFigures(
         org_code=row["org_code"],
         category=CostCategory(row["category"]),
@@ -67,8 +68,10 @@ def _figures(row: dict[str, Any]) -> LineFigures:
         ytd_one_off_pence=int(row["ytd_one_off_pence"]),
         months_reported=int(row["months_reported"]),
         sum_month_times_recurring=int(row["sum_month_times_recurring"]),
+        exit_recurring_pence=int(row["exit_recurring_pence"]),
         last_year_ytd_recurring_pence=row["last_year_ytd_recurring_pence"],
         last_year_total_recurring_pence=row["last_year_total_recurring_pence"],
+        last_year_exit_recurring_pence=row["last_year_exit_recurring_pence"],
     )
 
 
@@ -81,7 +84,7 @@ def forecast_lines(
     forecasts: list[LineForecast] = []
     warnings: list[Problem] = []
     for row in rows:
-        figures = _figures(row)
+        figures = figures_from_row(row)
         override = by_line.pop((figures.org_code, figures.category, figures.subcategory), None)
         forecast, line_warnings = forecast_line(figures, request.as_at, request.method, override)
         forecasts.append(forecast)
