@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from outturn.domain.errors import BadInput
 from outturn.domain.forecast import ForecastMethod, LineFigures, LineForecast, forecast_line
+from outturn.domain.forecast_methods import MethodPlan, MethodScope, MethodSetting
 from outturn.domain.ledger import CostCategory
 from outturn.domain.organisations import Organisation, OrgTree
 from outturn.domain.periods import FinancialMonth
@@ -17,7 +18,7 @@ from outturn.domain.problems import Problem
 from outturn.engine.backends import memtable
 from outturn.engine.ledger import LEDGER_SCHEMA, line_figures_with_last_year
 from outturn.services.workspace import Workspace
-from outturn.store import repository
+from outturn.store import method_settings, repository
 
 
 class PositionError(BadInput):
@@ -75,18 +76,26 @@ def figures_from_row(row: dict[str, Any]) -> LineFigures:
     )
 
 
+MethodChoice = MethodPlan | Callable[[LineFigures], ForecastMethod]
+
+
 def forecast_lines(
     rows: Sequence[dict[str, Any]],
-    request: PositionRequest,
-    overrides: Sequence[ForecastOverride],
+    as_at: FinancialMonth,
+    methods: MethodChoice,
+    overrides: Sequence[ForecastOverride] = (),
 ) -> tuple[list[LineForecast], list[Problem]]:
+    """Forecast every line of ``line_figures_with_last_year``'s rows, each by the method ``methods`` picks for it
+    (a ``MethodPlan``: stored settings, then per-category picks, then the requested method; or any function of the
+    line's figures), unless an override replaces it."""
+    method_for = methods.method_for if isinstance(methods, MethodPlan) else methods
     by_line = {(item.org_code, item.category, item.subcategory): item for item in overrides}
     forecasts: list[LineForecast] = []
     warnings: list[Problem] = []
     for row in rows:
         figures = figures_from_row(row)
         override = by_line.pop((figures.org_code, figures.category, figures.subcategory), None)
-        forecast, line_warnings = forecast_line(figures, request.as_at, request.method, override)
+        forecast, line_warnings = forecast_line(figures, as_at, method_for(figures), override)
         forecasts.append(forecast)
         warnings.extend(line_warnings)
     warnings.extend(
@@ -98,6 +107,28 @@ def forecast_lines(
         for item in by_line.values()
     )
     return forecasts, warnings
+
+
+def method_plan(
+    request: PositionRequest, tree: OrgTree, members: Sequence[str], settings: Sequence[MethodSetting]
+) -> MethodPlan:
+    """The requested method with the stored settings of the members and the organisations above them."""
+    lineage = {code: (code, *(org.code for org in tree.ancestors(code))) for code in members}
+    return MethodPlan(default=request.method, settings=tuple(settings), lineage=lineage)
+
+
+def unmatched_line_settings(
+    settings: Sequence[MethodSetting], figures: Sequence[LineFigures], members: Sequence[str]
+) -> list[Problem]:
+    """A warning for each line setting of a member organisation that names no line in its ledger this year."""
+    lines = {(line.org_code, line.category, line.subcategory) for line in figures}
+    return [
+        Problem("forecast methods", f"{setting.describe()}: setting for a line with no ledger this year; ignored")
+        for setting in settings
+        if setting.scope is MethodScope.LINE
+        and setting.org_code in members
+        and (setting.org_code, setting.category, setting.subcategory) not in lines
+    ]
 
 
 def compute_position(
@@ -125,11 +156,15 @@ def compute_position(
         rows = repository.ledger_rows(session, members, [year.start_year, year.start_year - 1])
         risks = repository.risks_for(session, members, year)
         overrides = repository.overrides_for(session, members, year)
+        lineage_codes = set(members) | {org.code for code in members for org in tree.ancestors(code)}
+        settings = method_settings.settings_for(session, lineage_codes)
     ledger = memtable(rows, LEDGER_SCHEMA)
     figures = workspace.backend.to_rows(
         line_figures_with_last_year(ledger, year=year.start_year, as_at_month=request.as_at.number)
     )
-    forecasts, warnings = forecast_lines(figures, request, overrides)
+    plan = method_plan(request, tree, members, settings)
+    forecasts, warnings = forecast_lines(figures, request.as_at, plan, overrides)
+    warnings.extend(unmatched_line_settings(settings, [line.figures for line in forecasts], members))
     if not forecasts:
         warnings.append(Problem("ledger", f"no ledger lines for {org.code} in {year}: import the ledger first"))
     return build_position(
