@@ -290,5 +290,6 @@ def build_position(
         by_category=categories,
         risk=risk,
         bridge=_bridge(control_total, resource - budget, categories, risk),
-        warnings=(*warnings, *(found for row in categories if (found := momentum_warning(row, as_at)))),
+        # the forecast-against-recent-months warnings first: they matter more to a reader than data notes
+        warnings=(*(found for row in categories if (found := momentum_warning(row, as_at))), *warnings),
     )

@@ -44,10 +44,9 @@ def resolve_request(
         raise PositionError("no month given: pass --as-at YYYY-MM or set a default with `outturn init --as-at`")
     method_text = method or workspace.settings.forecast_method
     try:
-        chosen = ForecastMethod(method_text)
-    except ValueError:
-        allowed = ", ".join(item.value for item in ForecastMethod)
-        raise PositionError(f"unknown forecast method {method_text!r} (one of: {allowed})") from None
+        chosen = ForecastMethod.parse(method_text)
+    except ValueError as error:
+        raise PositionError(str(error)) from None
     return PositionRequest(code, FinancialMonth.parse_as_at(month_text), chosen)
 
 
