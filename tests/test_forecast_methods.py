@@ -16,9 +16,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from html import escape as html_escape
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 from typer.testing import CliRunner
 
@@ -27,13 +29,18 @@ from outturn.domain.errors import NotFound
 from outturn.domain.forecast import ForecastMethod, LineFigures
 from outturn.domain.forecast_methods import MethodPlan, MethodScope, MethodSetting
 from outturn.domain.ledger import CostCategory
+from outturn.reports.pack_html import render_html
 from outturn.reports.position import position_document
-from outturn.services import forecast_methods
+from outturn.services import forecast_methods, users
 from outturn.services.imports import import_ledger, import_organisations, import_plans
+from outturn.services.pack import PackRequest, gather_pack
 from outturn.services.position import compute_position
+from outturn.services.users import Role
 from outturn.services.workspace import Workspace, init_workspace
 from outturn.store import method_settings
 from outturn.store.database import Store
+from outturn.web import WebConfig, create_app
+from web_helpers import sign_in
 
 K = 1_000 * 100  # £1k in pence
 CHC = CostCategory.CONTINUING_HEALTHCARE
@@ -316,3 +323,29 @@ def test_the_position_warns_in_plain_text_in_the_table_and_the_json(workspace: W
     assert not MARKUP.search(table.output.split("Bridge from control total")[1])
     assert not any(MARKUP.search(warning) for warning in document["warnings"])
     assert "Method" in table.output and "run-rate" in table.output
+
+
+ACUTE_WARNING = "Acute: the forecast variance (underspend £0.36m) is less adverse than the variance to date"
+
+
+def test_the_web_position_page_shows_each_categorys_method_and_the_warnings(workspace: Workspace) -> None:
+    forecast_methods.set_method(workspace, MethodSetting("01A", CHC, EXIT_RATE, "Adult CHC"), "a")
+    users.add_user(workspace, "bob", "board-password-1", Role.BOARD)
+    with TestClient(create_app(workspace.settings, WebConfig(stamp_seconds=0.0))) as client:
+        sign_in(client, "bob", "board-password-1")
+        html = client.get("/position").text
+    categories = html[html.index('id="categories"') : html.index("</table>", html.index('id="categories"'))]
+    assert '<th scope="col">Method</th>' in categories
+    assert "mixed (exit-rate, run-rate)" in categories  # Adult CHC by exit rate, Children CHC by run rate
+    warnings = html[html.index('id="warnings"') :]
+    assert html_escape(ACUTE_WARNING) in warnings
+    assert not MARKUP.search(warnings[: warnings.index("</ul>")])
+
+
+def test_the_board_pack_shows_each_categorys_method_and_the_warnings(workspace: Workspace) -> None:
+    pack = gather_pack(workspace, PackRequest(trials=200))
+    html = render_html(pack)
+    assert "<th>Method</th>" in html
+    assert "<td>run-rate</td>" in html
+    assert html_escape(ACUTE_WARNING) in html
+    assert pack.position["warnings"][0].startswith("forecast: " + ACUTE_WARNING)
