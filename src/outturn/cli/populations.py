@@ -17,6 +17,7 @@ from outturn.cli._common import (
     console,
     emit,
     emit_rows,
+    print_warnings,
     reports_errors,
     workspace_from,
 )
@@ -231,8 +232,7 @@ def budgets_indicative(
         )
         if any(line["spend_pence"] is not None for line in lines):
             console.print(VARIANCE_CONVENTION, highlight=False, markup=False)
-        for warning in result.warnings:
-            console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        print_warnings(result.warnings)
 
     emit(fmt, document, render)
 
@@ -305,8 +305,7 @@ def budgets_distance(
                 ("%", cell("distance_pct")),
             ],
         )
-        for warning in result.warnings[:20]:
-            console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        print_warnings(result.warnings, limit=20)
 
     emit(fmt, document, render)
 

@@ -13,11 +13,12 @@ from outturn.cli._common import (
     WorkspaceOption,
     console,
     emit,
+    print_warnings,
     reports_errors,
     workspace_from,
 )
 from outturn.domain.money import VARIANCE_CONVENTION, format_millions, format_surplus, format_thousands
-from outturn.domain.position import Position
+from outturn.domain.position import MIXED, Position
 from outturn.reports.position import position_document
 from outturn.services.position import compute_position
 
@@ -61,6 +62,7 @@ def render_position(position: Position) -> None:
     categories = Table(title="By category (£000)", title_justify="left")
     for column in ("Category", "Annual budget", "YTD budget", "YTD actual", "YTD variance", "Forecast", "Variance"):
         categories.add_column(column, justify="left" if column == "Category" else "right")
+    categories.add_column("Method")
     for row in position.by_category:
         categories.add_row(
             row.category.label,
@@ -75,6 +77,7 @@ def render_position(position: Position) -> None:
                     row.forecast_variance_pence,
                 )
             ),
+            row.method + (f" ({', '.join(row.methods)})" if row.method == MIXED else ""),
         )
     console.print(categories)
     console.print(VARIANCE_CONVENTION, highlight=False, markup=False)
@@ -91,10 +94,7 @@ def render_position(position: Position) -> None:
             style=style,
         )
     console.print(bridge)
-    for warning in position.warnings[:10]:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False, markup=False)
-    if len(position.warnings) > 10:
-        console.print(f"[yellow]… and {len(position.warnings) - 10} more warnings (see --format json)[/]")
+    print_warnings(position.warnings, limit=10)
 
 
 @reports_errors
@@ -102,7 +102,7 @@ def position(
     ctx: typer.Context,
     org: Annotated[str | None, typer.Option(help="Organisation code (default: the workspace's)")] = None,
     as_at: Annotated[str | None, typer.Option("--as-at", help="Month as YYYY-MM, e.g. 2025-11 for M08")] = None,
-    method: Annotated[str | None, typer.Option(help="run-rate, seasonal or trend")] = None,
+    method: Annotated[str | None, typer.Option(help="run-rate, seasonal, trend, budget-phased or exit-rate")] = None,
     workspace: WorkspaceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:

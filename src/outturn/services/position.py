@@ -1,13 +1,20 @@
-"""The monthly position: gather plans, ledger, risks and overrides, reduce on the engine, forecast, assemble."""
+"""The monthly position: gather plans, ledger, risks and overrides, reduce on the engine, forecast, assemble.
+
+Which method forecasts each line is a ``MethodPlan`` (outturn.domain.forecast_methods): the stored settings per
+line and per category, then any per-category picks (``method_plan(..., by_category=...)``, where a caller such as
+an ``auto`` method puts its choice), then the method requested. ``forecast_lines`` takes that plan, or any function
+from a line's figures to a method.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from outturn.domain.errors import BadInput
 from outturn.domain.forecast import ForecastMethod, LineFigures, LineForecast, forecast_line
+from outturn.domain.forecast_methods import MethodPlan, MethodScope, MethodSetting
 from outturn.domain.ledger import CostCategory
 from outturn.domain.organisations import Organisation, OrgTree
 from outturn.domain.periods import FinancialMonth
@@ -17,7 +24,7 @@ from outturn.domain.problems import Problem
 from outturn.engine.backends import memtable
 from outturn.engine.ledger import LEDGER_SCHEMA, line_figures_with_last_year
 from outturn.services.workspace import Workspace
-from outturn.store import repository
+from outturn.store import method_settings, repository
 
 
 class PositionError(BadInput):
@@ -43,10 +50,9 @@ def resolve_request(
         raise PositionError("no month given: pass --as-at YYYY-MM or set a default with `outturn init --as-at`")
     method_text = method or workspace.settings.forecast_method
     try:
-        chosen = ForecastMethod(method_text)
-    except ValueError:
-        allowed = ", ".join(item.value for item in ForecastMethod)
-        raise PositionError(f"unknown forecast method {method_text!r} (one of: {allowed})") from None
+        chosen = ForecastMethod.parse(method_text)
+    except ValueError as error:
+        raise PositionError(str(error)) from None
     return PositionRequest(code, FinancialMonth.parse_as_at(month_text), chosen)
 
 
@@ -56,7 +62,8 @@ def _planning_members(tree: OrgTree, org: Organisation, planned: set[str]) -> li
     return sorted(member.code for member in tree.descendants(org.code) if member.code in planned)
 
 
-def _figures(row: dict[str, Any]) -> LineFigures:
+def figures_from_row(row: dict[str, Any]) -> LineFigures:
+    """One row of ``engine.ledger.line_figures_with_last_year`` as the domain's figures for the line."""
     return LineFigures(
         org_code=row["org_code"],
         category=CostCategory(row["category"]),
@@ -67,23 +74,33 @@ def _figures(row: dict[str, Any]) -> LineFigures:
         ytd_one_off_pence=int(row["ytd_one_off_pence"]),
         months_reported=int(row["months_reported"]),
         sum_month_times_recurring=int(row["sum_month_times_recurring"]),
+        exit_recurring_pence=int(row["exit_recurring_pence"]),
         last_year_ytd_recurring_pence=row["last_year_ytd_recurring_pence"],
         last_year_total_recurring_pence=row["last_year_total_recurring_pence"],
+        last_year_exit_recurring_pence=row["last_year_exit_recurring_pence"],
     )
+
+
+MethodChoice = MethodPlan | Callable[[LineFigures], ForecastMethod]
 
 
 def forecast_lines(
     rows: Sequence[dict[str, Any]],
-    request: PositionRequest,
-    overrides: Sequence[ForecastOverride],
+    as_at: FinancialMonth,
+    methods: MethodChoice,
+    overrides: Sequence[ForecastOverride] = (),
 ) -> tuple[list[LineForecast], list[Problem]]:
+    """Forecast every line of ``line_figures_with_last_year``'s rows, each by the method ``methods`` picks for it
+    (a ``MethodPlan``: stored settings, then per-category picks, then the requested method; or any function of the
+    line's figures), unless an override replaces it."""
+    method_for = methods.method_for if isinstance(methods, MethodPlan) else methods
     by_line = {(item.org_code, item.category, item.subcategory): item for item in overrides}
     forecasts: list[LineForecast] = []
     warnings: list[Problem] = []
     for row in rows:
-        figures = _figures(row)
+        figures = figures_from_row(row)
         override = by_line.pop((figures.org_code, figures.category, figures.subcategory), None)
-        forecast, line_warnings = forecast_line(figures, request.as_at, request.method, override)
+        forecast, line_warnings = forecast_line(figures, as_at, method_for(figures), override)
         forecasts.append(forecast)
         warnings.extend(line_warnings)
     warnings.extend(
@@ -95,6 +112,41 @@ def forecast_lines(
         for item in by_line.values()
     )
     return forecasts, warnings
+
+
+def lineage(tree: OrgTree, members: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Each member organisation with those above it, nearest first: whose method settings apply to its lines."""
+    return {code: (code, *(ancestor.code for ancestor in tree.ancestors(code))) for code in members}
+
+
+def method_plan(
+    request: PositionRequest,
+    tree: OrgTree,
+    members: Sequence[str],
+    settings: Sequence[MethodSetting],
+    by_category: Mapping[CostCategory, ForecastMethod] | None = None,
+) -> MethodPlan:
+    """The requested method, any per-category picks, and the stored settings of the members and those above."""
+    return MethodPlan(
+        default=request.method,
+        by_category=dict(by_category or {}),
+        settings=tuple(settings),
+        lineage=lineage(tree, members),
+    )
+
+
+def unmatched_line_settings(
+    settings: Sequence[MethodSetting], figures: Sequence[LineFigures], members: Sequence[str]
+) -> list[Problem]:
+    """A warning for each line setting of a member organisation that names no line in its ledger this year."""
+    lines = {(line.org_code, line.category, line.subcategory) for line in figures}
+    return [
+        Problem("forecast methods", f"{setting.describe()}: setting for a line with no ledger this year; ignored")
+        for setting in settings
+        if setting.scope is MethodScope.LINE
+        and setting.org_code in members
+        and (setting.org_code, setting.category, setting.subcategory) not in lines
+    ]
 
 
 def compute_position(
@@ -122,11 +174,16 @@ def compute_position(
         rows = repository.ledger_rows(session, members, [year.start_year, year.start_year - 1])
         risks = repository.risks_for(session, members, year)
         overrides = repository.overrides_for(session, members, year)
+        settings = method_settings.settings_for(
+            session, {code for codes in lineage(tree, members).values() for code in codes}
+        )
     ledger = memtable(rows, LEDGER_SCHEMA)
     figures = workspace.backend.to_rows(
         line_figures_with_last_year(ledger, year=year.start_year, as_at_month=request.as_at.number)
     )
-    forecasts, warnings = forecast_lines(figures, request, overrides)
+    plan = method_plan(request, tree, members, settings)
+    forecasts, warnings = forecast_lines(figures, request.as_at, plan, overrides)
+    warnings.extend(unmatched_line_settings(settings, [line.figures for line in forecasts], members))
     if not forecasts:
         warnings.append(Problem("ledger", f"no ledger lines for {org.code} in {year}: import the ledger first"))
     return build_position(
