@@ -278,7 +278,7 @@ def _later_years(inputs: ModelInputs, workspace: Workspace, settings: PlanSettin
     if confidence is None:
         weighted = sum((s.confidence * s.plan_pence for s in in_plan), Decimal(0))
         confidence = (weighted / plan_total).quantize(Decimal("0.0001")) if plan_total > 0 else Decimal(1)
-    year_savings = sum(s.delivered_pence + s.remaining_total_pence for s in model.schemes)
+    year_savings = sum(s.delivered_pence + s.assumed_total_pence for s in model.schemes)  # as the forecast counts
     counted = year_savings if model.savings_in_forecast else sum(s.delivered_pence for s in model.schemes)
     one_offs = sum(row.ytd_one_off_pence for row in position.by_category)
     base_spend = position.forecast_outturn_pence - one_offs + counted
