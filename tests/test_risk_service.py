@@ -164,6 +164,37 @@ def test_year_end_with_no_uncertainty_is_the_hand_worked_figure(workspace: Works
     assert document["p50_pence"] == FORECAST_SURPLUS + 160 * K + 240 * K - 250 * K  # delivered added, risk lands
 
 
+def test_likely_is_the_closed_form_mean_and_reconciles_to_the_simulated_mean(workspace: Workspace) -> None:
+    """The position's likely counts what the simulation counts: forecast − £240k savings shortfall − £250k risk
+    (100%) + £0 mitigation (0%) = −£1,010k, the model's closed-form mean. The simulated mean (20,000 trials) is
+    reached through the named items, each its simulated mean less its value in the likely; the residual is the
+    float and penny rounding of the parts; the difference lies within four standard errors of the mean."""
+    document = simulation_document(simulate_year_end(workspace, trials=20_000, seed=11))
+    likely = FORECAST_SURPLUS - 240 * K - 250 * K
+    assert document["likely_surplus_pence"] == document["expected_surplus_pence"] == likely
+    reconciliation = document["reconciliation"]
+    steps = reconciliation["steps"]
+    labels = [step["label"] for step in steps]
+    assert labels == [
+        "Risk-adjusted forecast (likely)",
+        "Savings delivery: simulated less risk-adjusted",
+        "Risks: simulated less likely",
+        "Mitigations: simulated less likely",
+        "Activity growth: simulated",
+        "Price: simulated",
+        "Interaction and rounding (residual)",
+        "Simulated expected (mean)",
+    ]
+    assert steps[0]["pence"] == likely and steps[-1]["pence"] == document["mean_surplus_pence"]
+    assert likely + sum(step["pence"] for step in steps[1:-1]) == document["mean_surplus_pence"]  # to the penny
+    assert steps[2]["pence"] == steps[3]["pence"] == 0  # a certain risk and an impossible mitigation never vary
+    assert abs(steps[-2]["pence"]) <= 5  # rounding only
+    error = reconciliation["standard_error_pence"]
+    assert error > 0 and abs(reconciliation["difference_pence"]) <= 4 * error
+    for step in steps[1:-2]:
+        assert abs(step["pence"]) <= 4 * step["standard_error_pence"] + 1, step
+
+
 def test_next_year_takes_last_years_shortfall_and_carries_the_recurrent_savings(workspace: Workspace) -> None:
     settings = PlanSettings(
         years=2, allocation_growth=Decimal(0), cost_growth=Decimal(0), savings_share=Decimal(0), confidence=Decimal(1)

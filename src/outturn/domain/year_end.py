@@ -43,6 +43,14 @@ LABELS_BY_FIELD: dict[str, str] = {
     "p90_pence": P90,
 }
 
+# the reconciliation from the likely to the simulated mean: one named item per source of uncertainty
+RECONCILE_SAVINGS = "Savings delivery: simulated less risk-adjusted"
+RECONCILE_RISKS = "Risks: simulated less likely"
+RECONCILE_MITIGATIONS = "Mitigations: simulated less likely"
+RECONCILE_ACTIVITY = "Activity growth: simulated"
+RECONCILE_PRICE = "Price: simulated"
+RECONCILE_RESIDUAL = "Interaction and rounding (residual)"
+
 # what templates read (``labels.LIKELY``): the same strings by name
 TEMPLATE_LABELS: dict[str, str] = {
     name: value for name, value in globals().items() if name.isupper() and isinstance(value, str)
