@@ -20,7 +20,7 @@ from outturn.domain.ledger import CostCategory
 from outturn.domain.periods import FinancialYear
 from outturn.domain.plans import Deduction, FinancialPlan, RiskItem, RiskKind
 from outturn.domain.position import Position, build_position, risk_range
-from outturn.domain.savings import RemainingSavings, Scheme, SchemeStatus, Workstream, remaining_savings
+from outturn.domain.savings import NO_SAVINGS, RemainingSavings, Scheme, SchemeStatus, Workstream, remaining_savings
 
 PROPERTY = settings(max_examples=200, deadline=None)
 YEAR = FinancialYear(2025)
@@ -56,7 +56,7 @@ def position_of(
     plans: Sequence[FinancialPlan],
     lines: Sequence[LineForecast],
     risks: Sequence[RiskItem] = (),
-    savings: RemainingSavings = RemainingSavings(),
+    savings: RemainingSavings = NO_SAVINGS,
 ) -> Position:
     return build_position(
         org_code="GROUP" if len(plans) > 1 else plans[0].org_code,

@@ -11,7 +11,7 @@ from outturn.domain.money import Pence
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.plans import Deduction, FinancialPlan, RiskItem, RiskKind
 from outturn.domain.problems import Problem
-from outturn.domain.savings import RemainingSavings
+from outturn.domain.savings import NO_SAVINGS, RemainingSavings
 from outturn.domain.year_end import (
     CONTROL_TOTAL,
     FORECAST_SURPLUS,
@@ -65,7 +65,7 @@ class RiskRange:
     best_surplus_pence: Pence
     likely_surplus_pence: Pence
     worst_surplus_pence: Pence
-    savings: RemainingSavings = RemainingSavings()
+    savings: RemainingSavings = NO_SAVINGS
 
     @property
     def savings_shortfall_pence(self) -> Pence:
@@ -164,7 +164,7 @@ def summarise_categories(line_forecasts: Iterable[LineForecast]) -> tuple[Catego
 
 
 def risk_range(
-    forecast_surplus_pence: Pence, items: Iterable[RiskItem], savings: RemainingSavings = RemainingSavings()
+    forecast_surplus_pence: Pence, items: Iterable[RiskItem], savings: RemainingSavings = NO_SAVINGS
 ) -> RiskRange:
     listed = tuple(items)  # read twice below: a one-shot iterator would lose every mitigation
     risks = [item for item in listed if item.kind is RiskKind.RISK]
@@ -229,7 +229,7 @@ def build_position(
     line_forecasts: Sequence[LineForecast],
     risk_items: Sequence[RiskItem],
     warnings: Sequence[Problem] = (),
-    savings: RemainingSavings = RemainingSavings(),
+    savings: RemainingSavings = NO_SAVINGS,
 ) -> Position:
     """The position of one organisation, or of a group whose members' plans and lines are all given; ``savings``
     is the members' savings plan for the months still to come (``domain.savings.remaining_savings``)."""

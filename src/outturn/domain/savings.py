@@ -365,6 +365,9 @@ class RemainingSavings:
         return self.planned_pence - self.risk_adjusted_pence
 
 
+NO_SAVINGS = RemainingSavings()
+
+
 def planned_remaining(scheme: Scheme, month: int) -> Pence:
     """The plan for the months after ``month``: what the budgets assume is still to be saved."""
     return sum(scheme.planned[month:])

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from outturn.stats.montecarlo import SimulationResult
+from outturn.stats.montecarlo import Floats, SimulationResult
 
 SAVINGS = "savings"
 
@@ -24,7 +24,7 @@ class DriverMean:
     standard_error: float
 
 
-def _summary(name: str, effect: np.ndarray) -> DriverMean:  # type: ignore[type-arg]
+def _summary(name: str, effect: Floats) -> DriverMean:
     trials = effect.size
     error = float(effect.std(ddof=1)) / math.sqrt(trials) if trials > 1 else 0.0
     return DriverMean(name, float(effect.mean()), error)
