@@ -232,6 +232,7 @@ def _risk_headline(risk: Document | None) -> RiskHeadline | None:
         p90_pence=risk["p90_pence"],
         top_driver=top["driver"] if top else None,
         top_swing_pence=top["swing_pence"] if top else 0,
+        mean_pence=risk.get("mean_surplus_pence"),
     )
 
 
