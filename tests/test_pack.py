@@ -192,8 +192,11 @@ def test_contract_sheets_equal_contracts_statement_json(demo: Demo) -> None:
 
 def test_risk_sheets_equal_risk_simulate_and_risks_list_json(demo: Demo) -> None:
     simulation = cli_json(demo.workspace, "risk", "simulate", "--as-at", AS_AT, "--trials", str(TRIALS), "--seed", "1")
-    fields, share, fan, tornado, histogram = tables(demo.files.xlsx, "Risk")  # type: ignore[misc]
+    fields, reconciliation, share, fan, tornado, histogram = tables(demo.files.xlsx, "Risk")  # type: ignore[misc]
     assert {row["Field"]: row["pence"] for row in fields} == {row["Field"]: simulation[row["Field"]] for row in fields}
+    assert [(row["Kind"], row["pence"], row["running_pence"]) for row in reconciliation] == [
+        (step["kind"], step["pence"], step["running_pence"]) for step in simulation["reconciliation"]["steps"]
+    ]
     assert share[0]["Value"] == simulation["p_meet_control_total"]
     assert [pence_columns(row) for row in fan] == [
         {k: v for k, v in p.items() if k != "month"} for p in simulation["fan"]
@@ -420,6 +423,14 @@ def position_document(categories: list[dict[str, int]]) -> dict[str, Any]:
     surplus = resource - total["forecast_outturn_pence"]
     risk = dict.fromkeys(
         ("risks_total_pence", "risks_expected_pence", "mitigations_total_pence", "mitigations_expected_pence"), 0
+    ) | dict.fromkeys(
+        (
+            "savings_planned_remaining_pence",
+            "savings_forecast_remaining_pence",
+            "savings_risk_adjusted_remaining_pence",
+            "savings_shortfall_pence",
+        ),
+        0,
     )
     return {
         "org_code": "X",

@@ -51,6 +51,18 @@ RECONCILE_ACTIVITY = "Activity growth: simulated"
 RECONCILE_PRICE = "Price: simulated"
 RECONCILE_RESIDUAL = "Interaction and rounding (residual)"
 
+# the simulation's year-end figures, in the order every table of them shows them
+SIMULATION_FIELDS = (
+    "control_total_pence",
+    "forecast_surplus_pence",
+    "likely_surplus_pence",
+    "expected_surplus_pence",
+    "mean_surplus_pence",
+    "p10_pence",
+    "p50_pence",
+    "p90_pence",
+)
+
 # what templates read (``labels.LIKELY``): the same strings by name
 TEMPLATE_LABELS: dict[str, str] = {
     name: value for name, value in globals().items() if name.isupper() and isinstance(value, str)

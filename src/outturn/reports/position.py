@@ -64,12 +64,10 @@ def position_document(position: Position) -> dict[str, Any]:
             "best_surplus_pence": risk.best_surplus_pence,
             "likely_surplus_pence": risk.likely_surplus_pence,
             "worst_surplus_pence": risk.worst_surplus_pence,
-            "savings": {
-                "planned_remaining_pence": risk.savings.planned_pence,
-                "forecast_remaining_pence": risk.savings.forecast_pence,
-                "risk_adjusted_remaining_pence": risk.savings.risk_adjusted_pence,
-                "shortfall_pence": risk.savings_shortfall_pence,
-            },
+            "savings_planned_remaining_pence": risk.savings.planned_pence,
+            "savings_forecast_remaining_pence": risk.savings.forecast_pence,
+            "savings_risk_adjusted_remaining_pence": risk.savings.risk_adjusted_pence,
+            "savings_shortfall_pence": risk.savings_shortfall_pence,
         },
         "year_end": year_end_figures(position),
         "by_category": [
