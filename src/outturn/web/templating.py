@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from outturn.domain.money import format_millions, format_pounds, format_surplus, format_thousands
+from outturn.domain.year_end import TEMPLATE_LABELS
 from outturn.web.security import csrf_token_for, optional_user
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -45,6 +46,7 @@ def build_templates() -> Jinja2Templates:
     env.filters["surplus"] = format_surplus
     env.filters["percent"] = _percent
     env.filters["pounds_input"] = lambda pence: "" if pence is None else f"{pence / 100:.2f}"
+    env.globals["labels"] = TEMPLATE_LABELS
     return templates
 
 

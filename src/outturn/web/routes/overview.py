@@ -39,6 +39,7 @@ def overview_document(found: Overview) -> dict[str, Any]:
             for item in found.top_risks
         ],
         "savings": figures_document(found.savings),
+        "reconciliation": found.reconciliation,
         "notes": list(found.notes),
     }
 
