@@ -18,6 +18,7 @@ import subprocess
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -327,6 +328,38 @@ def test_the_html_is_one_self_contained_page_with_its_charts_inline(demo: Demo) 
     assert not re.search(r"""(src|href)=["']https?://""", html)
     assert "<link" not in html and "<script" not in html
     assert "SYNTHETIC" in html
+
+
+def test_every_year_end_figure_carries_its_one_label_and_the_simulation_reconciles_to_the_likely(demo: Demo) -> None:
+    """The pack names the year-end figures as the JSON does (labels written out here), and the risk page bridges
+    the position's likely to the simulated mean with the same steps as ``risk simulate --format json``."""
+    assert demo.files.html is not None
+    html = demo.files.html.read_text()
+    position = cli_json(demo.workspace, "position", "--as-at", AS_AT)
+    simulation = cli_json(demo.workspace, "risk", "simulate", "--as-at", AS_AT, "--trials", str(TRIALS), "--seed", "1")
+    labels = {item["field"]: item["label"] for item in position["year_end"]}
+    assert labels == {
+        "control_total_pence": "Control total",
+        "forecast_surplus_pence": "Forecast surplus/(deficit)",
+        "best_surplus_pence": "Risk-adjusted best case",
+        "likely_surplus_pence": "Risk-adjusted forecast (likely)",
+        "worst_surplus_pence": "Risk-adjusted worst case",
+    }
+    for label in (*labels.values(), "Simulated expected (mean)", "P10", "P50", "P90"):
+        assert escape(label, quote=False) in html, label
+    assert "Likely surplus" not in html and "Simulated mean" not in html
+    steps = simulation["reconciliation"]["steps"]
+    assert steps[0]["pence"] == position["risk"]["likely_surplus_pence"]
+    assert steps[-1]["pence"] == simulation["mean_surplus_pence"]
+    assert steps[0]["pence"] + sum(step["pence"] for step in steps[1:-1]) == steps[-1]["pence"]
+    error = simulation["reconciliation"]["standard_error_pence"]
+    assert abs(simulation["reconciliation"]["difference_pence"]) <= 4 * error
+    table = html[html.index('id="reconciliation"') :]
+    table = table[: table.index("</table>")]
+    assert [escape(step["label"], quote=False) in table for step in steps] == [True] * len(steps)
+    assert [step["label"] for step in position["bridge"] if step["label"].startswith("Savings")] == [
+        "Savings shortfall (risk-adjusted)"
+    ]
 
 
 def test_outturn_pack_prints_where_the_pack_is_and_the_headline(demo: Demo, tmp_path: Path) -> None:

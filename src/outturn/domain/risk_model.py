@@ -24,6 +24,7 @@ from outturn.domain.plans import RiskItem, RiskKind
 from outturn.domain.savings import Scheme, SchemeStatus, effective_start
 
 MAX_PLAN_YEARS = 5
+ACTIVITY, PRICE = "activity growth", "price"  # the spend drivers' names
 NO_UNCERTAINTY = Decimal("Infinity")  # a Beta concentration meaning "each scheme delivers exactly its confidence"
 
 

@@ -21,9 +21,10 @@ from outturn.domain.ledger import CostCategory
 from outturn.domain.money import Pence, div_round, scale
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialYear
 from outturn.domain.position import Position
-from outturn.domain.reconciliation import Reconciliation, ReconcilingItem, reconcile
 from outturn.domain.risk_model import (
+    ACTIVITY,
     MAX_PLAN_YEARS,
+    PRICE,
     FirstYear,
     PlanYear,
     RiskModel,
@@ -35,18 +36,11 @@ from outturn.domain.risk_model import (
     scheme_input,
 )
 from outturn.domain.savings import Scheme, Workstream
-from outturn.domain.year_end import (
-    RECONCILE_ACTIVITY,
-    RECONCILE_MITIGATIONS,
-    RECONCILE_PRICE,
-    RECONCILE_RISKS,
-    RECONCILE_SAVINGS,
-)
 from outturn.reports.position import position_heading
 from outturn.services.position import compute_position
+from outturn.services.reconciliation import reconciliation, reconciliation_document
 from outturn.services.workspace import Workspace
 from outturn.stats import montecarlo
-from outturn.stats.driver_means import SAVINGS, driver_means, mean_standard_error
 from outturn.stats.montecarlo import SimulationResult
 from outturn.stats.multiyear import PlanSimulation, simulate_plan
 from outturn.store import contracts_repository, repository
@@ -54,7 +48,6 @@ from outturn.store import savings_repository as savings_store
 
 ACTIVITY_CATEGORIES = (CostCategory.ACUTE,)
 PRICE_CATEGORIES = (CostCategory.PRESCRIBING, CostCategory.CONTINUING_HEALTHCARE)
-ACTIVITY, PRICE = "activity growth", "price"
 MAX_TRIALS = 10_000_000
 
 
@@ -178,56 +171,6 @@ def fan_points(result: montecarlo.SimulationResult) -> list[dict[str, Any]]:
     ]
 
 
-RECONCILING_LABELS = {
-    SAVINGS: RECONCILE_SAVINGS,
-    montecarlo.RISKS: RECONCILE_RISKS,
-    montecarlo.MITIGATIONS: RECONCILE_MITIGATIONS,
-    ACTIVITY: RECONCILE_ACTIVITY,
-    PRICE: RECONCILE_PRICE,
-}
-
-
-def reconciliation(simulation: RiskSimulation) -> Reconciliation:
-    """From the position's likely to the simulated mean: each driver's simulated mean effect less its effect in
-    the likely (``domain/reconciliation.py``)."""
-    risk = simulation.inputs.position.risk
-    in_likely = {
-        SAVINGS: -risk.savings_shortfall_pence,
-        montecarlo.RISKS: -risk.risks_expected_pence,
-        montecarlo.MITIGATIONS: risk.mitigations_expected_pence,
-    }
-    items = [
-        ReconcilingItem(
-            RECONCILING_LABELS.get(driver.name, driver.name),
-            _pence(driver.mean),
-            in_likely.get(driver.name, 0),
-            _pence(driver.standard_error),
-        )
-        for driver in driver_means(simulation.result)
-    ]
-    mean = _pence(float(simulation.result.year_end.mean()))
-    return reconcile(risk.likely_surplus_pence, mean, items, _pence(mean_standard_error(simulation.result)))
-
-
-def reconciliation_document(found: Reconciliation) -> dict[str, Any]:
-    return {
-        "likely_surplus_pence": found.likely_pence,
-        "mean_surplus_pence": found.simulated_mean_pence,
-        "difference_pence": found.difference_pence,
-        "standard_error_pence": found.standard_error_pence,
-        "steps": [
-            {
-                "label": step.label,
-                "kind": step.kind,
-                "pence": step.pence,
-                "running_pence": step.running_pence,
-                "standard_error_pence": error,
-            }
-            for step, error in zip(found.steps, found.standard_errors_pence, strict=True)
-        ],
-    }
-
-
 def simulation_document(simulation: RiskSimulation) -> dict[str, Any]:
     inputs, result, model = simulation.inputs, simulation.result, simulation.inputs.model
     position, year_end = inputs.position, result.year_end
@@ -270,7 +213,7 @@ def simulation_document(simulation: RiskSimulation) -> dict[str, Any]:
             {"from_pence": _pence(float(low)), "to_pence": _pence(float(high)), "trials": int(count)}
             for low, high, count in zip(edges[:-1], edges[1:], counts, strict=True)
         ],
-        "reconciliation": reconciliation_document(reconciliation(simulation)),
+        "reconciliation": reconciliation_document(reconciliation(position, result)),
         "fan": fan_points(result),
         "tornado": [
             {

@@ -18,7 +18,8 @@ from outturn.domain.savings import SavingsFigures
 from outturn.domain.savings_rollup import RollupLevel
 from outturn.services.contracts import ContractError
 from outturn.services.position import PositionError, compute_position
-from outturn.services.risk import fan_points, reconciliation, reconciliation_document, simulate_year_end
+from outturn.services.reconciliation import reconciliation, reconciliation_document
+from outturn.services.risk import fan_points, simulate_year_end
 from outturn.services.savings import SavingsError, savings_rollup
 from outturn.services.workspace import Workspace
 from outturn.stats import montecarlo
@@ -98,7 +99,7 @@ def overview(workspace: Workspace, org_code: str | None = None, as_at: str | Non
         position = simulation.inputs.position
         p_meet: float | None = float(montecarlo.p_meet(simulation.result))
         fan = tuple(fan_points(simulation.result))
-        reconciled: dict[str, Any] | None = reconciliation_document(reconciliation(simulation))
+        reconciled: dict[str, Any] | None = reconciliation_document(reconciliation(position, simulation.result))
         notes.extend(simulation.inputs.notes)
     except ValueError as error:  # a model the simulation cannot take; the position still stands
         position = compute_position(workspace, org_code, as_at)
