@@ -266,3 +266,14 @@ def test_demo_workspace_simulates(tmp_path: Path, reference_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["inputs"]["schemes"] > 0 and document["inputs"]["risks"] > 0
+    # the demo's likely reconciles to its simulated mean: the named items' sum is the difference to the penny
+    # (with the residual) and within four standard errors of zero (at M08 run-rate, 100,000 trials seed 1:
+    # likely −£36,741,544, mean −£36,750,393, difference −£8,849 against a standard error of £41,446)
+    position = json.loads(runner.invoke(app, ["-w", str(tmp_path / "demo"), "position", "-f", "json"]).stdout)
+    reconciliation = document["reconciliation"]
+    steps = reconciliation["steps"]
+    assert steps[0]["pence"] == position["risk"]["likely_surplus_pence"] == document["likely_surplus_pence"]
+    assert steps[0]["pence"] + sum(step["pence"] for step in steps[1:-1]) == document["mean_surplus_pence"]
+    assert abs(reconciliation["difference_pence"]) <= 4 * reconciliation["standard_error_pence"]
+    assert abs(steps[-2]["pence"]) <= 100  # the residual: rounding, not a missing item
+    assert abs(document["expected_surplus_pence"] - document["likely_surplus_pence"]) <= 100

@@ -19,7 +19,7 @@ from outturn.cli._common import (
 )
 from outturn.domain.money import format_millions, format_surplus
 from outturn.domain.plans import parse_share
-from outturn.domain.year_end import LABELS_BY_FIELD, LIKELY, SIMULATED_MEAN, SIMULATION_FIELDS
+from outturn.domain.year_end import LABELS_BY_FIELD, LIKELY, P10, P90, SIMULATED_MEAN, SIMULATION_FIELDS
 from outturn.services.risk import (
     Assumptions,
     PlanSettings,
@@ -104,7 +104,7 @@ def render_simulation(document: dict[str, Any], seconds: float) -> None:
         headline.add_row(LABELS_BY_FIELD[key], format_surplus(document[key]))
     headline.add_row("Chance of meeting the control total", f"{document['p_meet_control_total']:.1%}")
     console.print(headline)
-    fan = Table(title="Fan chart: year-end surplus as the months resolve (£m)", title_justify="left")
+    fan = Table(title=f"Fan chart: simulated year-end as the months resolve, {P10} to {P90} (£m)", title_justify="left")
     for column in ("Month", "P10", "P25", "P50", "P75", "P90"):
         fan.add_column(column, justify="left" if column == "Month" else "right")
     for point in document["fan"]:

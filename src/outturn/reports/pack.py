@@ -409,6 +409,7 @@ def headline_document(head: Headline) -> dict[str, Any]:
             "delivered_share": None if savings.delivered_share is None else round(float(savings.delivered_share), 4),
         },
         "p_meet_control_total": None if risk is None else risk.p_meet_control_total,
+        "mean_surplus_pence": None if risk is None else risk.mean_pence,
         "p10_pence": None if risk is None else risk.p10_pence,
         "p50_pence": None if risk is None else risk.p50_pence,
         "p90_pence": None if risk is None else risk.p90_pence,
