@@ -139,7 +139,7 @@ def test_model_inputs_from_the_workspace_by_hand(workspace: Workspace) -> None:
     assert (s1.remaining_pence, s1.delivered_pence, s1.full_year_factor) == ((50 * K,) * 4, 320 * K, 1)
     assert (s2.remaining_pence, s2.delivered_pence, s2.full_year_factor) == ((100 * K,) * 4, 200 * K, 2)
     assert (s1.assumed_pence, s2.assumed_pence) == (s1.remaining_pence, s2.remaining_pence)  # forecast as planned
-    assert (s4.remaining_pence, s4.assumed_pence) == ((0,) * 4, (10 * K,) * 4)
+    assert (s4.remaining_pence, s4.assumed_pence, s4.recurrent) == ((0,) * 4, (10 * K,) * 4, False)  # carries none
     assert inputs.pbr_share == Decimal("0.75")
     # acute still to come: £1,100k × 4 months, 75% of it activity-based; prices: prescribing and CHC × 4
     spend = {item.name: item.remaining_pence for item in model.spend}

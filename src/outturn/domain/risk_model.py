@@ -210,15 +210,15 @@ def scheme_input(scheme: Scheme, as_at_month: int, months: Sequence[int]) -> Sch
     remaining = tuple(scheme.forecast_month(month) if month > as_at_month else 0 for month in months)
     assumed = tuple(scheme.planned[month - 1] if month > as_at_month else 0 for month in months)
     delivered = scheme.delivered_to_date(as_at_month)
-    carries = delivered and scheme.recurrent and scheme.status is not SchemeStatus.STOPPED
-    if not any(remaining) and not any(assumed) and not carries:
+    recurrent = scheme.recurrent and scheme.status is not SchemeStatus.STOPPED  # a stopped scheme carries nothing
+    if not any(remaining) and not any(assumed) and not (delivered and recurrent):
         return None
     return SchemeInput(
         reference=scheme.reference,
         workstream=scheme.workstream.value,
         remaining_pence=remaining,
         confidence=scheme.confidence,
-        recurrent=scheme.recurrent,
+        recurrent=recurrent,
         delivered_pence=delivered,
         full_year_factor=full_year_factor(scheme),
         assumed_pence=assumed,
