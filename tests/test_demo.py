@@ -16,26 +16,16 @@ from outturn.services.demo import build_demo
 ALLOCATION_FILE = Path("allocations") / "aif_tool_gp_practice_wp_2022_2023.csv"
 # The demo's stated calibration (£ per weighted head, by the allocation component that drives each category).
 # Continuing healthcare (100), other programme (65), running costs (22) and reserves (15) follow the final WP.
-RATES = [
-    ("G&A WP", 930),
-    ("MH WP", 215),
-    ("CS WP", 175),
-    ("Prescr WP", 160),
-    ("Primary Medical Care WP", 175),
-    ("Final WP", 100),
-    ("Final WP", 65),
-    ("Final WP", 22),
-    ("Final WP", 15),
-]
+RATES = [("G&A WP", 930), ("MH WP", 215), ("CS WP", 175), ("Prescr WP", 160), ("Primary Medical Care WP", 175),
+         ("Final WP", 100), ("Final WP", 65), ("Final WP", 22), ("Final WP", 15)]
 LEDGER_LINES = 22  # lines per sub-ICB location; each split of a category budget rounds to the penny
 
 
 @pytest.fixture(scope="module")
 def demo(reference_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     out = tmp_path_factory.mktemp("demo") / "ws"
-    result = CliRunner().invoke(
-        app, ["demo", "--out", str(out), "--format", "json"], env={"OUTTURN_REFERENCE_DIR": str(reference_dir)}
-    )
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--format", "json"],
+                                env={"OUTTURN_REFERENCE_DIR": str(reference_dir)})
     assert result.exit_code == 0, result.output
     document: dict[str, object] = json.loads(result.stdout)
     return document
@@ -50,7 +40,9 @@ def test_demo_reports_the_real_icb_built_from_its_sub_icb_locations(demo: dict[s
     assert (position["financial_year"], position["month"]) == ("2025/26", "M08")
 
 
-def test_demo_allocation_is_calibrated_to_the_weighted_population(demo: dict[str, object], reference_dir: Path) -> None:
+def test_demo_allocation_is_calibrated_to_the_weighted_population(
+    demo: dict[str, object], reference_dir: Path
+) -> None:
     """Recompute the allocation from the raw CSV: per sub-ICB, per category, £ per head × weighted population."""
     totals: dict[str, dict[str, Decimal]] = {}
     with (reference_dir / ALLOCATION_FILE).open(encoding="utf-8-sig", newline="") as handle:
