@@ -162,8 +162,9 @@ def test_risk_range_simulation_and_largest_risks() -> None:
         ),
     )
     assert write_narrative(figures)[1:] == (
-        "Allowing for the risks and mitigations at their likelihood, the likely position is a £24.9m deficit "
-        "(best £10.9m deficit, worst £42.4m deficit).",
+        "Allowing for the savings still to come at their risk-adjusted forecast and the risks and mitigations at "
+        "their likelihood, the risk-adjusted forecast (likely) is a £24.9m deficit (risk-adjusted best case £10.9m "
+        "deficit, risk-adjusted worst case £42.4m deficit).",
         "The chance of meeting the control total is 0.6% in 10,000 simulated years (P10 £49.3m deficit, P50 £33.1m "
         "deficit, P90 £16.3m deficit); the widest swing is from activity growth (£28.6m between its P10 and P90).",
         "The largest risks are Winter pressures (£13.0m, expected £7.8m) and CHC fee uplifts (£4.9m, expected £2.5m).",

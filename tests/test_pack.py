@@ -18,6 +18,7 @@ import subprocess
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -192,8 +193,11 @@ def test_contract_sheets_equal_contracts_statement_json(demo: Demo) -> None:
 
 def test_risk_sheets_equal_risk_simulate_and_risks_list_json(demo: Demo) -> None:
     simulation = cli_json(demo.workspace, "risk", "simulate", "--as-at", AS_AT, "--trials", str(TRIALS), "--seed", "1")
-    fields, share, fan, tornado, histogram = tables(demo.files.xlsx, "Risk")  # type: ignore[misc]
+    fields, reconciliation, share, fan, tornado, histogram = tables(demo.files.xlsx, "Risk")  # type: ignore[misc]
     assert {row["Field"]: row["pence"] for row in fields} == {row["Field"]: simulation[row["Field"]] for row in fields}
+    assert [(row["Kind"], row["pence"], row["running_pence"]) for row in reconciliation] == [
+        (step["kind"], step["pence"], step["running_pence"]) for step in simulation["reconciliation"]["steps"]
+    ]
     assert share[0]["Value"] == simulation["p_meet_control_total"]
     assert [pence_columns(row) for row in fan] == [
         {k: v for k, v in p.items() if k != "month"} for p in simulation["fan"]
@@ -326,6 +330,38 @@ def test_the_html_is_one_self_contained_page_with_its_charts_inline(demo: Demo) 
     assert "SYNTHETIC" in html
 
 
+def test_every_year_end_figure_carries_its_one_label_and_the_simulation_reconciles_to_the_likely(demo: Demo) -> None:
+    """The pack names the year-end figures as the JSON does (labels written out here), and the risk page bridges
+    the position's likely to the simulated mean with the same steps as ``risk simulate --format json``."""
+    assert demo.files.html is not None
+    html = demo.files.html.read_text()
+    position = cli_json(demo.workspace, "position", "--as-at", AS_AT)
+    simulation = cli_json(demo.workspace, "risk", "simulate", "--as-at", AS_AT, "--trials", str(TRIALS), "--seed", "1")
+    labels = {item["field"]: item["label"] for item in position["year_end"]}
+    assert labels == {
+        "control_total_pence": "Control total",
+        "forecast_surplus_pence": "Forecast surplus/(deficit)",
+        "best_surplus_pence": "Risk-adjusted best case",
+        "likely_surplus_pence": "Risk-adjusted forecast (likely)",
+        "worst_surplus_pence": "Risk-adjusted worst case",
+    }
+    for label in (*labels.values(), "Simulated expected (mean)", "P10", "P50", "P90"):
+        assert escape(label, quote=False) in html, label
+    assert "Likely surplus" not in html and "Simulated mean" not in html
+    steps = simulation["reconciliation"]["steps"]
+    assert steps[0]["pence"] == position["risk"]["likely_surplus_pence"]
+    assert steps[-1]["pence"] == simulation["mean_surplus_pence"]
+    assert steps[0]["pence"] + sum(step["pence"] for step in steps[1:-1]) == steps[-1]["pence"]
+    error = simulation["reconciliation"]["standard_error_pence"]
+    assert abs(simulation["reconciliation"]["difference_pence"]) <= 4 * error
+    table = html[html.index('id="reconciliation"') :]
+    table = table[: table.index("</table>")]
+    assert [escape(step["label"], quote=False) in table for step in steps] == [True] * len(steps)
+    assert [step["label"] for step in position["bridge"] if step["label"].startswith("Savings")] == [
+        "Savings shortfall (risk-adjusted)"
+    ]
+
+
 def test_outturn_pack_prints_where_the_pack_is_and_the_headline(demo: Demo, tmp_path: Path) -> None:
     document = cli_json(demo.workspace, "pack", "--out", str(tmp_path), "--output", "xlsx", "--trials", "200")
     assert document["files"]["html"] is None and Path(document["files"]["xlsx"]).is_file()
@@ -422,6 +458,14 @@ def position_document(categories: list[dict[str, int]]) -> dict[str, Any]:
     surplus = resource - total["forecast_outturn_pence"]
     risk = dict.fromkeys(
         ("risks_total_pence", "risks_expected_pence", "mitigations_total_pence", "mitigations_expected_pence"), 0
+    ) | dict.fromkeys(
+        (
+            "savings_planned_remaining_pence",
+            "savings_forecast_remaining_pence",
+            "savings_risk_adjusted_remaining_pence",
+            "savings_shortfall_pence",
+        ),
+        0,
     )
     return {
         "org_code": "X",

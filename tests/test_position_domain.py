@@ -20,6 +20,7 @@ from outturn.domain.ledger import CostCategory
 from outturn.domain.periods import FinancialYear
 from outturn.domain.plans import Deduction, FinancialPlan, RiskItem, RiskKind
 from outturn.domain.position import Position, build_position, momentum_warning, risk_range, summarise_categories
+from outturn.domain.savings import NO_SAVINGS, RemainingSavings, Scheme, SchemeStatus, Workstream, remaining_savings
 
 PROPERTY = settings(max_examples=200, deadline=None)
 YEAR = FinancialYear(2025)
@@ -56,7 +57,10 @@ def line(
 
 
 def position_of(
-    plans: Sequence[FinancialPlan], lines: Sequence[LineForecast], risks: Sequence[RiskItem] = ()
+    plans: Sequence[FinancialPlan],
+    lines: Sequence[LineForecast],
+    risks: Sequence[RiskItem] = (),
+    savings: RemainingSavings = NO_SAVINGS,
 ) -> Position:
     return build_position(
         org_code="GROUP" if len(plans) > 1 else plans[0].org_code,
@@ -66,6 +70,7 @@ def position_of(
         plans=plans,
         line_forecasts=lines,
         risk_items=risks,
+        savings=savings,
     )
 
 
@@ -118,12 +123,12 @@ def test_ccg_bridge_walks_from_control_total_to_forecast() -> None:
     walked = [(step.label, step.pence, step.kind, step.running_pence) for step in bridge]
     # Categories in the ledger's order: acute, community, prescribing.
     assert walked == [
-        ("Control total (planned surplus/(deficit))", 660_000_000, "start", 660_000_000),
+        ("Control total", 660_000_000, "start", 660_000_000),
         ("Acute forecast overspend", -600_000_000, "step", 60_000_000),
         ("Community forecast overspend", -620_000_000, "step", -560_000_000),
         ("Prescribing forecast overspend", -300_000_000, "step", -860_000_000),
         ("Forecast surplus/(deficit)", -860_000_000, "subtotal", -860_000_000),
-        ("Risk-adjusted forecast surplus/(deficit) (likely)", -860_000_000, "end", -860_000_000),
+        ("Risk-adjusted forecast (likely)", -860_000_000, "end", -860_000_000),
     ]
 
 
@@ -162,7 +167,7 @@ def test_risk_range_hand_example() -> None:
     assert tail == [
         ("Risks (likely)", -110_000_000, -970_000_000),
         ("Mitigations (likely)", 180_000_000, -790_000_000),
-        ("Risk-adjusted forecast surplus/(deficit) (likely)", -790_000_000, -790_000_000),
+        ("Risk-adjusted forecast (likely)", -790_000_000, -790_000_000),
     ]
 
 
@@ -172,6 +177,42 @@ def test_risk_range_reads_a_one_shot_iterator_of_items() -> None:
     from_iterator = risk_range(0, iter(items))
     assert from_iterator == from_list
     assert from_iterator.mitigations_total_pence == 300
+
+
+def _scheme(reference: str, planned_k: list[int], **fields: object) -> Scheme:
+    planned = tuple(k * 100_000 for k in planned_k)
+    return Scheme(reference, reference, "08X", YEAR, Workstream.PRESCRIBING, planned, **fields)  # type: ignore[arg-type]
+
+
+def test_savings_shortfall_is_a_bridge_step_worked_by_hand() -> None:
+    """As at M08, the months still to come are M09-M12. The budgets assume each scheme's plan for them:
+    A £500k a month (£2,000k), B £250k a month (£1,000k), C (stopped) £100k a month (£400k); the idea D is no
+    part of the plan. Risk-adjusted forecast for those months: A forecasts £400k a month at 75% confidence
+    (£1,600k × 0.75 = £1,200k), B its plan at 90% (£900k), C nothing (stopped). Shortfall: £3,400k − £2,100k
+    = £1,300k. With a £1m risk at 50%: likely = −£8.6m − £1.3m − £0.5m = −£10.4m."""
+    schemes = [
+        _scheme("A", [500] * 12, forecast=(*[None] * 8, *[400 * 100_000] * 4), confidence=Decimal("0.75")),
+        _scheme("B", [250] * 12, confidence=Decimal("0.9"), status=SchemeStatus.IN_DELIVERY),
+        _scheme("C", [100] * 12, status=SchemeStatus.STOPPED),
+        _scheme("D", [999] * 12, status=SchemeStatus.IDEA),
+    ]
+    savings = remaining_savings(schemes, AS_AT.number)
+    assert savings == RemainingSavings(
+        planned_pence=340_000_000, forecast_pence=260_000_000, risk_adjusted_pence=210_000_000
+    )
+    assert savings.shortfall_pence == 130_000_000
+    position = position_of([ccg_plan()], ccg_lines(), [risk(RiskKind.RISK, 1 * M, "0.5")], savings)
+    tail = [(step.label, step.pence, step.kind, step.running_pence) for step in position.bridge[-4:]]
+    assert tail == [
+        ("Forecast surplus/(deficit)", -860_000_000, "subtotal", -860_000_000),
+        ("Savings shortfall (risk-adjusted)", -130_000_000, "step", -990_000_000),
+        ("Risks (likely)", -50_000_000, "step", -1_040_000_000),
+        ("Risk-adjusted forecast (likely)", -1_040_000_000, "end", -1_040_000_000),
+    ]
+    assert position.risk.likely_surplus_pence == -1_040_000_000
+    # best and worst range over the register only; the savings count at their risk-adjusted forecast in both
+    assert position.risk.best_surplus_pence == -860_000_000 - 130_000_000
+    assert position.risk.worst_surplus_pence == -860_000_000 - 130_000_000 - 100_000_000
 
 
 # --- plans, deductions and the county's two PCTs ------------------------------------------------------------
@@ -303,11 +344,16 @@ def organisation(draw: st.DrawFn, org_code: str) -> tuple[FinancialPlan, list[Li
     return plan, lines, risks
 
 
+SAVINGS = st.builds(RemainingSavings, AMOUNT, AMOUNT, st.integers(min_value=-(10**10), max_value=10**12))
+
+
 @PROPERTY
-@given(organisation("08X"))
-def test_bridge_reconciles_to_the_penny(org: tuple[FinancialPlan, list[LineForecast], list[RiskItem]]) -> None:
+@given(organisation("08X"), SAVINGS)
+def test_bridge_reconciles_to_the_penny(
+    org: tuple[FinancialPlan, list[LineForecast], list[RiskItem]], savings: RemainingSavings
+) -> None:
     plan, lines, risks = org
-    position = position_of([plan], lines, risks)
+    position = position_of([plan], lines, risks, savings)
     bridge = position.bridge
 
     # Independent figures in plain arithmetic.
@@ -318,7 +364,8 @@ def test_bridge_reconciles_to_the_penny(org: tuple[FinancialPlan, list[LineForec
     mitigations_expected = sum(
         expected_pence(r.value_pence, r.likelihood) for r in risks if r.kind is RiskKind.MITIGATION
     )
-    likely = forecast_surplus - risks_expected + mitigations_expected
+    shortfall = savings.planned_pence - savings.risk_adjusted_pence
+    likely = forecast_surplus - shortfall - risks_expected + mitigations_expected
     control_total = (
         plan.control_total_pence
         if plan.control_total_pence is not None

@@ -89,7 +89,8 @@ SCHEMES = [
         status=SchemeStatus.IN_DELIVERY,
     ),
     _scheme("S3", Workstream.OUTPATIENTS, [10] * 12, status=SchemeStatus.IDEA),  # pipeline: not simulated
-    _scheme("S4", Workstream.COMMUNITY, [10] * 12, status=SchemeStatus.STOPPED),  # nothing left
+    # stopped: forecasts nothing more, but the budgets still assume its £10k a month plan (£40k for M09-M12)
+    _scheme("S4", Workstream.COMMUNITY, [10] * 12, status=SchemeStatus.STOPPED),
 ]
 
 
@@ -123,8 +124,9 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
 CERTAIN = Assumptions(concentration=NO_UNCERTAINTY, activity_sd=Decimal(0), price_sd=Decimal(0))
 # forecast outturn by run rate: (1100 + 210 + 100 + 300) × 12 = £20,520k against £20m: a £520k deficit
 FORECAST_SURPLUS = -520 * K
-# shortfall 20% of £200k + 40% of £400k = £200k; the risk lands (100%), the mitigation never (0%)
-CERTAIN_YEAR_END = FORECAST_SURPLUS - 200 * K - 250 * K
+# shortfall against the plan still to come: 20% of £200k + 40% of £400k + S4's whole £40k = £240k; the risk
+# lands (100%), the mitigation never (0%)
+CERTAIN_YEAR_END = FORECAST_SURPLUS - 240 * K - 250 * K
 
 
 def test_model_inputs_from_the_workspace_by_hand(workspace: Workspace) -> None:
@@ -132,10 +134,12 @@ def test_model_inputs_from_the_workspace_by_hand(workspace: Workspace) -> None:
     model = inputs.model
     assert (model.forecast_surplus_pence, model.control_total_pence) == (FORECAST_SURPLUS, -300 * K)
     assert model.months == (9, 10, 11, 12)
-    assert [s.reference for s in model.schemes] == ["S1", "S2"]
-    s1, s2 = model.schemes
+    assert [s.reference for s in model.schemes] == ["S1", "S2", "S4"]
+    s1, s2, s4 = model.schemes
     assert (s1.remaining_pence, s1.delivered_pence, s1.full_year_factor) == ((50 * K,) * 4, 320 * K, 1)
     assert (s2.remaining_pence, s2.delivered_pence, s2.full_year_factor) == ((100 * K,) * 4, 200 * K, 2)
+    assert (s1.assumed_pence, s2.assumed_pence) == (s1.remaining_pence, s2.remaining_pence)  # forecast as planned
+    assert (s4.remaining_pence, s4.assumed_pence, s4.recurrent) == ((0,) * 4, (10 * K,) * 4, False)  # carries none
     assert inputs.pbr_share == Decimal("0.75")
     # acute still to come: £1,100k × 4 months, 75% of it activity-based; prices: prescribing and CHC × 4
     spend = {item.name: item.remaining_pence for item in model.spend}
@@ -151,13 +155,44 @@ def test_year_end_with_no_uncertainty_is_the_hand_worked_figure(workspace: Works
     document = simulation_document(simulation)
     assert document["p10_pence"] == document["p50_pence"] == document["p90_pence"] == CERTAIN_YEAR_END
     assert document["expected_surplus_pence"] == CERTAIN_YEAR_END
-    assert document["p_meet_control_total"] == 0.0  # £970k deficit against a £300k deficit control total
+    assert document["p_meet_control_total"] == 0.0  # £1,010k deficit against a £300k deficit control total
     assert document["fan"][0]["p50_pence"] == FORECAST_SURPLUS + (CERTAIN_YEAR_END - FORECAST_SURPLUS) // 4
     savings_not_counted = Assumptions(
         concentration=NO_UNCERTAINTY, activity_sd=Decimal(0), price_sd=Decimal(0), savings_in_forecast=False
     )
     document = simulation_document(simulate_year_end(workspace, trials=1024, seed=3, assumptions=savings_not_counted))
     assert document["p50_pence"] == FORECAST_SURPLUS + 160 * K + 240 * K - 250 * K  # delivered added, risk lands
+
+
+def test_likely_is_the_closed_form_mean_and_reconciles_to_the_simulated_mean(workspace: Workspace) -> None:
+    """The position's likely counts what the simulation counts: forecast − £240k savings shortfall − £250k risk
+    (100%) + £0 mitigation (0%) = −£1,010k, the model's closed-form mean. The simulated mean (20,000 trials) is
+    reached through the named items, each its simulated mean less its value in the likely; the residual is the
+    float and penny rounding of the parts; the difference lies within four standard errors of the mean."""
+    document = simulation_document(simulate_year_end(workspace, trials=20_000, seed=11))
+    likely = FORECAST_SURPLUS - 240 * K - 250 * K
+    assert document["likely_surplus_pence"] == document["expected_surplus_pence"] == likely
+    reconciliation = document["reconciliation"]
+    steps = reconciliation["steps"]
+    labels = [step["label"] for step in steps]
+    assert labels == [
+        "Risk-adjusted forecast (likely)",
+        "Savings delivery: simulated less risk-adjusted",
+        "Risks: simulated less likely",
+        "Mitigations: simulated less likely",
+        "Activity growth: simulated",
+        "Price: simulated",
+        "Interaction and rounding (residual)",
+        "Simulated expected (mean)",
+    ]
+    assert steps[0]["pence"] == likely and steps[-1]["pence"] == document["mean_surplus_pence"]
+    assert likely + sum(step["pence"] for step in steps[1:-1]) == document["mean_surplus_pence"]  # to the penny
+    assert steps[2]["pence"] == steps[3]["pence"] == 0  # a certain risk and an impossible mitigation never vary
+    assert abs(steps[-2]["pence"]) <= 5  # rounding only
+    error = reconciliation["standard_error_pence"]
+    assert error > 0 and abs(reconciliation["difference_pence"]) <= 4 * error
+    for step in steps[1:-2]:
+        assert abs(step["pence"]) <= 4 * step["standard_error_pence"] + 1, step
 
 
 def test_next_year_takes_last_years_shortfall_and_carries_the_recurrent_savings(workspace: Workspace) -> None:
@@ -167,13 +202,14 @@ def test_next_year_takes_last_years_shortfall_and_carries_the_recurrent_savings(
     plan = simulate_multi_year(workspace, trials=1024, seed=5, settings=settings, assumptions=CERTAIN)
     document = multi_year_document(plan)
     second = document["years"][1]
-    # underlying: £20,520k forecast + this year's savings (£320k + £200k delivered, £600k to come) = £21,640k
+    # underlying: £20,520k forecast + the savings it counts (£320k + £200k delivered, £640k of plan to come,
+    # S4's £40k included) = £21,680k
     # carried forward: S1 (£320k + 80% of £200k) + S2 (£200k + 60% of £400k) × 2 = £480k + £880k
-    # resource: £20m less last year's £670k shortfall (£970k deficit against £300k)
-    assert second["plan"]["underlying_spend_pence"] == 21_640 * K
+    # resource: £20m less last year's £710k shortfall (£1,010k deficit against £300k)
+    assert second["plan"]["underlying_spend_pence"] == 21_680 * K
     assert second["mean_carried_forward_pence"] == 1360 * K
-    assert second["mean_penalty_pence"] == 670 * K
-    assert second["p50_pence"] == second["expected"]["surplus_pence"] == 20_000 * K - 670 * K - (21_640 - 1360) * K
+    assert second["mean_penalty_pence"] == 710 * K
+    assert second["p50_pence"] == second["expected"]["surplus_pence"] == 20_000 * K - 710 * K - (21_680 - 1360) * K
 
 
 def test_simulate_json_through_the_cli_is_reproducible(workspace: Workspace) -> None:
@@ -230,3 +266,14 @@ def test_demo_workspace_simulates(tmp_path: Path, reference_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["inputs"]["schemes"] > 0 and document["inputs"]["risks"] > 0
+    # the demo's likely reconciles to its simulated mean: the named items' sum is the difference to the penny
+    # (with the residual) and within four standard errors of zero (at M08 run-rate, 100,000 trials seed 1:
+    # likely −£36,741,544, mean −£36,750,393, difference −£8,849 against a standard error of £41,446)
+    position = json.loads(runner.invoke(app, ["-w", str(tmp_path / "demo"), "position", "-f", "json"]).stdout)
+    reconciliation = document["reconciliation"]
+    steps = reconciliation["steps"]
+    assert steps[0]["pence"] == position["risk"]["likely_surplus_pence"] == document["likely_surplus_pence"]
+    assert steps[0]["pence"] + sum(step["pence"] for step in steps[1:-1]) == document["mean_surplus_pence"]
+    assert abs(reconciliation["difference_pence"]) <= 4 * reconciliation["standard_error_pence"]
+    assert abs(steps[-2]["pence"]) <= 100  # the residual: rounding, not a missing item
+    assert abs(document["expected_surplus_pence"] - document["likely_surplus_pence"]) <= 100

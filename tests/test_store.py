@@ -288,6 +288,17 @@ EXPECTED_PENCE: dict[str, int] = {
     "risk.best_surplus_pence": -4_399_999_962,
     "risk.likely_surplus_pence": -4_566_666_663,
     "risk.worst_surplus_pence": -4_699_999_963,
+    # no savings schemes: nothing planned for the months to come, so no shortfall
+    "risk.savings_planned_remaining_pence": 0,
+    "risk.savings_forecast_remaining_pence": 0,
+    "risk.savings_risk_adjusted_remaining_pence": 0,
+    "risk.savings_shortfall_pence": 0,
+    # the named year-end figures, as above: control total, forecast, best, likely, worst
+    "year_end[0].pence": -1_700_000_000,
+    "year_end[1].pence": -4_499_999_962,
+    "year_end[2].pence": -4_399_999_962,
+    "year_end[3].pence": -4_566_666_663,
+    "year_end[4].pence": -4_699_999_963,
     # by category, in the categories' order: acute, prescribing, running costs
     "by_category[0].annual_budget_pence": 2_400_000_000_000,
     "by_category[0].ytd_budget_pence": 1_600_000_000_000,

@@ -110,8 +110,9 @@ def test_position_page_and_api_by_category(app_client: TestClient) -> None:
     [acute] = document["by_category"]
     assert (acute["annual_budget_pence"], acute["ytd_actual_pence"]) == (12_000 * K, 6_600 * K)
     assert acute["forecast_variance_pence"] == -1_200 * K
-    # the bridge ends at the likely year-end: −£0.2m − risks (£270k + £200k + £100k) + mitigation £100k × 50%
-    assert document["bridge"][-1]["running_pence"] == -200 * K - 570 * K + 50 * K
+    # the bridge ends at the likely year-end: −£0.2m − the savings shortfall (M07-M12 plan £180k less its
+    # forecast at 90%, £162k: £18k) − risks (£270k + £200k + £100k) + mitigation £100k × 50%
+    assert document["bridge"][-1]["running_pence"] == -200 * K - 18 * K - 570 * K + 50 * K
     html = app_client.get("/position").text
     assert "£13,200k" in html and "£-1,200k" not in html and "-£" not in html and "(£1,200k)" in html
     # the bridge drawn as a waterfall: one bar per step of the API's bridge, inline SVG (nothing fetched)
@@ -223,3 +224,48 @@ def test_requests_waiting_on_one_computation_share_it_unless_the_data_changed_af
     assert results == {"first": 1, "b": 1, "c": 1, "late": 2}
     assert calls == [1, 2]  # b and c shared the first computation; late computed after the change
     assert cache.get("page", compute) == 2 and calls == [1, 2]  # the second result was kept
+
+
+# the labels of the year-end figures, written out here: every interface must show exactly these
+YEAR_END_LABELS = {
+    "forecast_surplus_pence": "Forecast surplus/(deficit)",
+    "likely_surplus_pence": "Risk-adjusted forecast (likely)",
+    "best_surplus_pence": "Risk-adjusted best case",
+    "worst_surplus_pence": "Risk-adjusted worst case",
+}
+
+
+def test_year_end_figures_are_labelled_alike_in_the_json_and_on_the_web(
+    app_client: TestClient, web_workspace: Workspace
+) -> None:
+    """The CLI's JSON names each year-end figure with its label; the overview and position pages show the same
+    words, and the position page the reconciliation of the likely (−£738k, worked above) to the simulated mean."""
+    arguments = ["--workspace", str(web_workspace.path)]
+    position = json.loads(CliRunner().invoke(cli, [*arguments, "position", "--format", "json"]).stdout)
+    assert {item["field"]: item["label"] for item in position["year_end"] if item["field"] in YEAR_END_LABELS} == (
+        YEAR_END_LABELS
+    )
+    assert {item["field"]: item["pence"] for item in position["year_end"]}["likely_surplus_pence"] == -738 * K
+    assert [step["label"] for step in position["bridge"][-4:]] == [
+        "Savings shortfall (risk-adjusted)",
+        "Risks (likely)",
+        "Mitigations (likely)",
+        "Risk-adjusted forecast (likely)",
+    ]
+    sign_in(app_client, "bob")
+    overview = app_client.get("/").text
+    assert "Forecast surplus/(deficit)" in overview and "Risk-adjusted forecast (likely)" in overview
+    page = app_client.get("/position").text
+    trials = app_client.get("/api/overview").json()["trials"]
+    simulated = json.loads(
+        CliRunner()
+        .invoke(cli, [*arguments, "risk", "simulate", "--trials", str(trials), "--seed", "1", "--format", "json"])
+        .stdout
+    )
+    steps = simulated["reconciliation"]["steps"]
+    assert (steps[0]["label"], steps[0]["pence"]) == ("Risk-adjusted forecast (likely)", -738 * K)
+    assert (steps[-1]["label"], steps[-1]["pence"]) == ("Simulated expected (mean)", simulated["mean_surplus_pence"])
+    table = page[page.index('id="reconciliation"') :]
+    table = table[: table.index("</table>")]
+    assert [html_escape(step["label"], quote=False) in table for step in steps] == [True] * len(steps)
+    assert "-£738k" in table

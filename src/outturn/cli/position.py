@@ -19,6 +19,7 @@ from outturn.cli._common import (
 )
 from outturn.domain.money import VARIANCE_CONVENTION, format_millions, format_surplus, format_thousands
 from outturn.domain.position import MIXED, Position
+from outturn.domain.year_end import BEST, CONTROL_TOTAL, FORECAST_SURPLUS, LIKELY, SAVINGS_SHORTFALL, WORST
 from outturn.reports.position import position_document
 from outturn.services.position import compute_position
 
@@ -35,27 +36,20 @@ def render_position(position: Position) -> None:
     for label, value in (
         ("Allocation", format_millions(position.allocation_pence, places=2)),
         ("Deductions from allocation", format_millions(-sum(d.pence for d in position.deductions), places=2)),
-        ("Control total", format_surplus(position.control_total_pence)),
+        (CONTROL_TOTAL, format_surplus(position.control_total_pence)),
         (
             "YTD budget / actual",
             f"{format_thousands(position.ytd_budget_pence)} / {format_thousands(position.ytd_actual_pence)}",
         ),
         ("YTD variance (budget less actual)", format_thousands(position.ytd_variance_pence)),
         ("Forecast outturn (spend)", format_millions(position.forecast_outturn_pence, places=2)),
-        ("Forecast surplus/(deficit)", format_surplus(position.forecast_surplus_pence)),
+        (FORECAST_SURPLUS, format_surplus(position.forecast_surplus_pence)),
         ("Gap to control total", format_millions(position.gap_to_control_total_pence, places=2)),
         ("Savings needed to close it", format_millions(position.savings_needed_pence, places=2)),
-        (
-            "Best / likely / worst",
-            " / ".join(
-                format_surplus(value)
-                for value in (
-                    position.risk.best_surplus_pence,
-                    position.risk.likely_surplus_pence,
-                    position.risk.worst_surplus_pence,
-                )
-            ),
-        ),
+        (SAVINGS_SHORTFALL, format_millions(-position.risk.savings_shortfall_pence, places=2)),
+        (BEST, format_surplus(position.risk.best_surplus_pence)),
+        (LIKELY, format_surplus(position.risk.likely_surplus_pence)),
+        (WORST, format_surplus(position.risk.worst_surplus_pence)),
     ):
         headline.add_row(label, value)
     console.print(headline)

@@ -20,6 +20,7 @@ from outturn.cli._common import (
 )
 from outturn.domain.money import format_millions, format_surplus
 from outturn.domain.plans import parse_share
+from outturn.domain.year_end import LABELS_BY_FIELD, LIKELY, P10, P90, SIMULATED_MEAN, SIMULATION_FIELDS
 from outturn.services.risk import (
     Assumptions,
     PlanSettings,
@@ -100,24 +101,34 @@ def render_simulation(document: dict[str, Any], seconds: float) -> None:
     headline = Table(show_header=False, box=None)
     headline.add_column(style="bold")
     headline.add_column(justify="right")
-    for label, key in (
-        ("Control total", "control_total_pence"),
-        ("Forecast surplus/(deficit)", "forecast_surplus_pence"),
-        ("Expected (closed form)", "expected_surplus_pence"),
-        ("Simulated mean", "mean_surplus_pence"),
-        ("P10 (90% chance of better)", "p10_pence"),
-        ("P50", "p50_pence"),
-        ("P90", "p90_pence"),
-    ):
-        headline.add_row(label, format_surplus(document[key]))
+    for key in SIMULATION_FIELDS:
+        headline.add_row(LABELS_BY_FIELD[key], format_surplus(document[key]))
     headline.add_row("Chance of meeting the control total", f"{document['p_meet_control_total']:.1%}")
     console.print(headline)
-    fan = Table(title="Fan chart: year-end surplus as the months resolve (£m)", title_justify="left")
+    fan = Table(title=f"Fan chart: simulated year-end as the months resolve, {P10} to {P90} (£m)", title_justify="left")
     for column in ("Month", "P10", "P25", "P50", "P75", "P90"):
         fan.add_column(column, justify="left" if column == "Month" else "right")
     for point in document["fan"]:
         fan.add_row(point["month"], *(_money(point[f"p{q}_pence"]) for q in (10, 25, 50, 75, 90)))
     console.print(fan)
+    reconciliation = document["reconciliation"]
+    bridge = Table(
+        title=f"From the {LIKELY} to the {SIMULATED_MEAN} (£m; standard error of the mean "
+        f"{format_millions(reconciliation['standard_error_pence'], places=3)})",
+        title_justify="left",
+    )
+    for column in ("Step", "£m", "Running", "Standard error"):
+        bridge.add_column(column, justify="left" if column == "Step" else "right")
+    for step in reconciliation["steps"]:
+        error = step["standard_error_pence"]
+        bridge.add_row(
+            step["label"],
+            format_millions(step["pence"], places=3),
+            format_millions(step["running_pence"], places=3),
+            "" if error is None else format_millions(error, places=3),
+            style="" if step["kind"] == "step" else "bold",
+        )
+    console.print(bridge)
     tornado = Table(title="Tornado: P50 with each driver at its P10 and P90 (£m)", title_justify="left")
     for column in ("Driver", "P50 at P10", "P50 at P90", "Swing", "Share of variance"):
         tornado.add_column(column, justify="left" if column == "Driver" else "right")

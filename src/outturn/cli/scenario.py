@@ -22,6 +22,7 @@ from outturn.cli._common import (
 )
 from outturn.domain.money import format_surplus, format_thousands
 from outturn.domain.scenarios import scenario_json_schema
+from outturn.domain.year_end import FORECAST_SURPLUS
 from outturn.ingest.scenarios import EXAMPLE_SCENARIO
 from outturn.reports.scenarios import scenario_document
 from outturn.services.scenarios import run_scenario
@@ -62,7 +63,7 @@ def render_scenario(document: dict[str, Any]) -> None:
     console.print(bridge)
     before, after = document["baseline"], document["scenario"]
     console.print(
-        f"Forecast surplus/(deficit): {format_surplus(before['forecast_surplus_pence'])} → "
+        f"{FORECAST_SURPLUS}: {format_surplus(before['forecast_surplus_pence'])} → "
         f"{format_surplus(after['forecast_surplus_pence'])}; gap to control total "
         f"{_money(before['gap_to_control_total_pence'])} → {_money(after['gap_to_control_total_pence'])}; "
         f"full-year effect of the recurrent levers {_money(document['full_year_effect_pence'])}",

@@ -12,6 +12,15 @@ from outturn.domain.money import Pence, div_round, format_millions
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.plans import Deduction, FinancialPlan, RiskItem, RiskKind
 from outturn.domain.problems import Problem
+from outturn.domain.savings import NO_SAVINGS, RemainingSavings
+from outturn.domain.year_end import (
+    CONTROL_TOTAL,
+    FORECAST_SURPLUS,
+    LIKELY,
+    MITIGATIONS_LIKELY,
+    RISKS_LIKELY,
+    SAVINGS_SHORTFALL,
+)
 
 MIXED = "mixed"  # a category whose lines are forecast by different methods
 RECENT_MONTHS_TOLERANCE = Fraction(1, 100)  # recent months run "above" the average when over it by more than 1%
@@ -67,7 +76,11 @@ class BridgeStep:
 
 @dataclass(frozen=True)
 class RiskRange:
-    """Best: no risk lands, every mitigation does. Likely: each at its likelihood. Worst: every risk, no mitigation."""
+    """The forecast adjusted for the savings plan and the risk register (``domain/year_end.py`` states the rules).
+
+    Likely: the savings still to come at their risk-adjusted forecast (their shortfall against what the budgets
+    assume), each risk and mitigation at its likelihood. Best: no risk lands, every mitigation does. Worst: every
+    risk lands, no mitigation does. Savings count at their risk-adjusted forecast in all three."""
 
     risks_total_pence: Pence
     risks_expected_pence: Pence
@@ -76,6 +89,11 @@ class RiskRange:
     best_surplus_pence: Pence
     likely_surplus_pence: Pence
     worst_surplus_pence: Pence
+    savings: RemainingSavings = NO_SAVINGS
+
+    @property
+    def savings_shortfall_pence(self) -> Pence:
+        return self.savings.shortfall_pence
 
 
 @dataclass(frozen=True)
@@ -201,8 +219,8 @@ def momentum_warning(row: CategoryPosition, as_at: FinancialMonth) -> Problem | 
         comparison, direction = "more", "below"
     else:
         return None
-    recent_average = format_millions(div_round(row.exit_recurring_pence, window), places=2, brackets=True)
-    ytd_average = format_millions(div_round(row.ytd_recurring_pence, months), places=2, brackets=True)
+    recent_average = format_millions(div_round(row.exit_recurring_pence, window), places=2)
+    ytd_average = format_millions(div_round(row.ytd_recurring_pence, months), places=2)
     return Problem(
         "forecast",
         f"{row.category.label}: the forecast variance ({_variance_words(forecast_variance)}) is {comparison} adverse "
@@ -212,7 +230,9 @@ def momentum_warning(row: CategoryPosition, as_at: FinancialMonth) -> Problem | 
     )
 
 
-def risk_range(forecast_surplus_pence: Pence, items: Iterable[RiskItem]) -> RiskRange:
+def risk_range(
+    forecast_surplus_pence: Pence, items: Iterable[RiskItem], savings: RemainingSavings = NO_SAVINGS
+) -> RiskRange:
     listed = tuple(items)  # read twice below: a one-shot iterator would lose every mitigation
     risks = [item for item in listed if item.kind is RiskKind.RISK]
     mitigations = [item for item in listed if item.kind is RiskKind.MITIGATION]
@@ -220,14 +240,16 @@ def risk_range(forecast_surplus_pence: Pence, items: Iterable[RiskItem]) -> Risk
     risks_expected = sum(item.expected_pence for item in risks)
     mitigations_total = sum(item.value_pence for item in mitigations)
     mitigations_expected = sum(item.expected_pence for item in mitigations)
+    after_savings = forecast_surplus_pence - savings.shortfall_pence
     return RiskRange(
         risks_total_pence=risks_total,
         risks_expected_pence=risks_expected,
         mitigations_total_pence=mitigations_total,
         mitigations_expected_pence=mitigations_expected,
-        best_surplus_pence=forecast_surplus_pence + mitigations_total,
-        likely_surplus_pence=forecast_surplus_pence - risks_expected + mitigations_expected,
-        worst_surplus_pence=forecast_surplus_pence - risks_total,
+        best_surplus_pence=after_savings + mitigations_total,
+        likely_surplus_pence=after_savings - risks_expected + mitigations_expected,
+        worst_surplus_pence=after_savings - risks_total,
+        savings=savings,
     )
 
 
@@ -246,19 +268,21 @@ def _bridge(
             running += pence
         steps.append(BridgeStep(label, pence, kind, running))
 
-    add("Control total (planned surplus/(deficit))", control_total_pence, "start")
+    add(CONTROL_TOTAL, control_total_pence, "start")
     if planned_surplus_pence != control_total_pence:
         add("Budget set above/(below) the control total", planned_surplus_pence - control_total_pence)
     for row in categories:
         if row.forecast_variance_pence:
             direction = "underspend" if row.forecast_variance_pence > 0 else "overspend"
             add(f"{row.category.label} forecast {direction}", row.forecast_variance_pence)
-    add("Forecast surplus/(deficit)", running, "subtotal")
+    add(FORECAST_SURPLUS, running, "subtotal")
+    if risk.savings_shortfall_pence:
+        add(SAVINGS_SHORTFALL, -risk.savings_shortfall_pence)
     if risk.risks_expected_pence:
-        add("Risks (likely)", -risk.risks_expected_pence)
+        add(RISKS_LIKELY, -risk.risks_expected_pence)
     if risk.mitigations_expected_pence:
-        add("Mitigations (likely)", risk.mitigations_expected_pence)
-    add("Risk-adjusted forecast surplus/(deficit) (likely)", running, "end")
+        add(MITIGATIONS_LIKELY, risk.mitigations_expected_pence)
+    add(LIKELY, running, "end")
     return tuple(steps)
 
 
@@ -272,8 +296,10 @@ def build_position(
     line_forecasts: Sequence[LineForecast],
     risk_items: Sequence[RiskItem],
     warnings: Sequence[Problem] = (),
+    savings: RemainingSavings = NO_SAVINGS,
 ) -> Position:
-    """The position of one organisation, or of a group whose members' plans and lines are all given."""
+    """The position of one organisation, or of a group whose members' plans and lines are all given; ``savings``
+    is the members' savings plan for the months still to come (``domain.savings.remaining_savings``)."""
     categories = summarise_categories(line_forecasts)
     deductions = tuple(deduction for plan in plans for deduction in plan.deductions)
     allocation = sum(plan.allocation_pence for plan in plans)
@@ -281,7 +307,7 @@ def build_position(
     budget = sum(row.annual_budget_pence for row in categories)
     forecast = sum(row.forecast_outturn_pence for row in categories)
     control_total = sum(plan.effective_control_total_pence for plan in plans)
-    risk = risk_range(resource - forecast, risk_items)
+    risk = risk_range(resource - forecast, risk_items, savings)
     return Position(
         org_code=org_code,
         org_name=org_name,

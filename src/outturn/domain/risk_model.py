@@ -24,6 +24,7 @@ from outturn.domain.plans import RiskItem, RiskKind
 from outturn.domain.savings import Scheme, SchemeStatus, effective_start
 
 MAX_PLAN_YEARS = 5
+ACTIVITY, PRICE = "activity growth", "price"  # the spend drivers' names
 NO_UNCERTAINTY = Decimal("Infinity")  # a Beta concentration meaning "each scheme delivers exactly its confidence"
 
 
@@ -39,7 +40,8 @@ class SchemeInput:
     ``remaining_pence`` holds the forecast saving of each simulated month (the months after the as-at month);
     the delivered fraction of it is uncertain, with mean ``confidence``. ``delivered_pence`` is banked.
     ``full_year_factor`` turns the year's saving into its full-year effect (12 over the months it runs), which a
-    recurrent scheme carries into next year.
+    recurrent scheme carries into next year. ``assumed_pence`` holds, per simulated month, the saving the budgets
+    assume (the plan: ``domain.savings.RemainingSavings``); ``None`` means the forecast.
     """
 
     reference: str
@@ -49,20 +51,36 @@ class SchemeInput:
     recurrent: bool = True
     delivered_pence: Pence = 0
     full_year_factor: Fraction = Fraction(1)
+    assumed_pence: tuple[Pence, ...] | None = None
 
     def __post_init__(self) -> None:
         _share(self.confidence, f"scheme {self.reference}: confidence")
         if self.full_year_factor < 1:
             raise ValueError(f"scheme {self.reference}: a full-year factor is at least 1")
+        if self.assumed_pence is not None and len(self.assumed_pence) != len(self.remaining_pence):
+            raise ValueError(f"scheme {self.reference}: one assumed saving per simulated month")
 
     @property
     def remaining_total_pence(self) -> Pence:
         return sum(self.remaining_pence)
 
     @property
+    def assumed_monthly_pence(self) -> tuple[Pence, ...]:
+        return self.remaining_pence if self.assumed_pence is None else self.assumed_pence
+
+    @property
+    def assumed_total_pence(self) -> Pence:
+        return sum(self.assumed_monthly_pence)
+
+    @property
+    def expected_delivery(self) -> Fraction:
+        """The forecast still to come at the scheme's confidence: confidence × remaining."""
+        return Fraction(self.remaining_total_pence) * Fraction(self.confidence)
+
+    @property
     def expected_shortfall(self) -> Fraction:
-        """The forecast still to come times the chance it does not: (1 − confidence) × remaining."""
-        return Fraction(self.remaining_total_pence) * (1 - Fraction(self.confidence))
+        """What the budgets assume less the expected delivery: assumed − confidence × remaining."""
+        return self.assumed_total_pence - self.expected_delivery
 
     @property
     def expected_full_year_effect(self) -> Fraction:
@@ -169,12 +187,11 @@ class RiskModel:
 
     def expected_surplus(self) -> Fraction:
         """The mean year-end surplus in closed form (every source of uncertainty is linear in its draw):
-        forecast − Σ expected scheme shortfall + Σ signed likelihood × value (multipliers have mean 1)."""
+        forecast − Σ expected scheme shortfall (against what the budgets assume) + Σ signed likelihood × value
+        (multipliers have mean 1)."""
         savings = sum((scheme.expected_shortfall for scheme in self.schemes), Fraction(0))
         if not self.savings_in_forecast:
-            savings = -sum(
-                (Fraction(s.remaining_total_pence) - s.expected_shortfall for s in self.schemes), Fraction(0)
-            )
+            savings = -sum((s.expected_delivery for s in self.schemes), Fraction(0))
         risks = sum((risk.expected_effect for risk in self.risks), Fraction(0))
         return self.forecast_surplus_pence - savings + risks
 
@@ -185,23 +202,26 @@ def full_year_factor(scheme: Scheme) -> Fraction:
 
 
 def scheme_input(scheme: Scheme, as_at_month: int, months: Sequence[int]) -> SchemeInput | None:
-    """A stored scheme as at a month (its forecast for each simulated month after it), or None where nothing
-    about it is uncertain or counted: ideas (pipeline, not plan) and schemes with no forecast left and nothing
-    to carry forward."""
+    """A stored scheme as at a month (its forecast and its plan for each simulated month after it), or None where
+    nothing about it is uncertain or counted: ideas (pipeline, not plan) and schemes with no forecast or plan left
+    and nothing to carry forward."""
     if not scheme.status.counts_in_plan:
         return None
     remaining = tuple(scheme.forecast_month(month) if month > as_at_month else 0 for month in months)
+    assumed = tuple(scheme.planned[month - 1] if month > as_at_month else 0 for month in months)
     delivered = scheme.delivered_to_date(as_at_month)
-    if not any(remaining) and (not delivered or not scheme.recurrent or scheme.status is SchemeStatus.STOPPED):
+    recurrent = scheme.recurrent and scheme.status is not SchemeStatus.STOPPED  # a stopped scheme carries nothing
+    if not any(remaining) and not any(assumed) and not (delivered and recurrent):
         return None
     return SchemeInput(
         reference=scheme.reference,
         workstream=scheme.workstream.value,
         remaining_pence=remaining,
         confidence=scheme.confidence,
-        recurrent=scheme.recurrent,
+        recurrent=recurrent,
         delivered_pence=delivered,
         full_year_factor=full_year_factor(scheme),
+        assumed_pence=assumed,
     )
 
 

@@ -7,7 +7,7 @@ months not yet delivered (``None`` means "as planned"). A stopped scheme forecas
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
@@ -339,3 +339,45 @@ def with_unidentified(organisation: SavingsFigures) -> SavingsFigures:
     """One organisation's figures with its unidentified savings: target not yet covered by identified schemes.
     Worked per organisation, then summed, so one organisation's surplus never hides another's gap."""
     return replace(organisation, unidentified_pence=max(organisation.target_pence - organisation.identified_pence, 0))
+
+
+# --- the savings the budgets assume ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RemainingSavings:
+    """The savings plan for the months after an as-at month, as the position counts it.
+
+    Budgets are set net of the savings plan, so the budgets (and a forecast that follows them) assume each
+    scheme's planned saving of every month. For the months to date the ledger's actuals already carry what was
+    delivered, so only the months still to come are at risk: ``planned_pence`` is what the budgets assume for them
+    (schemes in the plan, stopped ones included: their plan is still in the budgets), ``forecast_pence`` the
+    schemes' forecast for them (nothing once stopped) and ``risk_adjusted_pence`` that forecast at each scheme's
+    confidence (``Scheme.risk_adjusted`` less what is banked)."""
+
+    planned_pence: Pence = 0
+    forecast_pence: Pence = 0
+    risk_adjusted_pence: Pence = 0
+
+    @property
+    def shortfall_pence(self) -> Pence:
+        """What the budgets assume less the risk-adjusted forecast: positive lowers the surplus."""
+        return self.planned_pence - self.risk_adjusted_pence
+
+
+NO_SAVINGS = RemainingSavings()
+
+
+def planned_remaining(scheme: Scheme, month: int) -> Pence:
+    """The plan for the months after ``month``: what the budgets assume is still to be saved."""
+    return sum(scheme.planned[month:])
+
+
+def remaining_savings(schemes: Iterable[Scheme], month: int) -> RemainingSavings:
+    """The schemes' plan, forecast and risk-adjusted forecast for the months after ``month`` (ideas excluded)."""
+    counted = [scheme for scheme in schemes if scheme.status.counts_in_plan]
+    return RemainingSavings(
+        planned_pence=sum(planned_remaining(scheme, month) for scheme in counted),
+        forecast_pence=sum(scheme.forecast_remaining(month) for scheme in counted),
+        risk_adjusted_pence=sum(scale(scheme.forecast_remaining(month), scheme.confidence) for scheme in counted),
+    )

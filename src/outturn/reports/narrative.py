@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from outturn.domain.money import Pence, format_millions, format_surplus, format_thousands
+from outturn.domain.year_end import BEST, LIKELY, P10, P50, P90, SIMULATED_MEAN, WORST
 
 MILLIONS_FROM_PENCE = 10_000_000  # £100k: smaller amounts are shown in £k
 
@@ -65,6 +66,7 @@ class RiskHeadline:
     p90_pence: Pence
     top_driver: str | None = None
     top_swing_pence: Pence = 0
+    mean_pence: Pence | None = None  # the simulated expected (mean), reconciled to the likely on the risk page
 
 
 @dataclass(frozen=True)
@@ -303,19 +305,23 @@ def savings_sentences(figures: NarrativeFigures) -> list[str]:
 def risk_sentences(figures: NarrativeFigures) -> list[str]:
     head = figures.headline
     sentences = []
-    if head.best_surplus_pence != head.worst_surplus_pence:  # a register to speak of
+    # a register or a savings shortfall to speak of
+    if head.best_surplus_pence != head.worst_surplus_pence or head.likely_surplus_pence != head.forecast_surplus_pence:
         sentences.append(
-            f"Allowing for the risks and mitigations at their likelihood, the likely position is "
-            f"{_surplus(head.likely_surplus_pence)} (best {format_surplus(head.best_surplus_pence)}, worst "
+            f"Allowing for the savings still to come at their risk-adjusted forecast and the risks and mitigations "
+            f"at their likelihood, the {LIKELY.lower()} is {_surplus(head.likely_surplus_pence)} "
+            f"({BEST.lower()} {format_surplus(head.best_surplus_pence)}, {WORST.lower()} "
             f"{format_surplus(head.worst_surplus_pence)})."
         )
     risk = head.risk
     if risk is not None:
         text = (
             f"The chance of meeting the control total is {percent(risk.p_meet_control_total)} in {risk.trials:,} "
-            f"simulated years (P10 {format_surplus(risk.p10_pence)}, P50 {format_surplus(risk.p50_pence)}, P90 "
+            f"simulated years ({P10} {format_surplus(risk.p10_pence)}, {P50} {format_surplus(risk.p50_pence)}, {P90} "
             f"{format_surplus(risk.p90_pence)})"
         )
+        if risk.mean_pence is not None:
+            text += f"; the {SIMULATED_MEAN.lower()} is {_surplus(risk.mean_pence)}"
         if risk.top_driver:
             swing = amount(risk.top_swing_pence)
             text += f"; the widest swing is from {_lower(risk.top_driver)} ({swing} between its P10 and P90)"

@@ -232,6 +232,7 @@ def _risk_headline(risk: Document | None) -> RiskHeadline | None:
         p90_pence=risk["p90_pence"],
         top_driver=top["driver"] if top else None,
         top_swing_pence=top["swing_pence"] if top else 0,
+        mean_pence=risk.get("mean_surplus_pence"),
     )
 
 
@@ -408,6 +409,7 @@ def headline_document(head: Headline) -> dict[str, Any]:
             "delivered_share": None if savings.delivered_share is None else round(float(savings.delivered_share), 4),
         },
         "p_meet_control_total": None if risk is None else risk.p_meet_control_total,
+        "mean_surplus_pence": None if risk is None else risk.mean_pence,
         "p10_pence": None if risk is None else risk.p10_pence,
         "p50_pence": None if risk is None else risk.p50_pence,
         "p90_pence": None if risk is None else risk.p90_pence,

@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from outturn.domain.money import VARIANCE_CONVENTION, format_millions, format_surplus, format_thousands
+from outturn.domain.year_end import CONTROL_TOTAL, FORECAST_SURPLUS, P10, P50, P90, TEMPLATE_LABELS
 from outturn.reports.narrative import percent
 from outturn.reports.pack import POINT_OF_DELIVERY_LABELS, BoardPack, FunnelSection, workstream_rag
 from outturn.reports.pack_charts import fan_svg, funnel_svg, spc_svg, tornado_svg, waterfall_svg
@@ -28,13 +29,13 @@ SYNTHETIC_NOTE = "SYNTHETIC"
 SUMMARY_ROWS = (
     ("Allocation", "allocation_pence"),
     ("Resource (allocation less deductions)", "resource_pence"),
-    ("Control total (surplus/(deficit))", "control_total_pence"),
+    (CONTROL_TOTAL, "control_total_pence"),
     ("Annual budget", "annual_budget_pence"),
     ("Year-to-date budget", "ytd_budget_pence"),
     ("Year-to-date actual", "ytd_actual_pence"),
     ("Year-to-date variance (budget less actual)", "ytd_variance_pence"),
     ("Forecast outturn (spend)", "forecast_outturn_pence"),
-    ("Forecast surplus/(deficit)", "forecast_surplus_pence"),
+    (FORECAST_SURPLUS, "forecast_surplus_pence"),
     ("Gap to control total", "gap_to_control_total_pence"),
 )
 _VARIATION_WORDS = {
@@ -72,6 +73,7 @@ def _environment() -> Environment:
         short_trust=short_trust,
     )
     environment.globals["variance_convention"] = VARIANCE_CONVENTION
+    environment.globals["labels"] = TEMPLATE_LABELS
     return environment
 
 
@@ -167,7 +169,7 @@ def charts(pack: BoardPack, extra_funnels: Sequence[FunnelSection]) -> dict[str,
                 risk["fan"],
                 risk["control_total_pence"],
                 risk["forecast_surplus_pence"],
-                "Year-end surplus/(deficit) as the months resolve (£m)",
+                f"Simulated year-end as the months resolve: {P10}, {P50}, {P90} (£m)",
             )
         )
         found["tornado"] = Markup(tornado_svg(risk["tornado"], "P50 with each driver at its P10 and P90 (£m)"))

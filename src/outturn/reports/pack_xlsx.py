@@ -12,6 +12,17 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from outturn.domain.year_end import (
+    BEST,
+    CONTROL_TOTAL,
+    FORECAST_SURPLUS,
+    LABELS_BY_FIELD,
+    LIKELY,
+    SAVINGS_SHORTFALL,
+    SIMULATED_MEAN,
+    SIMULATION_FIELDS,
+    WORST,
+)
 from outturn.reports.pack import BoardPack, headline_document
 from outturn.reports.xlsx_tables import (
     FIELD_COLUMNS,
@@ -70,7 +81,7 @@ POSITION_FIELDS = (
     ("Non-recurrent allocation", "non_recurrent_allocation_pence"),
     ("Resource", "resource_pence"),
     ("Required surplus", "required_surplus_pence"),
-    ("Control total", "control_total_pence"),
+    (CONTROL_TOTAL, "control_total_pence"),
     ("Annual budget", "annual_budget_pence"),
     ("Planned surplus", "planned_surplus_pence"),
     ("YTD budget", "ytd_budget_pence"),
@@ -78,7 +89,7 @@ POSITION_FIELDS = (
     ("YTD variance", "ytd_variance_pence"),
     ("Forecast outturn", "forecast_outturn_pence"),
     ("Forecast variance", "forecast_variance_pence"),
-    ("Forecast surplus/(deficit)", "forecast_surplus_pence"),
+    (FORECAST_SURPLUS, "forecast_surplus_pence"),
     ("Gap to control total", "gap_to_control_total_pence"),
     ("Savings needed", "savings_needed_pence"),
     ("Risk-adjusted gap", "risk_adjusted_gap_pence"),
@@ -88,9 +99,13 @@ RISK_FIELDS = (
     ("Risks (expected)", "risks_expected_pence"),
     ("Mitigations (total)", "mitigations_total_pence"),
     ("Mitigations (expected)", "mitigations_expected_pence"),
-    ("Best surplus/(deficit)", "best_surplus_pence"),
-    ("Likely surplus/(deficit)", "likely_surplus_pence"),
-    ("Worst surplus/(deficit)", "worst_surplus_pence"),
+    ("Savings planned for the months to come (the budgets assume)", "savings_planned_remaining_pence"),
+    ("Savings forecast for the months to come", "savings_forecast_remaining_pence"),
+    ("Savings forecast for the months to come, risk-adjusted", "savings_risk_adjusted_remaining_pence"),
+    (SAVINGS_SHORTFALL, "savings_shortfall_pence"),
+    (BEST, "best_surplus_pence"),
+    (LIKELY, "likely_surplus_pence"),
+    (WORST, "worst_surplus_pence"),
 )
 CATEGORY_COLUMNS = (
     Column("Category", "category"),
@@ -341,7 +356,7 @@ def _scenarios(book: Workbook, pack: BoardPack) -> None:
     columns = (
         Column("Scenario", "name"),
         money("Forecast outturn", "forecast_outturn_pence"),
-        money("Forecast surplus/(deficit)", "forecast_surplus_pence"),
+        money(FORECAST_SURPLUS, "forecast_surplus_pence"),
         money("Gap to control total", "gap_to_control_total_pence"),
         money("Change in year", "change_pence"),
         money("Full-year effect", "full_year_effect_pence"),
@@ -380,16 +395,18 @@ def _risk(book: Workbook, pack: BoardPack) -> None:
         risk = pack.risk
         sheet, row = new_sheet(book, "Risk", f"outturn risk simulate --trials {risk['trials']} --seed {risk['seed']}")
         fields = (
-            ("Control total", "control_total_pence"),
-            ("Forecast surplus/(deficit)", "forecast_surplus_pence"),
-            ("Expected (closed form)", "expected_surplus_pence"),
-            ("Simulated mean", "mean_surplus_pence"),
+            *((LABELS_BY_FIELD[key], key) for key in SIMULATION_FIELDS),
             ("Standard deviation", "sd_surplus_pence"),
-            ("P10", "p10_pence"),
-            ("P50", "p50_pence"),
-            ("P90", "p90_pence"),
         )
         row = write_table(sheet, row, FIELD_COLUMNS, field_rows(risk, fields))
+        reconciliation = (
+            Column(f"From the {LIKELY} to the {SIMULATED_MEAN}", "label"),
+            Column("Kind", "kind"),
+            money("Step", "pence"),
+            money("Running", "running_pence"),
+            money("Standard error", "standard_error_pence"),
+        )
+        row = write_table(sheet, row, reconciliation, risk["reconciliation"]["steps"])
         shares = (Column("Figure", "label"), Column("Value", "value", "share"), Column("Field", "field"))
         row = write_table(
             sheet, row, shares, field_rows(risk, (("Chance of meeting the control total", "p_meet_control_total"),))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from outturn.domain.position import Position
+from outturn.domain.year_end import LABELS_BY_FIELD
 
 
 def position_heading(position: Position) -> dict[str, Any]:
@@ -17,6 +18,19 @@ def position_heading(position: Position) -> dict[str, Any]:
         "as_at": position.as_at.calendar_label,
         "method": position.method,
     }
+
+
+def year_end_figures(position: Position) -> list[dict[str, Any]]:
+    """The position's named year-end figures, each with its one label (``domain/year_end.py``)."""
+    risk = position.risk
+    figures = {
+        "control_total_pence": position.control_total_pence,
+        "forecast_surplus_pence": position.forecast_surplus_pence,
+        "best_surplus_pence": risk.best_surplus_pence,
+        "likely_surplus_pence": risk.likely_surplus_pence,
+        "worst_surplus_pence": risk.worst_surplus_pence,
+    }
+    return [{"field": key, "label": LABELS_BY_FIELD[key], "pence": pence} for key, pence in figures.items()]
 
 
 def position_document(position: Position) -> dict[str, Any]:
@@ -50,7 +64,12 @@ def position_document(position: Position) -> dict[str, Any]:
             "best_surplus_pence": risk.best_surplus_pence,
             "likely_surplus_pence": risk.likely_surplus_pence,
             "worst_surplus_pence": risk.worst_surplus_pence,
+            "savings_planned_remaining_pence": risk.savings.planned_pence,
+            "savings_forecast_remaining_pence": risk.savings.forecast_pence,
+            "savings_risk_adjusted_remaining_pence": risk.savings.risk_adjusted_pence,
+            "savings_shortfall_pence": risk.savings_shortfall_pence,
         },
+        "year_end": year_end_figures(position),
         "by_category": [
             {
                 "category": row.category.value,

@@ -21,10 +21,12 @@ from outturn.domain.periods import FinancialMonth
 from outturn.domain.plans import FinancialPlan, ForecastOverride
 from outturn.domain.position import Position, build_position
 from outturn.domain.problems import Problem
+from outturn.domain.savings import remaining_savings
 from outturn.engine.backends import memtable
 from outturn.engine.ledger import LEDGER_SCHEMA, line_figures_with_last_year
 from outturn.services.workspace import Workspace
 from outturn.store import method_settings, repository
+from outturn.store import savings_repository as savings_store
 
 
 class PositionError(BadInput):
@@ -177,6 +179,7 @@ def compute_position(
         settings = method_settings.settings_for(
             session, {code for codes in lineage(tree, members).values() for code in codes}
         )
+        schemes = savings_store.load_schemes(session, year, members)
     ledger = memtable(rows, LEDGER_SCHEMA)
     figures = workspace.backend.to_rows(
         line_figures_with_last_year(ledger, year=year.start_year, as_at_month=request.as_at.number)
@@ -195,4 +198,5 @@ def compute_position(
         line_forecasts=forecasts,
         risk_items=risks,
         warnings=warnings,
+        savings=remaining_savings(schemes, request.as_at.number),
     )

@@ -22,7 +22,9 @@ from outturn.domain.money import Pence, div_round, scale
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialYear
 from outturn.domain.position import Position
 from outturn.domain.risk_model import (
+    ACTIVITY,
     MAX_PLAN_YEARS,
+    PRICE,
     FirstYear,
     PlanYear,
     RiskModel,
@@ -36,6 +38,7 @@ from outturn.domain.risk_model import (
 from outturn.domain.savings import Scheme, Workstream
 from outturn.reports.position import position_heading
 from outturn.services.position import compute_position
+from outturn.services.reconciliation import reconciliation, reconciliation_document
 from outturn.services.workspace import Workspace
 from outturn.stats import montecarlo
 from outturn.stats.montecarlo import SimulationResult
@@ -45,7 +48,6 @@ from outturn.store import savings_repository as savings_store
 
 ACTIVITY_CATEGORIES = (CostCategory.ACUTE,)
 PRICE_CATEGORIES = (CostCategory.PRESCRIBING, CostCategory.CONTINUING_HEALTHCARE)
-ACTIVITY, PRICE = "activity growth", "price"
 MAX_TRIALS = 10_000_000
 
 
@@ -185,6 +187,7 @@ def simulation_document(simulation: RiskSimulation) -> dict[str, Any]:
         "assumptions": _assumptions(model, inputs.pbr_share),
         "control_total_pence": model.control_total_pence,
         "forecast_surplus_pence": model.forecast_surplus_pence,
+        "likely_surplus_pence": position.risk.likely_surplus_pence,
         "expected_surplus_pence": _pence(model.expected_surplus()),
         "mean_surplus_pence": _pence(float(year_end.mean())),
         "sd_surplus_pence": _pence(float(year_end.std(ddof=1))) if result.trials > 1 else 0,
@@ -210,6 +213,7 @@ def simulation_document(simulation: RiskSimulation) -> dict[str, Any]:
             {"from_pence": _pence(float(low)), "to_pence": _pence(float(high)), "trials": int(count)}
             for low, high, count in zip(edges[:-1], edges[1:], counts, strict=True)
         ],
+        "reconciliation": reconciliation_document(reconciliation(position, result)),
         "fan": fan_points(result),
         "tornado": [
             {
@@ -278,7 +282,7 @@ def _later_years(inputs: ModelInputs, workspace: Workspace, settings: PlanSettin
     if confidence is None:
         weighted = sum((s.confidence * s.plan_pence for s in in_plan), Decimal(0))
         confidence = (weighted / plan_total).quantize(Decimal("0.0001")) if plan_total > 0 else Decimal(1)
-    year_savings = sum(s.delivered_pence + s.remaining_total_pence for s in model.schemes)
+    year_savings = sum(s.delivered_pence + s.assumed_total_pence for s in model.schemes)  # as the forecast counts
     counted = year_savings if model.savings_in_forecast else sum(s.delivered_pence for s in model.schemes)
     one_offs = sum(row.ytd_one_off_pence for row in position.by_category)
     base_spend = position.forecast_outturn_pence - one_offs + counted

@@ -18,6 +18,7 @@ from outturn.domain.savings import SavingsFigures
 from outturn.domain.savings_rollup import RollupLevel
 from outturn.services.contracts import ContractError
 from outturn.services.position import PositionError, compute_position
+from outturn.services.reconciliation import reconciliation, reconciliation_document
 from outturn.services.risk import fan_points, simulate_year_end
 from outturn.services.savings import SavingsError, savings_rollup
 from outturn.services.workspace import Workspace
@@ -56,6 +57,7 @@ class Overview:
     savings: SavingsFigures
     notes: tuple[str, ...]
     fan: tuple[dict[str, Any], ...] = ()  # the simulated year-end by remaining month (``risk simulate``'s fan)
+    reconciliation: dict[str, Any] | None = None  # likely to simulated mean (``risk simulate``'s reconciliation)
 
 
 def data_stamp(workspace: Workspace) -> tuple[Any, ...]:
@@ -97,11 +99,13 @@ def overview(workspace: Workspace, org_code: str | None = None, as_at: str | Non
         position = simulation.inputs.position
         p_meet: float | None = float(montecarlo.p_meet(simulation.result))
         fan = tuple(fan_points(simulation.result))
+        reconciled: dict[str, Any] | None = reconciliation_document(reconciliation(position, simulation.result))
         notes.extend(simulation.inputs.notes)
     except ValueError as error:  # a model the simulation cannot take; the position still stands
         position = compute_position(workspace, org_code, as_at)
         p_meet = None
         fan = ()
+        reconciled = None
         notes.append(f"risk simulation not run: {error}")
     return Overview(
         position,
@@ -111,6 +115,7 @@ def overview(workspace: Workspace, org_code: str | None = None, as_at: str | Non
         _savings(workspace, position),
         tuple(notes),
         fan,
+        reconciled,
     )
 
 

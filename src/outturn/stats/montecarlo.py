@@ -10,7 +10,9 @@ chunks. Per trial:
   within a bin, about one part in a million of the variance, is lost). The bin is found in integer steps:
   √(1 − ρ)·E_s and √ρ·W_g are each rounded to whole bins (W_g held within ±7 standard deviations, a chance below
   1e-11, so the sum stays in the table). Monthly delivery is F × the forecast phasing, so trials × schemes ×
-  months collapse to one matrix product (trials × schemes) @ (schemes × columns).
+  months collapse to one matrix product (trials × schemes) @ (schemes × columns). The forecast surplus already
+  counts what the budgets assume (each scheme's plan for the simulated months), so a scheme's effect on the
+  surplus is F_s × its forecast less that plan.
 - **Risks and mitigations** land as Bernoulli(likelihood), each with its value (triangular where a range is
   given), spread evenly over the simulated months.
 - **Activity growth and prices**: a normal multiplier of mean 1 on the spend still to come that each one drives.
@@ -74,7 +76,7 @@ class CompiledModel:
     factor_limit: int
     weights: npt.NDArray[np.float32]  # schemes × (months | workstreams | full-year effect)
     weights_mean: Floats  # Σ confidence × weight, per column
-    savings_subtracted: Floats  # what the forecast already counts, per column (0 if savings not in it)
+    savings_subtracted: Floats  # what the forecast already counts (the budgets' plan), per column (0 if not in it)
     risk_likelihood: Floats
     risk_low: Floats
     risk_mode: Floats
@@ -134,15 +136,17 @@ def compile_model(model: RiskModel) -> CompiledModel:
     rho = float(model.correlation)
     steps = _normal_steps(math.sqrt(1 - rho))
     months, columns = len(model.months), len(model.months) + len(groups) + 1
-    weights = np.zeros((len(schemes), columns))
+    weights, assumed = np.zeros((len(schemes), columns)), np.zeros((len(schemes), columns))
     for row, scheme in enumerate(schemes):
+        group = months + groups.index(scheme.workstream)
         weights[row, :months] = scheme.remaining_pence
-        weights[row, months + groups.index(scheme.workstream)] = scheme.remaining_total_pence
+        weights[row, group] = scheme.remaining_total_pence
         weights[row, -1] = scheme.remaining_total_pence * float(scheme.full_year_factor) * scheme.recurrent
+        assumed[row, :months] = scheme.assumed_monthly_pence
+        assumed[row, group] = scheme.assumed_total_pence
     banked = sum(s.delivered_pence * float(s.full_year_factor) for s in schemes if s.recurrent)
     weights_mean = confidences @ weights + np.eye(columns)[-1] * banked
-    subtracted = weights.sum(axis=0) * model.savings_in_forecast
-    subtracted[-1] = 0.0
+    subtracted = assumed.sum(axis=0) * model.savings_in_forecast
     risks = model.risks
 
     def risk_array(values: Sequence[float | int | Decimal]) -> Floats:

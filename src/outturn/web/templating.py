@@ -17,6 +17,7 @@ from outturn.domain.money import (
     format_surplus,
     format_thousands,
 )
+from outturn.domain.year_end import TEMPLATE_LABELS
 from outturn.web.security import csrf_token_for, optional_user
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -54,6 +55,7 @@ def build_templates() -> Jinja2Templates:
     env.globals["variance_convention"] = VARIANCE_CONVENTION
     env.filters["percent"] = _percent
     env.filters["pounds_input"] = lambda pence: "" if pence is None else f"{pence / 100:.2f}"
+    env.globals["labels"] = TEMPLATE_LABELS
     return templates
 
 

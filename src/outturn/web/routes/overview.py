@@ -39,6 +39,7 @@ def overview_document(found: Overview) -> dict[str, Any]:
             for item in found.top_risks
         ],
         "savings": figures_document(found.savings),
+        "reconciliation": found.reconciliation,
         "notes": list(found.notes),
     }
 
@@ -58,6 +59,7 @@ async def overview_api(
     request: Request, _user: Reader, workspace: WorkspaceDep, org: str | None = None, as_at: str | None = None
 ) -> dict[str, Any]:
     """The overview's figures: ``position`` (as ``outturn position --format json``), ``p_meet_control_total``
-    (Monte Carlo, ``trials`` trials, seed 1), ``top_risks`` (largest expected value first) and ``savings``
-    (as ``outturn savings rollup --format json`` summed over the organisation)."""
+    (Monte Carlo, ``trials`` trials, seed 1), ``reconciliation`` (that simulation's mean reconciled to the
+    position's likely, as ``outturn risk simulate --format json`` gives it), ``top_risks`` (largest expected value
+    first) and ``savings`` (as ``outturn savings rollup --format json`` summed over the organisation)."""
     return overview_document(await cached_overview(request, workspace, org, as_at))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
+from outturn.domain.year_end import P10, P50, P90
 from outturn.reports.pack_charts import fan_svg, waterfall_svg
 from outturn.reports.position import position_document
 from outturn.web.routes.overview import cached_overview
@@ -27,10 +28,19 @@ async def position_page(
     key = ("bridge-svg", found.position.org_code, found.position.as_at.label, found.position.as_at.year.label)
     # drawn by matplotlib from our own figures and category labels: nothing a user typed
     chart = Markup(request.app.state.cache.get(key, lambda: waterfall_svg(document["bridge"], title)))
-    context = {"active": "position", "p": found.position, "doc": document, "bridge_chart": chart, "fan_chart": None}
+    context = {
+        "active": "position",
+        "p": found.position,
+        "o": found,
+        "doc": document,
+        "bridge_chart": chart,
+        "fan_chart": None,
+    }
     if found.fan:
         position = found.position
-        fan_title = f"Forecast year-end surplus/(deficit) as the months resolve ({found.trials:,} simulated years, £m)"
+        fan_title = (
+            f"Simulated year-end as the months resolve: {P10}, {P50}, {P90} ({found.trials:,} simulated years, £m)"
+        )
         context["fan_chart"] = Markup(
             request.app.state.cache.get(
                 ("fan-svg", *key[1:]),
