@@ -25,7 +25,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from outturn import __version__
 from outturn.domain.errors import BadInput, Conflict, NotFound, Unavailable
 from outturn.domain.problems import ProblemsError
-from outturn.services.web import data_stamp
+from outturn.services.web import data_stamps
 from outturn.services.workspace import open_workspace
 from outturn.settings import Settings
 from outturn.web.cache import ResultCache
@@ -209,6 +209,7 @@ def create_app(settings: Settings, config: WebConfig | None = None, *, read_only
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         app.state.jobs.shutdown()
+        app.state.cache.shutdown()
         workspace.close()
 
     app = FastAPI(
@@ -227,9 +228,10 @@ def create_app(settings: Settings, config: WebConfig | None = None, *, read_only
     app.state.templates = build_templates()
     app.state.sessions = SessionCache(config.session_cache_seconds, timedelta(minutes=config.session_idle_minutes))
     app.state.cache = ResultCache(
-        lambda: data_stamp(workspace),
+        lambda: data_stamps(workspace),
         ttl_seconds=config.cache_seconds,
         stamp_seconds=config.stamp_seconds,
+        stale_seconds=config.stale_seconds,
         remembered_errors=(*BAD_INPUT, *NOT_FOUND),
     )
     app.state.jobs = JobRunner(JobLimits(), expected=(ProblemsError, *BAD_INPUT, *NOT_FOUND))
