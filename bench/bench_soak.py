@@ -4,7 +4,9 @@ Targets (issue 12): under that load, read p95 stays under 200 ms, no response is
 200) is in the scheme's audit trail and, where no later edit replaced it, in the final state. The server is `outturn
 serve`'s application under uvicorn in its own process on loopback (as bench/bench_web.py starts it) over a workspace
 like the demo's register: 1,000 schemes over 50 sub-ICBs, with a plan, ledger and risk register for S00. The clients
-are asyncio tasks sharing one httpx2 connection pool, signed in as a finance user:
+are asyncio tasks signed in as a finance user, the readers in one session and the writers in another (a session
+reads its own writes at once, so readers who were the editors would wait for every edit to be recomputed; the
+50 readers are other people), each session with its own httpx2 connection pool:
 
 - 50 readers, each a person at a browser: a page, then a pause of `--think` seconds on average (uniform between
   half and one and a half times it; default 1 s, so about 50 requests a second in all; `--think 0` hammers the
@@ -150,12 +152,21 @@ async def analyst(client: httpx.AsyncClient, record: Record, csrf: str, stop: as
         await record.fetch("scenario", client.post("/api/scenarios/run", data=data, headers={"X-CSRF-Token": csrf}))
 
 
-async def soak(base: str, cookie: str, args: argparse.Namespace, ledger: bytes) -> tuple[Record, list[str]]:
-    record = Record()
-    limits = httpx.Limits(max_connections=args.readers + args.editors + 8, max_keepalive_connections=100)
+def _client(base: str, cookie: str, connections: int) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     cookies = {"outturn_session": cookie}
-    async with httpx.AsyncClient(base_url=base, cookies=cookies, limits=limits, timeout=REQUEST_TIMEOUT) as client:
-        csrf = (await client.get("/api/session")).json()["csrf_token"]
+    return httpx.AsyncClient(base_url=base, cookies=cookies, limits=limits, timeout=REQUEST_TIMEOUT)
+
+
+async def soak(
+    base: str, cookies: tuple[str, str], args: argparse.Namespace, ledger: bytes
+) -> tuple[Record, list[str]]:
+    record = Record()
+    async with (
+        _client(base, cookies[0], args.readers + 4) as client,
+        _client(base, cookies[1], args.editors + 4) as desk,
+    ):
+        csrf = (await desk.get("/api/session")).json()["csrf_token"]
         for page in _reads(args.schemes):  # warm-up: each page once, so the baseline is not the first renders
             (await client.get(page)).raise_for_status()
         reading, writing = asyncio.Event(), asyncio.Event()
@@ -166,11 +177,11 @@ async def soak(base: str, cookie: str, args: argparse.Namespace, ledger: bytes) 
         await asyncio.sleep(args.seconds * args.baseline_share)
         record.phase = "soak"
         writers = [
-            asyncio.create_task(editor(client, record, csrf, n, args.edit_think, writing)) for n in range(args.editors)
+            asyncio.create_task(editor(desk, record, csrf, n, args.edit_think, writing)) for n in range(args.editors)
         ]
         writers += [
-            asyncio.create_task(importer(client, record, csrf, ledger, writing)),
-            asyncio.create_task(analyst(client, record, csrf, writing)),
+            asyncio.create_task(importer(desk, record, csrf, ledger, writing)),
+            asyncio.create_task(analyst(desk, record, csrf, writing)),
         ]
         await asyncio.sleep(args.seconds * (1 - args.baseline_share))
         reading.set()
@@ -179,7 +190,7 @@ async def soak(base: str, cookie: str, args: argparse.Namespace, ledger: bytes) 
         _, pending = await asyncio.wait(background + writers, timeout=REQUEST_TIMEOUT)
         for task in pending:
             task.cancel()
-        problems = await _check_edits(client, record)
+        problems = await _check_edits(desk, record)
     return record, problems
 
 
@@ -286,7 +297,8 @@ def main() -> None:
                 f"{args.editors} editors, "
                 f"an import and a scenario after the first {args.baseline_share:.0%}; load before: {_load_average()}"
             )
-            record, problems = asyncio.run(soak(base, _session_cookie(base), args, (root / "ledger.csv").read_bytes()))
+            cookies = (_session_cookie(base), _session_cookie(base))  # the readers', the writers'
+            record, problems = asyncio.run(soak(base, cookies, args, (root / "ledger.csv").read_bytes()))
             print(f"load average after: {_load_average()}")
             passed = report(record, problems, args.seconds * (1 - args.baseline_share))
         finally:

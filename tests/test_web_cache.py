@@ -256,6 +256,23 @@ def test_stale_figures_are_served_with_their_time_while_one_computation_refreshe
     assert calls == [1, 2]
 
 
+def test_under_a_stream_of_changes_a_page_is_refreshed_at_most_once_an_interval() -> None:
+    """With an interval of an hour, changes after a computation start no refresh within the hour: the previous
+    figures are served (said to be refreshing), computed once."""
+    stamps = {SAVINGS: 1}
+    cache = ResultCache(
+        lambda: dict(stamps), ttl_seconds=7200, stamp_seconds=0, stale_seconds=3600, refresh_seconds=3600
+    )
+    calls: list[str] = []
+    compute = _counting(calls, "register")
+    assert cache.figures("register", compute, reads_only(SAVINGS)).refreshing is False
+    for edit in range(2, 6):
+        stamps[SAVINGS] = edit
+        assert cache.figures("register", compute, reads_only(SAVINGS)).refreshing is True
+    cache.wait_for_refreshes()
+    assert calls == ["register"]
+
+
 def test_figures_stale_for_longer_than_the_bound_are_never_served() -> None:
     """With a bound of 0 seconds every read after a change waits for the new figures (the bound is what it
     says: here no stale read at all)."""
@@ -299,7 +316,8 @@ def _register_forecast(client: TestClient, query: str = "q=S2") -> tuple[int, st
 def test_an_editor_reads_their_edit_at_once_and_other_pages_say_their_figures_are_refreshing(
     web_workspace: Workspace,
 ) -> None:
-    app = create_app(web_workspace.settings, WebConfig(stamp_seconds=3600, stale_seconds=3600))
+    config = WebConfig(stamp_seconds=3600, stale_seconds=3600, refresh_seconds=0)
+    app = create_app(web_workspace.settings, config)
     with TestClient(app) as editor:
         board = TestClient(app)  # a second browser (the first runs the application's start and end)
         csrf = sign_in(editor, "fiona")

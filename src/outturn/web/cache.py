@@ -10,9 +10,10 @@ stamp at all. ``invalidate`` (everything changed) remains for writes no stamp se
 
 Stale while revalidate (``figures``/``figures_async``, for the expensive pages): a result out of date for less than
 ``stale_seconds`` is still served, marked ``refreshing`` with the time its figures were computed, while one
-background computation per key brings it up to date; a request that finds it staler than that waits for the new
-figures. Read your writes: a request from someone who changed what a result reads since it was computed (``reader``,
-their session) always waits for figures that include the change. ``get``/``get_async`` never serve stale figures.
+background computation per key brings it up to date (at most one every ``refresh_seconds`` per key, however many
+changes come); a request that finds it staler than that waits for the new figures. Read your writes: a request from
+someone who changed what a result reads since it was computed (``reader``, their session) always waits for figures
+that include the change. ``get``/``get_async`` never serve stale figures.
 
 Single flight per key: a key is computed by one thread at a time, and requests that need it join that computation
 when no change it reads came after it began; otherwise they wait for it and compute again. A computation inside a
@@ -119,6 +120,7 @@ class ResultCache:
         ttl_seconds: float,
         stamp_seconds: float,
         stale_seconds: float = 5.0,
+        refresh_seconds: float = 0.0,
         remembered_errors: tuple[type[Exception], ...] = (ValueError, KeyError),
     ) -> None:
         self._stamps = stamps
@@ -126,6 +128,7 @@ class ResultCache:
         self._ttl = ttl_seconds
         self._stamp_every = stamp_seconds
         self.stale_seconds = stale_seconds
+        self._refresh_every = refresh_seconds
         self._lock = threading.RLock()  # guards everything below (re-entered by a refresh that ends at once)
         self._entries: dict[Hashable, _Work] = {}
         self._computing: dict[Hashable, _Work] = {}
@@ -245,7 +248,7 @@ class ResultCache:
                 entry = self._answer(key, stale_ok, reader)
                 if entry is not None:
                     if entry.stale_since is not None:
-                        self._refresh(key, compute, reads)
+                        self._refresh(key, entry, compute)
                     return self._cached(entry)
                 work = self._computing.get(key)
                 mine = work is None
@@ -290,11 +293,13 @@ class ResultCache:
                 del self._computing[key]
             work.done.set()
 
-    def _refresh(self, key: Hashable, compute: Callable[[], Any], reads: Reads) -> None:
-        """Start one background computation of ``key`` unless one is under way (the lock held)."""
-        if key in self._computing:
+    def _refresh(self, key: Hashable, entry: _Work, compute: Callable[[], Any]) -> None:
+        """Start one background computation of ``key`` (served stale as ``entry``) unless one is under way or the
+        last ended less than ``refresh_seconds`` ago (the lock held): under a stream of changes a page is computed
+        at most once every ``refresh_seconds``, not once per change."""
+        if key in self._computing or time.monotonic() - entry.ended < self._refresh_every:
             return
-        work = self._begin(key, reads)
+        work = self._begin(key, entry.reads)
         if self._refresher is None:
             self._refresher = ThreadPoolExecutor(REFRESH_WORKERS, thread_name_prefix="outturn-refresh")
         future = self._refresher.submit(self._background, key, work, compute)
@@ -334,7 +339,7 @@ class ResultCache:
             if entry is None:
                 return None
             if entry.stale_since is not None:
-                self._refresh(key, compute, reads)
+                self._refresh(key, entry, compute)
             return self._cached(entry)
 
     async def get_async(self, key: Hashable, compute: Callable[[], T], reads: Reads = EVERYTHING) -> T:
