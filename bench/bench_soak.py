@@ -82,6 +82,7 @@ class Record:
     """What every task saw: (phase, kind, status, seconds) per request, and each accepted edit."""
 
     requests: list[tuple[str, str, str, float]] = field(default_factory=list)
+    pages: list[tuple[str, str, float]] = field(default_factory=list)  # each read's (phase, page, seconds)
     accepted: list[tuple[str, int, int, int]] = field(default_factory=list)  # (reference, version, month, pence)
     phase: str = "baseline"
 
@@ -105,9 +106,16 @@ def _reads(schemes: int) -> list[str]:
     ]
 
 
+def _page(path: str) -> str:
+    """A read's page, schemes taken together: ``/api/savings/schemes/2025/QIPP-00042`` is ``/api/savings/schemes/…``."""
+    return path.rsplit("/", 2)[0] + "/…" if "QIPP-" in path else path
+
+
 async def reader(client: httpx.AsyncClient, record: Record, schemes: int, think: float, stop: asyncio.Event) -> None:
     while not stop.is_set():
-        await record.fetch("read", client.get(random.choice(_reads(schemes))))
+        path, phase, started = random.choice(_reads(schemes)), record.phase, time.perf_counter()
+        await record.fetch("read", client.get(path))
+        record.pages.append((phase, _page(path), time.perf_counter() - started))
         if think:
             await asyncio.sleep(random.uniform(0.5 * think, 1.5 * think))
 
@@ -240,6 +248,13 @@ def report(record: Record, problems: list[str], seconds: float) -> bool:
             f"{_percentile(times, 0.95) * 1000:9.1f}{_percentile(times, 0.99) * 1000:10.1f}"
             f"{max(times) * 1000:10.1f}  {dict(sorted(counts.items()))}"
         )
+    print("\n  read p95 by page, baseline and soak (ms):")
+    for page in sorted({page for _, page, _ in record.pages}):
+        p95 = [
+            _percentile([seconds for at, what, seconds in record.pages if at == phase and what == page], 0.95) * 1000
+            for phase in ("baseline", "soak")
+        ]
+        print(f"    {page:<32}{p95[0]:9.1f}{p95[1]:9.1f}")
     baseline_p95 = _percentile(_latencies(record, "baseline", "read"), 0.95)
     soak_reads = _latencies(record, "soak", "read")
     soak_p95 = _percentile(soak_reads, 0.95)

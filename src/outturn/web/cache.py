@@ -39,6 +39,7 @@ from outturn.services.web import SAVINGS
 T = TypeVar("T")
 ANY = "*"  # the kind ``invalidate`` changes: every result reads it
 REFRESH_WORKERS = 2
+PRUNE_ABOVE = 1_000  # entries (a chart is kept by the figures it draws, so old ones pile up until pruned)
 log = logging.getLogger(__name__)
 
 
@@ -290,8 +291,18 @@ class ResultCache:
                 work.ended = time.monotonic()
                 if work.error is None:
                     self._entries[key] = work
+                    if len(self._entries) > PRUNE_ABOVE:
+                        self._prune()
                 del self._computing[key]
             work.done.set()
+
+    def _prune(self) -> None:
+        """Forget the entries past their time to live, then the oldest beyond ``PRUNE_ABOVE`` (the lock held)."""
+        now = time.monotonic()
+        self._entries = {key: entry for key, entry in self._entries.items() if now - entry.ended < self._ttl}
+        if len(self._entries) > PRUNE_ABOVE:
+            newest = sorted(self._entries.items(), key=lambda item: item[1].ended)[-PRUNE_ABOVE // 2 :]
+            self._entries = dict(newest)
 
     def _refresh(self, key: Hashable, entry: _Work, compute: Callable[[], Any]) -> None:
         """Start one background computation of ``key`` (served stale as ``entry``) unless one is under way or the
