@@ -10,11 +10,15 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from outturn.reports.position import position_document
 from outturn.reports.savings import figures_document
 from outturn.services.web import Overview, overview
-from outturn.web.cache import EVERYTHING, Cached
+from outturn.web.cache import EVERYTHING, Cached, ResultCache
 from outturn.web.security import CurrentUser, Reader, WorkspaceDep, reader_of
 from outturn.web.templating import figures_headers, figures_note, render
 
 router = APIRouter()
+
+
+def _key(org: str | None, as_at: str | None) -> tuple[str, str | None, str | None]:
+    return ("overview", (org or "").upper() or None, as_at)
 
 
 async def cached_overview(
@@ -22,10 +26,15 @@ async def cached_overview(
 ) -> Cached[Overview]:
     """The overview's figures, which read nearly everything: while a change is added to them (in the background)
     the previous figures are served, saying so, except to whoever made the change."""
-    key = ("overview", (org or "").upper() or None, as_at)
     found: Cached[Overview] = await request.app.state.cache.figures_async(
-        key, lambda: overview(workspace, org, as_at), EVERYTHING, reader_of(request)
+        _key(org, as_at), lambda: overview(workspace, org, as_at), EVERYTHING, reader_of(request)
     )
+    return found
+
+
+def current_overview(cache: ResultCache, workspace: WorkspaceDep, org: str | None, as_at: str | None) -> Overview:
+    """The overview's up-to-date figures, for a result built from them (on a worker thread)."""
+    found: Overview = cache.get(_key(org, as_at), lambda: overview(workspace, org, as_at))
     return found
 
 
