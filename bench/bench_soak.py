@@ -4,7 +4,9 @@ Targets (issue 12): under that load, read p95 stays under 200 ms, no response is
 200) is in the scheme's audit trail and, where no later edit replaced it, in the final state. The server is `outturn
 serve`'s application under uvicorn in its own process on loopback (as bench/bench_web.py starts it) over a workspace
 like the demo's register: 1,000 schemes over 50 sub-ICBs, with a plan, ledger and risk register for S00. The clients
-are asyncio tasks sharing one httpx2 connection pool, signed in as a finance user:
+are asyncio tasks signed in as a finance user, the readers in one session and the writers in another (a session
+reads its own writes at once, so readers who were the editors would wait for every edit to be recomputed; the
+50 readers are other people), each session with its own httpx2 connection pool:
 
 - 50 readers, each a person at a browser: a page, then a pause of `--think` seconds on average (uniform between
   half and one and a half times it; default 1 s, so about 50 requests a second in all; `--think 0` hammers the
@@ -80,6 +82,7 @@ class Record:
     """What every task saw: (phase, kind, status, seconds) per request, and each accepted edit."""
 
     requests: list[tuple[str, str, str, float]] = field(default_factory=list)
+    pages: list[tuple[str, str, float]] = field(default_factory=list)  # each read's (phase, page, seconds)
     accepted: list[tuple[str, int, int, int]] = field(default_factory=list)  # (reference, version, month, pence)
     phase: str = "baseline"
 
@@ -103,9 +106,16 @@ def _reads(schemes: int) -> list[str]:
     ]
 
 
+def _page(path: str) -> str:
+    """A read's page, schemes taken together: ``/api/savings/schemes/2025/QIPP-00042`` is ``/api/savings/schemes/…``."""
+    return path.rsplit("/", 2)[0] + "/…" if "QIPP-" in path else path
+
+
 async def reader(client: httpx.AsyncClient, record: Record, schemes: int, think: float, stop: asyncio.Event) -> None:
     while not stop.is_set():
-        await record.fetch("read", client.get(random.choice(_reads(schemes))))
+        path, phase, started = random.choice(_reads(schemes)), record.phase, time.perf_counter()
+        await record.fetch("read", client.get(path))
+        record.pages.append((phase, _page(path), time.perf_counter() - started))
         if think:
             await asyncio.sleep(random.uniform(0.5 * think, 1.5 * think))
 
@@ -150,12 +160,21 @@ async def analyst(client: httpx.AsyncClient, record: Record, csrf: str, stop: as
         await record.fetch("scenario", client.post("/api/scenarios/run", data=data, headers={"X-CSRF-Token": csrf}))
 
 
-async def soak(base: str, cookie: str, args: argparse.Namespace, ledger: bytes) -> tuple[Record, list[str]]:
-    record = Record()
-    limits = httpx.Limits(max_connections=args.readers + args.editors + 8, max_keepalive_connections=100)
+def _client(base: str, cookie: str, connections: int) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     cookies = {"outturn_session": cookie}
-    async with httpx.AsyncClient(base_url=base, cookies=cookies, limits=limits, timeout=REQUEST_TIMEOUT) as client:
-        csrf = (await client.get("/api/session")).json()["csrf_token"]
+    return httpx.AsyncClient(base_url=base, cookies=cookies, limits=limits, timeout=REQUEST_TIMEOUT)
+
+
+async def soak(
+    base: str, cookies: tuple[str, str], args: argparse.Namespace, ledger: bytes
+) -> tuple[Record, list[str]]:
+    record = Record()
+    async with (
+        _client(base, cookies[0], args.readers + 4) as client,
+        _client(base, cookies[1], args.editors + 4) as desk,
+    ):
+        csrf = (await desk.get("/api/session")).json()["csrf_token"]
         for page in _reads(args.schemes):  # warm-up: each page once, so the baseline is not the first renders
             (await client.get(page)).raise_for_status()
         reading, writing = asyncio.Event(), asyncio.Event()
@@ -166,11 +185,11 @@ async def soak(base: str, cookie: str, args: argparse.Namespace, ledger: bytes) 
         await asyncio.sleep(args.seconds * args.baseline_share)
         record.phase = "soak"
         writers = [
-            asyncio.create_task(editor(client, record, csrf, n, args.edit_think, writing)) for n in range(args.editors)
+            asyncio.create_task(editor(desk, record, csrf, n, args.edit_think, writing)) for n in range(args.editors)
         ]
         writers += [
-            asyncio.create_task(importer(client, record, csrf, ledger, writing)),
-            asyncio.create_task(analyst(client, record, csrf, writing)),
+            asyncio.create_task(importer(desk, record, csrf, ledger, writing)),
+            asyncio.create_task(analyst(desk, record, csrf, writing)),
         ]
         await asyncio.sleep(args.seconds * (1 - args.baseline_share))
         reading.set()
@@ -179,7 +198,7 @@ async def soak(base: str, cookie: str, args: argparse.Namespace, ledger: bytes) 
         _, pending = await asyncio.wait(background + writers, timeout=REQUEST_TIMEOUT)
         for task in pending:
             task.cancel()
-        problems = await _check_edits(client, record)
+        problems = await _check_edits(desk, record)
     return record, problems
 
 
@@ -229,6 +248,13 @@ def report(record: Record, problems: list[str], seconds: float) -> bool:
             f"{_percentile(times, 0.95) * 1000:9.1f}{_percentile(times, 0.99) * 1000:10.1f}"
             f"{max(times) * 1000:10.1f}  {dict(sorted(counts.items()))}"
         )
+    print("\n  read p95 by page, baseline and soak (ms):")
+    for page in sorted({page for _, page, _ in record.pages}):
+        p95 = [
+            _percentile([seconds for at, what, seconds in record.pages if at == phase and what == page], 0.95) * 1000
+            for phase in ("baseline", "soak")
+        ]
+        print(f"    {page:<32}{p95[0]:9.1f}{p95[1]:9.1f}")
     baseline_p95 = _percentile(_latencies(record, "baseline", "read"), 0.95)
     soak_reads = _latencies(record, "soak", "read")
     soak_p95 = _percentile(soak_reads, 0.95)
@@ -286,7 +312,8 @@ def main() -> None:
                 f"{args.editors} editors, "
                 f"an import and a scenario after the first {args.baseline_share:.0%}; load before: {_load_average()}"
             )
-            record, problems = asyncio.run(soak(base, _session_cookie(base), args, (root / "ledger.csv").read_bytes()))
+            cookies = (_session_cookie(base), _session_cookie(base))  # the readers', the writers'
+            record, problems = asyncio.run(soak(base, cookies, args, (root / "ledger.csv").read_bytes()))
             print(f"load average after: {_load_average()}")
             passed = report(record, problems, args.seconds * (1 - args.baseline_share))
         finally:

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
-from collections.abc import Callable
 from html import escape as html_escape
 from pathlib import Path
 
@@ -24,7 +21,6 @@ from typer.testing import CliRunner
 from outturn.cli import app as cli
 from outturn.services.imports import import_ledger
 from outturn.services.workspace import Workspace
-from outturn.web.cache import ResultCache
 from web_helpers import app_client, sign_in, web_workspace
 
 __all__ = ["app_client", "web_workspace"]
@@ -124,108 +120,6 @@ def test_position_page_and_api_by_category(app_client: TestClient) -> None:
     assert "<svg" in forecast[: forecast.index("</figure>")] and "P10 to P90" in forecast[: forecast.index("</figure>")]
 
 
-def test_the_result_cache_recomputes_only_after_a_change() -> None:
-    stamp = [1]
-    calls: list[str] = []
-    cache = ResultCache(lambda: stamp[0], ttl_seconds=60, stamp_seconds=0)
-
-    def inner() -> int:
-        calls.append("inner")
-        return 2
-
-    def outer() -> int:
-        calls.append("outer")
-        return cache.get("inner", inner) + 1  # one result computed from another (re-entrant)
-
-    assert cache.get("outer", outer) == 3 and cache.get("outer", outer) == 3
-    assert calls == ["outer", "inner"]
-    stamp[0] = 2  # the store changed
-    assert cache.get("outer", outer) == 3
-    assert calls == ["outer", "inner", "outer", "inner"]
-
-
-def _in_thread(work: Callable[[], object]) -> tuple[threading.Thread, threading.Event]:
-    finished = threading.Event()
-
-    def run() -> None:
-        work()
-        finished.set()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, finished
-
-
-def test_different_keys_compute_at_once_and_a_result_from_before_a_change_is_not_kept() -> None:
-    """One page's long computation never holds up another page's (the cache used to run one at a time), and a
-    result computed while the data changed is not served afterwards."""
-    cache = ResultCache(lambda: 1, ttl_seconds=60, stamp_seconds=60)
-    entered, release = threading.Event(), threading.Event()
-    calls: list[str] = []
-
-    def slow() -> str:
-        calls.append("slow")
-        entered.set()
-        release.wait(60)
-        return "slow"
-
-    slow_thread, _ = _in_thread(lambda: cache.get("slow", slow))
-    assert entered.wait(30)
-    quick_thread, quick_done = _in_thread(lambda: cache.get("quick", lambda: "quick"))
-    quick_first = quick_done.wait(30)  # only a safety net: it answers at once unless it waits for "slow"
-    cache.invalidate()  # the data changed while "slow" was being computed
-    release.set()
-    slow_thread.join()
-    quick_thread.join()
-    assert quick_first, "the quick key waited for the slow one"
-    assert cache.get("slow", slow) == "slow" and calls == ["slow", "slow"]  # computed again after the change
-    assert cache.get("slow", slow) == "slow" and calls == ["slow", "slow"]  # and then kept
-
-
-def test_requests_waiting_on_one_computation_share_it_unless_the_data_changed_after_they_arrived() -> None:
-    """Under a stream of changes a result is rarely kept; the requests queued behind its computation used to
-    compute it again one after another (the soak's reads took seconds). Those that arrived before any later change
-    now share it; one that arrived after a change still gets a computation that starts after that change."""
-    cache = ResultCache(lambda: 1, ttl_seconds=60, stamp_seconds=60)
-    entered, release = threading.Event(), threading.Event()
-    calls: list[int] = []
-
-    def compute() -> int:
-        calls.append(len(calls) + 1)
-        if len(calls) == 1:
-            entered.set()
-            release.wait(60)
-        return len(calls)
-
-    def waiting(count: int) -> bool:  # requests holding or queued for the key's computation
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            flight = cache._flights.get("page")
-            if flight is not None and flight.users == count:
-                return True
-            time.sleep(0.01)
-        return False
-
-    results: dict[str, int] = {}
-
-    def ask(name: str) -> Callable[[], None]:
-        return lambda: results.__setitem__(name, cache.get("page", compute))
-
-    first, _ = _in_thread(ask("first"))
-    assert entered.wait(30)
-    early = [_in_thread(ask(name))[0] for name in ("b", "c")]
-    assert waiting(3)
-    cache.invalidate()  # the data changes while "first" computes
-    late, _ = _in_thread(ask("late"))
-    assert waiting(4)
-    release.set()
-    for thread in (first, *early, late):
-        thread.join(30)
-    assert results == {"first": 1, "b": 1, "c": 1, "late": 2}
-    assert calls == [1, 2]  # b and c shared the first computation; late computed after the change
-    assert cache.get("page", compute) == 2 and calls == [1, 2]  # the second result was kept
-
-
 # the labels of the year-end figures, written out here: every interface must show exactly these
 YEAR_END_LABELS = {
     "forecast_surplus_pence": "Forecast surplus/(deficit)",
@@ -268,4 +162,4 @@ def test_year_end_figures_are_labelled_alike_in_the_json_and_on_the_web(
     table = page[page.index('id="reconciliation"') :]
     table = table[: table.index("</table>")]
     assert [html_escape(step["label"], quote=False) in table for step in steps] == [True] * len(steps)
-    assert "-£738k" in table
+    assert "(£738k)" in table

@@ -133,9 +133,14 @@ def web_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[W
     workspace.close()
 
 
+# Tests see every change at once: the store is asked on every request, and no page serves figures a change has
+# overtaken (tests/test_web_cache.py covers stale-while-revalidate itself).
+AT_ONCE = WebConfig(stamp_seconds=0.0, stale_seconds=0.0)
+
+
 @pytest.fixture
 def app_client(web_workspace: Workspace) -> Iterator[TestClient]:
-    app = create_app(web_workspace.settings, WebConfig(stamp_seconds=0.0))
+    app = create_app(web_workspace.settings, AT_ONCE)
     with TestClient(app) as client:
         yield client
 
@@ -321,6 +326,6 @@ def shared_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Works
 
 @pytest.fixture
 def shared_client(shared_workspace: Workspace) -> Iterator[TestClient]:
-    app = create_app(shared_workspace.settings, WebConfig(stamp_seconds=0.0))
+    app = create_app(shared_workspace.settings, AT_ONCE)
     with TestClient(app) as client:
         yield client

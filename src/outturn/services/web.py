@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from outturn.domain.periods import FinancialYear
 from outturn.domain.plans import RiskItem, RiskKind
@@ -37,7 +37,7 @@ __all__ = [
     "SavingsError",
     "VersionConflict",
     "contract_summaries",
-    "data_stamp",
+    "data_stamps",
     "month_end_closes",
     "overview",
     "scenario_files",
@@ -60,20 +60,47 @@ class Overview:
     reconciliation: dict[str, Any] | None = None  # likely to simulated mean (``risk simulate``'s reconciliation)
 
 
-def data_stamp(workspace: Workspace) -> tuple[Any, ...]:
-    """Changes whenever an import lands, a scheme or target is edited, a month closes, an override is set or an
-    organisation is added: the newest import and audit entry, and the overrides' and organisations' counts."""
+# The kinds of data a cached page reads, besides one per import kind ("ledger", "plan", "risks", "contracts",
+# "prescribing", "activity …", "organisations"): each has its own stamp (``data_stamps``).
+SAVINGS = "savings"  # the savings register: schemes and targets
+CLOSES = "closes"  # month-end closes and reopens
+OVERRIDES = "overrides"  # forecast overrides
+ORGANISATIONS = "organisations"
+AUDITED = {"scheme": SAVINGS, "target": SAVINGS, "close": CLOSES}  # audit trail entity -> the kind it changes
+
+
+def data_stamps(workspace: Workspace) -> dict[str, Any]:
+    """One stamp per kind of data, which moves whenever a stored figure of that kind may have changed and never
+    when none did, so a cache can drop only what read the kinds that moved:
+
+    - each import kind: the newest import of that kind whose file differs from the import of that kind before it
+      (importing the same file again stores the same figures, as ``imports.is_last_import`` has it);
+    - the savings register and month closes: their newest audit entry (every change to them is audited, and an
+      unchanged scheme in a re-imported workbook is not);
+    - overrides: how many and the newest; organisations: their import kind's stamp and how many there are.
+    """
+    previous = func.lag(ImportRow.sha256).over(partition_by=ImportRow.kind, order_by=ImportRow.id).label("previous")
+    imports = select(ImportRow.id, ImportRow.kind, ImportRow.sha256, previous).subquery()
+    changing = (
+        select(imports.c.kind, func.max(imports.c.id))
+        .where(or_(imports.c.previous.is_(None), imports.c.previous != imports.c.sha256))
+        .group_by(imports.c.kind)
+    )
     with workspace.store.reading() as session:
-        row = session.execute(
-            select(
-                select(func.max(ImportRow.id)).scalar_subquery(),
-                select(func.max(AuditRow.id)).scalar_subquery(),
-                select(func.count()).select_from(ForecastOverrideRow).scalar_subquery(),
-                select(func.max(ForecastOverrideRow.recorded_at)).scalar_subquery(),
-                select(func.count()).select_from(OrganisationRow).scalar_subquery(),
-            )
-        ).one()
-    return tuple(row)
+        stamps: dict[str, Any] = {row[0]: row[1] for row in session.execute(changing)}
+        for entity, newest in session.execute(select(AuditRow.entity, func.max(AuditRow.id)).group_by(AuditRow.entity)):
+            kind = AUDITED.get(entity, f"audit {entity}")
+            stamps[kind] = max(newest, stamps.get(kind, newest))
+        stamps[OVERRIDES] = tuple(
+            session.execute(
+                select(func.count(), func.max(ForecastOverrideRow.recorded_at)).select_from(ForecastOverrideRow)
+            ).one()
+        )
+        stamps[ORGANISATIONS] = (
+            stamps.get(ORGANISATIONS),
+            session.scalar(select(func.count()).select_from(OrganisationRow)),
+        )
+    return stamps
 
 
 def _top_risks(workspace: Workspace, position: Position) -> tuple[RiskItem, ...]:

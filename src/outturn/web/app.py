@@ -9,6 +9,7 @@ unexpected → a plain 500 page, with the security headers like every response a
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -25,7 +26,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from outturn import __version__
 from outturn.domain.errors import BadInput, Conflict, NotFound, Unavailable
 from outturn.domain.problems import ProblemsError
-from outturn.services.web import data_stamp
+from outturn.services.web import data_stamps
 from outturn.services.workspace import open_workspace
 from outturn.settings import Settings
 from outturn.web.cache import ResultCache
@@ -209,6 +210,7 @@ def create_app(settings: Settings, config: WebConfig | None = None, *, read_only
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         app.state.jobs.shutdown()
+        app.state.cache.shutdown()
         workspace.close()
 
     app = FastAPI(
@@ -227,9 +229,11 @@ def create_app(settings: Settings, config: WebConfig | None = None, *, read_only
     app.state.templates = build_templates()
     app.state.sessions = SessionCache(config.session_cache_seconds, timedelta(minutes=config.session_idle_minutes))
     app.state.cache = ResultCache(
-        lambda: data_stamp(workspace),
+        lambda: data_stamps(workspace),
         ttl_seconds=config.cache_seconds,
         stamp_seconds=config.stamp_seconds,
+        stale_seconds=config.stale_seconds,
+        refresh_seconds=config.refresh_seconds,
         remembered_errors=(*BAD_INPUT, *NOT_FOUND),
     )
     app.state.jobs = JobRunner(JobLimits(), expected=(ProblemsError, *BAD_INPUT, *NOT_FOUND))
@@ -247,9 +251,17 @@ def create_app(settings: Settings, config: WebConfig | None = None, *, read_only
     return app
 
 
+SERVER_SWITCH_SECONDS = 0.001
+
+
 def app_from_environment() -> FastAPI:
-    """For ``uvicorn --factory`` (``outturn serve``): the workspace from ``OUTTURN_WORKSPACE``."""
+    """For ``uvicorn --factory`` (``outturn serve``): the workspace from ``OUTTURN_WORKSPACE``.
+
+    The server process hands the interpreter from a busy thread (an import, a scenario run, a page recomputed in
+    the background) to the one answering requests within 1 ms rather than CPython's default 5 ms: each request
+    waits for the interpreter several times, so under such work the default adds tens of milliseconds to it."""
     from outturn.settings import find_workspace, load_settings
 
+    sys.setswitchinterval(SERVER_SWITCH_SECONDS)
     settings = load_settings(find_workspace())
     return create_app(settings, WebConfig.from_environment(), read_only_warehouse=True)

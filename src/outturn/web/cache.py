@@ -1,28 +1,86 @@
-"""A per-process cache of computed results that empties itself when the store's data changes.
+"""A per-process cache of computed results, dropped by what changed, that can serve the previous figures (saying
+so) while one background computation brings them up to date.
 
-The store is asked for its data stamp (``services.web.data_stamp``) at most once every ``stamp_seconds``; a
-different stamp drops every entry. Entries also expire after ``ttl_seconds``.
+What changed: the store is asked for its data stamps (``services.web.data_stamps``: one stamp per kind of data —
+the ledger, the plans, the savings register, the organisations…) at most once every ``stamp_seconds``, and at once
+after this process's own writes (``wrote``). Only the kinds whose stamp moved change, and only the results that read
+them (``Reads``) go out of date: a savings edit leaves the contracts pages alone, and an identical re-import moves no
+stamp at all. ``invalidate`` (everything changed) remains for writes no stamp sees. Entries also expire after
+``ttl_seconds``.
 
-Single flight per key: a key is computed by one thread while others asking for it wait for that result; different
-keys compute at the same time (the warehouse serialises its own statements, one at a time, in ``Backend``). A
-result computed while the data changed (``invalidate`` or a new stamp) is not kept for later requests, but it is
-handed to every request that was already waiting for it when no change came between that request's arrival and
-the computation's start (so it reflects every change made before the request): under a stream of changes, the
-requests waiting on one key share one computation instead of each computing again in turn.
-Long work (a scenario run) does not belong here: it runs as a job (``web.jobs``).
+Stale while revalidate (``figures``/``figures_async``, for the expensive pages): a result out of date for less than
+``stale_seconds`` is still served, marked ``refreshing`` with the time its figures were computed, while one
+background computation per key brings it up to date (at most one every ``refresh_seconds`` per key, however many
+changes come); a request that finds it staler than that waits for the new figures. Read your writes: a request from
+someone who changed what a result reads since it was computed (``reader``, their session) always waits for figures
+that include the change. ``get``/``get_async`` never serve stale figures.
+
+Single flight per key: a key is computed by one thread at a time, and requests that need it join that computation
+when no change it reads came after it began; otherwise they wait for it and compute again. A computation inside a
+computation (one result built from another) always uses up-to-date figures, so a result is never fresher than it
+claims. Long work (a scenario run) does not belong here: it runs as a job (``web.jobs``).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager
-from typing import Any, TypeVar
+from collections.abc import Callable, Hashable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
+from outturn.services.web import SAVINGS
+
 T = TypeVar("T")
+ANY = "*"  # the kind ``invalidate`` changes: every result reads it
+REFRESH_WORKERS = 2
+PRUNE_ABOVE = 1_000  # entries (a chart is kept by the figures it draws, so old ones pile up until pruned)
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reads:
+    """The kinds of data a result is computed from: ``only`` those named, or (``only`` None) every kind but
+    ``but``."""
+
+    only: frozenset[str] | None = None
+    but: frozenset[str] = frozenset()
+
+    def __contains__(self, kind: object) -> bool:
+        if kind == ANY:
+            return True
+        return kind not in self.but if self.only is None else kind in self.only
+
+
+EVERYTHING = Reads()
+
+
+def reads_only(*kinds: str) -> Reads:
+    """A result computed from ``kinds`` alone."""
+    return Reads(only=frozenset(kinds))
+
+
+def reads_all_but(*kinds: str) -> Reads:
+    """A result computed from anything but ``kinds``."""
+    return Reads(but=frozenset(kinds))
+
+
+NOT_SAVINGS = reads_all_but(SAVINGS)  # the pages that never read the savings register (contracts, practices…)
+
+
+@dataclass(frozen=True)
+class Cached(Generic[T]):
+    """A result with when its figures were computed, and whether newer data is being computed now (the page says
+    both)."""
+
+    value: T
+    as_at: datetime  # when the computation began (UTC): the figures include every change made before it
+    refreshing: bool = False
 
 
 class _Failure:
@@ -38,114 +96,288 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
-class _Flight:
-    """One key's computation: its lock, how many threads hold or wait for it, and its latest result while any
-    do: (the generation its computation started in, when it ended, the value)."""
+@dataclass
+class _Work:
+    """A result, or one being computed: the change sequence and time it began at, what it reads, and since when
+    (monotonic) a change it reads has made it out of date."""
 
-    def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self.users = 0
-        self.latest: tuple[int, float, Any] | None = None
+    started: int
+    as_at: datetime
+    reads: Reads
+    stale_since: float | None = None
+    value: Any = None
+    ended: float = 0.0  # monotonic, once computed
+    error: BaseException | None = None  # an unexpected failure, raised to everyone who joined
+    waiting: int = 0  # requests waiting for it to end
+    done: threading.Event = field(default_factory=threading.Event)
 
 
 class ResultCache:
     def __init__(
         self,
-        stamp: Callable[[], Hashable],
+        stamps: Callable[[], Mapping[str, Hashable]],
         *,
         ttl_seconds: float,
         stamp_seconds: float,
+        stale_seconds: float = 5.0,
+        refresh_seconds: float = 0.0,
         remembered_errors: tuple[type[Exception], ...] = (ValueError, KeyError),
     ) -> None:
-        self._stamp = stamp
+        self._stamps = stamps
         self._remembered = remembered_errors
         self._ttl = ttl_seconds
         self._stamp_every = stamp_seconds
-        self._entries: dict[Hashable, tuple[float, Any]] = {}
-        self._lock = threading.Lock()  # guards the entries, the flights and the generation
-        self._flights: dict[Hashable, _Flight] = {}
-        self._generation = 0  # moves on whenever the entries are dropped
-        self._current: Hashable = None
+        self.stale_seconds = stale_seconds
+        self._refresh_every = refresh_seconds
+        self._lock = threading.RLock()  # guards everything below (re-entered by a refresh that ends at once)
+        self._entries: dict[Hashable, _Work] = {}
+        self._computing: dict[Hashable, _Work] = {}
+        self._sequence = 0  # moves on with every change
+        self._changed: dict[str, int] = {}  # kind -> the sequence of its latest change
+        self._written: dict[str, dict[str, int]] = {}  # reader -> kind -> the sequence of their latest change to it
+        self._known: dict[str, Hashable] | None = None  # the stamps as last read
         self._stamped_at = float("-inf")
+        self._stamping = threading.Lock()  # one stamp read at a time
+        self._inside = threading.local()  # computations under way on this thread
+        self._refresher: ThreadPoolExecutor | None = None
+        self._refreshes: set[Future[None]] = set()
 
-    def _refresh_stamp(self) -> None:
+    # --- what changed ------------------------------------------------------------------------------------------
+
+    @property
+    def sequence(self) -> int:
+        """The change sequence now: give it to ``wrote`` after a write."""
+        return self._sequence
+
+    def _change(self, kinds: set[str]) -> None:
+        """Record that ``kinds`` changed (the lock held): results reading them are out of date from now."""
+        self._sequence += 1
         now = time.monotonic()
-        if now - self._stamped_at < self._stamp_every:
+        for kind in kinds:
+            self._changed[kind] = self._sequence
+        for work in (*self._entries.values(), *self._computing.values()):
+            if work.stale_since is None and any(kind in work.reads for kind in kinds):
+                work.stale_since = now
+
+    def _read_stamps(self, *, wait: bool) -> None:
+        """Read the stamps now (``wait``: after any read under way) and change the kinds whose stamp moved."""
+        if not self._stamping.acquire(blocking=wait):
+            return  # another thread is reading them
+        try:
+            stamps = dict(self._stamps())
+            with self._lock:
+                self._stamped_at = time.monotonic()
+                if self._known is not None:
+                    moved = {
+                        kind for kind in stamps.keys() | self._known.keys() if stamps.get(kind) != self._known.get(kind)
+                    }
+                    if moved:
+                        self._change(moved)
+                self._known = stamps
+        finally:
+            self._stamping.release()
+
+    def _stamps_due(self) -> bool:
+        return time.monotonic() - self._stamped_at >= self._stamp_every
+
+    def wrote(self, reader: str | None, since: int) -> None:
+        """After a write made by ``reader`` (their session) that began at sequence ``since``: read the stamps now,
+        and make every kind changed since then read-your-writes for them."""
+        self._read_stamps(wait=True)
+        if reader is None:
             return
-        stamp = self._stamp()
         with self._lock:
-            self._stamped_at = now
-            if stamp != self._current:
-                self._current = stamp
-                self._entries.clear()
-                self._generation += 1
+            mine = self._written.setdefault(reader, {})
+            if len(self._written) > 10_000:
+                self._written = {reader: mine}
+            mine.update({kind: at for kind, at in self._changed.items() if at > since})
 
     def invalidate(self) -> None:
-        """Forget everything now (after a change made by this process)."""
+        """Forget everything now (after a change no stamp shows)."""
         with self._lock:
+            self._change({ANY})
             self._entries.clear()
-            self._generation += 1
             self._stamped_at = float("-inf")
 
-    def _fresh(self, key: Hashable) -> tuple[float, Any] | None:
-        found = self._entries.get(key)
-        return found if found is not None and time.monotonic() - found[0] < self._ttl else None
+    # --- looking up ----------------------------------------------------------------------------------------------
 
-    def has(self, key: Hashable) -> bool:
-        """Whether ``get(key)`` would answer without computing (pages then render on the event loop)."""
-        self._refresh_stamp()
-        return self._fresh(key) is not None
-
-    @contextmanager
-    def _single_flight(self, key: Hashable) -> Iterator[_Flight]:
-        with self._lock:
-            flight = self._flights.setdefault(key, _Flight())
-            flight.users += 1
-        try:
-            with flight.lock:  # re-entrant: a result may use another, or itself through another
-                yield flight
-        finally:
-            with self._lock:
-                flight.users -= 1
-                if not flight.users:
-                    del self._flights[key]
-
-    def _shared(self, flight: _Flight, arrived: int) -> tuple[int, float, Any] | None:
-        """The flight's latest result when its computation started no earlier than the data a request that
-        arrived in generation ``arrived`` must see (and within the time to live)."""
-        latest = flight.latest
-        if latest is None or latest[0] < arrived or time.monotonic() - latest[1] >= self._ttl:
+    def _usable(self, entry: _Work | None) -> _Work | None:
+        if entry is None or time.monotonic() - entry.ended >= self._ttl:
             return None
-        return latest
+        return entry
 
-    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
-        self._refresh_stamp()
-        arrived = self._generation
-        found = self._fresh(key)
-        if found is not None:
-            return _unwrap(found[1])  # type: ignore[no-any-return]
-        with self._single_flight(key) as flight:
-            found = self._fresh(key)  # another thread may have computed it while this one waited
-            if found is not None:
-                return _unwrap(found[1])  # type: ignore[no-any-return]
-            shared = self._shared(flight, arrived)  # computed, though not kept, since this request arrived
-            if shared is not None:
-                return _unwrap(shared[2])  # type: ignore[no-any-return]
-            generation = self._generation
-            try:
-                value: Any = compute()
-            except self._remembered as error:
-                value = _Failure(error)
+    def _wrote_since(self, reader: str | None, work: _Work) -> bool:
+        mine = self._written.get(reader, {}) if reader else {}
+        return any(at > work.started and kind in work.reads for kind, at in mine.items())
+
+    def _answer(self, key: Hashable, stale_ok: bool, reader: str | None) -> _Work | None:
+        """The entry to serve now (the lock held), starting its background refresh when it is served stale."""
+        entry = self._usable(self._entries.get(key))
+        if entry is None:
+            return None
+        if entry.stale_since is None:
+            return entry
+        if (
+            stale_ok
+            and not self._computing_here()  # a result built from this one must be up to date
+            and time.monotonic() - entry.stale_since < self.stale_seconds
+            and not self._wrote_since(reader, entry)
+        ):
+            return entry
+        return None
+
+    def _cached(self, entry: _Work) -> Cached[Any]:
+        return Cached(_unwrap(entry.value), entry.as_at, entry.stale_since is not None)
+
+    def _computing_here(self) -> list[Hashable]:
+        """The keys this thread is computing, outermost first."""
+        keys: list[Hashable] | None = getattr(self._inside, "keys", None)
+        if keys is None:
+            keys = self._inside.keys = []
+        return keys
+
+    def _look_up(
+        self, key: Hashable, compute: Callable[[], Any], reads: Reads, stale_ok: bool, reader: str | None
+    ) -> Cached[Any]:
+        if key in self._computing_here():  # a result built from itself: computed again, not kept
+            return Cached(compute(), datetime.now(UTC))
+        if self._stamps_due():
+            self._read_stamps(wait=False)
+        while True:
             with self._lock:
-                ended = time.monotonic()
-                flight.latest = (generation, ended, value)
-                if generation == self._generation:  # the data did not change while it was computed
-                    self._entries[key] = (ended, value)
-        return _unwrap(value)  # type: ignore[no-any-return]
+                entry = self._answer(key, stale_ok, reader)
+                if entry is not None:
+                    if entry.stale_since is not None:
+                        self._refresh(key, entry, compute)
+                    return self._cached(entry)
+                work = self._computing.get(key)
+                mine = work is None
+                joins = work is not None and work.stale_since is None  # it includes every change made so far
+                if work is None:
+                    work = self._begin(key, reads)
+                else:
+                    work.waiting += 1
+            if mine:
+                self._compute(key, work, compute)
+                return self._result(work)
+            work.done.wait()  # joined, or waiting to compute again after it (a change came since it began)
+            if joins:
+                return self._result(work)
 
-    async def get_async(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """``get`` for ``async`` pages: a cached result is returned on the event loop; a computation (store and
-        warehouse I/O) runs in the thread pool."""
-        if self.has(key):
-            return self.get(key, compute)
-        return await run_in_threadpool(self.get, key, compute)
+    def _result(self, work: _Work) -> Cached[Any]:
+        if work.error is not None:
+            raise work.error
+        return Cached(_unwrap(work.value), work.as_at)
+
+    def _begin(self, key: Hashable, reads: Reads) -> _Work:
+        """A computation of ``key`` from the data as it is now (the lock held)."""
+        work = _Work(self._sequence, datetime.now(UTC), reads)
+        self._computing[key] = work
+        return work
+
+    def _compute(self, key: Hashable, work: _Work, compute: Callable[[], Any]) -> None:
+        here = self._computing_here()
+        here.append(key)
+        try:
+            work.value = compute()
+        except self._remembered as error:
+            work.value = _Failure(error)
+        except BaseException as error:  # a bug or an unreachable store: nothing kept, everyone waiting told
+            work.error = error
+        finally:
+            here.pop()
+            with self._lock:
+                work.ended = time.monotonic()
+                if work.error is None:
+                    self._entries[key] = work
+                    if len(self._entries) > PRUNE_ABOVE:
+                        self._prune()
+                del self._computing[key]
+            work.done.set()
+
+    def _prune(self) -> None:
+        """Forget the entries past their time to live, then the oldest beyond ``PRUNE_ABOVE`` (the lock held)."""
+        now = time.monotonic()
+        self._entries = {key: entry for key, entry in self._entries.items() if now - entry.ended < self._ttl}
+        if len(self._entries) > PRUNE_ABOVE:
+            newest = sorted(self._entries.items(), key=lambda item: item[1].ended)[-PRUNE_ABOVE // 2 :]
+            self._entries = dict(newest)
+
+    def _refresh(self, key: Hashable, entry: _Work, compute: Callable[[], Any]) -> None:
+        """Start one background computation of ``key`` (served stale as ``entry``) unless one is under way or the
+        last ended less than ``refresh_seconds`` ago (the lock held): under a stream of changes a page is computed
+        at most once every ``refresh_seconds``, not once per change."""
+        if key in self._computing or time.monotonic() - entry.ended < self._refresh_every:
+            return
+        work = self._begin(key, entry.reads)
+        if self._refresher is None:
+            self._refresher = ThreadPoolExecutor(REFRESH_WORKERS, thread_name_prefix="outturn-refresh")
+        future = self._refresher.submit(self._background, key, work, compute)
+        self._refreshes.add(future)
+        future.add_done_callback(self._refreshed)
+
+    def _refreshed(self, future: Future[None]) -> None:
+        with self._lock:
+            self._refreshes.discard(future)
+
+    def _background(self, key: Hashable, work: _Work, compute: Callable[[], Any]) -> None:
+        self._compute(key, work, compute)
+        if work.error is not None:
+            log.error("refreshing %r failed", key, exc_info=work.error)
+
+    # --- the interface -------------------------------------------------------------------------------------------
+
+    def get(self, key: Hashable, compute: Callable[[], T], reads: Reads = EVERYTHING) -> T:
+        """The up-to-date result of ``compute`` (computed now, or by the computation under way)."""
+        return self._look_up(key, compute, reads, False, None).value  # type: ignore[no-any-return]
+
+    def figures(
+        self, key: Hashable, compute: Callable[[], T], reads: Reads = EVERYTHING, reader: str | None = None
+    ) -> Cached[T]:
+        """The result with when it was computed: possibly out of date for up to ``stale_seconds`` (``refreshing``),
+        never out of date to the ``reader`` who made the change."""
+        return self._look_up(key, compute, reads, True, reader)
+
+    def _now(
+        self, key: Hashable, stale_ok: bool, reader: str | None, compute: Callable[[], Any], reads: Reads
+    ) -> Cached[Any] | None:
+        """The answer without waiting or reading the store (on the event loop), or None."""
+        if self._stamps_due():
+            return None
+        with self._lock:
+            entry = self._answer(key, stale_ok, reader)
+            if entry is None:
+                return None
+            if entry.stale_since is not None:
+                self._refresh(key, entry, compute)
+            return self._cached(entry)
+
+    async def get_async(self, key: Hashable, compute: Callable[[], T], reads: Reads = EVERYTHING) -> T:
+        """``get`` for ``async`` pages: an answer at hand is returned on the event loop; anything that reads the
+        store or waits runs in the thread pool."""
+        found = self._now(key, False, None, compute, reads)
+        if found is None:
+            found = await run_in_threadpool(self._look_up, key, compute, reads, False, None)
+        return found.value  # type: ignore[no-any-return]
+
+    async def figures_async(
+        self, key: Hashable, compute: Callable[[], T], reads: Reads = EVERYTHING, reader: str | None = None
+    ) -> Cached[T]:
+        """``figures`` for ``async`` pages, as ``get_async``."""
+        found = self._now(key, True, reader, compute, reads)
+        if found is None:
+            found = await run_in_threadpool(self._look_up, key, compute, reads, True, reader)
+        return found
+
+    def wait_for_refreshes(self) -> None:
+        """Until every background computation started so far has ended."""
+        with self._lock:
+            started = list(self._refreshes)
+        wait(started)
+
+    def shutdown(self) -> None:
+        """Let the background computations under way end (before the workspace closes); start no more."""
+        with self._lock:
+            refresher, self._refresher = self._refresher, None
+        if refresher is not None:
+            refresher.shutdown(wait=True)

@@ -16,6 +16,13 @@ class WebConfig:
     cache_seconds: float = 300.0
     # How often the store is asked whether its data changed (other processes' edits show within this time).
     stamp_seconds: float = 1.0
+    # How long the expensive pages (the overview, the position, the savings register) may go on showing figures
+    # that a change has overtaken, saying so ("figures as at 06:31:02; refreshing"), while they are recomputed in
+    # the background; after that a page waits for the new figures. Whoever made the change never sees the old ones.
+    stale_seconds: float = 5.0
+    # Under a stream of changes each such page is recomputed at most once every this many seconds (so figures are
+    # up to about this plus a computation's time behind, within ``stale_seconds``), not once per change.
+    refresh_seconds: float = 2.0
     # How long a session looked up in the store is trusted in this process before it is checked again.
     session_cache_seconds: float = 15.0
     # A session unused for this long ends (each use moves its end on; ten hours after sign-in it ends regardless).

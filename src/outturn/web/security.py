@@ -146,6 +146,12 @@ def require_org(user: User, org_code: str) -> None:
         raise Forbidden(f"{user.username} may not see {org_code}")
 
 
+def reader_of(request: Request) -> str | None:
+    """Whose reads must show their own writes (``web.cache``): the signed-in session, named by its CSRF token."""
+    found = session_of(request)
+    return found[1] if found else None
+
+
 def csrf_token_for(request: Request) -> str:
     """The token forms on this page must carry: the session's, or before sign-in the login cookie's."""
     found = session_of(request)

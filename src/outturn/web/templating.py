@@ -18,6 +18,7 @@ from outturn.domain.money import (
     format_thousands,
 )
 from outturn.domain.year_end import TEMPLATE_LABELS
+from outturn.web.cache import Cached
 from outturn.web.security import csrf_token_for, optional_user
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -57,6 +58,19 @@ def build_templates() -> Jinja2Templates:
     env.filters["pounds_input"] = lambda pence: "" if pence is None else f"{pence / 100:.2f}"
     env.globals["labels"] = TEMPLATE_LABELS
     return templates
+
+
+def figures_note(cached: Cached[Any]) -> dict[str, Any]:
+    """For a page of cached figures: when they were computed (server time) and whether newer ones are coming."""
+    return {"figures_as_at": cached.as_at.astimezone().strftime("%H:%M:%S"), "figures_refreshing": cached.refreshing}
+
+
+def figures_headers(cached: Cached[Any]) -> dict[str, str]:
+    """The same for the API: ``X-Figures-As-At`` (ISO 8601, UTC) and ``X-Figures-Refreshing`` (true or false)."""
+    return {
+        "X-Figures-As-At": cached.as_at.isoformat(timespec="seconds"),
+        "X-Figures-Refreshing": "true" if cached.refreshing else "false",
+    }
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:

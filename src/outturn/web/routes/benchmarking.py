@@ -22,6 +22,7 @@ from outturn.reports.pack_charts import funnel_svg
 from outturn.services.pack import benchmark_sections
 from outturn.services.statistics import FunnelReport
 from outturn.services.workspace import Workspace
+from outturn.web.cache import NOT_SAVINGS
 from outturn.web.routes.savings import as_at_month
 from outturn.web.security import Reader, WorkspaceDep
 from outturn.web.templating import render
@@ -43,7 +44,7 @@ def section(
         return (found[0] if found else None), ("; ".join(notes) or None)
 
     result: tuple[BenchmarkSection | None, str | None] = request.app.state.cache.get(
-        ("benchmark", org, str(month.year), measure), compute
+        ("benchmark", org, str(month.year), measure), compute, NOT_SAVINGS
     )
     return result
 
@@ -54,7 +55,7 @@ def _chart(request: Request, found: BenchmarkSection, org: str, month: Financial
     plot = found.funnel
     title = f"{found.measure['description'].split(':')[0]} per 1,000 weighted population, {org}, {month.year.label}"
     svg: str = request.app.state.cache.get(
-        ("funnel-svg", org, str(month.year), found.measure["name"]), lambda: funnel_svg(plot, title)
+        ("funnel-svg", org, str(month.year), found.measure["name"]), lambda: funnel_svg(plot, title), NOT_SAVINGS
     )
     return Markup(svg)  # drawn by matplotlib from our own figures: the practice codes are the only text
 

@@ -17,6 +17,7 @@ from outturn.domain.periods import FinancialMonth
 from outturn.services import contracts
 from outturn.services.web import ContractError, ContractSummary, contract_summaries
 from outturn.services.workspace import Workspace
+from outturn.web.cache import NOT_SAVINGS
 from outturn.web.routes.savings import as_at_month
 from outturn.web.security import Reader, WorkspaceDep
 from outturn.web.templating import render
@@ -39,7 +40,9 @@ async def contract_list(request: Request, workspace: Workspace, month: Financial
     def compute() -> list[dict[str, Any]]:
         return [_summary_document(found) for found in contract_summaries(workspace, month.year)]
 
-    rows: list[dict[str, Any]] = await request.app.state.cache.get_async(("contracts", str(month.year)), compute)
+    rows: list[dict[str, Any]] = await request.app.state.cache.get_async(
+        ("contracts", str(month.year)), compute, NOT_SAVINGS
+    )
     return rows
 
 
@@ -59,7 +62,7 @@ async def statements(
         return contracts.statement_documents(found)
 
     documents: list[dict[str, Any]] = await request.app.state.cache.get_async(
-        ("contract-statement", provider, str(month)), compute
+        ("contract-statement", provider, str(month)), compute, NOT_SAVINGS
     )
     return documents
 

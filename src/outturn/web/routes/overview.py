@@ -5,21 +5,37 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from outturn.reports.position import position_document
 from outturn.reports.savings import figures_document
 from outturn.services.web import Overview, overview
-from outturn.web.security import CurrentUser, Reader, WorkspaceDep
-from outturn.web.templating import render
+from outturn.web.cache import EVERYTHING, Cached, ResultCache
+from outturn.web.security import CurrentUser, Reader, WorkspaceDep, reader_of
+from outturn.web.templating import figures_headers, figures_note, render
 
 router = APIRouter()
 
 
-async def cached_overview(request: Request, workspace: WorkspaceDep, org: str | None, as_at: str | None) -> Overview:
-    key = ("overview", (org or "").upper() or None, as_at)
-    result: Overview = await request.app.state.cache.get_async(key, lambda: overview(workspace, org, as_at))
-    return result
+def _key(org: str | None, as_at: str | None) -> tuple[str, str | None, str | None]:
+    return ("overview", (org or "").upper() or None, as_at)
+
+
+async def cached_overview(
+    request: Request, workspace: WorkspaceDep, org: str | None, as_at: str | None
+) -> Cached[Overview]:
+    """The overview's figures, which read nearly everything: while a change is added to them (in the background)
+    the previous figures are served, saying so, except to whoever made the change."""
+    found: Cached[Overview] = await request.app.state.cache.figures_async(
+        _key(org, as_at), lambda: overview(workspace, org, as_at), EVERYTHING, reader_of(request)
+    )
+    return found
+
+
+def current_overview(cache: ResultCache, workspace: WorkspaceDep, org: str | None, as_at: str | None) -> Overview:
+    """The overview's up-to-date figures, for a result built from them (on a worker thread)."""
+    found: Overview = cache.get(_key(org, as_at), lambda: overview(workspace, org, as_at))
+    return found
 
 
 def overview_document(found: Overview) -> dict[str, Any]:
@@ -50,16 +66,21 @@ async def overview_page(
 ) -> Response:
     if not user.sees_everything:
         return RedirectResponse(f"/practices/{user.org_code}", status_code=303)
-    found = await cached_overview(request, workspace, org, as_at)
-    return render(request, "overview.html", {"active": "overview", "o": found, "doc": overview_document(found)})
+    cached = await cached_overview(request, workspace, org, as_at)
+    found = cached.value
+    context = {"active": "overview", "o": found, "doc": overview_document(found), **figures_note(cached)}
+    return render(request, "overview.html", context)
 
 
 @router.get("/api/overview", tags=["overview"])
 async def overview_api(
     request: Request, _user: Reader, workspace: WorkspaceDep, org: str | None = None, as_at: str | None = None
-) -> dict[str, Any]:
+) -> JSONResponse:
     """The overview's figures: ``position`` (as ``outturn position --format json``), ``p_meet_control_total``
     (Monte Carlo, ``trials`` trials, seed 1), ``reconciliation`` (that simulation's mean reconciled to the
     position's likely, as ``outturn risk simulate --format json`` gives it), ``top_risks`` (largest expected value
-    first) and ``savings`` (as ``outturn savings rollup --format json`` summed over the organisation)."""
-    return overview_document(await cached_overview(request, workspace, org, as_at))
+    first) and ``savings`` (as ``outturn savings rollup --format json`` summed over the organisation). The
+    ``X-Figures-As-At`` header says when they were computed, and ``X-Figures-Refreshing: true`` that a newer change
+    is being added to them."""
+    cached = await cached_overview(request, workspace, org, as_at)
+    return JSONResponse(overview_document(cached.value), headers=figures_headers(cached))

@@ -2,57 +2,82 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from markupsafe import Markup
 
 from outturn.domain.year_end import P10, P50, P90
 from outturn.reports.pack_charts import fan_svg, waterfall_svg
 from outturn.reports.position import position_document
-from outturn.web.routes.overview import cached_overview
-from outturn.web.security import Reader, WorkspaceDep
-from outturn.web.templating import render
+from outturn.services.web import Overview
+from outturn.services.workspace import Workspace
+from outturn.web.cache import EVERYTHING, Cached, ResultCache
+from outturn.web.routes.overview import cached_overview, current_overview
+from outturn.web.security import Reader, WorkspaceDep, reader_of
+from outturn.web.templating import figures_headers, figures_note, render
 
 router = APIRouter()
+
+
+@dataclass(frozen=True)
+class PositionPage:
+    """The position page's figures and its charts, made together off the request path: a page never waits for the
+    charts to be drawn, and they always show the figures beside them."""
+
+    found: Overview
+    document: dict[str, Any]
+    bridge_chart: Markup
+    fan_chart: Markup | None
+
+
+def _position_page(cache: ResultCache, workspace: Workspace, org: str | None, as_at: str | None) -> PositionPage:
+    found = current_overview(cache, workspace, org, as_at)
+    position = found.position
+    document = position_document(position)
+    title = f"From control total to forecast, {position.as_at.label} {position.as_at.year.label} (£m)"
+    # drawn by matplotlib from our own figures and category labels: nothing a user typed
+    bridge_chart = Markup(waterfall_svg(document["bridge"], title))
+    fan_chart = None
+    if found.fan:
+        fan_title = (
+            f"Simulated year-end as the months resolve: {P10}, {P50}, {P90} ({found.trials:,} simulated years, £m)"
+        )
+        fan_chart = Markup(fan_svg(found.fan, position.control_total_pence, position.forecast_surplus_pence, fan_title))
+    return PositionPage(found, document, bridge_chart, fan_chart)
 
 
 @router.get("/position", include_in_schema=False)
 async def position_page(
     request: Request, _user: Reader, workspace: WorkspaceDep, org: str | None = None, as_at: str | None = None
 ) -> Response:
-    found = await cached_overview(request, workspace, org, as_at)
-    document = position_document(found.position)
-    title = f"From control total to forecast, {found.position.as_at.label} {found.position.as_at.year.label} (£m)"
-    key = ("bridge-svg", found.position.org_code, found.position.as_at.label, found.position.as_at.year.label)
-    # drawn by matplotlib from our own figures and category labels: nothing a user typed
-    chart = Markup(request.app.state.cache.get(key, lambda: waterfall_svg(document["bridge"], title)))
+    cache: ResultCache = request.app.state.cache
+    cached: Cached[PositionPage] = await cache.figures_async(
+        ("position-page", (org or "").upper() or None, as_at),
+        lambda: _position_page(cache, workspace, org, as_at),
+        EVERYTHING,
+        reader_of(request),
+    )
+    page = cached.value
     context = {
         "active": "position",
-        "p": found.position,
-        "o": found,
-        "doc": document,
-        "bridge_chart": chart,
-        "fan_chart": None,
+        "p": page.found.position,
+        "o": page.found,
+        "doc": page.document,
+        "bridge_chart": page.bridge_chart,
+        "fan_chart": page.fan_chart,
+        **figures_note(cached),
     }
-    if found.fan:
-        position = found.position
-        fan_title = (
-            f"Simulated year-end as the months resolve: {P10}, {P50}, {P90} ({found.trials:,} simulated years, £m)"
-        )
-        context["fan_chart"] = Markup(
-            request.app.state.cache.get(
-                ("fan-svg", *key[1:]),
-                lambda: fan_svg(found.fan, position.control_total_pence, position.forecast_surplus_pence, fan_title),
-            )
-        )
     return render(request, "position.html", context)
 
 
 @router.get("/api/position", tags=["position"])
 async def position_api(
     request: Request, _user: Reader, workspace: WorkspaceDep, org: str | None = None, as_at: str | None = None
-) -> dict[str, Any]:
-    """The position as ``outturn position --format json`` gives it (by category, bridge, risk range)."""
-    return position_document((await cached_overview(request, workspace, org, as_at)).position)
+) -> JSONResponse:
+    """The position as ``outturn position --format json`` gives it (by category, bridge, risk range); the headers
+    say when its figures were computed (``X-Figures-As-At``, ``X-Figures-Refreshing``), as the overview's."""
+    cached = await cached_overview(request, workspace, org, as_at)
+    return JSONResponse(position_document(cached.value.position), headers=figures_headers(cached))

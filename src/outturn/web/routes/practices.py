@@ -17,6 +17,7 @@ from outturn.domain.populations import Level, PracticeRecord, roll_up
 from outturn.services import organisations, populations
 from outturn.services.users import User
 from outturn.services.workspace import Workspace
+from outturn.web.cache import NOT_SAVINGS
 from outturn.web.routes.benchmarking import practice_measures
 from outturn.web.security import CurrentUser, Reader, WorkspaceDep, require_org
 from outturn.web.templating import render
@@ -37,7 +38,9 @@ def _organisation(request: Request, workspace: Workspace, code: str, kind: OrgKi
             chain.append(everything[chain[-1].parent_code])
         return tuple(chain)
 
-    chain: tuple[Organisation, ...] = request.app.state.cache.get(("organisation", kind.value, code), compute)
+    chain: tuple[Organisation, ...] = request.app.state.cache.get(
+        ("organisation", kind.value, code), compute, NOT_SAVINGS
+    )
     return chain
 
 
@@ -50,7 +53,9 @@ def _records(request: Request, workspace: Workspace, under: str) -> tuple[list[P
         except ValueError as error:
             return [], str(error)
 
-    found: tuple[list[PracticeRecord], str | None] = request.app.state.cache.get(("records", under), compute)
+    found: tuple[list[PracticeRecord], str | None] = request.app.state.cache.get(
+        ("records", under), compute, NOT_SAVINGS
+    )
     return found
 
 

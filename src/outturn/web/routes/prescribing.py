@@ -17,6 +17,7 @@ from outturn.domain.prescribing import BnfGrouping, Denominator
 from outturn.services import prescribing
 from outturn.services.users import User
 from outturn.services.workspace import Workspace
+from outturn.web.cache import NOT_SAVINGS
 from outturn.web.security import CurrentUser, WorkspaceDep
 from outturn.web.templating import render
 
@@ -87,7 +88,7 @@ def _for_user(document: dict[str, Any], user: User) -> dict[str, Any]:
 
 async def prescribing_document(request: Request, workspace: Workspace, user: User, month: str | None) -> dict[str, Any]:
     document: dict[str, Any] = await request.app.state.cache.get_async(
-        ("prescribing", month), lambda: _practice_rows(workspace, month)
+        ("prescribing", month), lambda: _practice_rows(workspace, month), NOT_SAVINGS
     )
     return _for_user(document, user)
 

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
 
 from outturn.domain.money import format_thousands
 from outturn.domain.periods import FinancialMonth, FinancialYear
@@ -17,11 +18,12 @@ from outturn.domain.savings import Rag, Scheme, SchemeStatus, Workstream, assess
 from outturn.domain.savings_codec import scheme_from_data
 from outturn.services import savings
 from outturn.services.savings import SchemeRefused
-from outturn.services.web import SavingsError, VersionConflict
+from outturn.services.web import CLOSES, ORGANISATIONS, SAVINGS, SavingsError, VersionConflict
 from outturn.services.workspace import Workspace
+from outturn.web.cache import Cached, reads_only
 from outturn.web.scheme_forms import EditErrors, SchemeEdit, differences, form_field, month_field, parse_scheme_edit
-from outturn.web.security import Editor, Reader, WorkspaceDep
-from outturn.web.templating import render
+from outturn.web.security import Editor, Reader, WorkspaceDep, reader_of
+from outturn.web.templating import figures_note, render
 
 router = APIRouter()
 
@@ -40,6 +42,7 @@ SORTS = {
 DISPLAY_ONLY = frozenset({"href", "tag", "status_label", "plan_text", "forecast_text", "shortfall_text", "html"})
 RAG_TAGS = {"red": "red", "amber": "orange", "green": "green"}  # the NHS.UK tag colours
 FILTERS = ("org", "workstream", "status", "rag", "q", "sort", "dir", "as_at")
+REGISTER_READS = reads_only(SAVINGS, CLOSES, ORGANISATIONS)  # the schemes, the month closes, the organisations
 
 
 def as_at_month(workspace: Workspace, text: str | None) -> FinancialMonth:
@@ -94,7 +97,7 @@ def register_rows(
             row["html"] = Markup(template.render(row=row, as_at_query=as_at_query))
         return rows
 
-    rows: list[dict[str, Any]] = request.app.state.cache.get(("register", str(month), code), compute)
+    rows: list[dict[str, Any]] = request.app.state.cache.get(("register", str(month), code), compute, REGISTER_READS)
     return rows
 
 
@@ -122,15 +125,19 @@ TOTALS = ("plan_pence", "forecast_total_pence", "shortfall_pence", "risk_adjuste
 
 async def selection(
     request: Request, workspace: Workspace, month: FinancialMonth, chosen: Mapping[str, str]
-) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """The rows a filter and sort pick, with their totals: kept while the store is unchanged, like the rows."""
+) -> Cached[tuple[list[dict[str, Any]], dict[str, int]]]:
+    """The rows a filter and sort pick, with their totals: kept while the register is unchanged, like the rows;
+    while a change is added to them (in the background) the previous rows are served, saying so, except to whoever
+    made the change."""
 
     def compute() -> tuple[list[dict[str, Any]], dict[str, int]]:
         rows = select_rows(register_rows(request, workspace, month, chosen.get("org") or None), chosen)
         return rows, {name: sum(row[name] for row in rows) for name in TOTALS}
 
     key = ("selection", str(month), *(chosen.get(name, "") for name in FILTERS))
-    found: tuple[list[dict[str, Any]], dict[str, int]] = await request.app.state.cache.get_async(key, compute)
+    found: Cached[tuple[list[dict[str, Any]], dict[str, int]]] = await request.app.state.cache.figures_async(
+        key, compute, REGISTER_READS, reader_of(request)
+    )
     return found
 
 
@@ -138,7 +145,8 @@ async def selection(
 async def register(request: Request, _user: Reader, workspace: WorkspaceDep, page: int = 1) -> Response:
     chosen = {key: request.query_params.get(key, "") for key in FILTERS}
     month = as_at_month(workspace, chosen["as_at"] or None)
-    rows, totals = await selection(request, workspace, month, chosen)
+    cached = await selection(request, workspace, month, chosen)
+    rows, totals = cached.value
     shown, page, pages = page_of(rows, page, request.app.state.config.page_size)
     query = "&".join(f"{key}={quote(value)}" for key, value in chosen.items() if value)
     context = {
@@ -154,6 +162,7 @@ async def register(request: Request, _user: Reader, workspace: WorkspaceDep, pag
         "statuses": list(SchemeStatus),
         "rags": list(Rag),
         "totals": totals,
+        **figures_note(cached),
     }
     return render(request, "savings/register.html", context)
 
@@ -210,9 +219,11 @@ async def edit_scheme(request: Request, user: Editor, workspace: WorkspaceDep, y
     except SavingsError as error:
         raise KeyError(str(error)) from None
     month: FinancialMonth = context["month"]
+    cache = request.app.state.cache
+    since = cache.sequence
     try:
         edit = parse_scheme_edit(form, month.number)
-        save_scheme(workspace, year, reference, edit, user.username)
+        await run_in_threadpool(save_scheme, workspace, year, reference, edit, user.username)
     except EditErrors as error:
         return _edit_response(request, {**context, "form": error.entered, "errors": error.errors}, 422)
     except VersionConflict as conflict:
@@ -229,7 +240,7 @@ async def edit_scheme(request: Request, user: Editor, workspace: WorkspaceDep, y
         return _edit_response(request, {**context, "form": edit.entered, "errors": errors}, 422)
     except ValueError as error:  # a change the scheme's own rules refuse
         return _edit_response(request, {**context, "form": form, "errors": {"form": str(error)}}, 422)
-    request.app.state.cache.invalidate()
+    await run_in_threadpool(cache.wrote, reader_of(request), since)
     target = f"/savings/{year}/{quote(reference, safe='')}?saved=1"
     if request.headers.get("HX-Request") == "true":
         return Response(status_code=200, headers={"HX-Redirect": target})

@@ -19,7 +19,8 @@ from outturn.services import savings
 from outturn.services.savings import SchemeChanges, SchemeRefused
 from outturn.services.web import SavingsError, VersionConflict
 from outturn.web.routes.savings import DISPLAY_ONLY, FILTERS, as_at_month, page_of, selection
-from outturn.web.security import Editor, Reader, WorkspaceDep
+from outturn.web.security import Editor, Reader, WorkspaceDep, reader_of
+from outturn.web.templating import figures_headers
 
 router = APIRouter(prefix="/api/savings", tags=["savings"])
 
@@ -41,14 +42,17 @@ async def list_schemes(
     ),
     dir: str | None = Query(None, description="asc or desc"),
     as_at: str | None = Query(None, description="YYYY-MM (default: the workspace's month)"),
-) -> dict[str, Any]:
-    """The register's rows (money in pence), as the savings page shows them."""
+) -> JSONResponse:
+    """The register's rows (money in pence), as the savings page shows them; the headers say when they were
+    computed (``X-Figures-As-At``) and whether a newer change is being added to them (``X-Figures-Refreshing``)."""
     chosen = {key: value for key, value in request.query_params.items() if key in FILTERS}
     month = as_at_month(workspace, as_at)
-    rows, _totals = await selection(request, workspace, month, chosen)
+    cached = await selection(request, workspace, month, chosen)
+    rows, _totals = cached.value
     shown, page, pages = page_of(rows, page, per_page)
     schemes = [{key: value for key, value in row.items() if key not in DISPLAY_ONLY} for row in shown]
-    return {"as_at": month.calendar_label, "total": len(rows), "page": page, "pages": pages, "schemes": schemes}
+    document = {"as_at": month.calendar_label, "total": len(rows), "page": page, "pages": pages, "schemes": schemes}
+    return JSONResponse(document, headers=figures_headers(cached))
 
 
 def _scheme(workspace: Any, year: int, reference: str, as_at: str | None) -> tuple[Any, list[Any], int]:
@@ -119,6 +123,8 @@ def edit_scheme(
         rag_override_reason=body.rag_override_reason,
         clear_rag_override=body.clear_rag_override,
     )
+    cache = request.app.state.cache
+    since = cache.sequence
     try:
         saved = savings.update_scheme(workspace, FinancialYear(year), reference, body.version, changes, user.username)
     except SavingsError as error:
@@ -135,5 +141,5 @@ def edit_scheme(
             "current": scheme_to_data(conflict.current),
         }
         return JSONResponse(document, status_code=409)
-    request.app.state.cache.invalidate()
+    cache.wrote(reader_of(request), since)
     return JSONResponse(scheme_to_data(saved))
