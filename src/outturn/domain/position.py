@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from outturn.domain.backtest import MethodChoice
 from outturn.domain.forecast import LineForecast
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import Pence
@@ -70,6 +71,7 @@ class Position:
     risk: RiskRange
     bridge: tuple[BridgeStep, ...]
     warnings: tuple[Problem, ...]
+    method_choices: tuple[MethodChoice, ...] = ()  # with ``auto``: the method chosen for each category, and why
 
     @property
     def allocation_pence(self) -> Pence:

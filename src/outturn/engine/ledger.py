@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import ibis
 import ibis.expr.types as ir
 
@@ -65,3 +67,19 @@ def line_figures_with_last_year(ledger: ir.Table, *, year: int, as_at_month: int
         "last_year_ytd_recurring_pence",
         "last_year_total_recurring_pence",
     ).order_by(list(LINE_KEYS))
+
+
+def line_figures_by_month(ledger: ir.Table, *, years: Sequence[int], months: Sequence[int]) -> ir.Table:
+    """``line_figures_with_last_year`` for every year and as-at month asked for, stacked into one expression (so
+    a back-test is one query), each row tagged with its ``year`` and ``as_at_month``."""
+    if not years or not months:
+        raise ValueError("line figures by month need at least one year and one month")
+    parts = [
+        line_figures_with_last_year(ledger, year=year, as_at_month=month).mutate(
+            year=ibis.literal(year, type="int64"), as_at_month=ibis.literal(month, type="int64")
+        )
+        for year in years
+        for month in months
+    ]
+    stacked = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
+    return stacked.order_by(["year", "as_at_month", *LINE_KEYS])

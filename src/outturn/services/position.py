@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from outturn.domain.backtest import AUTO, AUTO_FALLBACK, Backtest, MethodChoice
 from outturn.domain.errors import BadInput
-from outturn.domain.forecast import ForecastMethod, LineFigures, LineForecast, forecast_line
+from outturn.domain.forecast import ForecastMethod, LineForecast, forecast_line
 from outturn.domain.ledger import CostCategory
 from outturn.domain.organisations import Organisation, OrgTree
 from outturn.domain.periods import FinancialMonth
@@ -16,6 +19,7 @@ from outturn.domain.position import Position, build_position
 from outturn.domain.problems import Problem
 from outturn.engine.backends import memtable
 from outturn.engine.ledger import LEDGER_SCHEMA, line_figures_with_last_year
+from outturn.services.backtest import auto_methods, backtest_members, line_figures_from_row
 from outturn.services.workspace import Workspace
 from outturn.store import repository
 
@@ -28,7 +32,8 @@ class PositionError(BadInput):
 class PositionRequest:
     org_code: str
     as_at: FinancialMonth
-    method: ForecastMethod
+    method: ForecastMethod  # with ``auto``, the method for a category the back-test cannot choose for
+    auto: bool = False  # each category's method chosen by the back-test (``domain/backtest.py``)
 
 
 def resolve_request(
@@ -42,10 +47,12 @@ def resolve_request(
     if not month_text:
         raise PositionError("no month given: pass --as-at YYYY-MM or set a default with `outturn init --as-at`")
     method_text = method or workspace.settings.forecast_method
+    if method_text == AUTO:
+        return PositionRequest(code, FinancialMonth.parse_as_at(month_text), AUTO_FALLBACK, auto=True)
     try:
         chosen = ForecastMethod(method_text)
     except ValueError:
-        allowed = ", ".join(item.value for item in ForecastMethod)
+        allowed = ", ".join([AUTO, *(item.value for item in ForecastMethod)])
         raise PositionError(f"unknown forecast method {method_text!r} (one of: {allowed})") from None
     return PositionRequest(code, FinancialMonth.parse_as_at(month_text), chosen)
 
@@ -56,34 +63,22 @@ def _planning_members(tree: OrgTree, org: Organisation, planned: set[str]) -> li
     return sorted(member.code for member in tree.descendants(org.code) if member.code in planned)
 
 
-def _figures(row: dict[str, Any]) -> LineFigures:
-    return LineFigures(
-        org_code=row["org_code"],
-        category=CostCategory(row["category"]),
-        subcategory=row["subcategory"],
-        annual_budget_pence=int(row["annual_budget_pence"]),
-        ytd_budget_pence=int(row["ytd_budget_pence"]),
-        ytd_actual_pence=int(row["ytd_actual_pence"]),
-        ytd_one_off_pence=int(row["ytd_one_off_pence"]),
-        months_reported=int(row["months_reported"]),
-        sum_month_times_recurring=int(row["sum_month_times_recurring"]),
-        last_year_ytd_recurring_pence=row["last_year_ytd_recurring_pence"],
-        last_year_total_recurring_pence=row["last_year_total_recurring_pence"],
-    )
-
-
 def forecast_lines(
     rows: Sequence[dict[str, Any]],
     request: PositionRequest,
     overrides: Sequence[ForecastOverride],
+    category_methods: Mapping[CostCategory, ForecastMethod] | None = None,
 ) -> tuple[list[LineForecast], list[Problem]]:
+    """Each line by the request's method, or by its category's in ``category_methods`` (``auto``'s choices)."""
     by_line = {(item.org_code, item.category, item.subcategory): item for item in overrides}
+    chosen = category_methods or {}
     forecasts: list[LineForecast] = []
     warnings: list[Problem] = []
     for row in rows:
-        figures = _figures(row)
+        figures = line_figures_from_row(row)
         override = by_line.pop((figures.org_code, figures.category, figures.subcategory), None)
-        forecast, line_warnings = forecast_line(figures, request.as_at, request.method, override)
+        method = chosen.get(figures.category, request.method)
+        forecast, line_warnings = forecast_line(figures, request.as_at, method, override)
         forecasts.append(forecast)
         warnings.extend(line_warnings)
     warnings.extend(
@@ -97,6 +92,32 @@ def forecast_lines(
     return forecasts, warnings
 
 
+def _planned(session: Session, request: PositionRequest) -> tuple[Organisation, list[FinancialPlan], list[str]]:
+    """The organisation asked for, the plans the position sums and their organisations (the members)."""
+    year = request.as_at.year
+    tree = repository.org_tree(session)
+    if request.org_code not in tree:
+        raise PositionError(f"unknown organisation {request.org_code!r}")
+    org = tree.get(request.org_code)
+    subtree = sorted(tree.subtree_codes(org.code))
+    plans: list[FinancialPlan] = repository.plans_for(session, subtree, year)
+    members = _planning_members(tree, org, {plan.org_code for plan in plans})
+    if not members:
+        raise PositionError(
+            f"no financial plan for {org.code} or the organisations under it in {year}: "
+            "import one with `outturn plan import FILE`"
+        )
+    return org, [plan for plan in plans if plan.org_code in members], members
+
+
+def compute_backtest(workspace: Workspace, org_code: str | None = None, as_at: str | None = None) -> Backtest:
+    """Every forecast method back-tested over the past years held for the organisations the position sums."""
+    request = resolve_request(workspace, org_code, as_at, AUTO)
+    with workspace.store.reading() as session:
+        org, _plans, members = _planned(session, request)
+    return backtest_members(workspace, org.code, members, request.as_at)
+
+
 def compute_position(
     workspace: Workspace,
     org_code: str | None = None,
@@ -106,19 +127,7 @@ def compute_position(
     request = resolve_request(workspace, org_code, as_at, method)
     year = request.as_at.year
     with workspace.store.reading() as session:
-        tree = repository.org_tree(session)
-        if request.org_code not in tree:
-            raise PositionError(f"unknown organisation {request.org_code!r}")
-        org = tree.get(request.org_code)
-        subtree = sorted(tree.subtree_codes(org.code))
-        plans: list[FinancialPlan] = repository.plans_for(session, subtree, year)
-        members = _planning_members(tree, org, {plan.org_code for plan in plans})
-        if not members:
-            raise PositionError(
-                f"no financial plan for {org.code} or the organisations under it in {year}: "
-                "import one with `outturn plan import FILE`"
-            )
-        plans = [plan for plan in plans if plan.org_code in members]
+        org, plans, members = _planned(session, request)
         rows = repository.ledger_rows(session, members, [year.start_year, year.start_year - 1])
         risks = repository.risks_for(session, members, year)
         overrides = repository.overrides_for(session, members, year)
@@ -126,16 +135,21 @@ def compute_position(
     figures = workspace.backend.to_rows(
         line_figures_with_last_year(ledger, year=year.start_year, as_at_month=request.as_at.number)
     )
-    forecasts, warnings = forecast_lines(figures, request, overrides)
+    choices: tuple[MethodChoice, ...] = ()
+    if request.auto:
+        categories = sorted({CostCategory(row["category"]) for row in figures}, key=list(CostCategory).index)
+        choices = auto_methods(workspace, org.code, members, request.as_at, categories)
+    forecasts, warnings = forecast_lines(figures, request, overrides, {item.category: item.method for item in choices})
     if not forecasts:
         warnings.append(Problem("ledger", f"no ledger lines for {org.code} in {year}: import the ledger first"))
-    return build_position(
+    position = build_position(
         org_code=org.code,
         org_name=org.name,
         as_at=request.as_at,
-        method=request.method.value,
+        method=AUTO if request.auto else request.method.value,
         plans=plans,
         line_forecasts=forecasts,
         risk_items=risks,
         warnings=warnings,
     )
+    return replace(position, method_choices=choices) if choices else position
