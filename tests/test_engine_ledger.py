@@ -33,8 +33,13 @@ THIS_YEAR_COLUMNS = (
     "ytd_one_off_pence",
     "months_reported",
     "sum_month_times_recurring",
+    "exit_recurring_pence",
 )
-LAST_YEAR_COLUMNS = ("last_year_ytd_recurring_pence", "last_year_total_recurring_pence")
+LAST_YEAR_COLUMNS = (
+    "last_year_ytd_recurring_pence",
+    "last_year_total_recurring_pence",
+    "last_year_exit_recurring_pence",
+)
 JOINED_COLUMNS = (*LINE_KEYS, *THIS_YEAR_COLUMNS, *LAST_YEAR_COLUMNS)
 
 Row = dict[str, Any]
@@ -57,7 +62,9 @@ SELECT org_code, category, subcategory,
        SUM(CASE WHEN month <= :as_at THEN one_off_pence ELSE 0 END) AS ytd_one_off_pence,
        SUM(CASE WHEN month <= :as_at AND actual_pence IS NOT NULL THEN 1 ELSE 0 END) AS months_reported,
        SUM(CASE WHEN month <= :as_at THEN month * (COALESCE(actual_pence, 0) - one_off_pence) ELSE 0 END)
-           AS sum_month_times_recurring
+           AS sum_month_times_recurring,
+       SUM(CASE WHEN month BETWEEN :as_at - 2 AND :as_at THEN COALESCE(actual_pence, 0) - one_off_pence ELSE 0 END)
+           AS exit_recurring_pence
 FROM ledger WHERE year = :year
 GROUP BY org_code, category, subcategory
 """
@@ -66,7 +73,9 @@ _SQL_LAST_YEAR = """
 SELECT org_code, category, subcategory,
        SUM(CASE WHEN month <= :as_at THEN COALESCE(actual_pence, 0) - one_off_pence ELSE 0 END)
            AS last_year_ytd_recurring_pence,
-       SUM(COALESCE(actual_pence, 0) - one_off_pence) AS last_year_total_recurring_pence
+       SUM(COALESCE(actual_pence, 0) - one_off_pence) AS last_year_total_recurring_pence,
+       SUM(CASE WHEN month BETWEEN :as_at - 2 AND :as_at THEN COALESCE(actual_pence, 0) - one_off_pence ELSE 0 END)
+           AS last_year_exit_recurring_pence
 FROM ledger WHERE year = :year - 1
 GROUP BY org_code, category, subcategory
 """
@@ -75,8 +84,8 @@ _SQL_JOINED = f"""
 WITH this_year AS ({_SQL_THIS_YEAR}), last_year AS ({_SQL_LAST_YEAR})
 SELECT t.org_code, t.category, t.subcategory,
        t.annual_budget_pence, t.ytd_budget_pence, t.ytd_actual_pence, t.ytd_one_off_pence,
-       t.months_reported, t.sum_month_times_recurring,
-       l.last_year_ytd_recurring_pence, l.last_year_total_recurring_pence
+       t.months_reported, t.sum_month_times_recurring, t.exit_recurring_pence,
+       l.last_year_ytd_recurring_pence, l.last_year_total_recurring_pence, l.last_year_exit_recurring_pence
 FROM this_year AS t
 LEFT JOIN last_year AS l
   ON l.org_code = t.org_code AND l.category = t.category AND l.subcategory = t.subcategory
@@ -113,6 +122,7 @@ def python_reference(rows: Sequence[Row], *, year: int, as_at_month: int) -> lis
         actual = row["actual_pence"] if row["actual_pence"] is not None else 0
         recurring = actual - row["one_off_pence"]
         to_date = row["month"] <= as_at_month
+        in_exit_window = as_at_month - 2 <= row["month"] <= as_at_month  # the last three months to date
         if row["year"] == year:
             line = this_year.setdefault(key, dict.fromkeys(THIS_YEAR_COLUMNS, 0))
             line["annual_budget_pence"] += row["budget_pence"]
@@ -122,11 +132,14 @@ def python_reference(rows: Sequence[Row], *, year: int, as_at_month: int) -> lis
                 line["ytd_one_off_pence"] += row["one_off_pence"]
                 line["months_reported"] += row["actual_pence"] is not None
                 line["sum_month_times_recurring"] += row["month"] * recurring
+                line["exit_recurring_pence"] += recurring if in_exit_window else 0
         elif row["year"] == year - 1:
             profile = last_year.setdefault(key, dict.fromkeys(LAST_YEAR_COLUMNS, 0))
             profile["last_year_total_recurring_pence"] += recurring
             if to_date:
                 profile["last_year_ytd_recurring_pence"] += recurring
+            if in_exit_window:
+                profile["last_year_exit_recurring_pence"] += recurring
     return [
         {
             **dict(zip(LINE_KEYS, key, strict=True)),
@@ -266,8 +279,10 @@ def test_line_new_this_year_has_no_last_year_figures(backend: Backend) -> None:
         "ytd_one_off_pence": 200,
         "months_reported": 2,
         "sum_month_times_recurring": 1 * 900 + 2 * (1_300 - 200),
+        "exit_recurring_pence": 900 + (1_300 - 200) + 0,  # M01..M03, before M03 only what there is
         "last_year_ytd_recurring_pence": None,
         "last_year_total_recurring_pence": None,
+        "last_year_exit_recurring_pence": None,
     }
 
 
@@ -286,6 +301,18 @@ def test_line_only_last_year_is_absent_and_last_year_joins_on_the_whole_key(back
     assert result[0]["last_year_ytd_recurring_pence"] == 70 + (80 - 30)
     assert result[0]["last_year_total_recurring_pence"] == 70 + (80 - 30) + 90
     assert result == python_reference(rows, year=YEAR, as_at_month=2)
+
+
+def test_exit_window_is_the_last_three_months_to_date_this_year_and_last(backend: Backend) -> None:
+    rows = [ledger_row(YEAR, month, 0, 100 * month) for month in range(1, 8)]  # 100, 200, ..., 700
+    rows[3] = ledger_row(YEAR, 4, 0, 400, 150)  # a £1.50 one-off in M04 stays out of the exit window
+    rows += [ledger_row(YEAR - 1, month, 0, 10 * month) for month in range(1, 13)]  # 10, 20, ..., 120
+    (at_m05,) = run(backend, rows, as_at_month=5)
+    assert at_m05["exit_recurring_pence"] == 300 + (400 - 150) + 500  # M03, M04, M05; M06 on is after the month
+    assert at_m05["last_year_exit_recurring_pence"] == 30 + 40 + 50
+    (at_m02,) = run(backend, rows, as_at_month=2)
+    assert at_m02["exit_recurring_pence"] == 100 + 200  # only two months to date
+    assert at_m02["last_year_exit_recurring_pence"] == 10 + 20
 
 
 def test_output_is_ordered_by_org_category_subcategory(backend: Backend) -> None:

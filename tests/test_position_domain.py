@@ -47,6 +47,7 @@ def line(
         ytd_one_off_pence=0,
         months_reported=AS_AT.elapsed,
         sum_month_times_recurring=0,
+        exit_recurring_pence=0,
     )
     return LineForecast(figures, "run-rate", forecast_pence)
 

@@ -101,7 +101,7 @@ def position(
     ctx: typer.Context,
     org: Annotated[str | None, typer.Option(help="Organisation code (default: the workspace's)")] = None,
     as_at: Annotated[str | None, typer.Option("--as-at", help="Month as YYYY-MM, e.g. 2025-11 for M08")] = None,
-    method: Annotated[str | None, typer.Option(help="run-rate, seasonal or trend")] = None,
+    method: Annotated[str | None, typer.Option(help="run-rate, seasonal, trend, budget-phased or exit-rate")] = None,
     workspace: WorkspaceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:

@@ -24,7 +24,7 @@ from outturn.domain.money import Pence
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialMonth, FinancialYear
 
 AUTO = "auto"
-AUTO_FALLBACK = ForecastMethod("budget-phased") if "budget-phased" in set(ForecastMethod) else ForecastMethod.RUN_RATE
+AUTO_FALLBACK = ForecastMethod.BUDGET_PHASED
 AUTO_ORDER: tuple[ForecastMethod, ...] = (AUTO_FALLBACK, *(item for item in ForecastMethod if item != AUTO_FALLBACK))
 BACKTEST_MONTHS = tuple(range(1, MONTHS_IN_YEAR))  # M01..M11: at M12 the year's actuals are the outturn
 TOTAL = "total"

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import ibis
 import ibis.expr.types as ir
 
+from outturn.domain.forecast import EXIT_RATE_MONTHS
+
 LEDGER_SCHEMA = {
     "org_code": "string",
     "year": "int64",
@@ -25,9 +27,16 @@ def _ytd(ledger: ir.Table, as_at_month: int, value: ir.IntegerValue) -> ir.Integ
     return ibis.ifelse(ledger.month <= as_at_month, value, 0).sum()
 
 
+def _exit_window(ledger: ir.Table, as_at_month: int, value: ir.IntegerValue) -> ir.IntegerScalar:
+    """The sum over the exit-rate window: the last three months to the as-at month (fewer before M03)."""
+    first = as_at_month - EXIT_RATE_MONTHS + 1
+    return ibis.ifelse((ledger.month >= first) & (ledger.month <= as_at_month), value, 0).sum()
+
+
 def line_figures(ledger: ir.Table, *, year: int, as_at_month: int) -> ir.Table:
     """Per org, category and subcategory in ``year``: annual and YTD budget, YTD actual and one-offs,
-    months with an actual, and the sum of month x recurring actual (for the trend's regression)."""
+    months with an actual, the sum of month x recurring actual (for the trend's regression) and the recurring
+    actual of the last three months (for the exit rate)."""
     current = ledger.filter(ledger.year == year)
     actual = current.actual_pence.coalesce(0)
     recurring = actual - current.one_off_pence
@@ -38,16 +47,18 @@ def line_figures(ledger: ir.Table, *, year: int, as_at_month: int) -> ir.Table:
         ytd_one_off_pence=_ytd(current, as_at_month, current.one_off_pence),
         months_reported=ibis.ifelse((current.month <= as_at_month) & current.actual_pence.notnull(), 1, 0).sum(),
         sum_month_times_recurring=_ytd(current, as_at_month, current.month * recurring),
+        exit_recurring_pence=_exit_window(current, as_at_month, recurring),
     )
 
 
 def last_year_profile(ledger: ir.Table, *, year: int, as_at_month: int) -> ir.Table:
-    """Per line, last year's recurring actual to the same month and for the whole year."""
+    """Per line, last year's recurring actual to the same month, for the whole year and in the exit window."""
     previous = ledger.filter(ledger.year == year - 1)
     recurring = previous.actual_pence.coalesce(0) - previous.one_off_pence
     return previous.group_by(list(LINE_KEYS)).aggregate(
         last_year_ytd_recurring_pence=_ytd(previous, as_at_month, recurring),
         last_year_total_recurring_pence=recurring.sum(),
+        last_year_exit_recurring_pence=_exit_window(previous, as_at_month, recurring),
     )
 
 
@@ -64,8 +75,10 @@ def line_figures_with_last_year(ledger: ir.Table, *, year: int, as_at_month: int
         "ytd_one_off_pence",
         "months_reported",
         "sum_month_times_recurring",
+        "exit_recurring_pence",
         "last_year_ytd_recurring_pence",
         "last_year_total_recurring_pence",
+        "last_year_exit_recurring_pence",
     ).order_by(list(LINE_KEYS))
 
 

@@ -32,8 +32,9 @@ from outturn.store import repository
 _FIGURE_FIELDS = tuple(item.name for item in fields(LineFigures) if item.name != "category")
 
 
-def line_figures_from_row(row: Mapping[str, Any]) -> LineFigures:
-    """An engine row (``line_figures_with_last_year``'s columns) as the domain's line figures."""
+def figures_from_row(row: Mapping[str, Any]) -> LineFigures:
+    """One row of ``engine.ledger.line_figures_with_last_year`` as the domain's figures for the line (every
+    column named as a field of ``LineFigures`` is taken, so a new field needs only its engine column)."""
     values = {name: row[name] for name in _FIGURE_FIELDS if name in row}
     return LineFigures(category=CostCategory(row["category"]), **values)
 
@@ -80,7 +81,7 @@ def backtest_members(workspace: Workspace, org_code: str, members: Iterable[str]
     )
     grouped: dict[tuple[int, int], list[LineFigures]] = {}
     for row in workspace.backend.to_rows(query):
-        grouped.setdefault((row["year"], row["as_at_month"]), []).append(line_figures_from_row(row))
+        grouped.setdefault((row["year"], row["as_at_month"]), []).append(figures_from_row(row))
     rows: list[BacktestRow] = []
     for year in years:
         by_month = {month: grouped.get((year.start_year, month), []) for month in range(1, MONTHS_IN_YEAR + 1)}

@@ -19,7 +19,7 @@ from outturn.domain.position import Position, build_position
 from outturn.domain.problems import Problem
 from outturn.engine.backends import memtable
 from outturn.engine.ledger import LEDGER_SCHEMA, line_figures_with_last_year
-from outturn.services.backtest import auto_methods, backtest_members, line_figures_from_row
+from outturn.services.backtest import auto_methods, backtest_members, figures_from_row
 from outturn.services.workspace import Workspace
 from outturn.store import repository
 
@@ -75,7 +75,7 @@ def forecast_lines(
     forecasts: list[LineForecast] = []
     warnings: list[Problem] = []
     for row in rows:
-        figures = line_figures_from_row(row)
+        figures = figures_from_row(row)
         override = by_line.pop((figures.org_code, figures.category, figures.subcategory), None)
         method = chosen.get(figures.category, request.method)
         forecast, line_warnings = forecast_line(figures, request.as_at, method, override)
