@@ -41,7 +41,9 @@ plan_app = typer.Typer(
     help="Financial plans: allocation, deductions, required surplus, control total.", no_args_is_help=True
 )
 risks_app = typer.Typer(help="The risks and mitigations register.", no_args_is_help=True)
-forecast_app = typer.Typer(help="Manual forecast overrides, each with its reason.", no_args_is_help=True)
+forecast_app = typer.Typer(
+    help="Forecasts: manual overrides, each with its reason, and the back-test of every method.", no_args_is_help=True
+)
 
 FileArgument = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .csv or .xlsx file")]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from outturn.domain.position import Position
+from outturn.reports.backtest import choices_document
 
 
 def position_heading(position: Position) -> dict[str, Any]:
@@ -71,4 +72,5 @@ def position_document(position: Position) -> dict[str, Any]:
             for step in position.bridge
         ],
         "warnings": [str(problem) for problem in position.warnings],
+        "method_choices": choices_document(position.method_choices),
     }
