@@ -193,7 +193,7 @@ def test_only_data_known_at_the_month_is_used(backtest: Backtest) -> None:
     assert (found.forecast_pence, found.error_pence) == (120_000, -18_000)
 
 
-LEDGER_ROWS = [
+LEDGER_ROWS: list[dict[str, Any]] = [
     {
         "org_code": org,
         "year": year,
@@ -269,7 +269,7 @@ def test_mape_and_bias_by_month(backtest: Backtest) -> None:
     assert summary(backtest, "acute", "exit-rate", 6) == summary(backtest, "acute", "seasonal", 6)
     assert summary(backtest, "acute", "budget-phased", 6) == (Fraction(1275, 161), Fraction(1275, 161))
     # Prescribing budget-phased is exact both years; seasonal -120/720 = -50/3 in 2023/24 only: MAPE 25/3
-    assert summary(backtest, "prescribing", "budget-phased", 6) == (0, 0)
+    assert summary(backtest, "prescribing", "budget-phased", 6) == (Fraction(0), Fraction(0))
     assert summary(backtest, "prescribing", "seasonal", 6) == (Fraction(25, 3), Fraction(-25, 3))
 
 
