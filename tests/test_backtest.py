@@ -28,6 +28,7 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from outturn.cli import app
@@ -38,11 +39,17 @@ from outturn.domain.periods import FinancialYear
 from outturn.engine.backends import Backend, memtable
 from outturn.engine.ledger import LEDGER_SCHEMA, line_figures_by_month, line_figures_with_last_year
 from outturn.reports.backtest import backtest_document
+from outturn.reports.pack import PackInputs, build_board_pack
+from outturn.reports.pack_html import render_html
 from outturn.reports.position import position_document
+from outturn.services import users
 from outturn.services.backtest import complete_past_years
 from outturn.services.imports import import_ledger, import_organisations, import_plans
 from outturn.services.position import PositionError, compute_backtest, compute_position
+from outturn.services.users import Role
 from outturn.services.workspace import Workspace, init_workspace
+from outturn.web import WebConfig, create_app
+from web_helpers import sign_in
 
 POUND = 100
 AS_AT = "2025-09"  # M06 of 2025/26
@@ -401,3 +408,59 @@ def test_backtest_command(workspace: Workspace) -> None:
     unknown = runner.invoke(app, [*base, "--org", "NOPE", "--format", "json"])
     assert unknown.exit_code == 2
     assert "unknown organisation" in json.loads(unknown.stdout)["error"]
+
+
+# --- the chart in the pack and on the web page ----------------------------------------------------------------
+
+
+def _between(html: str, marker: str, end: str) -> str:
+    start = html.index(marker)
+    return html[start : html.index(end, start)]
+
+
+def test_the_pack_shows_auto_choices_and_the_chart(workspace: Workspace, backtest: Backtest) -> None:
+    inputs = PackInputs(
+        position=position_document(compute_position(workspace, "01A", AS_AT)),
+        backtest=backtest_document(backtest),
+        notes=["SYNTHETIC data throughout"],
+    )
+    html = render_html(build_board_pack(inputs))
+    choices = _between(html, "Forecast method by category (auto)", "</table>")
+    assert '<td>Acute</td><td>seasonal</td><td class="num">7.9%</td>' in choices  # 3,800/483 = 7.87%
+    assert '<td>Prescribing</td><td>budget-phased</td><td class="num">0.0%</td>' in choices
+    chart = _between(html, 'id="backtest-chart"', "</svg>")
+    assert all(method.value in chart for method in ForecastMethod)
+    assert "as at M06" in chart and "SYNTHETIC data" in chart and "2023/24, 2024/25" in chart
+
+
+def test_the_pack_says_when_nothing_could_be_back_tested(workspace: Workspace) -> None:
+    inputs = PackInputs(
+        position=position_document(compute_position(workspace, "02B", AS_AT, "auto")),
+        backtest=backtest_document(compute_backtest(workspace, "02B", AS_AT)),
+    )
+    html = render_html(build_board_pack(inputs))
+    assert 'id="backtest-chart"' not in html
+    assert "no method could be back-tested" in html and "budget-phased" in html
+
+
+def test_the_web_position_page_and_api(workspace: Workspace) -> None:
+    users.add_user(workspace, "bob", "board-password-1", Role.BOARD)
+    app = create_app(workspace.settings, WebConfig(stamp_seconds=0.0))
+    with TestClient(app) as client:
+        sign_in(client, "bob", "board-password-1")
+        api = client.get("/api/forecast/backtest", params={"org": "01A", "as_at": AS_AT})
+        assert api.status_code == 200
+        assert api.json() == backtest_document(compute_backtest(workspace, "01A", AS_AT))
+        assert client.get("/api/forecast/backtest", params={"org": "NOPE"}).status_code == 400
+        position = client.get("/api/position").json()
+        assert [(item["category"], item["method"]) for item in position["method_choices"]] == [
+            ("acute", "seasonal"),
+            ("prescribing", "budget-phased"),
+        ]
+        html = client.get("/position").text
+        choices = _between(html, 'id="method-choices"', "</table>")
+        assert "<td>Acute</td><td>seasonal</td>" in choices and "<td>Prescribing</td><td>budget-phased</td>" in choices
+        chart = _between(html, 'id="backtest-chart"', "</figure>")
+        assert "<svg" in chart and 'href="http' not in chart
+        assert all(method.value in chart for method in ForecastMethod) and "as at M06" in chart
+        assert "SYNTHETIC" not in chart  # this workspace's data are not labelled synthetic

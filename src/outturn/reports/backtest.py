@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -17,6 +17,7 @@ from outturn.domain.backtest import (
     choose_methods,
 )
 from outturn.domain.ledger import CostCategory
+from outturn.reports.pack_charts import backtest_svg
 from outturn.reports.savings import share
 
 ERROR_SIGN = "error = forecast less actual outturn: positive is a forecast above the outturn (spend over-forecast)"
@@ -105,3 +106,21 @@ def backtest_document(backtest: Backtest) -> dict[str, Any]:
         "by_month": [_summary(item) for item in backtest.by_month],
         "auto": choices_document(backtest_choices(backtest)),
     }
+
+
+BACKTEST_CHART_TITLE = "How far out was each method at this point of the year"
+
+
+def backtest_chart_title(document: Mapping[str, Any], *, synthetic: bool) -> str:
+    """The chart's title, the same in the pack and on the web page; SYNTHETIC when the workspace's data are."""
+    years = ", ".join(document["years"])
+    label = " (SYNTHETIC data)" if synthetic else ""
+    return f"{BACKTEST_CHART_TITLE}\nmean absolute error of the year-end forecast, all categories, {years}{label}"
+
+
+def backtest_chart(document: Mapping[str, Any], *, synthetic: bool) -> str | None:
+    """The total's mean absolute percentage error by month, one line per method, as inline SVG; None when no
+    past year was back-tested."""
+    if not document["rows"]:
+        return None
+    return backtest_svg(document["by_month"], document["month"], backtest_chart_title(document, synthetic=synthetic))

@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from outturn.domain.money import format_millions, format_surplus, format_thousands
+from outturn.reports.backtest import backtest_chart
 from outturn.reports.narrative import percent
 from outturn.reports.pack import POINT_OF_DELIVERY_LABELS, BoardPack, FunnelSection, workstream_rag
 from outturn.reports.pack_charts import fan_svg, funnel_svg, spc_svg, tornado_svg, waterfall_svg
@@ -153,7 +154,11 @@ def charts(pack: BoardPack, extra_funnels: Sequence[FunnelSection]) -> dict[str,
         "spc": [Markup(spc_svg(chart.result, chart.title)) for chart in pack.spc],
         "fan": None,
         "tornado": None,
+        "backtest": None,
     }
+    if pack.backtest is not None:
+        drawn = backtest_chart(pack.backtest, synthetic=bool(synthetic_note(pack)))
+        found["backtest"] = Markup(drawn) if drawn else None
     if risk is not None:
         found["fan"] = Markup(
             fan_svg(
