@@ -309,11 +309,11 @@ def test_auto_takes_the_smallest_error_at_the_as_at_month(workspace: Workspace) 
     assert by_category[CostCategory.ACUTE].forecast_outturn_pence == 1_518 * POUND
     assert by_category[CostCategory.PRESCRIBING].methods == ("budget-phased",)
     assert by_category[CostCategory.PRESCRIBING].forecast_outturn_pence == 792 * POUND
-    choices = {item.category: item for item in position.method_choices}
+    choices = {item.category: item for item in position.auto_choices}
     assert choices[CostCategory.ACUTE].mape_percent == Fraction(3800, 483)
     assert choices[CostCategory.PRESCRIBING].mape_percent == 0
     document = position_document(position)
-    assert [(item["category"], item["method"], item["mape_percent"]) for item in document["method_choices"]] == [
+    assert [(item["category"], item["method"], item["mape_percent"]) for item in document["auto_choices"]] == [
         ("acute", "seasonal", 7.87),
         ("prescribing", "budget-phased", 0.0),
     ]
@@ -326,15 +326,15 @@ def test_auto_falls_back_to_budget_phased_with_no_past_year(workspace: Workspace
     assert {row.methods for row in position.by_category} == {("budget-phased",)}
     acute = next(row for row in position.by_category if row.category is CostCategory.ACUTE)
     assert acute.forecast_outturn_pence == 1_650 * POUND
-    assert all(item.mape_percent is None for item in position.method_choices)
+    assert all(item.mape_percent is None for item in position.auto_choices)
     assert compute_backtest(workspace, "02B", AS_AT).rows == ()
 
 
 def test_a_named_method_is_not_auto(workspace: Workspace) -> None:
     position = compute_position(workspace, "01A", AS_AT, "run-rate")
     assert position.method == "run-rate"
-    assert position.method_choices == ()
-    assert position_document(position)["method_choices"] == []
+    assert position.auto_choices == ()
+    assert position_document(position)["auto_choices"] == []
 
 
 def test_complete_past_years_need_all_twelve_months() -> None:
@@ -453,7 +453,7 @@ def test_the_web_position_page_and_api(workspace: Workspace) -> None:
         assert api.json() == backtest_document(compute_backtest(workspace, "01A", AS_AT))
         assert client.get("/api/forecast/backtest", params={"org": "NOPE"}).status_code == 400
         position = client.get("/api/position").json()
-        assert [(item["category"], item["method"]) for item in position["method_choices"]] == [
+        assert [(item["category"], item["method"]) for item in position["auto_choices"]] == [
             ("acute", "seasonal"),
             ("prescribing", "budget-phased"),
         ]

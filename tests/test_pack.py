@@ -409,7 +409,9 @@ def position_document(categories: list[dict[str, int]]) -> dict[str, Any]:
             **figures,
             "ytd_variance_pence": figures["ytd_budget_pence"] - figures["ytd_actual_pence"],
             "forecast_variance_pence": figures["annual_budget_pence"] - figures["forecast_outturn_pence"],
+            "method": "run-rate",
             "methods": ["run-rate"],
+            "line_methods": [],
         }
         for index, figures in enumerate(categories)
     ]

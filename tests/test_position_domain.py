@@ -19,7 +19,7 @@ from outturn.domain.forecast import LineFigures, LineForecast
 from outturn.domain.ledger import CostCategory
 from outturn.domain.periods import FinancialYear
 from outturn.domain.plans import Deduction, FinancialPlan, RiskItem, RiskKind
-from outturn.domain.position import Position, build_position, risk_range
+from outturn.domain.position import Position, build_position, momentum_warning, risk_range, summarise_categories
 
 PROPERTY = settings(max_examples=200, deadline=None)
 YEAR = FinancialYear(2025)
@@ -36,6 +36,9 @@ def line(
     ytd_budget_pence: int = 0,
     ytd_actual_pence: int = 0,
     subcategory: str = "",
+    ytd_one_off_pence: int = 0,
+    exit_recurring_pence: int = 0,
+    method: str = "run-rate",
 ) -> LineForecast:
     figures = LineFigures(
         org_code=org_code,
@@ -44,12 +47,12 @@ def line(
         annual_budget_pence=annual_budget_pence,
         ytd_budget_pence=ytd_budget_pence,
         ytd_actual_pence=ytd_actual_pence,
-        ytd_one_off_pence=0,
+        ytd_one_off_pence=ytd_one_off_pence,
         months_reported=AS_AT.elapsed,
         sum_month_times_recurring=0,
-        exit_recurring_pence=0,
+        exit_recurring_pence=exit_recurring_pence,
     )
-    return LineForecast(figures, "run-rate", forecast_pence)
+    return LineForecast(figures, method, forecast_pence)
 
 
 def position_of(
@@ -380,3 +383,119 @@ def test_risk_expected_value_matches_decimal_half_up(value: int, likelihood: Dec
     item = RiskItem("08X", YEAR, RiskKind.RISK, "x", value, likelihood)
     assert item.expected_pence == expected_pence(value, likelihood)
     assert Fraction(item.expected_pence) <= Fraction(value)
+
+
+# --- the forecast-against-recent-months warning ----------------------------------------------------------------
+
+
+def warning_for(*lines: LineForecast) -> str | None:
+    (row,) = summarise_categories(lines)
+    found = momentum_warning(row, AS_AT)
+    return None if found is None else str(found)
+
+
+def test_a_forecast_less_adverse_than_to_date_while_recent_months_run_above_average_is_warned() -> None:
+    # £8m over to date (£88m against £80m), forecast £6m over (£126m against £120m): the overspend "unwinds",
+    # yet M06–M08 ran at £36m ÷ 3 = £12m a month against £88m ÷ 8 = £11m a month to date.
+    acute = line(
+        CostCategory.ACUTE,
+        120 * M,
+        126 * M,
+        ytd_budget_pence=80 * M,
+        ytd_actual_pence=88 * M,
+        exit_recurring_pence=36 * M,
+    )
+    assert warning_for(acute) == (
+        "forecast: Acute: the forecast variance (overspend £6.00m) is less adverse than the variance to date "
+        "(overspend £8.00m) although the last 3 month(s) to M08 ran at £12.00m a month, above the year-to-date "
+        "average of £11.00m a month; forecast by run-rate"
+    )
+
+
+def test_a_forecast_more_adverse_than_to_date_while_recent_months_run_below_average_is_warned() -> None:
+    # On budget to date (£40m), forecast £4m over (£64m against £60m), yet M06–M08 ran at £13.5m ÷ 3 = £4.5m a
+    # month against £40m ÷ 8 = £5m a month to date.
+    prescribing = line(
+        CostCategory.PRESCRIBING,
+        60 * M,
+        64 * M,
+        ytd_budget_pence=40 * M,
+        ytd_actual_pence=40 * M,
+        exit_recurring_pence=135 * M // 10,
+        method="exit-rate",
+    )
+    assert warning_for(prescribing) == (
+        "forecast: Prescribing: the forecast variance (overspend £4.00m) is more adverse than the variance to date "
+        "(on budget) although the last 3 month(s) to M08 ran at £4.50m a month, below the year-to-date average of "
+        "£5.00m a month; forecast by exit-rate"
+    )
+
+
+@pytest.mark.parametrize(
+    ("forecast_m", "exit_m"),
+    [
+        (126, 30),  # less adverse while running below (£10m a month against £11m): consistent
+        (130, 36),  # more adverse (£10m over) while running above: consistent
+        (128, 36),  # exactly as adverse (£8m over) as to date
+        (126, 33),  # less adverse, but running at the average (£11m a month)
+    ],
+)
+def test_a_forecast_that_moves_with_recent_months_is_not_warned(forecast_m: int, exit_m: int) -> None:
+    acute = line(
+        CostCategory.ACUTE,
+        120 * M,
+        forecast_m * M,
+        ytd_budget_pence=80 * M,
+        ytd_actual_pence=88 * M,
+        exit_recurring_pence=exit_m * M,
+    )
+    assert warning_for(acute) is None
+
+
+def test_one_offs_stay_out_of_the_averages_the_warning_compares() -> None:
+    # £96m to date holds a £16m one-off: recurring £80m, £10m a month. M06–M08 ran at £33m ÷ 3 = £11m: above.
+    # (Counting the one-off, £12m a month to date, the recent months would look below it and nothing be said.)
+    acute = line(
+        CostCategory.ACUTE,
+        120 * M,
+        126 * M,
+        ytd_budget_pence=80 * M,
+        ytd_actual_pence=96 * M,
+        ytd_one_off_pence=16 * M,
+        exit_recurring_pence=33 * M,
+    )
+    found = warning_for(acute)
+    assert found is not None
+    assert "ran at £11.00m a month, above the year-to-date average of £10.00m a month" in found
+
+
+def test_the_category_warning_sums_its_lines_and_names_a_mixed_method() -> None:
+    # Two lines: £88m to date over £80m budgeted, £36m in the last three months; forecast £126m against £120m.
+    lines = (
+        line(
+            CostCategory.ACUTE,
+            60 * M,
+            66 * M,
+            ytd_budget_pence=40 * M,
+            ytd_actual_pence=48 * M,
+            exit_recurring_pence=20 * M,
+            subcategory="Trust A",
+            method="exit-rate",
+        ),
+        line(
+            CostCategory.ACUTE,
+            60 * M,
+            60 * M,
+            ytd_budget_pence=40 * M,
+            ytd_actual_pence=40 * M,
+            exit_recurring_pence=16 * M,
+            subcategory="Trust B",
+            method="override",
+        ),
+    )
+    found = warning_for(*lines)
+    assert found is not None and found.endswith("forecast by mixed")
+    position = position_of([FinancialPlan("08X", YEAR, recurrent_allocation_pence=120 * M)], lines)
+    assert [str(warning) for warning in position.warnings] == [found]
+    (row,) = position.by_category
+    assert (row.method, row.methods) == ("mixed", ("exit-rate", "override"))

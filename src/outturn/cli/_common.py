@@ -80,6 +80,18 @@ def emit(fmt: OutputFormat, document: Any, render: Callable[[], None]) -> None:
 Row = dict[str, Any]
 
 
+def print_warnings(warnings: Sequence[object], *, label: str = "warning", limit: int | None = None) -> None:
+    """Each warning on its own line as plain text (``warning: ...``): no console markup, so what a warning says is
+    printed as written, never read as styling; past ``limit``, a count of the rest."""
+    shown = warnings if limit is None else warnings[:limit]
+    for warning in shown:
+        console.print(f"{label}: {warning}", highlight=False, markup=False)
+    if len(warnings) > len(shown):
+        console.print(
+            f"… and {len(warnings) - len(shown)} more {label}s (see --format json)", highlight=False, markup=False
+        )
+
+
 def cell(key: str) -> Callable[[Row], str]:
     """A table cell showing ``row[key]`` as text (blank for None)."""
     return lambda row: "" if row[key] is None else str(row[key])

@@ -13,6 +13,7 @@ from outturn.cli._common import (
     WorkspaceOption,
     console,
     emit,
+    print_warnings,
     reports_errors,
     workspace_from,
 )
@@ -123,8 +124,7 @@ def _render(document: dict[str, Any], top: int | None) -> None:
         + f" from {summary['practices_above_benchmark']} practice(s) above the benchmark",
         highlight=False,
     )
-    for warning in document["warnings"]:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    print_warnings(document["warnings"])
 
 
 @reports_errors

@@ -17,6 +17,7 @@ from outturn.cli._common import (
     console,
     emit,
     emit_rows,
+    print_warnings,
     reports_errors,
     workspace_from,
 )
@@ -229,8 +230,7 @@ def budgets_indicative(
                 ("%", cell("variance_pct")),
             ],
         )
-        for warning in result.warnings:
-            console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        print_warnings(result.warnings)
 
     emit(fmt, document, render)
 
@@ -303,8 +303,7 @@ def budgets_distance(
                 ("%", cell("distance_pct")),
             ],
         )
-        for warning in result.warnings[:20]:
-            console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        print_warnings(result.warnings, limit=20)
 
     emit(fmt, document, render)
 

@@ -13,11 +13,12 @@ from outturn.cli._common import (
     WorkspaceOption,
     console,
     emit,
+    print_warnings,
     reports_errors,
     workspace_from,
 )
 from outturn.domain.money import format_millions, format_surplus, format_thousands
-from outturn.domain.position import Position
+from outturn.domain.position import MIXED, Position
 from outturn.reports.position import position_document
 from outturn.services.position import compute_position
 
@@ -61,6 +62,7 @@ def render_position(position: Position) -> None:
     categories = Table(title="By category (£000)", title_justify="left")
     for column in ("Category", "Annual budget", "YTD budget", "YTD actual", "YTD variance", "Forecast", "Variance"):
         categories.add_column(column, justify="left" if column == "Category" else "right")
+    categories.add_column("Method")
     for row in position.by_category:
         categories.add_row(
             row.category.label,
@@ -75,6 +77,7 @@ def render_position(position: Position) -> None:
                     row.forecast_variance_pence,
                 )
             ),
+            row.method + (f" ({', '.join(row.methods)})" if row.method == MIXED else ""),
         )
     console.print(categories)
     bridge = Table(title="Bridge from control total to forecast (£000)", title_justify="left")
@@ -90,10 +93,7 @@ def render_position(position: Position) -> None:
             style=style,
         )
     console.print(bridge)
-    for warning in position.warnings[:10]:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False, markup=False)
-    if len(position.warnings) > 10:
-        console.print(f"[yellow]… and {len(position.warnings) - 10} more warnings (see --format json)[/]")
+    print_warnings(position.warnings, limit=10)
 
 
 @reports_errors

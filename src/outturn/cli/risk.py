@@ -14,6 +14,7 @@ from outturn.cli._common import (
     WorkspaceOption,
     console,
     emit,
+    print_warnings,
     reports_errors,
     workspace_from,
 )
@@ -129,8 +130,7 @@ def render_simulation(document: dict[str, Any], seconds: float) -> None:
             f"{bar['variance_share']:.1%}",
         )
     console.print(tornado)
-    for note in document["notes"]:
-        console.print(f"[yellow]note:[/] {note}", highlight=False, markup=False)
+    print_warnings(document["notes"], label="note")
 
 
 @risk_app.command()

@@ -16,6 +16,7 @@ from outturn.cli._common import (
     WorkspaceOption,
     console,
     emit,
+    print_warnings,
     reports_errors,
     workspace_from,
 )
@@ -67,9 +68,9 @@ def render_scenario(document: dict[str, Any]) -> None:
         f"full-year effect of the recurrent levers {_money(document['full_year_effect_pence'])}",
         highlight=False,
     )
-    for lever in document["levers"]:
-        for warning in lever["warnings"]:
-            console.print(f"[yellow]warning:[/] lever {lever['index']}: {warning}", highlight=False, markup=False)
+    print_warnings(
+        [f"lever {lever['index']}: {warning}" for lever in document["levers"] for warning in lever["warnings"]]
+    )
 
 
 @scenario_app.command("run")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from outturn.cli._common import FormatOption, OutputFormat, console, emit, reports_errors
+from outturn.cli._common import FormatOption, OutputFormat, console, emit, print_warnings, reports_errors
 from outturn.services import statistics
 from outturn.stats.funnel import FunnelKind, OutlierLimit, RatioMethod
 from outturn.stats.spc_rules import ImprovementDirection
@@ -134,7 +134,6 @@ def spc(
             + (f"; chart written to {report.chart}" if report.chart else ""),
             highlight=False,
         )
-        for warning in report.warnings:
-            console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        print_warnings(report.warnings)
 
     emit(fmt, report.document(), render)

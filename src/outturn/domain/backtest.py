@@ -80,7 +80,7 @@ class Backtest:
 
 
 @dataclass(frozen=True)
-class MethodChoice:
+class AutoChoice:
     """The method ``auto`` chose for a category, and on what evidence."""
 
     category: CostCategory
@@ -174,7 +174,7 @@ def backtest_month(as_at: FinancialMonth) -> int:
     return min(as_at.number, BACKTEST_MONTHS[-1])
 
 
-def choose_methods(backtest: Backtest, categories: Iterable[CostCategory]) -> tuple[MethodChoice, ...]:
+def choose_methods(backtest: Backtest, categories: Iterable[CostCategory]) -> tuple[AutoChoice, ...]:
     """Per category: the method with the smallest back-test MAPE at the as-at month over the years held (ties to
     the earlier in ``AUTO_ORDER``), else ``AUTO_FALLBACK``."""
     month = backtest_month(backtest.as_at)
@@ -192,7 +192,7 @@ def choose_methods(backtest: Backtest, categories: Iterable[CostCategory]) -> tu
         ]
         if candidates:
             mape, _rank, method = min(candidates)
-            choices.append(MethodChoice(category, method, month, backtest.years, mape))
+            choices.append(AutoChoice(category, method, month, backtest.years, mape))
         else:
-            choices.append(MethodChoice(category, AUTO_FALLBACK, month, backtest.years, None))
+            choices.append(AutoChoice(category, AUTO_FALLBACK, month, backtest.years, None))
     return tuple(choices)

@@ -26,6 +26,14 @@ class ForecastMethod(StrEnum):
     BUDGET_PHASED = "budget-phased"
     EXIT_RATE = "exit-rate"
 
+    @classmethod
+    def parse(cls, text: str) -> ForecastMethod:
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            allowed = ", ".join(item.value for item in cls)
+            raise ValueError(f"unknown forecast method {text!r} (one of: {allowed})") from None
+
 
 OVERRIDE = "override"
 EXIT_RATE_MONTHS = 3  # the exit rate is the average of the last three months to the as-at month

@@ -5,13 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from outturn.domain.backtest import MethodChoice
-from outturn.domain.forecast import LineForecast
+from outturn.domain.backtest import AutoChoice
+from outturn.domain.forecast import EXIT_RATE_MONTHS, LineForecast
 from outturn.domain.ledger import CostCategory
-from outturn.domain.money import Pence
+from outturn.domain.money import Pence, div_round, format_millions
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.plans import Deduction, FinancialPlan, RiskItem, RiskKind
 from outturn.domain.problems import Problem
+
+MIXED = "mixed"  # a category whose lines are forecast by different methods
+
+
+@dataclass(frozen=True)
+class LineMethod:
+    """The method one ledger line was forecast by (``override`` for a manual forecast)."""
+
+    org_code: str
+    subcategory: str
+    method: str
 
 
 @dataclass(frozen=True)
@@ -23,6 +34,17 @@ class CategoryPosition:
     ytd_one_off_pence: Pence
     forecast_outturn_pence: Pence
     methods: tuple[str, ...]
+    exit_recurring_pence: Pence = 0  # recurring actual in the last three months to date
+    line_methods: tuple[LineMethod, ...] = ()
+
+    @property
+    def method(self) -> str:
+        """The method every line was forecast by, or ``mixed`` where they differ (see ``line_methods``)."""
+        return self.methods[0] if len(self.methods) == 1 else MIXED
+
+    @property
+    def ytd_recurring_pence(self) -> Pence:
+        return self.ytd_actual_pence - self.ytd_one_off_pence
 
     @property
     def ytd_variance_pence(self) -> Pence:
@@ -71,7 +93,7 @@ class Position:
     risk: RiskRange
     bridge: tuple[BridgeStep, ...]
     warnings: tuple[Problem, ...]
-    method_choices: tuple[MethodChoice, ...] = ()  # with ``auto``: the method chosen for each category, and why
+    auto_choices: tuple[AutoChoice, ...] = ()  # with ``auto``: the method chosen for each category, and why
 
     @property
     def allocation_pence(self) -> Pence:
@@ -141,9 +163,48 @@ def summarise_categories(line_forecasts: Iterable[LineForecast]) -> tuple[Catego
             ytd_one_off_pence=sum(line.figures.ytd_one_off_pence for line in lines),
             forecast_outturn_pence=sum(line.forecast_outturn_pence for line in lines),
             methods=tuple(sorted({line.method for line in lines})),
+            exit_recurring_pence=sum(line.figures.exit_recurring_pence for line in lines),
+            line_methods=tuple(
+                LineMethod(line.figures.org_code, line.figures.subcategory, line.method) for line in lines
+            ),
         )
         for category in CostCategory
         if (lines := grouped.get(category))
+    )
+
+
+def _variance_words(variance_pence: Pence) -> str:
+    if variance_pence == 0:
+        return "on budget"
+    kind = "underspend" if variance_pence > 0 else "overspend"
+    return f"{kind} {format_millions(abs(variance_pence), places=2)}"
+
+
+def momentum_warning(row: CategoryPosition, as_at: FinancialMonth) -> Problem | None:
+    """A warning when the forecast runs against the category's recent months.
+
+    The rule: the forecast variance is less adverse than the variance to date while the last three months'
+    recurring actual runs above the year-to-date monthly average (spending is rising, yet the forecast recovers),
+    or the forecast variance is more adverse while the last three months run below the average. Recurring actual
+    only: one-offs are left out of both averages. Fewer than three months to date: the months there are."""
+    months = as_at.elapsed
+    window = min(EXIT_RATE_MONTHS, months)
+    recent, to_date = row.exit_recurring_pence * months, row.ytd_recurring_pence * window  # averages, cross-multiplied
+    forecast_variance, ytd_variance = row.forecast_variance_pence, row.ytd_variance_pence
+    if forecast_variance > ytd_variance and recent > to_date:
+        comparison, direction = "less", "above"
+    elif forecast_variance < ytd_variance and recent < to_date:
+        comparison, direction = "more", "below"
+    else:
+        return None
+    recent_average = format_millions(div_round(row.exit_recurring_pence, window), places=2, brackets=True)
+    ytd_average = format_millions(div_round(row.ytd_recurring_pence, months), places=2, brackets=True)
+    return Problem(
+        "forecast",
+        f"{row.category.label}: the forecast variance ({_variance_words(forecast_variance)}) is {comparison} adverse "
+        f"than the variance to date ({_variance_words(ytd_variance)}) although the last {window} month(s) to "
+        f"{as_at.label} ran at {recent_average} a month, {direction} the year-to-date average of {ytd_average} a "
+        f"month; forecast by {row.method}",
     )
 
 
@@ -231,5 +292,6 @@ def build_position(
         by_category=categories,
         risk=risk,
         bridge=_bridge(control_total, resource - budget, categories, risk),
-        warnings=tuple(warnings),
+        # the forecast-against-recent-months warnings first: they matter more to a reader than data notes
+        warnings=(*(found for row in categories if (found := momentum_warning(row, as_at))), *warnings),
     )

@@ -11,9 +11,9 @@ from outturn.domain.backtest import (
     AUTO_FALLBACK,
     AUTO_ORDER,
     TOTAL,
+    AutoChoice,
     Backtest,
     ErrorSummary,
-    MethodChoice,
     choose_methods,
 )
 from outturn.domain.ledger import CostCategory
@@ -54,7 +54,7 @@ def _summary(item: ErrorSummary) -> dict[str, Any]:
     }
 
 
-def choices_document(choices: Sequence[MethodChoice]) -> list[dict[str, Any]]:
+def choices_document(choices: Sequence[AutoChoice]) -> list[dict[str, Any]]:
     """``auto``'s method for each category, with the error it was chosen on (None: the fallback) and why."""
     return [
         {
@@ -69,7 +69,7 @@ def choices_document(choices: Sequence[MethodChoice]) -> list[dict[str, Any]]:
     ]
 
 
-def backtest_choices(backtest: Backtest) -> tuple[MethodChoice, ...]:
+def backtest_choices(backtest: Backtest) -> tuple[AutoChoice, ...]:
     """``auto``'s choice for every category the back-test scored."""
     scored = {row.category for row in backtest.rows if row.category != TOTAL}
     return choose_methods(backtest, [category for category in CostCategory if category.value in scored])

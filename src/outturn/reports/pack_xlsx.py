@@ -99,6 +99,7 @@ CATEGORY_COLUMNS = (
     money("YTD one-off", "ytd_one_off_pence"),
     money("Forecast outturn", "forecast_outturn_pence"),
     money("Forecast variance", "forecast_variance_pence"),
+    Column("Method", "method"),
     Column("Methods", "methods"),
 )
 

@@ -63,7 +63,12 @@ def position_document(position: Position) -> dict[str, Any]:
                 "ytd_one_off_pence": row.ytd_one_off_pence,
                 "forecast_outturn_pence": row.forecast_outturn_pence,
                 "forecast_variance_pence": row.forecast_variance_pence,
+                "method": row.method,
                 "methods": list(row.methods),
+                "line_methods": [
+                    {"org_code": line.org_code, "subcategory": line.subcategory, "method": line.method}
+                    for line in row.line_methods
+                ],
             }
             for row in position.by_category
         ],
@@ -72,5 +77,5 @@ def position_document(position: Position) -> dict[str, Any]:
             for step in position.bridge
         ],
         "warnings": [str(problem) for problem in position.warnings],
-        "method_choices": choices_document(position.method_choices),
+        "auto_choices": choices_document(position.auto_choices),
     }

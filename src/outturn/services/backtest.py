@@ -12,10 +12,10 @@ from typing import Any
 
 from outturn.domain.backtest import (
     BACKTEST_MONTHS,
+    AutoChoice,
     Backtest,
     BacktestRow,
     LineKey,
-    MethodChoice,
     build_backtest,
     choose_methods,
     score_month,
@@ -95,6 +95,6 @@ def auto_methods(
     members: Iterable[str],
     as_at: FinancialMonth,
     categories: Iterable[CostCategory],
-) -> tuple[MethodChoice, ...]:
+) -> tuple[AutoChoice, ...]:
     """The method ``auto`` takes for each category, from the members' back-test."""
     return choose_methods(backtest_members(workspace, org_code, members, as_at), categories)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from outturn.domain.backtest import AUTO, AUTO_FALLBACK, Backtest, MethodChoice
+from outturn.domain.backtest import AUTO, AUTO_FALLBACK, AutoChoice, Backtest
 from outturn.domain.errors import BadInput
-from outturn.domain.forecast import ForecastMethod, LineForecast, forecast_line
+from outturn.domain.forecast import ForecastMethod, LineFigures, LineForecast, forecast_line
+from outturn.domain.forecast_methods import MethodPlan, MethodScope, MethodSetting
 from outturn.domain.ledger import CostCategory
 from outturn.domain.organisations import Organisation, OrgTree
 from outturn.domain.periods import FinancialMonth
@@ -21,7 +22,7 @@ from outturn.engine.backends import memtable
 from outturn.engine.ledger import LEDGER_SCHEMA, line_figures_with_last_year
 from outturn.services.backtest import auto_methods, backtest_members, figures_from_row
 from outturn.services.workspace import Workspace
-from outturn.store import repository
+from outturn.store import method_settings, repository
 
 
 class PositionError(BadInput):
@@ -47,10 +48,10 @@ def resolve_request(
     if not month_text:
         raise PositionError("no month given: pass --as-at YYYY-MM or set a default with `outturn init --as-at`")
     method_text = method or workspace.settings.forecast_method
-    if method_text == AUTO:
+    if method_text.strip().lower() == AUTO:
         return PositionRequest(code, FinancialMonth.parse_as_at(month_text), AUTO_FALLBACK, auto=True)
     try:
-        chosen = ForecastMethod(method_text)
+        chosen = ForecastMethod.parse(method_text)
     except ValueError:
         allowed = ", ".join([AUTO, *(item.value for item in ForecastMethod)])
         raise PositionError(f"unknown forecast method {method_text!r} (one of: {allowed})") from None
@@ -63,22 +64,26 @@ def _planning_members(tree: OrgTree, org: Organisation, planned: set[str]) -> li
     return sorted(member.code for member in tree.descendants(org.code) if member.code in planned)
 
 
+MethodChoice = MethodPlan | Callable[[LineFigures], ForecastMethod]
+
+
 def forecast_lines(
     rows: Sequence[dict[str, Any]],
-    request: PositionRequest,
-    overrides: Sequence[ForecastOverride],
-    category_methods: Mapping[CostCategory, ForecastMethod] | None = None,
+    as_at: FinancialMonth,
+    methods: MethodChoice,
+    overrides: Sequence[ForecastOverride] = (),
 ) -> tuple[list[LineForecast], list[Problem]]:
-    """Each line by the request's method, or by its category's in ``category_methods`` (``auto``'s choices)."""
+    """Forecast every line of ``line_figures_with_last_year``'s rows, each by the method ``methods`` picks for it
+    (a ``MethodPlan``: stored settings, then per-category picks, then the requested method; or any function of the
+    line's figures), unless an override replaces it."""
+    method_for = methods.method_for if isinstance(methods, MethodPlan) else methods
     by_line = {(item.org_code, item.category, item.subcategory): item for item in overrides}
-    chosen = category_methods or {}
     forecasts: list[LineForecast] = []
     warnings: list[Problem] = []
     for row in rows:
         figures = figures_from_row(row)
         override = by_line.pop((figures.org_code, figures.category, figures.subcategory), None)
-        method = chosen.get(figures.category, request.method)
-        forecast, line_warnings = forecast_line(figures, request.as_at, method, override)
+        forecast, line_warnings = forecast_line(figures, as_at, method_for(figures), override)
         forecasts.append(forecast)
         warnings.extend(line_warnings)
     warnings.extend(
@@ -92,7 +97,31 @@ def forecast_lines(
     return forecasts, warnings
 
 
-def _planned(session: Session, request: PositionRequest) -> tuple[Organisation, list[FinancialPlan], list[str]]:
+def method_plan(
+    request: PositionRequest, tree: OrgTree, members: Sequence[str], settings: Sequence[MethodSetting]
+) -> MethodPlan:
+    """The requested method with the stored settings of the members and the organisations above them."""
+    lineage = {code: (code, *(org.code for org in tree.ancestors(code))) for code in members}
+    return MethodPlan(default=request.method, settings=tuple(settings), lineage=lineage)
+
+
+def unmatched_line_settings(
+    settings: Sequence[MethodSetting], figures: Sequence[LineFigures], members: Sequence[str]
+) -> list[Problem]:
+    """A warning for each line setting of a member organisation that names no line in its ledger this year."""
+    lines = {(line.org_code, line.category, line.subcategory) for line in figures}
+    return [
+        Problem("forecast methods", f"{setting.describe()}: setting for a line with no ledger this year; ignored")
+        for setting in settings
+        if setting.scope is MethodScope.LINE
+        and setting.org_code in members
+        and (setting.org_code, setting.category, setting.subcategory) not in lines
+    ]
+
+
+def _planned(
+    session: Session, request: PositionRequest
+) -> tuple[OrgTree, Organisation, list[FinancialPlan], list[str]]:
     """The organisation asked for, the plans the position sums and their organisations (the members)."""
     year = request.as_at.year
     tree = repository.org_tree(session)
@@ -107,15 +136,31 @@ def _planned(session: Session, request: PositionRequest) -> tuple[Organisation, 
             f"no financial plan for {org.code} or the organisations under it in {year}: "
             "import one with `outturn plan import FILE`"
         )
-    return org, [plan for plan in plans if plan.org_code in members], members
+    return tree, org, [plan for plan in plans if plan.org_code in members], members
 
 
 def compute_backtest(workspace: Workspace, org_code: str | None = None, as_at: str | None = None) -> Backtest:
     """Every forecast method back-tested over the past years held for the organisations the position sums."""
     request = resolve_request(workspace, org_code, as_at, AUTO)
     with workspace.store.reading() as session:
-        org, _plans, members = _planned(session, request)
+        _tree, org, _plans, members = _planned(session, request)
     return backtest_members(workspace, org.code, members, request.as_at)
+
+
+def _with_auto(
+    workspace: Workspace,
+    request: PositionRequest,
+    plan: MethodPlan,
+    members: Sequence[str],
+    figures: Sequence[LineFigures],
+) -> tuple[MethodPlan, tuple[AutoChoice, ...]]:
+    """With ``auto``: the back-test's pick for each category with a line no stored setting decides."""
+    if not request.auto:
+        return plan, ()
+    open_categories = {line.category for line in figures if plan.setting_for(line) is None}
+    categories = [category for category in CostCategory if category in open_categories]
+    choices = auto_methods(workspace, request.org_code, members, request.as_at, categories)
+    return replace(plan, by_category={item.category: item.method for item in choices}), choices
 
 
 def compute_position(
@@ -127,19 +172,25 @@ def compute_position(
     request = resolve_request(workspace, org_code, as_at, method)
     year = request.as_at.year
     with workspace.store.reading() as session:
-        org, plans, members = _planned(session, request)
+        tree, org, plans, members = _planned(session, request)
         rows = repository.ledger_rows(session, members, [year.start_year, year.start_year - 1])
         risks = repository.risks_for(session, members, year)
         overrides = repository.overrides_for(session, members, year)
+        lineage_codes = set(members) | {org.code for code in members for org in tree.ancestors(code)}
+        settings = method_settings.settings_for(session, lineage_codes)
     ledger = memtable(rows, LEDGER_SCHEMA)
     figures = workspace.backend.to_rows(
         line_figures_with_last_year(ledger, year=year.start_year, as_at_month=request.as_at.number)
     )
-    choices: tuple[MethodChoice, ...] = ()
-    if request.auto:
-        categories = sorted({CostCategory(row["category"]) for row in figures}, key=list(CostCategory).index)
-        choices = auto_methods(workspace, org.code, members, request.as_at, categories)
-    forecasts, warnings = forecast_lines(figures, request, overrides, {item.category: item.method for item in choices})
+    plan, choices = _with_auto(
+        workspace,
+        request,
+        method_plan(request, tree, members, settings),
+        members,
+        [figures_from_row(row) for row in figures],
+    )
+    forecasts, warnings = forecast_lines(figures, request.as_at, plan, overrides)
+    warnings.extend(unmatched_line_settings(settings, [line.figures for line in forecasts], members))
     if not forecasts:
         warnings.append(Problem("ledger", f"no ledger lines for {org.code} in {year}: import the ledger first"))
     position = build_position(
@@ -152,4 +203,4 @@ def compute_position(
         risk_items=risks,
         warnings=warnings,
     )
-    return replace(position, method_choices=choices) if choices else position
+    return replace(position, auto_choices=choices) if choices else position

@@ -125,6 +125,22 @@ class ForecastOverrideRow(Base):
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class ForecastMethodSettingRow(Base):
+    """A standing choice of forecast method for an organisation's category (scope "category", subcategory "") or
+    for one of its ledger lines (scope "line"); every change is also written to the audit log."""
+
+    __tablename__ = "forecast_method_settings"
+
+    org_code: Mapped[str] = mapped_column(ForeignKey("organisations.code"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(10), primary_key=True)
+    subcategory: Mapped[str] = mapped_column(String(200), primary_key=True, default="")
+    method: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    set_by: Mapped[str] = mapped_column(String(100))
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 # --- savings (QIPP) ------------------------------------------------------------------------------------------
 
 
