@@ -29,11 +29,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from outturn.cli import app
-from outturn.domain.backtest import AUTO_FALLBACK, TOTAL, Backtest, BacktestRow
-from outturn.domain.forecast import ForecastMethod
+from outturn.domain.backtest import AUTO_FALLBACK, TOTAL, Backtest, BacktestRow, LineKey, score_month, summarise
+from outturn.domain.forecast import ForecastMethod, LineFigures, LineForecast
 from outturn.domain.ledger import CostCategory
 from outturn.domain.periods import FinancialYear
 from outturn.engine.backends import Backend, memtable
@@ -464,3 +466,58 @@ def test_the_web_position_page_and_api(workspace: Workspace) -> None:
         assert "<svg" in chart and 'href="http' not in chart
         assert all(method.value in chart for method in ForecastMethod) and "as at M06" in chart
         assert "SYNTHETIC" not in chart  # this workspace's data are not labelled synthetic
+
+
+# --- properties -----------------------------------------------------------------------------------------------
+
+PROPERTY = settings(max_examples=60, deadline=None)
+LINES = st.lists(
+    st.tuples(
+        st.sampled_from(list(CostCategory)),
+        st.integers(-(10**9), 10**9),  # forecast
+        st.integers(-(10**9), 10**9),  # actual outturn
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+def _line_forecasts(lines: list[tuple[CostCategory, int, int]]) -> tuple[list[LineForecast], dict[LineKey, int]]:
+    forecasts, outturn = [], {}
+    for index, (category, forecast, actual) in enumerate(lines):
+        figures = LineFigures("01A", category, f"line {index}", 0, 0, 0, 0, 0, 0, 0)
+        forecasts.append(LineForecast(figures, "run-rate", forecast))
+        outturn[("01A", category, f"line {index}")] = actual
+    return forecasts, outturn
+
+
+@PROPERTY
+@given(LINES)
+def test_categories_and_the_total_sum_the_lines_to_the_penny(lines: list[tuple[CostCategory, int, int]]) -> None:
+    forecasts, outturn = _line_forecasts(lines)
+    rows = score_month(FinancialYear(2024), 3, "run-rate", forecasts, outturn)
+    *categories, total = rows
+    assert total.category == TOTAL
+    assert total.forecast_pence == sum(forecast for _category, forecast, _actual in lines)
+    assert total.actual_pence == sum(actual for _category, _forecast, actual in lines)
+    for row in categories:
+        chosen = [(forecast, actual) for category, forecast, actual in lines if category.value == row.category]
+        assert (row.forecast_pence, row.actual_pence) == tuple(map(sum, zip(*chosen, strict=True)))
+    assert sum(row.error_pence for row in categories) == total.error_pence
+
+
+@PROPERTY
+@given(st.lists(st.tuples(st.integers(-(10**6), 10**6), st.integers(-(10**6), 10**6)), min_size=1, max_size=11))
+def test_mape_and_bias_are_the_means_of_the_percentage_errors(pairs: list[tuple[int, int]]) -> None:
+    rows = [
+        BacktestRow(TOTAL, "trend", FinancialYear(2020 + index), 5, forecast, actual)
+        for index, (forecast, actual) in enumerate(pairs)
+    ]
+    (found,) = summarise(rows, by_month=True)
+    scored = [Fraction(100 * (forecast - actual), abs(actual)) for forecast, actual in pairs if actual != 0]
+    assert found.observations == len(scored)
+    if scored:
+        assert found.mape_percent == sum(abs(value) for value in scored) / len(scored)
+        assert found.bias_percent == sum(scored) / len(scored)
+    else:
+        assert found.mape_percent is None and found.bias_percent is None
