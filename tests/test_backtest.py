@@ -356,7 +356,7 @@ def test_an_unknown_organisation_is_refused(workspace: Workspace) -> None:
 def test_json_shape(backtest: Backtest) -> None:
     document = backtest_document(backtest)
     assert document["years"] == ["2023/24", "2024/25"]
-    assert document["month"] == "M06"
+    assert document["month"] == document["auto_month"] == "M06"
     assert "forecast less actual" in document["error_sign"]
     first: dict[str, Any] = next(
         item

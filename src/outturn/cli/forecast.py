@@ -24,7 +24,7 @@ from outturn.services.position import compute_backtest
 
 
 def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1f}%"
+    return "–" if value is None else f"{round(value, 1) + 0.0:.1f}%"  # + 0.0: no "-0.0%"
 
 
 def _by_month_table(document: Mapping[str, Any]) -> Table:
@@ -46,17 +46,28 @@ def _by_month_table(document: Mapping[str, Any]) -> Table:
 
 
 def _summary_table(document: Mapping[str, Any]) -> Table:
-    table = Table(title="By category, M01 to M11 (bias: + forecast above outturn)", title_justify="left")
-    for heading in ("Category", "Method", "MAPE", "Bias", "Auto"):
+    month = document["auto_month"]
+    table = Table(
+        title=f"By category: over M01 to M11, and at {month} (bias: + forecast above outturn)",
+        title_justify="left",
+    )
+    for heading in ("Category", "Method", "MAPE", "Bias", f"MAPE at {month}", "Auto"):
         table.add_column(heading, justify="left" if heading in ("Category", "Method", "Auto") else "right")
     chosen = {(item["category"], item["method"]) for item in document["auto"]}
+    at_month = {
+        (item["category"], item["method"]): item["mape_percent"]
+        for item in document["by_month"]
+        if item["month"] == month
+    }
     for item in [*document["summary_by_category"], *document["summary"]]:
+        key = (item["category"], item["method"])
         table.add_row(
             item["label"],
             item["method"],
             _percent(item["mape_percent"]),
             _percent(item["bias_percent"]),
-            "chosen" if (item["category"], item["method"]) in chosen else "",
+            _percent(at_month.get(key)),
+            "chosen" if key in chosen else "",
         )
     return table
 

@@ -14,6 +14,7 @@ from outturn.domain.backtest import (
     AutoChoice,
     Backtest,
     ErrorSummary,
+    backtest_month,
     choose_methods,
 )
 from outturn.domain.ledger import CostCategory
@@ -88,6 +89,7 @@ def backtest_document(backtest: Backtest) -> dict[str, Any]:
         "methods": list(backtest.methods),
         "error_sign": ERROR_SIGN,
         "auto_rule": auto_rule(),
+        "auto_month": f"M{backtest_month(as_at):02d}",
         "rows": [
             {
                 "category": row.category,
