@@ -18,7 +18,6 @@ from outturn.domain.backtest import (
     choose_methods,
 )
 from outturn.domain.ledger import CostCategory
-from outturn.reports.pack_charts import backtest_svg
 from outturn.reports.savings import share
 
 ERROR_SIGN = "error = forecast less actual outturn: positive is a forecast above the outturn (spend over-forecast)"
@@ -118,11 +117,3 @@ def backtest_chart_title(document: Mapping[str, Any], *, synthetic: bool) -> str
     years = ", ".join(document["years"])
     label = " (SYNTHETIC data)" if synthetic else ""
     return f"{BACKTEST_CHART_TITLE}\nmean absolute error of the year-end forecast, all categories, {years}{label}"
-
-
-def backtest_chart(document: Mapping[str, Any], *, synthetic: bool) -> str | None:
-    """The total's mean absolute percentage error by month, one line per method, as inline SVG; None when no
-    past year was back-tested."""
-    if not document["rows"]:
-        return None
-    return backtest_svg(document["by_month"], document["month"], backtest_chart_title(document, synthetic=synthetic))

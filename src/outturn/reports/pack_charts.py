@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from outturn.reports.backtest import backtest_chart_title
 from outturn.reports.charts import (
     NHS_BLUE,
     NHS_DARK_BLUE,
@@ -189,6 +190,14 @@ def backtest_svg(by_month: Sequence[Mapping[str, Any]], as_at_month: str, title:
         axes.set_title(title, color=NHS_DARK_BLUE, loc="left")
 
     return _figure_svg(draw, (9, 4.2))
+
+
+def backtest_chart(document: Mapping[str, Any], *, synthetic: bool) -> str | None:
+    """The total's mean absolute percentage error by month, one line per method, as inline SVG; None when no
+    past year was back-tested."""
+    if not document["rows"]:
+        return None
+    return backtest_svg(document["by_month"], document["month"], backtest_chart_title(document, synthetic=synthetic))
 
 
 def _via_file(write: Callable[[Path], Path]) -> str:

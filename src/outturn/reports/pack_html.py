@@ -14,10 +14,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from outturn.domain.money import format_millions, format_surplus, format_thousands
-from outturn.reports.backtest import backtest_chart
 from outturn.reports.narrative import percent
 from outturn.reports.pack import POINT_OF_DELIVERY_LABELS, BoardPack, FunnelSection, workstream_rag
-from outturn.reports.pack_charts import fan_svg, funnel_svg, spc_svg, tornado_svg, waterfall_svg
+from outturn.reports.pack_charts import backtest_chart, fan_svg, funnel_svg, spc_svg, tornado_svg, waterfall_svg
 from outturn.stats.spc import SpcResult
 from outturn.stats.spc_rules import PointType
 

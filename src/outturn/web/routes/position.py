@@ -9,8 +9,8 @@ from fastapi.responses import Response
 from markupsafe import Markup
 
 from outturn.domain.position import Position
-from outturn.reports.backtest import backtest_chart, backtest_document
-from outturn.reports.pack_charts import fan_svg, waterfall_svg
+from outturn.reports.backtest import backtest_document
+from outturn.reports.pack_charts import backtest_chart, fan_svg, waterfall_svg
 from outturn.reports.pack_html import SYNTHETIC_NOTE
 from outturn.reports.position import position_document
 from outturn.services.pack import report_notes
