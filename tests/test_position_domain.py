@@ -432,24 +432,39 @@ def test_a_forecast_more_adverse_than_to_date_while_recent_months_run_below_aver
 
 
 @pytest.mark.parametrize(
-    ("forecast_m", "exit_m"),
+    ("forecast_pence", "exit_pence"),
     [
-        (126, 30),  # less adverse while running below (£10m a month against £11m): consistent
-        (130, 36),  # more adverse (£10m over) while running above: consistent
-        (128, 36),  # exactly as adverse (£8m over) as to date
-        (126, 33),  # less adverse, but running at the average (£11m a month)
+        (126 * M, 30 * M),  # less adverse while running below (£10m a month against £11m): consistent
+        (130 * M, 36 * M),  # more adverse (£10m over) while running above: consistent
+        (128 * M, 36 * M),  # exactly as adverse (£8m over) as to date
+        (126 * M, 33 * M),  # less adverse, but running at the average (£11m a month)
+        (126 * M, 3333 * M // 100),  # £33.33m ÷ 3 = £11.11m a month: 1% above £11m, not more than 1%
     ],
 )
-def test_a_forecast_that_moves_with_recent_months_is_not_warned(forecast_m: int, exit_m: int) -> None:
+def test_a_forecast_that_moves_with_recent_months_is_not_warned(forecast_pence: int, exit_pence: int) -> None:
     acute = line(
         CostCategory.ACUTE,
         120 * M,
-        forecast_m * M,
+        forecast_pence,
         ytd_budget_pence=80 * M,
         ytd_actual_pence=88 * M,
-        exit_recurring_pence=exit_m * M,
+        exit_recurring_pence=exit_pence,
     )
     assert warning_for(acute) is None
+
+
+def test_recent_months_more_than_one_percent_above_the_average_count_as_above() -> None:
+    # £33,330,003 ÷ 3 = £11,110,001 a month: a penny more than 1% above £11m.
+    acute = line(
+        CostCategory.ACUTE,
+        120 * M,
+        126 * M,
+        ytd_budget_pence=80 * M,
+        ytd_actual_pence=88 * M,
+        exit_recurring_pence=3333 * M // 100 + 3,
+    )
+    found = warning_for(acute)
+    assert found is not None and "ran at £11.11m a month, above the year-to-date average of £11.00m" in found
 
 
 def test_one_offs_stay_out_of_the_averages_the_warning_compares() -> None:

@@ -41,7 +41,12 @@ EXIT_RATE_MONTHS = 3  # the exit rate is the average of the last three months to
 
 @dataclass(frozen=True)
 class LineFigures:
-    """A ledger line's year-to-date figures as at a month, as the engine computes them."""
+    """A ledger line's year-to-date figures as at a month, as the engine computes them
+    (``engine.ledger.line_figures_with_last_year``; ``services.position.figures_from_row`` reads a row of it).
+
+    ``exit_recurring_pence`` is the recurring actual of the exit window, the last ``EXIT_RATE_MONTHS`` months to
+    the as-at month (fewer before M03); ``last_year_exit_recurring_pence`` last year's in the same months. The
+    last-year fields are None where the line was not held last year."""
 
     org_code: str
     category: CostCategory
@@ -173,15 +178,15 @@ def _exit_rate(figures: LineFigures, as_at: FinancialMonth) -> _Extrapolation:
     notes: list[str] = []
     if as_at.elapsed < EXIT_RATE_MONTHS:
         notes.append(f"only {as_at.elapsed} month(s) to {as_at.label} for the exit rate; averaged over those")
-    recurring, window = figures.ytd_recurring_pence, figures.exit_recurring_pence
+    recurring, exit_sum = figures.ytd_recurring_pence, figures.exit_recurring_pence
     last_year_exit = figures.last_year_exit_recurring_pence
     if last_year_exit is not None and figures.last_year_total_recurring_pence is not None:
         if last_year_exit:
             last_year_remaining = figures.last_year_total_recurring_pence - (figures.last_year_ytd_recurring_pence or 0)
-            extrapolated = exit_rate_seasonal(recurring, window, last_year_exit, last_year_remaining)
+            extrapolated = exit_rate_seasonal(recurring, exit_sum, last_year_exit, last_year_remaining)
             return _Extrapolation(extrapolated, ForecastMethod.EXIT_RATE, tuple(notes))
         notes.append("no actuals last year in the exit months to profile; exit rate not seasonally adjusted")
-    return _Extrapolation(exit_rate(recurring, window, as_at.elapsed), ForecastMethod.EXIT_RATE, tuple(notes))
+    return _Extrapolation(exit_rate(recurring, exit_sum, as_at.elapsed), ForecastMethod.EXIT_RATE, tuple(notes))
 
 
 def _extrapolate(figures: LineFigures, as_at: FinancialMonth, method: ForecastMethod) -> _Extrapolation:

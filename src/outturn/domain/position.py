@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 from outturn.domain.backtest import AutoChoice
 from outturn.domain.forecast import EXIT_RATE_MONTHS, LineForecast
@@ -14,6 +15,7 @@ from outturn.domain.plans import Deduction, FinancialPlan, RiskItem, RiskKind
 from outturn.domain.problems import Problem
 
 MIXED = "mixed"  # a category whose lines are forecast by different methods
+RECENT_MONTHS_TOLERANCE = Fraction(1, 100)  # recent months run "above" the average when over it by more than 1%
 
 
 @dataclass(frozen=True)
@@ -185,15 +187,19 @@ def momentum_warning(row: CategoryPosition, as_at: FinancialMonth) -> Problem | 
 
     The rule: the forecast variance is less adverse than the variance to date while the last three months'
     recurring actual runs above the year-to-date monthly average (spending is rising, yet the forecast recovers),
-    or the forecast variance is more adverse while the last three months run below the average. Recurring actual
-    only: one-offs are left out of both averages. Fewer than three months to date: the months there are."""
+    or the forecast variance is more adverse while the last three months run below the average. "Above" and "below"
+    mean by more than ``RECENT_MONTHS_TOLERANCE`` of the year-to-date average, so that a month's noise is not
+    read as a direction. Recurring actual only: one-offs are left out of both averages. Fewer than three months
+    to date: the months there are."""
     months = as_at.elapsed
     window = min(EXIT_RATE_MONTHS, months)
-    recent, to_date = row.exit_recurring_pence * months, row.ytd_recurring_pence * window  # averages, cross-multiplied
+    # the two averages, cross-multiplied by months × window to stay in whole pence
+    recent, to_date = row.exit_recurring_pence * months, row.ytd_recurring_pence * window
+    margin = abs(to_date) * RECENT_MONTHS_TOLERANCE
     forecast_variance, ytd_variance = row.forecast_variance_pence, row.ytd_variance_pence
-    if forecast_variance > ytd_variance and recent > to_date:
+    if forecast_variance > ytd_variance and recent > to_date + margin:
         comparison, direction = "less", "above"
-    elif forecast_variance < ytd_variance and recent < to_date:
+    elif forecast_variance < ytd_variance and recent < to_date - margin:
         comparison, direction = "more", "below"
     else:
         return None

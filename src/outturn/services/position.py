@@ -1,8 +1,14 @@
-"""The monthly position: gather plans, ledger, risks and overrides, reduce on the engine, forecast, assemble."""
+"""The monthly position: gather plans, ledger, risks and overrides, reduce on the engine, forecast, assemble.
+
+Which method forecasts each line is a ``MethodPlan`` (outturn.domain.forecast_methods): the stored settings per
+line and per category, then any per-category picks (``method_plan(..., by_category=...)``, where a caller such as
+an ``auto`` method puts its choice), then the method requested. ``forecast_lines`` takes that plan, or any function
+from a line's figures to a method.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -97,12 +103,25 @@ def forecast_lines(
     return forecasts, warnings
 
 
+def lineage(tree: OrgTree, members: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Each member organisation with those above it, nearest first: whose method settings apply to its lines."""
+    return {code: (code, *(ancestor.code for ancestor in tree.ancestors(code))) for code in members}
+
+
 def method_plan(
-    request: PositionRequest, tree: OrgTree, members: Sequence[str], settings: Sequence[MethodSetting]
+    request: PositionRequest,
+    tree: OrgTree,
+    members: Sequence[str],
+    settings: Sequence[MethodSetting],
+    by_category: Mapping[CostCategory, ForecastMethod] | None = None,
 ) -> MethodPlan:
-    """The requested method with the stored settings of the members and the organisations above them."""
-    lineage = {code: (code, *(org.code for org in tree.ancestors(code))) for code in members}
-    return MethodPlan(default=request.method, settings=tuple(settings), lineage=lineage)
+    """The requested method, any per-category picks, and the stored settings of the members and those above."""
+    return MethodPlan(
+        default=request.method,
+        by_category=dict(by_category or {}),
+        settings=tuple(settings),
+        lineage=lineage(tree, members),
+    )
 
 
 def unmatched_line_settings(
@@ -176,8 +195,9 @@ def compute_position(
         rows = repository.ledger_rows(session, members, [year.start_year, year.start_year - 1])
         risks = repository.risks_for(session, members, year)
         overrides = repository.overrides_for(session, members, year)
-        lineage_codes = set(members) | {org.code for code in members for org in tree.ancestors(code)}
-        settings = method_settings.settings_for(session, lineage_codes)
+        settings = method_settings.settings_for(
+            session, {code for codes in lineage(tree, members).values() for code in codes}
+        )
     ledger = memtable(rows, LEDGER_SCHEMA)
     figures = workspace.backend.to_rows(
         line_figures_with_last_year(ledger, year=year.start_year, as_at_month=request.as_at.number)
