@@ -14,4 +14,4 @@ as_at=$(sed -n 's/^as_at=//p' "$example/example.conf")
 if [ -f "$example/risks.csv" ]; then
   "$outturn" --workspace "$out" risks import "$example/risks.csv"
 fi
-"$outturn" --workspace "$out" position
+"$outturn" --workspace "$out" position --method run-rate  # the published figures are run-rate forecasts

@@ -179,7 +179,9 @@ def _ledger_csv(path: Path) -> Path:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path) -> Iterator[Workspace]:
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+    # the figures are worked for run-rate as the requested method; the default, auto, is test_backtest's
+    monkeypatch.setenv("OUTTURN_FORECAST_METHOD", "run-rate")
     opened = init_workspace(tmp_path / "ws", reference_dir=tmp_path, default_org="01A", default_as_at=AS_AT)
     (tmp_path / "orgs.csv").write_text(ORGANISATIONS, encoding="utf-8")
     (tmp_path / "plan.csv").write_text(PLAN, encoding="utf-8")

@@ -487,7 +487,7 @@ def test_no_plan_for_the_year_asked_is_an_error(workspace: Workspace) -> None:
 
 
 def test_unknown_method_is_an_error(workspace: Workspace) -> None:
-    with pytest.raises(PositionError, match=r"unknown forecast method 'crystal-ball' \(one of: run-rate"):
+    with pytest.raises(PositionError, match=r"unknown forecast method 'crystal-ball' \(one of: auto, run-rate"):
         compute_position(workspace, "01A", AS_AT, "crystal-ball")
 
 

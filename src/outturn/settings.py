@@ -39,7 +39,11 @@ class Settings(BaseSettings):
     reference_dir: Path | None = Field(default=None, description="Directory of official NHS reference data")
     default_org: str | None = Field(default=None, description="Organisation reported when none is given")
     default_as_at: str | None = Field(default=None, description="As-at month (YYYY-MM) when none is given")
-    forecast_method: str = Field(default="run-rate", description="run-rate, seasonal or trend")
+    forecast_method: str = Field(
+        default="auto",
+        description="auto (per category, the method with the smallest back-test error), or one forecast method: "
+        "run-rate, seasonal, trend, budget-phased, exit-rate",
+    )
     monte_carlo_backend: str = Field(default="numpy", description="Monte Carlo backend: numpy, or jax (optional)")
     store_busy_timeout_seconds: float = Field(
         default=15.0, ge=0, description="How long a write waits for another process writing the store"

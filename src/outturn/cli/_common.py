@@ -44,6 +44,10 @@ ReplaceOption = Annotated[
     bool,
     typer.Option("--replace", help="Allow the file to remove or replace stored data (shown first when refused)"),
 ]
+METHOD_HELP = (
+    "Forecast method: auto (per category, the method with the smallest back-test error; the default), run-rate, "
+    "seasonal, trend, budget-phased or exit-rate"
+)
 WorkspaceOption = Annotated[
     Path | None,
     typer.Option("--workspace", "-w", help="Workspace directory (default: $OUTTURN_WORKSPACE, else the current one)"),

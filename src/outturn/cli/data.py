@@ -42,7 +42,8 @@ plan_app = typer.Typer(
 )
 risks_app = typer.Typer(help="The risks and mitigations register.", no_args_is_help=True)
 forecast_app = typer.Typer(
-    help="The forecast: manual overrides, each with its reason, and the method per category or line.",
+    help="Forecasts: manual overrides, each with its reason, the method per category or line, and the back-test of "
+    "every method.",
     no_args_is_help=True,
 )
 

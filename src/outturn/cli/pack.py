@@ -11,6 +11,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from outturn.cli._common import (
+    METHOD_HELP,
     FormatOption,
     OutputFormat,
     WorkspaceOption,
@@ -93,7 +94,7 @@ def pack(
     ] = None,
     org: Annotated[str | None, typer.Option(help="Organisation (default: the workspace's)")] = None,
     as_at: Annotated[str | None, typer.Option("--as-at", help="Month, YYYY-MM (default: the workspace's)")] = None,
-    method: Annotated[str | None, typer.Option(help="Forecast method: run-rate, seasonal or trend")] = None,
+    method: Annotated[str | None, typer.Option(help=METHOD_HELP)] = None,
     scenario: Annotated[
         list[Path] | None, typer.Option(exists=True, dir_okay=False, help="A scenario file to compare (repeatable)")
     ] = None,

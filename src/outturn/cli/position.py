@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from outturn.cli._common import (
+    METHOD_HELP,
     FormatOption,
     OutputFormat,
     WorkspaceOption,
@@ -96,7 +97,7 @@ def position(
     ctx: typer.Context,
     org: Annotated[str | None, typer.Option(help="Organisation code (default: the workspace's)")] = None,
     as_at: Annotated[str | None, typer.Option("--as-at", help="Month as YYYY-MM, e.g. 2025-11 for M08")] = None,
-    method: Annotated[str | None, typer.Option(help="run-rate, seasonal, trend, budget-phased or exit-rate")] = None,
+    method: Annotated[str | None, typer.Option(help=METHOD_HELP)] = None,
     workspace: WorkspaceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from outturn.cli._common import (
+    METHOD_HELP,
     FormatOption,
     OutputFormat,
     WorkspaceOption,
@@ -34,7 +35,7 @@ risk_app = typer.Typer(help="Risk: Monte Carlo simulation of the year-end positi
 
 OrgOption = Annotated[str | None, typer.Option(help="Organisation code (default: the workspace's)")]
 AsAtOption = Annotated[str | None, typer.Option("--as-at", help="Month as YYYY-MM (default: the workspace's)")]
-MethodOption = Annotated[str | None, typer.Option(help="Forecast method: run-rate, seasonal or trend")]
+MethodOption = Annotated[str | None, typer.Option(help=METHOD_HELP)]
 TrialsOption = Annotated[int, typer.Option(help="Number of simulated years")]
 SeedOption = Annotated[int, typer.Option(help="Seed: the same seed gives the same result")]
 CorrelationOption = Annotated[

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from outturn.cli._common import (
+    METHOD_HELP,
     FormatOption,
     OutputFormat,
     WorkspaceOption,
@@ -81,7 +82,7 @@ def scenario_run(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Scenario file (.toml or .json)")],
     org: Annotated[str | None, typer.Option(help="Organisation (default: the file's, else the workspace's)")] = None,
     as_at: Annotated[str | None, typer.Option("--as-at", help="Month, YYYY-MM (default: the file's)")] = None,
-    method: Annotated[str | None, typer.Option(help="run-rate, seasonal or trend (default: the file's)")] = None,
+    method: Annotated[str | None, typer.Option(help=f"{METHOD_HELP} (default: the file's)")] = None,
     workspace: WorkspaceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:

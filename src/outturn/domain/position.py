@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+from outturn.domain.backtest import AutoChoice
 from outturn.domain.forecast import EXIT_RATE_MONTHS, LineForecast
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import Pence, div_round, format_millions
@@ -112,6 +113,7 @@ class Position:
     risk: RiskRange
     bridge: tuple[BridgeStep, ...]
     warnings: tuple[Problem, ...]
+    auto_choices: tuple[AutoChoice, ...] = ()  # with ``auto``: the method chosen for each category, and why
 
     @property
     def allocation_pence(self) -> Pence:

@@ -1,5 +1,5 @@
 """The board pack's charts as inline SVG text (matplotlib): the bridge as a waterfall, the risk fan chart and
-tornado, and the funnel plots and SPC charts of ``reports/charts.py``.
+tornado, the forecast methods' back-test, and the funnel plots and SPC charts of ``reports/charts.py``.
 
 Text stays text in the SVG (``svg.fonttype: none``), so it prints sharply and can be searched in the PDF. Element
 ids are hashed from their content with a fixed salt, so two charts in one page never clash and the same figures
@@ -15,10 +15,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from outturn.reports.backtest import backtest_chart_title
 from outturn.reports.charts import (
     NHS_BLUE,
     NHS_DARK_BLUE,
     NHS_DARK_GREY,
+    NHS_ORANGE,
     TARGET_RED,
     write_funnel_chart,
     write_spc_chart,
@@ -159,6 +161,43 @@ def tornado_svg(tornado: Sequence[Mapping[str, Any]], title: str) -> str:
         axes.set_title(title, color=NHS_DARK_BLUE, loc="left")
 
     return _figure_svg(draw, (9, max(2.5, 0.35 * len(tornado) + 1.2)))
+
+
+METHOD_COLOURS = (NHS_BLUE, NHS_ORANGE, FAVOURABLE, NHS_DARK_GREY, "#7C2855", NHS_DARK_BLUE)  # + NHS plum
+
+
+def backtest_svg(by_month: Sequence[Mapping[str, Any]], as_at_month: str, title: str) -> str:
+    """How far out each method was at each month of the past years: the total's mean absolute percentage error
+    at M01 to M11 (``forecast backtest``'s ``by_month`` rows for the ``total``), one line per method, and a
+    dashed line at the as-at month (M12 marks M11, the month ``auto`` compares at then)."""
+    months = [f"M{number:02d}" for number in range(1, 12)]
+    total = [item for item in by_month if item["category"] == "total"]
+    methods = list(dict.fromkeys(str(item["method"]) for item in total))
+
+    def draw(axes: Axes) -> None:
+        for index, method in enumerate(methods):
+            mape = {item["month"]: item["mape_percent"] for item in total if item["method"] == method}
+            values = [float("nan") if mape.get(month) is None else float(mape[month]) for month in months]
+            colour = METHOD_COLOURS[index % len(METHOD_COLOURS)]
+            axes.plot(range(len(months)), values, marker="o", markersize=3, linewidth=1.5, color=colour, label=method)
+        marked = months.index(as_at_month) if as_at_month in months else len(months) - 1
+        axes.axvline(marked, color=TARGET_RED, linestyle="--", linewidth=1.0, label=f"as at {as_at_month}")
+        axes.set_xticks(range(len(months)), months)
+        axes.set_ylim(bottom=0)
+        axes.set_xlabel("Month of the year the forecast was made")
+        axes.set_ylabel("Mean absolute error, % of outturn")
+        axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        axes.set_title(title, color=NHS_DARK_BLUE, loc="left")
+
+    return _figure_svg(draw, (9, 4.2))
+
+
+def backtest_chart(document: Mapping[str, Any], *, synthetic: bool) -> str | None:
+    """The total's mean absolute percentage error by month, one line per method, as inline SVG; None when no
+    past year was back-tested."""
+    if not document["rows"]:
+        return None
+    return backtest_svg(document["by_month"], document["month"], backtest_chart_title(document, synthetic=synthetic))
 
 
 def _via_file(write: Callable[[Path], Path]) -> str:

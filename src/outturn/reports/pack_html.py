@@ -17,7 +17,7 @@ from outturn.domain.money import VARIANCE_CONVENTION, format_millions, format_su
 from outturn.domain.year_end import CONTROL_TOTAL, FORECAST_SURPLUS, P10, P50, P90, TEMPLATE_LABELS
 from outturn.reports.narrative import percent
 from outturn.reports.pack import POINT_OF_DELIVERY_LABELS, BoardPack, FunnelSection, workstream_rag
-from outturn.reports.pack_charts import fan_svg, funnel_svg, spc_svg, tornado_svg, waterfall_svg
+from outturn.reports.pack_charts import backtest_chart, fan_svg, funnel_svg, spc_svg, tornado_svg, waterfall_svg
 from outturn.stats.spc import SpcResult
 from outturn.stats.spc_rules import PointType
 
@@ -162,7 +162,11 @@ def charts(pack: BoardPack, extra_funnels: Sequence[FunnelSection]) -> dict[str,
         "spc": [Markup(spc_svg(chart.result, chart.title)) for chart in pack.spc],
         "fan": None,
         "tornado": None,
+        "backtest": None,
     }
+    if pack.backtest is not None:
+        drawn = backtest_chart(pack.backtest, synthetic=bool(synthetic_note(pack)))
+        found["backtest"] = Markup(drawn) if drawn else None
     if risk is not None:
         found["fan"] = Markup(
             fan_svg(

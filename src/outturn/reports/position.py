@@ -6,6 +6,7 @@ from typing import Any
 
 from outturn.domain.position import Position
 from outturn.domain.year_end import LABELS_BY_FIELD
+from outturn.reports.backtest import choices_document
 
 
 def position_heading(position: Position) -> dict[str, Any]:
@@ -95,4 +96,5 @@ def position_document(position: Position) -> dict[str, Any]:
             for step in position.bridge
         ],
         "warnings": [str(problem) for problem in position.warnings],
+        "auto_choices": choices_document(position.auto_choices),
     }

@@ -24,6 +24,7 @@ from outturn.domain.periods import FinancialMonth
 from outturn.domain.prescribing import BnfGrouping, OrgLevel
 from outturn.domain.savings_rollup import RollupLevel
 from outturn.engine import activity_series
+from outturn.reports.backtest import backtest_document
 from outturn.reports.pack import BenchmarkSection, BoardPack, FunnelSection, PackInputs, SpcSection, build_board_pack
 from outturn.reports.pack_html import render_html
 from outturn.reports.pack_pdf import write_pdf
@@ -34,7 +35,7 @@ from outturn.reports.scenarios import scenario_document
 from outturn.services import contracts, registers, savings
 from outturn.services.benchmark import DATE_COLUMNS, benchmark
 from outturn.services.contracts import ACTIVITY_TABLES, ContractError
-from outturn.services.position import PositionError, compute_position
+from outturn.services.position import PositionError, compute_backtest, compute_position
 from outturn.services.prescribing import prescribing_measures, stored_months
 from outturn.services.risk import simulate_year_end, simulation_document
 from outturn.services.savings import SavingsError
@@ -306,6 +307,8 @@ def gather_pack(
     step("benchmarking practices and charting key activity")
     benchmarks = benchmark_sections(workspace, org, month, request.benchmark_measures, notes)
     generic = generic_rate_funnel(workspace, org, notes)
+    step("back-testing the forecast methods on the past years held")
+    backtest = backtest_document(compute_backtest(workspace, org, as_at))
     inputs = PackInputs(
         position=position_document(position),
         previous_position=_previous_position(workspace, request, org, month),
@@ -321,6 +324,7 @@ def gather_pack(
         funnels=[generic] if generic else [],
         spc=spc_sections(workspace, org, month, request.spc_measures),
         notes=notes,
+        backtest=backtest,
     )
     return build_board_pack(inputs)
 

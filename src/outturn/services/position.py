@@ -9,9 +9,12 @@ from a line's figures to a method.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from outturn.domain.backtest import AUTO, AUTO_FALLBACK, AutoChoice, Backtest
 from outturn.domain.errors import BadInput
 from outturn.domain.forecast import ForecastMethod, LineFigures, LineForecast, forecast_line
 from outturn.domain.forecast_methods import MethodPlan, MethodScope, MethodSetting
@@ -24,6 +27,7 @@ from outturn.domain.problems import Problem
 from outturn.domain.savings import remaining_savings
 from outturn.engine.backends import memtable
 from outturn.engine.ledger import LEDGER_SCHEMA, line_figures_with_last_year
+from outturn.services.backtest import auto_methods, backtest_members, figures_from_row
 from outturn.services.workspace import Workspace
 from outturn.store import method_settings, repository
 from outturn.store import savings_repository as savings_store
@@ -37,7 +41,8 @@ class PositionError(BadInput):
 class PositionRequest:
     org_code: str
     as_at: FinancialMonth
-    method: ForecastMethod
+    method: ForecastMethod  # with ``auto``, the method for a category the back-test cannot choose for
+    auto: bool = False  # each category's method chosen by the back-test (``domain/backtest.py``)
 
 
 def resolve_request(
@@ -51,10 +56,13 @@ def resolve_request(
     if not month_text:
         raise PositionError("no month given: pass --as-at YYYY-MM or set a default with `outturn init --as-at`")
     method_text = method or workspace.settings.forecast_method
+    if method_text.strip().lower() == AUTO:
+        return PositionRequest(code, FinancialMonth.parse_as_at(month_text), AUTO_FALLBACK, auto=True)
     try:
         chosen = ForecastMethod.parse(method_text)
-    except ValueError as error:
-        raise PositionError(str(error)) from None
+    except ValueError:
+        allowed = ", ".join([AUTO, *(item.value for item in ForecastMethod)])
+        raise PositionError(f"unknown forecast method {method_text!r} (one of: {allowed})") from None
     return PositionRequest(code, FinancialMonth.parse_as_at(month_text), chosen)
 
 
@@ -62,25 +70,6 @@ def _planning_members(tree: OrgTree, org: Organisation, planned: set[str]) -> li
     if org.code in planned:
         return [org.code]
     return sorted(member.code for member in tree.descendants(org.code) if member.code in planned)
-
-
-def figures_from_row(row: dict[str, Any]) -> LineFigures:
-    """One row of ``engine.ledger.line_figures_with_last_year`` as the domain's figures for the line."""
-    return LineFigures(
-        org_code=row["org_code"],
-        category=CostCategory(row["category"]),
-        subcategory=row["subcategory"],
-        annual_budget_pence=int(row["annual_budget_pence"]),
-        ytd_budget_pence=int(row["ytd_budget_pence"]),
-        ytd_actual_pence=int(row["ytd_actual_pence"]),
-        ytd_one_off_pence=int(row["ytd_one_off_pence"]),
-        months_reported=int(row["months_reported"]),
-        sum_month_times_recurring=int(row["sum_month_times_recurring"]),
-        exit_recurring_pence=int(row["exit_recurring_pence"]),
-        last_year_ytd_recurring_pence=row["last_year_ytd_recurring_pence"],
-        last_year_total_recurring_pence=row["last_year_total_recurring_pence"],
-        last_year_exit_recurring_pence=row["last_year_exit_recurring_pence"],
-    )
 
 
 MethodChoice = MethodPlan | Callable[[LineFigures], ForecastMethod]
@@ -151,6 +140,50 @@ def unmatched_line_settings(
     ]
 
 
+def _planned(
+    session: Session, request: PositionRequest
+) -> tuple[OrgTree, Organisation, list[FinancialPlan], list[str]]:
+    """The organisation asked for, the plans the position sums and their organisations (the members)."""
+    year = request.as_at.year
+    tree = repository.org_tree(session)
+    if request.org_code not in tree:
+        raise PositionError(f"unknown organisation {request.org_code!r}")
+    org = tree.get(request.org_code)
+    subtree = sorted(tree.subtree_codes(org.code))
+    plans: list[FinancialPlan] = repository.plans_for(session, subtree, year)
+    members = _planning_members(tree, org, {plan.org_code for plan in plans})
+    if not members:
+        raise PositionError(
+            f"no financial plan for {org.code} or the organisations under it in {year}: "
+            "import one with `outturn plan import FILE`"
+        )
+    return tree, org, [plan for plan in plans if plan.org_code in members], members
+
+
+def compute_backtest(workspace: Workspace, org_code: str | None = None, as_at: str | None = None) -> Backtest:
+    """Every forecast method back-tested over the past years held for the organisations the position sums."""
+    request = resolve_request(workspace, org_code, as_at, AUTO)
+    with workspace.store.reading() as session:
+        _tree, org, _plans, members = _planned(session, request)
+    return backtest_members(workspace, org.code, members, request.as_at)
+
+
+def _with_auto(
+    workspace: Workspace,
+    request: PositionRequest,
+    plan: MethodPlan,
+    members: Sequence[str],
+    figures: Sequence[LineFigures],
+) -> tuple[MethodPlan, tuple[AutoChoice, ...]]:
+    """With ``auto``: the back-test's pick for each category with a line no stored setting decides."""
+    if not request.auto:
+        return plan, ()
+    open_categories = {line.category for line in figures if plan.setting_for(line) is None}
+    categories = [category for category in CostCategory if category in open_categories]
+    choices = auto_methods(workspace, request.org_code, members, request.as_at, categories)
+    return replace(plan, by_category={item.category: item.method for item in choices}), choices
+
+
 def compute_position(
     workspace: Workspace,
     org_code: str | None = None,
@@ -160,19 +193,7 @@ def compute_position(
     request = resolve_request(workspace, org_code, as_at, method)
     year = request.as_at.year
     with workspace.store.reading() as session:
-        tree = repository.org_tree(session)
-        if request.org_code not in tree:
-            raise PositionError(f"unknown organisation {request.org_code!r}")
-        org = tree.get(request.org_code)
-        subtree = sorted(tree.subtree_codes(org.code))
-        plans: list[FinancialPlan] = repository.plans_for(session, subtree, year)
-        members = _planning_members(tree, org, {plan.org_code for plan in plans})
-        if not members:
-            raise PositionError(
-                f"no financial plan for {org.code} or the organisations under it in {year}: "
-                "import one with `outturn plan import FILE`"
-            )
-        plans = [plan for plan in plans if plan.org_code in members]
+        tree, org, plans, members = _planned(session, request)
         rows = repository.ledger_rows(session, members, [year.start_year, year.start_year - 1])
         risks = repository.risks_for(session, members, year)
         overrides = repository.overrides_for(session, members, year)
@@ -184,19 +205,26 @@ def compute_position(
     figures = workspace.backend.to_rows(
         line_figures_with_last_year(ledger, year=year.start_year, as_at_month=request.as_at.number)
     )
-    plan = method_plan(request, tree, members, settings)
+    plan, choices = _with_auto(
+        workspace,
+        request,
+        method_plan(request, tree, members, settings),
+        members,
+        [figures_from_row(row) for row in figures],
+    )
     forecasts, warnings = forecast_lines(figures, request.as_at, plan, overrides)
     warnings.extend(unmatched_line_settings(settings, [line.figures for line in forecasts], members))
     if not forecasts:
         warnings.append(Problem("ledger", f"no ledger lines for {org.code} in {year}: import the ledger first"))
-    return build_position(
+    position = build_position(
         org_code=org.code,
         org_name=org.name,
         as_at=request.as_at,
-        method=request.method.value,
+        method=AUTO if request.auto else request.method.value,
         plans=plans,
         line_forecasts=forecasts,
         risk_items=risks,
         warnings=warnings,
         savings=remaining_savings(schemes, request.as_at.number),
     )
+    return replace(position, auto_choices=choices) if choices else position

@@ -287,6 +287,16 @@ def ledger_rows(session: Session, org_codes: Collection[str], years: Collection[
     return [dict(row._mapping) for row in session.execute(statement)]
 
 
+def ledger_actual_months(session: Session, org_codes: Collection[str]) -> set[tuple[int, int]]:
+    """(year, month) of every month in which any of the organisations has an actual in the ledger."""
+    statement = (
+        select(LedgerLineRow.year, LedgerLineRow.month)
+        .where(LedgerLineRow.org_code.in_(list(org_codes)), LedgerLineRow.actual_pence.is_not(None))
+        .distinct()
+    )
+    return {(row[0], row[1]) for row in session.execute(statement)}
+
+
 def ledger_subcategories(session: Session) -> list[str]:
     """Every distinct subcategory spelling stored, in order (so the first of two spellings is always the same)."""
     statement = select(LedgerLineRow.subcategory).distinct().order_by(LedgerLineRow.subcategory)

@@ -9,9 +9,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from markupsafe import Markup
 
+from outturn.domain.position import Position
 from outturn.domain.year_end import P10, P50, P90
-from outturn.reports.pack_charts import fan_svg, waterfall_svg
+from outturn.reports.backtest import backtest_document
+from outturn.reports.pack_charts import backtest_chart, fan_svg, waterfall_svg
+from outturn.reports.pack_html import SYNTHETIC_NOTE
 from outturn.reports.position import position_document
+from outturn.services.pack import report_notes
+from outturn.services.position import compute_backtest
 from outturn.services.web import Overview
 from outturn.services.workspace import Workspace
 from outturn.web.cache import EVERYTHING, Cached, ResultCache
@@ -31,6 +36,21 @@ class PositionPage:
     document: dict[str, Any]
     bridge_chart: Markup
     fan_chart: Markup | None
+    backtest_chart: Markup | None
+
+
+def _backtest(workspace: Workspace, org: str | None, as_at: str | None) -> dict[str, Any]:
+    return backtest_document(compute_backtest(workspace, org, as_at))
+
+
+def _backtest_chart(cache: ResultCache, workspace: Workspace, position: Position) -> Markup | None:
+    """The methods' back-test at the position's month, drawn (SYNTHETIC in its title where the data are)."""
+    as_at = position.as_at.calendar_label
+    document = cache.get(("backtest", position.org_code, as_at), lambda: _backtest(workspace, position.org_code, as_at))
+    synthetic = any(SYNTHETIC_NOTE in note for note in report_notes(workspace))
+    # drawn by matplotlib from our own figures and method names: nothing a user typed
+    drawn = backtest_chart(document, synthetic=synthetic)
+    return Markup(drawn) if drawn else None
 
 
 def _position_page(cache: ResultCache, workspace: Workspace, org: str | None, as_at: str | None) -> PositionPage:
@@ -46,7 +66,7 @@ def _position_page(cache: ResultCache, workspace: Workspace, org: str | None, as
             f"Simulated year-end as the months resolve: {P10}, {P50}, {P90} ({found.trials:,} simulated years, £m)"
         )
         fan_chart = Markup(fan_svg(found.fan, position.control_total_pence, position.forecast_surplus_pence, fan_title))
-    return PositionPage(found, document, bridge_chart, fan_chart)
+    return PositionPage(found, document, bridge_chart, fan_chart, _backtest_chart(cache, workspace, position))
 
 
 @router.get("/position", include_in_schema=False)
@@ -68,6 +88,7 @@ async def position_page(
         "doc": page.document,
         "bridge_chart": page.bridge_chart,
         "fan_chart": page.fan_chart,
+        "backtest_chart": page.backtest_chart,
         **figures_note(cached),
     }
     return render(request, "position.html", context)
@@ -81,3 +102,15 @@ async def position_api(
     say when its figures were computed (``X-Figures-As-At``, ``X-Figures-Refreshing``), as the overview's."""
     cached = await cached_overview(request, workspace, org, as_at)
     return JSONResponse(position_document(cached.value.position), headers=figures_headers(cached))
+
+
+@router.get("/api/forecast/backtest", tags=["position"])
+async def backtest_api(
+    request: Request, _user: Reader, workspace: WorkspaceDep, org: str | None = None, as_at: str | None = None
+) -> dict[str, Any]:
+    """Every forecast method back-tested on the past years held, as ``outturn forecast backtest --format json``
+    gives it (rows, MAPE and bias per method and per category, by month, and ``auto``'s choices)."""
+    cache: ResultCache = request.app.state.cache
+    key = ("backtest", (org or "").upper() or None, as_at)
+    found: dict[str, Any] = await cache.get_async(key, lambda: _backtest(workspace, org, as_at))
+    return found

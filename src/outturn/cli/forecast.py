@@ -1,0 +1,112 @@
+"""``outturn forecast backtest``: how far out each forecast method was at each month of the past years held."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from outturn.cli._common import (
+    FormatOption,
+    OutputFormat,
+    WorkspaceOption,
+    console,
+    emit,
+    reports_errors,
+    workspace_from,
+)
+from outturn.cli.data import forecast_app
+from outturn.domain.backtest import BACKTEST_MONTHS, TOTAL
+from outturn.reports.backtest import backtest_document
+from outturn.services.position import compute_backtest
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{round(value, 1) + 0.0:.1f}%"  # + 0.0: no "-0.0%"
+
+
+def _by_month_table(document: Mapping[str, Any]) -> Table:
+    methods: Sequence[str] = document["methods"]
+    table = Table(title="Total: mean absolute % error by month, over the years held", title_justify="left")
+    table.add_column("Month")
+    for method in methods:
+        table.add_column(method, justify="right")
+    mape = {
+        (item["month"], item["method"]): item["mape_percent"]
+        for item in document["by_month"]
+        if item["category"] == TOTAL
+    }
+    for number in BACKTEST_MONTHS:
+        month = f"M{number:02d}"
+        marker = " (as at)" if month == document["month"] else ""
+        table.add_row(f"{month}{marker}", *(_percent(mape.get((month, method))) for method in methods))
+    return table
+
+
+def _summary_table(document: Mapping[str, Any]) -> Table:
+    month = document["auto_month"]
+    table = Table(
+        title=f"By category: over M01 to M11, and at {month} (bias: + forecast above outturn)",
+        title_justify="left",
+    )
+    for heading in ("Category", "Method", "MAPE", "Bias", f"MAPE at {month}", "Auto"):
+        table.add_column(heading, justify="left" if heading in ("Category", "Method", "Auto") else "right")
+    chosen = {(item["category"], item["method"]) for item in document["auto"]}
+    at_month = {
+        (item["category"], item["method"]): item["mape_percent"]
+        for item in document["by_month"]
+        if item["month"] == month
+    }
+    for item in [*document["summary_by_category"], *document["summary"]]:
+        key = (item["category"], item["method"])
+        table.add_row(
+            item["label"],
+            item["method"],
+            _percent(item["mape_percent"]),
+            _percent(item["bias_percent"]),
+            _percent(at_month.get(key)),
+            "chosen" if key in chosen else "",
+        )
+    return table
+
+
+def render_backtest(document: Mapping[str, Any]) -> None:
+    years = ", ".join(document["years"])
+    if not years:
+        console.print(
+            f"{document['org_code']}: no past year with twelve months of actuals is held, so nothing to back-test; "
+            "auto forecasts every category by its fallback.",
+            highlight=False,
+            markup=False,
+        )
+        return
+    console.print(
+        f"{document['org_code']}: each method's year-end forecast at M01 to M11 of {years}, against the outturn "
+        f"(as at {document['month']} {document['financial_year']})",
+        highlight=False,
+        markup=False,
+    )
+    console.print(_by_month_table(document))
+    console.print(_summary_table(document))
+    console.print(document["error_sign"], highlight=False, markup=False)
+    console.print(document["auto_rule"], highlight=False, markup=False)
+
+
+@forecast_app.command("backtest")
+@reports_errors
+def forecast_backtest(
+    ctx: typer.Context,
+    org: Annotated[str | None, typer.Option(help="Organisation code (default: the workspace's)")] = None,
+    as_at: Annotated[
+        str | None, typer.Option("--as-at", help="Month as YYYY-MM: only years before its year are tested")
+    ] = None,
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Back-test every forecast method on each past year held with twelve months of actuals: the year-end
+    forecast at M01 to M11 from what was known then, against the year's outturn (error, MAPE, bias)."""
+    with workspace_from(ctx, workspace, read_only=True) as opened:
+        document = backtest_document(compute_backtest(opened, org, as_at))
+    emit(fmt, document, lambda: render_backtest(document))
