@@ -41,16 +41,20 @@ def resolve_request(
     month_text = as_at or workspace.settings.default_as_at
     if not month_text:
         raise PositionError("no month given: pass --as-at YYYY-MM or set a default with `outturn init --as-at`")
+    return PositionRequest(code, FinancialMonth.parse_as_at(month_text), resolve_method(workspace, method))
+
+
+def resolve_method(workspace: Workspace, method: str | None) -> ForecastMethod:
+    """The method asked for, else the workspace's default, checked."""
     method_text = method or workspace.settings.forecast_method
     try:
-        chosen = ForecastMethod(method_text)
+        return ForecastMethod(method_text)
     except ValueError:
         allowed = ", ".join(item.value for item in ForecastMethod)
         raise PositionError(f"unknown forecast method {method_text!r} (one of: {allowed})") from None
-    return PositionRequest(code, FinancialMonth.parse_as_at(month_text), chosen)
 
 
-def _planning_members(tree: OrgTree, org: Organisation, planned: set[str]) -> list[str]:
+def planning_members(tree: OrgTree, org: Organisation, planned: set[str]) -> list[str]:
     if org.code in planned:
         return [org.code]
     return sorted(member.code for member in tree.descendants(org.code) if member.code in planned)
@@ -112,7 +116,7 @@ def compute_position(
         org = tree.get(request.org_code)
         subtree = sorted(tree.subtree_codes(org.code))
         plans: list[FinancialPlan] = repository.plans_for(session, subtree, year)
-        members = _planning_members(tree, org, {plan.org_code for plan in plans})
+        members = planning_members(tree, org, {plan.org_code for plan in plans})
         if not members:
             raise PositionError(
                 f"no financial plan for {org.code} or the organisations under it in {year}: "
