@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -266,7 +267,7 @@ def member_months(draw: st.DrawFn) -> list[MonthRecord]:
 @given(member_months())
 def test_a_groups_monthly_split_sums_to_its_movement(records: list[MonthRecord]) -> None:
     months = history("QXX", records)
-    for earlier, later in zip(months, months[1:], strict=False):
+    for earlier, later in pairwise(months):
         moved = later.movement
         assert moved is not None and later.since == earlier.record.month
         expected = later.record.forecast_outturn_pence - earlier.record.forecast_outturn_pence

@@ -157,9 +157,7 @@ def _earlier_budgets(
     budgets: list[tuple[CostCategory, str, Pence]], years_back: int
 ) -> list[tuple[CostCategory, str, Pence]]:
     """The budgets ``years_back`` years before these, taking off each category's growth once a year."""
-    return [
-        (category, line, scale(annual, 1 / GROWTH[category] ** years_back)) for category, line, annual in budgets
-    ]
+    return [(category, line, scale(annual, 1 / GROWTH[category] ** years_back)) for category, line, annual in budgets]
 
 
 def _ledger_for(

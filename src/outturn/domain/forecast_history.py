@@ -186,9 +186,10 @@ def history(org_code: str, records: Iterable[MonthRecord]) -> tuple[HistoryMonth
             (m for m in reversed(months[:index]) if m.year == month.year and set(by_month[m]) == set(members)), None
         )
         moved: dict[CostCategory, Movement] = {}
-        for code, record in sorted(members.items()) if earlier else ():
-            for category, movement in month_movement(by_month[earlier][code], record).items():
-                moved[category] = moved.get(category, Movement()) + movement
+        if earlier is not None:
+            for code, record in sorted(members.items()):
+                for category, movement in month_movement(by_month[earlier][code], record).items():
+                    moved[category] = moved.get(category, Movement()) + movement
         combined = combine(org_code, month, [members[code] for code in sorted(members)])
         found.append(HistoryMonth(combined, earlier, moved))
     return tuple(found)

@@ -161,4 +161,3 @@ def _year(workspace: Workspace, year: str | None) -> FinancialYear:
     if not as_at:
         raise PositionError("no year given: pass --year YYYY/YY or set a default month with `outturn init --as-at`")
     return FinancialMonth.parse_as_at(as_at).year
-

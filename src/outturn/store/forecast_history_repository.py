@@ -110,9 +110,7 @@ def load_records(session: Session, org_codes: Collection[str], year: FinancialYe
             method_row.forecast_outturn_pence
         )
     categories: dict[int, list[CategoryRecord]] = {}
-    for row in session.scalars(
-        select(ForecastHistoryCategoryRow).where(ForecastHistoryCategoryRow.month_id.in_(ids))
-    ):
+    for row in session.scalars(select(ForecastHistoryCategoryRow).where(ForecastHistoryCategoryRow.month_id.in_(ids))):
         categories.setdefault(row.month_id, []).append(
             CategoryRecord(
                 category=CostCategory(row.category),
@@ -136,4 +134,3 @@ def load_records(session: Session, org_codes: Collection[str], year: FinancialYe
         )
         for row in months
     ]
-
