@@ -11,6 +11,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -27,6 +28,9 @@ from outturn.services.forecasts import set_override
 from outturn.services.imports import import_ledger, import_organisations, import_plans
 from outturn.services.workspace import Workspace, init_workspace, open_workspace
 from outturn.store.savings_repository import history as audit_history
+from web_helpers import app_client, sign_in, web_workspace
+
+__all__ = ["app_client", "web_workspace"]
 
 YEAR = FinancialYear(2025)
 M01, M02, M03 = (YEAR.month(number) for number in (1, 2, 3))
@@ -280,3 +284,24 @@ def test_a_month_before_any_record_of_the_year_has_no_movement() -> None:
     only = MonthRecord("01A", FinancialMonth(YEAR, 4), 0, 0, ())
     (month,) = history("01A", [only])
     assert month.since is None and month.movement is None
+
+
+# --- the web position page and API (the fixture of tests/web_helpers.py, worked by hand in test_web_overview) ---
+
+
+def test_the_position_page_draws_the_forecast_drift_once_a_month_is_closed(
+    app_client: TestClient, web_workspace: Workspace
+) -> None:
+    """01A as at M06 2025/26: forecast £13.2m by run rate against resource £13m: a £0.2m deficit."""
+    sign_in(app_client, "bob")
+    assert 'id="drift-chart"' not in app_client.get("/position").text  # nothing closed yet: no history to draw
+    savings.close_month(web_workspace, YEAR.month(6), "fiona")
+    document = app_client.get("/api/position/history").json()
+    (month,) = document["months"]
+    assert (month["month"], month["forecast_outturn_pence"]) == ("M06", 13_200 * 1_000 * POUND)
+    assert (month["forecast_surplus_pence"], month["control_total_pence"]) == (-200_000 * POUND, 500_000 * POUND)
+    html = app_client.get("/position").text
+    chart = html[html.index('id="drift-chart"') :]
+    assert "<svg" in chart[: chart.index("</figure>")] and "Control total" in chart[: chart.index("</figure>")]
+    table = html[html.index('id="forecast-drift"') :]
+    assert "<td>M06</td>" in table and "£13,200k" in table[: table.index("</table>")]

@@ -131,6 +131,7 @@ class PackInputs:
     funnels: Sequence[FunnelSection] = ()  # funnel plots beyond the benchmarks' own (the generic prescribing rate)
     spc: Sequence[SpcSection] = ()
     notes: Sequence[str] = ()
+    forecast_history: Document | None = None  # outturn position history's document, to the pack's month
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,7 @@ class BoardPack:
     funnels: tuple[FunnelSection, ...]
     spc: tuple[SpcSection, ...]
     notes: tuple[str, ...]
+    forecast_history: Document | None = None
 
     def name_of(self, code: str) -> str:
         return tidy_name(self.organisation_names.get(code, code))
@@ -376,6 +378,7 @@ def build_board_pack(inputs: PackInputs) -> BoardPack:
         funnels=tuple(inputs.funnels),
         spc=tuple(inputs.spc),
         notes=tuple(inputs.notes),
+        forecast_history=inputs.forecast_history,
     )
 
 

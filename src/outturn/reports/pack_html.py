@@ -16,7 +16,7 @@ from markupsafe import Markup
 from outturn.domain.money import format_millions, format_surplus, format_thousands
 from outturn.reports.narrative import percent
 from outturn.reports.pack import POINT_OF_DELIVERY_LABELS, BoardPack, FunnelSection, workstream_rag
-from outturn.reports.pack_charts import fan_svg, funnel_svg, spc_svg, tornado_svg, waterfall_svg
+from outturn.reports.pack_charts import drift_svg, fan_svg, funnel_svg, spc_svg, tornado_svg, waterfall_svg
 from outturn.stats.spc import SpcResult
 from outturn.stats.spc_rules import PointType
 
@@ -153,7 +153,15 @@ def charts(pack: BoardPack, extra_funnels: Sequence[FunnelSection]) -> dict[str,
         "spc": [Markup(spc_svg(chart.result, chart.title)) for chart in pack.spc],
         "fan": None,
         "tornado": None,
+        "drift": None,
     }
+    history = pack.forecast_history
+    if history is not None and history["months"]:
+        found["drift"] = Markup(
+            drift_svg(
+                history["months"], f"Forecast surplus/(deficit) at each month-end close, {head.financial_year} (£m)"
+            )
+        )
     if risk is not None:
         found["fan"] = Markup(
             fan_svg(

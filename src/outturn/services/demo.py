@@ -1,7 +1,8 @@
 """The main job: the monthly cycle of one real ICB, from real reference data and a SYNTHETIC economy, to the
 board pack.
 
-Last month first, then this month, as a finance team works: import last month's ledger, savings workbook and
+The year's earlier months first (each month's ledger imported and its forecast recorded in the forecast history),
+then last month and this month as a finance team works them: import last month's ledger, savings workbook and
 prescribing, close the month; then this month's ledger, the scheme leads' savings updates, the month's prescribing,
 the hospital activity to date priced against the contracts, close the month; then compute the position, benchmarks
 and risk and write the board pack. Every figure is deterministic from the seed.
@@ -39,6 +40,7 @@ from outturn.reports.savings_workbook import write_savings_workbook
 from outturn.services import contracts, savings
 from outturn.services.benchmark import DATE_COLUMNS
 from outturn.services.contracts import ContractStatement
+from outturn.services.forecast_history import record_forecast_history
 from outturn.services.imports import import_ledger, import_plans, import_risks
 from outturn.services.organisations import load_reference_organisations
 from outturn.services.pack import PackFiles, PackRequest, build_pack, set_report_notes
@@ -202,6 +204,22 @@ def _savings_updates(workspace: Workspace, month: FinancialMonth, seed: int) -> 
         savings.update_scheme(workspace, month.year, update.reference, scheme.version, changes, "demo")
 
 
+def _earlier_months(
+    workspace: Workspace, economy: SyntheticEconomy, first: FinancialMonth, inputs: Path, step: Step
+) -> None:
+    """The year's months before ``first`` as the ledger stood at each month end (the two prior years in full with
+    the first), each month's forecast recorded in the forecast history as a close would record it."""
+    if first.number == 1:
+        return
+    step(f"M01-{first.year.month(first.number - 1).label}: importing each month's ledger and recording its forecast")
+    for number in range(1, first.number):
+        earlier = first.year.month(number)
+        lines = _ledger_to(economy.ledger, earlier) if number == 1 else _ledger_month(economy.ledger, earlier)
+        name = "ledger.csv" if number == 1 else f"ledger-{earlier.label}.csv"
+        import_ledger(workspace, write_ledger(inputs / name, lines))
+        record_forecast_history(workspace, earlier, "demo")
+
+
 def _monthly_cycle(
     workspace: Workspace,
     economy: SyntheticEconomy,
@@ -216,8 +234,14 @@ def _monthly_cycle(
     """Last month's imports and close, then this month's imports (ledger, savings updates, prescribing)."""
     before = month.year.month(month.number - 1) if month.number > 1 else None
     first = before or month
+    _earlier_months(workspace, economy, first, inputs, step)
     step(f"{first}: importing the ledger, the SYNTHETIC savings plan (QIPP) and the month's prescribing")
-    import_ledger(workspace, write_ledger(inputs / "ledger.csv", _ledger_to(economy.ledger, first)))
+    if first.number == 1:
+        import_ledger(workspace, write_ledger(inputs / "ledger.csv", _ledger_to(economy.ledger, first)))
+    else:
+        import_ledger(
+            workspace, write_ledger(inputs / f"ledger-{first.label}.csv", _ledger_month(economy.ledger, first))
+        )
     schemes, targets = synthetic_savings(allocations, month.year, first.number, seed)
     savings.import_workbook(workspace, write_savings_workbook(inputs / "savings.xlsx", schemes, targets), "demo")
     _prescribing(workspace, inputs, reference, practices, first, seed)

@@ -134,20 +134,25 @@ def record_forecast_history(workspace: Workspace, month: FinancialMonth, who: st
 
 
 def position_history(
-    workspace: Workspace, org_code: str | None = None, year: str | None = None
+    workspace: Workspace, org_code: str | None = None, year: str | None = None, up_to: FinancialMonth | None = None
 ) -> tuple[Organisation, FinancialYear, tuple[HistoryMonth, ...]]:
-    """The organisation's forecast history for the year (default: the workspace's organisation and year)."""
+    """The organisation's forecast history for the year (default: the workspace's organisation and year), to
+    ``up_to`` when given (whose year it then is)."""
     code = (org_code or workspace.settings.default_org or "").upper()
     if not code:
         raise PositionError("no organisation given: pass --org CODE or set a default with `outturn init --org`")
-    chosen = _year(workspace, year)
+    chosen = up_to.year if up_to else _year(workspace, year)
     with workspace.store.reading() as session:
         tree = repository.org_tree(session)
         if code not in tree:
             raise PositionError(f"unknown organisation {code!r}")
         org = tree.get(code)
         members = planning_members(tree, org, set(store.planned_org_codes(session, chosen)))
-        records = store.load_records(session, members, chosen)
+        records = [
+            record
+            for record in store.load_records(session, members, chosen)
+            if up_to is None or record.month.number <= up_to.number
+        ]
     return org, chosen, history(org.code, records)
 
 

@@ -7,9 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
 
-from outturn.reports.pack_charts import fan_svg, waterfall_svg
+from outturn.domain.position import Position
+from outturn.reports.forecast_history import history_document
+from outturn.reports.pack_charts import drift_svg, fan_svg, waterfall_svg
 from outturn.reports.position import position_document
+from outturn.services.forecast_history import position_history
+from outturn.services.workspace import Workspace
 from outturn.web.routes.overview import cached_overview
 from outturn.web.security import Reader, WorkspaceDep
 from outturn.web.templating import render
@@ -28,6 +33,7 @@ async def position_page(
     # drawn by matplotlib from our own figures and category labels: nothing a user typed
     chart = Markup(request.app.state.cache.get(key, lambda: waterfall_svg(document["bridge"], title)))
     context = {"active": "position", "p": found.position, "doc": document, "bridge_chart": chart, "fan_chart": None}
+    context.update(await run_in_threadpool(_drift, request, workspace, found.position))
     if found.fan:
         position = found.position
         fan_title = f"Forecast year-end surplus/(deficit) as the months resolve ({found.trials:,} simulated years, £m)"
@@ -38,6 +44,26 @@ async def position_page(
             )
         )
     return render(request, "position.html", context)
+
+
+def _drift(request: Request, workspace: Workspace, position: Position) -> dict[str, Any]:
+    """The forecast history to the position's month and its drift chart (none before the first close)."""
+    history = history_document(*position_history(workspace, position.org_code, up_to=position.as_at))
+    if not history["months"]:
+        return {"history": history, "drift_chart": None}
+    key = ("drift-svg", position.org_code, position.as_at.label, position.as_at.year.label)
+    title = f"Forecast surplus/(deficit) at each month-end close, {position.as_at.year.label} (£m)"
+    # drawn from our own figures and month labels: nothing a user typed
+    chart = Markup(request.app.state.cache.get(key, lambda: drift_svg(history["months"], title)))
+    return {"history": history, "drift_chart": chart}
+
+
+@router.get("/api/position/history", tags=["position"])
+async def position_history_api(
+    _user: Reader, workspace: WorkspaceDep, org: str | None = None, year: str | None = None
+) -> dict[str, Any]:
+    """The forecast recorded at each month-end close, as ``outturn position history --format json`` gives it."""
+    return history_document(*await run_in_threadpool(position_history, workspace, org, year))
 
 
 @router.get("/api/position", tags=["position"])
