@@ -1,9 +1,9 @@
 """The main job: the monthly cycle of one real ICB, from real reference data and a SYNTHETIC economy, to the
 board pack.
 
-The year's earlier months first (each month's ledger imported and its forecast recorded in the forecast history),
-then last month and this month as a finance team works them: import last month's ledger, savings workbook and
-prescribing, close the month; then this month's ledger, the scheme leads' savings updates, the month's prescribing,
+Last month first, then this month, as a finance team works: import last month's ledger (recording the year's
+earlier months in the forecast history, as their closes would have), savings workbook and prescribing, close the
+month; then this month's ledger, the scheme leads' savings updates, the month's prescribing,
 the hospital activity to date priced against the contracts, close the month; then compute the position, benchmarks
 and risk and write the board pack. Every figure is deterministic from the seed.
 """
@@ -204,20 +204,14 @@ def _savings_updates(workspace: Workspace, month: FinancialMonth, seed: int) -> 
         savings.update_scheme(workspace, month.year, update.reference, scheme.version, changes, "demo")
 
 
-def _earlier_months(
-    workspace: Workspace, economy: SyntheticEconomy, first: FinancialMonth, inputs: Path, step: Step
-) -> None:
-    """The year's months before ``first`` as the ledger stood at each month end (the two prior years in full with
-    the first), each month's forecast recorded in the forecast history as a close would record it."""
+def _earlier_months(workspace: Workspace, first: FinancialMonth, step: Step) -> None:
+    """Record the forecast history of the year's months before ``first``, as each month's close would have: the
+    forecast as at a month reads only actuals to that month, and the demo's earlier months never change."""
     if first.number == 1:
         return
-    step(f"M01-{first.year.month(first.number - 1).label}: importing each month's ledger and recording its forecast")
+    step(f"M01-{first.year.month(first.number - 1).label}: recording each month's forecast in the forecast history")
     for number in range(1, first.number):
-        earlier = first.year.month(number)
-        lines = _ledger_to(economy.ledger, earlier) if number == 1 else _ledger_month(economy.ledger, earlier)
-        name = "ledger.csv" if number == 1 else f"ledger-{earlier.label}.csv"
-        import_ledger(workspace, write_ledger(inputs / name, lines))
-        record_forecast_history(workspace, earlier, "demo")
+        record_forecast_history(workspace, first.year.month(number), "demo")
 
 
 def _monthly_cycle(
@@ -234,14 +228,9 @@ def _monthly_cycle(
     """Last month's imports and close, then this month's imports (ledger, savings updates, prescribing)."""
     before = month.year.month(month.number - 1) if month.number > 1 else None
     first = before or month
-    _earlier_months(workspace, economy, first, inputs, step)
     step(f"{first}: importing the ledger, the SYNTHETIC savings plan (QIPP) and the month's prescribing")
-    if first.number == 1:
-        import_ledger(workspace, write_ledger(inputs / "ledger.csv", _ledger_to(economy.ledger, first)))
-    else:
-        import_ledger(
-            workspace, write_ledger(inputs / f"ledger-{first.label}.csv", _ledger_month(economy.ledger, first))
-        )
+    import_ledger(workspace, write_ledger(inputs / "ledger.csv", _ledger_to(economy.ledger, first)))
+    _earlier_months(workspace, first, step)
     schemes, targets = synthetic_savings(allocations, month.year, first.number, seed)
     savings.import_workbook(workspace, write_savings_workbook(inputs / "savings.xlsx", schemes, targets), "demo")
     _prescribing(workspace, inputs, reference, practices, first, seed)
