@@ -33,7 +33,7 @@ async def position_page(
     # drawn by matplotlib from our own figures and category labels: nothing a user typed
     chart = Markup(request.app.state.cache.get(key, lambda: waterfall_svg(document["bridge"], title)))
     context = {"active": "position", "p": found.position, "doc": document, "bridge_chart": chart, "fan_chart": None}
-    context.update(await run_in_threadpool(_drift, request, workspace, found.position))
+    context.update(await _drift(request, workspace, found.position))
     if found.fan:
         position = found.position
         fan_title = f"Forecast year-end surplus/(deficit) as the months resolve ({found.trials:,} simulated years, £m)"
@@ -46,15 +46,19 @@ async def position_page(
     return render(request, "position.html", context)
 
 
-def _drift(request: Request, workspace: Workspace, position: Position) -> dict[str, Any]:
+async def _drift(request: Request, workspace: Workspace, position: Position) -> dict[str, Any]:
     """The forecast history to the position's month and its drift chart (none before the first close)."""
-    history = history_document(*position_history(workspace, position.org_code, up_to=position.as_at))
+    cache = request.app.state.cache
+    key = (position.org_code, position.as_at.label, position.as_at.year.label)
+    history = await cache.get_async(
+        ("history", *key),
+        lambda: history_document(*position_history(workspace, position.org_code, up_to=position.as_at)),
+    )
     if not history["months"]:
         return {"history": history, "drift_chart": None}
-    key = ("drift-svg", position.org_code, position.as_at.label, position.as_at.year.label)
     title = f"Forecast surplus/(deficit) at each month-end close, {position.as_at.year.label} (£m)"
     # drawn from our own figures and month labels: nothing a user typed
-    chart = Markup(request.app.state.cache.get(key, lambda: drift_svg(history["months"], title)))
+    chart = Markup(await cache.get_async(("drift-svg", *key), lambda: drift_svg(history["months"], title)))
     return {"history": history, "drift_chart": chart}
 
 
