@@ -94,30 +94,26 @@ def _profile(*weights: str) -> tuple[Decimal, ...]:
 
 
 FLAT = _profile(*["1"] * MONTHS_IN_YEAR)
-# How budgets are phased: demand-led categories by a gentle winter profile, the rest in twelfths.
-WINTER = _profile("0.97", "0.99", "0.98", "0.98", "0.96", "0.99", "1.01", "1.02", "1.04", "1.04", "1.00", "1.02")
-SEASONAL_CATEGORIES = frozenset({CostCategory.ACUTE, CostCategory.CONTINUING_HEALTHCARE, CostCategory.COMMUNITY})
 
-# How spend actually falls (SYNTHETIC, in the shape of NHS commissioner ledgers): a winter peak from December to
-# February for acute, continuing healthcare and prescribing, a summer dip, and a March spike as the year-end
-# accruals, settlements and non-recurrent spend land in M12.
+# How spend falls (SYNTHETIC, in the shape of NHS commissioner ledgers): a winter peak from December to February
+# for acute, continuing healthcare and prescribing, a summer dip in August, and a March spike as year-end accruals,
+# settlements and non-recurrent spend land in M12. Demand-led budgets are phased in their category's shape (as a
+# finance team phases them on last year's profile); the rest in twelfths, so their March spike is an M12 overspend.
 SPEND_SHAPE: dict[CostCategory, tuple[Decimal, ...]] = {
     CostCategory.ACUTE: _profile(
-        "0.96", "0.98", "0.97", "0.98", "0.94", "0.98", "1.00", "1.01", "1.04", "1.06", "1.02", "1.06"
+        "0.99", "1.00", "0.98", "0.99", "0.96", "0.99", "1.01", "1.02", "1.02", "1.03", "0.99", "1.02"
     ),
     CostCategory.CONTINUING_HEALTHCARE: _profile(
-        "0.96", "0.97", "0.97", "0.98", "0.97", "0.98", "1.00", "1.01", "1.04", "1.06", "1.03", "1.03"
+        "0.98", "0.99", "0.99", "0.99", "0.98", "0.99", "1.00", "1.01", "1.02", "1.03", "1.01", "1.01"
     ),
     CostCategory.PRESCRIBING: _profile(
-        "0.97", "0.98", "0.97", "0.99", "0.95", "0.98", "1.02", "1.01", "1.05", "1.04", "0.99", "1.05"
+        "0.98", "0.99", "0.98", "1.00", "0.97", "0.99", "1.02", "1.01", "1.03", "1.02", "1.00", "1.01"
     ),
     CostCategory.COMMUNITY: _profile(
-        "0.98", "0.99", "0.98", "0.99", "0.97", "0.98", "1.00", "1.00", "1.01", "1.02", "1.00", "1.08"
+        "0.99", "1.00", "0.99", "1.00", "0.98", "0.99", "1.00", "1.00", "1.00", "1.01", "0.99", "1.05"
     ),
 }
-YEAR_END_SHAPE = _profile(
-    "0.99", "0.99", "0.99", "0.99", "0.97", "0.99", "0.99", "0.99", "0.99", "0.99", "0.99", "1.13"
-)
+YEAR_END_SHAPE = _profile(*["0.995"] * 11, "1.055")  # every other category's spend: level, then March
 NOISE = 0.012  # the standard deviation of each month's spend about its shape
 
 
@@ -168,11 +164,11 @@ def _ledger_for(
     pressure_scale: Decimal,
     rng: random.Random,
 ) -> Iterator[LedgerLine]:
-    """Budgets phased for planning; spend is the year's budget under its pressure, in the category's spend shape,
-    with noise, to ``reported_to``."""
+    """Budgets phased in the category's shape (or twelfths); spend is the year's budget under its pressure, in the
+    category's spend shape, with noise, to ``reported_to``."""
     for category, subcategory, annual in budgets:
         pressure = 1 + (PRESSURE[category] - 1) * pressure_scale
-        phasing = WINTER if category in SEASONAL_CATEGORIES else FLAT
+        phasing = SPEND_SHAPE.get(category, FLAT)
         spend = _phased(scale(annual, pressure), SPEND_SHAPE.get(category, YEAR_END_SHAPE))
         for month, budget in enumerate(_phased(annual, phasing), start=1):
             actual = None
