@@ -107,8 +107,9 @@ def position(
 ) -> None:
     """The month's position: YTD, forecast outturn, gap to control total, risk range and bridge.
 
-    For one organisation, or the sum of the organisations under it that have plans. `outturn position history`
-    shows the forecast recorded at each month-end close."""
+    For one organisation, or the sum of the organisations under it that have plans.
+
+    `outturn position history`: the forecast recorded at each month-end close."""
     if ctx.invoked_subcommand is not None:
         return
     with workspace_from(ctx, workspace, read_only=True) as opened:

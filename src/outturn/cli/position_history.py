@@ -66,8 +66,9 @@ def position_history(
     workspace: WorkspaceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """The forecast recorded at each month-end close: outturn, surplus against the control total, and each
-    month's movement split into new actuals, method changes and overrides."""
+    """The forecast recorded at each month-end close, month by month.
+
+    Outturn, surplus/(deficit) against the control total; movement: new actuals, method changes, overrides."""
     with workspace_from(ctx, workspace, read_only=True) as opened:
         org_found, chosen, months = load_history(opened, org, year)
     document = history_document(org_found, chosen, months)
