@@ -194,10 +194,11 @@ def drift_svg(months: Sequence[Mapping[str, Any]], title: str) -> str:
             linestyle="--",
             linewidth=1.2,
             label="Control total",
+            zorder=3,
         )
         for index, value in enumerate(surplus):
             axes.annotate(f"{value:,.1f}", (index, value), xytext=(0, 5), textcoords="offset points", ha="center")
-        axes.axhline(0, color=NHS_DARK_GREY, linewidth=0.6)
+        axes.axhline(0, color=NHS_DARK_GREY, linewidth=0.6, zorder=1)
         axes.margins(x=0.08, y=0.2)
         axes.set_xticks(x, labels)
         axes.set_ylabel("Year-end surplus/(deficit), £m")
