@@ -86,6 +86,21 @@ def test_demo_can_be_rebuilt_in_place_and_reports_the_same(reference_dir: Path, 
     assert first.ytd_actual_pence == second.ytd_actual_pence
 
 
+def test_demo_has_a_forecast_history_from_m01_to_m08(demo: dict[str, object]) -> None:
+    """M01-M06 are recorded from the ledger as imported at M07, M07 and M08 by their closes; the M08 record is the
+    position the demo reports (the same ledger, the same method)."""
+    result = CliRunner().invoke(
+        app, ["position", "history", "--workspace", str(demo["workspace"]), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    months = json.loads(result.stdout)["months"]
+    assert [month["month"] for month in months] == [f"M{number:02d}" for number in range(1, 9)]
+    position = demo["position"]
+    assert isinstance(position, dict)
+    assert months[-1]["forecast_outturn_pence"] == position["forecast_outturn_pence"]
+    assert months[-1]["forecast_surplus_pence"] == position["forecast_surplus_pence"]
+
+
 def test_demo_labels_its_synthetic_inputs(demo: dict[str, object]) -> None:
     workspace = Path(str(demo["workspace"]))
     assert "SYNTHETIC" in (workspace / "inputs" / "plan.csv").read_text()
