@@ -19,10 +19,13 @@ NOT_REPORTING = frozenset()  # every command reports something, so every command
 
 
 def command_paths(group: Any = None, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    """Every leaf command, walking the groups (Typer's groups carry ``commands``)."""
+    """Every leaf command, walking the groups (Typer's groups carry ``commands``); a group that runs on its own
+    (``outturn position``, with ``position history`` under it) is a command too."""
     group = group or typer.main.get_command(app)
     for name, command in sorted(group.commands.items()):
         if hasattr(command, "commands"):
+            if command.invoke_without_command:
+                yield (*prefix, name)
             yield from command_paths(command, (*prefix, name))
         else:
             yield (*prefix, name)

@@ -11,6 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from outturn.cli import app
+from outturn.demo.ledger import SyntheticEconomy, synthetic_economy
+from outturn.domain.ledger import LedgerLine
+from outturn.domain.periods import FinancialYear
+from outturn.domain.populations import PopulationTotals
 from outturn.services.demo import build_demo
 
 ALLOCATION_FILE = Path("allocations") / "aif_tool_gp_practice_wp_2022_2023.csv"
@@ -82,6 +86,21 @@ def test_demo_can_be_rebuilt_in_place_and_reports_the_same(reference_dir: Path, 
     assert first.ytd_actual_pence == second.ytd_actual_pence
 
 
+def test_demo_has_a_forecast_history_from_m01_to_m08(demo: dict[str, object]) -> None:
+    """M01-M06 are recorded from the ledger as imported at M07, M07 and M08 by their closes; the M08 record is the
+    position the demo reports (the same ledger, the same method)."""
+    result = CliRunner().invoke(
+        app, ["position", "history", "--workspace", str(demo["workspace"]), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    months = json.loads(result.stdout)["months"]
+    assert [month["month"] for month in months] == [f"M{number:02d}" for number in range(1, 9)]
+    position = demo["position"]
+    assert isinstance(position, dict)
+    assert months[-1]["forecast_outturn_pence"] == position["forecast_outturn_pence"]
+    assert months[-1]["forecast_surplus_pence"] == position["forecast_surplus_pence"]
+
+
 def test_demo_labels_its_synthetic_inputs(demo: dict[str, object]) -> None:
     workspace = Path(str(demo["workspace"]))
     assert "SYNTHETIC" in (workspace / "inputs" / "plan.csv").read_text()
@@ -134,3 +153,67 @@ def test_demo_has_one_account_per_role_for_the_web_application(demo: dict[str, o
         assert signed_in.user.role.value == "finance"
         with pytest.raises(LoginRefused):
             sign_in(workspace, "board", "not the password", "127.0.0.1")
+
+
+def _small_economy() -> SyntheticEconomy:
+    """Two sub-ICB locations of about half a million weighted people each (no reference data needed)."""
+    people = Decimal(500_000)
+    population = PopulationTotals(10, None, people, people, people, people, people, people, people, people, people)
+    return synthetic_economy({"AAA": population, "BBB": population}, FinancialYear(2025), 8, seed=7)
+
+
+def _totals(lines: list[LedgerLine], value: str) -> dict[tuple[int, int], int]:
+    """Sum of ``value`` (budget_pence or actual_pence) by (start year, month)."""
+    found: dict[tuple[int, int], int] = {}
+    for line in lines:
+        amount = getattr(line, value)
+        if amount is not None:
+            key = (line.year.start_year, line.month)
+            found[key] = found.get(key, 0) + amount
+    return found
+
+
+def test_demo_ledger_holds_two_complete_prior_years_and_this_year_to_the_month() -> None:
+    ledger = list(_small_economy().ledger)
+    lines_by_year: dict[int, set[tuple[str, str, str]]] = {}
+    months_with_actual: dict[tuple[int, str, str, str], set[int]] = {}
+    for line in ledger:
+        key = (line.org_code, line.category.value, line.subcategory)
+        lines_by_year.setdefault(line.year.start_year, set()).add(key)
+        if line.actual_pence is not None:
+            months_with_actual.setdefault((line.year.start_year, *key), set()).add(line.month)
+    assert sorted(lines_by_year) == [2023, 2024, 2025]
+    assert lines_by_year[2023] == lines_by_year[2024] == lines_by_year[2025]
+    assert len(lines_by_year[2025]) == 2 * (4 + 2 + 2 + 3 + 2 + 2 + 2 + 2 + 1)  # lines of each category, two orgs
+    for year, months in ((2023, set(range(1, 13))), (2024, set(range(1, 13))), (2025, set(range(1, 9)))):
+        for key in lines_by_year[year]:
+            assert months_with_actual[(year, *key)] == months, (year, key)
+
+
+def test_demo_ledger_grows_a_few_per_cent_a_year() -> None:
+    budgets = _totals(list(_small_economy().ledger), "budget_pence")
+    by_year = {year: sum(v for (y, _m), v in budgets.items() if y == year) for year in (2023, 2024, 2025)}
+    for earlier, later in ((2023, 2024), (2024, 2025)):
+        growth = Decimal(by_year[later]) / by_year[earlier] - 1
+        assert Decimal("0.03") <= growth <= Decimal("0.06"), (earlier, growth)
+
+
+@pytest.mark.parametrize("category", ["acute", "continuing_healthcare", "prescribing"])
+def test_demo_spend_peaks_in_winter(category: str) -> None:
+    """December to February spend runs above June to August spend in every year held, by more than the noise."""
+    lines = [line for line in _small_economy().ledger if line.category.value == category]
+    actual = _totals(lines, "actual_pence")
+    for year in (2023, 2024):
+        winter = sum(actual[(year, month)] for month in (9, 10, 11)) / 3
+        summer = sum(actual[(year, month)] for month in (3, 4, 5)) / 3
+        assert winter > summer * 1.02, (year, winter / summer)
+    this_year_summer = sum(actual[(2025, month)] for month in (3, 4)) / 2  # August holds this year's CHC one-off
+    assert actual[(2025, 8)] > this_year_summer  # November already above June and July
+
+
+def test_demo_ledger_has_a_march_year_end_spike() -> None:
+    """M12 (March) spend exceeds the average of M01-M11 by a few per cent, as NHS year-end accruals do."""
+    actual = _totals(list(_small_economy().ledger), "actual_pence")
+    for year in (2023, 2024):
+        rest = sum(actual[(year, month)] for month in range(1, 12)) / 11
+        assert actual[(year, 12)] > rest * 1.025, (year, actual[(year, 12)] / rest)

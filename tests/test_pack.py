@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from html import escape
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,35 @@ def test_position_sheets_equal_outturn_position_json(demo: Demo) -> None:
     assert [(row["Step"], row["pence"], row["running_pence"]) for row in bridge] == [
         (step["label"], step["pence"], step["running_pence"]) for step in position["bridge"]
     ]
+
+
+def test_forecast_history_sheet_and_drift_equal_position_history_json(demo: Demo) -> None:
+    """The demo records its forecast at every month-end to M08; the pack's sheet and drift table show those figures,
+    and the M07 and M08 records equal the positions computed as at those months (the same ledger, the same method)."""
+    history = cli_json(demo.workspace, "position", "history")
+    months = history["months"]
+    assert [month["month"] for month in months] == [f"M{number:02d}" for number in range(1, 9)]
+    assert months[-1]["forecast_outturn_pence"] == demo.pack.position["forecast_outturn_pence"]
+    assert demo.pack.previous_position is not None
+    assert months[-2]["forecast_outturn_pence"] == demo.pack.previous_position["forecast_outturn_pence"]
+    for earlier, later in pairwise(months):
+        moved = later["movement"]
+        assert moved["total_pence"] == later["forecast_outturn_pence"] - earlier["forecast_outturn_pence"]
+        parts = moved["new_actuals_pence"] + moved["method_changes_pence"] + moved["overrides_pence"]
+        assert parts == moved["total_pence"]
+    assert demo.files.xlsx is not None
+    [rows] = tables(demo.files.xlsx, "Forecast history")
+    assert [row["Month"] for row in rows] == [month["month"] for month in months]
+    for row, month in zip(rows, months, strict=True):
+        for key in ("forecast_outturn_pence", "forecast_surplus_pence", "control_total_pence"):
+            assert row[key] == month[key]
+        for key in ("total_pence", "new_actuals_pence", "method_changes_pence", "overrides_pence"):
+            assert row[key] == (month["movement"][key] if month["movement"] else None)
+    assert demo.files.html is not None
+    html = demo.files.html.read_text(encoding="utf-8")
+    drift = html[html.index('id="forecast-drift"') :]
+    drift = drift[: drift.index("</table>")]
+    assert drift.count("<tr>") == 1 + len(months)  # the heading and one row a month
 
 
 def test_savings_sheet_equals_savings_rollup_and_movement_json(demo: Demo) -> None:

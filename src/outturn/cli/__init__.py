@@ -21,6 +21,7 @@ from outturn.cli.imports import imports_app
 from outturn.cli.pack import pack
 from outturn.cli.populations import budgets_app, populations_app
 from outturn.cli.position import position
+from outturn.cli.position_history import position_history
 from outturn.cli.prescribing import prescribing_app
 from outturn.cli.risk import risk_app
 from outturn.cli.savings import savings_app
@@ -101,7 +102,10 @@ def init(
     )
 
 
-app.command()(position)
+position_app = typer.Typer(no_args_is_help=False)
+position_app.callback(invoke_without_command=True)(position)
+position_app.command("history")(position_history)
+app.add_typer(position_app, name="position")
 app.command()(demo)
 app.command()(pack)
 app.add_typer(orgs_app, name="orgs")

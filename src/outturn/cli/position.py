@@ -103,7 +103,11 @@ def position(
 ) -> None:
     """The month's position: YTD, forecast outturn, gap to control total, risk range and bridge.
 
-    For one organisation, or the sum of the organisations under it that have plans."""
+    For one organisation, or the sum of the organisations under it that have plans.
+
+    `outturn position history`: the forecast recorded at each month-end close."""
+    if ctx.invoked_subcommand is not None:
+        return
     with workspace_from(ctx, workspace, read_only=True) as opened:
         result = compute_position(opened, org, as_at, method)
     emit(fmt, position_document(result), lambda: render_position(result))

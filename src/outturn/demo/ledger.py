@@ -3,8 +3,10 @@
 No public source gives commissioners' ledgers. This generator makes a plausible one: each category's budget is
 a national £ per weighted head for the matching allocation component (general and acute for acute, community
 for community, and so on); actual spend carries the pressures commissioners in recovery report (acute
-over-performance, continuing healthcare growth, prescribing price rises), a winter profile, noise and a
-one-off item. Every figure is labelled synthetic where it is shown.
+over-performance, continuing healthcare growth, prescribing price rises) in the shape NHS ledgers show (a winter
+peak, a summer dip and a March year-end spike), noise and a one-off item. The two years before this one are held
+in full, with budgets a few per cent lower each year back and less pressure, so seasonal profiles and back-tests
+have real history. Every figure is labelled synthetic where it is shown.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ LINES: dict[CostCategory, tuple[tuple[str, str], ...]] = {
     CostCategory.RESERVES_CONTINGENCY: (("Contingency (0.5%)", "1"),),
 }
 
-# Underlying spend against budget (1.03 = 3% over) this year, and a winter peak for demand-led lines.
+# Underlying spend against budget (1.03 = 3% over) this year; earlier years carry a fraction of it (PRIOR_PRESSURE).
 PRESSURE: dict[CostCategory, Decimal] = {
     CostCategory.ACUTE: Decimal("1.022"),
     CostCategory.MENTAL_HEALTH: Decimal("1.010"),
@@ -67,21 +69,52 @@ PRESSURE: dict[CostCategory, Decimal] = {
     CostCategory.RUNNING_COSTS: Decimal("0.970"),
     CostCategory.RESERVES_CONTINGENCY: Decimal("0.400"),
 }
-WINTER = (
-    Decimal("0.97"),
-    Decimal("0.99"),
-    Decimal("0.98"),
-    Decimal("0.98"),
-    Decimal("0.96"),
-    Decimal("0.99"),
-    Decimal("1.01"),
-    Decimal("1.02"),
-    Decimal("1.04"),
-    Decimal("1.04"),
-    Decimal("1.00"),
-    Decimal("1.02"),
-)
-SEASONAL_CATEGORIES = frozenset({CostCategory.ACUTE, CostCategory.CONTINUING_HEALTHCARE, CostCategory.COMMUNITY})
+PRIOR_PRESSURE = (Decimal("0.3"), Decimal("0.1"))  # last year's and the year before's share of this year's pressure
+
+# Budget growth into each year from the one before (SYNTHETIC; ICB allocations have grown about 3-6% a year).
+GROWTH: dict[CostCategory, Decimal] = {
+    CostCategory.ACUTE: Decimal("1.045"),
+    CostCategory.MENTAL_HEALTH: Decimal("1.050"),
+    CostCategory.COMMUNITY: Decimal("1.040"),
+    CostCategory.CONTINUING_HEALTHCARE: Decimal("1.060"),
+    CostCategory.PRIMARY_CARE_DELEGATED: Decimal("1.035"),
+    CostCategory.PRESCRIBING: Decimal("1.050"),
+    CostCategory.OTHER_PROGRAMME: Decimal("1.030"),
+    CostCategory.RUNNING_COSTS: Decimal("1.010"),
+    CostCategory.RESERVES_CONTINGENCY: Decimal("1.030"),
+}
+
+
+def _profile(*weights: str) -> tuple[Decimal, ...]:
+    """Twelve monthly weights, April (M01) to March (M12), that average one."""
+    profile = tuple(Decimal(weight) for weight in weights)
+    if len(profile) != MONTHS_IN_YEAR or sum(profile) != MONTHS_IN_YEAR:
+        raise ValueError(f"a monthly profile needs twelve weights summing to 12: {weights}")
+    return profile
+
+
+FLAT = _profile(*["1"] * MONTHS_IN_YEAR)
+
+# How spend falls (SYNTHETIC, in the shape of NHS commissioner ledgers): a winter peak from December to February
+# for acute, continuing healthcare and prescribing, a summer dip in August, and a March spike as year-end accruals,
+# settlements and non-recurrent spend land in M12. Demand-led budgets are phased in their category's shape (as a
+# finance team phases them on last year's profile); the rest in twelfths, so their March spike is an M12 overspend.
+SPEND_SHAPE: dict[CostCategory, tuple[Decimal, ...]] = {
+    CostCategory.ACUTE: _profile(
+        "0.99", "1.00", "0.98", "0.99", "0.96", "0.99", "1.01", "1.02", "1.02", "1.03", "0.99", "1.02"
+    ),
+    CostCategory.CONTINUING_HEALTHCARE: _profile(
+        "0.98", "0.99", "0.99", "0.99", "0.98", "0.99", "1.00", "1.01", "1.02", "1.03", "1.01", "1.01"
+    ),
+    CostCategory.PRESCRIBING: _profile(
+        "0.98", "0.99", "0.98", "1.00", "0.97", "0.99", "1.02", "1.01", "1.03", "1.02", "1.00", "1.01"
+    ),
+    CostCategory.COMMUNITY: _profile(
+        "0.99", "1.00", "0.99", "1.00", "0.98", "0.99", "1.00", "1.00", "1.00", "1.01", "0.99", "1.05"
+    ),
+}
+YEAR_END_SHAPE = _profile(*["0.995"] * 11, "1.055")  # every other category's spend: level, then March
+NOISE = 0.012  # the standard deviation of each month's spend about its shape
 
 
 def category_weighted_population(population: PopulationTotals, category: CostCategory) -> Decimal:
@@ -110,11 +143,17 @@ def _annual_budgets(population: PopulationTotals) -> Iterator[tuple[CostCategory
             yield category, subcategory, scale(category_budget, Decimal(share))
 
 
-def _phased(annual: Pence, seasonal: bool) -> list[Pence]:
-    """An annual budget phased by month (flat, or in the winter profile); M12 takes the rounding."""
-    profile = WINTER if seasonal else (Decimal(1),) * MONTHS_IN_YEAR
+def _phased(annual: Pence, profile: tuple[Decimal, ...]) -> list[Pence]:
+    """An annual amount phased by month in ``profile``; M12 takes the rounding."""
     months = [scale(annual, weight / MONTHS_IN_YEAR) for weight in profile[:-1]]
     return [*months, annual - sum(months)]
+
+
+def _earlier_budgets(
+    budgets: list[tuple[CostCategory, str, Pence]], years_back: int
+) -> list[tuple[CostCategory, str, Pence]]:
+    """The budgets ``years_back`` years before these, taking off each category's growth once a year."""
+    return [(category, line, scale(annual, 1 / GROWTH[category] ** years_back)) for category, line, annual in budgets]
 
 
 def _ledger_for(
@@ -125,20 +164,25 @@ def _ledger_for(
     pressure_scale: Decimal,
     rng: random.Random,
 ) -> Iterator[LedgerLine]:
+    """Budgets phased in the category's shape (or twelfths); spend is the year's budget under its pressure, in the
+    category's spend shape, with noise, to ``reported_to``."""
     for category, subcategory, annual in budgets:
-        for month, budget in enumerate(_phased(annual, category in SEASONAL_CATEGORIES), start=1):
+        pressure = 1 + (PRESSURE[category] - 1) * pressure_scale
+        phasing = SPEND_SHAPE.get(category, FLAT)
+        spend = _phased(scale(annual, pressure), SPEND_SHAPE.get(category, YEAR_END_SHAPE))
+        for month, budget in enumerate(_phased(annual, phasing), start=1):
             actual = None
             if month <= reported_to:
-                pressure = 1 + (PRESSURE[category] - 1) * pressure_scale
-                noise = Decimal(str(round(rng.gauss(1.0, 0.012), 4)))
-                actual = scale(budget, pressure * noise)
+                noise = Decimal(str(round(rng.gauss(1.0, NOISE), 4)))
+                actual = scale(spend[month - 1], noise)
             yield LedgerLine(org_code, year, month, category, subcategory, budget, actual)
 
 
 def synthetic_economy(
     populations: dict[str, PopulationTotals], year: FinancialYear, as_at_month: int, seed: int
 ) -> SyntheticEconomy:
-    """Plans, last year's and this year's ledger (to ``as_at_month``) and risks for each commissioner."""
+    """Plans, the two years before this one in full, this year's ledger (to ``as_at_month``) and risks for each
+    commissioner."""
     rng = random.Random(seed)
     plans: list[FinancialPlan] = []
     ledger: list[LedgerLine] = []
@@ -155,7 +199,11 @@ def synthetic_economy(
                 control_total_pence=0,
             )
         )
-        ledger.extend(_ledger_for(org_code, year.previous(), budgets, MONTHS_IN_YEAR, Decimal("0.3"), rng))
+        earlier = year
+        for years_back, pressure_scale in enumerate(PRIOR_PRESSURE, start=1):
+            earlier = earlier.previous()
+            prior_budgets = _earlier_budgets(budgets, years_back)
+            ledger.extend(_ledger_for(org_code, earlier, prior_budgets, MONTHS_IN_YEAR, pressure_scale, rng))
         this_year = list(_ledger_for(org_code, year, budgets, as_at_month, Decimal(1), rng))
         ledger.extend(_with_one_off(this_year, as_at_month))
         risks.extend(_risks_for(org_code, year, spend_budget))

@@ -88,6 +88,7 @@ class AutoChoice:
     month: int  # the back-test month compared
     years: tuple[FinancialYear, ...]
     mape_percent: Fraction | None  # None: no past year scored, so the fallback
+    org_code: str = ""  # the organisation whose back-test chose it (its lines only)
 
     @property
     def reason(self) -> str:

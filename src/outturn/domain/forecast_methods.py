@@ -62,12 +62,16 @@ class MethodPlan:
     by_category: Mapping[CostCategory, ForecastMethod] = field(default_factory=dict)
     settings: Sequence[MethodSetting] = ()
     lineage: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    by_org_category: Mapping[tuple[str, CostCategory], ForecastMethod] = field(default_factory=dict)
 
     def method_for(self, figures: LineFigures) -> ForecastMethod:
+        """A stored setting, else a pick for the line's organisation and category, else for its category, else
+        the default."""
         chosen = self.setting_for(figures)
         if chosen is not None:
             return chosen.method
-        return self.by_category.get(figures.category, self.default)
+        picked = self.by_org_category.get((figures.org_code, figures.category))
+        return picked if picked is not None else self.by_category.get(figures.category, self.default)
 
     def setting_for(self, figures: LineFigures) -> MethodSetting | None:
         """The stored setting that decides the line's method, or None when none applies."""

@@ -55,9 +55,11 @@ def _summary(item: ErrorSummary) -> dict[str, Any]:
 
 
 def choices_document(choices: Sequence[AutoChoice]) -> list[dict[str, Any]]:
-    """``auto``'s method for each category, with the error it was chosen on (None: the fallback) and why."""
+    """``auto``'s method for each category (of each organisation holding a ledger, in a position), with the error it
+    was chosen on (None: the fallback) and why."""
     return [
         {
+            "org_code": item.org_code or None,
             "category": item.category.value,
             "label": item.category.label,
             "method": item.method.value,

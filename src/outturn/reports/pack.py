@@ -132,6 +132,7 @@ class PackInputs:
     spc: Sequence[SpcSection] = ()
     notes: Sequence[str] = ()
     backtest: Document | None = None  # ``forecast backtest``'s document
+    forecast_history: Document | None = None  # outturn position history's document, to the pack's month
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,7 @@ class BoardPack:
     spc: tuple[SpcSection, ...]
     notes: tuple[str, ...]
     backtest: Document | None = None
+    forecast_history: Document | None = None
 
     def name_of(self, code: str) -> str:
         return tidy_name(self.organisation_names.get(code, code))
@@ -380,6 +382,7 @@ def build_board_pack(inputs: PackInputs) -> BoardPack:
         spc=tuple(inputs.spc),
         notes=tuple(inputs.notes),
         backtest=inputs.backtest,
+        forecast_history=inputs.forecast_history,
     )
 
 

@@ -214,3 +214,35 @@ def funnel_svg(result: FunnelResult, title: str) -> str:
 def spc_svg(result: SpcResult, title: str) -> str:
     """``reports.charts``' SPC chart, inline."""
     return _via_file(lambda path: write_spc_chart(result, path, title))
+
+
+def drift_svg(months: Sequence[Mapping[str, Any]], title: str) -> str:
+    """Forecast drift: the forecast surplus/(deficit) recorded at each month-end close (``outturn position
+    history``'s months), against the control total as a red line."""
+
+    def draw(axes: Axes) -> None:
+        labels = [str(month["month"]) for month in months]
+        x = list(range(len(labels)))
+        surplus = [_millions(month["forecast_surplus_pence"]) for month in months]
+        axes.plot(x, surplus, color=NHS_DARK_BLUE, marker="o", linewidth=1.5, label="Forecast surplus/(deficit)")
+        axes.step(
+            x,
+            [_millions(month["control_total_pence"]) for month in months],
+            where="mid",
+            color=TARGET_RED,
+            linestyle="--",
+            linewidth=1.2,
+            label="Control total",
+            zorder=3,
+        )
+        for index, value in enumerate(surplus):
+            axes.annotate(f"{value:,.1f}", (index, value), xytext=(0, 5), textcoords="offset points", ha="center")
+        axes.axhline(0, color=NHS_DARK_GREY, linewidth=0.6, zorder=1)
+        axes.margins(x=0.08, y=0.2)
+        axes.set_xticks(x, labels)
+        axes.set_ylabel("Year-end surplus/(deficit), £m")
+        _money_axis(axes)
+        axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        axes.set_title(title, color=NHS_DARK_BLUE, loc="left")
+
+    return _figure_svg(draw, (9, 3.8))

@@ -17,7 +17,15 @@ from outturn.domain.money import VARIANCE_CONVENTION, format_millions, format_su
 from outturn.domain.year_end import CONTROL_TOTAL, FORECAST_SURPLUS, P10, P50, P90, TEMPLATE_LABELS
 from outturn.reports.narrative import percent
 from outturn.reports.pack import POINT_OF_DELIVERY_LABELS, BoardPack, FunnelSection, workstream_rag
-from outturn.reports.pack_charts import backtest_chart, fan_svg, funnel_svg, spc_svg, tornado_svg, waterfall_svg
+from outturn.reports.pack_charts import (
+    backtest_chart,
+    drift_svg,
+    fan_svg,
+    funnel_svg,
+    spc_svg,
+    tornado_svg,
+    waterfall_svg,
+)
 from outturn.stats.spc import SpcResult
 from outturn.stats.spc_rules import PointType
 
@@ -163,10 +171,18 @@ def charts(pack: BoardPack, extra_funnels: Sequence[FunnelSection]) -> dict[str,
         "fan": None,
         "tornado": None,
         "backtest": None,
+        "drift": None,
     }
     if pack.backtest is not None:
         drawn = backtest_chart(pack.backtest, synthetic=bool(synthetic_note(pack)))
         found["backtest"] = Markup(drawn) if drawn else None
+    history = pack.forecast_history
+    if history is not None and history["months"]:
+        found["drift"] = Markup(
+            drift_svg(
+                history["months"], f"Forecast surplus/(deficit) at each month-end close, {head.financial_year} (£m)"
+            )
+        )
     if risk is not None:
         found["fan"] = Markup(
             fan_svg(

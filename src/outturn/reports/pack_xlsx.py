@@ -152,6 +152,35 @@ def _position(book: Workbook, pack: BoardPack) -> None:
     fit_widths(sheet)
 
 
+def _movement(key: str) -> Any:
+    return lambda row: row["movement"][key] if row["movement"] else None
+
+
+HISTORY_COLUMNS = (
+    Column("Month", "month"),
+    money("Forecast outturn", "forecast_outturn_pence"),
+    money("Forecast surplus/(deficit)", "forecast_surplus_pence"),
+    money("Control total", "control_total_pence"),
+    money("Gap to control total", "gap_to_control_total_pence"),
+    money("Override effect", "override_effect_pence"),
+    money("Movement", "total_pence", read=_movement("total_pence")),
+    money("New actuals", "new_actuals_pence", read=_movement("new_actuals_pence")),
+    money("Method changes", "method_changes_pence", read=_movement("method_changes_pence")),
+    money("Overrides", "overrides_pence", read=_movement("overrides_pence")),
+)
+
+
+def _forecast_history(book: Workbook, pack: BoardPack) -> None:
+    history = pack.forecast_history
+    if history is None or not history["months"]:
+        return
+    sheet, row = new_sheet(
+        book, "Forecast history", f"outturn position history --year {history['financial_year']} --format json"
+    )
+    write_table(sheet, row, HISTORY_COLUMNS, history["months"])
+    fit_widths(sheet)
+
+
 SAVINGS_COLUMNS = (
     Column("Code", "code"),
     Column("Name", "name"),
@@ -453,6 +482,7 @@ def write_xlsx(pack: BoardPack, path: Path) -> Path:
         _headline,
         _narrative,
         _position,
+        _forecast_history,
         _savings,
         _contracts,
         _benchmarks,

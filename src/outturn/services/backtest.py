@@ -6,9 +6,11 @@ forecasts each line as the position would (``forecast_line``), without overrides
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import fields
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import fields, replace
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from outturn.domain.backtest import (
     BACKTEST_MONTHS,
@@ -65,15 +67,12 @@ def _score_year(year: FinancialYear, by_month: Mapping[int, Sequence[LineFigures
     return rows
 
 
-def backtest_members(workspace: Workspace, org_code: str, members: Iterable[str], as_at: FinancialMonth) -> Backtest:
-    """Every method back-tested over the members' past years with a complete year of actuals before ``as_at``."""
-    codes = sorted(members)
-    with workspace.store.reading() as session:
-        years = complete_past_years(repository.ledger_actual_months(session, codes), as_at.year)
-        starts = sorted({year.start_year for year in years} | {year.start_year - 1 for year in years})
-        ledger_rows = repository.ledger_rows(session, codes, starts) if years else []
-    if not years:
-        return build_backtest(org_code, as_at, (), ())
+def _past_figures(
+    session: Session, workspace: Workspace, codes: Sequence[str], years: Sequence[FinancialYear]
+) -> dict[tuple[int, int], list[LineFigures]]:
+    """The organisations' line figures in each of ``years`` as at each month, keyed (start year, month)."""
+    starts = sorted({year.start_year for year in years} | {year.start_year - 1 for year in years})
+    ledger_rows = repository.ledger_rows(session, codes, starts)
     query = line_figures_by_month(
         memtable(ledger_rows, LEDGER_SCHEMA),
         years=[year.start_year for year in years],
@@ -82,19 +81,60 @@ def backtest_members(workspace: Workspace, org_code: str, members: Iterable[str]
     grouped: dict[tuple[int, int], list[LineFigures]] = {}
     for row in workspace.backend.to_rows(query):
         grouped.setdefault((row["year"], row["as_at_month"]), []).append(figures_from_row(row))
+    return grouped
+
+
+def _scored(
+    org_code: str,
+    as_at: FinancialMonth,
+    years: Sequence[FinancialYear],
+    grouped: Mapping[tuple[int, int], Sequence[LineFigures]],
+    keep: Callable[[LineFigures], bool] = lambda _figures: True,
+) -> Backtest:
     rows: list[BacktestRow] = []
     for year in years:
-        by_month = {month: grouped.get((year.start_year, month), []) for month in range(1, MONTHS_IN_YEAR + 1)}
+        by_month = {
+            month: [figures for figures in grouped.get((year.start_year, month), ()) if keep(figures)]
+            for month in range(1, MONTHS_IN_YEAR + 1)
+        }
         rows.extend(_score_year(year, by_month))
     return build_backtest(org_code, as_at, years, rows)
 
 
+def backtest_members(workspace: Workspace, org_code: str, members: Iterable[str], as_at: FinancialMonth) -> Backtest:
+    """Every method back-tested over the members' past years with a complete year of actuals before ``as_at``."""
+    codes = sorted(members)
+    with workspace.store.reading() as session:
+        years = complete_past_years(repository.ledger_actual_months(session, codes), as_at.year)
+        if not years:
+            return build_backtest(org_code, as_at, (), ())
+        grouped = _past_figures(session, workspace, codes, years)
+    return _scored(org_code, as_at, years, grouped)
+
+
+def _of_org(code: str) -> Callable[[LineFigures], bool]:
+    return lambda figures: figures.org_code == code
+
+
 def auto_methods(
+    session: Session,
     workspace: Workspace,
-    org_code: str,
-    members: Iterable[str],
+    categories_by_member: Mapping[str, Iterable[CostCategory]],
     as_at: FinancialMonth,
-    categories: Iterable[CostCategory],
 ) -> tuple[AutoChoice, ...]:
-    """The method ``auto`` takes for each category, from the members' back-test."""
-    return choose_methods(backtest_members(workspace, org_code, members, as_at), categories)
+    """The method ``auto`` takes for each category of each member organisation (the organisations that hold the
+    plans and ledger), from that organisation's own back-test: a group's position is then the sum of its members'.
+    One engine query for every member."""
+    codes = sorted(categories_by_member)
+    years_of = {
+        code: complete_past_years(repository.ledger_actual_months(session, [code]), as_at.year) for code in codes
+    }
+    every_year = sorted({year for years in years_of.values() for year in years}, key=lambda year: year.start_year)
+    grouped = _past_figures(session, workspace, codes, every_year) if every_year else {}
+    choices: list[AutoChoice] = []
+    for code in codes:
+        backtest = _scored(code, as_at, years_of[code], grouped, _of_org(code))
+        choices.extend(
+            replace(choice, org_code=code) for choice in choose_methods(backtest, categories_by_member[code])
+        )
+    return tuple(choices)

@@ -1,8 +1,9 @@
 """The main job: the monthly cycle of one real ICB, from real reference data and a SYNTHETIC economy, to the
 board pack.
 
-Last month first, then this month, as a finance team works: import last month's ledger, savings workbook and
-prescribing, close the month; then this month's ledger, the scheme leads' savings updates, the month's prescribing,
+Last month first, then this month, as a finance team works: import last month's ledger (recording the year's
+earlier months in the forecast history, as their closes would have), savings workbook and prescribing, close the
+month; then this month's ledger, the scheme leads' savings updates, the month's prescribing,
 the hospital activity to date priced against the contracts, close the month; then compute the position, benchmarks
 and risk and write the board pack. Every figure is deterministic from the seed.
 """
@@ -39,6 +40,7 @@ from outturn.reports.savings_workbook import write_savings_workbook
 from outturn.services import contracts, savings
 from outturn.services.benchmark import DATE_COLUMNS
 from outturn.services.contracts import ContractStatement
+from outturn.services.forecast_history import record_forecast_history
 from outturn.services.imports import import_ledger, import_plans, import_risks
 from outturn.services.organisations import load_reference_organisations
 from outturn.services.pack import PackFiles, PackRequest, build_pack, set_report_notes
@@ -202,6 +204,16 @@ def _savings_updates(workspace: Workspace, month: FinancialMonth, seed: int) -> 
         savings.update_scheme(workspace, month.year, update.reference, scheme.version, changes, "demo")
 
 
+def _earlier_months(workspace: Workspace, first: FinancialMonth, step: Step) -> None:
+    """Record the forecast history of the year's months before ``first``, as each month's close would have: the
+    forecast as at a month reads only actuals to that month, and the demo's earlier months never change."""
+    if first.number == 1:
+        return
+    step(f"M01-{first.year.month(first.number - 1).label}: recording each month's forecast in the forecast history")
+    for number in range(1, first.number):
+        record_forecast_history(workspace, first.year.month(number), "demo")
+
+
 def _monthly_cycle(
     workspace: Workspace,
     economy: SyntheticEconomy,
@@ -218,6 +230,7 @@ def _monthly_cycle(
     first = before or month
     step(f"{first}: importing the ledger, the SYNTHETIC savings plan (QIPP) and the month's prescribing")
     import_ledger(workspace, write_ledger(inputs / "ledger.csv", _ledger_to(economy.ledger, first)))
+    _earlier_months(workspace, first, step)
     schemes, targets = synthetic_savings(allocations, month.year, first.number, seed)
     savings.import_workbook(workspace, write_savings_workbook(inputs / "savings.xlsx", schemes, targets), "demo")
     _prescribing(workspace, inputs, reference, practices, first, seed)

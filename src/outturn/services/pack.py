@@ -25,6 +25,7 @@ from outturn.domain.prescribing import BnfGrouping, OrgLevel
 from outturn.domain.savings_rollup import RollupLevel
 from outturn.engine import activity_series
 from outturn.reports.backtest import backtest_document
+from outturn.reports.forecast_history import history_document
 from outturn.reports.pack import BenchmarkSection, BoardPack, FunnelSection, PackInputs, SpcSection, build_board_pack
 from outturn.reports.pack_html import render_html
 from outturn.reports.pack_pdf import write_pdf
@@ -35,6 +36,7 @@ from outturn.reports.scenarios import scenario_document
 from outturn.services import contracts, registers, savings
 from outturn.services.benchmark import DATE_COLUMNS, benchmark
 from outturn.services.contracts import ACTIVITY_TABLES, ContractError
+from outturn.services.forecast_history import position_history
 from outturn.services.position import PositionError, compute_backtest, compute_position
 from outturn.services.prescribing import prescribing_measures, stored_months
 from outturn.services.risk import simulate_year_end, simulation_document
@@ -325,6 +327,7 @@ def gather_pack(
         spc=spc_sections(workspace, org, month, request.spc_measures),
         notes=notes,
         backtest=backtest,
+        forecast_history=history_document(*position_history(workspace, org, up_to=month)),
     )
     return build_board_pack(inputs)
 

@@ -55,18 +55,23 @@ def resolve_request(
     month_text = as_at or workspace.settings.default_as_at
     if not month_text:
         raise PositionError("no month given: pass --as-at YYYY-MM or set a default with `outturn init --as-at`")
+    request = PositionRequest(code, FinancialMonth.parse_as_at(month_text), AUTO_FALLBACK)
+    return resolve_method(workspace, request, method)
+
+
+def resolve_method(workspace: Workspace, request: PositionRequest, method: str | None) -> PositionRequest:
+    """The request with the method asked for, else the workspace's default, checked."""
     method_text = method or workspace.settings.forecast_method
     if method_text.strip().lower() == AUTO:
-        return PositionRequest(code, FinancialMonth.parse_as_at(month_text), AUTO_FALLBACK, auto=True)
+        return replace(request, method=AUTO_FALLBACK, auto=True)
     try:
-        chosen = ForecastMethod.parse(method_text)
+        return replace(request, method=ForecastMethod.parse(method_text), auto=False)
     except ValueError:
         allowed = ", ".join([AUTO, *(item.value for item in ForecastMethod)])
         raise PositionError(f"unknown forecast method {method_text!r} (one of: {allowed})") from None
-    return PositionRequest(code, FinancialMonth.parse_as_at(month_text), chosen)
 
 
-def _planning_members(tree: OrgTree, org: Organisation, planned: set[str]) -> list[str]:
+def planning_members(tree: OrgTree, org: Organisation, planned: set[str]) -> list[str]:
     if org.code in planned:
         return [org.code]
     return sorted(member.code for member in tree.descendants(org.code) if member.code in planned)
@@ -151,7 +156,7 @@ def _planned(
     org = tree.get(request.org_code)
     subtree = sorted(tree.subtree_codes(org.code))
     plans: list[FinancialPlan] = repository.plans_for(session, subtree, year)
-    members = _planning_members(tree, org, {plan.org_code for plan in plans})
+    members = planning_members(tree, org, {plan.org_code for plan in plans})
     if not members:
         raise PositionError(
             f"no financial plan for {org.code} or the organisations under it in {year}: "
@@ -168,20 +173,41 @@ def compute_backtest(workspace: Workspace, org_code: str | None = None, as_at: s
     return backtest_members(workspace, org.code, members, request.as_at)
 
 
-def _with_auto(
+def position_methods(
+    session: Session,
     workspace: Workspace,
     request: PositionRequest,
-    plan: MethodPlan,
+    tree: OrgTree,
     members: Sequence[str],
     figures: Sequence[LineFigures],
-) -> tuple[MethodPlan, tuple[AutoChoice, ...]]:
-    """With ``auto``: the back-test's pick for each category with a line no stored setting decides."""
+) -> tuple[MethodPlan, tuple[MethodSetting, ...], tuple[AutoChoice, ...]]:
+    """How the position forecasts each line: the stored settings of the members and those above them, then (with
+    ``auto``) the back-test's pick for each member's category that has a line no setting decides, then the
+    method requested. Returns the plan, the settings and auto's choices."""
+    settings = tuple(
+        method_settings.settings_for(session, {code for codes in lineage(tree, members).values() for code in codes})
+    )
+    plan = method_plan(request, tree, members, settings)
     if not request.auto:
-        return plan, ()
-    open_categories = {line.category for line in figures if plan.setting_for(line) is None}
-    categories = [category for category in CostCategory if category in open_categories]
-    choices = auto_methods(workspace, request.org_code, members, request.as_at, categories)
-    return replace(plan, by_category={item.category: item.method for item in choices}), choices
+        return plan, settings, ()
+    open_categories: dict[str, set[CostCategory]] = {}
+    for line in figures:
+        if plan.setting_for(line) is None:
+            open_categories.setdefault(line.org_code, set()).add(line.category)
+    ordered = {
+        code: [category for category in CostCategory if category in found] for code, found in open_categories.items()
+    }
+    choices = auto_methods(session, workspace, ordered, request.as_at)
+    picks = {(item.org_code, item.category): item.method for item in choices}
+    return replace(plan, by_org_category=picks), settings, choices
+
+
+def ledger_figures(workspace: Workspace, rows: Sequence[dict[str, Any]], as_at: FinancialMonth) -> list[dict[str, Any]]:
+    """The stored ledger rows (this year and last) reduced on the engine to one row of figures per line."""
+    ledger = memtable(rows, LEDGER_SCHEMA)
+    return workspace.backend.to_rows(
+        line_figures_with_last_year(ledger, year=as_at.year.start_year, as_at_month=as_at.number)
+    )
 
 
 def compute_position(
@@ -197,21 +223,11 @@ def compute_position(
         rows = repository.ledger_rows(session, members, [year.start_year, year.start_year - 1])
         risks = repository.risks_for(session, members, year)
         overrides = repository.overrides_for(session, members, year)
-        settings = method_settings.settings_for(
-            session, {code for codes in lineage(tree, members).values() for code in codes}
-        )
         schemes = savings_store.load_schemes(session, year, members)
-    ledger = memtable(rows, LEDGER_SCHEMA)
-    figures = workspace.backend.to_rows(
-        line_figures_with_last_year(ledger, year=year.start_year, as_at_month=request.as_at.number)
-    )
-    plan, choices = _with_auto(
-        workspace,
-        request,
-        method_plan(request, tree, members, settings),
-        members,
-        [figures_from_row(row) for row in figures],
-    )
+        figures = ledger_figures(workspace, rows, request.as_at)
+        plan, settings, choices = position_methods(
+            session, workspace, request, tree, members, [figures_from_row(row) for row in figures]
+        )
     forecasts, warnings = forecast_lines(figures, request.as_at, plan, overrides)
     warnings.extend(unmatched_line_settings(settings, [line.figures for line in forecasts], members))
     if not forecasts:

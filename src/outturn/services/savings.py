@@ -23,6 +23,7 @@ from outturn.domain.savings_rollup import Movement, RollupLevel, RollupRow, move
 from outturn.domain.savings_rules import EditWindow, SchemeFault, edit_faults, reference_fault
 from outturn.ingest.savings_workbook import read_savings_workbook
 from outturn.reports.savings_workbook import write_savings_workbook
+from outturn.services import forecast_history
 from outturn.services.workspace import Workspace
 from outturn.store import repository
 from outturn.store import savings_repository as store
@@ -269,10 +270,14 @@ def set_target(workspace: Workspace, target: SavingsTarget, who: str) -> None:
 
 def close_month(workspace: Workspace, as_at: FinancialMonth, who: str) -> int:
     """Freeze every scheme's plan and forecast as at the month; a month closes once and stays as closed, unless
-    reopened (to correct its ledger), when closing it again records the close and keeps the first snapshot."""
+    reopened (to correct its ledger), when closing it again records the close and keeps the first snapshot.
+    Each close (and close again) also records the month's forecast history, replacing the month's earlier record."""
     with workspace.store.transaction() as session:
         if store.close_exists(session, as_at.year, as_at.number):
-            return _close_again(session, as_at, who)
+            closed = _close_again(session, as_at, who)
+            forecast_history.record_month(session, workspace, as_at, who)
+            return closed
+        forecast_history.record_month(session, workspace, as_at, who)
         schemes = store.load_schemes(session, as_at.year)
         snapshots = [snapshot(scheme, as_at.number) for scheme in schemes]
         store.create_close(session, as_at.year, as_at.number, who, snapshots, schemes)

@@ -329,3 +329,52 @@ class LoginThrottleRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     blocked_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- forecast history (one record per month-end close) -------------------------------------------------------
+
+
+class ForecastHistoryMonthRow(Base):
+    """An organisation's forecast as recorded at a month-end close (replaced when a reopened month closes again)."""
+
+    __tablename__ = "forecast_history_months"
+    __table_args__ = (UniqueConstraint("year", "month", "org_code", name="uq_forecast_history_month"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    year: Mapped[int] = mapped_column(Integer)
+    month: Mapped[int] = mapped_column(Integer)
+    org_code: Mapped[str] = mapped_column(String(16), index=True)
+    resource_pence: Mapped[int] = mapped_column(BigInteger)
+    control_total_pence: Mapped[int] = mapped_column(BigInteger)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(100))
+
+
+class ForecastHistoryCategoryRow(Base):
+    """A category's forecast in a recorded month: the method used, the forecast with overrides, their effect."""
+
+    __tablename__ = "forecast_history_categories"
+
+    month_id: Mapped[int] = mapped_column(
+        ForeignKey("forecast_history_months.id", ondelete="CASCADE"), primary_key=True
+    )
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+    method: Mapped[str] = mapped_column(String(40))
+    forecast_outturn_pence: Mapped[int] = mapped_column(BigInteger)
+    override_effect_pence: Mapped[int] = mapped_column(BigInteger)
+    ytd_actual_pence: Mapped[int] = mapped_column(BigInteger)
+    ytd_budget_pence: Mapped[int] = mapped_column(BigInteger)
+    annual_budget_pence: Mapped[int] = mapped_column(BigInteger)
+
+
+class ForecastHistoryMethodRow(Base):
+    """A category's forecast outturn under one method (overrides left out), in a recorded month."""
+
+    __tablename__ = "forecast_history_methods"
+
+    month_id: Mapped[int] = mapped_column(
+        ForeignKey("forecast_history_months.id", ondelete="CASCADE"), primary_key=True
+    )
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+    method: Mapped[str] = mapped_column(String(40), primary_key=True)
+    forecast_outturn_pence: Mapped[int] = mapped_column(BigInteger)

@@ -8,13 +8,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
 
 from outturn.domain.position import Position
 from outturn.domain.year_end import P10, P50, P90
 from outturn.reports.backtest import backtest_document
-from outturn.reports.pack_charts import backtest_chart, fan_svg, waterfall_svg
+from outturn.reports.forecast_history import history_document
+from outturn.reports.pack_charts import backtest_chart, drift_svg, fan_svg, waterfall_svg
 from outturn.reports.pack_html import SYNTHETIC_NOTE
 from outturn.reports.position import position_document
+from outturn.services.forecast_history import position_history
 from outturn.services.pack import report_notes
 from outturn.services.position import compute_backtest
 from outturn.services.web import Overview
@@ -37,6 +40,8 @@ class PositionPage:
     bridge_chart: Markup
     fan_chart: Markup | None
     backtest_chart: Markup | None
+    history: dict[str, Any]
+    drift_chart: Markup | None
 
 
 def _backtest(workspace: Workspace, org: str | None, as_at: str | None) -> dict[str, Any]:
@@ -53,6 +58,16 @@ def _backtest_chart(cache: ResultCache, workspace: Workspace, position: Position
     return Markup(drawn) if drawn else None
 
 
+def _drift(workspace: Workspace, position: Position) -> tuple[dict[str, Any], Markup | None]:
+    """The forecast history to the position's month and its drift chart (none before the first close)."""
+    history = history_document(*position_history(workspace, position.org_code, up_to=position.as_at))
+    if not history["months"]:
+        return history, None
+    title = f"Forecast surplus/(deficit) at each month-end close, {position.as_at.year.label} (£m)"
+    # drawn from our own figures and month labels: nothing a user typed
+    return history, Markup(drift_svg(history["months"], title))
+
+
 def _position_page(cache: ResultCache, workspace: Workspace, org: str | None, as_at: str | None) -> PositionPage:
     found = current_overview(cache, workspace, org, as_at)
     position = found.position
@@ -66,7 +81,10 @@ def _position_page(cache: ResultCache, workspace: Workspace, org: str | None, as
             f"Simulated year-end as the months resolve: {P10}, {P50}, {P90} ({found.trials:,} simulated years, £m)"
         )
         fan_chart = Markup(fan_svg(found.fan, position.control_total_pence, position.forecast_surplus_pence, fan_title))
-    return PositionPage(found, document, bridge_chart, fan_chart, _backtest_chart(cache, workspace, position))
+    history, drift_chart = _drift(workspace, position)
+    return PositionPage(
+        found, document, bridge_chart, fan_chart, _backtest_chart(cache, workspace, position), history, drift_chart
+    )
 
 
 @router.get("/position", include_in_schema=False)
@@ -89,9 +107,19 @@ async def position_page(
         "bridge_chart": page.bridge_chart,
         "fan_chart": page.fan_chart,
         "backtest_chart": page.backtest_chart,
+        "history": page.history,
+        "drift_chart": page.drift_chart,
         **figures_note(cached),
     }
     return render(request, "position.html", context)
+
+
+@router.get("/api/position/history", tags=["position"])
+async def position_history_api(
+    _user: Reader, workspace: WorkspaceDep, org: str | None = None, year: str | None = None
+) -> dict[str, Any]:
+    """The forecast recorded at each month-end close, as ``outturn position history --format json`` gives it."""
+    return history_document(*await run_in_threadpool(position_history, workspace, org, year))
 
 
 @router.get("/api/position", tags=["position"])
