@@ -70,7 +70,9 @@ def _ledger_csv(path: Path, months: range, acute_m03: int = 120) -> Path:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
+def workspace(tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+    # the figures are worked for run-rate as the workspace's method; the default, auto, is test_backtest's
+    monkeypatch.setenv("OUTTURN_FORECAST_METHOD", "run-rate")
     opened = init_workspace(
         tmp_path / "ws", default_org="QXX", default_as_at="2025-04", reference_dir=tmp_path, store_url=store_url
     )
