@@ -332,6 +332,30 @@ def test_auto_falls_back_to_budget_phased_with_no_past_year(workspace: Workspace
     assert compute_backtest(workspace, "02B", AS_AT).rows == ()
 
 
+def test_auto_chooses_for_each_member_so_a_group_is_the_sum_of_its_members(workspace: Workspace) -> None:
+    """QXX sums 01A and 02B. auto chooses from each member's own back-test: 01A's acute by seasonal (£1,518, above),
+    02B's by budget-phased (no past year: £1,650); prescribing budget-phased in both (£792 for 01A; 02B: 330 + 420 x
+    330 / 300 = £792). So QXX's acute is £3,168 and its total the sum of its members' (a back-test pooled over the
+    group would have forecast 02B's acute by seasonal too)."""
+    group = compute_position(workspace, "QXX", AS_AT, "auto")
+    members = [compute_position(workspace, code, AS_AT, "auto") for code in ("01A", "02B")]
+    assert group.forecast_outturn_pence == sum(member.forecast_outturn_pence for member in members)
+    assert group.forecast_outturn_pence == (1_518 + 792 + 1_650 + 792) * POUND
+    acute = next(row for row in group.by_category if row.category is CostCategory.ACUTE)
+    assert (acute.method, acute.forecast_outturn_pence) == ("mixed", (1_518 + 1_650) * POUND)
+    chosen = {(item.org_code, item.category.value): item.method.value for item in group.auto_choices}
+    assert chosen == {
+        ("01A", "acute"): "seasonal",
+        ("01A", "prescribing"): "budget-phased",
+        ("02B", "acute"): "budget-phased",
+        ("02B", "prescribing"): "budget-phased",
+    }
+    document = backtest_document(compute_backtest(workspace, "QXX", AS_AT))
+    assert {(item["org_code"], item["category"], item["method"]) for item in document["auto"]} == {
+        (org, category, method) for (org, category), method in chosen.items()
+    }
+
+
 def test_a_named_method_is_not_auto(workspace: Workspace) -> None:
     position = compute_position(workspace, "01A", AS_AT, "run-rate")
     assert position.method == "run-rate"

@@ -45,6 +45,12 @@ def _by_month_table(document: Mapping[str, Any]) -> Table:
     return table
 
 
+def _chosen(organisations: list[str] | None, by_organisation: bool) -> str:
+    if not organisations:
+        return ""
+    return f"chosen ({', '.join(organisations)})" if by_organisation else "chosen"
+
+
 def _summary_table(document: Mapping[str, Any]) -> Table:
     month = document["auto_month"]
     table = Table(
@@ -53,7 +59,10 @@ def _summary_table(document: Mapping[str, Any]) -> Table:
     )
     for heading in ("Category", "Method", "MAPE", "Bias", f"MAPE at {month}", "Auto"):
         table.add_column(heading, justify="left" if heading in ("Category", "Method", "Auto") else "right")
-    chosen = {(item["category"], item["method"]) for item in document["auto"]}
+    chosen: dict[tuple[str, str], list[str]] = {}
+    for choice in document["auto"]:
+        chosen.setdefault((choice["category"], choice["method"]), []).append(choice["org_code"] or "")
+    by_organisation = len({choice["org_code"] for choice in document["auto"]}) > 1
     at_month = {
         (item["category"], item["method"]): item["mape_percent"]
         for item in document["by_month"]
@@ -67,7 +76,7 @@ def _summary_table(document: Mapping[str, Any]) -> Table:
             _percent(item["mape_percent"]),
             _percent(item["bias_percent"]),
             _percent(at_month.get(key)),
-            "chosen" if key in chosen else "",
+            _chosen(chosen.get(key), by_organisation),
         )
     return table
 

@@ -77,6 +77,8 @@ class Backtest:
     rows: tuple[BacktestRow, ...]
     summary: tuple[ErrorSummary, ...]  # per category (and total) and method, over every month
     by_month: tuple[ErrorSummary, ...]  # per category (and total), method and month
+    # auto's choice for each organisation holding a ledger and category (empty: the pooled back-test's choice)
+    auto_choices: tuple[AutoChoice, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,9 @@ from outturn.reports.savings import share
 
 ERROR_SIGN = "error = forecast less actual outturn: positive is a forecast above the outturn (spend over-forecast)"
 AUTO_RULE = (
-    "auto: per category, the method with the smallest mean absolute percentage error at the as-at month's number "
-    "(M12 compares at M11), averaged over the past years held; ties go to the first of {order}; with no past year "
+    "auto: for each organisation holding a ledger and each category, the method with the smallest mean absolute "
+    "percentage error in that organisation's own back-test at the as-at month's number (M12 compares at M11), "
+    "averaged over the past years held; ties go to the first of {order}; with no past year "
     "to test against, {fallback}"
 )
 
@@ -107,7 +108,7 @@ def backtest_document(backtest: Backtest) -> dict[str, Any]:
         "summary": [_summary(item) for item in backtest.summary if item.category == TOTAL],
         "summary_by_category": [_summary(item) for item in backtest.summary if item.category != TOTAL],
         "by_month": [_summary(item) for item in backtest.by_month],
-        "auto": choices_document(backtest_choices(backtest)),
+        "auto": choices_document(backtest.auto_choices or backtest_choices(backtest)),
     }
 
 
