@@ -15,6 +15,12 @@ from outturn.store.database import Store
 
 POSTGRES_URL_VARIABLE = "OUTTURN_TEST_POSTGRES_URL"
 
+# Every workspace the tests make (and every CLI they start) hashes passwords with argon2's cheapest parameters (the
+# setting password_hashing): the standard parameters cost a fifth of a second and more a password, and the tests
+# add and sign in hundreds of users. test_web_auth checks the standard parameters; export
+# OUTTURN_PASSWORD_HASHING=standard to run everything with them.
+os.environ.setdefault("OUTTURN_PASSWORD_HASHING", "cheapest")
+
 
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
