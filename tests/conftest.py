@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
+from outturn.services.workspace import Workspace
 from outturn.store.database import Store
 
 POSTGRES_URL_VARIABLE = "OUTTURN_TEST_POSTGRES_URL"
@@ -78,3 +79,28 @@ def store(store_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.dispose()
+
+
+@pytest.fixture(scope="session")
+def web_workspace_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The directory where ``web_helpers.build_workspace`` made its workspace (``ws``), once a session and closed:
+    ``web_workspace`` gives each test a copy of its own (``web_helpers.copy_workspace``)."""
+    from web_helpers import build_workspace
+
+    return _closed_template(tmp_path_factory.mktemp("web-template"), build_workspace)
+
+
+@pytest.fixture(scope="session")
+def shared_workspace_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """As ``web_workspace_template``, for ``web_helpers.build_shared_workspace`` (``shared_workspace`` copies it)."""
+    from web_helpers import build_shared_workspace
+
+    return _closed_template(tmp_path_factory.mktemp("shared-template"), build_shared_workspace)
+
+
+def _closed_template(root: Path, build: Callable[[Path], Workspace]) -> Path:
+    with pytest.MonkeyPatch.context() as environment:
+        # the workspace's reference data is the fixture's: OUTTURN_REFERENCE_DIR must not swap in the real tariff
+        environment.delenv("OUTTURN_REFERENCE_DIR", raising=False)
+        build(root).close()
+    return root
