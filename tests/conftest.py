@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
+from outturn.services.demo import DemoResult
 from outturn.services.workspace import Workspace
 from outturn.store.database import Store
 
@@ -104,3 +105,20 @@ def _closed_template(root: Path, build: Callable[[Path], Workspace]) -> Path:
         environment.delenv("OUTTURN_REFERENCE_DIR", raising=False)
         build(root).close()
     return root
+
+
+SMALL_DEMO_ACTIVITY_SCALE = 0.03  # of ICB-scale hospital activity: the ledger, plan and savings do not depend on it
+SMALL_DEMO_TRIALS = 2_000  # the board pack's Monte Carlo trials
+
+
+@pytest.fixture(scope="session")
+def small_demo(reference_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
+    """``build_demo`` once a session, with its board pack, at ``SMALL_DEMO_ACTIVITY_SCALE`` of ICB-scale activity
+    and ``SMALL_DEMO_TRIALS`` trials: the demo workspace for the tests that read one (a test that writes to it
+    copies ``small_demo.workspace`` first; test_pack reads it, test_demo rebuilds a copy)."""
+    from outturn.services.demo import build_demo
+
+    out = tmp_path_factory.mktemp("small-demo") / "ws"
+    return build_demo(
+        out, reference_dir=reference_dir, activity_scale=SMALL_DEMO_ACTIVITY_SCALE, pack=True, trials=SMALL_DEMO_TRIALS
+    )
