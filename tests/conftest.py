@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
+from outturn.services.demo import DemoResult
+from outturn.services.workspace import Workspace
 from outturn.store.database import Store
 
 POSTGRES_URL_VARIABLE = "OUTTURN_TEST_POSTGRES_URL"
+
+# Every workspace the tests make (and every CLI they start) hashes passwords with argon2's cheapest parameters (the
+# setting password_hashing): the standard parameters cost a fifth of a second and more a password, and the tests
+# add and sign in hundreds of users. test_web_auth checks the standard parameters; export
+# OUTTURN_PASSWORD_HASHING=standard to run everything with them.
+os.environ.setdefault("OUTTURN_PASSWORD_HASHING", "cheapest")
 
 
 @pytest.fixture(scope="session")
@@ -72,3 +80,45 @@ def store(store_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.dispose()
+
+
+@pytest.fixture(scope="session")
+def web_workspace_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The directory where ``web_helpers.build_workspace`` made its workspace (``ws``), once a session and closed:
+    ``web_workspace`` gives each test a copy of its own (``web_helpers.copy_workspace``)."""
+    from web_helpers import build_workspace
+
+    return _closed_template(tmp_path_factory.mktemp("web-template"), build_workspace)
+
+
+@pytest.fixture(scope="session")
+def shared_workspace_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """As ``web_workspace_template``, for ``web_helpers.build_shared_workspace`` (``shared_workspace`` copies it)."""
+    from web_helpers import build_shared_workspace
+
+    return _closed_template(tmp_path_factory.mktemp("shared-template"), build_shared_workspace)
+
+
+def _closed_template(root: Path, build: Callable[[Path], Workspace]) -> Path:
+    with pytest.MonkeyPatch.context() as environment:
+        # the workspace's reference data is the fixture's: OUTTURN_REFERENCE_DIR must not swap in the real tariff
+        environment.delenv("OUTTURN_REFERENCE_DIR", raising=False)
+        build(root).close()
+    return root
+
+
+SMALL_DEMO_ACTIVITY_SCALE = 0.03  # of ICB-scale hospital activity: the ledger, plan and savings do not depend on it
+SMALL_DEMO_TRIALS = 2_000  # the board pack's Monte Carlo trials
+
+
+@pytest.fixture(scope="session")
+def small_demo(reference_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
+    """``build_demo`` once a session, with its board pack, at ``SMALL_DEMO_ACTIVITY_SCALE`` of ICB-scale activity
+    and ``SMALL_DEMO_TRIALS`` trials: the demo workspace for the tests that read one (a test that writes to it
+    copies ``small_demo.workspace`` first; test_pack reads it, test_demo rebuilds a copy)."""
+    from outturn.services.demo import build_demo
+
+    out = tmp_path_factory.mktemp("small-demo") / "ws"
+    return build_demo(
+        out, reference_dir=reference_dir, activity_scale=SMALL_DEMO_ACTIVITY_SCALE, pack=True, trials=SMALL_DEMO_TRIALS
+    )

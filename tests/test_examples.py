@@ -57,15 +57,19 @@ def position_json(workspace: Path, *arguments: str) -> dict[str, object]:
     return document
 
 
-@pytest.fixture
-def county(tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def county(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once for the module: its tests only read it."""
+    tmp_path = tmp_path_factory.mktemp("county")
     workspace = tmp_path / "county"
     build(EXAMPLES / "two-county-pcts-2006-07", workspace, tmp_path)
     return workspace
 
 
-@pytest.fixture
-def ccg(tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def ccg(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once for the module: its tests only read it."""
+    tmp_path = tmp_path_factory.mktemp("ccg")
     workspace = tmp_path / "ccg"
     build(EXAMPLES / "ccg-recovery-2013-14", workspace, tmp_path)
     return workspace
@@ -149,8 +153,10 @@ def test_build_script_runs_the_published_commands(tmp_path: Path) -> None:
 QIPP = EXAMPLES / "qipp-2011-12"
 
 
-@pytest.fixture
-def qipp(tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def qipp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once for the module: its tests only read it."""
+    tmp_path = tmp_path_factory.mktemp("qipp")
     runner = CliRunner()
     workspace = tmp_path / "qipp"
     for command in (

@@ -5,7 +5,7 @@ The references are independent of the pack builder: every expected figure comes 
 (``outturn position``, ``savings rollup``, ``savings movement``, ``contracts statement``, ``benchmark``, ``scenario
 run``, ``risk simulate``, ``risks list``) with ``--format json`` through the CLI on the same workspace; the
 narrative's amounts are parsed back out of its text and rounded here from the pence, half away from zero. The
-workspace is the demo's monthly cycle at 3% of ICB-scale activity, built once for the module; pages of the PDF are
+workspace is the demo's monthly cycle at 3% of ICB-scale activity, built once a session; pages of the PDF are
 kept as PNG under ``test-artifacts/pack/``.
 """
 
@@ -35,12 +35,12 @@ from outturn.engine.activity_series import week_starts, weekly_units, whole_week
 from outturn.engine.backends import Backend, memtable
 from outturn.reports.pack import BoardPack, PackInputs, build_board_pack, tidy_name, workstream_rag
 from outturn.reports.pack_xlsx import write_xlsx
-from outturn.services.demo import build_demo
+from outturn.services.demo import DemoResult
 from outturn.services.pack import PackFiles
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "pack"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-TRIALS = 2_000
+TRIALS = 2_000  # the session demo's (tests/conftest.py: SMALL_DEMO_TRIALS)
 AS_AT, PREVIOUS = "2025-11", "2025-10"
 
 
@@ -52,11 +52,10 @@ class Demo:
 
 
 @pytest.fixture(scope="module")
-def demo(reference_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    out = tmp_path_factory.mktemp("pack") / "ws"
-    result = build_demo(out, reference_dir=reference_dir, activity_scale=0.03, pack=True, trials=TRIALS)
-    assert result.pack is not None and result.pack_files is not None
-    return Demo(result.workspace, result.pack, result.pack_files)
+def demo(small_demo: DemoResult) -> Demo:
+    """The session's demo (tests/conftest.py's ``small_demo``: 3% of ICB-scale activity, ``TRIALS`` trials)."""
+    assert small_demo.pack is not None and small_demo.pack_files is not None
+    return Demo(small_demo.workspace, small_demo.pack, small_demo.pack_files)
 
 
 def cli_json(workspace: Path, *arguments: str) -> Any:

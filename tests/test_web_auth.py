@@ -29,7 +29,7 @@ from outturn.services.users import (
     TooManyAttempts,
     UserError,
 )
-from outturn.services.workspace import Workspace, init_workspace
+from outturn.services.workspace import Workspace, init_workspace, open_workspace
 from outturn.store.models import UserRow, WebSessionRow
 from outturn.web import WebConfig, create_app
 from outturn.web.routes import ROUTERS
@@ -58,6 +58,30 @@ def test_passwords_are_stored_as_argon2_hashes_and_checked(bare_workspace: Works
         users.sign_in(bare_workspace, "fiona", "wrong-password-1", "10.0.0.1")
     users.sign_out(bare_workspace, signed_in.token)
     assert users.session_for(bare_workspace, signed_in.token) is None
+
+
+def test_the_standard_hashing_is_rfc_9106s_and_replaces_a_cheaper_hash_at_sign_in(
+    bare_workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tests hash with argon2's cheapest parameters (OUTTURN_PASSWORD_HASHING=cheapest, tests/conftest.py); a
+    workspace at the default, ``standard``, uses RFC 9106's low-memory choice (64 MiB, 3 passes, 4 lanes) and
+    replaces a hash made with other parameters when its owner next signs in."""
+    standard, cheapest = "$argon2id$v=19$m=65536,t=3,p=4$", "$argon2id$v=19$m=8,t=1,p=1$"
+
+    def stored(workspace: Workspace) -> dict[str, str]:
+        with workspace.store.reading() as session:
+            return dict(session.execute(select(UserRow.username, UserRow.password_hash)).all())
+
+    users.add_user(bare_workspace, "fiona", "finance-password-1", Role.FINANCE)
+    assert stored(bare_workspace)["fiona"].startswith(cheapest)
+    monkeypatch.setenv("OUTTURN_PASSWORD_HASHING", "standard")
+    with open_workspace(bare_workspace.settings.workspace) as workspace:
+        users.add_user(workspace, "bob", "board-password-1", Role.BOARD)
+        assert stored(workspace)["bob"].startswith(standard)
+        assert users.sign_in(workspace, "fiona", "finance-password-1", "10.0.0.1").user.username == "fiona"
+        assert stored(workspace)["fiona"].startswith(standard)
+        with pytest.raises(LoginRefused):
+            users.sign_in(workspace, "bob", "wrong-password-1", "10.0.0.1")
 
 
 def test_the_store_keeps_only_a_hash_of_the_session_token(bare_workspace: Workspace) -> None:

@@ -7,6 +7,7 @@ The figures are chosen to be worked by hand (see each test): NHS Test sub-ICB 01
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,7 +24,8 @@ from outturn.reports.savings_workbook import write_savings_workbook
 from outturn.services import savings, users
 from outturn.services.imports import import_ledger, import_organisations, import_plans, import_risks
 from outturn.services.users import Role
-from outturn.services.workspace import Workspace, init_workspace
+from outturn.services.workspace import Workspace, init_workspace, open_workspace
+from outturn.settings import record_settings
 from outturn.web import WebConfig, create_app
 
 YEAR = FinancialYear(2025)
@@ -123,12 +125,22 @@ def build_workspace(root: Path, store_url: str | None = None) -> Workspace:
     return workspace
 
 
+def copy_workspace(template: Path, root: Path) -> Workspace:
+    """A copy in ``root`` of the closed workspace that ``build_workspace(template)`` made (its ``ws`` and the input
+    and reference files beside it), opened; its settings name its own reference directory, ``root``."""
+    shutil.copytree(template, root, dirs_exist_ok=True)
+    record_settings(root / "ws", {"reference_dir": root.resolve()})
+    return open_workspace(root / "ws")
+
+
 @pytest.fixture
-def web_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+def web_workspace(web_workspace_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+    """A workspace of this test's own in ``tmp_path``: a copy of ``build_workspace``'s, made once a session
+    (tests/conftest.py's ``web_workspace_template``)."""
     # the workspace's reference data is the fixture's (prices worked by hand); OUTTURN_REFERENCE_DIR, which beats
     # the workspace file, must not swap in the real tariff
     monkeypatch.delenv("OUTTURN_REFERENCE_DIR", raising=False)
-    workspace = build_workspace(tmp_path)
+    workspace = copy_workspace(web_workspace_template, tmp_path)
     yield workspace
     workspace.close()
 
@@ -310,16 +322,23 @@ def add_prescribing(workspace: Workspace) -> None:
     workspace.backend.store_table(PRESCRIBING_TABLE, pa.Table.from_pylist(rows, schema=schema))
 
 
+def build_shared_workspace(root: Path) -> Workspace:
+    """``build_workspace``'s, plus the contract with RXX and its activity, practice populations and prescribing."""
+    workspace = build_workspace(root)
+    add_contracts(workspace)
+    add_populations(workspace)
+    add_prescribing(workspace)
+    return workspace
+
+
 @pytest.fixture(scope="module")
-def shared_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+def shared_workspace(shared_workspace_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     """One workspace for a module's tests that only read (and those that change what no other test reads): the
-    fixture's organisations, ledger, risks and savings, plus the contract with RXX and its activity."""
+    fixture's organisations, ledger, risks and savings, plus the contract with RXX and its activity; a copy of
+    ``build_shared_workspace``'s, made once a session (tests/conftest.py's ``shared_workspace_template``)."""
     with pytest.MonkeyPatch.context() as environment:
         environment.delenv("OUTTURN_REFERENCE_DIR", raising=False)  # as in web_workspace
-        workspace = build_workspace(tmp_path_factory.mktemp("web"))
-        add_contracts(workspace)
-        add_populations(workspace)
-        add_prescribing(workspace)
+        workspace = copy_workspace(shared_workspace_template, tmp_path_factory.mktemp("web"))
         yield workspace
         workspace.close()
 

@@ -11,7 +11,7 @@ import difflib
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import tomli_w
 from pydantic import Field
@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     monte_carlo_backend: str = Field(default="numpy", description="Monte Carlo backend: numpy, or jax (optional)")
     store_busy_timeout_seconds: float = Field(
         default=15.0, ge=0, description="How long a write waits for another process writing the store"
+    )
+    password_hashing: Literal["standard", "cheapest"] = Field(
+        default="standard",
+        description="argon2 parameters for new password hashes: standard (RFC 9106), or cheapest (tests only)",
     )
 
     @classmethod

@@ -25,6 +25,7 @@ from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from argon2.profiles import CHEAPEST, get_default_parameters
 from sqlalchemy.exc import IntegrityError
 
 from outturn.domain.errors import BadInput
@@ -45,9 +46,24 @@ MAX_DELAY = timedelta(minutes=15)
 CLAIM_TRIES = 50
 MIN_PASSWORD_LENGTH = 12
 
-_hasher = PasswordHasher()
-# a hash to verify against when the user name is unknown, so that both paths take the same time
-_UNKNOWN_USER_HASH = _hasher.hash(secrets.token_hex(16))
+HASHING_PARAMETERS = {"standard": get_default_parameters(), "cheapest": CHEAPEST}  # the setting password_hashing
+
+
+@cache
+def _hasher(hashing: str) -> PasswordHasher:
+    return PasswordHasher.from_parameters(HASHING_PARAMETERS[hashing])
+
+
+def _workspace_hasher(workspace: Workspace) -> PasswordHasher:
+    """New hashes take the workspace's ``password_hashing`` parameters; a hash made with others is still checked
+    (it names its own) and is replaced at the next sign-in."""
+    return _hasher(workspace.settings.password_hashing)
+
+
+@cache
+def _unknown_user_hash(hashing: str) -> str:
+    """A hash to verify against when the user name is unknown, so that both paths take the same time."""
+    return _hasher(hashing).hash(secrets.token_hex(16))
 
 
 class Role(StrEnum):
@@ -164,7 +180,9 @@ def add_user(
             raise UserError("only practice users are tied to an organisation")
         if store.user_by_name(session, username) is not None:
             raise UserError(f"user {username!r} already exists")
-        record = store.add_user(session, username, _hasher.hash(password), role.value, code, display_name.strip())
+        record = store.add_user(
+            session, username, _workspace_hasher(workspace).hash(password), role.value, code, display_name.strip()
+        )
     return _user(workspace, record)
 
 
@@ -241,9 +259,13 @@ def _client_key(client: str) -> str:
     return f"client:{client}"
 
 
-def _verified(record: store.UserRecord | None, password: str) -> bool:
+def _verified(workspace: Workspace, record: store.UserRecord | None, password: str) -> bool:
+    hashing = workspace.settings.password_hashing
     try:
-        return _hasher.verify(record.password_hash if record else _UNKNOWN_USER_HASH, password) and record is not None
+        return (
+            _hasher(hashing).verify(record.password_hash if record else _unknown_user_hash(hashing), password)
+            and record is not None
+        )
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -262,7 +284,7 @@ def sign_in(
     )
     with workspace.store.reading() as session:
         record = store.user_by_name(session, username)
-    succeeded = _verified(record, password) and record is not None and record.active
+    succeeded = _verified(workspace, record, password) and record is not None and record.active
     with workspace.store.transaction() as session:
         store.record_attempt(session, username, client, succeeded)
     if not succeeded or record is None:
@@ -273,8 +295,9 @@ def sign_in(
         store.clear_throttle(session, _user_key(username, client), at)
         store.uncount_attempt(session, _client_key(client))
         store.forget_throttles_before(session, at - SESSION_LIFETIME)
-        if _hasher.check_needs_rehash(record.password_hash):
-            store.set_password_hash(session, record.id, _hasher.hash(password))
+        hasher = _workspace_hasher(workspace)
+        if hasher.check_needs_rehash(record.password_hash):
+            store.set_password_hash(session, record.id, hasher.hash(password))
         store.delete_expired_sessions(session, at)
         store.create_session(session, _sha256(token), record.id, csrf, at, _session_end(at, at, idle))
     return SignedIn(_user(workspace, record), token, csrf)
