@@ -22,20 +22,19 @@ from outturn.services.pack import report_notes
 from outturn.services.position import compute_backtest
 from outturn.services.web import Overview
 from outturn.services.workspace import Workspace
-from outturn.web.cache import EVERYTHING, Cached, ResultCache
-from outturn.web.routes.overview import cached_overview, current_overview
-from outturn.web.security import Reader, WorkspaceDep, reader_of
+from outturn.web.cache import NOT_SAVINGS, ResultCache, reads_only
+from outturn.web.routes.overview import cached_overview
+from outturn.web.security import Reader, WorkspaceDep
 from outturn.web.templating import figures_headers, figures_note, render
 
 router = APIRouter()
 
 
 @dataclass(frozen=True)
-class PositionPage:
-    """The position page's figures and its charts, made together off the request path: a page never waits for the
-    charts to be drawn, and they always show the figures beside them."""
+class PositionCharts:
+    """The position page's charts, drawn once for each version of the overview's figures (requests for the same
+    version share one drawing), with the back-test's and the history's, which a scheme edit leaves alone."""
 
-    found: Overview
     document: dict[str, Any]
     bridge_chart: Markup
     fan_chart: Markup | None
@@ -48,10 +47,9 @@ def _backtest(workspace: Workspace, org: str | None, as_at: str | None) -> dict[
     return backtest_document(compute_backtest(workspace, org, as_at))
 
 
-def _backtest_chart(cache: ResultCache, workspace: Workspace, position: Position) -> Markup | None:
+def _backtest_chart(workspace: Workspace, org_code: str, as_at: str) -> Markup | None:
     """The methods' back-test at the position's month, drawn (SYNTHETIC in its title where the data are)."""
-    as_at = position.as_at.calendar_label
-    document = cache.get(("backtest", position.org_code, as_at), lambda: _backtest(workspace, position.org_code, as_at))
+    document = _backtest(workspace, org_code, as_at)
     synthetic = any(SYNTHETIC_NOTE in note for note in report_notes(workspace))
     # drawn by matplotlib from our own figures and method names: nothing a user typed
     drawn = backtest_chart(document, synthetic=synthetic)
@@ -68,8 +66,7 @@ def _drift(workspace: Workspace, position: Position) -> tuple[dict[str, Any], Ma
     return history, Markup(drift_svg(history["months"], title))
 
 
-def _position_page(cache: ResultCache, workspace: Workspace, org: str | None, as_at: str | None) -> PositionPage:
-    found = current_overview(cache, workspace, org, as_at)
+def _position_charts(cache: ResultCache, workspace: Workspace, found: Overview) -> PositionCharts:
     position = found.position
     document = position_document(position)
     title = f"From control total to forecast, {position.as_at.label} {position.as_at.year.label} (£m)"
@@ -81,34 +78,36 @@ def _position_page(cache: ResultCache, workspace: Workspace, org: str | None, as
             f"Simulated year-end as the months resolve: {P10}, {P50}, {P90} ({found.trials:,} simulated years, £m)"
         )
         fan_chart = Markup(fan_svg(found.fan, position.control_total_pence, position.forecast_surplus_pence, fan_title))
-    history, drift_chart = _drift(workspace, position)
-    return PositionPage(
-        found, document, bridge_chart, fan_chart, _backtest_chart(cache, workspace, position), history, drift_chart
-    )
+    # the back-test and the history never read the savings register: a scheme edit does not redraw them
+    key = (position.org_code, position.as_at.calendar_label)
+    backtest = cache.get(("backtest-chart", *key), lambda: _backtest_chart(workspace, *key), NOT_SAVINGS)
+    history, drift_chart = cache.get(("drift", *key), lambda: _drift(workspace, position), NOT_SAVINGS)
+    return PositionCharts(document, bridge_chart, fan_chart, backtest, history, drift_chart)
 
 
 @router.get("/position", include_in_schema=False)
 async def position_page(
     request: Request, _user: Reader, workspace: WorkspaceDep, org: str | None = None, as_at: str | None = None
 ) -> Response:
+    """The overview's figures as the overview page has them (the previous ones while a change is added, except to
+    whoever made it), with charts drawn once for each version of those figures."""
     cache: ResultCache = request.app.state.cache
-    cached: Cached[PositionPage] = await cache.figures_async(
-        ("position-page", (org or "").upper() or None, as_at),
-        lambda: _position_page(cache, workspace, org, as_at),
-        EVERYTHING,
-        reader_of(request),
+    cached = await cached_overview(request, workspace, org, as_at)
+    charts: PositionCharts = await cache.get_async(
+        ("position-charts", (org or "").upper() or None, as_at, cached.as_at),
+        lambda: _position_charts(cache, workspace, cached.value),
+        reads_only(),  # drawn from that version of the figures alone (its key): no change makes it wrong
     )
-    page = cached.value
     context = {
         "active": "position",
-        "p": page.found.position,
-        "o": page.found,
-        "doc": page.document,
-        "bridge_chart": page.bridge_chart,
-        "fan_chart": page.fan_chart,
-        "backtest_chart": page.backtest_chart,
-        "history": page.history,
-        "drift_chart": page.drift_chart,
+        "p": cached.value.position,
+        "o": cached.value,
+        "doc": charts.document,
+        "bridge_chart": charts.bridge_chart,
+        "fan_chart": charts.fan_chart,
+        "backtest_chart": charts.backtest_chart,
+        "history": charts.history,
+        "drift_chart": charts.drift_chart,
         **figures_note(cached),
     }
     return render(request, "position.html", context)
