@@ -338,7 +338,8 @@ def test_the_web_position_page_shows_each_categorys_method_and_the_warnings(work
         html = client.get("/position").text
     categories = html[html.index('id="categories"') : html.index("</table>", html.index('id="categories"'))]
     assert '<th scope="col">Method</th>' in categories
-    assert "mixed (exit-rate, run-rate)" in categories  # Adult CHC by exit rate, Children CHC by run rate
+    # Adult CHC by exit rate, Children CHC by run rate: "mixed", the methods in its title
+    assert '<span title="exit-rate, run-rate">mixed</span>' in categories
     warnings = html[html.index('id="warnings"') :]
     assert html_escape(ACUTE_WARNING) in warnings
     assert not MARKUP.search(warnings[: warnings.index("</ul>")])
