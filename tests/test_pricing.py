@@ -6,10 +6,13 @@ point 98 days, £240 per excess bed day, reduced short-stay emergency tariff £2
 
 from __future__ import annotations
 
+import csv
+import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -17,7 +20,9 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from outturn.cli import app
 from outturn.domain.activity import AE_SCHEMA, APC_SCHEMA, OP_SCHEMA
 from outturn.domain.tariff import MFF_SCHEMA, TARIFF_AE_SCHEMA, TARIFF_APC_SCHEMA, TARIFF_OP_SCHEMA
 from outturn.engine import pricing
@@ -293,3 +298,67 @@ def test_contract_actuals_agree_on_duckdb_and_spark() -> None:
     assert total("day_case", "pence") == 3 * 55_500  # the local price for the whole point of delivery
     assert total("elective", "pence") == 3 * 90_000  # the local price for XX01A; ZZ99Z is unpriced
     assert total("excess_bed_days", "activity") == 3 * (120 - 98) + 3 * (9 - 5)
+
+
+# --- the price command's unpriced units by reason, summed over every point of delivery ----------------------
+# Priced against the published 2018/19 tariff: AA22C, general surgery (100) and VB03Z are in it; ZZ99Z and
+# treatment function 999 are not. Each reason below falls in two points of delivery (A&E has only one).
+
+
+def apc_rows() -> list[list[object]]:
+    spells = [("elective", "ZZ99Z")] * 2 + [("non_elective", "ZZ99Z")] * 3  # unknown HRG: 2 + 3 = 5
+    spells += [("day_case", ""), ("elective", "")]  # missing HRG: 1 + 1 = 2
+    spells += [("non_elective", "AA22C")]  # priced
+    return [
+        [f"S{n}", "RTH", "10Q", "K84001", f"p{n}", method, hrg, date(2018, 5, 1), date(2018, 5, 3), 2, "300", 70]
+        for n, (method, hrg) in enumerate(spells)
+    ]
+
+
+def op_rows() -> list[list[object]]:
+    visits = [("first", "999")] * 2 + [("follow_up", "999")] * 4  # unknown treatment function: 2 + 4 = 6
+    visits += [("first", ""), ("follow_up", "")]  # missing treatment function: 1 + 1 = 2
+    visits += [("first", "100")]  # priced
+    return [
+        [f"A{n}", "RTH", "10Q", "K84001", f"q{n}", date(2018, 5, 1), kind, function, "", "gp", 50]
+        for n, (kind, function) in enumerate(visits)
+    ]
+
+
+def ae_rows() -> list[list[object]]:
+    arrivals = [("1", "ZZ99Z")] * 2 + [("3", "ZZ99Z")]  # unknown HRG: 2 + 1 = 3
+    arrivals += [("1", "")]  # missing HRG: 1
+    arrivals += [("1", "VB03Z")]  # priced
+    return [
+        [f"E{n}", "RTH", "10Q", "K84001", f"r{n}", date(2018, 5, 1), department, hrg, 30]
+        for n, (department, hrg) in enumerate(arrivals)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "schema", "rows", "by_reason"),
+    [
+        ("apc", APC_SCHEMA, apc_rows(), {pricing.UNKNOWN_HRG: 5, pricing.MISSING_HRG: 2}),
+        ("op", OP_SCHEMA, op_rows(), {pricing.UNKNOWN_TREATMENT_FUNCTION: 6, pricing.MISSING_TREATMENT_FUNCTION: 2}),
+        ("ae", AE_SCHEMA, ae_rows(), {pricing.UNKNOWN_HRG: 3, pricing.MISSING_HRG: 1}),
+    ],
+    ids=["apc", "op", "ae"],
+)
+def test_price_command_sums_each_unpriced_reason_over_every_point_of_delivery(
+    tmp_path: Path,
+    reference_dir: Path,
+    kind: str,
+    schema: Mapping[str, str],
+    rows: list[list[object]],
+    by_reason: dict[str, int],
+) -> None:
+    extract = tmp_path / f"{kind}.csv"
+    with extract.open("w", newline="") as handle:
+        csv.writer(handle).writerows([list(schema), *rows])  # the columns in schema order
+    out = tmp_path / "priced.parquet"
+    arguments = ["price", "--activity", str(extract), "--kind", kind, "--tariff", "2018/19", "--out", str(out)]
+    result = CliRunner().invoke(app, [*arguments, "--reference-dir", str(reference_dir), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["unpriced_by_reason"] == by_reason
+    assert (document["priced_units"], document["unpriced_units"]) == (1, sum(by_reason.values()))

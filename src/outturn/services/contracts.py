@@ -113,10 +113,19 @@ def price_file(
             }
             for row in priced
         ],
-        unpriced_by_reason={
-            str(row["unpriced_reason"]): row["units"] for row in summary if row["unpriced_reason"] is not None
-        },
+        unpriced_by_reason=_unpriced_by_reason(summary),
     )
+
+
+def _unpriced_by_reason(summary: list[dict[str, Any]]) -> dict[str, int]:
+    """Unpriced units by reason, summed over every point of delivery (the summary has a row for each point of
+    delivery and reason), so the reasons add up to the unpriced units."""
+    units: dict[str, int] = {}
+    for row in summary:
+        if row["unpriced_reason"] is not None:
+            reason = str(row["unpriced_reason"])
+            units[reason] = units.get(reason, 0) + int(row["units"])
+    return units
 
 
 def outturn_by_contract(
