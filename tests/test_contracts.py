@@ -447,8 +447,18 @@ def test_case_mix_drift_lists_small_cells_as_too_small_to_test(workspace: Path) 
     def cell_at(minimum: int) -> dict[str, object]:
         result = CliRunner().invoke(
             app,
-            ["-w", str(workspace), "contracts", "statement", "--provider", "RTH", "--min-spells", str(minimum)]
-            + ["--format", "json"],
+            [
+                "-w",
+                str(workspace),
+                "contracts",
+                "statement",
+                "--provider",
+                "RTH",
+                "--format",
+                "json",
+                "--min-spells",
+                str(minimum),
+            ],
         )
         assert result.exit_code == 0, result.output
         [[found]] = [doc["case_mix_drift"] for doc in json.loads(result.stdout)]
