@@ -24,7 +24,7 @@ from outturn.domain.activity import PointOfDelivery
 from outturn.domain.contracts import ActualLine, Contract, PlanLine, forecast_remaining, statement_lines
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.engine import pricing
-from outturn.stats.casemix import PriceSample, case_mix_drift
+from outturn.stats.casemix import PriceSample, adjust_family, case_mix_drift
 
 MFF = Decimal("1.100325")
 
@@ -61,17 +61,23 @@ def test_statement_lines_by_hand() -> None:
 def test_case_mix_drift_matches_an_independent_z_test() -> None:
     baseline = [100_000, 120_000, 95_000, 110_000, 105_000, 98_000]
     current = [130_000, 125_000, 140_000, 118_000, 135_000]
-    drift = case_mix_drift(
-        PriceSample(len(baseline), sum(baseline), float(sum(p * p for p in baseline))),
-        PriceSample(len(current), sum(current), float(sum(p * p for p in current))),
+    [drift] = adjust_family(  # a family of one: Holm leaves its p-value as it is
+        [
+            case_mix_drift(
+                PriceSample(len(baseline), sum(baseline), float(sum(p * p for p in baseline))),
+                PriceSample(len(current), sum(current), float(sum(p * p for p in current))),
+                min_spells=5,
+            )
+        ]
     )
-    assert drift is not None
+    assert drift.z is not None and drift.p_value is not None
     error = math.sqrt(statistics.variance(baseline) / len(baseline) + statistics.variance(current) / len(current))
     z = (statistics.mean(current) - statistics.mean(baseline)) / error
     assert drift.z == pytest.approx(z, rel=1e-9)
     assert drift.p_value == pytest.approx(2 * (1 - statistics.NormalDist().cdf(abs(z))), rel=1e-6)
     assert drift.expected_pence == round(statistics.mean(baseline) * len(current))
     assert drift.drift_pence == sum(current) - drift.expected_pence
+    assert drift.p_adjusted == drift.p_value
     assert drift.significant_95
 
 
@@ -255,3 +261,54 @@ def test_statement_before_any_activity_is_loaded_shows_the_plan(tmp_path: Path, 
 
 def test_statement_names_the_tariff_it_priced_with(workspace: Path) -> None:
     assert statement(workspace)["tariff_year"] == "2018/19"
+
+
+def test_case_mix_drift_lists_small_cells_as_too_small_to_test(workspace: Path) -> None:
+    document = statement(workspace)
+    # Two non-elective spells a month at one HRG, and the long stay in June: 7 spells in the first quarter and 6 in
+    # the last three months, below the default minimum of 30.
+    [cell] = document["case_mix_drift"]  # type: ignore[misc]
+    assert (cell["baseline_spells"], cell["current_spells"]) == (7, 6)
+    assert (cell["status"], cell["result"], cell["z"], cell["p_value"]) == (
+        "too_small",
+        "too small to test",
+        None,
+        None,
+    )
+    assert not cell["significant_95"] and not cell["significant_998"]
+    assert (document["case_mix_min_spells"], document["case_mix_adjustment"]) == (30, "holm")
+
+    def cell_at(minimum: int) -> dict[str, object]:
+        result = CliRunner().invoke(
+            app,
+            [
+                "-w",
+                str(workspace),
+                "contracts",
+                "statement",
+                "--provider",
+                "RTH",
+                "--format",
+                "json",
+                "--min-spells",
+                str(minimum),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        [[found]] = [doc["case_mix_drift"] for doc in json.loads(result.stdout)]
+        return found  # type: ignore[no-any-return]
+
+    assert cell_at(7)["status"] == "too_small"  # 6 spells in the last three months: one short
+    # At a minimum of 6 the cell is big enough, but every spell is priced at the one HRG (the long stay's excess
+    # bed days are a line of their own): no variation in either period, so no z and no flag.
+    untestable = cell_at(6)
+    assert (untestable["status"], untestable["result"]) == ("no_variation", "no variation to test")
+    assert (untestable["z"], untestable["significant_998"]) == (None, False)
+
+
+def test_a_minimum_cell_size_below_two_is_refused(workspace: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["-w", str(workspace), "contracts", "statement", "--provider", "RTH", "--min-spells", "1"]
+    )
+    assert result.exit_code != 0
+    assert "minimum spells for a case-mix test must be at least 2, not 1" in result.output

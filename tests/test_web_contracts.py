@@ -82,6 +82,8 @@ def test_provider_page_shows_the_statement(shared_client: TestClient) -> None:
     sign_in(shared_client, "bob")
     html = shared_client.get("/contracts/RXX").text
     assert 'id="provider-name">Test Hospitals<' in html
+    # the case-mix cell (36 spells a period, one price): tested size, but no variation, so no z and no flag
+    assert "<td>no variation to test</td>" in html and "A cell is tested only with 30 spells or more" in html
     assert 'id="ytd-actual-01A">£709,848.00<' not in html  # totals include every point of delivery
     assert 'id="ytd-actual-01A">£720,552.00<' in html  # £709,848 + £3,912 + £4,200 + £2,592
     assert 'id="forecast-01A">£1,441,104.00<' in html

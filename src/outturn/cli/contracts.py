@@ -25,6 +25,7 @@ from outturn.cli._common import (
 from outturn.domain.activity import ActivityKind
 from outturn.domain.money import VARIANCE_CONVENTION, format_millions, format_thousands
 from outturn.services import contracts
+from outturn.stats.casemix import MIN_SPELLS
 
 contracts_app = typer.Typer(help="Provider contracts under Payment by Results.", no_args_is_help=True)
 
@@ -109,6 +110,9 @@ def contracts_statement(
     follow_up_benchmark: Annotated[
         float | None, typer.Option(help="Follow-ups per first attendance (default: all providers' ratio)")
     ] = None,
+    min_spells: Annotated[
+        int, typer.Option(help="Spells in each period before a case-mix drift cell is tested")
+    ] = MIN_SPELLS,
     workspace: WorkspaceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
@@ -117,7 +121,12 @@ def contracts_statement(
     with workspace_from(ctx, workspace, read_only=True) as opened:
         month = month_or_default(opened, as_at)
         found = contracts.contract_statements(
-            opened, provider.upper(), month, commissioner.upper() if commissioner else None, follow_up_benchmark
+            opened,
+            provider.upper(),
+            month,
+            commissioner.upper() if commissioner else None,
+            follow_up_benchmark,
+            min_spells,
         )
     documents = contracts.statement_documents(found)
 
@@ -163,6 +172,7 @@ def contracts_statement(
                     ("TF", cell("treatment_function")),
                     ("Drift £", lambda row: format_thousands(row["drift_pence"])),
                     ("z", cell("z")),
+                    ("Finding", cell("result")),
                 ],
             )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from outturn.domain.contracts import StatementLine
-from outturn.stats.casemix import Drift
+from outturn.stats.casemix import MIN_SPELLS, Drift
 
 
 def statement_line_document(line: StatementLine) -> dict[str, Any]:
@@ -37,8 +37,11 @@ def drift_document(point_of_delivery: str, treatment_function: str, drift: Drift
         "expected_pence": drift.expected_pence,
         "actual_pence": drift.actual_pence,
         "drift_pence": drift.drift_pence,
-        "z": round(drift.z, 3) if drift.z == drift.z and abs(drift.z) != float("inf") else None,
+        "status": drift.status.value,
+        "result": drift.result,
+        "z": None if drift.z is None else round(drift.z, 3),
         "p_value": drift.p_value,
+        "p_value_adjusted": drift.p_adjusted,
         "significant_95": drift.significant_95,
         "significant_998": drift.significant_998,
     }
@@ -54,6 +57,7 @@ def statement_document(
     referrals: dict[str, int],
     drift: list[tuple[str, str, Drift]],
     tariff_year: str,
+    min_spells: int = MIN_SPELLS,
 ) -> dict[str, Any]:
     firsts = referrals["first_attendances"]
     total = {
@@ -76,4 +80,6 @@ def statement_document(
         "consultant_referrals": referrals["consultant_referrals"],
         "consultant_referral_share": referrals["consultant_referrals"] / firsts if firsts else None,
         "case_mix_drift": [drift_document(pod, tf, found) for pod, tf, found in drift],
+        "case_mix_min_spells": min_spells,
+        "case_mix_adjustment": "holm",
     }

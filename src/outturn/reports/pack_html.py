@@ -120,10 +120,15 @@ def _contract_totals(contracts: Sequence[Mapping[str, Any]]) -> dict[str, int]:
 
 def _drift(contracts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     rows = [
-        {"provider": contract["provider"], "commissioner": contract["commissioner"], **row}
+        {
+            "provider": contract["provider"],
+            "commissioner": contract["commissioner"],
+            "min_spells": contract["case_mix_min_spells"],
+            **row,
+        }
         for contract in contracts
         for row in contract["case_mix_drift"]
-        if row["significant_998"]
+        if row["significant_998"]  # only cells tested, on their Holm-adjusted p-value
     ]
     return sorted(rows, key=lambda row: -abs(row["drift_pence"]))[:TOP_DRIFT]
 

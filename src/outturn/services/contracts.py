@@ -30,7 +30,7 @@ from outturn.reports.contracts import statement_document
 from outturn.services import imports
 from outturn.services.workspace import Workspace
 from outturn.settings import default_reference_dir
-from outturn.stats.casemix import Drift, PriceSample, case_mix_drift
+from outturn.stats.casemix import MIN_SPELLS, Drift, PriceSample, adjust_family, case_mix_drift
 from outturn.store import contracts_repository, repository
 
 ACTIVITY_TABLES = {kind: f"activity_{kind.value}" for kind in ActivityKind}
@@ -272,6 +272,7 @@ class ContractStatement:
     referrals: dict[str, int]
     drift: list[tuple[str, str, Drift]]
     tariff_year: FinancialYear
+    min_spells: int = MIN_SPELLS  # spells in each period before a case-mix cell is tested
 
 
 def _activity(workspace: Workspace, kind: ActivityKind) -> ir.Table:
@@ -302,7 +303,12 @@ def contract_statements(
     as_at: FinancialMonth,
     commissioner: str | None = None,
     follow_up_benchmark: float | None = None,
+    min_spells: int = MIN_SPELLS,
 ) -> list[ContractStatement]:
+    """One statement per contract; case-mix drift is tested only in cells with ``min_spells`` spells in each
+    period, and adjusted for multiple testing across the cells tested in each contract."""
+    if min_spells < 2:
+        raise ContractError(f"the minimum spells for a case-mix test must be at least 2, not {min_spells}")
     year = as_at.year
     with workspace.store.reading() as session:
         contracts = [
@@ -328,7 +334,7 @@ def contract_statements(
     referral_rows = backend.to_rows(
         contract_engine.referral_sources(priced[ActivityKind.OP], year=year.start_year, as_at_month=as_at.number)
     )
-    drift = _drift(backend, priced[ActivityKind.APC], year, as_at)
+    drift = _drift(backend, priced[ActivityKind.APC], year, as_at, min_spells)
     benchmark = follow_up_benchmark if follow_up_benchmark is not None else _peer_ratio(follow_rows)
     statements = []
     for contract in contracts:
@@ -355,8 +361,9 @@ def contract_statements(
                     ),
                     {"first_attendances": 0, "consultant_referrals": 0},
                 ),
-                [(pod, tf, found) for (key, pod, tf, found) in drift if key == mine],
+                _adjusted([(pod, tf, found) for (key, pod, tf, found) in drift if key == mine]),
                 tariff.year,
+                min_spells,
             )
         )
     return statements
@@ -395,8 +402,14 @@ def _follow_ups(rows: Sequence[dict[str, Any]], benchmark: float | dict[str, flo
     return found
 
 
+def _adjusted(cells: list[tuple[str, str, Drift]]) -> list[tuple[str, str, Drift]]:
+    """One contract's cells with their p-values adjusted (Holm) across the cells tested."""
+    adjusted = adjust_family([found for _, _, found in cells])
+    return [(pod, tf, found) for (pod, tf, _), found in zip(cells, adjusted, strict=True)]
+
+
 def _drift(
-    backend: Backend, priced_apc: ir.Table, year: FinancialYear, as_at: FinancialMonth
+    backend: Backend, priced_apc: ir.Table, year: FinancialYear, as_at: FinancialMonth, min_spells: int
 ) -> list[tuple[tuple[str, str], str, str, Drift]]:
     """Case mix in the latest three months against the first quarter of the year (needs as-at M06 or later)."""
     if as_at.number < 6:
@@ -417,9 +430,9 @@ def _drift(
         result = case_mix_drift(
             PriceSample(old["spells"], old["pence"], old["sum_squares"]),
             PriceSample(row["spells"], row["pence"], row["sum_squares"]),
+            min_spells,
         )
-        if result is not None:
-            found.append(((key[0], key[1]), key[2], key[3], result))
+        found.append(((key[0], key[1]), key[2], key[3], result))
     return found
 
 
@@ -437,6 +450,7 @@ def statement_documents(found: Sequence[ContractStatement]) -> list[dict[str, An
             s.referrals,
             s.drift,
             s.tariff_year.label,
+            s.min_spells,
         )
         for s in found
     ]
