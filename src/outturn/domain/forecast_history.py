@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import Pence
 from outturn.domain.periods import FinancialMonth
-from outturn.domain.position import MIXED  # a category whose lines or members used different methods
+from outturn.domain.position import method_of
 
 
 @dataclass(frozen=True)
@@ -119,11 +119,10 @@ def month_movement(before: MonthRecord, after: MonthRecord) -> dict[CostCategory
 
 
 def _combine_categories(rows: Sequence[CategoryRecord]) -> CategoryRecord:
-    methods = {row.method for row in rows}
     shared = set.intersection(*(set(row.by_method_pence) for row in rows))
     return CategoryRecord(
         category=rows[0].category,
-        method=methods.pop() if len(methods) == 1 else MIXED,
+        method=method_of(row.method for row in rows),
         forecast_outturn_pence=sum(row.forecast_outturn_pence for row in rows),
         override_effect_pence=sum(row.override_effect_pence for row in rows),
         ytd_actual_pence=sum(row.ytd_actual_pence for row in rows),

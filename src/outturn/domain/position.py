@@ -24,6 +24,14 @@ from outturn.domain.year_end import (
 )
 
 MIXED = "mixed"  # a category whose lines are forecast by different methods
+
+
+def method_of(methods: Iterable[str]) -> str:
+    """The one method of several lines (or members), or ``mixed`` where they differ."""
+    distinct = set(methods)
+    return distinct.pop() if len(distinct) == 1 else MIXED
+
+
 RECENT_MONTHS_TOLERANCE = Fraction(1, 100)  # recent months run "above" the average when over it by more than 1%
 
 
@@ -51,7 +59,7 @@ class CategoryPosition:
     @property
     def method(self) -> str:
         """The method every line was forecast by, or ``mixed`` where they differ (see ``line_methods``)."""
-        return self.methods[0] if len(self.methods) == 1 else MIXED
+        return method_of(self.methods)
 
     @property
     def ytd_recurring_pence(self) -> Pence:

@@ -15,7 +15,6 @@ from outturn.domain.backtest import (
     Backtest,
     ErrorSummary,
     backtest_month,
-    choose_methods,
 )
 from outturn.domain.ledger import CostCategory
 from outturn.reports.savings import share
@@ -72,12 +71,6 @@ def choices_document(choices: Sequence[AutoChoice]) -> list[dict[str, Any]]:
     ]
 
 
-def backtest_choices(backtest: Backtest) -> tuple[AutoChoice, ...]:
-    """``auto``'s choice for every category the back-test scored."""
-    scored = {row.category for row in backtest.rows if row.category != TOTAL}
-    return choose_methods(backtest, [category for category in CostCategory if category.value in scored])
-
-
 def backtest_document(backtest: Backtest) -> dict[str, Any]:
     """``outturn forecast backtest --format json``: every row, MAPE and bias per method (the total), per category
     and method, and month by month; and the method ``auto`` takes for each category at the as-at month."""
@@ -108,7 +101,7 @@ def backtest_document(backtest: Backtest) -> dict[str, Any]:
         "summary": [_summary(item) for item in backtest.summary if item.category == TOTAL],
         "summary_by_category": [_summary(item) for item in backtest.summary if item.category != TOTAL],
         "by_month": [_summary(item) for item in backtest.by_month],
-        "auto": choices_document(backtest.auto_choices or backtest_choices(backtest)),
+        "auto": choices_document(backtest.auto_choices),
     }
 
 

@@ -101,15 +101,37 @@ def _scored(
     return build_backtest(org_code, as_at, years, rows)
 
 
+def _member_choices(
+    session: Session,
+    categories_by_member: Mapping[str, Iterable[CostCategory]],
+    as_at: FinancialMonth,
+    grouped: Mapping[tuple[int, int], Sequence[LineFigures]],
+) -> tuple[AutoChoice, ...]:
+    """Each member's choice per category from its own back-test, over the years complete in its own ledger (the
+    figures ``grouped`` must cover them)."""
+    choices: list[AutoChoice] = []
+    for code in sorted(categories_by_member):
+        years = complete_past_years(repository.ledger_actual_months(session, [code]), as_at.year)
+        backtest = _scored(code, as_at, years, grouped, _of_org(code))
+        choices.extend(
+            replace(choice, org_code=code) for choice in choose_methods(backtest, categories_by_member[code])
+        )
+    return tuple(choices)
+
+
 def backtest_members(workspace: Workspace, org_code: str, members: Iterable[str], as_at: FinancialMonth) -> Backtest:
-    """Every method back-tested over the members' past years with a complete year of actuals before ``as_at``."""
+    """Every method back-tested over the members' past years with a complete year of actuals before ``as_at``,
+    with ``auto``'s choice for each member and category scored (from the same figures: one engine query)."""
     codes = sorted(members)
     with workspace.store.reading() as session:
         years = complete_past_years(repository.ledger_actual_months(session, codes), as_at.year)
         if not years:
             return build_backtest(org_code, as_at, (), ())
         grouped = _past_figures(session, workspace, codes, years)
-    return _scored(org_code, as_at, years, grouped)
+        backtest = _scored(org_code, as_at, years, grouped)
+        scored = [category for category in CostCategory if any(row.category == category.value for row in backtest.rows)]
+        choices = _member_choices(session, dict.fromkeys(codes, scored), as_at, grouped)
+    return replace(backtest, auto_choices=choices)
 
 
 def _of_org(code: str) -> Callable[[LineFigures], bool]:
@@ -124,17 +146,8 @@ def auto_methods(
 ) -> tuple[AutoChoice, ...]:
     """The method ``auto`` takes for each category of each member organisation (the organisations that hold the
     plans and ledger), from that organisation's own back-test: a group's position is then the sum of its members'.
-    One engine query for every member."""
+    One engine query for every member (a year complete for any member is complete in their union)."""
     codes = sorted(categories_by_member)
-    years_of = {
-        code: complete_past_years(repository.ledger_actual_months(session, [code]), as_at.year) for code in codes
-    }
-    every_year = sorted({year for years in years_of.values() for year in years}, key=lambda year: year.start_year)
-    grouped = _past_figures(session, workspace, codes, every_year) if every_year else {}
-    choices: list[AutoChoice] = []
-    for code in codes:
-        backtest = _scored(code, as_at, years_of[code], grouped, _of_org(code))
-        choices.extend(
-            replace(choice, org_code=code) for choice in choose_methods(backtest, categories_by_member[code])
-        )
-    return tuple(choices)
+    years = complete_past_years(repository.ledger_actual_months(session, codes), as_at.year)
+    grouped = _past_figures(session, workspace, codes, years) if years else {}
+    return _member_choices(session, categories_by_member, as_at, grouped)

@@ -15,7 +15,7 @@ from outturn.domain.forecast_methods import MethodPlan
 from outturn.domain.ledger import CostCategory
 from outturn.domain.organisations import Organisation
 from outturn.domain.periods import FinancialMonth, FinancialYear
-from outturn.domain.position import MIXED
+from outturn.domain.position import method_of
 from outturn.services.backtest import figures_from_row
 from outturn.services.position import (
     PositionError,
@@ -65,11 +65,6 @@ def _category_record(
     )
 
 
-def _method_used(lines: Sequence[LineForecast]) -> str:
-    methods = {line.method for line in lines}
-    return methods.pop() if len(methods) == 1 else MIXED
-
-
 def month_records(session: Session, workspace: Workspace, month: FinancialMonth) -> list[MonthRecord]:
     """Every planned organisation's forecast as at ``month``, from the ledger, plans, overrides and method settings
     as they stand: the position's own forecast (the workspace's method with the stored settings and, with ``auto``,
@@ -101,7 +96,7 @@ def month_records(session: Session, workspace: Workspace, month: FinancialMonth)
             categories=tuple(
                 _category_record(
                     category,
-                    _method_used(plain[key]),
+                    method_of(line.method for line in plain[key]),
                     used[key],
                     plain[key],
                     {name: lines[key] for name, lines in each_method.items()},

@@ -170,11 +170,7 @@ def compute_backtest(workspace: Workspace, org_code: str | None = None, as_at: s
     request = resolve_request(workspace, org_code, as_at, AUTO)
     with workspace.store.reading() as session:
         _tree, org, _plans, members = _planned(session, request)
-    backtest = backtest_members(workspace, org.code, members, request.as_at)
-    scored = [category for category in CostCategory if any(row.category == category.value for row in backtest.rows)]
-    with workspace.store.reading() as session:
-        choices = auto_methods(session, workspace, dict.fromkeys(members, scored), request.as_at)
-    return replace(backtest, auto_choices=choices)
+    return backtest_members(workspace, org.code, members, request.as_at)
 
 
 def position_methods(
