@@ -282,8 +282,16 @@ def gather_pack(
     """Every section of the month's board pack, from the workspace."""
     step = progress or (lambda _message: None)
     notes = report_notes(workspace)
-    step("computing the position, this month and last")
-    position = compute_position(workspace, request.org_code, request.as_at, request.method)
+    step(f"computing the position and simulating the year end ({request.trials:,} trials)")
+    simulation = simulate_year_end(
+        workspace,
+        trials=request.trials,
+        seed=request.seed,
+        org_code=request.org_code,
+        as_at=request.as_at,
+        method=request.method,
+    )
+    position = simulation.inputs.position  # the simulation's own position: computed once
     org, month = position.org_code, position.as_at
     as_at = month.calendar_label
     step("rolling up the savings plan and its movement since last month's close")
@@ -294,12 +302,7 @@ def gather_pack(
     except ContractError as error:
         statements = []
         notes.append(f"contracts not shown: {error}")
-    step(f"simulating the year end ({request.trials:,} trials)")
-    risk = simulation_document(
-        simulate_year_end(
-            workspace, trials=request.trials, seed=request.seed, org_code=org, as_at=as_at, method=request.method
-        )
-    )
+    risk = simulation_document(simulation)
     notes.extend(f"risk: {note}" for note in risk["notes"])
     scenarios = []
     for path in request.scenarios:

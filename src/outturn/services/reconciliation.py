@@ -36,7 +36,7 @@ RECONCILING_LABELS = {
 }
 
 
-def _pence(value: float) -> Pence:
+def simulated_pence(value: float | Fraction) -> Pence:
     """A simulated amount to whole pence, half away from zero (``money.div_round``), as every simulated figure."""
     return div_round(Fraction(value))
 
@@ -52,14 +52,14 @@ def reconciliation(position: Position, result: SimulationResult) -> Reconciliati
     items = [
         ReconcilingItem(
             RECONCILING_LABELS.get(driver.name, driver.name),
-            _pence(driver.mean),
+            simulated_pence(driver.mean),
             in_likely.get(driver.name, 0),
-            _pence(driver.standard_error),
+            simulated_pence(driver.standard_error),
         )
         for driver in driver_means(result)
     ]
-    mean = _pence(float(result.year_end.mean()))
-    return reconcile(risk.likely_surplus_pence, mean, items, _pence(mean_standard_error(result)))
+    mean = simulated_pence(float(result.year_end.mean()))
+    return reconcile(risk.likely_surplus_pence, mean, items, simulated_pence(mean_standard_error(result)))
 
 
 def reconciliation_document(found: Reconciliation) -> dict[str, Any]:

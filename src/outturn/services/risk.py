@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from outturn.domain.ledger import CostCategory
-from outturn.domain.money import Pence, div_round, scale
+from outturn.domain.money import Pence, scale
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialYear
 from outturn.domain.position import Position
 from outturn.domain.risk_model import (
@@ -38,7 +38,7 @@ from outturn.domain.risk_model import (
 from outturn.domain.savings import Scheme, Workstream
 from outturn.reports.position import position_heading
 from outturn.services.position import compute_position
-from outturn.services.reconciliation import reconciliation, reconciliation_document
+from outturn.services.reconciliation import reconciliation, reconciliation_document, simulated_pence
 from outturn.services.workspace import Workspace
 from outturn.stats import montecarlo
 from outturn.stats.montecarlo import SimulationResult
@@ -155,17 +155,15 @@ def simulate_year_end(
     return RiskSimulation(inputs, result, time.perf_counter() - started)
 
 
-def _pence(value: float | Fraction) -> Pence:
-    """A simulated amount to whole pence, half away from zero (``money.div_round``)."""
-    return div_round(Fraction(value))
-
-
 def fan_points(result: montecarlo.SimulationResult) -> list[dict[str, Any]]:
     """The fan chart: each remaining month's percentiles of the year-end surplus, in pence."""
     return [
         {
             "month": f"M{point.month:02d}",
-            **{f"p{q}_pence": _pence(v) for q, v in zip(montecarlo.FAN_PERCENTILES, point.percentiles, strict=True)},
+            **{
+                f"p{q}_pence": simulated_pence(v)
+                for q, v in zip(montecarlo.FAN_PERCENTILES, point.percentiles, strict=True)
+            },
         }
         for point in montecarlo.fan_chart(result)
     ]
@@ -188,29 +186,31 @@ def simulation_document(simulation: RiskSimulation) -> dict[str, Any]:
         "control_total_pence": model.control_total_pence,
         "forecast_surplus_pence": model.forecast_surplus_pence,
         "likely_surplus_pence": position.risk.likely_surplus_pence,
-        "expected_surplus_pence": _pence(model.expected_surplus()),
-        "mean_surplus_pence": _pence(float(year_end.mean())),
-        "sd_surplus_pence": _pence(float(year_end.std(ddof=1))) if result.trials > 1 else 0,
+        "expected_surplus_pence": simulated_pence(model.expected_surplus()),
+        "mean_surplus_pence": simulated_pence(float(year_end.mean())),
+        "sd_surplus_pence": simulated_pence(float(year_end.std(ddof=1))) if result.trials > 1 else 0,
         "p_meet_control_total": p,
         "p_meet_standard_error": float(np.sqrt(p * (1 - p) / result.trials)),
-        "p10_pence": _pence(float(p10)),
-        "p50_pence": _pence(float(p50)),
-        "p90_pence": _pence(float(p90)),
+        "p10_pence": simulated_pence(float(p10)),
+        "p50_pence": simulated_pence(float(p50)),
+        "p90_pence": simulated_pence(float(p90)),
         "inputs": {
             "schemes": len(model.schemes),
             "savings_remaining_pence": model.savings_remaining_pence,
-            "savings_expected_shortfall_pence": _pence(sum((s.expected_shortfall for s in model.schemes), Fraction())),
+            "savings_expected_shortfall_pence": simulated_pence(
+                sum((s.expected_shortfall for s in model.schemes), Fraction())
+            ),
             "risks": len(risks),
-            "risks_expected_pence": _pence(-sum((r.expected_effect for r in risks), Fraction())),
+            "risks_expected_pence": simulated_pence(-sum((r.expected_effect for r in risks), Fraction())),
             "mitigations": len(mitigations),
-            "mitigations_expected_pence": _pence(sum((r.expected_effect for r in mitigations), Fraction())),
+            "mitigations_expected_pence": simulated_pence(sum((r.expected_effect for r in mitigations), Fraction())),
             "spend": [
                 {"driver": item.name, "remaining_pence": item.remaining_pence, "sd": float(item.sd)}
                 for item in model.spend
             ],
         },
         "distribution": [
-            {"from_pence": _pence(float(low)), "to_pence": _pence(float(high)), "trials": int(count)}
+            {"from_pence": simulated_pence(float(low)), "to_pence": simulated_pence(float(high)), "trials": int(count)}
             for low, high, count in zip(edges[:-1], edges[1:], counts, strict=True)
         ],
         "reconciliation": reconciliation_document(reconciliation(position, result)),
@@ -218,9 +218,9 @@ def simulation_document(simulation: RiskSimulation) -> dict[str, Any]:
         "tornado": [
             {
                 **_driver(bar.driver),
-                "p50_low_pence": _pence(bar.p50_low),
-                "p50_high_pence": _pence(bar.p50_high),
-                "swing_pence": _pence(bar.p50_high) - _pence(bar.p50_low),
+                "p50_low_pence": simulated_pence(bar.p50_low),
+                "p50_high_pence": simulated_pence(bar.p50_high),
+                "swing_pence": simulated_pence(bar.p50_high) - simulated_pence(bar.p50_low),
                 "variance_share": round(bar.variance_share, 4),
             }
             for bar in montecarlo.tornado(result)
@@ -365,11 +365,11 @@ def multi_year_document(plan: MultiYearSimulation) -> dict[str, Any]:
                 "financial_year": year.label,
                 "control_total_pence": year.control_total_pence,
                 "p_meet_control_total": float(p_meet[column]),
-                "p10_pence": _pence(float(p10)),
-                "p50_pence": _pence(float(p50)),
-                "p90_pence": _pence(float(p90)),
-                "mean_penalty_pence": _pence(float(simulated.penalty[:, column].mean())),
-                "mean_carried_forward_pence": _pence(float(simulated.carried_forward[:, column].mean())),
+                "p10_pence": simulated_pence(float(p10)),
+                "p50_pence": simulated_pence(float(p50)),
+                "p90_pence": simulated_pence(float(p90)),
+                "mean_penalty_pence": simulated_pence(float(simulated.penalty[:, column].mean())),
+                "mean_carried_forward_pence": simulated_pence(float(simulated.carried_forward[:, column].mean())),
                 "plan": {
                     "resource_pence": year.resource_pence,
                     "underlying_spend_pence": year.underlying_spend_pence,
