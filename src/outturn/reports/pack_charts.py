@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from outturn.domain.backtest import BACKTEST_MONTHS, TOTAL
 from outturn.reports.backtest import backtest_chart_title
 from outturn.reports.charts import (
     NHS_BLUE,
@@ -66,6 +67,11 @@ def _millions(pence: float) -> float:
     return pence / PENCE_PER_MILLION
 
 
+def _chart_number(value: float) -> str:
+    """£m to one place for a chart label, negatives in brackets as in the tables: ``(3.2)``."""
+    return f"({-value:,.1f})" if value < 0 else f"{value:,.1f}"
+
+
 def _money_axis(axes: Axes, axis: str = "y") -> None:
     from matplotlib.ticker import FuncFormatter
 
@@ -91,7 +97,7 @@ def waterfall_svg(bridge: Sequence[Mapping[str, Any]], title: str) -> str:
                 value, low, high = pence, min(running, running - pence), max(running, running - pence)
             below = value < 0
             axes.annotate(
-                f"({-value:,.1f})" if below else f"{value:,.1f}",  # negatives in brackets, as in the tables
+                _chart_number(value),
                 (index, low if below else high),
                 xytext=(0, -2 if below else 2),
                 textcoords="offset points",
@@ -170,8 +176,8 @@ def backtest_svg(by_month: Sequence[Mapping[str, Any]], as_at_month: str, title:
     """How far out each method was at each month of the past years: the total's mean absolute percentage error
     at M01 to M11 (``forecast backtest``'s ``by_month`` rows for the ``total``), one line per method, and a
     dashed line at the as-at month (M12 marks M11, the month ``auto`` compares at then)."""
-    months = [f"M{number:02d}" for number in range(1, 12)]
-    total = [item for item in by_month if item["category"] == "total"]
+    months = [f"M{number:02d}" for number in BACKTEST_MONTHS]
+    total = [item for item in by_month if item["category"] == TOTAL]
     methods = list(dict.fromkeys(str(item["method"]) for item in total))
 
     def draw(axes: Axes) -> None:
@@ -236,7 +242,7 @@ def drift_svg(months: Sequence[Mapping[str, Any]], title: str) -> str:
             zorder=3,
         )
         for index, value in enumerate(surplus):
-            axes.annotate(f"{value:,.1f}", (index, value), xytext=(0, 5), textcoords="offset points", ha="center")
+            axes.annotate(_chart_number(value), (index, value), xytext=(0, 5), textcoords="offset points", ha="center")
         axes.axhline(0, color=NHS_DARK_GREY, linewidth=0.6, zorder=1)
         axes.margins(x=0.08, y=0.2)
         axes.set_xticks(x, labels)
@@ -246,3 +252,11 @@ def drift_svg(months: Sequence[Mapping[str, Any]], title: str) -> str:
         axes.set_title(title, color=NHS_DARK_BLUE, loc="left")
 
     return _figure_svg(draw, (9, 3.8))
+
+
+def drift_chart(history: Mapping[str, Any]) -> str | None:
+    """``outturn position history``'s document as the forecast drift chart; None before the first close."""
+    if not history["months"]:
+        return None
+    title = f"Forecast surplus/(deficit) at each month-end close, {history['financial_year']} (£m)"
+    return drift_svg(history["months"], title)

@@ -19,7 +19,7 @@ from outturn.reports.narrative import percent
 from outturn.reports.pack import POINT_OF_DELIVERY_LABELS, BoardPack, FunnelSection, workstream_rag
 from outturn.reports.pack_charts import (
     backtest_chart,
-    drift_svg,
+    drift_chart,
     fan_svg,
     funnel_svg,
     spc_svg,
@@ -181,13 +181,8 @@ def charts(pack: BoardPack, extra_funnels: Sequence[FunnelSection]) -> dict[str,
     if pack.backtest is not None:
         drawn = backtest_chart(pack.backtest, synthetic=bool(synthetic_note(pack)))
         found["backtest"] = Markup(drawn) if drawn else None
-    history = pack.forecast_history
-    if history is not None and history["months"]:
-        found["drift"] = Markup(
-            drift_svg(
-                history["months"], f"Forecast surplus/(deficit) at each month-end close, {head.financial_year} (£m)"
-            )
-        )
+    if pack.forecast_history is not None and (drift := drift_chart(pack.forecast_history)):
+        found["drift"] = Markup(drift)
     if risk is not None:
         found["fan"] = Markup(
             fan_svg(

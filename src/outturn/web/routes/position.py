@@ -14,7 +14,7 @@ from outturn.domain.position import Position
 from outturn.domain.year_end import P10, P50, P90
 from outturn.reports.backtest import backtest_document
 from outturn.reports.forecast_history import history_document
-from outturn.reports.pack_charts import backtest_chart, drift_svg, fan_svg, waterfall_svg
+from outturn.reports.pack_charts import backtest_chart, drift_chart, fan_svg, waterfall_svg
 from outturn.reports.pack_html import SYNTHETIC_NOTE
 from outturn.reports.position import position_document
 from outturn.services.forecast_history import position_history
@@ -47,9 +47,20 @@ def _backtest(workspace: Workspace, org: str | None, as_at: str | None) -> dict[
     return backtest_document(compute_backtest(workspace, org, as_at))
 
 
-def _backtest_chart(workspace: Workspace, org_code: str, as_at: str) -> Markup | None:
+def _backtest_key(org: str | None, as_at: str | None) -> tuple[str, str | None, str | None]:
+    """One cache entry for the back-test behind the page's chart and the API (it never reads the savings register:
+    ``NOT_SAVINGS``)."""
+    return ("backtest", (org or "").upper() or None, as_at)
+
+
+def _cached_backtest(cache: ResultCache, workspace: Workspace, org: str | None, as_at: str | None) -> dict[str, Any]:
+    found: dict[str, Any] = cache.get(_backtest_key(org, as_at), lambda: _backtest(workspace, org, as_at), NOT_SAVINGS)
+    return found
+
+
+def _backtest_chart(cache: ResultCache, workspace: Workspace, org_code: str, as_at: str) -> Markup | None:
     """The methods' back-test at the position's month, drawn (SYNTHETIC in its title where the data are)."""
-    document = _backtest(workspace, org_code, as_at)
+    document = _cached_backtest(cache, workspace, org_code, as_at)
     synthetic = any(SYNTHETIC_NOTE in note for note in report_notes(workspace))
     # drawn by matplotlib from our own figures and method names: nothing a user typed
     drawn = backtest_chart(document, synthetic=synthetic)
@@ -59,11 +70,8 @@ def _backtest_chart(workspace: Workspace, org_code: str, as_at: str) -> Markup |
 def _drift(workspace: Workspace, position: Position) -> tuple[dict[str, Any], Markup | None]:
     """The forecast history to the position's month and its drift chart (none before the first close)."""
     history = history_document(*position_history(workspace, position.org_code, up_to=position.as_at))
-    if not history["months"]:
-        return history, None
-    title = f"Forecast surplus/(deficit) at each month-end close, {position.as_at.year.label} (£m)"
-    # drawn from our own figures and month labels: nothing a user typed
-    return history, Markup(drift_svg(history["months"], title))
+    drawn = drift_chart(history)  # drawn from our own figures and month labels: nothing a user typed
+    return history, Markup(drawn) if drawn else None
 
 
 def _position_charts(cache: ResultCache, workspace: Workspace, found: Overview) -> PositionCharts:
@@ -80,7 +88,7 @@ def _position_charts(cache: ResultCache, workspace: Workspace, found: Overview) 
         fan_chart = Markup(fan_svg(found.fan, position.control_total_pence, position.forecast_surplus_pence, fan_title))
     # the back-test and the history never read the savings register: a scheme edit does not redraw them
     key = (position.org_code, position.as_at.calendar_label)
-    backtest = cache.get(("backtest-chart", *key), lambda: _backtest_chart(workspace, *key), NOT_SAVINGS)
+    backtest = cache.get(("backtest-chart", *key), lambda: _backtest_chart(cache, workspace, *key), NOT_SAVINGS)
     history, drift_chart = cache.get(("drift", *key), lambda: _drift(workspace, position), NOT_SAVINGS)
     return PositionCharts(document, bridge_chart, fan_chart, backtest, history, drift_chart)
 
@@ -138,6 +146,6 @@ async def backtest_api(
     """Every forecast method back-tested on the past years held, as ``outturn forecast backtest --format json``
     gives it (rows, MAPE and bias per method and per category, by month, and ``auto``'s choices)."""
     cache: ResultCache = request.app.state.cache
-    key = ("backtest", (org or "").upper() or None, as_at)
-    found: dict[str, Any] = await cache.get_async(key, lambda: _backtest(workspace, org, as_at))
+    key = _backtest_key(org, as_at)
+    found: dict[str, Any] = await cache.get_async(key, lambda: _backtest(workspace, org, as_at), NOT_SAVINGS)
     return found
