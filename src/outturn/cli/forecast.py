@@ -114,8 +114,10 @@ def forecast_backtest(
     workspace: WorkspaceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """Back-test every forecast method on each past year held with twelve months of actuals: the year-end
-    forecast at M01 to M11 from what was known then, against the year's outturn (error, MAPE, bias)."""
+    """Back-test every forecast method on the past years held.
+
+    For each past year with twelve months of actuals: the year-end forecast at M01 to M11 from what was known then,
+    against the year's outturn (error, MAPE, bias)."""
     with workspace_from(ctx, workspace, read_only=True) as opened:
         document = backtest_document(compute_backtest(opened, org, as_at))
     emit(fmt, document, lambda: render_backtest(document))

@@ -150,6 +150,10 @@ class Scheme:
     def plan_to_date(self, month: int) -> Pence:
         return sum(self.planned[:month])
 
+    def plan_remaining(self, month: int) -> Pence:
+        """The plan for the months after ``month``: what the budgets assume is still to be saved."""
+        return sum(self.planned[month:])
+
     def delivered_to_date(self, month: int) -> Pence:
         return sum(value or 0 for value in self.delivered[:month])
 
@@ -167,9 +171,13 @@ class Scheme:
         """Delivered to date plus the forecast for the rest of the year."""
         return self.delivered_to_date(month) + self.forecast_remaining(month)
 
+    def risk_adjusted_remaining(self, month: int) -> Pence:
+        """The forecast for the months after ``month`` at the scheme's confidence."""
+        return scale(self.forecast_remaining(month), self.confidence)
+
     def risk_adjusted(self, month: int) -> Pence:
         """Delivered to date (banked) plus the rest of the forecast at the scheme's confidence."""
-        return self.delivered_to_date(month) + scale(self.forecast_remaining(month), self.confidence)
+        return self.delivered_to_date(month) + self.risk_adjusted_remaining(month)
 
     def with_changes(self, **changes: object) -> Scheme:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -368,16 +376,11 @@ class RemainingSavings:
 NO_SAVINGS = RemainingSavings()
 
 
-def planned_remaining(scheme: Scheme, month: int) -> Pence:
-    """The plan for the months after ``month``: what the budgets assume is still to be saved."""
-    return sum(scheme.planned[month:])
-
-
 def remaining_savings(schemes: Iterable[Scheme], month: int) -> RemainingSavings:
     """The schemes' plan, forecast and risk-adjusted forecast for the months after ``month`` (ideas excluded)."""
     counted = [scheme for scheme in schemes if scheme.status.counts_in_plan]
     return RemainingSavings(
-        planned_pence=sum(planned_remaining(scheme, month) for scheme in counted),
+        planned_pence=sum(scheme.plan_remaining(month) for scheme in counted),
         forecast_pence=sum(scheme.forecast_remaining(month) for scheme in counted),
-        risk_adjusted_pence=sum(scale(scheme.forecast_remaining(month), scheme.confidence) for scheme in counted),
+        risk_adjusted_pence=sum(scheme.risk_adjusted_remaining(month) for scheme in counted),
     )

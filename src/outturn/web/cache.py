@@ -338,9 +338,7 @@ class ResultCache:
         never out of date to the ``reader`` who made the change."""
         return self._look_up(key, compute, reads, True, reader)
 
-    def _now(
-        self, key: Hashable, stale_ok: bool, reader: str | None, compute: Callable[[], Any], reads: Reads
-    ) -> Cached[Any] | None:
+    def _now(self, key: Hashable, stale_ok: bool, reader: str | None, compute: Callable[[], Any]) -> Cached[Any] | None:
         """The answer without waiting or reading the store (on the event loop), or None."""
         if self._stamps_due():
             return None
@@ -355,7 +353,7 @@ class ResultCache:
     async def get_async(self, key: Hashable, compute: Callable[[], T], reads: Reads = EVERYTHING) -> T:
         """``get`` for ``async`` pages: an answer at hand is returned on the event loop; anything that reads the
         store or waits runs in the thread pool."""
-        found = self._now(key, False, None, compute, reads)
+        found = self._now(key, False, None, compute)
         if found is None:
             found = await run_in_threadpool(self._look_up, key, compute, reads, False, None)
         return found.value  # type: ignore[no-any-return]
@@ -364,7 +362,7 @@ class ResultCache:
         self, key: Hashable, compute: Callable[[], T], reads: Reads = EVERYTHING, reader: str | None = None
     ) -> Cached[T]:
         """``figures`` for ``async`` pages, as ``get_async``."""
-        found = self._now(key, True, reader, compute, reads)
+        found = self._now(key, True, reader, compute)
         if found is None:
             found = await run_in_threadpool(self._look_up, key, compute, reads, True, reader)
         return found
