@@ -14,7 +14,9 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
@@ -150,6 +152,13 @@ def reader_of(request: Request) -> str | None:
     """Whose reads must show their own writes (``web.cache``): the signed-in session, named by its CSRF token."""
     found = session_of(request)
     return found[1] if found else None
+
+
+def after_write(request: Request) -> Callable[[], None]:
+    """Taken before a write, called once it has landed (on any thread): the page cache learns what changed since
+    (nothing, for a file imported again), and the writer sees it on their next page."""
+    cache = request.app.state.cache
+    return partial(cache.wrote, reader_of(request), cache.sequence)
 
 
 def csrf_token_for(request: Request) -> str:

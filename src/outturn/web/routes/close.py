@@ -20,7 +20,7 @@ from outturn.services import savings
 from outturn.services.web import MonthEndClose, SavingsError, month_end_closes
 from outturn.services.workspace import Workspace
 from outturn.web.routes.savings import as_at_month
-from outturn.web.security import Editor, Reader, WorkspaceDep, reader_of
+from outturn.web.security import Editor, Reader, WorkspaceDep, after_write
 from outturn.web.templating import render
 
 router = APIRouter()
@@ -76,10 +76,9 @@ def close_document(workspace: Workspace) -> dict[str, Any]:
 async def _close(request: Request, workspace: Workspace, who: str) -> dict[str, Any]:
     month = as_at_month(workspace, None)
 
-    cache = request.app.state.cache
-    since = cache.sequence
+    wrote = after_write(request)
     count = await run_in_threadpool(savings.close_month, workspace, month, who)
-    await run_in_threadpool(cache.wrote, reader_of(request), since)
+    await run_in_threadpool(wrote)
     return {"closed": month.calendar_label, "schemes": count}
 
 

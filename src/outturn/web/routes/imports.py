@@ -9,7 +9,6 @@ ledger that would change a closed month is refused until the month is reopened. 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
 from dataclasses import asdict
 from functools import partial
 from pathlib import Path, PurePath
@@ -26,7 +25,7 @@ from outturn.services.users import User
 from outturn.services.workspace import Workspace
 from outturn.web.import_jobs import ImportJob, ImportJobs
 from outturn.web.limits import upload_name
-from outturn.web.security import Editor, WorkspaceDep, reader_of
+from outturn.web.security import Editor, WorkspaceDep, after_write
 from outturn.web.templating import render
 
 router = APIRouter()
@@ -73,13 +72,6 @@ def run_import(
         )
         return asdict(summary)
     return asdict(imports.import_plans(workspace, path, who=user.username))
-
-
-def _on_success(request: Request) -> Callable[[], None]:
-    """What an import that lands does next (on a worker thread): the cache learns what it changed (nothing, for
-    a file imported again), and the importer sees it on their next page."""
-    cache = request.app.state.cache
-    return partial(cache.wrote, reader_of(request), cache.sequence)
 
 
 def _jobs(request: Request) -> ImportJobs:
@@ -143,7 +135,7 @@ async def upload(
     except ProblemsError as error:
         return await _page(request, workspace, 422, kind=kind, error=error.summary, problems=error.problems)
     run = partial(run_import, workspace, kind, user)
-    job = _jobs(request).start(user.username, kind, name, content, run, _on_success(request))
+    job = _jobs(request).start(user.username, kind, name, content, run, after_write(request))
     return RedirectResponse(f"/imports/jobs/{job.id}", status_code=303)
 
 
@@ -163,7 +155,7 @@ async def confirm(
     jobs = _jobs(request)
     job = jobs.get(job_id, user.username)
     try:
-        again = jobs.confirm(job, sha256, _on_success(request))
+        again = jobs.confirm(job, sha256, after_write(request))
     except ValueError as error:
         return await _page(request, workspace, 409, kind=job.kind, error=str(error), problems=())
     return RedirectResponse(f"/imports/jobs/{again.id}", status_code=303)
@@ -199,7 +191,7 @@ async def upload_api(
     A ledger that would remove stored lines answers 409 with ``replaces`` (lines, budget and actual by category,
     before and after, in pence) and ``sha256``: send it again with ``replace=true`` and that ``sha256``. A ledger
     that would change a closed month answers 409 until the month is reopened."""
-    written = _on_success(request)
+    written = after_write(request)
     try:
         name, content = await _checked_upload(request, kind, file)
         summary = await run_in_threadpool(_import_bytes, workspace, kind, user, name, content, replace, sha256)

@@ -22,7 +22,7 @@ from outturn.services.web import CLOSES, ORGANISATIONS, SAVINGS, SavingsError, V
 from outturn.services.workspace import Workspace
 from outturn.web.cache import Cached, reads_only
 from outturn.web.scheme_forms import EditErrors, SchemeEdit, differences, form_field, month_field, parse_scheme_edit
-from outturn.web.security import Editor, Reader, WorkspaceDep, reader_of
+from outturn.web.security import Editor, Reader, WorkspaceDep, after_write, reader_of
 from outturn.web.templating import figures_note, render
 
 router = APIRouter()
@@ -219,8 +219,7 @@ async def edit_scheme(request: Request, user: Editor, workspace: WorkspaceDep, y
     except SavingsError as error:
         raise KeyError(str(error)) from None
     month: FinancialMonth = context["month"]
-    cache = request.app.state.cache
-    since = cache.sequence
+    wrote = after_write(request)
     try:
         edit = parse_scheme_edit(form, month.number)
         await run_in_threadpool(save_scheme, workspace, year, reference, edit, user.username)
@@ -240,7 +239,7 @@ async def edit_scheme(request: Request, user: Editor, workspace: WorkspaceDep, y
         return _edit_response(request, {**context, "form": edit.entered, "errors": errors}, 422)
     except ValueError as error:  # a change the scheme's own rules refuse
         return _edit_response(request, {**context, "form": form, "errors": {"form": str(error)}}, 422)
-    await run_in_threadpool(cache.wrote, reader_of(request), since)
+    await run_in_threadpool(wrote)
     target = f"/savings/{year}/{quote(reference, safe='')}?saved=1"
     if request.headers.get("HX-Request") == "true":
         return Response(status_code=200, headers={"HX-Redirect": target})

@@ -19,7 +19,7 @@ from outturn.services import savings
 from outturn.services.savings import SchemeChanges, SchemeRefused
 from outturn.services.web import SavingsError, VersionConflict
 from outturn.web.routes.savings import DISPLAY_ONLY, FILTERS, as_at_month, page_of, selection
-from outturn.web.security import Editor, Reader, WorkspaceDep, reader_of
+from outturn.web.security import Editor, Reader, WorkspaceDep, after_write
 from outturn.web.templating import figures_headers
 
 router = APIRouter(prefix="/api/savings", tags=["savings"])
@@ -123,8 +123,7 @@ def edit_scheme(
         rag_override_reason=body.rag_override_reason,
         clear_rag_override=body.clear_rag_override,
     )
-    cache = request.app.state.cache
-    since = cache.sequence
+    wrote = after_write(request)
     try:
         saved = savings.update_scheme(workspace, FinancialYear(year), reference, body.version, changes, user.username)
     except SavingsError as error:
@@ -141,5 +140,5 @@ def edit_scheme(
             "current": scheme_to_data(conflict.current),
         }
         return JSONResponse(document, status_code=409)
-    cache.wrote(reader_of(request), since)
+    wrote()
     return JSONResponse(scheme_to_data(saved))
