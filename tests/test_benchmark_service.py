@@ -19,7 +19,7 @@ from outturn.domain.benchmark import Basis, BenchmarkKind, BenchmarkSpec, Level,
 from outturn.domain.periods import FinancialYear
 from outturn.domain.populations import PRACTICE_POPULATIONS_SCHEMA, PRACTICE_POPULATIONS_TABLE
 from outturn.services.benchmark import NOTHING_PRICED, benchmark
-from outturn.services.contracts import ACTIVITY_TABLES
+from outturn.services.pricing import ACTIVITY_TABLES
 from outturn.services.workspace import Workspace, init_workspace, open_workspace
 
 # the hand-worked example of tests/test_benchmark.py: A is the lowest referrer on its list (28.0 per 1,000) but

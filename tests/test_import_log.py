@@ -23,7 +23,7 @@ from outturn.cli import app
 from outturn.domain.activity import ActivityKind
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.domain.problems import ProblemsError
-from outturn.services import contracts, savings
+from outturn.services import contracts, pricing, savings
 from outturn.services.imports import (
     MonthClosed,
     ReplaceRequired,
@@ -329,7 +329,7 @@ def _warehouse_import(tmp_path: Path, kind: str) -> WarehouseImport:
         return WarehouseImport(path, "prescribing", "prescribing", 2, lambda ws: import_prescribing(ws, path))
     path = ae_file(tmp_path, "ae.csv", 7)
     return WarehouseImport(
-        path, "activity ae", "activity_ae", 7, lambda ws: contracts.import_activity(ws, path, ActivityKind.AE)
+        path, "activity ae", "activity_ae", 7, lambda ws: pricing.import_activity(ws, path, ActivityKind.AE)
     )
 
 

@@ -279,7 +279,7 @@ def with_contract(workspace: Workspace, tmp_path: Path) -> None:
 
 def import_apc(workspace: Workspace, path: Path, rows: Sequence[Sequence[str]]) -> int:
     from outturn.domain.activity import ActivityKind
-    from outturn.services.contracts import import_activity
+    from outturn.services.pricing import import_activity
 
     return import_activity(workspace, write_csv(path, APC_HEADER, rows), ActivityKind.APC)
 

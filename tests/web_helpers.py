@@ -237,7 +237,8 @@ def _activity_csvs() -> dict[str, str]:
 def add_contracts(workspace: Workspace) -> None:
     """The provider RXX, its contract with 01A for 2025/26, the tariff and the year's activity to September."""
     from outturn.domain.activity import ActivityKind
-    from outturn.services.contracts import import_activity, import_contracts
+    from outturn.services.contracts import import_contracts
+    from outturn.services.pricing import import_activity
 
     root = workspace.settings.reference_dir
     assert root is not None

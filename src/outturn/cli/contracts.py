@@ -24,7 +24,7 @@ from outturn.cli._common import (
 )
 from outturn.domain.activity import ActivityKind
 from outturn.domain.money import VARIANCE_CONVENTION, format_millions, format_thousands
-from outturn.services import contracts
+from outturn.services import contracts, pricing
 from outturn.stats.casemix import MIN_SPELLS
 
 contracts_app = typer.Typer(help="Provider contracts under Payment by Results.", no_args_is_help=True)
@@ -47,7 +47,7 @@ def price(
 ) -> None:
     """Price an activity extract against the national tariff; every unit that cannot be priced is counted with
     its reason, never priced at zero."""
-    result = contracts.price_file(
+    result = pricing.price_file(
         activity, kind, tariff, out, reference_dir=reference_dir, backend_kind=backend, prices_only=prices_only
     )
 
@@ -96,7 +96,7 @@ def contracts_activity(
     of that kind. A file with any problem loads nothing. When activity of that kind is stored already (from
     another file), the file stores nothing, shows what it would replace and exits 2 unless given --replace."""
     with workspace_from(ctx, workspace) as opened:
-        rows = contracts.import_activity(opened, file, kind, replace=replace, who=current_user())
+        rows = pricing.import_activity(opened, file, kind, replace=replace, who=current_user())
     emit(fmt, {"kind": kind.value, "rows": rows}, lambda: console.print(f"{rows:,} {kind.value} row(s) loaded"))
 
 

@@ -12,8 +12,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from outturn.domain.activity import PointOfDelivery
+from outturn.domain.errors import BadInput
 from outturn.domain.money import Pence, div_round
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialMonth, FinancialYear
+
+
+class ContractError(BadInput):
+    """A contract statement that cannot be produced: no contract, no activity, no tariff."""
 
 
 @dataclass(frozen=True)

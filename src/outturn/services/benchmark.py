@@ -25,8 +25,8 @@ from outturn.engine import pricing
 from outturn.engine.backends import Backend, memtable
 from outturn.engine.contracts import in_financial_year
 from outturn.ingest.tariff import TARIFF_FILES, Tariff, available_years, load_tariff, tariff_directory
-from outturn.services.contracts import ACTIVITY_TABLES
 from outturn.services.populations import organisation_names, practice_populations
+from outturn.services.pricing import ACTIVITY_TABLES
 from outturn.services.workspace import Workspace
 from outturn.settings import default_reference_dir
 

@@ -1,197 +1,29 @@
-"""Pricing activity and monitoring provider contracts: the monthly contract statement."""
+"""Provider contracts: importing them and the monthly contract statement (priced activity against plan, follow-up
+ratios, referrals, case-mix drift)."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import ibis.expr.types as ir
-import pyarrow as pa
 from sqlalchemy.orm import Session
 
-from outturn.domain.activity import SCHEMAS, ActivityKind, PointOfDelivery
-from outturn.domain.contracts import ActualLine, Contract, StatementLine, statement_lines
-from outturn.domain.errors import BadInput
-from outturn.domain.organisations import COMMISSIONER_KINDS, OrgKind
+from outturn.domain.activity import ActivityKind, PointOfDelivery
+from outturn.domain.contracts import ActualLine, Contract, ContractError, StatementLine, statement_lines
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.domain.problems import ProblemsError
 from outturn.engine import contracts as contract_engine
-from outturn.engine import pricing
 from outturn.engine.backends import Backend, memtable
-from outturn.ingest.activity import read_activity
-from outturn.ingest.activity_checks import Expected, plausible_dates
 from outturn.ingest.contracts import read_contracts
-from outturn.ingest.tariff import Tariff, available_years, load_tariff
 from outturn.reports.contracts import statement_document
 from outturn.services import imports
+from outturn.services.pricing import contract_tariff, priced_activity, stored_activity
 from outturn.services.workspace import Workspace
-from outturn.settings import default_reference_dir
 from outturn.stats.casemix import MIN_SPELLS, Drift, PriceSample, adjust_family, case_mix_drift
 from outturn.store import contracts_repository, repository
-
-ACTIVITY_TABLES = {kind: f"activity_{kind.value}" for kind in ActivityKind}
-
-
-class ContractError(BadInput):
-    """A contract statement that cannot be produced: no contract, no activity, no tariff."""
-
-
-def _reference_dir(workspace: Workspace | None, reference_dir: Path | None) -> Path:
-    chosen = reference_dir or (workspace.settings.reference_dir if workspace else None)
-    if chosen is None:
-        chosen = default_reference_dir()
-    if chosen is None:
-        raise ContractError("no reference-data directory for the national tariff: set OUTTURN_REFERENCE_DIR")
-    return chosen
-
-
-def _priced(backend: Backend, kind: ActivityKind, activity: ir.Table, tariff: Tariff) -> ir.Table:
-    def table(data: pa.Table) -> ir.Table:
-        return backend.table(data)
-
-    year = tariff.year.start_year
-    if kind is ActivityKind.APC:
-        return pricing.price_apc(activity, table(tariff.apc), table(tariff.mff), year=year)
-    if kind is ActivityKind.OP:
-        return pricing.price_op(activity, table(tariff.op), table(tariff.apc), table(tariff.mff), year=year)
-    return pricing.price_ae(activity, table(tariff.ae), table(tariff.mff), year=year)
-
-
-@dataclass(frozen=True)
-class PricingResult:
-    kind: str
-    tariff_year: str
-    output: str
-    priced_units: int
-    unpriced_units: int
-    price_pence: int
-    excess_bed_days: int
-    excess_price_pence: int
-    by_point_of_delivery: list[dict[str, Any]]
-    unpriced_by_reason: dict[str, int]
-
-
-def price_file(
-    activity_path: Path,
-    kind: ActivityKind,
-    tariff_year: str,
-    out: Path,
-    *,
-    reference_dir: Path | None = None,
-    backend_kind: str = "duckdb",
-    prices_only: bool = False,
-) -> PricingResult:
-    """Validate an activity extract, price it against a year's national tariff and write the priced rows: every
-    activity column with the prices, or with ``prices_only`` the record id, provider, commissioner and prices."""
-    tariff = load_tariff(_reference_dir(None, reference_dir), tariff_year)
-    engine = Backend(backend_kind)
-    try:
-        activity = engine.table(read_activity(activity_path, kind))
-        priced = _priced(engine, kind, activity, tariff)
-        engine.to_parquet(pricing.prices_only(priced) if prices_only else priced, out)
-        summary = engine.to_rows(pricing.pricing_summary(engine.read_parquet(out)))
-    finally:
-        engine.close()
-    priced = [row for row in summary if row["unpriced_reason"] is None]
-    return PricingResult(
-        kind=kind.value,
-        tariff_year=tariff.year.label,
-        output=str(out),
-        priced_units=sum(row["units"] for row in priced),
-        unpriced_units=sum(row["units"] for row in summary if row["unpriced_reason"] is not None),
-        price_pence=sum(row["price_pence"] for row in priced),
-        excess_bed_days=sum(row["excess_bed_days"] for row in priced),
-        excess_price_pence=sum(row["excess_price_pence"] for row in priced),
-        by_point_of_delivery=[
-            {
-                key: row[key]
-                for key in ("point_of_delivery", "units", "price_pence", "excess_bed_days", "excess_price_pence")
-            }
-            for row in priced
-        ],
-        unpriced_by_reason=_unpriced_by_reason(summary),
-    )
-
-
-def _unpriced_by_reason(summary: list[dict[str, Any]]) -> dict[str, int]:
-    """Unpriced units by reason, summed over every point of delivery (the summary has a row for each point of
-    delivery and reason), so the reasons add up to the unpriced units."""
-    units: dict[str, int] = {}
-    for row in summary:
-        if row["unpriced_reason"] is not None:
-            reason = str(row["unpriced_reason"])
-            units[reason] = units.get(reason, 0) + int(row["units"])
-    return units
-
-
-def outturn_by_contract(
-    workspace: Workspace, activity: dict[ActivityKind, Path], year: FinancialYear
-) -> list[dict[str, Any]]:
-    """Priced activity and £ by provider, commissioner, point of delivery and month, from a year's extracts."""
-    tariff = _contract_tariff(workspace, year)
-    backend = workspace.backend
-    priced = {
-        kind: _priced(backend, kind, backend.table(read_activity(path, kind)), tariff)
-        for kind, path in activity.items()
-    }
-    units = contract_engine.contract_units(priced[ActivityKind.APC], priced[ActivityKind.OP], priced[ActivityKind.AE])
-    return backend.to_rows(contract_engine.contract_actuals(units, year=year.start_year))
-
-
-def _expected_activity(workspace: Workspace) -> Expected:
-    """Activity dates in the years of the contracts held (when any are); providers and commissioners among the
-    organisations held of their kind (when any organisations are held), practices among those held (when any are)."""
-    with workspace.store.reading() as session:
-        organisations = tuple(repository.org_tree(session).by_code.values())
-        years = contracts_repository.contract_years(session)
-
-    def codes(kinds: frozenset[OrgKind]) -> frozenset[str]:
-        return frozenset(org.code for org in organisations if org.kind in kinds)
-
-    practices = codes(frozenset({OrgKind.PRACTICE}))
-    allowed = {
-        "provider": codes(frozenset({OrgKind.PROVIDER})) if organisations else None,
-        "commissioner": codes(COMMISSIONER_KINDS) if organisations else None,
-        "practice": practices or None,
-    }
-    return dataclasses.replace(plausible_dates(date.today()), years=years or None, codes=allowed)
-
-
-def import_activity(
-    workspace: Workspace,
-    path: Path,
-    kind: ActivityKind,
-    *,
-    replace: bool = False,
-    expected_sha256: str | None = None,
-    who: str = "",
-) -> int:
-    """Validate an extract against the organisations and contract years held, and make it the workspace's
-    activity of that kind (one statement: all or nothing).
-
-    The extract replaces the whole table: when one is stored, a different file needs ``replace``."""
-    sha256 = imports.sha256_of(path)
-    imports.check_expected_file(path, sha256, expected_sha256)
-    table = read_activity(path, kind, _expected_activity(workspace))
-    name, log_kind = ACTIVITY_TABLES[kind], f"activity {kind.value}"
-    before = imports.warehouse_rows(workspace, name)
-    replaces = {"rows_before": before, "rows_after": int(table.num_rows)}
-    imports.refuse_unless_replace(
-        path,
-        sha256,
-        f"all {before:,} stored {kind.value} activity row(s) with {table.num_rows:,}",
-        replaces,
-        removes=before > 0 and not imports.is_last_import(workspace, log_kind, sha256),
-        replace=replace,
-    )
-    imports.store_warehouse_import(
-        workspace, {name: table}, log_kind, path, sha256, int(table.num_rows), who=who, replaced_rows=before
-    )
-    return int(table.num_rows)
 
 
 def _contract_key(contract: Contract) -> tuple[str, str, int]:
@@ -275,14 +107,7 @@ class ContractStatement:
     min_spells: int = MIN_SPELLS  # spells in each period before a case-mix cell is tested
 
 
-def _activity(workspace: Workspace, kind: ActivityKind) -> ir.Table:
-    name = ACTIVITY_TABLES[kind]
-    if workspace.backend.has_table(name):
-        return workspace.backend.stored_table(name)
-    return memtable([], SCHEMAS[kind])  # no activity of this kind loaded yet
-
-
-def _local_prices(contracts: Sequence[Contract]) -> ir.Table:
+def local_prices_table(contracts: Sequence[Contract]) -> ir.Table:
     rows = [
         {
             "provider": c.provider,
@@ -320,12 +145,12 @@ def contract_statements(
         raise ContractError(
             f"no contract with provider {provider} in {year}: import one with `outturn contracts import FILE`"
         )
-    tariff = _contract_tariff(workspace, year)
+    tariff = contract_tariff(workspace, year)
     backend = workspace.backend
-    priced = {kind: _priced(backend, kind, _activity(workspace, kind), tariff) for kind in ActivityKind}
+    priced = {kind: priced_activity(backend, kind, stored_activity(workspace, kind), tariff) for kind in ActivityKind}
     units = contract_engine.apply_local_prices(
         contract_engine.contract_units(priced[ActivityKind.APC], priced[ActivityKind.OP], priced[ActivityKind.AE]),
-        _local_prices(contracts),
+        local_prices_table(contracts),
     )
     actual_rows = backend.to_rows(contract_engine.contract_actuals(units, year=year.start_year, provider=provider))
     follow_rows = backend.to_rows(
@@ -367,12 +192,6 @@ def contract_statements(
             )
         )
     return statements
-
-
-def _contract_tariff(workspace: Workspace, year: FinancialYear) -> Tariff:
-    """The national tariff for the contract year; the nearest published year where it is not held."""
-    held = min(available_years(), key=lambda candidate: abs(candidate.start_year - year.start_year))
-    return load_tariff(_reference_dir(workspace, None), held)
 
 
 def _peer_ratio(rows: Sequence[dict[str, Any]]) -> dict[str, float]:

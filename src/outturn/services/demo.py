@@ -37,7 +37,7 @@ from outturn.domain.savings_rollup import RollupLevel, RollupRow
 from outturn.ingest.organisations import find_allocation_file, read_allocation_hierarchy
 from outturn.reports.pack import BoardPack
 from outturn.reports.savings_workbook import write_savings_workbook
-from outturn.services import contracts, savings
+from outturn.services import contracts, pricing, savings
 from outturn.services.benchmark import DATE_COLUMNS
 from outturn.services.contracts import ContractStatement
 from outturn.services.forecast_history import record_forecast_history
@@ -116,13 +116,13 @@ def _contracts(
         )
         files[offset] = {kind: activity_path(folder, kind) for kind in ActivityKind}
     step("pricing last year's activity and rolling the contracts forward")
-    last_year = contracts.outturn_by_contract(workspace, files[1], month.year.previous())
+    last_year = pricing.outturn_by_contract(workspace, files[1], month.year.previous())
     plan = write_contract_plans(inputs / "contracts.csv", last_year, month.year.label, CONTRACT_GROWTH)
     contracts.import_contracts(workspace, plan)
     step(f"importing this year's hospital activity to the end of {month.name}")
     this_year = inputs / f"activity-{month.year.start_year}"
     for kind in ActivityKind:
-        contracts.import_activity(workspace, _to_date(this_year, kind, month), kind)
+        pricing.import_activity(workspace, _to_date(this_year, kind, month), kind)
     totals: dict[tuple[str, str], int] = {}
     for row in last_year:
         key = (row["provider"], row["commissioner"])

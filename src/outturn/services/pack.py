@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from outturn.domain.activity import ActivityKind
 from outturn.domain.benchmark import MEASURE_REGISTRY, BenchmarkSpec, Direction, find_measure
+from outturn.domain.contracts import ContractError
 from outturn.domain.organisations import OrgTree
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.prescribing import BnfGrouping, OrgLevel
@@ -35,10 +36,10 @@ from outturn.reports.savings import movement_document, rollup_document
 from outturn.reports.scenarios import scenario_document
 from outturn.services import contracts, registers, savings
 from outturn.services.benchmark import DATE_COLUMNS, benchmark
-from outturn.services.contracts import ACTIVITY_TABLES, ContractError
 from outturn.services.forecast_history import position_history
 from outturn.services.position import PositionError, compute_backtest, compute_position
 from outturn.services.prescribing import prescribing_measures, stored_months
+from outturn.services.pricing import ACTIVITY_TABLES
 from outturn.services.risk import simulate_year_end, simulation_document
 from outturn.services.savings import SavingsError
 from outturn.services.scenarios import run_scenario

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from outturn.domain.activity import ActivityKind, PointOfDelivery
-from outturn.domain.contracts import ActualLine, Contract, statement_lines
+from outturn.domain.contracts import ActualLine, Contract, ContractError, statement_lines
 from outturn.domain.organisations import OrgKind, OrgTree
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.position import Position
@@ -43,6 +43,7 @@ from outturn.engine import scenario_activity
 from outturn.engine.backends import memtable
 from outturn.ingest.scenarios import read_scenario
 from outturn.services import contracts as contract_service
+from outturn.services import pricing as pricing_service
 from outturn.services import scenario_inputs
 from outturn.services.position import compute_position
 from outturn.services.workspace import Workspace
@@ -234,16 +235,16 @@ def _contract_baseline(
         return [], []
     year = as_at.year
     try:
-        tariff = contract_service._contract_tariff(workspace, year)
-    except contract_service.ContractError as error:
+        tariff = pricing_service.contract_tariff(workspace, year)
+    except ContractError as error:
         raise ValueError(str(error)) from None
     backend = workspace.backend
     priced = {
-        kind: contract_service._priced(backend, kind, contract_service._activity(workspace, kind), tariff)
+        kind: pricing_service.priced_activity(backend, kind, pricing_service.stored_activity(workspace, kind), tariff)
         for kind in ActivityKind
     }
     apc, op, ae = priced[ActivityKind.APC], priced[ActivityKind.OP], priced[ActivityKind.AE]
-    local = contract_service._local_prices(contracts)
+    local = contract_service.local_prices_table(contracts)
     units = contract_engine.apply_local_prices(contract_engine.contract_units(apc, op, ae), local)
     actual_rows = backend.to_rows(contract_engine.contract_actuals(units, year=year.start_year))
     forecasts, activity = _contract_forecasts(contracts, actual_rows, as_at)
@@ -264,7 +265,7 @@ def _unplaced_practices(workspace: Workspace, tree: OrgTree, levers: Sequence[Le
     their commissioner: a practice group named by a sub-ICB or ICB takes them in through their commissioner."""
     if not any(getattr(lever, "practices", ()) for lever in levers):
         return {}
-    tables = [contract_service._activity(workspace, kind) for kind in (ActivityKind.APC, ActivityKind.OP)]
+    tables = [pricing_service.stored_activity(workspace, kind) for kind in (ActivityKind.APC, ActivityKind.OP)]
     rows = workspace.backend.to_rows(scenario_activity.practice_commissioners(tables))
     return {row["practice"]: row["commissioner"] for row in rows if row["practice"] not in tree}
 

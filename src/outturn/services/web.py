@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from outturn.domain.contracts import ContractError
 from outturn.domain.periods import FinancialYear
 from outturn.domain.plans import RiskItem, RiskKind
 from outturn.domain.position import Position
 from outturn.domain.savings import SavingsFigures
 from outturn.domain.savings_rollup import RollupLevel
-from outturn.services.contracts import ContractError
 from outturn.services.position import PositionError, compute_position
 from outturn.services.reconciliation import reconciliation, reconciliation_document
 from outturn.services.risk import fan_points, simulate_year_end
