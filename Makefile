@@ -6,12 +6,13 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 DEMO_DIR ?= demo-workspace
 
-.PHONY: demo test lint typecheck contracts pytest system-packages bench bench-web serve clean
+.PHONY: demo test lint typecheck contracts pytest system-packages bench bench-web serve clean lock upgrade-check
 
-$(BIN)/.installed: pyproject.toml
+# Installed from constraints.txt: the exact versions the tests last passed with (pyproject.toml gives the ranges).
+$(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --constraint constraints.txt -e '.[dev]'
 	touch $@
 
 demo: $(BIN)/.installed
@@ -73,5 +74,20 @@ bench-web: $(BIN)/.installed
 serve: $(BIN)/.installed
 	$(BIN)/outturn --workspace $(DEMO_DIR) serve
 
+# The newest versions pyproject.toml allows, in a virtual environment of their own (.venv-latest), through the
+# whole default check; when it passes, `make lock VENV=.venv-latest` makes them the pinned versions.
+upgrade-check:
+	rm -rf .venv-latest
+	$(PYTHON) -m venv .venv-latest
+	.venv-latest/bin/python -m pip install --quiet --upgrade pip
+	.venv-latest/bin/python -m pip install --quiet --upgrade -e '.[dev]'
+	.venv-latest/bin/python -m pip list --outdated --exclude-editable || true
+	$(MAKE) lint typecheck contracts pytest VENV=.venv-latest
+
+# constraints.txt from the virtual environment's installed versions (after `make test` passed in it).
+lock:
+	{ sed -n '/^#/p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable --all | grep -v '^\(pip\|setuptools\|wheel\)=='; } > constraints.new
+	mv constraints.new constraints.txt
+
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-latest $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache
