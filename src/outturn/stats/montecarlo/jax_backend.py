@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from outturn.stats.montecarlo import STREAM_BLOCK, Z_BINS, ChunkEffects, CompiledModel, finish
+from outturn.stats.montecarlo.draws import ChunkEffects, finish
+from outturn.stats.montecarlo.model import STREAM_BLOCK, Z_BINS, CompiledModel
 
 _device_cache: dict[int, tuple[CompiledModel, tuple[Any, ...]]] = {}
 
