@@ -163,3 +163,25 @@ def test_year_end_figures_are_labelled_alike_in_the_json_and_on_the_web(
     table = table[: table.index("</table>")]
     assert [html_escape(step["label"], quote=False) in table for step in steps] == [True] * len(steps)
     assert "(£738k)" in table
+
+
+def test_top_risks_read_as_the_risk_register_does(app_client: TestClient, web_workspace: Workspace) -> None:
+    """One builder for a risk's row: the overview's top risks are the rows of `outturn risks list --format json`,
+    likelihood and expected value included (they were a float and a half-to-even rounding on the web)."""
+    sign_in(app_client, "fiona")
+    top = app_client.get("/api/overview").json()["top_risks"]
+    result = CliRunner().invoke(cli, ["--workspace", str(web_workspace.path), "risks", "list", "--format", "json"])
+    register = {row["description"]: row for row in json.loads(result.stdout)}
+    assert top == [register[row["description"]] for row in top]
+    assert [row["likelihood"] for row in top] == ["0.9", "0.5", "0.1"]
+
+
+def test_a_risk_row_rounds_its_expected_value_half_away_from_zero() -> None:
+    from decimal import Decimal
+
+    from outturn.domain.periods import FinancialYear
+    from outturn.domain.plans import RiskItem, RiskKind
+    from outturn.reports.registers import risk_row
+
+    five_pence = RiskItem("01A", FinancialYear(2025), RiskKind.RISK, "Small", 5, Decimal("0.5"))
+    assert risk_row(five_pence)["expected_pence"] == 3  # 2.5p rounds away from zero, not to the even 2p

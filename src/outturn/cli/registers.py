@@ -20,6 +20,7 @@ from outturn.cli.data import forecast_app, plan_app, risks_app
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import format_pounds
 from outturn.domain.periods import FinancialMonth, FinancialYear
+from outturn.reports.registers import risk_row
 from outturn.services import registers
 from outturn.services.workspace import Workspace
 
@@ -102,18 +103,7 @@ def risks_list(
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """The risks and mitigations of an organisation and those under it, with expected values."""
-    rows = [
-        {
-            "org_code": item.org_code,
-            "kind": item.kind.value,
-            "description": item.description,
-            "value_pence": item.value_pence,
-            "likelihood": str(item.likelihood),
-            "expected_pence": item.expected_pence,
-            "category": item.category.value if item.category else None,
-        }
-        for item in _read(ctx, workspace, org, year, registers.risk_register)
-    ]
+    rows = [risk_row(item) for item in _read(ctx, workspace, org, year, registers.risk_register)]
     emit_rows(
         fmt,
         rows,

@@ -32,6 +32,7 @@ from outturn.reports.pack_html import render_html
 from outturn.reports.pack_pdf import write_pdf
 from outturn.reports.pack_xlsx import write_xlsx
 from outturn.reports.position import position_document
+from outturn.reports.registers import risk_row
 from outturn.reports.savings import movement_document, rollup_document
 from outturn.reports.scenarios import scenario_document
 from outturn.services import contracts, registers, savings
@@ -141,18 +142,7 @@ def contract_documents(workspace: Workspace, org: str, month: FinancialMonth) ->
 
 def register_rows(workspace: Workspace, org: str, month: FinancialMonth) -> list[dict[str, Any]]:
     """The risk register as ``outturn risks list`` prints it."""
-    return [
-        {
-            "org_code": item.org_code,
-            "kind": item.kind.value,
-            "description": item.description,
-            "value_pence": item.value_pence,
-            "likelihood": str(item.likelihood),
-            "expected_pence": item.expected_pence,
-            "category": item.category.value if item.category else None,
-        }
-        for item in registers.risk_register(workspace, org, month.year)
-    ]
+    return [risk_row(item) for item in registers.risk_register(workspace, org, month.year)]
 
 
 def benchmark_sections(

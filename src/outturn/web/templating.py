@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,9 @@ NAVIGATION = (
 PRACTICE_NAVIGATION = (("practices", "/practices", "My practice"), ("prescribing", "/prescribing", "Prescribing"))
 
 
-def _percent(value: float | None, places: int = 0) -> str:
-    return "–" if value is None else f"{value * 100:.{places}f}%"
+def _percent(value: float | str | None, places: int = 0) -> str:
+    """A share as a percentage; a decimal string (a likelihood as the documents carry it) is read exactly."""
+    return "–" if value is None else f"{Decimal(str(value)) * 100:.{places}f}%"
 
 
 def _pounds(pence: int | None) -> str:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from outturn.reports.position import position_document
+from outturn.reports.registers import risk_row
 from outturn.reports.savings import figures_document
 from outturn.services.web import Overview, overview
 from outturn.web.cache import EVERYTHING, Cached
@@ -37,17 +38,7 @@ def overview_document(found: Overview) -> dict[str, Any]:
         "position": position_document(found.position),
         "p_meet_control_total": found.p_meet_control_total,
         "trials": found.trials,
-        "top_risks": [
-            {
-                "org_code": item.org_code,
-                "description": item.description,
-                "category": item.category.value if item.category else None,
-                "value_pence": item.value_pence,
-                "likelihood": float(item.likelihood),
-                "expected_pence": round(item.value_pence * item.likelihood),
-            }
-            for item in found.top_risks
-        ],
+        "top_risks": [risk_row(item) for item in found.top_risks],
         "savings": figures_document(found.savings),
         "reconciliation": found.reconciliation,
         "notes": list(found.notes),
