@@ -180,6 +180,10 @@ def test_cli_update_conflict_exits_2_and_shows_both_versions(workspace: Workspac
     assert stale.exit_code == 2, stale.output
     body = json.loads(stale.stdout)
     assert "changed by someone else" in body["error"]
+    # the API's conflict document has the same shape (tests/test_web_api.py)
+    assert set(body) == {"error", "current", "your_changes", "yours"}
+    assert body["your_changes"] == {"forecast_pence": {"M10": 1_000_00}}
+    assert body["current"]["confidence"] == "0.7" and body["yours"]["forecast_pence"][9] == 1_000_00
     rollup = runner.invoke(app, [*base, "rollup", "--as-at", "2025-09", "--level", "icb", "--format", "json"])
     assert rollup.exit_code == 0, rollup.output
     row = json.loads(rollup.stdout)[0]

@@ -56,6 +56,9 @@ def test_edit_through_the_api_and_meet_a_conflict(app_client: TestClient, web_wo
     body = stale.json()
     assert body["current"]["version"] == 2 and body["current"]["forecast_pence"][8] == 1_234_00
     assert body["yours"]["forecast_pence"][8] == 99
+    # the CLI's conflict document has the same shape (tests/test_savings_service.py)
+    assert set(body) == {"error", "current", "your_changes", "yours"}
+    assert body["your_changes"] == {"forecast_pence": {"M09": 99}} and "changed by someone else" in body["error"]
     history = app_client.get(url).json()["history"]
     assert [entry["who"] for entry in history] == ["setup", "fiona"]
     assert savings.show_scheme(web_workspace, YEAR, "S1")[0].forecast[8] == 1_234_00

@@ -30,9 +30,8 @@ from outturn.domain.money import Pence, format_millions, parse_money
 from outturn.domain.periods import FinancialMonth, FinancialYear, parse_month_number
 from outturn.domain.plans import parse_share
 from outturn.domain.savings import Rag, SavingsTarget, SchemeStatus, assess_rag
-from outturn.domain.savings_codec import scheme_to_data
 from outturn.domain.savings_rollup import RollupLevel
-from outturn.reports.savings import movement_document, rollup_document, scheme_document
+from outturn.reports.savings import conflict_document, movement_document, rollup_document, scheme_document
 from outturn.services import savings
 from outturn.store.savings_repository import VersionConflict
 
@@ -234,20 +233,9 @@ def savings_update(
 
 def _report_conflict(fmt: OutputFormat, conflict: VersionConflict, changes: savings.SchemeChanges) -> NoReturn:
     """Nothing was saved: show the version someone else saved and the changes that were not, so none is lost."""
-    attempted = {
-        name: value
-        for name, value in (
-            ("status", changes.status.value if changes.status else None),
-            ("confidence", str(changes.confidence) if changes.confidence is not None else None),
-            ("forecast_pence", {f"M{m:02d}": v for m, v in changes.forecast.items()} or None),
-            ("delivered_pence", {f"M{m:02d}": v for m, v in changes.delivered.items()} or None),
-            ("rag_override", changes.rag_override.value if changes.rag_override else None),
-            ("rag_override_reason", changes.rag_override_reason),
-        )
-        if value is not None
-    }
+    attempted = changes.as_data()
     if fmt is OutputFormat.JSON:
-        document = {"error": str(conflict), "current": scheme_to_data(conflict.current), "your_changes": attempted}
+        document = conflict_document(str(conflict), conflict.current, changes.apply(conflict.current), attempted)
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
     else:
         error_console.print(f"[bold red]conflict:[/] {conflict}", highlight=False)

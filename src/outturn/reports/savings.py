@@ -76,3 +76,15 @@ def movement_document(items: tuple[Movement, ...]) -> dict[str, Any]:
         "delivered_change_pence": sum(item.delivered_change_pence for item in items),
         "risk_adjusted_change_pence": sum(item.risk_adjusted_change_pence for item in items),
     }
+
+
+def conflict_document(message: str, current: Scheme, yours: Scheme, your_changes: dict[str, object]) -> dict[str, Any]:
+    """A save refused because someone else saved first, for the CLI and the API alike: nothing was saved, so the
+    document carries the version now stored, the changes that were not saved, and the scheme as it would be with
+    them applied to the stored version (``yours``), so none is lost."""
+    return {
+        "error": message,
+        "current": scheme_to_data(current),
+        "your_changes": your_changes,
+        "yours": scheme_to_data(yours),
+    }

@@ -229,6 +229,24 @@ class SchemeChanges:
             changes.update(rag_override=self.rag_override, rag_override_reason=self.rag_override_reason or "")
         return scheme.with_changes(**changes)
 
+    def as_data(self) -> dict[str, object]:
+        """The fields this edit sets, as a document shows them (months as ``M01``..``M12``)."""
+        return {
+            name: value
+            for name, value in (
+                ("status", self.status.value if self.status else None),
+                ("confidence", str(self.confidence) if self.confidence is not None else None),
+                ("title", self.title),
+                ("lead", self.lead),
+                ("forecast_pence", {f"M{m:02d}": v for m, v in self.forecast.items()} or None),
+                ("delivered_pence", {f"M{m:02d}": v for m, v in self.delivered.items()} or None),
+                ("rag_override", self.rag_override.value if self.rag_override else None),
+                ("rag_override_reason", self.rag_override_reason),
+                ("clear_rag_override", True if self.clear_rag_override else None),
+            )
+            if value is not None
+        }
+
 
 def update_scheme(
     workspace: Workspace,

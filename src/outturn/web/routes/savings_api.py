@@ -14,7 +14,7 @@ from outturn.domain.periods import FinancialYear
 from outturn.domain.savings import Rag, SchemeStatus, assess_rag
 from outturn.domain.savings_codec import scheme_to_data
 from outturn.domain.savings_rules import SchemeFault
-from outturn.reports.savings import scheme_document
+from outturn.reports.savings import conflict_document, scheme_document
 from outturn.services import savings
 from outturn.services.savings import SchemeChanges, SchemeRefused
 from outturn.services.web import SavingsError, VersionConflict
@@ -134,11 +134,9 @@ def edit_scheme(
             fields.setdefault(_api_field(fault), []).append(fault.reason)
         return JSONResponse({"error": str(refused), "fields": fields}, status_code=422)
     except VersionConflict as conflict:
-        document = {
-            "error": f"scheme {reference} is at version {conflict.current.version}, not {body.version}",
-            "yours": scheme_to_data(changes.apply(conflict.current)),
-            "current": scheme_to_data(conflict.current),
-        }
+        document = conflict_document(
+            str(conflict), conflict.current, changes.apply(conflict.current), changes.as_data()
+        )
         return JSONResponse(document, status_code=409)
     wrote()
     return JSONResponse(scheme_to_data(saved))
