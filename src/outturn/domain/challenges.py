@@ -30,7 +30,7 @@ from typing import TypeVar
 
 from outturn.domain.errors import BadInput
 from outturn.domain.money import Pence, div_round, format_pounds, scale
-from outturn.domain.periods import MONTHS_IN_YEAR, FinancialYear
+from outturn.domain.periods import MONTHS_IN_YEAR, FinancialYear, parse_month_number
 
 DEFAULT_LIKELIHOOD = Decimal("0.5")  # an open challenge's chance of being agreed, unless it states its own
 REFERENCE_PATTERN = re.compile(r"CH-\d{4}-\d{4,6}")
@@ -80,6 +80,16 @@ def check_reference(reference: str) -> str:
     if not REFERENCE_PATTERN.fullmatch(reference):
         raise ChallengeError(f"{reference!r} is not a challenge reference (CH-<year>-<number>, e.g. CH-2018-0001)")
     return reference
+
+
+def year_of_reference(reference: str) -> FinancialYear:
+    """The financial year a reference was made in (``CH-2018-0007``: 2018/19)."""
+    return FinancialYear(int(check_reference(reference.strip().upper()).split("-")[1]))
+
+
+def parse_months(text: str) -> tuple[int, ...]:
+    """Financial months written ``M06,M07,M08`` (or ``6,7,8``, or month names), in order, each once."""
+    return tuple(sorted({parse_month_number(part) for part in text.split(",") if part.strip()}))
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ from outturn.domain.challenges import (
     ChallengeSummary,
     DriftCell,
     change_challenge,
-    check_reference,
     drift_challenge,
+    year_of_reference,
 )
 from outturn.domain.errors import NotFound
 from outturn.domain.periods import FinancialMonth, FinancialYear
@@ -43,6 +43,7 @@ __all__ = [
     "ChallengeError",
     "NewChallenge",
     "add_challenge",
+    "challenge_document",
     "challenge_history_document",
     "challenge_log",
     "raise_drift_challenge",
@@ -121,7 +122,6 @@ def add_challenge(workspace: Workspace, new: NewChallenge, who: str) -> Challeng
 
 def update_challenge(
     workspace: Workspace,
-    year: FinancialYear,
     reference: str,
     expected_version: int,
     change: ChallengeChange,
@@ -130,7 +130,8 @@ def update_challenge(
 ) -> Challenge:
     """Change a challenge's status, £ agreed, notes or likelihood by the domain's rules, if it is still at
     ``expected_version`` (else ``ChallengeConflict``, nothing saved)."""
-    check_reference(reference)
+    reference = reference.strip().upper()
+    year = year_of_reference(reference)
     with workspace.store.transaction() as session:
         before = store.load_challenge(session, year, reference)
         if before is None:
@@ -159,9 +160,10 @@ def challenge_log(
     return challenge_log_document(year.label, found, filters)
 
 
-def challenge_history_document(workspace: Workspace, year: FinancialYear, reference: str) -> dict[str, Any]:
+def challenge_history_document(workspace: Workspace, reference: str) -> dict[str, Any]:
     """A challenge as it stands and every change to it from the audit trail, oldest first."""
-    check_reference(reference)
+    reference = reference.strip().upper()
+    year = year_of_reference(reference)
     with workspace.store.reading() as session:
         current = store.load_challenge(session, year, reference)
         if current is None:
