@@ -5,6 +5,7 @@ likelihood). Every expected figure is worked by hand in the test."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -31,6 +32,9 @@ from outturn.domain.challenges import (
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.services import challenges, contracts
 from outturn.services.workspace import open_workspace
+from outturn.store import challenges_repository
+from outturn.store.challenges_repository import ChallengeConflict
+from outturn.store.database import Store
 from test_contracts import workspace, write_csv
 
 __all__ = ["workspace"]
@@ -306,3 +310,22 @@ def test_the_statement_counts_agreed_and_open_challenges(workspace: Path) -> Non
         document["forecast_pence"],
         document["annual_plan_pence"],
     )
+
+
+def test_the_store_keeps_every_field_and_refuses_a_stale_version(store: Store) -> None:
+    """On SQLite and PostgreSQL: a challenge comes back as it went in, and a save from an old version is refused."""
+    raised = challenge(reference="", point_of_delivery="elective", treatment_function="100", months=(4, 5),
+                       likelihood=Decimal("0.25"), notes="two spells coded twice")  # fmt: skip
+    with store.transaction() as session:
+        first = challenges_repository.insert_challenge(session, raised, "fiona")
+        second = challenges_repository.insert_challenge(session, raised, "fiona")
+    assert (first.reference, second.reference) == ("CH-2018-0001", "CH-2018-0002")
+    assert first == replace(raised, reference="CH-2018-0001")
+    agreed = change_challenge(first, ChallengeChange(ChallengeStatus.AGREED, agreed_pence=4_000_00), RAISED)
+    with store.transaction() as session:
+        saved = challenges_repository.replace_challenge(session, agreed, 1, "fiona")
+    assert saved == replace(agreed, version=2)
+    with pytest.raises(ChallengeConflict, match="it is now version 2"), store.transaction() as session:
+        challenges_repository.replace_challenge(session, first, 1, "bob")
+    with store.reading() as session:
+        assert challenges_repository.load_challenges(session, YEAR, status=ChallengeStatus.AGREED) == [saved]
