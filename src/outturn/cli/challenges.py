@@ -88,7 +88,8 @@ def challenges_list(
         )
         for total in document["totals_by_status"]:
             console.print(
-                f"{total['status']}: {total['count']}, {format_pounds(total['value_pence'])} challenged",
+                f"{total['status']}: {total['count']}, {format_pounds(total['value_pence'])} challenged, "
+                f"{format_pounds(total['agreed_pence'])} agreed, {format_pounds(total['expected_pence'])} expected",
                 highlight=False,
                 markup=False,
             )

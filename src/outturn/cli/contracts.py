@@ -166,6 +166,15 @@ def contracts_statement(
                 )
             console.print(table)
             console.print(VARIANCE_CONVENTION, highlight=False, markup=False)
+            block = document["challenges"]
+            console.print(
+                f"Challenges: {format_thousands(block['agreed_pence'])} agreed, taken off the forecast"
+                f" ({format_thousands(block['agreed_to_date_pence'])} of it off the actual to date);"
+                f" {format_thousands(block['open_pence'])} open, {format_thousands(block['open_expected_pence'])}"
+                " expected at likelihood",
+                highlight=False,
+                markup=False,
+            )
             emit_rows(
                 OutputFormat.TABLE,
                 document["case_mix_drift"],
