@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from outturn.cli import app
@@ -329,3 +331,35 @@ def test_the_store_keeps_every_field_and_refuses_a_stale_version(store: Store) -
         challenges_repository.replace_challenge(session, first, 1, "bob")
     with store.reading() as session:
         assert challenges_repository.load_challenges(session, YEAR, status=ChallengeStatus.AGREED) == [saved]
+
+
+@st.composite
+def challenge_logs(draw: st.DrawFn) -> list[Challenge]:
+    found = []
+    for _ in range(draw(st.integers(0, 8))):
+        status = draw(st.sampled_from(ChallengeStatus))
+        months = tuple(sorted(draw(st.sets(st.integers(1, 12), max_size=4))))
+        found.append(
+            challenge(
+                value_pence=draw(st.integers(1, 10**9)),
+                status=status,
+                agreed_pence=draw(st.integers(0, 10**9)) if status is ChallengeStatus.AGREED else None,
+                likelihood=draw(st.none() | st.decimals(0, 1, places=2)),
+                months=months,
+            )
+        )
+    return found
+
+
+@given(challenge_logs(), st.integers(1, 12))
+def test_the_totals_by_status_add_up_to_the_log(log: list[Challenge], month: int) -> None:
+    """Every challenge is counted in one status; the agreed £ to date is never more than the £ agreed and is all of
+    it at M12; the open risk never exceeds the £ open."""
+    summary = ChallengeSummary(month, tuple(log))
+    totals = summary.totals()
+    assert sum(total.count for total in totals) == len(log)
+    assert sum(total.value_pence for total in totals) == sum(c.value_pence for c in log)
+    assert sum(total.agreed_pence for total in totals) == summary.agreed_pence
+    assert sum(total.expected_pence for total in totals) == summary.open_expected_pence <= summary.open_pence
+    assert 0 <= summary.agreed_to_date_pence <= summary.agreed_pence
+    assert ChallengeSummary(12, tuple(log)).agreed_to_date_pence == summary.agreed_pence
