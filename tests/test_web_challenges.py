@@ -95,7 +95,11 @@ def test_a_change_from_an_old_version_is_a_conflict(client: TestClient) -> None:
     token = sign_in(client, "fiona")
     post(client, "/contracts/RXX/challenges", token, category="coding", value="50")
     assert post(client, "/contracts/RXX/challenges/CH-2025-0001", token, version="1", notes="first") == 303
-    assert post(client, "/contracts/RXX/challenges/CH-2025-0001", token, version="1", status="withdrawn") == 409
+    response = client.post(
+        "/contracts/RXX/challenges/CH-2025-0001",
+        data={"csrf_token": token, "version": "1", "status": "withdrawn", "as_at": "2025-09"},
+    )
+    assert response.status_code == 409 and "it is now version 2" in response.text
     [stored] = client.get("/api/contracts/RXX/challenges").json()["challenges"]
     assert (stored["status"], stored["notes"], stored["version"]) == ("open", "first", 2)
 
@@ -125,8 +129,9 @@ def test_a_form_without_its_csrf_token_is_refused(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("fields", "status", "why"),
     [
-        ({"category": "coding", "value": "-5"}, 400, "more than zero"),
-        ({"category": "upcoding", "value": "5"}, 400, "not one of coding"),
+        ({"category": "coding", "value": "-5"}, 422, "more than zero"),
+        ({"category": "upcoding", "value": "5"}, 422, "not one of coding"),
+        ({"category": "coding", "value": "5", "months": "M13"}, 422, "outside the financial year"),
         ({"category": "coding", "value": "5", "commissioner": "99Z"}, 404, "no contract"),
     ],
 )
@@ -136,6 +141,8 @@ def test_bad_input_is_a_clear_error(client: TestClient, fields: dict[str, str], 
         "/contracts/RXX/challenges", data={"as_at": "2025-09", "commissioner": "01A", "csrf_token": token, **fields}
     )
     assert response.status_code == status and why in response.text
+    if status == 422:  # the page again, saying why
+        assert 'id="challenge-error"' in response.text and 'id="statement-01A"' in response.text
 
 
 def test_a_drift_cell_is_raised_as_a_coding_challenge_in_one_step(client: TestClient) -> None:
