@@ -67,7 +67,7 @@ def statement_document(
         key: sum(getattr(line, key) for line in lines)
         for key in ("annual_plan_pence", "ytd_plan_pence", "ytd_actual_pence", "forecast_pence")
     }
-    challenged = _after_challenges(total, challenges)
+    total, challenged = _after_challenges(total, challenges)
     return {
         "provider": provider,
         "commissioner": commissioner,
@@ -90,14 +90,19 @@ def statement_document(
     }
 
 
-def _after_challenges(total: dict[str, int], challenges: ChallengeSummary | None) -> dict[str, Any]:
-    """Agreed challenges come off the year-to-date actual (the share in months to date) and the forecast (all of
-    them): ``total`` is changed in place; the figures before them and the challenges block are returned."""
+def _after_challenges(
+    total: dict[str, int], challenges: ChallengeSummary | None
+) -> tuple[dict[str, int], dict[str, Any]]:
+    """The totals once agreed challenges come off the year-to-date actual (the share in months to date) and the
+    forecast (all of them); and the figures before them with the challenges block."""
     summary = challenges or ChallengeSummary(0)
-    before = {
+    after = {
+        **total,
+        "ytd_actual_pence": total["ytd_actual_pence"] - summary.agreed_to_date_pence,
+        "forecast_pence": total["forecast_pence"] - summary.agreed_pence,
+    }
+    return after, {
         "ytd_actual_before_challenges_pence": total["ytd_actual_pence"],
         "forecast_before_challenges_pence": total["forecast_pence"],
+        "challenges": statement_challenges_document(summary),
     }
-    total["ytd_actual_pence"] -= summary.agreed_to_date_pence
-    total["forecast_pence"] -= summary.agreed_pence
-    return {**before, "challenges": statement_challenges_document(summary)}
