@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from outturn.domain.challenges import Challenge, ChallengeCategory, ChallengeStatus, make_reference
@@ -81,7 +82,10 @@ def insert_challenge(session: Session, challenge: Challenge, who: str) -> Challe
         updated_by=who,
     )
     session.add(row)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # another challenge took the reference between the count and the insert
+        raise Conflict(f"another challenge was raised as {reference} at the same moment: try again") from None
     return _challenge(row)
 
 
