@@ -22,12 +22,14 @@ from outturn.cli._common import (
     reports_errors,
     workspace_from,
 )
+from outturn.cli.challenges import challenges_app
 from outturn.domain.activity import ActivityKind
 from outturn.domain.money import VARIANCE_CONVENTION, format_millions, format_thousands
 from outturn.services import contracts, pricing
 from outturn.stats.casemix import MIN_SPELLS
 
 contracts_app = typer.Typer(help="Provider contracts under Payment by Results.", no_args_is_help=True)
+contracts_app.add_typer(challenges_app, name="challenges")
 
 KindOption = Annotated[ActivityKind, typer.Option("--kind", help="apc (spells), op (outpatients) or ae (A&E)")]
 
@@ -164,6 +166,15 @@ def contracts_statement(
                 )
             console.print(table)
             console.print(VARIANCE_CONVENTION, highlight=False, markup=False)
+            block = document["challenges"]
+            console.print(
+                f"Challenges: {format_thousands(block['agreed_pence'])} agreed, taken off the forecast"
+                f" ({format_thousands(block['agreed_to_date_pence'])} of it off the actual to date);"
+                f" {format_thousands(block['open_pence'])} open, {format_thousands(block['open_expected_pence'])}"
+                " expected at likelihood",
+                highlight=False,
+                markup=False,
+            )
             emit_rows(
                 OutputFormat.TABLE,
                 document["case_mix_drift"],

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from outturn.domain.challenges import ChallengeSummary
 from outturn.domain.contracts import StatementLine
+from outturn.reports.challenges import statement_challenges_document
 from outturn.stats.casemix import MIN_SPELLS, Drift
 
 
@@ -58,12 +60,14 @@ def statement_document(
     drift: list[tuple[str, str, Drift]],
     tariff_year: str,
     min_spells: int = MIN_SPELLS,
+    challenges: ChallengeSummary | None = None,
 ) -> dict[str, Any]:
     firsts = referrals["first_attendances"]
     total = {
         key: sum(getattr(line, key) for line in lines)
         for key in ("annual_plan_pence", "ytd_plan_pence", "ytd_actual_pence", "forecast_pence")
     }
+    total, challenged = _after_challenges(total, challenges)
     return {
         "provider": provider,
         "commissioner": commissioner,
@@ -82,4 +86,23 @@ def statement_document(
         "case_mix_drift": [drift_document(pod, tf, found) for pod, tf, found in drift],
         "case_mix_min_spells": min_spells,
         "case_mix_adjustment": "holm",
+        **challenged,
+    }
+
+
+def _after_challenges(
+    total: dict[str, int], challenges: ChallengeSummary | None
+) -> tuple[dict[str, int], dict[str, Any]]:
+    """The totals once agreed challenges come off the year-to-date actual (the share in months to date) and the
+    forecast (all of them); and the figures before them with the challenges block."""
+    summary = challenges or ChallengeSummary(0)
+    after = {
+        **total,
+        "ytd_actual_pence": total["ytd_actual_pence"] - summary.agreed_to_date_pence,
+        "forecast_pence": total["forecast_pence"] - summary.agreed_pence,
+    }
+    return after, {
+        "ytd_actual_before_challenges_pence": total["ytd_actual_pence"],
+        "forecast_before_challenges_pence": total["forecast_pence"],
+        "challenges": statement_challenges_document(summary),
     }

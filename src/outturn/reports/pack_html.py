@@ -115,7 +115,10 @@ def _contract_totals(contracts: Sequence[Mapping[str, Any]]) -> dict[str, int]:
         "annual_plan_pence",
         "forecast_variance_favourable_pence",
     )
-    return {key: sum(contract[key] for contract in contracts) for key in keys}
+    totals = {key: sum(contract[key] for contract in contracts) for key in keys}
+    for key in ("agreed_pence", "open_pence", "open_expected_pence"):  # the statements' challenges blocks
+        totals[f"challenges_{key}"] = sum(contract["challenges"][key] for contract in contracts)
+    return totals
 
 
 def _drift(contracts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -268,6 +268,8 @@ def _contracts(book: Workbook, pack: BoardPack) -> None:
         Column("Commissioner", "commissioner"),
         Column("Tariff year", "tariff_year"),
         *CONTRACT_COLUMNS,
+        money("YTD actual before challenges", "ytd_actual_before_challenges_pence"),
+        money("Forecast before challenges", "forecast_before_challenges_pence"),
         Column("Consultant referral share", "consultant_referral_share", "share"),
     )
     write_table(sheet, row, columns, pack.contracts)

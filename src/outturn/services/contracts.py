@@ -12,6 +12,7 @@ import ibis.expr.types as ir
 from sqlalchemy.orm import Session
 
 from outturn.domain.activity import ActivityKind, PointOfDelivery
+from outturn.domain.challenges import ChallengeSummary
 from outturn.domain.contracts import ActualLine, Contract, ContractError, StatementLine, statement_lines
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.domain.problems import ProblemsError
@@ -20,6 +21,7 @@ from outturn.engine.backends import Backend, memtable
 from outturn.ingest.contracts import read_contracts
 from outturn.reports.contracts import statement_document
 from outturn.services import imports
+from outturn.services.challenges import statement_summaries
 from outturn.services.pricing import contract_tariff, priced_activity, stored_activity
 from outturn.services.workspace import Workspace
 from outturn.stats.casemix import MIN_SPELLS, Drift, PriceSample, adjust_family, case_mix_drift
@@ -105,6 +107,23 @@ class ContractStatement:
     drift: list[tuple[str, str, Drift]]
     tariff_year: FinancialYear
     min_spells: int = MIN_SPELLS  # spells in each period before a case-mix cell is tested
+    challenges: ChallengeSummary | None = None  # the contract's challenges (agreed ones reduce the figures below)
+
+    @property
+    def annual_plan_pence(self) -> int:
+        return sum(line.annual_plan_pence for line in self.lines)
+
+    @property
+    def ytd_actual_pence(self) -> int:
+        """Priced activity to date, less the agreed challenges' share in months to date."""
+        agreed = self.challenges.agreed_to_date_pence if self.challenges else 0
+        return sum(line.ytd_actual_pence for line in self.lines) - agreed
+
+    @property
+    def forecast_pence(self) -> int:
+        """The forecast outturn, less the agreed challenges."""
+        agreed = self.challenges.agreed_pence if self.challenges else 0
+        return sum(line.forecast_pence for line in self.lines) - agreed
 
 
 def local_prices_table(contracts: Sequence[Contract]) -> ir.Table:
@@ -141,6 +160,7 @@ def contract_statements(
             for c in contracts_repository.load_contracts(session, year, provider)
             if commissioner is None or c.commissioner == commissioner
         ]
+        challenged = statement_summaries(session, year, provider, as_at)
     if not contracts:
         raise ContractError(
             f"no contract with provider {provider} in {year}: import one with `outturn contracts import FILE`"
@@ -189,6 +209,7 @@ def contract_statements(
                 _adjusted([(pod, tf, found) for (key, pod, tf, found) in drift if key == mine]),
                 tariff.year,
                 min_spells,
+                challenged.get(mine, ChallengeSummary(as_at.number)),
             )
         )
     return statements
@@ -227,13 +248,20 @@ def _adjusted(cells: list[tuple[str, str, Drift]]) -> list[tuple[str, str, Drift
     return [(pod, tf, found) for (pod, tf, _), found in zip(cells, adjusted, strict=True)]
 
 
+BASELINE_MONTHS = (1, 2, 3)  # case mix now is set against the first quarter's
+
+
 def _drift(
     backend: Backend, priced_apc: ir.Table, year: FinancialYear, as_at: FinancialMonth, min_spells: int
 ) -> list[tuple[tuple[str, str], str, str, Drift]]:
     """Case mix in the latest three months against the first quarter of the year (needs as-at M06 or later)."""
     if as_at.number < 6:
         return []
-    baseline = backend.to_rows(contract_engine.case_mix(priced_apc, year=year.start_year, first_month=1, last_month=3))
+    baseline = backend.to_rows(
+        contract_engine.case_mix(
+            priced_apc, year=year.start_year, first_month=BASELINE_MONTHS[0], last_month=BASELINE_MONTHS[-1]
+        )
+    )
     current = backend.to_rows(
         contract_engine.case_mix(
             priced_apc, year=year.start_year, first_month=as_at.number - 2, last_month=as_at.number
@@ -270,6 +298,7 @@ def statement_documents(found: Sequence[ContractStatement]) -> list[dict[str, An
             s.drift,
             s.tariff_year.label,
             s.min_spells,
+            s.challenges,
         )
         for s in found
     ]

@@ -68,6 +68,7 @@ class Drift:
     expected_pence: Pence
     actual_pence: Pence
     status: DriftStatus
+    baseline_pence: Pence  # the baseline's total price (its mean is ``baseline_mean_pence``)
     z: float | None  # None unless tested
     p_value: float | None  # unadjusted; None unless tested
     p_adjusted: float | None = None  # Holm-adjusted across the family tested; None until adjusted or untested
@@ -121,6 +122,7 @@ def case_mix_drift(baseline: PriceSample, current: PriceSample, min_spells: int 
         expected_pence=expected,
         actual_pence=current.pence,
         status=status,
+        baseline_pence=baseline.pence,
         z=z,
         p_value=None if z is None else math.erfc(abs(z) / math.sqrt(2)),
     )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -274,6 +274,36 @@ class ContractBlockRow(Base):
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id", ondelete="CASCADE"), index=True)
     description: Mapped[str] = mapped_column(String(300))
     annual_pence: Mapped[int] = mapped_column(BigInteger)
+
+
+class ChallengeRow(Base):
+    """A challenge raised with a provider about a contract; ``version`` rises with every change (optimistic
+    concurrency) and every change is written to the audit log (entity "challenge")."""
+
+    __tablename__ = "contract_challenges"
+    __table_args__ = (UniqueConstraint("year", "reference", name="uq_challenge_reference"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reference: Mapped[str] = mapped_column(String(20))
+    year: Mapped[int] = mapped_column(Integer)
+    provider: Mapped[str] = mapped_column(String(16), index=True)
+    commissioner: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(20))
+    value_pence: Mapped[int] = mapped_column(BigInteger)
+    raised_on: Mapped[date] = mapped_column(Date)
+    raised_by: Mapped[str] = mapped_column(String(100))
+    point_of_delivery: Mapped[str | None] = mapped_column(String(30))
+    treatment_function: Mapped[str | None] = mapped_column(String(10))
+    months: Mapped[str] = mapped_column(String(40), default="")  # financial months, comma-separated
+    status: Mapped[str] = mapped_column(String(12))
+    status_changed_on: Mapped[date | None] = mapped_column(Date)
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    agreed_pence: Mapped[int | None] = mapped_column(BigInteger)
+    likelihood: Mapped[Decimal | None] = mapped_column(Numeric(7, 6))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(String(100))
 
 
 # --- web users, sessions and login attempts ------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from outturn.web.routes import (
     auth,
     benchmarking,
+    challenges,
     close,
     contracts,
     imports,
@@ -25,6 +26,7 @@ ROUTERS = (
     practices.router,
     benchmarking.router,
     contracts.router,
+    challenges.router,
     prescribing.router,
     scenarios.router,
     close.router,

@@ -76,20 +76,26 @@ async def contracts_page(
     return render(request, "contracts/list.html", {"active": "contracts", "month": month, "rows": rows})
 
 
-@router.get("/contracts/{provider}", include_in_schema=False)
-async def provider_page(
-    request: Request, _user: Reader, workspace: WorkspaceDep, provider: str, as_at: str | None = None
-) -> Response:
-    month = as_at_month(workspace, as_at)
+async def provider_context(
+    request: Request, workspace: Workspace, provider: str, month: FinancialMonth
+) -> dict[str, Any]:
+    """What the provider's page shows (also when a challenge form on it is refused and the page is shown again)."""
     documents = await statements(request, workspace, provider, month)
     names = {row["provider"]: row["provider_name"] for row in await contract_list(request, workspace, month)}
-    context = {
+    return {
         "active": "contracts",
         "month": month,
         "provider": provider.upper(),
         "provider_name": names.get(provider.upper()),
         "documents": documents,
     }
+
+
+@router.get("/contracts/{provider}", include_in_schema=False)
+async def provider_page(
+    request: Request, _user: Reader, workspace: WorkspaceDep, provider: str, as_at: str | None = None
+) -> Response:
+    context = await provider_context(request, workspace, provider, as_at_month(workspace, as_at))
     return render(request, "contracts/provider.html", context)
 
 
