@@ -1,7 +1,10 @@
 """The main job: the monthly cycle of one real ICB, from real reference data and a SYNTHETIC economy, to the
 board pack.
 
-Last month first, then this month, as a finance team works: import last month's ledger (recording the year's
+First the SYNTHETIC hospital activity of last year and this, the contracts rolled forward from last year's priced
+outturn and this year's priced activity by month: the ledger's acute lines carry each contract's plan and accrue its
+priced activity (demo/acute_ledger.py), and the contract-to-ledger map is written beside the other inputs. Then last
+month first, then this month, as a finance team works: import last month's ledger (recording the year's
 earlier months in the forecast history, as their closes would have), savings workbook and prescribing, close the
 month; then this month's ledger, the scheme leads' savings updates, the month's prescribing,
 the hospital activity to date priced against the contracts, close the month; then compute the position, benchmarks
