@@ -10,10 +10,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from outturn.cli import app
-from outturn.demo.acute_ledger import ContractSpend, contract_map, short_trust_name
+from outturn.demo.acute_ledger import ContractSpend, acute_lines, contract_map, short_trust_name
 from outturn.demo.ledger import SyntheticEconomy, synthetic_economy
 from outturn.domain.ledger import LedgerLine
 from outturn.domain.periods import FinancialYear
@@ -390,3 +392,24 @@ def test_contract_map_names_the_line_of_each_contract_and_its_drugs() -> None:
     ]
     assert short_trust_name("OXFORD UNIVERSITY HOSPITALS NHS FOUNDATION TRUST") == "Oxford University Hospitals"
     assert short_trust_name("BUCKINGHAMSHIRE HEALTHCARE NHS TRUST") == "Buckinghamshire Healthcare"
+
+
+@given(
+    plans=st.lists(st.lists(st.integers(0, 10**9), min_size=12, max_size=12), min_size=0, max_size=6),
+    headroom=st.integers(0, 10**12),
+)
+@settings(max_examples=60, deadline=None)
+def test_acute_lines_add_up_to_the_acute_budget(plans: list[list[int]], headroom: int) -> None:
+    """Whatever the contracts, each contract line is its plan month by month and the acute lines add up to the
+    acute budget, while the contracts and their drugs and devices fit in it."""
+    contracts = [
+        ContractSpend(f"R{number:02d}", "", "AAA", tuple(plan), tuple(plan)) for number, plan in enumerate(plans)
+    ]
+    carved = sum(sum(plan) for plan in plans) * 2  # contracts and at most 12% more, with room to spare
+    budget = carved + headroom
+    lines = list(acute_lines("AAA", budget, contracts, (Decimal(1),) * 12, Decimal(1)))
+    for contract in contracts:
+        (line,) = [line for line in lines if line.subcategory == contract.contract_line]
+        assert line.budget == contract.plan_pence
+    assert all(len(line.budget) == 12 for line in lines)
+    assert sum(sum(line.budget) for line in lines) == budget

@@ -51,7 +51,9 @@ def _pairs(
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
     rows = rng.choice(emergency, size=count, replace=False)
-    candidates = np.setdiff1d(ordinary, rows)
+    readmitted = np.zeros(len(discharge), dtype=np.bool_)
+    readmitted[rows] = True
+    candidates = ordinary[~readmitted[ordinary]]  # not setdiff1d: that sorts a million rows a chunk
     index = rng.choice(candidates, size=count, replace=False)
     day = discharge[index] + _gaps(rng, count)
     day = np.minimum(day, last_day - los[rows])  # the readmission's discharge stays within the year
