@@ -107,7 +107,7 @@ def _closed_template(root: Path, build: Callable[[Path], Workspace]) -> Path:
     return root
 
 
-SMALL_DEMO_ACTIVITY_SCALE = 0.03  # of ICB-scale hospital activity: the ledger, plan and savings do not depend on it
+SMALL_DEMO_ACTIVITY_SCALE = 0.03  # of ICB-scale hospital activity: the plan, budgets and savings do not depend on it
 SMALL_DEMO_TRIALS = 2_000  # the board pack's Monte Carlo trials
 
 

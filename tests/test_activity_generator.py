@@ -207,6 +207,32 @@ def test_unpriced_share_is_small_but_not_zero(larger: Path, tariff: dict[str, di
     assert 0 < functions.null_count < 0.02 * len(functions)
 
 
+def test_emergency_readmissions_run_near_the_national_rate(larger: Path) -> None:
+    """The national indicator (NHS Outcomes Framework 3b) was 13.8% in 2017/18: emergency admissions 0-29 days after
+    the patient's last discharge, per ordinary (not day-case) spell. Counted here from the rows alone: a non-elective
+    spell whose patient left the same provider after another ordinary spell 0-29 days before it was admitted. The
+    generator draws 12% to the same provider; chance repeats of a patient add about one point. Band: 11%-16%."""
+    spells = rows(larger, "apc")
+    ordinary = [spell for spell in spells if spell["admission_method"] != "day_case"]
+    discharges: dict[tuple[str, str], list[tuple[str, date]]] = {}
+    for spell in ordinary:
+        key = (spell["patient_id"], spell["provider"])
+        discharges.setdefault(key, []).append((spell["spell_id"], spell["discharge_date"]))
+    readmitted = [
+        spell
+        for spell in ordinary
+        if spell["admission_method"] == "non_elective"
+        and any(
+            other != spell["spell_id"] and 0 <= (spell["admission_date"] - discharged).days <= 29
+            for other, discharged in discharges[(spell["patient_id"], spell["provider"])]
+        )
+    ]
+    assert 0.11 <= len(readmitted) / len(ordinary) <= 0.16, len(readmitted) / len(ordinary)
+    # A readmission is the same patient's: practice and commissioner follow the patient.
+    practice_of = {(spell["patient_id"], spell["practice"], spell["commissioner"]) for spell in spells}
+    assert len({key[0] for key in practice_of}) == len(practice_of)
+
+
 def test_organisations_default_and_given(reference_dir: Path, generated: Path, tmp_path: Path) -> None:
     spells = read(generated, "apc")
     with (reference_dir / "prices" / "national_tariff" / "nt1719_mff_values.csv").open(encoding="utf-8") as handle:

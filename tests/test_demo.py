@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from outturn.cli import app
+from outturn.demo.acute_ledger import ContractSpend, acute_lines, contract_map, short_trust_name
 from outturn.demo.ledger import SyntheticEconomy, synthetic_economy
 from outturn.domain.ledger import LedgerLine
 from outturn.domain.periods import FinancialYear
@@ -23,7 +27,7 @@ ALLOCATION_FILE = Path("allocations") / "aif_tool_gp_practice_wp_2022_2023.csv"
 # Continuing healthcare (100), other programme (65), running costs (22) and reserves (15) follow the final WP.
 RATES = [("G&A WP", 930), ("MH WP", 215), ("CS WP", 175), ("Prescr WP", 160), ("Primary Medical Care WP", 175),
          ("Final WP", 100), ("Final WP", 65), ("Final WP", 22), ("Final WP", 15)]
-LEDGER_LINES = 22  # lines per sub-ICB location; each split of a category budget rounds to the penny
+LEDGER_LINES = 28  # lines per sub-ICB location (12 acute); each split of a category budget rounds to the penny
 
 
 @pytest.fixture(scope="module")
@@ -83,14 +87,16 @@ def test_demo_is_in_deficit_with_a_bridge_that_reconciles(demo: dict[str, object
     assert steps[-1]["running_pence"] == position["risk"]["likely_surplus_pence"]
 
 
-def test_demo_can_be_rebuilt_in_place_and_reports_the_same(demo: dict[str, object], small_demo: DemoResult) -> None:
+def test_demo_can_be_rebuilt_in_place_and_keeps_its_budgets(demo: dict[str, object], small_demo: DemoResult) -> None:
     """The module's demo was rebuilt in place over a copy of the session's, whose hospital activity is at 3% of
-    ICB scale: no ledger figure depends on the activity, so the position is the same."""
+    ICB scale: the budgets do not depend on the activity (the acute category is its £ per weighted head, the
+    contracts carved out of it), so the allocation and budget are the same; the acute actuals follow each build's
+    priced activity."""
     first = small_demo.position
     second = demo["position"]
     assert isinstance(second, dict)
-    assert second["forecast_outturn_pence"] == first.forecast_outturn_pence
-    assert second["ytd_actual_pence"] == first.ytd_actual_pence
+    assert second["allocation_pence"] == first.allocation_pence
+    assert second["annual_budget_pence"] == first.annual_budget_pence
 
 
 def test_demo_has_a_forecast_history_from_m01_to_m08(demo: dict[str, object]) -> None:
@@ -147,6 +153,73 @@ def test_demo_monitors_the_main_acute_contract_from_synthetic_activity(demo: dic
         assert 0.1 < statement["consultant_referral_share"] < 0.3
 
 
+def _pence(text: str) -> int:
+    return int((Decimal(text.replace("£", "").replace(",", "")) * 100).to_integral_value())
+
+
+def _csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_demo_ledger_carries_each_contract_plan_on_its_mapped_line(demo: dict[str, object]) -> None:
+    """Every contract in the contract file has one map row for its ledger line (named with the provider code as a
+    whole word), and that line's budget for the year is the contract's plan to the penny; each main provider's
+    drugs and devices line is mapped too, and every mapped line is in the ledger."""
+    inputs = Path(str(demo["workspace"])) / "inputs"
+    plans: dict[tuple[str, str], int] = {}
+    for row in _csv(inputs / "contracts.csv"):
+        key = (row["provider"], row["commissioner"])
+        plans[key] = plans.get(key, 0) + _pence(row["value"])
+    budgets: dict[tuple[str, str], int] = {}
+    for row in _csv(inputs / "ledger.csv"):
+        if row["year"] == "2025/26":
+            key = (row["org_code"], row["subcategory"])
+            budgets[key] = budgets.get(key, 0) + _pence(row["budget"])
+    mapping = _csv(inputs / "contract-map.csv")
+    assert list(mapping[0]) == ["provider", "commissioner", "category", "line", "element"]
+    contract_rows = {(row["provider"], row["commissioner"]): row for row in mapping if row["element"] == "contract"}
+    assert len(plans) == 18 and set(contract_rows) == set(plans)  # 6 providers × 3 sub-ICB locations
+    for (provider, commissioner), plan in plans.items():
+        line = contract_rows[(provider, commissioner)]["line"]
+        assert re.search(rf"\b{provider}\b", line), line
+        assert budgets[(commissioner, line)] == plan, (provider, commissioner)
+    drugs = [row for row in mapping if row["element"] == "drugs and devices outside tariff"]
+    assert {row["provider"] for row in drugs} == {"RTH", "RXQ", "RHW"}  # the three sub-ICB locations' home trusts
+    assert all((row["commissioner"], row["line"]) in budgets and row["category"] == "acute" for row in mapping)
+
+
+def test_demo_ledger_accrues_the_priced_activity_to_date(demo: dict[str, object]) -> None:
+    """Each contract line's actual to M08 (M01-M07 in ledger.csv, M08 in ledger-M08.csv) is within 1% of the
+    contract's activity to date priced at the national tariff (the accrual with its monthly difference of 0.4%)."""
+    from outturn.domain.activity import ActivityKind
+    from outturn.domain.periods import FinancialYear as Year
+    from outturn.services import pricing
+    from outturn.services.workspace import open_workspace
+
+    workspace_dir = Path(str(demo["workspace"]))
+    inputs = workspace_dir / "inputs"
+    lines = {row["line"]: (row["provider"], row["commissioner"]) for row in _csv(inputs / "contract-map.csv")
+             if row["element"] == "contract"}
+    ledger: dict[tuple[str, str], int] = {}
+    for name in ("ledger.csv", "ledger-M08.csv"):
+        for row in _csv(inputs / name):
+            if row["year"] == "2025/26" and row["subcategory"] in lines and row["actual"]:
+                key = lines[row["subcategory"]][0], row["org_code"]
+                ledger[key] = ledger.get(key, 0) + _pence(row["actual"])
+    files = {kind: inputs / "activity-2025" / f"{kind.value}-to-2025-11.parquet" for kind in ActivityKind}
+    with open_workspace(workspace_dir) as workspace:
+        rows = pricing.outturn_by_contract(workspace, files, Year(2025))
+    priced: dict[tuple[str, str], int] = {}
+    for row in rows:
+        if row["month"] <= 8:
+            key = (row["provider"], row["commissioner"])
+            priced[key] = priced.get(key, 0) + int(row["pence"])
+    assert set(ledger) <= set(priced) and len(ledger) == 18
+    for key, actual in ledger.items():
+        assert abs(actual - priced[key]) <= priced[key] * 0.01, (key, actual / priced[key])
+
+
 def test_demo_has_one_account_per_role_for_the_web_application(demo: dict[str, object]) -> None:
     from outturn.services.demo import DEMO_PASSWORD
     from outturn.services.users import LoginRefused, sign_in
@@ -191,7 +264,8 @@ def test_demo_ledger_holds_two_complete_prior_years_and_this_year_to_the_month()
             months_with_actual.setdefault((line.year.start_year, *key), set()).add(line.month)
     assert sorted(lines_by_year) == [2023, 2024, 2025]
     assert lines_by_year[2023] == lines_by_year[2024] == lines_by_year[2025]
-    assert len(lines_by_year[2025]) == 2 * (4 + 2 + 2 + 3 + 2 + 2 + 2 + 2 + 1)  # lines of each category, two orgs
+    # Lines of each category, two orgs; with no contracts acute has its three lines named for no provider.
+    assert len(lines_by_year[2025]) == 2 * (3 + 2 + 2 + 3 + 2 + 2 + 2 + 2 + 1)
     for year, months in ((2023, set(range(1, 13))), (2024, set(range(1, 13))), (2025, set(range(1, 9)))):
         for key in lines_by_year[year]:
             assert months_with_actual[(year, *key)] == months, (year, key)
@@ -224,3 +298,118 @@ def test_demo_ledger_has_a_march_year_end_spike() -> None:
     for year in (2023, 2024):
         rest = sum(actual[(year, month)] for month in range(1, 12)) / 11
         assert actual[(year, 12)] > rest * 1.025, (year, actual[(year, 12)] / rest)
+
+
+# --- the acute ledger made consistent with the contracts (demo/acute_ledger.py) ---------------------------------
+
+PLAN_MONTH = 100_000_000  # £1m a month: £12m a year
+PRICED_MONTH = 102_500_000  # priced activity 2.5% above plan
+
+
+def _contracts() -> tuple[ContractSpend, ...]:
+    """AAA's main provider RTH (£12m) and a small contract with RXQ (£1.2m); BBB's main provider RXQ (£12m)."""
+    def spend(provider: str, name: str, commissioner: str, month_pence: int) -> ContractSpend:
+        priced = round(month_pence * Decimal("1.025"))
+        return ContractSpend(provider, name, commissioner, (month_pence,) * 12, (priced,) * 12, (month_pence,) * 12)
+
+    return (
+        spend("RTH", "Oxford University Hospitals", "AAA", PLAN_MONTH),
+        spend("RXQ", "Buckinghamshire Healthcare", "AAA", PLAN_MONTH // 10),
+        spend("RXQ", "Buckinghamshire Healthcare", "BBB", PLAN_MONTH),
+    )
+
+
+def _contract_economy() -> SyntheticEconomy:
+    people = Decimal(500_000)
+    population = PopulationTotals(10, None, people, people, people, people, people, people, people, people, people)
+    return synthetic_economy({"AAA": population, "BBB": population}, FinancialYear(2025), 8, 7, _contracts())
+
+
+def _acute(ledger: tuple[LedgerLine, ...], org: str, year: int) -> dict[str, list[LedgerLine]]:
+    lines: dict[str, list[LedgerLine]] = {}
+    for line in ledger:
+        if line.org_code == org and line.year.start_year == year and line.category.value == "acute":
+            lines.setdefault(line.subcategory, []).append(line)
+    return lines
+
+
+def test_acute_contract_lines_carry_each_contract_plan_to_the_penny() -> None:
+    economy = _contract_economy()
+    acute = _acute(economy.ledger, "AAA", 2025)
+    # Both RTH and RXQ are main providers (each the largest contract of a commissioner): AAA has a drugs and devices
+    # line for each; then the three lines named for no provider.
+    assert sorted(acute) == sorted([
+        "RTH Oxford University Hospitals: contract", "RTH drugs and devices outside tariff",
+        "RXQ Buckinghamshire Healthcare: contract", "RXQ drugs and devices outside tariff",
+        "Independent sector", "Non-contracted activity", "Other NHS acute",
+    ])
+    assert [line.budget_pence for line in acute["RTH Oxford University Hospitals: contract"]] == [PLAN_MONTH] * 12
+    assert [line.budget_pence for line in acute["RXQ Buckinghamshire Healthcare: contract"]] == [PLAN_MONTH // 10] * 12
+    # Drugs and devices: 12% of the plan: £1,440,000.00 and £144,000.00 a year.
+    assert sum(line.budget_pence for line in acute["RTH drugs and devices outside tariff"]) == 144_000_000
+    assert sum(line.budget_pence for line in acute["RXQ drugs and devices outside tariff"]) == 14_400_000
+    # Independent sector 9% and non-contracted activity 6% of the acute budget (£930 × 500,000 = £465m), the rest on
+    # Other NHS acute: 465m - 12m - 1.2m - 1.44m - 0.144m - 41.85m - 27.9m = £380,466,000.
+    annual = {name: sum(line.budget_pence for line in lines) for name, lines in acute.items()}
+    assert annual["Independent sector"] == 4_185_000_000
+    assert annual["Non-contracted activity"] == 2_790_000_000
+    assert annual["Other NHS acute"] == 38_046_600_000
+    assert sum(annual.values()) == 46_500_000_000
+
+
+def test_acute_contract_lines_accrue_the_priced_activity_of_the_month() -> None:
+    """Actual = the month's priced activity (£1.025m) with an accrual difference of 0.4% (one standard deviation):
+    each month within 2%, the eight months to M08 within 1% of £8.2m; months after M08 not yet reported."""
+    acute = _acute(_contract_economy().ledger, "AAA", 2025)
+    lines = acute["RTH Oxford University Hospitals: contract"]
+    reported = [line.actual_pence for line in lines if line.actual_pence is not None]
+    assert len(reported) == 8
+    assert all(abs(actual - PRICED_MONTH) <= PRICED_MONTH * 0.02 for actual in reported)
+    assert abs(sum(reported) - 8 * PRICED_MONTH) <= 8 * PRICED_MONTH * 0.01
+    assert all(line.actual_pence is None for line in lines[8:])
+
+
+def test_prior_years_hold_the_same_acute_lines_last_year_at_its_priced_activity() -> None:
+    ledger = _contract_economy().ledger
+    names = {year: set(_acute(ledger, "BBB", year)) for year in (2023, 2024, 2025)}
+    assert names[2023] == names[2024] == names[2025]
+    last_year = _acute(ledger, "AAA", 2024)["RTH Oxford University Hospitals: contract"]
+    # Last year's actuals follow last year's priced activity (£1m a month here); budgets 4.5% lower than this year's.
+    assert all(abs(line.actual_pence - PLAN_MONTH) <= PLAN_MONTH * 0.02 for line in last_year if line.actual_pence)
+    assert abs(sum(line.budget_pence for line in last_year) - round(12 * PLAN_MONTH / Decimal("1.045"))) <= 1
+
+
+def test_contract_map_names_the_line_of_each_contract_and_its_drugs() -> None:
+    rows = [(row.provider, row.commissioner, row.category.value, row.line, row.element) for row in contract_map(
+        _contracts())]
+    assert rows == [
+        ("RTH", "AAA", "acute", "RTH Oxford University Hospitals: contract", "contract"),
+        ("RTH", "AAA", "acute", "RTH drugs and devices outside tariff", "drugs and devices outside tariff"),
+        ("RXQ", "AAA", "acute", "RXQ Buckinghamshire Healthcare: contract", "contract"),
+        ("RXQ", "AAA", "acute", "RXQ drugs and devices outside tariff", "drugs and devices outside tariff"),
+        ("RXQ", "BBB", "acute", "RXQ Buckinghamshire Healthcare: contract", "contract"),
+        ("RXQ", "BBB", "acute", "RXQ drugs and devices outside tariff", "drugs and devices outside tariff"),
+    ]
+    assert short_trust_name("OXFORD UNIVERSITY HOSPITALS NHS FOUNDATION TRUST") == "Oxford University Hospitals"
+    assert short_trust_name("BUCKINGHAMSHIRE HEALTHCARE NHS TRUST") == "Buckinghamshire Healthcare"
+
+
+@given(
+    plans=st.lists(st.lists(st.integers(0, 10**9), min_size=12, max_size=12), min_size=0, max_size=6),
+    headroom=st.integers(0, 10**12),
+)
+@settings(max_examples=60, deadline=None)
+def test_acute_lines_add_up_to_the_acute_budget(plans: list[list[int]], headroom: int) -> None:
+    """Whatever the contracts, each contract line is its plan month by month and the acute lines add up to the
+    acute budget, while the contracts and their drugs and devices fit in it."""
+    contracts = [
+        ContractSpend(f"R{number:02d}", "", "AAA", tuple(plan), tuple(plan)) for number, plan in enumerate(plans)
+    ]
+    carved = sum(sum(plan) for plan in plans) * 2  # contracts and at most 12% more, with room to spare
+    budget = carved + headroom
+    lines = list(acute_lines("AAA", budget, contracts, (Decimal(1),) * 12, Decimal(1)))
+    for contract in contracts:
+        (line,) = [line for line in lines if line.subcategory == contract.contract_line]
+        assert line.budget == contract.plan_pence
+    assert all(len(line.budget) == 12 for line in lines)
+    assert sum(sum(line.budget) for line in lines) == budget

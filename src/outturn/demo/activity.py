@@ -22,7 +22,10 @@ synthetic; the mix is drawn from the real files in the reference-data directory:
   delivery; paediatric HRGs and treatment functions see children, geriatric medicine the over-65s;
 - providers: a handful of real trusts from the market forces factor file (Oxford, Buckinghamshire, Royal
   Berkshire and neighbours at ICB scale; every trust with a type 1 A&E, weighted by its attendances, at national
-  scale); each commissioner sends most of its activity to one "home" provider.
+  scale); each commissioner sends most of its activity to one "home" provider;
+- emergency readmissions: about 12% of ordinary (elective and non-elective) spells are followed by a non-elective
+  spell of the same patient at the same provider within 30 days of discharge, against the national indicator's 13.8%
+  to any hospital (NHS Digital, NHS Outcomes Framework 3b, 2017/18; see ``readmissions.py``).
 
 About 0.5% of spells and attendances carry a missing or unknown HRG or treatment function, so pricing has
 unpriced activity to report.
@@ -51,6 +54,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from outturn.demo.readmissions import draw_readmissions
 from outturn.demo.reference_inputs import (
     MAX_AGE,
     BoolArray,
@@ -579,6 +583,30 @@ def _people_columns(economy: _Economy, people: _People) -> dict[str, pa.Array]:
     }
 
 
+def _with_readmissions(
+    economy: _Economy,
+    rng: np.random.Generator,
+    method: IntArray,
+    child: BoolArray,
+    people: _People,
+    ages: IntArray,
+    admitted: IntArray,
+    los: IntArray,
+) -> tuple[_People, IntArray, IntArray]:
+    """Some non-elective spells remade as emergency readmissions of an earlier spell's patient (readmissions.py)."""
+    found = draw_readmissions(
+        rng, ordinary=method != 1, emergency=method == 2, child=child, admitted=admitted, los=los,
+        last_day=economy.days - 1,
+    )
+    columns = [people.patient.copy(), people.practice.copy(), people.commissioner.copy(), people.provider.copy()]
+    for column in columns:
+        column[found.rows] = column[found.index]
+    ages, admitted = ages.copy(), admitted.copy()
+    ages[found.rows] = ages[found.index]
+    admitted[found.rows] = found.day
+    return _People(*columns), ages, admitted
+
+
 def _apc_chunk(economy: _Economy, rng: np.random.Generator, first_row: int, size: int) -> dict[str, pa.Array]:
     method = np.searchsorted(economy.method_cdf, rng.random(size) * economy.method_cdf[-1], side="right")
     method = np.minimum(method, 2)
@@ -624,6 +652,7 @@ def _apc_chunk(economy: _Economy, rng: np.random.Generator, first_row: int, size
     )
     people = _draw_people(economy, rng, ages)
     missing, unknown = _unpriced(rng, size)
+    people, ages, admitted = _with_readmissions(economy, rng, method, child, people, ages, admitted, los)
     methods = _string_array([AdmissionMethod.ELECTIVE, AdmissionMethod.DAY_CASE, AdmissionMethod.NON_ELECTIVE])
     return {
         "spell_id": _ids(f"S{economy.year}", np.arange(first_row + 1, first_row + size + 1), 9),

@@ -1,4 +1,5 @@
-"""Writing the synthetic economy as the files a finance team would send: ledger, plan and risk CSVs."""
+"""Writing the synthetic economy as the files a finance team would send: ledger, plan, risk, contract and
+contract-to-ledger map CSVs."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 
+from outturn.demo.acute_ledger import ContractMapRow
 from outturn.domain.ledger import LedgerLine
 from outturn.domain.money import format_pounds, scale
 from outturn.domain.plans import FinancialPlan, RiskItem
@@ -97,9 +99,22 @@ def write_risks(path: Path, items: Iterable[RiskItem]) -> Path:
     )
 
 
-def write_contract_plans(path: Path, rows: Iterable[dict[str, object]], year_label: str, growth_share: str) -> Path:
-    """Contract plans rolled forward from last year's priced outturn (by point of delivery and month)."""
+def contract_plan_rows(rows: Iterable[dict[str, object]], growth_share: str) -> list[dict[str, object]]:
+    """Contract plans rolled forward from last year's priced outturn (by point of delivery and month): the same
+    keys, with activity and pence grown by ``growth_share`` and rounded (pence to the penny)."""
     growth = Decimal(1) + Decimal(growth_share)
+    return [
+        {
+            **row,
+            "activity": scale(int(str(row["activity"])), growth),
+            "pence": scale(int(str(row["pence"])), growth),
+        }
+        for row in rows
+    ]
+
+
+def write_contract_plans(path: Path, plan_rows: Iterable[dict[str, object]], year_label: str) -> Path:
+    """The contract plans (``contract_plan_rows``) as the contract file."""
     return _write(
         path,
         ("provider", "commissioner", "year", "point_of_delivery", "month", "activity", "value", "description"),
@@ -110,10 +125,20 @@ def write_contract_plans(path: Path, rows: Iterable[dict[str, object]], year_lab
                 year_label,
                 row["point_of_delivery"],
                 f"M{row['month']:02d}",
-                scale(int(str(row["activity"])), growth),
-                format_pounds(scale(int(str(row["pence"])), growth)),
+                row["activity"],
+                format_pounds(int(str(row["pence"]))),
                 "SYNTHETIC plan: last year's outturn plus growth",
             )
-            for row in rows
+            for row in plan_rows
         ),
+    )
+
+
+def write_contract_map(path: Path, rows: Iterable[ContractMapRow]) -> Path:
+    """The contract-to-ledger map: which ledger line carries each contract's value (``element`` ``contract``) and
+    each of its non-contract elements (``element`` names it, e.g. ``drugs and devices outside tariff``)."""
+    return _write(
+        path,
+        ("provider", "commissioner", "category", "line", "element"),
+        ((row.provider, row.commissioner, row.category.value, row.line, row.element) for row in rows),
     )

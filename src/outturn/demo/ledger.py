@@ -4,18 +4,22 @@ No public source gives commissioners' ledgers. This generator makes a plausible 
 a national £ per weighted head for the matching allocation component (general and acute for acute, community
 for community, and so on); actual spend carries the pressures commissioners in recovery report (acute
 over-performance, continuing healthcare growth, prescribing price rises) in the shape NHS ledgers show (a winter
-peak, a summer dip and a March year-end spike), noise and a one-off item. The two years before this one are held
-in full, with budgets a few per cent lower each year back and less pressure, so seasonal profiles and back-tests
-have real history. Every figure is labelled synthetic where it is shown.
+peak, a summer dip and a March year-end spike), noise and a one-off item. Acute lines follow the demo's contracts
+(``acute_ledger.py``): a line per contract budgeted at its plan and accruing the month's priced activity, drugs and
+devices outside tariff for each main provider, and the rest of the acute budget on lines named for no provider.
+The two years before this one are held in full, with the same lines, budgets a few per cent lower each year back
+and less pressure (last year's contract lines accrue last year's priced activity), so seasonal profiles and
+back-tests have real history. Every figure is labelled synthetic where it is shown.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from outturn.demo.acute_ledger import ACCRUAL_NOISE, BudgetLine, ContractSpend, acute_lines, phased
 from outturn.domain.ledger import CostCategory, LedgerLine
 from outturn.domain.money import Pence, pounds, scale
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialYear
@@ -35,14 +39,8 @@ POUNDS_PER_WEIGHTED_HEAD: dict[CostCategory, int] = {
     CostCategory.RESERVES_CONTINGENCY: 15,
 }
 
-# Ledger lines within each category and their shares of its budget.
+# Ledger lines within each category and their shares of its budget (acute's follow the contracts: acute_ledger.py).
 LINES: dict[CostCategory, tuple[tuple[str, str], ...]] = {
-    CostCategory.ACUTE: (
-        ("Main acute provider", "0.62"),
-        ("Other NHS acute", "0.23"),
-        ("Independent sector", "0.09"),
-        ("Non-contracted activity", "0.06"),
-    ),
     CostCategory.MENTAL_HEALTH: (("Main mental health trust", "0.80"), ("Out-of-area placements", "0.20")),
     CostCategory.COMMUNITY: (("Community trust", "0.85"), ("Hospices and voluntary sector", "0.15")),
     CostCategory.CONTINUING_HEALTHCARE: (
@@ -136,60 +134,86 @@ class SyntheticEconomy:
     risks: tuple[RiskItem, ...]
 
 
-def _annual_budgets(population: PopulationTotals) -> Iterator[tuple[CostCategory, str, Pence]]:
+def _budget_lines(org_code: str, population: PopulationTotals, contracts: Sequence[ContractSpend]) -> list[BudgetLine]:
+    """Each category's budget (£ per weighted head) split into its lines; acute around the commissioner's contracts."""
+    lines: list[BudgetLine] = []
     for category, rate in POUNDS_PER_WEIGHTED_HEAD.items():
         category_budget = scale(pounds(rate), category_weighted_population(population, category))
+        if category is CostCategory.ACUTE:
+            shape = SPEND_SHAPE[category]
+            lines.extend(acute_lines(org_code, category_budget, contracts, shape, PRESSURE[category]))
+            continue
         for subcategory, share in LINES[category]:
-            yield category, subcategory, scale(category_budget, Decimal(share))
+            annual = scale(category_budget, Decimal(share))
+            budget = phased(annual, SPEND_SHAPE.get(category, FLAT))
+            shape = SPEND_SHAPE.get(category, YEAR_END_SHAPE)
+            lines.append(BudgetLine(category, subcategory, budget, shape, PRESSURE[category]))
+    return lines
 
 
-def _phased(annual: Pence, profile: tuple[Decimal, ...]) -> list[Pence]:
-    """An annual amount phased by month in ``profile``; M12 takes the rounding."""
-    months = [scale(annual, weight / MONTHS_IN_YEAR) for weight in profile[:-1]]
-    return [*months, annual - sum(months)]
+def _earlier_budget(budget: tuple[Pence, ...], category: CostCategory, years_back: int) -> tuple[Pence, ...]:
+    """A line's budget ``years_back`` years before, taking off its category's growth once a year, phased as now."""
+    factor = 1 / GROWTH[category] ** years_back
+    months = [scale(amount, factor) for amount in budget[:-1]]
+    return (*months, scale(sum(budget), factor) - sum(months))
 
 
-def _earlier_budgets(
-    budgets: list[tuple[CostCategory, str, Pence]], years_back: int
-) -> list[tuple[CostCategory, str, Pence]]:
-    """The budgets ``years_back`` years before these, taking off each category's growth once a year."""
-    return [(category, line, scale(annual, 1 / GROWTH[category] ** years_back)) for category, line, annual in budgets]
+def _spend(line: BudgetLine, annual: Pence, years_back: int, pressure_scale: Decimal) -> tuple[Pence, ...] | None:
+    """The year's underlying spend by month: the budget under pressure in the line's spend shape, or None where the
+    line follows the priced activity of the month."""
+    if years_back in line.accruals:
+        return None
+    pressure = 1 + (line.pressure - 1) * pressure_scale
+    return phased(scale(annual, pressure), line.spend_shape)
+
+
+def _actual(
+    line: BudgetLine, spend: tuple[Pence, ...] | None, years_back: int, month: int, rng: random.Random
+) -> Pence:
+    """A reported month's spend with its noise: about the priced activity (the accrual) or about the spend shape."""
+    if spend is None:
+        noise = Decimal(str(round(rng.gauss(1.0, ACCRUAL_NOISE), 4)))
+        return scale(line.accruals[years_back][month - 1], noise)
+    noise = Decimal(str(round(rng.gauss(1.0, NOISE), 4)))
+    return scale(spend[month - 1], noise)
 
 
 def _ledger_for(
     org_code: str,
     year: FinancialYear,
-    budgets: list[tuple[CostCategory, str, Pence]],
+    lines: Sequence[BudgetLine],
     reported_to: int,
+    years_back: int,
     pressure_scale: Decimal,
     rng: random.Random,
 ) -> Iterator[LedgerLine]:
-    """Budgets phased in the category's shape (or twelfths); spend is the year's budget under its pressure, in the
-    category's spend shape, with noise, to ``reported_to``."""
-    for category, subcategory, annual in budgets:
-        pressure = 1 + (PRESSURE[category] - 1) * pressure_scale
-        phasing = SPEND_SHAPE.get(category, FLAT)
-        spend = _phased(scale(annual, pressure), SPEND_SHAPE.get(category, YEAR_END_SHAPE))
-        for month, budget in enumerate(_phased(annual, phasing), start=1):
-            actual = None
-            if month <= reported_to:
-                noise = Decimal(str(round(rng.gauss(1.0, NOISE), 4)))
-                actual = scale(spend[month - 1], noise)
-            yield LedgerLine(org_code, year, month, category, subcategory, budget, actual)
+    """Budgets phased as each line's (a few per cent lower each year back); spend is the year's budget under its
+    pressure in the line's spend shape with noise, or the month's priced activity with the accrual difference, to
+    ``reported_to``."""
+    for line in lines:
+        budget = line.budget if years_back == 0 else _earlier_budget(line.budget, line.category, years_back)
+        spend = _spend(line, sum(budget), years_back, pressure_scale)
+        for month, month_budget in enumerate(budget, start=1):
+            actual = _actual(line, spend, years_back, month, rng) if month <= reported_to else None
+            yield LedgerLine(org_code, year, month, line.category, line.subcategory, month_budget, actual)
 
 
 def synthetic_economy(
-    populations: dict[str, PopulationTotals], year: FinancialYear, as_at_month: int, seed: int
+    populations: dict[str, PopulationTotals],
+    year: FinancialYear,
+    as_at_month: int,
+    seed: int,
+    contracts: Sequence[ContractSpend] = (),
 ) -> SyntheticEconomy:
     """Plans, the two years before this one in full, this year's ledger (to ``as_at_month``) and risks for each
-    commissioner."""
+    commissioner; its acute ledger carries ``contracts`` (demo/acute_ledger.py)."""
     rng = random.Random(seed)
     plans: list[FinancialPlan] = []
     ledger: list[LedgerLine] = []
     risks: list[RiskItem] = []
     for org_code, population in sorted(populations.items()):
-        budgets = list(_annual_budgets(population))
-        spend_budget = sum(annual for _category, _line, annual in budgets)
+        lines = _budget_lines(org_code, population, contracts)
+        spend_budget = sum(sum(line.budget) for line in lines)
         plans.append(
             FinancialPlan(
                 org_code,
@@ -202,9 +226,8 @@ def synthetic_economy(
         earlier = year
         for years_back, pressure_scale in enumerate(PRIOR_PRESSURE, start=1):
             earlier = earlier.previous()
-            prior_budgets = _earlier_budgets(budgets, years_back)
-            ledger.extend(_ledger_for(org_code, earlier, prior_budgets, MONTHS_IN_YEAR, pressure_scale, rng))
-        this_year = list(_ledger_for(org_code, year, budgets, as_at_month, Decimal(1), rng))
+            ledger.extend(_ledger_for(org_code, earlier, lines, MONTHS_IN_YEAR, years_back, pressure_scale, rng))
+        this_year = list(_ledger_for(org_code, year, lines, as_at_month, 0, Decimal(1), rng))
         ledger.extend(_with_one_off(this_year, as_at_month))
         risks.extend(_risks_for(org_code, year, spend_budget))
     return SyntheticEconomy(tuple(plans), tuple(ledger), tuple(risks))

@@ -1,7 +1,10 @@
 """The main job: the monthly cycle of one real ICB, from real reference data and a SYNTHETIC economy, to the
 board pack.
 
-Last month first, then this month, as a finance team works: import last month's ledger (recording the year's
+First the SYNTHETIC hospital activity of last year and this, the contracts rolled forward from last year's priced
+outturn and this year's priced activity by month: the ledger's acute lines carry each contract's plan and accrue its
+priced activity (demo/acute_ledger.py), and the contract-to-ledger map is written beside the other inputs. Then last
+month first, then this month, as a finance team works: import last month's ledger (recording the year's
 earlier months in the forecast history, as their closes would have), savings workbook and prescribing, close the
 month; then this month's ledger, the scheme leads' savings updates, the month's prescribing,
 the hospital activity to date priced against the contracts, close the month; then compute the position, benchmarks
@@ -16,13 +19,22 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from outturn.demo.activity import activity_path, generate_activity
-from outturn.demo.files import write_contract_plans, write_ledger, write_plans, write_risks
+from outturn.demo.acute_ledger import ContractSpend, contract_map, short_trust_name
+from outturn.demo.files import (
+    contract_plan_rows,
+    write_contract_map,
+    write_contract_plans,
+    write_ledger,
+    write_plans,
+    write_risks,
+)
 from outturn.demo.ledger import SyntheticEconomy, synthetic_economy
 from outturn.demo.prescribing import practice_month, write_epd_csv
 from outturn.demo.savings import month_updates, synthetic_savings
@@ -30,7 +42,7 @@ from outturn.demo.scenarios import recovery_scenarios, write_scenarios
 from outturn.domain.activity import ActivityKind
 from outturn.domain.ledger import LedgerLine
 from outturn.domain.organisations import OrgKind, OrgTree
-from outturn.domain.periods import FinancialMonth
+from outturn.domain.periods import MONTHS_IN_YEAR, FinancialMonth
 from outturn.domain.populations import PracticePopulation, population_of
 from outturn.domain.position import Position
 from outturn.domain.savings_rollup import RollupLevel, RollupRow
@@ -42,7 +54,7 @@ from outturn.services.benchmark import DATE_COLUMNS
 from outturn.services.contracts import ContractStatement
 from outturn.services.forecast_history import record_forecast_history
 from outturn.services.imports import import_ledger, import_plans, import_risks
-from outturn.services.organisations import load_reference_organisations
+from outturn.services.organisations import list_organisations, load_reference_organisations
 from outturn.services.pack import PackFiles, PackRequest, build_pack, set_report_notes
 from outturn.services.populations import import_populations
 from outturn.services.position import PositionError, compute_position
@@ -61,6 +73,7 @@ class DemoResult:
     pack: BoardPack | None = None
     pack_files: PackFiles | None = None
     accounts: tuple[tuple[str, str, str | None], ...] = ()  # (user name, role, practice) for `outturn serve`
+    contract_map_file: Path | None = None  # provider, commissioner, category, line, element (demo/acute_ledger.py)
 
 
 CONTRACT_GROWTH = "0.02"  # contract plans: last year's outturn plus 2%
@@ -89,7 +102,49 @@ def _to_date(folder: Path, kind: ActivityKind, month: FinancialMonth) -> Path:
     return path
 
 
-def _contracts(
+@dataclass(frozen=True)
+class _DemoContracts:
+    """The demo's contracts before they are loaded: the plan file, this year's activity, each contract's plan and
+    priced activity by month (the ledger's acute lines follow them) and the largest contract."""
+
+    plan_file: Path
+    activity: Path
+    spend: tuple[ContractSpend, ...]
+    largest: tuple[str, str]
+
+
+def _by_contract_month(rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], list[int]]:
+    """Pence by (provider, commissioner) and month (index 0 is M01), over every point of delivery."""
+    totals: dict[tuple[str, str], list[int]] = {}
+    for row in rows:
+        months = totals.setdefault((str(row["provider"]), str(row["commissioner"])), [0] * MONTHS_IN_YEAR)
+        months[int(row["month"]) - 1] += int(row["pence"])
+    return totals
+
+
+def _contract_spend(
+    plan: Sequence[Mapping[str, Any]],
+    this_year: Sequence[Mapping[str, Any]],
+    last_year: Sequence[Mapping[str, Any]],
+    names: Mapping[str, str],
+) -> tuple[ContractSpend, ...]:
+    """Each planned contract's plan, this year's and last year's priced activity by month."""
+    priced, before = _by_contract_month(this_year), _by_contract_month(last_year)
+    empty = [0] * MONTHS_IN_YEAR
+    return tuple(
+        ContractSpend(
+            provider,
+            short_trust_name(names.get(provider, "")),
+            commissioner,
+            tuple(months),
+            tuple(priced.get((provider, commissioner), empty)),
+            tuple(before.get((provider, commissioner), empty)),
+        )
+        for (provider, commissioner), months in sorted(_by_contract_month(plan).items())
+    )
+
+
+def _synthetic_contracts(
     workspace: Workspace,
     inputs: Path,
     reference: Path,
@@ -98,9 +153,9 @@ def _contracts(
     seed: int,
     scale_factor: float,
     step: Step,
-) -> tuple[str, str]:
-    """SYNTHETIC activity for last year and this, contracts rolled forward from last year's priced outturn, this
-    year's activity to date loaded; returns the largest contract (provider, commissioner)."""
+) -> _DemoContracts:
+    """SYNTHETIC activity for last year and this, contracts rolled forward from last year's priced outturn, and
+    this year's priced activity by month (what the ledger accrues)."""
     files: dict[int, dict[ActivityKind, Path]] = {}
     for offset, year in ((1, month.year.previous()), (0, month.year)):
         step(f"generating SYNTHETIC hospital activity for {year} (ICB scale × {scale_factor:g})")
@@ -115,19 +170,29 @@ def _contracts(
             scale_factor=scale_factor * (1.0 if offset else float(ACTIVITY_GROWTH)),
         )
         files[offset] = {kind: activity_path(folder, kind) for kind in ActivityKind}
-    step("pricing last year's activity and rolling the contracts forward")
+    step("pricing last year's activity and rolling the contracts forward; pricing this year's for the ledger")
     last_year = pricing.outturn_by_contract(workspace, files[1], month.year.previous())
-    plan = write_contract_plans(inputs / "contracts.csv", last_year, month.year.label, CONTRACT_GROWTH)
-    contracts.import_contracts(workspace, plan)
-    step(f"importing this year's hospital activity to the end of {month.name}")
-    this_year = inputs / f"activity-{month.year.start_year}"
-    for kind in ActivityKind:
-        pricing.import_activity(workspace, _to_date(this_year, kind, month), kind)
+    plan = contract_plan_rows(last_year, CONTRACT_GROWTH)
+    this_year = pricing.outturn_by_contract(workspace, files[0], month.year)
+    names = {org.code: org.name for org in list_organisations(workspace, OrgKind.PROVIDER)}
     totals: dict[tuple[str, str], int] = {}
     for row in last_year:
         key = (row["provider"], row["commissioner"])
         totals[key] = totals.get(key, 0) + int(row["pence"])
-    return max(sorted(totals), key=lambda key: totals[key])
+    return _DemoContracts(
+        write_contract_plans(inputs / "contracts.csv", plan, month.year.label),
+        inputs / f"activity-{month.year.start_year}",
+        _contract_spend(plan, this_year, last_year, names),
+        max(sorted(totals), key=lambda key: totals[key]),
+    )
+
+
+def _load_contracts(workspace: Workspace, demo_contracts: _DemoContracts, month: FinancialMonth, step: Step) -> None:
+    """The contracts, then this year's hospital activity to the month end."""
+    contracts.import_contracts(workspace, demo_contracts.plan_file)
+    step(f"importing this year's hospital activity to the end of {month.name}")
+    for kind in ActivityKind:
+        pricing.import_activity(workspace, _to_date(demo_contracts.activity, kind, month), kind)
 
 
 def _registered_practices(
@@ -282,18 +347,28 @@ def build_demo(
         import_populations(workspace, allocation_file)
         set_report_notes(workspace, [DEMO_NOTE])
         registered = _registered_practices(tree, populations, commissioners)
+        inputs = directory / "inputs"
+        demo_contracts = _synthetic_contracts(
+            workspace, inputs, reference, registered, month, seed, activity_scale, step
+        )
         step(
             f"generating a SYNTHETIC ledger, plan and risks for {len(commissioners)} sub-ICB location(s) (seed {seed})"
         )
         economy = synthetic_economy(
-            {code: population_of(populations, tree, code) for code in commissioners}, month.year, month.number, seed
+            {code: population_of(populations, tree, code) for code in commissioners},
+            month.year,
+            month.number,
+            seed,
+            demo_contracts.spend,
         )
-        inputs = directory / "inputs"
+        mapping = write_contract_map(inputs / "contract-map.csv", contract_map(demo_contracts.spend))
         import_plans(workspace, write_plans(inputs / "plan.csv", economy.plans))
         import_risks(workspace, write_risks(inputs / "risks.csv", economy.risks))
         allocations = {plan.org_code: plan.allocation_pence for plan in economy.plans}
         _monthly_cycle(workspace, economy, allocations, sorted(registered), month, inputs, reference, seed, step)
-        main = _contracts(workspace, inputs, reference, registered, month, seed, activity_scale, step)
+        _load_contracts(workspace, demo_contracts, month, step)
+        # TODO(issue 14, lead at merge): import_contract_map(workspace, mapping)  -- the reconcile part's importer
+        main = demo_contracts.largest
         step(f"closing {month}")
         savings.close_month(workspace, month, "demo")
         position = compute_position(workspace, icb_code, as_at)
@@ -301,8 +376,10 @@ def build_demo(
         (icb_savings,) = savings.savings_rollup(workspace, month, RollupLevel.ICB, icb_code)
         statements = contracts.contract_statements(workspace, main[0], month)
         if not pack:
-            return DemoResult(directory.resolve(), position, icb_savings, statements, accounts=accounts)
+            return DemoResult(
+                directory.resolve(), position, icb_savings, statements, accounts=accounts, contract_map_file=mapping
+            )
         scenarios = write_scenarios(inputs / "scenarios", recovery_scenarios(icb_code, month, commissioners[0], *main))
         request = PackRequest(org_code=icb_code, as_at=as_at, trials=trials, scenarios=tuple(scenarios))
         built, files = build_pack(workspace, directory / "board-pack", request, progress=step)
-    return DemoResult(directory.resolve(), position, icb_savings, statements, built, files, accounts)
+    return DemoResult(directory.resolve(), position, icb_savings, statements, built, files, accounts, mapping)
