@@ -110,11 +110,7 @@ def resolve_links(
         if mine:
             found.append(ContractLinks(provider, commissioner, tuple(mine)))
             continue
-        named = [
-            key
-            for key in lines
-            if key[0] == commissioner and key not in taken and names_code(key[2], provider)
-        ]
+        named = [key for key in lines if key[0] == commissioner and key not in taken and names_code(key[2], provider)]
         found.append(_default(provider, commissioner, named))
     return found
 

@@ -39,7 +39,9 @@ class ForecastMethod(StrEnum):
 
 # The methods that extrapolate the line's own ledger: those the back-test scores and ``auto`` chooses between.
 # ``contract`` takes its figure from the contract statement instead, and applies only to lines set to it.
-EXTRAPOLATIONS: tuple[ForecastMethod, ...] = tuple(item for item in ForecastMethod if item is not ForecastMethod.CONTRACT)
+EXTRAPOLATIONS: tuple[ForecastMethod, ...] = tuple(
+    item for item in ForecastMethod if item is not ForecastMethod.CONTRACT
+)
 OVERRIDE = "override"
 EXIT_RATE_MONTHS = 3  # the exit rate is the average of the last three months to the as-at month
 

@@ -60,7 +60,9 @@ def read_contract_map(
             key = (commissioner, category, spelled)
             if key in line_rows:
                 earlier = line_rows[key]
-                reader.fault(f"the ledger line {category.value} / {spelled!r} is already mapped on row {earlier}", "line")
+                reader.fault(
+                    f"the ledger line {category.value} / {spelled!r} is already mapped on row {earlier}", "line"
+                )
             elif element == CONTRACT_ELEMENT and (provider, commissioner) in contract_rows:
                 earlier = contract_rows[(provider, commissioner)]
                 reader.fault(

@@ -28,7 +28,9 @@ def _link_content(link: LedgerLink) -> tuple[str, str, str, str, str]:
     return link.provider, link.commissioner, link.category.value, link.line, link.element
 
 
-def import_contract_map(workspace: Workspace, path: Path, *, replace: bool = False, who: str = "") -> imports.ImportSummary:
+def import_contract_map(
+    workspace: Workspace, path: Path, *, replace: bool = False, who: str = ""
+) -> imports.ImportSummary:
     """The file's links replace the stored mapping of each commissioner it names; a file that would remove or
     change a stored link needs ``replace`` (and shows what it replaces). Recorded in the import log."""
     sha256 = imports.sha256_of(path)

@@ -236,6 +236,26 @@ def ledger_figures(workspace: Workspace, rows: Sequence[dict[str, Any]], as_at: 
     )
 
 
+def forecast_members(
+    workspace: Workspace, request: PositionRequest, tree: OrgTree, members: Sequence[str]
+) -> tuple[list[LineForecast], list[Problem], tuple[AutoChoice, ...]]:
+    """Every ledger line of ``members`` forecast as the position forecasts it (stored settings, ``auto``'s picks
+    or the method requested, the ``contract`` method's contract forecasts, overrides); with the warnings and
+    ``auto``'s choices."""
+    year = request.as_at.year
+    with workspace.store.reading() as session:
+        rows = repository.ledger_rows(session, members, [year.start_year, year.start_year - 1])
+        overrides = repository.overrides_for(session, members, year)
+        figures = ledger_figures(workspace, rows, request.as_at)
+        plan, settings, choices = position_methods(
+            session, workspace, request, tree, members, [figures_from_row(row) for row in figures]
+        )
+    contract_forecasts = contract_forecasts_for(workspace, plan, figures, request.as_at)
+    forecasts, warnings = forecast_lines(figures, request.as_at, plan, overrides, contract_forecasts)
+    warnings.extend(unmatched_line_settings(settings, [line.figures for line in forecasts], members))
+    return forecasts, warnings, choices
+
+
 def compute_position(
     workspace: Workspace,
     org_code: str | None = None,
@@ -246,17 +266,9 @@ def compute_position(
     year = request.as_at.year
     with workspace.store.reading() as session:
         tree, org, plans, members = _planned(session, request)
-        rows = repository.ledger_rows(session, members, [year.start_year, year.start_year - 1])
         risks = repository.risks_for(session, members, year)
-        overrides = repository.overrides_for(session, members, year)
         schemes = savings_store.load_schemes(session, year, members)
-        figures = ledger_figures(workspace, rows, request.as_at)
-        plan, settings, choices = position_methods(
-            session, workspace, request, tree, members, [figures_from_row(row) for row in figures]
-        )
-    contract_forecasts = contract_forecasts_for(workspace, plan, figures, request.as_at)
-    forecasts, warnings = forecast_lines(figures, request.as_at, plan, overrides, contract_forecasts)
-    warnings.extend(unmatched_line_settings(settings, [line.figures for line in forecasts], members))
+    forecasts, warnings, choices = forecast_members(workspace, request, tree, members)
     if not forecasts:
         warnings.append(Problem("ledger", f"no ledger lines for {org.code} in {year}: import the ledger first"))
     position = build_position(
