@@ -1,0 +1,294 @@
+"""Contracts reconciled to the ledger: the mapping of contracts to ledger lines (a file, or the default by the
+provider's code in the line's name), ``outturn contracts reconcile`` and the ``contract`` forecast method.
+
+The workspace is ``web_helpers``' shared one: the contract RXX x 01A for 2025/26 and its activity to September
+(M06), priced at the 2018/19 tariff with a market forces factor of 1. Its statement, worked by hand:
+
+- non-elective: plan 10 spells a month at £9,859 = £98,590 a month, £1,183,080 a year, £591,540 to M06; actual 12
+  spells a month = £118,308, £709,848 to M06; forecast £709,848 + £591,540 x 709,848 / 591,540 = £1,419,696.
+- first attendances: plan 5 a month at £163 = £815, £9,780 a year, £4,890 to M06; actual 4 a month = £652, £3,912
+  to M06; forecast £3,912 x 2 = £7,824.
+- follow-ups (10 a month at £70 = £700) and A&E (2 a month at £216 = £432): no plan, so the run rate:
+  £4,200 and £2,592 to M06, forecasts £8,400 and £5,184.
+
+Contract totals: annual plan £1,192,860; priced activity to M06 £720,552; forecast £1,441,104.
+
+The ledger this module adds for 01A (acute, each month of 2025/26, actuals to M06):
+- ``RXX Test Hospitals: contract``: budget £100,000 a month (£1,200,000 a year), actual £120,000 a month (£720,000
+  to M06); the workspace forecasts by ``auto``, which with no past year is budget-phased: £720,000 + £600,000 x
+  720,000 / 600,000 = £1,440,000.
+- ``RXX drugs outside tariff``: budget £5,000 a month (£60,000), actual £6,000 (£36,000 to M06), forecast £72,000.
+- ``Trust A`` as before: budget £1,000,000 a month, actual £1,100,000 to M06, forecast £13,200,000.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from outturn.cli import app
+from outturn.domain.contract_ledger import Figures, Threshold, difference, names_code
+from outturn.domain.contract_reconciliation import PRICED_ACTIVITY, ContractReconciliation, ElementRow, LedgerRow
+from outturn.domain.errors import BadInput
+from outturn.domain.forecast import ForecastMethod
+from outturn.domain.forecast_methods import MethodSetting
+from outturn.domain.ledger import CostCategory
+from outturn.domain.periods import FinancialMonth, FinancialYear
+from outturn.domain.problems import ProblemsError
+from outturn.reports.contract_reconciliation import reconciliation_document
+from outturn.services.contract_ledger import import_contract_map
+from outturn.services.contract_reconciliation import reconcile_contracts
+from outturn.services.forecast_methods import set_method
+from outturn.services.imports import ReplaceRequired, import_ledger
+from outturn.services.position import PositionError, compute_position
+from outturn.services.workspace import Workspace
+from web_helpers import copy_workspace
+
+POUND = 100
+AS_AT = FinancialMonth(FinancialYear(2025), 6)
+CONTRACT_LINE = "RXX Test Hospitals: contract"
+DRUGS_LINE = "RXX drugs outside tariff"
+CONTRACT = Figures(1_192_860 * POUND, 720_552 * POUND, 1_441_104 * POUND)
+LEDGER = Figures(1_200_000 * POUND, 720_000 * POUND, 1_440_000 * POUND)
+DRUGS = Figures(60_000 * POUND, 36_000 * POUND, 72_000 * POUND)
+
+
+def _ledger(root: Path, lines: dict[str, tuple[int, int]]) -> Path:
+    """01A's ledger for 2025/26: ``Trust A`` as the fixture has it, and each line (monthly budget, actual £)."""
+    rows = ["org_code,year,month,category,subcategory,budget,actual"]
+    every = {"Trust A": (1_000_000, 1_100_000), **lines}
+    for month in range(1, 13):
+        for name, (budget, actual) in every.items():
+            rows.append(f"01A,2025/26,M{month:02d},acute,{name},{budget},{actual if month <= 6 else ''}")
+    path = root / "ledger-contracts.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def _write(root: Path, name: str, text: str) -> Path:
+    path = root / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+MAP = (
+    "provider,commissioner,category,line,element\n"
+    f"RXX,01A,acute,{CONTRACT_LINE},contract\n"
+    f"RXX,01A,acute,{DRUGS_LINE},drugs and devices outside tariff\n"
+)
+
+
+@pytest.fixture(scope="module")
+def template(shared_workspace_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shared workspace with the module's ledger (contract and drugs lines) and no mapping, closed."""
+    root = tmp_path_factory.mktemp("reconcile-template")
+    with pytest.MonkeyPatch.context() as environment:
+        environment.delenv("OUTTURN_REFERENCE_DIR", raising=False)
+        workspace = copy_workspace(shared_workspace_template, root)
+        import_ledger(
+            workspace, _ledger(root, {CONTRACT_LINE: (100_000, 120_000), DRUGS_LINE: (5_000, 6_000)}), replace=True
+        )
+        workspace.close()
+    return root
+
+
+@pytest.fixture
+def workspace(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+    monkeypatch.delenv("OUTTURN_REFERENCE_DIR", raising=False)
+    found = copy_workspace(template, tmp_path)
+    yield found
+    found.close()
+
+
+def test_reconciliation_by_hand(workspace: Workspace, tmp_path: Path) -> None:
+    import_contract_map(workspace, _write(tmp_path, "map.csv", MAP))
+    found = reconcile_contracts(workspace, AS_AT)
+    (item,) = found.contracts
+    assert (item.provider, item.commissioner, item.mapped) == ("RXX", "01A", True)
+    assert item.contract == CONTRACT
+    assert item.elements == (ElementRow(PRICED_ACTIVITY, CONTRACT),)  # no block: all of it is priced activity
+    assert [(row.line, row.figures) for row in item.contract_lines] == [(CONTRACT_LINE, LEDGER)]
+    assert [(row.line, row.element, row.figures) for row in item.other_lines] == [
+        (DRUGS_LINE, "drugs and devices outside tariff", DRUGS)
+    ]
+    # Ledger less contract: £1,200,000 - £1,192,860; £720,000 - £720,552; £1,440,000 - £1,441,104. The drugs line
+    # is not in it.
+    assert item.difference is not None
+    assert item.difference.figures == Figures(7_140 * POUND, -552 * POUND, -1_104 * POUND)
+    assert not item.difference.flagged  # far below £250,000
+    document = reconciliation_document(found)
+    assert document["total"]["difference"]["annual_pence"] == 7_140 * POUND
+    assert document["total"]["non_contract"] == {
+        "annual_pence": 6_000_000,
+        "ytd_pence": 3_600_000,
+        "forecast_pence": 7_200_000,
+    }
+    assert document["contracts"][0]["ledger_lines"][0]["method"] == "budget-phased"
+
+
+def test_a_difference_is_flagged_above_both_thresholds(workspace: Workspace, tmp_path: Path) -> None:
+    import_contract_map(workspace, _write(tmp_path, "map.csv", MAP))
+    # £1,000 and 0.5%: the plan's £7,140 is 0.599% of £1,192,860 (flagged); to date £552 is under £1,000; the
+    # forecast's £1,104 is over £1,000 but only 0.077% of £1,441,104.
+    (item,) = reconcile_contracts(workspace, AS_AT, threshold=Threshold(1_000, Fraction(1, 2))).contracts
+    assert item.difference is not None
+    assert (item.difference.annual_flagged, item.difference.ytd_flagged, item.difference.forecast_flagged) == (
+        True,
+        False,
+        False,
+    )
+
+
+def test_default_mapping_is_the_one_line_naming_the_provider(workspace: Workspace, tmp_path: Path) -> None:
+    import_ledger(workspace, _ledger(tmp_path, {CONTRACT_LINE: (100_000, 120_000)}), replace=True)
+    (item,) = reconcile_contracts(workspace, AS_AT).contracts
+    assert [(row.line, row.default) for row in item.contract_lines] == [(CONTRACT_LINE, True)]
+    assert item.difference is not None and item.difference.figures == Figures(
+        7_140 * POUND, -552 * POUND, -1_104 * POUND
+    )
+    assert (
+        reconciliation_document(reconcile_contracts(workspace, AS_AT))["contracts"][0]["ledger_lines"][0]["mapping"]
+        == "default"
+    )
+
+
+def test_several_lines_naming_the_provider_are_not_guessed(workspace: Workspace) -> None:
+    (item,) = reconcile_contracts(workspace, AS_AT).contracts
+    assert not item.mapped and item.difference is None
+    assert "2 ledger lines of 01A's name RXX" in item.note and CONTRACT_LINE in item.note and DRUGS_LINE in item.note
+    found = reconcile_contracts(workspace, AS_AT)
+    assert found.unmapped_contract == CONTRACT and found.contract == Figures(0, 0, 0)
+
+
+def test_the_provider_code_must_be_a_whole_word() -> None:
+    assert names_code("RXX Test Hospitals: contract", "RXX")
+    assert names_code("main acute (rxx)", "RXX")
+    assert not names_code("RXXY Hospitals", "RXX")
+    assert not names_code("ARXX", "RXX")
+
+
+@pytest.mark.parametrize(
+    ("rows", "reason"),
+    [
+        ("RYY,01A,acute,Trust A,contract\n", "no contract between RYY and 01A is held"),
+        ("RXX,01A,acute,No such line,contract\n", "01A has no ledger line acute / 'No such line'"),
+        ("RXX,01A,mental_health,Trust A,contract\n", "01A has no ledger line mental_health / 'Trust A'"),
+        ("RXX,01A,acute,Trust A,\nRXX,01A,acute,trust  a,other\n", "already mapped on row 2"),
+        (f"RXX,01A,acute,Trust A,\nRXX,01A,acute,{CONTRACT_LINE},contract\n", "already has its contract line on row 2"),
+        ("RXX,01A,nonsense,Trust A,\n", "cost category"),
+    ],
+)
+def test_bad_mapping_files_store_nothing(workspace: Workspace, tmp_path: Path, rows: str, reason: str) -> None:
+    path = _write(tmp_path, "bad.csv", "provider,commissioner,category,line,element\n" + rows)
+    with pytest.raises(ProblemsError) as raised:
+        import_contract_map(workspace, path)
+    assert any(reason in problem.reason for problem in raised.value.problems), raised.value.problems
+    (item,) = reconcile_contracts(workspace, AS_AT).contracts
+    assert not item.mapped  # nothing stored
+
+
+def test_a_reimport_that_changes_the_mapping_needs_replace(workspace: Workspace, tmp_path: Path) -> None:
+    import_contract_map(workspace, _write(tmp_path, "map.csv", MAP))
+    changed = _write(
+        tmp_path, "map2.csv", f"provider,commissioner,category,line,element\nRXX,01A,acute,{CONTRACT_LINE},\n"
+    )
+    with pytest.raises(ReplaceRequired) as refused:
+        import_contract_map(workspace, changed)
+    assert refused.value.replaces == {
+        "commissioners": 1,
+        "links_before": 2,
+        "links_after": 1,
+        "links_removed_or_changed": 1,
+    }
+    summary = import_contract_map(workspace, changed, replace=True)
+    assert (summary.rows, summary.replaced_rows) == (1, 2)
+    (item,) = reconcile_contracts(workspace, AS_AT).contracts
+    assert item.other_lines == ()
+
+
+def test_the_contract_method_forecasts_the_line_at_the_contracts_forecast(workspace: Workspace, tmp_path: Path) -> None:
+    import_contract_map(workspace, _write(tmp_path, "map.csv", MAP))
+    before = compute_position(workspace, "01A", "2025-09")
+    set_method(workspace, MethodSetting("01A", CostCategory.ACUTE, ForecastMethod.CONTRACT, CONTRACT_LINE), "fiona")
+    after = compute_position(workspace, "01A", "2025-09")
+    acute = {row.category: row.forecast_outturn_pence for row in after.by_category}[CostCategory.ACUTE]
+    # Trust A £13,200,000 (budget-phased: 6,600,000 x 2), the contract line at the contract's £1,441,104, drugs
+    # £72,000 by its own method.
+    assert acute == (13_200_000 + 1_441_104 + 72_000) * POUND
+    assert after.forecast_outturn_pence - before.forecast_outturn_pence == (1_441_104 - 1_440_000) * POUND
+    (item,) = reconcile_contracts(workspace, AS_AT).contracts
+    assert item.contract_lines[0].method == "contract"
+    assert item.difference is not None and item.difference.figures.forecast_pence == 0
+
+
+def test_the_contract_method_on_a_line_with_no_contract_is_an_error(workspace: Workspace) -> None:
+    set_method(workspace, MethodSetting("01A", CostCategory.ACUTE, ForecastMethod.CONTRACT, "Trust A"), "fiona")
+    with pytest.raises(BadInput, match="Trust A is set to the contract forecast method, but no contract"):
+        compute_position(workspace, "01A", "2025-09")
+
+
+def test_the_contract_method_is_not_a_method_for_the_whole_position(workspace: Workspace) -> None:
+    with pytest.raises(PositionError, match="contract method forecasts only the ledger lines"):
+        compute_position(workspace, "01A", "2025-09", "contract")
+
+
+def test_cli_json_and_the_table(workspace: Workspace, tmp_path: Path) -> None:
+    path = str(workspace.path)
+    runner = CliRunner()
+    mapped = runner.invoke(app, ["contracts", "map", str(_write(tmp_path, "map.csv", MAP)), "--workspace", path])
+    assert mapped.exit_code == 0, mapped.output
+    result = runner.invoke(
+        app, ["contracts", "reconcile", "--as-at", "2025-09", "--workspace", path, "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert document["contracts"][0]["difference"]["forecast_pence"] == -1_104 * POUND
+    assert document["threshold_pounds"] == 250_000
+    table = runner.invoke(
+        app, ["contracts", "reconcile", "--workspace", path, "--threshold-pounds", "1000", "--threshold-percent", "0.5"]
+    )
+    assert table.exit_code == 0, table.output
+    assert "(£1k)" in table.output and "flagged" in table.output
+
+
+@given(
+    st.lists(st.tuples(*(st.integers(-(10**10), 10**10),) * 3), max_size=4),
+    st.tuples(*(st.integers(-(10**10), 10**10),) * 3),
+    st.tuples(*(st.integers(-(10**10), 10**10),) * 3),
+)
+def test_elements_sum_to_the_contract_and_the_difference_is_ledger_less_contract(
+    blocks: list[tuple[int, int, int]], contract: tuple[int, int, int], ledger: tuple[int, int, int]
+) -> None:
+    item = ContractReconciliation(
+        "RXX",
+        "01A",
+        Figures(*contract),
+        tuple(ElementRow(f"block {n}", Figures(*figures)) for n, figures in enumerate(blocks)),
+        (LedgerRow(CostCategory.ACUTE, "line", "contract", Figures(*ledger), "run-rate"),),
+        (),
+        Threshold(),
+    )
+    summed = [
+        sum(getattr(row.figures, key) for row in item.elements)
+        for key in ("annual_pence", "ytd_pence", "forecast_pence")
+    ]
+    assert tuple(summed) == contract
+    assert item.difference is not None
+    assert item.difference.figures == Figures(*(a - b for a, b in zip(ledger, contract, strict=True)))
+
+
+def test_threshold_by_hand() -> None:
+    threshold = Threshold(250_000, Fraction(2))
+    assert not threshold.flags(250_000 * POUND, 1_000_000 * POUND)  # not above £250,000
+    assert threshold.flags(250_001 * POUND, 1_000_000 * POUND)  # 25% of the contract
+    assert not threshold.flags(-5_000_000 * POUND, 349_700_000 * POUND)  # 1.43%: large, but not material
+    assert threshold.flags(-62_800_000 * POUND, 349_700_000 * POUND)  # the issue's £412.5m budget: 17.96%
+    assert threshold.flags(300_000 * POUND, 0)  # against nothing at all
+    assert difference(Figures(3, 2, 1), Figures(1, 2, 3), threshold).figures == Figures(2, 0, -2)
