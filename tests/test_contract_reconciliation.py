@@ -292,3 +292,25 @@ def test_threshold_by_hand() -> None:
     assert threshold.flags(-62_800_000 * POUND, 349_700_000 * POUND)  # the issue's £412.5m budget: 17.96%
     assert threshold.flags(300_000 * POUND, 0)  # against nothing at all
     assert difference(Figures(3, 2, 1), Figures(1, 2, 3), threshold).figures == Figures(2, 0, -2)
+
+
+def test_the_api_and_the_page_show_the_cli_json(workspace: Workspace, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+    from web_helpers import AT_ONCE, sign_in
+
+    from outturn.web import create_app
+
+    import_contract_map(workspace, _write(tmp_path, "map.csv", MAP))
+    result = CliRunner().invoke(app, ["contracts", "reconcile", "--workspace", str(workspace.path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    with TestClient(create_app(workspace.settings, AT_ONCE)) as client:
+        sign_in(client, "fiona")
+        assert client.get("/api/contracts/reconcile").json() == json.loads(result.output)
+        page = client.get("/contracts")
+        assert page.status_code == 200
+        assert 'id="contract-reconciliation"' in page.text
+        assert "ledger: RXX Test Hospitals: contract" in page.text
+        assert "non-contract: drugs and devices outside tariff (RXX drugs outside tariff)" in page.text
+        assert "(£1k)" in page.text  # the forecast difference, -£1,104
+        sign_in(client, "pat")
+        assert client.get("/api/contracts/reconcile").status_code == 403

@@ -8,6 +8,7 @@ resolution: stored settings, ``auto``, overrides, the ``contract`` method)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from outturn.domain.activity import PointOfDelivery
 from outturn.domain.backtest import AUTO_FALLBACK
@@ -18,6 +19,7 @@ from outturn.domain.errors import NotFound
 from outturn.domain.forecast import LineForecast
 from outturn.domain.organisations import OrgTree
 from outturn.domain.periods import FinancialMonth
+from outturn.reports.contract_reconciliation import reconciliation_document
 from outturn.services.contract_ledger import contract_links, every_statement, statements_by_contract
 from outturn.services.contracts import ContractStatement
 from outturn.services.position import PositionRequest, forecast_members, resolve_method
@@ -117,3 +119,8 @@ def reconcile_contracts(
             for found in resolved
         ),
     )
+
+
+def reconciliation_json(workspace: Workspace, as_at: FinancialMonth, org_code: str | None = None) -> dict[str, Any]:
+    """``reconcile_contracts``' document with the default threshold: what the web page, the API and the pack show."""
+    return reconciliation_document(reconcile_contracts(workspace, as_at, org_code))
