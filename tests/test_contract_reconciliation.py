@@ -296,9 +296,9 @@ def test_threshold_by_hand() -> None:
 
 def test_the_api_and_the_page_show_the_cli_json(workspace: Workspace, tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
-    from web_helpers import AT_ONCE, sign_in
 
     from outturn.web import create_app
+    from web_helpers import AT_ONCE, sign_in
 
     import_contract_map(workspace, _write(tmp_path, "map.csv", MAP))
     result = CliRunner().invoke(app, ["contracts", "reconcile", "--workspace", str(workspace.path), "--format", "json"])
@@ -314,3 +314,26 @@ def test_the_api_and_the_page_show_the_cli_json(workspace: Workspace, tmp_path: 
         assert "(£1k)" in page.text  # the forecast difference, -£1,104
         sign_in(client, "pat")
         assert client.get("/api/contracts/reconcile").status_code == 403
+
+
+def test_the_board_pack_shows_the_reconciliation(workspace: Workspace, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from outturn.reports.contract_reconciliation import table_rows
+    from outturn.services.pack import PackRequest, build_pack
+
+    import_contract_map(workspace, _write(tmp_path, "map.csv", MAP))
+    pack, files = build_pack(workspace, tmp_path / "pack", PackRequest(trials=200), formats=("html", "xlsx"))
+    document = pack.contract_reconciliation
+    assert document is not None and document == reconciliation_document(reconcile_contracts(workspace, AS_AT))
+    assert files.html is not None and files.xlsx is not None
+    html = files.html.read_text(encoding="utf-8")
+    assert 'id="contract-reconciliation"' in html and "ledger: RXX Test Hospitals: contract" in html
+    sheet = load_workbook(files.xlsx)["Contract reconciliation"]
+    values = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    header = next(index for index, row in enumerate(values) if row[0] == "Contract")
+    rows = table_rows(document)
+    pence = values[header].index("forecast_pence")
+    assert [row[pence] for row in values[header + 1 : header + 1 + len(rows)]] == [
+        row["forecast_pence"] for row in rows
+    ]
