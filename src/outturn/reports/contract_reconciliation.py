@@ -3,6 +3,7 @@ every table of it shows (CLI, web page, board pack): one builder, so a figure is
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from outturn.domain.contract_ledger import Difference, Figures, Threshold
@@ -93,7 +94,7 @@ def reconciliation_document(found: Reconciliation) -> dict[str, Any]:
     }
 
 
-def _row(contract: str, kind: str, label: str, figures: dict[str, Any], flagged: bool = False) -> dict[str, Any]:
+def _row(contract: str, kind: str, label: str, figures: Mapping[str, Any], flagged: bool = False) -> dict[str, Any]:
     return {
         "contract": contract,
         "kind": kind,
@@ -103,7 +104,7 @@ def _row(contract: str, kind: str, label: str, figures: dict[str, Any], flagged:
     }
 
 
-def table_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
+def table_rows(document: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The document as the rows of one table: per contract its elements, its total, the ledger line(s), the
     difference and any non-contract spend; then the totals. ``kind`` says what each row is."""
     rows: list[dict[str, Any]] = []
