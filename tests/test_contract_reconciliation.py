@@ -228,9 +228,18 @@ def test_the_contract_method_forecasts_the_line_at_the_contracts_forecast(worksp
     assert item.difference is not None and item.difference.figures.forecast_pence == 0
 
 
-def test_the_contract_method_on_a_line_with_no_contract_is_an_error(workspace: Workspace) -> None:
-    set_method(workspace, MethodSetting("01A", CostCategory.ACUTE, ForecastMethod.CONTRACT, "Trust A"), "fiona")
-    with pytest.raises(BadInput, match="Trust A is set to the contract forecast method, but no contract"):
+def test_the_contract_method_on_a_line_with_no_contract_is_an_error(workspace: Workspace, tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="01A acute / Trust A carries no contract's value"):
+        set_method(workspace, MethodSetting("01A", CostCategory.ACUTE, ForecastMethod.CONTRACT, "Trust A"), "fiona")
+    with pytest.raises(BadInput, match="set per ledger line, not for a whole category"):
+        set_method(workspace, MethodSetting("01A", CostCategory.ACUTE, ForecastMethod.CONTRACT), "fiona")
+    import_contract_map(workspace, _write(tmp_path, "map.csv", MAP))
+    set_method(workspace, MethodSetting("01A", CostCategory.ACUTE, ForecastMethod.CONTRACT, CONTRACT_LINE), "fiona")
+    # The mapping changes: the line no longer carries the contract (the drugs line is mapped; the contract, with
+    # two lines naming RXX, is left unmapped), and the position says why it cannot forecast the line.
+    only_drugs = f"provider,commissioner,category,line,element\nRXX,01A,acute,{DRUGS_LINE},drugs\n"
+    import_contract_map(workspace, _write(tmp_path, "map2.csv", only_drugs), replace=True)
+    with pytest.raises(BadInput, match=f"{CONTRACT_LINE} is set to the contract forecast method, but no contract"):
         compute_position(workspace, "01A", "2025-09")
 
 

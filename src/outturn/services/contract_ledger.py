@@ -11,7 +11,15 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from outturn.domain.contract_ledger import ContractKey, ContractLinks, LedgerLink, LineKey, resolve_links
+from outturn.domain.contract_ledger import (
+    ContractKey,
+    ContractLinks,
+    ContractMapError,
+    LedgerLink,
+    LineKey,
+    contract_line_owners,
+    resolve_links,
+)
 from outturn.domain.money import Pence
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.problems import ProblemsError
@@ -79,6 +87,20 @@ def contract_links(session: Session, contracts: Iterable[ContractKey]) -> list[C
         contracts_repository.load_ledger_links(session, commissioners),
         contracts_repository.ledger_line_keys(session, commissioners),
     )
+
+
+def check_contract_line(session: Session, line: LineKey) -> None:
+    """Bad input unless the ledger line carries a contract's value (mapped, or by default): what the ``contract``
+    forecast method needs."""
+    org_code, category, subcategory = line
+    resolved = contract_links(
+        session, sorted(k for k in contracts_repository.contract_keys(session) if k[1] == org_code)
+    )
+    if line not in contract_line_owners(resolved):
+        raise ContractMapError(
+            f"{org_code} {category.value} / {subcategory} carries no contract's value, so it cannot be forecast by "
+            "the contract method: map a contract to it first (`outturn contracts map FILE`)"
+        )
 
 
 # --- every contract's statement, priced once and cached by the data it reads ---------------------------------
