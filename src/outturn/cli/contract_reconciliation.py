@@ -92,13 +92,13 @@ def contracts_reconcile(
             highlight=False,
             markup=False,
         )
-        table = Table("Contract", "Row", *COLUMNS, "Flag")
+        table = Table("Contract", "Row", *COLUMNS, "Flagged")
         for row in table_rows(document):
             table.add_row(
                 row["contract"],
                 row["label"],
                 *(_cell(row[key]) for key in FIGURES),
-                "flagged" if row["flagged"] else "",
+                row["flag"],
             )
         console.print(table)
         console.print(document["difference_convention"], highlight=False, markup=False)

@@ -94,13 +94,20 @@ def reconciliation_document(found: Reconciliation) -> dict[str, Any]:
     }
 
 
-def _row(contract: str, kind: str, label: str, figures: Mapping[str, Any], flagged: bool = False) -> dict[str, Any]:
+FLAG_NAMES = {"annual_flagged": "plan", "ytd_flagged": "to date", "forecast_flagged": "forecast"}
+
+
+def _row(contract: str, kind: str, label: str, figures: Mapping[str, Any]) -> dict[str, Any]:
+    """A row of the table; a difference row says which of its figures are flagged (``flag``: plan, to date,
+    forecast)."""
+    flag = ", ".join(name for key, name in FLAG_NAMES.items() if figures.get(key))
     return {
         "contract": contract,
         "kind": kind,
         "label": label,
         **{key: figures[key] for key in FIGURES},
-        "flagged": flagged,
+        "flagged": bool(flag),
+        "flag": flag,
     }
 
 
@@ -114,7 +121,7 @@ def table_rows(document: Mapping[str, Any]) -> list[dict[str, Any]]:
         rows.append(_row(name, "contract", "contract total", item["contract"]))
         rows += [_row(name, "ledger", f"ledger: {line['line']}", line) for line in item["ledger_lines"]]
         if item["difference"] is not None:
-            rows.append(_row(name, "difference", "difference", item["difference"], item["difference"]["flagged"]))
+            rows.append(_row(name, "difference", "difference", item["difference"]))
         else:
             rows.append(_row(name, "unmapped", item["note"], dict.fromkeys(FIGURES)))
         rows += [
@@ -124,7 +131,7 @@ def table_rows(document: Mapping[str, Any]) -> list[dict[str, Any]]:
     total = document["total"]
     rows.append(_row("Total", "contract", "contracts mapped", total["contract"]))
     rows.append(_row("Total", "ledger", "ledger lines", total["ledger"]))
-    rows.append(_row("Total", "difference", "difference", total["difference"], total["difference"]["flagged"]))
+    rows.append(_row("Total", "difference", "difference", total["difference"]))
     rows.append(_row("Total", "unmapped", "contracts with no ledger line", total["unmapped_contract"]))
     rows.append(_row("Total", "non-contract", "non-contract spend", total["non_contract"]))
     return rows

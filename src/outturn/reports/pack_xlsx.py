@@ -309,7 +309,7 @@ def _contract_reconciliation(book: Workbook, pack: BoardPack) -> None:
         money("Annual plan / budget", "annual_pence"),
         money("Actual to date", "ytd_pence"),
         money("Forecast outturn", "forecast_pence"),
-        Column("Flagged", "flagged"),
+        Column("Flagged", "flag"),
     )
     write_table(sheet, row + 3, columns, table_rows(document))
     fit_widths(sheet)
