@@ -346,3 +346,28 @@ def test_the_board_pack_shows_the_reconciliation(workspace: Workspace, tmp_path:
     assert [row[pence] for row in values[header + 1 : header + 1 + len(rows)]] == [
         row["forecast_pence"] for row in rows
     ]
+
+
+def test_every_statement_is_kept_until_the_data_it_reads_change(workspace: Workspace, tmp_path: Path) -> None:
+    from outturn.services.contract_ledger import every_statement
+    from outturn.services.contracts import import_contracts
+
+    first = every_statement(workspace, AS_AT)
+    assert every_statement(workspace, AS_AT) is first  # nothing changed: not priced again
+    (statement,) = first
+    assert statement.annual_plan_pence == CONTRACT.annual_pence
+    # A block of £120,000 a year added to the contract: the statement is made again, with the block.
+    plan = (workspace.settings.reference_dir or tmp_path) / "contract.csv"
+    with_block = _write(
+        tmp_path, "contract.csv", plan.read_text(encoding="utf-8") + "RXX,01A,2025/26,block,,,£120000,Community\n"
+    )
+    import_contracts(workspace, with_block, replace=True)
+    (changed,) = every_statement(workspace, AS_AT)
+    assert changed.annual_plan_pence == CONTRACT.annual_pence + 120_000 * POUND
+    # to date: six twelfths of the block, £60,000
+    assert changed.ytd_actual_pence == CONTRACT.ytd_pence + 60_000 * POUND
+    (item,) = reconcile_contracts(workspace, AS_AT).contracts
+    assert [(row.label, row.figures) for row in item.elements] == [
+        (PRICED_ACTIVITY, CONTRACT),
+        ("block: Community", Figures(120_000 * POUND, 60_000 * POUND, 120_000 * POUND)),
+    ]

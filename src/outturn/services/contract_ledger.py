@@ -112,11 +112,13 @@ _cache_lock = threading.Lock()
 
 def _data_key(workspace: Workspace, as_at: FinancialMonth) -> Hashable:
     """What every contract's statement depends on: the workspace, the month and the stamps of its data (imports
-    of contracts, activity, the contract map and the ledger; audited changes), as the web's page cache has them."""
-    from outturn.services.web import SAVINGS, data_stamps  # services.web reads the position, which reads this
+    of contracts, activity, the contract map and the ledger; audited changes), as the web's page cache has them;
+    a kind not known here counts, so what a later kind of data changes is never missed."""
+    from outturn.services.web import CLOSES, OVERRIDES, SAVINGS, data_stamps  # web reads the position, which reads this
 
+    unread = {SAVINGS, CLOSES, OVERRIDES, "plan", "risks", "prescribing"}  # kinds no statement reads
     stamps = data_stamps(workspace)
-    return (str(workspace.path), str(as_at), tuple(sorted((k, repr(v)) for k, v in stamps.items() if k != SAVINGS)))
+    return (str(workspace.path), str(as_at), tuple(sorted((k, repr(v)) for k, v in stamps.items() if k not in unread)))
 
 
 def every_statement(workspace: Workspace, as_at: FinancialMonth) -> tuple[ContractStatement, ...]:
