@@ -49,6 +49,7 @@ from outturn.services.forecast_methods import set_method
 from outturn.services.imports import ReplaceRequired, import_ledger
 from outturn.services.position import PositionError, compute_position
 from outturn.services.workspace import Workspace
+from outturn.store.database import Store
 from web_helpers import copy_workspace
 
 POUND = 100
@@ -371,3 +372,50 @@ def test_every_statement_is_kept_until_the_data_it_reads_change(workspace: Works
         (PRICED_ACTIVITY, CONTRACT),
         ("block: Community", Figures(120_000 * POUND, 60_000 * POUND, 120_000 * POUND)),
     ]
+
+
+def test_the_mapping_round_trips_through_the_store(store: Store) -> None:
+    from sqlalchemy import text
+
+    from outturn.domain.contract_ledger import LedgerLink
+    from outturn.store import contracts_repository
+
+    with store.transaction() as session:
+        session.execute(
+            text("INSERT INTO organisations (code, name, kind, parent_code, source) VALUES (:c, 'N', :k, NULL, 't')"),
+            [{"c": "01A", "k": "sub_icb"}, {"c": "02B", "k": "sub_icb"}, {"c": "RXX", "k": "provider"}],
+        )
+    first = [
+        LedgerLink("RXX", "01A", CostCategory.ACUTE, CONTRACT_LINE),
+        LedgerLink("RXX", "01A", CostCategory.ACUTE, DRUGS_LINE, "drugs outside tariff"),
+        LedgerLink("RXX", "02B", CostCategory.ACUTE, "RXX — £ contract"),
+    ]
+    with store.transaction() as session:
+        contracts_repository.replace_ledger_links(session, first)
+    # 01A's mapping replaced whole by one link; 02B's untouched
+    again = [LedgerLink("RXX", "01A", CostCategory.ACUTE, DRUGS_LINE)]
+    with store.transaction() as session:
+        contracts_repository.replace_ledger_links(session, again)
+    with store.reading() as session:
+        assert contracts_repository.load_ledger_links(session) == [*again, first[2]]
+        assert contracts_repository.load_ledger_links(session, ["02B"]) == [first[2]]
+
+
+def test_the_default_skips_lines_mapped_to_another_contract_and_other_commissioners_lines() -> None:
+    from outturn.domain.contract_ledger import LedgerLink, resolve_links
+
+    acute = CostCategory.ACUTE
+    stored = [LedgerLink("RXX", "01A", acute, "RXX and RYY joint line")]
+    lines = [
+        ("01A", acute, "RXX and RYY joint line"),
+        ("01A", acute, "RYY main"),
+        ("02B", acute, "RZZ"),
+        ("01A", acute, "RZZ"),
+    ]
+    found = {
+        (item.provider, item.commissioner): item
+        for item in resolve_links([("RXX", "01A"), ("RYY", "01A"), ("RZZ", "02B")], stored, lines)
+    }
+    assert found[("RXX", "01A")].links == tuple(stored)
+    assert [(link.line, link.default) for link in found[("RYY", "01A")].links] == [("RYY main", True)]
+    assert [(link.line, link.default) for link in found[("RZZ", "02B")].links] == [("RZZ", True)]
