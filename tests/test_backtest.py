@@ -35,7 +35,7 @@ from typer.testing import CliRunner
 
 from outturn.cli import app
 from outturn.domain.backtest import AUTO_FALLBACK, TOTAL, Backtest, BacktestRow, LineKey, score_month, summarise
-from outturn.domain.forecast import ForecastMethod, LineFigures, LineForecast
+from outturn.domain.forecast import EXTRAPOLATIONS, ForecastMethod, LineFigures, LineForecast
 from outturn.domain.ledger import CostCategory
 from outturn.domain.periods import FinancialYear
 from outturn.engine.backends import Backend, memtable
@@ -191,7 +191,7 @@ def test_trend_with_a_slope(backtest: Backtest) -> None:
 def test_every_year_month_method_and_category_is_scored(backtest: Backtest) -> None:
     assert [year.label for year in backtest.years] == ["2023/24", "2024/25"]
     # 2 years x 11 months x 5 methods x (2 categories + the total)
-    assert len(backtest.rows) == 2 * 11 * len(ForecastMethod) * 3
+    assert len(backtest.rows) == 2 * 11 * len(EXTRAPOLATIONS) * 3
     assert {item.month for item in backtest.rows} == set(range(1, 12))
 
 
@@ -283,7 +283,7 @@ def test_mape_and_bias_by_month(backtest: Backtest) -> None:
 
 
 def test_summary_over_every_month_is_the_mean_of_the_rows(backtest: Backtest) -> None:
-    for method in ForecastMethod:
+    for method in EXTRAPOLATIONS:
         errors = [
             Fraction(100 * (item.forecast_pence - item.actual_pence), item.actual_pence)
             for item in backtest.rows
@@ -398,10 +398,10 @@ def test_json_shape(backtest: Backtest) -> None:
         "error_pence": 2_000,
         "error_percent": 1.45,
     }
-    assert {item["method"] for item in document["summary"]} == {method.value for method in ForecastMethod}
+    assert {item["method"] for item in document["summary"]} == {method.value for method in EXTRAPOLATIONS}
     assert {item["category"] for item in document["summary"]} == {TOTAL}
     assert {(item["category"], item["method"]) for item in document["summary_by_category"]} == {
-        (category, method.value) for category in ("acute", "prescribing") for method in ForecastMethod
+        (category, method.value) for category in ("acute", "prescribing") for method in EXTRAPOLATIONS
     }
     assert set(document["summary"][0]) == {
         "category",
@@ -411,7 +411,7 @@ def test_json_shape(backtest: Backtest) -> None:
         "mape_percent",
         "bias_percent",
     }
-    assert len(document["by_month"]) == 3 * len(ForecastMethod) * 11
+    assert len(document["by_month"]) == 3 * len(EXTRAPOLATIONS) * 11
     assert [(item["category"], item["method"]) for item in document["auto"]] == [
         ("acute", "seasonal"),
         ("prescribing", "budget-phased"),
@@ -455,7 +455,7 @@ def test_the_pack_shows_auto_choices_and_the_chart(workspace: Workspace, backtes
     assert '<td>Acute</td><td>seasonal</td><td class="num">7.9%</td>' in choices  # 3,800/483 = 7.87%
     assert '<td>Prescribing</td><td>budget-phased</td><td class="num">0.0%</td>' in choices
     chart = _between(html, 'id="backtest-chart"', "</svg>")
-    assert all(method.value in chart for method in ForecastMethod)
+    assert all(method.value in chart for method in EXTRAPOLATIONS)
     assert "as at M06" in chart and "SYNTHETIC data" in chart and "2023/24, 2024/25" in chart
 
 
@@ -488,7 +488,7 @@ def test_the_web_position_page_and_api(workspace: Workspace) -> None:
         assert "<td>Acute</td><td>seasonal</td>" in choices and "<td>Prescribing</td><td>budget-phased</td>" in choices
         chart = _between(html, 'id="backtest-chart"', "</figure>")
         assert "<svg" in chart and 'href="http' not in chart
-        assert all(method.value in chart for method in ForecastMethod) and "as at M06" in chart
+        assert all(method.value in chart for method in EXTRAPOLATIONS) and "as at M06" in chart
         assert "SYNTHETIC" not in chart  # this workspace's data are not labelled synthetic
 
 

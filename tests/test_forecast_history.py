@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from outturn.cli import app
-from outturn.domain.forecast import ForecastMethod
+from outturn.domain.forecast import EXTRAPOLATIONS
 from outturn.domain.forecast_history import CategoryRecord, MonthRecord, category_movement, history
 from outturn.domain.ledger import CostCategory
 from outturn.domain.periods import FinancialMonth, FinancialYear
@@ -115,7 +115,7 @@ def test_each_close_records_the_forecast_by_category_and_method(workspace: Works
     assert acute.by_method_pence["run-rate"] == 1_320 * POUND
     assert acute.by_method_pence["seasonal"] == 146_667
     assert acute.by_method_pence["trend"] == 1_320 * POUND
-    assert set(acute.by_method_pence) == {method.value for method in ForecastMethod}
+    assert set(acute.by_method_pence) == {method.value for method in EXTRAPOLATIONS}
     assert (acute.ytd_actual_pence, acute.ytd_budget_pence, acute.annual_budget_pence) == (11_000, 10_000, 120_000)
     assert (only.record.resource_pence, only.record.control_total_pence) == (1_200 * POUND, 0)
     assert only.movement is None  # the first month recorded has nothing to move from

@@ -36,6 +36,7 @@ from outturn.ingest.populations import read_list_sizes
 from outturn.ingest.prescribing import read_prescribing
 from outturn.ingest.tables import read_table
 from outturn.ingest.tariff import read_workbook_apc
+from outturn.services.contract_ledger import import_contract_map
 from outturn.services.contracts import import_contracts
 from outturn.services.imports import ImportRefused, import_ledger, import_organisations, import_plans, import_risks
 from outturn.services.savings import import_workbook
@@ -559,6 +560,11 @@ CONTRACT_RECORDS = [
     ["provider", "commissioner", "year", "point_of_delivery", "month", "activity", "value", "description"],
     ["01A", "02B", "2025/26", "block", "", "", "1000000", "block"],
 ]
+CONTRACT_MAP_RECORDS = [
+    ["provider", "commissioner", "category", "line", "element"],
+    ["01A", "02B", "acute", "01A main contract", "contract"],
+    ["01A", "02B", "acute", "01A drugs", "drugs outside tariff"],
+]
 
 
 @pytest.mark.parametrize(
@@ -569,8 +575,9 @@ CONTRACT_RECORDS = [
         (RISK_RECORDS, import_risks),
         (ORGANISATION_RECORDS, import_organisations),
         (CONTRACT_RECORDS, import_contracts),
+        (CONTRACT_MAP_RECORDS, import_contract_map),
     ],
-    ids=["ledger", "plans", "risks", "organisations", "contracts"],
+    ids=["ledger", "plans", "risks", "organisations", "contracts", "contract map"],
 )
 @EXAMPLES
 @given(data=st.data())

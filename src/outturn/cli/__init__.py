@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from outturn import __version__
+from outturn.cli import contract_reconciliation as _contract_reconciliation  # noqa: F401  (adds contracts map, reconcile)
 from outturn.cli import forecast as _forecast  # noqa: F401  (adds forecast backtest)
 from outturn.cli import forecast_methods as _forecast_methods  # noqa: F401  (adds forecast method ...)
 from outturn.cli import registers as _registers  # noqa: F401  (adds plan show, risks list, forecast list)

@@ -18,14 +18,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from outturn.domain.forecast import ForecastMethod, LineForecast
+from outturn.domain.forecast import EXTRAPOLATIONS, ForecastMethod, LineForecast
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import Pence
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialMonth, FinancialYear
 
 AUTO = "auto"
 AUTO_FALLBACK = ForecastMethod.BUDGET_PHASED
-AUTO_ORDER: tuple[ForecastMethod, ...] = (AUTO_FALLBACK, *(item for item in ForecastMethod if item != AUTO_FALLBACK))
+AUTO_ORDER: tuple[ForecastMethod, ...] = (AUTO_FALLBACK, *(item for item in EXTRAPOLATIONS if item != AUTO_FALLBACK))
 BACKTEST_MONTHS = tuple(range(1, MONTHS_IN_YEAR))  # M01..M11: at M12 the year's actuals are the outturn
 TOTAL = "total"
 
@@ -154,7 +154,7 @@ def build_backtest(
     org_code: str, as_at: FinancialMonth, years: Sequence[FinancialYear], rows: Sequence[BacktestRow]
 ) -> Backtest:
     order = {category.value: index for index, category in enumerate(CostCategory)}
-    methods = tuple(item.value for item in ForecastMethod)
+    methods = tuple(item.value for item in EXTRAPOLATIONS)
 
     def key(row: BacktestRow) -> tuple[int, int, int, int]:
         return (order.get(row.category, len(order)), methods.index(row.method), row.year.start_year, row.month)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
 
+from outturn.domain.errors import BadInput
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import Pence, div_round
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialMonth
@@ -25,6 +26,7 @@ class ForecastMethod(StrEnum):
     TREND = "trend"
     BUDGET_PHASED = "budget-phased"
     EXIT_RATE = "exit-rate"
+    CONTRACT = "contract"  # a line mapped to a provider contract: the contract statement's forecast outturn
 
     @classmethod
     def parse(cls, text: str) -> ForecastMethod:
@@ -35,6 +37,11 @@ class ForecastMethod(StrEnum):
             raise ValueError(f"unknown forecast method {text!r} (one of: {allowed})") from None
 
 
+# The methods that extrapolate the line's own ledger: those the back-test scores and ``auto`` chooses between.
+# ``contract`` takes its figure from the contract statement instead, and applies only to lines set to it.
+EXTRAPOLATIONS: tuple[ForecastMethod, ...] = tuple(
+    item for item in ForecastMethod if item is not ForecastMethod.CONTRACT
+)
 OVERRIDE = "override"
 EXIT_RATE_MONTHS = 3  # the exit rate is the average of the last three months to the as-at month
 
@@ -212,14 +219,24 @@ def forecast_line(
     as_at: FinancialMonth,
     method: ForecastMethod,
     override: ForecastOverride | None = None,
+    contract_pence: Pence | None = None,
 ) -> tuple[LineForecast, tuple[Problem, ...]]:
     """The forecast for one line, and any warnings about how it was made.
 
     ``method`` is the one asked for; the forecast records the one used (a method that cannot apply falls back,
-    with a warning saying why). One-offs to date are added once to the extrapolated recurring outturn."""
+    with a warning saying why). One-offs to date are added once to the extrapolated recurring outturn. With
+    ``contract``, the forecast is ``contract_pence``: the forecast outturn of the contract whose value the line
+    carries (a line set to ``contract`` with no contract mapped to it is bad input)."""
     if override is not None:
         return LineForecast(figures, OVERRIDE, override.forecast_pence, override.reason), ()
     where = line_label(figures)
+    if method is ForecastMethod.CONTRACT:
+        if contract_pence is None:
+            raise BadInput(
+                f"{where} is set to the contract forecast method, but no contract's value is mapped to the line: "
+                "map a contract to it (`outturn contracts map FILE`) or set another method"
+            )
+        return LineForecast(figures, method.value, contract_pence), ()
     warnings: list[Problem] = []
     if figures.months_reported < as_at.elapsed:
         warnings.append(

@@ -133,6 +133,7 @@ class PackInputs:
     notes: Sequence[str] = ()
     backtest: Document | None = None  # ``forecast backtest``'s document
     forecast_history: Document | None = None  # outturn position history's document, to the pack's month
+    contract_reconciliation: Document | None = None  # ``contracts reconcile``'s document, the pack's contracts
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,7 @@ class BoardPack:
     notes: tuple[str, ...]
     backtest: Document | None = None
     forecast_history: Document | None = None
+    contract_reconciliation: Document | None = None
 
     def name_of(self, code: str) -> str:
         return tidy_name(self.organisation_names.get(code, code))
@@ -383,6 +385,7 @@ def build_board_pack(inputs: PackInputs) -> BoardPack:
         notes=tuple(inputs.notes),
         backtest=inputs.backtest,
         forecast_history=inputs.forecast_history,
+        contract_reconciliation=inputs.contract_reconciliation,
     )
 
 

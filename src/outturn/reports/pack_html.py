@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from outturn.domain.money import VARIANCE_CONVENTION, format_millions, format_surplus, format_thousands
 from outturn.domain.year_end import CONTROL_TOTAL, FORECAST_SURPLUS, P10, P50, P90, TEMPLATE_LABELS
+from outturn.reports.contract_reconciliation import table_rows
 from outturn.reports.narrative import percent
 from outturn.reports.pack import POINT_OF_DELIVERY_LABELS, BoardPack, FunnelSection, workstream_rag
 from outturn.reports.pack_charts import (
@@ -225,6 +226,8 @@ def render_html(pack: BoardPack) -> str:
         contract_totals=_contract_totals(pack.contracts),
         pod_lines=_pod_lines(pack.contracts),
         drift=_drift(pack.contracts),
+        reconciliation=pack.contract_reconciliation,
+        reconciliation_rows=table_rows(pack.contract_reconciliation) if pack.contract_reconciliation else [],
         top_practices=_top_practices(pack),
         extra_funnels=extra,
         spc_words=[_spc_words(chart.result) for chart in pack.spc],

@@ -23,6 +23,7 @@ from outturn.domain.year_end import (
     SIMULATION_FIELDS,
     WORST,
 )
+from outturn.reports.contract_reconciliation import table_rows
 from outturn.reports.pack import BoardPack, headline_document
 from outturn.reports.xlsx_tables import (
     FIELD_COLUMNS,
@@ -296,6 +297,26 @@ def _contracts(book: Workbook, pack: BoardPack) -> None:
     fit_widths(sheet)
 
 
+def _contract_reconciliation(book: Workbook, pack: BoardPack) -> None:
+    document = pack.contract_reconciliation
+    if document is None:
+        return
+    sheet, row = new_sheet(book, "Contract reconciliation", "outturn contracts reconcile (the pack's contracts)")
+    sheet.cell(row, 1, document["difference_convention"])
+    sheet.cell(row + 1, 1, document["flag_rule"])
+    columns = (
+        Column("Contract", "contract"),
+        Column("Kind", "kind"),
+        Column("Row", "label"),
+        money("Annual plan / budget", "annual_pence"),
+        money("Actual to date", "ytd_pence"),
+        money("Forecast outturn", "forecast_pence"),
+        Column("Flagged", "flag"),
+    )
+    write_table(sheet, row + 3, columns, table_rows(document))
+    fit_widths(sheet)
+
+
 BENCHMARK_COLUMNS = (
     Column("Practice", "org_code"),
     Column("Name", "org_name"),
@@ -487,6 +508,7 @@ def write_xlsx(pack: BoardPack, path: Path) -> Path:
         _forecast_history,
         _savings,
         _contracts,
+        _contract_reconciliation,
         _benchmarks,
         _spc,
         _scenarios,

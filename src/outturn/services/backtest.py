@@ -22,7 +22,7 @@ from outturn.domain.backtest import (
     choose_methods,
     score_month,
 )
-from outturn.domain.forecast import ForecastMethod, LineFigures, forecast_line
+from outturn.domain.forecast import EXTRAPOLATIONS, LineFigures, forecast_line
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import Pence
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialMonth, FinancialYear
@@ -61,7 +61,7 @@ def _score_year(year: FinancialYear, by_month: Mapping[int, Sequence[LineFigures
     rows: list[BacktestRow] = []
     for month in BACKTEST_MONTHS:
         as_at = year.month(month)
-        for method in ForecastMethod:
+        for method in EXTRAPOLATIONS:
             forecasts = (forecast_line(figures, as_at, method)[0] for figures in by_month.get(month, ()))
             rows.extend(score_month(year, month, method.value, forecasts, outturn))
     return rows

@@ -185,9 +185,10 @@ def challenge_history_document(workspace: Workspace, reference: str) -> dict[str
 
 
 def statement_summaries(
-    session: Session, year: FinancialYear, provider: str, as_at: FinancialMonth
+    session: Session, year: FinancialYear, provider: str | None, as_at: FinancialMonth
 ) -> dict[tuple[str, str], ChallengeSummary]:
-    """Each of the provider's contracts' challenges as its statement counts them (the log as it stands)."""
+    """The challenges of each of the provider's contracts (every provider's when None), as its statement counts
+    them (the log as it stands)."""
     found: dict[tuple[str, str], list[Challenge]] = {}
     for challenge in store.load_challenges(session, year, provider):
         found.setdefault((challenge.provider, challenge.commissioner), []).append(challenge)

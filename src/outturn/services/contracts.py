@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from outturn.domain.activity import ActivityKind, PointOfDelivery
 from outturn.domain.challenges import ChallengeSummary
 from outturn.domain.contracts import ActualLine, Contract, ContractError, StatementLine, statement_lines
+from outturn.domain.money import Pence
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.domain.problems import ProblemsError
 from outturn.engine import contracts as contract_engine
@@ -109,18 +110,21 @@ class ContractStatement:
     min_spells: int = MIN_SPELLS  # spells in each period before a case-mix cell is tested
     challenges: ChallengeSummary | None = None  # the contract's challenges (agreed ones reduce the figures below)
 
+    # The contract's totals as the statement states them: what the reconciliation to the ledger and the
+    # ``contract`` forecast method read (never the lines directly).
+
     @property
-    def annual_plan_pence(self) -> int:
+    def annual_plan_pence(self) -> Pence:
         return sum(line.annual_plan_pence for line in self.lines)
 
     @property
-    def ytd_actual_pence(self) -> int:
+    def ytd_actual_pence(self) -> Pence:
         """Priced activity to date, less the agreed challenges' share in months to date."""
         agreed = self.challenges.agreed_to_date_pence if self.challenges else 0
         return sum(line.ytd_actual_pence for line in self.lines) - agreed
 
     @property
-    def forecast_pence(self) -> int:
+    def forecast_pence(self) -> Pence:
         """The forecast outturn, less the agreed challenges."""
         agreed = self.challenges.agreed_pence if self.challenges else 0
         return sum(line.forecast_pence for line in self.lines) - agreed
@@ -143,14 +147,15 @@ def local_prices_table(contracts: Sequence[Contract]) -> ir.Table:
 
 def contract_statements(
     workspace: Workspace,
-    provider: str,
+    provider: str | None,
     as_at: FinancialMonth,
     commissioner: str | None = None,
     follow_up_benchmark: float | None = None,
     min_spells: int = MIN_SPELLS,
 ) -> list[ContractStatement]:
-    """One statement per contract; case-mix drift is tested only in cells with ``min_spells`` spells in each
-    period, and adjusted for multiple testing across the cells tested in each contract."""
+    """One statement per contract (of ``provider``, or of every provider when None: the activity is priced once
+    for all of them); case-mix drift is tested only in cells with ``min_spells`` spells in each period, and
+    adjusted for multiple testing across the cells tested in each contract."""
     if min_spells < 2:
         raise ContractError(f"the minimum spells for a case-mix test must be at least 2, not {min_spells}")
     year = as_at.year
@@ -162,9 +167,8 @@ def contract_statements(
         ]
         challenged = statement_summaries(session, year, provider, as_at)
     if not contracts:
-        raise ContractError(
-            f"no contract with provider {provider} in {year}: import one with `outturn contracts import FILE`"
-        )
+        which = f"with provider {provider} " if provider is not None else ""
+        raise ContractError(f"no contract {which}in {year}: import one with `outturn contracts import FILE`")
     tariff = contract_tariff(workspace, year)
     backend = workspace.backend
     priced = {kind: priced_activity(backend, kind, stored_activity(workspace, kind), tariff) for kind in ActivityKind}

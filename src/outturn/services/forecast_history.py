@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from outturn.domain.backtest import AUTO_FALLBACK
-from outturn.domain.forecast import ForecastMethod, LineForecast
+from outturn.domain.forecast import EXTRAPOLATIONS, LineForecast
 from outturn.domain.forecast_history import CategoryRecord, HistoryMonth, MonthRecord, history
 from outturn.domain.forecast_methods import MethodPlan
 from outturn.domain.ledger import CostCategory
@@ -20,6 +20,7 @@ from outturn.services.backtest import figures_from_row
 from outturn.services.position import (
     PositionError,
     PositionRequest,
+    contract_forecasts_for,
     forecast_lines,
     ledger_figures,
     planning_members,
@@ -81,11 +82,12 @@ def month_records(session: Session, workspace: Workspace, month: FinancialMonth)
     plan, _settings, _choices = position_methods(
         session, workspace, request, repository.org_tree(session), codes, [figures_from_row(row) for row in figures]
     )
-    used = _by_org_category(forecast_lines(figures, month, plan, overrides)[0])
-    plain = _by_org_category(forecast_lines(figures, month, plan)[0])
+    contracts = contract_forecasts_for(workspace, plan, figures, month)
+    used = _by_org_category(forecast_lines(figures, month, plan, overrides, contracts)[0])
+    plain = _by_org_category(forecast_lines(figures, month, plan, (), contracts)[0])
     each_method = {
         item.value: _by_org_category(forecast_lines(figures, month, MethodPlan(default=item))[0])
-        for item in ForecastMethod
+        for item in EXTRAPOLATIONS
     }
     return [
         MonthRecord(

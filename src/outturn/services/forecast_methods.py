@@ -11,8 +11,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from outturn.domain.errors import NotFound
+from outturn.domain.errors import BadInput, NotFound
+from outturn.domain.forecast import ForecastMethod
 from outturn.domain.forecast_methods import MethodSetting
+from outturn.services.contract_ledger import check_contract_line
 from outturn.services.workspace import Workspace
 from outturn.store import method_settings, repository
 from outturn.store.savings_repository import AuditEntry, history, record_change
@@ -43,10 +45,22 @@ def _check_org(session: Session, org_code: str) -> None:
         raise NotFound(f"unknown organisation {org_code!r}")
 
 
+def _check_contract_line(session: Session, setting: MethodSetting) -> None:
+    """The contract method is set on a line that carries a contract's value, never on a whole category."""
+    if setting.subcategory is None:
+        raise BadInput(
+            f"the contract method is set per ledger line, not for a whole category ({setting.org_code} "
+            f"{setting.category.value}): name the line that carries the contract's value"
+        )
+    check_contract_line(session, (setting.org_code, setting.category, setting.subcategory))
+
+
 def set_method(workspace: Workspace, setting: MethodSetting, who: str) -> MethodSetting | None:
     """Store the setting (replacing one for the same organisation, category and line); the one it replaced."""
     with workspace.store.transaction() as session:
         _check_org(session, setting.org_code)
+        if setting.method is ForecastMethod.CONTRACT:
+            _check_contract_line(session, setting)
         before = method_settings.get_setting(session, setting)
         method_settings.save_setting(session, setting, who)
         record_change(

@@ -20,6 +20,7 @@ import pyarrow as pa
 from outturn.domain.activity import ActivityKind
 from outturn.domain.benchmark import MEASURE_REGISTRY, BenchmarkSpec, Direction, find_measure
 from outturn.domain.contracts import ContractError
+from outturn.domain.errors import BadInput
 from outturn.domain.organisations import OrgTree
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.prescribing import BnfGrouping, OrgLevel
@@ -37,6 +38,8 @@ from outturn.reports.savings import movement_document, rollup_document
 from outturn.reports.scenarios import scenario_document
 from outturn.services import contracts, registers, savings
 from outturn.services.benchmark import DATE_COLUMNS, benchmark
+from outturn.services.contract_ledger import every_statement
+from outturn.services.contract_reconciliation import reconciliation_json
 from outturn.services.forecast_history import position_history
 from outturn.services.position import PositionError, compute_backtest, compute_position
 from outturn.services.prescribing import prescribing_measures, stored_months
@@ -48,7 +51,7 @@ from outturn.services.workspace import Workspace
 from outturn.stats.funnel import FunnelGroup, FunnelKind, funnel
 from outturn.stats.spc import spc
 from outturn.stats.spc_rules import ImprovementDirection
-from outturn.store import contracts_repository, repository
+from outturn.store import repository
 
 NOTES_TABLE = "report_notes"  # one column, ``note``: what every report of the workspace must say (SYNTHETIC data)
 BENCHMARK_MEASURES = ("emergency_admissions", "gp_referrals")
@@ -129,15 +132,13 @@ def _savings(
 
 def contract_documents(workspace: Workspace, org: str, month: FinancialMonth) -> list[dict[str, Any]]:
     """The statement of every contract whose commissioner is the organisation or under it (``contracts
-    statement --provider P`` for each provider, those rows kept)."""
+    statement --provider P`` for each provider, those rows kept; the activity priced once for all of them)."""
     scope = _tree(workspace).subtree_codes(org)
-    with workspace.store.reading() as session:
-        held = [c for c in contracts_repository.load_contracts(session, month.year) if c.commissioner in scope]
-    documents = []
-    for provider in sorted({contract.provider for contract in held}):
-        found = contracts.contract_statements(workspace, provider, month)
-        documents += contracts.statement_documents([s for s in found if s.contract.commissioner in scope])
-    return documents
+    found = sorted(
+        (s for s in every_statement(workspace, month) if s.contract.commissioner in scope),
+        key=lambda s: (s.contract.provider, s.contract.commissioner),
+    )
+    return contracts.statement_documents(found)
 
 
 def register_rows(workspace: Workspace, org: str, month: FinancialMonth) -> list[dict[str, Any]]:
@@ -293,6 +294,12 @@ def gather_pack(
     except ContractError as error:
         statements = []
         notes.append(f"contracts not shown: {error}")
+    reconciled = None
+    if statements:
+        try:
+            reconciled = reconciliation_json(workspace, month, org)
+        except BadInput as error:  # a line set to the contract method with no contract, say
+            notes.append(f"contracts not reconciled to the ledger: {error}")
     risk = simulation_document(simulation)
     notes.extend(f"risk: {note}" for note in risk["notes"])
     scenarios = []
@@ -322,6 +329,7 @@ def gather_pack(
         notes=notes,
         backtest=backtest,
         forecast_history=history_document(*position_history(workspace, org, up_to=month)),
+        contract_reconciliation=reconciled,
     )
     return build_board_pack(inputs)
 

@@ -15,10 +15,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from outturn.domain.backtest import AUTO, AUTO_FALLBACK, AutoChoice, Backtest
+from outturn.domain.contract_ledger import LineKey
 from outturn.domain.errors import BadInput
-from outturn.domain.forecast import ForecastMethod, LineFigures, LineForecast, forecast_line
+from outturn.domain.forecast import EXTRAPOLATIONS, ForecastMethod, LineFigures, LineForecast, forecast_line
 from outturn.domain.forecast_methods import MethodPlan, MethodScope, MethodSetting
 from outturn.domain.ledger import CostCategory
+from outturn.domain.money import Pence
 from outturn.domain.organisations import Organisation, OrgTree
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.plans import FinancialPlan, ForecastOverride
@@ -28,6 +30,7 @@ from outturn.domain.savings import remaining_savings
 from outturn.engine.backends import memtable
 from outturn.engine.ledger import LEDGER_SCHEMA, line_figures_with_last_year
 from outturn.services.backtest import auto_methods, backtest_members, figures_from_row
+from outturn.services.contract_ledger import line_contract_forecasts
 from outturn.services.workspace import Workspace
 from outturn.store import method_settings, repository
 from outturn.store import savings_repository as savings_store
@@ -64,11 +67,17 @@ def resolve_method(workspace: Workspace, request: PositionRequest, method: str |
     method_text = method or workspace.settings.forecast_method
     if method_text.strip().lower() == AUTO:
         return replace(request, method=AUTO_FALLBACK, auto=True)
+    allowed = ", ".join([AUTO, *(item.value for item in EXTRAPOLATIONS)])
     try:
-        return replace(request, method=ForecastMethod.parse(method_text), auto=False)
+        chosen = ForecastMethod.parse(method_text)
     except ValueError:
-        allowed = ", ".join([AUTO, *(item.value for item in ForecastMethod)])
         raise PositionError(f"unknown forecast method {method_text!r} (one of: {allowed})") from None
+    if chosen is ForecastMethod.CONTRACT:
+        raise PositionError(
+            "the contract method forecasts only the ledger lines that carry a contract's value: set it for those "
+            f"lines (`outturn forecast method set`) and give the position one of: {allowed}"
+        )
+    return replace(request, method=chosen, auto=False)
 
 
 def planning_members(tree: OrgTree, org: Organisation, planned: set[str]) -> list[str]:
@@ -85,18 +94,24 @@ def forecast_lines(
     as_at: FinancialMonth,
     methods: MethodChoice,
     overrides: Sequence[ForecastOverride] = (),
+    contract_forecasts: Mapping[LineKey, Pence] | None = None,
 ) -> tuple[list[LineForecast], list[Problem]]:
     """Forecast every line of ``line_figures_with_last_year``'s rows, each by the method ``methods`` picks for it
     (a ``MethodPlan``: stored settings, then per-category picks, then the requested method; or any function of the
-    line's figures), unless an override replaces it."""
+    line's figures), unless an override replaces it. A line set to ``contract`` takes its contract's forecast
+    from ``contract_forecasts`` (``contract_forecasts_for``)."""
     method_for = methods.method_for if isinstance(methods, MethodPlan) else methods
     by_line = {(item.org_code, item.category, item.subcategory): item for item in overrides}
+    contract_forecasts = contract_forecasts or {}
     forecasts: list[LineForecast] = []
     warnings: list[Problem] = []
     for row in rows:
         figures = figures_from_row(row)
-        override = by_line.pop((figures.org_code, figures.category, figures.subcategory), None)
-        forecast, line_warnings = forecast_line(figures, as_at, method_for(figures), override)
+        key = (figures.org_code, figures.category, figures.subcategory)
+        override = by_line.pop(key, None)
+        forecast, line_warnings = forecast_line(
+            figures, as_at, method_for(figures), override, contract_forecasts.get(key)
+        )
         forecasts.append(forecast)
         warnings.extend(line_warnings)
     warnings.extend(
@@ -108,6 +123,17 @@ def forecast_lines(
         for item in by_line.values()
     )
     return forecasts, warnings
+
+
+def contract_forecasts_for(
+    workspace: Workspace, methods: MethodChoice, rows: Sequence[dict[str, Any]], as_at: FinancialMonth
+) -> Mapping[LineKey, Pence]:
+    """The contract forecast of each ledger line carrying a contract's value, priced only when some line of
+    ``rows`` is set to the ``contract`` method (pricing is heavy; the position is computed for every page)."""
+    method_for = methods.method_for if isinstance(methods, MethodPlan) else methods
+    if not any(method_for(figures_from_row(row)) is ForecastMethod.CONTRACT for row in rows):
+        return {}
+    return line_contract_forecasts(workspace, as_at)
 
 
 def lineage(tree: OrgTree, members: Sequence[str]) -> dict[str, tuple[str, ...]]:
@@ -210,6 +236,26 @@ def ledger_figures(workspace: Workspace, rows: Sequence[dict[str, Any]], as_at: 
     )
 
 
+def forecast_members(
+    workspace: Workspace, request: PositionRequest, tree: OrgTree, members: Sequence[str]
+) -> tuple[list[LineForecast], list[Problem], tuple[AutoChoice, ...]]:
+    """Every ledger line of ``members`` forecast as the position forecasts it (stored settings, ``auto``'s picks
+    or the method requested, the ``contract`` method's contract forecasts, overrides); with the warnings and
+    ``auto``'s choices."""
+    year = request.as_at.year
+    with workspace.store.reading() as session:
+        rows = repository.ledger_rows(session, members, [year.start_year, year.start_year - 1])
+        overrides = repository.overrides_for(session, members, year)
+        figures = ledger_figures(workspace, rows, request.as_at)
+        plan, settings, choices = position_methods(
+            session, workspace, request, tree, members, [figures_from_row(row) for row in figures]
+        )
+    contract_forecasts = contract_forecasts_for(workspace, plan, figures, request.as_at)
+    forecasts, warnings = forecast_lines(figures, request.as_at, plan, overrides, contract_forecasts)
+    warnings.extend(unmatched_line_settings(settings, [line.figures for line in forecasts], members))
+    return forecasts, warnings, choices
+
+
 def compute_position(
     workspace: Workspace,
     org_code: str | None = None,
@@ -220,16 +266,9 @@ def compute_position(
     year = request.as_at.year
     with workspace.store.reading() as session:
         tree, org, plans, members = _planned(session, request)
-        rows = repository.ledger_rows(session, members, [year.start_year, year.start_year - 1])
         risks = repository.risks_for(session, members, year)
-        overrides = repository.overrides_for(session, members, year)
         schemes = savings_store.load_schemes(session, year, members)
-        figures = ledger_figures(workspace, rows, request.as_at)
-        plan, settings, choices = position_methods(
-            session, workspace, request, tree, members, [figures_from_row(row) for row in figures]
-        )
-    forecasts, warnings = forecast_lines(figures, request.as_at, plan, overrides)
-    warnings.extend(unmatched_line_settings(settings, [line.figures for line in forecasts], members))
+    forecasts, warnings, choices = forecast_members(workspace, request, tree, members)
     if not forecasts:
         warnings.append(Problem("ledger", f"no ledger lines for {org.code} in {year}: import the ledger first"))
     position = build_position(

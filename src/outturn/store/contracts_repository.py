@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from outturn.domain.activity import PointOfDelivery
+from outturn.domain.contract_ledger import ContractKey, LedgerLink
 from outturn.domain.contracts import BlockElement, Contract, LocalPrice, PlanLine
+from outturn.domain.ledger import CostCategory
 from outturn.domain.periods import FinancialYear
-from outturn.store.models import ContractBlockRow, ContractLocalPriceRow, ContractPlanRow, ContractRow
+from outturn.store.models import (
+    ContractBlockRow,
+    ContractLedgerMapRow,
+    ContractLocalPriceRow,
+    ContractPlanRow,
+    ContractRow,
+    LedgerLineRow,
+)
 
 
 def replace_contracts(session: Session, contracts: Sequence[Contract]) -> None:
@@ -84,3 +93,51 @@ def load_contracts(session: Session, year: FinancialYear, provider: str | None =
 def contract_years(session: Session) -> frozenset[int]:
     """The financial years (by start year) for which any contract is held."""
     return frozenset(session.scalars(select(ContractRow.year).distinct()))
+
+
+def contract_keys(session: Session) -> frozenset[ContractKey]:
+    """Every provider x commissioner pair with a contract held in any year."""
+    return frozenset(
+        (row[0], row[1]) for row in session.execute(select(ContractRow.provider, ContractRow.commissioner).distinct())
+    )
+
+
+def ledger_line_keys(session: Session, org_codes: Collection[str] | None = None) -> list[tuple[str, CostCategory, str]]:
+    """Every ledger line (organisation, category, subcategory) held in any year, of ``org_codes`` when given."""
+    statement = select(LedgerLineRow.org_code, LedgerLineRow.category, LedgerLineRow.subcategory).distinct()
+    if org_codes is not None:
+        statement = statement.where(LedgerLineRow.org_code.in_(list(org_codes)))
+    return [(row[0], CostCategory(row[1]), row[2]) for row in session.execute(statement)]
+
+
+def load_ledger_links(session: Session, commissioners: Collection[str] | None = None) -> list[LedgerLink]:
+    """The stored mapping of contracts to ledger lines (of ``commissioners`` when given)."""
+    statement = select(ContractLedgerMapRow).order_by(
+        ContractLedgerMapRow.commissioner,
+        ContractLedgerMapRow.provider,
+        ContractLedgerMapRow.category,
+        ContractLedgerMapRow.subcategory,
+    )
+    if commissioners is not None:
+        statement = statement.where(ContractLedgerMapRow.commissioner.in_(list(commissioners)))
+    return [
+        LedgerLink(row.provider, row.commissioner, CostCategory(row.category), row.subcategory, row.element)
+        for row in session.scalars(statement)
+    ]
+
+
+def replace_ledger_links(session: Session, links: Sequence[LedgerLink]) -> None:
+    """The links replace the whole stored mapping of each commissioner they name."""
+    commissioners = sorted({link.commissioner for link in links})
+    session.execute(delete(ContractLedgerMapRow).where(ContractLedgerMapRow.commissioner.in_(commissioners)))
+    session.add_all(
+        ContractLedgerMapRow(
+            commissioner=link.commissioner,
+            category=link.category.value,
+            subcategory=link.line,
+            provider=link.provider,
+            element=link.element,
+        )
+        for link in links
+    )
+    session.flush()

@@ -306,6 +306,19 @@ class ChallengeRow(Base):
     updated_by: Mapped[str] = mapped_column(String(100))
 
 
+class ContractLedgerMapRow(Base):
+    """A ledger line of the commissioner's that accounts for a contract with ``provider``: its value (element
+    ``contract``) or non-contract spend under a label. A line is mapped once."""
+
+    __tablename__ = "contract_ledger_map"
+
+    commissioner: Mapped[str] = mapped_column(ForeignKey("organisations.code"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subcategory: Mapped[str] = mapped_column(String(200), primary_key=True)
+    provider: Mapped[str] = mapped_column(ForeignKey("organisations.code"))
+    element: Mapped[str] = mapped_column(String(200))
+
+
 # --- web users, sessions and login attempts ------------------------------------------------------------------
 
 

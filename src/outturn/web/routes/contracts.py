@@ -14,7 +14,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from outturn.domain.periods import FinancialMonth
+from outturn.reports.contract_reconciliation import DIFFERENCE_CONVENTION, table_rows
 from outturn.services import contracts
+from outturn.services.contract_reconciliation import reconciliation_json
 from outturn.services.web import ContractError, ContractSummary, contract_summaries
 from outturn.services.workspace import Workspace
 from outturn.web.cache import NOT_SAVINGS
@@ -67,13 +69,29 @@ async def statements(
     return documents
 
 
+async def reconciliation(request: Request, workspace: Workspace, month: FinancialMonth) -> dict[str, Any]:
+    """Every contract against the ledger as at ``month``, as ``outturn contracts reconcile --format json``."""
+    document: dict[str, Any] = await request.app.state.cache.get_async(
+        ("contract-reconciliation", str(month)), lambda: reconciliation_json(workspace, month), NOT_SAVINGS
+    )
+    return document
+
+
 @router.get("/contracts", include_in_schema=False)
 async def contracts_page(
     request: Request, _user: Reader, workspace: WorkspaceDep, as_at: str | None = None
 ) -> Response:
     month = as_at_month(workspace, as_at)
     rows = await contract_list(request, workspace, month)
-    return render(request, "contracts/list.html", {"active": "contracts", "month": month, "rows": rows})
+    context: dict[str, Any] = {"active": "contracts", "month": month, "rows": rows, "reconciliation": None}
+    if rows:
+        try:
+            document = await reconciliation(request, workspace, month)
+            context["reconciliation"] = {**document, "rows": table_rows(document)}
+        except (ContractError, ValueError) as error:
+            context["reconciliation_error"] = str(error)
+    context["difference_convention"] = DIFFERENCE_CONVENTION
+    return render(request, "contracts/list.html", context)
 
 
 async def provider_context(
@@ -107,6 +125,17 @@ async def contracts_api(
     annual planned activity and pence, block pence. Finance, board and admin only."""
     month = as_at_month(workspace, as_at)
     return {"financial_year": month.year.label, "contracts": await contract_list(request, workspace, month)}
+
+
+@router.get("/api/contracts/reconcile", tags=["contracts"])
+async def reconcile_api(
+    request: Request, _user: Reader, workspace: WorkspaceDep, as_at: str | None = None
+) -> dict[str, Any]:
+    """Every contract against the ledger lines that account for it, as ``outturn contracts reconcile --format
+    json`` (default thresholds): per contract ``contract`` (annual plan, priced activity to date, forecast),
+    ``elements``, ``ledger_lines``, ``ledger``, ``difference`` (ledger less contract, each figure flagged or not),
+    ``non_contract_lines``; and the ``total``. Money in pence."""
+    return await reconciliation(request, workspace, as_at_month(workspace, as_at))
 
 
 @router.get("/api/contracts/{provider}", tags=["contracts"])
