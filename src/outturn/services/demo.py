@@ -51,6 +51,7 @@ from outturn.reports.pack import BoardPack
 from outturn.reports.savings_workbook import write_savings_workbook
 from outturn.services import contracts, pricing, savings
 from outturn.services.benchmark import DATE_COLUMNS
+from outturn.services.contract_ledger import import_contract_map
 from outturn.services.contracts import ContractStatement
 from outturn.services.forecast_history import record_forecast_history
 from outturn.services.imports import import_ledger, import_plans, import_risks
@@ -367,7 +368,8 @@ def build_demo(
         allocations = {plan.org_code: plan.allocation_pence for plan in economy.plans}
         _monthly_cycle(workspace, economy, allocations, sorted(registered), month, inputs, reference, seed, step)
         _load_contracts(workspace, demo_contracts, month, step)
-        # TODO(issue 14, lead at merge): import_contract_map(workspace, mapping)  -- the reconcile part's importer
+        step("mapping each contract to its ledger lines")
+        import_contract_map(workspace, mapping, who="demo")
         main = demo_contracts.largest
         step(f"closing {month}")
         savings.close_month(workspace, month, "demo")
