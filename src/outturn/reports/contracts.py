@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from outturn.domain.contracts import StatementLine
+from outturn.domain.contracts import RuleLine, StatementLine
 from outturn.stats.casemix import MIN_SPELLS, Drift
 
 
@@ -23,6 +23,19 @@ def statement_line_document(line: StatementLine) -> dict[str, Any]:
         "forecast_pence": line.forecast_pence,
         "forecast_variance_favourable_pence": line.forecast_variance_favourable_pence,
         "over_performance_pence": line.over_performance_pence,
+    }
+
+
+def rule_line_document(line: RuleLine) -> dict[str, Any]:
+    return {
+        "rule": line.rule,
+        "label": line.label,
+        "annual_plan_pence": line.annual_plan_pence,
+        "ytd_plan_pence": line.ytd_plan_pence,
+        "ytd_actual_pence": line.ytd_actual_pence,
+        "forecast_pence": line.forecast_pence,
+        "ytd_actual_activity": line.ytd_actual_activity,
+        "forecast_activity": line.forecast_activity,
     }
 
 
@@ -58,12 +71,16 @@ def statement_document(
     drift: list[tuple[str, str, Drift]],
     tariff_year: str,
     min_spells: int = MIN_SPELLS,
+    rule_lines: list[RuleLine] | None = None,
 ) -> dict[str, Any]:
+    """The statement: ``lines`` at tariff (national or local prices, and blocks) total the ``tariff_*`` figures;
+    each payment rule's adjustment is in ``payment_rules``; the contract's totals (``annual_plan_pence`` ...) are
+    the tariff value plus every adjustment."""
     firsts = referrals["first_attendances"]
-    total = {
-        key: sum(getattr(line, key) for line in lines)
-        for key in ("annual_plan_pence", "ytd_plan_pence", "ytd_actual_pence", "forecast_pence")
-    }
+    rules = rule_lines or []
+    keys = ("annual_plan_pence", "ytd_plan_pence", "ytd_actual_pence", "forecast_pence")
+    tariff = {key: sum(getattr(line, key) for line in lines) for key in keys}
+    total = {key: tariff[key] + sum(getattr(rule, key) for rule in rules) for key in keys}
     return {
         "provider": provider,
         "commissioner": commissioner,
@@ -71,6 +88,8 @@ def statement_document(
         "as_at": as_at,
         "tariff_year": tariff_year,
         "lines": [statement_line_document(line) for line in lines],
+        **{f"tariff_{key}": value for key, value in tariff.items()},
+        "payment_rules": [rule_line_document(rule) for rule in rules],
         **total,
         "ytd_variance_favourable_pence": total["ytd_plan_pence"] - total["ytd_actual_pence"],
         "forecast_variance_favourable_pence": total["annual_plan_pence"] - total["forecast_pence"],

@@ -12,9 +12,18 @@ import ibis.expr.types as ir
 from sqlalchemy.orm import Session
 
 from outturn.domain.activity import ActivityKind, PointOfDelivery
-from outturn.domain.contracts import ActualLine, Contract, ContractError, StatementLine, statement_lines
+from outturn.domain.contracts import (
+    ActualLine,
+    Contract,
+    ContractError,
+    RuleLine,
+    StatementLine,
+    rule_lines,
+    statement_lines,
+)
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.domain.problems import ProblemsError
+from outturn.engine import contract_rules as rules_engine
 from outturn.engine import contracts as contract_engine
 from outturn.engine.backends import Backend, memtable
 from outturn.ingest.contracts import read_contracts
@@ -105,6 +114,28 @@ class ContractStatement:
     drift: list[tuple[str, str, Drift]]
     tariff_year: FinancialYear
     min_spells: int = MIN_SPELLS  # spells in each period before a case-mix cell is tested
+    rule_lines: tuple[RuleLine, ...] = ()  # each payment rule's adjustment to the tariff value
+
+    # The contract's totals as the statement states them: the tariff value (``lines``) plus every payment rule.
+
+    def _total(self, field: str) -> int:
+        return sum(getattr(line, field) for line in (*self.lines, *self.rule_lines))
+
+    @property
+    def annual_plan_pence(self) -> int:
+        return self._total("annual_plan_pence")
+
+    @property
+    def ytd_plan_pence(self) -> int:
+        return self._total("ytd_plan_pence")
+
+    @property
+    def ytd_actual_pence(self) -> int:
+        return self._total("ytd_actual_pence")
+
+    @property
+    def forecast_pence(self) -> int:
+        return self._total("forecast_pence")
 
 
 def local_prices_table(contracts: Sequence[Contract]) -> ir.Table:
@@ -153,6 +184,7 @@ def contract_statements(
         local_prices_table(contracts),
     )
     actual_rows = backend.to_rows(contract_engine.contract_actuals(units, year=year.start_year, provider=provider))
+    readmitted_rows = _readmissions(backend, priced[ActivityKind.APC], contracts, year, provider)
     follow_rows = backend.to_rows(
         contract_engine.follow_up_ratios(priced[ActivityKind.OP], year=year.start_year, as_at_month=as_at.number)
     )
@@ -164,11 +196,7 @@ def contract_statements(
     statements = []
     for contract in contracts:
         mine = (contract.provider, contract.commissioner)
-        actuals = [
-            ActualLine(PointOfDelivery(row["point_of_delivery"]), row["month"], row["activity"], row["pence"])
-            for row in actual_rows
-            if (row["provider"], row["commissioner"]) == mine
-        ]
+        actuals = _actual_lines(actual_rows, mine)
         statements.append(
             ContractStatement(
                 contract,
@@ -189,9 +217,30 @@ def contract_statements(
                 _adjusted([(pod, tf, found) for (key, pod, tf, found) in drift if key == mine]),
                 tariff.year,
                 min_spells,
+                rule_lines(contract, actuals, _actual_lines(readmitted_rows, mine), as_at),
             )
         )
     return statements
+
+
+def _actual_lines(rows: Sequence[dict[str, Any]], contract: tuple[str, str]) -> list[ActualLine]:
+    return [
+        ActualLine(PointOfDelivery(row["point_of_delivery"]), row["month"], row["activity"], row["pence"])
+        for row in rows
+        if (row["provider"], row["commissioner"]) == contract
+    ]
+
+
+def _readmissions(
+    backend: Backend, priced_apc: ir.Table, contracts: Sequence[Contract], year: FinancialYear, provider: str
+) -> list[dict[str, Any]]:
+    """Readmitted spells and their excess bed days, priced as the contract prices them, by contract and month."""
+    if not any(contract.rules.readmissions for contract in contracts):
+        return []
+    units = contract_engine.apply_local_prices(
+        contract_engine.spell_units(rules_engine.readmissions_only(priced_apc)), local_prices_table(contracts)
+    )
+    return backend.to_rows(contract_engine.contract_actuals(units, year=year.start_year, provider=provider))
 
 
 def _peer_ratio(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
@@ -270,6 +319,7 @@ def statement_documents(found: Sequence[ContractStatement]) -> list[dict[str, An
             s.drift,
             s.tariff_year.label,
             s.min_spells,
+            list(s.rule_lines),
         )
         for s in found
     ]

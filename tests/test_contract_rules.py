@@ -1,0 +1,218 @@
+"""Payment rules on top of the tariff, each worked by hand through the statement (``statement_lines`` for the
+tariff value, ``rule_lines`` for the adjustments, ``statement_document`` for the contract value).
+
+The contract in every case: 2018/19, as at M06 (September). Non-elective planned at 10 spells of £1,000 a month
+(£10,000) and done at 12 spells a month (£12,000) in April to September, so the rest of the year is forecast at
+120% of its plan: £12,000 a month.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from outturn.domain.activity import PointOfDelivery
+from outturn.domain.contract_rules import Cap, Cquin, FixedVariable, MarginalRate, PaymentRules, twelfths
+from outturn.domain.contracts import (
+    ActualLine,
+    BlockElement,
+    Contract,
+    PlanLine,
+    RuleLine,
+    rule_lines,
+    statement_lines,
+)
+from outturn.domain.periods import FinancialMonth, FinancialYear
+from outturn.reports.contracts import statement_document
+
+YEAR = FinancialYear(2018)
+AS_AT = FinancialMonth(YEAR, 6)
+NEL, ELECTIVE, FIRST = PointOfDelivery.NON_ELECTIVE, PointOfDelivery.ELECTIVE, PointOfDelivery.OP_FIRST
+POUND = 100
+NEL_PLAN = tuple(PlanLine(NEL, month, 10, 10_000 * POUND) for month in range(1, 13))
+NEL_ACTUAL = [ActualLine(NEL, month, 12, 12_000 * POUND) for month in range(1, 7)]
+
+
+def contract(rules: PaymentRules, plan: tuple[PlanLine, ...] = NEL_PLAN, blocks: tuple[BlockElement, ...] = ()
+             ) -> Contract:
+    return Contract("RTH", "10Q", YEAR, plan, (), blocks, rules)
+
+
+def document(found: Contract, actuals: list[ActualLine], readmitted: list[ActualLine] | None = None) -> dict:
+    return document_at(found, actuals, readmitted or [], AS_AT)
+
+
+def only(doc: dict) -> dict:
+    (rule,) = doc["payment_rules"]
+    return rule  # type: ignore[no-any-return]
+
+
+def figures(rule: dict) -> tuple[int, int, int, int]:
+    return rule["annual_plan_pence"], rule["ytd_plan_pence"], rule["ytd_actual_pence"], rule["forecast_pence"]
+
+
+def test_marginal_rate_pays_non_elective_value_above_the_baseline_at_the_rate() -> None:
+    rules = PaymentRules(marginal_rate=MarginalRate(Fraction(3, 10), (10_000 * POUND,) * 12))
+    doc = document(contract(rules), NEL_ACTUAL)
+    # Each month £12,000 against a £10,000 baseline: £2,000 above it paid at 30%, so £1,400 not paid.
+    # To date 6 x £1,400; the forecast months are £12,000 too: 12 x £1,400. The plan sits on the baseline.
+    assert figures(only(doc)) == (0, 0, -8_400 * POUND, -16_800 * POUND)
+    assert doc["tariff_ytd_actual_pence"] == 72_000 * POUND
+    assert doc["ytd_actual_pence"] == (72_000 - 8_400) * POUND
+    assert doc["forecast_pence"] == (144_000 - 16_800) * POUND
+
+
+def test_readmissions_are_not_paid_and_are_counted() -> None:
+    readmitted = [ActualLine(NEL, 2, 1, 1_000 * POUND), ActualLine(NEL, 5, 2, 2_000 * POUND)]
+    doc = document(contract(PaymentRules(readmissions=True)), NEL_ACTUAL, readmitted)
+    rule = only(doc)
+    # £3,000 of £72,000 to date (1/24) readmitted; the forecast £72,000 to come at the same share: £3,000 more.
+    # Spells: 3 of 72; 12 a month to come at 1/24 is half a spell a month, rounded cumulatively: 1,1,2,2,3,3.
+    assert figures(rule) == (0, 0, -3_000 * POUND, -6_000 * POUND)
+    assert (rule["ytd_actual_activity"], rule["forecast_activity"]) == (3, 6)
+    assert doc["ytd_actual_pence"] == 69_000 * POUND
+
+
+def test_cquin_is_a_share_of_the_contract_value_at_the_months_achievement() -> None:
+    achievement = ((4, Fraction(1, 2)), (5, Fraction(0)))  # M01-M03 and M06 not stated: achieved in full
+    doc = document(contract(PaymentRules(cquin=Cquin(Fraction(25, 1000), achievement))), NEL_ACTUAL)
+    # 2.5% of £12,000 is £300: M01-M03 £300, M04 at 50% £150, M05 nothing, M06 £300 = £1,350 to date;
+    # six forecast months at £300 = £1,800 more. The plan: 2.5% of £10,000 a month in full, £250 x 12.
+    assert figures(only(doc)) == (3_000 * POUND, 1_500 * POUND, 1_350 * POUND, 3_150 * POUND)
+
+
+def test_cap_pays_units_above_the_annual_ceiling_at_the_rate() -> None:
+    plan = tuple(PlanLine(FIRST, month, 10, 1_000 * POUND) for month in range(1, 13))
+    actual = [ActualLine(FIRST, month, 20, 2_000 * POUND) for month in range(1, 7)]
+    doc = document(contract(PaymentRules(caps=(Cap(FIRST, 50, Fraction(1, 4)),)), plan), actual)
+    rule = only(doc)
+    # Done: 20 a month at £100, cumulatively 20, 40, 60 ...: 10 above the ceiling of 50 in M03, 20 a month after;
+    # 70 units to date at £100 x 75% not paid = £5,250. Forecast 20 a month more, all above: 120 x £75 = £9,000.
+    # Plan: 10 a month, cumulatively 60 in M06: 10 above in M06, 10 a month after: 70 x £75 = £5,250.
+    assert figures(rule) == (-5_250 * POUND, -750 * POUND, -5_250 * POUND, -14_250 * POUND)
+    assert (rule["ytd_actual_activity"], rule["forecast_activity"]) == (70, 190)
+
+
+def test_fixed_and_variable_pays_the_fixed_sum_and_the_variable_element_at_unit_prices() -> None:
+    plan = (*NEL_PLAN, *(PlanLine(ELECTIVE, month, 5, 10_000 * POUND) for month in range(1, 13)))
+    actual = [*NEL_ACTUAL, *(ActualLine(ELECTIVE, month, 6, 12_000 * POUND) for month in range(1, 7))]
+    rules = PaymentRules(fixed_variable=FixedVariable(120_000 * POUND, (ELECTIVE,)))
+    doc = document(contract(rules, plan), actual)
+    fixed, outside = doc["payment_rules"]
+    assert figures(fixed) == (120_000 * POUND, 60_000 * POUND, 60_000 * POUND, 120_000 * POUND)
+    # Non-elective is outside the variable element: shown at tariff, taken off as covered by the fixed payment.
+    assert figures(outside) == (-120_000 * POUND, -60_000 * POUND, -72_000 * POUND, -144_000 * POUND)
+    assert outside["ytd_actual_activity"] == 72
+    # Paid: the fixed £60,000 to date and the elective £72,000 (£12,000 over its plan of £60,000).
+    assert doc["ytd_actual_pence"] == 132_000 * POUND
+    assert doc["forecast_pence"] == 120_000 * POUND + 144_000 * POUND
+    assert doc["annual_plan_pence"] == 120_000 * POUND + 120_000 * POUND
+
+
+def test_rules_act_in_turn_readmissions_then_marginal_rate_then_cquin() -> None:
+    readmitted = [ActualLine(NEL, 2, 1, 1_000 * POUND), ActualLine(NEL, 5, 2, 2_000 * POUND)]
+    rules = PaymentRules(
+        readmissions=True,
+        marginal_rate=MarginalRate(Fraction(3, 10), (10_000 * POUND,) * 12),
+        cquin=Cquin(Fraction(25, 1000)),
+    )
+    doc = document(contract(rules), NEL_ACTUAL, readmitted)
+    readmissions, marginal, cquin = doc["payment_rules"]
+    assert readmissions["ytd_actual_pence"] == -3_000 * POUND
+    # Non-elective paid after readmissions: 12,000 11,000 12,000 12,000 10,000 12,000; above £10,000 at 70% off:
+    # 1,400 + 700 + 1,400 + 1,400 + 0 + 1,400 = 6,300.
+    assert marginal["ytd_actual_pence"] == -6_300 * POUND
+    # CQUIN 2.5% of what is left: 10,600 10,300 10,600 10,600 10,000 10,600 -> 265 + 257.50 + 265 + 265 + 250 + 265.
+    assert cquin["ytd_actual_pence"] == 156_750
+    assert doc["ytd_actual_pence"] == 72_000 * POUND - 3_000 * POUND - 6_300 * POUND + 156_750
+
+
+def test_no_rules_no_rule_lines_and_contract_value_is_the_tariff_value() -> None:
+    doc = document(contract(PaymentRules()), NEL_ACTUAL)
+    assert doc["payment_rules"] == []
+    assert doc["forecast_pence"] == doc["tariff_forecast_pence"] == 144_000 * POUND
+
+
+def test_twelfths_add_up_to_the_annual_sum() -> None:
+    assert twelfths(100) == (8, 9, 8, 8, 9, 8, 8, 9, 8, 8, 9, 8)
+    assert sum(twelfths(100)) == 100
+
+
+# --- the statement reconciles to the penny for any rules ---------------------------------------------------
+
+PODS = [NEL, ELECTIVE, FIRST, PointOfDelivery.EXCESS_BED_DAYS]
+money = st.integers(0, 5_000_000)
+month_values = st.lists(st.tuples(st.integers(0, 200), money), min_size=12, max_size=12)
+rates = st.fractions(0, 1, max_denominator=1000)
+
+
+def fixed_variable(fixed: int, variable: list[PointOfDelivery]) -> FixedVariable:
+    return FixedVariable(fixed, tuple(variable))
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> tuple[Contract, list[ActualLine], list[ActualLine], FinancialMonth]:
+    pods = draw(st.lists(st.sampled_from(PODS), min_size=1, max_size=4, unique=True))
+    month = draw(st.integers(1, 12))
+    plan, actual, readmitted = [], [], []
+    for pod in pods:
+        planned, done = draw(month_values), draw(month_values)
+        plan += [PlanLine(pod, m + 1, a, p) for m, (a, p) in enumerate(planned) if draw(st.booleans())]
+        for m, (a, p) in enumerate(done[:month]):
+            actual.append(ActualLine(pod, m + 1, a, p))
+            share = draw(st.fractions(0, 1, max_denominator=10))
+            readmitted.append(ActualLine(pod, m + 1, int(a * share), int(p * share)))
+    caps = tuple(Cap(pod, draw(st.integers(0, 1000)), draw(rates)) for pod in draw(st.lists(st.sampled_from(pods))))
+    rules = PaymentRules(
+        readmissions=draw(st.booleans()),
+        caps=caps,
+        marginal_rate=draw(st.none() | st.builds(MarginalRate, rates, st.tuples(*[money] * 12))),
+        fixed_variable=draw(st.none() | st.builds(fixed_variable, money, st.lists(st.sampled_from(PODS), unique=True))),
+        cquin=draw(st.none() | st.builds(Cquin, rates, st.just(((3, Fraction(1, 2)),)))),
+    )
+    blocks = tuple(BlockElement(f"b{n}", draw(money)) for n in range(draw(st.integers(0, 2))))
+    return Contract("RTH", "10Q", YEAR, tuple(plan), (), blocks, rules), actual, readmitted, FinancialMonth(YEAR, month)
+
+
+def totals(lines: tuple[RuleLine, ...] | list[dict], key: str) -> int:
+    return sum(line[key] if isinstance(line, dict) else getattr(line, key) for line in lines)
+
+
+@settings(max_examples=150, deadline=None)
+@given(cases())
+def test_tariff_value_plus_adjustments_is_the_contract_value(case: tuple) -> None:
+    found, actual, readmitted, as_at = case
+    lines = statement_lines(found, actual, as_at)
+    rules = rule_lines(found, actual, readmitted, as_at)
+    doc = document_at(found, actual, readmitted, as_at)
+    for key in ("annual_plan_pence", "ytd_plan_pence", "ytd_actual_pence", "forecast_pence"):
+        assert doc[f"tariff_{key}"] == totals(lines, key)
+        assert doc[key] == totals(lines, key) + totals(rules, key)
+
+
+@settings(max_examples=150, deadline=None)
+@given(cases(), money)
+def test_a_fixed_payment_covering_every_point_of_delivery_leaves_the_fixed_sum_and_blocks(case: tuple, fixed: int
+                                                                                         ) -> None:
+    """Nothing in the variable element: whatever the activity, its plan and the other rules, the contract pays
+    the fixed sum and the blocks, in twelfths (the rules' projection of the year equals the statement's)."""
+    found, actual, readmitted, as_at = case
+    rules = PaymentRules(found.rules.readmissions, found.rules.caps, found.rules.marginal_rate,
+                         FixedVariable(fixed, ()))
+    found = Contract(found.provider, found.commissioner, YEAR, found.plan, (), found.blocks, rules)
+    doc = document_at(found, actual, readmitted, as_at)
+    annual = fixed + sum(block.annual_pence for block in found.blocks)
+    to_date = sum(twelfths(fixed)[: as_at.number]) + sum(sum(twelfths(b.annual_pence)[: as_at.number])
+                                                           for b in found.blocks)
+    assert (doc["annual_plan_pence"], doc["forecast_pence"]) == (annual, annual)
+    assert (doc["ytd_plan_pence"], doc["ytd_actual_pence"]) == (to_date, to_date)
+
+
+def document_at(found: Contract, actual: list[ActualLine], readmitted: list[ActualLine], as_at: FinancialMonth
+                ) -> dict:
+    lines = statement_lines(found, actual, as_at)
+    rules = rule_lines(found, actual, readmitted, as_at)
+    return statement_document("RTH", "10Q", YEAR.label, as_at.calendar_label, list(lines), [],
+                              {"first_attendances": 0, "consultant_referrals": 0}, [], YEAR.label, 30, list(rules))
