@@ -8,10 +8,21 @@ The contract in every case: 2018/19, as at M06 (September). Non-elective planned
 
 from __future__ import annotations
 
+import csv
+import json
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner, Result
+
+from outturn.cli import app
 
 from outturn.domain.activity import PointOfDelivery
 from outturn.domain.contract_rules import Cap, Cquin, FixedVariable, MarginalRate, PaymentRules, twelfths
@@ -216,3 +227,147 @@ def document_at(found: Contract, actual: list[ActualLine], readmitted: list[Actu
     rules = rule_lines(found, actual, readmitted, as_at)
     return statement_document("RTH", "10Q", YEAR.label, as_at.calendar_label, list(lines), [],
                               {"first_attendances": 0, "consultant_referrals": 0}, [], YEAR.label, 30, list(rules))
+
+
+# --- end to end: the rules file, the store, the engine's readmissions, the statement ------------------------
+#
+# AA22C non-elective in 2018/19 is £9,859, times Oxford University Hospitals' (RTH) market forces factor 1.100325:
+# 1,084,810p a spell (tests/test_contracts.py works the same figure).
+
+NEL_SPELL = int((Decimal(9_859_00) * Decimal("1.100325")).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+SPELL_HEADER = ["spell_id", "provider", "commissioner", "practice", "patient_id", "admission_method", "hrg",
+                "admission_date", "discharge_date", "length_of_stay", "treatment_function", "age"]
+RULES_HEADER = ["provider", "commissioner", "year", "rule", "point_of_delivery", "month", "value", "activity", "rate"]
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def spell(spell_id: str, patient: str, method: str, admitted: date, hrg: str = "AA22C", days: int = 5) -> list[object]:
+    return [spell_id, "RTH", "10Q", "K84001", patient, method, hrg, admitted, admitted + timedelta(days=days),
+            days, "300", 70]
+
+
+def spells() -> list[list[object]]:
+    found = [spell(f"S{month}{n}", f"p{month}{n}", "non_elective", date(2018, month + 3, 3)) for month in range(1, 7)
+             for n in range(2)]
+    return [
+        *found,
+        spell("A1", "pa", "non_elective", date(2018, 5, 5)),  # discharged 10 May
+        spell("A2", "pa", "non_elective", date(2018, 6, 9)),  # admitted 30 days after: a readmission
+        spell("B1", "pb", "non_elective", date(2018, 5, 5)),  # discharged 10 May
+        spell("B2", "pb", "non_elective", date(2018, 6, 10)),  # 31 days after: not a readmission
+        spell("C1", "pc", "elective", date(2018, 7, 1), "ZZ99Z"),  # an elective index spell, discharged 6 July
+        spell("C2", "pc", "non_elective", date(2018, 7, 6)),  # the same day: a readmission
+        spell("D1", "pd", "non_elective", date(2018, 8, 1)),
+        spell("D2", "pd", "elective", date(2018, 8, 20), "ZZ99Z"),  # an elective return is never a readmission
+    ]
+
+
+RULES = [["RTH", "10Q", "2018/19", "readmissions", "", "", "", "", ""],
+         ["RTH", "10Q", "2018/19", "cquin", "", "", "", "", "2.5%"],
+         ["RTH", "10Q", "2018/19", "cquin_achievement", "", "M06", "", "", "50"]]
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, reference_dir: Path) -> Path:
+    ws = tmp_path / "ws"
+    organisations = write_csv(tmp_path / "orgs.csv", ["code", "name", "kind", "parent_code"], [
+        ["Y59", "South East", "region", ""], ["10Q", "Oxfordshire", "ccg", "Y59"],
+        ["RTH", "Oxford University Hospitals", "provider", ""]])
+    plan = write_csv(tmp_path / "plan.csv", ["provider", "commissioner", "year", "point_of_delivery", "month",
+                                             "activity", "value"],
+                     [["RTH", "10Q", "2018/19", "non_elective", f"M{m:02d}", 2, "£20,000"] for m in range(1, 13)])
+    rules = write_csv(tmp_path / "rules.csv", RULES_HEADER, RULES)
+    apc = write_csv(tmp_path / "apc.csv", SPELL_HEADER, spells())
+    for command in (
+        ["init", str(ws), "--as-at", "2018-09", "--reference-dir", str(reference_dir)],
+        ["-w", str(ws), "orgs", "import", str(organisations)],
+        ["-w", str(ws), "contracts", "import", str(plan), "--rules", str(rules)],
+        ["-w", str(ws), "contracts", "activity", str(apc), "--kind", "apc"],
+    ):
+        result = run(*command)
+        assert result.exit_code == 0, result.output
+    return ws
+
+
+def statement(workspace: Path) -> dict[str, Any]:
+    result = run("-w", str(workspace), "contracts", "statement", "--provider", "RTH", "--format", "json")
+    assert result.exit_code == 0, result.output
+    (found,) = json.loads(result.stdout)
+    return found  # type: ignore[no-any-return]
+
+
+def test_statement_applies_the_imported_rules_with_readmissions_found_in_the_activity(workspace: Path) -> None:
+    doc = statement(workspace)
+    readmissions, cquin = doc["payment_rules"]
+    # 12 + A1 A2 B1 B2 C2 D1 = 18 non-elective spells to date (C1 and D2 are elective with an HRG not in the
+    # tariff: unpriced, but C1 is still an index spell); 2 of them are readmissions (A2 in June, C2 in July).
+    (nel,) = doc["lines"]
+    assert (nel["ytd_actual_activity"], nel["ytd_actual_pence"]) == (18, 18 * NEL_SPELL)
+    assert (readmissions["ytd_actual_activity"], readmissions["ytd_actual_pence"]) == (2, -2 * NEL_SPELL)
+    # CQUIN: 2.5% of each month's paid spells (by discharge: Apr 2, May 4, Jun 4 - 1, Jul 3 - 1, Aug 3, Sep 2),
+    # September at 50% achievement, each month rounded to the penny.
+    paid = [(2, 1), (4, 1), (3, 1), (2, 1), (3, 1), (2, Decimal("0.5"))]
+    expected = sum(
+        (Decimal(n * NEL_SPELL) * Decimal("0.025") * achieved).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        for n, achieved in paid
+    )
+    assert expected == 54_241 + 108_481 + 81_361 + 54_241 + 81_361 + 27_120
+    assert cquin["ytd_actual_pence"] == expected
+    assert doc["tariff_ytd_actual_pence"] == 18 * NEL_SPELL
+    assert doc["ytd_actual_pence"] == 18 * NEL_SPELL - 2 * NEL_SPELL + expected
+    # The plan: CQUIN in full on £20,000 a month, £500 a month.
+    assert (cquin["annual_plan_pence"], doc["annual_plan_pence"]) == (6_000_00, 240_000_00 + 6_000_00)
+
+
+def test_a_bad_rules_file_stores_nothing_and_names_each_fault(workspace: Path, tmp_path: Path) -> None:
+    before = statement(workspace)
+    plan = tmp_path / "plan.csv"
+    bad = write_csv(tmp_path / "bad-rules.csv", RULES_HEADER, [
+        ["RTH", "10Q", "2018/19", "marginal_rate", "", "", "£1,000", "", "130"],
+        ["RTH", "10Q", "2018/19", "cap", "wards", "", "", "", "0"],
+        ["RTH", "10Q", "2018/19", "discount", "", "", "", "", ""],
+        ["RTH", "10Q", "2018/19", "variable", "elective", "", "", "", ""],
+        ["RTH", "10Q", "2018/19", "readmissions", "", "", "", "", ""],
+        ["RTH", "10Q", "2018/19", "readmissions", "", "", "", "", "50"],
+    ])
+    result = run("-w", str(workspace), "contracts", "import", str(plan), "--rules", str(bad), "--replace",
+                 "--format", "json")
+    assert result.exit_code == 2, result.output
+    problems = {(p["row"], p["column"]): p["reason"] for p in json.loads(result.stdout)["problems"]}
+    assert {p["source"] for p in json.loads(result.stdout)["problems"]} == {"bad-rules.csv"}
+    assert "from 0 to 100" in problems[(2, "rate")]
+    assert "unknown point of delivery 'wards'" in problems[(3, "point_of_delivery")]
+    assert "a value is required" in problems[(3, "activity")]
+    assert "unknown rule 'discount'" in problems[(4, "rule")]
+    assert "needs a fixed row" in problems[(5, "rule")]
+    assert "takes no rate" in problems[(7, "rate")]
+    assert statement(workspace) == before
+
+
+def test_new_rules_replace_the_stored_ones_only_when_asked(workspace: Path, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.csv"
+    fixed = write_csv(tmp_path / "fixed.csv", RULES_HEADER, [
+        ["RTH", "10Q", "2018/19", "fixed", "", "", "£120,000", "", ""],
+        ["RTH", "10Q", "2018/19", "marginal_rate", "", "", "£240,000", "", "30"],
+    ])
+    refused = run("-w", str(workspace), "contracts", "import", str(plan), "--rules", str(fixed), "--format", "json")
+    assert refused.exit_code == 2, refused.output
+    assert '"rules_before": 3' in refused.stdout and '"rules_after": 13' in refused.stdout  # 12 monthly baselines
+    assert [rule["rule"] for rule in statement(workspace)["payment_rules"]] == ["readmissions", "cquin"]
+    replaced = run("-w", str(workspace), "contracts", "import", str(plan), "--rules", str(fixed), "--replace")
+    assert replaced.exit_code == 0, replaced.output
+    doc = statement(workspace)
+    assert [rule["rule"] for rule in doc["payment_rules"]] == ["marginal_rate", "fixed_payment", "outside_variable"]
+    # Nothing in the variable element: the contract pays the fixed £120,000 in twelfths, £60,000 to date.
+    assert (doc["ytd_actual_pence"], doc["forecast_pence"]) == (60_000_00, 120_000_00)

@@ -242,3 +242,66 @@ def apply_rules(
         )
         found.append(Adjustment(RuleKind.CQUIN.value, f"CQUIN: {percent(cquin.rate)} of contract value", pence))
     return tuple(found)
+
+
+# --- rules as rows: one per fact, as the rules file gives them and the store holds them ----------------------
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    kind: RuleKind
+    point_of_delivery: PointOfDelivery | None = None
+    month: int | None = None
+    pence: Pence | None = None
+    activity: int | None = None
+    rate: Fraction | None = None  # a share, 0..1
+
+
+def rule_rows(rules: PaymentRules) -> tuple[RuleRow, ...]:
+    rows: list[RuleRow] = []
+    if rules.readmissions:
+        rows.append(RuleRow(RuleKind.READMISSIONS))
+    rows += [RuleRow(RuleKind.CAP, cap.point_of_delivery, activity=cap.ceiling_activity, rate=cap.rate)
+             for cap in rules.caps]
+    if rules.marginal_rate is not None:
+        rate = rules.marginal_rate.rate
+        rows += [RuleRow(RuleKind.MARGINAL_RATE, month=m + 1, pence=pence, rate=rate)
+                 for m, pence in enumerate(rules.marginal_rate.baseline_pence)]
+    if rules.fixed_variable is not None:
+        rows.append(RuleRow(RuleKind.FIXED, pence=rules.fixed_variable.fixed_annual_pence))
+        rows += [RuleRow(RuleKind.VARIABLE, pod) for pod in rules.fixed_variable.variable]
+    if rules.cquin is not None:
+        rows.append(RuleRow(RuleKind.CQUIN, rate=rules.cquin.rate))
+        rows += [RuleRow(RuleKind.CQUIN_ACHIEVEMENT, month=m, rate=a) for m, a in rules.cquin.achievement]
+    return tuple(rows)
+
+
+def rules_from_rows(rows: Sequence[RuleRow]) -> PaymentRules:
+    """The rules these rows give (checked by the reader: each field a rule needs is there). Marginal-rate rows
+    without a month give an annual baseline, paid in twelfths."""
+    of = {kind: [row for row in rows if row.kind is kind] for kind in RuleKind}
+    marginal = None
+    if of[RuleKind.MARGINAL_RATE]:
+        baseline = [0] * MONTHS_IN_YEAR
+        for row in of[RuleKind.MARGINAL_RATE]:
+            parts = [0] * (row.month - 1) + [row.pence or 0] if row.month else list(twelfths(row.pence or 0))
+            baseline = [a + b for a, b in zip(baseline, parts + [0] * (MONTHS_IN_YEAR - len(parts)), strict=True)]
+        marginal = MarginalRate(of[RuleKind.MARGINAL_RATE][0].rate or Fraction(0), tuple(baseline))
+    fixed = next(iter(of[RuleKind.FIXED]), None)
+    cquin = next(iter(of[RuleKind.CQUIN]), None)
+    return PaymentRules(
+        readmissions=bool(of[RuleKind.READMISSIONS]),
+        caps=tuple(
+            Cap(row.point_of_delivery, row.activity or 0, row.rate or Fraction(0))
+            for row in of[RuleKind.CAP]
+            if row.point_of_delivery is not None
+        ),
+        marginal_rate=marginal,
+        fixed_variable=None if fixed is None else FixedVariable(
+            fixed.pence or 0, tuple(row.point_of_delivery for row in of[RuleKind.VARIABLE] if row.point_of_delivery)
+        ),
+        cquin=None if cquin is None else Cquin(
+            cquin.rate or Fraction(0),
+            tuple((row.month, row.rate or Fraction(0)) for row in of[RuleKind.CQUIN_ACHIEVEMENT] if row.month),
+        ),
+    )

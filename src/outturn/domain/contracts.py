@@ -8,7 +8,7 @@ the priced actual activity against the plan, year to date, and forecasts the con
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from outturn.domain.activity import PointOfDelivery
@@ -56,7 +56,7 @@ class Contract:
     plan: tuple[PlanLine, ...] = ()
     local_prices: tuple[LocalPrice, ...] = ()
     blocks: tuple[BlockElement, ...] = ()
-    rules: PaymentRules = PaymentRules()
+    rules: PaymentRules = field(default_factory=PaymentRules)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import ibis.expr.types as ir
 from sqlalchemy.orm import Session
 
 from outturn.domain.activity import ActivityKind, PointOfDelivery
+from outturn.domain.contract_rules import rule_rows
 from outturn.domain.contracts import (
     ActualLine,
     Contract,
@@ -41,7 +42,9 @@ def _contract_key(contract: Contract) -> tuple[str, str, int]:
 
 def _contract_content(contract: Contract) -> tuple[object, ...]:
     """A contract's terms, whatever the order of its lines."""
-    return tuple(sorted(map(repr, (*contract.plan, *contract.local_prices, *contract.blocks))))
+    return tuple(
+        sorted(map(repr, (*contract.plan, *contract.local_prices, *contract.blocks, *rule_rows(contract.rules))))
+    )
 
 
 def _contract_pence(contracts: Sequence[Contract]) -> int:
@@ -69,18 +72,26 @@ def _contracts_replacement(session: Session, contracts: Sequence[Contract]) -> d
         "contracts_changed": len(changed),
         "plan_before_pence": _contract_pence(matching),
         "plan_after_pence": _contract_pence(contracts),
+        "rules_before": sum(len(rule_rows(c.rules)) for c in matching),
+        "rules_after": sum(len(rule_rows(c.rules)) for c in contracts),
     }
 
 
 def import_contracts(
-    workspace: Workspace, plan: Path, prices: Path | None = None, *, replace: bool = False, who: str = ""
+    workspace: Workspace,
+    plan: Path,
+    prices: Path | None = None,
+    *,
+    rules: Path | None = None,
+    replace: bool = False,
+    who: str = "",
 ) -> int:
-    """Each contract in the file replaces the stored one for its provider, commissioner and year; a file that
-    would change a stored contract needs ``replace``."""
+    """Each contract in the file replaces the stored one for its provider, commissioner and year (its local
+    prices and payment rules with it); a file that would change a stored contract needs ``replace``."""
     sha256 = imports.sha256_of(plan)
     with workspace.store.reading() as session:
         known = repository.org_tree(session).by_code
-    contracts, problems = read_contracts(plan, known=known, prices_path=prices)
+    contracts, problems = read_contracts(plan, known=known, prices_path=prices, rules_path=rules)
     if problems:
         raise ProblemsError(problems, f"{plan.name} was not imported: {len(problems)} problem(s), nothing stored")
     with workspace.store.transaction() as session:
