@@ -17,13 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 from outturn.cli import app
-
 from outturn.domain.activity import PointOfDelivery
 from outturn.domain.contract_rules import Cap, Cquin, FixedVariable, MarginalRate, PaymentRules, twelfths
 from outturn.domain.contracts import (
@@ -46,8 +44,9 @@ NEL_PLAN = tuple(PlanLine(NEL, month, 10, 10_000 * POUND) for month in range(1, 
 NEL_ACTUAL = [ActualLine(NEL, month, 12, 12_000 * POUND) for month in range(1, 7)]
 
 
-def contract(rules: PaymentRules, plan: tuple[PlanLine, ...] = NEL_PLAN, blocks: tuple[BlockElement, ...] = ()
-             ) -> Contract:
+def contract(
+    rules: PaymentRules, plan: tuple[PlanLine, ...] = NEL_PLAN, blocks: tuple[BlockElement, ...] = ()
+) -> Contract:
     return Contract("RTH", "10Q", YEAR, plan, (), blocks, rules)
 
 
@@ -205,28 +204,41 @@ def test_tariff_value_plus_adjustments_is_the_contract_value(case: tuple) -> Non
 
 @settings(max_examples=150, deadline=None)
 @given(cases(), money)
-def test_a_fixed_payment_covering_every_point_of_delivery_leaves_the_fixed_sum_and_blocks(case: tuple, fixed: int
-                                                                                         ) -> None:
+def test_a_fixed_payment_covering_every_point_of_delivery_leaves_the_fixed_sum_and_blocks(
+    case: tuple, fixed: int
+) -> None:
     """Nothing in the variable element: whatever the activity, its plan and the other rules, the contract pays
     the fixed sum and the blocks, in twelfths (the rules' projection of the year equals the statement's)."""
     found, actual, readmitted, as_at = case
-    rules = PaymentRules(found.rules.readmissions, found.rules.caps, found.rules.marginal_rate,
-                         FixedVariable(fixed, ()))
+    rules = PaymentRules(
+        found.rules.readmissions, found.rules.caps, found.rules.marginal_rate, FixedVariable(fixed, ())
+    )
     found = Contract(found.provider, found.commissioner, YEAR, found.plan, (), found.blocks, rules)
     doc = document_at(found, actual, readmitted, as_at)
     annual = fixed + sum(block.annual_pence for block in found.blocks)
-    to_date = sum(twelfths(fixed)[: as_at.number]) + sum(sum(twelfths(b.annual_pence)[: as_at.number])
-                                                           for b in found.blocks)
+    to_date = sum(twelfths(fixed)[: as_at.number]) + sum(
+        sum(twelfths(b.annual_pence)[: as_at.number]) for b in found.blocks
+    )
     assert (doc["annual_plan_pence"], doc["forecast_pence"]) == (annual, annual)
     assert (doc["ytd_plan_pence"], doc["ytd_actual_pence"]) == (to_date, to_date)
 
 
-def document_at(found: Contract, actual: list[ActualLine], readmitted: list[ActualLine], as_at: FinancialMonth
-                ) -> dict:
+def document_at(found: Contract, actual: list[ActualLine], readmitted: list[ActualLine], as_at: FinancialMonth) -> dict:
     lines = statement_lines(found, actual, as_at)
     rules = rule_lines(found, actual, readmitted, as_at)
-    return statement_document("RTH", "10Q", YEAR.label, as_at.calendar_label, list(lines), [],
-                              {"first_attendances": 0, "consultant_referrals": 0}, [], YEAR.label, 30, list(rules))
+    return statement_document(
+        "RTH",
+        "10Q",
+        YEAR.label,
+        as_at.calendar_label,
+        list(lines),
+        [],
+        {"first_attendances": 0, "consultant_referrals": 0},
+        [],
+        YEAR.label,
+        30,
+        list(rules),
+    )
 
 
 # --- end to end: the rules file, the store, the engine's readmissions, the statement ------------------------
@@ -235,8 +247,20 @@ def document_at(found: Contract, actual: list[ActualLine], readmitted: list[Actu
 # 1,084,810p a spell (tests/test_contracts.py works the same figure).
 
 NEL_SPELL = int((Decimal(9_859_00) * Decimal("1.100325")).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-SPELL_HEADER = ["spell_id", "provider", "commissioner", "practice", "patient_id", "admission_method", "hrg",
-                "admission_date", "discharge_date", "length_of_stay", "treatment_function", "age"]
+SPELL_HEADER = [
+    "spell_id",
+    "provider",
+    "commissioner",
+    "practice",
+    "patient_id",
+    "admission_method",
+    "hrg",
+    "admission_date",
+    "discharge_date",
+    "length_of_stay",
+    "treatment_function",
+    "age",
+]
 RULES_HEADER = ["provider", "commissioner", "year", "rule", "point_of_delivery", "month", "value", "activity", "rate"]
 
 
@@ -249,13 +273,28 @@ def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
 
 
 def spell(spell_id: str, patient: str, method: str, admitted: date, hrg: str = "AA22C", days: int = 5) -> list[object]:
-    return [spell_id, "RTH", "10Q", "K84001", patient, method, hrg, admitted, admitted + timedelta(days=days),
-            days, "300", 70]
+    return [
+        spell_id,
+        "RTH",
+        "10Q",
+        "K84001",
+        patient,
+        method,
+        hrg,
+        admitted,
+        admitted + timedelta(days=days),
+        days,
+        "300",
+        70,
+    ]
 
 
 def spells() -> list[list[object]]:
-    found = [spell(f"S{month}{n}", f"p{month}{n}", "non_elective", date(2018, month + 3, 3)) for month in range(1, 7)
-             for n in range(2)]
+    found = [
+        spell(f"S{month}{n}", f"p{month}{n}", "non_elective", date(2018, month + 3, 3))
+        for month in range(1, 7)
+        for n in range(2)
+    ]
     return [
         *found,
         spell("A1", "pa", "non_elective", date(2018, 5, 5)),  # discharged 10 May
@@ -269,9 +308,11 @@ def spells() -> list[list[object]]:
     ]
 
 
-RULES = [["RTH", "10Q", "2018/19", "readmissions", "", "", "", "", ""],
-         ["RTH", "10Q", "2018/19", "cquin", "", "", "", "", "2.5%"],
-         ["RTH", "10Q", "2018/19", "cquin_achievement", "", "M06", "", "", "50"]]
+RULES = [
+    ["RTH", "10Q", "2018/19", "readmissions", "", "", "", "", ""],
+    ["RTH", "10Q", "2018/19", "cquin", "", "", "", "", "2.5%"],
+    ["RTH", "10Q", "2018/19", "cquin_achievement", "", "M06", "", "", "50"],
+]
 
 
 def run(*args: str) -> Result:
@@ -281,12 +322,20 @@ def run(*args: str) -> Result:
 @pytest.fixture
 def workspace(tmp_path: Path, reference_dir: Path) -> Path:
     ws = tmp_path / "ws"
-    organisations = write_csv(tmp_path / "orgs.csv", ["code", "name", "kind", "parent_code"], [
-        ["Y59", "South East", "region", ""], ["10Q", "Oxfordshire", "ccg", "Y59"],
-        ["RTH", "Oxford University Hospitals", "provider", ""]])
-    plan = write_csv(tmp_path / "plan.csv", ["provider", "commissioner", "year", "point_of_delivery", "month",
-                                             "activity", "value"],
-                     [["RTH", "10Q", "2018/19", "non_elective", f"M{m:02d}", 2, "£20,000"] for m in range(1, 13)])
+    organisations = write_csv(
+        tmp_path / "orgs.csv",
+        ["code", "name", "kind", "parent_code"],
+        [
+            ["Y59", "South East", "region", ""],
+            ["10Q", "Oxfordshire", "ccg", "Y59"],
+            ["RTH", "Oxford University Hospitals", "provider", ""],
+        ],
+    )
+    plan = write_csv(
+        tmp_path / "plan.csv",
+        ["provider", "commissioner", "year", "point_of_delivery", "month", "activity", "value"],
+        [["RTH", "10Q", "2018/19", "non_elective", f"M{m:02d}", 2, "£20,000"] for m in range(1, 13)],
+    )
     rules = write_csv(tmp_path / "rules.csv", RULES_HEADER, RULES)
     apc = write_csv(tmp_path / "apc.csv", SPELL_HEADER, spells())
     for command in (
@@ -333,16 +382,21 @@ def test_statement_applies_the_imported_rules_with_readmissions_found_in_the_act
 def test_a_bad_rules_file_stores_nothing_and_names_each_fault(workspace: Path, tmp_path: Path) -> None:
     before = statement(workspace)
     plan = tmp_path / "plan.csv"
-    bad = write_csv(tmp_path / "bad-rules.csv", RULES_HEADER, [
-        ["RTH", "10Q", "2018/19", "marginal_rate", "", "", "£1,000", "", "130"],
-        ["RTH", "10Q", "2018/19", "cap", "wards", "", "", "", "0"],
-        ["RTH", "10Q", "2018/19", "discount", "", "", "", "", ""],
-        ["RTH", "10Q", "2018/19", "variable", "elective", "", "", "", ""],
-        ["RTH", "10Q", "2018/19", "readmissions", "", "", "", "", ""],
-        ["RTH", "10Q", "2018/19", "readmissions", "", "", "", "", "50"],
-    ])
-    result = run("-w", str(workspace), "contracts", "import", str(plan), "--rules", str(bad), "--replace",
-                 "--format", "json")
+    bad = write_csv(
+        tmp_path / "bad-rules.csv",
+        RULES_HEADER,
+        [
+            ["RTH", "10Q", "2018/19", "marginal_rate", "", "", "£1,000", "", "130"],
+            ["RTH", "10Q", "2018/19", "cap", "wards", "", "", "", "0"],
+            ["RTH", "10Q", "2018/19", "discount", "", "", "", "", ""],
+            ["RTH", "10Q", "2018/19", "variable", "elective", "", "", "", ""],
+            ["RTH", "10Q", "2018/19", "readmissions", "", "", "", "", ""],
+            ["RTH", "10Q", "2018/19", "readmissions", "", "", "", "", "50"],
+        ],
+    )
+    result = run(
+        "-w", str(workspace), "contracts", "import", str(plan), "--rules", str(bad), "--replace", "--format", "json"
+    )
     assert result.exit_code == 2, result.output
     problems = {(p["row"], p["column"]): p["reason"] for p in json.loads(result.stdout)["problems"]}
     assert {p["source"] for p in json.loads(result.stdout)["problems"]} == {"bad-rules.csv"}
@@ -357,10 +411,14 @@ def test_a_bad_rules_file_stores_nothing_and_names_each_fault(workspace: Path, t
 
 def test_new_rules_replace_the_stored_ones_only_when_asked(workspace: Path, tmp_path: Path) -> None:
     plan = tmp_path / "plan.csv"
-    fixed = write_csv(tmp_path / "fixed.csv", RULES_HEADER, [
-        ["RTH", "10Q", "2018/19", "fixed", "", "", "£120,000", "", ""],
-        ["RTH", "10Q", "2018/19", "marginal_rate", "", "", "£240,000", "", "30"],
-    ])
+    fixed = write_csv(
+        tmp_path / "fixed.csv",
+        RULES_HEADER,
+        [
+            ["RTH", "10Q", "2018/19", "fixed", "", "", "£120,000", "", ""],
+            ["RTH", "10Q", "2018/19", "marginal_rate", "", "", "£240,000", "", "30"],
+        ],
+    )
     refused = run("-w", str(workspace), "contracts", "import", str(plan), "--rules", str(fixed), "--format", "json")
     assert refused.exit_code == 2, refused.output
     assert '"rules_before": 3' in refused.stdout and '"rules_after": 13' in refused.stdout  # 12 monthly baselines

@@ -72,15 +72,16 @@ def contracts_import(
     prices: Annotated[Path | None, typer.Option(exists=True, help="Local prices file")] = None,
     rules: Annotated[
         Path | None,
-        typer.Option(exists=True, help="Payment rules file (readmissions, caps, marginal rate, fixed and variable, CQUIN)"),
+        typer.Option(exists=True, help="Payment rules (readmissions, caps, marginal rate, fixed + variable, CQUIN)"),
     ] = None,
     replace: ReplaceOption = False,
     workspace: WorkspaceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Import contract plans (activity and £ by point of delivery and month, block elements), local prices and
-    payment rules; each contract replaces the stored one for its provider, commissioner and year. A file that would change a
-    stored contract stores nothing, shows what it would replace and exits 2 unless given --replace."""
+    payment rules; each contract replaces the stored one for its provider, commissioner and year. A file that
+    would change a stored contract stores nothing, shows what it would replace and exits 2 unless given
+    --replace."""
     with workspace_from(ctx, workspace) as opened:
         count = contracts.import_contracts(opened, plan, prices, rules=rules, replace=replace, who=current_user())
     emit(fmt, {"contracts": count}, lambda: console.print(f"{count} contract(s) imported"))

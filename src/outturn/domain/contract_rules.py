@@ -146,13 +146,12 @@ def _months(values: Sequence[Month], field: str) -> tuple[int, ...]:
 
 
 def _series_pence(series: Series, pods: Callable[[PointOfDelivery], bool]) -> tuple[Pence, ...]:
-    return tuple(
-        sum(values[m].pence for pod, values in series.items() if pods(pod)) for m in range(MONTHS_IN_YEAR)
-    )
+    return tuple(sum(values[m].pence for pod, values in series.items() if pods(pod)) for m in range(MONTHS_IN_YEAR))
 
 
-def _less(series: Series, pence: Mapping[PointOfDelivery, Sequence[Pence]], activity: Series | None = None
-          ) -> dict[PointOfDelivery, list[Month]]:
+def _less(
+    series: Series, pence: Mapping[PointOfDelivery, Sequence[Pence]], activity: Series | None = None
+) -> dict[PointOfDelivery, list[Month]]:
     """``series`` with ``pence`` added to each point of delivery's months (and ``activity``'s units taken off)."""
     zero, none = (0,) * MONTHS_IN_YEAR, [Month(0, 0)] * MONTHS_IN_YEAR
     return {
@@ -261,12 +260,15 @@ def rule_rows(rules: PaymentRules) -> tuple[RuleRow, ...]:
     rows: list[RuleRow] = []
     if rules.readmissions:
         rows.append(RuleRow(RuleKind.READMISSIONS))
-    rows += [RuleRow(RuleKind.CAP, cap.point_of_delivery, activity=cap.ceiling_activity, rate=cap.rate)
-             for cap in rules.caps]
+    rows += [
+        RuleRow(RuleKind.CAP, cap.point_of_delivery, activity=cap.ceiling_activity, rate=cap.rate) for cap in rules.caps
+    ]
     if rules.marginal_rate is not None:
         rate = rules.marginal_rate.rate
-        rows += [RuleRow(RuleKind.MARGINAL_RATE, month=m + 1, pence=pence, rate=rate)
-                 for m, pence in enumerate(rules.marginal_rate.baseline_pence)]
+        rows += [
+            RuleRow(RuleKind.MARGINAL_RATE, month=m + 1, pence=pence, rate=rate)
+            for m, pence in enumerate(rules.marginal_rate.baseline_pence)
+        ]
     if rules.fixed_variable is not None:
         rows.append(RuleRow(RuleKind.FIXED, pence=rules.fixed_variable.fixed_annual_pence))
         rows += [RuleRow(RuleKind.VARIABLE, pod) for pod in rules.fixed_variable.variable]
@@ -297,10 +299,14 @@ def rules_from_rows(rows: Sequence[RuleRow]) -> PaymentRules:
             if row.point_of_delivery is not None
         ),
         marginal_rate=marginal,
-        fixed_variable=None if fixed is None else FixedVariable(
+        fixed_variable=None
+        if fixed is None
+        else FixedVariable(
             fixed.pence or 0, tuple(row.point_of_delivery for row in of[RuleKind.VARIABLE] if row.point_of_delivery)
         ),
-        cquin=None if cquin is None else Cquin(
+        cquin=None
+        if cquin is None
+        else Cquin(
             cquin.rate or Fraction(0),
             tuple((row.month, row.rate or Fraction(0)) for row in of[RuleKind.CQUIN_ACHIEVEMENT] if row.month),
         ),

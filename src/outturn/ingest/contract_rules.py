@@ -104,11 +104,11 @@ def read_rules(
         problems.extend(reader.problems)
         if found is not None and key is not None and not reader.problems:
             rows.setdefault(key, []).append((number, found))
-    for found in rows.values():
-        problems.extend(_check_contract(table, found))
+    for numbered in rows.values():
+        problems.extend(_check_contract(table, numbered))
     if problems:
         return {}, problems
-    return {key: rules_from_rows([row for _n, row in found]) for key, found in rows.items()}, []
+    return {key: rules_from_rows([row for _n, row in numbered]) for key, numbered in rows.items()}, []
 
 
 def _row(reader: RowReader, key: Key | None) -> RuleRow | None:
@@ -123,8 +123,13 @@ def _row(reader: RowReader, key: Key | None) -> RuleRow | None:
     rate = reader.parse("rate", _percent, required="rate" in needs)
     if pence is not None and pence < 0:
         reader.fault("a value cannot be negative", "value")
-    for column, given in (("point_of_delivery", pod), ("month", month), ("value", pence),
-                          ("activity", activity), ("rate", rate)):
+    for column, given in (
+        ("point_of_delivery", pod),
+        ("month", month),
+        ("value", pence),
+        ("activity", activity),
+        ("rate", rate),
+    ):
         if given is not None and column not in needs and not (kind is RuleKind.MARGINAL_RATE and column == "month"):
             reader.fault(f"a {kind.value} rule takes no {column}", column)
     return RuleRow(kind, pod, month, pence, activity, rate)
@@ -146,8 +151,9 @@ def _check_contract(table: RawTable, rows: list[tuple[int, RuleRow]]) -> list[Pr
     for kind, needs in ((RuleKind.VARIABLE, RuleKind.FIXED), (RuleKind.CQUIN_ACHIEVEMENT, RuleKind.CQUIN)):
         if kind in kinds and needs not in kinds:
             first = next(number for number, row in rows if row.kind is kind)
-            problems.append(table.problem(f"a {kind.value} row needs a {needs.value} row for the contract", first,
-                                          "rule"))
+            problems.append(
+                table.problem(f"a {kind.value} row needs a {needs.value} row for the contract", first, "rule")
+            )
     marginal = [(number, row) for number, row in rows if row.kind is RuleKind.MARGINAL_RATE]
     if marginal:
         problems.extend(_check_marginal(table, marginal))
@@ -163,10 +169,14 @@ def _check_marginal(table: RawTable, rows: list[tuple[int, RuleRow]]) -> list[Pr
     ]
     months = {row.month for _n, row in rows}
     if None in months and len(rows) > 1:
-        problems.append(table.problem("give the baseline for the year (no month) or for each month, not both",
-                                      first_number, "month"))
+        problems.append(
+            table.problem(
+                "give the baseline for the year (no month) or for each month, not both", first_number, "month"
+            )
+        )
     elif None not in months and len(months) < 12:
         missing = ", ".join(f"M{m:02d}" for m in range(1, 13) if m not in months)
-        problems.append(table.problem(f"a monthly baseline is needed for every month; missing {missing}",
-                                      first_number, "month"))
+        problems.append(
+            table.problem(f"a monthly baseline is needed for every month; missing {missing}", first_number, "month")
+        )
     return problems

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from outturn.domain.activity import PointOfDelivery
-from fractions import Fraction
-
 from outturn.domain.contract_rules import RuleKind, RuleRow, rule_rows, rules_from_rows
 from outturn.domain.contracts import BlockElement, Contract, LocalPrice, PlanLine
 from outturn.domain.periods import FinancialYear
