@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import ibis
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 from outturn.cli import app
-from outturn.domain.activity import PointOfDelivery
+from outturn.domain.activity import APC_SCHEMA, PointOfDelivery
 from outturn.domain.contract_rules import Cap, Cquin, FixedVariable, MarginalRate, PaymentRules, twelfths
 from outturn.domain.contracts import (
     ActualLine,
@@ -34,6 +37,8 @@ from outturn.domain.contracts import (
     statement_lines,
 )
 from outturn.domain.periods import FinancialMonth, FinancialYear
+from outturn.engine.backends import Backend
+from outturn.engine.contract_rules import readmitted_spells
 from outturn.reports.contracts import statement_document
 
 YEAR = FinancialYear(2018)
@@ -429,3 +434,44 @@ def test_new_rules_replace_the_stored_ones_only_when_asked(workspace: Path, tmp_
     assert [rule["rule"] for rule in doc["payment_rules"]] == ["marginal_rate", "fixed_payment", "outside_variable"]
     # Nothing in the variable element: the contract pays the fixed £120,000 in twelfths, £60,000 to date.
     assert (doc["ytd_actual_pence"], doc["forecast_pence"]) == (60_000_00, 120_000_00)
+
+
+# --- the engine: readmissions on DuckDB and Spark, against a plain-Python search ----------------------------
+
+
+def plain_readmissions(rows: list[list[object]]) -> set[str]:
+    """Non-elective spells admitted 0-30 days after the same patient's discharge from another spell at the same
+    provider (columns as SPELL_HEADER)."""
+    spells = [dict(zip(SPELL_HEADER, row, strict=True)) for row in rows]
+    return {
+        again["spell_id"]
+        for again in spells
+        if again["admission_method"] == "non_elective" and again["patient_id"]
+        for index in spells
+        if index is not again
+        and (index["provider"], index["patient_id"]) == (again["provider"], again["patient_id"])
+        and 0 <= (again["admission_date"] - index["discharge_date"]).days <= 30  # type: ignore[operator]
+    }
+
+
+def test_readmissions_agree_on_duckdb_and_spark_and_with_a_plain_search() -> None:
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs a Java runtime (java not on PATH)")
+    rows = [*spells(), spell("E1", "pe", "non_elective", date(2018, 9, 1))]
+    rows.append(["E2", "RTP", "10Q", "K84001", "pe", "non_elective", "AA22C", date(2018, 9, 10), date(2018, 9, 12),
+                 2, "300", 70])  # another provider: not a readmission at RTH's, nor at its own
+    rows.append(["N1", "RTH", "10Q", "K84001", None, "non_elective", "AA22C", date(2018, 9, 10), date(2018, 9, 12),
+                 2, "300", 70])  # no patient id: never a readmission
+    table = pa.table({name: [row[i] for row in rows] for i, name in enumerate(SPELL_HEADER)},
+                     schema=ibis.schema(dict(APC_SCHEMA)).to_pyarrow())
+
+    def found(backend: Backend) -> list[dict[str, Any]]:
+        return backend.to_rows(readmitted_spells(backend.table(table)).order_by("spell_id"))
+
+    duck, spark = Backend("duckdb"), Backend("pyspark")
+    try:
+        on_duckdb, on_spark = found(duck), found(spark)
+    finally:
+        duck.close()
+    assert on_duckdb == on_spark
+    assert {row["spell_id"] for row in on_duckdb} == plain_readmissions(rows) == {"A2", "C2"}
