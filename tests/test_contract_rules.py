@@ -458,12 +458,42 @@ def test_readmissions_agree_on_duckdb_and_spark_and_with_a_plain_search() -> Non
     if shutil.which("java") is None:
         pytest.skip("Spark needs a Java runtime (java not on PATH)")
     rows = [*spells(), spell("E1", "pe", "non_elective", date(2018, 9, 1))]
-    rows.append(["E2", "RTP", "10Q", "K84001", "pe", "non_elective", "AA22C", date(2018, 9, 10), date(2018, 9, 12),
-                 2, "300", 70])  # another provider: not a readmission at RTH's, nor at its own
-    rows.append(["N1", "RTH", "10Q", "K84001", None, "non_elective", "AA22C", date(2018, 9, 10), date(2018, 9, 12),
-                 2, "300", 70])  # no patient id: never a readmission
-    table = pa.table({name: [row[i] for row in rows] for i, name in enumerate(SPELL_HEADER)},
-                     schema=ibis.schema(dict(APC_SCHEMA)).to_pyarrow())
+    rows.append(
+        [
+            "E2",
+            "RTP",
+            "10Q",
+            "K84001",
+            "pe",
+            "non_elective",
+            "AA22C",
+            date(2018, 9, 10),
+            date(2018, 9, 12),
+            2,
+            "300",
+            70,
+        ]
+    )  # another provider: not a readmission at RTH's, nor at its own
+    rows.append(
+        [
+            "N1",
+            "RTH",
+            "10Q",
+            "K84001",
+            None,
+            "non_elective",
+            "AA22C",
+            date(2018, 9, 10),
+            date(2018, 9, 12),
+            2,
+            "300",
+            70,
+        ]
+    )  # no patient id: never a readmission
+    table = pa.table(
+        {name: [row[i] for row in rows] for i, name in enumerate(SPELL_HEADER)},
+        schema=ibis.schema(dict(APC_SCHEMA)).to_pyarrow(),
+    )
 
     def found(backend: Backend) -> list[dict[str, Any]]:
         return backend.to_rows(readmitted_spells(backend.table(table)).order_by("spell_id"))
@@ -475,3 +505,56 @@ def test_readmissions_agree_on_duckdb_and_spark_and_with_a_plain_search() -> Non
         duck.close()
     assert on_duckdb == on_spark
     assert {row["spell_id"] for row in on_duckdb} == plain_readmissions(rows) == {"A2", "C2"}
+
+
+def test_the_demos_rules_file_reads_back_as_the_rules_it_describes(tmp_path: Path) -> None:
+    """Two commissioners (home providers RAA and RBB), a small provider RCC: readmissions and CQUIN on the two
+    home contracts, the marginal rate on the larger (RAA x 01A, baseline last year's non-elective by month), fixed
+    and variable on RCC's contract: fixed = last year's non-elective £1,000 x 12 plus 2% growth = £12,240."""
+    from outturn.demo.contract_rules import write_contract_rules
+    from outturn.domain.organisations import Organisation, OrgKind
+    from outturn.ingest.contracts import read_contracts
+
+    def rows(provider: str, commissioner: str, pounds: int) -> list[dict[str, object]]:
+        return [
+            {
+                "provider": provider,
+                "commissioner": commissioner,
+                "point_of_delivery": pod,
+                "month": m,
+                "activity": 1,
+                "pence": pounds * POUND,
+            }
+            for m in range(1, 13)
+            for pod in ("non_elective", "elective")
+        ]
+
+    last_year = [
+        *rows("RAA", "01A", 5_000),
+        *rows("RBB", "02B", 3_000),
+        *rows("RAA", "02B", 100),
+        *rows("RCC", "01A", 1_000),
+    ]
+    path = write_contract_rules(tmp_path / "rules.csv", last_year, "2018/19", "0.02")
+    plan = write_csv(
+        tmp_path / "plan.csv",
+        ["provider", "commissioner", "year", "point_of_delivery", "month", "activity", "value"],
+        [
+            [p, c, "2018/19", "elective", "M01", 1, "£1"]
+            for p, c in (("RAA", "01A"), ("RBB", "02B"), ("RAA", "02B"), ("RCC", "01A"))
+        ],
+    )
+    known = {
+        code: Organisation(code, code, OrgKind.PROVIDER if code.startswith("R") else OrgKind.SUB_ICB, None)
+        for code in ("RAA", "RBB", "RCC", "01A", "02B")
+    }
+    contracts, problems = read_contracts(plan, known=known, rules_path=path)
+    assert problems == []
+    rules = {(c.provider, c.commissioner): c.rules for c in contracts}
+    assert rules[("RAA", "01A")].readmissions and rules[("RBB", "02B")].readmissions
+    assert rules[("RAA", "01A")].cquin == Cquin(Fraction(125, 10_000), ((3, Fraction(60, 100)),))
+    assert rules[("RAA", "01A")].marginal_rate == MarginalRate(Fraction(3, 10), (5_000 * POUND,) * 12)
+    assert rules[("RBB", "02B")].marginal_rate is None and rules[("RAA", "02B")] == PaymentRules()
+    fixed = rules[("RCC", "01A")].fixed_variable
+    assert fixed is not None and fixed.fixed_annual_pence == 12_240 * POUND
+    assert ELECTIVE in fixed.variable and NEL not in fixed.variable

@@ -1,6 +1,6 @@
 """Contracts' payment rules from CSV or XLSX, imported with the contract plan.
 
-One row per fact: ``provider, commissioner, year, rule`` and, as the rule needs them, ``point_of_delivery``,
+One row per fact (an optional ``description`` is a note, not stored): ``provider, commissioner, year, rule`` and, as the rule needs them, ``point_of_delivery``,
 ``month``, ``value`` (£), ``activity`` and ``rate`` (a percentage, 0-100):
 
 - ``readmissions``: emergency readmissions within 30 days of a discharge are not paid (nothing else).
@@ -91,7 +91,7 @@ def read_rules(
     table = read_table(
         path,
         required=("provider", "commissioner", "year", "rule"),
-        optional=("point_of_delivery", "month", "value", "activity", "rate"),
+        optional=("point_of_delivery", "month", "value", "activity", "rate", "description"),
     )
     problems: list[Problem] = []
     rows: dict[Key, list[tuple[int, RuleRow]]] = {}

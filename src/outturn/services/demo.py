@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from outturn.demo.activity import activity_path, generate_activity
+from outturn.demo.contract_rules import write_contract_rules
 from outturn.demo.files import write_contract_plans, write_ledger, write_plans, write_risks
 from outturn.demo.ledger import SyntheticEconomy, synthetic_economy
 from outturn.demo.prescribing import practice_month, write_epd_csv
@@ -118,7 +119,8 @@ def _contracts(
     step("pricing last year's activity and rolling the contracts forward")
     last_year = pricing.outturn_by_contract(workspace, files[1], month.year.previous())
     plan = write_contract_plans(inputs / "contracts.csv", last_year, month.year.label, CONTRACT_GROWTH)
-    contracts.import_contracts(workspace, plan)
+    rules = write_contract_rules(inputs / "contract-rules.csv", last_year, month.year.label, CONTRACT_GROWTH)
+    contracts.import_contracts(workspace, plan, rules=rules)
     step(f"importing this year's hospital activity to the end of {month.name}")
     this_year = inputs / f"activity-{month.year.start_year}"
     for kind in ActivityKind:
