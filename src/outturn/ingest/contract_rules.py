@@ -1,7 +1,8 @@
 """Contracts' payment rules from CSV or XLSX, imported with the contract plan.
 
-One row per fact (an optional ``description`` is a note, not stored): ``provider, commissioner, year, rule`` and, as the rule needs them, ``point_of_delivery``,
-``month``, ``value`` (£), ``activity`` and ``rate`` (a percentage, 0-100):
+One row per fact: ``provider, commissioner, year, rule`` and, as the rule needs them, ``point_of_delivery``,
+``month``, ``value`` (£), ``activity`` and ``rate`` (a percentage, 0-100); an optional ``description`` is a note,
+not stored:
 
 - ``readmissions``: emergency readmissions within 30 days of a discharge are not paid (nothing else).
 - ``marginal_rate``: ``rate`` paid for non-elective value above the baseline ``value``; with a ``month``, that
