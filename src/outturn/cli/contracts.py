@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -169,6 +169,8 @@ def contracts_statement(
                 )
             console.print(table)
             console.print(VARIANCE_CONVENTION, highlight=False, markup=False)
+            if document["payment_rules"]:
+                console.print(_payment_rules_table(document))
             emit_rows(
                 OutputFormat.TABLE,
                 document["case_mix_drift"],
@@ -182,3 +184,14 @@ def contracts_statement(
             )
 
     emit(fmt, documents, render)
+
+
+def _payment_rules_table(document: dict[str, Any]) -> Table:
+    """The tariff value, each payment rule's adjustment and the contract value (the labels of the web and pack)."""
+    keys = ("annual_plan_pence", "ytd_plan_pence", "ytd_actual_pence", "forecast_pence")
+    table = Table("Payment rules on top of the tariff", "Annual plan", "Plan YTD", "Actual YTD", "Forecast")
+    table.add_row("Tariff value", *(format_thousands(document[f"tariff_{key}"]) for key in keys))
+    for rule in document["payment_rules"]:
+        table.add_row(rule["label"], *(format_thousands(rule[key]) for key in keys))
+    table.add_row("Contract value", *(format_thousands(document[key]) for key in keys))
+    return table

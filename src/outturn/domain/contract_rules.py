@@ -163,16 +163,66 @@ def _less(
     }
 
 
-def _cap(cap: Cap, values: Sequence[Month]) -> tuple[tuple[Pence, ...], tuple[int, ...]]:
+Paid = dict[PointOfDelivery, list[Month]]
+NOTHING = (0,) * MONTHS_IN_YEAR
+NO_MONTHS = [Month(0, 0)] * MONTHS_IN_YEAR
+
+
+def _readmissions(paid: Paid, readmitted: Series) -> tuple[Adjustment, Paid]:
+    minus = {pod: tuple(-month.pence for month in values) for pod, values in readmitted.items()}
+    spells = readmitted.get(PointOfDelivery.NON_ELECTIVE)
+    adjustment = Adjustment(
+        RuleKind.READMISSIONS.value,
+        f"emergency readmissions within {READMISSION_WINDOW_DAYS} days (not paid)",
+        tuple(sum(minus[pod][m] for pod in minus) for m in range(MONTHS_IN_YEAR)),
+        _months(spells, "activity") if spells else NOTHING,
+    )
+    return adjustment, _less(paid, minus, readmitted)
+
+
+def _cap(cap: Cap, paid: Paid) -> tuple[Adjustment, Paid]:
     """By month: the adjustment for units above the annual ceiling, and how many units were above it."""
     pence, units, done = [], [], 0
-    for month in values:
+    for month in paid.get(cap.point_of_delivery, NO_MONTHS):
         before, done = done, done + month.activity
         over = max(done - cap.ceiling_activity, 0) - max(before - cap.ceiling_activity, 0)
         units.append(over)
         value = Fraction(month.pence * over, month.activity) if month.activity else Fraction(0)
         pence.append(-div_round(value * (1 - cap.rate)))
-    return tuple(pence), tuple(units)
+    label = f"cap: {cap.point_of_delivery.value} above {cap.ceiling_activity:,} a year paid at {percent(cap.rate)}"
+    adjustment = Adjustment(RuleKind.CAP.value, label, tuple(pence), tuple(units))
+    return adjustment, _less(paid, {cap.point_of_delivery: adjustment.monthly_pence})
+
+
+def _marginal_rate(marginal: MarginalRate, paid: Paid) -> tuple[Adjustment, Paid]:
+    nel = paid.get(PointOfDelivery.NON_ELECTIVE, NO_MONTHS)
+    pence = tuple(
+        -div_round(max(nel[m].pence - marginal.baseline_pence[m], 0) * (1 - marginal.rate))
+        for m in range(MONTHS_IN_YEAR)
+    )
+    label = f"marginal rate: non-elective value above baseline paid at {percent(marginal.rate)}"
+    return Adjustment(RuleKind.MARGINAL_RATE.value, label, pence), _less(paid, {PointOfDelivery.NON_ELECTIVE: pence})
+
+
+def _fixed_variable(rule: FixedVariable, paid: Paid) -> tuple[tuple[Adjustment, Adjustment], Paid]:
+    """The fixed payment, and what was paid outside the variable element taken off; leaves the variable element."""
+    variable = set(rule.variable)
+    outside = {pod: values for pod, values in paid.items() if pod not in variable}
+    covered = Adjustment(
+        "outside_variable",
+        "activity outside the variable element (covered by the fixed payment)",
+        tuple(-pence for pence in _series_pence(outside, lambda pod: True)),
+        tuple(sum(values[m].activity for values in outside.values()) for m in range(MONTHS_IN_YEAR)),
+    )
+    fixed = Adjustment("fixed_payment", "fixed payment (in twelfths)", twelfths(rule.fixed_annual_pence))
+    return (fixed, covered), {pod: values for pod, values in paid.items() if pod in variable}
+
+
+def _cquin(cquin: Cquin, paid: Paid, others: Sequence[Pence]) -> Adjustment:
+    """``others``: what else the contract pays by month (the fixed payment, blocks)."""
+    base = _series_pence(paid, lambda pod: True)
+    pence = tuple(div_round((base[m] + others[m]) * cquin.rate * cquin.achieved(m + 1)) for m in range(MONTHS_IN_YEAR))
+    return Adjustment(RuleKind.CQUIN.value, f"CQUIN: {percent(cquin.rate)} of contract value", pence)
 
 
 def apply_rules(
@@ -185,61 +235,23 @@ def apply_rules(
     activity and £ by month at tariff; ``readmitted``: the readmissions among them; ``blocks_pence``: block
     elements paid by month (part of the value CQUIN is a share of)."""
     found: list[Adjustment] = []
-    paid: dict[PointOfDelivery, list[Month]] = {pod: list(values) for pod, values in series.items()}
-    zero = (0,) * MONTHS_IN_YEAR
+    paid: Paid = {pod: list(values) for pod, values in series.items()}
     if rules.readmissions:
-        minus = {pod: tuple(-month.pence for month in values) for pod, values in readmitted.items()}
-        paid = _less(paid, minus, readmitted)
-        spells = readmitted.get(PointOfDelivery.NON_ELECTIVE)
-        found.append(
-            Adjustment(
-                RuleKind.READMISSIONS.value,
-                f"emergency readmissions within {READMISSION_WINDOW_DAYS} days (not paid)",
-                tuple(sum(minus[pod][m] for pod in minus) for m in range(MONTHS_IN_YEAR)),
-                _months(spells, "activity") if spells else zero,
-            )
-        )
+        adjustment, paid = _readmissions(paid, readmitted)
+        found.append(adjustment)
     for cap in rules.caps:
-        pence, units = _cap(cap, paid.get(cap.point_of_delivery, [Month(0, 0)] * MONTHS_IN_YEAR))
-        paid = _less(paid, {cap.point_of_delivery: pence})
-        label = f"cap: {cap.point_of_delivery.value} above {cap.ceiling_activity:,} a year paid at {percent(cap.rate)}"
-        found.append(Adjustment(RuleKind.CAP.value, label, pence, units))
+        adjustment, paid = _cap(cap, paid)
+        found.append(adjustment)
     if rules.marginal_rate is not None:
-        marginal = rules.marginal_rate
-        nel = paid.get(PointOfDelivery.NON_ELECTIVE, [Month(0, 0)] * MONTHS_IN_YEAR)
-        pence = tuple(
-            -div_round(max(nel[m].pence - marginal.baseline_pence[m], 0) * (1 - marginal.rate))
-            for m in range(MONTHS_IN_YEAR)
-        )
-        paid = _less(paid, {PointOfDelivery.NON_ELECTIVE: pence})
-        label = f"marginal rate: non-elective value above baseline paid at {percent(marginal.rate)}"
-        found.append(Adjustment(RuleKind.MARGINAL_RATE.value, label, pence))
-    fixed = (0,) * MONTHS_IN_YEAR
+        adjustment, paid = _marginal_rate(rules.marginal_rate, paid)
+        found.append(adjustment)
+    others = list(blocks_pence)
     if rules.fixed_variable is not None:
-        variable = set(rules.fixed_variable.variable)
-        fixed = twelfths(rules.fixed_variable.fixed_annual_pence)
-        outside = _series_pence(paid, lambda pod: pod not in variable)
-        found.append(Adjustment("fixed_payment", "fixed payment (in twelfths)", fixed))
-        found.append(
-            Adjustment(
-                "outside_variable",
-                "activity outside the variable element (covered by the fixed payment)",
-                tuple(-pence for pence in outside),
-                tuple(
-                    sum(values[m].activity for pod, values in paid.items() if pod not in variable)
-                    for m in range(MONTHS_IN_YEAR)
-                ),
-            )
-        )
-        paid = {pod: values for pod, values in paid.items() if pod in variable}
+        (fixed, covered), paid = _fixed_variable(rules.fixed_variable, paid)
+        found += [fixed, covered]
+        others = [a + b for a, b in zip(others, fixed.monthly_pence, strict=True)]
     if rules.cquin is not None:
-        cquin = rules.cquin
-        base = _series_pence(paid, lambda pod: True)
-        pence = tuple(
-            div_round((base[m] + fixed[m] + blocks_pence[m]) * cquin.rate * cquin.achieved(m + 1))
-            for m in range(MONTHS_IN_YEAR)
-        )
-        found.append(Adjustment(RuleKind.CQUIN.value, f"CQUIN: {percent(cquin.rate)} of contract value", pence))
+        found.append(_cquin(rules.cquin, paid, others))
     return tuple(found)
 
 
