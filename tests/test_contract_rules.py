@@ -38,8 +38,10 @@ from outturn.domain.contracts import (
 )
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.engine.backends import Backend
-from outturn.engine.contract_rules import readmitted_spells
+from outturn.engine.contract_rules import readmissions_only, readmitted_spells
+from outturn.engine.contracts import LOCAL_PRICE_SCHEMA, apply_local_prices, contract_actuals, spell_units
 from outturn.reports.contracts import statement_document
+from outturn.store.database import Store
 
 YEAR = FinancialYear(2018)
 AS_AT = FinancialMonth(YEAR, 6)
@@ -454,10 +456,40 @@ def plain_readmissions(rows: list[list[object]]) -> set[str]:
     }
 
 
+PRICED_COLUMNS = {
+    "point_of_delivery": "string",
+    "price_pence": "int64",
+    "excess_bed_days": "int64",
+    "excess_price_pence": "int64",
+    "unpriced_reason": "string",
+}
+
+
+def priced(row: list[object]) -> list[object]:
+    """A spell as the pricing engine leaves it: AA22C at NEL_SPELL (its elective price too, for this test), with
+    £240 x MFF = 26,408p an excess bed day beyond 5 days; any other HRG unpriced."""
+    known = row[6] == "AA22C"
+    excess = max(int(str(row[9])) - 5, 0) if known else 0
+    return [
+        *row,
+        row[5],
+        NEL_SPELL if known else None,
+        excess,
+        excess * 26_408 if known else None,
+        None if known else "unknown HRG",
+    ]
+
+
 def test_readmissions_agree_on_duckdb_and_spark_and_with_a_plain_search() -> None:
+    """The engine's part of the readmissions rule, from spells to readmitted £ by contract and month, on both
+    backends; and the rule's lines from each backend's rows, to the penny."""
     if shutil.which("java") is None:
         pytest.skip("Spark needs a Java runtime (java not on PATH)")
-    rows = [*spells(), spell("E1", "pe", "non_elective", date(2018, 9, 1))]
+    rows = [
+        *spells(),
+        spell("E1", "pe", "non_elective", date(2018, 9, 1)),
+        spell("E3", "pe", "non_elective", date(2018, 9, 20), days=8),
+    ]  # 3 excess bed days, readmitted
     rows.append(
         [
             "E2",
@@ -490,13 +522,23 @@ def test_readmissions_agree_on_duckdb_and_spark_and_with_a_plain_search() -> Non
             70,
         ]
     )  # no patient id: never a readmission
+    schema = {**APC_SCHEMA, **PRICED_COLUMNS}
     table = pa.table(
-        {name: [row[i] for row in rows] for i, name in enumerate(SPELL_HEADER)},
-        schema=ibis.schema(dict(APC_SCHEMA)).to_pyarrow(),
+        {name: [priced(row)[i] for row in rows] for i, name in enumerate(schema)},
+        schema=ibis.schema(schema).to_pyarrow(),
+    )
+    local = pa.table(
+        {"provider": [], "commissioner": [], "point_of_delivery": [], "code": [], "price_pence": []},
+        schema=ibis.schema(LOCAL_PRICE_SCHEMA).to_pyarrow(),
     )
 
-    def found(backend: Backend) -> list[dict[str, Any]]:
-        return backend.to_rows(readmitted_spells(backend.table(table)).order_by("spell_id"))
+    def found(backend: Backend) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        apc = backend.table(table)
+        units = apply_local_prices(spell_units(readmissions_only(apc)), backend.table(local))
+        return (
+            backend.to_rows(readmitted_spells(apc).order_by("spell_id")),
+            backend.to_rows(contract_actuals(units, year=2018)),
+        )
 
     duck, spark = Backend("duckdb"), Backend("pyspark")
     try:
@@ -504,7 +546,22 @@ def test_readmissions_agree_on_duckdb_and_spark_and_with_a_plain_search() -> Non
     finally:
         duck.close()
     assert on_duckdb == on_spark
-    assert {row["spell_id"] for row in on_duckdb} == plain_readmissions(rows) == {"A2", "C2"}
+    assert {row["spell_id"] for row in on_duckdb[0]} == plain_readmissions(rows) == {"A2", "C2", "E3"}
+    by_month = {(row["point_of_delivery"], row["month"]): (row["activity"], row["pence"]) for row in on_duckdb[1]}
+    assert by_month == {
+        ("non_elective", 3): (1, NEL_SPELL),
+        ("non_elective", 4): (1, NEL_SPELL),
+        ("non_elective", 6): (1, NEL_SPELL),
+        ("excess_bed_days", 6): (3, 3 * 26_408),
+    }
+    readmitted = [
+        ActualLine(PointOfDelivery(r["point_of_delivery"]), r["month"], r["activity"], r["pence"]) for r in on_duckdb[1]
+    ]
+    actual = [ActualLine(NEL, month, 4, 4 * NEL_SPELL) for month in range(1, 7)]
+    actual.append(ActualLine(PointOfDelivery.EXCESS_BED_DAYS, 6, 3, 3 * 26_408))
+    (line,) = rule_lines(contract(PaymentRules(readmissions=True)), actual, readmitted, AS_AT)
+    assert line.ytd_actual_pence == -(3 * NEL_SPELL + 3 * 26_408)
+    assert line.ytd_actual_activity == 3  # spells; the excess bed days go with their spell
 
 
 def test_the_demos_rules_file_reads_back_as_the_rules_it_describes(tmp_path: Path) -> None:
@@ -558,3 +615,27 @@ def test_the_demos_rules_file_reads_back_as_the_rules_it_describes(tmp_path: Pat
     fixed = rules[("RCC", "01A")].fixed_variable
     assert fixed is not None and fixed.fixed_annual_pence == 12_240 * POUND
     assert ELECTIVE in fixed.variable and NEL not in fixed.variable
+
+
+def test_rules_round_trip_through_the_store(store: Store) -> None:
+    """Every kind of rule, with rates that are not whole percentages, stored and read back unchanged; a contract
+    imported again without rules loses them."""
+    from outturn.store import contracts_repository
+
+    rules = PaymentRules(
+        readmissions=True,
+        caps=(Cap(FIRST, 1_200, Fraction(1, 3)), Cap(ELECTIVE, 0, Fraction(0))),
+        marginal_rate=MarginalRate(Fraction(3, 10), tuple(range(1_000, 13_000, 1_000))),
+        fixed_variable=FixedVariable(1_234_567_89, (ELECTIVE, FIRST)),
+        cquin=Cquin(Fraction(125, 10_000), ((3, Fraction(60, 100)), (11, Fraction(0)))),
+    )
+    with store.transaction() as session:
+        contracts_repository.replace_contracts(session, [contract(rules)])
+    with store.reading() as session:
+        (found,) = contracts_repository.load_contracts(session, YEAR)
+    assert found.rules == rules
+    with store.transaction() as session:
+        contracts_repository.replace_contracts(session, [contract(PaymentRules())])
+    with store.reading() as session:
+        (found,) = contracts_repository.load_contracts(session, YEAR)
+    assert found.rules == PaymentRules()
