@@ -386,6 +386,48 @@ def test_statement_applies_the_imported_rules_with_readmissions_found_in_the_act
     assert (cquin["annual_plan_pence"], doc["annual_plan_pence"]) == (6_000_00, 240_000_00 + 6_000_00)
 
 
+def test_the_statement_table_shows_each_rule_and_the_contract_value(workspace: Path) -> None:
+    result = run("-w", str(workspace), "contracts", "statement", "--provider", "RTH")
+    assert result.exit_code == 0, result.output
+    for label in (
+        "Tariff value",
+        "emergency readmissions within 30 days (not paid)",
+        "CQUIN: 2.5% of contract value",
+        "Contract value",
+    ):
+        assert label in result.stdout
+
+
+def test_rules_read_from_a_workbook(workspace: Path, tmp_path: Path) -> None:
+    """The same reader takes XLSX: a cap on non-elective spells above 10 a year, not paid, and a marginal rate with
+    an annual baseline of £1.2m (£100,000 a month)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(RULES_HEADER)
+    sheet.append(["RTH", "10Q", "2018/19", "cap", "non_elective", None, None, 10, 0])
+    sheet.append(["RTH", "10Q", "2018/19", "marginal_rate", None, None, 1_200_000, None, "30%"])
+    book.save(tmp_path / "rules.xlsx")
+    result = run(
+        "-w",
+        str(workspace),
+        "contracts",
+        "import",
+        str(tmp_path / "plan.csv"),
+        "--rules",
+        str(tmp_path / "rules.xlsx"),
+        "--replace",
+    )
+    assert result.exit_code == 0, result.output
+    cap, marginal = statement(workspace)["payment_rules"]
+    # 18 spells to date, all at 1,084,810p: the 8 above the ceiling of 10 are not paid. No month's paid
+    # non-elective value reaches the £100,000 baseline, so the marginal rate takes nothing.
+    assert (cap["ytd_actual_activity"], cap["ytd_actual_pence"]) == (8, -8 * NEL_SPELL)
+    assert marginal["ytd_actual_pence"] == 0
+
+
 def test_a_bad_rules_file_stores_nothing_and_names_each_fault(workspace: Path, tmp_path: Path) -> None:
     before = statement(workspace)
     plan = tmp_path / "plan.csv"
