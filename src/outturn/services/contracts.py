@@ -248,8 +248,9 @@ def _readmissions(
     """Readmitted spells and their excess bed days, priced as the contract prices them, by contract and month."""
     if not any(contract.rules.readmissions for contract in contracts):
         return []
+    mine = priced_apc.filter(priced_apc.provider == provider)  # index and readmission: the same provider
     units = contract_engine.apply_local_prices(
-        contract_engine.spell_units(rules_engine.readmissions_only(priced_apc)), local_prices_table(contracts)
+        contract_engine.spell_units(rules_engine.readmissions_only(mine)), local_prices_table(contracts)
     )
     return backend.to_rows(contract_engine.contract_actuals(units, year=year.start_year, provider=provider))
 
