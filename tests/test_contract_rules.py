@@ -40,7 +40,7 @@ from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.engine.backends import Backend
 from outturn.engine.contract_rules import readmissions_only, readmitted_spells
 from outturn.engine.contracts import LOCAL_PRICE_SCHEMA, apply_local_prices, contract_actuals, spell_units
-from outturn.reports.contracts import statement_document
+from outturn.reports.contracts import statement_document, variable_element_document
 from outturn.store.database import Store
 
 YEAR = FinancialYear(2018)
@@ -126,6 +126,18 @@ def test_fixed_and_variable_pays_the_fixed_sum_and_the_variable_element_at_unit_
     assert doc["ytd_actual_pence"] == 132_000 * POUND
     assert doc["forecast_pence"] == 120_000 * POUND + 144_000 * POUND
     assert doc["annual_plan_pence"] == 120_000 * POUND + 120_000 * POUND
+
+
+def test_the_variable_element_is_set_against_its_own_plan() -> None:
+    plan = (*NEL_PLAN, *(PlanLine(ELECTIVE, month, 5, 10_000 * POUND) for month in range(1, 13)))
+    actual = [*NEL_ACTUAL, *(ActualLine(ELECTIVE, month, 6, 12_000 * POUND) for month in range(1, 7))]
+    found = contract(PaymentRules(fixed_variable=FixedVariable(120_000 * POUND, (ELECTIVE,))), plan)
+    lines = statement_lines(found, actual, AS_AT)
+    variable = variable_element_document(list(lines), ("elective",))
+    # Elective: £60,000 planned to date, £72,000 done; forecast £72,000 + 1.2 x £60,000 = £144,000 against £120,000.
+    assert (variable["ytd_plan_pence"], variable["ytd_actual_pence"]) == (60_000 * POUND, 72_000 * POUND)
+    assert variable["ytd_variance_favourable_pence"] == -12_000 * POUND
+    assert (variable["forecast_pence"], variable["over_performance_pence"]) == (144_000 * POUND, 24_000 * POUND)
 
 
 def test_rules_act_in_turn_readmissions_then_marginal_rate_then_cquin() -> None:

@@ -138,3 +138,5 @@ def test_provider_page_shows_the_payment_rules(shared_client: TestClient, shared
     html = shared_client.get("/contracts/RXX").text
     assert 'id="payment-rules-01A"' in html and "fixed payment (in twelfths)" in html
     assert 'id="ytd-actual-01A">£60,000.00<' in html
+    assert document["variable_element"]["points_of_delivery"] == []  # everything covered by the fixed payment
+    assert 'id="variable-element-01A">Variable element (none)' in html

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from fractions import Fraction
 
@@ -49,8 +50,8 @@ class RuleKind(StrEnum):
 
 def percent(rate: Fraction) -> str:
     """A rate as a percentage for a label: 0.3 -> 30%, 0.025 -> 2.5%."""
-    value = rate * 100
-    text = f"{float(value):.4f}".rstrip("0").rstrip(".")
+    value = Decimal(rate.numerator * 100) / Decimal(rate.denominator)
+    text = f"{value.quantize(Decimal('0.0001'), rounding=ROUND_HALF_UP):f}".rstrip("0").rstrip(".")
     return f"{text}%"
 
 

@@ -39,6 +39,22 @@ def rule_line_document(line: RuleLine) -> dict[str, Any]:
     }
 
 
+def variable_element_document(lines: list[StatementLine], variable: tuple[str, ...]) -> dict[str, Any]:
+    """A fixed and variable contract's variable element: its points of delivery at unit prices, plan against
+    actual and forecast (over-performance positive when adverse)."""
+    mine = [line for line in lines if line.point_of_delivery in variable]
+    totals = {
+        key: sum(getattr(line, key) for line in mine)
+        for key in ("annual_plan_pence", "ytd_plan_pence", "ytd_actual_pence", "forecast_pence")
+    }
+    return {
+        "points_of_delivery": list(variable),
+        **totals,
+        "ytd_variance_favourable_pence": totals["ytd_plan_pence"] - totals["ytd_actual_pence"],
+        "over_performance_pence": totals["forecast_pence"] - totals["annual_plan_pence"],
+    }
+
+
 def drift_document(point_of_delivery: str, treatment_function: str, drift: Drift) -> dict[str, Any]:
     return {
         "point_of_delivery": point_of_delivery,
@@ -72,6 +88,7 @@ def statement_document(
     tariff_year: str,
     min_spells: int = MIN_SPELLS,
     rule_lines: list[RuleLine] | None = None,
+    variable: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """The statement: ``lines`` at tariff (national or local prices, and blocks) total the ``tariff_*`` figures;
     each payment rule's adjustment is in ``payment_rules``; the contract's totals (``annual_plan_pence`` ...) are
@@ -90,6 +107,7 @@ def statement_document(
         "lines": [statement_line_document(line) for line in lines],
         **{f"tariff_{key}": value for key, value in tariff.items()},
         "payment_rules": [rule_line_document(rule) for rule in rules],
+        "variable_element": None if variable is None else variable_element_document(lines, variable),
         **total,
         "ytd_variance_favourable_pence": total["ytd_plan_pence"] - total["ytd_actual_pence"],
         "forecast_variance_favourable_pence": total["annual_plan_pence"] - total["forecast_pence"],

@@ -332,6 +332,12 @@ def statement_documents(found: Sequence[ContractStatement]) -> list[dict[str, An
             s.tariff_year.label,
             s.min_spells,
             list(s.rule_lines),
+            _variable(s.contract),
         )
         for s in found
     ]
+
+
+def _variable(contract: Contract) -> tuple[str, ...] | None:
+    fixed = contract.rules.fixed_variable
+    return None if fixed is None else tuple(pod.value for pod in fixed.variable)
