@@ -226,6 +226,9 @@ def test_contract_sheets_equal_contracts_statement_json(demo: Demo) -> None:
     ]
     for row, (_p, _c, rule) in zip(rules, expected_rules, strict=True):
         assert pence_columns(row) == {k: rule[k] for k in pence_columns(row)}
+    assert demo.files.html is not None
+    html = demo.files.html.read_text(encoding="utf-8")
+    assert "Payment rules on top of the tariff" in html and "emergency readmissions within 30 days" in html
 
 
 def test_risk_sheets_equal_risk_simulate_and_risks_list_json(demo: Demo) -> None:
