@@ -559,6 +559,19 @@ CONTRACT_RECORDS = [
     ["provider", "commissioner", "year", "point_of_delivery", "month", "activity", "value", "description"],
     ["01A", "02B", "2025/26", "block", "", "", "1000000", "block"],
 ]
+CONTRACT_RULE_RECORDS = [
+    ["provider", "commissioner", "year", "rule", "point_of_delivery", "month", "value", "activity", "rate"],
+    ["01A", "02B", "2025/26", "cquin", "", "", "", "", "2.5"],
+    ["01A", "02B", "2025/26", "cap", "op_first", "", "", "1,000", "0"],
+    ["01A", "02B", "2025/26", "marginal_rate", "", "", "£12,000", "", "30%"],
+]
+
+
+def import_contract_rules(ws: Workspace, path: Path) -> object:
+    """A clean contract plan with the damaged rules file (the ``--rules`` of ``outturn contracts import``)."""
+    plan = path.with_name("rules-plan.csv")
+    plan.write_text("\n".join(",".join(record) for record in CONTRACT_RECORDS) + "\n", encoding="utf-8")
+    return import_contracts(ws, plan, rules=path, replace=True)
 
 
 @pytest.mark.parametrize(
@@ -569,8 +582,9 @@ CONTRACT_RECORDS = [
         (RISK_RECORDS, import_risks),
         (ORGANISATION_RECORDS, import_organisations),
         (CONTRACT_RECORDS, import_contracts),
+        (CONTRACT_RULE_RECORDS, import_contract_rules),
     ],
-    ids=["ledger", "plans", "risks", "organisations", "contracts"],
+    ids=["ledger", "plans", "risks", "organisations", "contracts", "contract_rules"],
 )
 @EXAMPLES
 @given(data=st.data())
@@ -587,8 +601,9 @@ def test_a_damaged_csv_imports_or_is_refused_with_the_store_unchanged(
         (LEDGER_RECORDS, import_ledger),
         (PLAN_RECORDS, import_plans),
         (RISK_RECORDS, import_risks),
+        (CONTRACT_RULE_RECORDS, import_contract_rules),
     ],
-    ids=["ledger", "plans", "risks"],
+    ids=["ledger", "plans", "risks", "contract_rules"],
 )
 @EXAMPLES
 @given(data=st.data())
