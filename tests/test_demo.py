@@ -143,13 +143,17 @@ def test_demo_monitors_the_main_acute_contract_from_synthetic_activity(demo: dic
     # RTH is Oxfordshire's (10Q) home hospital: its contract over-performs by about 2.5%. Berkshire West's and
     # Buckinghamshire's patients mostly go elsewhere, so their small RTH contracts are noisy; together they all
     # over-perform.
+    # Activity at tariff (before the SYNTHETIC payment rules, demo/contract_rules.py).
     main = statements[0]
-    assert main["ytd_actual_pence"] > main["ytd_plan_pence"] * 1.01
-    assert sum(s["ytd_actual_pence"] for s in statements) > sum(s["ytd_plan_pence"] for s in statements)
+    assert main["tariff_ytd_actual_pence"] > main["tariff_ytd_plan_pence"] * 1.01
+    assert sum(s["tariff_ytd_actual_pence"] for s in statements) > sum(s["tariff_ytd_plan_pence"] for s in statements)
+    assert {rule["rule"] for rule in main["payment_rules"]} >= {"readmissions", "cquin"}  # the home contract
     for statement in statements:
-        assert abs(statement["ytd_actual_pence"] / statement["ytd_plan_pence"] - 1.025) < 0.03
+        assert abs(statement["tariff_ytd_actual_pence"] / statement["tariff_ytd_plan_pence"] - 1.025) < 0.03
         assert statement["over_performance_pence"] == statement["forecast_pence"] - statement["annual_plan_pence"]
-        assert sum(line["ytd_actual_pence"] for line in statement["lines"]) == statement["ytd_actual_pence"]
+        assert sum(line["ytd_actual_pence"] for line in statement["lines"]) == statement["tariff_ytd_actual_pence"]
+        rules = sum(rule["ytd_actual_pence"] for rule in statement["payment_rules"])
+        assert statement["ytd_actual_pence"] == statement["tariff_ytd_actual_pence"] + rules
         assert 0.1 < statement["consultant_referral_share"] < 0.3
 
 

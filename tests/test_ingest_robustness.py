@@ -27,9 +27,11 @@ from typer.testing import CliRunner
 
 from outturn.cli import app
 from outturn.domain.activity import ActivityKind
+from outturn.domain.organisations import Organisation, OrgKind
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.ingest import workbooks
 from outturn.ingest.activity import read_activity, read_csv_columns
+from outturn.ingest.contracts import read_contracts
 from outturn.ingest.ledger import read_ledger
 from outturn.ingest.plans import read_plans
 from outturn.ingest.populations import read_list_sizes
@@ -565,6 +567,36 @@ CONTRACT_MAP_RECORDS = [
     ["01A", "02B", "acute", "01A main contract", "contract"],
     ["01A", "02B", "acute", "01A drugs", "drugs outside tariff"],
 ]
+CONTRACT_RULE_RECORDS = [
+    ["provider", "commissioner", "year", "rule", "point_of_delivery", "month", "value", "activity", "rate"],
+    ["RXX", "01A", "2025/26", "cquin", "", "", "", "", "2.5"],
+    ["RXX", "01A", "2025/26", "cap", "op_first", "", "", "1,000", "0"],
+    ["RXX", "01A", "2025/26", "marginal_rate", "", "", "£12,000", "", "30%"],
+]
+
+
+def read_contract_rules(path: Path) -> object:
+    """A clean contract plan read with the damaged rules file (``outturn contracts import --rules``)."""
+    plan = path.with_name("rules-plan.csv")
+    plan.write_text("provider,commissioner,year,point_of_delivery,value\nRXX,01A,2025/26,block,1\n", encoding="utf-8")
+    known = {
+        "RXX": Organisation("RXX", "Test Hospitals", OrgKind.PROVIDER),
+        "01A": Organisation("01A", "Alpha", OrgKind.SUB_ICB),
+    }
+    contracts, problems = read_contracts(plan, known=known, rules_path=path)
+    if problems:
+        raise ProblemsError(problems, "not imported")
+    return contracts
+
+
+@EXAMPLES
+@given(data=st.data(), workbook=st.booleans())
+def test_a_damaged_contract_rules_file_is_read_or_refused(tmp_path: Path, data: Any, workbook: bool) -> None:
+    if workbook:
+        damaged = data.draw(damaged_xlsx({"Rules": [list(record) for record in CONTRACT_RULE_RECORDS]}))
+    else:
+        damaged = data.draw(damaged_csv(CONTRACT_RULE_RECORDS))
+    ends_cleanly(None, tmp_path / ("rules.xlsx" if workbook else "rules.csv"), damaged, read_contract_rules)
 
 
 @pytest.mark.parametrize(

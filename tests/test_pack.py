@@ -218,6 +218,17 @@ def test_contract_sheets_equal_contracts_statement_json(demo: Demo) -> None:
         line = expected_lines[(row["Provider"], row["Commissioner"], row["Point of delivery"])]
         assert pence_columns(row) == {k: line[k] for k in pence_columns(row)}
         assert row["YTD actual activity"] == line["ytd_actual_activity"]
+    (rules,) = tables(demo.files.xlsx, "Contract rules")  # type: ignore[misc]
+    expected_rules = [(s["provider"], s["commissioner"], rule) for s in statements for rule in s["payment_rules"]]
+    assert expected_rules  # the demo's contracts carry SYNTHETIC payment rules
+    assert [(row["Provider"], row["Commissioner"], row["Rule"]) for row in rules] == [
+        (provider, commissioner, rule["label"]) for provider, commissioner, rule in expected_rules
+    ]
+    for row, (_p, _c, rule) in zip(rules, expected_rules, strict=True):
+        assert pence_columns(row) == {k: rule[k] for k in pence_columns(row)}
+    assert demo.files.html is not None
+    html = demo.files.html.read_text(encoding="utf-8")
+    assert "Payment rules on top of the tariff" in html and "emergency readmissions within 30 days" in html
 
 
 def test_risk_sheets_equal_risk_simulate_and_risks_list_json(demo: Demo) -> None:

@@ -91,6 +91,8 @@ def _write_inputs(root: Path) -> dict[str, list[str]]:
         "risks.csv": RISKS + NEW_RISK,
         "orgs.csv": ORGANISATIONS + NEW_PRACTICE,
         "contract.csv": CONTRACT_PLAN.replace("non_elective,M07,10,£98590", "non_elective,M07,11,£108449"),
+        "contract-rules.csv": "provider,commissioner,year,rule,month,value,rate\n"
+        + "RXX,01A,2025/26,readmissions,,,\nRXX,01A,2025/26,cquin,,,2.5\nRXX,01A,2025/26,marginal_rate,,£1m,30\n",
         "apc.csv": apc,
         "epd_202509.csv": EPD,
     }
@@ -102,7 +104,9 @@ def _write_inputs(root: Path) -> dict[str, list[str]]:
         "plan": ["plan", "import", str(root / "plan.csv")],
         "risks": ["risks", "import", str(root / "risks.csv")],
         "organisations": ["orgs", "import", str(root / "orgs.csv")],
-        "contracts": ["contracts", "import", str(root / "contract.csv"), "--replace"],
+        "contracts": [
+            "contracts", "import", str(root / "contract.csv"), "--rules", str(root / "contract-rules.csv"), "--replace"
+        ],
         "savings": ["savings", "import", str(workbook)],
         "activity": ["contracts", "activity", str(root / "apc.csv"), "--kind", "apc", "--replace"],
         "prescribing": ["prescribing", "import", str(root / "epd_202509.csv")],

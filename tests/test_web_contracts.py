@@ -117,3 +117,26 @@ def test_a_practice_user_is_refused_contracts(shared_client: TestClient, path: s
     sign_in(shared_client, "pat")
     response = shared_client.get(path)
     assert response.status_code == 403 and "Test Hospitals" not in response.text
+
+
+def test_provider_page_shows_the_payment_rules(shared_client: TestClient, shared_workspace: Workspace) -> None:
+    """Last in the module: it gives the contract rules. A fixed payment of £120,000 with nothing in the variable
+    element: the contract pays £10,000 a month whatever the activity; the tariff value (£720,552 to date) is
+    shown and taken off as covered by the fixed payment."""
+    from outturn.services.contracts import import_contracts
+
+    root = shared_workspace.settings.reference_dir
+    assert root is not None
+    rules = root / "rules.csv"
+    rules.write_text("provider,commissioner,year,rule,value\nRXX,01A,2025/26,fixed,\"£120,000\"\n", encoding="utf-8")
+    import_contracts(shared_workspace, root / "contract.csv", rules=rules, replace=True)
+    sign_in(shared_client, "bob")
+    document = shared_client.get("/api/contracts/RXX?as_at=2025-09").json()[0]
+    assert document["tariff_ytd_actual_pence"] == 720_552 * POUND
+    assert [rule["rule"] for rule in document["payment_rules"]] == ["fixed_payment", "outside_variable"]
+    assert (document["ytd_actual_pence"], document["forecast_pence"]) == (60_000 * POUND, 120_000 * POUND)
+    html = shared_client.get("/contracts/RXX").text
+    assert 'id="payment-rules-01A"' in html and "fixed payment (in twelfths)" in html
+    assert 'id="ytd-actual-01A">£60,000.00<' in html
+    assert document["variable_element"]["points_of_delivery"] == []  # everything covered by the fixed payment
+    assert 'id="variable-element-01A">Variable element (none)' in html

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -72,15 +72,20 @@ def contracts_import(
     ctx: typer.Context,
     plan: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Contract plan (.csv or .xlsx)")],
     prices: Annotated[Path | None, typer.Option(exists=True, help="Local prices file")] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option(exists=True, help="Payment rules (readmissions, caps, marginal rate, fixed + variable, CQUIN)"),
+    ] = None,
     replace: ReplaceOption = False,
     workspace: WorkspaceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """Import contract plans (activity and £ by point of delivery and month, block elements) and local prices;
-    each contract replaces the stored one for its provider, commissioner and year. A file that would change a
-    stored contract stores nothing, shows what it would replace and exits 2 unless given --replace."""
+    """Import contract plans (activity and £ by point of delivery and month, block elements), local prices and
+    payment rules; each contract replaces the stored one for its provider, commissioner and year. A file that
+    would change a stored contract stores nothing, shows what it would replace and exits 2 unless given
+    --replace."""
     with workspace_from(ctx, workspace) as opened:
-        count = contracts.import_contracts(opened, plan, prices, replace=replace, who=current_user())
+        count = contracts.import_contracts(opened, plan, prices, rules=rules, replace=replace, who=current_user())
     emit(fmt, {"contracts": count}, lambda: console.print(f"{count} contract(s) imported"))
 
 
@@ -166,6 +171,8 @@ def contracts_statement(
                 )
             console.print(table)
             console.print(VARIANCE_CONVENTION, highlight=False, markup=False)
+            if document["payment_rules"]:
+                console.print(_payment_rules_table(document))
             block = document["challenges"]
             console.print(
                 f"Challenges: {format_thousands(block['agreed_pence'])} agreed, taken off the forecast"
@@ -188,3 +195,14 @@ def contracts_statement(
             )
 
     emit(fmt, documents, render)
+
+
+def _payment_rules_table(document: dict[str, Any]) -> Table:
+    """The tariff value, each payment rule's adjustment and the contract value (the labels of the web and pack)."""
+    keys = ("annual_plan_pence", "ytd_plan_pence", "ytd_actual_pence", "forecast_pence")
+    table = Table("Payment rules on top of the tariff", "Annual plan", "Plan YTD", "Actual YTD", "Forecast")
+    table.add_row("Tariff value", *(format_thousands(document[f"tariff_{key}"]) for key in keys))
+    for rule in document["payment_rules"]:
+        table.add_row(rule["label"], *(format_thousands(rule[key]) for key in keys))
+    table.add_row("Contract value", *(format_thousands(document[key]) for key in keys))
+    return table

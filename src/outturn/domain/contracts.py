@@ -8,10 +8,11 @@ the priced actual activity against the plan, year to date, and forecasts the con
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from outturn.domain.activity import PointOfDelivery
+from outturn.domain.contract_rules import Adjustment, Month, PaymentRules, Series, apply_rules, project, twelfths
 from outturn.domain.errors import BadInput
 from outturn.domain.money import Pence, div_round
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialMonth, FinancialYear
@@ -55,6 +56,7 @@ class Contract:
     plan: tuple[PlanLine, ...] = ()
     local_prices: tuple[LocalPrice, ...] = ()
     blocks: tuple[BlockElement, ...] = ()
+    rules: PaymentRules = field(default_factory=PaymentRules)
 
 
 @dataclass(frozen=True)
@@ -161,3 +163,90 @@ def statement_lines(
 
 def local_price_lookup(prices: Iterable[LocalPrice]) -> Mapping[tuple[str, str], Pence]:
     return {(price.point_of_delivery.value, price.code): price.price_pence for price in prices}
+
+
+@dataclass(frozen=True)
+class RuleLine:
+    """One payment rule's adjustment to the contract value (negative: less paid than the tariff value), with the
+    units it acted on (readmitted spells, units above a cap, activity covered by the fixed payment)."""
+
+    rule: str
+    label: str
+    annual_plan_pence: Pence
+    ytd_plan_pence: Pence
+    ytd_actual_pence: Pence
+    forecast_pence: Pence
+    ytd_actual_activity: int
+    forecast_activity: int
+
+
+def _by_month(lines: Iterable[PlanLine | ActualLine], field: str) -> list[int]:
+    months = [0] * MONTHS_IN_YEAR
+    for line in lines:
+        months[line.month - 1] += getattr(line, field)
+    return months
+
+
+def _projected(to_date: Sequence[int], plan: Sequence[int], month: int) -> tuple[int, ...]:
+    """A point of delivery's months: actual to date, the rest as ``statement_lines`` forecasts them."""
+    ytd_plan = sum(plan[:month])
+    if ytd_plan > 0:
+        return project(to_date[:month], plan, ytd_plan, sum(to_date[:month]))
+    return project(to_date[:month], [1] * MONTHS_IN_YEAR, month, sum(to_date[:month]))
+
+
+def _series(
+    contract: Contract, actuals: Sequence[ActualLine], readmitted: Sequence[ActualLine], month: int
+) -> tuple[Series, Series, Series]:
+    """The plan, the actual-and-projected activity and the readmissions among it, by point of delivery and month."""
+    plan_series: dict[PointOfDelivery, list[Month]] = {}
+    actual_series: dict[PointOfDelivery, list[Month]] = {}
+    readmitted_series: dict[PointOfDelivery, list[Month]] = {}
+    for pod in PointOfDelivery:
+        plan = [line for line in contract.plan if line.point_of_delivery is pod]
+        actual = [line for line in actuals if line.point_of_delivery is pod]
+        if not plan and not actual:
+            continue
+        plan_activity, plan_pence = _by_month(plan, "activity"), _by_month(plan, "pence")
+        activity = _projected(_by_month(actual, "activity"), plan_activity, month)
+        pence = _projected(_by_month(actual, "pence"), plan_pence, month)
+        plan_series[pod] = [Month(*pair) for pair in zip(plan_activity, plan_pence, strict=True)]
+        actual_series[pod] = [Month(*pair) for pair in zip(activity, pence, strict=True)]
+        again = [line for line in readmitted if line.point_of_delivery is pod]
+        again_activity = project(_by_month(again, "activity")[:month], activity, sum(activity[:month]),
+                                 sum(line.activity for line in again if line.month <= month))
+        again_pence = project(_by_month(again, "pence")[:month], pence, sum(pence[:month]),
+                              sum(line.pence for line in again if line.month <= month))
+        readmitted_series[pod] = [Month(*pair) for pair in zip(again_activity, again_pence, strict=True)]
+    return plan_series, actual_series, readmitted_series
+
+
+def rule_lines(
+    contract: Contract, actuals: Sequence[ActualLine], readmitted: Sequence[ActualLine], as_at: FinancialMonth
+) -> tuple[RuleLine, ...]:
+    """Each payment rule's adjustment, year to date and forecast (on the activity as ``statement_lines`` forecasts
+    it), and on the plan; ``readmitted``: the readmissions among ``actuals`` (from the engine)."""
+    if contract.rules.empty:
+        return ()
+    month = as_at.number
+    plan_series, actual_series, readmitted_series = _series(contract, actuals, readmitted, month)
+    blocks = [sum(months) for months in zip(*(twelfths(b.annual_pence) for b in contract.blocks), strict=True)]
+    blocks = blocks or [0] * MONTHS_IN_YEAR
+    # The plan assumes CQUIN achieved in full; an achievement short of it is a variance against the plan.
+    full = replace(contract.rules.cquin, achievement=()) if contract.rules.cquin else None
+    planned = apply_rules(replace(contract.rules, cquin=full), plan_series, {}, blocks)
+    found = apply_rules(contract.rules, actual_series, readmitted_series, blocks)
+    return tuple(_rule_line(plan, actual, month) for plan, actual in zip(planned, found, strict=True))
+
+
+def _rule_line(plan: Adjustment, actual: Adjustment, month: int) -> RuleLine:
+    return RuleLine(
+        actual.rule,
+        actual.label,
+        annual_plan_pence=plan.to_month(MONTHS_IN_YEAR),
+        ytd_plan_pence=plan.to_month(month),
+        ytd_actual_pence=actual.to_month(month),
+        forecast_pence=actual.to_month(MONTHS_IN_YEAR),
+        ytd_actual_activity=actual.activity_to_month(month),
+        forecast_activity=actual.activity_to_month(MONTHS_IN_YEAR),
+    )

@@ -28,8 +28,8 @@ def in_financial_year(day: ir.DateValue, year: int) -> ir.BooleanValue:
     return (day >= ibis.date(year, 4, 1)) & (day <= ibis.date(year + 1, 3, 31))
 
 
-def contract_units(priced_apc: ir.Table, priced_op: ir.Table, priced_ae: ir.Table) -> ir.Table:
-    """Every priced unit of activity in one layout: spells, their excess bed days, attendances."""
+def spell_units(priced_apc: ir.Table) -> ir.Table:
+    """Priced spells and their excess bed days in the layout of ``contract_units``."""
     apc = priced_apc.filter(priced_apc.unpriced_reason.isnull())
     spells = apc.select(
         "provider",
@@ -49,6 +49,11 @@ def contract_units(priced_apc: ir.Table, priced_op: ir.Table, priced_ae: ir.Tabl
         units=apc.excess_bed_days,
         pence=apc.excess_price_pence,
     )
+    return ibis.union(spells, excess)
+
+
+def contract_units(priced_apc: ir.Table, priced_op: ir.Table, priced_ae: ir.Table) -> ir.Table:
+    """Every priced unit of activity in one layout: spells, their excess bed days, attendances."""
     op = priced_op.filter(priced_op.unpriced_reason.isnull())
     outpatients = op.select(
         "provider",
@@ -71,7 +76,7 @@ def contract_units(priced_apc: ir.Table, priced_op: ir.Table, priced_ae: ir.Tabl
         units=ibis.literal(1).cast("int64"),
         pence=ae.price_pence,
     )
-    return ibis.union(spells, excess, outpatients, emergency)
+    return ibis.union(spell_units(priced_apc), outpatients, emergency)
 
 
 def apply_local_prices(units: ir.Table, local_prices: ir.Table) -> ir.Table:

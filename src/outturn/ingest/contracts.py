@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from outturn.domain.activity import PointOfDelivery
+from outturn.domain.contract_rules import PaymentRules
 from outturn.domain.contracts import BlockElement, Contract, LocalPrice, PlanLine
 from outturn.domain.organisations import COMMISSIONER_KINDS, Organisation, OrgKind
 from outturn.domain.periods import FinancialYear
 from outturn.domain.problems import Problem
+from outturn.ingest.contract_rules import read_rules
 from outturn.ingest.tables import RawTable, RowReader, read_table
 
 BLOCK = "block"
@@ -81,9 +83,14 @@ def _duplicate(table: RawTable, number: int, earlier: int, what: str, column: st
 
 
 def read_contracts(
-    plan_path: Path, *, known: Mapping[str, Organisation], prices_path: Path | None = None
+    plan_path: Path,
+    *,
+    known: Mapping[str, Organisation],
+    prices_path: Path | None = None,
+    rules_path: Path | None = None,
 ) -> tuple[list[Contract], list[Problem]]:
-    """Contracts from a plan file and, optionally, a local prices file; every problem collected.
+    """Contracts from a plan file and, optionally, a local prices file and a payment rules file
+    (``ingest/contract_rules.py``); every problem collected.
 
     ``known``: the organisations loaded, by code; a provider must be a provider (trust), a commissioner a region,
     ICB or sub-ICB location."""
@@ -118,6 +125,10 @@ def read_contracts(
         draft.plan[(pod, month)] = (number, PlanLine(pod, month, activity, value))
     if prices_path is not None:
         problems.extend(_read_prices(prices_path, known, drafts))
+    rules: dict[tuple[str, str, FinancialYear], PaymentRules] = {}
+    if rules_path is not None:
+        rules, rule_problems = read_rules(rules_path, lambda reader: _key(reader, known), set(drafts))
+        problems.extend(rule_problems)
     contracts = [
         Contract(
             provider,
@@ -126,6 +137,7 @@ def read_contracts(
             tuple(line for _n, line in draft.plan.values()),
             tuple(price for _n, price in draft.prices.values()),
             tuple(block for _n, block in draft.blocks.values()),
+            rules.get((provider, commissioner, year), PaymentRules()),
         )
         for (provider, commissioner, year), draft in drafts.items()
     ]

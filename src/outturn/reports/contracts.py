@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from outturn.domain.challenges import ChallengeSummary
-from outturn.domain.contracts import StatementLine
+from outturn.domain.contracts import RuleLine, StatementLine
 from outturn.reports.challenges import statement_challenges_document
 from outturn.stats.casemix import MIN_SPELLS, Drift
 
@@ -25,6 +25,35 @@ def statement_line_document(line: StatementLine) -> dict[str, Any]:
         "forecast_pence": line.forecast_pence,
         "forecast_variance_favourable_pence": line.forecast_variance_favourable_pence,
         "over_performance_pence": line.over_performance_pence,
+    }
+
+
+def rule_line_document(line: RuleLine) -> dict[str, Any]:
+    return {
+        "rule": line.rule,
+        "label": line.label,
+        "annual_plan_pence": line.annual_plan_pence,
+        "ytd_plan_pence": line.ytd_plan_pence,
+        "ytd_actual_pence": line.ytd_actual_pence,
+        "forecast_pence": line.forecast_pence,
+        "ytd_actual_activity": line.ytd_actual_activity,
+        "forecast_activity": line.forecast_activity,
+    }
+
+
+def variable_element_document(lines: list[StatementLine], variable: tuple[str, ...]) -> dict[str, Any]:
+    """A fixed and variable contract's variable element: its points of delivery at unit prices, plan against
+    actual and forecast (over-performance positive when adverse)."""
+    mine = [line for line in lines if line.point_of_delivery in variable]
+    totals = {
+        key: sum(getattr(line, key) for line in mine)
+        for key in ("annual_plan_pence", "ytd_plan_pence", "ytd_actual_pence", "forecast_pence")
+    }
+    return {
+        "points_of_delivery": list(variable),
+        **totals,
+        "ytd_variance_favourable_pence": totals["ytd_plan_pence"] - totals["ytd_actual_pence"],
+        "over_performance_pence": totals["forecast_pence"] - totals["annual_plan_pence"],
     }
 
 
@@ -60,14 +89,20 @@ def statement_document(
     drift: list[tuple[str, str, Drift]],
     tariff_year: str,
     min_spells: int = MIN_SPELLS,
+    rule_lines: list[RuleLine] | None = None,
+    variable: tuple[str, ...] | None = None,
     challenges: ChallengeSummary | None = None,
 ) -> dict[str, Any]:
+    """The statement: ``lines`` at tariff (national or local prices, and blocks) total the ``tariff_*`` figures;
+    each payment rule's adjustment is in ``payment_rules``; the contract's totals (``annual_plan_pence`` ...) are
+    the tariff value plus every adjustment, less the agreed challenges (year to date and forecast)."""
     firsts = referrals["first_attendances"]
-    total = {
-        key: sum(getattr(line, key) for line in lines)
-        for key in ("annual_plan_pence", "ytd_plan_pence", "ytd_actual_pence", "forecast_pence")
-    }
-    total, challenged = _after_challenges(total, challenges)
+    rules = rule_lines or []
+    keys = ("annual_plan_pence", "ytd_plan_pence", "ytd_actual_pence", "forecast_pence")
+    tariff = {key: sum(getattr(line, key) for line in lines) for key in keys}
+    total, challenged = _after_challenges(
+        {key: tariff[key] + sum(getattr(rule, key) for rule in rules) for key in keys}, challenges
+    )
     return {
         "provider": provider,
         "commissioner": commissioner,
@@ -75,6 +110,9 @@ def statement_document(
         "as_at": as_at,
         "tariff_year": tariff_year,
         "lines": [statement_line_document(line) for line in lines],
+        **{f"tariff_{key}": value for key, value in tariff.items()},
+        "payment_rules": [rule_line_document(rule) for rule in rules],
+        "variable_element": None if variable is None else variable_element_document(lines, variable),
         **total,
         "ytd_variance_favourable_pence": total["ytd_plan_pence"] - total["ytd_actual_pence"],
         "forecast_variance_favourable_pence": total["annual_plan_pence"] - total["forecast_pence"],

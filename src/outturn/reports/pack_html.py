@@ -225,6 +225,7 @@ def render_html(pack: BoardPack) -> str:
         movements=_movements(pack),
         contract_totals=_contract_totals(pack.contracts),
         pod_lines=_pod_lines(pack.contracts),
+        rule_contracts=[contract for contract in pack.contracts if contract["payment_rules"]],
         drift=_drift(pack.contracts),
         reconciliation=pack.contract_reconciliation,
         reconciliation_rows=table_rows(pack.contract_reconciliation) if pack.contract_reconciliation else [],

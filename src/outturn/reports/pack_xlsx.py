@@ -295,6 +295,29 @@ def _contracts(book: Workbook, pack: BoardPack) -> None:
     ]
     write_table(sheet, row, columns, lines)
     fit_widths(sheet)
+    _payment_rules(book, pack)
+
+
+def _payment_rules(book: Workbook, pack: BoardPack) -> None:
+    sheet, row = new_sheet(
+        book, "Contract rules", "Each contract's payment rules: the adjustment to the tariff value", convention=False
+    )
+    columns = (
+        Column("Provider", "provider"),
+        Column("Commissioner", "commissioner"),
+        Column("Rule", "label"),
+        money("Annual plan", "annual_plan_pence"),
+        money("YTD plan", "ytd_plan_pence"),
+        money("YTD actual", "ytd_actual_pence"),
+        money("Forecast", "forecast_pence"),
+    )
+    rules = [
+        {"provider": contract["provider"], "commissioner": contract["commissioner"], **rule}
+        for contract in pack.contracts
+        for rule in contract["payment_rules"]
+    ]
+    write_table(sheet, row, columns, rules)
+    fit_widths(sheet)
 
 
 def _contract_reconciliation(book: Workbook, pack: BoardPack) -> None:

@@ -34,11 +34,16 @@ AGREED_CHALLENGES = "agreed challenges"
 
 def non_tariff_elements(statement: ContractStatement) -> tuple[ElementRow, ...]:
     """The statement's lines other than points of delivery priced from activity (blocks, and any element the
-    statement adds on top of the tariff), and the agreed challenges the statement takes off."""
+    statement adds on top of the tariff), each payment rule's adjustment, and the agreed challenges the statement
+    takes off."""
     elements = [
         ElementRow(line.point_of_delivery, Figures(line.annual_plan_pence, line.ytd_actual_pence, line.forecast_pence))
         for line in statement.lines
         if line.point_of_delivery not in _POINTS_OF_DELIVERY
+    ]
+    elements += [
+        ElementRow(rule.label, Figures(rule.annual_plan_pence, rule.ytd_actual_pence, rule.forecast_pence))
+        for rule in statement.rule_lines
     ]
     agreed = statement.challenges
     if agreed is not None and agreed.agreed_pence:

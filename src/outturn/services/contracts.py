@@ -13,10 +13,20 @@ from sqlalchemy.orm import Session
 
 from outturn.domain.activity import ActivityKind, PointOfDelivery
 from outturn.domain.challenges import ChallengeSummary
-from outturn.domain.contracts import ActualLine, Contract, ContractError, StatementLine, statement_lines
+from outturn.domain.contract_rules import rule_rows
+from outturn.domain.contracts import (
+    ActualLine,
+    Contract,
+    ContractError,
+    RuleLine,
+    StatementLine,
+    rule_lines,
+    statement_lines,
+)
 from outturn.domain.money import Pence
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.domain.problems import ProblemsError
+from outturn.engine import contract_rules as rules_engine
 from outturn.engine import contracts as contract_engine
 from outturn.engine.backends import Backend, memtable
 from outturn.ingest.contracts import read_contracts
@@ -35,7 +45,9 @@ def _contract_key(contract: Contract) -> tuple[str, str, int]:
 
 def _contract_content(contract: Contract) -> tuple[object, ...]:
     """A contract's terms, whatever the order of its lines."""
-    return tuple(sorted(map(repr, (*contract.plan, *contract.local_prices, *contract.blocks))))
+    return tuple(
+        sorted(map(repr, (*contract.plan, *contract.local_prices, *contract.blocks, *rule_rows(contract.rules))))
+    )
 
 
 def _contract_pence(contracts: Sequence[Contract]) -> int:
@@ -63,18 +75,26 @@ def _contracts_replacement(session: Session, contracts: Sequence[Contract]) -> d
         "contracts_changed": len(changed),
         "plan_before_pence": _contract_pence(matching),
         "plan_after_pence": _contract_pence(contracts),
+        "rules_before": sum(len(rule_rows(c.rules)) for c in matching),
+        "rules_after": sum(len(rule_rows(c.rules)) for c in contracts),
     }
 
 
 def import_contracts(
-    workspace: Workspace, plan: Path, prices: Path | None = None, *, replace: bool = False, who: str = ""
+    workspace: Workspace,
+    plan: Path,
+    prices: Path | None = None,
+    *,
+    rules: Path | None = None,
+    replace: bool = False,
+    who: str = "",
 ) -> int:
-    """Each contract in the file replaces the stored one for its provider, commissioner and year; a file that
-    would change a stored contract needs ``replace``."""
+    """Each contract in the file replaces the stored one for its provider, commissioner and year (its local
+    prices and payment rules with it); a file that would change a stored contract needs ``replace``."""
     sha256 = imports.sha256_of(plan)
     with workspace.store.reading() as session:
         known = repository.org_tree(session).by_code
-    contracts, problems = read_contracts(plan, known=known, prices_path=prices)
+    contracts, problems = read_contracts(plan, known=known, prices_path=prices, rules_path=rules)
     if problems:
         raise ProblemsError(problems, f"{plan.name} was not imported: {len(problems)} problem(s), nothing stored")
     with workspace.store.transaction() as session:
@@ -108,26 +128,35 @@ class ContractStatement:
     drift: list[tuple[str, str, Drift]]
     tariff_year: FinancialYear
     min_spells: int = MIN_SPELLS  # spells in each period before a case-mix cell is tested
+    rule_lines: tuple[RuleLine, ...] = ()  # each payment rule's adjustment to the tariff value
     challenges: ChallengeSummary | None = None  # the contract's challenges (agreed ones reduce the figures below)
 
-    # The contract's totals as the statement states them: what the reconciliation to the ledger and the
-    # ``contract`` forecast method read (never the lines directly).
+    # The contract's totals as the statement states them: the tariff value (``lines``) plus every payment rule,
+    # less the agreed challenges; what the reconciliation to the ledger and the ``contract`` forecast method read
+    # (never the lines directly).
+
+    def _total(self, field: str) -> Pence:
+        return sum(getattr(line, field) for line in (*self.lines, *self.rule_lines))
 
     @property
     def annual_plan_pence(self) -> Pence:
-        return sum(line.annual_plan_pence for line in self.lines)
+        return self._total("annual_plan_pence")
+
+    @property
+    def ytd_plan_pence(self) -> Pence:
+        return self._total("ytd_plan_pence")
 
     @property
     def ytd_actual_pence(self) -> Pence:
-        """Priced activity to date, less the agreed challenges' share in months to date."""
+        """Priced activity to date after the payment rules, less the agreed challenges' share in months to date."""
         agreed = self.challenges.agreed_to_date_pence if self.challenges else 0
-        return sum(line.ytd_actual_pence for line in self.lines) - agreed
+        return self._total("ytd_actual_pence") - agreed
 
     @property
     def forecast_pence(self) -> Pence:
-        """The forecast outturn, less the agreed challenges."""
+        """The forecast outturn after the payment rules, less the agreed challenges."""
         agreed = self.challenges.agreed_pence if self.challenges else 0
-        return sum(line.forecast_pence for line in self.lines) - agreed
+        return self._total("forecast_pence") - agreed
 
 
 def local_prices_table(contracts: Sequence[Contract]) -> ir.Table:
@@ -177,6 +206,7 @@ def contract_statements(
         local_prices_table(contracts),
     )
     actual_rows = backend.to_rows(contract_engine.contract_actuals(units, year=year.start_year, provider=provider))
+    readmitted_rows = _readmissions(backend, priced[ActivityKind.APC], contracts, year, provider)
     follow_rows = backend.to_rows(
         contract_engine.follow_up_ratios(priced[ActivityKind.OP], year=year.start_year, as_at_month=as_at.number)
     )
@@ -188,11 +218,7 @@ def contract_statements(
     statements = []
     for contract in contracts:
         mine = (contract.provider, contract.commissioner)
-        actuals = [
-            ActualLine(PointOfDelivery(row["point_of_delivery"]), row["month"], row["activity"], row["pence"])
-            for row in actual_rows
-            if (row["provider"], row["commissioner"]) == mine
-        ]
+        actuals = _actual_lines(actual_rows, mine)
         statements.append(
             ContractStatement(
                 contract,
@@ -213,10 +239,37 @@ def contract_statements(
                 _adjusted([(pod, tf, found) for (key, pod, tf, found) in drift if key == mine]),
                 tariff.year,
                 min_spells,
+                rule_lines(contract, actuals, _actual_lines(readmitted_rows, mine), as_at),
                 challenged.get(mine, ChallengeSummary(as_at.number)),
             )
         )
     return statements
+
+
+def _actual_lines(rows: Sequence[dict[str, Any]], contract: tuple[str, str]) -> list[ActualLine]:
+    return [
+        ActualLine(PointOfDelivery(row["point_of_delivery"]), row["month"], row["activity"], row["pence"])
+        for row in rows
+        if (row["provider"], row["commissioner"]) == contract
+    ]
+
+
+def _readmissions(
+    backend: Backend,
+    priced_apc: ir.Table,
+    contracts: Sequence[Contract],
+    year: FinancialYear,
+    provider: str | None,
+) -> list[dict[str, Any]]:
+    """Readmitted spells and their excess bed days, priced as the contract prices them, by contract and month (of
+    one provider, or of every provider when None: index and readmission are always at the same provider)."""
+    if not any(contract.rules.readmissions for contract in contracts):
+        return []
+    mine = priced_apc if provider is None else priced_apc.filter(priced_apc.provider == provider)
+    units = contract_engine.apply_local_prices(
+        contract_engine.spell_units(rules_engine.readmissions_only(mine)), local_prices_table(contracts)
+    )
+    return backend.to_rows(contract_engine.contract_actuals(units, year=year.start_year, provider=provider))
 
 
 def _peer_ratio(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
@@ -302,7 +355,14 @@ def statement_documents(found: Sequence[ContractStatement]) -> list[dict[str, An
             s.drift,
             s.tariff_year.label,
             s.min_spells,
+            list(s.rule_lines),
+            _variable(s.contract),
             s.challenges,
         )
         for s in found
     ]
+
+
+def _variable(contract: Contract) -> tuple[str, ...] | None:
+    fixed = contract.rules.fixed_variable
+    return None if fixed is None else tuple(pod.value for pod in fixed.variable)

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from outturn.demo.activity import activity_path, generate_activity
 from outturn.demo.acute_ledger import ContractSpend, contract_map, short_trust_name
+from outturn.demo.contract_rules import write_contract_rules
 from outturn.demo.files import (
     contract_plan_rows,
     write_contract_map,
@@ -109,6 +110,7 @@ class _DemoContracts:
     priced activity by month (the ledger's acute lines follow them) and the largest contract."""
 
     plan_file: Path
+    rules_file: Path  # the SYNTHETIC payment rules on top of the tariff
     activity: Path
     spend: tuple[ContractSpend, ...]
     largest: tuple[str, str]
@@ -182,6 +184,7 @@ def _synthetic_contracts(
         totals[key] = totals.get(key, 0) + int(row["pence"])
     return _DemoContracts(
         write_contract_plans(inputs / "contracts.csv", plan, month.year.label),
+        write_contract_rules(inputs / "contract-rules.csv", last_year, month.year.label, CONTRACT_GROWTH),
         inputs / f"activity-{month.year.start_year}",
         _contract_spend(plan, this_year, last_year, names),
         max(sorted(totals), key=lambda key: totals[key]),
@@ -190,7 +193,7 @@ def _synthetic_contracts(
 
 def _load_contracts(workspace: Workspace, demo_contracts: _DemoContracts, month: FinancialMonth, step: Step) -> None:
     """The contracts, then this year's hospital activity to the month end."""
-    contracts.import_contracts(workspace, demo_contracts.plan_file)
+    contracts.import_contracts(workspace, demo_contracts.plan_file, rules=demo_contracts.rules_file)
     step(f"importing this year's hospital activity to the end of {month.name}")
     for kind in ActivityKind:
         pricing.import_activity(workspace, _to_date(demo_contracts.activity, kind, month), kind)

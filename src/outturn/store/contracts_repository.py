@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from fractions import Fraction
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from outturn.domain.activity import PointOfDelivery
 from outturn.domain.contract_ledger import ContractKey, LedgerLink
+from outturn.domain.contract_rules import RuleKind, RuleRow, rule_rows, rules_from_rows
 from outturn.domain.contracts import BlockElement, Contract, LocalPrice, PlanLine
 from outturn.domain.ledger import CostCategory
 from outturn.domain.periods import FinancialYear
@@ -18,6 +20,7 @@ from outturn.store.models import (
     ContractLocalPriceRow,
     ContractPlanRow,
     ContractRow,
+    ContractRuleRow,
     LedgerLineRow,
 )
 
@@ -38,7 +41,7 @@ def replace_contracts(session: Session, contracts: Sequence[Contract]) -> None:
             )
             session.add(row)
             session.flush()
-        for model in (ContractPlanRow, ContractLocalPriceRow, ContractBlockRow):
+        for model in (ContractPlanRow, ContractLocalPriceRow, ContractBlockRow, ContractRuleRow):
             session.execute(delete(model).where(model.contract_id == row.id))
         session.add_all(
             ContractPlanRow(
@@ -63,6 +66,18 @@ def replace_contracts(session: Session, contracts: Sequence[Contract]) -> None:
             ContractBlockRow(contract_id=row.id, description=block.description, annual_pence=block.annual_pence)
             for block in contract.blocks
         )
+        session.add_all(
+            ContractRuleRow(
+                contract_id=row.id,
+                rule=rule.kind.value,
+                point_of_delivery=rule.point_of_delivery.value if rule.point_of_delivery else None,
+                month=rule.month,
+                pence=rule.pence,
+                activity=rule.activity,
+                rate=None if rule.rate is None else str(rule.rate),
+            )
+            for rule in rule_rows(contract.rules)
+        )
     session.flush()
 
 
@@ -77,6 +92,9 @@ def load_contracts(session: Session, year: FinancialYear, provider: str | None =
         blocks = session.scalars(
             select(ContractBlockRow).where(ContractBlockRow.contract_id == row.id).order_by(ContractBlockRow.id)
         )
+        rules = session.scalars(
+            select(ContractRuleRow).where(ContractRuleRow.contract_id == row.id).order_by(ContractRuleRow.id)
+        )
         contracts.append(
             Contract(
                 row.provider,
@@ -85,9 +103,21 @@ def load_contracts(session: Session, year: FinancialYear, provider: str | None =
                 tuple(PlanLine(PointOfDelivery(p.point_of_delivery), p.month, p.activity, p.pence) for p in plan),
                 tuple(LocalPrice(PointOfDelivery(p.point_of_delivery), p.code, p.price_pence) for p in prices),
                 tuple(BlockElement(b.description, b.annual_pence) for b in blocks),
+                rules_from_rows([_rule(r) for r in rules]),
             )
         )
     return contracts
+
+
+def _rule(row: ContractRuleRow) -> RuleRow:
+    return RuleRow(
+        RuleKind(row.rule),
+        PointOfDelivery(row.point_of_delivery) if row.point_of_delivery else None,
+        row.month,
+        row.pence,
+        row.activity,
+        None if row.rate is None else Fraction(row.rate),
+    )
 
 
 def contract_years(session: Session) -> frozenset[int]:

@@ -319,6 +319,21 @@ class ContractLedgerMapRow(Base):
     element: Mapped[str] = mapped_column(String(200))
 
 
+class ContractRuleRow(Base):
+    """One fact of a contract's payment rules (``domain.contract_rules.RuleRow``); ``rate`` an exact fraction."""
+
+    __tablename__ = "contract_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id", ondelete="CASCADE"), index=True)
+    rule: Mapped[str] = mapped_column(String(30))
+    point_of_delivery: Mapped[str | None] = mapped_column(String(30))
+    month: Mapped[int | None] = mapped_column(Integer)
+    pence: Mapped[int | None] = mapped_column(BigInteger)
+    activity: Mapped[int | None] = mapped_column(BigInteger)
+    rate: Mapped[str | None] = mapped_column(String(60))
+
+
 # --- web users, sessions and login attempts ------------------------------------------------------------------
 
 

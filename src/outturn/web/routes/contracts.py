@@ -143,7 +143,8 @@ async def provider_api(
     request: Request, _user: Reader, workspace: WorkspaceDep, provider: str, as_at: str | None = None
 ) -> list[dict[str, Any]]:
     """The provider's contract statements as at ``as_at``, one per commissioner, as ``outturn contracts statement
-    --format json``: ``lines`` by point of delivery, totals, ``ytd_variance_favourable_pence`` and
+    --format json``: ``lines`` by point of delivery at tariff (totals ``tariff_*_pence``), ``payment_rules`` (each
+    rule's adjustment), the contract's totals (tariff plus rules), ``ytd_variance_favourable_pence`` and
     ``forecast_variance_favourable_pence`` (plan less actual or forecast: negative is over-performance, adverse),
     ``over_performance_pence`` (forecast less annual plan), ``follow_up_ratios``,
     ``consultant_referral_share``, ``case_mix_drift``. 404 when no contract with the provider is held."""
