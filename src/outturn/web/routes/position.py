@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,19 +23,21 @@ from outturn.services.pack import report_notes
 from outturn.services.position import compute_backtest
 from outturn.services.web import Overview
 from outturn.services.workspace import Workspace
-from outturn.web.cache import NOT_SAVINGS, ResultCache, reads_only
-from outturn.web.routes.overview import cached_overview
-from outturn.web.security import Reader, WorkspaceDep
+from outturn.web import drawing
+from outturn.web.cache import EVERYTHING, NOT_SAVINGS, Cached, ResultCache
+from outturn.web.routes.overview import cached_overview, current_overview
+from outturn.web.security import Reader, WorkspaceDep, reader_of
 from outturn.web.templating import figures_headers, figures_note, render
 
 router = APIRouter()
 
 
 @dataclass(frozen=True)
-class PositionCharts:
-    """The position page's charts, drawn once for each version of the overview's figures (requests for the same
-    version share one drawing), with the back-test's and the history's, which a scheme edit leaves alone."""
+class PositionPage:
+    """The position page's figures (one version of the overview's) and its charts drawn from them, with the
+    back-test's and the history's (which a scheme edit leaves alone, so they are kept apart and not redrawn)."""
 
+    overview: Overview
     document: dict[str, Any]
     bridge_chart: Markup
     fan_chart: Markup | None
@@ -63,59 +66,64 @@ def _backtest_chart(cache: ResultCache, workspace: Workspace, org_code: str, as_
     document = _cached_backtest(cache, workspace, org_code, as_at)
     synthetic = any(SYNTHETIC_NOTE in note for note in report_notes(workspace))
     # drawn by matplotlib from our own figures and method names: nothing a user typed
-    drawn = backtest_chart(document, synthetic=synthetic)
+    drawn = drawing.draw(partial(backtest_chart, synthetic=synthetic), document)
     return Markup(drawn) if drawn else None
 
 
 def _drift(workspace: Workspace, position: Position) -> tuple[dict[str, Any], Markup | None]:
     """The forecast history to the position's month and its drift chart (none before the first close)."""
     history = history_document(*position_history(workspace, position.org_code, up_to=position.as_at))
-    drawn = drift_chart(history)  # drawn from our own figures and month labels: nothing a user typed
+    drawn = drawing.draw(drift_chart, history)  # drawn from our own figures and month labels: nothing a user typed
     return history, Markup(drawn) if drawn else None
 
 
-def _position_charts(cache: ResultCache, workspace: Workspace, found: Overview) -> PositionCharts:
+def _position_page(cache: ResultCache, workspace: Workspace, org: str | None, as_at: str | None) -> PositionPage:
+    """The overview's figures as they are now, and the page's charts drawn from them (in the drawing process)."""
+    found = current_overview(cache, workspace, org, as_at)
     position = found.position
     document = position_document(position)
     title = f"From control total to forecast, {position.as_at.label} {position.as_at.year.label} (£m)"
-    # drawn by matplotlib from our own figures and category labels: nothing a user typed
-    bridge_chart = Markup(waterfall_svg(document["bridge"], title))
-    fan_chart = None
+    draws: list[drawing.Draw] = [(waterfall_svg, (document["bridge"], title))]
     if found.fan:
         fan_title = (
             f"Simulated year-end as the months resolve: {P10}, {P50}, {P90} ({found.trials:,} simulated years, £m)"
         )
-        fan_chart = Markup(fan_svg(found.fan, position.control_total_pence, position.forecast_surplus_pence, fan_title))
+        fan = (found.fan, position.control_total_pence, position.forecast_surplus_pence, fan_title)
+        draws.append((fan_svg, fan))
+    # drawn by matplotlib from our own figures and category labels: nothing a user typed
+    bridge_chart, *fan_chart = (Markup(drawn) for drawn in drawing.draw_all(draws))
     # the back-test and the history never read the savings register: a scheme edit does not redraw them
     key = (position.org_code, position.as_at.calendar_label)
     backtest = cache.get(("backtest-chart", *key), lambda: _backtest_chart(cache, workspace, *key), NOT_SAVINGS)
-    history, drift_chart = cache.get(("drift", *key), lambda: _drift(workspace, position), NOT_SAVINGS)
-    return PositionCharts(document, bridge_chart, fan_chart, backtest, history, drift_chart)
+    history, drift = cache.get(("drift", *key), lambda: _drift(workspace, position), NOT_SAVINGS)
+    return PositionPage(found, document, bridge_chart, fan_chart[0] if fan_chart else None, backtest, history, drift)
 
 
 @router.get("/position", include_in_schema=False)
 async def position_page(
     request: Request, _user: Reader, workspace: WorkspaceDep, org: str | None = None, as_at: str | None = None
 ) -> Response:
-    """The overview's figures as the overview page has them (the previous ones while a change is added, except to
-    whoever made it), with charts drawn once for each version of those figures."""
+    """One version of the overview's figures with its charts, which are never drawn on the request path: while a
+    change is added to them (in the background, figures and charts together) the previous version is served,
+    saying so, for up to the cache's ``stale_seconds``, except to whoever made the change."""
     cache: ResultCache = request.app.state.cache
-    cached = await cached_overview(request, workspace, org, as_at)
-    charts: PositionCharts = await cache.get_async(
-        ("position-charts", (org or "").upper() or None, as_at, cached.as_at),
-        lambda: _position_charts(cache, workspace, cached.value),
-        reads_only(),  # drawn from that version of the figures alone (its key): no change makes it wrong
+    cached: Cached[PositionPage] = await cache.figures_async(
+        ("position", (org or "").upper() or None, as_at),
+        lambda: _position_page(cache, workspace, org, as_at),
+        EVERYTHING,
+        reader_of(request),
     )
+    page = cached.value
     context = {
         "active": "position",
-        "p": cached.value.position,
-        "o": cached.value,
-        "doc": charts.document,
-        "bridge_chart": charts.bridge_chart,
-        "fan_chart": charts.fan_chart,
-        "backtest_chart": charts.backtest_chart,
-        "history": charts.history,
-        "drift_chart": charts.drift_chart,
+        "p": page.overview.position,
+        "o": page.overview,
+        "doc": page.document,
+        "bridge_chart": page.bridge_chart,
+        "fan_chart": page.fan_chart,
+        "backtest_chart": page.backtest_chart,
+        "history": page.history,
+        "drift_chart": page.drift_chart,
         **figures_note(cached),
     }
     return render(request, "position.html", context)
