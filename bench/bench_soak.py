@@ -85,6 +85,7 @@ class Record:
     pages: list[tuple[str, str, float]] = field(default_factory=list)  # each read's (phase, page, seconds)
     accepted: list[tuple[str, int, int, int]] = field(default_factory=list)  # (reference, version, month, pence)
     phase: str = "baseline"
+    loads: list[tuple[str, float]] = field(default_factory=list)  # (phase, one-minute load average)
 
     async def fetch(self, kind: str, call: Any) -> httpx.Response | None:
         started = time.perf_counter()
@@ -148,6 +149,13 @@ async def editor(
             await asyncio.sleep(random.uniform(0.5 * think, 1.5 * think))
 
 
+async def load_sampler(record: Record, stop: asyncio.Event) -> None:
+    """The machine's one-minute load average every 5 s, by phase (other work on the machine shows here)."""
+    while not stop.is_set():
+        record.loads.append((record.phase, os.getloadavg()[0]))
+        await asyncio.sleep(5)
+
+
 async def importer(client: httpx.AsyncClient, record: Record, csrf: str, ledger: bytes, stop: asyncio.Event) -> None:
     while not stop.is_set():
         files = {"file": ("ledger.csv", ledger, "text/csv")}
@@ -182,6 +190,7 @@ async def soak(
             asyncio.create_task(reader(client, record, args.schemes, args.think, reading)) for _ in range(args.readers)
         ]
         background.append(asyncio.create_task(probe(client, record, reading)))
+        background.append(asyncio.create_task(load_sampler(record, reading)))
         await asyncio.sleep(args.seconds * args.baseline_share)
         record.phase = "soak"
         writers = [
@@ -263,6 +272,13 @@ def report(record: Record, problems: list[str], seconds: float) -> bool:
     print(f"\n  soak read p95 / baseline read p95 (readers alone, same run): {soak_p95 / baseline_p95:.1f}x")
     print(f"  healthz p95 under the soak: {_percentile(_latencies(record, 'soak', 'healthz'), 0.95) * 1000:.1f} ms")
     print(f"  reads in the soak phase: {len(soak_reads) / (seconds or 1):.0f} a second")
+    for phase in ("baseline", "soak"):
+        loads = [load for at, load in record.loads if at == phase]
+        if loads:
+            print(
+                f"  load average (1 min) in the {phase} phase: {min(loads):.2f}-{max(loads):.2f}, "
+                f"median {statistics.median(loads):.2f} ({os.cpu_count()} CPUs)"
+            )
     checks = {
         f"read p95 < {TARGET_SECONDS * 1000:.0f} ms under the soak": soak_p95 < TARGET_SECONDS,
         f"no 5xx responses (found {server_errors})": server_errors == 0,
