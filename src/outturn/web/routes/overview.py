@@ -10,8 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from outturn.reports.position import position_document
 from outturn.reports.savings import figures_document
 from outturn.services.web import Overview, overview
-from outturn.services.workspace import Workspace
-from outturn.web.cache import EVERYTHING, Cached, ResultCache
+from outturn.web.cache import EVERYTHING, Cached
 from outturn.web.security import CurrentUser, Reader, WorkspaceDep, reader_of
 from outturn.web.templating import figures_headers, figures_note, render
 
@@ -30,12 +29,6 @@ async def cached_overview(
     found: Cached[Overview] = await request.app.state.cache.figures_async(
         _key(org, as_at), lambda: overview(workspace, org, as_at), EVERYTHING, reader_of(request)
     )
-    return found
-
-
-def current_overview(cache: ResultCache, workspace: Workspace, org: str | None, as_at: str | None) -> Overview:
-    """The overview's figures up to date (in a thread): for a result built from them, which states their time."""
-    found: Overview = cache.get(_key(org, as_at), lambda: overview(workspace, org, as_at), EVERYTHING)
     return found
 
 

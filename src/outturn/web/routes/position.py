@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Hashable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -24,8 +27,8 @@ from outturn.services.position import compute_backtest
 from outturn.services.web import Overview
 from outturn.services.workspace import Workspace
 from outturn.web import drawing
-from outturn.web.cache import EVERYTHING, NOT_SAVINGS, Cached, ResultCache
-from outturn.web.routes.overview import cached_overview, current_overview
+from outturn.web.cache import NOT_SAVINGS, PRUNE_ABOVE, Cached, ResultCache, reads_only
+from outturn.web.routes.overview import cached_overview
 from outturn.web.security import Reader, WorkspaceDep, reader_of
 from outturn.web.templating import figures_headers, figures_note, render
 
@@ -33,17 +36,55 @@ router = APIRouter()
 
 
 @dataclass(frozen=True)
-class PositionPage:
-    """The position page's figures (one version of the overview's) and its charts drawn from them, with the
-    back-test's and the history's (which a scheme edit leaves alone, so they are kept apart and not redrawn)."""
+class PositionCharts:
+    """The position page's charts, drawn once for each version of the overview's figures, with the back-test's and
+    the history's (which a scheme edit leaves alone, so they are kept apart and not redrawn)."""
 
-    overview: Overview
     document: dict[str, Any]
     bridge_chart: Markup
     fan_chart: Markup | None
     backtest_chart: Markup | None
     history: dict[str, Any]
     drift_chart: Markup | None
+
+
+@dataclass(frozen=True)
+class Charted:
+    """A version of the overview's figures with its charts."""
+
+    figures: Cached[Overview]
+    charts: PositionCharts
+
+
+class NewestCharts:
+    """The newest version of the figures whose charts are drawn, per page (organisation, month)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._newest: dict[Hashable, Charted] = {}
+
+    def get(self, page: Hashable) -> Charted | None:
+        with self._lock:
+            return self._newest.get(page)
+
+    def drawn(self, page: Hashable, charted: Charted) -> None:
+        with self._lock:
+            newest = self._newest.get(page)
+            if newest is None or newest.figures.as_at < charted.figures.as_at:
+                if len(self._newest) > PRUNE_ABOVE:
+                    self._newest.clear()
+                self._newest[page] = charted
+
+
+_state_lock = threading.Lock()
+
+
+def _newest_charts(request: Request) -> NewestCharts:
+    with _state_lock:
+        found: NewestCharts | None = getattr(request.app.state, "position_charts", None)
+        if found is None:
+            found = request.app.state.position_charts = NewestCharts()
+        return found
 
 
 def _backtest(workspace: Workspace, org: str | None, as_at: str | None) -> dict[str, Any]:
@@ -77,9 +118,8 @@ def _drift(workspace: Workspace, position: Position) -> tuple[dict[str, Any], Ma
     return history, Markup(drawn) if drawn else None
 
 
-def _position_page(cache: ResultCache, workspace: Workspace, org: str | None, as_at: str | None) -> PositionPage:
-    """The overview's figures as they are now, and the page's charts drawn from them (in the drawing process)."""
-    found = current_overview(cache, workspace, org, as_at)
+def _position_charts(cache: ResultCache, workspace: Workspace, found: Overview) -> PositionCharts:
+    """The charts of one version of the figures, drawn in the drawing process."""
     position = found.position
     document = position_document(position)
     title = f"From control total to forecast, {position.as_at.label} {position.as_at.year.label} (£m)"
@@ -96,35 +136,58 @@ def _position_page(cache: ResultCache, workspace: Workspace, org: str | None, as
     key = (position.org_code, position.as_at.calendar_label)
     backtest = cache.get(("backtest-chart", *key), lambda: _backtest_chart(cache, workspace, *key), NOT_SAVINGS)
     history, drift = cache.get(("drift", *key), lambda: _drift(workspace, position), NOT_SAVINGS)
-    return PositionPage(found, document, bridge_chart, fan_chart[0] if fan_chart else None, backtest, history, drift)
+    return PositionCharts(document, bridge_chart, fan_chart[0] if fan_chart else None, backtest, history, drift)
+
+
+def _servable(cache: ResultCache, figures: Cached[Overview], reader: str | None) -> bool:
+    """Whether figures may still be shown: out of date (at most since they began) for less than the cache's
+    ``stale_seconds``, and not to someone who changed anything since."""
+    age = (datetime.now(UTC) - figures.as_at).total_seconds()
+    return age < cache.stale_seconds and not cache.wrote_since(reader, figures.sequence)
+
+
+async def _charted(request: Request, workspace: Workspace, page: Hashable, figures: Cached[Overview]) -> Charted:
+    """``figures`` with their charts where these are drawn. Otherwise they are drawn in the background and, while
+    that lasts, the newest figures whose charts are drawn are shown with them (said to be refreshing) if they may
+    still be; failing that the request waits for the drawing."""
+    cache: ResultCache = request.app.state.cache
+    newest = _newest_charts(request)
+    key = ("position-charts", page, figures.as_at)
+
+    def draw() -> PositionCharts:
+        charts = _position_charts(cache, workspace, figures.value)
+        newest.drawn(page, Charted(figures, charts))
+        return charts
+
+    if cache.peek(key) is None:
+        cache.prefetch(key, draw, reads_only())  # drawn from that version of the figures alone: never out of date
+        previous = newest.get(page)
+        if previous is not None and _servable(cache, previous.figures, reader_of(request)):
+            return Charted(replace(previous.figures, refreshing=True), previous.charts)
+    charts: PositionCharts = await cache.get_async(key, draw, reads_only())
+    return Charted(figures, charts)
 
 
 @router.get("/position", include_in_schema=False)
 async def position_page(
     request: Request, _user: Reader, workspace: WorkspaceDep, org: str | None = None, as_at: str | None = None
 ) -> Response:
-    """One version of the overview's figures with its charts, which are never drawn on the request path: while a
-    change is added to them (in the background, figures and charts together) the previous version is served,
-    saying so, for up to the cache's ``stale_seconds``, except to whoever made the change."""
-    cache: ResultCache = request.app.state.cache
-    cached: Cached[PositionPage] = await cache.figures_async(
-        ("position", (org or "").upper() or None, as_at),
-        lambda: _position_page(cache, workspace, org, as_at),
-        EVERYTHING,
-        reader_of(request),
-    )
-    page = cached.value
+    """The overview's figures as the overview page has them (the previous ones while a change is added, except to
+    whoever made it), with their charts, which are drawn off the request path (see ``_charted``)."""
+    figures = await cached_overview(request, workspace, org, as_at)
+    shown = await _charted(request, workspace, ((org or "").upper() or None, as_at), figures)
+    charts = shown.charts
     context = {
         "active": "position",
-        "p": page.overview.position,
-        "o": page.overview,
-        "doc": page.document,
-        "bridge_chart": page.bridge_chart,
-        "fan_chart": page.fan_chart,
-        "backtest_chart": page.backtest_chart,
-        "history": page.history,
-        "drift_chart": page.drift_chart,
-        **figures_note(cached),
+        "p": shown.figures.value.position,
+        "o": shown.figures.value,
+        "doc": charts.document,
+        "bridge_chart": charts.bridge_chart,
+        "fan_chart": charts.fan_chart,
+        "backtest_chart": charts.backtest_chart,
+        "history": charts.history,
+        "drift_chart": charts.drift_chart,
+        **figures_note(shown.figures),
     }
     return render(request, "position.html", context)
 
