@@ -54,6 +54,7 @@ YEAR = 2025
 FUTURE_MONTHS = (9, 10, 11, 12)  # after the workspace's as-at month, November 2025 (M08)
 EDITED_SCHEMES = 20
 REQUEST_TIMEOUT = 120.0
+KEEPALIVE_SECONDS = 2.0
 SCENARIO = """name = "Soak scenario"
 org = "S00"
 as_at = "2025-11"
@@ -169,7 +170,11 @@ async def analyst(client: httpx.AsyncClient, record: Record, csrf: str, stop: as
 
 
 def _client(base: str, cookie: str, connections: int) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    # idle connections closed before the server's keep-alive timeout (uvicorn's 5 s), so that a request is never
+    # sent on one the server is closing at that moment (a ReadError that is the client's race, not the server's)
+    limits = httpx.Limits(
+        max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=KEEPALIVE_SECONDS
+    )
     cookies = {"outturn_session": cookie}
     return httpx.AsyncClient(base_url=base, cookies=cookies, limits=limits, timeout=REQUEST_TIMEOUT)
 
