@@ -160,8 +160,10 @@ async def _charted(request: Request, workspace: Workspace, page: Hashable, figur
         return charts
 
     if cache.peek(key) is None:
-        cache.prefetch(key, draw, reads_only())  # drawn from that version of the figures alone: never out of date
         previous = newest.get(page)
+        if previous is not None and previous.figures.as_at == figures.as_at:  # drawn, then dropped by the cache
+            return Charted(figures, previous.charts)
+        cache.prefetch(key, draw, reads_only())  # drawn from that version of the figures alone: never out of date
         if previous is not None and _servable(cache, previous.figures, reader_of(request)):
             return Charted(replace(previous.figures, refreshing=True), previous.charts)
     charts: PositionCharts = await cache.get_async(key, draw, reads_only())
