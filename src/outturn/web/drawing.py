@@ -5,27 +5,41 @@ The web draws with the pack's chart builders (``reports.pack_charts``): a builde
 figures: lists, dicts, numbers, labels) go to one worker process, started on first use (``spawn``: a fork of a
 server with threads and an open warehouse would not be safe), which keeps matplotlib loaded between charts; the
 SVG text comes back. Should the worker die, the chart is drawn in the calling thread and a new worker is started
-for the next one. ``draw_all`` sends every chart of a page before waiting for the first.
+for the next one. The worker ends within a second of the server, however the server ended (even killed
+outright). ``draw_all`` sends every chart of a page before waiting for the first.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 DRAWING_PROCESSES = 1
+PARENT_CHECK_SECONDS = 1.0
 log = logging.getLogger(__name__)
 
 Draw = tuple[Callable[..., Any], tuple[Any, ...]]  # a chart builder and its arguments
 
 
-def _load_matplotlib() -> None:
-    """In the worker as it starts: import the chart builders and matplotlib's SVG backend once."""
+def _end_with(parent: int) -> None:
+    """In the worker: end once the process that started it has (however it ended: even killed, it leaves no
+    worker behind)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
+
+
+def _start_worker() -> None:
+    """In the worker as it starts: watch the server, and import the chart builders and matplotlib's SVG backend
+    once."""
+    threading.Thread(target=_end_with, args=(os.getppid(),), daemon=True).start()
     import matplotlib
 
     matplotlib.use("Agg")
@@ -45,7 +59,7 @@ class _Worker:
         with self._lock:
             if self._pool is None:
                 context = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(DRAWING_PROCESSES, mp_context=context, initializer=_load_matplotlib)
+                self._pool = ProcessPoolExecutor(DRAWING_PROCESSES, mp_context=context, initializer=_start_worker)
             return self._pool
 
     def replace(self, broken: ProcessPoolExecutor) -> None:
