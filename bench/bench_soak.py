@@ -54,6 +54,7 @@ YEAR = 2025
 FUTURE_MONTHS = (9, 10, 11, 12)  # after the workspace's as-at month, November 2025 (M08)
 EDITED_SCHEMES = 20
 REQUEST_TIMEOUT = 120.0
+KEEPALIVE_SECONDS = 2.0
 SCENARIO = """name = "Soak scenario"
 org = "S00"
 as_at = "2025-11"
@@ -85,6 +86,7 @@ class Record:
     pages: list[tuple[str, str, float]] = field(default_factory=list)  # each read's (phase, page, seconds)
     accepted: list[tuple[str, int, int, int]] = field(default_factory=list)  # (reference, version, month, pence)
     phase: str = "baseline"
+    loads: list[tuple[str, float]] = field(default_factory=list)  # (phase, one-minute load average)
 
     async def fetch(self, kind: str, call: Any) -> httpx.Response | None:
         started = time.perf_counter()
@@ -148,6 +150,13 @@ async def editor(
             await asyncio.sleep(random.uniform(0.5 * think, 1.5 * think))
 
 
+async def load_sampler(record: Record, stop: asyncio.Event) -> None:
+    """The machine's one-minute load average every 5 s, by phase (other work on the machine shows here)."""
+    while not stop.is_set():
+        record.loads.append((record.phase, os.getloadavg()[0]))
+        await asyncio.sleep(5)
+
+
 async def importer(client: httpx.AsyncClient, record: Record, csrf: str, ledger: bytes, stop: asyncio.Event) -> None:
     while not stop.is_set():
         files = {"file": ("ledger.csv", ledger, "text/csv")}
@@ -161,7 +170,11 @@ async def analyst(client: httpx.AsyncClient, record: Record, csrf: str, stop: as
 
 
 def _client(base: str, cookie: str, connections: int) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    # idle connections closed before the server's keep-alive timeout (uvicorn's 5 s), so that a request is never
+    # sent on one the server is closing at that moment (a ReadError that is the client's race, not the server's)
+    limits = httpx.Limits(
+        max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=KEEPALIVE_SECONDS
+    )
     cookies = {"outturn_session": cookie}
     return httpx.AsyncClient(base_url=base, cookies=cookies, limits=limits, timeout=REQUEST_TIMEOUT)
 
@@ -182,6 +195,7 @@ async def soak(
             asyncio.create_task(reader(client, record, args.schemes, args.think, reading)) for _ in range(args.readers)
         ]
         background.append(asyncio.create_task(probe(client, record, reading)))
+        background.append(asyncio.create_task(load_sampler(record, reading)))
         await asyncio.sleep(args.seconds * args.baseline_share)
         record.phase = "soak"
         writers = [
@@ -263,6 +277,13 @@ def report(record: Record, problems: list[str], seconds: float) -> bool:
     print(f"\n  soak read p95 / baseline read p95 (readers alone, same run): {soak_p95 / baseline_p95:.1f}x")
     print(f"  healthz p95 under the soak: {_percentile(_latencies(record, 'soak', 'healthz'), 0.95) * 1000:.1f} ms")
     print(f"  reads in the soak phase: {len(soak_reads) / (seconds or 1):.0f} a second")
+    for phase in ("baseline", "soak"):
+        loads = [load for at, load in record.loads if at == phase]
+        if loads:
+            print(
+                f"  load average (1 min) in the {phase} phase: {min(loads):.2f}-{max(loads):.2f}, "
+                f"median {statistics.median(loads):.2f} ({os.cpu_count()} CPUs)"
+            )
     checks = {
         f"read p95 < {TARGET_SECONDS * 1000:.0f} ms under the soak": soak_p95 < TARGET_SECONDS,
         f"no 5xx responses (found {server_errors})": server_errors == 0,

@@ -343,3 +343,82 @@ def test_an_editor_reads_their_edit_at_once_and_other_pages_say_their_figures_ar
         assert _register_forecast(editor, "q=S2&sort=plan") == (165 * K, "false")
         app.state.cache.wait_for_refreshes()
         assert _register_forecast(board) == (165 * K, "false")
+
+
+def _position_page(client: TestClient) -> tuple[str, str, str]:
+    """The position page's bridge table, its bridge chart and its figures note."""
+    html = client.get("/position").text
+    table = html[html.index('id="bridge"') :]
+    chart = html[html.index('id="bridge-chart"') :]
+    note = re.search(r'id="figures-as-at">([^<]+)</p>', html)
+    assert note
+    return table[: table.index("</table>")], chart[: chart.index("</figure>")], note.group(1)
+
+
+def _savings_step(table: str) -> str:
+    found = re.search(r"<td>Savings[^<]*</td><td class=\"app-numeric\">([^<]+)</td>", table)
+    assert found, table
+    return found.group(1)
+
+
+def test_the_position_page_serves_the_previous_figures_with_their_own_charts_while_the_new_ones_are_drawn(
+    web_workspace: Workspace, monkeypatch: Any
+) -> None:
+    """The bridge's savings shortfall: the M07-M12 plan, 6 × (£10k + £20k) = £180k, less its forecast at 90%:
+    £162k before the edit (£18k short); S2's M10 forecast set to £5k makes the forecast 6 × £10k + 5 × £20k + £5k
+    = £165k, at 90% £148.5k (£31.5k short). The charts are drawn off the request path: while the new figures'
+    charts are drawn (held here; the editor, who made the change, waits for them) another reader gets the previous
+    figures with the previous charts, said to be refreshing, at once."""
+    from outturn.web import drawing
+
+    config = WebConfig(stamp_seconds=3600, stale_seconds=3600, refresh_seconds=0)
+    app = create_app(web_workspace.settings, config)
+    with TestClient(app) as editor:
+        board = TestClient(app)
+        csrf = sign_in(editor, "fiona")
+        sign_in(board, "bob")
+        table, chart, note = _position_page(board)
+        assert _savings_step(table) == "(£18k)" and "<svg" in chart and "refreshing" not in note
+
+        drawing_started, release = threading.Event(), threading.Event()
+        draw_all = drawing.draw_all
+
+        def held(draws: Any) -> list[Any]:
+            drawing_started.set()
+            assert release.wait(60)
+            return draw_all(draws)
+
+        monkeypatch.setattr(drawing, "draw_all", held)
+        version = editor.get("/api/savings/schemes/2025/S2").json()["version"]
+        body = {"version": version, "forecast_pence": {"10": 5 * K}}
+        assert editor.post("/api/savings/schemes/2025/S2", json=body, headers={"X-CSRF-Token": csrf}).is_success
+        mine: list[tuple[str, str, str]] = []
+        thread, _ = _in_thread(lambda: mine.append(_position_page(editor)))  # the new figures, their charts held
+        assert drawing_started.wait(30)
+        # board: the new figures are computed, their charts not yet drawn: the previous figures with their charts
+        stale_table, stale_chart, stale_note = _position_page(board)
+        assert not release.is_set() and not mine
+        assert (stale_table, stale_chart) == (table, chart) and "refreshing" in stale_note
+        release.set()
+        thread.join(60)
+        # the editor: their own change, figures and chart together
+        [(mine_table, mine_chart, mine_note)] = mine
+        assert _savings_step(mine_table) == "(£32k)" and "refreshing" not in mine_note  # £31.5k to the £1,000
+        assert "<svg" in mine_chart and mine_chart != chart
+        assert _position_page(board)[:2] == (mine_table, mine_chart)
+
+
+def test_a_result_from_before_a_readers_change_is_known_not_to_be_theirs_to_see() -> None:
+    """``wrote_since`` and a ``Cached``'s sequence, by which the position page shows the previous figures and their
+    charts only to readers who changed nothing since: a result computed before a reader's change is not theirs to
+    see; one computed after it is."""
+    stamps = {SAVINGS: 1}
+    cache = ResultCache(lambda: dict(stamps), ttl_seconds=60, stamp_seconds=3600, stale_seconds=3600)
+    before = cache.figures("overview", lambda: "before", EVERYTHING, reader="alice")
+    since = cache.sequence
+    stamps[SAVINGS] = 2
+    cache.wrote("alice", since)
+    assert cache.wrote_since("alice", before.sequence) and not cache.wrote_since("bob", before.sequence)
+    after = cache.figures("overview", lambda: "after", EVERYTHING, reader="alice")
+    assert after.value == "after" and not cache.wrote_since("alice", after.sequence)
+    assert not cache.wrote_since("alice", before.sequence, reads_only("ledger"))  # a change to what it never read

@@ -151,3 +151,20 @@ def test_a_form_claiming_an_earlier_month_cannot_overwrite_a_past_forecast(
     response = app_client.post("/savings/2025/S2", data=form, headers={"HX-Request": "true"})
     assert response.status_code == 422 and "forecast M05: M05 is past" in response.text
     assert savings.show_scheme(web_workspace, YEAR, "S2")[0].version == 1
+
+
+def test_an_edit_renders_again_only_the_edited_schemes_row(app_client: TestClient) -> None:
+    """S2 plans £20k a month and delivered £10k a month to M06: forecast £60k + 6 × £20k = £180k; M10 set to £5k
+    makes it £60k + 5 × £20k + £5k = £165k. S1, unchanged, keeps the row (and its rendered HTML) it had: the rows
+    kept hold S1 once and S2 twice (before and after the edit)."""
+    csrf = sign_in(app_client, "fiona")
+    before = {row["reference"]: row for row in app_client.get("/api/savings/schemes").json()["schemes"]}
+    assert before["S2"]["forecast_total_pence"] == 180 * K
+    version = app_client.get("/api/savings/schemes/2025/S2").json()["version"]
+    body = {"version": version, "forecast_pence": {"10": 5 * K}}
+    assert app_client.post("/api/savings/schemes/2025/S2", json=body, headers={"X-CSRF-Token": csrf}).is_success
+    after = {row["reference"]: row for row in app_client.get("/api/savings/schemes").json()["schemes"]}
+    assert after["S2"]["forecast_total_pence"] == 165 * K and after["S1"] == before["S1"]
+    assert "£165k" in app_client.get("/savings?q=S2").text
+    kept = app_client.app.state.register_rows  # type: ignore[attr-defined]
+    assert sorted(scheme.reference for scheme, _month, _link in kept) == ["S1", "S2", "S2"]

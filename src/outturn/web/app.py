@@ -29,6 +29,7 @@ from outturn.domain.problems import ProblemsError
 from outturn.services.web import data_stamps
 from outturn.services.workspace import open_workspace
 from outturn.settings import Settings
+from outturn.web import drawing
 from outturn.web.cache import ResultCache
 from outturn.web.config import WebConfig
 from outturn.web.docs import install_docs
@@ -263,5 +264,6 @@ def app_from_environment() -> FastAPI:
     from outturn.settings import find_workspace, load_settings
 
     sys.setswitchinterval(SERVER_SWITCH_SECONDS)
+    drawing.start()  # the chart drawing process, loading matplotlib while the workspace opens
     settings = load_settings(find_workspace())
     return create_app(settings, WebConfig.from_environment(), read_only_warehouse=True)

@@ -81,6 +81,7 @@ class Cached(Generic[T]):
     value: T
     as_at: datetime  # when the computation began (UTC): the figures include every change made before it
     refreshing: bool = False
+    sequence: int = 0  # the change sequence when it began (``wrote_since``)
 
 
 class _Failure:
@@ -207,8 +208,13 @@ class ResultCache:
         return entry
 
     def _wrote_since(self, reader: str | None, work: _Work) -> bool:
+        return self.wrote_since(reader, work.started, work.reads)
+
+    def wrote_since(self, reader: str | None, sequence: int, reads: Reads = EVERYTHING) -> bool:
+        """Whether ``reader`` changed what ``reads`` names after ``sequence`` (a ``Cached``'s): then they must not
+        be shown that result."""
         mine = self._written.get(reader, {}) if reader else {}
-        return any(at > work.started and kind in work.reads for kind, at in mine.items())
+        return any(at > sequence and kind in reads for kind, at in mine.items())
 
     def _answer(self, key: Hashable, stale_ok: bool, reader: str | None) -> _Work | None:
         """The entry to serve now (the lock held), starting its background refresh when it is served stale."""
@@ -227,7 +233,7 @@ class ResultCache:
         return None
 
     def _cached(self, entry: _Work) -> Cached[Any]:
-        return Cached(_unwrap(entry.value), entry.as_at, entry.stale_since is not None)
+        return Cached(_unwrap(entry.value), entry.as_at, entry.stale_since is not None, entry.started)
 
     def _computing_here(self) -> list[Hashable]:
         """The keys this thread is computing, outermost first."""
@@ -240,7 +246,7 @@ class ResultCache:
         self, key: Hashable, compute: Callable[[], Any], reads: Reads, stale_ok: bool, reader: str | None
     ) -> Cached[Any]:
         if key in self._computing_here():  # a result built from itself: computed again, not kept
-            return Cached(compute(), datetime.now(UTC))
+            return Cached(compute(), datetime.now(UTC), sequence=self._sequence)
         if self._stamps_due():
             self._read_stamps(wait=False)
         while True:
@@ -267,7 +273,7 @@ class ResultCache:
     def _result(self, work: _Work) -> Cached[Any]:
         if work.error is not None:
             raise work.error
-        return Cached(_unwrap(work.value), work.as_at)
+        return Cached(_unwrap(work.value), work.as_at, sequence=work.started)
 
     def _begin(self, key: Hashable, reads: Reads) -> _Work:
         """A computation of ``key`` from the data as it is now (the lock held)."""
@@ -309,7 +315,10 @@ class ResultCache:
         at most once every ``refresh_seconds``, not once per change."""
         if key in self._computing or time.monotonic() - entry.ended < self._refresh_every:
             return
-        work = self._begin(key, entry.reads)
+        self._start(key, self._begin(key, entry.reads), compute)
+
+    def _start(self, key: Hashable, work: _Work, compute: Callable[[], Any]) -> None:
+        """Compute ``work`` on a background thread (the lock held)."""
         if self._refresher is None:
             self._refresher = ThreadPoolExecutor(REFRESH_WORKERS, thread_name_prefix="outturn-refresh")
         future = self._refresher.submit(self._background, key, work, compute)
@@ -366,6 +375,20 @@ class ResultCache:
         if found is None:
             found = await run_in_threadpool(self._look_up, key, compute, reads, True, reader)
         return found
+
+    def peek(self, key: Hashable) -> Cached[Any] | None:
+        """The result if it is computed and up to date, else None: nothing is computed or waited for."""
+        with self._lock:
+            entry = self._usable(self._entries.get(key))
+            return None if entry is None or entry.stale_since is not None else self._cached(entry)
+
+    def prefetch(self, key: Hashable, compute: Callable[[], Any], reads: Reads = EVERYTHING) -> None:
+        """Compute ``key`` in the background unless it is up to date or being computed: a later ``get`` joins it."""
+        with self._lock:
+            entry = self._usable(self._entries.get(key))
+            if key in self._computing or (entry is not None and entry.stale_since is None):
+                return
+            self._start(key, self._begin(key, reads), compute)
 
     def wait_for_refreshes(self) -> None:
         """Until every background computation started so far has ended."""

@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from itertools import accumulate
 
 import numpy as np
@@ -64,11 +65,13 @@ class CompiledModel:
         return (*self.group_names, RISKS, MITIGATIONS, *self.spend_names)
 
 
+@lru_cache(maxsize=1024)
 def _beta_table(mean: float, concentration: float) -> Floats:
     """E[X | z in bin k] for X = Q(Φ(z)), Q the Beta(κμ, κ(1 − μ)) quantile; bins centred on (k − Z_BINS/2)/Z_SCALE.
 
     All or nothing (κ = 0) is 0 or 1 by the bin's centre: its mean is then within half a bin's probability (under
-    0.001) of μ rather than exact."""
+    0.001) of μ rather than exact. Kept, and shared read-only: the same few confidences recur in every simulation
+    of a register (the web simulates again after each savings edit), and each table costs about 20-50 ms."""
     edges = (np.arange(Z_BINS + 1) - 0.5 - Z_BINS / 2) / Z_SCALE
     edges[0], edges[-1] = -np.inf, np.inf
     cumulative: Floats = special.ndtr(edges)
@@ -84,7 +87,9 @@ def _beta_table(mean: float, concentration: float) -> Floats:
         quantiles: Floats = special.betaincinv(a, b, cumulative)
         partial: Floats = mean * special.betainc(a + 1, b, quantiles)
         conditional = np.diff(partial) / mass
-    return np.where(mass > 0, np.clip(conditional, quantiles[:-1], quantiles[1:]), quantiles[:-1])
+    table: Floats = np.where(mass > 0, np.clip(conditional, quantiles[:-1], quantiles[1:]), quantiles[:-1])
+    table.flags.writeable = False
+    return table
 
 
 def _normal_steps(idiosyncratic: float) -> Ints:

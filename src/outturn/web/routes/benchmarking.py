@@ -22,6 +22,7 @@ from outturn.reports.pack_charts import funnel_svg
 from outturn.services.pack import benchmark_sections
 from outturn.services.statistics import FunnelReport
 from outturn.services.workspace import Workspace
+from outturn.web import drawing
 from outturn.web.cache import NOT_SAVINGS
 from outturn.web.routes.savings import as_at_month
 from outturn.web.security import Reader, WorkspaceDep
@@ -54,9 +55,8 @@ def _chart(request: Request, found: BenchmarkSection, org: str, month: Financial
         return None
     plot = found.funnel
     title = f"{found.measure['description'].split(':')[0]} per 1,000 weighted population, {org}, {month.year.label}"
-    svg: str = request.app.state.cache.get(
-        ("funnel-svg", org, str(month.year), found.measure["name"]), lambda: funnel_svg(plot, title), NOT_SAVINGS
-    )
+    key = ("funnel-svg", org, str(month.year), found.measure["name"])
+    svg: str = request.app.state.cache.get(key, lambda: drawing.draw(funnel_svg, plot, title), NOT_SAVINGS)
     return Markup(svg)  # drawn by matplotlib from our own figures: the practice codes are the only text
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Hashable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,9 +26,10 @@ from outturn.services.pack import report_notes
 from outturn.services.position import compute_backtest
 from outturn.services.web import Overview
 from outturn.services.workspace import Workspace
-from outturn.web.cache import NOT_SAVINGS, ResultCache, reads_only
+from outturn.web import drawing
+from outturn.web.cache import NOT_SAVINGS, PRUNE_ABOVE, Cached, ResultCache, reads_only
 from outturn.web.routes.overview import cached_overview
-from outturn.web.security import Reader, WorkspaceDep
+from outturn.web.security import Reader, WorkspaceDep, reader_of
 from outturn.web.templating import figures_headers, figures_note, render
 
 router = APIRouter()
@@ -32,8 +37,8 @@ router = APIRouter()
 
 @dataclass(frozen=True)
 class PositionCharts:
-    """The position page's charts, drawn once for each version of the overview's figures (requests for the same
-    version share one drawing), with the back-test's and the history's, which a scheme edit leaves alone."""
+    """The position page's charts, drawn once for each version of the overview's figures, with the back-test's and
+    the history's (which a scheme edit leaves alone, so they are kept apart and not redrawn)."""
 
     document: dict[str, Any]
     bridge_chart: Markup
@@ -41,6 +46,45 @@ class PositionCharts:
     backtest_chart: Markup | None
     history: dict[str, Any]
     drift_chart: Markup | None
+
+
+@dataclass(frozen=True)
+class Charted:
+    """A version of the overview's figures with its charts."""
+
+    figures: Cached[Overview]
+    charts: PositionCharts
+
+
+class NewestCharts:
+    """The newest version of the figures whose charts are drawn, per page (organisation, month)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._newest: dict[Hashable, Charted] = {}
+
+    def get(self, page: Hashable) -> Charted | None:
+        with self._lock:
+            return self._newest.get(page)
+
+    def drawn(self, page: Hashable, charted: Charted) -> None:
+        with self._lock:
+            newest = self._newest.get(page)
+            if newest is None or newest.figures.as_at < charted.figures.as_at:
+                if len(self._newest) > PRUNE_ABOVE:
+                    self._newest.clear()
+                self._newest[page] = charted
+
+
+_state_lock = threading.Lock()
+
+
+def _newest_charts(request: Request) -> NewestCharts:
+    with _state_lock:
+        found: NewestCharts | None = getattr(request.app.state, "position_charts", None)
+        if found is None:
+            found = request.app.state.position_charts = NewestCharts()
+        return found
 
 
 def _backtest(workspace: Workspace, org: str | None, as_at: str | None) -> dict[str, Any]:
@@ -63,34 +107,67 @@ def _backtest_chart(cache: ResultCache, workspace: Workspace, org_code: str, as_
     document = _cached_backtest(cache, workspace, org_code, as_at)
     synthetic = any(SYNTHETIC_NOTE in note for note in report_notes(workspace))
     # drawn by matplotlib from our own figures and method names: nothing a user typed
-    drawn = backtest_chart(document, synthetic=synthetic)
+    drawn = drawing.draw(partial(backtest_chart, synthetic=synthetic), document)
     return Markup(drawn) if drawn else None
 
 
 def _drift(workspace: Workspace, position: Position) -> tuple[dict[str, Any], Markup | None]:
     """The forecast history to the position's month and its drift chart (none before the first close)."""
     history = history_document(*position_history(workspace, position.org_code, up_to=position.as_at))
-    drawn = drift_chart(history)  # drawn from our own figures and month labels: nothing a user typed
+    drawn = drawing.draw(drift_chart, history)  # drawn from our own figures and month labels: nothing a user typed
     return history, Markup(drawn) if drawn else None
 
 
 def _position_charts(cache: ResultCache, workspace: Workspace, found: Overview) -> PositionCharts:
+    """The charts of one version of the figures, drawn in the drawing process."""
     position = found.position
     document = position_document(position)
     title = f"From control total to forecast, {position.as_at.label} {position.as_at.year.label} (£m)"
-    # drawn by matplotlib from our own figures and category labels: nothing a user typed
-    bridge_chart = Markup(waterfall_svg(document["bridge"], title))
-    fan_chart = None
+    draws: list[drawing.Draw] = [(waterfall_svg, (document["bridge"], title))]
     if found.fan:
         fan_title = (
             f"Simulated year-end as the months resolve: {P10}, {P50}, {P90} ({found.trials:,} simulated years, £m)"
         )
-        fan_chart = Markup(fan_svg(found.fan, position.control_total_pence, position.forecast_surplus_pence, fan_title))
+        fan = (found.fan, position.control_total_pence, position.forecast_surplus_pence, fan_title)
+        draws.append((fan_svg, fan))
+    # drawn by matplotlib from our own figures and category labels: nothing a user typed
+    bridge_chart, *fan_chart = (Markup(drawn) for drawn in drawing.draw_all(draws))
     # the back-test and the history never read the savings register: a scheme edit does not redraw them
     key = (position.org_code, position.as_at.calendar_label)
     backtest = cache.get(("backtest-chart", *key), lambda: _backtest_chart(cache, workspace, *key), NOT_SAVINGS)
-    history, drift_chart = cache.get(("drift", *key), lambda: _drift(workspace, position), NOT_SAVINGS)
-    return PositionCharts(document, bridge_chart, fan_chart, backtest, history, drift_chart)
+    history, drift = cache.get(("drift", *key), lambda: _drift(workspace, position), NOT_SAVINGS)
+    return PositionCharts(document, bridge_chart, fan_chart[0] if fan_chart else None, backtest, history, drift)
+
+
+def _servable(cache: ResultCache, figures: Cached[Overview], reader: str | None) -> bool:
+    """Whether figures may still be shown: out of date (at most since they began) for less than the cache's
+    ``stale_seconds``, and not to someone who changed anything since."""
+    age = (datetime.now(UTC) - figures.as_at).total_seconds()
+    return age < cache.stale_seconds and not cache.wrote_since(reader, figures.sequence)
+
+
+async def _charted(request: Request, workspace: Workspace, page: Hashable, figures: Cached[Overview]) -> Charted:
+    """``figures`` with their charts where these are drawn. Otherwise they are drawn in the background and, while
+    that lasts, the newest figures whose charts are drawn are shown with them (said to be refreshing) if they may
+    still be; failing that the request waits for the drawing."""
+    cache: ResultCache = request.app.state.cache
+    newest = _newest_charts(request)
+    key = ("position-charts", page, figures.as_at)
+
+    def draw() -> PositionCharts:
+        charts = _position_charts(cache, workspace, figures.value)
+        newest.drawn(page, Charted(figures, charts))
+        return charts
+
+    if cache.peek(key) is None:
+        previous = newest.get(page)
+        if previous is not None and previous.figures.as_at == figures.as_at:  # drawn, then dropped by the cache
+            return Charted(figures, previous.charts)
+        cache.prefetch(key, draw, reads_only())  # drawn from that version of the figures alone: never out of date
+        if previous is not None and _servable(cache, previous.figures, reader_of(request)):
+            return Charted(replace(previous.figures, refreshing=True), previous.charts)
+    charts: PositionCharts = await cache.get_async(key, draw, reads_only())
+    return Charted(figures, charts)
 
 
 @router.get("/position", include_in_schema=False)
@@ -98,25 +175,21 @@ async def position_page(
     request: Request, _user: Reader, workspace: WorkspaceDep, org: str | None = None, as_at: str | None = None
 ) -> Response:
     """The overview's figures as the overview page has them (the previous ones while a change is added, except to
-    whoever made it), with charts drawn once for each version of those figures."""
-    cache: ResultCache = request.app.state.cache
-    cached = await cached_overview(request, workspace, org, as_at)
-    charts: PositionCharts = await cache.get_async(
-        ("position-charts", (org or "").upper() or None, as_at, cached.as_at),
-        lambda: _position_charts(cache, workspace, cached.value),
-        reads_only(),  # drawn from that version of the figures alone (its key): no change makes it wrong
-    )
+    whoever made it), with their charts, which are drawn off the request path (see ``_charted``)."""
+    figures = await cached_overview(request, workspace, org, as_at)
+    shown = await _charted(request, workspace, ((org or "").upper() or None, as_at), figures)
+    charts = shown.charts
     context = {
         "active": "position",
-        "p": cached.value.position,
-        "o": cached.value,
+        "p": shown.figures.value.position,
+        "o": shown.figures.value,
         "doc": charts.document,
         "bridge_chart": charts.bridge_chart,
         "fan_chart": charts.fan_chart,
         "backtest_chart": charts.backtest_chart,
         "history": charts.history,
         "drift_chart": charts.drift_chart,
-        **figures_note(cached),
+        **figures_note(shown.figures),
     }
     return render(request, "position.html", context)
 

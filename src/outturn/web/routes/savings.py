@@ -3,7 +3,7 @@ edit form (htmx) saved with optimistic concurrency — a save based on an older 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -42,6 +42,7 @@ SORTS = {
 DISPLAY_ONLY = frozenset({"href", "tag", "status_label", "plan_text", "forecast_text", "shortfall_text", "html"})
 RAG_TAGS = {"red": "red", "amber": "orange", "green": "green"}  # the NHS.UK tag colours
 FILTERS = ("org", "workstream", "status", "rag", "q", "sort", "dir", "as_at")
+ROWS_KEPT = 20_000  # register rows kept for reuse (a scheme's row is kept by its fields: edits leave old ones)
 REGISTER_READS = reads_only(SAVINGS, CLOSES, ORGANISATIONS)  # the schemes, the month closes, the organisations
 
 
@@ -81,6 +82,14 @@ def _row(view: savings.SchemeView, month: int) -> dict[str, Any]:
     }
 
 
+def _kept_rows(request: Request) -> dict[Hashable, dict[str, Any]]:
+    """The register's rows by scheme (every field), month and link, as computed last; emptied past ``ROWS_KEPT``."""
+    kept: dict[Hashable, dict[str, Any]] | None = getattr(request.app.state, "register_rows", None)
+    if kept is None or len(kept) > ROWS_KEPT:
+        kept = request.app.state.register_rows = {}
+    return kept
+
+
 def register_rows(
     request: Request, workspace: Workspace, month: FinancialMonth, org: str | None
 ) -> list[dict[str, Any]]:
@@ -89,12 +98,20 @@ def register_rows(
     default_month = as_at_month(workspace, None) if workspace.settings.default_as_at else None
 
     def compute() -> list[dict[str, Any]]:
-        rows = [_row(view, month.number) for view in savings.list_schemes(workspace, month, code)]
-        # each row's table row is rendered once here: the page then only joins the 50 it shows
+        # each row's table row is rendered once here: the page then only joins the 50 it shows; and a scheme
+        # unchanged since the register was last computed (all its fields equal) keeps its row
         template = request.app.state.templates.env.get_template("savings/register_row.html")
         as_at_query = "" if month == default_month else f"?as_at={month.calendar_label}"
-        for row in rows:
-            row["html"] = Markup(template.render(row=row, as_at_query=as_at_query))
+        kept = _kept_rows(request)
+        rows = []
+        for view in savings.list_schemes(workspace, month, code):
+            key = (view.scheme, month.number, as_at_query)
+            row = kept.get(key)
+            if row is None:
+                row = _row(view, month.number)
+                row["html"] = Markup(template.render(row=row, as_at_query=as_at_query))
+                kept[key] = row
+            rows.append(row)
         return rows
 
     rows: list[dict[str, Any]] = request.app.state.cache.get(("register", str(month), code), compute, REGISTER_READS)
