@@ -62,7 +62,7 @@ def _build_economy(
     scale_name: str,
     seed: int,
     year: int,
-    population: int,
+    population_size: int,
     providers: Sequence[str] | None,
     commissioners: Sequence[str] | None,
     practices: Sequence[str] | None,
@@ -74,13 +74,13 @@ def _build_economy(
     ncc = read_ncc(reference_dir / "prices" / "ncc.csv")
     if not op_tariff or not ae_tariff or not tariff.codes:
         raise ValueError(f"the national tariff files in {reference_dir} list no prices")
-    people = build_population(
+    population = build_population(
         reference_dir,
         np.random.default_rng([seed, _POPULATION_STREAM, 0]),
         scale=scale,
         scale_name=scale_name,
         year=year,
-        population=population,
+        population_size=population_size,
         providers=providers,
         commissioners=commissioners,
         practices=practices,
@@ -88,7 +88,7 @@ def _build_economy(
     )
     return _Economy(
         year=FinancialYear.starting(year),
-        population=people,
+        population=population,
         admitted=build_admitted_mix(tariff, ncc),
         outpatients=build_outpatient_mix(op_tariff, tariff, ncc),
         ae=build_ae_mix(ae_tariff, ncc),
@@ -171,7 +171,7 @@ def generate_activity(
         scale_name=scale,
         seed=seed,
         year=year,
-        population=max(1_000, round(size.population * scale_factor)),
+        population_size=max(1_000, round(size.population * scale_factor)),
         providers=providers,
         commissioners=commissioners,
         practices=practices,

@@ -232,7 +232,7 @@ def build_population(
     scale: ActivityScale,
     scale_name: str,
     year: int,
-    population: int,
+    population_size: int,
     providers: Sequence[str] | None,
     commissioners: Sequence[str] | None,
     practices: Sequence[str] | None,
@@ -248,7 +248,7 @@ def build_population(
     commissioner_count = len(listed.commissioner_codes)
     home = np.searchsorted(provider_mix.cdf, (np.arange(commissioner_count) + 0.5) / commissioner_count)
     pyramid = age_pyramid(reference_dir)
-    age_pool = np.maximum(1, np.round(population * pyramid / pyramid.sum())).astype(np.int64)
+    age_pool = np.maximum(1, np.round(population_size * pyramid / pyramid.sum())).astype(np.int64)
     return Population(
         age_offset=np.concatenate([[0], np.cumsum(age_pool)[:-1]]).astype(np.int64),
         age_pool=age_pool,
