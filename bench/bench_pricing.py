@@ -24,6 +24,8 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -79,31 +81,50 @@ def _priced_year(backend: Backend, data: Path, reference_dir: Path) -> dict[Acti
     }
 
 
+class Clock:
+    """Wall-clock and CPU seconds (user and system, every thread of this process) of what runs inside it, added up
+    under a name: on a machine shared with other work the CPU seconds move far less than the wall clock."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+
+    @contextmanager
+    def timing(self, name: str) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), _cpu_seconds()
+        yield
+        self.wall[name] = self.wall.get(name, 0.0) + time.perf_counter() - wall
+        self.cpu[name] = self.cpu.get(name, 0.0) + _cpu_seconds() - cpu
+
+
+def _cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
 def price_year(data: Path, out: Path, reference_dir: Path) -> None:
-    """Runs in a child process so that its peak memory is measured alone. Two passes over the year: pricing every
-    record and totalling by point of delivery (what contract monitoring needs), then pricing every record and
-    writing all of them, with their prices, to parquet."""
+    """Runs in a child process so that its peak memory is measured alone. Passes over the year: pricing every
+    record and totalling by point of delivery (what contract monitoring needs); pricing every record and writing
+    all of them, with their prices, to parquet, each kind followed at once by its floor, a plain copy of the same
+    records (so that the two sides of the ratio run under the same load); and the priced extract."""
     backend = Backend("duckdb", threads=2)
     backend.connection.raw_sql("SET memory_limit = '5GB'")
     backend.connection.raw_sql("SET preserve_insertion_order = false")
-    started = time.perf_counter()
+    clock = Clock()
     rows = 0
-    for priced in _priced_year(backend, data, reference_dir).values():
-        rows += sum(row["units"] for row in backend.to_rows(pricing.pricing_summary(priced)))  # type: ignore[arg-type]
-    totalled = time.perf_counter() - started
-    started = time.perf_counter()
+    with clock.timing("totalled"):
+        for priced in _priced_year(backend, data, reference_dir).values():
+            summary = backend.to_rows(pricing.pricing_summary(priced))  # type: ignore[arg-type]
+            rows += sum(row["units"] for row in summary)
     for kind, priced in _priced_year(backend, data, reference_dir).items():
-        backend.to_parquet(priced, out / f"{kind.value}-priced.parquet")  # type: ignore[arg-type]
-    written = time.perf_counter() - started
-    started = time.perf_counter()
-    for kind, priced in _priced_year(backend, data, reference_dir).items():
-        backend.to_parquet(pricing.prices_only(priced), out / f"{kind.value}-prices.parquet")  # type: ignore[arg-type]
-    extract = time.perf_counter() - started
-    started = time.perf_counter()
-    for kind in ActivityKind:  # the floor for writing: copy the unpriced records to parquet, no pricing at all
-        backend.to_parquet(backend.read_parquet(_glob(data, kind)), out / f"{kind.value}-copy.parquet")
-    copied = time.perf_counter() - started
-    print(json.dumps({"rows": rows, "totalled": totalled, "written": written, "extract": extract, "copied": copied}))
+        with clock.timing("written"):
+            backend.to_parquet(priced, out / f"{kind.value}-priced.parquet")  # type: ignore[arg-type]
+        with clock.timing("copied"):  # the floor for writing: the unpriced records copied, no pricing at all
+            backend.to_parquet(backend.read_parquet(_glob(data, kind)), out / f"{kind.value}-copy.parquet")
+    with clock.timing("extract"):
+        for kind, priced in _priced_year(backend, data, reference_dir).items():
+            backend.to_parquet(pricing.prices_only(priced), out / f"{kind.value}-prices.parquet")  # type: ignore[arg-type]
+    print(json.dumps({"rows": rows, "wall": clock.wall, "cpu": clock.cpu}))
 
 
 def national(data: Path, reference_dir: Path) -> None:
@@ -119,19 +140,23 @@ def national(data: Path, reference_dir: Path) -> None:
     result = json.loads(child.stdout.strip().splitlines()[-1])
     loads = f"{started_load}; {load_average()}"
     peak_gib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
-    rows, totalled, written, copied = result["rows"], result["totalled"], result["written"], result["copied"]
-    extract = result["extract"]
+    rows, wall, cpu = result["rows"], result["wall"], result["cpu"]
+
+    def figure(name: str) -> str:
+        seconds = wall[name]
+        verdict = "PASS" if seconds <= 60 else "OVER"
+        return f"{seconds:.1f} s = {rows / seconds:,.0f} rows/s ({verdict} the 60 s target; CPU {cpu[name]:.1f} s)"
+
     print(
         f"1. national year, {rows:,} records (peak memory {peak_gib:.2f} GiB of the 6 GiB target; {loads}):\n"
-        f"   priced and totalled by point of delivery: {totalled:.1f} s = {rows / totalled:,.0f} rows/s "
-        f"({'PASS' if totalled <= 60 else 'OVER'} the 60 s target)\n"
-        f"   priced and every priced record written to parquet: {written:.1f} s = {rows / written:,.0f} rows/s "
-        f"({'PASS' if written <= 60 else 'OVER'} the 60 s target)\n"
+        f"   priced and totalled by point of delivery: {figure('totalled')}\n"
+        f"   priced and every priced record written to parquet: {figure('written')}\n"
         f"   priced and a priced extract written (record id, provider, commissioner, prices: outturn price "
-        f"--prices-only): {extract:.1f} s = {rows / extract:,.0f} rows/s ({'PASS' if extract <= 60 else 'OVER'} "
-        f"the 60 s target)\n"
-        f"   floor for the write: copying the same records to parquet unpriced: {copied:.1f} s (the priced write of "
-        f"every column is {written / copied:.2f}x the copy, target <= 1.5x)"
+        f"--prices-only): {figure('extract')}\n"
+        f"   floor for the write: copying the same records to parquet unpriced, each kind right after its priced "
+        f"write: {wall['copied']:.1f} s (CPU {cpu['copied']:.1f} s); the priced write of every column is "
+        f"{wall['written'] / wall['copied']:.2f}x the copy by the clock, {cpu['written'] / cpu['copied']:.2f}x in "
+        f"CPU seconds (target <= 1.5x)"
     )
 
 
