@@ -24,11 +24,12 @@ import resource
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
@@ -61,7 +62,7 @@ def _glob(data: Path, kind: ActivityKind) -> str:
     return str(folder / "*.parquet") if folder.is_dir() else str(data / f"{kind.value}.parquet")
 
 
-def _priced_year(backend: Backend, data: Path, reference_dir: Path) -> dict[ActivityKind, object]:
+def _priced_year(backend: Backend, data: Path, reference_dir: Path) -> dict[ActivityKind, ir.Table]:
     tariff = load_tariff(reference_dir, TARIFF_YEAR)
     mff = backend.table(tariff.mff)
     return {
@@ -114,16 +115,16 @@ def price_year(data: Path, out: Path, reference_dir: Path) -> None:
     rows = 0
     with clock.timing("totalled"):
         for priced in _priced_year(backend, data, reference_dir).values():
-            summary = backend.to_rows(pricing.pricing_summary(priced))  # type: ignore[arg-type]
+            summary = backend.to_rows(pricing.pricing_summary(priced))
             rows += sum(row["units"] for row in summary)
     for kind, priced in _priced_year(backend, data, reference_dir).items():
         with clock.timing("written"):
-            backend.to_parquet(priced, out / f"{kind.value}-priced.parquet")  # type: ignore[arg-type]
+            backend.to_parquet(priced, out / f"{kind.value}-priced.parquet")
         with clock.timing("copied"):  # the floor for writing: the unpriced records copied, no pricing at all
             backend.to_parquet(backend.read_parquet(_glob(data, kind)), out / f"{kind.value}-copy.parquet")
     with clock.timing("extract"):
         for kind, priced in _priced_year(backend, data, reference_dir).items():
-            backend.to_parquet(pricing.prices_only(priced), out / f"{kind.value}-prices.parquet")  # type: ignore[arg-type]
+            backend.to_parquet(pricing.prices_only(priced), out / f"{kind.value}-prices.parquet")
     print(json.dumps({"rows": rows, "wall": clock.wall, "cpu": clock.cpu}))
 
 
@@ -267,7 +268,7 @@ def slices(data: Path, reference_dir: Path, slice_rows: int, spark_rows: int) ->
     ten = _slice(data, ActivityKind.APC, slice_rows, data / "slice-10m.parquet")
     backend = Backend("duckdb", threads=2)
     hand = hand_sql(reference_dir)
-    contenders = {
+    contenders: dict[str, Callable[[], tuple[int, float]]] = {
         "outturn": lambda: outturn_total(backend, ten, reference_dir),
         "pandas": lambda: pandas_total(ten, reference_dir),
         "hand SQL": lambda: hand_total(hand, ten),
