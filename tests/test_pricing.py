@@ -146,6 +146,45 @@ def test_hand_worked_spells(backend: Backend) -> None:
     assert got == [case[1:] for case in HAND_WORKED]
 
 
+def test_short_stay_test_is_part_of_the_tariff_lookup(backend: Backend) -> None:
+    """Each spell finds its price by HRG, admission method and the short-stay test (0 or 1 day, aged 19 or over):
+    an unknown age or length of stay fails the test (full price, not "HRG not in the tariff"); elective and day
+    case spells ignore it; an HRG with a short-stay price and no full non-elective price is priced only when the
+    short stay applies. All at MFF 1.0."""
+    tariff = [
+        TARIFF_APC[0],  # AA22C: non-elective £9,766, trim 98, £240 a day, short stay £2,930
+        TARIFF_APC[1],  # XX01A: elective £1,000, day case £800, non-elective £1,500.55, trim 3, £123.45 a day
+        (YEAR, "XX03C", "Short stay only", None, None, None, None, None, None, 50_000, None),
+    ]
+    admitted = date(2017, 6, 1)
+
+    def row(number: int, hrg: str, method: str, los: int | None, age: int | None) -> tuple[Any, ...]:
+        discharged = None if los is None else admitted + timedelta(days=los)
+        return (f"S{number}", "P2", "00A", "A81001", f"p{number}", method, hrg, admitted, discharged, los, "100", age)
+
+    cases = [
+        (row(1, "AA22C", "non_elective", None, 50), 976_600, 0, 0, None),  # no length of stay: full price
+        (row(2, "AA22C", "non_elective", 1, None), 976_600, 0, 0, None),  # no age: full price
+        (row(3, "XX03C", "non_elective", 0, 30), 50_000, 0, 0, None),  # the short-stay price
+        (row(4, "XX03C", "non_elective", 5, 30), None, 0, None, pricing.NO_POD_PRICE),  # no full price
+        (row(5, "XX03C", "non_elective", 1, 18), None, 0, None, pricing.NO_POD_PRICE),  # a child: no short stay
+        (row(6, "XX01A", "elective", 0, 50), 100_000, 0, 0, None),  # elective ignores the test
+        (row(7, "XX01A", "day_case", 1, 50), 80_000, 0, 0, None),
+        (row(8, "XX01A", "non_elective", 1, 50), 150_055, 0, 0, None),  # no short-stay price: full price
+        # 5 days, trim 3: £1,500.55 + 2 x £123.45 = 150,055p + 24,690p
+        (row(9, "XX01A", "non_elective", 5, 50), 150_055, 2, 24_690, None),
+    ]
+    expression = pricing.price_apc(
+        backend.table(arrow([case[0] for case in cases], APC_SCHEMA)),
+        backend.table(arrow(tariff, TARIFF_APC_SCHEMA)),
+        backend.table(arrow(MFF, MFF_SCHEMA)),
+        year=YEAR,
+    )
+    rows = sorted(backend.to_rows(expression), key=lambda priced: int(priced["spell_id"][1:]))
+    got = [(r["price_pence"], r["excess_bed_days"], r["excess_price_pence"], r["unpriced_reason"]) for r in rows]
+    assert got == [case[1:] for case in cases]
+
+
 METHODS = st.sampled_from(["elective", "day_case", "non_elective"])
 HRGS = st.sampled_from(["AA22C", "XX01A", "XX02B", "ZZ99Z", None])
 SPELLS = st.lists(

@@ -74,7 +74,7 @@ def _finish(staged: ir.Table, activity_columns: list[str], *, reason: Reason) ->
         excess_bed_days=ibis.ifelse(priced, row._excess_days, 0).cast("int64"),
         excess_tariff_pence=ibis.ifelse(priced, row._excess_tariff, null_int),
         mff_millionths=row.mff_millionths,
-        price_pence=ibis.ifelse(priced, with_mff(row._tariff, row.mff_millionths), null_int),
+        price_pence=with_mff(row._tariff, row.mff_millionths),  # null unless both are there: priced
         excess_price_pence=ibis.ifelse(priced, with_mff(row._excess_tariff, row.mff_millionths), null_int),
         unpriced_reason=ibis.ifelse(priced, ibis.null().cast("string"), reason(row).coalesce(ibis.literal(NO_MFF))),
     )
@@ -86,69 +86,73 @@ def _mff_join(activity: ir.Table, mff: ir.Table) -> ir.Table:
 
 
 def apc_prices_by_method(tariff_apc: ir.Table, *, year: int) -> ir.Table:
-    """One row per HRG and admission method: its spell price, trim point, per-day payment and, for non-elective
-    spells, the reduced short-stay price. Every HRG has all three rows (with null prices where none is set), so
-    a spell that finds no row has an HRG the tariff does not know."""
+    """The APC tariff as a small dimension: one row per HRG, admission method and short-stay test (``short``: the
+    spell is of 0 or 1 day and the patient 19 or over), holding the price and trim point that apply to such a
+    spell and the per-day long-stay payment.
+
+    The rules are worked out here, once per HRG, rather than once per spell: a non-elective short stay takes the
+    reduced short-stay price (and no trim point) where the HRG has one, its full price otherwise; elective and day
+    case spells ignore the test. ``bed_day_price`` is never null (0 where the tariff sets none), so a spell whose
+    ``bed_day_price`` is null found no row: an HRG (or admission method) the tariff does not know."""
     prices = tariff_apc.filter(tariff_apc.year == year)
     none = ibis.null().cast("int64")
+    has_short_stay = prices.short_stay_pence.notnull()
 
-    def method(
-        name: AdmissionMethod, price: ir.IntegerValue, trim: ir.IntegerValue, short: ir.IntegerValue
-    ) -> ir.Table:
+    def method(name: AdmissionMethod, short: bool, price: ir.IntegerValue, trim: ir.IntegerValue) -> ir.Table:
         return prices.select(
             tariff_hrg=prices.hrg,
             tariff_method=ibis.literal(name.value),
+            tariff_short=ibis.literal(short),
             spell_price=price,
             trim_days=trim,
-            bed_day_price=prices.excess_bed_day_pence,
-            short_stay_price=short,
+            bed_day_price=prices.excess_bed_day_pence.coalesce(0),
         )
 
     return ibis.union(
-        method(AdmissionMethod.ELECTIVE, prices.elective_pence, prices.elective_trim_days, none),
-        method(AdmissionMethod.DAY_CASE, prices.day_case_pence, none, none),
+        *(
+            method(AdmissionMethod.ELECTIVE, short, prices.elective_pence, prices.elective_trim_days)
+            for short in (False, True)
+        ),
+        *(method(AdmissionMethod.DAY_CASE, short, prices.day_case_pence, none) for short in (False, True)),
+        method(AdmissionMethod.NON_ELECTIVE, False, prices.non_elective_pence, prices.non_elective_trim_days),
         method(
             AdmissionMethod.NON_ELECTIVE,
-            prices.non_elective_pence,
-            prices.non_elective_trim_days,
-            prices.short_stay_pence,
+            True,
+            ibis.ifelse(has_short_stay, prices.short_stay_pence, prices.non_elective_pence),
+            ibis.ifelse(has_short_stay, none, prices.non_elective_trim_days),
         ),
     )
 
 
 def price_apc(spells: ir.Table, tariff_apc: ir.Table, mff: ir.Table, *, year: int) -> ir.Table:
-    """Price admitted patient care spells against one year's tariff."""
+    """Price admitted patient care spells against one year's tariff.
+
+    One join finds each spell's price and trim point (by HRG, admission method and the short-stay test), so no
+    rule is chosen per spell; what remains per spell is the excess bed days and the MFF."""
     columns = list(spells.columns)
     prices = apc_prices_by_method(tariff_apc, year=year)
+    short = ((spells.length_of_stay <= SHORT_STAY_MAX_DAYS) & (spells.age >= SHORT_STAY_MIN_AGE)).coalesce(False)
     joined = spells.left_join(
-        prices, (spells.hrg == prices.tariff_hrg) & (spells.admission_method == prices.tariff_method)
+        prices,
+        (spells.hrg == prices.tariff_hrg)
+        & (spells.admission_method == prices.tariff_method)
+        & (short == prices.tariff_short),
     )
     joined = _mff_join(joined, mff)
-    short_stay = (
-        joined.short_stay_price.notnull()
-        & (joined.length_of_stay <= SHORT_STAY_MAX_DAYS)
-        & (joined.age >= SHORT_STAY_MIN_AGE)
-    )
-    spell = _stage(
-        joined,
-        _tariff=ibis.ifelse(short_stay, joined.short_stay_price, joined.spell_price),
-        _trim=ibis.ifelse(short_stay, ibis.null().cast("int64"), joined.trim_days),
-    )
-    excess_days = ibis.ifelse(
-        spell._trim.notnull() & (spell.length_of_stay > spell._trim), spell.length_of_stay - spell._trim, 0
-    )
+    excess_days = ibis.ifelse(joined.length_of_stay > joined.trim_days, joined.length_of_stay - joined.trim_days, 0)
     staged = _stage(
-        spell,
-        _pod=spell.admission_method,
+        joined,
+        _pod=joined.admission_method,
+        _tariff=joined.spell_price,
         _excess_days=excess_days,
-        _excess_tariff=excess_days * spell.bed_day_price.coalesce(0),
+        _excess_tariff=excess_days * joined.bed_day_price,
     )
 
     def reason(row: ir.Table) -> ir.StringValue:
         return ibis.cases(
             (row.hrg.isnull(), ibis.literal(MISSING_HRG)),
-            (row.tariff_hrg.isnull(), ibis.literal(UNKNOWN_HRG)),
-            (row.spell_price.isnull(), ibis.literal(NO_POD_PRICE)),
+            (row.bed_day_price.isnull(), ibis.literal(UNKNOWN_HRG)),
+            (row._tariff.isnull(), ibis.literal(NO_POD_PRICE)),
             else_=ibis.null().cast("string"),
         )
 
