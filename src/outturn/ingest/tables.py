@@ -39,6 +39,7 @@ from outturn.ingest.csv_files import read_csv_records, too_many_fields
 from outturn.ingest.workbooks import (
     UNSAVED_FORMULA,
     UNSAVED_FORMULA_REASON,
+    SheetCells,
     open_workbook,
     read_sheet,
     sheet_title,
@@ -104,14 +105,18 @@ def read_grid(path: Path, sheet: str | None = None) -> Grid:
     """The cells of ``path`` (``.csv``, or ``.xlsx``: ``sheet``, else the first sheet, which must be visible)."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         with open_workbook(path) as workbook:
-            cells = read_sheet(workbook, sheet_title(workbook, path.name, sheet), path.name)
-        return Grid(path.name, cells.title, cells.rows, cells.hidden_rows)
+            return sheet_grid(path.name, read_sheet(workbook, sheet_title(workbook, path.name, sheet), path.name))
     if path.suffix.lower() == ".csv":
         if sheet is not None:
             raise _problems.file_fault(path.name, f"a sheet ({sheet!r}) was named, but a CSV file has no sheets")
         csv_file = read_csv_records(path)
         return Grid(path.name, None, csv_file.records, encoding=csv_file.encoding, records=csv_file.records)
     raise ProblemsError([Problem(path.name, "unsupported file type: expected .csv or .xlsx")], "cannot read")
+
+
+def sheet_grid(source: str, cells: SheetCells) -> Grid:
+    """A sheet already read (a workbook of several tables is opened once) as the reader's cells."""
+    return Grid(source, cells.title, cells.rows, cells.hidden_rows)
 
 
 def find_header(
@@ -140,18 +145,6 @@ def read_table(
     (naming the row, so the user can remove the rows above it or pass ``header_row``).
     """
     grid = read_grid(path, sheet)
-    return grid_table(grid, required=required, optional=optional, aliases=aliases, header_row=header_row)
-
-
-def grid_table(
-    grid: Grid,
-    *,
-    required: Collection[str],
-    optional: Collection[str] = (),
-    aliases: Mapping[str, str] | None = None,
-    header_row: int | None = None,
-) -> RawTable:
-    """``read_table`` on cells already read (a sheet of a workbook that holds several tables)."""
     aliases = aliases or {}
 
     def names(row_cells: Sequence[object]) -> list[str]:
@@ -179,7 +172,7 @@ def grid_table(
     if duplicated:
         raise grid.fault(f"column(s) appear more than once: {', '.join(duplicated)}", row=header_index + 1)
     positions = {column: header.index(column) for column in wanted if column in header}
-    table = _table(grid, header_index, positions)
+    table = rows_below(grid, header_index, positions)
     if not table.rows:
         raise grid.fault(NO_DATA_ROWS, row=header_index + 1)
     _check_cells(grid, table, header_index)
@@ -235,12 +228,10 @@ def read_layout(
         raise ProblemsError(problems, f"cannot import {grid.source}")
     published = grid.rows[header_index]
     labels = {key: " ".join(text_of(published[index]).split()) for key, index in positions.items()}
-    table = _table(grid, header_index, positions, labels, notes=notes)
-    _check_cells(grid, table, header_index)
-    return table
+    return table_below(grid, header_index, positions, labels, notes=notes)
 
 
-def _table(
+def rows_below(
     grid: Grid,
     header_index: int,
     positions: Mapping[str, int],
@@ -263,6 +254,22 @@ def _table(
     )
 
 
+def table_below(
+    grid: Grid,
+    header_index: int,
+    positions: Mapping[str, int],
+    labels: Mapping[str, str] | None = None,
+    *,
+    notes: bool = False,
+) -> RawTable:
+    """The rows below the header at ``header_index`` (as ``read_layout`` keeps them), keyed by ``positions``'
+    columns, once every cell of the file has passed the checks every reader makes (field counts, formulas with no
+    saved value, hidden rows)."""
+    table = rows_below(grid, header_index, positions, labels, notes=notes)
+    _check_cells(grid, table, header_index)
+    return table
+
+
 def is_note(cells: Mapping[str, object], first: str) -> bool:
     """A footnote below a table: text starting ``*`` in its first column and nothing in the others."""
     if not text_of(cells.get(first)).startswith(NOTE_MARK):
@@ -270,11 +277,15 @@ def is_note(cells: Mapping[str, object], first: str) -> bool:
     return all(not text_of(cell) for column, cell in cells.items() if column != first)
 
 
-def _check_cells(grid: Grid, table: RawTable, header_index: int) -> None:
-    """Raise every record with more fields than the header, formula with no saved value and hidden data row."""
+def cell_problems(grid: Grid, table: RawTable, header_index: int) -> list[Problem]:
+    """A problem for every record with more fields than the header, formula with no saved value in the table's
+    columns and hidden row of data: the checks every reader makes."""
     problems = too_many_fields(grid.source, grid.records, header_index) if grid.records else []
-    problems += unreadable_cells(table, grid.hidden_rows)
-    if problems:
+    return problems + unreadable_cells(table, grid.hidden_rows)
+
+
+def _check_cells(grid: Grid, table: RawTable, header_index: int) -> None:
+    if problems := cell_problems(grid, table, header_index):
         raise ProblemsError(sorted(problems, key=lambda problem: problem.row or 0), f"cannot import {grid.source}")
 
 
