@@ -114,6 +114,16 @@ def read_grid(path: Path, sheet: str | None = None) -> Grid:
     raise ProblemsError([Problem(path.name, "unsupported file type: expected .csv or .xlsx")], "cannot read")
 
 
+def read_sheets(path: Path, titles: Sequence[str]) -> dict[str, Grid]:
+    """The sheets ``titles`` of the workbook ``path``, opened once; a missing sheet is a fault naming those held."""
+    with open_workbook(path) as workbook:
+        missing = [title for title in titles if title not in workbook.sheetnames]
+        if missing:
+            held = ", ".join(workbook.sheetnames)
+            raise _problems.file_fault(path.name, f"no sheet(s) {', '.join(missing)} (sheets: {held})")
+        return {title: sheet_grid(path.name, read_sheet(workbook, title, path.name)) for title in titles}
+
+
 def sheet_grid(source: str, cells: SheetCells) -> Grid:
     """A sheet already read (a workbook of several tables is opened once) as the reader's cells."""
     return Grid(source, cells.title, cells.rows, cells.hidden_rows)
