@@ -108,7 +108,7 @@ def test_an_unquoted_comma_in_a_layout_csv_is_refused(tmp_path: Path) -> None:
 def test_the_tariff_workbook_refuses_a_hidden_price_row_and_an_unsaved_formula(tmp_path: Path) -> None:
     """The hardening every reader has now covers the tariff's workbook sheet too (before, its own reader took a
     hidden row on trust and read a formula with no saved value as a blank cell)."""
-    header = [
+    header: list[object] = [
         "HRG code", "HRG name", "Outpatient procedure tariff (£)",
         "Combined day case / ordinary elective spell tariff (£)", "Day case spell tariff (£)",
         "Ordinary elective spell tariff (£)", "Ordinary elective long stay trim point (days)",
