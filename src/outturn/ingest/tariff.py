@@ -11,6 +11,9 @@ Conventions of the published sheets: ``-`` means "no price" (null); rows of note
 ``*`` sit below the prices and are skipped; prices are whole pounds (pence are read exactly where given); the MFF
 payment index is given to 6 decimal places and held as integer millionths. Every bad cell is reported (file, row,
 column, reason) and nothing is returned until the whole file is clean.
+
+Every file is read with the one table reader (``ingest.tables.read_layout``: its header policy, note rows and
+checks); this module holds only the tariff's columns and its cell rules (``_Row``).
 """
 
 from __future__ import annotations
