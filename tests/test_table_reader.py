@@ -9,8 +9,9 @@ import pytest
 from openpyxl import Workbook
 
 from outturn.domain.problems import ProblemsError
+from outturn.ingest.grid import read_grid, read_sheets
 from outturn.ingest.organisations import read_ods_trusts
-from outturn.ingest.tables import Column, read_grid, read_layout, read_sheets, read_table
+from outturn.ingest.tables import Column, read_layout, read_table
 from outturn.ingest.tariff import read_workbook_apc
 
 PRICES = (Column("code", "HRG code"), Column("price", "Price (£)"), Column("mff", "Payment index", prefix=True))

@@ -22,7 +22,8 @@ from types import MappingProxyType
 from outturn.domain.organisations import ALLOWED_PARENTS, Organisation, OrgKind
 from outturn.domain.populations import PracticePopulation
 from outturn.domain.problems import Problem, ProblemsError
-from outturn.ingest.tables import RawTable, file_fault, non_negative_number, read_grid, read_table, table_below, text_of
+from outturn.ingest.grid import read_grid
+from outturn.ingest.tables import RawTable, file_fault, non_negative_number, read_table, table_below, text_of
 
 ALLOCATION_FILE = Path("allocations") / "aif_tool_gp_practice_wp_2022_2023.csv"
 NO_PCN_CODES = frozenset({"", "U"})  # NHS England and NHS Digital file unallocated practices under PCN "U"

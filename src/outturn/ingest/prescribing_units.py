@@ -10,7 +10,8 @@ from pathlib import Path
 
 from outturn.domain.populations import ASTRO_BANDS, BandWeights, Sex
 from outturn.domain.problems import Problem, ProblemsError
-from outturn.ingest.tables import file_fault, read_sheets, text_of
+from outturn.ingest.grid import read_sheets
+from outturn.ingest.tables import file_fault, text_of
 
 
 @dataclass(frozen=True)

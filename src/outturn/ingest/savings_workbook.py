@@ -30,15 +30,14 @@ from outturn.domain.plans import parse_share
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.domain.savings import Rag, SavingsTarget, Scheme, SchemeStatus, Workstream
 from outturn.domain.savings_rules import SchemeFault
+from outturn.ingest.grid import Grid, sheet_grid
 from outturn.ingest.tables import (
-    Grid,
     RawTable,
     RowReader,
     canonical_name,
     cell_problems,
     organisation_parser,
     rows_below,
-    sheet_grid,
     text_of,
 )
 from outturn.ingest.workbooks import SheetCells, open_workbook, read_sheet

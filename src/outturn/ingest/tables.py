@@ -1,9 +1,10 @@
 """The one table reader: a CSV or XLSX file's cells, its header found by one policy, each cell named by its row.
 
-Every reader in ``outturn.ingest`` reads its file here (``read_grid`` for the cells, ``read_table`` for a table
-keyed by canonical column name, ``read_layout`` for a published layout such as the national tariff) and its rows
-with ``RowReader``. The hardening of ``csv_files`` and ``workbooks`` (encodings, strict quotes, field counts,
-formulas with no saved value, hidden rows, a cap on cells per sheet) applies to every one.
+Every reader in ``outturn.ingest`` reads its file here: ``ingest.grid.read_grid`` for the cells, then
+``read_table`` for a table keyed by canonical column name or ``read_layout`` for a published layout such as the
+national tariff, and its rows with ``RowReader``. The hardening of ``csv_files`` and ``workbooks`` (encodings,
+strict quotes, field counts, formulas with no saved value, hidden rows, a cap on cells per sheet) applies to every
+one.
 
 The header policy:
 
@@ -17,8 +18,9 @@ The header policy:
   column, the fault names that row.
 - Below the header, blank rows are skipped; so are note rows where the reader asks (``notes=True``): a footnote
   is text starting ``*`` in the first column with nothing in the others. Rows are numbered as a person sees them.
-- Cells keep their type (an XLSX number is a number, a CSV cell is text); ``RowReader`` and the readers' own row
-  classes read numbers stored as text, ``-`` for "no value", and blank cells by the same rules in every file.
+- Cells keep their type (an XLSX number is a number, a CSV cell is text): ``RowReader`` reads a number stored
+  as text like the number, and a blank cell as no value; a reader's own ``RowReader`` adds its layout's published
+  conventions (the tariff's ``-`` for "no price", and where a blank price is allowed).
 """
 
 from __future__ import annotations
@@ -35,40 +37,15 @@ from outturn.domain import problems as _problems
 from outturn.domain.money import MoneyError, Pence, parse_money
 from outturn.domain.periods import FinancialMonth, FinancialYear, parse_month_number
 from outturn.domain.problems import Problem, ProblemsError
-from outturn.ingest.csv_files import read_csv_records, too_many_fields
-from outturn.ingest.workbooks import (
-    UNSAVED_FORMULA,
-    UNSAVED_FORMULA_REASON,
-    SheetCells,
-    open_workbook,
-    read_sheet,
-    sheet_title,
-)
+from outturn.ingest.csv_files import too_many_fields
+from outturn.ingest.grid import Grid, is_blank, read_grid
+from outturn.ingest.workbooks import UNSAVED_FORMULA, UNSAVED_FORMULA_REASON
 
 HEADER_SEARCH_ROWS = 10
 NOTE_MARK = "*"
 file_fault = _problems.file_fault  # defined beside ProblemsError; the readers take it from here
 HIDDEN_ROW_REASON = "this row is hidden in Excel: unhide it, or delete it if it should not be read"
 NO_DATA_ROWS = "the file has a header but no data rows"
-
-
-@dataclass(frozen=True)
-class Grid:
-    """A file's cells as a person sees them: ``rows[0]`` is row 1; for a CSV, its records and encoding too."""
-
-    source: str
-    sheet: str | None
-    rows: tuple[Sequence[object], ...]
-    hidden_rows: frozenset[int] = frozenset()
-    encoding: str | None = None  # how a CSV's text was read (``csv_files.ENCODING_LABELS``); None for XLSX
-    records: tuple[list[str], ...] = ()  # a CSV's records, for their field counts
-
-    def fault(self, reason: str, row: int | None = None, column: str | None = None) -> ProblemsError:
-        problem = Problem(self.source, reason, row=row, column=column, sheet=self.sheet)
-        return ProblemsError([problem], f"cannot import {self.source}")
-
-    def is_empty(self) -> bool:
-        return all(is_blank(row) for row in self.rows)
 
 
 @dataclass(frozen=True)
@@ -95,38 +72,6 @@ def canonical_name(header: object) -> str:
     """``Org Code`` / ``org-code`` / `` ORG_CODE `` all become ``org_code``."""
     text = "" if header is None else str(header)
     return "_".join(re.sub(r"[^0-9a-z]+", " ", text.strip().lower()).split())
-
-
-def is_blank(cells: Sequence[object]) -> bool:
-    return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells)
-
-
-def read_grid(path: Path, sheet: str | None = None) -> Grid:
-    """The cells of ``path`` (``.csv``, or ``.xlsx``: ``sheet``, else the first sheet, which must be visible)."""
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        with open_workbook(path) as workbook:
-            return sheet_grid(path.name, read_sheet(workbook, sheet_title(workbook, path.name, sheet), path.name))
-    if path.suffix.lower() == ".csv":
-        if sheet is not None:
-            raise _problems.file_fault(path.name, f"a sheet ({sheet!r}) was named, but a CSV file has no sheets")
-        csv_file = read_csv_records(path)
-        return Grid(path.name, None, csv_file.records, encoding=csv_file.encoding, records=csv_file.records)
-    raise ProblemsError([Problem(path.name, "unsupported file type: expected .csv or .xlsx")], "cannot read")
-
-
-def read_sheets(path: Path, titles: Sequence[str]) -> dict[str, Grid]:
-    """The sheets ``titles`` of the workbook ``path``, opened once; a missing sheet is a fault naming those held."""
-    with open_workbook(path) as workbook:
-        missing = [title for title in titles if title not in workbook.sheetnames]
-        if missing:
-            held = ", ".join(workbook.sheetnames)
-            raise _problems.file_fault(path.name, f"no sheet(s) {', '.join(missing)} (sheets: {held})")
-        return {title: sheet_grid(path.name, read_sheet(workbook, title, path.name)) for title in titles}
-
-
-def sheet_grid(source: str, cells: SheetCells) -> Grid:
-    """A sheet already read (a workbook of several tables is opened once) as the reader's cells."""
-    return Grid(source, cells.title, cells.rows, cells.hidden_rows)
 
 
 def find_header(
