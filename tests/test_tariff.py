@@ -5,6 +5,8 @@ the domain layout and every priced row of its file, and each bad cell is reporte
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -213,6 +215,31 @@ def test_tables_have_the_domain_layouts(year: int, tariffs: dict[int, Tariff]) -
     assert set(tariff.apc.column("year").to_pylist()) == {year}
     assert tariff.apc.column("hrg").null_count == 0
     assert tariff.apc.column("non_elective_pence").null_count == 0
+
+
+# --- the one table reader reads the tariff as the tariff's own reader did ---------------------------------------
+
+# Each table's rows and SHA-256 of ``json.dumps(table.to_pylist(), sort_keys=True)``, taken with the tariff's own
+# grid reader (``_Grid``/``_locate``/``_Row``) before issue 15 moved it onto ``ingest.tables``: the same rows,
+# in the same order, with the same prices, codes, names and trim points.
+TABLES_BEFORE_ONE_READER = {
+    (2017, "apc"): (2303, "deef1d8faa46e0c778360554f5305d830fd64eb978260f121a8be6f3c2407395"),
+    (2017, "op"): (56, "0b8c45264d91d5201d465740696d9ca43c98906b5d585857820b3d0990500d4c"),
+    (2017, "ae"): (12, "9d5126a0e493681aeb29e1f806735a6db16d11f5a8dd7b10c390a7675fec6510"),
+    (2017, "mff"): (237, "817ab713f3a4502f31078aae699155a276c4a9cd2c9897c3ecd519986377729a"),
+    (2018, "apc"): (2303, "f9726e67fe870841ef6cb48b766d1a0d0ad4b2ff3ae2ffa288b60a0a934b7236"),
+    (2018, "op"): (56, "a75db5541b5bb59448eb9cf3232540bdc50c9ca01e8222eaa910483311901e3c"),
+    (2018, "ae"): (12, "10d8445cabc6287a7a75add7f5a966b45f7ff923d433817495a1cbc51bb55c4b"),
+    (2018, "mff"): (237, "817ab713f3a4502f31078aae699155a276c4a9cd2c9897c3ecd519986377729a"),
+}
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_the_one_table_reader_loads_the_same_tables(year: int, tariffs: dict[int, Tariff]) -> None:
+    for name in ("apc", "op", "ae", "mff"):
+        table: pa.Table = getattr(tariffs[year], name)
+        digest = hashlib.sha256(json.dumps(table.to_pylist(), sort_keys=True).encode()).hexdigest()
+        assert (table.num_rows, digest) == TABLES_BEFORE_ONE_READER[(year, name)], name
 
 
 @pytest.mark.parametrize("year", ["2018/19", "2018-19", 2018, FinancialYear(2018)])

@@ -22,8 +22,8 @@ from types import MappingProxyType
 from outturn.domain.organisations import ALLOWED_PARENTS, Organisation, OrgKind
 from outturn.domain.populations import PracticePopulation
 from outturn.domain.problems import Problem, ProblemsError
-from outturn.ingest.csv_files import read_csv_records, too_many_fields
-from outturn.ingest.tables import RawTable, file_fault, non_negative_number, read_table, text_of
+from outturn.ingest.grid import read_grid
+from outturn.ingest.tables import RawTable, file_fault, non_negative_number, read_table, table_below, text_of
 
 ALLOCATION_FILE = Path("allocations") / "aif_tool_gp_practice_wp_2022_2023.csv"
 NO_PCN_CODES = frozenset({"", "U"})  # NHS England and NHS Digital file unallocated practices under PCN "U"
@@ -100,19 +100,14 @@ Rows = list[tuple[int, dict[str, str]]]
 
 
 def _read_csv(path: Path) -> tuple[list[str], Rows]:
-    """Header and non-blank rows, each row numbered as a person sees it (header = row 1)."""
-    records = read_csv_records(path).records
-    header = [cell.strip() for cell in records[0]] if records else []
+    """Header (as published, trimmed) and non-blank rows as text, each row numbered as a person sees it (header =
+    row 1): the one table reader's rows below row 1, keyed by every header."""
+    grid = read_grid(path)
+    header = [text_of(cell) for cell in grid.rows[0]] if grid.rows else []
     if not any(header):
         raise file_fault(path.name, "the file is empty")
-    if problems := too_many_fields(path.name, records, 0):
-        raise ProblemsError(problems, f"cannot import {path.name}")
-    rows = [
-        (number, dict(zip(header, (cell.strip() for cell in cells), strict=False)))
-        for number, cells in enumerate(records[1:], start=2)
-        if any(cell.strip() for cell in cells)
-    ]
-    return header, rows
+    table = table_below(grid, 0, {name: index for index, name in enumerate(header)})
+    return header, [(number, {name: text_of(cell) for name, cell in cells.items()}) for number, cells in table.rows]
 
 
 def _choose_layout(source: str, header: list[str], layouts: tuple[_Layout, ...]) -> _Layout:
@@ -286,15 +281,16 @@ def read_ods_trusts(path: Path) -> list[Organisation]:
     ODS gives each trust's NHS England region as a Y-code that matches no commissioning region code here,
     so providers are left without a parent rather than pointing at an organisation that is not loaded.
     """
-    rows = [(number, cells) for number, cells in enumerate(read_csv_records(path).records, start=1) if any(cells)]
+    grid = read_grid(path)
+    rows = [(number, cells) for number, cells in enumerate(grid.rows, start=1) if any(cells)]
     if not rows:
         raise file_fault(path.name, "the file is empty")
     problems: list[Problem] = []
     first_row: dict[str, int] = {}
     providers: list[Organisation] = []
     for number, cells in rows:
-        code = cells[0].strip()
-        name = cells[1].strip() if len(cells) > 1 else ""
+        code = text_of(cells[0])
+        name = text_of(cells[1]) if len(cells) > 1 else ""
         if not _ODS_CODE.fullmatch(code):
             problems.append(Problem(path.name, f"not an ODS organisation code: {code!r}", number, "code"))
         elif not name:

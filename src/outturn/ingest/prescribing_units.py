@@ -4,13 +4,14 @@ workbook, as OpenPrescribing reads them."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from outturn.domain.populations import ASTRO_BANDS, BandWeights, Sex
 from outturn.domain.problems import Problem, ProblemsError
+from outturn.ingest.grid import read_sheets
 from outturn.ingest.tables import file_fault, text_of
-from outturn.ingest.workbooks import open_workbook, read_sheet
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class PrescribingUnitWeights:
     star_pus: tuple[BandWeights, ...]
 
 
-Cells = list[tuple[object, ...]]
+Cells = Sequence[Sequence[object]]
 
 
 def _band_label(cell: object) -> str:
@@ -97,12 +98,8 @@ def _star_pus(cells: Cells, source: str) -> tuple[BandWeights, ...]:
 
 def read_prescribing_unit_weights(path: Path) -> PrescribingUnitWeights:
     """The HSCIC prescribing-units workbook: the 2013 ASTRO-PU weights (cost- and item-based) and STAR-PUs."""
-    with open_workbook(path) as book:
-        missing = [name for name in ("ASTRO-PUs", "STAR-PUs") if name not in book.sheetnames]
-        if missing:
-            raise file_fault(path.name, f"no sheet(s) {', '.join(missing)} (sheets: {', '.join(book.sheetnames)})")
-        astro = list(read_sheet(book, "ASTRO-PUs", path.name).rows)
-        star = list(read_sheet(book, "STAR-PUs", path.name).rows)
+    sheets = read_sheets(path, ("ASTRO-PUs", "STAR-PUs"))
+    astro, star = sheets["ASTRO-PUs"].rows, sheets["STAR-PUs"].rows
     return PrescribingUnitWeights(
         _astro_block(astro, "Cost-based", "astro_pu_cost", path.name),
         _astro_block(astro, "Item-based", "astro_pu_items", path.name),

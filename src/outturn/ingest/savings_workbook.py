@@ -30,8 +30,17 @@ from outturn.domain.plans import parse_share
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.domain.savings import Rag, SavingsTarget, Scheme, SchemeStatus, Workstream
 from outturn.domain.savings_rules import SchemeFault
-from outturn.ingest.tables import RawTable, RowReader, canonical_name, organisation_parser, text_of, unreadable_cells
-from outturn.ingest.workbooks import UNSAVED_FORMULA, SheetCells, open_workbook, read_sheet
+from outturn.ingest.grid import Grid, sheet_grid
+from outturn.ingest.tables import (
+    RawTable,
+    RowReader,
+    canonical_name,
+    cell_problems,
+    organisation_parser,
+    rows_below,
+    text_of,
+)
+from outturn.ingest.workbooks import SheetCells, open_workbook, read_sheet
 
 T = TypeVar("T")
 
@@ -107,10 +116,9 @@ def _column_name(cell: object, aliases: Mapping[str, str]) -> str:
     return month if month in MONTH_COLUMNS else aliases.get(name, name)
 
 
-def _sheet_table(
-    source: str, title: str, rows: list[tuple[object, ...]], spec: _SheetSpec
-) -> tuple[RawTable | None, list[Problem]]:
+def _sheet_table(grid: Grid, spec: _SheetSpec) -> tuple[RawTable | None, list[Problem]]:
     """The sheet's cells by canonical column name; None, with the problems, when its columns are wrong."""
+    source, title, rows = grid.source, grid.sheet or "", grid.rows
     header = [_column_name(cell, spec.aliases) for cell in rows[0]] if rows else []
     found = ", ".join(name for name in header if name) or "nothing"
     problems = [
@@ -125,22 +133,16 @@ def _sheet_table(
         if header.count(column) > 1
     ]
     problems += _months_beyond_the_year(source, title, header, rows)
-    positions = {column: header.index(column) for column in wanted if column in header}
-    cells = tuple(
-        (number, {column: (row[index] if index < len(row) else None) for column, index in positions.items()})
-        for number, row in enumerate(rows[1:], start=2)
-        if any(cell is UNSAVED_FORMULA or text_of(cell) for cell in row)
-    )
     if problems:
         return None, problems
-    return RawTable(source, title, tuple(positions), cells), []
+    return rows_below(grid, 0, {column: header.index(column) for column in wanted if column in header}), []
 
 
 _MONTH_LIKE = re.compile(r"(?:m|p|month|period)_?0*([0-9]+)")
 
 
 def _months_beyond_the_year(
-    source: str, title: str, header: list[str], rows: list[tuple[object, ...]]
+    source: str, title: str, header: list[str], rows: Sequence[Sequence[object]]
 ) -> list[Problem]:
     """A column for a month past M12 (M13, P13, Month 14: a year-end adjustment) holding a value: refused rather
     than silently left out of the year."""
@@ -178,9 +180,10 @@ def _open_workbook(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
                 reason = f"no sheet named {spec.name!r} (sheets: {', '.join(workbook.sheetnames)})"
                 problems.append(Problem(path.name, reason, sheet=spec.name))
             continue
-        table, sheet_problems = _sheet_table(path.name, sheet.title, list(sheet.rows), spec)
+        grid = sheet_grid(path.name, sheet)
+        table, sheet_problems = _sheet_table(grid, spec)
         if table is not None:
-            sheet_problems += unreadable_cells(table, sheet.hidden_rows)
+            sheet_problems += cell_problems(grid, table, 0)
             tables[spec.name] = table
         problems += sheet_problems
     return tables, problems

@@ -1,10 +1,33 @@
-"""Reading a rectangular table from CSV or XLSX, finding its header, and naming where each cell came from."""
+"""The one table reader: a CSV or XLSX file's cells, its header found by one policy, each cell named by its row.
+
+Every reader in ``outturn.ingest`` reads its file here: ``ingest.grid.read_grid`` for the cells, then
+``read_table`` for a table keyed by canonical column name or ``read_layout`` for a published layout such as the
+national tariff, and its rows with ``RowReader``. The hardening of ``csv_files`` and ``workbooks`` (encodings,
+strict quotes, field counts, formulas with no saved value, hidden rows, a cap on cells per sheet) applies to every
+one.
+
+The header policy:
+
+- Column names match by canonical name (``canonical_name``: case, spacing and punctuation ignored), through the
+  reader's aliases; a layout column marked ``prefix`` matches any header that starts with it (a header that names
+  its year).
+- The header is row 1, or the row the caller names (``header_row``). A published layout whose title rows sit
+  above its header asks for a search (``header_search=N``): the header is the first of the first N rows that
+  holds the layout's first (key) column.
+- When the header is not where expected but one of the first ``HEADER_SEARCH_ROWS`` rows holds every required
+  column, the fault names that row.
+- Below the header, blank rows are skipped; so are note rows where the reader asks (``notes=True``): a footnote
+  is text starting ``*`` in the first column with nothing in the others. Rows are numbered as a person sees them.
+- Cells keep their type (an XLSX number is a number, a CSV cell is text): ``RowReader`` reads a number stored
+  as text like the number, and a blank cell as no value; a reader's own ``RowReader`` adds its layout's published
+  conventions (the tariff's ``-`` for "no price", and where a blank price is allowed).
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -14,33 +37,35 @@ from outturn.domain import problems as _problems
 from outturn.domain.money import MoneyError, Pence, parse_money
 from outturn.domain.periods import FinancialMonth, FinancialYear, parse_month_number
 from outturn.domain.problems import Problem, ProblemsError
-from outturn.ingest.csv_files import read_csv_records, too_many_fields
-from outturn.ingest.workbooks import (
-    UNSAVED_FORMULA,
-    UNSAVED_FORMULA_REASON,
-    SheetCells,
-    open_workbook,
-    read_sheet,
-    sheet_title,
-)
+from outturn.ingest.csv_files import too_many_fields
+from outturn.ingest.grid import Grid, is_blank, read_grid
+from outturn.ingest.workbooks import UNSAVED_FORMULA, UNSAVED_FORMULA_REASON
 
 HEADER_SEARCH_ROWS = 10
+NOTE_MARK = "*"
 file_fault = _problems.file_fault  # defined beside ProblemsError; the readers take it from here
 HIDDEN_ROW_REASON = "this row is hidden in Excel: unhide it, or delete it if it should not be read"
+NO_DATA_ROWS = "the file has a header but no data rows"
 
 
 @dataclass(frozen=True)
 class RawTable:
-    """Cells keyed by canonical column name, each row with the row number a person sees in the file."""
+    """Cells keyed by column name, each row with the row number a person sees in the file.
+
+    ``labels`` names a column in problems as the file publishes it (a layout's key -> its header), where given.
+    """
 
     source: str
     sheet: str | None
     columns: tuple[str, ...]
     rows: tuple[tuple[int, Mapping[str, object]], ...]
     encoding: str | None = None  # how a CSV's text was read (``csv_files.ENCODING_LABELS``); None for XLSX
+    header_row: int = 1
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     def problem(self, reason: str, row: int | None = None, column: str | None = None) -> Problem:
-        return Problem(self.source, reason, row=row, column=column, sheet=self.sheet)
+        label = self.labels.get(column, column) if column is not None else None
+        return Problem(self.source, reason, row=row, column=label, sheet=self.sheet)
 
 
 def canonical_name(header: object) -> str:
@@ -49,13 +74,15 @@ def canonical_name(header: object) -> str:
     return "_".join(re.sub(r"[^0-9a-z]+", " ", text.strip().lower()).split())
 
 
-def _read_xlsx(path: Path, sheet: str | None) -> SheetCells:
-    with open_workbook(path) as workbook:
-        return read_sheet(workbook, sheet_title(workbook, path.name, sheet), path.name)
-
-
-def _is_blank(cells: Sequence[object]) -> bool:
-    return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells)
+def find_header(
+    grid: Grid, names: Callable[[Sequence[object]], Collection[str]], wanted: Collection[str], within: int
+) -> int | None:
+    """The index of the first of the first ``within`` rows whose ``names`` include every one of ``wanted``."""
+    for index, row in enumerate(grid.rows[:within]):
+        found = names(row)
+        if all(name in found for name in wanted):
+            return index
+    return None
 
 
 def read_table(
@@ -72,71 +99,149 @@ def read_table(
     Raises ``ProblemsError`` for an empty file, a missing column, or a header that sits below title rows
     (naming the row, so the user can remove the rows above it or pass ``header_row``).
     """
+    grid = read_grid(path, sheet)
     aliases = aliases or {}
-    sheet_name: str | None = None
-    encoding: str | None = None
-    hidden_rows: frozenset[int] = frozenset()
-    records: tuple[list[str], ...] = ()
-    cells: list[Sequence[object]]
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        sheet_cells = _read_xlsx(path, sheet)
-        sheet_name, hidden_rows = sheet_cells.title, sheet_cells.hidden_rows
-        cells = list(sheet_cells.rows)
-    elif path.suffix.lower() == ".csv":
-        if sheet is not None:
-            raise _problems.file_fault(path.name, f"a sheet ({sheet!r}) was named, but a CSV file has no sheets")
-        csv_file = read_csv_records(path)
-        records, encoding = csv_file.records, csv_file.encoding
-        cells = list(records)
-    else:
-        raise ProblemsError([Problem(path.name, "unsupported file type: expected .csv or .xlsx")], "cannot read")
-
-    def fail(reason: str, row: int | None = None, column: str | None = None) -> ProblemsError:
-        problem = Problem(path.name, reason, row=row, column=column, sheet=sheet_name)
-        return ProblemsError([problem], f"cannot import {path.name}")
 
     def names(row_cells: Sequence[object]) -> list[str]:
         return [aliases.get(canonical_name(cell), canonical_name(cell)) for cell in row_cells]
 
-    if not cells or all(_is_blank(row) for row in cells):
-        raise fail("the file is empty")
+    if grid.is_empty():
+        raise grid.fault("the file is empty")
     header_index = (header_row or 1) - 1
-    if header_index >= len(cells):
-        raise fail(f"there is no row {header_row}", row=header_row)
-    header = names(cells[header_index])
+    if header_index >= len(grid.rows):
+        raise grid.fault(f"there is no row {header_row}", row=header_row)
+    header = names(grid.rows[header_index])
     missing = [column for column in required if column not in header]
     if missing:
-        if header_row is None:
-            for index in range(1, min(HEADER_SEARCH_ROWS, len(cells))):
-                if all(column in names(cells[index]) for column in required):
-                    raise fail(
-                        f"the header is on row {index + 1}, below a title row: remove the rows above it "
-                        f"or give the header row (--header-row {index + 1})",
-                        row=1,
-                    )
+        below = find_header(grid, names, required, HEADER_SEARCH_ROWS) if header_row is None else None
+        if below is not None:
+            raise grid.fault(
+                f"the header is on row {below + 1}, below a title row: remove the rows above it "
+                f"or give the header row (--header-row {below + 1})",
+                row=1,
+            )
         found = ", ".join(column for column in header if column) or "nothing"
-        raise fail(f"missing column(s): {', '.join(missing)} (found: {found})", row=header_index + 1)
+        raise grid.fault(f"missing column(s): {', '.join(missing)} (found: {found})", row=header_index + 1)
     wanted = set(required) | set(optional)
     duplicated = sorted({column for column in header if column in wanted and header.count(column) > 1})
     if duplicated:
-        raise fail(f"column(s) appear more than once: {', '.join(duplicated)}", row=header_index + 1)
+        raise grid.fault(f"column(s) appear more than once: {', '.join(duplicated)}", row=header_index + 1)
     positions = {column: header.index(column) for column in wanted if column in header}
-    rows = tuple(
-        (
-            number,
-            {column: (row[index] if index < len(row) else None) for column, index in positions.items()},
-        )
-        for number, row in enumerate(cells[header_index + 1 :], start=header_index + 2)
-        if not _is_blank(row)
-    )
-    if not rows:
-        raise fail("the file has a header but no data rows", row=header_index + 1)
-    table = RawTable(path.name, sheet_name, tuple(positions), rows, encoding)
-    problems = too_many_fields(path.name, records, header_index) if records else []
-    problems += unreadable_cells(table, hidden_rows)
-    if problems:
-        raise ProblemsError(sorted(problems, key=lambda problem: problem.row or 0), f"cannot import {path.name}")
+    table = rows_below(grid, header_index, positions)
+    if not table.rows:
+        raise grid.fault(NO_DATA_ROWS, row=header_index + 1)
+    _check_cells(grid, table, header_index)
     return table
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a published layout: ``key`` in the table, found by its published ``label``'s canonical name
+    (any header that starts with it where ``prefix``: the MFF's header names its year)."""
+
+    key: str
+    label: str
+    prefix: bool = False
+
+    def matches(self, name: str) -> bool:
+        wanted = canonical_name(self.label)
+        return name == wanted or (self.prefix and name.startswith(wanted))
+
+
+def read_layout(
+    path: Path,
+    columns: Sequence[Column],
+    *,
+    sheet: str | None = None,
+    header_search: int | None = None,
+    notes: bool = False,
+) -> RawTable:
+    """The table of a published layout: its header on row 1, or found in the first ``header_search`` rows by the
+    first column; every missing or repeated column is a problem, named by its label; cells keyed by ``key`` and
+    named in problems by the header as published. The table may have no rows (the caller says what that means)."""
+    grid = read_grid(path, sheet)
+    if grid.is_empty():
+        raise grid.fault("the file is empty")
+    header_index = 0
+    if header_search is not None:
+        key = canonical_name(columns[0].label)
+        found = find_header(grid, lambda row: [canonical_name(cell) for cell in row], (key,), header_search)
+        if found is None:
+            raise grid.fault(f"no header row (a {key!r} cell) in the first {header_search} rows")
+        header_index = found
+    header = [canonical_name(cell) for cell in grid.rows[header_index]]
+    problems: list[Problem] = []
+    positions: dict[str, int] = {}
+    for column in columns:
+        matched = [index for index, name in enumerate(header) if column.matches(name)]
+        if len(matched) == 1:
+            positions[column.key] = matched[0]
+            continue
+        reason = "missing column" if not matched else "the column appears more than once"
+        problems.append(Problem(grid.source, reason, header_index + 1, column.label, grid.sheet))
+    if problems:
+        raise ProblemsError(problems, f"cannot import {grid.source}")
+    published = grid.rows[header_index]
+    labels = {key: " ".join(text_of(published[index]).split()) for key, index in positions.items()}
+    return table_below(grid, header_index, positions, labels, notes=notes)
+
+
+def rows_below(
+    grid: Grid,
+    header_index: int,
+    positions: Mapping[str, int],
+    labels: Mapping[str, str] | None = None,
+    *,
+    notes: bool = False,
+) -> RawTable:
+    """The non-blank rows below the header (and not notes, where ``notes``), keyed by ``positions``' columns."""
+    first = next(iter(positions), None)
+    rows = []
+    for number, row in enumerate(grid.rows[header_index + 1 :], start=header_index + 2):
+        if is_blank(row):
+            continue
+        cells = {column: (row[index] if index < len(row) else None) for column, index in positions.items()}
+        if notes and first is not None and is_note(cells, first):
+            continue
+        rows.append((number, cells))
+    return RawTable(
+        grid.source, grid.sheet, tuple(positions), tuple(rows), grid.encoding, header_index + 1, dict(labels or {})
+    )
+
+
+def table_below(
+    grid: Grid,
+    header_index: int,
+    positions: Mapping[str, int],
+    labels: Mapping[str, str] | None = None,
+    *,
+    notes: bool = False,
+) -> RawTable:
+    """The rows below the header at ``header_index`` (as ``read_layout`` keeps them), keyed by ``positions``'
+    columns, once every cell of the file has passed the checks every reader makes (field counts, formulas with no
+    saved value, hidden rows)."""
+    table = rows_below(grid, header_index, positions, labels, notes=notes)
+    _check_cells(grid, table, header_index)
+    return table
+
+
+def is_note(cells: Mapping[str, object], first: str) -> bool:
+    """A footnote below a table: text starting ``*`` in its first column and nothing in the others."""
+    if not text_of(cells.get(first)).startswith(NOTE_MARK):
+        return False
+    return all(not text_of(cell) for column, cell in cells.items() if column != first)
+
+
+def cell_problems(grid: Grid, table: RawTable, header_index: int) -> list[Problem]:
+    """A problem for every record with more fields than the header, formula with no saved value in the table's
+    columns and hidden row of data: the checks every reader makes."""
+    problems = too_many_fields(grid.source, grid.records, header_index) if grid.records else []
+    return problems + unreadable_cells(table, grid.hidden_rows)
+
+
+def _check_cells(grid: Grid, table: RawTable, header_index: int) -> None:
+    if problems := cell_problems(grid, table, header_index):
+        raise ProblemsError(sorted(problems, key=lambda problem: problem.row or 0), f"cannot import {grid.source}")
 
 
 def unreadable_cells(table: RawTable, hidden_rows: Collection[int] = ()) -> list[Problem]:

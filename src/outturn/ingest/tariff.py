@@ -11,12 +11,15 @@ Conventions of the published sheets: ``-`` means "no price" (null); rows of note
 ``*`` sit below the prices and are skipped; prices are whole pounds (pence are read exactly where given); the MFF
 payment index is given to 6 decimal places and held as integer millionths. Every bad cell is reported (file, row,
 column, reason) and nothing is returned until the whole file is clean.
+
+Every file is read with the one table reader (``ingest.tables.read_layout``: its header policy, note rows and
+checks); this module holds only the tariff's columns and its cell rules (``_Row``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from pathlib import Path
@@ -29,9 +32,7 @@ from outturn.domain.money import MoneyError, Pence, parse_money
 from outturn.domain.periods import FinancialYear
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.domain.tariff import MFF_SCALE, MFF_SCHEMA, TARIFF_AE_SCHEMA, TARIFF_APC_SCHEMA, TARIFF_OP_SCHEMA
-from outturn.ingest.csv_files import read_csv_records, too_many_fields
-from outturn.ingest.tables import canonical_name, text_of
-from outturn.ingest.workbooks import open_workbook, read_sheet, sheet_title
+from outturn.ingest.tables import Column, RawTable, RowReader, read_layout, text_of
 
 TARIFF_SUBDIRECTORY = Path("prices") / "national_tariff"
 TARIFF_WORKBOOK = "1718_Annex_B1_national_tariff_workbook.xlsx"
@@ -139,7 +140,7 @@ def load_tariff(reference_dir: Path, year: FinancialYear | str | int) -> Tariff:
         (files.mff, _mff_rows),
     ):
         try:
-            tables.append(reader(_csv_grid(directory / name), chosen.start_year))
+            tables.append(reader(directory / name, chosen.start_year))
         except ProblemsError as error:
             problems.extend(error.problems)
             tables.append(None)
@@ -160,9 +161,7 @@ def read_workbook_apc(workbook: Path, sheet: str, year: FinancialYear | str | in
         start_year = _sheet_year(workbook.name, sheet)
     else:
         start_year = (year if isinstance(year, FinancialYear) else FinancialYear.parse(year)).start_year
-    with open_workbook(workbook) as book:
-        rows = [list(row) for row in read_sheet(book, sheet_title(book, workbook.name, sheet), workbook.name).rows]
-    return _apc_rows(_workbook_grid(workbook.name, sheet, rows, "hrg_code"), start_year)
+    return _apc_rows(workbook, start_year, sheet=sheet, header_search=HEADER_SEARCH_ROWS)
 
 
 def _sheet_year(source: str, sheet: str) -> int:
@@ -175,120 +174,26 @@ def _sheet_year(source: str, sheet: str) -> int:
     return 2000 + int(match.group(1))
 
 
-# --- the grid: header located, data rows numbered as a person sees them ----------------------------------------
+# --- rows: the tariff's cell rules on the one table reader ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Grid:
-    source: str
-    sheet: str | None
-    header_row: int
-    header: tuple[str, ...]  # canonical names
-    labels: tuple[str, ...]  # as published, whitespace collapsed
-    rows: tuple[tuple[int, Sequence[object]], ...]
-
-
-def _label(cell: object) -> str:
-    return " ".join(text_of(cell).split())
-
-
-def _csv_grid(path: Path) -> _Grid:
-    records = read_csv_records(path).records
-    if not records:
-        raise ProblemsError([Problem(path.name, "the file is empty")], f"cannot load {path.name}")
-    if problems := too_many_fields(path.name, records, 0):
-        raise ProblemsError(problems, f"cannot load {path.name}")
-    return _Grid(
-        path.name,
-        None,
-        1,
-        tuple(canonical_name(cell) for cell in records[0]),
-        tuple(_label(cell) for cell in records[0]),
-        tuple(enumerate(records[1:], start=2)),
-    )
-
-
-def _workbook_grid(source: str, sheet: str, rows: list[list[object]], first_column: str) -> _Grid:
-    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        header = tuple(canonical_name(cell) for cell in row)
-        if first_column in header:
-            return _Grid(
-                source,
-                sheet,
-                index + 1,
-                header,
-                tuple(_label(cell) for cell in row),
-                tuple(enumerate(rows[index + 1 :], start=index + 2)),
-            )
-    reason = f"no header row (a {first_column!r} cell) in the first {HEADER_SEARCH_ROWS} rows"
-    raise ProblemsError([Problem(source, reason, sheet=sheet)], f"cannot read {source}")
-
-
-@dataclass(frozen=True)
-class _Column:
-    key: str
-    label: str  # the published header; matched by canonical name
-    prefix: bool = False  # match any header that starts with it (the MFF header names its year)
-
-
-def _locate(grid: _Grid, columns: Iterable[_Column]) -> dict[str, tuple[int, str]]:
-    """Each wanted column's position and published label; every missing or repeated column is a problem."""
-    found: dict[str, tuple[int, str]] = {}
-    problems: list[Problem] = []
-    for column in columns:
-        wanted = canonical_name(column.label)
-        positions = [
-            index
-            for index, name in enumerate(grid.header)
-            if name == wanted or (column.prefix and name.startswith(wanted))
-        ]
-        if not positions:
-            problems.append(
-                Problem(grid.source, "missing column", row=grid.header_row, column=column.label, sheet=grid.sheet)
-            )
-        elif len(positions) > 1:
-            problems.append(
-                Problem(grid.source, "the column appears more than once", grid.header_row, column.label, grid.sheet)
-            )
-        else:
-            found[column.key] = (positions[0], grid.labels[positions[0]])
-    if problems:
-        raise ProblemsError(problems, f"cannot load {grid.source}")
-    return found
-
-
-class _Row:
-    """One data row's cells by key; each bad cell adds a problem naming the row and the published column."""
-
-    def __init__(self, grid: _Grid, number: int, cells: Sequence[object], positions: Mapping[str, tuple[int, str]]):
-        self.grid, self.number, self.cells, self.positions = grid, number, cells, positions
-        self.problems: list[Problem] = []
-
-    def raw(self, key: str) -> object:
-        index = self.positions[key][0]
-        return self.cells[index] if index < len(self.cells) else None
-
-    def text(self, key: str) -> str:
-        return text_of(self.raw(key))
-
-    def fault(self, key: str, reason: str) -> None:
-        label = self.positions[key][1]
-        self.problems.append(Problem(self.grid.source, reason, self.number, label, self.grid.sheet))
+class _Row(RowReader):
+    """One price row; each bad cell adds a problem naming the row and the column as published."""
 
     def code(self, key: str, pattern: re.Pattern[str], what: str) -> str | None:
         text = self.text(key).upper()
         if not text:
-            self.fault(key, f"a {what} is required")
+            self.fault(f"a {what} is required", key)
             return None
         if pattern.fullmatch(text) is None:
-            self.fault(key, f"not a {what}: {text!r}")
+            self.fault(f"not a {what}: {text!r}", key)
             return None
         return text
 
     def name(self, key: str) -> str | None:
         text = " ".join(self.text(key).split())
         if not text:
-            self.fault(key, "a name is required")
+            self.fault("a name is required", key)
             return None
         return text
 
@@ -299,33 +204,33 @@ class _Row:
             return True
         if not text:
             if not blank_is_none:
-                self.fault(key, f"a value is required (write {NO_PRICE!r} where there is none)")
+                self.fault(f"a value is required (write {NO_PRICE!r} where there is none)", key)
             return True
         return False
 
     def price(self, key: str, *, blank_is_none: bool = False) -> Pence | None:
         if self._absent(key, blank_is_none=blank_is_none):
             return None
-        raw = self.raw(key)
+        raw = self.cells.get(key)
         try:
             pence = parse_money(raw.strip() if isinstance(raw, str) else raw)
         except MoneyError as error:
-            self.fault(key, str(error))
+            self.fault(str(error), key)
             return None
         if pence < 0:
-            self.fault(key, f"a price cannot be negative: {text_of(raw)!r}")
+            self.fault(f"a price cannot be negative: {text_of(raw)!r}", key)
             return None
         return pence
 
     def days(self, key: str) -> int | None:
         if self._absent(key, blank_is_none=False):
             return None
-        raw = self.raw(key)
+        raw = self.cells.get(key)
         if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
             return raw
         text = self.text(key)
         if _DAYS.fullmatch(text) is None:
-            self.fault(key, f"not a whole number of days: {text!r}")
+            self.fault(f"not a whole number of days: {text!r}", key)
             return None
         return int(text)
 
@@ -335,16 +240,16 @@ class _Row:
             return True
         if text in ("no", "n"):
             return False
-        self.fault(key, f"expected Yes or No, not {self.text(key)!r}")
+        self.fault(f"expected Yes or No, not {self.text(key)!r}", key)
         return None
 
     def index_millionths(self, key: str) -> int | None:
         text = self.text(key)
         if not text:
-            self.fault(key, "a payment index value is required")
+            self.fault("a payment index value is required", key)
             return None
         if _INDEX.fullmatch(text) is None:
-            self.fault(key, f"not a payment index value: {text!r}")
+            self.fault(f"not a payment index value: {text!r}", key)
             return None
         value = Decimal(text)
         if len(value.as_tuple().digits) > EXCEL_SIGNIFICANT_DIGITS:
@@ -354,54 +259,40 @@ class _Row:
         value = value.normalize()
         exponent = value.as_tuple().exponent
         if isinstance(exponent, int) and exponent < -MFF_DECIMALS:
-            self.fault(key, f"more than {MFF_DECIMALS} decimal places in the payment index: {text!r}")
+            self.fault(f"more than {MFF_DECIMALS} decimal places in the payment index: {text!r}", key)
             return None
         if value <= 0:
-            self.fault(key, f"the payment index must be above zero, not {text!r}")
+            self.fault(f"the payment index must be above zero, not {text!r}", key)
             return None
         return int(value * MFF_SCALE)
 
 
-def _is_note(row: _Row, first: str) -> bool:
-    """A footnote below the prices: ``*`` text in the first column and nothing in the others."""
-    if not row.text(first).startswith("*"):
-        return False
-    return all(not row.text(key) for key in row.positions if key != first)
-
-
 def _read_rows(
-    grid: _Grid,
-    columns: Sequence[_Column],
+    table: RawTable,
     build: Callable[[_Row], dict[str, Any]],
     key_of: Callable[[dict[str, Any]], object],
     schema: Mapping[str, str],
 ) -> pa.Table:
-    positions = _locate(grid, columns)
-    first = columns[0].key
+    first = table.columns[0]
     records: list[dict[str, Any]] = []
     problems: list[Problem] = []
     seen: dict[object, int] = {}
-    for number, cells in grid.rows:
-        if all(not text_of(cell) for cell in cells):
-            continue
-        row = _Row(grid, number, cells, positions)
-        if _is_note(row, first):
-            continue
+    for number, cells in table.rows:
+        row = _Row(table, number, cells)
         record = build(row)
         problems.extend(row.problems)
         if row.problems:
             continue
         key = key_of(record)
         if key in seen:
-            reason = f"{key} appears more than once (first on row {seen[key]})"
-            problems.append(Problem(grid.source, reason, number, positions[first][1], grid.sheet))
+            problems.append(table.problem(f"{key} appears more than once (first on row {seen[key]})", number, first))
             continue
         seen[key] = number
         records.append(record)
     if problems:
-        raise ProblemsError(problems, f"cannot load {grid.source}")
+        raise ProblemsError(problems, f"cannot load {table.source}")
     if not records:
-        raise ProblemsError([Problem(grid.source, "no prices below the header", grid.header_row, sheet=grid.sheet)])
+        raise ProblemsError([table.problem("no prices below the header", table.header_row)])
     return _arrow(records, schema)
 
 
@@ -414,22 +305,22 @@ def _arrow(records: list[dict[str, Any]], schema: Mapping[str, str]) -> pa.Table
 # --- the four price lists ---------------------------------------------------------------------------------------
 
 _APC_COLUMNS = (
-    _Column("hrg", "HRG code"),
-    _Column("hrg_name", "HRG name"),
-    _Column("op_procedure", "Outpatient procedure tariff (£)"),
-    _Column("combined", "Combined day case / ordinary elective spell tariff (£)"),
-    _Column("day_case", "Day case spell tariff (£)"),
-    _Column("elective", "Ordinary elective spell tariff (£)"),
-    _Column("elective_trim", "Ordinary elective long stay trim point (days)"),
-    _Column("non_elective", "Non-elective spell tariff (£)"),
-    _Column("non_elective_trim", "Non-elective long stay trim point (days)"),
-    _Column("excess_bed_day", "Per day long stay payment (for days exceeding trim point) (£)"),
-    _Column("short_stay_applies", "Reduced short stay emergency tariff applicable?"),
-    _Column("short_stay", "Reduced short stay emergency tariff (£)"),
+    Column("hrg", "HRG code"),
+    Column("hrg_name", "HRG name"),
+    Column("op_procedure", "Outpatient procedure tariff (£)"),
+    Column("combined", "Combined day case / ordinary elective spell tariff (£)"),
+    Column("day_case", "Day case spell tariff (£)"),
+    Column("elective", "Ordinary elective spell tariff (£)"),
+    Column("elective_trim", "Ordinary elective long stay trim point (days)"),
+    Column("non_elective", "Non-elective spell tariff (£)"),
+    Column("non_elective_trim", "Non-elective long stay trim point (days)"),
+    Column("excess_bed_day", "Per day long stay payment (for days exceeding trim point) (£)"),
+    Column("short_stay_applies", "Reduced short stay emergency tariff applicable?"),
+    Column("short_stay", "Reduced short stay emergency tariff (£)"),
 )
 
 
-def _apc_rows(grid: _Grid, year: int) -> pa.Table:
+def _apc_rows(path: Path, year: int, *, sheet: str | None = None, header_search: int | None = None) -> pa.Table:
     def build(row: _Row) -> dict[str, Any]:
         combined = row.price("combined", blank_is_none=True)
         day_case = row.price("day_case", blank_is_none=True)
@@ -437,7 +328,7 @@ def _apc_rows(grid: _Grid, year: int) -> pa.Table:
         short_stay = None
         if row.yes_no("short_stay_applies"):
             if row.text("short_stay") in ("", NO_PRICE):
-                row.fault("short_stay", "the reduced short-stay tariff applies (Yes) but no price is given")
+                row.fault("the reduced short-stay tariff applies (Yes) but no price is given", "short_stay")
             else:
                 short_stay = row.price("short_stay")
         return {
@@ -454,20 +345,21 @@ def _apc_rows(grid: _Grid, year: int) -> pa.Table:
             "op_procedure_pence": row.price("op_procedure", blank_is_none=True),
         }
 
-    return _read_rows(grid, _APC_COLUMNS, build, lambda record: record["hrg"], TARIFF_APC_SCHEMA)
+    table = read_layout(path, _APC_COLUMNS, sheet=sheet, header_search=header_search, notes=True)
+    return _read_rows(table, build, lambda record: record["hrg"], TARIFF_APC_SCHEMA)
 
 
 _OP_COLUMNS = (
-    _Column("treatment_function", "Treatment function code"),
-    _Column("treatment_function_name", "Treatment function description"),
-    _Column("first", "WF01B First Attendance - Single Professional"),
-    _Column("first_multi", "WF02B First Attendance - Multi Professional"),
-    _Column("follow_up", "WF01A Follow Up Attendance - Single Professional"),
-    _Column("follow_up_multi", "WF02A Follow Up Attendance - Multi Professional"),
+    Column("treatment_function", "Treatment function code"),
+    Column("treatment_function_name", "Treatment function description"),
+    Column("first", "WF01B First Attendance - Single Professional"),
+    Column("first_multi", "WF02B First Attendance - Multi Professional"),
+    Column("follow_up", "WF01A Follow Up Attendance - Single Professional"),
+    Column("follow_up_multi", "WF02A Follow Up Attendance - Multi Professional"),
 )
 
 
-def _op_rows(grid: _Grid, year: int) -> pa.Table:
+def _op_rows(path: Path, year: int) -> pa.Table:
     def build(row: _Row) -> dict[str, Any]:
         return {
             "year": year,
@@ -479,18 +371,19 @@ def _op_rows(grid: _Grid, year: int) -> pa.Table:
             "follow_up_multi_pence": row.price("follow_up_multi"),
         }
 
-    return _read_rows(grid, _OP_COLUMNS, build, lambda record: record["treatment_function"], TARIFF_OP_SCHEMA)
+    table = read_layout(path, _OP_COLUMNS, notes=True)
+    return _read_rows(table, build, lambda record: record["treatment_function"], TARIFF_OP_SCHEMA)
 
 
 _AE_COLUMNS = (
-    _Column("hrg", "HRG code"),
-    _Column("hrg_name", "HRG name"),
-    _Column("type_1_2", "Type 1 and 2 Departments"),
-    _Column("type_3", "Type 3 Departments"),
+    Column("hrg", "HRG code"),
+    Column("hrg_name", "HRG name"),
+    Column("type_1_2", "Type 1 and 2 Departments"),
+    Column("type_3", "Type 3 Departments"),
 )
 
 
-def _ae_rows(grid: _Grid, year: int) -> pa.Table:
+def _ae_rows(path: Path, year: int) -> pa.Table:
     def build(row: _Row) -> dict[str, Any]:
         return {
             "year": year,
@@ -500,17 +393,17 @@ def _ae_rows(grid: _Grid, year: int) -> pa.Table:
             "type_3_pence": row.price("type_3"),
         }
 
-    return _read_rows(grid, _AE_COLUMNS, build, lambda record: record["hrg"], TARIFF_AE_SCHEMA)
+    return _read_rows(read_layout(path, _AE_COLUMNS, notes=True), build, lambda record: record["hrg"], TARIFF_AE_SCHEMA)
 
 
 _MFF_COLUMNS = (
-    _Column("provider", "Provider Code"),
-    _Column("provider_name", "Provider Name"),
-    _Column("mff", "Payment index value", prefix=True),
+    Column("provider", "Provider Code"),
+    Column("provider_name", "Provider Name"),
+    Column("mff", "Payment index value", prefix=True),
 )
 
 
-def _mff_rows(grid: _Grid, _year: int) -> pa.Table:
+def _mff_rows(path: Path, _year: int) -> pa.Table:
     def build(row: _Row) -> dict[str, Any]:
         return {
             "provider": row.code("provider", _PROVIDER_CODE, "provider code"),
@@ -518,4 +411,4 @@ def _mff_rows(grid: _Grid, _year: int) -> pa.Table:
             "mff_millionths": row.index_millionths("mff"),
         }
 
-    return _read_rows(grid, _MFF_COLUMNS, build, lambda record: record["provider"], MFF_SCHEMA)
+    return _read_rows(read_layout(path, _MFF_COLUMNS, notes=True), build, lambda record: record["provider"], MFF_SCHEMA)
