@@ -31,7 +31,13 @@ from outturn.domain.periods import FinancialMonth, FinancialYear, parse_month_nu
 from outturn.domain.plans import parse_share
 from outturn.domain.savings import Rag, SavingsTarget, SchemeStatus, assess_rag
 from outturn.domain.savings_rollup import RollupLevel
-from outturn.reports.savings import conflict_document, movement_document, rollup_document, scheme_document
+from outturn.reports.savings import (
+    conflict_document,
+    movement_document,
+    register_row,
+    rollup_document,
+    scheme_document,
+)
 from outturn.services import savings
 from outturn.store.savings_repository import VersionConflict
 
@@ -121,7 +127,7 @@ def savings_list(
             SchemeStatus.parse(status).value if status else None,
             Rag.parse(rag).value if rag else None,
         )
-    rows = [scheme_document(view.scheme, view.rag, month.number) for view in views]
+    rows = [register_row(view.scheme, view.rag, month.number) for view in views]
     emit_rows(
         fmt,
         rows,

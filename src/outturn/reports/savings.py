@@ -56,6 +56,17 @@ def scheme_document(scheme: Scheme, rag: RagAssessment, month: int) -> dict[str,
     }
 
 
+def register_row(scheme: Scheme, rag: RagAssessment, month: int) -> dict[str, Any]:
+    """A scheme as a row of the register, for ``outturn savings list --format json`` and ``GET
+    /api/savings/schemes`` alike: the scheme's document with its workstream's label and whether its RAG is
+    overridden."""
+    return {
+        **scheme_document(scheme, rag, month),
+        "workstream_label": scheme.workstream.label,
+        "rag_overridden": rag.overridden,
+    }
+
+
 def movement_document(items: tuple[Movement, ...]) -> dict[str, Any]:
     return {
         "schemes": [

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from outturn.domain.problems import Problem, ProblemsError
+from outturn.reports.imports import import_rows
 from outturn.services import imports, savings
 from outturn.services.imports import ImportRefused
 from outturn.services.users import User
@@ -170,10 +171,10 @@ async def cancel(request: Request, user: Editor, job_id: str) -> Response:
 
 @router.get("/api/imports", tags=["imports"])
 async def history_api(_user: Editor, workspace: WorkspaceDep) -> list[dict[str, Any]]:
-    """The import log, newest first (as ``outturn imports list --format json``'s records): ``kind``,
-    ``source_name``, ``sha256``, ``imported_at``, ``imported_by``, ``row_count``, ``totals`` and ``replaced_totals``
-    (names ending ``_pence``), ``replaced_rows``."""
-    return await run_in_threadpool(_history, workspace)
+    """The import log, newest first (the newest 50), as ``outturn imports list --format json``: ``id``, ``kind``,
+    ``source``, ``sha256``, ``imported_at``, ``imported_by``, ``rows``, ``replaced_rows``, each total as ``*_pence``
+    and each replaced total as ``replaced_*_pence``."""
+    return import_rows(await run_in_threadpool(imports.import_history, workspace, HISTORY_ROWS))
 
 
 @router.post("/api/imports/{kind}", tags=["imports"])
