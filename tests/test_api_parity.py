@@ -47,6 +47,7 @@ PAIRS = (
         "benchmark",
         ["benchmark", "--measure", "gp_referrals", "--org", "01A", "--year", "2025/26"],
         "/api/benchmark?measure=gp_referrals&org=01A&as_at=2025-09",
+        api_only={"funnel": "the funnel plot the page draws; the command's twin is `outturn funnel`"},
     ),
     Pair("contracts statement", ["contracts", "statement", "--provider", "RXX", "--as-at", "2025-09"],
          "/api/contracts/RXX?as_at=2025-09"),  # fmt: skip
@@ -62,8 +63,7 @@ PAIRS = (
         "savings list",
         ["savings", "list", "--as-at", "2025-09"],
         "/api/savings/schemes?as_at=2025-09&per_page=1000",
-        part=lambda document: document["schemes"],
-        api_only={},
+        part=lambda document: document["schemes"],  # the API pages the rows: as_at, total, page, pages
     ),
     Pair(
         "prescribing savings",
