@@ -49,9 +49,16 @@ PAIRS = (
         "/api/benchmark?measure=gp_referrals&org=01A&as_at=2025-09",
         api_only={"funnel": "the funnel plot the page draws; the command's twin is `outturn funnel`"},
     ),
-    Pair("contracts statement", ["contracts", "statement", "--provider", "RXX", "--as-at", "2025-09"],
-         "/api/contracts/RXX?as_at=2025-09"),  # fmt: skip
-    Pair("contracts reconcile", ["contracts", "reconcile", "--as-at", "2025-09"], "/api/contracts/reconcile?as_at=2025-09"),
+    Pair(
+        "contracts statement",
+        ["contracts", "statement", "--provider", "RXX", "--as-at", "2025-09"],
+        "/api/contracts/RXX?as_at=2025-09",
+    ),
+    Pair(
+        "contracts reconcile",
+        ["contracts", "reconcile", "--as-at", "2025-09"],
+        "/api/contracts/reconcile?as_at=2025-09",
+    ),
     Pair(
         "contracts challenges list",
         ["contracts", "challenges", "list", "--provider", "RXX", "--year", "2025/26"],

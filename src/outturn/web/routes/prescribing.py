@@ -110,6 +110,6 @@ async def prescribing_api(
     """A month of prescribing (``month`` YYYY-MM, default the latest held): ``practices`` (items, ``nic_pence``,
     ``actual_cost_pence``, per 1,000 patients and per 1,000 ASTRO-PU, ``generic_rate``) and ``savings``
     (as ``outturn prescribing savings --format json``: ``savings``, the largest 50 price-per-unit savings by
-    practice and group of equivalent presentations; ``organisations``; ``total_savings_pence``). A practice user gets its own
-    practice's rows only. 400 when no prescribing is loaded."""
+    practice and group of equivalent presentations; ``organisations``; ``total_savings_pence``). A practice user
+    gets its own practice's rows only. 400 when no prescribing is loaded."""
     return await prescribing_document(request, workspace, user, month)
