@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +26,7 @@ from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.services import challenges, savings
 from outturn.services.workspace import Workspace
 from outturn.web import create_app
-from web_helpers import AT_ONCE, shared_workspace, sign_in
+from web_helpers import AT_ONCE, copy_workspace, shared_workspace, sign_in
 
 __all__ = ["shared_workspace"]
 
@@ -176,3 +177,41 @@ def test_the_overviews_top_risks_are_rows_of_the_risk_register(
     top = api(client, Pair("overview", [], "/api/overview?org=01A&as_at=2025-09"))["top_risks"]
     assert [row["description"] for row in top][:3] == ["Drug prices", "Winter pressures", "CHC claims"]
     assert top == [next(row for row in register if row["description"] == risk["description"]) for risk in top]
+
+
+# --- changes: the command on one copy of the workspace, the API on another, the same answer ------------------
+
+
+# S2 (tests/web_helpers.py) is at version 1; M09 is a month still to come at the workspace's month (M06).
+WRITES = (
+    ("savings update", ["savings", "update", "S2", "--version", "1", "--forecast", "M09=£1"], 0,
+     "/api/savings/schemes/2025/S2", {"version": 1, "forecast_pence": {"9": 100}}, 200),
+    ("savings update, someone saved first", ["savings", "update", "S2", "--version", "0", "--forecast", "M09=£1"], 2,
+     "/api/savings/schemes/2025/S2", {"version": 0, "forecast_pence": {"9": 100}}, 409),
+    ("savings close-month", ["savings", "close-month"], 0, "/api/close", None, 200),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(("command", "exit_code", "path", "body", "status"), [case[1:] for case in WRITES],
+                         ids=[case[0] for case in WRITES])  # fmt: skip
+def test_a_change_answers_the_same_from_the_cli_and_the_api(
+    command: list[str],
+    exit_code: int,
+    path: str,
+    body: dict[str, Any] | None,
+    status: int,
+    web_workspace_template: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two copies of ``web_helpers.build_workspace``'s workspace: the command changes one, the API (as fiona) the
+    other."""
+    monkeypatch.delenv("OUTTURN_REFERENCE_DIR", raising=False)  # as web_helpers.web_workspace
+    copy_workspace(web_workspace_template, tmp_path / "cli").close()
+    for_api = copy_workspace(web_workspace_template, tmp_path / "api")
+    with TestClient(create_app(for_api.settings, AT_ONCE)) as client:
+        response = client.post(path, json=body, headers={"X-CSRF-Token": sign_in(client, "fiona")})
+    for_api.close()
+    result = CliRunner().invoke(cli, ["--workspace", str(tmp_path / "cli" / "ws"), *command, "--format", "json"])
+    assert (result.exit_code, response.status_code) == (exit_code, status), result.output + response.text
+    assert json.loads(result.stdout) == response.json()

@@ -32,11 +32,13 @@ from outturn.domain.plans import parse_share
 from outturn.domain.savings import Rag, SavingsTarget, SchemeStatus, assess_rag
 from outturn.domain.savings_rollup import RollupLevel
 from outturn.reports.savings import (
+    closed_document,
     conflict_document,
     movement_document,
     register_row,
     rollup_document,
-    scheme_document,
+    saved_document,
+    scheme_history_document,
 )
 from outturn.services import savings
 from outturn.store.savings_repository import VersionConflict
@@ -160,17 +162,7 @@ def savings_show(
     with workspace_from(ctx, workspace) as opened:
         month = month_or_default(opened, as_at)
         scheme, entries = savings.show_scheme(opened, month.year, reference)
-    document = scheme_document(scheme, assess_rag(scheme, month.number), month.number)
-    document["history"] = [
-        {
-            "at": entry.at.isoformat(),
-            "who": entry.who,
-            "action": entry.action,
-            "before": entry.before,
-            "after": entry.after,
-        }
-        for entry in entries
-    ]
+    document = scheme_history_document(scheme, assess_rag(scheme, month.number), month.number, entries)
 
     def render() -> None:
         console.print(
@@ -232,7 +224,7 @@ def savings_update(
             _report_conflict(fmt, conflict, changes)
     emit(
         fmt,
-        {"reference": saved.reference, "version": saved.version},
+        saved_document(saved),
         lambda: console.print(f"{saved.reference} saved as version {saved.version}"),
     )
 
@@ -292,7 +284,7 @@ def savings_close_month(
         count = savings.close_month(opened, month, current_user())
     emit(
         fmt,
-        {"closed": month.calendar_label, "schemes": count},
+        closed_document(month, count),
         lambda: console.print(f"{month} closed with {count} scheme(s)"),
     )
 

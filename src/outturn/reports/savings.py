@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Protocol
 
+from outturn.domain.periods import FinancialMonth
 from outturn.domain.savings import RagAssessment, SavingsFigures, Scheme
 from outturn.domain.savings_codec import scheme_to_data
 from outturn.domain.savings_rollup import Movement, RollupRow
+
+
+class AuditEntry(Protocol):
+    """One change from the audit trail (``store.AuditEntry``, as ``services.savings.show_scheme`` returns it)."""
+
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def who(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def before(self) -> Mapping[str, Any] | None: ...
+    @property
+    def after(self) -> Mapping[str, Any] | None: ...
 
 
 def share(value: Decimal | None, places: int = 4) -> float | None:
@@ -54,6 +72,32 @@ def scheme_document(scheme: Scheme, rag: RagAssessment, month: int) -> dict[str,
         "rag_computed": rag.computed.value,
         "rag_reasons": list(rag.reasons),
     }
+
+
+def scheme_history_document(
+    scheme: Scheme, rag: RagAssessment, month: int, history: Sequence[AuditEntry]
+) -> dict[str, Any]:
+    """One scheme with its audit trail, oldest first: ``outturn savings show --format json`` and ``GET
+    /api/savings/schemes/{year}/{reference}`` alike."""
+    return {
+        **scheme_document(scheme, rag, month),
+        "history": [
+            {"at": entry.at.isoformat(), "who": entry.who, "action": entry.action, "before": entry.before,
+             "after": entry.after}
+            for entry in history
+        ],
+    }  # fmt: skip
+
+
+def saved_document(scheme: Scheme) -> dict[str, Any]:
+    """A scheme as saved by an edit (its new ``version`` among its fields): ``outturn savings update --format
+    json`` and the API's answer to the edit alike."""
+    return scheme_to_data(scheme)
+
+
+def closed_document(month: FinancialMonth, schemes: int) -> dict[str, Any]:
+    """A month closed for savings: ``outturn savings close-month --format json`` and ``POST /api/close`` alike."""
+    return {"closed": month.calendar_label, "schemes": schemes}
 
 
 def register_row(scheme: Scheme, rag: RagAssessment, month: int) -> dict[str, Any]:

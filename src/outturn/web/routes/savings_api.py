@@ -12,9 +12,8 @@ from pydantic import BaseModel, Field
 from outturn.domain.money import Pence
 from outturn.domain.periods import FinancialYear
 from outturn.domain.savings import Rag, SchemeStatus, assess_rag
-from outturn.domain.savings_codec import scheme_to_data
 from outturn.domain.savings_rules import SchemeFault
-from outturn.reports.savings import conflict_document, scheme_document
+from outturn.reports.savings import conflict_document, saved_document, scheme_history_document
 from outturn.services import savings
 from outturn.services.savings import SchemeChanges, SchemeRefused
 from outturn.services.web import SavingsError, VersionConflict
@@ -70,19 +69,7 @@ def get_scheme(
 ) -> dict[str, Any]:
     """One scheme (as ``outturn savings show --format json``) with its audit trail, oldest first."""
     scheme, history, month = _scheme(workspace, year, reference, as_at)
-    return {
-        **scheme_document(scheme, assess_rag(scheme, month), month),
-        "history": [
-            {
-                "at": entry.at.isoformat(),
-                "who": entry.who,
-                "action": entry.action,
-                "before": entry.before,
-                "after": entry.after,
-            }
-            for entry in history
-        ],
-    }
+    return scheme_history_document(scheme, assess_rag(scheme, month), month, history)
 
 
 class SchemeEditBody(BaseModel):
@@ -139,4 +126,4 @@ def edit_scheme(
         )
         return JSONResponse(document, status_code=409)
     wrote()
-    return JSONResponse(scheme_to_data(saved))
+    return JSONResponse(saved_document(saved))
