@@ -46,6 +46,12 @@ class Pair:
 
 PAIRS = (
     Pair("position", ["position", "--org", "01A", "--as-at", "2025-09"], "/api/position?org=01A&as_at=2025-09"),
+    Pair(
+        "position in the overview",
+        ["position", "--org", "01A", "--as-at", "2025-09"],
+        "/api/overview?org=01A&as_at=2025-09",
+        part=lambda document: document["position"],
+    ),
     Pair("position history", ["position", "history", "--org", "01A"], "/api/position/history?org=01A"),
     Pair("forecast backtest", ["forecast", "backtest", "--as-at", "2025-09"], "/api/forecast/backtest?as_at=2025-09"),
     Pair(
