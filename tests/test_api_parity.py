@@ -26,9 +26,9 @@ from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.services import challenges, savings
 from outturn.services.workspace import Workspace
 from outturn.web import create_app
-from web_helpers import AT_ONCE, copy_workspace, shared_workspace, sign_in
+from web_helpers import AT_ONCE, app_client, copy_workspace, shared_workspace, sign_in, web_workspace
 
-__all__ = ["shared_workspace"]
+__all__ = ["app_client", "shared_workspace", "web_workspace"]
 
 
 @dataclass(frozen=True)
@@ -221,3 +221,20 @@ def test_a_change_answers_the_same_from_the_cli_and_the_api(
     result = CliRunner().invoke(cli, ["--workspace", str(tmp_path / "cli" / "ws"), *command, "--format", "json"])
     assert (result.exit_code, response.status_code) == (exit_code, status), result.output + response.text
     assert json.loads(result.stdout) == response.json()
+
+
+def test_a_measure_that_cannot_be_benchmarked_gets_the_commands_reason(
+    web_workspace: Workspace, app_client: TestClient
+) -> None:
+    """``web_helpers.build_workspace`` holds no practice populations: the command exits 2 and the API answers 400,
+    both with the service's own message."""
+    sign_in(app_client, "fiona")
+    response = app_client.get("/api/benchmark?measure=gp_referrals&org=01A&as_at=2025-09")
+    result = CliRunner().invoke(
+        cli,
+        ["--workspace", str(web_workspace.path), "benchmark", "--measure", "gp_referrals", "--org", "01A",
+         "--year", "2025/26", "--format", "json"],
+    )  # fmt: skip
+    assert (result.exit_code, response.status_code) == (2, 400), result.output + response.text
+    assert json.loads(result.stdout) == response.json()
+    assert "population" in response.json()["error"]

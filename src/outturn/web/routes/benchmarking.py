@@ -15,11 +15,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from outturn.domain.benchmark import MEASURE_REGISTRY, MEASURES
+from outturn.domain.benchmark import MEASURE_REGISTRY, MEASURES, find_measure
 from outturn.domain.errors import BadInput
 from outturn.domain.periods import FinancialMonth
 from outturn.reports.pack import BenchmarkSection
 from outturn.reports.pack_charts import funnel_svg
+from outturn.services.benchmark import benchmark as run_benchmark
 from outturn.services.pack import benchmark_sections
 from outturn.services.statistics import FunnelReport
 from outturn.services.workspace import Workspace
@@ -61,12 +62,15 @@ def _chart(request: Request, found: BenchmarkSection, org: str, month: Financial
     return Markup(svg)  # drawn by matplotlib from our own figures: the practice codes are the only text
 
 
-def api_document(found: BenchmarkSection | None, note: str | None) -> dict[str, Any]:
+def api_document(
+    workspace: Workspace, found: BenchmarkSection | None, note: str | None, org: str, month: FinancialMonth, measure: str
+) -> dict[str, Any]:
     """``outturn benchmark --format json``'s document for the same measure, organisation and year, with the
-    ``funnel`` the page draws (as ``outturn funnel --format json``); when the measure cannot be benchmarked, the
-    reason, as the command gives it."""
+    ``funnel`` the page draws (as ``outturn funnel --format json``). When the measure cannot be benchmarked, the
+    service is asked again so that its own error (the command's message) is what the API answers."""
     if found is None or found.document is None:
-        raise BadInput(note or "the measure cannot be benchmarked")
+        run_benchmark(workspace, find_measure(measure), org=org, year=month.year)
+        raise BadInput(note or f"{measure} cannot be benchmarked")
     funnel = FunnelReport("benchmark", found.funnel, None).document() if found.funnel else None
     return {**found.document, "funnel": funnel}
 
@@ -118,7 +122,7 @@ def benchmark_api(
     json``). 400 with the reason when the measure cannot be benchmarked. Finance, board and admin only."""
     month, code = as_at_month(workspace, as_at), _org(workspace, org)
     found, note = section(request, workspace, code, month, measure)
-    return api_document(found, note)
+    return api_document(workspace, found, note, code, month, measure)
 
 
 def practice_measures(request: Request, workspace: Workspace, practice: str, org: str) -> list[dict[str, Any]]:
