@@ -63,7 +63,12 @@ def _chart(request: Request, found: BenchmarkSection, org: str, month: Financial
 
 
 def api_document(
-    workspace: Workspace, found: BenchmarkSection | None, note: str | None, org: str, month: FinancialMonth, measure: str
+    workspace: Workspace,
+    found: BenchmarkSection | None,
+    note: str | None,
+    org: str,
+    month: FinancialMonth,
+    measure: str,
 ) -> dict[str, Any]:
     """``outturn benchmark --format json``'s document for the same measure, organisation and year, with the
     ``funnel`` the page draws (as ``outturn funnel --format json``). When the measure cannot be benchmarked, the
