@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.savings import RagAssessment, SavingsFigures, Scheme
 from outturn.domain.savings_codec import scheme_to_data
 from outturn.domain.savings_rollup import Movement, RollupRow
-
-
-class AuditEntry(Protocol):
-    """One change from the audit trail (``store.AuditEntry``, as ``services.savings.show_scheme`` returns it)."""
-
-    @property
-    def at(self) -> datetime: ...
-    @property
-    def who(self) -> str: ...
-    @property
-    def action(self) -> str: ...
-    @property
-    def before(self) -> Mapping[str, Any] | None: ...
-    @property
-    def after(self) -> Mapping[str, Any] | None: ...
+from outturn.reports.audit import AuditEntry, audit_trail
 
 
 def share(value: Decimal | None, places: int = 4) -> float | None:
@@ -81,12 +66,8 @@ def scheme_history_document(
     /api/savings/schemes/{year}/{reference}`` alike."""
     return {
         **scheme_document(scheme, rag, month),
-        "history": [
-            {"at": entry.at.isoformat(), "who": entry.who, "action": entry.action, "before": entry.before,
-             "after": entry.after}
-            for entry in history
-        ],
-    }  # fmt: skip
+        "history": audit_trail(history),
+    }
 
 
 def saved_document(scheme: Scheme) -> dict[str, Any]:
