@@ -238,3 +238,37 @@ def test_a_measure_that_cannot_be_benchmarked_gets_the_commands_reason(
     assert (result.exit_code, response.status_code) == (2, 400), result.output + response.text
     assert json.loads(result.stdout) == response.json()
     assert "population" in response.json()["error"]
+
+
+# An October ledger line (new: nothing replaced), and the files build_workspace imported, again (idempotent).
+OCTOBER = "org_code,year,month,category,subcategory,budget,actual\n01A,2025/26,M07,acute,Trust A,1000000,1200000\n"
+IMPORTS = (("ledger", "october.csv", ["ledger", "import"]), ("plan", "plan.csv", ["plan", "import"]),
+           ("risks", "risks.csv", ["risks", "import"]), ("savings", "plan.xlsx", ["savings", "import"]))  # fmt: skip
+
+
+@pytest.mark.parametrize(("kind", "name", "command"), IMPORTS, ids=[case[0] for case in IMPORTS])
+def test_an_import_answers_the_same_from_the_cli_and_the_api(
+    kind: str,
+    name: str,
+    command: list[str],
+    web_workspace_template: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same file imported by the command into one copy of ``build_workspace``'s workspace and uploaded to the
+    API of another."""
+    monkeypatch.delenv("OUTTURN_REFERENCE_DIR", raising=False)  # as web_helpers.web_workspace
+    copy_workspace(web_workspace_template, tmp_path / "cli").close()
+    for_api = copy_workspace(web_workspace_template, tmp_path / "api")
+    for side in ("cli", "api"):
+        if kind == "ledger":
+            (tmp_path / side / name).write_text(OCTOBER, encoding="utf-8")
+    content = (tmp_path / "api" / name).read_bytes()
+    with TestClient(create_app(for_api.settings, AT_ONCE)) as client:
+        token = sign_in(client, "fiona")
+        response = client.post(f"/api/imports/{kind}", files={"file": (name, content)}, headers={"X-CSRF-Token": token})
+    for_api.close()
+    file = str(tmp_path / "cli" / name)
+    result = CliRunner().invoke(cli, ["--workspace", str(tmp_path / "cli" / "ws"), *command, file, "--format", "json"])
+    assert (result.exit_code, response.status_code) == (0, 200), result.output + response.text
+    assert json.loads(result.stdout) == response.json()

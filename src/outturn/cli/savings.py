@@ -31,6 +31,7 @@ from outturn.domain.periods import FinancialMonth, FinancialYear, parse_month_nu
 from outturn.domain.plans import parse_share
 from outturn.domain.savings import Rag, SavingsTarget, SchemeStatus, assess_rag
 from outturn.domain.savings_rollup import RollupLevel
+from outturn.reports.imports import workbook_import_document
 from outturn.reports.savings import (
     closed_document,
     conflict_document,
@@ -80,7 +81,7 @@ def savings_import(
         result = savings.import_workbook(opened, file, current_user())
     emit(
         fmt,
-        result.__dict__,
+        workbook_import_document(result),
         lambda: console.print(
             f"{result.source}: {result.created} new, {result.updated} updated, {result.unchanged} unchanged scheme(s); "
             f"{result.targets} target(s)",

@@ -49,3 +49,59 @@ def import_rows(records: Sequence[ImportRecord]) -> list[dict[str, Any]]:
         }
         for record in records
     ]
+
+
+class ImportedFile(Protocol):
+    """What an import of a ledger, plan, risk register or organisations file stored (``services.imports
+    .ImportSummary``)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def rows(self) -> int: ...
+    @property
+    def replaced_rows(self) -> int: ...
+    @property
+    def periods(self) -> Sequence[str]: ...
+
+
+class ImportedWorkbook(Protocol):
+    """What a savings workbook's import did (``services.savings.WorkbookImport``)."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def created(self) -> int: ...
+    @property
+    def updated(self) -> int: ...
+    @property
+    def unchanged(self) -> int: ...
+    @property
+    def targets(self) -> int: ...
+
+
+def import_document(summary: ImportedFile) -> dict[str, Any]:
+    """A file imported, for ``outturn ledger|plan|risks|orgs import --format json`` and ``POST /api/imports/{kind}``."""
+    return {
+        "kind": summary.kind,
+        "source": summary.source,
+        "rows": summary.rows,
+        "replaced_rows": summary.replaced_rows,
+        "periods": list(summary.periods),
+    }
+
+
+def workbook_import_document(result: ImportedWorkbook) -> dict[str, Any]:
+    """A savings workbook imported, for ``outturn savings import --format json`` and ``POST /api/imports/savings``:
+    ``rows`` is the schemes created and updated."""
+    return {
+        "kind": "savings",
+        "source": result.source,
+        "rows": result.created + result.updated,
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "targets": result.targets,
+    }

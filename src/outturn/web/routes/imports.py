@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from outturn.domain.problems import Problem, ProblemsError
-from outturn.reports.imports import import_rows
+from outturn.reports.imports import import_document, import_rows, workbook_import_document
 from outturn.services import imports, savings
 from outturn.services.imports import ImportRefused
 from outturn.services.users import User
@@ -63,16 +63,15 @@ def run_import(
         summary = imports.import_ledger(
             workspace, path, replace=replace, expected_sha256=expected_sha256, who=user.username, progress=progress
         )
-        return asdict(summary)
+        return import_document(summary)
     if kind == "savings":
-        result = savings.import_workbook(workspace, path, user.username)
-        return {"kind": "savings", "source": result.source, "rows": result.created + result.updated, **asdict(result)}
+        return workbook_import_document(savings.import_workbook(workspace, path, user.username))
     if kind == "risks":
         summary = imports.import_risks(
             workspace, path, replace=replace, expected_sha256=expected_sha256, who=user.username
         )
-        return asdict(summary)
-    return asdict(imports.import_plans(workspace, path, who=user.username))
+        return import_document(summary)
+    return import_document(imports.import_plans(workspace, path, who=user.username))
 
 
 def _jobs(request: Request) -> ImportJobs:
