@@ -5,7 +5,13 @@ two answers compared whole.
 
 Where the API's answer is a larger document that holds the command's (``/api/prescribing`` holds ``prescribing
 savings``; ``/api/close`` holds ``savings movement``), the part is compared, and the case says which. Where the API
-adds fields of its own, the case names them and says why; nothing else may differ.
+adds fields of its own, the case names them and says why; nothing else may differ. Changes (a scheme edit, a
+month close, an import) run the command on one copy of the workspace and the API on another, and compare answers.
+
+Twins with no test here, and why: ``/api/contracts`` (no command lists contracts), ``/api/practices``,
+``/api/practices/{code}``, ``/api/pcns/{code}`` and ``/api/scenarios`` (no command twin); ``/api/overview``'s
+``reconciliation`` and ``savings`` (a simulation at the overview's own trials, and a sum over ``savings rollup``'s
+rows: page figures, not a command's document).
 """
 
 from __future__ import annotations
