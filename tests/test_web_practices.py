@@ -25,7 +25,7 @@ __all__ = ["shared_client", "shared_workspace"]
 def test_benchmark_api_worked_by_hand(shared_client: TestClient) -> None:
     sign_in(shared_client, "bob")
     document = shared_client.get("/api/benchmark?measure=gp_referrals").json()
-    assert document["org_code"] == "01A" and document["benchmark_rate"] == pytest.approx(0.6)
+    assert document["org_code"] == "01A" and document["benchmark"]["practice_benchmark_rate"] == pytest.approx(0.6)
     rows = {row["org_code"]: row for row in document["rows"]}
     assert {code: row["activity"] for code, row in rows.items()} == {"A81001": 12, "A81002": 6, "A81003": 0}
     assert rows["A81001"]["rate_weighted"] == pytest.approx(1.5) and rows["A81001"]["rate_actual"] == pytest.approx(1.2)

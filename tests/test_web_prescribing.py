@@ -49,10 +49,10 @@ def test_measures_by_practice_worked_by_hand(shared_client: TestClient) -> None:
 def test_price_per_unit_savings_worked_by_hand(shared_client: TestClient) -> None:
     sign_in(shared_client, "fiona")
     savings = shared_client.get("/api/prescribing").json()["savings"]
-    found = [(row["org"], row["savings_pence"]) for row in savings["rows"]]
+    found = [(row["org"], row["savings_pence"]) for row in savings["savings"]]
     assert found == [("A81002", 12_040), ("A81003", 4_480)]
     assert savings["total_savings_pence"] == 16_520
-    for row in savings["rows"]:
+    for row in savings["savings"]:
         assert row["target_price_per_unit_pence"] == pytest.approx(12.0)
         assert row["name"] == "Atorvastatin 10mg tablets"
     html = shared_client.get("/prescribing").text
@@ -65,7 +65,7 @@ def test_a_practice_user_sees_its_own_practice_only(shared_client: TestClient) -
     sign_in(shared_client, "pat")
     document = shared_client.get("/api/prescribing").json()
     assert [row["practice"] for row in document["practices"]] == ["A81001"]
-    assert document["savings"]["rows"] == [] and document["savings"]["total_savings_pence"] == 0
+    assert document["savings"]["savings"] == [] and document["savings"]["total_savings_pence"] == 0
     html = shared_client.get("/prescribing").text
     assert 'id="rx-A81001"' in html
     for other in ("A81002", "A81003", "HILL PRACTICE", "MEADOW PRACTICE", "£120.40"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +25,7 @@ from outturn.domain.money import format_pounds, parse_money
 from outturn.domain.organisations import OrgKind
 from outturn.domain.periods import FinancialYear
 from outturn.domain.plans import ForecastOverride
+from outturn.reports.imports import import_document
 from outturn.services import forecasts, imports
 from outturn.services.imports import ImportSummary
 from outturn.services.organisations import list_organisations, load_reference_organisations
@@ -58,7 +58,7 @@ def _emit_summary(fmt: OutputFormat, summary: ImportSummary) -> None:
             highlight=False,
         )
 
-    emit(fmt, asdict(summary), render)
+    emit(fmt, import_document(summary), render)
 
 
 @orgs_app.command("load-reference")

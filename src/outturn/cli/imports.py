@@ -3,7 +3,7 @@ SHA-256), how many rows with their totals, and what it replaced."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -17,6 +17,7 @@ from outturn.cli._common import (
     workspace_from,
 )
 from outturn.domain.money import format_pounds
+from outturn.reports.imports import import_rows
 from outturn.services import imports
 
 imports_app = typer.Typer(
@@ -26,25 +27,6 @@ imports_app = typer.Typer(
 
 def _pounds(totals: dict[str, int]) -> str:
     return ", ".join(f"{name.removesuffix('_pence')} {format_pounds(pence)}" for name, pence in sorted(totals.items()))
-
-
-def import_rows(records: list[imports.ImportRecord]) -> list[dict[str, Any]]:
-    """Each record as a JSON row: totals flattened to ``*_pence`` fields, replaced ones as ``replaced_*_pence``."""
-    return [
-        {
-            "id": record.id,
-            "kind": record.kind,
-            "source": record.source_name,
-            "sha256": record.sha256,
-            "imported_at": record.imported_at.isoformat(timespec="seconds"),
-            "imported_by": record.imported_by,
-            "rows": record.row_count,
-            "replaced_rows": record.replaced_rows,
-            **record.totals,
-            **{f"replaced_{name}": pence for name, pence in record.replaced_totals.items()},
-        }
-        for record in records
-    ]
 
 
 @imports_app.command("list")

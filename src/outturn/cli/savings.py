@@ -31,7 +31,16 @@ from outturn.domain.periods import FinancialMonth, FinancialYear, parse_month_nu
 from outturn.domain.plans import parse_share
 from outturn.domain.savings import Rag, SavingsTarget, SchemeStatus, assess_rag
 from outturn.domain.savings_rollup import RollupLevel
-from outturn.reports.savings import conflict_document, movement_document, rollup_document, scheme_document
+from outturn.reports.imports import workbook_import_document
+from outturn.reports.savings import (
+    closed_document,
+    conflict_document,
+    movement_document,
+    register_row,
+    rollup_document,
+    saved_document,
+    scheme_history_document,
+)
 from outturn.services import savings
 from outturn.store.savings_repository import VersionConflict
 
@@ -72,7 +81,7 @@ def savings_import(
         result = savings.import_workbook(opened, file, current_user())
     emit(
         fmt,
-        result.__dict__,
+        workbook_import_document(result),
         lambda: console.print(
             f"{result.source}: {result.created} new, {result.updated} updated, {result.unchanged} unchanged scheme(s); "
             f"{result.targets} target(s)",
@@ -121,7 +130,7 @@ def savings_list(
             SchemeStatus.parse(status).value if status else None,
             Rag.parse(rag).value if rag else None,
         )
-    rows = [scheme_document(view.scheme, view.rag, month.number) for view in views]
+    rows = [register_row(view.scheme, view.rag, month.number) for view in views]
     emit_rows(
         fmt,
         rows,
@@ -154,17 +163,7 @@ def savings_show(
     with workspace_from(ctx, workspace) as opened:
         month = month_or_default(opened, as_at)
         scheme, entries = savings.show_scheme(opened, month.year, reference)
-    document = scheme_document(scheme, assess_rag(scheme, month.number), month.number)
-    document["history"] = [
-        {
-            "at": entry.at.isoformat(),
-            "who": entry.who,
-            "action": entry.action,
-            "before": entry.before,
-            "after": entry.after,
-        }
-        for entry in entries
-    ]
+    document = scheme_history_document(scheme, assess_rag(scheme, month.number), month.number, entries)
 
     def render() -> None:
         console.print(
@@ -226,7 +225,7 @@ def savings_update(
             _report_conflict(fmt, conflict, changes)
     emit(
         fmt,
-        {"reference": saved.reference, "version": saved.version},
+        saved_document(saved),
         lambda: console.print(f"{saved.reference} saved as version {saved.version}"),
     )
 
@@ -286,7 +285,7 @@ def savings_close_month(
         count = savings.close_month(opened, month, current_user())
     emit(
         fmt,
-        {"closed": month.calendar_label, "schemes": count},
+        closed_document(month, count),
         lambda: console.print(f"{month} closed with {count} scheme(s)"),
     )
 

@@ -77,6 +77,7 @@ class BenchmarkSection:
     benchmark_rate: float | None
     rows: tuple[Document, ...]  # practice rows, as the command prints them
     funnel: FunnelResult | None = None
+    document: Document | None = None  # ``outturn benchmark --format json``'s document (reports.benchmark)
 
     @property
     def practices_above(self) -> int:

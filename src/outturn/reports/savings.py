@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from outturn.domain.periods import FinancialMonth
 from outturn.domain.savings import RagAssessment, SavingsFigures, Scheme
 from outturn.domain.savings_codec import scheme_to_data
 from outturn.domain.savings_rollup import Movement, RollupRow
+from outturn.reports.audit import AuditEntry, audit_trail
 
 
 def share(value: Decimal | None, places: int = 4) -> float | None:
@@ -53,6 +56,39 @@ def scheme_document(scheme: Scheme, rag: RagAssessment, month: int) -> dict[str,
         "rag": rag.rag.value,
         "rag_computed": rag.computed.value,
         "rag_reasons": list(rag.reasons),
+    }
+
+
+def scheme_history_document(
+    scheme: Scheme, rag: RagAssessment, month: int, history: Sequence[AuditEntry]
+) -> dict[str, Any]:
+    """One scheme with its audit trail, oldest first: ``outturn savings show --format json`` and ``GET
+    /api/savings/schemes/{year}/{reference}`` alike."""
+    return {
+        **scheme_document(scheme, rag, month),
+        "history": audit_trail(history),
+    }
+
+
+def saved_document(scheme: Scheme) -> dict[str, Any]:
+    """A scheme as saved by an edit (its new ``version`` among its fields): ``outturn savings update --format
+    json`` and the API's answer to the edit alike."""
+    return scheme_to_data(scheme)
+
+
+def closed_document(month: FinancialMonth, schemes: int) -> dict[str, Any]:
+    """A month closed for savings: ``outturn savings close-month --format json`` and ``POST /api/close`` alike."""
+    return {"closed": month.calendar_label, "schemes": schemes}
+
+
+def register_row(scheme: Scheme, rag: RagAssessment, month: int) -> dict[str, Any]:
+    """A scheme as a row of the register, for ``outturn savings list --format json`` and ``GET
+    /api/savings/schemes`` alike: the scheme's document with its workstream's label and whether its RAG is
+    overridden."""
+    return {
+        **scheme_document(scheme, rag, month),
+        "workstream_label": scheme.workstream.label,
+        "rag_overridden": rag.overridden,
     }
 
 

@@ -30,6 +30,7 @@ from outturn.domain.challenges import (
 )
 from outturn.domain.errors import NotFound
 from outturn.domain.periods import FinancialMonth, FinancialYear
+from outturn.reports.audit import audit_trail
 from outturn.reports.challenges import challenge_document, challenge_log_document
 from outturn.services.workspace import Workspace
 from outturn.store import challenges_repository as store
@@ -171,16 +172,7 @@ def challenge_history_document(workspace: Workspace, reference: str) -> dict[str
         entries = history(session, AUDIT_ENTITY, _key(year, reference))
     return {
         "challenge": challenge_document(current),
-        "history": [
-            {
-                "at": entry.at.isoformat(),
-                "who": entry.who,
-                "action": entry.action,
-                "before": entry.before,
-                "after": entry.after,
-            }
-            for entry in entries
-        ],
+        "history": audit_trail(entries),
     }
 
 

@@ -27,6 +27,7 @@ from outturn.domain.prescribing import BnfGrouping, OrgLevel
 from outturn.domain.savings_rollup import RollupLevel
 from outturn.engine import activity_series
 from outturn.reports.backtest import backtest_document
+from outturn.reports.benchmark import benchmark_document
 from outturn.reports.forecast_history import history_document
 from outturn.reports.pack import BenchmarkSection, BoardPack, FunnelSection, PackInputs, SpcSection, build_board_pack
 from outturn.reports.pack_html import render_html
@@ -180,6 +181,7 @@ def benchmark_sections(
                 benchmark_rate=result.practice_benchmark_rate,
                 rows=tuple(result.rows),
                 funnel=plot,
+                document=benchmark_document(result),
             )
         )
     return sections

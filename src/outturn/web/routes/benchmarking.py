@@ -15,10 +15,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from outturn.domain.benchmark import MEASURE_REGISTRY, MEASURES
+from outturn.domain.benchmark import MEASURE_REGISTRY, MEASURES, find_measure
+from outturn.domain.errors import BadInput
 from outturn.domain.periods import FinancialMonth
 from outturn.reports.pack import BenchmarkSection
 from outturn.reports.pack_charts import funnel_svg
+from outturn.services.benchmark import benchmark as run_benchmark
 from outturn.services.pack import benchmark_sections
 from outturn.services.statistics import FunnelReport
 from outturn.services.workspace import Workspace
@@ -60,19 +62,22 @@ def _chart(request: Request, found: BenchmarkSection, org: str, month: Financial
     return Markup(svg)  # drawn by matplotlib from our own figures: the practice codes are the only text
 
 
-def benchmark_document(
-    found: BenchmarkSection | None, note: str | None, org: str, month: FinancialMonth
+def api_document(
+    workspace: Workspace,
+    found: BenchmarkSection | None,
+    note: str | None,
+    org: str,
+    month: FinancialMonth,
+    measure: str,
 ) -> dict[str, Any]:
-    return {
-        "org_code": org,
-        "financial_year": month.year.label,
-        "measure": found.measure if found else None,
-        "benchmark": found.benchmark if found else None,
-        "benchmark_rate": found.benchmark_rate if found else None,
-        "rows": list(found.rows) if found else [],
-        "funnel": FunnelReport("benchmark", found.funnel, None).document() if found and found.funnel else None,
-        "note": note,
-    }
+    """``outturn benchmark --format json``'s document for the same measure, organisation and year, with the
+    ``funnel`` the page draws (as ``outturn funnel --format json``). When the measure cannot be benchmarked, the
+    service is asked again so that its own error (the command's message) is what the API answers."""
+    if found is None or found.document is None:
+        run_benchmark(workspace, find_measure(measure), org=org, year=month.year)
+        raise BadInput(note or f"{measure} cannot be benchmarked")
+    funnel = FunnelReport("benchmark", found.funnel, None).document() if found.funnel else None
+    return {**found.document, "funnel": funnel}
 
 
 def _org(workspace: Workspace, org: str | None) -> str:
@@ -115,12 +120,14 @@ def benchmark_api(
     org: str | None = None,
     as_at: str | None = None,
 ) -> dict[str, Any]:
-    """A measure benchmarked across the practices under ``org`` (default: the workspace's): ``rows`` as
-    ``outturn benchmark --format json`` gives them (median of the weighted rates), and ``funnel`` (the weighted
-    rates per 1,000 as a Poisson funnel, as ``outturn funnel --format json``). Finance, board and admin only."""
+    """A measure benchmarked across the practices under ``org`` (default: the workspace's) in the year of
+    ``as_at``, as ``outturn benchmark --measure M --org O --year Y --format json`` gives it (``measure``, ``level``,
+    ``org_code``, ``financial_year``, ``benchmark``: the median of the weighted rates, ``rows``, ``summary``,
+    ``warnings``), with ``funnel`` (the weighted rates per 1,000 as a Poisson funnel, as ``outturn funnel --format
+    json``). 400 with the reason when the measure cannot be benchmarked. Finance, board and admin only."""
     month, code = as_at_month(workspace, as_at), _org(workspace, org)
     found, note = section(request, workspace, code, month, measure)
-    return benchmark_document(found, note, code, month)
+    return api_document(workspace, found, note, code, month, measure)
 
 
 def practice_measures(request: Request, workspace: Workspace, practice: str, org: str) -> list[dict[str, Any]]:

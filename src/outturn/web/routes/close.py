@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from outturn.domain.periods import FinancialMonth, FinancialYear
-from outturn.reports.savings import movement_document
+from outturn.reports.savings import closed_document, movement_document
 from outturn.services import savings
 from outturn.services.web import MonthEndClose, SavingsError, month_end_closes
 from outturn.services.workspace import Workspace
@@ -79,7 +79,7 @@ async def _close(request: Request, workspace: Workspace, who: str) -> dict[str, 
     wrote = after_write(request)
     count = await run_in_threadpool(savings.close_month, workspace, month, who)
     await run_in_threadpool(wrote)
-    return {"closed": month.calendar_label, "schemes": count}
+    return closed_document(month, count)
 
 
 @router.get("/close", include_in_schema=False)

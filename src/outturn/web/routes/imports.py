@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from outturn.domain.problems import Problem, ProblemsError
+from outturn.reports.imports import import_document, import_rows, workbook_import_document
 from outturn.services import imports, savings
 from outturn.services.imports import ImportRefused
 from outturn.services.users import User
@@ -62,16 +63,15 @@ def run_import(
         summary = imports.import_ledger(
             workspace, path, replace=replace, expected_sha256=expected_sha256, who=user.username, progress=progress
         )
-        return asdict(summary)
+        return import_document(summary)
     if kind == "savings":
-        result = savings.import_workbook(workspace, path, user.username)
-        return {"kind": "savings", "source": result.source, "rows": result.created + result.updated, **asdict(result)}
+        return workbook_import_document(savings.import_workbook(workspace, path, user.username))
     if kind == "risks":
         summary = imports.import_risks(
             workspace, path, replace=replace, expected_sha256=expected_sha256, who=user.username
         )
-        return asdict(summary)
-    return asdict(imports.import_plans(workspace, path, who=user.username))
+        return import_document(summary)
+    return import_document(imports.import_plans(workspace, path, who=user.username))
 
 
 def _jobs(request: Request) -> ImportJobs:
@@ -170,10 +170,10 @@ async def cancel(request: Request, user: Editor, job_id: str) -> Response:
 
 @router.get("/api/imports", tags=["imports"])
 async def history_api(_user: Editor, workspace: WorkspaceDep) -> list[dict[str, Any]]:
-    """The import log, newest first (as ``outturn imports list --format json``'s records): ``kind``,
-    ``source_name``, ``sha256``, ``imported_at``, ``imported_by``, ``row_count``, ``totals`` and ``replaced_totals``
-    (names ending ``_pence``), ``replaced_rows``."""
-    return await run_in_threadpool(_history, workspace)
+    """The import log, newest first (the newest 50), as ``outturn imports list --format json``: ``id``, ``kind``,
+    ``source``, ``sha256``, ``imported_at``, ``imported_by``, ``rows``, ``replaced_rows``, each total as ``*_pence``
+    and each replaced total as ``replaced_*_pence``."""
+    return import_rows(await run_in_threadpool(imports.import_history, workspace, HISTORY_ROWS))
 
 
 @router.post("/api/imports/{kind}", tags=["imports"])

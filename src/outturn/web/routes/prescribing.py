@@ -64,25 +64,27 @@ def _practice_rows(workspace: Workspace, month: str | None) -> dict[str, Any]:
 
 
 def _for_user(document: dict[str, Any], user: User) -> dict[str, Any]:
-    """Everything for those who see every organisation; a practice user's own practice only."""
+    """Everything for those who see every organisation; a practice user's own practice only. ``savings`` is
+    ``outturn prescribing savings --format json``'s document (its largest 50 rows), a practice user's restricted to
+    its own rows, organisation and total."""
     savings = document["savings"]
-    if user.sees_everything:
-        shown, unplaced = savings["savings"], document["unplaced_practices"]
-        practices = document["practices"]
-    else:
+    practices, unplaced = document["practices"], document["unplaced_practices"]
+    if not user.sees_everything:
         mine = (user.org_code or "").upper()
-        practices = [row for row in document["practices"] if row["practice"] == mine]
-        shown, unplaced = [row for row in savings["savings"] if row["org"] == mine], []
+        practices, unplaced = [row for row in practices if row["practice"] == mine], []
+        own = [row for row in savings["organisations"] if row["org"] == mine]
+        savings = {
+            **savings,
+            "total_savings_pence": sum(row["savings_pence"] for row in own),
+            "organisations": own,
+            "savings": [row for row in savings["savings"] if row["org"] == mine],
+        }
     return {
         "month": document["month"],
         "rate_base": document["rate_base"],
         "practices": practices,
         "unplaced_practices": unplaced,
-        "savings": {
-            **{key: savings[key] for key in ("centile", "quantile", "org_floor_pence", "practice_floor_pence")},
-            "total_savings_pence": sum(row["savings_pence"] for row in shown),
-            "rows": shown[:SAVINGS_SHOWN],
-        },
+        "savings": {**savings, "savings": savings["savings"][:SAVINGS_SHOWN]},
     }
 
 
@@ -107,7 +109,7 @@ async def prescribing_api(
 ) -> dict[str, Any]:
     """A month of prescribing (``month`` YYYY-MM, default the latest held): ``practices`` (items, ``nic_pence``,
     ``actual_cost_pence``, per 1,000 patients and per 1,000 ASTRO-PU, ``generic_rate``) and ``savings``
-    (``rows``: price-per-unit savings by practice and group of equivalent presentations, largest first, as
-    ``outturn prescribing savings --format json``; ``total_savings_pence``). A practice user gets its own
-    practice's rows only. 400 when no prescribing is loaded."""
+    (as ``outturn prescribing savings --format json``: ``savings``, the largest 50 price-per-unit savings by
+    practice and group of equivalent presentations; ``organisations``; ``total_savings_pence``). A practice user
+    gets its own practice's rows only. 400 when no prescribing is loaded."""
     return await prescribing_document(request, workspace, user, month)

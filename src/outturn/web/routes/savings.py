@@ -16,6 +16,7 @@ from outturn.domain.money import format_thousands
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.domain.savings import Rag, Scheme, SchemeStatus, Workstream, assess_rag
 from outturn.domain.savings_codec import scheme_from_data
+from outturn.reports.savings import register_row
 from outturn.services import savings
 from outturn.services.savings import SchemeRefused
 from outturn.services.web import CLOSES, ORGANISATIONS, SAVINGS, SavingsError, VersionConflict
@@ -57,21 +58,7 @@ def _row(view: savings.SchemeView, month: int) -> dict[str, Any]:
     scheme = view.scheme
     forecast = scheme.forecast_total(month)
     return {
-        "reference": scheme.reference,
-        "title": scheme.title,
-        "org_code": scheme.org_code,
-        "year": scheme.year.start_year,
-        "workstream": scheme.workstream.value,
-        "workstream_label": scheme.workstream.label,
-        "status": scheme.status.value,
-        "rag": view.rag.rag.value,
-        "rag_overridden": view.rag.overridden,
-        "plan_pence": scheme.plan_pence,
-        "delivered_to_date_pence": scheme.delivered_to_date(month),
-        "forecast_total_pence": forecast,
-        "shortfall_pence": scheme.plan_pence - forecast,
-        "risk_adjusted_pence": scheme.risk_adjusted(month),
-        "version": scheme.version,
+        **register_row(scheme, view.rag, month),
         # shown as they are on the page, worked out once with the row rather than at every page view
         "href": f"/savings/{scheme.year.start_year}/{quote(scheme.reference, safe='')}",
         "tag": RAG_TAGS[view.rag.rag.value],

@@ -12,9 +12,8 @@ from pydantic import BaseModel, Field
 from outturn.domain.money import Pence
 from outturn.domain.periods import FinancialYear
 from outturn.domain.savings import Rag, SchemeStatus, assess_rag
-from outturn.domain.savings_codec import scheme_to_data
 from outturn.domain.savings_rules import SchemeFault
-from outturn.reports.savings import conflict_document, scheme_document
+from outturn.reports.savings import conflict_document, saved_document, scheme_history_document
 from outturn.services import savings
 from outturn.services.savings import SchemeChanges, SchemeRefused
 from outturn.services.web import SavingsError, VersionConflict
@@ -43,8 +42,11 @@ async def list_schemes(
     dir: str | None = Query(None, description="asc or desc"),
     as_at: str | None = Query(None, description="YYYY-MM (default: the workspace's month)"),
 ) -> JSONResponse:
-    """The register's rows (money in pence), as the savings page shows them; the headers say when they were
-    computed (``X-Figures-As-At``) and whether a newer change is being added to them (``X-Figures-Refreshing``)."""
+    """The register's rows (money in pence), as the savings page shows them, each as a row of ``outturn savings
+    list --format json`` (the scheme's fields and phasing, plan, delivered to date, forecast, shortfall,
+    risk-adjusted, RAG with its reasons, ``workstream_label``, ``rag_overridden``), filtered, sorted and paged
+    (``total``, ``page``, ``pages``); the headers say when they were computed (``X-Figures-As-At``) and whether a
+    newer change is being added to them (``X-Figures-Refreshing``)."""
     chosen = {key: value for key, value in request.query_params.items() if key in FILTERS}
     month = as_at_month(workspace, as_at)
     cached = await selection(request, workspace, month, chosen)
@@ -68,21 +70,9 @@ def _scheme(workspace: Any, year: int, reference: str, as_at: str | None) -> tup
 def get_scheme(
     request: Request, _user: Reader, workspace: WorkspaceDep, year: int, reference: str, as_at: str | None = None
 ) -> dict[str, Any]:
-    """One scheme (as ``outturn savings show --format json``) with its audit trail, oldest first."""
+    """One scheme with its audit trail, oldest first, as ``outturn savings show --format json``."""
     scheme, history, month = _scheme(workspace, year, reference, as_at)
-    return {
-        **scheme_document(scheme, assess_rag(scheme, month), month),
-        "history": [
-            {
-                "at": entry.at.isoformat(),
-                "who": entry.who,
-                "action": entry.action,
-                "before": entry.before,
-                "after": entry.after,
-            }
-            for entry in history
-        ],
-    }
+    return scheme_history_document(scheme, assess_rag(scheme, month), month, history)
 
 
 class SchemeEditBody(BaseModel):
@@ -139,4 +129,4 @@ def edit_scheme(
         )
         return JSONResponse(document, status_code=409)
     wrote()
-    return JSONResponse(scheme_to_data(saved))
+    return JSONResponse(saved_document(saved))
