@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from rich.table import Table
 
 from outturn.cli._common import console, emit, workspace_from
 from outturn.cli.command import command
-from outturn.cli.options import OrgOption, OutputFormat
+from outturn.cli.options import OrgOption, OutputFormat, YearOption
 from outturn.domain.money import format_thousands
 from outturn.reports.forecast_history import MOVEMENT_LABELS, history_document
 from outturn.services.forecast_history import position_history as load_history
@@ -54,9 +54,7 @@ def render_history(document: dict[str, Any]) -> None:
 def position_history(
     ctx: typer.Context,
     org: OrgOption = None,
-    year: Annotated[
-        str | None, typer.Option(help="Financial year, e.g. 2025/26 (default: the workspace's month's)")
-    ] = None,
+    year: YearOption = None,
     fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """The forecast recorded at each month-end close, month by month.

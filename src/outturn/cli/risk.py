@@ -88,6 +88,7 @@ def simulate(
     fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Simulate the year-end surplus/(deficit): P(meeting the control total), P10/P50/P90, fan chart, tornado."""
+    assumptions = monte_carlo.assumptions()
     with workspace_from(ctx, read_only=True) as opened:
         simulation = simulate_year_end(
             opened,
@@ -96,7 +97,7 @@ def simulate(
             org_code=org,
             as_at=as_at,
             method=monte_carlo.method,
-            assumptions=monte_carlo.assumptions(),
+            assumptions=assumptions,
             backend=monte_carlo.backend,
         )
     document = simulation_document(simulation)
@@ -122,6 +123,7 @@ def multi_year(
 ) -> None:
     """Project a recovery plan over up to five years: recurrent savings carried forward, a missed control
     total taken off the next year's allocation."""
+    assumptions = monte_carlo.assumptions()
     settings = PlanSettings(
         years=years,
         allocation_growth=parse_share(allocation_growth),
@@ -138,7 +140,7 @@ def multi_year(
             org_code=org,
             as_at=as_at,
             method=monte_carlo.method,
-            assumptions=monte_carlo.assumptions(),
+            assumptions=assumptions,
             backend=monte_carlo.backend,
         )
     document = multi_year_document(plan)
