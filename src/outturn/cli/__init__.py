@@ -117,11 +117,11 @@ def _group(help_text: str | None, commands: dict[str, Command], *, no_args_is_he
 
 def _register(root: typer.Typer) -> None:
     """Every command of every module, registered here and nowhere else (no module registers on import)."""
+    root.command("init")(init)
     position_app = typer.Typer(no_args_is_help=False)
     position_app.callback(invoke_without_command=True)(position.position)
     position_app.command("history")(position_history.position_history)
     root.add_typer(position_app, name="position")
-    root.command("init")(init)
     root.command("demo")(demo.demo)
     root.command("pack")(pack.pack)
     groups = {

@@ -20,7 +20,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-import click
+import typer
 
 from outturn.cli._common import reports_errors
 from outturn.cli.options import FormatOption, OptionGroup, OutputFormat, WorkspaceOption
@@ -44,7 +44,10 @@ def command(*, workspace_option: bool = True) -> Callable[[Command], Command]:
         ]
         for group in groups.values():  # a group's options after the command's own, before --workspace and --format
             shown.extend(_group_parameters(group))
+        takes_context = "ctx" in parameters
         if workspace_option:
+            if not takes_context:
+                shown.insert(0, inspect.Parameter("ctx", _KEYWORD, annotation=typer.Context))
             shown.append(inspect.Parameter("workspace", _KEYWORD, default=None, annotation=WorkspaceOption))
         shown.append(inspect.Parameter("fmt", _KEYWORD, default=default_format, annotation=FormatOption))
 
@@ -57,9 +60,11 @@ def command(*, workspace_option: bool = True) -> Callable[[Command], Command]:
 
         @functools.wraps(body)
         def run(**given: Any) -> None:
-            explicit = given.pop("workspace", None)
-            if explicit is not None:  # after the command's name it beats the one before it, as it always has
-                click.get_current_context().ensure_object(dict)["workspace"] = explicit
+            if workspace_option:
+                ctx: typer.Context = given["ctx"] if takes_context else given.pop("ctx")
+                explicit = given.pop("workspace")
+                if explicit is not None:  # after the command's name it beats the one before it, as it always has
+                    ctx.ensure_object(dict)["workspace"] = explicit
             for name, group in groups.items():
                 fields = {field.name: given.pop(field.name) for field in dataclasses.fields(group)}
                 given[name] = group(**fields)
