@@ -33,7 +33,8 @@ def command(*, workspace_option: bool = True) -> Callable[[Command], Command]:
     def decorate(body: Command) -> Command:
         parameters = inspect.signature(body, eval_str=True).parameters
         takes_format = "fmt" in parameters
-        default_format = parameters["fmt"].default if takes_format else OutputFormat.TABLE
+        given_default = parameters["fmt"].default if takes_format else inspect.Parameter.empty
+        default_format = OutputFormat.TABLE if given_default is inspect.Parameter.empty else given_default
         groups: dict[str, type[Any]] = {
             name: parameter.annotation
             for name, parameter in parameters.items()
