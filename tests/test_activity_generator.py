@@ -13,10 +13,9 @@ import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from outturn.cli.activity import activity_app
+from outturn.cli import app
 from outturn.demo.activity import (
     SYNTHETIC_METADATA_KEY,
     SYNTHETIC_METADATA_VALUE,
@@ -265,8 +264,6 @@ def test_bad_parameters_are_refused(reference_dir: Path, tmp_path: Path) -> None
 
 
 def test_cli_generates_and_reports_counts(reference_dir: Path, tmp_path: Path) -> None:
-    app = typer.Typer()
-    app.add_typer(activity_app, name="activity")
     out = tmp_path / "activity"
     arguments = ["activity", "generate", "--out", str(out), "--scale-factor", "0.0005", "--seed", "3"]
     arguments += ["--reference-dir", str(reference_dir)]

@@ -8,27 +8,32 @@ from typing import Annotated
 import typer
 
 from outturn import __version__
-from outturn.cli import contract_reconciliation as _contract_reconciliation  # noqa: F401  (adds contracts map, reconcile)
-from outturn.cli import forecast as _forecast  # noqa: F401  (adds forecast backtest)
-from outturn.cli import forecast_methods as _forecast_methods  # noqa: F401  (adds forecast method ...)
-from outturn.cli import registers as _registers  # noqa: F401  (adds plan show, risks list, forecast list)
-from outturn.cli._common import FormatOption, OutputFormat, WorkspaceOption, console, emit, reports_errors
-from outturn.cli.activity import activity_app
-from outturn.cli.benchmark import benchmark
-from outturn.cli.contracts import contracts_app, price
-from outturn.cli.data import forecast_app, ledger_app, orgs_app, plan_app, risks_app
-from outturn.cli.demo import demo
-from outturn.cli.imports import imports_app
-from outturn.cli.pack import pack
-from outturn.cli.populations import budgets_app, populations_app
-from outturn.cli.position import position
-from outturn.cli.position_history import position_history
-from outturn.cli.prescribing import prescribing_app
-from outturn.cli.risk import risk_app
-from outturn.cli.savings import savings_app
-from outturn.cli.scenario import scenario_app
-from outturn.cli.serve import serve, users_app
-from outturn.cli.statistics import funnel, spc
+from outturn.cli import (
+    activity,
+    benchmark,
+    challenges,
+    contract_reconciliation,
+    contracts,
+    data,
+    demo,
+    forecast,
+    forecast_methods,
+    imports,
+    pack,
+    populations,
+    position,
+    position_history,
+    prescribing,
+    registers,
+    risk,
+    savings,
+    scenario,
+    serve,
+    statistics,
+)
+from outturn.cli._common import console, emit
+from outturn.cli.command import Command, command
+from outturn.cli.options import OutputFormat, WorkspaceOption
 from outturn.services.workspace import init_workspace
 
 app = typer.Typer(
@@ -59,8 +64,7 @@ def main_options(
     ctx.obj = {"workspace": workspace}
 
 
-@app.command()
-@reports_errors
+@command(workspace_option=False)
 def init(
     directory: Annotated[Path, typer.Argument(help="Directory to create the workspace in")],
     org: Annotated[str | None, typer.Option(help="Default organisation code for reports")] = None,
@@ -74,7 +78,7 @@ def init(
     ] = None,
     store_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: SQLite in the workspace)")] = None,
     force: Annotated[bool, typer.Option(help="Rewrite the settings of an existing workspace")] = False,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Create a workspace: a settings file (outturn.toml), an SQLite store and a DuckDB warehouse."""
     with init_workspace(
@@ -103,32 +107,168 @@ def init(
     )
 
 
-position_app = typer.Typer(no_args_is_help=False)
-position_app.callback(invoke_without_command=True)(position)
-position_app.command("history")(position_history)
-app.add_typer(position_app, name="position")
-app.command()(demo)
-app.command()(pack)
-app.add_typer(orgs_app, name="orgs")
-app.add_typer(ledger_app, name="ledger")
-app.add_typer(imports_app, name="imports")
-app.add_typer(plan_app, name="plan")
-app.add_typer(risks_app, name="risks")
-app.add_typer(forecast_app, name="forecast")
-app.add_typer(savings_app, name="savings")
-app.add_typer(risk_app, name="risk")
-app.add_typer(scenario_app, name="scenario")
-app.add_typer(contracts_app, name="contracts")
-app.add_typer(activity_app, name="activity")
-app.add_typer(prescribing_app, name="prescribing")
-app.add_typer(populations_app, name="populations")
-app.add_typer(budgets_app, name="budgets")
-app.command()(price)
-app.command()(funnel)
-app.command()(spc)
-app.command()(benchmark)
-app.command()(serve)
-app.add_typer(users_app, name="users")
+def _group(help_text: str | None, commands: dict[str, Command], *, no_args_is_help: bool = True) -> typer.Typer:
+    """A command group: each command registered under its name, in the order given."""
+    group = typer.Typer(help=help_text, no_args_is_help=no_args_is_help)
+    for name, function in commands.items():
+        group.command(name)(function)
+    return group
+
+
+def _register(root: typer.Typer) -> None:
+    """Every command of every module, registered here and nowhere else (no module registers on import)."""
+    root.command("init")(init)
+    position_app = typer.Typer(no_args_is_help=False)
+    position_app.callback(invoke_without_command=True)(position.position)
+    position_app.command("history")(position_history.position_history)
+    root.add_typer(position_app, name="position")
+    root.command("demo")(demo.demo)
+    root.command("pack")(pack.pack)
+    groups = {
+        "orgs": _group(
+            "Organisations: regions, ICBs, sub-ICB locations, PCNs, practices, providers.",
+            {"load-reference": data.orgs_load_reference, "import": data.orgs_import, "list": data.orgs_list},
+        ),
+        "ledger": _group(
+            "The monthly ledger: budget and actual by organisation, category, month.",
+            {"import": data.ledger_import, "list": data.ledger_list},
+        ),
+        "imports": _group(
+            "The import log: who imported which file, when, and what it replaced.", {"list": imports.imports_list}
+        ),
+        "plan": _group(
+            "Financial plans: allocation, deductions, required surplus, control total.",
+            {"import": data.plan_import, "show": registers.plan_show},
+        ),
+        "risks": _group(
+            "The risks and mitigations register.", {"import": data.risks_import, "list": registers.risks_list}
+        ),
+        "forecast": _forecast_group(),
+        "savings": _group(
+            "Savings plans (QIPP): schemes, delivery, RAG, month-end close, roll-ups.",
+            {
+                "import": savings.savings_import,
+                "export": savings.savings_export,
+                "list": savings.savings_list,
+                "show": savings.savings_show,
+                "update": savings.savings_update,
+                "target": savings.savings_target,
+                "close-month": savings.savings_close_month,
+                "reopen-month": savings.savings_reopen_month,
+                "movement": savings.savings_movement,
+                "rollup": savings.savings_rollup,
+            },
+        ),
+        "risk": _group(
+            "Risk: Monte Carlo simulation of the year-end position and multi-year plans.",
+            {"simulate": risk.simulate, "multi-year": risk.multi_year},
+            no_args_is_help=False,
+        ),
+        "scenario": _group(
+            "Recovery scenarios: levers (referral cuts, follow-up ratios, prescribing, PLCV, contract cuts, vacancy "
+            "control, bed closures, population growth, tariff changes, one-off measures) applied to the forecast "
+            "outturn.",
+            {"run": scenario.scenario_run, "schema": scenario.scenario_schema, "example": scenario.scenario_example},
+        ),
+        "contracts": _contracts_group(),
+        "activity": _group(
+            "Hospital activity under Payment by Results: admitted spells, outpatient and A&E attendances.",
+            {"generate": activity.activity_generate},
+        ),
+        "prescribing": _group(
+            "Practice prescribing (English Prescribing Dataset): measures, generic prescribing and price-per-unit "
+            "savings.",
+            {
+                "import": prescribing.prescribing_import,
+                "measures": prescribing.prescribing_measures,
+                "savings": prescribing.prescribing_savings,
+                "generate": prescribing.prescribing_generate,
+            },
+        ),
+        "populations": _group(
+            "Practice populations: list sizes by age and sex, ASTRO-PUs, NHS England weighted populations.",
+            {"import": populations.populations_import, "show": populations.populations_show},
+        ),
+        "budgets": _group(
+            "Indicative practice budgets, spend against them, distance from target, the incentive scheme.",
+            {
+                "indicative": populations.budgets_indicative,
+                "distance": populations.budgets_distance,
+                "incentive": populations.budgets_incentive,
+            },
+        ),
+    }
+    for name, group in groups.items():
+        root.add_typer(group, name=name)
+    for name, function in {
+        "price": contracts.price,
+        "funnel": statistics.funnel,
+        "spc": statistics.spc,
+        "benchmark": benchmark.benchmark,
+        "serve": serve.serve,
+    }.items():
+        root.command(name)(function)
+    root.add_typer(
+        _group(
+            "Accounts for the web application: roles finance, practice, board, admin.",
+            {"add": serve.add, "list": serve.list_accounts},
+        ),
+        name="users",
+    )
+
+
+def _forecast_group() -> typer.Typer:
+    group = _group(
+        "Forecasts: manual overrides, each with its reason, the method per category or line, and the back-test of "
+        "every method.",
+        {
+            "override": data.forecast_override,
+            "clear": data.forecast_clear,
+            "backtest": forecast.forecast_backtest,
+            "list": registers.forecast_list,
+        },
+    )
+    methods = _group(
+        "The forecast method per category or ledger line: a line's setting beats its category's, which beats "
+        "the method asked for (--method, else the workspace's).",
+        {
+            "set": forecast_methods.method_set,
+            "clear": forecast_methods.method_clear,
+            "list": forecast_methods.method_list,
+            "history": forecast_methods.method_history,
+        },
+    )
+    group.add_typer(methods, name="method")
+    return group
+
+
+def _contracts_group() -> typer.Typer:
+    group = _group(
+        "Provider contracts under Payment by Results.",
+        {
+            "import": contracts.contracts_import,
+            "activity": contracts.contracts_activity,
+            "statement": contracts.contracts_statement,
+            "map": contract_reconciliation.contracts_map,
+            "reconcile": contract_reconciliation.contracts_reconcile,
+        },
+    )
+    group.add_typer(
+        _group(
+            "Challenges raised with providers about their contracts: list, add, update, history.",
+            {
+                "list": challenges.challenges_list,
+                "add": challenges.challenges_add,
+                "update": challenges.challenges_update,
+                "history": challenges.challenges_history,
+            },
+        ),
+        name="challenges",
+    )
+    return group
+
+
+_register(app)
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""What every command shares: the workspace option, the output format, and turning errors into exit codes."""
+"""What every command shares: opening the workspace, printing a document or rows, and turning errors into exit codes
+(the options themselves are declared in cli/options.py, the decorator that adds them in cli/command.py)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,14 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from enum import StrEnum
-from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from outturn.cli.options import OutputFormat
 from outturn.domain.errors import OutturnError
 from outturn.domain.money import format_pounds
 from outturn.domain.periods import FinancialMonth
@@ -30,28 +30,6 @@ EXIT_BAD_INPUT = 2
 _PIPE_WIDTH = 132  # wide enough for the category table when output is piped or captured
 console = Console(width=None if sys.stdout.isatty() else _PIPE_WIDTH)
 error_console = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPE_WIDTH)
-
-
-class OutputFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-
-
-FormatOption = Annotated[
-    OutputFormat, typer.Option("--format", "-f", help="table for people, json for programs (money in pence)")
-]
-ReplaceOption = Annotated[
-    bool,
-    typer.Option("--replace", help="Allow the file to remove or replace stored data (shown first when refused)"),
-]
-METHOD_HELP = (
-    "Forecast method: auto (per category, the method with the smallest back-test error; the default), run-rate, "
-    "seasonal, trend, budget-phased or exit-rate"
-)
-WorkspaceOption = Annotated[
-    Path | None,
-    typer.Option("--workspace", "-w", help="Workspace directory (default: $OUTTURN_WORKSPACE, else the current one)"),
-]
 
 
 def current_user() -> str:
@@ -67,11 +45,10 @@ def month_or_default(workspace: Workspace, text: str | None) -> FinancialMonth:
     return FinancialMonth.parse_as_at(chosen)
 
 
-def workspace_from(ctx: typer.Context, explicit: Path | None = None, *, read_only: bool = False) -> Workspace:
-    """The workspace named by the command's option, else the global ``--workspace``, else the environment's.
+def workspace_from(ctx: typer.Context, *, read_only: bool = False) -> Workspace:
+    """The workspace named by ``--workspace`` (after the command's name, else before it), else the environment's.
     Reports pass ``read_only`` so they can run while the web application has the warehouse open."""
-    chosen = explicit or (ctx.obj or {}).get("workspace")
-    return open_workspace(chosen, read_only=read_only)
+    return open_workspace((ctx.obj or {}).get("workspace"), read_only=read_only)
 
 
 def emit(fmt: OutputFormat, document: Any, render: Callable[[], None]) -> None:

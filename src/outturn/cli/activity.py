@@ -10,13 +10,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from outturn.cli._common import FormatOption, OutputFormat, console, emit, reports_errors
+from outturn.cli._common import console, emit
+from outturn.cli.command import command
+from outturn.cli.options import OutputFormat
 from outturn.services.activity import generate
-
-activity_app = typer.Typer(
-    help="Hospital activity under Payment by Results: admitted spells, outpatient and A&E attendances.",
-    no_args_is_help=True,
-)
 
 _LABELS = {"apc": "admitted spells", "op": "outpatient attendances", "ae": "A&E attendances"}
 
@@ -26,8 +23,7 @@ class Scale(StrEnum):
     NATIONAL = "national"
 
 
-@activity_app.command("generate")
-@reports_errors
+@command(workspace_option=False)
 def activity_generate(
     out: Annotated[Path, typer.Option(help="Directory for apc.parquet, op.parquet and ae.parquet")],
     scale: Annotated[
@@ -43,7 +39,7 @@ def activity_generate(
             "else ../shared/reference-data when present)"
         ),
     ] = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Generate a year of SYNTHETIC activity calibrated to the national tariff and the National Cost Collection.
 

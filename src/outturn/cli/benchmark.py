@@ -7,16 +7,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from outturn.cli._common import (
-    FormatOption,
-    OutputFormat,
-    WorkspaceOption,
-    console,
-    emit,
-    print_warnings,
-    reports_errors,
-    workspace_from,
-)
+from outturn.cli._common import console, emit, print_warnings, workspace_from
+from outturn.cli.command import command
+from outturn.cli.options import OutputFormat, YearOption
 from outturn.domain.benchmark import (
     MEASURE_REGISTRY,
     Basis,
@@ -74,7 +67,7 @@ def _render(document: dict[str, Any], top: int | None) -> None:
     print_warnings(document["warnings"])
 
 
-@reports_errors
+@command()
 def benchmark(
     ctx: typer.Context,
     measure: Annotated[str, typer.Option(help=f"Measure: {', '.join(MEASURE_REGISTRY)}")],
@@ -94,17 +87,16 @@ def benchmark(
         str | None,
         typer.Option(help="Only practices under this ICB, sub-ICB or PCN (default: the workspace's organisation)"),
     ] = None,
-    year: Annotated[str | None, typer.Option(help="Financial year, e.g. 2025/26 (default: the workspace's)")] = None,
+    year: YearOption = None,
     top: Annotated[int | None, typer.Option(help="Table output: show only the first N rows")] = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Activity per 1,000 registered and per 1,000 need-weighted population for every practice (or PCN, or
     sub-ICB location), ranks on each and the change weighting makes, and the activity and £ saved if every
     practice beyond a benchmark moved to it."""
     chosen = kind or (BenchmarkKind.GIVEN if rate is not None else BenchmarkKind.MEDIAN)
     spec = BenchmarkSpec(chosen, basis, peers, rate)
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         result = run_benchmark(
             opened,
             find_measure(measure),

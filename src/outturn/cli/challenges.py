@@ -8,19 +8,9 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from outturn.cli._common import (
-    FormatOption,
-    OutputFormat,
-    WorkspaceOption,
-    cell,
-    console,
-    current_user,
-    emit,
-    emit_rows,
-    month_or_default,
-    reports_errors,
-    workspace_from,
-)
+from outturn.cli._common import cell, console, current_user, emit, emit_rows, month_or_default, workspace_from
+from outturn.cli.command import command
+from outturn.cli.options import OutputFormat, YearOption
 from outturn.domain.challenges import (
     ChallengeCategory,
     ChallengeChange,
@@ -34,11 +24,6 @@ from outturn.domain.plans import parse_share
 from outturn.services import challenges
 from outturn.services.workspace import Workspace
 
-challenges_app = typer.Typer(
-    help="Challenges raised with providers about their contracts: list, add, update, history.", no_args_is_help=True
-)
-
-YearOption = Annotated[str | None, typer.Option(help="Financial year, e.g. 2018/19 (default: the workspace's)")]
 LikelihoodOption = Annotated[
     str | None, typer.Option(help="Chance an open challenge is agreed, e.g. 30% (default: 50%)")
 ]
@@ -54,20 +39,18 @@ def _money(row: dict[str, Any], key: str) -> str:
     return "" if row[key] is None else format_pounds(row[key])
 
 
-@challenges_app.command("list")
-@reports_errors
+@command()
 def challenges_list(
     ctx: typer.Context,
     provider: Annotated[str | None, typer.Option(help="Only this provider's challenges")] = None,
     commissioner: Annotated[str | None, typer.Option(help="Only this commissioner's challenges")] = None,
     status: Annotated[str | None, typer.Option(help=f"Only challenges in this status: {STATUSES}")] = None,
     year: YearOption = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """The year's challenges with their totals by status (count, £ challenged, £ agreed, £ expected at likelihood)."""
     chosen = parse_choice(ChallengeStatus, status, "status") if status else None
-    with workspace_from(ctx, workspace, read_only=True) as opened:
+    with workspace_from(ctx, read_only=True) as opened:
         document = challenges.challenge_log(opened, _year(opened, year), provider, commissioner, chosen)
 
     def render() -> None:
@@ -97,8 +80,7 @@ def challenges_list(
     emit(fmt, document, render)
 
 
-@challenges_app.command("add")
-@reports_errors
+@command()
 def challenges_add(
     ctx: typer.Context,
     provider: Annotated[str, typer.Option(help="Provider (trust) code")],
@@ -112,11 +94,10 @@ def challenges_add(
     notes: Annotated[str, typer.Option(help="What is challenged and why")] = "",
     raised_on: Annotated[str | None, typer.Option(help="Date raised, YYYY-MM-DD (default: today)")] = None,
     year: YearOption = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Raise a challenge on a held contract; it is open, at version 1, under the year's next reference."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         new = challenges.NewChallenge(
             provider=provider,
             commissioner=commissioner,
@@ -135,8 +116,7 @@ def challenges_add(
     emit(fmt, document, lambda: console.print(f"challenge {escape(stored.reference)} raised", highlight=False))
 
 
-@challenges_app.command("update")
-@reports_errors
+@command()
 def challenges_update(
     ctx: typer.Context,
     reference: Annotated[str, typer.Argument(help="The challenge's reference, e.g. CH-2018-0001")],
@@ -146,8 +126,7 @@ def challenges_update(
     notes: Annotated[str | None, typer.Option(help="Replace the notes")] = None,
     likelihood: LikelihoodOption = None,
     reason: Annotated[str, typer.Option(help="Why the status changes (needed to reopen)")] = "",
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Change a challenge's status, £ agreed, notes or likelihood. An open challenge may be agreed, rejected or
     withdrawn; a closed one may only be reopened, with --reason. Exits 2 if someone changed it first."""
@@ -158,7 +137,7 @@ def challenges_update(
         likelihood=parse_share(likelihood) if likelihood else None,
         reason=reason,
     )
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         stored = challenges.update_challenge(opened, reference, version, change, current_user())
     document = challenges.challenge_document(stored)
     emit(
@@ -172,16 +151,14 @@ def challenges_update(
     )
 
 
-@challenges_app.command("history")
-@reports_errors
+@command()
 def challenges_history(
     ctx: typer.Context,
     reference: Annotated[str, typer.Argument(help="The challenge's reference, e.g. CH-2018-0001")],
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """The challenge as it stands and every change to it (who, when, before and after), oldest first."""
-    with workspace_from(ctx, workspace, read_only=True) as opened:
+    with workspace_from(ctx, read_only=True) as opened:
         document = challenges.challenge_history_document(opened, reference)
 
     def render() -> None:

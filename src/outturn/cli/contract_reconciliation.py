@@ -11,19 +11,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from outturn.cli._common import (
-    FormatOption,
-    OutputFormat,
-    ReplaceOption,
-    WorkspaceOption,
-    console,
-    current_user,
-    emit,
-    month_or_default,
-    reports_errors,
-    workspace_from,
-)
-from outturn.cli.contracts import contracts_app
+from outturn.cli._common import console, current_user, emit, month_or_default, workspace_from
+from outturn.cli.command import command
+from outturn.cli.options import AsAtOption, OutputFormat, ReplaceOption
 from outturn.domain.contract_ledger import DEFAULT_THRESHOLD_PERCENT, DEFAULT_THRESHOLD_POUNDS, Threshold
 from outturn.domain.money import format_thousands
 from outturn.reports.contract_reconciliation import COLUMNS, FIGURES, reconciliation_document, table_rows
@@ -31,20 +21,18 @@ from outturn.services.contract_ledger import import_contract_map
 from outturn.services.contract_reconciliation import reconcile_contracts
 
 
-@contracts_app.command("map")
-@reports_errors
+@command()
 def contracts_map(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Mapping (.csv or .xlsx)")],
     replace: ReplaceOption = False,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Map contracts to ledger lines: columns provider, commissioner, category, line, element (``contract``, or
     empty, for the line carrying the contract's value; a short label for a line of non-contract spend with the
     provider). The file replaces the stored mapping of each commissioner it names; one that would remove or
     change a stored link stores nothing, shows what it would replace and exits 2 unless given --replace."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         summary = import_contract_map(opened, file, replace=replace, who=current_user())
     document = {"links": summary.rows, "replaced_links": summary.replaced_rows}
     emit(
@@ -58,11 +46,10 @@ def _cell(value: Any) -> str:
     return "" if value is None else format_thousands(value)
 
 
-@contracts_app.command("reconcile")
-@reports_errors
+@command()
 def contracts_reconcile(
     ctx: typer.Context,
-    as_at: Annotated[str | None, typer.Option("--as-at", help="Month, YYYY-MM (default: the workspace's)")] = None,
+    as_at: AsAtOption = None,
     org: Annotated[str | None, typer.Option(help="Only this commissioner's (or those under it) or provider's")] = None,
     threshold_pounds: Annotated[
         int, typer.Option(help="Flag a difference above this many pounds (and above --threshold-percent)")
@@ -70,8 +57,7 @@ def contracts_reconcile(
     threshold_percent: Annotated[
         str, typer.Option(help="Flag a difference above this % of the contract's figure (and above the pounds)")
     ] = str(DEFAULT_THRESHOLD_PERCENT),
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Each contract against the ledger lines that account for it: contract plan against ledger budget, priced
     activity to date against the ledger's actual (the accrual), contract forecast against the ledger's forecast,
@@ -82,7 +68,7 @@ def contracts_reconcile(
     except ArithmeticError:
         raise ValueError(f"not a percentage: {threshold_percent!r}") from None
     threshold = Threshold(threshold_pounds, percent)
-    with workspace_from(ctx, workspace, read_only=True) as opened:
+    with workspace_from(ctx, read_only=True) as opened:
         found = reconcile_contracts(opened, month_or_default(opened, as_at), org, threshold)
     document = reconciliation_document(found)
 

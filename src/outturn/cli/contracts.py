@@ -8,33 +8,18 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from outturn.cli._common import (
-    FormatOption,
-    OutputFormat,
-    ReplaceOption,
-    WorkspaceOption,
-    cell,
-    console,
-    current_user,
-    emit,
-    emit_rows,
-    month_or_default,
-    reports_errors,
-    workspace_from,
-)
-from outturn.cli.challenges import challenges_app
+from outturn.cli._common import cell, console, current_user, emit, emit_rows, month_or_default, workspace_from
+from outturn.cli.command import command
+from outturn.cli.options import AsAtOption, OutputFormat, ReplaceOption
 from outturn.domain.activity import ActivityKind
 from outturn.domain.money import VARIANCE_CONVENTION, format_millions, format_thousands
 from outturn.services import contracts, pricing
 from outturn.stats.casemix import MIN_SPELLS
 
-contracts_app = typer.Typer(help="Provider contracts under Payment by Results.", no_args_is_help=True)
-contracts_app.add_typer(challenges_app, name="challenges")
-
 KindOption = Annotated[ActivityKind, typer.Option("--kind", help="apc (spells), op (outpatients) or ae (A&E)")]
 
 
-@reports_errors
+@command(workspace_option=False)
 def price(
     activity: Annotated[Path, typer.Option(exists=True, help="Activity extract (.csv or .parquet)")],
     kind: KindOption,
@@ -45,7 +30,7 @@ def price(
     prices_only: Annotated[
         bool, typer.Option(help="Write only each record's id, provider, commissioner and prices (a priced extract)")
     ] = False,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Price an activity extract against the national tariff; every unit that cannot be priced is counted with
     its reason, never priced at zero."""
@@ -66,8 +51,7 @@ def price(
     emit(fmt, result.__dict__, render)
 
 
-@contracts_app.command("import")
-@reports_errors
+@command()
 def contracts_import(
     ctx: typer.Context,
     plan: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Contract plan (.csv or .xlsx)")],
@@ -77,42 +61,38 @@ def contracts_import(
         typer.Option(exists=True, help="Payment rules (readmissions, caps, marginal rate, fixed + variable, CQUIN)"),
     ] = None,
     replace: ReplaceOption = False,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Import contract plans (activity and £ by point of delivery and month, block elements), local prices and
     payment rules; each contract replaces the stored one for its provider, commissioner and year. A file that
     would change a stored contract stores nothing, shows what it would replace and exits 2 unless given
     --replace."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         count = contracts.import_contracts(opened, plan, prices, rules=rules, replace=replace, who=current_user())
     emit(fmt, {"contracts": count}, lambda: console.print(f"{count} contract(s) imported"))
 
 
-@contracts_app.command("activity")
-@reports_errors
+@command()
 def contracts_activity(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Activity extract (.csv or .parquet)")],
     kind: KindOption,
     replace: ReplaceOption = False,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Load this year's activity extract (year to date) into the workspace's warehouse, replacing the last one
     of that kind. A file with any problem loads nothing. When activity of that kind is stored already (from
     another file), the file stores nothing, shows what it would replace and exits 2 unless given --replace."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         rows = pricing.import_activity(opened, file, kind, replace=replace, who=current_user())
     emit(fmt, {"kind": kind.value, "rows": rows}, lambda: console.print(f"{rows:,} {kind.value} row(s) loaded"))
 
 
-@contracts_app.command("statement")
-@reports_errors
+@command()
 def contracts_statement(
     ctx: typer.Context,
     provider: Annotated[str, typer.Option(help="Provider (trust) code")],
-    as_at: Annotated[str | None, typer.Option("--as-at", help="Month, YYYY-MM (default: the workspace's)")] = None,
+    as_at: AsAtOption = None,
     commissioner: Annotated[str | None, typer.Option(help="Only this commissioner's contract")] = None,
     follow_up_benchmark: Annotated[
         float | None, typer.Option(help="Follow-ups per first attendance (default: all providers' ratio)")
@@ -120,12 +100,11 @@ def contracts_statement(
     min_spells: Annotated[
         int, typer.Option(help="Spells in each period before a case-mix drift cell is tested")
     ] = MIN_SPELLS,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """The monthly contract statement: plan against actual activity and £ by point of delivery, year to date;
     forecast outturn and over-performance; follow-up ratios, consultant-to-consultant referrals, case-mix drift."""
-    with workspace_from(ctx, workspace, read_only=True) as opened:
+    with workspace_from(ctx, read_only=True) as opened:
         month = month_or_default(opened, as_at)
         found = contracts.contract_statements(
             opened,

@@ -7,19 +7,9 @@ from typing import Annotated
 
 import typer
 
-from outturn.cli._common import (
-    FormatOption,
-    OutputFormat,
-    ReplaceOption,
-    WorkspaceOption,
-    cell,
-    console,
-    current_user,
-    emit,
-    emit_rows,
-    reports_errors,
-    workspace_from,
-)
+from outturn.cli._common import cell, console, current_user, emit, emit_rows, workspace_from
+from outturn.cli.command import command
+from outturn.cli.options import OrgCodeOption, OutputFormat, ReplaceOption, YearCodeOption
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import format_pounds, parse_money
 from outturn.domain.organisations import OrgKind
@@ -30,22 +20,6 @@ from outturn.services import forecasts, imports
 from outturn.services.imports import ImportSummary
 from outturn.services.organisations import list_organisations, load_reference_organisations
 from outturn.store import repository
-
-orgs_app = typer.Typer(
-    help="Organisations: regions, ICBs, sub-ICB locations, PCNs, practices, providers.", no_args_is_help=True
-)
-ledger_app = typer.Typer(
-    help="The monthly ledger: budget and actual by organisation, category, month.", no_args_is_help=True
-)
-plan_app = typer.Typer(
-    help="Financial plans: allocation, deductions, required surplus, control total.", no_args_is_help=True
-)
-risks_app = typer.Typer(help="The risks and mitigations register.", no_args_is_help=True)
-forecast_app = typer.Typer(
-    help="Forecasts: manual overrides, each with its reason, the method per category or line, and the back-test of "
-    "every method.",
-    no_args_is_help=True,
-)
 
 FileArgument = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .csv or .xlsx file")]
 
@@ -61,44 +35,37 @@ def _emit_summary(fmt: OutputFormat, summary: ImportSummary) -> None:
     emit(fmt, import_document(summary), render)
 
 
-@orgs_app.command("load-reference")
-@reports_errors
+@command()
 def orgs_load_reference(
     ctx: typer.Context,
     file: Annotated[
         Path | None,
         typer.Option(help="NHS England's practice weighted-population file, or NHS Digital's practice mapping file"),
     ] = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Load the hierarchy (region, ICB, sub-ICB, PCN, practice) and NHS trusts from the reference data."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         counts = load_reference_organisations(opened, file)
     emit(fmt, counts, lambda: console.print(", ".join(f"{n} {kind}" for kind, n in counts.items()), highlight=False))
 
 
-@orgs_app.command("import")
-@reports_errors
-def orgs_import(
-    ctx: typer.Context, file: FileArgument, workspace: WorkspaceOption = None, fmt: FormatOption = OutputFormat.TABLE
-) -> None:
+@command()
+def orgs_import(ctx: typer.Context, file: FileArgument, fmt: OutputFormat = OutputFormat.TABLE) -> None:
     """Import your own organisations from a CSV with columns code, name, kind, parent_code."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         _emit_summary(fmt, imports.import_organisations(opened, file, who=current_user()))
 
 
-@orgs_app.command("list")
-@reports_errors
+@command()
 def orgs_list(
     ctx: typer.Context,
     kind: Annotated[str | None, typer.Option(help="region, icb, sub_icb, pcn, practice or provider")] = None,
     under: Annotated[str | None, typer.Option(help="Only organisations under this code")] = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """List organisations."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         found = list_organisations(opened, OrgKind.parse(kind) if kind else None, under)
     rows = [{"code": o.code, "name": o.name, "kind": o.kind.value, "parent_code": o.parent_code} for o in found]
     emit_rows(
@@ -108,16 +75,14 @@ def orgs_list(
     )
 
 
-@ledger_app.command("import")
-@reports_errors
+@command()
 def ledger_import(
     ctx: typer.Context,
     file: FileArgument,
     sheet: Annotated[str | None, typer.Option(help="Worksheet name (default: the first)")] = None,
     header_row: Annotated[int | None, typer.Option(help="Row holding the column names (default: 1)")] = None,
     replace: ReplaceOption = False,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Import a ledger file. Each organisation-month in the file replaces what is stored for it; a file
     with any problem stores nothing and lists every problem with its row and column.
@@ -126,18 +91,17 @@ def ledger_import(
     by category, before and after) and exits 2 unless given --replace. A file that would change a closed month
     is refused until the month is reopened (outturn close reopen). Every import is recorded (outturn imports list).
     """
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         summary = imports.import_ledger(
             opened, file, sheet=sheet, header_row=header_row, replace=replace, who=current_user()
         )
         _emit_summary(fmt, summary)
 
 
-@ledger_app.command("list")
-@reports_errors
-def ledger_list(ctx: typer.Context, workspace: WorkspaceOption = None, fmt: FormatOption = OutputFormat.TABLE) -> None:
+@command()
+def ledger_list(ctx: typer.Context, fmt: OutputFormat = OutputFormat.TABLE) -> None:
     """The months of ledger stored, per organisation."""
-    with workspace_from(ctx, workspace) as opened, opened.store.reading() as session:
+    with workspace_from(ctx) as opened, opened.store.reading() as session:
         periods = repository.ledger_periods(session)
     rows = [
         {"org_code": org, "year": str(FinancialYear(year)), "month": f"M{month:02d}", "lines": lines}
@@ -155,51 +119,44 @@ def ledger_list(ctx: typer.Context, workspace: WorkspaceOption = None, fmt: Form
     )
 
 
-@plan_app.command("import")
-@reports_errors
-def plan_import(
-    ctx: typer.Context, file: FileArgument, workspace: WorkspaceOption = None, fmt: FormatOption = OutputFormat.TABLE
-) -> None:
+@command()
+def plan_import(ctx: typer.Context, file: FileArgument, fmt: OutputFormat = OutputFormat.TABLE) -> None:
     """Import plan items (org_code, year, item, amount, description): allocations, deductions,
     required surplus and control total."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         _emit_summary(fmt, imports.import_plans(opened, file, who=current_user()))
 
 
-@risks_app.command("import")
-@reports_errors
+@command()
 def risks_import(
     ctx: typer.Context,
     file: FileArgument,
     replace: ReplaceOption = False,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Replace the risk register of each organisation and year in the file (org_code, year, kind,
     description, value, likelihood[, category]). A file that would remove stored items stores nothing, shows
     what it would replace and exits 2 unless given --replace."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         _emit_summary(fmt, imports.import_risks(opened, file, replace=replace, who=current_user()))
 
 
-@forecast_app.command("override")
-@reports_errors
+@command()
 def forecast_override(
     ctx: typer.Context,
-    org: Annotated[str, typer.Option(help="Organisation code")],
-    year: Annotated[str, typer.Option(help="Financial year, e.g. 2025/26")],
+    org: OrgCodeOption,
+    year: YearCodeOption,
     category: Annotated[str, typer.Option(help="Cost category, e.g. acute")],
     amount: Annotated[str, typer.Option(help="Forecast outturn for the line, e.g. £12.5m")],
     reason: Annotated[str, typer.Option(help="Why the method's forecast is wrong (required)")],
     subcategory: Annotated[str, typer.Option(help="Ledger line within the category")] = "",
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Set a manual forecast for one ledger line, replacing the method's, with its reason."""
     override = ForecastOverride(
         org.upper(), FinancialYear.parse(year), CostCategory.parse(category), subcategory, parse_money(amount), reason
     )
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         forecasts.set_override(opened, override)
     document = {
         "org_code": override.org_code,
@@ -219,19 +176,17 @@ def forecast_override(
     )
 
 
-@forecast_app.command("clear")
-@reports_errors
+@command()
 def forecast_clear(
     ctx: typer.Context,
-    org: Annotated[str, typer.Option(help="Organisation code")],
-    year: Annotated[str, typer.Option(help="Financial year, e.g. 2025/26")],
+    org: OrgCodeOption,
+    year: YearCodeOption,
     category: Annotated[str, typer.Option(help="Cost category")],
     subcategory: Annotated[str, typer.Option(help="Ledger line within the category")] = "",
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Remove a manual forecast so the method's forecast applies again."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         removed = forecasts.clear_override(
             opened, org.upper(), FinancialYear.parse(year), CostCategory.parse(category), subcategory
         )

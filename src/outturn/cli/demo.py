@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-from outturn.cli._common import FormatOption, OutputFormat, console, emit, reports_errors
+from outturn.cli._common import console, emit
+from outturn.cli.command import command
+from outturn.cli.options import OutputFormat
 from outturn.cli.pack import pack_summary, render_headline, steps
 from outturn.cli.position import render_position
 from outturn.domain.money import format_millions
@@ -17,7 +19,7 @@ from outturn.services.contracts import statement_documents
 from outturn.services.demo import DEMO_PASSWORD, build_demo
 
 
-@reports_errors
+@command(workspace_option=False)
 def demo(
     out: Annotated[Path, typer.Option(help="Directory for the demo workspace")] = Path("demo-workspace"),
     icb: Annotated[str, typer.Option(help="ICB code from the weighted-population file")] = "QU9",
@@ -27,7 +29,7 @@ def demo(
         float, typer.Option(help="Scale of the synthetic hospital activity (1 = ICB scale; 0.05 for a quick run)")
     ] = 1.0,
     pack: Annotated[bool, typer.Option("--pack/--no-pack", help="Write the month's board pack")] = True,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Run the month for one real ICB on a SYNTHETIC economy: build the workspace, import last month's and this
     month's ledger, savings, prescribing and activity, close the months, and write the board pack.

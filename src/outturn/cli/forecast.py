@@ -8,16 +8,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from outturn.cli._common import (
-    FormatOption,
-    OutputFormat,
-    WorkspaceOption,
-    console,
-    emit,
-    reports_errors,
-    workspace_from,
-)
-from outturn.cli.data import forecast_app
+from outturn.cli._common import console, emit, workspace_from
+from outturn.cli.command import command
+from outturn.cli.options import OrgOption, OutputFormat
 from outturn.domain.backtest import BACKTEST_MONTHS, TOTAL
 from outturn.reports.backtest import backtest_document
 from outturn.services.position import compute_backtest
@@ -103,21 +96,19 @@ def render_backtest(document: Mapping[str, Any]) -> None:
     console.print(document["auto_rule"], highlight=False, markup=False)
 
 
-@forecast_app.command("backtest")
-@reports_errors
+@command()
 def forecast_backtest(
     ctx: typer.Context,
-    org: Annotated[str | None, typer.Option(help="Organisation code (default: the workspace's)")] = None,
+    org: OrgOption = None,
     as_at: Annotated[
         str | None, typer.Option("--as-at", help="Month as YYYY-MM: only years before its year are tested")
     ] = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Back-test every forecast method on the past years held.
 
     For each past year with twelve months of actuals: the year-end forecast at M01 to M11 from what was known then,
     against the year's outturn (error, MAPE, bias)."""
-    with workspace_from(ctx, workspace, read_only=True) as opened:
+    with workspace_from(ctx, read_only=True) as opened:
         document = backtest_document(compute_backtest(opened, org, as_at))
     emit(fmt, document, lambda: render_backtest(document))

@@ -1,7 +1,7 @@
 """``outturn forecast method``: a standing forecast method per category or ledger line (set, clear, list, history).
 
-The group hangs under ``outturn forecast`` (``forecast_app`` in cli/data.py), beside ``override``, ``clear`` and
-``list``; another ``outturn forecast`` command is one more ``@forecast_app.command(...)`` function.
+The group hangs under ``outturn forecast``, beside ``override``, ``clear`` and ``list`` (cli/__init__.py registers
+every command).
 """
 
 from __future__ import annotations
@@ -10,33 +10,15 @@ from typing import Annotated
 
 import typer
 
-from outturn.cli._common import (
-    FormatOption,
-    OutputFormat,
-    WorkspaceOption,
-    cell,
-    console,
-    current_user,
-    emit,
-    emit_rows,
-    reports_errors,
-    workspace_from,
-)
-from outturn.cli.data import forecast_app
+from outturn.cli._common import cell, console, current_user, emit, emit_rows, workspace_from
+from outturn.cli.command import command
+from outturn.cli.options import OutputFormat, SettingOrgOption
 from outturn.domain.forecast import ForecastMethod
 from outturn.domain.forecast_methods import MethodSetting
 from outturn.domain.ledger import CostCategory
 from outturn.services import forecast_methods
 from outturn.services.forecast_methods import setting_to_data
 
-method_app = typer.Typer(
-    help="The forecast method per category or ledger line: a line's setting beats its category's, which beats "
-    "the method asked for (--method, else the workspace's).",
-    no_args_is_help=True,
-)
-forecast_app.add_typer(method_app, name="method")
-
-OrgOption = Annotated[str, typer.Option(help="Organisation code; the setting applies to the organisations under it")]
 CategoryOption = Annotated[str, typer.Option(help="Cost category, e.g. chc or acute")]
 LineOption = Annotated[
     str | None, typer.Option("--line", help="One ledger line (subcategory) of the category; default: every line")
@@ -47,21 +29,19 @@ def _setting(org: str, category: str, line: str | None, method: ForecastMethod, 
     return MethodSetting(org.upper(), CostCategory.parse(category), method, line, reason)
 
 
-@method_app.command("set")
-@reports_errors
+@command()
 def method_set(
     ctx: typer.Context,
     method: Annotated[str, typer.Argument(help=", ".join(item.value for item in ForecastMethod))],
-    org: OrgOption,
+    org: SettingOrgOption,
     category: CategoryOption,
     line: LineOption = None,
     reason: Annotated[str, typer.Option(help="Why this method suits the category or line")] = "",
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Forecast a category (or one ledger line) by METHOD from now on, whatever method the position asks for."""
     setting = _setting(org, category, line, ForecastMethod.parse(method), reason)
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         replaced = forecast_methods.set_method(opened, setting, current_user())
     document = {**setting_to_data(setting), "replaced": setting_to_data(replaced) if replaced else None}
     emit(
@@ -75,19 +55,17 @@ def method_set(
     )
 
 
-@method_app.command("clear")
-@reports_errors
+@command()
 def method_clear(
     ctx: typer.Context,
-    org: OrgOption,
+    org: SettingOrgOption,
     category: CategoryOption,
     line: LineOption = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Remove the setting for a category (or one line), so the next one in precedence applies again."""
     key = _setting(org, category, line, ForecastMethod.RUN_RATE)  # the method plays no part in the key
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         removed = forecast_methods.clear_method(opened, key, current_user())
     emit(
         fmt,
@@ -98,18 +76,16 @@ def method_clear(
     )
 
 
-@method_app.command("list")
-@reports_errors
+@command()
 def method_list(
     ctx: typer.Context,
     org: Annotated[
         str | None, typer.Option(help="Only the settings bearing on this organisation's position (default: all)")
     ] = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """The stored method settings: organisation, category, scope (category or line), line, method and reason."""
-    with workspace_from(ctx, workspace, read_only=True) as opened:
+    with workspace_from(ctx, read_only=True) as opened:
         settings = forecast_methods.list_methods(opened, org.upper() if org else None)
     emit_rows(
         fmt,
@@ -125,19 +101,17 @@ def method_list(
     )
 
 
-@method_app.command("history")
-@reports_errors
+@command()
 def method_history(
     ctx: typer.Context,
-    org: OrgOption,
+    org: SettingOrgOption,
     category: CategoryOption,
     line: LineOption = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Every change to the setting for a category (or one line), oldest first, from the audit trail."""
     key = _setting(org, category, line, ForecastMethod.RUN_RATE)
-    with workspace_from(ctx, workspace, read_only=True) as opened:
+    with workspace_from(ctx, read_only=True) as opened:
         entries = forecast_methods.method_history(opened, key)
     rows = [
         {

@@ -10,16 +10,9 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from outturn.cli._common import (
-    METHOD_HELP,
-    FormatOption,
-    OutputFormat,
-    WorkspaceOption,
-    console,
-    emit,
-    reports_errors,
-    workspace_from,
-)
+from outturn.cli._common import console, emit, workspace_from
+from outturn.cli.command import command
+from outturn.cli.options import AsAtOption, MethodOption, OrgOption, OutputFormat
 from outturn.domain.money import format_millions, format_surplus
 from outturn.reports.pack import BoardPack, pack_document
 from outturn.services.pack import FORMATS, PackFiles, PackRequest, build_pack
@@ -86,15 +79,15 @@ def pack_summary(pack: BoardPack, files: PackFiles) -> dict[str, Any]:
     return pack_document(pack, files.as_dict())
 
 
-@reports_errors
+@command()
 def pack(
     ctx: typer.Context,
     out: Annotated[
         Path | None, typer.Option(help="Directory for the pack (default: board-pack in the workspace)")
     ] = None,
-    org: Annotated[str | None, typer.Option(help="Organisation (default: the workspace's)")] = None,
-    as_at: Annotated[str | None, typer.Option("--as-at", help="Month, YYYY-MM (default: the workspace's)")] = None,
-    method: Annotated[str | None, typer.Option(help=METHOD_HELP)] = None,
+    org: OrgOption = None,
+    as_at: AsAtOption = None,
+    method: MethodOption = None,
     scenario: Annotated[
         list[Path] | None, typer.Option(exists=True, dir_okay=False, help="A scenario file to compare (repeatable)")
     ] = None,
@@ -103,8 +96,7 @@ def pack(
     output: Annotated[
         list[str] | None, typer.Option("--output", help="Which files: html, pdf, xlsx (repeatable; default all)")
     ] = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Write the monthly financial recovery report (board pack) as HTML, PDF and XLSX: headline, narrative,
     position, bridge, savings tracker, contracts, practice funnel plots, SPC charts, scenarios, risk."""
@@ -116,7 +108,7 @@ def pack(
         seed=seed,
         scenarios=tuple(scenario or ()),
     )
-    with workspace_from(ctx, workspace) as opened, steps(fmt) as progress:
+    with workspace_from(ctx) as opened, steps(fmt) as progress:
         directory = out or opened.settings.workspace / "board-pack"
         built, files = build_pack(opened, directory, request, tuple(output or FORMATS), progress)
     emit(fmt, pack_summary(built, files), lambda: render_headline(built, files))

@@ -9,18 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
-from outturn.cli._common import (
-    FormatOption,
-    OutputFormat,
-    WorkspaceOption,
-    cell,
-    console,
-    emit,
-    emit_rows,
-    print_warnings,
-    reports_errors,
-    workspace_from,
-)
+from outturn.cli._common import cell, console, emit, emit_rows, print_warnings, workspace_from
+from outturn.cli.command import command
+from outturn.cli.options import OutputFormat
 from outturn.domain.budgets import IncentiveTerms
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import VARIANCE_CONVENTION, format_pounds, parse_money
@@ -28,15 +19,6 @@ from outturn.domain.periods import FinancialYear
 from outturn.domain.plans import parse_share
 from outturn.domain.populations import WP_COMPONENTS, Level, Weighting
 from outturn.services import budgets, populations
-
-populations_app = typer.Typer(
-    help="Practice populations: list sizes by age and sex, ASTRO-PUs, NHS England weighted populations.",
-    no_args_is_help=True,
-)
-budgets_app = typer.Typer(
-    help="Indicative practice budgets, spend against them, distance from target, the incentive scheme.",
-    no_args_is_help=True,
-)
 
 LevelOption = Annotated[str, typer.Option("--level", help="practice, pcn, sub-icb or icb")]
 UnderOption = Annotated[str | None, typer.Option("--under", help="Only the practices at or under this code")]
@@ -58,8 +40,7 @@ def _number(value: float | int | None) -> str:
     return "" if value is None else f"{value:,.0f}"
 
 
-@populations_app.command("import")
-@reports_errors
+@command()
 def populations_import(
     ctx: typer.Context,
     allocation: Annotated[
@@ -79,12 +60,11 @@ def populations_import(
     weights: Annotated[
         Path | None, typer.Option(exists=True, dir_okay=False, help="HSCIC prescribing-units workbook")
     ] = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Replace the workspace's practice populations: NHS England's weighted populations, each practice's latest
     list by age and sex, its ASTRO-PU and STAR-PUs. Files left out come from the reference data."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         result = populations.import_populations(opened, allocation, [] if no_list_sizes else list_sizes, weights)
     document = asdict(result)
 
@@ -114,17 +94,15 @@ def totals_document(named: populations.NamedTotals) -> dict[str, Any]:
     }
 
 
-@populations_app.command("show")
-@reports_errors
+@command()
 def populations_show(
     ctx: typer.Context,
     level: LevelOption = "practice",
     under: UnderOption = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Populations per practice, PCN, sub-ICB or ICB: list size, ASTRO-PU and each weighted population."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         found = populations.population_totals(opened, Level.parse(level), under)
     rows = [totals_document(named) for named in found]
     emit_rows(
@@ -164,8 +142,7 @@ LedgerYearOption = Annotated[
 CategoryOption = Annotated[str | None, typer.Option(help="Only this ledger cost category (e.g. prescribing)")]
 
 
-@budgets_app.command("indicative")
-@reports_errors
+@command()
 def budgets_indicative(
     ctx: typer.Context,
     budget: Annotated[str, typer.Option(help="The commissioning budget to share, e.g. £12.5m")],
@@ -175,12 +152,11 @@ def budgets_indicative(
     spend: SpendOption = None,
     ledger_year: LedgerYearOption = None,
     category: CategoryOption = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Indicative budgets: each practice's weighted-capitation share of a commissioning budget, to the penny
     (largest remainder), summed to PCN, sub-ICB or ICB; with spend, the variance (budget − spend)."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         result = budgets.indicative(
             opened,
             parse_money(budget),
@@ -237,8 +213,7 @@ def budgets_indicative(
     emit(fmt, document, render)
 
 
-@budgets_app.command("distance")
-@reports_errors
+@command()
 def budgets_distance(
     ctx: typer.Context,
     level: LevelOption = "practice",
@@ -254,11 +229,10 @@ def budgets_distance(
     ] = None,
     include_remote: Annotated[bool, typer.Option(help="Absolute targets including the remoteness adjustment")] = False,
     under: UnderOption = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Distance from target allocation, (actual − target) ÷ target, for practices, PCNs, sub-ICBs or ICBs."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         result = budgets.distance(
             opened,
             Level.parse(level),
@@ -310,8 +284,7 @@ def budgets_distance(
     emit(fmt, document, render)
 
 
-@budgets_app.command("incentive")
-@reports_errors
+@command()
 def budgets_incentive(
     ctx: typer.Context,
     budget: Annotated[str, typer.Option(help="The commissioning budget the indicative budgets share, e.g. £12.5m")],
@@ -332,13 +305,12 @@ def budgets_incentive(
     component: ComponentOption = "final",
     level: Annotated[str, typer.Option("--level", help="Totals by practice, pcn, sub-icb or icb")] = "pcn",
     under: UnderOption = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """The practice-based commissioning incentive: a set-aside of enhanced-service payments, an aspiration payment
     on signing up, an achievement payment for savings against the indicative budget (capped); the rest retained."""
     terms = IncentiveTerms(parse_share(set_aside), parse_share(aspiration), parse_share(savings_target))
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         result = budgets.incentive(
             opened,
             parse_money(budget),

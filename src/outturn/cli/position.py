@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 from rich.table import Table
 
-from outturn.cli._common import (
-    METHOD_HELP,
-    FormatOption,
-    OutputFormat,
-    WorkspaceOption,
-    console,
-    emit,
-    print_warnings,
-    reports_errors,
-    workspace_from,
-)
+from outturn.cli._common import console, emit, print_warnings, workspace_from
+from outturn.cli.command import command
+from outturn.cli.options import AsAtOption, MethodOption, OrgOption, OutputFormat
 from outturn.domain.money import VARIANCE_CONVENTION, format_millions, format_surplus, format_thousands
 from outturn.domain.position import MIXED, Position
 from outturn.domain.year_end import BEST, CONTROL_TOTAL, FORECAST_SURPLUS, LIKELY, SAVINGS_SHORTFALL, WORST
@@ -92,14 +82,13 @@ def render_position(position: Position) -> None:
     print_warnings(position.warnings, limit=10)
 
 
-@reports_errors
+@command()
 def position(
     ctx: typer.Context,
-    org: Annotated[str | None, typer.Option(help="Organisation code (default: the workspace's)")] = None,
-    as_at: Annotated[str | None, typer.Option("--as-at", help="Month as YYYY-MM, e.g. 2025-11 for M08")] = None,
-    method: Annotated[str | None, typer.Option(help=METHOD_HELP)] = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    org: OrgOption = None,
+    as_at: AsAtOption = None,
+    method: MethodOption = None,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """The month's position: YTD, forecast outturn, gap to control total, risk range and bridge.
 
@@ -108,6 +97,6 @@ def position(
     `outturn position history`: the forecast recorded at each month-end close."""
     if ctx.invoked_subcommand is not None:
         return
-    with workspace_from(ctx, workspace, read_only=True) as opened:
+    with workspace_from(ctx, read_only=True) as opened:
         result = compute_position(opened, org, as_at, method)
     emit(fmt, position_document(result), lambda: render_position(result))

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from rich.table import Table
 
-from outturn.cli._common import (
-    FormatOption,
-    OutputFormat,
-    WorkspaceOption,
-    console,
-    emit,
-    reports_errors,
-    workspace_from,
-)
+from outturn.cli._common import console, emit, workspace_from
+from outturn.cli.command import command
+from outturn.cli.options import OrgOption, OutputFormat, YearOption
 from outturn.domain.money import format_thousands
 from outturn.reports.forecast_history import MOVEMENT_LABELS, history_document
 from outturn.services.forecast_history import position_history as load_history
@@ -56,20 +50,17 @@ def render_history(document: dict[str, Any]) -> None:
     console.print(table)
 
 
-@reports_errors
+@command()
 def position_history(
     ctx: typer.Context,
-    org: Annotated[str | None, typer.Option(help="Organisation code (default: the workspace's)")] = None,
-    year: Annotated[
-        str | None, typer.Option(help="Financial year, e.g. 2025/26 (default: the workspace's month's)")
-    ] = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    org: OrgOption = None,
+    year: YearOption = None,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """The forecast recorded at each month-end close, month by month.
 
     Outturn, surplus/(deficit) against the control total; movement: new actuals, method changes, overrides."""
-    with workspace_from(ctx, workspace, read_only=True) as opened:
+    with workspace_from(ctx, read_only=True) as opened:
         org_found, chosen, months = load_history(opened, org, year)
     document = history_document(org_found, chosen, months)
     emit(fmt, document, lambda: render_history(document))

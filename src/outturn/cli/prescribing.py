@@ -10,27 +10,13 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from outturn.cli._common import (
-    FormatOption,
-    OutputFormat,
-    ReplaceOption,
-    WorkspaceOption,
-    console,
-    current_user,
-    emit,
-    reports_errors,
-    workspace_from,
-)
+from outturn.cli._common import console, current_user, emit, workspace_from
+from outturn.cli.command import command
+from outturn.cli.options import OutputFormat, ReplaceOption
 from outturn.domain.money import format_pounds
 from outturn.domain.prescribing import BnfGrouping, Denominator, OrgLevel
 from outturn.ingest.prescribing import Layout
 from outturn.services import prescribing
-
-prescribing_app = typer.Typer(
-    help="Practice prescribing (English Prescribing Dataset): measures, generic prescribing and price-per-unit "
-    "savings.",
-    no_args_is_help=True,
-)
 
 
 class LevelChoice(StrEnum):
@@ -56,8 +42,7 @@ MonthOption = Annotated[str | None, typer.Option(help="Month, YYYY-MM (default: 
 LevelOption = Annotated[LevelChoice, typer.Option(help="practice, pcn or sub-icb")]
 
 
-@prescribing_app.command("import")
-@reports_errors
+@command()
 def prescribing_import(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(dir_okay=False, help="EPD or PDPI month (.csv)")],
@@ -66,13 +51,12 @@ def prescribing_import(
         str | None, typer.Option(help="YYYY-MM, for a PDPI file whose name and columns do not say the month")
     ] = None,
     replace: ReplaceOption = False,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Import a month of practice prescribing, replacing the months the file holds. A file with any problem
     stores nothing and lists every problem (file, row, column, reason). A file whose months are stored already
     (from another file) stores nothing, shows what it would replace and exits 2 unless given --replace."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         result = prescribing.import_prescribing(
             opened, file, layout=layout, month=month, replace=replace, who=current_user()
         )
@@ -94,8 +78,7 @@ def _rate(value: Any) -> str:
     return "" if value is None else f"{value:,.1f}"
 
 
-@prescribing_app.command("measures")
-@reports_errors
+@command()
 def prescribing_measures(
     ctx: typer.Context,
     level: LevelOption = LevelChoice.PRACTICE,
@@ -104,12 +87,11 @@ def prescribing_measures(
     ),
     per: Annotated[PerChoice, typer.Option(help="per 1,000 registered patients (list) or ASTRO-PU")] = (PerChoice.LIST),
     month: MonthOption = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Items, net ingredient cost and actual cost by organisation and BNF group, per 1,000 patients or per 1,000
     ASTRO-PU, and the generic prescribing rate."""
-    with workspace_from(ctx, workspace, read_only=True) as opened:
+    with workspace_from(ctx, read_only=True) as opened:
         document = prescribing.prescribing_measures(
             opened, level=level.level, grouping=by, denominator=per.denominator, month=month
         )
@@ -144,8 +126,7 @@ def prescribing_measures(
     emit(fmt, document, render)
 
 
-@prescribing_app.command("savings")
-@reports_errors
+@command()
 def prescribing_savings(
     ctx: typer.Context,
     level: LevelOption = LevelChoice.PRACTICE,
@@ -164,12 +145,11 @@ def prescribing_savings(
     ] = 0.0,
     month: MonthOption = None,
     limit: Annotated[int, typer.Option(help="Largest savings listed (0: all)")] = 50,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Price-per-unit savings: for each organisation and group of equivalent presentations, net ingredient cost
     less quantity × the 10th centile of practices' price per unit (OpenPrescribing's method)."""
-    with workspace_from(ctx, workspace, read_only=True) as opened:
+    with workspace_from(ctx, read_only=True) as opened:
         document = prescribing.prescribing_savings(
             opened,
             level=level.level,
@@ -203,8 +183,7 @@ def prescribing_savings(
     emit(fmt, document, render)
 
 
-@prescribing_app.command("generate")
-@reports_errors
+@command(workspace_option=False)
 def prescribing_generate(
     out: Annotated[Path, typer.Option(help="Directory for prescribing.parquet and practices.parquet")],
     rows: Annotated[int, typer.Option(help="Practice × presentation rows (a national month is about 18m)")] = (
@@ -216,7 +195,7 @@ def prescribing_generate(
     reference_dir: Annotated[
         Path | None, typer.Option(help="Official NHS reference data (default: $OUTTURN_REFERENCE_DIR)")
     ] = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Generate a SYNTHETIC national month of practice prescribing (warehouse layout, Parquet), with presentations
     and prices from real practices' prescribing, and the practices' populations."""

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Annotated, TypeVar
+from typing import TypeVar
 
 import typer
 
-from outturn.cli._common import (
-    FormatOption,
-    OutputFormat,
-    WorkspaceOption,
-    cell,
-    emit_rows,
-    reports_errors,
-    workspace_from,
-)
-from outturn.cli.data import forecast_app, plan_app, risks_app
+from outturn.cli._common import cell, emit_rows, workspace_from
+from outturn.cli.command import command
+from outturn.cli.options import OrgOption, OutputFormat, YearOption
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import format_pounds
 from outturn.domain.periods import FinancialMonth, FinancialYear
@@ -24,8 +17,6 @@ from outturn.reports.registers import risk_row
 from outturn.services import registers
 from outturn.services.workspace import Workspace
 
-OrgOption = Annotated[str | None, typer.Option(help="Organisation code (default: the workspace's)")]
-YearOption = Annotated[str | None, typer.Option(help="Financial year, e.g. 2025/26 (default: the workspace's)")]
 T = TypeVar("T")
 
 
@@ -42,12 +33,11 @@ def _scope(workspace: Workspace, org: str | None, year: str | None) -> tuple[str
 
 def _read(
     ctx: typer.Context,
-    workspace: WorkspaceOption,
     org: str | None,
     year: str | None,
     reader: Callable[[Workspace, str, FinancialYear], Sequence[T]],
 ) -> Sequence[T]:
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         return reader(opened, *_scope(opened, org, year))
 
 
@@ -55,14 +45,12 @@ def _pounds(key: str) -> Callable[[dict[str, object]], str]:
     return lambda row: format_pounds(int(str(row[key])))
 
 
-@plan_app.command("show")
-@reports_errors
+@command()
 def plan_show(
     ctx: typer.Context,
     org: OrgOption = None,
     year: YearOption = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Allocations, deductions, required surplus and control total of an organisation and those under it."""
     rows = [
@@ -78,7 +66,7 @@ def plan_show(
             "required_surplus_pence": plan.required_surplus_pence,
             "control_total_pence": plan.effective_control_total_pence,
         }
-        for plan in _read(ctx, workspace, org, year, registers.plans)
+        for plan in _read(ctx, org, year, registers.plans)
     ]
     emit_rows(
         fmt,
@@ -93,17 +81,15 @@ def plan_show(
     )
 
 
-@risks_app.command("list")
-@reports_errors
+@command()
 def risks_list(
     ctx: typer.Context,
     org: OrgOption = None,
     year: YearOption = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """The risks and mitigations of an organisation and those under it, with expected values."""
-    rows = [risk_row(item) for item in _read(ctx, workspace, org, year, registers.risk_register)]
+    rows = [risk_row(item) for item in _read(ctx, org, year, registers.risk_register)]
     emit_rows(
         fmt,
         rows,
@@ -118,14 +104,12 @@ def risks_list(
     )
 
 
-@forecast_app.command("list")
-@reports_errors
+@command()
 def forecast_list(
     ctx: typer.Context,
     org: OrgOption = None,
     year: YearOption = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """The manual forecast overrides in force, with their reasons."""
     rows = [
@@ -136,7 +120,7 @@ def forecast_list(
             "forecast_pence": item.forecast_pence,
             "reason": item.reason,
         }
-        for item in _read(ctx, workspace, org, year, registers.overrides)
+        for item in _read(ctx, org, year, registers.overrides)
     ]
     emit_rows(
         fmt,

@@ -2,90 +2,24 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from outturn.cli._common import (
-    METHOD_HELP,
-    FormatOption,
-    OutputFormat,
-    WorkspaceOption,
-    console,
-    emit,
-    print_warnings,
-    reports_errors,
-    workspace_from,
-)
+from outturn.cli._common import console, emit, print_warnings, workspace_from
+from outturn.cli.command import command
+from outturn.cli.options import AsAtOption, MonteCarloOptions, OrgOption, OutputFormat
 from outturn.domain.money import format_millions, format_surplus
 from outturn.domain.plans import parse_share
 from outturn.domain.year_end import LABELS_BY_FIELD, LIKELY, P10, P90, SIMULATED_MEAN, SIMULATION_FIELDS
 from outturn.services.risk import (
-    Assumptions,
     PlanSettings,
     multi_year_document,
     simulate_multi_year,
     simulate_year_end,
     simulation_document,
 )
-
-risk_app = typer.Typer(help="Risk: Monte Carlo simulation of the year-end position and multi-year plans.")
-
-OrgOption = Annotated[str | None, typer.Option(help="Organisation code (default: the workspace's)")]
-AsAtOption = Annotated[str | None, typer.Option("--as-at", help="Month as YYYY-MM (default: the workspace's)")]
-MethodOption = Annotated[str | None, typer.Option(help=METHOD_HELP)]
-TrialsOption = Annotated[int, typer.Option(help="Number of simulated years")]
-SeedOption = Annotated[int, typer.Option(help="Seed: the same seed gives the same result")]
-CorrelationOption = Annotated[
-    str, typer.Option(help="Correlation of schemes' delivery within a workstream (Gaussian copula), e.g. 30%")
-]
-ConcentrationOption = Annotated[
-    str,
-    typer.Option(help="Beta concentration κ of a scheme's delivered fraction: 0 all or nothing, inf no uncertainty"),
-]
-ActivityOption = Annotated[str, typer.Option(help="Standard deviation of activity growth on acute spend to come")]
-PriceOption = Annotated[str, typer.Option(help="Standard deviation of prices on prescribing and CHC spend to come")]
-SpreadOption = Annotated[
-    str, typer.Option(help="Risk values triangular from (1 − spread) to (1 + spread) of the register's value")
-]
-SavingsOption = Annotated[
-    bool,
-    typer.Option(
-        "--savings-in-forecast/--savings-not-in-forecast",
-        help="Whether the forecast already counts the remaining savings in full (shortfall is the risk)",
-    ),
-]
-BackendOption = Annotated[
-    str | None, typer.Option(help="numpy or jax (default: the monte_carlo_backend setting, numpy)")
-]
-
-
-def _concentration(text: str) -> Decimal:
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise ValueError(f"not a concentration: {text!r} (a number ≥ 0, or inf)") from None
-    if value.is_nan() or value < 0:
-        raise ValueError(f"the concentration {text!r} must be 0 or more (or inf)")
-    return value
-
-
-def _assumptions(
-    correlation: str, concentration: str, activity_sd: str, price_sd: str, risk_spread: str, savings: bool
-) -> Assumptions:
-    share = parse_share(correlation)
-    if share >= 1:
-        raise ValueError("the workstream correlation must be below 100%")
-    return Assumptions(
-        correlation=share,
-        concentration=_concentration(concentration),
-        activity_sd=parse_share(activity_sd),
-        price_sd=parse_share(price_sd),
-        risk_spread=parse_share(risk_spread),
-        savings_in_forecast=savings,
-    )
 
 
 def _money(pence: int) -> str:
@@ -145,46 +79,35 @@ def render_simulation(document: dict[str, Any], seconds: float) -> None:
     print_warnings(document["notes"], label="note")
 
 
-@risk_app.command()
-@reports_errors
+@command()
 def simulate(
     ctx: typer.Context,
+    monte_carlo: MonteCarloOptions,
     org: OrgOption = None,
     as_at: AsAtOption = None,
-    method: MethodOption = None,
-    trials: TrialsOption = 10_000,
-    seed: SeedOption = 1,
-    correlation: CorrelationOption = "30%",
-    concentration: ConcentrationOption = "4",
-    activity_sd: ActivityOption = "2%",
-    price_sd: PriceOption = "3%",
-    risk_spread: SpreadOption = "0%",
-    savings_in_forecast: SavingsOption = True,
-    backend: BackendOption = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Simulate the year-end surplus/(deficit): P(meeting the control total), P10/P50/P90, fan chart, tornado."""
-    assumptions = _assumptions(correlation, concentration, activity_sd, price_sd, risk_spread, savings_in_forecast)
-    with workspace_from(ctx, workspace, read_only=True) as opened:
+    assumptions = monte_carlo.assumptions()
+    with workspace_from(ctx, read_only=True) as opened:
         simulation = simulate_year_end(
             opened,
-            trials=trials,
-            seed=seed,
+            trials=monte_carlo.trials,
+            seed=monte_carlo.seed,
             org_code=org,
             as_at=as_at,
-            method=method,
+            method=monte_carlo.method,
             assumptions=assumptions,
-            backend=backend,
+            backend=monte_carlo.backend,
         )
     document = simulation_document(simulation)
     emit(fmt, document, lambda: render_simulation(document, simulation.seconds))
 
 
-@risk_app.command("multi-year")
-@reports_errors
+@command()
 def multi_year(
     ctx: typer.Context,
+    monte_carlo: MonteCarloOptions,
     years: Annotated[int, typer.Option(help="Years in the plan, including this one (at most 5)")] = 3,
     allocation_growth: Annotated[str, typer.Option(help="Allocation growth a year where no plan is held")] = "3%",
     cost_growth: Annotated[str, typer.Option(help="Growth of underlying spend a year")] = "4%",
@@ -196,22 +119,11 @@ def multi_year(
     ] = None,
     org: OrgOption = None,
     as_at: AsAtOption = None,
-    method: MethodOption = None,
-    trials: TrialsOption = 10_000,
-    seed: SeedOption = 1,
-    correlation: CorrelationOption = "30%",
-    concentration: ConcentrationOption = "4",
-    activity_sd: ActivityOption = "2%",
-    price_sd: PriceOption = "3%",
-    risk_spread: SpreadOption = "0%",
-    savings_in_forecast: SavingsOption = True,
-    backend: BackendOption = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Project a recovery plan over up to five years: recurrent savings carried forward, a missed control
     total taken off the next year's allocation."""
-    assumptions = _assumptions(correlation, concentration, activity_sd, price_sd, risk_spread, savings_in_forecast)
+    assumptions = monte_carlo.assumptions()
     settings = PlanSettings(
         years=years,
         allocation_growth=parse_share(allocation_growth),
@@ -219,17 +131,17 @@ def multi_year(
         savings_share=parse_share(savings_share) if savings_share else None,
         confidence=parse_share(future_confidence) if future_confidence else None,
     )
-    with workspace_from(ctx, workspace, read_only=True) as opened:
+    with workspace_from(ctx, read_only=True) as opened:
         plan = simulate_multi_year(
             opened,
-            trials=trials,
-            seed=seed,
+            trials=monte_carlo.trials,
+            seed=monte_carlo.seed,
             settings=settings,
             org_code=org,
             as_at=as_at,
-            method=method,
+            method=monte_carlo.method,
             assumptions=assumptions,
-            backend=backend,
+            backend=monte_carlo.backend,
         )
     document = multi_year_document(plan)
 

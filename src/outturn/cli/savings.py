@@ -13,9 +13,6 @@ from rich.table import Table
 
 from outturn.cli._common import (
     EXIT_BAD_INPUT,
-    FormatOption,
-    OutputFormat,
-    WorkspaceOption,
     cell,
     console,
     current_user,
@@ -23,9 +20,10 @@ from outturn.cli._common import (
     emit_rows,
     error_console,
     month_or_default,
-    reports_errors,
     workspace_from,
 )
+from outturn.cli.command import command
+from outturn.cli.options import AsAtOption, OrgCodeOption, OrgUnderOption, OutputFormat, YearCodeOption, YearOption
 from outturn.domain.money import Pence, format_millions, parse_money
 from outturn.domain.periods import FinancialMonth, FinancialYear, parse_month_number
 from outturn.domain.plans import parse_share
@@ -44,13 +42,6 @@ from outturn.reports.savings import (
 from outturn.services import savings
 from outturn.store.savings_repository import VersionConflict
 
-savings_app = typer.Typer(
-    help="Savings plans (QIPP): schemes, delivery, RAG, month-end close, roll-ups.", no_args_is_help=True
-)
-
-AsAtOption = Annotated[str | None, typer.Option("--as-at", help="Month as YYYY-MM (default: the workspace's)")]
-OrgOption = Annotated[str | None, typer.Option(help="Only this organisation and those under it")]
-
 
 def _millions(key: str) -> Callable[[dict[str, Any]], str]:
     return lambda row: format_millions(row[key], places=2)
@@ -67,17 +58,15 @@ def _month_values(pairs: list[str], option: str) -> dict[int, Pence | None]:
     return values
 
 
-@savings_app.command("import")
-@reports_errors
+@command()
 def savings_import(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Import a savings workbook (sheets Schemes, Phasing and optional Targets). A workbook with any problem,
     or exported before someone else's later change, stores nothing."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         result = savings.import_workbook(opened, file, current_user())
     emit(
         fmt,
@@ -90,37 +79,33 @@ def savings_import(
     )
 
 
-@savings_app.command("export")
-@reports_errors
+@command()
 def savings_export(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(dir_okay=False)],
-    year: Annotated[str | None, typer.Option(help="Financial year (default: the workspace's)")] = None,
-    org: OrgOption = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    year: YearOption = None,
+    org: OrgUnderOption = None,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Export the plan as a workbook in the shape finance teams use; importing it back is exact to the penny."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         chosen = FinancialYear.parse(year) if year else month_or_default(opened, None).year
         count = savings.export_workbook(opened, file, chosen, org.upper() if org else None)
     emit(fmt, {"file": str(file), "schemes": count}, lambda: console.print(f"{count} scheme(s) written to {file}"))
 
 
-@savings_app.command("list")
-@reports_errors
+@command()
 def savings_list(
     ctx: typer.Context,
     as_at: AsAtOption = None,
-    org: OrgOption = None,
+    org: OrgUnderOption = None,
     workstream: Annotated[str | None, typer.Option(help="Only this workstream")] = None,
     status: Annotated[str | None, typer.Option(help="Only this status")] = None,
     rag: Annotated[str | None, typer.Option(help="Only red, amber or green")] = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """The schemes with plan, delivered to date, forecast, risk-adjusted forecast and RAG."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         month = month_or_default(opened, as_at)
         views = savings.list_schemes(
             opened,
@@ -150,17 +135,15 @@ def savings_list(
     )
 
 
-@savings_app.command("show")
-@reports_errors
+@command()
 def savings_show(
     ctx: typer.Context,
     reference: str,
     as_at: AsAtOption = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """One scheme: its phasing, RAG with reasons, and its history from the audit trail."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         month = month_or_default(opened, as_at)
         scheme, entries = savings.show_scheme(opened, month.year, reference)
     document = scheme_history_document(scheme, assess_rag(scheme, month.number), month.number, entries)
@@ -189,8 +172,7 @@ def savings_show(
     emit(fmt, document, render)
 
 
-@savings_app.command("update")
-@reports_errors
+@command()
 def savings_update(
     ctx: typer.Context,
     reference: str,
@@ -203,8 +185,7 @@ def savings_update(
     rag: Annotated[str | None, typer.Option(help="Override the computed RAG: red, amber or green")] = None,
     reason: Annotated[str | None, typer.Option(help="Why the RAG is overridden (required with --rag)")] = None,
     clear_rag: Annotated[bool, typer.Option(help="Remove a RAG override")] = False,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Change a scheme. If someone else saved it after the version you give, nothing is saved and you are shown
     their version and your changes, so nothing is lost."""
@@ -217,7 +198,7 @@ def savings_update(
         rag_override_reason=reason,
         clear_rag_override=clear_rag,
     )
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         month = month_or_default(opened, as_at)
         try:
             saved = savings.update_scheme(opened, month.year, reference, version, changes, current_user())
@@ -243,20 +224,18 @@ def _report_conflict(fmt: OutputFormat, conflict: VersionConflict, changes: savi
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
-@savings_app.command("target")
-@reports_errors
+@command()
 def savings_target(
     ctx: typer.Context,
-    org: Annotated[str, typer.Option(help="Organisation code")],
-    year: Annotated[str, typer.Option(help="Financial year, e.g. 2025/26")],
+    org: OrgCodeOption,
+    year: YearCodeOption,
     amount: Annotated[str, typer.Option(help="The savings target, e.g. £25m")],
     programme: Annotated[str, typer.Option(help="The multi-year programme it belongs to")] = "",
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Set an organisation's savings target for a year (identified versus unidentified savings)."""
     target = SavingsTarget(org.upper(), FinancialYear.parse(year), parse_money(amount), programme)
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         savings.set_target(opened, target, current_user())
     emit(
         fmt,
@@ -270,17 +249,15 @@ def savings_target(
     )
 
 
-@savings_app.command("close-month")
-@reports_errors
+@command()
 def savings_close_month(
     ctx: typer.Context,
     as_at: AsAtOption = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Freeze every scheme's plan and forecast as at the month. A close can never be changed; a month reopened
     (savings reopen-month) is closed again, keeping its first snapshot."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         month = month_or_default(opened, as_at)
         count = savings.close_month(opened, month, current_user())
     emit(
@@ -290,18 +267,16 @@ def savings_close_month(
     )
 
 
-@savings_app.command("reopen-month")
-@reports_errors
+@command()
 def savings_reopen_month(
     ctx: typer.Context,
     reason: Annotated[str, typer.Option(help="Why the closed month must change (required; recorded)")],
     as_at: AsAtOption = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Reopen a closed month so its ledger can be corrected, recording who, when and why. The close's
     snapshot is kept; close-month closes the month again."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         month = month_or_default(opened, as_at)
         savings.reopen_month(opened, month, current_user(), reason)
     emit(
@@ -311,17 +286,15 @@ def savings_reopen_month(
     )
 
 
-@savings_app.command("movement")
-@reports_errors
+@command()
 def savings_movement(
     ctx: typer.Context,
     from_month: Annotated[str, typer.Option("--from", help="The earlier close, YYYY-MM")],
     to_month: Annotated[str, typer.Option("--to", help="The later close, YYYY-MM")],
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """The movement between two month-end closes, explained scheme by scheme."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         items = savings.movement(opened, FinancialMonth.parse_as_at(from_month), FinancialMonth.parse_as_at(to_month))
     document = movement_document(items)
     emit(
@@ -340,18 +313,16 @@ def savings_movement(
     )
 
 
-@savings_app.command("rollup")
-@reports_errors
+@command()
 def savings_rollup(
     ctx: typer.Context,
     as_at: AsAtOption = None,
     level: Annotated[str, typer.Option(help="organisation, icb, region, national or workstream")] = "organisation",
-    org: OrgOption = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    org: OrgUnderOption = None,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Plan, delivered to date, forecast, shortfall (£ and %) and risk-adjusted forecast by level."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         month = month_or_default(opened, as_at)
         rows = rollup_document(savings.savings_rollup(opened, month, RollupLevel(level), org.upper() if org else None))
     emit_rows(

@@ -10,29 +10,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from outturn.cli._common import (
-    METHOD_HELP,
-    FormatOption,
-    OutputFormat,
-    WorkspaceOption,
-    console,
-    emit,
-    print_warnings,
-    reports_errors,
-    workspace_from,
-)
+from outturn.cli._common import console, emit, print_warnings, workspace_from
+from outturn.cli.command import command
+from outturn.cli.options import METHOD_HELP, OutputFormat
 from outturn.domain.money import format_surplus, format_thousands
 from outturn.domain.scenarios import scenario_json_schema
 from outturn.domain.year_end import FORECAST_SURPLUS
 from outturn.ingest.scenarios import EXAMPLE_SCENARIO
 from outturn.reports.scenarios import scenario_document
 from outturn.services.scenarios import run_scenario
-
-scenario_app = typer.Typer(
-    help="Recovery scenarios: levers (referral cuts, follow-up ratios, prescribing, PLCV, contract cuts, vacancy "
-    "control, bed closures, population growth, tariff changes, one-off measures) applied to the forecast outturn.",
-    no_args_is_help=True,
-)
 
 
 def _money(pence: int) -> str:
@@ -75,38 +61,34 @@ def render_scenario(document: dict[str, Any]) -> None:
     )
 
 
-@scenario_app.command("run")
-@reports_errors
+@command()
 def scenario_run(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Scenario file (.toml or .json)")],
     org: Annotated[str | None, typer.Option(help="Organisation (default: the file's, else the workspace's)")] = None,
     as_at: Annotated[str | None, typer.Option("--as-at", help="Month, YYYY-MM (default: the file's)")] = None,
     method: Annotated[str | None, typer.Option(help=f"{METHOD_HELP} (default: the file's)")] = None,
-    workspace: WorkspaceOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Apply a scenario's levers, in the file's order, to the forecast outturn and the contracts: each lever's
     in-year and full-year effect, by contract and point of delivery, and the bridge from baseline to scenario.
     A file with any problem runs nothing and exits 2."""
-    with workspace_from(ctx, workspace) as opened:
+    with workspace_from(ctx) as opened:
         run = run_scenario(opened, file, org_code=org.upper() if org else None, as_at=as_at, method=method)
     document = scenario_document(run.scenario, run.result, run.source, run.warnings)
     emit(fmt, document, lambda: render_scenario(document))
 
 
-@scenario_app.command("schema")
-@reports_errors
-def scenario_schema(fmt: FormatOption = OutputFormat.JSON) -> None:
+@command(workspace_option=False)
+def scenario_schema(fmt: OutputFormat = OutputFormat.JSON) -> None:
     """Print the JSON Schema of scenario files (JSON whatever the format)."""
     sys.stdout.write(json.dumps(scenario_json_schema(), indent=2) + "\n")
 
 
-@scenario_app.command("example")
-@reports_errors
+@command(workspace_option=False)
 def scenario_example(
     out: Annotated[Path | None, typer.Option(help="Write the example here (default: print it)")] = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """An example scenario file (TOML) with one of every lever, written for the demo workspace."""
     if out is None:

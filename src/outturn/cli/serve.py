@@ -8,25 +8,14 @@ from typing import Annotated
 
 import typer
 
-from outturn.cli._common import (
-    FormatOption,
-    OutputFormat,
-    cell,
-    console,
-    emit,
-    emit_rows,
-    reports_errors,
-    workspace_from,
-)
+from outturn.cli._common import cell, console, emit, emit_rows, workspace_from
+from outturn.cli.command import command
+from outturn.cli.options import OutputFormat
 from outturn.services import users
 from outturn.services.users import Role, UserError
 
-users_app = typer.Typer(
-    help="Accounts for the web application: roles finance, practice, board, admin.", no_args_is_help=True
-)
 
-
-@reports_errors
+@command(workspace_option=False)
 def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
@@ -41,7 +30,7 @@ def serve(
             "believed; repeat for more. None by default: the connection's own address is the client's"
         ),
     ] = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Start the web application on the workspace (sign in with an account from `outturn users add`).
 
@@ -85,8 +74,7 @@ def _read_password(from_stdin: bool) -> str:
     return password
 
 
-@users_app.command("add")
-@reports_errors
+@command(workspace_option=False)
 def add(
     ctx: typer.Context,
     username: Annotated[str, typer.Argument(help="User name to sign in with")],
@@ -96,7 +84,7 @@ def add(
     password_stdin: Annotated[
         bool, typer.Option(help="Read the password from the first line of standard input (else a prompt)")
     ] = False,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Create an account; the password (12 characters or more, not one of the commonest passwords) is stored only
     as an argon2 hash."""
@@ -110,9 +98,8 @@ def add(
     emit(fmt, document, lambda: console.print(f"added {user.username} ({user.role.value})", highlight=False))
 
 
-@users_app.command("list")
-@reports_errors
-def list_accounts(ctx: typer.Context, fmt: FormatOption = OutputFormat.TABLE) -> None:
+@command(workspace_option=False)
+def list_accounts(ctx: typer.Context, fmt: OutputFormat = OutputFormat.TABLE) -> None:
     """The accounts: user name, name shown, role and practice."""
     with workspace_from(ctx) as workspace:
         rows = [

@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from outturn.cli._common import FormatOption, OutputFormat, console, emit, print_warnings, reports_errors
+from outturn.cli._common import console, emit, print_warnings
+from outturn.cli.command import command
+from outturn.cli.options import OutputFormat
 from outturn.services import statistics
 from outturn.stats.funnel import FunnelKind, OutlierLimit, RatioMethod
 from outturn.stats.spc_rules import ImprovementDirection
@@ -24,7 +26,7 @@ def _number(value: float) -> str:
     return f"{value:.4g}"
 
 
-@reports_errors
+@command(workspace_option=False)
 def funnel(
     input_file: InputOption,
     kind: Annotated[
@@ -43,7 +45,7 @@ def funnel(
     multiplier: Annotated[float, typer.Option(help="Scale values and limits, e.g. 1000 for a rate per 1,000")] = 1.0,
     chart: ChartOption = None,
     title: TitleOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Funnel plot (Spiegelhalter 2005, as FunnelPlotR): each group's value, z-score, 95% and 99.8% limits at its
     denominator and outlier flag, from a file with columns group, numerator, denominator."""
@@ -83,7 +85,7 @@ def funnel(
     emit(fmt, report.document(), render)
 
 
-@reports_errors
+@command(workspace_option=False)
 def spc(
     input_file: InputOption,
     improvement_direction: Annotated[
@@ -99,7 +101,7 @@ def spc(
     ] = True,
     chart: ChartOption = None,
     title: TitleOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """SPC chart as NHS England's "Making Data Count" (XmR, as NHSRplotthedots): mean, process limits and each
     point's special-cause flags, from a file with columns period (YYYY-MM or YYYY-MM-DD), value."""
