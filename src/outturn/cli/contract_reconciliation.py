@@ -25,6 +25,7 @@ from outturn.cli._common import (
 )
 from outturn.cli.contracts import contracts_app
 from outturn.domain.contract_ledger import DEFAULT_THRESHOLD_PERCENT, DEFAULT_THRESHOLD_POUNDS, Threshold
+from outturn.domain.errors import BadInput
 from outturn.domain.money import format_thousands
 from outturn.reports.contract_reconciliation import COLUMNS, FIGURES, reconciliation_document, table_rows
 from outturn.services.contract_ledger import import_contract_map
@@ -80,7 +81,7 @@ def contracts_reconcile(
     try:
         percent = Fraction(Decimal(threshold_percent.strip().rstrip("%")))
     except ArithmeticError:
-        raise ValueError(f"not a percentage: {threshold_percent!r}") from None
+        raise BadInput(f"not a percentage: {threshold_percent!r}") from None
     threshold = Threshold(threshold_pounds, percent)
     with workspace_from(ctx, workspace, read_only=True) as opened:
         found = reconcile_contracts(opened, month_or_default(opened, as_at), org, threshold)

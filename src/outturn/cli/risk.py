@@ -19,6 +19,7 @@ from outturn.cli._common import (
     reports_errors,
     workspace_from,
 )
+from outturn.domain.errors import BadInput
 from outturn.domain.money import format_millions, format_surplus
 from outturn.domain.plans import parse_share
 from outturn.domain.year_end import LABELS_BY_FIELD, LIKELY, P10, P90, SIMULATED_MEAN, SIMULATION_FIELDS
@@ -66,9 +67,9 @@ def _concentration(text: str) -> Decimal:
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
-        raise ValueError(f"not a concentration: {text!r} (a number ≥ 0, or inf)") from None
+        raise BadInput(f"not a concentration: {text!r} (a number ≥ 0, or inf)") from None
     if value.is_nan() or value < 0:
-        raise ValueError(f"the concentration {text!r} must be 0 or more (or inf)")
+        raise BadInput(f"the concentration {text!r} must be 0 or more (or inf)")
     return value
 
 
@@ -77,7 +78,7 @@ def _assumptions(
 ) -> Assumptions:
     share = parse_share(correlation)
     if share >= 1:
-        raise ValueError("the workstream correlation must be below 100%")
+        raise BadInput("the workstream correlation must be below 100%")
     return Assumptions(
         correlation=share,
         concentration=_concentration(concentration),

@@ -26,6 +26,7 @@ from outturn.cli._common import (
     reports_errors,
     workspace_from,
 )
+from outturn.domain.errors import BadInput
 from outturn.domain.money import Pence, format_millions, parse_money
 from outturn.domain.periods import FinancialMonth, FinancialYear, parse_month_number
 from outturn.domain.plans import parse_share
@@ -53,7 +54,7 @@ def _month_values(pairs: list[str], option: str) -> dict[int, Pence | None]:
     for pair in pairs:
         month, separator, amount = pair.partition("=")
         if not separator:
-            raise ValueError(f"{option} {pair!r}: expected MONTH=AMOUNT, e.g. M09=£10k")
+            raise BadInput(f"{option} {pair!r}: expected MONTH=AMOUNT, e.g. M09=£10k")
         values[parse_month_number(month)] = parse_money(amount) if amount.strip() else None
     return values
 

@@ -21,6 +21,7 @@ from outturn.cli._common import (
     reports_errors,
     workspace_from,
 )
+from outturn.domain.errors import BadInput
 from outturn.domain.money import format_surplus, format_thousands
 from outturn.domain.scenarios import scenario_json_schema
 from outturn.domain.year_end import FORECAST_SURPLUS
@@ -113,6 +114,6 @@ def scenario_example(
         sys.stdout.write(EXAMPLE_SCENARIO)
         return
     if out.exists():
-        raise ValueError(f"{out} exists: choose another name or remove it first")
+        raise BadInput(f"{out} exists: choose another name or remove it first")
     out.write_text(EXAMPLE_SCENARIO, encoding="utf-8")
     emit(fmt, {"written": str(out)}, lambda: console.print(f"example scenario written to {out}", highlight=False))

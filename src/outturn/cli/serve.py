@@ -18,6 +18,7 @@ from outturn.cli._common import (
     reports_errors,
     workspace_from,
 )
+from outturn.domain.errors import BadInput
 from outturn.services import users
 from outturn.services.users import Role, UserError
 
@@ -105,7 +106,7 @@ def add(
         try:
             user = users.add_user(workspace, username, password, role, org_code=org, display_name=name)
         except UserError as error:
-            raise ValueError(str(error)) from None
+            raise BadInput(str(error)) from None
     document = {"username": user.username, "role": user.role.value, "org_code": user.org_code}
     emit(fmt, document, lambda: console.print(f"added {user.username} ({user.role.value})", highlight=False))
 

@@ -34,7 +34,7 @@ class ForecastMethod(StrEnum):
             return cls(text.strip().lower())
         except ValueError:
             allowed = ", ".join(item.value for item in cls)
-            raise ValueError(f"unknown forecast method {text!r} (one of: {allowed})") from None
+            raise BadInput(f"unknown forecast method {text!r} (one of: {allowed})") from None
 
 
 # The methods that extrapolate the line's own ledger: those the back-test scores and ``auto`` chooses between.

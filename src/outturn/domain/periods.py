@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from outturn.domain.errors import BadInput
+
 MONTHS_IN_YEAR = 12
 _CALENDAR_NAMES = (
     "january", "february", "march", "april", "may", "june",
@@ -12,7 +14,7 @@ _CALENDAR_NAMES = (
 )  # fmt: skip
 
 
-class PeriodError(ValueError):
+class PeriodError(BadInput):
     """A text that is not a financial year or month; the message says why."""
 
 

@@ -52,13 +52,8 @@ def resolve_request(
     workspace: Workspace, org_code: str | None, as_at: str | None, method: str | None
 ) -> PositionRequest:
     """Fill what the command left out from the workspace's defaults, and check it."""
-    code = (org_code or workspace.settings.default_org or "").upper()
-    if not code:
-        raise PositionError("no organisation given: pass --org CODE or set a default with `outturn init --org`")
-    month_text = as_at or workspace.settings.default_as_at
-    if not month_text:
-        raise PositionError("no month given: pass --as-at YYYY-MM or set a default with `outturn init --as-at`")
-    request = PositionRequest(code, FinancialMonth.parse_as_at(month_text), AUTO_FALLBACK)
+    scope = workspace.scope(org_code, as_at)
+    request = PositionRequest(scope.org_code, scope.month, AUTO_FALLBACK)
     return resolve_method(workspace, request, method)
 
 

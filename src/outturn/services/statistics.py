@@ -13,6 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from outturn.domain.errors import BadInput
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.ingest.tables import RawTable, RowReader, read_table, text_of
 from outturn.reports import charts  # matplotlib and plotly load only when a chart is drawn (charts imports them lazily)
@@ -38,10 +39,10 @@ def parse_number(text: str) -> float:
     """``1234``, ``1,234.5``, ``-0.25``, ``1e-3``; never ``nan``, ``inf`` or an ambiguous ``1,23``."""
     cleaned = text.strip()
     if not _NUMBER.fullmatch(cleaned):
-        raise ValueError(f"not a number: {text!r}")
+        raise BadInput(f"not a number: {text!r}")
     number = float(cleaned.replace(",", ""))
     if not math.isfinite(number):
-        raise ValueError(f"not a finite number: {text!r}")
+        raise BadInput(f"not a finite number: {text!r}")
     return number
 
 
@@ -61,7 +62,7 @@ def parse_period(cell: object) -> tuple[date, str]:
             return date.fromisoformat(text), text
     except ValueError:
         pass
-    raise ValueError(f"not a period: {text!r} (expected YYYY-MM, e.g. 2025-11, or a date YYYY-MM-DD)")
+    raise BadInput(f"not a period: {text!r} (expected YYYY-MM, e.g. 2025-11, or a date YYYY-MM-DD)")
 
 
 def _number(reader: RowReader, column: str) -> float | None:
@@ -172,7 +173,7 @@ def _rebase_positions(series: Series, rebase: Sequence[str]) -> list[int]:
     for text in rebase:
         when, label = parse_period(text)
         if when not in series.dates:
-            raise ValueError(f"--rebase {label}: {series.source} has no such period")
+            raise BadInput(f"--rebase {label}: {series.source} has no such period")
         positions.append(series.dates.index(when))
     return positions
 
@@ -273,7 +274,7 @@ def funnel_from_file(
     if chart is not None:
         charts.check_chart_path(chart)
     if not multiplier > 0:
-        raise ValueError("--multiplier must be greater than 0")
+        raise BadInput("--multiplier must be greater than 0")
     groups = read_funnel_groups(path, kind, ratio_method)
     result = funnel(
         groups,

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from markupsafe import Markup
 
 from outturn.domain.benchmark import MEASURE_REGISTRY, MEASURES
+from outturn.domain.errors import BadInput
 from outturn.domain.periods import FinancialMonth
 from outturn.reports.pack import BenchmarkSection
 from outturn.reports.pack_charts import funnel_svg
@@ -36,7 +37,7 @@ def section(
 ) -> tuple[BenchmarkSection | None, str | None]:
     """The measure benchmarked across the practices under ``org`` in the month's year, or why it cannot be."""
     if measure not in MEASURE_REGISTRY:
-        raise ValueError(f"unknown measure {measure!r}: one of {', '.join(MEASURE_REGISTRY)}")
+        raise BadInput(f"unknown measure {measure!r}: one of {', '.join(MEASURE_REGISTRY)}")
 
     def compute() -> tuple[BenchmarkSection | None, str | None]:
         notes: list[str] = []
@@ -76,10 +77,7 @@ def benchmark_document(
 
 
 def _org(workspace: Workspace, org: str | None) -> str:
-    chosen = (org or workspace.settings.default_org or "").upper()
-    if not chosen:
-        raise ValueError("no organisation given: add ?org=CODE (the workspace has no default organisation)")
-    return chosen
+    return workspace.org_code(org)
 
 
 @router.get("/benchmark", include_in_schema=False)

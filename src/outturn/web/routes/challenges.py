@@ -79,7 +79,7 @@ def _new_challenge(provider: str, form: dict[str, str], year: FinancialYear) -> 
 
 def _change(form: dict[str, str]) -> tuple[int, ChallengeChange]:
     if not form.get("version", "").isdigit():
-        raise ValueError("the form has no version of the challenge: reload the page and try again")
+        raise BadInput("the form has no version of the challenge: reload the page and try again")
     return int(form["version"]), ChallengeChange(
         status=parse_choice(ChallengeStatus, form["status"], "status") if form.get("status") else None,
         agreed_pence=parse_money(form["agreed"]) if form.get("agreed") else None,
