@@ -12,7 +12,9 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -23,7 +25,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import outturn
-from outturn.cli._common import FormatOption, OutputFormat, reports_errors
+from outturn.cli._common import HINTS, FormatOption, OutputFormat, reports_errors
 from outturn.domain.errors import BadInput, Conflict, MissingScope, NotFound, OutturnError, Unavailable
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.savings_rules import SchemeFault
@@ -291,3 +293,52 @@ def test_a_scope_neither_given_nor_defaulted_is_one_clear_error(
     with pytest.raises(MissingScope, match=r"^no year given$"):
         bare.year(None)
     assert (bare.org_or_default(None), bare.month_or_default(None)) == (None, None)
+
+
+# --- what an error needs, said by each interface -------------------------------------------------------------------
+
+SOURCE = Path(outturn.__file__).parent
+NEEDS = re.compile(r"""needs=["']([a-z-]+)["']""")
+
+
+def _needs_raised() -> set[str]:
+    return {found for path in SOURCE.rglob("*.py") for found in NEEDS.findall(path.read_text(encoding="utf-8"))}
+
+
+def test_the_cli_has_a_hint_for_everything_an_error_says_it_needs() -> None:
+    raised = _needs_raised()
+    assert {"plan", "contracts", "prescribing", "reference-data", "workspace"} <= raised  # the search finds them
+    assert raised - set(HINTS) == set()
+
+
+@pytest.mark.parametrize(
+    ("needs", "printed"),
+    [
+        ("contracts", "no contract with provider RTH in 2025/26: import them with `outturn contracts import FILE`"),
+        (
+            "workspace",
+            "no contract with provider RTH in 2025/26: create one with `outturn init DIR` or pass --workspace DIR",
+        ),
+        (None, "no contract with provider RTH in 2025/26"),
+        ("something no interface knows", "no contract with provider RTH in 2025/26"),
+    ],
+)
+def test_the_cli_adds_the_hint_for_what_an_error_needs(needs: str | None, printed: str) -> None:
+    result = _run_cli(BadInput("no contract with provider RTH in 2025/26", needs=needs), "--format", "json")
+    assert (result.exit_code, json.loads(result.stdout)) == (2, {"error": printed})
+
+
+def test_no_service_message_names_a_command_line_option_or_command() -> None:
+    """The services, domain, store, engine and settings raise messages in the user's terms; a CLI option (--org)
+    or command (`outturn ...`) in one is said by the CLI's hint instead."""
+    layers = ("services", "domain", "store", "engine", "stats", "settings.py")
+    raising = re.compile(r"raise \w+\((?:[^()]|\([^()]*\))*\)", re.S)
+    named = re.compile(r"(?<![\w-])--[a-z]|`outturn ")
+    offenders = [
+        f"{path.relative_to(SOURCE)}: {found[:80]}"
+        for layer in layers
+        for path in ([SOURCE / layer] if layer.endswith(".py") else sorted((SOURCE / layer).rglob("*.py")))
+        for found in raising.findall(path.read_text(encoding="utf-8"))
+        if named.search(found)
+    ]
+    assert offenders == []

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from outturn.domain.errors import MissingScope, OutturnError
+from outturn.domain.errors import OutturnError
 from outturn.domain.money import format_pounds
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.problems import ProblemsError
@@ -191,20 +191,31 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-_SCOPE_HINTS = {
+# What to give or load, as the services name it (``OutturnError.needs``), said in the CLI's terms.
+HINTS = {
     "organisation": "pass --org CODE or set a default with `outturn init --org`",
     "month": "pass --as-at YYYY-MM or set a default with `outturn init --as-at`",
     "year": "pass --year YYYY/YY or set a default month with `outturn init --as-at`",
+    "workspace": "create one with `outturn init DIR` or pass --workspace DIR",
+    "reference-data": "set OUTTURN_REFERENCE_DIR or pass --reference-dir",
+    "allocation-file": "set OUTTURN_REFERENCE_DIR or pass --file",
+    "allocation": "import it with `outturn populations import --allocation FILE`",
+    "populations": "run `outturn populations import ...`",
+    "prescribing": "run `outturn prescribing import FILE` first",
+    "contracts": "import them with `outturn contracts import FILE`",
+    "plan": "import one with `outturn plan import FILE`",
+    "contract-map": "map contracts to ledger lines with `outturn contracts map FILE`",
+    "line-methods": "set the lines' method with `outturn forecast method set`",
+    "actual": "give --actual FILE, or --actual-from ledger or plans",
+    "practice": "pass --org naming a practice in the workspace",
 }
 
 
 def hint(error: OutturnError) -> str | None:
     """How to put an expected failure right from the command line, where the CLI can say more than the service."""
-    if isinstance(error, MissingScope):
-        return _SCOPE_HINTS[error.part]
     if isinstance(error, MonthNotClosed):
         return f"run `outturn savings close-month --as-at {error.month.calendar_label}` first"
-    return None
+    return HINTS.get(error.needs) if error.needs else None
 
 
 def failure_message(error: BaseException) -> str | None:

@@ -19,7 +19,15 @@ from typing import Literal
 
 
 class OutturnError(Exception):
-    """An expected failure of a use-case, with a message for the user."""
+    """An expected failure of a use-case, with a message for the user.
+
+    ``needs`` names, in no interface's terms, what the user can give or load to put it right (``"organisation"``,
+    ``"prescribing"``, ``"contracts"``...): each interface that knows how says so in its own words (the CLI its
+    option or command), and one that does not shows the message alone."""
+
+    def __init__(self, *args: object, needs: str | None = None) -> None:
+        super().__init__(*args)
+        self.needs = needs
 
 
 class BadInput(OutturnError, ValueError):
@@ -49,4 +57,4 @@ class MissingScope(BadInput):
 
     def __init__(self, part: ScopePart) -> None:
         self.part: ScopePart = part
-        super().__init__(f"no {part} given")
+        super().__init__(f"no {part} given", needs=part)

@@ -234,7 +234,8 @@ def forecast_line(
         if contract_pence is None:
             raise BadInput(
                 f"{where} is set to the contract forecast method, but no contract's value is mapped to the line: "
-                "map a contract to it (`outturn contracts map FILE`) or set another method"
+                "map a contract to it or set another method",
+                needs="contract-map",
             )
         return LineForecast(figures, method.value, contract_pence), ()
     warnings: list[Problem] = []

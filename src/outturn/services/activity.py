@@ -48,9 +48,9 @@ def generate(
     reference = reference_dir or default_reference_dir()
     if reference is None or not reference.is_dir():
         raise BadInput(
-            "generating activity needs the national tariff and National Cost Collection files: set "
-            "OUTTURN_REFERENCE_DIR or pass --reference-dir"
-            + (f" ({reference} is not a directory)" if reference is not None else "")
+            "generating activity needs the national tariff and National Cost Collection files"
+            + (f" ({reference} is not a directory)" if reference is not None else ""),
+            needs="reference-data",
         )
     try:
         counts = generate_activity(

@@ -140,7 +140,8 @@ def _absolute_targets(workspace: Workspace, include_remote: bool) -> dict[str, P
     if not targets:
         raise BadInput(
             "absolute targets need an allocation file with target allocations (NHS England's 2021/22 AIF file, "
-            "aif_tool_wp_data_2021_22_ccg.csv): import it with `outturn populations import --allocation FILE`"
+            "aif_tool_wp_data_2021_22_ccg.csv)",
+            needs="allocation",
         )
     return {
         code: target.inc_remote_pence if include_remote else target.exc_remote_pence for code, target in targets.items()
@@ -174,7 +175,7 @@ def distance(
         actuals = sum_to_level(records, level, by_practice)
         actual_from = actual.file.name if actual.file is not None else f"ledger {actual.ledger_year}"
     else:
-        raise BadInput("distance from target needs an actual: --actual FILE, --actual-from ledger or plans")
+        raise BadInput("distance from target needs an actual: a practice file, the ledger or the plans", needs="actual")
     targets = _absolute_targets(workspace, include_remote) if basis is TargetBasis.ABSOLUTE else None
     lines, warnings = distance_from_target(records, level, weighting, actuals, targets)
     return DistanceResult(

@@ -54,7 +54,7 @@ _SCHEMAS = {
     TARGETS_TABLE: {"practice": "string", "target_exc_remote_pence": "int64", "target_inc_remote_pence": "int64"},
     NAMES_TABLE: {"code": "string", "name": "string"},
 }
-NOT_LOADED = "no practice populations loaded: run `outturn populations import ...`"
+NOT_LOADED = "no practice populations loaded"
 
 
 @dataclass(frozen=True)
@@ -203,7 +203,7 @@ def import_populations(
 def practice_populations(workspace: Workspace) -> ir.Table:
     """The warehouse table ``practice_populations`` (one row per practice; see ``PRACTICE_POPULATIONS_SCHEMA``)."""
     if not workspace.backend.has_table(PRACTICE_POPULATIONS_TABLE):
-        raise BadInput(NOT_LOADED)
+        raise BadInput(NOT_LOADED, needs="populations")
     return workspace.backend.stored_table(PRACTICE_POPULATIONS_TABLE)
 
 

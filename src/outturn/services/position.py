@@ -70,7 +70,8 @@ def resolve_method(workspace: Workspace, request: PositionRequest, method: str |
     if chosen is ForecastMethod.CONTRACT:
         raise PositionError(
             "the contract method forecasts only the ledger lines that carry a contract's value: set it for those "
-            f"lines (`outturn forecast method set`) and give the position one of: {allowed}"
+            f"lines and give the position one of: {allowed}",
+            needs="line-methods",
         )
     return replace(request, method=chosen, auto=False)
 
@@ -180,8 +181,7 @@ def _planned(
     members = planning_members(tree, org, {plan.org_code for plan in plans})
     if not members:
         raise PositionError(
-            f"no financial plan for {org.code} or the organisations under it in {year}: "
-            "import one with `outturn plan import FILE`"
+            f"no financial plan for {org.code} or the organisations under it in {year}", needs="plan"
         )
     return tree, org, [plan for plan in plans if plan.org_code in members], members
 

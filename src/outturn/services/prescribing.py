@@ -145,7 +145,7 @@ def stored_months(workspace: Workspace) -> list[str]:
 def _month(workspace: Workspace, month: str | None) -> tuple[ir.Table, str]:
     months = stored_months(workspace)
     if not months:
-        raise BadInput("no prescribing loaded: run `outturn prescribing import FILE` first")
+        raise BadInput("no prescribing loaded", needs="prescribing")
     chosen = year_month(month) if month else months[-1]
     if chosen not in months:
         raise BadInput(f"no prescribing for {chosen} (held: {', '.join(months)})")
@@ -281,9 +281,7 @@ def generate_prescribing(
     """A SYNTHETIC national month of prescribing (``outturn.demo.prescribing``); bad input is a ``ValueError``."""
     reference = reference_dir or default_reference_dir()
     if reference is None or not reference.is_dir():
-        raise BadInput(
-            "generating prescribing needs the reference data: set OUTTURN_REFERENCE_DIR or pass --reference-dir"
-        )
+        raise BadInput("generating prescribing needs the reference data", needs="reference-data")
     if rows < 1 or practices < 1:
         raise BadInput("rows and practices must be positive")
     try:

@@ -173,7 +173,7 @@ def _rebase_positions(series: Series, rebase: Sequence[str]) -> list[int]:
     for text in rebase:
         when, label = parse_period(text)
         if when not in series.dates:
-            raise BadInput(f"--rebase {label}: {series.source} has no such period")
+            raise BadInput(f"rebase at {label}: {series.source} has no such period")
         positions.append(series.dates.index(when))
     return positions
 
@@ -274,7 +274,7 @@ def funnel_from_file(
     if chart is not None:
         charts.check_chart_path(chart)
     if not multiplier > 0:
-        raise BadInput("--multiplier must be greater than 0")
+        raise BadInput("the multiplier must be greater than 0")
     groups = read_funnel_groups(path, kind, ratio_method)
     result = funnel(
         groups,

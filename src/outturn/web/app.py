@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from outturn import __version__
-from outturn.domain.errors import BadInput, Conflict, MissingScope, NotFound, OutturnError, Unavailable
+from outturn.domain.errors import BadInput, Conflict, NotFound, OutturnError, Unavailable
 from outturn.domain.problems import ProblemsError
 from outturn.services.web import data_stamps
 from outturn.services.workspace import open_workspace
@@ -50,7 +50,8 @@ STATUSES: tuple[tuple[type[OutturnError], int, str], ...] = (
     (Conflict, 409, "Changed by someone else"),
     (Unavailable, 503, "Busy: try again shortly"),
 )
-_SCOPE_HINTS = {
+# What to give, as the services name it (``OutturnError.needs``), said in the web's terms.
+HINTS = {
     "organisation": "add ?org=CODE (the workspace has no default organisation)",
     "month": "add ?as_at=YYYY-MM (the workspace has no default month)",
     "year": "add ?year=YYYY/YY (the workspace has no default month)",
@@ -184,8 +185,8 @@ def web_failure(error: OutturnError) -> tuple[int, str, str]:
     """The web's one mapping of the services' error family: (HTTP status, page title, message). An error that
     is two members at once (a savings error is also the member it means) takes the first listed in STATUSES."""
     message = str(error) or "not found"
-    if isinstance(error, MissingScope):
-        message = f"{message}: {_SCOPE_HINTS[error.part]}"
+    if error.needs in HINTS:
+        message = f"{message}: {HINTS[error.needs]}"
     for family, status, title in STATUSES:
         if isinstance(error, family):
             return status, title, message
