@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import outturn
+from outturn.cli import app
 from outturn.cli._common import HINTS, FormatOption, OutputFormat, reports_errors
 from outturn.domain.errors import BadInput, Conflict, MissingScope, NotFound, OutturnError, Unavailable
 from outturn.domain.periods import FinancialMonth
@@ -314,7 +315,7 @@ def test_the_cli_has_a_hint_for_everything_an_error_says_it_needs() -> None:
 @pytest.mark.parametrize(
     ("needs", "printed"),
     [
-        ("contracts", "no contract with provider RTH in 2025/26: import them with `outturn contracts import FILE`"),
+        ("contracts", "no contract with provider RTH in 2025/26: import one with `outturn contracts import FILE`"),
         (
             "workspace",
             "no contract with provider RTH in 2025/26: create one with `outturn init DIR` or pass --workspace DIR",
@@ -342,3 +343,24 @@ def test_no_service_message_names_a_command_line_option_or_command() -> None:
         if named.search(found)
     ]
     assert offenders == []
+
+
+# --- the cases issue 15 names --------------------------------------------------------------------------------------
+
+
+def test_a_contract_statement_on_a_workspace_without_contracts_is_a_clear_error(tmp_path: Path) -> None:
+    """Once a traceback (ContractError was in neither interface's list of expected errors)."""
+    runner = CliRunner()
+    workspace = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(workspace), "--reference-dir", str(tmp_path)]).exit_code == 0
+    arguments = ["--workspace", str(workspace), "contracts", "statement", "--provider", "rth", "--as-at", "2025-09"]
+    result = runner.invoke(app, [*arguments, "--format", "json"])
+    assert result.exit_code == 2
+    assert json.loads(result.stdout) == {
+        "error": "no contract with provider RTH in 2025/26: import one with `outturn contracts import FILE`"
+    }
+    without_month = runner.invoke(app, ["--workspace", str(workspace), "contracts", "statement", "--provider", "RTH"])
+    assert without_month.exit_code == 2
+    assert "no month given: pass --as-at YYYY-MM or set a default with `outturn init --as-at`" in " ".join(
+        without_month.stderr.split()
+    )

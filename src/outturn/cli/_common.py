@@ -202,7 +202,7 @@ HINTS = {
     "allocation": "import it with `outturn populations import --allocation FILE`",
     "populations": "run `outturn populations import ...`",
     "prescribing": "run `outturn prescribing import FILE` first",
-    "contracts": "import them with `outturn contracts import FILE`",
+    "contracts": "import one with `outturn contracts import FILE`",
     "plan": "import one with `outturn plan import FILE`",
     "contract-map": "map contracts to ledger lines with `outturn contracts map FILE`",
     "line-methods": "set the lines' method with `outturn forecast method set`",
