@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 import typer
@@ -29,7 +28,7 @@ from outturn.domain.challenges import (
     parse_months,
 )
 from outturn.domain.money import format_pounds, parse_money
-from outturn.domain.periods import FinancialYear
+from outturn.domain.periods import FinancialYear, parse_day
 from outturn.domain.plans import parse_share
 from outturn.services import challenges
 from outturn.services.workspace import Workspace
@@ -128,7 +127,7 @@ def challenges_add(
             months=parse_months(months or ""),
             likelihood=parse_share(likelihood) if likelihood else None,
             notes=notes,
-            raised_on=date.fromisoformat(raised_on) if raised_on else None,
+            raised_on=parse_day(raised_on) if raised_on else None,
         )
         stored = challenges.add_challenge(opened, new, current_user())
     document = challenges.challenge_document(stored)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from outturn.domain.errors import BadInput
 
@@ -143,3 +144,11 @@ def parse_month_number(text: str | int) -> int:
     if not 1 <= number <= MONTHS_IN_YEAR:
         raise PeriodError(f"month {text!r} is outside the financial year (M01 to M12)")
     return number
+
+
+def parse_day(text: str) -> date:
+    """A calendar day written YYYY-MM-DD; ``PeriodError`` naming the text otherwise."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise PeriodError(f"not a date: {text!r} (expected YYYY-MM-DD, e.g. 2025-09-30)") from None
