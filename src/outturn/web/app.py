@@ -182,8 +182,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def web_failure(error: OutturnError) -> tuple[int, str, str]:
-    """The web's one mapping of the services' error family: (HTTP status, page title, message). An error that
-    is two members at once (a savings error is also the member it means) takes the first listed in STATUSES."""
+    """The web's one mapping of the services' error family: (HTTP status, page title, message), the message with
+    the web's hint where there is one (how to give a missing organisation or month in the query)."""
     message = str(error) or "not found"
     if error.needs in HINTS:
         message = f"{message}: {HINTS[error.needs]}"
