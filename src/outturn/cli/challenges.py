@@ -16,7 +16,6 @@ from outturn.cli._common import (
     current_user,
     emit,
     emit_rows,
-    month_or_default,
     reports_errors,
     workspace_from,
 )
@@ -46,7 +45,7 @@ STATUSES = ", ".join(status.value for status in ChallengeStatus)
 
 
 def _year(workspace: Workspace, text: str | None) -> FinancialYear:
-    return FinancialYear.parse(text) if text else month_or_default(workspace, None).year
+    return workspace.year(text)
 
 
 def _money(row: dict[str, Any], key: str) -> str:

@@ -94,7 +94,7 @@ def savings_export(
 ) -> None:
     """Export the plan as a workbook in the shape finance teams use; importing it back is exact to the penny."""
     with workspace_from(ctx, workspace) as opened:
-        chosen = FinancialYear.parse(year) if year else month_or_default(opened, None).year
+        chosen = opened.year(year)
         count = savings.export_workbook(opened, file, chosen, org.upper() if org else None)
     emit(fmt, {"file": str(file), "schemes": count}, lambda: console.print(f"{count} scheme(s) written to {file}"))
 

@@ -147,7 +147,7 @@ async def challenges_api(
     --provider P --format json``: ``challenges`` (reference, category, ``value_pence``, ``raised_on``, status,
     ``agreed_pence``, ``likelihood``, ``expected_pence``, ``version``…) and ``totals_by_status``."""
     chosen = parse_choice(ChallengeStatus, status, "status") if status else None
-    financial_year = FinancialYear.parse(year) if year else as_at_month(workspace, None).year
+    financial_year = workspace.year(year)
     return await run_in_threadpool(challenges.challenge_log, workspace, financial_year, provider, commissioner, chosen)
 
 
