@@ -48,7 +48,7 @@ def generate(
     reference = reference_dir or default_reference_dir()
     if reference is None or not reference.is_dir():
         raise BadInput(
-            "generating activity needs the national tariff and National Cost Collection files"
+            "generating activity needs the reference data (the national tariff and National Cost Collection files)"
             + (f" ({reference} is not a directory)" if reference is not None else ""),
             needs="reference-data",
         )
