@@ -1,8 +1,8 @@
 """The one family of errors the services raise: not found, conflict, bad input, unavailable.
 
 Their messages say what is wrong in the user's terms and name no interface (no option, page or status code):
-the CLI turns them into an exit code, a message and a hint (``cli/_common.py``, ``failure``) and the web into an
-HTTP status and a page or JSON (``web/app.py``, ``_install_error_handlers``), each in one place. They live in the
+the CLI turns them into an exit code, a message and a hint (``cli/_common.py``, ``failure_message``) and the web
+into an HTTP status and a page or JSON (``web/app.py``, ``web_failure``), each in one place. They live in the
 domain so that every layer (store, warehouse, ingest, services) can raise them. The more specific errors subclass
 them: ``PositionError`` and ``ContractError`` are bad input, ``VersionConflict`` a conflict, ``WarehouseBusy``
 unavailable, ``SchemeNotFound`` not found.
