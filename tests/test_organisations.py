@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from outturn.domain.errors import NotFound
 from outturn.domain.organisations import ALLOWED_PARENTS, Organisation, OrgKind, OrgTree
 from outturn.domain.populations import PopulationTotals, PracticePopulation, population_of, total_of
 from outturn.domain.problems import Problem, ProblemsError
@@ -393,7 +394,7 @@ def test_population_of_sums_practices_below_an_organisation() -> None:
     whole = population_of(populations, tree, "QU9")
     assert (whole.practices, whole.list_size, whole.final) == (2, None, Decimal("3.30"))
     assert total_of([]) == PopulationTotals(0, Decimal(0), *[Decimal(0)] * 9)
-    with pytest.raises(KeyError, match="unknown organisation 'NOPE'"):
+    with pytest.raises(NotFound, match="unknown organisation 'NOPE'"):
         population_of(populations, tree, "NOPE")
 
 

@@ -20,6 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from outturn.cli import app
+from outturn.cli._common import failure_message
 from outturn.domain.ledger import CostCategory
 from outturn.domain.periods import FinancialYear
 from outturn.domain.plans import ForecastOverride
@@ -477,8 +478,9 @@ def test_unknown_organisation_is_an_error(workspace: Workspace) -> None:
 
 @pytest.mark.parametrize("org_code", ["QZZ", "09N"])
 def test_organisation_without_a_plan_says_how_to_import_one(workspace: Workspace, org_code: str) -> None:
-    with pytest.raises(PositionError, match=r"no financial plan .* import one with `outturn plan import FILE`"):
+    with pytest.raises(PositionError, match=r"no financial plan for .* in 2025/26$") as raised:
         compute_position(workspace, org_code, AS_AT, "run-rate")
+    assert failure_message(raised.value) == f"{raised.value}: import one with `outturn plan import FILE`"
 
 
 def test_no_plan_for_the_year_asked_is_an_error(workspace: Workspace) -> None:

@@ -109,8 +109,8 @@ def test_a_practice_user_sees_its_practice_and_pcn_only(bare_workspace: Workspac
         ("sam", "Administrator", Role.FINANCE, None, "most common passwords"),
         ("sam", "1qaz2wsx3edc", Role.FINANCE, None, "most common passwords"),
         ("two words", "long-enough-1", Role.FINANCE, None, "no spaces"),
-        ("pam", "long-enough-1", Role.PRACTICE, None, "needs --org"),
-        ("pam", "long-enough-1", Role.PRACTICE, "P1", "needs --org"),  # a PCN is not a practice
+        ("pam", "long-enough-1", Role.PRACTICE, None, "needs a practice of the workspace"),
+        ("pam", "long-enough-1", Role.PRACTICE, "P1", "needs a practice of the workspace"),  # a PCN is not one
         ("fin", "long-enough-1", Role.FINANCE, "A81001", "only practice users"),
     ],
 )

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from outturn.cli import app
+from outturn.cli._common import failure_message
 from outturn.services.workspace import init_workspace, open_workspace
 from outturn.settings import WorkspaceError, find_workspace, load_settings
 
@@ -56,8 +57,11 @@ def test_the_workspace_is_found_from_the_environment(tmp_path: Path, monkeypatch
     monkeypatch.chdir(tmp_path / "ws")
     assert find_workspace() == (tmp_path / "ws").resolve()
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(WorkspaceError, match="outturn init"):
+    with pytest.raises(WorkspaceError, match="is not an outturn workspace") as raised:
         find_workspace()
+    assert failure_message(raised.value) == (  # the CLI says how to make or name one
+        f"{raised.value}: create one with `outturn init DIR` or pass --workspace DIR"
+    )
 
 
 def test_environment_overrides_the_settings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

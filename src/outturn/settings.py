@@ -98,8 +98,7 @@ def find_workspace(explicit: Path | None = None) -> Path:
     candidate = explicit or Path(os.environ.get("OUTTURN_WORKSPACE") or Path.cwd())
     if not (candidate / SETTINGS_FILE).is_file():
         raise WorkspaceError(
-            f"{candidate} is not an outturn workspace (no {SETTINGS_FILE}); create one with `outturn init DIR` "
-            "or pass --workspace DIR"
+            f"{candidate} is not an outturn workspace (no {SETTINGS_FILE})", needs="workspace"
         )
     return candidate.resolve()
 

@@ -23,6 +23,7 @@ from outturn.domain.money import format_pounds
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.problems import ProblemsError
 from outturn.services.imports import ImportRefused
+from outturn.services.savings import MonthNotClosed
 from outturn.services.workspace import Workspace, open_workspace
 
 EXIT_BAD_INPUT = 2
@@ -39,10 +40,7 @@ def current_user() -> str:
 
 def month_or_default(workspace: Workspace, text: str | None) -> FinancialMonth:
     """The month given (YYYY-MM), else the workspace's default, else a clear error."""
-    chosen = text or workspace.settings.default_as_at
-    if not chosen:
-        raise ValueError("no month given: pass --as-at YYYY-MM")
-    return FinancialMonth.parse_as_at(chosen)
+    return workspace.month(text)
 
 
 def workspace_from(ctx: typer.Context, *, read_only: bool = False) -> Workspace:
@@ -157,8 +155,8 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
                 error_console.print(f"[bold red]{error}[/]", highlight=False)
                 print_replacement(error.document()["replaces"])
             raise typer.Exit(EXIT_BAD_INPUT) from None
-        except (OutturnError, ValueError, KeyError, OSError) as error:
-            message = _message(error)
+        except (OutturnError, OSError) as error:
+            message = failure_message(error)
             if message is None:
                 raise
             if fmt is OutputFormat.JSON:
@@ -170,13 +168,41 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _message(error: Exception) -> str | None:
-    """The one line to print for an expected failure: the services' errors (not found, conflict, bad input,
-    unavailable), a ValueError or KeyError, or a full disk; None for an error that is a bug and should raise."""
-    if isinstance(error, KeyError):  # its str() is the repr of its message; stripping quotes would eat a 'CODE'
-        return str(error.args[0]) if error.args else "not found"
-    if isinstance(error, OSError):
-        if error.errno != errno.ENOSPC:
-            return None
+# What to give or load, as the services name it (``OutturnError.needs``), said in the CLI's terms.
+HINTS = {
+    "organisation": "pass --org CODE or set a default with `outturn init --org`",
+    "month": "pass --as-at YYYY-MM or set a default with `outturn init --as-at`",
+    "year": "pass --year YYYY/YY or set a default month with `outturn init --as-at`",
+    "workspace": "create one with `outturn init DIR` or pass --workspace DIR",
+    "reference-data": "set OUTTURN_REFERENCE_DIR or pass --reference-dir",
+    "allocation-file": "set OUTTURN_REFERENCE_DIR or pass --file",
+    "allocation": "import it with `outturn populations import --allocation FILE`",
+    "populations": "run `outturn populations import ...`",
+    "prescribing": "run `outturn prescribing import FILE` first",
+    "contracts": "import one with `outturn contracts import FILE`",
+    "plan": "import one with `outturn plan import FILE`",
+    "contract-map": "map contracts to ledger lines with `outturn contracts map FILE`",
+    "line-methods": "set the lines' method with `outturn forecast method set`",
+    "actual": "give --actual FILE, or --actual-from ledger or plans",
+    "practice": "pass --org naming a practice in the workspace",
+}
+
+
+def hint(error: OutturnError) -> str | None:
+    """How to put an expected failure right from the command line, where the CLI can say more than the service."""
+    if isinstance(error, MonthNotClosed):
+        return f"run `outturn savings close-month --as-at {error.month.calendar_label}` first"
+    return HINTS.get(error.needs) if error.needs else None
+
+
+def failure_message(error: BaseException) -> str | None:
+    """The CLI's one mapping of failures (each exits ``EXIT_BAD_INPUT``): the line to print for any of the
+    services' family (not found, conflict, bad input, unavailable), with the command-line hint where there is one,
+    or for a full disk; None for anything else, a bug that should raise (a plain ValueError or KeyError among
+    them)."""
+    if isinstance(error, OutturnError):
+        extra = hint(error)
+        return f"{error}: {extra}" if extra else str(error)
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
         return f"disk full writing {error.filename or 'a file'}: free some space and run the command again"
-    return str(error)
+    return None

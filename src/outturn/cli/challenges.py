@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from outturn.cli._common import cell, console, current_user, emit, emit_rows, month_or_default, workspace_from
+from outturn.cli._common import cell, console, current_user, emit, emit_rows, workspace_from
 from outturn.cli.command import command
 from outturn.cli.options import OutputFormat, YearOption
 from outturn.domain.challenges import (
@@ -19,7 +18,7 @@ from outturn.domain.challenges import (
     parse_months,
 )
 from outturn.domain.money import format_pounds, parse_money
-from outturn.domain.periods import FinancialYear
+from outturn.domain.periods import FinancialYear, parse_day
 from outturn.domain.plans import parse_share
 from outturn.services import challenges
 from outturn.services.workspace import Workspace
@@ -32,7 +31,7 @@ STATUSES = ", ".join(status.value for status in ChallengeStatus)
 
 
 def _year(workspace: Workspace, text: str | None) -> FinancialYear:
-    return FinancialYear.parse(text) if text else month_or_default(workspace, None).year
+    return workspace.year(text)
 
 
 def _money(row: dict[str, Any], key: str) -> str:
@@ -109,7 +108,7 @@ def challenges_add(
             months=parse_months(months or ""),
             likelihood=parse_share(likelihood) if likelihood else None,
             notes=notes,
-            raised_on=date.fromisoformat(raised_on) if raised_on else None,
+            raised_on=parse_day(raised_on) if raised_on else None,
         )
         stored = challenges.add_challenge(opened, new, current_user())
     document = challenges.challenge_document(stored)

@@ -15,6 +15,7 @@ from outturn.cli._common import console, current_user, emit, month_or_default, w
 from outturn.cli.command import command
 from outturn.cli.options import AsAtOption, OutputFormat, ReplaceOption
 from outturn.domain.contract_ledger import DEFAULT_THRESHOLD_PERCENT, DEFAULT_THRESHOLD_POUNDS, Threshold
+from outturn.domain.errors import BadInput
 from outturn.domain.money import format_thousands
 from outturn.reports.contract_reconciliation import COLUMNS, FIGURES, reconciliation_document, table_rows
 from outturn.services.contract_ledger import import_contract_map
@@ -66,7 +67,7 @@ def contracts_reconcile(
     try:
         percent = Fraction(Decimal(threshold_percent.strip().rstrip("%")))
     except ArithmeticError:
-        raise ValueError(f"not a percentage: {threshold_percent!r}") from None
+        raise BadInput(f"not a percentage: {threshold_percent!r}") from None
     threshold = Threshold(threshold_pounds, percent)
     with workspace_from(ctx, read_only=True) as opened:
         found = reconcile_contracts(opened, month_or_default(opened, as_at), org, threshold)

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from outturn.domain.errors import BadInput
 from outturn.domain.plans import parse_share
 from outturn.services.risk import Assumptions
 
@@ -101,7 +102,7 @@ class MonteCarloOptions(OptionGroup):
         """The options as the simulation's assumptions; a share or concentration that cannot be one is refused."""
         share = parse_share(self.correlation)
         if share >= 1:
-            raise ValueError("the workstream correlation must be below 100%")
+            raise BadInput("the workstream correlation must be below 100%")
         return Assumptions(
             correlation=share,
             concentration=_concentration(self.concentration),
@@ -116,7 +117,7 @@ def _concentration(text: str) -> Decimal:
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
-        raise ValueError(f"not a concentration: {text!r} (a number ≥ 0, or inf)") from None
+        raise BadInput(f"not a concentration: {text!r} (a number ≥ 0, or inf)") from None
     if value.is_nan() or value < 0:
-        raise ValueError(f"the concentration {text!r} must be 0 or more (or inf)")
+        raise BadInput(f"the concentration {text!r} must be 0 or more (or inf)")
     return value

@@ -13,6 +13,7 @@ from outturn.cli._common import cell, console, emit, emit_rows, print_warnings, 
 from outturn.cli.command import command
 from outturn.cli.options import OutputFormat
 from outturn.domain.budgets import IncentiveTerms
+from outturn.domain.errors import BadInput
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import VARIANCE_CONVENTION, format_pounds, parse_money
 from outturn.domain.periods import FinancialYear
@@ -123,9 +124,9 @@ def populations_show(
 
 def _spend_source(spend: Path | None, ledger_year: str | None, category: str | None) -> budgets.SpendSource:
     if spend is not None and ledger_year is not None:
-        raise ValueError("give spend from a file or from the ledger (--ledger-year), not both")
+        raise BadInput("give spend from a file or from the ledger (--ledger-year), not both")
     if category is not None and ledger_year is None:
-        raise ValueError("--category picks ledger lines: give --ledger-year too")
+        raise BadInput("--category picks ledger lines: give --ledger-year too")
     return budgets.SpendSource(
         file=spend,
         ledger_year=FinancialYear.parse(ledger_year) if ledger_year else None,

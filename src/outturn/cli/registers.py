@@ -12,7 +12,7 @@ from outturn.cli.command import command
 from outturn.cli.options import OrgOption, OutputFormat, YearOption
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import format_pounds
-from outturn.domain.periods import FinancialMonth, FinancialYear
+from outturn.domain.periods import FinancialYear
 from outturn.reports.registers import risk_row
 from outturn.services import registers
 from outturn.services.workspace import Workspace
@@ -21,14 +21,7 @@ T = TypeVar("T")
 
 
 def _scope(workspace: Workspace, org: str | None, year: str | None) -> tuple[str, FinancialYear]:
-    code = (org or workspace.settings.default_org or "").upper()
-    if not code:
-        raise ValueError("no organisation given: pass --org CODE")
-    if year:
-        return code, FinancialYear.parse(year)
-    if workspace.settings.default_as_at:
-        return code, FinancialMonth.parse_as_at(workspace.settings.default_as_at).year
-    raise ValueError("no year given: pass --year, e.g. 2025/26")
+    return workspace.org_code(org), workspace.year(year)
 
 
 def _read(

@@ -24,6 +24,7 @@ from outturn.cli._common import (
 )
 from outturn.cli.command import command
 from outturn.cli.options import AsAtOption, OrgCodeOption, OrgUnderOption, OutputFormat, YearCodeOption, YearOption
+from outturn.domain.errors import BadInput
 from outturn.domain.money import Pence, format_millions, parse_money
 from outturn.domain.periods import FinancialMonth, FinancialYear, parse_month_number
 from outturn.domain.plans import parse_share
@@ -53,7 +54,7 @@ def _month_values(pairs: list[str], option: str) -> dict[int, Pence | None]:
     for pair in pairs:
         month, separator, amount = pair.partition("=")
         if not separator:
-            raise ValueError(f"{option} {pair!r}: expected MONTH=AMOUNT, e.g. M09=£10k")
+            raise BadInput(f"{option} {pair!r}: expected MONTH=AMOUNT, e.g. M09=£10k")
         values[parse_month_number(month)] = parse_money(amount) if amount.strip() else None
     return values
 
@@ -89,7 +90,7 @@ def savings_export(
 ) -> None:
     """Export the plan as a workbook in the shape finance teams use; importing it back is exact to the penny."""
     with workspace_from(ctx) as opened:
-        chosen = FinancialYear.parse(year) if year else month_or_default(opened, None).year
+        chosen = opened.year(year)
         count = savings.export_workbook(opened, file, chosen, org.upper() if org else None)
     emit(fmt, {"file": str(file), "schemes": count}, lambda: console.print(f"{count} scheme(s) written to {file}"))
 

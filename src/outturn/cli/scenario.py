@@ -13,6 +13,7 @@ from rich.table import Table
 from outturn.cli._common import console, emit, print_warnings, workspace_from
 from outturn.cli.command import command
 from outturn.cli.options import METHOD_HELP, OutputFormat
+from outturn.domain.errors import BadInput
 from outturn.domain.money import format_surplus, format_thousands
 from outturn.domain.scenarios import scenario_json_schema
 from outturn.domain.year_end import FORECAST_SURPLUS
@@ -95,6 +96,6 @@ def scenario_example(
         sys.stdout.write(EXAMPLE_SCENARIO)
         return
     if out.exists():
-        raise ValueError(f"{out} exists: choose another name or remove it first")
+        raise BadInput(f"{out} exists: choose another name or remove it first")
     out.write_text(EXAMPLE_SCENARIO, encoding="utf-8")
     emit(fmt, {"written": str(out)}, lambda: console.print(f"example scenario written to {out}", highlight=False))

@@ -11,6 +11,7 @@ import typer
 from outturn.cli._common import cell, console, emit, emit_rows, workspace_from
 from outturn.cli.command import command
 from outturn.cli.options import OutputFormat
+from outturn.domain.errors import BadInput
 from outturn.services import users
 from outturn.services.users import Role, UserError
 
@@ -93,7 +94,7 @@ def add(
         try:
             user = users.add_user(workspace, username, password, role, org_code=org, display_name=name)
         except UserError as error:
-            raise ValueError(str(error)) from None
+            raise BadInput(str(error)) from None
     document = {"username": user.username, "role": user.role.value, "org_code": user.org_code}
     emit(fmt, document, lambda: console.print(f"added {user.username} ({user.role.value})", highlight=False))
 

@@ -29,6 +29,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from outturn.domain.activity import ActivityKind, AdmissionMethod, AttendanceType, ReferralSource
+from outturn.domain.errors import BadInput
 
 
 class Direction(StrEnum):
@@ -119,11 +120,11 @@ class Measure:
     def __post_init__(self) -> None:
         for column in (self.actual_population, self.weighted_population):
             if column not in POPULATION_COLUMNS:
-                raise ValueError(f"measure {self.name}: {column!r} is not a practice-population column")
+                raise BadInput(f"measure {self.name}: {column!r} is not a practice-population column")
         if self.per <= 0:
-            raise ValueError(f"measure {self.name}: rates must be per a positive number of people")
+            raise BadInput(f"measure {self.name}: rates must be per a positive number of people")
         if not self.value_columns:
-            raise ValueError(f"measure {self.name}: a measure needs a value column to price its units")
+            raise BadInput(f"measure {self.name}: a measure needs a value column to price its units")
 
 
 _HOSPITAL = "wp_general_acute"  # the allocation component that funds hospital activity
@@ -218,7 +219,7 @@ def find_measure(name: str) -> Measure:
         return MEASURE_REGISTRY[name.strip().lower().replace("-", "_")]
     except KeyError:
         known = ", ".join(MEASURE_REGISTRY)
-        raise ValueError(f"unknown measure {name!r} (one of: {known})") from None
+        raise BadInput(f"unknown measure {name!r} (one of: {known})") from None
 
 
 @dataclass(frozen=True)
@@ -232,9 +233,9 @@ class BenchmarkSpec:
 
     def __post_init__(self) -> None:
         if (self.kind is BenchmarkKind.GIVEN) != (self.given_rate is not None):
-            raise ValueError("a given benchmark needs its rate, and only a given benchmark takes one")
+            raise BadInput("a given benchmark needs its rate, and only a given benchmark takes one")
         if self.given_rate is not None and self.given_rate < 0:
-            raise ValueError("a benchmark rate cannot be negative")
+            raise BadInput("a benchmark rate cannot be negative")
 
     def centile(self, direction: Direction) -> float | None:
         """The centile (0..1) this benchmark is, or ``None`` where it is not one centile of all practices."""

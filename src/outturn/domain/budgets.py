@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
+from outturn.domain.errors import BadInput
 from outturn.domain.money import Pence, div_round, scale
 from outturn.domain.populations import Level, PracticeRecord, Weighting
 
@@ -39,10 +40,10 @@ def apportion(total_pence: Pence, weights: Sequence[float | Fraction | int]) -> 
     """``total_pence`` split in proportion to ``weights`` (zero or more, not all zero) by largest remainder."""
     exact_weights = [Fraction(weight) for weight in weights]
     if any(weight < 0 for weight in exact_weights):
-        raise ValueError("weights must be zero or more")
+        raise BadInput("weights must be zero or more")
     whole = sum(exact_weights, Fraction(0))
     if whole == 0:
-        raise ValueError("cannot share an amount by weights that add up to zero")
+        raise BadInput("cannot share an amount by weights that add up to zero")
     exact = [total_pence * weight / whole for weight in exact_weights]
     shares = [math.floor(value) for value in exact]
     left_over = total_pence - sum(shares)
@@ -80,13 +81,13 @@ def indicative_budgets(
 ) -> tuple[list[PracticeBudget], list[str]]:
     """Each practice's share of ``budget_pence`` by ``weighting``, and the practices left out for want of one."""
     if budget_pence < 0:
-        raise ValueError("a commissioning budget cannot be negative")
+        raise BadInput("a commissioning budget cannot be negative")
     chosen = sorted(records, key=lambda record: record.practice)
     weighted = [(record, record.weight(weighting)) for record in chosen]
     left_out = [record.practice for record, weight in weighted if weight is None]
     kept = [(record, weight) for record, weight in weighted if weight is not None]
     if not kept:
-        raise ValueError(f"no practice has a {weighting.value} weighting to share the budget by")
+        raise BadInput(f"no practice has a {weighting.value} weighting to share the budget by")
     shares = apportion(budget_pence, [weight for _record, weight in kept])
     budgets = [PracticeBudget(record, weight, share) for (record, weight), share in zip(kept, shares, strict=True)]
     return budgets, left_out
@@ -269,7 +270,7 @@ class IncentiveTerms:
     def __post_init__(self) -> None:
         for name in ("set_aside_share", "aspiration_share", "savings_target_share"):
             if not Decimal(0) <= getattr(self, name) <= Decimal(1):
-                raise ValueError(f"{name.replace('_', ' ')} must be between 0% and 100%")
+                raise BadInput(f"{name.replace('_', ' ')} must be between 0% and 100%")
 
 
 @dataclass(frozen=True)
@@ -315,7 +316,7 @@ def practice_incentive(
 ) -> PracticeIncentive:
     """One practice's payments under ``terms`` (each share rounded to the penny, half away from zero)."""
     if enhanced_services_pence < 0 or indicative_budget_pence < 0:
-        raise ValueError(f"{practice}: enhanced-service payments and budgets cannot be negative")
+        raise BadInput(f"{practice}: enhanced-service payments and budgets cannot be negative")
     set_aside = scale(enhanced_services_pence, terms.set_aside_share)
     aspiration = scale(set_aside, terms.aspiration_share) if signed_up else 0
     pot = set_aside - aspiration if signed_up else 0

@@ -34,7 +34,7 @@ class ForecastMethod(StrEnum):
             return cls(text.strip().lower())
         except ValueError:
             allowed = ", ".join(item.value for item in cls)
-            raise ValueError(f"unknown forecast method {text!r} (one of: {allowed})") from None
+            raise BadInput(f"unknown forecast method {text!r} (one of: {allowed})") from None
 
 
 # The methods that extrapolate the line's own ledger: those the back-test scores and ``auto`` chooses between.
@@ -234,7 +234,8 @@ def forecast_line(
         if contract_pence is None:
             raise BadInput(
                 f"{where} is set to the contract forecast method, but no contract's value is mapped to the line: "
-                "map a contract to it (`outturn contracts map FILE`) or set another method"
+                "map a contract to it or set another method",
+                needs="contract-map",
             )
         return LineForecast(figures, method.value, contract_pence), ()
     warnings: list[Problem] = []

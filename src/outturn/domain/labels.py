@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
+from outturn.domain.errors import BadInput
+
 T = TypeVar("T")
 
 
@@ -18,5 +20,5 @@ def look_up(aliases: Mapping[str, T], text: str, what: str, allowed: Iterable[st
     """The code a typed word stands for, or a ValueError naming what was expected."""
     found = aliases.get(normalise_key(text))
     if found is None:
-        raise ValueError(f"unknown {what} {text!r} (one of: {', '.join(allowed)})")
+        raise BadInput(f"unknown {what} {text!r} (one of: {', '.join(allowed)})")
     return found

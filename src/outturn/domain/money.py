@@ -14,6 +14,8 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import TypeAlias
 
+from outturn.domain.errors import BadInput
+
 Pence: TypeAlias = int
 
 PENCE_PER_POUND = 100
@@ -37,7 +39,7 @@ _PLAIN = re.compile(r"(-?)£?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{2}))?")
 _PLAIN_MAX_CHARS = 40  # longer texts take the Decimal path, which checks the range before making an int
 
 
-class MoneyError(ValueError):
+class MoneyError(BadInput):
     """A text that is not an unambiguous amount of money; the message says why."""
 
 

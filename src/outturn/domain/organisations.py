@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
+from outturn.domain.errors import NotFound
 from outturn.domain.labels import look_up
 
 
@@ -98,7 +99,7 @@ class OrgTree:
         try:
             return self.by_code[code]
         except KeyError:
-            raise KeyError(f"unknown organisation {code!r}") from None
+            raise NotFound(f"unknown organisation {code!r}") from None
 
     def ancestors(self, code: str) -> tuple[Organisation, ...]:
         found: list[Organisation] = []

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
+
+from outturn.domain.errors import BadInput
 
 MONTHS_IN_YEAR = 12
 _CALENDAR_NAMES = (
@@ -12,7 +15,7 @@ _CALENDAR_NAMES = (
 )  # fmt: skip
 
 
-class PeriodError(ValueError):
+class PeriodError(BadInput):
     """A text that is not a financial year or month; the message says why."""
 
 
@@ -141,3 +144,11 @@ def parse_month_number(text: str | int) -> int:
     if not 1 <= number <= MONTHS_IN_YEAR:
         raise PeriodError(f"month {text!r} is outside the financial year (M01 to M12)")
     return number
+
+
+def parse_day(text: str) -> date:
+    """A calendar day written YYYY-MM-DD; ``PeriodError`` naming the text otherwise."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise PeriodError(f"not a date: {text!r} (expected YYYY-MM-DD, e.g. 2025-09-30)") from None

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from outturn.domain.errors import BadInput
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import Pence, scale
 from outturn.domain.periods import FinancialYear
@@ -39,9 +40,9 @@ class FinancialPlan:
 
     def __post_init__(self) -> None:
         if not Decimal(0) <= self.required_surplus_share < Decimal(1):
-            raise ValueError(f"required surplus share {self.required_surplus_share} must be between 0 and 1")
+            raise BadInput(f"required surplus share {self.required_surplus_share} must be between 0 and 1")
         if self.brought_forward_deficit_pence < 0:
-            raise ValueError("a brought-forward deficit is entered as a positive amount to repay")
+            raise BadInput("a brought-forward deficit is entered as a positive amount to repay")
 
     @property
     def allocation_pence(self) -> Pence:
@@ -95,9 +96,9 @@ class RiskItem:
 
     def __post_init__(self) -> None:
         if self.value_pence < 0:
-            raise ValueError("a risk or mitigation value is a positive amount")
+            raise BadInput("a risk or mitigation value is a positive amount")
         if not Decimal(0) <= self.likelihood <= Decimal(1):
-            raise ValueError(f"likelihood {self.likelihood} must be between 0 and 1")
+            raise BadInput(f"likelihood {self.likelihood} must be between 0 and 1")
 
     @property
     def expected_pence(self) -> Pence:
@@ -117,7 +118,7 @@ class ForecastOverride:
 
     def __post_init__(self) -> None:
         if not self.reason.strip():
-            raise ValueError("a forecast override needs a reason")
+            raise BadInput("a forecast override needs a reason")
 
 
 def parse_share(text: str) -> Decimal:
@@ -126,7 +127,7 @@ def parse_share(text: str) -> Decimal:
     try:
         share = Decimal(cleaned[:-1]) / 100 if cleaned.endswith("%") else Decimal(cleaned)
     except ArithmeticError:
-        raise ValueError(f"not a percentage or share: {text!r} (expected e.g. 1% or 0.01)") from None
+        raise BadInput(f"not a percentage or share: {text!r} (expected e.g. 1% or 0.01)") from None
     if not share.is_finite() or not Decimal(0) <= share <= Decimal(1):
-        raise ValueError(f"{text!r} must be between 0% and 100%")
+        raise BadInput(f"{text!r} must be between 0% and 100%")
     return share

@@ -22,6 +22,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from outturn.domain.errors import BadInput
 from outturn.domain.labels import look_up
 from outturn.domain.organisations import OrgTree
 
@@ -119,13 +120,13 @@ def astro_band(age_group_5: str) -> str:
     """
     match = _QUINARY.fullmatch(age_group_5.strip())
     if match is None:
-        raise ValueError(f"not a five-year age band: {age_group_5!r} (expected e.g. 5_9 or 95+)")
+        raise BadInput(f"not a five-year age band: {age_group_5!r} (expected e.g. 5_9 or 95+)")
     low = int(match.group(1))
     high = int(match.group(2)) if match.group(2) is not None else None
     if low % 5 or (high is not None and high != low + 4):
-        raise ValueError(f"not a five-year age band: {age_group_5!r} (expected e.g. 5_9 or 95+)")
+        raise BadInput(f"not a five-year age band: {age_group_5!r} (expected e.g. 5_9 or 95+)")
     if high is None and low < 75:
-        raise ValueError(f"open-ended band {age_group_5!r} would straddle the ASTRO-PU bands (75+ is the last)")
+        raise BadInput(f"open-ended band {age_group_5!r} would straddle the ASTRO-PU bands (75+ is the last)")
     index = max(position for position, start in enumerate(_BAND_STARTS) if start <= low)
     return ASTRO_BANDS[index]
 
@@ -134,7 +135,7 @@ def _complete(cells: Mapping[tuple[Sex, str], object], what: str) -> None:
     missing = [f"{sex.value} {band}" for sex, band in BAND_CELLS if (sex, band) not in cells]
     extra = [str(key) for key in cells if key not in BAND_CELLS]
     if missing or extra:
-        raise ValueError(f"{what} needs exactly the 18 sex x age-band cells (missing: {missing}, unknown: {extra})")
+        raise BadInput(f"{what} needs exactly the 18 sex x age-band cells (missing: {missing}, unknown: {extra})")
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ class AgeSexList:
     def __post_init__(self) -> None:
         _complete(self.counts, f"the list of {self.practice_code}")
         if any(count < 0 for count in self.counts.values()):
-            raise ValueError(f"a negative number of patients for {self.practice_code}")
+            raise BadInput(f"a negative number of patients for {self.practice_code}")
         object.__setattr__(self, "counts", MappingProxyType(dict(self.counts)))
 
     @property
@@ -184,7 +185,7 @@ def latest_lists(lists: Iterable[AgeSexList]) -> dict[str, AgeSexList]:
         if held is None or found.extract_date > held.extract_date:
             latest[found.practice_code] = found
         elif found.extract_date == held.extract_date and found.counts != held.counts:
-            raise ValueError(
+            raise BadInput(
                 f"two different lists for {found.practice_code} as at {found.extract_date}: "
                 f"{held.source or 'one file'} and {found.source or 'another'}"
             )
@@ -266,7 +267,7 @@ class PracticeRecord:
     def __post_init__(self) -> None:
         unknown = set(self.weighted) - {component.value for component in WP_COMPONENTS}
         if unknown:
-            raise ValueError(f"unknown weighted-population component(s): {sorted(unknown)}")
+            raise BadInput(f"unknown weighted-population component(s): {sorted(unknown)}")
         filled = {component.value: self.weighted.get(component.value) for component in WP_COMPONENTS}
         object.__setattr__(self, "weighted", MappingProxyType(filled))
 

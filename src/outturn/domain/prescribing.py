@@ -47,6 +47,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
+from outturn.domain.errors import BadInput
+
 PRESCRIBING_TABLE = "prescribing"
 # The warehouse table: one row per month x practice x BNF presentation (Ibis type names).
 PRESCRIBING_SCHEMA: Mapping[str, str] = MappingProxyType(
@@ -161,11 +163,11 @@ class SavingsRules:
 
     def __post_init__(self) -> None:
         if not 0 <= self.centile <= 100:
-            raise ValueError(f"centile must be 0..100, not {self.centile}")
+            raise BadInput(f"centile must be 0..100, not {self.centile}")
         if self.org_floor_pence < 0 or self.practice_floor_pence < 0:
-            raise ValueError("savings floors cannot be negative")
+            raise BadInput("savings floors cannot be negative")
         if self.min_quantity < 0:
-            raise ValueError("the minimum quantity cannot be negative")
+            raise BadInput("the minimum quantity cannot be negative")
 
     @classmethod
     def for_level(
@@ -262,9 +264,9 @@ def substitution_groups(swaps: Sequence[FormulationSwap]) -> tuple[SubstitutionG
     for swap in swaps:
         for code in (swap.code, swap.alternative_code):
             if generic_equivalent(code) != code:
-                raise ValueError(f"{code!r} is not a generic BNF presentation code (its own generic equivalent)")
+                raise BadInput(f"{code!r} is not a generic BNF presentation code (its own generic equivalent)")
         if swap.code == swap.alternative_code:
-            raise ValueError(f"{swap.code!r} is swapped with itself")
+            raise BadInput(f"{swap.code!r} is swapped with itself")
     formulations: dict[str, str] = {}
     for swap in swaps:
         formulations[swap.code] = swap.formulation.strip()
@@ -285,7 +287,7 @@ def year_month(text: str) -> str:
     """``2017_09``, ``201709``, ``2017-09`` -> ``2017-09``; ``ValueError`` for anything else."""
     match = _MONTH.fullmatch(str(text).strip())
     if match is None:
-        raise ValueError(f"not a month: {text!r} (expected YYYY-MM, YYYY_MM or YYYYMM)")
+        raise BadInput(f"not a month: {text!r} (expected YYYY-MM, YYYY_MM or YYYYMM)")
     return f"{match['year']}-{match['month']}"
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
+from outturn.domain.errors import BadInput
 from outturn.domain.money import Pence, div_round, scale
 from outturn.domain.periods import MONTHS_IN_YEAR
 from outturn.domain.plans import RiskItem, RiskKind
@@ -30,7 +31,7 @@ NO_UNCERTAINTY = Decimal("Infinity")  # a Beta concentration meaning "each schem
 
 def _share(value: Decimal, name: str) -> None:
     if not Decimal(0) <= value <= Decimal(1):
-        raise ValueError(f"{name} {value} must be between 0 and 1")
+        raise BadInput(f"{name} {value} must be between 0 and 1")
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,9 @@ class SchemeInput:
     def __post_init__(self) -> None:
         _share(self.confidence, f"scheme {self.reference}: confidence")
         if self.full_year_factor < 1:
-            raise ValueError(f"scheme {self.reference}: a full-year factor is at least 1")
+            raise BadInput(f"scheme {self.reference}: a full-year factor is at least 1")
         if self.assumed_pence is not None and len(self.assumed_pence) != len(self.remaining_pence):
-            raise ValueError(f"scheme {self.reference}: one assumed saving per simulated month")
+            raise BadInput(f"scheme {self.reference}: one assumed saving per simulated month")
 
     @property
     def remaining_total_pence(self) -> Pence:
@@ -109,7 +110,7 @@ class RiskInput:
     def __post_init__(self) -> None:
         _share(self.likelihood, f"{self.kind.value} {self.description!r}: likelihood")
         if not 0 <= self.low_pence <= self.mode_pence <= self.high_pence:
-            raise ValueError(f"{self.description!r}: need 0 ≤ low ≤ mode ≤ high")
+            raise BadInput(f"{self.description!r}: need 0 ≤ low ≤ mode ≤ high")
 
     @property
     def sign(self) -> int:
@@ -137,7 +138,7 @@ class SpendUncertainty:
 
     def __post_init__(self) -> None:
         if self.remaining_pence < 0 or self.sd < 0:
-            raise ValueError(f"{self.name}: spend and its standard deviation are not negative")
+            raise BadInput(f"{self.name}: spend and its standard deviation are not negative")
 
 
 @dataclass(frozen=True)
@@ -166,16 +167,16 @@ class RiskModel:
 
     def __post_init__(self) -> None:
         if not self.months or list(self.months) != sorted(set(self.months)):
-            raise ValueError("the simulated months must be a non-empty increasing run of months")
+            raise BadInput("the simulated months must be a non-empty increasing run of months")
         if not 1 <= self.months[0] <= self.months[-1] <= MONTHS_IN_YEAR:
-            raise ValueError("the simulated months lie within M01 to M12")
+            raise BadInput("the simulated months lie within M01 to M12")
         for scheme in self.schemes:
             if len(scheme.remaining_pence) != len(self.months):
-                raise ValueError(f"scheme {scheme.reference}: one remaining figure per simulated month")
+                raise BadInput(f"scheme {scheme.reference}: one remaining figure per simulated month")
         if not Decimal(0) <= self.correlation < Decimal(1):
-            raise ValueError(f"workstream correlation {self.correlation} must be at least 0 and below 1")
+            raise BadInput(f"workstream correlation {self.correlation} must be at least 0 and below 1")
         if self.concentration < 0:
-            raise ValueError("the Beta concentration is not negative")
+            raise BadInput("the Beta concentration is not negative")
 
     @property
     def savings_remaining_pence(self) -> Pence:
@@ -228,7 +229,7 @@ def scheme_input(scheme: Scheme, as_at_month: int, months: Sequence[int]) -> Sch
 def risk_input(item: RiskItem, spread: Decimal = Decimal(0)) -> RiskInput:
     """A register item; a ``spread`` of 0.25 makes its value triangular from 75% to 125% of the stated value."""
     if not Decimal(0) <= spread <= Decimal(1):
-        raise ValueError(f"risk spread {spread} must be between 0 and 1")
+        raise BadInput(f"risk spread {spread} must be between 0 and 1")
     low, high = scale(item.value_pence, 1 - spread), scale(item.value_pence, 1 + spread)
     return RiskInput(item.description, item.kind, item.likelihood, low, item.value_pence, high)
 
@@ -297,10 +298,10 @@ def project_plan(
     """Year by year: resource = planned resource − last year's shortfall; spend = underlying − carried forward −
     new savings × share; surplus = resource − spend. Shares default to each year's confidence."""
     if len(later) + 1 > MAX_PLAN_YEARS:
-        raise ValueError(f"a plan covers at most {MAX_PLAN_YEARS} years")
+        raise BadInput(f"a plan covers at most {MAX_PLAN_YEARS} years")
     shares = [year.confidence for year in later] if delivered_shares is None else list(delivered_shares)
     if len(shares) != len(later):
-        raise ValueError("one delivered share per later year")
+        raise BadInput("one delivered share per later year")
     outcomes: list[YearOutcome] = []
     penalty = max(first.control_total_pence - first.surplus_pence, 0)
     carried = first.carried_forward_pence

@@ -13,6 +13,7 @@ from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
+from outturn.domain.errors import BadInput
 from outturn.domain.labels import look_up, normalise_key
 from outturn.domain.money import Pence, scale
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialYear
@@ -105,7 +106,7 @@ class Rag(StrEnum):
 
 def _months(values: tuple[Pence | None, ...], name: str) -> None:
     if len(values) != MONTHS_IN_YEAR:
-        raise ValueError(f"{name} must have {MONTHS_IN_YEAR} months, not {len(values)}")
+        raise BadInput(f"{name} must have {MONTHS_IN_YEAR} months, not {len(values)}")
 
 
 @dataclass(frozen=True)
@@ -133,15 +134,15 @@ class Scheme:
         for values, name in ((self.planned, "planned"), (self.delivered, "delivered"), (self.forecast, "forecast")):
             _months(values, name)
         if not self.reference.strip():
-            raise ValueError("a scheme needs a reference")
+            raise BadInput("a scheme needs a reference")
         if not 1 <= self.start_month <= MONTHS_IN_YEAR:
-            raise ValueError(f"start month {self.start_month} is outside the year (M01 to M12)")
+            raise BadInput(f"start month {self.start_month} is outside the year (M01 to M12)")
         if not Decimal(0) <= self.confidence <= Decimal(1):
-            raise ValueError(f"confidence {self.confidence} must be between 0% and 100%")
+            raise BadInput(f"confidence {self.confidence} must be between 0% and 100%")
         if self.plan_pence < 0 and not self.negative_reason.strip():
-            raise ValueError("a negative saving (a cost) needs a reason")
+            raise BadInput("a negative saving (a cost) needs a reason")
         if self.rag_override is not None and not self.rag_override_reason.strip():
-            raise ValueError("a RAG override needs a reason")
+            raise BadInput("a RAG override needs a reason")
 
     @property
     def plan_pence(self) -> Pence:

@@ -14,6 +14,7 @@ from fractions import Fraction
 
 from outturn.domain.activity import AttendanceType, PointOfDelivery, ReferralSource
 from outturn.domain.budgets import apportion
+from outturn.domain.errors import BadInput
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import div_round
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialMonth
@@ -315,7 +316,7 @@ def population_growth(lever: Lever, inputs: LeverInputs, state: ScenarioState, t
     """people x age-profile index x spend per head (category forecast ÷ base population), a cost."""
     assert isinstance(lever, PopulationGrowth)
     if lever.base_population is None:
-        raise ValueError("population growth needs the base population")
+        raise BadInput("population growth needs the base population")
     per_head_factor = lever.people * age_profile_index(lever) / lever.base_population
     lines = tuple(
         _annual_line(category, per_head_factor * state.categories.get(category, 0), timing)
@@ -331,7 +332,7 @@ def generic_prescribing(lever: Lever, inputs: LeverInputs, state: ScenarioState,
     current, items = lever.current_percent, lever.annual_items
     generic, branded = lever.generic_item_cost, lever.branded_item_cost
     if current is None or items is None or generic is None or branded is None:
-        raise ValueError("generic prescribing needs the current rate, items and costs per item")
+        raise BadInput("generic prescribing needs the current rate, items and costs per item")
     switched = items * (Fraction(lever.target_percent) - Fraction(current)) / 100
     saving_per_item = branded - generic
     if switched <= 0 or saving_per_item <= 0:

@@ -34,6 +34,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from outturn.domain.activity import PointOfDelivery
+from outturn.domain.errors import BadInput
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import Pence, format_pounds, parse_money
 from outturn.domain.periods import FinancialMonth, parse_month_number
@@ -45,7 +46,7 @@ MAX_CODES = 500  # codes in one of a lever's lists (practices, providers, HRGs, 
 def _pence(value: object) -> object:
     """Pounds as written in a file (``1500000``, ``"£1.5m"``) to integer pence; pydantic reports the reason."""
     if isinstance(value, bool):
-        raise ValueError(f"not a money amount: {value!r}")
+        raise BadInput(f"not a money amount: {value!r}")
     if isinstance(value, int | float | str | Decimal):
         return parse_money(value)
     return value
@@ -64,36 +65,36 @@ def _category(value: object) -> object:
 def _code(value: str) -> str:
     cleaned = value.strip().upper()
     if not cleaned:
-        raise ValueError("an empty code")
+        raise BadInput("an empty code")
     return cleaned
 
 
 def _treatment_function(value: str) -> str:
     cleaned = value.strip()
     if not cleaned.isdigit():
-        raise ValueError(f"not a treatment function code: {value!r} (three digits, e.g. '110')")
+        raise BadInput(f"not a treatment function code: {value!r} (three digits, e.g. '110')")
     return cleaned
 
 
 def _cut_percent(value: Decimal) -> Decimal:
     if value < 0:
-        raise ValueError("a negative percentage: a cut is written as a positive per cent (10 = 10%)")
+        raise BadInput("a negative percentage: a cut is written as a positive per cent (10 = 10%)")
     if value == 0:
-        raise ValueError("a cut of 0% does nothing")
+        raise BadInput("a cut of 0% does nothing")
     if value > 100:
-        raise ValueError("more than 100% cannot be cut")
+        raise BadInput("more than 100% cannot be cut")
     return value
 
 
 def _share_percent(value: Decimal) -> Decimal:
     if not 0 <= value <= 100:
-        raise ValueError(f"a percentage between 0 and 100 is required, not {value}")
+        raise BadInput(f"a percentage between 0 and 100 is required, not {value}")
     return value
 
 
 def _signed_percent(value: Decimal) -> Decimal:
     if not -100 < value <= 100:
-        raise ValueError(f"a change between -100% (exclusive) and +100% is required, not {value}")
+        raise BadInput(f"a change between -100% (exclusive) and +100% is required, not {value}")
     return value
 
 
@@ -104,7 +105,7 @@ def _as_at(value: str) -> str:
 
 def _positive_money(value: Pence) -> Pence:
     if value <= 0:
-        raise ValueError("a positive amount is required")
+        raise BadInput("a positive amount is required")
     return value
 
 
@@ -161,7 +162,7 @@ class _Lever(BaseModel):
             found = [*cast(list[InitErrorDetails], error.errors()), *(_value_error(fault, data) for fault in faults)]
             raise ValidationError.from_exception_data(error.title, found) from None
         if faults:
-            raise ValueError("; ".join(faults))
+            raise BadInput("; ".join(faults))
         return lever
 
     @classmethod
@@ -324,7 +325,7 @@ class PopulationGrowth(_Lever):
     def _shares_add_up(cls, age_profile: tuple[AgeBand, ...]) -> tuple[AgeBand, ...]:
         total = sum((band.share_percent for band in age_profile), Decimal(0))
         if age_profile and abs(total - 100) > Decimal("0.01"):
-            raise ValueError(f"the age profile's shares add up to {total}%, not 100%")
+            raise BadInput(f"the age profile's shares add up to {total}%, not 100%")
         return age_profile
 
     def default_label(self) -> str:

@@ -20,7 +20,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from outturn.domain.errors import Unavailable
+from outturn.domain.errors import BadInput, Unavailable
 
 SUPPORTED_BACKENDS = ("duckdb", "pyspark")
 
@@ -58,7 +58,7 @@ class Backend:
         """``read_only`` opens a DuckDB file so that other read-only processes can open it too (DuckDB admits
         many readers or one writer process); the first write reopens it for writing."""
         if kind not in SUPPORTED_BACKENDS:
-            raise ValueError(f"unknown warehouse backend {kind!r} (one of: {', '.join(SUPPORTED_BACKENDS)})")
+            raise BadInput(f"unknown warehouse backend {kind!r} (one of: {', '.join(SUPPORTED_BACKENDS)})")
         self.kind = kind
         self.database = database
         self.threads = threads
@@ -154,12 +154,12 @@ class Backend:
         ``log`` (a value for each of ``IMPORT_LOG_COLUMNS``) is added to the warehouse's import log in the same
         transaction, so the data and the record of its import land together."""
         if self.kind != "duckdb":
-            raise ValueError("only the DuckDB warehouse stores tables")
+            raise BadInput("only the DuckDB warehouse stores tables")
         for name in tables:
             if not name.isidentifier():
-                raise ValueError(f"not a table name: {name!r}")
+                raise BadInput(f"not a table name: {name!r}")
         if log is not None and set(log) != set(IMPORT_LOG_COLUMNS):
-            raise ValueError(f"an import log record has the columns {', '.join(IMPORT_LOG_COLUMNS)}")
+            raise BadInput(f"an import log record has the columns {', '.join(IMPORT_LOG_COLUMNS)}")
         import duckdb
 
         with self._lock:

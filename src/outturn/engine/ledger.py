@@ -8,6 +8,7 @@ from typing import TypeAlias
 import ibis
 import ibis.expr.types as ir
 
+from outturn.domain.errors import BadInput
 from outturn.domain.forecast import EXIT_RATE_MONTHS
 
 LEDGER_SCHEMA = {
@@ -99,7 +100,7 @@ def line_figures_by_month(ledger: ir.Table, *, years: Sequence[int], months: Seq
     paired with each as-at month and reduced by the same rules, each row tagged with its ``year`` and
     ``as_at_month``. (Stacking one reduction per month instead costs Ibis seconds to build and compile.)"""
     if not years or not months:
-        raise ValueError("line figures by month need at least one year and one month")
+        raise BadInput("line figures by month need at least one year and one month")
     as_at = ibis.memtable({"as_at_month": [int(month) for month in months]}, schema={"as_at_month": "int64"})
     keys = ("year", "as_at_month", *LINE_KEYS)
     current = ledger.filter(ledger.year.isin(list(years))).cross_join(as_at)

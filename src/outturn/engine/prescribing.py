@@ -30,6 +30,7 @@ from collections.abc import Sequence
 import ibis
 import ibis.expr.types as ir
 
+from outturn.domain.errors import BadInput
 from outturn.domain.prescribing import (
     EXCLUSIONS_REGEX,
     GENERIC_CHEMICALS,
@@ -256,7 +257,7 @@ def organisation_savings(practice_ppu: ir.Table, populations: ir.Table | None, r
             price_per_unit_pence=kept.price_per_unit_pence,
         )
     if populations is None:
-        raise ValueError(f"savings by {rules.level.value} need the practice populations table")
+        raise BadInput(f"savings by {rules.level.value} need the practice populations table")
     places = populations.select("practice", org=populations[rules.level.value])
     rows = practice_ppu.join(places.filter(places.org.notnull()), "practice")
     keys = ["year_month", "org", "set_id"]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from outturn.domain.errors import BadInput
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.ingest.tables import RawTable, RowReader, read_table, text_of
 from outturn.stats.funnel import FunnelGroup, FunnelKind, RatioMethod
@@ -25,10 +26,10 @@ def parse_number(text: str) -> float:
     """``1234``, ``1,234.5``, ``-0.25``, ``1e-3``; never ``nan``, ``inf`` or an ambiguous ``1,23``."""
     cleaned = text.strip()
     if not _NUMBER.fullmatch(cleaned):
-        raise ValueError(f"not a number: {text!r}")
+        raise BadInput(f"not a number: {text!r}")
     number = float(cleaned.replace(",", ""))
     if not math.isfinite(number):
-        raise ValueError(f"not a finite number: {text!r}")
+        raise BadInput(f"not a finite number: {text!r}")
     return number
 
 
@@ -48,7 +49,7 @@ def parse_period(cell: object) -> tuple[date, str]:
             return date.fromisoformat(text), text
     except ValueError:
         pass
-    raise ValueError(f"not a period: {text!r} (expected YYYY-MM, e.g. 2025-11, or a date YYYY-MM-DD)")
+    raise BadInput(f"not a period: {text!r} (expected YYYY-MM, e.g. 2025-11, or a date YYYY-MM-DD)")
 
 
 def _number(reader: RowReader, column: str) -> float | None:

@@ -28,6 +28,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from outturn.domain.errors import BadInput
 from outturn.domain.money import MoneyError, Pence, parse_money
 from outturn.domain.periods import FinancialYear
 from outturn.domain.problems import Problem, ProblemsError
@@ -82,7 +83,7 @@ _DAYS = re.compile(r"\d+")
 _INDEX = re.compile(r"[-+]?\d+(?:\.\d+)?")
 
 
-class TariffYearError(ValueError):
+class TariffYearError(BadInput):
     """A financial year for which no national tariff is held; the message lists the years that are."""
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from outturn.domain.errors import BadInput
 from outturn.stats.funnel import FunnelKind, FunnelPoint, FunnelResult
 from outturn.stats.spc import SpcResult
 from outturn.stats.spc_rules import PointType
@@ -53,7 +54,7 @@ _PNG_DPI = 150
 def check_chart_path(path: Path) -> None:
     """Refuse, before any work, a chart file whose type we cannot write."""
     if path.suffix.lower() not in CHART_SUFFIXES:
-        raise ValueError(f"a chart must be .svg, .png or .html: {path.name}")
+        raise BadInput(f"a chart must be .svg, .png or .html: {path.name}")
 
 
 def _funnel_curve(result: FunnelResult) -> tuple[list[float], np.ndarray]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from outturn.demo.activity import SCALES, activity_path, generate_activity
 from outturn.domain.activity import ActivityKind
+from outturn.domain.errors import BadInput
 from outturn.settings import default_reference_dir
 
 
@@ -43,13 +44,13 @@ def generate(
 
     Missing reference data is bad input (``ValueError``), not a bug."""
     if scale not in SCALES:
-        raise ValueError(f"unknown scale {scale!r}: choose from {', '.join(SCALES)}")
+        raise BadInput(f"unknown scale {scale!r}: choose from {', '.join(SCALES)}")
     reference = reference_dir or default_reference_dir()
     if reference is None or not reference.is_dir():
-        raise ValueError(
-            "generating activity needs the national tariff and National Cost Collection files: set "
-            "OUTTURN_REFERENCE_DIR or pass --reference-dir"
-            + (f" ({reference} is not a directory)" if reference is not None else "")
+        raise BadInput(
+            "generating activity needs the reference data (the national tariff and National Cost Collection files)"
+            + (f" ({reference} is not a directory)" if reference is not None else ""),
+            needs="reference-data",
         )
     try:
         counts = generate_activity(
@@ -66,7 +67,7 @@ def generate(
             scale_factor=scale_factor,
         )
     except FileNotFoundError as error:
-        raise ValueError(str(error)) from error
+        raise BadInput(str(error)) from error
     return GeneratedActivity(
         out_dir=out_dir.resolve(),
         scale=scale,

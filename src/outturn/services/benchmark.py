@@ -18,7 +18,8 @@ import ibis.expr.types as ir
 
 from outturn.domain.activity import SCHEMAS, ActivityKind
 from outturn.domain.benchmark import PRESCRIBING_SOURCE, BenchmarkSpec, Level, Measure
-from outturn.domain.periods import FinancialMonth, FinancialYear
+from outturn.domain.errors import BadInput
+from outturn.domain.periods import FinancialYear
 from outturn.domain.prescribing import PRESCRIBING_SCHEMA, PRESCRIBING_TABLE
 from outturn.engine import benchmark as engine
 from outturn.engine import pricing
@@ -129,8 +130,8 @@ class BenchmarkResult:
 
 
 def _default_year(workspace: Workspace) -> FinancialYear | None:
-    as_at = workspace.settings.default_as_at
-    return FinancialMonth.parse_as_at(as_at).year if as_at else None
+    month = workspace.month_or_default(None)
+    return month.year if month else None
 
 
 def _names(workspace: Workspace, rows: list[dict[str, Any]]) -> None:
@@ -166,11 +167,11 @@ def benchmark(
     """Rates, ranks, benchmark and opportunity for ``measure`` at ``level`` among the practices under ``org``
     (default: the workspace's organisation) in ``year`` (default: the workspace's year; else all activity)."""
     spec = spec or BenchmarkSpec()
-    org = org or workspace.settings.default_org
+    org = workspace.org_or_default(org)
     year = year or _default_year(workspace)
     source = NUMERATOR_SOURCES.get(measure.source)
     if source is None:
-        raise ValueError(f"measure {measure.name}: no source of {measure.source!r} records in this workspace")
+        raise BadInput(f"measure {measure.name}: no source of {measure.source!r} records in this workspace")
     all_populations = practice_populations(workspace)
     populations = _under(all_populations, org)
     backend = workspace.backend
@@ -179,7 +180,7 @@ def benchmark(
     practices = backend.to_arrow(engine.benchmark_practices(activity, populations, measure, spec))
     if practices.num_rows == 0:
         where = f" under {org}" if org else ""
-        raise ValueError(f"no practices{where} with a list size and weighted population to compare")
+        raise BadInput(f"no practices{where} with a list size and weighted population to compare")
     first = practices.slice(0, 1).to_pylist()[0]
     peer_rows = practices.select(["peer_group", "benchmark_rate"]).to_pylist()
     rows = backend.to_rows(engine.roll_up(backend.table(practices), level, spec, measure))

@@ -26,6 +26,7 @@ from outturn.domain.budgets import (
     practice_incentive,
     sum_to_level,
 )
+from outturn.domain.errors import BadInput
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import Pence
 from outturn.domain.periods import FinancialYear
@@ -137,9 +138,10 @@ def _plan_allocations(workspace: Workspace, codes: Collection[str], year: Financ
 def _absolute_targets(workspace: Workspace, include_remote: bool) -> dict[str, Pence]:
     targets = practice_targets(workspace)
     if not targets:
-        raise ValueError(
+        raise BadInput(
             "absolute targets need an allocation file with target allocations (NHS England's 2021/22 AIF file, "
-            "aif_tool_wp_data_2021_22_ccg.csv): import it with `outturn populations import --allocation FILE`"
+            "aif_tool_wp_data_2021_22_ccg.csv)",
+            needs="allocation",
         )
     return {
         code: target.inc_remote_pence if include_remote else target.exc_remote_pence for code, target in targets.items()
@@ -162,7 +164,7 @@ def distance(
     records: Sequence[PracticeRecord] = practice_records(workspace, under)
     has_actual = actual is not None and (actual.file is not None or actual.ledger_year is not None)
     if plans_year is not None and has_actual:
-        raise ValueError("give one actual: a practice file, the ledger or the plans, not two")
+        raise BadInput("give one actual: a practice file, the ledger or the plans, not two")
     if plans_year is not None:
         codes = {code for record in records if (code := record.code_at(level)) is not None}
         actuals = _plan_allocations(workspace, codes, plans_year)
@@ -173,7 +175,7 @@ def distance(
         actuals = sum_to_level(records, level, by_practice)
         actual_from = actual.file.name if actual.file is not None else f"ledger {actual.ledger_year}"
     else:
-        raise ValueError("distance from target needs an actual: --actual FILE, --actual-from ledger or plans")
+        raise BadInput("distance from target needs an actual: a practice file, the ledger or the plans", needs="actual")
     targets = _absolute_targets(workspace, include_remote) if basis is TargetBasis.ABSOLUTE else None
     lines, warnings = distance_from_target(records, level, weighting, actuals, targets)
     return DistanceResult(
@@ -247,7 +249,7 @@ def incentive(
     if missing:
         warnings.append(left_out_warning(missing, "no spend, or no enhanced-service payments and no --pot"))
     if not rows:
-        raise ValueError("no practice has both spend and enhanced-service payments: nothing to calculate")
+        raise BadInput("no practice has both spend and enhanced-service payments: nothing to calculate")
     return IncentiveResult(terms, budget_pence, weighting, level, tuple(rows), _totals(rows, level), tuple(warnings))
 
 

@@ -99,7 +99,8 @@ def check_contract_line(session: Session, line: LineKey) -> None:
     if line not in contract_line_owners(resolved):
         raise ContractMapError(
             f"{org_code} {category.value} / {subcategory} carries no contract's value, so it cannot be forecast by "
-            "the contract method: map a contract to it first (`outturn contracts map FILE`)"
+            "the contract method: map a contract to it first",
+            needs="contract-map",
         )
 
 

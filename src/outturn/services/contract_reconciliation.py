@@ -115,9 +115,7 @@ def reconcile_contracts(
     statements = _chosen(every_statement(workspace, as_at), tree, org_code.upper() if org_code else None)
     if not statements:
         which = f" of {org_code.upper()}" if org_code else ""
-        raise ContractError(
-            f"no contract{which} in {as_at.year}: import contracts with `outturn contracts import FILE`"
-        )
+        raise ContractError(f"no contract{which} in {as_at.year}", needs="contracts")
     by_contract = statements_by_contract(statements)
     with workspace.store.reading() as session:
         resolved = contract_links(session, by_contract)

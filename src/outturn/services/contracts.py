@@ -197,7 +197,7 @@ def contract_statements(
         challenged = statement_summaries(session, year, provider, as_at)
     if not contracts:
         which = f"with provider {provider} " if provider is not None else ""
-        raise ContractError(f"no contract {which}in {year}: import one with `outturn contracts import FILE`")
+        raise ContractError(f"no contract {which}in {year}", needs="contracts")
     tariff = contract_tariff(workspace, year)
     backend = workspace.backend
     priced = {kind: priced_activity(backend, kind, stored_activity(workspace, kind), tariff) for kind in ActivityKind}

@@ -41,6 +41,7 @@ from outturn.demo.prescribing import practice_month, write_epd_csv
 from outturn.demo.savings import month_updates, synthetic_savings
 from outturn.demo.scenarios import recovery_scenarios, write_scenarios
 from outturn.domain.activity import ActivityKind
+from outturn.domain.errors import BadInput
 from outturn.domain.ledger import LedgerLine
 from outturn.domain.organisations import OrgKind, OrgTree
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialMonth
@@ -329,7 +330,7 @@ def build_demo(
     step = progress or (lambda _message: None)
     reference = reference_dir or default_reference_dir()
     if reference is None:
-        raise FileNotFoundError(
+        raise BadInput(
             "the demo needs NHS England's weighted-population file: set OUTTURN_REFERENCE_DIR to the "
             "reference-data directory (../shared/reference-data beside the checkout)"
         )

@@ -145,9 +145,7 @@ def position_history(
 ) -> tuple[Organisation, FinancialYear, tuple[HistoryMonth, ...]]:
     """The organisation's forecast history for the year (default: the workspace's organisation and year), to
     ``up_to`` when given (whose year it then is)."""
-    code = (org_code or workspace.settings.default_org or "").upper()
-    if not code:
-        raise PositionError("no organisation given: pass --org CODE or set a default with `outturn init --org`")
+    code = workspace.org_code(org_code)
     chosen = up_to.year if up_to else _year(workspace, year)
     with workspace.store.reading() as session:
         tree = repository.org_tree(session)
@@ -169,7 +167,4 @@ def _year(workspace: Workspace, year: str | None) -> FinancialYear:
             return FinancialYear.parse(year)
         except ValueError as error:
             raise PositionError(f"bad year {year!r}: {error}") from None
-    as_at = workspace.settings.default_as_at
-    if not as_at:
-        raise PositionError("no year given: pass --year YYYY/YY or set a default month with `outturn init --as-at`")
-    return FinancialMonth.parse_as_at(as_at).year
+    return workspace.year(None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from outturn.domain.errors import NotFound
 from outturn.domain.ledger import CostCategory
 from outturn.domain.periods import FinancialYear
 from outturn.domain.plans import ForecastOverride
@@ -12,7 +13,7 @@ from outturn.store import repository
 def set_override(workspace: Workspace, override: ForecastOverride) -> None:
     with workspace.store.transaction() as session:
         if override.org_code not in repository.org_tree(session):
-            raise KeyError(f"unknown organisation {override.org_code!r}")
+            raise NotFound(f"unknown organisation {override.org_code!r}")
         repository.save_override(session, override)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from outturn.domain.errors import BadInput
 from outturn.domain.organisations import Organisation, OrgKind
 from outturn.ingest.organisations import (
     find_allocation_file,
@@ -29,8 +30,11 @@ def load_reference_organisations(workspace: Workspace, allocation_file: Path | N
     reference_dir = workspace.settings.reference_dir
     if allocation_file is None:
         if reference_dir is None:
-            raise FileNotFoundError("no reference-data directory: set OUTTURN_REFERENCE_DIR or pass --file")
-        allocation_file = find_allocation_file(reference_dir)
+            raise BadInput("no reference-data directory", needs="allocation-file")
+        try:
+            allocation_file = find_allocation_file(reference_dir)
+        except FileNotFoundError as error:
+            raise BadInput(str(error)) from None
     if _is_ods_practice_map(allocation_file):
         organisations = read_ods_practice_map(allocation_file)
     else:

@@ -347,7 +347,7 @@ def write_pack(
     step = progress or (lambda _message: None)
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
-        raise ValueError(f"unknown pack format(s) {', '.join(unknown)} (choose from {', '.join(FORMATS)})")
+        raise BadInput(f"unknown pack format(s) {', '.join(unknown)} (choose from {', '.join(FORMATS)})")
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir.resolve() / pack_stem(pack)
     files: dict[str, Path] = {}

@@ -22,6 +22,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from outturn.domain.errors import BadInput
 from outturn.domain.populations import (
     BAND_CELLS,
     PRACTICE_POPULATIONS_SCHEMA,
@@ -53,7 +54,7 @@ _SCHEMAS = {
     TARGETS_TABLE: {"practice": "string", "target_exc_remote_pence": "int64", "target_inc_remote_pence": "int64"},
     NAMES_TABLE: {"code": "string", "name": "string"},
 }
-NOT_LOADED = "no practice populations loaded: run `outturn populations import ...`"
+NOT_LOADED = "no practice populations loaded"
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class PopulationImport:
 def _reference(workspace: Workspace) -> Path:
     found = workspace.settings.reference_dir
     if found is None or not found.is_dir():
-        raise ValueError("no reference-data directory: set OUTTURN_REFERENCE_DIR or name the files to import")
+        raise BadInput("no reference-data directory: set OUTTURN_REFERENCE_DIR or name the files to import")
     return found
 
 
@@ -157,7 +158,7 @@ def import_populations(
     try:
         allocation = allocation or find_allocation_file(_reference(workspace))
     except FileNotFoundError as error:
-        raise ValueError(str(error)) from None
+        raise BadInput(str(error)) from None
     profile_only = list_sizes is None  # the reference data's lists are older than its allocation files
     if list_sizes is None:
         list_sizes = default_list_size_files(_reference(workspace))
@@ -202,7 +203,7 @@ def import_populations(
 def practice_populations(workspace: Workspace) -> ir.Table:
     """The warehouse table ``practice_populations`` (one row per practice; see ``PRACTICE_POPULATIONS_SCHEMA``)."""
     if not workspace.backend.has_table(PRACTICE_POPULATIONS_TABLE):
-        raise ValueError(NOT_LOADED)
+        raise BadInput(NOT_LOADED, needs="populations")
     return workspace.backend.stored_table(PRACTICE_POPULATIONS_TABLE)
 
 
@@ -218,7 +219,7 @@ def practice_records(workspace: Workspace, under: str | None = None) -> list[Pra
     table = _under(practice_populations(workspace), under).order_by("practice")
     records = [PracticeRecord.from_row(row) for row in workspace.backend.to_rows(table)]
     if under is not None and not records:
-        raise ValueError(f"no practice at or under {under.upper()!r} in the loaded populations")
+        raise BadInput(f"no practice at or under {under.upper()!r} in the loaded populations")
     return records
 
 

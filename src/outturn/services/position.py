@@ -52,13 +52,8 @@ def resolve_request(
     workspace: Workspace, org_code: str | None, as_at: str | None, method: str | None
 ) -> PositionRequest:
     """Fill what the command left out from the workspace's defaults, and check it."""
-    code = (org_code or workspace.settings.default_org or "").upper()
-    if not code:
-        raise PositionError("no organisation given: pass --org CODE or set a default with `outturn init --org`")
-    month_text = as_at or workspace.settings.default_as_at
-    if not month_text:
-        raise PositionError("no month given: pass --as-at YYYY-MM or set a default with `outturn init --as-at`")
-    request = PositionRequest(code, FinancialMonth.parse_as_at(month_text), AUTO_FALLBACK)
+    scope = workspace.scope(org_code, as_at)
+    request = PositionRequest(scope.org_code, scope.month, AUTO_FALLBACK)
     return resolve_method(workspace, request, method)
 
 
@@ -75,7 +70,8 @@ def resolve_method(workspace: Workspace, request: PositionRequest, method: str |
     if chosen is ForecastMethod.CONTRACT:
         raise PositionError(
             "the contract method forecasts only the ledger lines that carry a contract's value: set it for those "
-            f"lines (`outturn forecast method set`) and give the position one of: {allowed}"
+            f"lines and give the position one of: {allowed}",
+            needs="line-methods",
         )
     return replace(request, method=chosen, auto=False)
 
@@ -185,8 +181,7 @@ def _planned(
     members = planning_members(tree, org, {plan.org_code for plan in plans})
     if not members:
         raise PositionError(
-            f"no financial plan for {org.code} or the organisations under it in {year}: "
-            "import one with `outturn plan import FILE`"
+            f"no financial plan for {org.code} or the organisations under it in {year}", needs="plan"
         )
     return tree, org, [plan for plan in plans if plan.org_code in members], members
 

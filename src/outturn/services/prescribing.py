@@ -19,6 +19,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from outturn.demo.prescribing import generate_prescribing as generate_month
+from outturn.domain.errors import BadInput
 from outturn.domain.prescribing import (
     PRESCRIBING_TABLE,
     RATE_BASE,
@@ -144,10 +145,10 @@ def stored_months(workspace: Workspace) -> list[str]:
 def _month(workspace: Workspace, month: str | None) -> tuple[ir.Table, str]:
     months = stored_months(workspace)
     if not months:
-        raise ValueError("no prescribing loaded: run `outturn prescribing import FILE` first")
+        raise BadInput("no prescribing loaded", needs="prescribing")
     chosen = year_month(month) if month else months[-1]
     if chosen not in months:
-        raise ValueError(f"no prescribing for {chosen} (held: {', '.join(months)})")
+        raise BadInput(f"no prescribing for {chosen} (held: {', '.join(months)})")
     stored = workspace.backend.stored_table(PRESCRIBING_TABLE)
     return stored.filter(stored.year_month == chosen), chosen
 
@@ -280,11 +281,9 @@ def generate_prescribing(
     """A SYNTHETIC national month of prescribing (``outturn.demo.prescribing``); bad input is a ``ValueError``."""
     reference = reference_dir or default_reference_dir()
     if reference is None or not reference.is_dir():
-        raise ValueError(
-            "generating prescribing needs the reference data: set OUTTURN_REFERENCE_DIR or pass --reference-dir"
-        )
+        raise BadInput("generating prescribing needs the reference data", needs="reference-data")
     if rows < 1 or practices < 1:
-        raise ValueError("rows and practices must be positive")
+        raise BadInput("rows and practices must be positive")
     try:
         counts = generate_month(
             out_dir,
@@ -296,7 +295,7 @@ def generate_prescribing(
             progress=progress,
         )
     except FileNotFoundError as error:
-        raise ValueError(str(error)) from error
+        raise BadInput(str(error)) from error
     return GeneratedPrescribing(
         out_dir.resolve(),
         counts["rows"],

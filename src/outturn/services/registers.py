@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from outturn.domain.errors import NotFound
 from outturn.domain.periods import FinancialYear
 from outturn.domain.plans import FinancialPlan, ForecastOverride, RiskItem
 from outturn.services.workspace import Workspace
@@ -12,7 +13,7 @@ def _subtree(workspace: Workspace, org_code: str) -> list[str]:
     with workspace.store.reading() as session:
         tree = repository.org_tree(session)
     if org_code not in tree:
-        raise KeyError(f"unknown organisation {org_code!r}")
+        raise NotFound(f"unknown organisation {org_code!r}")
     return sorted(tree.subtree_codes(org_code))
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from outturn.domain.errors import BadInput
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import Pence, scale
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialYear
@@ -148,7 +149,7 @@ def simulate_year_end(
     backend: str | None = None,
 ) -> RiskSimulation:
     if not 1 <= trials <= MAX_TRIALS:
-        raise ValueError(f"trials must be between 1 and {MAX_TRIALS:,}")
+        raise BadInput(f"trials must be between 1 and {MAX_TRIALS:,}")
     inputs = build_model(workspace, org_code, as_at, method, assumptions)
     started = time.perf_counter()
     result = montecarlo.simulate(inputs.model, trials, seed, backend=backend or workspace.settings.monte_carlo_backend)
@@ -317,7 +318,7 @@ def simulate_multi_year(
     backend: str | None = None,
 ) -> MultiYearSimulation:
     if not 1 <= settings.years <= MAX_PLAN_YEARS:
-        raise ValueError(f"a plan covers at most {MAX_PLAN_YEARS} years (including this one), and at least 1")
+        raise BadInput(f"a plan covers at most {MAX_PLAN_YEARS} years (including this one), and at least 1")
     year_end = simulate_year_end(
         workspace,
         trials=trials,

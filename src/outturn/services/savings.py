@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from outturn.domain.errors import BadInput
+from outturn.domain.errors import BadInput, Conflict, NotFound, OutturnError
 from outturn.domain.money import Pence
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.domain.problems import Problem, ProblemsError
@@ -29,11 +29,32 @@ from outturn.store import repository
 from outturn.store import savings_repository as store
 
 
-class SavingsError(BadInput):
-    """A savings operation that cannot be done as asked (no such scheme, a month already closed...)."""
+class SavingsError(OutturnError):
+    """A savings operation that cannot be done as asked; each kind below is also the family member it means, so
+    the CLI and the web map it by that (catch ``SavingsError`` for any of them)."""
 
 
-class SchemeRefused(ValueError):
+class SchemeNotFound(SavingsError, NotFound):
+    """No scheme of that reference in that year."""
+
+
+class CloseRefused(SavingsError, Conflict):
+    """A month-end close or reopen that the months' state forbids (already closed, not closed, reopened)."""
+
+
+class ReasonMissing(SavingsError, BadInput):
+    """A change that must say why (a reopen) was given no reason."""
+
+
+class MonthNotClosed(SavingsError, Conflict):
+    """A figure that needs a month's close (the movement between closes) asked of a month not yet closed."""
+
+    def __init__(self, month: FinancialMonth) -> None:
+        self.month = month
+        super().__init__(f"{month} has not been closed")
+
+
+class SchemeRefused(BadInput):
     """An edit that breaks the scheme rules (``domain.savings_rules``); ``faults`` name each field. Nothing saved."""
 
     def __init__(self, reference: str, faults: Sequence[SchemeFault]) -> None:
@@ -42,8 +63,7 @@ class SchemeRefused(ValueError):
 
 
 def _as_at(workspace: Workspace) -> FinancialMonth | None:
-    chosen = workspace.settings.default_as_at
-    return FinancialMonth.parse_as_at(chosen) if chosen else None
+    return workspace.month_or_default(None)
 
 
 def edit_window(workspace: Workspace, session: Session, year: FinancialYear) -> EditWindow:
@@ -66,7 +86,7 @@ def _scope(workspace: Workspace, org_code: str | None) -> list[str] | None:
     with workspace.store.reading() as session:
         tree = repository.org_tree(session)
     if org_code not in tree:
-        raise KeyError(f"unknown organisation {org_code!r}")
+        raise NotFound(f"unknown organisation {org_code!r}")
     return sorted(tree.subtree_codes(org_code))
 
 
@@ -195,7 +215,7 @@ def show_scheme(workspace: Workspace, year: FinancialYear, reference: str) -> tu
     with workspace.store.reading() as session:
         scheme = store.load_scheme(session, year, reference)
         if scheme is None:
-            raise SavingsError(f"no scheme {reference} in {year}")
+            raise SchemeNotFound(f"no scheme {reference} in {year}")
         return scheme, store.history(session, "scheme", f"{year.label} {reference}")
 
 
@@ -265,7 +285,7 @@ def update_scheme(
     with workspace.store.transaction() as session:
         current = store.load_scheme(session, year, reference)
         if current is None:
-            raise SavingsError(f"no scheme {reference} in {year}")
+            raise SchemeNotFound(f"no scheme {reference} in {year}")
         if current.version != expected_version:
             raise store.VersionConflict(reference, expected_version, current)
         edited = changes.apply(current)
@@ -282,7 +302,7 @@ def update_scheme(
 def set_target(workspace: Workspace, target: SavingsTarget, who: str) -> None:
     with workspace.store.transaction() as session:
         if target.org_code not in repository.org_tree(session):
-            raise KeyError(f"unknown organisation {target.org_code!r}")
+            raise NotFound(f"unknown organisation {target.org_code!r}")
         _save_targets(session, [target], who)
 
 
@@ -308,7 +328,7 @@ def close_month(workspace: Workspace, as_at: FinancialMonth, who: str) -> int:
 def _close_again(session: Session, as_at: FinancialMonth, who: str) -> int:
     """Close a reopened month again (its first close's snapshot stands: a close never changes)."""
     if (as_at.year.start_year, as_at.number) in repository.closed_months(session):
-        raise SavingsError(f"{as_at} is already closed: closes cannot be changed")
+        raise CloseRefused(f"{as_at} is already closed: closes cannot be changed")
     repository.record_month_status(session, as_at.year.start_year, as_at.number, "close", who, "")
     store.record_change(session, who, "close", f"{as_at.year.label} {as_at.label}", "close-again", None, None)
     return len(store.close_snapshots(session, as_at.year, as_at.number) or [])
@@ -317,12 +337,12 @@ def _close_again(session: Session, as_at: FinancialMonth, who: str) -> int:
 def reopen_month(workspace: Workspace, as_at: FinancialMonth, who: str, reason: str) -> None:
     """Reopen a closed month so its ledger can be corrected; recorded with who, when and why."""
     if not reason.strip():
-        raise SavingsError(f"a reason is needed to reopen {as_at}")
+        raise ReasonMissing(f"a reason is needed to reopen {as_at}")
     key = (as_at.year.start_year, as_at.number)
     with workspace.store.transaction() as session:
         if key not in repository.closed_months(session):
             state = "reopened already" if store.close_exists(session, as_at.year, as_at.number) else "not closed"
-            raise SavingsError(f"{as_at} is {state}: only a closed month can be reopened")
+            raise CloseRefused(f"{as_at} is {state}: only a closed month can be reopened")
         repository.record_month_status(session, *key, "reopen", who, reason.strip())
         store.record_change(
             session, who, "close", f"{as_at.year.label} {as_at.label}", "reopen", None, {"reason": reason.strip()}
@@ -362,9 +382,7 @@ def movement(workspace: Workspace, earlier: FinancialMonth, later: FinancialMont
         after = store.close_snapshots(session, later.year, later.number)
     for month, found in ((earlier, before), (later, after)):
         if found is None:
-            raise SavingsError(
-                f"{month} has not been closed: run `outturn savings close-month --as-at {month.calendar_label}` first"
-            )
+            raise MonthNotClosed(month)
     assert before is not None and after is not None
     return movements(before, after)
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from outturn.domain.errors import NotFound
 from outturn.domain.money import div_round
 from outturn.domain.organisations import OrgKind
 from outturn.domain.populations import population_of
@@ -41,7 +42,7 @@ def base_population(workspace: Workspace, org_code: str) -> int | None:
         with workspace.store.reading() as session:
             tree = repository.org_tree(session)
         total = population_of(practices, tree, org_code).population
-    except (FileNotFoundError, KeyError):
+    except (FileNotFoundError, NotFound):  # no reference data, or the organisation is not in it
         return None
     return int(total) if total > 0 else None
 

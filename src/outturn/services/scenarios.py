@@ -15,6 +15,7 @@ from typing import Any
 
 from outturn.domain.activity import ActivityKind, PointOfDelivery
 from outturn.domain.contracts import ActualLine, Contract, ContractError, statement_lines
+from outturn.domain.errors import BadInput
 from outturn.domain.organisations import OrgKind, OrgTree
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.position import Position
@@ -237,7 +238,7 @@ def _contract_baseline(
     try:
         tariff = pricing_service.contract_tariff(workspace, year)
     except ContractError as error:
-        raise ValueError(str(error)) from None
+        raise BadInput(str(error)) from None
     backend = workspace.backend
     priced = {
         kind: pricing_service.priced_activity(backend, kind, pricing_service.stored_activity(workspace, kind), tariff)

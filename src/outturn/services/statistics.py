@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from outturn.domain.errors import BadInput
 from outturn.ingest.statistics import MONTH, Series, parse_period, read_funnel_groups, read_series
 from outturn.reports import charts  # matplotlib and plotly load only when a chart is drawn (charts imports them lazily)
 from outturn.stats.funnel import (
@@ -30,7 +31,7 @@ def _rebase_positions(series: Series, rebase: Sequence[str]) -> list[int]:
     for text in rebase:
         when, label = parse_period(text)
         if when not in series.dates:
-            raise ValueError(f"--rebase {label}: {series.source} has no such period")
+            raise BadInput(f"rebase at {label}: {series.source} has no such period")
         positions.append(series.dates.index(when))
     return positions
 
@@ -131,7 +132,7 @@ def funnel_from_file(
     if chart is not None:
         charts.check_chart_path(chart)
     if not multiplier > 0:
-        raise ValueError("--multiplier must be greater than 0")
+        raise BadInput("the multiplier must be greater than 0")
     groups = read_funnel_groups(path, kind, ratio_method)
     result = funnel(
         groups,

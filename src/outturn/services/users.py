@@ -175,7 +175,7 @@ def add_user(
         if role is Role.PRACTICE:
             tree = repository.org_tree(session)
             if code is None or code not in tree or tree.get(code).kind is not OrgKind.PRACTICE:
-                raise UserError(f"a practice user needs --org naming a practice in the workspace (got {code!r})")
+                raise UserError(f"a practice user needs a practice of the workspace (got {code!r})", needs="practice")
         elif code is not None:
             raise UserError("only practice users are tied to an organisation")
         if store.user_by_name(session, username) is not None:

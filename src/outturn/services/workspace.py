@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from outturn.domain.periods import FinancialMonth
+from outturn.domain.errors import MissingScope
+from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.engine.backends import Backend, WarehouseUnavailable
 from outturn.settings import (
     FILE_KEYS,
@@ -21,6 +22,14 @@ from outturn.store import repository
 from outturn.store.database import Store
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What a report is about: an organisation (its code, upper case) and an as-at month."""
+
+    org_code: str
+    month: FinancialMonth
+
+
 @dataclass
 class Workspace:
     settings: Settings
@@ -30,6 +39,48 @@ class Workspace:
     @property
     def path(self) -> Path:
         return self.settings.workspace
+
+    # The one scope resolver: "the organisation (or month, or year) given, else the workspace's default". Codes
+    # are upper-cased here, once; a part that is neither given nor defaulted is ``MissingScope``, which each
+    # interface words its own way (the option or the query parameter to give).
+
+    def org_or_default(self, given: str | None) -> str | None:
+        """The organisation code given, else the workspace's default organisation (upper case); None if neither."""
+        chosen = given or self.settings.default_org
+        return chosen.strip().upper() if chosen else None
+
+    def month_or_default(self, given: str | None) -> FinancialMonth | None:
+        """The as-at month given (YYYY-MM), else the workspace's default month; None if neither."""
+        chosen = given or self.settings.default_as_at
+        return FinancialMonth.parse_as_at(chosen) if chosen else None
+
+    def org_code(self, given: str | None) -> str:
+        """The organisation code given, else the workspace's default; ``MissingScope`` if neither."""
+        code = self.org_or_default(given)
+        if not code:
+            raise MissingScope("organisation")
+        return code
+
+    def month(self, given: str | None) -> FinancialMonth:
+        """The as-at month given, else the workspace's default; ``MissingScope`` if neither."""
+        month = self.month_or_default(given)
+        if month is None:
+            raise MissingScope("month")
+        return month
+
+    def year(self, given: str | None) -> FinancialYear:
+        """The financial year given (e.g. 2025/26), else the year of the workspace's default month;
+        ``MissingScope`` if neither."""
+        if given:
+            return FinancialYear.parse(given)
+        month = self.month_or_default(None)
+        if month is None:
+            raise MissingScope("year")
+        return month.year
+
+    def scope(self, org: str | None, as_at: str | None) -> Scope:
+        """The organisation and month given, each else the workspace's default."""
+        return Scope(self.org_code(org), self.month(as_at))
 
     def close(self) -> None:
         self.backend.close()

@@ -30,6 +30,7 @@ from enum import StrEnum
 
 import numpy as np
 
+from outturn.domain.errors import BadInput
 from outturn.stats.casemix import Z_95, Z_998
 from outturn.stats.funnel_dispersion import DEFAULT_TRIM, Floats, dispersion
 
@@ -198,18 +199,18 @@ def outlier_side(value: float, limits: FunnelLimits, limit: OutlierLimit) -> Sid
 
 def _check(groups: Sequence[FunnelGroup], kind: FunnelKind, ratio_method: RatioMethod) -> None:
     if len(groups) < 2:
-        raise ValueError(f"a funnel plot needs at least 2 groups; found {len(groups)}")
+        raise BadInput(f"a funnel plot needs at least 2 groups; found {len(groups)}")
     if len({group.group for group in groups}) != len(groups):
-        raise ValueError("each group must appear once")
+        raise BadInput("each group must appear once")
     for group in groups:
         if not group.denominator > 0 or not group.numerator >= 0:
-            raise ValueError(f"{group.group}: the denominator must be above 0 and the numerator not below 0")
+            raise BadInput(f"{group.group}: the denominator must be above 0 and the numerator not below 0")
         if kind is FunnelKind.PROPORTION and group.numerator > group.denominator:
-            raise ValueError(f"{group.group}: a proportion's numerator cannot exceed its denominator")
+            raise BadInput(f"{group.group}: a proportion's numerator cannot exceed its denominator")
         if kind is FunnelKind.RATIO and ratio_method is RatioMethod.SHMI and group.numerator == 0:
-            raise ValueError(f"{group.group}: the SHMI method's log scale needs observed above 0 (use cqc)")
+            raise BadInput(f"{group.group}: the SHMI method's log scale needs observed above 0 (use cqc)")
     if kind is not FunnelKind.RATIO and sum(group.numerator for group in groups) == 0:
-        raise ValueError("every numerator is 0: there is nothing to compare")
+        raise BadInput("every numerator is 0: there is nothing to compare")
 
 
 def funnel(

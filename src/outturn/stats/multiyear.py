@@ -16,6 +16,7 @@ from decimal import Decimal
 import numpy as np
 import numpy.typing as npt
 
+from outturn.domain.errors import BadInput
 from outturn.domain.risk_model import MAX_PLAN_YEARS, PlanYear
 
 Floats = npt.NDArray[np.float64]
@@ -53,7 +54,7 @@ def simulate_plan(
     seed: int,
 ) -> PlanSimulation:
     if len(later) + 1 > MAX_PLAN_YEARS:
-        raise ValueError(f"a plan covers at most {MAX_PLAN_YEARS} years")
+        raise BadInput(f"a plan covers at most {MAX_PLAN_YEARS} years")
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, MULTI_YEAR_STREAM])))
     trials = first_surplus.size
     penalty = np.maximum(first_control_total - first_surplus, 0.0)

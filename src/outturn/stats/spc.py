@@ -25,6 +25,7 @@ from enum import StrEnum
 
 import numpy as np
 
+from outturn.domain.errors import BadInput
 from outturn.stats.spc_rules import (
     Floats,
     ImprovementDirection,
@@ -156,11 +157,11 @@ def _segment_bounds(periods: Sequence[str], rebase_at: Collection[int]) -> list[
     count = len(periods)
     starts = sorted({0, *rebase_at})
     if starts[-1] >= count or starts[0] < 0:
-        raise ValueError("a rebase must fall within the series")
+        raise BadInput("a rebase must fall within the series")
     bounds = list(zip(starts, [*starts[1:], count], strict=True))
     for start, end in bounds:
         if end - start < MINIMUM_POINTS:
-            raise ValueError(
+            raise BadInput(
                 f"the segment from {periods[start]} has {end - start} point(s); each needs at least {MINIMUM_POINTS}"
             )
     return bounds
@@ -179,9 +180,9 @@ def spc(
     """The XmR chart of ``values`` (in period order), rebased at the given positions (0-based: the first point
     of each new segment)."""
     if len(periods) != len(values):
-        raise ValueError("one period per value")
+        raise BadInput("one period per value")
     if fix_after is not None and fix_after < MINIMUM_POINTS:
-        raise ValueError(f"limits can be fixed after {MINIMUM_POINTS} points at the earliest")
+        raise BadInput(f"limits can be fixed after {MINIMUM_POINTS} points at the earliest")
     series = np.asarray(values, dtype=np.float64)
     segments: list[SpcSegment] = []
     points: list[SpcPoint] = []

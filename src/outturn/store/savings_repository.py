@@ -12,7 +12,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
-from outturn.domain.errors import Conflict
+from outturn.domain.errors import Conflict, NotFound
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialYear
 from outturn.domain.savings import Rag, SavingsTarget, Scheme, SchemeStatus, Workstream
 from outturn.domain.savings_codec import normalised, scheme_to_data
@@ -126,7 +126,7 @@ def replace_scheme(session: Session, scheme: Scheme, expected_version: int, who:
     if scheme_id is None:
         current = load_scheme(session, scheme.year, scheme.reference)
         if current is None:
-            raise KeyError(f"no scheme {scheme.reference} in {scheme.year}")
+            raise NotFound(f"no scheme {scheme.reference} in {scheme.year}")
         raise VersionConflict(scheme.reference, expected_version, current)
     phasing = _table(SchemePhasingRow)
     session.connection().execute(phasing.delete().where(phasing.c.scheme_id == scheme_id))

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from outturn import __version__
-from outturn.domain.errors import BadInput, Conflict, NotFound, Unavailable
+from outturn.domain.errors import BadInput, Conflict, NotFound, OutturnError, Unavailable
 from outturn.domain.problems import ProblemsError
 from outturn.services.web import data_stamps
 from outturn.services.workspace import open_workspace
@@ -41,8 +41,22 @@ from outturn.web.security import CsrfFailed, Forbidden, NotSignedIn, SessionCach
 from outturn.web.templating import build_templates, render
 
 STATIC_DIR = Path(__file__).parent / "static"
-BAD_INPUT = (BadInput, ValueError)  # PositionError, SavingsError, MoneyError, PeriodError among them
-NOT_FOUND = (NotFound, KeyError)
+# Expected failures a result may be remembered as (asking again gives the same answer until the data change);
+# a conflict or a busy resource is of the moment and never remembered. A plain ValueError or KeyError is a bug.
+REMEMBERED = (BadInput, NotFound)
+# The one mapping of the services' error family to HTTP: status and page title, most specific class first.
+STATUSES: tuple[tuple[type[OutturnError], int, str], ...] = (
+    (BadInput, 400, "Cannot show this"),
+    (NotFound, 404, "Not found"),
+    (Conflict, 409, "Changed by someone else"),
+    (Unavailable, 503, "Busy: try again shortly"),
+)
+# What to give, as the services name it (``OutturnError.needs``), said in the web's terms.
+HINTS = {
+    "organisation": "add ?org=CODE (the workspace has no default organisation)",
+    "month": "add ?as_at=YYYY-MM (the workspace has no default month)",
+    "year": "add ?year=YYYY/YY (the workspace has no default month)",
+}
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
@@ -159,28 +173,25 @@ def _install_error_handlers(app: FastAPI) -> None:
         listed = {key: value for key, value in error.as_dict().items() if key != "error"}  # as the CLI's JSON
         return _error(request, 422, "Problems found", error.summary, listed)
 
-    async def not_found(request: Request, error: Exception) -> Response:
-        # a KeyError's str() is the repr of its message
-        message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
-        return _error(request, 404, "Not found", message or "not found")
-
-    async def bad_input(request: Request, error: Exception) -> Response:
-        return _error(request, 400, "Cannot show this", str(error))
-
-    for missing in NOT_FOUND:
-        app.add_exception_handler(missing, not_found)
-    for refused in BAD_INPUT:
-        app.add_exception_handler(refused, bad_input)
-
-    @app.exception_handler(Conflict)
-    async def conflict(request: Request, error: Conflict) -> Response:
-        return _error(request, 409, "Changed by someone else", str(error))
-
-    @app.exception_handler(Unavailable)
-    async def unavailable(request: Request, error: Unavailable) -> Response:
-        response = _error(request, 503, "Busy: try again shortly", str(error))
-        response.headers["Retry-After"] = str(error.retry_after_seconds)
+    @app.exception_handler(OutturnError)
+    async def expected(request: Request, error: OutturnError) -> Response:
+        status, title, message = web_failure(error)
+        response = _error(request, status, title, message)
+        if isinstance(error, Unavailable):
+            response.headers["Retry-After"] = str(error.retry_after_seconds)
         return response
+
+
+def web_failure(error: OutturnError) -> tuple[int, str, str]:
+    """The web's one mapping of the services' error family: (HTTP status, page title, message), the message with
+    the web's hint where there is one (how to give a missing organisation or month in the query)."""
+    message = str(error) or "not found"
+    if error.needs in HINTS:
+        message = f"{message}: {HINTS[error.needs]}"
+    for family, status, title in STATUSES:
+        if isinstance(error, family):
+            return status, title, message
+    return 400, "Cannot show this", message  # a new member not yet listed: the user's input, never a 500
 
 
 def _install_middleware(app: FastAPI, config: WebConfig) -> None:
@@ -235,9 +246,9 @@ def create_app(settings: Settings, config: WebConfig | None = None, *, read_only
         stamp_seconds=config.stamp_seconds,
         stale_seconds=config.stale_seconds,
         refresh_seconds=config.refresh_seconds,
-        remembered_errors=(*BAD_INPUT, *NOT_FOUND),
+        remembered_errors=REMEMBERED,
     )
-    app.state.jobs = JobRunner(JobLimits(), expected=(ProblemsError, *BAD_INPUT, *NOT_FOUND))
+    app.state.jobs = JobRunner(JobLimits(), expected=(ProblemsError, OutturnError))
     _install_middleware(app, config)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)

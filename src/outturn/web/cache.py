@@ -34,6 +34,7 @@ from typing import Any, Generic, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
+from outturn.domain.errors import BadInput, NotFound
 from outturn.services.web import SAVINGS
 
 T = TypeVar("T")
@@ -122,7 +123,7 @@ class ResultCache:
         stamp_seconds: float,
         stale_seconds: float = 5.0,
         refresh_seconds: float = 0.0,
-        remembered_errors: tuple[type[Exception], ...] = (ValueError, KeyError),
+        remembered_errors: tuple[type[Exception], ...] = (BadInput, NotFound),  # failures worth remembering; a bug is never cached
     ) -> None:
         self._stamps = stamps
         self._remembered = remembered_errors

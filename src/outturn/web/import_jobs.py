@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from outturn.domain.errors import OutturnError
+from outturn.domain.errors import BadInput, NotFound, OutturnError
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.services.imports import ImportRefused, ReplaceRequired
 
 LOGGER = logging.getLogger(__name__)
 KEPT_JOBS = 50
-# the error family (bad input, not found, conflict, a busy store: its message says what was stored) and plain
-# ValueErrors (MoneyError, PeriodError) are the file's or the moment's fault, said as they are; the rest are bugs
-BAD_INPUT = (OutturnError, ValueError)
+# the error family (bad input, not found, conflict, a busy store: its message says what was stored) is the file's
+# or the moment's fault, said as it is; the rest (a plain ValueError among them) are bugs
+BAD_INPUT = (OutturnError,)
 
 # runs the import: (file, replace, expected SHA-256, report a stage) -> the summary shown
 Runner = Callable[[Path, bool, str | None, Callable[[str], None]], dict[str, Any]]
@@ -109,7 +109,7 @@ class ImportJobs:
     def confirm(self, job: ImportJob, sha256: str, on_success: Callable[[], None]) -> ImportJob:
         """Import a job's kept file again, replacing what it compared, provided it is still that file."""
         if not job.awaits_replace or job.refused is None or sha256 != job.refused.sha256:
-            raise ValueError("this comparison is out of date: upload the file again")
+            raise BadInput("this comparison is out of date: upload the file again")
         again = ImportJob(secrets.token_urlsafe(16), job.username, job.kind, job.source, job.folder, job.run)
         job.refused, job.confirmed_as = None, again.id  # the folder now belongs to the new job
         return self._launch(again, True, sha256, on_success)
@@ -122,7 +122,7 @@ class ImportJobs:
         with self._lock:
             job = self._jobs.get(job_id)
         if job is None or job.username != username:
-            raise KeyError("no such import: it may have finished long ago")
+            raise NotFound("no such import: it may have finished long ago")
         return job
 
     def _launch(self, job: ImportJob, replace: bool, sha256: str | None, on_success: Callable[[], None]) -> ImportJob:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from outturn.domain.errors import NotFound, OutturnError
 from outturn.domain.problems import ProblemsError
 
 log = logging.getLogger(__name__)
@@ -156,7 +157,7 @@ class JobRunner:
         self,
         limits: JobLimits | None = None,
         clock: Callable[[], float] = time.monotonic,
-        expected: tuple[type[Exception], ...] = (ProblemsError, ValueError, KeyError),
+        expected: tuple[type[Exception], ...] = (ProblemsError, OutturnError),
     ) -> None:
         self.limits = limits or JobLimits()
         self._clock = clock
@@ -184,7 +185,7 @@ class JobRunner:
         with self._lock:
             job = self._jobs.get(job_id)
         if job is None or job.owner != owner:
-            raise KeyError("no such scenario run: it finished long ago, or is not yours")
+            raise NotFound("no such scenario run: it finished long ago, or is not yours")
         job.touch()
         return job
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from outturn.domain.errors import BadInput
 from outturn.stats.montecarlo.draws import ChunkEffects, finish
 from outturn.stats.montecarlo.model import STREAM_BLOCK, Z_BINS, CompiledModel
 
@@ -25,7 +26,7 @@ def _jax() -> Any:
     try:
         import jax
     except ImportError:  # pragma: no cover - depends on the installation
-        raise ValueError(
+        raise BadInput(
             "the jax Monte Carlo backend needs JAX: pip install 'outturn[gpu]' (or jax[cuda12] for a GPU), "
             "or set OUTTURN_MONTE_CARLO_BACKEND=numpy"
         ) from None

@@ -11,6 +11,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from outturn.domain.errors import BadInput
 from outturn.domain.risk_model import RiskModel
 from outturn.stats.montecarlo.draws import ChunkEffects, ChunkRunner, numpy_chunk
 from outturn.stats.montecarlo.model import (
@@ -47,7 +48,7 @@ BACKENDS: Mapping[str, Callable[[], ChunkBackend]] = MappingProxyType({"numpy": 
 
 def _backend(name: str) -> ChunkBackend:
     if name not in BACKENDS:
-        raise ValueError(f"unknown Monte Carlo backend {name!r} (one of: {', '.join(BACKENDS)})")
+        raise BadInput(f"unknown Monte Carlo backend {name!r} (one of: {', '.join(BACKENDS)})")
     return BACKENDS[name]()
 
 
@@ -93,9 +94,9 @@ def simulate(
 ) -> SimulationResult:
     """Simulate ``trials`` years; the same seed gives the same result whatever the chunk size or workers."""
     if trials < 1:
-        raise ValueError("the simulation needs at least one trial")
+        raise BadInput("the simulation needs at least one trial")
     if seed < 0:
-        raise ValueError("the seed is a non-negative integer")
+        raise BadInput("the seed is a non-negative integer")
     compiled = compile_model(model)
     chosen = _backend(backend)
     chunks = _chunks(trials, chunk_trials or default_chunk_trials(compiled) * chosen.blocks_per_chunk)

@@ -39,7 +39,7 @@ def section(
 ) -> tuple[BenchmarkSection | None, str | None]:
     """The measure benchmarked across the practices under ``org`` in the month's year, or why it cannot be."""
     if measure not in MEASURE_REGISTRY:
-        raise ValueError(f"unknown measure {measure!r}: one of {', '.join(MEASURE_REGISTRY)}")
+        raise BadInput(f"unknown measure {measure!r}: one of {', '.join(MEASURE_REGISTRY)}")
 
     def compute() -> tuple[BenchmarkSection | None, str | None]:
         notes: list[str] = []
@@ -81,10 +81,7 @@ def api_document(
 
 
 def _org(workspace: Workspace, org: str | None) -> str:
-    chosen = (org or workspace.settings.default_org or "").upper()
-    if not chosen:
-        raise ValueError("no organisation given: add ?org=CODE (the workspace has no default organisation)")
-    return chosen
+    return workspace.org_code(org)
 
 
 @router.get("/benchmark", include_in_schema=False)

@@ -79,7 +79,7 @@ def _new_challenge(provider: str, form: dict[str, str], year: FinancialYear) -> 
 
 def _change(form: dict[str, str]) -> tuple[int, ChallengeChange]:
     if not form.get("version", "").isdigit():
-        raise ValueError("the form has no version of the challenge: reload the page and try again")
+        raise BadInput("the form has no version of the challenge: reload the page and try again")
     return int(form["version"]), ChallengeChange(
         status=parse_choice(ChallengeStatus, form["status"], "status") if form.get("status") else None,
         agreed_pence=parse_money(form["agreed"]) if form.get("agreed") else None,
@@ -147,7 +147,7 @@ async def challenges_api(
     --provider P --format json``: ``challenges`` (reference, category, ``value_pence``, ``raised_on``, status,
     ``agreed_pence``, ``likelihood``, ``expected_pence``, ``version``…) and ``totals_by_status``."""
     chosen = parse_choice(ChallengeStatus, status, "status") if status else None
-    financial_year = FinancialYear.parse(year) if year else as_at_month(workspace, None).year
+    financial_year = workspace.year(year)
     return await run_in_threadpool(challenges.challenge_log, workspace, financial_year, provider, commissioner, chosen)
 
 

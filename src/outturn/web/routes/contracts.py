@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from outturn.domain.errors import BadInput, NotFound
 from outturn.domain.periods import FinancialMonth
 from outturn.reports.contract_reconciliation import DIFFERENCE_CONVENTION, table_rows
 from outturn.services import contracts
@@ -54,13 +55,13 @@ async def statements(
     """The provider's statements (one per commissioner) as ``outturn contracts statement --format json``."""
     provider = provider.upper()
     if provider not in {row["provider"] for row in await contract_list(request, workspace, month)}:
-        raise KeyError(f"no contract with provider {provider} in {month.year}")
+        raise NotFound(f"no contract with provider {provider} in {month.year}")
 
     def compute() -> list[dict[str, Any]]:
         try:
             found = contracts.contract_statements(workspace, provider, month)
         except ContractError as error:
-            raise ValueError(str(error)) from None
+            raise BadInput(str(error)) from None
         return contracts.statement_documents(found)
 
     documents: list[dict[str, Any]] = await request.app.state.cache.get_async(

@@ -18,6 +18,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from outturn.domain.errors import BadInput
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.reports.imports import import_document, import_rows, workbook_import_document
 from outturn.services import imports, savings
@@ -86,7 +87,7 @@ async def _checked_upload(request: Request, kind: str, upload: UploadFile) -> tu
     upload size, which the body limit also applies before the request is read)."""
     name = upload_name(upload.filename, "upload.csv")
     if kind not in KINDS:
-        raise ValueError(f"unknown import kind {kind!r} (one of: {', '.join(KINDS)})")
+        raise BadInput(f"unknown import kind {kind!r} (one of: {', '.join(KINDS)})")
     if PurePath(name).suffix.lower() not in SUFFIXES:
         raise ProblemsError([Problem(name, "not a CSV or Excel file (.csv, .xlsx)")], f"{name} was not imported")
     most = request.app.state.config.max_upload_bytes

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from outturn.domain.errors import BadInput, NotFound
 from outturn.domain.organisations import Organisation, OrgKind
 from outturn.domain.populations import Level, PracticeRecord, roll_up
 from outturn.services import organisations, populations
@@ -31,7 +32,7 @@ def _organisation(request: Request, workspace: Workspace, code: str, kind: OrgKi
     def compute() -> tuple[Organisation, ...]:
         found = [org for org in organisations.list_organisations(workspace, kind) if org.code == code]
         if not found:
-            raise KeyError(f"no {kind.value} {code!r} in the workspace")
+            raise NotFound(f"no {kind.value} {code!r} in the workspace")
         chain = [found[0]]
         everything = {org.code: org for org in organisations.list_organisations(workspace)}
         while chain[-1].parent_code in everything and len(chain) < 8:
@@ -77,7 +78,7 @@ def practice_document(request: Request, workspace: Workspace, user: User, code: 
     require_org(user, code)
     chain = _organisation(request, workspace, code, OrgKind.PRACTICE)
     records, note = _records(request, workspace, code)
-    compared = (records[0].sub_icb if records else None) or workspace.settings.default_org
+    compared = (records[0].sub_icb if records else None) or workspace.org_or_default(None)
     return {
         "code": code,
         "name": chain[0].name,
@@ -113,7 +114,7 @@ def pcn_document(request: Request, workspace: Workspace, user: User, code: str) 
 def practices_page(request: Request, user: CurrentUser, workspace: WorkspaceDep, under: str | None = None) -> Response:
     if not user.sees_everything:
         return RedirectResponse(f"/practices/{user.org_code}", status_code=303)
-    chosen = (under or workspace.settings.default_org or "").upper()
+    chosen = workspace.org_or_default(under) or ""
     records, note = _records(request, workspace, chosen) if chosen else ([], "choose an organisation: ?under=CODE")
     return render(
         request, "practices/list.html", {"active": "practices", "under": chosen, "records": records, "note": note}
@@ -137,7 +138,7 @@ def practices_api(request: Request, _user: Reader, workspace: WorkspaceDep, unde
     """The practices at or under an organisation, with their populations (finance, board and admin only)."""
     records, note = _records(request, workspace, under.upper())
     if note:
-        raise ValueError(note)
+        raise BadInput(note)
     return [_record_document(record) for record in records]
 
 

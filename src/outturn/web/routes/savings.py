@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
+from outturn.domain.errors import NotFound
 from outturn.domain.money import format_thousands
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.domain.savings import Rag, Scheme, SchemeStatus, Workstream, assess_rag
@@ -48,10 +49,7 @@ REGISTER_READS = reads_only(SAVINGS, CLOSES, ORGANISATIONS)  # the schemes, the 
 
 
 def as_at_month(workspace: Workspace, text: str | None) -> FinancialMonth:
-    chosen = text or workspace.settings.default_as_at
-    if not chosen:
-        raise ValueError("no month given: add ?as_at=YYYY-MM (the workspace has no default month)")
-    return FinancialMonth.parse_as_at(chosen)
+    return workspace.month(text)
 
 
 def _row(view: savings.SchemeView, month: int) -> dict[str, Any]:
@@ -82,7 +80,7 @@ def register_rows(
 ) -> list[dict[str, Any]]:
     """Every scheme of the year as a row, computed once while the store is unchanged."""
     code = org.upper() if org else None
-    default_month = as_at_month(workspace, None) if workspace.settings.default_as_at else None
+    default_month = workspace.month_or_default(None)
 
     def compute() -> list[dict[str, Any]]:
         # each row's table row is rendered once here: the page then only joins the 50 it shows; and a scheme
@@ -192,7 +190,7 @@ def scheme_page(
     try:
         context = scheme_context(workspace, year, reference, as_at)
     except SavingsError as error:
-        raise KeyError(str(error)) from None
+        raise NotFound(str(error)) from None
     context["form"] = _form_values(context["scheme"], context["month"])
     context["saved"] = request.query_params.get("saved") == "1"
     return render(request, "savings/scheme.html", context)
@@ -221,7 +219,7 @@ async def edit_scheme(request: Request, user: Editor, workspace: WorkspaceDep, y
     try:
         context = scheme_context(workspace, year, reference, form.get("as_at") or None)
     except SavingsError as error:
-        raise KeyError(str(error)) from None
+        raise NotFound(str(error)) from None
     month: FinancialMonth = context["month"]
     wrote = after_write(request)
     try:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from outturn.domain.errors import BadInput, NotFound
 from outturn.domain.money import Pence
 from outturn.domain.periods import FinancialYear
 from outturn.domain.savings import Rag, SchemeStatus, assess_rag
@@ -62,7 +63,7 @@ def _scheme(workspace: Any, year: int, reference: str, as_at: str | None) -> tup
     try:
         scheme, history = savings.show_scheme(workspace, FinancialYear(year), reference)
     except SavingsError as error:
-        raise KeyError(str(error)) from None
+        raise NotFound(str(error)) from None
     return scheme, history, month.number
 
 
@@ -105,7 +106,7 @@ def edit_scheme(
     answer has ``yours`` (your edit applied to the current version) and ``current`` (the stored scheme). 422 when
     the edit breaks the scheme rules (a negative forecast with no reason, a past month, a figure out of bounds)."""
     if any(not 1 <= month <= 12 for month in body.forecast_pence):
-        raise ValueError("forecast_pence months are 1 (April) to 12 (March)")
+        raise BadInput("forecast_pence months are 1 (April) to 12 (March)")
     changes = SchemeChanges(
         status=body.status,
         forecast=body.forecast_pence,
@@ -117,7 +118,7 @@ def edit_scheme(
     try:
         saved = savings.update_scheme(workspace, FinancialYear(year), reference, body.version, changes, user.username)
     except SavingsError as error:
-        raise KeyError(str(error)) from None
+        raise NotFound(str(error)) from None
     except SchemeRefused as refused:
         fields: dict[str, list[str]] = {}
         for fault in refused.faults:

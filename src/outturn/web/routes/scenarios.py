@@ -24,6 +24,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from outturn.domain.errors import BadInput, NotFound
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.domain.scenarios import Scenario
 from outturn.reports.scenarios import scenario_document
@@ -61,9 +62,9 @@ async def read_chosen(workspace: Workspace, name: str | None, upload: UploadFile
         return await _read_upload(upload)
     files = scenario_files(workspace)
     if not name:
-        raise ValueError("choose a scenario file or upload one")
+        raise BadInput("choose a scenario file or upload one")
     if name not in files:
-        raise KeyError(f"no scenario file {name!r} (one of: {', '.join(files) or 'none'})")
+        raise NotFound(f"no scenario file {name!r} (one of: {', '.join(files) or 'none'})")
     path = files[name]
     return await run_in_threadpool(read_scenario_file, path), path.name
 
