@@ -123,7 +123,7 @@ class ResultCache:
         stamp_seconds: float,
         stale_seconds: float = 5.0,
         refresh_seconds: float = 0.0,
-        remembered_errors: tuple[type[Exception], ...] = (BadInput, NotFound),  # failures worth remembering; a bug is never cached
+        remembered_errors: tuple[type[Exception], ...] = (BadInput, NotFound),  # a bug is never cached
     ) -> None:
         self._stamps = stamps
         self._remembered = remembered_errors
