@@ -26,7 +26,8 @@ from typer.testing import CliRunner
 
 import outturn
 from outturn.cli import app
-from outturn.cli._common import HINTS, FormatOption, OutputFormat, reports_errors
+from outturn.cli._common import HINTS, reports_errors
+from outturn.cli.options import FormatOption, OutputFormat
 from outturn.domain.errors import BadInput, Conflict, MissingScope, NotFound, OutturnError, Unavailable
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.savings_rules import SchemeFault
