@@ -2,13 +2,14 @@
 board pack.
 
 First the SYNTHETIC hospital activity of last year and this, the contracts rolled forward from last year's priced
-outturn and this year's priced activity by month: the ledger's acute lines carry each contract's plan and accrue its
-priced activity (demo/acute_ledger.py), and the contract-to-ledger map is written beside the other inputs. Then last
-month first, then this month, as a finance team works: import last month's ledger (recording the year's
-earlier months in the forecast history, as their closes would have), savings workbook and prescribing, close the
-month; then this month's ledger, the scheme leads' savings updates, the month's prescribing,
-the hospital activity to date priced against the contracts, close the month; then compute the position, benchmarks
-and risk and write the board pack. Every figure is deterministic from the seed.
+outturn with their SYNTHETIC payment rules, and this year's priced activity by month: the ledger's acute lines carry
+each contract's value after its payment rules, the plan as budget and the priced activity as accrual
+(demo/acute_ledger.py; the rules computed by the statement's own ``domain.contracts.rule_adjustments``), and the
+contract-to-ledger map is written beside the other inputs. Then last month first, then this month, as a finance team
+works: import last month's ledger (recording the year's earlier months in the forecast history, as their closes
+would have), savings workbook and prescribing, close the month; then this month's ledger, the scheme leads' savings
+updates, the month's prescribing, the hospital activity to date priced against the contracts, close the month; then
+compute the position, benchmarks and risk and write the board pack. Every figure is deterministic from the seed.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import pyarrow.parquet as pq
 
 from outturn.demo.activity import activity_path, generate_activity
 from outturn.demo.acute_ledger import ContractSpend, contract_map, short_trust_name
-from outturn.demo.contract_rules import write_contract_rules
+from outturn.demo.contract_rules import demo_rules, write_contract_rules
 from outturn.demo.files import (
     contract_plan_rows,
     write_contract_map,
@@ -41,7 +42,7 @@ from outturn.demo.prescribing import practice_month, write_epd_csv
 from outturn.demo.savings import month_updates, synthetic_savings
 from outturn.demo.scenarios import recovery_scenarios, write_scenarios
 from outturn.domain.activity import ActivityKind, PointOfDelivery
-from outturn.domain.contract_rules import Adjustment, twelfths
+from outturn.domain.contract_rules import Adjustment, RuleKind, twelfths
 from outturn.domain.contracts import ActualLine, Contract, PlanLine, rule_adjustments
 from outturn.domain.ledger import LedgerLine
 from outturn.domain.money import Pence
@@ -190,6 +191,25 @@ def _readmitted_by_contract(workspace: Workspace, apc: Path, year: FinancialYear
     return backend.to_rows(contract_engine.contract_actuals(units, year=year.start_year))
 
 
+def _paid(last_year: list[dict[str, Any]], readmitted: Rows, year_label: str) -> list[dict[str, Any]]:
+    """Last year's priced outturn (``pricing.outturn_by_contract``) as paid: where a contract will not pay for
+    emergency readmissions (demo/contract_rules.py), its readmissions taken off, so that its plan and its
+    marginal-rate baseline are set on the activity it pays for, as a commissioner plans such a contract."""
+    rules = demo_rules(last_year, year_label, CONTRACT_GROWTH)
+    chosen = {(row[0], row[1]) for row in rules if row[3] == RuleKind.READMISSIONS.value}
+    fields = ("provider", "commissioner", "point_of_delivery", "month")
+    less: dict[tuple[object, ...], tuple[int, int]] = {}
+    for row in readmitted:
+        if (row["provider"], row["commissioner"]) in chosen:
+            activity, pence = less.get(tuple(row[f] for f in fields), (0, 0))
+            less[tuple(row[f] for f in fields)] = (activity + int(row["activity"]), pence + int(row["pence"]))
+    paid = []
+    for row in last_year:
+        activity, pence = less.get(tuple(row[f] for f in fields), (0, 0))
+        paid.append({**row, "activity": int(row["activity"]) - activity, "pence": int(row["pence"]) - pence})
+    return paid
+
+
 def _read_contracts(workspace: Workspace, plan: Path, rules: Path) -> list[Contract]:
     """The contracts as the plan and rules files give them (what ``contracts import`` stores)."""
     with workspace.store.reading() as session:
@@ -210,8 +230,9 @@ def _synthetic_contracts(
     scale_factor: float,
     step: Step,
 ) -> _DemoContracts:
-    """SYNTHETIC activity for last year and this, contracts rolled forward from last year's priced outturn, and
-    this year's priced activity by month (what the ledger accrues)."""
+    """SYNTHETIC activity for last year and this, contracts rolled forward from last year's priced outturn as paid
+    (readmissions off where they will not be paid), their SYNTHETIC payment rules, and each contract's value by
+    month after its rules: the plan and last year's and this year's priced activity (what the ledger carries)."""
     files: dict[int, dict[ActivityKind, Path]] = {}
     for offset, year in ((1, month.year.previous()), (0, month.year)):
         step(f"generating SYNTHETIC hospital activity for {year} (ICB scale × {scale_factor:g})")
@@ -228,7 +249,13 @@ def _synthetic_contracts(
         files[offset] = {kind: activity_path(folder, kind) for kind in ActivityKind}
     step("pricing last year's activity and rolling the contracts forward; pricing this year's for the ledger")
     before = month.year.previous()
-    last_year = pricing.outturn_by_contract(workspace, files[1], before)
+    apc = ActivityKind.APC
+    readmitted = (
+        _readmitted_by_contract(workspace, files[0][apc], month.year),
+        _readmitted_by_contract(workspace, files[1][apc], before),
+    )
+    priced_before = pricing.outturn_by_contract(workspace, files[1], before)
+    last_year = _paid(priced_before, readmitted[1], month.year.label)
     plan = contract_plan_rows(last_year, CONTRACT_GROWTH)
     this_year = pricing.outturn_by_contract(workspace, files[0], month.year)
     names = {org.code: org.name for org in list_organisations(workspace, OrgKind.PROVIDER)}
@@ -239,11 +266,10 @@ def _synthetic_contracts(
     plan_file = write_contract_plans(inputs / "contracts.csv", plan, month.year.label)
     rules_file = write_contract_rules(inputs / "contract-rules.csv", last_year, month.year.label, CONTRACT_GROWTH)
     step("applying the contracts' payment rules to the plans and the priced activity for the ledger")
-    apc = ActivityKind.APC
     spend = _contract_spend(
         _read_contracts(workspace, plan_file, rules_file),
-        (this_year, _readmitted_by_contract(workspace, files[0][apc], month.year)),
-        (last_year, _readmitted_by_contract(workspace, files[1][apc], before)),
+        (this_year, readmitted[0]),
+        (priced_before, readmitted[1]),
         names,
     )
     return _DemoContracts(
