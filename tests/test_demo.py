@@ -232,11 +232,13 @@ def test_demo_ledger_carries_each_contract_value_on_its_mapped_line(
             assert budgets[key] == plan, key  # at tariff: the contract file's plan
         else:
             assert rules != 0, key
-    # CQUIN at 1.25% of the plan on the three home contracts (no readmissions are planned): 10Q's RTH plan is
-    # its tariff plan plus a CQUIN of plan / 80, rounded month by month (at most 6p from the annual figure).
-    home = statements[("RTH", "10Q")]
-    cquin = [rule.annual_plan_pence for rule in home.rule_lines if rule.rule == "cquin"]
-    assert len(cquin) == 1 and abs(cquin[0] - plans[("RTH", "10Q")] / 80) <= 6
+    # CQUIN at 1.25% of the planned value on the three home contracts (no readmissions are planned), rounded month
+    # by month (at most 6p from the annual figure): Buckinghamshire's RXQ, plan / 80; Oxfordshire's RTH, the
+    # largest, (plan + the marginal rate's adjustment, non-elective plan above last year's paid at 30%) / 80.
+    for key in (("RXQ", "14Y"), ("RTH", "10Q")):
+        found = {rule.rule: rule.annual_plan_pence for rule in statements[key].rule_lines}
+        assert abs(found["cquin"] - (plans[key] + found.get("marginal_rate", 0)) / 80) <= 6, key
+    assert found["marginal_rate"] < 0
     drugs = [row for row in mapping if row["element"] == "drugs and devices outside tariff"]
     assert {row["provider"] for row in drugs} == {"RTH", "RXQ", "RHW"}  # the three sub-ICB locations' home trusts
     ledger = {(row["org_code"], row["subcategory"]) for row in _csv(inputs / "ledger.csv")}
@@ -278,7 +280,8 @@ def test_demo_reconciliation_differences_are_all_explained(demo: dict[str, objec
     labels = {element["label"] for item in contracts for element in item["elements"]}
     assert any(label.startswith("emergency readmissions") for label in labels), labels
     assert any(label.startswith("CQUIN") for label in labels) and any(label.startswith("marginal") for label in labels)
-    assert sum(1 for item in contracts if item["non_contract_lines"]) == 3  # the home trusts' drugs and devices
+    # The three home trusts' drugs and devices outside tariff, a line for each of the three commissioners.
+    assert sum(1 for item in contracts if item["non_contract_lines"]) == 9
     assert document["total"]["difference"]["annual_pence"] == 0
 
 
