@@ -20,6 +20,7 @@ from outturn.demo.ledger import SyntheticEconomy, synthetic_economy
 from outturn.domain.ledger import LedgerLine
 from outturn.domain.periods import FinancialYear
 from outturn.domain.populations import PopulationTotals
+from outturn.services.contracts import ContractStatement
 from outturn.services.demo import DemoResult
 
 ALLOCATION_FILE = Path("allocations") / "aif_tool_gp_practice_wp_2022_2023.csv"
@@ -143,13 +144,18 @@ def test_demo_monitors_the_main_acute_contract_from_synthetic_activity(demo: dic
     # RTH is Oxfordshire's (10Q) home hospital: its contract over-performs by about 2.5%. Berkshire West's and
     # Buckinghamshire's patients mostly go elsewhere, so their small RTH contracts are noisy; together they all
     # over-perform.
-    # Activity at tariff (before the SYNTHETIC payment rules, demo/contract_rules.py).
+    # Activity at tariff (before the SYNTHETIC payment rules, demo/contract_rules.py). A contract that does not pay
+    # for emergency readmissions is planned on last year's activity less its readmissions (what it paid for), so
+    # its over-performance is measured on this year's activity less the readmissions (the rule's adjustment).
     main = statements[0]
     assert main["tariff_ytd_actual_pence"] > main["tariff_ytd_plan_pence"] * 1.01
     assert sum(s["tariff_ytd_actual_pence"] for s in statements) > sum(s["tariff_ytd_plan_pence"] for s in statements)
-    assert {rule["rule"] for rule in main["payment_rules"]} >= {"readmissions", "cquin"}  # the home contract
-    for statement in statements:
-        assert abs(statement["tariff_ytd_actual_pence"] / statement["tariff_ytd_plan_pence"] - 1.025) < 0.03
+    rules_of = [{rule["rule"]: rule["ytd_actual_pence"] for rule in s["payment_rules"]} for s in statements]
+    assert set(rules_of[0]) == {"readmissions", "marginal_rate", "cquin"}  # the largest home contract
+    assert rules_of[0]["readmissions"] < 0 and rules_of[0]["marginal_rate"] < 0 < rules_of[0]["cquin"]
+    for statement, rules_found in zip(statements, rules_of, strict=True):
+        paid = statement["tariff_ytd_actual_pence"] + rules_found.get("readmissions", 0)
+        assert abs(paid / statement["tariff_ytd_plan_pence"] - 1.025) < 0.03
         assert statement["over_performance_pence"] == statement["forecast_pence"] - statement["annual_plan_pence"]
         assert sum(line["ytd_actual_pence"] for line in statement["lines"]) == statement["tariff_ytd_actual_pence"]
         rules = sum(rule["ytd_actual_pence"] for rule in statement["payment_rules"])
@@ -166,62 +172,117 @@ def _csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def test_demo_ledger_carries_each_contract_plan_on_its_mapped_line(demo: dict[str, object]) -> None:
+@pytest.fixture(scope="module")
+def statements(demo: dict[str, object]) -> dict[tuple[str, str], ContractStatement]:
+    """Every contract's statement on the full demo at M08, by (provider, commissioner)."""
+    from outturn.domain.periods import FinancialMonth
+    from outturn.services.contracts import contract_statements
+    from outturn.services.workspace import open_workspace
+
+    with open_workspace(Path(str(demo["workspace"]))) as workspace:
+        found = contract_statements(workspace, None, FinancialMonth.parse_as_at("2025-11"))
+    return {(s.contract.provider, s.contract.commissioner): s for s in found}
+
+
+def _contract_ledger(demo: dict[str, object], column: str) -> dict[tuple[str, str], int]:
+    """This year's ``column`` (budget or actual, M01-M07 in ledger.csv, M08 in ledger-M08.csv) of each contract's
+    mapped line, by (provider, commissioner)."""
+    inputs = Path(str(demo["workspace"])) / "inputs"
+    lines = {(row["commissioner"], row["line"]): row["provider"] for row in _csv(inputs / "contract-map.csv")
+             if row["element"] == "contract"}
+    found: dict[tuple[str, str], int] = {}
+    for name in ("ledger.csv", "ledger-M08.csv"):
+        for row in _csv(inputs / name):
+            provider = lines.get((row["org_code"], row["subcategory"]))
+            if row["year"] == "2025/26" and provider is not None and row[column]:
+                if column == "budget" and name != "ledger.csv":
+                    continue  # ledger.csv holds the whole year's budget
+                key = (provider, row["org_code"])
+                found[key] = found.get(key, 0) + _pence(row[column])
+    return found
+
+
+def test_demo_ledger_carries_each_contract_value_on_its_mapped_line(
+    demo: dict[str, object], statements: dict[tuple[str, str], ContractStatement]
+) -> None:
     """Every contract in the contract file has one map row for its ledger line (named with the provider code as a
-    whole word), and that line's budget for the year is the contract's plan to the penny; each main provider's
-    drugs and devices line is mapped too, and every mapped line is in the ledger."""
+    whole word), and that line's budget for the year is the contract's plan after its payment rules (the
+    statement's ``annual_plan_pence``) to the penny: the tariff plan of contracts.csv plus each rule's adjustment
+    on the plan (CQUIN at full achievement, the fixed payment for the activity outside the variable element);
+    each main provider's drugs and devices line is mapped too, and every mapped line is in the ledger."""
     inputs = Path(str(demo["workspace"])) / "inputs"
     plans: dict[tuple[str, str], int] = {}
     for row in _csv(inputs / "contracts.csv"):
         key = (row["provider"], row["commissioner"])
         plans[key] = plans.get(key, 0) + _pence(row["value"])
-    budgets: dict[tuple[str, str], int] = {}
-    for row in _csv(inputs / "ledger.csv"):
-        if row["year"] == "2025/26":
-            key = (row["org_code"], row["subcategory"])
-            budgets[key] = budgets.get(key, 0) + _pence(row["budget"])
+    budgets = _contract_ledger(demo, "budget")
     mapping = _csv(inputs / "contract-map.csv")
     assert list(mapping[0]) == ["provider", "commissioner", "category", "line", "element"]
     contract_rows = {(row["provider"], row["commissioner"]): row for row in mapping if row["element"] == "contract"}
-    assert len(plans) == 18 and set(contract_rows) == set(plans)  # 6 providers × 3 sub-ICB locations
-    for (provider, commissioner), plan in plans.items():
-        line = contract_rows[(provider, commissioner)]["line"]
-        assert re.search(rf"\b{provider}\b", line), line
-        assert budgets[(commissioner, line)] == plan, (provider, commissioner)
+    assert len(plans) == 18 and set(contract_rows) == set(plans) == set(budgets)  # 6 providers × 3 sub-ICB locations
+    with_rules = {(row["provider"], row["commissioner"]) for row in _csv(inputs / "contract-rules.csv")}
+    assert len(with_rules) == 4  # three home contracts (one with the marginal rate) and one fixed and variable
+    for key, plan in plans.items():
+        assert re.search(rf"\b{key[0]}\b", contract_rows[key]["line"]), contract_rows[key]
+        statement = statements[key]
+        assert budgets[key] == statement.annual_plan_pence, key
+        rules = sum(rule.annual_plan_pence for rule in statement.rule_lines)
+        assert statement.annual_plan_pence == plan + rules
+        if key not in with_rules:
+            assert budgets[key] == plan, key  # at tariff: the contract file's plan
+        else:
+            assert rules != 0, key
+    # CQUIN at 1.25% of the planned value on the three home contracts (no readmissions are planned), rounded month
+    # by month (at most 6p from the annual figure): Buckinghamshire's RXQ, plan / 80; Oxfordshire's RTH, the
+    # largest, (plan + the marginal rate's adjustment, non-elective plan above last year's paid at 30%) / 80.
+    for key in (("RXQ", "14Y"), ("RTH", "10Q")):
+        found = {rule.rule: rule.annual_plan_pence for rule in statements[key].rule_lines}
+        assert abs(found["cquin"] - (plans[key] + found.get("marginal_rate", 0)) / 80) <= 6, key
+    assert found["marginal_rate"] < 0
     drugs = [row for row in mapping if row["element"] == "drugs and devices outside tariff"]
     assert {row["provider"] for row in drugs} == {"RTH", "RXQ", "RHW"}  # the three sub-ICB locations' home trusts
-    assert all((row["commissioner"], row["line"]) in budgets and row["category"] == "acute" for row in mapping)
+    ledger = {(row["org_code"], row["subcategory"]) for row in _csv(inputs / "ledger.csv")}
+    assert all((row["commissioner"], row["line"]) in ledger and row["category"] == "acute" for row in mapping)
 
 
-def test_demo_ledger_accrues_the_priced_activity_to_date(demo: dict[str, object]) -> None:
-    """Each contract line's actual to M08 (M01-M07 in ledger.csv, M08 in ledger-M08.csv) is within 1% of the
-    contract's activity to date priced at the national tariff (the accrual with its monthly difference of 0.4%)."""
-    from outturn.domain.activity import ActivityKind
-    from outturn.domain.periods import FinancialYear as Year
-    from outturn.services import pricing
-    from outturn.services.workspace import open_workspace
-
-    workspace_dir = Path(str(demo["workspace"]))
-    inputs = workspace_dir / "inputs"
-    lines = {row["line"]: (row["provider"], row["commissioner"]) for row in _csv(inputs / "contract-map.csv")
-             if row["element"] == "contract"}
-    ledger: dict[tuple[str, str], int] = {}
-    for name in ("ledger.csv", "ledger-M08.csv"):
-        for row in _csv(inputs / name):
-            if row["year"] == "2025/26" and row["subcategory"] in lines and row["actual"]:
-                key = lines[row["subcategory"]][0], row["org_code"]
-                ledger[key] = ledger.get(key, 0) + _pence(row["actual"])
-    files = {kind: inputs / "activity-2025" / f"{kind.value}-to-2025-11.parquet" for kind in ActivityKind}
-    with open_workspace(workspace_dir) as workspace:
-        rows = pricing.outturn_by_contract(workspace, files, Year(2025))
-    priced: dict[tuple[str, str], int] = {}
-    for row in rows:
-        if row["month"] <= 8:
-            key = (row["provider"], row["commissioner"])
-            priced[key] = priced.get(key, 0) + int(row["pence"])
-    assert set(ledger) <= set(priced) and len(ledger) == 18
+def test_demo_ledger_accrues_the_contract_value_to_date(
+    demo: dict[str, object], statements: dict[tuple[str, str], ContractStatement]
+) -> None:
+    """Each contract line's actual to M08 is within 1% of the contract's value to date as its statement states it
+    (priced activity after the payment rules: readmissions not paid, the marginal rate, CQUIN at the month's
+    achievement), the accrual with its monthly difference of 0.4% (one standard deviation: eight months within
+    1% is more than five standard deviations of the total). Where rules apply, the value after them is well away
+    from the tariff value, so the ledger follows the rules, not the tariff."""
+    ledger = _contract_ledger(demo, "actual")
+    assert set(ledger) == set(statements) and len(ledger) == 18
     for key, actual in ledger.items():
-        assert abs(actual - priced[key]) <= priced[key] * 0.01, (key, actual / priced[key])
+        statement = statements[key]
+        after = statement.ytd_actual_pence
+        assert abs(actual - after) <= after * 0.01, (key, actual / after)
+        tariff = sum(line.ytd_actual_pence for line in statement.lines)
+        if any(rule.rule == "readmissions" for rule in statement.rule_lines):
+            assert abs(after / tariff - 1) > 0.01, key  # readmissions alone are several per cent of the value
+
+
+def test_demo_reconciliation_differences_are_all_explained(demo: dict[str, object]) -> None:
+    """``outturn contracts reconcile`` on the demo: every contract's plan matches its ledger budget to the penny,
+    nothing is flagged (year to date and forecast differences are the accrual's noise), the payment rules are
+    rows of their own, and the drugs and devices outside tariff are non-contract rows."""
+    result = CliRunner().invoke(app, ["-w", str(demo["workspace"]), "contracts", "reconcile", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    contracts = document["contracts"]
+    assert len(contracts) == 18 and document["total"]["flagged"] == 0
+    for item in contracts:
+        assert item["mapped"] and not item["difference"]["flagged"], item
+        assert item["difference"]["annual_pence"] == 0, item
+        assert abs(item["difference"]["ytd_pence"]) <= item["contract"]["ytd_pence"] * 0.01, item
+    labels = {element["label"] for item in contracts for element in item["elements"]}
+    assert any(label.startswith("emergency readmissions") for label in labels), labels
+    assert any(label.startswith("CQUIN") for label in labels) and any(label.startswith("marginal") for label in labels)
+    # The three home trusts' drugs and devices outside tariff, a line for each of the three commissioners.
+    assert sum(1 for item in contracts if item["non_contract_lines"]) == 9
+    assert document["total"]["difference"]["annual_pence"] == 0
 
 
 def test_demo_has_one_account_per_role_for_the_web_application(demo: dict[str, object]) -> None:
@@ -417,3 +478,33 @@ def test_acute_lines_add_up_to_the_acute_budget(plans: list[list[int]], headroom
         assert line.budget == contract.plan_pence
     assert all(len(line.budget) == 12 for line in lines)
     assert sum(sum(line.budget) for line in lines) == budget
+
+
+def test_contract_value_after_rules_is_the_plan_and_priced_activity_under_the_contract_rules() -> None:
+    """The demo's ledger carries each contract at its value after the payment rules (services/demo.py). A home
+    contract: £1m a month planned, £1.025m priced, £20,000 of readmissions in M01 not paid, CQUIN 1.25% of the
+    value achieved in full but for 60% in M03. Plan: £1m + £1m / 80 = £1,012,500 a month (CQUIN in full).
+    Actual: M01 (£1,025,000 - £20,000) × 81/80 = £1,017,562.50; M03 £1,025,000 + £1,025,000 / 80 × 0.6 =
+    £1,032,687.50; other months £1,025,000 × 81/80 = £1,037,812.50."""
+    from fractions import Fraction
+
+    from outturn.domain.activity import PointOfDelivery
+    from outturn.domain.contract_rules import Cquin, PaymentRules
+    from outturn.domain.contracts import Contract, PlanLine
+    from outturn.services.demo import _after_rules
+
+    nel = PointOfDelivery.NON_ELECTIVE
+    rules = PaymentRules(readmissions=True, cquin=Cquin(Fraction(1, 80), ((3, Fraction(3, 5)),)))
+    plan = tuple(PlanLine(nel, month, 100, PLAN_MONTH) for month in range(1, 13))
+    contract = Contract("RTH", "AAA", FinancialYear(2025), plan, rules=rules)
+    key = {"provider": "RTH", "commissioner": "AAA", "point_of_delivery": nel.value}
+    priced = [{**key, "month": month, "activity": 102, "pence": PRICED_MONTH} for month in range(1, 13)]
+    priced.append({**key, "commissioner": "BBB", "month": 1, "activity": 5, "pence": 5_000_000})  # not this contract
+    readmitted = [{**key, "month": 1, "activity": 2, "pence": 2_000_000}]
+    budget, actual = _after_rules(contract, priced, readmitted)
+    assert budget == (101_250_000,) * 12
+    assert actual == (101_756_250, 103_781_250, 103_268_750, *(103_781_250,) * 9)
+    # Without rules the value is the tariff value.
+    assert _after_rules(Contract("RTH", "AAA", FinancialYear(2025), plan), priced, readmitted) == (
+        (PLAN_MONTH,) * 12, (PRICED_MONTH,) * 12
+    )

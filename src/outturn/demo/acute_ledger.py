@@ -2,11 +2,14 @@
 
 A commissioner's ledger carries each acute contract on a line named for the provider (its code as a whole word):
 
-- ``RTH Oxford University Hospitals: contract``: the budget is the contract's plan, month by month as the plan is
-  phased, to the penny; the actual is the month's priced activity (the accrual a finance team books from the
-  provider's monthly activity) with a small accrual difference (``ACCRUAL_NOISE``: the month is accrued on the
-  provider's flex, before the SUS freeze settles it), so the ledger's year to date stays within a fraction of a per
-  cent of the priced activity;
+- ``RTH Oxford University Hospitals: contract``: the ledger carries the contract's VALUE, what will be paid: the
+  budget is the contract's plan after its payment rules (CQUIN at full achievement, a fixed payment in twelfths,
+  ...), month by month as the plan is phased, to the penny; the actual is the month's priced activity after the
+  rules (readmissions not paid, the marginal rate, CQUIN at the month's achievement: the accrual a finance team
+  books from the provider's monthly activity) with a small accrual difference (``ACCRUAL_NOISE``: the month is
+  accrued on the provider's flex, before the SUS freeze settles it), so the ledger's year to date stays within a
+  fraction of a per cent of the statement's. ``ContractSpend`` holds these values (services/demo.py applies the
+  rules with the statement's own ``domain.contracts.rule_adjustments``);
 - ``RTH drugs and devices outside tariff``: for each main provider (the one a commissioner sends most of its activity
   to), high-cost drugs and devices paid on top of the tariff. Hospitals' medicines cost an estimated £9.2bn in
   2017/18, more than doubled since 2010/11 and growing about 11% a year (NHS Digital's prescribing costs in
@@ -65,7 +68,8 @@ class BudgetLine:
 
 @dataclass(frozen=True)
 class ContractSpend:
-    """A contract as the ledger sees it: its plan and its priced activity by month (index 0 is M01), in pence."""
+    """A contract as the ledger sees it: its plan and its priced activity by month (index 0 is M01), in pence, after
+    the contract's payment rules (its value)."""
 
     provider: str
     provider_name: str

@@ -5,10 +5,11 @@ a national £ per weighted head for the matching allocation component (general a
 for community, and so on); actual spend carries the pressures commissioners in recovery report (acute
 over-performance, continuing healthcare growth, prescribing price rises) in the shape NHS ledgers show (a winter
 peak, a summer dip and a March year-end spike), noise and a one-off item. Acute lines follow the demo's contracts
-(``acute_ledger.py``): a line per contract budgeted at its plan and accruing the month's priced activity, drugs and
-devices outside tariff for each main provider, and the rest of the acute budget on lines named for no provider.
-The two years before this one are held in full, with the same lines, budgets a few per cent lower each year back
-and less pressure (last year's contract lines accrue last year's priced activity), so seasonal profiles and
+(``acute_ledger.py``): a line per contract budgeted at its plan and accruing the month's priced activity, both after
+the contract's payment rules (its value), drugs and devices outside tariff for each main provider, and the rest of
+the acute budget on lines named for no provider. The two years before this one are held in full, with the same
+lines, budgets a few per cent lower each year back and less pressure (last year's contract lines accrue last year's
+priced activity under this year's rules), so seasonal profiles and
 back-tests have real history. Every figure is labelled synthetic where it is shown.
 """
 

@@ -228,15 +228,22 @@ def rule_lines(
     it), and on the plan; ``readmitted``: the readmissions among ``actuals`` (from the engine)."""
     if contract.rules.empty:
         return ()
-    month = as_at.number
+    planned, found = rule_adjustments(contract, actuals, readmitted, as_at.number)
+    return tuple(_rule_line(plan, actual, as_at.number) for plan, actual in zip(planned, found, strict=True))
+
+
+def rule_adjustments(
+    contract: Contract, actuals: Sequence[ActualLine], readmitted: Sequence[ActualLine], month: int
+) -> tuple[tuple[Adjustment, ...], tuple[Adjustment, ...]]:
+    """Each payment rule's adjustment by month on the plan, and on the activity (actual to ``month``, the rest
+    projected as ``statement_lines`` forecasts it; ``month`` 12: the year's actual activity throughout)."""
     plan_series, actual_series, readmitted_series = _series(contract, actuals, readmitted, month)
     blocks = [sum(months) for months in zip(*(twelfths(b.annual_pence) for b in contract.blocks), strict=True)]
     blocks = blocks or [0] * MONTHS_IN_YEAR
     # The plan assumes CQUIN achieved in full; an achievement short of it is a variance against the plan.
     full = replace(contract.rules.cquin, achievement=()) if contract.rules.cquin else None
     planned = apply_rules(replace(contract.rules, cquin=full), plan_series, {}, blocks)
-    found = apply_rules(contract.rules, actual_series, readmitted_series, blocks)
-    return tuple(_rule_line(plan, actual, month) for plan, actual in zip(planned, found, strict=True))
+    return planned, apply_rules(contract.rules, actual_series, readmitted_series, blocks)
 
 
 def _rule_line(plan: Adjustment, actual: Adjustment, month: int) -> RuleLine:

@@ -2,13 +2,14 @@
 board pack.
 
 First the SYNTHETIC hospital activity of last year and this, the contracts rolled forward from last year's priced
-outturn and this year's priced activity by month: the ledger's acute lines carry each contract's plan and accrue its
-priced activity (demo/acute_ledger.py), and the contract-to-ledger map is written beside the other inputs. Then last
-month first, then this month, as a finance team works: import last month's ledger (recording the year's
-earlier months in the forecast history, as their closes would have), savings workbook and prescribing, close the
-month; then this month's ledger, the scheme leads' savings updates, the month's prescribing,
-the hospital activity to date priced against the contracts, close the month; then compute the position, benchmarks
-and risk and write the board pack. Every figure is deterministic from the seed.
+outturn with their SYNTHETIC payment rules, and this year's priced activity by month: the ledger's acute lines carry
+each contract's value after its payment rules, the plan as budget and the priced activity as accrual
+(demo/acute_ledger.py; the rules computed by the statement's own ``domain.contracts.rule_adjustments``), and the
+contract-to-ledger map is written beside the other inputs. Then last month first, then this month, as a finance team
+works: import last month's ledger (recording the year's earlier months in the forecast history, as their closes
+would have), savings workbook and prescribing, close the month; then this month's ledger, the scheme leads' savings
+updates, the month's prescribing, the hospital activity to date priced against the contracts, close the month; then
+compute the position, benchmarks and risk and write the board pack. Every figure is deterministic from the seed.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import pyarrow.parquet as pq
 
 from outturn.demo.activity import activity_path, generate_activity
 from outturn.demo.acute_ledger import ContractSpend, contract_map, short_trust_name
-from outturn.demo.contract_rules import write_contract_rules
+from outturn.demo.contract_rules import demo_rules, write_contract_rules
 from outturn.demo.files import (
     contract_plan_rows,
     write_contract_map,
@@ -40,14 +41,22 @@ from outturn.demo.ledger import SyntheticEconomy, synthetic_economy
 from outturn.demo.prescribing import practice_month, write_epd_csv
 from outturn.demo.savings import month_updates, synthetic_savings
 from outturn.demo.scenarios import recovery_scenarios, write_scenarios
-from outturn.domain.activity import ActivityKind
+from outturn.domain.activity import ActivityKind, PointOfDelivery
+from outturn.domain.contract_rules import Adjustment, RuleKind, twelfths
+from outturn.domain.contracts import ActualLine, Contract, PlanLine, rule_adjustments
 from outturn.domain.errors import BadInput
 from outturn.domain.ledger import LedgerLine
+from outturn.domain.money import Pence
 from outturn.domain.organisations import OrgKind, OrgTree
-from outturn.domain.periods import MONTHS_IN_YEAR, FinancialMonth
+from outturn.domain.periods import MONTHS_IN_YEAR, FinancialMonth, FinancialYear
 from outturn.domain.populations import PracticePopulation, population_of
 from outturn.domain.position import Position
+from outturn.domain.problems import ProblemsError
 from outturn.domain.savings_rollup import RollupLevel, RollupRow
+from outturn.engine import contract_rules as rules_engine
+from outturn.engine import contracts as contract_engine
+from outturn.ingest.activity import read_activity
+from outturn.ingest.contracts import read_contracts
 from outturn.ingest.organisations import find_allocation_file, read_allocation_hierarchy
 from outturn.reports.pack import BoardPack
 from outturn.reports.savings_workbook import write_savings_workbook
@@ -65,6 +74,7 @@ from outturn.services.prescribing import import_prescribing
 from outturn.services.users import Role, add_user
 from outturn.services.workspace import Workspace, init_workspace
 from outturn.settings import SETTINGS_FILE, STORE_FILE, WAREHOUSE_FILE, default_reference_dir
+from outturn.store import repository
 
 
 @dataclass(frozen=True)
@@ -117,35 +127,98 @@ class _DemoContracts:
     largest: tuple[str, str]
 
 
-def _by_contract_month(rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], list[int]]:
-    """Pence by (provider, commissioner) and month (index 0 is M01), over every point of delivery."""
-    totals: dict[tuple[str, str], list[int]] = {}
-    for row in rows:
-        months = totals.setdefault((str(row["provider"]), str(row["commissioner"])), [0] * MONTHS_IN_YEAR)
-        months[int(row["month"]) - 1] += int(row["pence"])
-    return totals
+Rows = Sequence[Mapping[str, Any]]
+
+
+def _actual_lines(rows: Rows, contract: Contract) -> list[ActualLine]:
+    """The contract's rows of ``pricing.outturn_by_contract`` (activity and £ by point of delivery and month)."""
+    return [
+        ActualLine(
+            PointOfDelivery(row["point_of_delivery"]), int(row["month"]), int(row["activity"]), int(row["pence"])
+        )
+        for row in rows
+        if (row["provider"], row["commissioner"]) == (contract.provider, contract.commissioner)
+    ]
+
+
+def _monthly(
+    lines: Sequence[PlanLine | ActualLine], blocks: Sequence[Pence], adjustments: Sequence[Adjustment]
+) -> tuple[Pence, ...]:
+    months = list(blocks)
+    for line in lines:
+        months[line.month - 1] += line.pence
+    for adjustment in adjustments:
+        months = [a + b for a, b in zip(months, adjustment.monthly_pence, strict=True)]
+    return tuple(months)
+
+
+def _after_rules(contract: Contract, priced: Rows, readmitted: Rows) -> tuple[tuple[Pence, ...], tuple[Pence, ...]]:
+    """The contract's plan and a year's priced activity (``readmitted``: its readmissions), by month, after the
+    contract's payment rules (``domain.contracts.rule_adjustments``, the statement's own) and blocks: the contract
+    value a commissioner's ledger budgets and accrues. The plan assumes CQUIN achieved in full."""
+    actuals = _actual_lines(priced, contract)
+    planned, found = rule_adjustments(contract, actuals, _actual_lines(readmitted, contract), MONTHS_IN_YEAR)
+    blocks = [sum(months) for months in zip(*(twelfths(b.annual_pence) for b in contract.blocks), strict=True)]
+    blocks = blocks or [0] * MONTHS_IN_YEAR
+    return _monthly(contract.plan, blocks, planned), _monthly(actuals, blocks, found)
 
 
 def _contract_spend(
-    plan: Sequence[Mapping[str, Any]],
-    this_year: Sequence[Mapping[str, Any]],
-    last_year: Sequence[Mapping[str, Any]],
+    contracts: Sequence[Contract],
+    this_year: tuple[Rows, Rows],
+    last_year: tuple[Rows, Rows],
     names: Mapping[str, str],
 ) -> tuple[ContractSpend, ...]:
-    """Each planned contract's plan, this year's and last year's priced activity by month."""
-    priced, before = _by_contract_month(this_year), _by_contract_month(last_year)
-    empty = [0] * MONTHS_IN_YEAR
-    return tuple(
-        ContractSpend(
-            provider,
-            short_trust_name(names.get(provider, "")),
-            commissioner,
-            tuple(months),
-            tuple(priced.get((provider, commissioner), empty)),
-            tuple(before.get((provider, commissioner), empty)),
+    """Each contract's value by month after its payment rules: its plan, this year's and last year's priced
+    activity (each with its readmissions; last year's under this year's rules)."""
+    spend = []
+    for contract in sorted(contracts, key=lambda found: (found.provider, found.commissioner)):
+        plan, priced = _after_rules(contract, *this_year)
+        _plan, before = _after_rules(contract, *last_year)
+        provider, commissioner = contract.provider, contract.commissioner
+        spend.append(
+            ContractSpend(provider, short_trust_name(names.get(provider, "")), commissioner, plan, priced, before)
         )
-        for (provider, commissioner), months in sorted(_by_contract_month(plan).items())
-    )
+    return tuple(spend)
+
+
+def _readmitted_by_contract(workspace: Workspace, apc: Path, year: FinancialYear) -> list[dict[str, Any]]:
+    """A year's emergency readmissions (the engine's flagging, as the statement finds them), priced, by contract,
+    point of delivery and month, in the layout of ``pricing.outturn_by_contract``."""
+    backend = workspace.backend
+    table = backend.table(read_activity(apc, ActivityKind.APC))
+    priced = pricing.priced_activity(backend, ActivityKind.APC, table, pricing.contract_tariff(workspace, year))
+    units = contract_engine.spell_units(rules_engine.readmissions_only(priced))
+    return backend.to_rows(contract_engine.contract_actuals(units, year=year.start_year))
+
+
+def _paid(last_year: list[dict[str, Any]], readmitted: Rows, year_label: str) -> list[dict[str, Any]]:
+    """Last year's priced outturn (``pricing.outturn_by_contract``) as paid: where a contract will not pay for
+    emergency readmissions (demo/contract_rules.py), its readmissions taken off, so that its plan and its
+    marginal-rate baseline are set on the activity it pays for, as a commissioner plans such a contract."""
+    rules = demo_rules(last_year, year_label, CONTRACT_GROWTH)
+    chosen = {(row[0], row[1]) for row in rules if row[3] == RuleKind.READMISSIONS.value}
+    fields = ("provider", "commissioner", "point_of_delivery", "month")
+    less: dict[tuple[object, ...], tuple[int, int]] = {}
+    for row in readmitted:
+        if (row["provider"], row["commissioner"]) in chosen:
+            activity, pence = less.get(tuple(row[f] for f in fields), (0, 0))
+            less[tuple(row[f] for f in fields)] = (activity + int(row["activity"]), pence + int(row["pence"]))
+    paid = []
+    for row in last_year:
+        activity, pence = less.get(tuple(row[f] for f in fields), (0, 0))
+        paid.append({**row, "activity": int(row["activity"]) - activity, "pence": int(row["pence"]) - pence})
+    return paid
+
+
+def _read_contracts(workspace: Workspace, plan: Path, rules: Path) -> list[Contract]:
+    """The contracts as the plan and rules files give them (what ``contracts import`` stores)."""
+    with workspace.store.reading() as session:
+        known = repository.org_tree(session).by_code
+    found, problems = read_contracts(plan, known=known, rules_path=rules)
+    if problems:
+        raise ProblemsError(problems, f"the demo's {plan.name} has {len(problems)} problem(s)")
+    return found
 
 
 def _synthetic_contracts(
@@ -158,8 +231,9 @@ def _synthetic_contracts(
     scale_factor: float,
     step: Step,
 ) -> _DemoContracts:
-    """SYNTHETIC activity for last year and this, contracts rolled forward from last year's priced outturn, and
-    this year's priced activity by month (what the ledger accrues)."""
+    """SYNTHETIC activity for last year and this, contracts rolled forward from last year's priced outturn as paid
+    (readmissions off where they will not be paid), their SYNTHETIC payment rules, and each contract's value by
+    month after its rules: the plan and last year's and this year's priced activity (what the ledger carries)."""
     files: dict[int, dict[ActivityKind, Path]] = {}
     for offset, year in ((1, month.year.previous()), (0, month.year)):
         step(f"generating SYNTHETIC hospital activity for {year} (ICB scale × {scale_factor:g})")
@@ -175,7 +249,14 @@ def _synthetic_contracts(
         )
         files[offset] = {kind: activity_path(folder, kind) for kind in ActivityKind}
     step("pricing last year's activity and rolling the contracts forward; pricing this year's for the ledger")
-    last_year = pricing.outturn_by_contract(workspace, files[1], month.year.previous())
+    before = month.year.previous()
+    apc = ActivityKind.APC
+    readmitted = (
+        _readmitted_by_contract(workspace, files[0][apc], month.year),
+        _readmitted_by_contract(workspace, files[1][apc], before),
+    )
+    priced_before = pricing.outturn_by_contract(workspace, files[1], before)
+    last_year = _paid(priced_before, readmitted[1], month.year.label)
     plan = contract_plan_rows(last_year, CONTRACT_GROWTH)
     this_year = pricing.outturn_by_contract(workspace, files[0], month.year)
     names = {org.code: org.name for org in list_organisations(workspace, OrgKind.PROVIDER)}
@@ -183,11 +264,20 @@ def _synthetic_contracts(
     for row in last_year:
         key = (row["provider"], row["commissioner"])
         totals[key] = totals.get(key, 0) + int(row["pence"])
+    plan_file = write_contract_plans(inputs / "contracts.csv", plan, month.year.label)
+    rules_file = write_contract_rules(inputs / "contract-rules.csv", last_year, month.year.label, CONTRACT_GROWTH)
+    step("applying the contracts' payment rules to the plans and the priced activity for the ledger")
+    spend = _contract_spend(
+        _read_contracts(workspace, plan_file, rules_file),
+        (this_year, readmitted[0]),
+        (priced_before, readmitted[1]),
+        names,
+    )
     return _DemoContracts(
-        write_contract_plans(inputs / "contracts.csv", plan, month.year.label),
-        write_contract_rules(inputs / "contract-rules.csv", last_year, month.year.label, CONTRACT_GROWTH),
+        plan_file,
+        rules_file,
         inputs / f"activity-{month.year.start_year}",
-        _contract_spend(plan, this_year, last_year, names),
+        spend,
         max(sorted(totals), key=lambda key: totals[key]),
     )
 
