@@ -296,6 +296,8 @@ def test_a_contract_plan_that_changes_a_stored_contract_needs_replace(tmp_path: 
             "contracts_changed": 1,
             "plan_before_pence": (12 * 1_000_000 + 1_200_000) * 100,
             "plan_after_pence": (12 * 900_000 + 1_200_000) * 100,
+            "rules_before": 0,  # payment rules held with the contract: none before, none in the file
+            "rules_after": 0,
         }
         assert contracts.import_contracts(workspace, cut, replace=True, who="ann") == 1
         newest = import_history(workspace)[0]
