@@ -288,14 +288,18 @@ def _contracts(book: Workbook, pack: BoardPack) -> None:
         Column("Forecast activity", "forecast_activity"),
         *CONTRACT_COLUMNS,
     )
-    lines = [
-        {"provider": contract["provider"], "commissioner": contract["commissioner"], **line}
-        for contract in pack.contracts
-        for line in contract["lines"]
-    ]
-    write_table(sheet, row, columns, lines)
+    write_table(sheet, row, columns, _per_contract(pack, "lines"))
     fit_widths(sheet)
     _payment_rules(book, pack)
+
+
+def _per_contract(pack: BoardPack, key: str) -> list[dict[str, Any]]:
+    """The rows each contract's statement lists under ``key``, each with its provider and commissioner."""
+    return [
+        {"provider": contract["provider"], "commissioner": contract["commissioner"], **item}
+        for contract in pack.contracts
+        for item in contract[key]
+    ]
 
 
 def _payment_rules(book: Workbook, pack: BoardPack) -> None:
@@ -311,12 +315,7 @@ def _payment_rules(book: Workbook, pack: BoardPack) -> None:
         money("YTD actual", "ytd_actual_pence"),
         money("Forecast", "forecast_pence"),
     )
-    rules = [
-        {"provider": contract["provider"], "commissioner": contract["commissioner"], **rule}
-        for contract in pack.contracts
-        for rule in contract["payment_rules"]
-    ]
-    write_table(sheet, row, columns, rules)
+    write_table(sheet, row, columns, _per_contract(pack, "payment_rules"))
     fit_widths(sheet)
 
 
