@@ -651,6 +651,19 @@ def test_cli_imports_a_good_file_with_exit_0(workspace_dir: Path, tmp_path: Path
         assert len(stored(workspace)) == 5
 
 
+def test_cli_ledger_list_counts_the_lines_of_each_month_stored(workspace_dir: Path, tmp_path: Path) -> None:
+    run_cli(workspace_dir, write_csv(tmp_path / "good.csv", GOOD_ROWS))
+
+    result = CliRunner().invoke(app, ["--workspace", str(workspace_dir), "ledger", "list", "--format", "json"])
+
+    assert result.exit_code == 0, result.output
+    # GOOD_ROWS: three lines of 01A and two of 02B, all in April 2025 (M01 of 2025/26)
+    assert json.loads(result.stdout) == [
+        {"org_code": "01A", "year": "2025/26", "month": "M01", "lines": 3},
+        {"org_code": "02B", "year": "2025/26", "month": "M01", "lines": 2},
+    ]
+
+
 def test_cli_header_row_option(workspace_dir: Path, tmp_path: Path) -> None:
     path = write_xlsx(tmp_path / "titled.xlsx", [["Ledger"], [], BASIC_HEADER, ["01A", "2025/26", 1, "acute", 1, 1]])
 

@@ -408,6 +408,18 @@ def test_the_example_file_is_the_built_in_example_and_is_valid() -> None:
     assert {lever.type for lever in scenario.levers} == schema_types  # one of every lever
 
 
+def test_the_example_command_prints_or_writes_the_built_in_example(tmp_path: Path) -> None:
+    runner = CliRunner()
+    printed = runner.invoke(app, ["scenario", "example"])
+    out = tmp_path / "mine.toml"
+    written = runner.invoke(app, ["scenario", "example", "--out", str(out)])
+    again = runner.invoke(app, ["scenario", "example", "--out", str(out), "-f", "json"])
+
+    assert printed.exit_code == written.exit_code == 0, printed.output + written.output
+    assert printed.stdout == EXAMPLE_SCENARIO == out.read_text(encoding="utf-8")
+    assert again.exit_code == 2 and "exists" in json.loads(again.stdout)["error"]
+
+
 def test_json_and_toml_files_read_alike(tmp_path: Path) -> None:
     data = tomllib.loads(EXAMPLE_SCENARIO)
     from_json, problems = read_scenario(write(tmp_path, "s.json", json.dumps(data)))

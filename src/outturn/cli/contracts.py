@@ -14,7 +14,7 @@ from outturn.cli.options import AsAtOption, OutputFormat, ReplaceOption
 from outturn.domain.activity import ActivityKind
 from outturn.domain.money import VARIANCE_CONVENTION, format_millions, format_thousands
 from outturn.services import contracts, pricing
-from outturn.stats.casemix import MIN_SPELLS
+from outturn.services.contracts import MIN_SPELLS
 
 KindOption = Annotated[ActivityKind, typer.Option("--kind", help="apc (spells), op (outpatients) or ae (A&E)")]
 

@@ -19,7 +19,6 @@ from outturn.reports.imports import import_document
 from outturn.services import forecasts, imports
 from outturn.services.imports import ImportSummary
 from outturn.services.organisations import list_organisations, load_reference_organisations
-from outturn.store import repository
 
 FileArgument = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .csv or .xlsx file")]
 
@@ -101,8 +100,8 @@ def ledger_import(
 @command()
 def ledger_list(ctx: typer.Context, fmt: OutputFormat = OutputFormat.TABLE) -> None:
     """The months of ledger stored, per organisation."""
-    with workspace_from(ctx) as opened, opened.store.reading() as session:
-        periods = repository.ledger_periods(session)
+    with workspace_from(ctx) as opened:
+        periods = imports.ledger_periods(opened)
     rows = [
         {"org_code": org, "year": str(FinancialYear(year)), "month": f"M{month:02d}", "lines": lines}
         for org, year, month, lines in periods

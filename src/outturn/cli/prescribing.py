@@ -15,8 +15,8 @@ from outturn.cli.command import command
 from outturn.cli.options import OutputFormat, ReplaceOption
 from outturn.domain.money import format_pounds
 from outturn.domain.prescribing import BnfGrouping, Denominator, OrgLevel
-from outturn.ingest.prescribing import Layout
 from outturn.services import prescribing
+from outturn.services.prescribing import Layout
 
 
 class LevelChoice(StrEnum):

@@ -41,7 +41,7 @@ from outturn.reports.savings import (
     scheme_history_document,
 )
 from outturn.services import savings
-from outturn.store.savings_repository import VersionConflict
+from outturn.services.savings import VersionConflict
 
 
 def _millions(key: str) -> Callable[[dict[str, Any]], str]:

@@ -17,9 +17,8 @@ from outturn.domain.errors import BadInput
 from outturn.domain.money import format_surplus, format_thousands
 from outturn.domain.scenarios import scenario_json_schema
 from outturn.domain.year_end import FORECAST_SURPLUS
-from outturn.ingest.scenarios import EXAMPLE_SCENARIO
 from outturn.reports.scenarios import scenario_document
-from outturn.services.scenarios import run_scenario
+from outturn.services.scenarios import example_scenario, run_scenario
 
 
 def _money(pence: int) -> str:
@@ -93,9 +92,9 @@ def scenario_example(
 ) -> None:
     """An example scenario file (TOML) with one of every lever, written for the demo workspace."""
     if out is None:
-        sys.stdout.write(EXAMPLE_SCENARIO)
+        sys.stdout.write(example_scenario())
         return
     if out.exists():
         raise BadInput(f"{out} exists: choose another name or remove it first")
-    out.write_text(EXAMPLE_SCENARIO, encoding="utf-8")
+    out.write_text(example_scenario(), encoding="utf-8")
     emit(fmt, {"written": str(out)}, lambda: console.print(f"example scenario written to {out}", highlight=False))

@@ -12,8 +12,7 @@ from outturn.cli._common import console, emit, print_warnings
 from outturn.cli.command import command
 from outturn.cli.options import OutputFormat
 from outturn.services import statistics
-from outturn.stats.funnel import FunnelKind, OutlierLimit, RatioMethod
-from outturn.stats.spc_rules import ImprovementDirection
+from outturn.services.statistics import FunnelKind, ImprovementDirection, OutlierLimit, RatioMethod
 
 InputOption = Annotated[Path, typer.Option("--input", "-i", exists=True, dir_okay=False, help="Input .csv or .xlsx")]
 ChartOption = Annotated[

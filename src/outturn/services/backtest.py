@@ -10,8 +10,6 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import fields, replace
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from outturn.domain.backtest import (
     BACKTEST_MONTHS,
     AutoChoice,
@@ -30,6 +28,7 @@ from outturn.engine.backends import memtable
 from outturn.engine.ledger import LEDGER_SCHEMA, line_figures_by_month
 from outturn.services.workspace import Workspace
 from outturn.store import repository
+from outturn.store.database import StoreSession
 
 _FIGURE_FIELDS = tuple(item.name for item in fields(LineFigures) if item.name != "category")
 
@@ -68,7 +67,7 @@ def _score_year(year: FinancialYear, by_month: Mapping[int, Sequence[LineFigures
 
 
 def _past_figures(
-    session: Session, workspace: Workspace, codes: Sequence[str], years: Sequence[FinancialYear]
+    session: StoreSession, workspace: Workspace, codes: Sequence[str], years: Sequence[FinancialYear]
 ) -> dict[tuple[int, int], list[LineFigures]]:
     """The organisations' line figures in each of ``years`` as at each month, keyed (start year, month)."""
     starts = sorted({year.start_year for year in years} | {year.start_year - 1 for year in years})
@@ -102,7 +101,7 @@ def _scored(
 
 
 def _member_choices(
-    session: Session,
+    session: StoreSession,
     categories_by_member: Mapping[str, Iterable[CostCategory]],
     as_at: FinancialMonth,
     grouped: Mapping[tuple[int, int], Sequence[LineFigures]],
@@ -139,7 +138,7 @@ def _of_org(code: str) -> Callable[[LineFigures], bool]:
 
 
 def auto_methods(
-    session: Session,
+    session: StoreSession,
     workspace: Workspace,
     categories_by_member: Mapping[str, Iterable[CostCategory]],
     as_at: FinancialMonth,

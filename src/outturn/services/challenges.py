@@ -13,8 +13,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from outturn.domain.activity import PointOfDelivery
 from outturn.domain.challenges import (
     Challenge,
@@ -36,6 +34,7 @@ from outturn.services.workspace import Workspace
 from outturn.store import challenges_repository as store
 from outturn.store import contracts_repository
 from outturn.store.challenges_repository import ChallengeConflict
+from outturn.store.database import StoreSession
 from outturn.store.savings_repository import history, record_change
 
 __all__ = [
@@ -76,7 +75,7 @@ def _key(year: FinancialYear, reference: str) -> str:
     return f"{year.label} {reference}"
 
 
-def _check_contract(session: Session, provider: str, commissioner: str, year: FinancialYear) -> None:
+def _check_contract(session: StoreSession, provider: str, commissioner: str, year: FinancialYear) -> None:
     held = {(c.provider, c.commissioner) for c in contracts_repository.load_contracts(session, year, provider)}
     if (provider, commissioner) not in held:
         raise NotFound(f"no contract between provider {provider} and commissioner {commissioner} in {year}")
@@ -88,7 +87,7 @@ def _check_point_of_delivery(point_of_delivery: str | None) -> None:
         raise ChallengeError(f"point of delivery {point_of_delivery!r} is not one of {allowed}")
 
 
-def _add(session: Session, challenge: Challenge, who: str) -> Challenge:
+def _add(session: StoreSession, challenge: Challenge, who: str) -> Challenge:
     _check_contract(session, challenge.provider, challenge.commissioner, challenge.year)
     _check_point_of_delivery(challenge.point_of_delivery)
     stored = store.insert_challenge(session, challenge, who)
@@ -177,7 +176,7 @@ def challenge_history_document(workspace: Workspace, reference: str) -> dict[str
 
 
 def statement_summaries(
-    session: Session, year: FinancialYear, provider: str | None, as_at: FinancialMonth
+    session: StoreSession, year: FinancialYear, provider: str | None, as_at: FinancialMonth
 ) -> dict[tuple[str, str], ChallengeSummary]:
     """The challenges of each of the provider's contracts (every provider's when None), as its statement counts
     them (the log as it stands)."""

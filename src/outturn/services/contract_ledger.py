@@ -9,8 +9,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from pathlib import Path
 
-from sqlalchemy.orm import Session
-
 from outturn.domain.contract_ledger import (
     ContractKey,
     ContractLinks,
@@ -28,6 +26,7 @@ from outturn.services import imports
 from outturn.services.contracts import ContractStatement, contract_statements
 from outturn.services.workspace import Workspace
 from outturn.store import contracts_repository, repository
+from outturn.store.database import StoreSession
 
 IMPORT_KIND = "contract map"
 
@@ -78,7 +77,7 @@ def import_contract_map(
     return imports.ImportSummary(IMPORT_KIND, path.name, len(links), len(stored))
 
 
-def contract_links(session: Session, contracts: Iterable[ContractKey]) -> list[ContractLinks]:
+def contract_links(session: StoreSession, contracts: Iterable[ContractKey]) -> list[ContractLinks]:
     """Each contract's ledger lines: the stored mapping, else the commissioner's one line naming the provider."""
     chosen = list(contracts)
     commissioners = sorted({commissioner for _provider, commissioner in chosen})
@@ -89,7 +88,7 @@ def contract_links(session: Session, contracts: Iterable[ContractKey]) -> list[C
     )
 
 
-def check_contract_line(session: Session, line: LineKey) -> None:
+def check_contract_line(session: StoreSession, line: LineKey) -> None:
     """Bad input unless the ledger line carries a contract's value (mapped, or by default): what the ``contract``
     forecast method needs."""
     org_code, category, subcategory = line

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import ibis.expr.types as ir
-from sqlalchemy.orm import Session
 
 from outturn.domain.activity import ActivityKind, PointOfDelivery
 from outturn.domain.challenges import ChallengeSummary
@@ -37,6 +36,17 @@ from outturn.services.pricing import contract_tariff, priced_activity, stored_ac
 from outturn.services.workspace import Workspace
 from outturn.stats.casemix import MIN_SPELLS, Drift, PriceSample, adjust_family, case_mix_drift
 from outturn.store import contracts_repository, repository
+from outturn.store.database import StoreSession
+
+__all__ = [
+    "BASELINE_MONTHS",
+    "MIN_SPELLS",
+    "ContractStatement",
+    "contract_statements",
+    "import_contracts",
+    "local_prices_table",
+    "statement_documents",
+]
 
 
 def _contract_key(contract: Contract) -> tuple[str, str, int]:
@@ -56,7 +66,7 @@ def _contract_pence(contracts: Sequence[Contract]) -> int:
     )
 
 
-def _contracts_replacement(session: Session, contracts: Sequence[Contract]) -> dict[str, int]:
+def _contracts_replacement(session: StoreSession, contracts: Sequence[Contract]) -> dict[str, int]:
     """The stored contracts the file's would replace: how many, how many differ, and their plan £ before and after."""
     stored = {
         _contract_key(found): found

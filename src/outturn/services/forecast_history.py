@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy.orm import Session
-
 from outturn.domain.backtest import AUTO_FALLBACK
 from outturn.domain.forecast import EXTRAPOLATIONS, LineForecast
 from outturn.domain.forecast_history import CategoryRecord, HistoryMonth, MonthRecord, history
@@ -30,6 +28,7 @@ from outturn.services.position import (
 from outturn.services.workspace import Workspace
 from outturn.store import forecast_history_repository as store
 from outturn.store import repository
+from outturn.store.database import StoreSession
 from outturn.store.savings_repository import record_change
 
 LineKey = tuple[str, CostCategory]
@@ -66,7 +65,7 @@ def _category_record(
     )
 
 
-def month_records(session: Session, workspace: Workspace, month: FinancialMonth) -> list[MonthRecord]:
+def month_records(session: StoreSession, workspace: Workspace, month: FinancialMonth) -> list[MonthRecord]:
     """Every planned organisation's forecast as at ``month``, from the ledger, plans, overrides and method settings
     as they stand: the position's own forecast (the workspace's method with the stored settings and, with ``auto``,
     each organisation's back-test picks; overrides included) and each method's without overrides."""
@@ -111,7 +110,7 @@ def month_records(session: Session, workspace: Workspace, month: FinancialMonth)
     ]
 
 
-def record_month(session: Session, workspace: Workspace, month: FinancialMonth, who: str) -> int:
+def record_month(session: StoreSession, workspace: Workspace, month: FinancialMonth, who: str) -> int:
     """Record ``month``'s forecast history in the caller's transaction (a month recorded before is replaced, and
     the audit trail says what it held); returns the number of organisations recorded."""
     records = month_records(session, workspace, month)

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from outturn.domain.errors import BadInput, NotFound
 from outturn.domain.forecast import ForecastMethod
 from outturn.domain.forecast_methods import MethodSetting
 from outturn.services.contract_ledger import check_contract_line
 from outturn.services.workspace import Workspace
 from outturn.store import method_settings, repository
+from outturn.store.database import StoreSession
 from outturn.store.savings_repository import AuditEntry, history, record_change
 
 AUDIT_ENTITY = "forecast-method"
@@ -40,12 +39,12 @@ def audit_key(setting: MethodSetting) -> str:
     )
 
 
-def _check_org(session: Session, org_code: str) -> None:
+def _check_org(session: StoreSession, org_code: str) -> None:
     if org_code not in repository.org_tree(session):
         raise NotFound(f"unknown organisation {org_code!r}")
 
 
-def _check_contract_line(session: Session, setting: MethodSetting) -> None:
+def _check_contract_line(session: StoreSession, setting: MethodSetting) -> None:
     """The contract method is set on a line that carries a contract's value, never on a whole category."""
     if setting.subcategory is None:
         raise BadInput(

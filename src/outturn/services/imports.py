@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pyarrow as pa
-from sqlalchemy.orm import Session
 
 from outturn.domain.ledger import LedgerLine
 from outturn.domain.ledger_replacement import LedgerReplacement, Side, compare_ledger
@@ -23,7 +22,7 @@ from outturn.ingest.organisations import read_organisations_csv
 from outturn.ingest.plans import read_plans, read_risks
 from outturn.services.workspace import Workspace, reconcile_import_log
 from outturn.store import repository
-from outturn.store.database import StoreUnavailable
+from outturn.store.database import StoreSession, StoreUnavailable
 from outturn.store.repository import ImportRecord
 
 __all__ = [
@@ -41,6 +40,7 @@ __all__ = [
     "import_plans",
     "import_risks",
     "is_last_import",
+    "ledger_periods",
     "no_progress",
     "refuse_unless_replace",
     "sha256_of",
@@ -144,7 +144,7 @@ def _month_names(months: Iterable[tuple[int, int]]) -> str:
 
 
 def _check_replacement(
-    session: Session, path: Path, sha256: str, lines: Sequence[LedgerLine], replace: bool
+    session: StoreSession, path: Path, sha256: str, lines: Sequence[LedgerLine], replace: bool
 ) -> LedgerReplacement:
     """Compare the file with the stored months it names; raise when it changes a closed month, or removes
     stored lines without an explicit replace."""
@@ -283,6 +283,12 @@ def import_history(workspace: Workspace, limit: int | None = None) -> list[Impor
     reconcile_import_log(workspace)
     with workspace.store.reading() as session:
         return repository.list_imports(session, limit)
+
+
+def ledger_periods(workspace: Workspace) -> list[tuple[str, int, int, int]]:
+    """The months of ledger stored: (organisation, year's start, month number, lines), by organisation and month."""
+    with workspace.store.reading() as session:
+        return repository.ledger_periods(session)
 
 
 def import_plans(workspace: Workspace, path: Path, *, who: str = "") -> ImportSummary:

@@ -12,8 +12,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from outturn.domain.backtest import AUTO, AUTO_FALLBACK, AutoChoice, Backtest
 from outturn.domain.contract_ledger import LineKey
 from outturn.domain.errors import BadInput
@@ -34,6 +32,7 @@ from outturn.services.contract_ledger import line_contract_forecasts
 from outturn.services.workspace import Workspace
 from outturn.store import method_settings, repository
 from outturn.store import savings_repository as savings_store
+from outturn.store.database import StoreSession
 
 
 class PositionError(BadInput):
@@ -168,7 +167,7 @@ def unmatched_line_settings(
 
 
 def _planned(
-    session: Session, request: PositionRequest
+    session: StoreSession, request: PositionRequest
 ) -> tuple[OrgTree, Organisation, list[FinancialPlan], list[str]]:
     """The organisation asked for, the plans the position sums and their organisations (the members)."""
     year = request.as_at.year
@@ -195,7 +194,7 @@ def compute_backtest(workspace: Workspace, org_code: str | None = None, as_at: s
 
 
 def position_methods(
-    session: Session,
+    session: StoreSession,
     workspace: Workspace,
     request: PositionRequest,
     tree: OrgTree,

@@ -37,6 +37,18 @@ from outturn.services import imports
 from outturn.services.workspace import Workspace
 from outturn.settings import default_reference_dir
 
+__all__ = [
+    "SWAPS_FILE",
+    "GeneratedPrescribing",
+    "Layout",
+    "PrescribingImport",
+    "generate_prescribing",
+    "import_prescribing",
+    "prescribing_measures",
+    "prescribing_savings",
+    "stored_months",
+]
+
 SWAPS_FILE = Path("openprescribing") / "formulation_swaps.csv"
 
 

@@ -11,8 +11,6 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy.orm import Session
-
 from outturn.domain.errors import BadInput, Conflict, NotFound, OutturnError
 from outturn.domain.money import Pence
 from outturn.domain.periods import FinancialMonth, FinancialYear
@@ -27,6 +25,35 @@ from outturn.services import forecast_history
 from outturn.services.workspace import Workspace
 from outturn.store import repository
 from outturn.store import savings_repository as store
+from outturn.store.database import StoreSession
+from outturn.store.savings_repository import VersionConflict
+
+__all__ = [
+    "CloseRefused",
+    "MonthNotClosed",
+    "MonthStatusChange",
+    "ReasonMissing",
+    "SavingsError",
+    "SchemeChanges",
+    "SchemeNotFound",
+    "SchemeRefused",
+    "SchemeView",
+    "VersionConflict",
+    "WorkbookImport",
+    "close_month",
+    "closed_months",
+    "edit_window",
+    "export_workbook",
+    "import_workbook",
+    "list_schemes",
+    "month_status_changes",
+    "movement",
+    "reopen_month",
+    "savings_rollup",
+    "set_target",
+    "show_scheme",
+    "update_scheme",
+]
 
 
 class SavingsError(OutturnError):
@@ -66,7 +93,7 @@ def _as_at(workspace: Workspace) -> FinancialMonth | None:
     return workspace.month_or_default(None)
 
 
-def edit_window(workspace: Workspace, session: Session, year: FinancialYear) -> EditWindow:
+def edit_window(workspace: Workspace, session: StoreSession, year: FinancialYear) -> EditWindow:
     """The months of ``year`` an edit may change: by the workspace's as-at month and the month-end closes."""
     return EditWindow.for_year(year, _as_at(workspace), store.last_closed_month(session, year))
 
@@ -158,7 +185,7 @@ def import_workbook(workspace: Workspace, path: Path, who: str) -> WorkbookImpor
     return WorkbookImport(path.name, created, updated, unchanged, len(targets))
 
 
-def _save_targets(session: Session, targets: Sequence[SavingsTarget], who: str) -> None:
+def _save_targets(session: StoreSession, targets: Sequence[SavingsTarget], who: str) -> None:
     before = {(target.org_code, target.year): target for target in store.load_targets(session)}
     store.save_targets(session, targets)
     for target in targets:
@@ -287,7 +314,7 @@ def update_scheme(
         if current is None:
             raise SchemeNotFound(f"no scheme {reference} in {year}")
         if current.version != expected_version:
-            raise store.VersionConflict(reference, expected_version, current)
+            raise VersionConflict(reference, expected_version, current)
         edited = changes.apply(current)
         faults = edit_faults(current, edited, edit_window(workspace, session, year))
         if faults:
@@ -325,7 +352,7 @@ def close_month(workspace: Workspace, as_at: FinancialMonth, who: str) -> int:
     return len(schemes)
 
 
-def _close_again(session: Session, as_at: FinancialMonth, who: str) -> int:
+def _close_again(session: StoreSession, as_at: FinancialMonth, who: str) -> int:
     """Close a reopened month again (its first close's snapshot stands: a close never changes)."""
     if (as_at.year.start_year, as_at.number) in repository.closed_months(session):
         raise CloseRefused(f"{as_at} is already closed: closes cannot be changed")

@@ -42,7 +42,7 @@ from outturn.domain.scenarios import (
 from outturn.engine import contracts as contract_engine
 from outturn.engine import scenario_activity
 from outturn.engine.backends import memtable
-from outturn.ingest.scenarios import read_scenario
+from outturn.ingest.scenarios import EXAMPLE_SCENARIO, read_scenario
 from outturn.services import contracts as contract_service
 from outturn.services import pricing as pricing_service
 from outturn.services import scenario_inputs
@@ -357,3 +357,8 @@ def run_loaded(
     inputs = [LeverInputs(groups.get(index)) for index in range(len(levers))]
     result = apply_scenario(baseline, levers, inputs, check)
     return ScenarioRun(source, scenario, result, tuple(str(problem) for problem in position.warnings))
+
+
+def example_scenario() -> str:
+    """An example scenario file (TOML) with one of every lever, written for the demo workspace."""
+    return EXAMPLE_SCENARIO

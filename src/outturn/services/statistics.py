@@ -25,6 +25,17 @@ from outturn.stats.funnel import (
 from outturn.stats.spc import RECOMMENDED_POINTS, SpcPoint, SpcResult, SpcSegment, spc
 from outturn.stats.spc_rules import ImprovementDirection
 
+__all__ = [
+    "FunnelKind",
+    "FunnelReport",
+    "ImprovementDirection",
+    "OutlierLimit",
+    "RatioMethod",
+    "SpcReport",
+    "funnel_from_file",
+    "spc_from_file",
+]
+
 
 def _rebase_positions(series: Series, rebase: Sequence[str]) -> list[int]:
     positions = []

@@ -26,7 +26,6 @@ from importlib import resources
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from argon2.profiles import CHEAPEST, get_default_parameters
-from sqlalchemy.exc import IntegrityError
 
 from outturn.domain.errors import BadInput
 from outturn.domain.organisations import OrgKind
@@ -246,7 +245,7 @@ def _claim_attempt(workspace: Workspace, free_failures: dict[str, int]) -> None:
                     if not store.claim_throttle(session, key, version, failures, at, blocked_until):
                         raise _Raced()
             return
-        except (_Raced, IntegrityError):  # IntegrityError: another try inserted the first row for a key
+        except _Raced:
             continue
     raise TooManyAttempts(1)
 

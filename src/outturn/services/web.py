@@ -9,8 +9,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, or_, select
-
 from outturn.domain.contracts import ContractError
 from outturn.domain.periods import FinancialYear
 from outturn.domain.plans import RiskItem, RiskKind
@@ -25,7 +23,7 @@ from outturn.services.workspace import Workspace
 from outturn.stats import montecarlo
 from outturn.store import contracts_repository, repository
 from outturn.store import savings_repository as savings_store
-from outturn.store.models import AuditRow, ForecastOverrideRow, ImportRow, OrganisationRow
+from outturn.store import stamps as stored_stamps
 from outturn.store.savings_repository import VersionConflict
 
 __all__ = [
@@ -79,27 +77,13 @@ def data_stamps(workspace: Workspace) -> dict[str, Any]:
       unchanged scheme in a re-imported workbook is not);
     - overrides: how many and the newest; organisations: their import kind's stamp and how many there are.
     """
-    previous = func.lag(ImportRow.sha256).over(partition_by=ImportRow.kind, order_by=ImportRow.id).label("previous")
-    imports = select(ImportRow.id, ImportRow.kind, ImportRow.sha256, previous).subquery()
-    changing = (
-        select(imports.c.kind, func.max(imports.c.id))
-        .where(or_(imports.c.previous.is_(None), imports.c.previous != imports.c.sha256))
-        .group_by(imports.c.kind)
-    )
     with workspace.store.reading() as session:
-        stamps: dict[str, Any] = {row[0]: row[1] for row in session.execute(changing)}
-        for entity, newest in session.execute(select(AuditRow.entity, func.max(AuditRow.id)).group_by(AuditRow.entity)):
+        stamps: dict[str, Any] = dict(stored_stamps.changing_imports(session))
+        for entity, newest in stored_stamps.newest_audit_entries(session).items():
             kind = AUDITED.get(entity, f"audit {entity}")
             stamps[kind] = max(newest, stamps.get(kind, newest))
-        stamps[OVERRIDES] = tuple(
-            session.execute(
-                select(func.count(), func.max(ForecastOverrideRow.recorded_at)).select_from(ForecastOverrideRow)
-            ).one()
-        )
-        stamps[ORGANISATIONS] = (
-            stamps.get(ORGANISATIONS),
-            session.scalar(select(func.count()).select_from(OrganisationRow)),
-        )
+        stamps[OVERRIDES] = stored_stamps.overrides_stamp(session)
+        stamps[ORGANISATIONS] = (stamps.get(ORGANISATIONS), stored_stamps.organisation_count(session))
     return stamps
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeAlias
 
 from alembic import command
 from alembic.config import Config
@@ -22,6 +23,11 @@ from outturn.domain.errors import Unavailable
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 DEFAULT_BUSY_TIMEOUT_SECONDS = 15.0
 STORE_BUSY = "the store is busy (another outturn process is writing); try again"
+
+
+StoreSession: TypeAlias = Session
+"""One unit of work in the store (a transaction, or a read): what ``Store.transaction`` and ``Store.reading`` yield.
+Services hold it only to hand it to the store's repositories, which are the one place that writes SQL."""
 
 
 class StoreUnavailable(Unavailable):
@@ -94,7 +100,7 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
+    def transaction(self) -> Iterator[StoreSession]:
         """A session whose work commits together at the end, or rolls back entirely on any error.
 
         On SQLite it takes the write lock first (``BEGIN IMMEDIATE``), waiting for another writer to finish: two
@@ -112,7 +118,7 @@ class Store:
             yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextmanager
-    def reading(self) -> Iterator[Session]:
+    def reading(self) -> Iterator[StoreSession]:
         with _store_faults(self.engine), self._sessions() as session:
             yield session
 

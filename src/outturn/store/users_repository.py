@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from outturn.store.models import LoginAttemptRow, LoginThrottleRow, UserRow, WebSessionRow
@@ -139,11 +140,15 @@ def claim_throttle(
     session: Session, key: str, seen_version: int | None, failures: int, at: datetime, blocked_until: datetime
 ) -> bool:
     """Count one more attempt for ``key`` if nobody changed it since it was read at ``seen_version`` (None: it did
-    not exist). False when another attempt got there first; a racing first insert raises ``IntegrityError``."""
+    not exist). False when another attempt got there first, including one that inserted the key's first row (the
+    unit of work is then spoilt: the caller rolls it back and reads again)."""
     values = {"failures": failures, "last_at": at, "blocked_until": blocked_until}
     if seen_version is None:
         session.add(LoginThrottleRow(key=key, version=0, **values))
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:  # another try inserted the first row for this key
+            return False
         return True
     claimed = session.execute(
         update(LoginThrottleRow)
