@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+import outturn
 from outturn.cli import app
 from outturn.domain.activity import PointOfDelivery
 from outturn.domain.ledger import CostCategory
@@ -35,7 +36,7 @@ from outturn.domain.scenario_effects import (
 )
 from outturn.domain.scenario_levers import apply_scenario
 from outturn.domain.scenarios import Scenario, scenario_json_schema
-from outturn.ingest.scenarios import EXAMPLE_SCENARIO, read_scenario
+from outturn.ingest.scenarios import EXAMPLE_SCENARIO, example_scenario_files, read_scenario
 from outturn.services import scenarios as scenario_service
 from outturn.services.scenario_inputs import generic_figures
 from outturn.services.scenarios import practice_groups
@@ -406,6 +407,15 @@ def test_the_example_file_is_the_built_in_example_and_is_valid() -> None:
         if "type" in definition.get("properties", {})
     }
     assert {lever.type for lever in scenario.levers} == schema_types  # one of every lever
+
+
+def test_the_examples_ship_inside_the_package_and_the_repository_links_to_them() -> None:
+    package = Path(outturn.__file__).resolve().parent
+    files = example_scenario_files()
+
+    # found from the package itself (an installed wheel has them), not from a source checkout's layout
+    assert files == {"recovery-2025-26.toml": package / "examples" / "scenarios" / "recovery-2025-26.toml"}
+    assert EXAMPLE_FILE.resolve() == files["recovery-2025-26.toml"].resolve()
 
 
 def test_the_example_command_prints_or_writes_the_built_in_example(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import json
 import re
 import tomllib
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -104,85 +105,15 @@ def read_scenario(path: Path) -> tuple[Scenario | None, list[Problem]]:
         return None, validation_problems(path.name, error)
 
 
-EXAMPLE_SCENARIO = """\
-# A recovery scenario for the demo workspace (`make demo`): NHS Buckinghamshire, Oxfordshire and Berkshire
-# West ICB at M08 2025/26. Levers apply in this order, each to the position the ones before it left.
-# Run it: outturn -w demo-workspace scenario run examples/scenarios/recovery-2025-26.toml
-# Every figure below is ILLUSTRATIVE; the demo's ledger and activity are SYNTHETIC.
-name = "Recovery plan 2025/26"
-description = "Demand management, contract and running-cost levers to close the forecast gap"
-org = "QU9"
-as_at = "2025-11"
+# The example scenario files ship inside the package (package data), so an installed outturn has them too; the
+# repository's examples/scenarios is a link to this folder.
+EXAMPLES = resources.files("outturn") / "examples" / "scenarios"
+EXAMPLE_SCENARIO = (EXAMPLES / "recovery-2025-26.toml").read_text(encoding="utf-8")
 
-# The public example: a 10% cut in GP referrals across all practices (valued at £975k a year in one PCT).
-[[levers]]
-type = "gp_referral_cut"
-percent = 10
 
-# A further cut for Buckinghamshire's practices in trauma and orthopaedics, from January. A practice group is
-# any list of practice, PCN, sub-ICB or ICB codes.
-[[levers]]
-type = "gp_referral_cut"
-label = "Musculoskeletal triage, Buckinghamshire practices (5% more)"
-percent = 5
-practices = ["14Y"]
-treatment_functions = ["110"]
-start_month = "M10"
-
-# Outpatient follow-ups above all providers' ratio for the specialty are stopped.
-[[levers]]
-type = "follow_up_ratio"
-
-# Procedures of limited clinical value: minor hand procedures and children's tonsillectomy.
-[[levers]]
-type = "plcv_threshold"
-hrgs = ["HN45A", "CA60B"]
-percent = 50
-
-[[levers]]
-type = "generic_prescribing"
-target_percent = 90
-current_percent = 84.5
-annual_items = 9_800_000
-generic_item_cost = "£6.10"
-branded_item_cost = "£21.40"
-
-[[levers]]
-type = "contract_value_cut"
-provider = "RTH"
-commissioner = "10Q"
-amount = "£2m"
-
-[[levers]]
-type = "vacancy_control"
-monthly_saving = "£60k"
-
-[[levers]]
-type = "bed_closure"
-label = "Community hospital ward closed"
-beds = 12
-cost_per_bed_day = "£350"
-occupancy_percent = 92
-reprovision_percent = 30
-
-# A new town of 6,000 people, younger than average.
-[[levers]]
-type = "population_growth"
-people = 6_000
-age_profile = [
-  { band = "0-17", share_percent = 28, cost_index = 0.6 },
-  { band = "18-64", share_percent = 60, cost_index = 0.9 },
-  { band = "65+", share_percent = 12, cost_index = 2.6 },
-]
-
-[[levers]]
-type = "tariff_change"
-percent = -1.1
-
-[[levers]]
-type = "non_recurrent"
-label = "Estates disposal"
-amount = "£1.5m"
-month = "M11"
-category = "other_programme"
-"""
+def example_scenario_files() -> dict[str, Path]:
+    """The example scenario files, by file name (none where the package is not unpacked on a file system)."""
+    folder = Path(str(EXAMPLES))
+    if not folder.is_dir():
+        return {}
+    return {path.name: path for path in sorted(folder.iterdir()) if path.is_file() and path.suffix.lower() in FORMATS}

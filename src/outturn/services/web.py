@@ -15,6 +15,7 @@ from outturn.domain.plans import RiskItem, RiskKind
 from outturn.domain.position import Position
 from outturn.domain.savings import SavingsFigures
 from outturn.domain.savings_rollup import RollupLevel
+from outturn.ingest.scenarios import FORMATS, example_scenario_files
 from outturn.services.position import PositionError, compute_position
 from outturn.services.reconciliation import reconciliation, reconciliation_document
 from outturn.services.risk import fan_points, simulate_year_end
@@ -160,20 +161,19 @@ def contract_summaries(workspace: Workspace, year: FinancialYear) -> list[Contra
     ]
 
 
-# the repository's examples (a source checkout); an installed package has none
-EXAMPLE_SCENARIOS = Path(__file__).resolve().parents[3] / "examples" / "scenarios"
-SCENARIO_SUFFIXES = (".toml", ".json")
+SCENARIO_SUFFIXES = tuple(FORMATS)
 
 
 def scenario_files(workspace: Workspace) -> dict[str, Path]:
     """The scenario files a user may pick, by the name the page shows: ``scenarios/NAME`` from the workspace's
-    ``scenarios`` folder, then ``examples/NAME`` from the repository's examples."""
+    ``scenarios`` folder, then ``examples/NAME`` from the examples shipped with outturn."""
     found: dict[str, Path] = {}
-    for label, folder in (("scenarios", workspace.path / "scenarios"), ("examples", EXAMPLE_SCENARIOS)):
-        if folder.is_dir():
-            for path in sorted(folder.iterdir()):
-                if path.is_file() and path.suffix.lower() in SCENARIO_SUFFIXES:
-                    found[f"{label}/{path.name}"] = path
+    folder = workspace.path / "scenarios"
+    if folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and path.suffix.lower() in SCENARIO_SUFFIXES:
+                found[f"scenarios/{path.name}"] = path
+    found.update({f"examples/{name}": path for name, path in example_scenario_files().items()})
     return found
 
 
