@@ -21,6 +21,13 @@ from typer.testing import CliRunner
 
 from outturn.cli import app
 from outturn.domain.activity import PointOfDelivery
+from outturn.domain.contract_measures import (
+    case_mix_windows,
+    follow_up_ratio,
+    follow_ups_above_benchmark,
+    months_of,
+    peer_follow_up_ratios,
+)
 from outturn.domain.contracts import ActualLine, Contract, PlanLine, forecast_remaining, statement_lines
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.engine import pricing
@@ -56,6 +63,28 @@ def test_statement_lines_by_hand() -> None:
     assert line.forecast_pence == 1_440_000_00
     assert line.over_performance_pence == 1_440_000_00 - 1_200_000_00
     assert line.forecast_variance_favourable_pence == 1_200_000_00 - 1_440_000_00  # the same, as an adverse variance
+
+
+def test_case_mix_windows_by_hand() -> None:
+    # M05: the latest three months (M03-M05) would overlap the first quarter (M01-M03): no comparison yet
+    assert case_mix_windows(5) is None
+    # M06: M04-M06 against M01-M03; M12: M10-M12
+    assert case_mix_windows(6) == ((1, 3), (4, 6))
+    assert case_mix_windows(12) == ((1, 3), (10, 12))
+    assert months_of((10, 12)) == (10, 11, 12)
+
+
+def test_follow_up_rules_by_hand() -> None:
+    # treatment function 110: 40 + 10 firsts, 80 + 30 follow-ups -> 110 / 50 = 2.2; 300: no firsts, no ratio
+    counts = [("110", 40, 80), ("110", 10, 30), ("300", 0, 5)]
+    assert peer_follow_up_ratios(counts) == {"110": 2.2}
+    assert follow_up_ratio(40, 80) == 2.0 and follow_up_ratio(0, 5) is None
+    # 40 firsts at a benchmark of 1.5 allow 60 follow-ups: 80 is 20 above; 50 is none above, never negative
+    assert follow_ups_above_benchmark(40, 80, 1.5) == 20
+    assert follow_ups_above_benchmark(40, 50, 1.5) == 0
+    # 7 firsts at 1.3 allow 9.1, a whole 9 attendances: 12 is 3 above
+    assert follow_ups_above_benchmark(7, 12, 1.3) == 3
+    assert follow_ups_above_benchmark(40, 80, None) is None
 
 
 def test_case_mix_drift_matches_an_independent_z_test() -> None:

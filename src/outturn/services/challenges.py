@@ -26,6 +26,7 @@ from outturn.domain.challenges import (
     drift_challenge,
     year_of_reference,
 )
+from outturn.domain.contract_measures import case_mix_windows, months_of
 from outturn.domain.errors import NotFound
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.reports.audit import audit_trail
@@ -199,7 +200,7 @@ def raise_drift_challenge(
     """A coding challenge for one case-mix drift cell of a contract's statement, in one step: the point of
     delivery, treatment function and current months from the cell; £ = (current mean price - baseline mean price)
     x current spells; the working in the notes."""
-    from outturn.services.contracts import BASELINE_MONTHS, contract_statements  # it imports this module
+    from outturn.services.contracts import contract_statements  # it imports this module
 
     provider, commissioner = provider.upper(), commissioner.upper()
     statements = contract_statements(workspace, provider, as_at, commissioner)
@@ -209,7 +210,8 @@ def raise_drift_challenge(
         for pod, tf, drift in statement.drift
         if (pod, tf) == (point_of_delivery, treatment_function)
     ]
-    if not cells:
+    windows = case_mix_windows(as_at.number)
+    if not cells or windows is None:  # a statement has drift cells only where the windows exist
         raise NotFound(
             f"no case-mix cell {point_of_delivery}, treatment function {treatment_function} in the statement of"
             f" {provider} x {commissioner} as at {as_at}"
@@ -222,8 +224,8 @@ def raise_drift_challenge(
         drift.baseline_pence,
         drift.current_spells,
         drift.actual_pence,
-        BASELINE_MONTHS,
-        tuple(range(as_at.number - 2, as_at.number + 1)),
+        months_of(windows[0]),
+        months_of(windows[1]),
     )
     challenge = drift_challenge(cell, provider, commissioner, as_at.year, on or date.today(), who)
     with workspace.store.transaction() as session:

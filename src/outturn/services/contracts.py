@@ -12,6 +12,12 @@ import ibis.expr.types as ir
 
 from outturn.domain.activity import ActivityKind, PointOfDelivery
 from outturn.domain.challenges import ChallengeSummary
+from outturn.domain.contract_measures import (
+    case_mix_windows,
+    follow_up_ratio,
+    follow_ups_above_benchmark,
+    peer_follow_up_ratios,
+)
 from outturn.domain.contract_rules import rule_rows
 from outturn.domain.contracts import (
     ActualLine,
@@ -39,7 +45,6 @@ from outturn.store import contracts_repository, repository
 from outturn.store.database import StoreSession
 
 __all__ = [
-    "BASELINE_MONTHS",
     "MIN_SPELLS",
     "ContractStatement",
     "contract_statements",
@@ -224,7 +229,11 @@ def contract_statements(
         contract_engine.referral_sources(priced[ActivityKind.OP], year=year.start_year, as_at_month=as_at.number)
     )
     drift = _drift(backend, priced[ActivityKind.APC], year, as_at, min_spells)
-    benchmark = follow_up_benchmark if follow_up_benchmark is not None else _peer_ratio(follow_rows)
+    benchmark = (
+        follow_up_benchmark
+        if follow_up_benchmark is not None
+        else peer_follow_up_ratios((row["treatment_function"], row["firsts"], row["follow_ups"]) for row in follow_rows)
+    )
     statements = []
     for contract in contracts:
         mine = (contract.provider, contract.commissioner)
@@ -282,28 +291,16 @@ def _readmissions(
     return backend.to_rows(contract_engine.contract_actuals(units, year=year.start_year, provider=provider))
 
 
-def _peer_ratio(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
-    """Follow-ups per first attendance by treatment function across every provider and commissioner."""
-    totals: dict[str, list[int]] = {}
-    for row in rows:
-        pair = totals.setdefault(row["treatment_function"], [0, 0])
-        pair[0] += row["firsts"]
-        pair[1] += row["follow_ups"]
-    return {tf: follow / first for tf, (first, follow) in totals.items() if first}
-
-
 def _follow_ups(rows: Sequence[dict[str, Any]], benchmark: float | dict[str, float]) -> list[dict[str, Any]]:
     found = []
     for row in rows:
         target = benchmark if isinstance(benchmark, float) else benchmark.get(row["treatment_function"])
-        ratio = row["follow_ups"] / row["firsts"] if row["firsts"] else None
-        excess = max(row["follow_ups"] - round(row["firsts"] * target), 0) if target is not None else None
         found.append(
             {
                 **{k: row[k] for k in ("treatment_function", "firsts", "follow_ups")},
-                "ratio": ratio,
+                "ratio": follow_up_ratio(row["firsts"], row["follow_ups"]),
                 "benchmark_ratio": target,
-                "follow_ups_above_benchmark": excess,
+                "follow_ups_above_benchmark": follow_ups_above_benchmark(row["firsts"], row["follow_ups"], target),
             }
         )
     return found
@@ -315,24 +312,16 @@ def _adjusted(cells: list[tuple[str, str, Drift]]) -> list[tuple[str, str, Drift
     return [(pod, tf, found) for (pod, tf, _), found in zip(cells, adjusted, strict=True)]
 
 
-BASELINE_MONTHS = (1, 2, 3)  # case mix now is set against the first quarter's
-
-
 def _drift(
     backend: Backend, priced_apc: ir.Table, year: FinancialYear, as_at: FinancialMonth, min_spells: int
 ) -> list[tuple[tuple[str, str], str, str, Drift]]:
     """Case mix in the latest three months against the first quarter of the year (needs as-at M06 or later)."""
-    if as_at.number < 6:
+    windows = case_mix_windows(as_at.number)
+    if windows is None:
         return []
-    baseline = backend.to_rows(
-        contract_engine.case_mix(
-            priced_apc, year=year.start_year, first_month=BASELINE_MONTHS[0], last_month=BASELINE_MONTHS[-1]
-        )
-    )
-    current = backend.to_rows(
-        contract_engine.case_mix(
-            priced_apc, year=year.start_year, first_month=as_at.number - 2, last_month=as_at.number
-        )
+    baseline, current = (
+        backend.to_rows(contract_engine.case_mix(priced_apc, year=year.start_year, first_month=first, last_month=last))
+        for first, last in windows
     )
     before = {(r["provider"], r["commissioner"], r["point_of_delivery"], r["treatment_function"]): r for r in baseline}
     found = []
