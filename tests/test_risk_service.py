@@ -11,13 +11,17 @@ import csv
 import json
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
 
 from outturn.cli import app
+from outturn.domain.activity import PointOfDelivery
+from outturn.domain.contracts import BlockElement, Contract, PlanLine
+from outturn.domain.ledger import CostCategory
 from outturn.domain.periods import FinancialYear
-from outturn.domain.risk_model import NO_UNCERTAINTY
+from outturn.domain.risk_model import ACTIVITY, NO_UNCERTAINTY, PRICE, pbr_share, spend_exposures
 from outturn.domain.savings import SavingsTarget, Scheme, SchemeStatus, Workstream
 from outturn.reports.savings_workbook import write_savings_workbook
 from outturn.services import savings
@@ -65,7 +69,7 @@ CONTRACT = (
 
 
 def _scheme(reference: str, workstream: Workstream, planned: list[int], **fields: object) -> Scheme:
-    return Scheme(reference, f"Scheme {reference}", "A1", YEAR, workstream, tuple(p * K for p in planned), **fields)  # type: ignore[arg-type]
+    return Scheme(reference, f"Scheme {reference}", "A1", YEAR, workstream, tuple(p * K for p in planned), **fields)
 
 
 SCHEMES = [
@@ -127,6 +131,33 @@ FORECAST_SURPLUS = -520 * K
 # shortfall against the plan still to come: 20% of £200k + 40% of £400k + S4's whole £40k = £240k; the risk
 # lands (100%), the mitigation never (0%)
 CERTAIN_YEAR_END = FORECAST_SURPLUS - 240 * K - 250 * K
+
+
+def test_pbr_share_and_spend_exposures_by_hand() -> None:
+    year = FinancialYear(2025)
+    # £3m of activity-based plan and a £1m block: 75% of the contracts' value moves with activity
+    contracts = [
+        Contract("RTH", "Q1", year, plan=(PlanLine(PointOfDelivery.ELECTIVE, 1, 10, 300_000_000),)),
+        Contract("RXQ", "Q1", year, blocks=(BlockElement("community", 100_000_000),)),
+    ]
+    assert pbr_share(contracts) == Decimal("0.75")
+    assert pbr_share([Contract("RTH", "Q1", year)]) is None  # nothing held
+
+    def row(category: CostCategory, forecast: int, ytd_actual: int) -> SimpleNamespace:
+        return SimpleNamespace(category=category, forecast_outturn_pence=forecast, ytd_actual_pence=ytd_actual)
+
+    position = SimpleNamespace(
+        by_category=(
+            row(CostCategory.ACUTE, 1_000_000, 600_000),  # 400,000 still to come
+            row(CostCategory.PRESCRIBING, 500_000, 300_000),  # 200,000
+            row(CostCategory.CONTINUING_HEALTHCARE, 100_000, 150_000),  # overspent already: none to come, not -50,000
+            row(CostCategory.PRIMARY_CARE_DELEGATED, 900_000, 0),  # neither driver
+        )
+    )
+    activity, price = spend_exposures(position, Decimal("0.75"), Decimal("0.02"), Decimal("0.03"))
+    assert (activity.name, activity.remaining_pence, activity.sd) == (ACTIVITY, 300_000, Decimal("0.02"))  # 75% of 400k
+    assert (price.name, price.remaining_pence, price.sd) == (PRICE, 200_000, Decimal("0.03"))
+    assert spend_exposures(position, None, Decimal(0), Decimal(0))[0].remaining_pence == 400_000
 
 
 def test_model_inputs_from_the_workspace_by_hand(workspace: Workspace) -> None:

@@ -13,15 +13,18 @@ total off the next year's resource (the brought-forward deficit repaid from the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
+from outturn.domain.contracts import Contract
 from outturn.domain.errors import BadInput
+from outturn.domain.ledger import CostCategory
 from outturn.domain.money import Pence, div_round, scale
 from outturn.domain.periods import MONTHS_IN_YEAR
 from outturn.domain.plans import RiskItem, RiskKind
+from outturn.domain.position import Position
 from outturn.domain.savings import Scheme, SchemeStatus, effective_start
 
 MAX_PLAN_YEARS = 5
@@ -139,6 +142,44 @@ class SpendUncertainty:
     def __post_init__(self) -> None:
         if self.remaining_pence < 0 or self.sd < 0:
             raise BadInput(f"{self.name}: spend and its standard deviation are not negative")
+
+
+ACTIVITY_CATEGORIES = (CostCategory.ACUTE,)  # spend exposed to activity growth
+PRICE_CATEGORIES = (CostCategory.PRESCRIBING, CostCategory.CONTINUING_HEALTHCARE)  # spend exposed to prices
+
+
+def pbr_share(contracts: Iterable[Contract]) -> Decimal | None:
+    """The share of the contracts' value paid by activity (payment by results): their activity-based plan over it
+    plus their block elements, which do not move with activity; None where they hold no value."""
+    held = list(contracts)
+    activity_based = sum(line.pence for contract in held for line in contract.plan)
+    blocks = sum(block.annual_pence for contract in held for block in contract.blocks)
+    if activity_based + blocks <= 0:
+        return None
+    return Decimal(activity_based) / Decimal(activity_based + blocks)
+
+
+def remaining_spend(position: Position, categories: Sequence[CostCategory]) -> Pence:
+    """Forecast spend still to come (forecast outturn less year-to-date actual, never below 0) in some categories."""
+    return sum(
+        max(row.forecast_outturn_pence - row.ytd_actual_pence, 0)
+        for row in position.by_category
+        if row.category in categories
+    )
+
+
+def spend_exposures(
+    position: Position, activity_share: Decimal | None, activity_sd: Decimal, price_sd: Decimal
+) -> tuple[SpendUncertainty, SpendUncertainty]:
+    """The spend exposed to activity growth (acute spend still to come, its payment-by-results share where
+    ``activity_share`` is known, all of it where no contracts are held) and to prices (prescribing and continuing
+    healthcare still to come)."""
+    activity = remaining_spend(position, ACTIVITY_CATEGORIES)
+    exposed = activity if activity_share is None else scale(activity, activity_share)
+    return (
+        SpendUncertainty(ACTIVITY, exposed, activity_sd),
+        SpendUncertainty(PRICE, remaining_spend(position, PRICE_CATEGORIES), price_sd),
+    )
 
 
 @dataclass(frozen=True)

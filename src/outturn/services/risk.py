@@ -18,8 +18,7 @@ from typing import Any
 import numpy as np
 
 from outturn.domain.errors import BadInput
-from outturn.domain.ledger import CostCategory
-from outturn.domain.money import Pence, scale
+from outturn.domain.money import scale
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialYear
 from outturn.domain.position import Position
 from outturn.domain.risk_model import (
@@ -29,12 +28,13 @@ from outturn.domain.risk_model import (
     FirstYear,
     PlanYear,
     RiskModel,
-    SpendUncertainty,
     YearOutcome,
     expected_first_year,
+    pbr_share,
     project_plan,
     risk_input,
     scheme_input,
+    spend_exposures,
 )
 from outturn.domain.savings import Scheme, Workstream
 from outturn.reports.position import position_heading
@@ -47,8 +47,6 @@ from outturn.stats.multiyear import PlanSimulation, simulate_plan
 from outturn.store import contracts_repository, repository
 from outturn.store import savings_repository as savings_store
 
-ACTIVITY_CATEGORIES = (CostCategory.ACUTE,)
-PRICE_CATEGORIES = (CostCategory.PRESCRIBING, CostCategory.CONTINUING_HEALTHCARE)
 MAX_TRIALS = 10_000_000
 
 
@@ -74,20 +72,7 @@ class ModelInputs:
 def _pbr_share(workspace: Workspace, members: tuple[str, ...], year: FinancialYear) -> Decimal | None:
     with workspace.store.reading() as session:
         contracts = [c for c in contracts_repository.load_contracts(session, year) if c.commissioner in members]
-    activity_based = sum(line.pence for contract in contracts for line in contract.plan)
-    blocks = sum(block.annual_pence for contract in contracts for block in contract.blocks)
-    if activity_based + blocks <= 0:
-        return None
-    return Decimal(activity_based) / Decimal(activity_based + blocks)
-
-
-def _remaining(position: Position, categories: tuple[CostCategory, ...]) -> Pence:
-    """Forecast spend still to come (forecast outturn less year-to-date actual) in some categories."""
-    return sum(
-        max(row.forecast_outturn_pence - row.ytd_actual_pence, 0)
-        for row in position.by_category
-        if row.category in categories
-    )
+    return pbr_share(contracts)
 
 
 def build_model(
@@ -110,7 +95,6 @@ def build_model(
         notes.append(f"no savings schemes for {position.org_code} in {year}: savings delivery not simulated")
     if not register:
         notes.append(f"no risks or mitigations registered for {position.org_code} in {year}")
-    activity = _remaining(position, ACTIVITY_CATEGORIES)
     model = RiskModel(
         org_code=position.org_code,
         year_label=year.label,
@@ -119,10 +103,7 @@ def build_model(
         control_total_pence=position.control_total_pence,
         schemes=scheme_inputs,
         risks=tuple(risk_input(item, assumptions.risk_spread) for item in register),
-        spend=(
-            SpendUncertainty(ACTIVITY, activity if pbr is None else scale(activity, pbr), assumptions.activity_sd),
-            SpendUncertainty(PRICE, _remaining(position, PRICE_CATEGORIES), assumptions.price_sd),
-        ),
+        spend=spend_exposures(position, pbr, assumptions.activity_sd, assumptions.price_sd),
         correlation=assumptions.correlation,
         concentration=assumptions.concentration,
         savings_in_forecast=assumptions.savings_in_forecast,
