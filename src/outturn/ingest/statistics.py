@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -114,6 +115,29 @@ class Series:
     dates: tuple[date, ...]
     periods: tuple[str, ...]
     values: tuple[float, ...]
+
+    def positions_of(self, periods: Sequence[str]) -> list[int]:
+        """Where each period given as text (``YYYY-MM`` or a date) falls in the series; one it lacks is bad input."""
+        positions = []
+        for text in periods:
+            when, label = parse_period(text)
+            if when not in self.dates:
+                raise BadInput(f"rebase at {label}: {self.source} has no such period")
+            positions.append(self.dates.index(when))
+        return positions
+
+    def missing_months(self) -> list[str]:
+        """Months absent from a series of months (YYYY-MM labels); none for dated series."""
+        if not all(MONTH.fullmatch(period) for period in self.periods):
+            return []
+        present = {(when.year, when.month) for when in self.dates}
+        first, last = self.dates[0], self.dates[-1]
+        missing, year, month = [], first.year, first.month
+        while (year, month) < (last.year, last.month):
+            if (year, month) not in present:
+                missing.append(f"{year:04d}-{month:02d}")
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return missing
 
 
 def _series_rows(table: RawTable) -> tuple[list[tuple[date, str, float]], list[Problem]]:

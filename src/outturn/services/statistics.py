@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from outturn.domain.errors import BadInput
-from outturn.ingest.statistics import MONTH, Series, parse_period, read_funnel_groups, read_series
+from outturn.ingest.statistics import Series, read_funnel_groups, read_series
 from outturn.reports import charts  # matplotlib and plotly load only when a chart is drawn (charts imports them lazily)
 from outturn.stats.funnel import (
     FunnelKind,
@@ -37,30 +37,6 @@ __all__ = [
 ]
 
 
-def _rebase_positions(series: Series, rebase: Sequence[str]) -> list[int]:
-    positions = []
-    for text in rebase:
-        when, label = parse_period(text)
-        if when not in series.dates:
-            raise BadInput(f"rebase at {label}: {series.source} has no such period")
-        positions.append(series.dates.index(when))
-    return positions
-
-
-def _missing_months(series: Series) -> list[str]:
-    """Months absent from a series of months (YYYY-MM labels); none for dated series."""
-    if not all(MONTH.fullmatch(period) for period in series.periods):
-        return []
-    present = {(when.year, when.month) for when in series.dates}
-    first, last = series.dates[0], series.dates[-1]
-    missing, year, month = [], first.year, first.month
-    while (year, month) < (last.year, last.month):
-        if (year, month) not in present:
-            missing.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return missing
-
-
 def _spc_warnings(series: Series, result: SpcResult) -> tuple[str, ...]:
     warnings = [
         f"{segment.first_period} to {segment.last_period}: {segment.points} points; limits from fewer than "
@@ -68,7 +44,7 @@ def _spc_warnings(series: Series, result: SpcResult) -> tuple[str, ...]:
         for segment in result.segments
         if segment.short
     ]
-    missing = _missing_months(series)
+    missing = series.missing_months()
     if missing:
         warnings.append(f"the series skips {len(missing)} month(s): {', '.join(missing[:6])}")
     return tuple(warnings)
@@ -235,7 +211,7 @@ def spc_from_file(
         series.values,
         improvement_direction=improvement_direction,
         target=target,
-        rebase_at=_rebase_positions(series, rebase),
+        rebase_at=series.positions_of(rebase),
         fix_after=fix_after,
         screen_outliers=screen_outliers,
     )
