@@ -3,7 +3,7 @@ no traceback, and a warehouse held by another process is a 503 with Retry-After 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -80,3 +80,43 @@ def test_uploads_that_once_broke_the_server_answer_with_the_security_headers(
     for header in SECURITY_HEADERS:
         assert header in response.headers, (response.status_code, header)
     assert "Traceback" not in response.text and "BadZipFile" not in response.text
+
+
+def _bug(error: Exception) -> Callable[..., None]:
+    def fail(*_args: object, **_kwargs: object) -> None:
+        raise error
+
+    return fail
+
+
+@pytest.mark.parametrize(
+    ("path", "service", "error"),
+    [
+        # a KeyError once read as "no such scheme" (a 404); a ValueError once shown as a note (and cached)
+        ("/savings/2025/S1", "outturn.services.savings.show_scheme", KeyError("S1")),
+        ("/api/savings/schemes/2025/S1", "outturn.services.savings.show_scheme", KeyError("S1")),
+        ("/practices", "outturn.services.populations.practice_records", ValueError("a bug")),
+    ],
+)
+def test_a_plain_error_from_a_service_is_a_500_and_never_remembered(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, path: str, service: str, error: Exception
+) -> None:
+    sign_in(client, "fiona")
+    healthy = client.get(path)
+    monkeypatch.setattr(service, _bug(error))
+    client.app.state.cache.invalidate()  # type: ignore[attr-defined]
+    broken = client.get(path)
+    monkeypatch.undo()
+
+    assert healthy.status_code == 200, healthy.text
+    assert broken.status_code == 500
+    assert "something went wrong" in broken.text.lower() and "a bug" not in broken.text
+    assert client.get(path).status_code == 200  # the bug's answer was not cached
+
+
+def test_the_service_errors_map_by_their_family(client: TestClient) -> None:
+    sign_in(client, "fiona")
+    # SchemeNotFound is a NotFound: a 404 on the page and in the API, with the service's message
+    page, api = client.get("/savings/2025/NOPE"), client.get("/api/savings/schemes/2025/NOPE")
+    assert (page.status_code, api.status_code) == (404, 404)
+    assert api.json() == {"error": "no scheme NOPE in 2025/26"}

@@ -1,6 +1,6 @@
 """What the web application asks of the services beyond the single use-cases: the overview page's figures, a
 cheap stamp that changes whenever the store's data does (so the web can cache computed pages), and the
-exceptions it turns into HTTP statuses (re-exported so that the web never imports the store)."""
+version conflict it shows as a comparison (re-exported so that the web never imports the store)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from outturn.domain.contracts import ContractError
+from outturn.domain.errors import BadInput
 from outturn.domain.periods import FinancialYear
 from outturn.domain.plans import RiskItem, RiskKind
 from outturn.domain.position import Position
 from outturn.domain.savings import SavingsFigures
 from outturn.domain.savings_rollup import RollupLevel
 from outturn.ingest.scenarios import FORMATS, example_scenario_files
-from outturn.services.position import PositionError, compute_position
+from outturn.services.position import compute_position
 from outturn.services.reconciliation import reconciliation, reconciliation_document
 from outturn.services.risk import fan_points, simulate_year_end
-from outturn.services.savings import SavingsError, savings_rollup
+from outturn.services.savings import savings_rollup
 from outturn.services.workspace import Workspace
 from outturn.stats import montecarlo
 from outturn.store import contracts_repository, repository
@@ -28,12 +28,9 @@ from outturn.store import stamps as stored_stamps
 from outturn.store.savings_repository import VersionConflict
 
 __all__ = [
-    "ContractError",
     "ContractSummary",
     "MonthEndClose",
     "Overview",
-    "PositionError",
-    "SavingsError",
     "VersionConflict",
     "contract_summaries",
     "data_stamps",
@@ -113,7 +110,7 @@ def overview(workspace: Workspace, org_code: str | None = None, as_at: str | Non
         fan = tuple(fan_points(simulation.result))
         reconciled: dict[str, Any] | None = reconciliation_document(reconciliation(position, simulation.result))
         notes.extend(simulation.inputs.notes)
-    except ValueError as error:  # a model the simulation cannot take; the position still stands
+    except BadInput as error:  # a model the simulation cannot take; the position still stands
         position = compute_position(workspace, org_code, as_at)
         p_meet = None
         fan = ()

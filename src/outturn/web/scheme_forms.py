@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from outturn.domain.errors import BadInput
 from outturn.domain.money import MoneyError, Pence, format_pounds, parse_money
 from outturn.domain.periods import MONTHS_IN_YEAR
 from outturn.domain.savings import Rag, Scheme, SchemeStatus
@@ -65,7 +66,7 @@ def _rag(form: Mapping[str, str], errors: dict[str, str]) -> tuple[Rag | None, s
         return None, None, True
     try:
         rag = Rag.parse(chosen)
-    except ValueError as error:
+    except BadInput as error:
         errors["rag_override"] = str(error)
         return None, None, False
     if not reason:
@@ -89,7 +90,7 @@ def parse_scheme_edit(form: Mapping[str, str], after_month: int) -> SchemeEdit:
     if status_text:
         try:
             status = SchemeStatus.parse(status_text)
-        except ValueError as error:
+        except BadInput as error:
             errors["status"] = str(error)
     if errors:
         raise EditErrors(errors, entered)

@@ -54,7 +54,7 @@ async def _written(
     wrote = after_write(request)
     try:
         await run_in_threadpool(write)
-    except (Conflict, BadInput, ValueError) as error:
+    except (Conflict, BadInput) as error:
         context = await provider_context(request, workspace, provider, month)
         context["challenge_error"] = str(error)
         return render(request, "contracts/provider.html", context, 409 if isinstance(error, Conflict) else 422)

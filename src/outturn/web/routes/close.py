@@ -14,10 +14,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from outturn.domain.errors import Conflict
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.reports.savings import closed_document, movement_document
 from outturn.services import savings
-from outturn.services.web import MonthEndClose, SavingsError, month_end_closes
+from outturn.services.web import MonthEndClose, month_end_closes
 from outturn.services.workspace import Workspace
 from outturn.web.routes.savings import as_at_month
 from outturn.web.security import Editor, Reader, WorkspaceDep, after_write
@@ -92,7 +93,7 @@ async def close_page(request: Request, _user: Reader, workspace: WorkspaceDep, c
 async def close_month_page(request: Request, user: Editor, workspace: WorkspaceDep) -> Response:
     try:
         result = await _close(request, workspace, user.username)
-    except SavingsError as error:
+    except Conflict as error:
         document = await run_in_threadpool(close_document, workspace)
         return render(request, "close.html", {"active": "close", "error": str(error), **document}, status_code=409)
     return RedirectResponse(f"/close?closed={result['closed']}", status_code=303)
@@ -113,5 +114,5 @@ async def close_month_api(request: Request, user: Editor, workspace: WorkspaceDe
     ``outturn savings close-month --format json``. 409 when the month is already closed (a close never changes)."""
     try:
         return JSONResponse(await _close(request, workspace, user.username))
-    except SavingsError as error:
+    except Conflict as error:
         return JSONResponse({"error": str(error)}, status_code=409)

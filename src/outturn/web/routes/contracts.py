@@ -18,7 +18,7 @@ from outturn.domain.periods import FinancialMonth
 from outturn.reports.contract_reconciliation import DIFFERENCE_CONVENTION, table_rows
 from outturn.services import contracts
 from outturn.services.contract_reconciliation import reconciliation_json
-from outturn.services.web import ContractError, ContractSummary, contract_summaries
+from outturn.services.web import ContractSummary, contract_summaries
 from outturn.services.workspace import Workspace
 from outturn.web.cache import NOT_SAVINGS
 from outturn.web.routes.savings import as_at_month
@@ -58,11 +58,7 @@ async def statements(
         raise NotFound(f"no contract with provider {provider} in {month.year}")
 
     def compute() -> list[dict[str, Any]]:
-        try:
-            found = contracts.contract_statements(workspace, provider, month)
-        except ContractError as error:
-            raise BadInput(str(error)) from None
-        return contracts.statement_documents(found)
+        return contracts.statement_documents(contracts.contract_statements(workspace, provider, month))
 
     documents: list[dict[str, Any]] = await request.app.state.cache.get_async(
         ("contract-statement", provider, str(month)), compute, NOT_SAVINGS
@@ -89,7 +85,7 @@ async def contracts_page(
         try:
             document = await reconciliation(request, workspace, month)
             context["reconciliation"] = {**document, "rows": table_rows(document)}
-        except (ContractError, ValueError) as error:
+        except BadInput as error:
             context["reconciliation_error"] = str(error)
     context["difference_convention"] = DIFFERENCE_CONVENTION
     return render(request, "contracts/list.html", context)

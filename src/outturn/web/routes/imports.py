@@ -157,7 +157,7 @@ async def confirm(
     job = jobs.get(job_id, user.username)
     try:
         again = jobs.confirm(job, sha256, after_write(request))
-    except ValueError as error:
+    except BadInput as error:
         return await _page(request, workspace, 409, kind=job.kind, error=str(error), problems=())
     return RedirectResponse(f"/imports/jobs/{again.id}", status_code=303)
 

@@ -51,7 +51,7 @@ def _records(request: Request, workspace: Workspace, under: str) -> tuple[list[P
     def compute() -> tuple[list[PracticeRecord], str | None]:
         try:
             return populations.practice_records(workspace, under), None
-        except ValueError as error:
+        except BadInput as error:
             return [], str(error)
 
     found: tuple[list[PracticeRecord], str | None] = request.app.state.cache.get(

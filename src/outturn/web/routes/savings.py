@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
-from outturn.domain.errors import NotFound
+from outturn.domain.errors import BadInput
 from outturn.domain.money import format_thousands
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.domain.savings import Rag, Scheme, SchemeStatus, Workstream, assess_rag
@@ -20,7 +20,7 @@ from outturn.domain.savings_codec import scheme_from_data
 from outturn.reports.savings import register_row
 from outturn.services import savings
 from outturn.services.savings import SchemeRefused
-from outturn.services.web import CLOSES, ORGANISATIONS, SAVINGS, SavingsError, VersionConflict
+from outturn.services.web import CLOSES, ORGANISATIONS, SAVINGS, VersionConflict
 from outturn.services.workspace import Workspace
 from outturn.web.cache import Cached, reads_only
 from outturn.web.scheme_forms import EditErrors, SchemeEdit, differences, form_field, month_field, parse_scheme_edit
@@ -187,10 +187,7 @@ def _form_values(scheme: Scheme, month: FinancialMonth) -> dict[str, str]:
 def scheme_page(
     request: Request, _user: Reader, workspace: WorkspaceDep, year: int, reference: str, as_at: str | None = None
 ) -> Response:
-    try:
-        context = scheme_context(workspace, year, reference, as_at)
-    except SavingsError as error:
-        raise NotFound(str(error)) from None
+    context = scheme_context(workspace, year, reference, as_at)
     context["form"] = _form_values(context["scheme"], context["month"])
     context["saved"] = request.query_params.get("saved") == "1"
     return render(request, "savings/scheme.html", context)
@@ -216,10 +213,7 @@ def save_scheme(workspace: Workspace, year: int, reference: str, edit: SchemeEdi
 @router.post("/savings/{year}/{reference}", include_in_schema=False)
 async def edit_scheme(request: Request, user: Editor, workspace: WorkspaceDep, year: int, reference: str) -> Response:
     form = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
-    try:
-        context = scheme_context(workspace, year, reference, form.get("as_at") or None)
-    except SavingsError as error:
-        raise NotFound(str(error)) from None
+    context = scheme_context(workspace, year, reference, form.get("as_at") or None)
     month: FinancialMonth = context["month"]
     wrote = after_write(request)
     try:
@@ -239,7 +233,7 @@ async def edit_scheme(request: Request, user: Editor, workspace: WorkspaceDep, y
             name = form_field(fault)
             errors[name] = f"{errors[name]}; {fault.reason}" if name in errors else fault.reason
         return _edit_response(request, {**context, "form": edit.entered, "errors": errors}, 422)
-    except ValueError as error:  # a change the scheme's own rules refuse
+    except BadInput as error:  # a change the scheme's own rules refuse
         return _edit_response(request, {**context, "form": form, "errors": {"form": str(error)}}, 422)
     await run_in_threadpool(wrote)
     target = f"/savings/{year}/{quote(reference, safe='')}?saved=1"

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from outturn.domain.errors import BadInput, NotFound
+from outturn.domain.errors import BadInput
 from outturn.domain.money import Pence
 from outturn.domain.periods import FinancialYear
 from outturn.domain.savings import Rag, SchemeStatus, assess_rag
@@ -17,7 +17,7 @@ from outturn.domain.savings_rules import SchemeFault
 from outturn.reports.savings import conflict_document, saved_document, scheme_history_document
 from outturn.services import savings
 from outturn.services.savings import SchemeChanges, SchemeRefused
-from outturn.services.web import SavingsError, VersionConflict
+from outturn.services.web import VersionConflict
 from outturn.web.routes.savings import DISPLAY_ONLY, FILTERS, as_at_month, page_of, selection
 from outturn.web.security import Editor, Reader, WorkspaceDep, after_write
 from outturn.web.templating import figures_headers
@@ -60,10 +60,7 @@ async def list_schemes(
 
 def _scheme(workspace: Any, year: int, reference: str, as_at: str | None) -> tuple[Any, list[Any], int]:
     month = as_at_month(workspace, as_at)
-    try:
-        scheme, history = savings.show_scheme(workspace, FinancialYear(year), reference)
-    except SavingsError as error:
-        raise NotFound(str(error)) from None
+    scheme, history = savings.show_scheme(workspace, FinancialYear(year), reference)
     return scheme, history, month.number
 
 
@@ -117,8 +114,6 @@ def edit_scheme(
     wrote = after_write(request)
     try:
         saved = savings.update_scheme(workspace, FinancialYear(year), reference, body.version, changes, user.username)
-    except SavingsError as error:
-        raise NotFound(str(error)) from None
     except SchemeRefused as refused:
         fields: dict[str, list[str]] = {}
         for fault in refused.faults:
