@@ -348,7 +348,7 @@ def test_incentive_command(workspace: Workspace, tmp_path: Path) -> None:
     # B: payments from the £1,000 pot shared 1,000 : 3,000 : 500 : 500 -> £600; not signed up, all retained
     assert (rows["B"]["enhanced_services_pence"], rows["B"]["retained_pence"]) == (60_000, 15_000)
     assert document["total"]["practices"] == 2
-    assert document["warnings"] == ["2 left out (no spend, or no enhanced-service payments and no --pot): C, D"]
+    assert document["warnings"] == ["2 left out (no spend, or no enhanced-service payments and no pot to share): C, D"]
     assert [total["code"] for total in document["totals"]] == ["N1", "N2"]
 
 

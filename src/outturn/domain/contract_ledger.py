@@ -125,7 +125,7 @@ def _default(provider: str, commissioner: str, named: Sequence[LineKey]) -> Cont
     else:
         listed = "; ".join(f"{category.value} / {line}" for _org, category, line in named)
         note = f"{len(named)} ledger lines of {commissioner}'s name {provider} ({listed}) and none is mapped"
-    return ContractLinks(provider, commissioner, (), f"{note}: map the contract with `outturn contracts map FILE`")
+    return ContractLinks(provider, commissioner, (), f"{note}: map the contract to its ledger lines")
 
 
 def contract_line_owners(resolved: Iterable[ContractLinks]) -> Mapping[LineKey, ContractKey]:

@@ -75,7 +75,7 @@ def _funnel_row(reader: RowReader, kind: FunnelKind, ratio_method: RatioMethod) 
         reader.fault(f"a proportion's numerator ({numerator:g}) exceeds its denominator ({denominator:g})", "numerator")
     if kind is FunnelKind.RATIO and ratio_method is RatioMethod.SHMI and numerator == 0:
         reader.fault(
-            "observed is 0: the SHMI method's log scale needs at least 1 (use --ratio-method cqc)", "numerator"
+            "observed is 0: the SHMI method's log scale needs at least 1 (the CQC ratio method takes 0)", "numerator"
         )
     if reader.problems or numerator is None or denominator is None:
         return None

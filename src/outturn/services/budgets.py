@@ -247,7 +247,7 @@ def incentive(
         )
         rows.append((budget.record, payment))
     if missing:
-        warnings.append(left_out_warning(missing, "no spend, or no enhanced-service payments and no --pot"))
+        warnings.append(left_out_warning(missing, "no spend, or no enhanced-service payments and no pot to share"))
     if not rows:
         raise BadInput("no practice has both spend and enhanced-service payments: nothing to calculate")
     return IncentiveResult(terms, budget_pence, weighting, level, tuple(rows), _totals(rows, level), tuple(warnings))

@@ -106,7 +106,7 @@ def _with_prescribing(
     figures = prescribing_baseline(workspace, practices)
     missing = [name for name in GENERIC_FIGURES if getattr(lever, name) is None and name not in figures]
     if missing:
-        reason = f"{', '.join(missing)} needed: give them, or load prescribing with `outturn prescribing import`"
+        reason = f"{', '.join(missing)} needed: give them, or import the practices' prescribing first"
         return lever, [Problem(where[0], f"{where[1]}: {reason}")]
     update = {name: figures[name] for name in GENERIC_FIGURES if getattr(lever, name) is None}
     return lever.model_copy(update=update), []

@@ -112,7 +112,7 @@ class _Scope:
         where = f"for {self.position.org_code} in {self.as_at.year}"
         if not known and lever.type in ACTIVITY_LEVER_TYPES:
             return [
-                self.problem(index, "", f"no contracts {where} to act on: import them with `outturn contracts import`")
+                self.problem(index, "", f"no contracts {where} to act on: import the contracts first")
             ]
         problems = []
         named = [lever.provider] if isinstance(lever, ContractValueCut) else list(getattr(lever, "providers", ()))
