@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from outturn.domain.backtest import AUTO_FALLBACK
+from outturn.domain.errors import BadInput
 from outturn.domain.forecast import EXTRAPOLATIONS, LineForecast
 from outturn.domain.forecast_history import CategoryRecord, HistoryMonth, MonthRecord, history
 from outturn.domain.forecast_methods import MethodPlan
@@ -164,6 +165,6 @@ def _year(workspace: Workspace, year: str | None) -> FinancialYear:
     if year:
         try:
             return FinancialYear.parse(year)
-        except ValueError as error:
+        except BadInput as error:
             raise PositionError(f"bad year {year!r}: {error}") from None
     return workspace.year(None)

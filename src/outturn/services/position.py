@@ -64,7 +64,7 @@ def resolve_method(workspace: Workspace, request: PositionRequest, method: str |
     allowed = ", ".join([AUTO, *(item.value for item in EXTRAPOLATIONS)])
     try:
         chosen = ForecastMethod.parse(method_text)
-    except ValueError:
+    except BadInput:
         raise PositionError(f"unknown forecast method {method_text!r} (one of: {allowed})") from None
     if chosen is ForecastMethod.CONTRACT:
         raise PositionError(

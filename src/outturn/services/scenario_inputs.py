@@ -8,7 +8,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from outturn.domain.errors import NotFound
+from outturn.domain.errors import BadInput, NotFound
 from outturn.domain.money import div_round
 from outturn.domain.organisations import OrgKind
 from outturn.domain.populations import population_of
@@ -32,7 +32,7 @@ def base_population(workspace: Workspace, org_code: str) -> int | None:
         sizes = [record.list_size for record in populations.practice_records(workspace, under=org_code)]
         if sizes and all(size is not None for size in sizes):
             return sum(size for size in sizes if size is not None)
-    except ValueError:
+    except BadInput:  # no practice populations loaded under the organisation
         pass
     reference = workspace.settings.reference_dir
     if reference is None:
