@@ -30,6 +30,8 @@ from outturn.services.users import (
     UserError,
 )
 from outturn.services.workspace import Workspace, init_workspace, open_workspace
+from outturn.store import users_repository
+from outturn.store.database import Store
 from outturn.store.models import UserRow, WebSessionRow
 from outturn.web import WebConfig, create_app
 from outturn.web.routes import ROUTERS
@@ -436,3 +438,21 @@ def test_serve_believes_forwarded_headers_only_from_the_proxies_it_is_given(
     assert WebConfig.from_environment().trusted_proxies == ("10.0.0.1", "10.1.0.0/16")
     CliRunner().invoke(cli, base)
     assert WebConfig.from_environment().trusted_proxies == ()
+
+
+class _LostClaim(Exception):
+    pass
+
+
+def test_a_try_that_loses_the_race_to_insert_a_keys_first_row_is_told_so(store: Store) -> None:
+    at = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
+    later = at + timedelta(seconds=1)
+    with store.transaction() as session:  # the first try counts the key's first failure
+        assert users_repository.claim_throttle(session, "client:10.0.0.1", None, 1, at, at)
+    # a second try read the key before that committed (no row), and inserts a first row too: it lost the race
+    with pytest.raises(_LostClaim), store.transaction() as session:
+        if not users_repository.claim_throttle(session, "client:10.0.0.1", None, 1, later, later):
+            raise _LostClaim  # as the service does: roll back, read again
+    with store.reading() as session:
+        state = users_repository.throttle_state(session, "client:10.0.0.1")
+    assert state is not None and (state.failures, state.version) == (1, 0)  # the winner's count stands
