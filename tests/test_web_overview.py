@@ -15,11 +15,14 @@ import re
 from html import escape as html_escape
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from outturn.cli import app as cli
+from outturn.domain.errors import BadInput
 from outturn.services.imports import import_ledger
+from outturn.services.web import overview
 from outturn.services.workspace import Workspace
 from web_helpers import app_client, sign_in, web_workspace
 
@@ -185,3 +188,26 @@ def test_a_risk_row_rounds_its_expected_value_half_away_from_zero() -> None:
 
     five_pence = RiskItem("01A", FinancialYear(2025), RiskKind.RISK, "Small", 5, Decimal("0.5"))
     assert risk_row(five_pence)["expected_pence"] == 3  # 2.5p rounds away from zero, not to the even 2p
+
+
+def test_a_model_the_simulation_cannot_take_leaves_the_position_with_a_note(
+    web_workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise BadInput("the model has nothing to simulate")
+
+    monkeypatch.setattr("outturn.services.web.simulate_year_end", refuse)
+    found = overview(web_workspace)
+
+    assert found.p_meet_control_total is None and found.fan == ()
+    assert found.position.org_code == "01A"  # the workspace's default organisation, its position still shown
+    assert "risk simulation not run: the model has nothing to simulate" in found.notes
+
+
+def test_a_bug_in_the_simulation_is_raised_not_noted(web_workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    def bug(*_args: object, **_kwargs: object) -> None:
+        raise ValueError("a bug")
+
+    monkeypatch.setattr("outturn.services.web.simulate_year_end", bug)
+    with pytest.raises(ValueError, match="a bug"):
+        overview(web_workspace)
