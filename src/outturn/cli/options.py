@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 
@@ -58,6 +58,16 @@ METHOD_HELP = (
 MethodOption = Annotated[str | None, typer.Option(help=METHOD_HELP)]
 
 
+class SimulationRun(TypedDict):
+    """The keyword arguments the simulation services (``simulate_year_end``, ``simulate_multi_year``) share."""
+
+    trials: int
+    seed: int
+    method: str | None
+    assumptions: Assumptions
+    backend: str | None
+
+
 class OptionGroup:
     """Marks a dataclass whose fields are options: a command parameter of this type becomes one option a field."""
 
@@ -97,6 +107,16 @@ class MonteCarloOptions(OptionGroup):
     backend: Annotated[
         str | None, typer.Option(help="numpy or jax (default: the monte_carlo_backend setting, numpy)")
     ] = None
+
+    def run(self) -> SimulationRun:
+        """The options as the simulation services' keyword arguments (assumptions checked first)."""
+        return SimulationRun(
+            trials=self.trials,
+            seed=self.seed,
+            method=self.method,
+            assumptions=self.assumptions(),
+            backend=self.backend,
+        )
 
     def assumptions(self) -> Assumptions:
         """The options as the simulation's assumptions; a share or concentration that cannot be one is refused."""
