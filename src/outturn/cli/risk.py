@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from outturn.cli._common import console, emit, print_warnings, workspace_from
+from outturn.cli._common import console, emit, key_value_table, print_warnings, workspace_from
 from outturn.cli.command import command
 from outturn.cli.options import AsAtOption, MonteCarloOptions, OrgOption, OutputFormat
 from outturn.domain.money import format_millions, format_surplus
@@ -33,9 +33,7 @@ def render_simulation(document: dict[str, Any], seconds: float) -> None:
         f"{document['backend']} ({seconds:.2f} s)",
         highlight=False,
     )
-    headline = Table(show_header=False, box=None)
-    headline.add_column(style="bold")
-    headline.add_column(justify="right")
+    headline = key_value_table()
     for key in SIMULATION_FIELDS:
         headline.add_row(LABELS_BY_FIELD[key], format_surplus(document[key]))
     headline.add_row("Chance of meeting the control total", f"{document['p_meet_control_total']:.1%}")
