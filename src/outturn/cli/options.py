@@ -31,6 +31,12 @@ WorkspaceOption = Annotated[
     Path | None,
     typer.Option("--workspace", "-w", help="Workspace directory (default: $OUTTURN_WORKSPACE, else the current one)"),
 ]
+ReferenceDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Official NHS reference data (default: $OUTTURN_REFERENCE_DIR, else ../shared/reference-data when present)"
+    ),
+]
 ReplaceOption = Annotated[
     bool,
     typer.Option("--replace", help="Allow the file to remove or replace stored data (shown first when refused)"),
