@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Protocol
 
 from outturn.domain.backtest import AutoChoice
 from outturn.domain.forecast import EXIT_RATE_MONTHS, LineForecast
@@ -105,8 +106,37 @@ class RiskRange:
         return self.savings.shortfall_pence
 
 
+class _Outturn(Protocol):
+    @property
+    def resource_pence(self) -> Pence: ...
+
+    @property
+    def forecast_outturn_pence(self) -> Pence: ...
+
+    @property
+    def control_total_pence(self) -> Pence: ...
+
+    @property
+    def forecast_surplus_pence(self) -> Pence: ...
+
+
+class SurplusFigures:
+    """The forecast surplus and the gap to the control total of anything with a resource, a forecast outturn and a
+    control total (the position, and the forecast recorded at a close): one rule for both."""
+
+    @property
+    def forecast_surplus_pence(self: _Outturn) -> Pence:
+        """Resource less forecast outturn: positive a surplus, negative a deficit."""
+        return self.resource_pence - self.forecast_outturn_pence
+
+    @property
+    def gap_to_control_total_pence(self: _Outturn) -> Pence:
+        """How far the forecast falls short of the control total (negative: ahead of it)."""
+        return self.control_total_pence - self.forecast_surplus_pence
+
+
 @dataclass(frozen=True)
-class Position:
+class Position(SurplusFigures):
     org_code: str
     org_name: str
     as_at: FinancialMonth
@@ -158,16 +188,6 @@ class Position:
     @property
     def planned_surplus_pence(self) -> Pence:
         return self.resource_pence - self.annual_budget_pence
-
-    @property
-    def forecast_surplus_pence(self) -> Pence:
-        """Resource less forecast outturn: positive a surplus, negative a deficit."""
-        return self.resource_pence - self.forecast_outturn_pence
-
-    @property
-    def gap_to_control_total_pence(self) -> Pence:
-        """How far the forecast falls short of the control total (negative: ahead of it)."""
-        return self.control_total_pence - self.forecast_surplus_pence
 
     @property
     def savings_needed_pence(self) -> Pence:
