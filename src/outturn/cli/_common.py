@@ -76,6 +76,11 @@ def cell(key: str) -> Callable[[Row], str]:
     return lambda row: "" if row[key] is None else str(row[key])
 
 
+def pounds_cell(key: str) -> Callable[[Row], str]:
+    """A table cell showing the pence ``row[key]`` in pounds (blank for None)."""
+    return lambda row: "" if row[key] is None else format_pounds(row[key])
+
+
 def emit_rows(fmt: OutputFormat, rows: Sequence[Row], columns: Sequence[tuple[str, Callable[[Row], str]]]) -> None:
     """Rows as a JSON list, or as a table with one column per (heading, cell of a row)."""
 

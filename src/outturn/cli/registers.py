@@ -7,11 +7,10 @@ from typing import TypeVar
 
 import typer
 
-from outturn.cli._common import Row, cell, emit_rows, workspace_from
+from outturn.cli._common import Row, cell, emit_rows, pounds_cell, workspace_from
 from outturn.cli.command import command
 from outturn.cli.options import OrgOption, OutputFormat, YearOption
 from outturn.domain.ledger import CostCategory
-from outturn.domain.money import format_pounds
 from outturn.domain.periods import FinancialYear
 from outturn.reports.registers import override_row, plan_row, risk_row
 from outturn.services import registers
@@ -38,10 +37,6 @@ def _show(
     emit_rows(fmt, [to_row(item) for item in items], [("Organisation", cell("org_code")), *columns])
 
 
-def _pounds(key: str) -> Callable[[Row], str]:
-    return lambda row: format_pounds(int(str(row[key])))
-
-
 @command()
 def plan_show(
     ctx: typer.Context,
@@ -51,10 +46,10 @@ def plan_show(
 ) -> None:
     """Allocations, deductions, required surplus and control total of an organisation and those under it."""
     columns = [
-        ("Allocation", _pounds("allocation_pence")),
-        ("Deductions", _pounds("deductions_pence")),
-        ("Resource", _pounds("resource_pence")),
-        ("Control total", _pounds("control_total_pence")),
+        ("Allocation", pounds_cell("allocation_pence")),
+        ("Deductions", pounds_cell("deductions_pence")),
+        ("Resource", pounds_cell("resource_pence")),
+        ("Control total", pounds_cell("control_total_pence")),
     ]
     _show(ctx, (org, year), fmt, registers.plans, plan_row, columns)
 
@@ -71,9 +66,9 @@ def risks_list(
     columns = [
         ("Kind", cell("kind")),
         ("Description", cell("description")),
-        ("Value", _pounds("value_pence")),
+        ("Value", pounds_cell("value_pence")),
         ("Likelihood", lambda row: f"{float(str(row['likelihood'])):.0%}"),
-        ("Expected", _pounds("expected_pence")),
+        ("Expected", pounds_cell("expected_pence")),
     ]
     _show(ctx, (org, year), fmt, registers.risk_register, risk_row, columns)
 
@@ -89,7 +84,7 @@ def forecast_list(
     columns = [
         ("Category", lambda row: CostCategory(str(row["category"])).label),
         ("Line", cell("subcategory")),
-        ("Forecast", _pounds("forecast_pence")),
+        ("Forecast", pounds_cell("forecast_pence")),
         ("Reason", cell("reason")),
     ]
     _show(ctx, (org, year), fmt, registers.overrides, override_row, columns)
