@@ -45,8 +45,36 @@ class LineMethod:
     method: str
 
 
+class _BudgetAndSpend(Protocol):
+    @property
+    def annual_budget_pence(self) -> Pence: ...
+
+    @property
+    def ytd_budget_pence(self) -> Pence: ...
+
+    @property
+    def ytd_actual_pence(self) -> Pence: ...
+
+    @property
+    def forecast_outturn_pence(self) -> Pence: ...
+
+
+class BudgetVariances:
+    """Budget less spend, to date and for the year, of a category or a whole position: one rule for both."""
+
+    @property
+    def ytd_variance_pence(self: _BudgetAndSpend) -> Pence:
+        """Budget less actual: positive is an underspend."""
+        return self.ytd_budget_pence - self.ytd_actual_pence
+
+    @property
+    def forecast_variance_pence(self: _BudgetAndSpend) -> Pence:
+        """Annual budget less forecast outturn: positive is an underspend."""
+        return self.annual_budget_pence - self.forecast_outturn_pence
+
+
 @dataclass(frozen=True)
-class CategoryPosition:
+class CategoryPosition(BudgetVariances):
     category: CostCategory
     annual_budget_pence: Pence
     ytd_budget_pence: Pence
@@ -65,15 +93,6 @@ class CategoryPosition:
     @property
     def ytd_recurring_pence(self) -> Pence:
         return self.ytd_actual_pence - self.ytd_one_off_pence
-
-    @property
-    def ytd_variance_pence(self) -> Pence:
-        """Budget less actual: positive is an underspend."""
-        return self.ytd_budget_pence - self.ytd_actual_pence
-
-    @property
-    def forecast_variance_pence(self) -> Pence:
-        return self.annual_budget_pence - self.forecast_outturn_pence
 
 
 @dataclass(frozen=True)
@@ -136,7 +155,7 @@ class SurplusFigures:
 
 
 @dataclass(frozen=True)
-class Position(SurplusFigures):
+class Position(SurplusFigures, BudgetVariances):
     org_code: str
     org_name: str
     as_at: FinancialMonth
@@ -174,16 +193,8 @@ class Position(SurplusFigures):
         return sum(row.ytd_actual_pence for row in self.by_category)
 
     @property
-    def ytd_variance_pence(self) -> Pence:
-        return self.ytd_budget_pence - self.ytd_actual_pence
-
-    @property
     def forecast_outturn_pence(self) -> Pence:
         return sum(row.forecast_outturn_pence for row in self.by_category)
-
-    @property
-    def forecast_variance_pence(self) -> Pence:
-        return self.annual_budget_pence - self.forecast_outturn_pence
 
     @property
     def planned_surplus_pence(self) -> Pence:
