@@ -125,6 +125,7 @@ class RiskRange:
         return self.savings.shortfall_pence
 
 
+# look-alike of _BudgetAndSpend: declarative, the figures each mixin reads (a category has no resource).
 class _Outturn(Protocol):
     @property
     def resource_pence(self) -> Pence: ...
