@@ -12,7 +12,7 @@ from outturn.domain.forecast import EXIT_RATE_MONTHS, LineForecast
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import Pence, div_round, format_millions
 from outturn.domain.periods import FinancialMonth
-from outturn.domain.plans import Deduction, FinancialPlan, RiskItem, RiskKind
+from outturn.domain.plans import Deduction, FinancialPlan, ResourceFigures, RiskItem, RiskKind
 from outturn.domain.problems import Problem
 from outturn.domain.savings import NO_SAVINGS, RemainingSavings
 from outturn.domain.year_end import (
@@ -156,7 +156,7 @@ class SurplusFigures:
 
 
 @dataclass(frozen=True)
-class Position(SurplusFigures, BudgetVariances):
+class Position(ResourceFigures, SurplusFigures, BudgetVariances):
     org_code: str
     org_name: str
     as_at: FinancialMonth
@@ -172,14 +172,6 @@ class Position(SurplusFigures, BudgetVariances):
     bridge: tuple[BridgeStep, ...]
     warnings: tuple[Problem, ...]
     auto_choices: tuple[AutoChoice, ...] = ()  # with ``auto``: the method chosen for each category, and why
-
-    @property
-    def allocation_pence(self) -> Pence:
-        return self.recurrent_allocation_pence + self.non_recurrent_allocation_pence
-
-    @property
-    def resource_pence(self) -> Pence:
-        return self.allocation_pence - sum(deduction.pence for deduction in self.deductions)
 
     @property
     def annual_budget_pence(self) -> Pence:
