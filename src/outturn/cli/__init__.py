@@ -33,7 +33,7 @@ from outturn.cli import (
 )
 from outturn.cli._common import console, emit
 from outturn.cli.command import Command, command
-from outturn.cli.options import OutputFormat, WorkspaceOption
+from outturn.cli.options import OutputFormat, ReferenceDirOption, WorkspaceOption
 from outturn.services.workspace import init_workspace
 
 app = typer.Typer(
@@ -69,13 +69,7 @@ def init(
     directory: Annotated[Path, typer.Argument(help="Directory to create the workspace in")],
     org: Annotated[str | None, typer.Option(help="Default organisation code for reports")] = None,
     as_at: Annotated[str | None, typer.Option("--as-at", help="Default month, YYYY-MM")] = None,
-    reference_dir: Annotated[
-        Path | None,
-        typer.Option(
-            help="Official NHS reference data (default: $OUTTURN_REFERENCE_DIR, "
-            "else ../shared/reference-data when present)"
-        ),
-    ] = None,
+    reference_dir: ReferenceDirOption = None,
     store_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: SQLite in the workspace)")] = None,
     force: Annotated[bool, typer.Option(help="Rewrite the settings of an existing workspace")] = False,
     fmt: OutputFormat = OutputFormat.TABLE,

@@ -76,6 +76,11 @@ def cell(key: str) -> Callable[[Row], str]:
     return lambda row: "" if row[key] is None else str(row[key])
 
 
+def pounds_cell(key: str) -> Callable[[Row], str]:
+    """A table cell showing the pence ``row[key]`` in pounds (blank for None)."""
+    return lambda row: "" if row[key] is None else format_pounds(row[key])
+
+
 def emit_rows(fmt: OutputFormat, rows: Sequence[Row], columns: Sequence[tuple[str, Callable[[Row], str]]]) -> None:
     """Rows as a JSON list, or as a table with one column per (heading, cell of a row)."""
 
@@ -98,34 +103,33 @@ def print_replacement(replaces: dict[str, Any]) -> None:
         return
     table = Table("Organisation", "Month", "Category", "Lines", "Budget", "Actual", "Added", "Removed", "Changed")
 
-    def side(row: dict[str, Any], name: str) -> str:
+    for row in replaces["categories"]:
+        table.add_row(row["org_code"], f"{row['year']} {row['month']}", row["category"], *_changes(row))
+    table.add_row("total", "", "", *_changes(replaces))
+    error_console.print(table)
+
+
+def _changes(row: dict[str, Any]) -> tuple[str, ...]:
+    """A ledger replacement's lines, budget and actual (before → after) and lines added, removed and changed."""
+
+    def side(name: str) -> str:
         before, after = row[f"{name}_before_pence"], row[f"{name}_after_pence"]
         return f"{format_pounds(before)} → {format_pounds(after)}"
 
-    for row in replaces["categories"]:
-        table.add_row(
-            row["org_code"],
-            f"{row['year']} {row['month']}",
-            row["category"],
-            f"{row['lines_before']} → {row['lines_after']}",
-            side(row, "budget"),
-            side(row, "actual"),
-            str(row["lines_added"]),
-            str(row["lines_removed"]),
-            str(row["lines_changed"]),
-        )
-    table.add_row(
-        "total",
-        "",
-        "",
-        f"{replaces['lines_before']} → {replaces['lines_after']}",
-        side(replaces, "budget"),
-        side(replaces, "actual"),
-        str(replaces["lines_added"]),
-        str(replaces["lines_removed"]),
-        str(replaces["lines_changed"]),
+    return (
+        f"{row['lines_before']} → {row['lines_after']}",
+        side("budget"),
+        side("actual"),
+        *(str(row[f"lines_{change}"]) for change in ("added", "removed", "changed")),
     )
-    error_console.print(table)
+
+
+def key_value_table() -> Table:
+    """A headline table: a bold label and a figure on the right a row, no header, no box."""
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    return table
 
 
 P = ParamSpec("P")

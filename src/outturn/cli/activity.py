@@ -12,7 +12,7 @@ from rich.table import Table
 
 from outturn.cli._common import console, emit
 from outturn.cli.command import command
-from outturn.cli.options import OutputFormat
+from outturn.cli.options import OutputFormat, ReferenceDirOption
 from outturn.services.activity import generate
 
 _LABELS = {"apc": "admitted spells", "op": "outpatient attendances", "ae": "A&E attendances"}
@@ -32,13 +32,7 @@ def activity_generate(
     scale_factor: Annotated[float, typer.Option(help="Multiplies the counts (0.01 for a quick demo)")] = 1.0,
     seed: Annotated[int, typer.Option(help="Seed: the same seed writes the same files")] = 2018,
     year: Annotated[int, typer.Option(help="Start of the financial year (2018 for 2018/19)")] = 2018,
-    reference_dir: Annotated[
-        Path | None,
-        typer.Option(
-            help="Official NHS reference data (default: $OUTTURN_REFERENCE_DIR, "
-            "else ../shared/reference-data when present)"
-        ),
-    ] = None,
+    reference_dir: ReferenceDirOption = None,
     fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Generate a year of SYNTHETIC activity calibrated to the national tariff and the National Cost Collection.

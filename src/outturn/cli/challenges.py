@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from outturn.cli._common import cell, console, current_user, emit, emit_rows, workspace_from
+from outturn.cli._common import cell, console, current_user, emit, emit_rows, pounds_cell, workspace_from
 from outturn.cli.command import command
 from outturn.cli.options import OutputFormat, YearOption
 from outturn.domain.challenges import (
@@ -61,10 +61,10 @@ def challenges_list(
                 ("Contract", lambda row: f"{row['provider']} × {row['commissioner']}"),
                 ("Category", cell("category")),
                 ("Raised", cell("raised_on")),
-                ("Challenged", lambda row: _money(row, "value_pence")),
+                ("Challenged", pounds_cell("value_pence")),
                 ("Status", cell("status")),
-                ("Agreed", lambda row: _money(row, "agreed_pence")),
-                ("Expected", lambda row: _money(row, "expected_pence")),
+                ("Agreed", pounds_cell("agreed_pence")),
+                ("Expected", pounds_cell("expected_pence")),
                 ("Version", cell("version")),
             ],
         )
@@ -179,7 +179,7 @@ def challenges_history(
                 ("Who", cell("who")),
                 ("Action", cell("action")),
                 ("Status", cell("status")),
-                ("Agreed", lambda row: _money(row, "agreed")),
+                ("Agreed", pounds_cell("agreed")),
             ],
         )
 

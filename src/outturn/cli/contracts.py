@@ -13,6 +13,7 @@ from outturn.cli.command import command
 from outturn.cli.options import AsAtOption, OutputFormat, ReplaceOption
 from outturn.domain.activity import ActivityKind
 from outturn.domain.money import VARIANCE_CONVENTION, format_millions, format_thousands
+from outturn.reports.contracts import STATEMENT_MONEY
 from outturn.services import contracts, pricing
 from outturn.services.contracts import MIN_SPELLS
 
@@ -136,17 +137,7 @@ def contracts_statement(
             for line in document["lines"]:
                 table.add_row(
                     line["point_of_delivery"],
-                    *(
-                        format_thousands(line[key])
-                        for key in (
-                            "ytd_plan_pence",
-                            "ytd_actual_pence",
-                            "ytd_variance_favourable_pence",
-                            "forecast_pence",
-                            "annual_plan_pence",
-                            "forecast_variance_favourable_pence",
-                        )
-                    ),
+                    *(format_thousands(line[key]) for key in STATEMENT_MONEY),
                 )
             console.print(table)
             console.print(VARIANCE_CONVENTION, highlight=False, markup=False)

@@ -101,6 +101,7 @@ def method_list(
     )
 
 
+# look-alike of method_clear's signature: Typer option declarations, one per command.
 @command()
 def method_history(
     ctx: typer.Context,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 
@@ -30,6 +30,12 @@ FormatOption = Annotated[
 WorkspaceOption = Annotated[
     Path | None,
     typer.Option("--workspace", "-w", help="Workspace directory (default: $OUTTURN_WORKSPACE, else the current one)"),
+]
+ReferenceDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Official NHS reference data (default: $OUTTURN_REFERENCE_DIR, else ../shared/reference-data when present)"
+    ),
 ]
 ReplaceOption = Annotated[
     bool,
@@ -56,6 +62,16 @@ METHOD_HELP = (
     "seasonal, trend, budget-phased or exit-rate"
 )
 MethodOption = Annotated[str | None, typer.Option(help=METHOD_HELP)]
+
+
+class SimulationRun(TypedDict):
+    """The keyword arguments the simulation services (``simulate_year_end``, ``simulate_multi_year``) share."""
+
+    trials: int
+    seed: int
+    method: str | None
+    assumptions: Assumptions
+    backend: str | None
 
 
 class OptionGroup:
@@ -97,6 +113,16 @@ class MonteCarloOptions(OptionGroup):
     backend: Annotated[
         str | None, typer.Option(help="numpy or jax (default: the monte_carlo_backend setting, numpy)")
     ] = None
+
+    def run(self) -> SimulationRun:
+        """The options as the simulation services' keyword arguments (assumptions checked first)."""
+        return SimulationRun(
+            trials=self.trials,
+            seed=self.seed,
+            method=self.method,
+            assumptions=self.assumptions(),
+            backend=self.backend,
+        )
 
     def assumptions(self) -> Assumptions:
         """The options as the simulation's assumptions; a share or concentration that cannot be one is refused."""

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from outturn.cli._common import cell, console, emit, emit_rows, print_warnings, workspace_from
+from outturn.cli._common import cell, console, emit, emit_rows, pounds_cell, print_warnings, workspace_from
 from outturn.cli.command import command
 from outturn.cli.options import OutputFormat
 from outturn.domain.budgets import IncentiveTerms
@@ -31,6 +31,9 @@ ComponentOption = Annotated[
         "health_inequalities, prescribing, primary_medical_care; or astro_pu, list_size",
     ),
 ]
+
+
+_CODE_COLUMN = ("Code", lambda row: row["code"] or "(none)")  # an organisation's code; practices in no PCN have none
 
 
 def _money(pence: int | None) -> str:
@@ -110,7 +113,7 @@ def populations_show(
         fmt,
         rows,
         [
-            ("Code", lambda row: row["code"] or "(none)"),
+            _CODE_COLUMN,
             ("Name", cell("name")),
             ("Practices", cell("practices")),
             ("List size", lambda row: _number(row["list_size"])),
@@ -198,12 +201,12 @@ def budgets_indicative(
             OutputFormat.TABLE,
             lines,
             [
-                ("Code", lambda row: row["code"] or "(none)"),
+                _CODE_COLUMN,
                 ("Name", cell("name")),
                 ("Share", lambda row: f"{row['share']:.3%}"),
-                ("Budget", lambda row: _money(row["budget_pence"])),
-                ("Spend", lambda row: _money(row["spend_pence"])),
-                ("Variance", lambda row: _money(row["variance_pence"])),
+                ("Budget", pounds_cell("budget_pence")),
+                ("Spend", pounds_cell("spend_pence")),
+                ("Variance", pounds_cell("variance_pence")),
                 ("%", cell("variance_pct")),
             ],
         )
@@ -274,9 +277,9 @@ def budgets_distance(
                 ("Code", cell("code")),
                 ("Name", cell("name")),
                 ("Parent", cell("parent")),
-                ("Actual", lambda row: _money(row["actual_pence"])),
-                ("Target", lambda row: _money(row["target_pence"])),
-                ("Distance", lambda row: _money(row["distance_pence"])),
+                ("Actual", pounds_cell("actual_pence")),
+                ("Target", pounds_cell("target_pence")),
+                ("Distance", pounds_cell("distance_pence")),
                 ("%", cell("distance_pct")),
             ],
         )
@@ -345,13 +348,13 @@ def budgets_incentive(
             OutputFormat.TABLE,
             totals,
             [
-                ("Code", lambda row: row["code"] or "(none)"),
+                _CODE_COLUMN,
                 ("Practices", cell("practices")),
-                ("Set-aside", lambda row: _money(row["set_aside_pence"])),
-                ("Aspiration", lambda row: _money(row["aspiration_pence"])),
-                ("Savings", lambda row: _money(row["savings_pence"])),
-                ("Achievement", lambda row: _money(row["achievement_pence"])),
-                ("Retained", lambda row: _money(row["retained_pence"])),
+                ("Set-aside", pounds_cell("set_aside_pence")),
+                ("Aspiration", pounds_cell("aspiration_pence")),
+                ("Savings", pounds_cell("savings_pence")),
+                ("Achievement", pounds_cell("achievement_pence")),
+                ("Retained", pounds_cell("retained_pence")),
             ],
         )
         console.print(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from outturn.cli._common import console, emit, print_warnings, workspace_from
+from outturn.cli._common import console, emit, key_value_table, print_warnings, workspace_from
 from outturn.cli.command import command
 from outturn.cli.options import AsAtOption, MethodOption, OrgOption, OutputFormat
 from outturn.domain.money import VARIANCE_CONVENTION, format_millions, format_surplus, format_thousands
@@ -21,9 +21,7 @@ def render_position(position: Position) -> None:
         f"{position.as_at.year} ({position.as_at.name}), forecast by {position.method}",
         highlight=False,
     )
-    headline = Table(show_header=False, box=None)
-    headline.add_column(style="bold")
-    headline.add_column(justify="right")
+    headline = key_value_table()
     for label, value in (
         ("Allocation", format_millions(position.allocation_pence, places=2)),
         ("Deductions from allocation", format_millions(-sum(d.pence for d in position.deductions), places=2)),

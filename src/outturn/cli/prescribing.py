@@ -13,20 +13,11 @@ from rich.table import Table
 from outturn.cli._common import console, current_user, emit, workspace_from
 from outturn.cli.command import command
 from outturn.cli.options import OutputFormat, ReplaceOption
+from outturn.domain.benchmark import Level
 from outturn.domain.money import format_pounds
-from outturn.domain.prescribing import BnfGrouping, Denominator, OrgLevel
+from outturn.domain.prescribing import BnfGrouping, Denominator
 from outturn.services import prescribing
 from outturn.services.prescribing import Layout
-
-
-class LevelChoice(StrEnum):
-    PRACTICE = "practice"
-    PCN = "pcn"
-    SUB_ICB = "sub-icb"
-
-    @property
-    def level(self) -> OrgLevel:
-        return OrgLevel(self.value.replace("-", "_"))
 
 
 class PerChoice(StrEnum):
@@ -39,7 +30,7 @@ class PerChoice(StrEnum):
 
 
 MonthOption = Annotated[str | None, typer.Option(help="Month, YYYY-MM (default: the latest held)")]
-LevelOption = Annotated[LevelChoice, typer.Option(help="practice, pcn or sub-icb")]
+LevelOption = Annotated[Level, typer.Option(help="practice, pcn or sub-icb")]
 
 
 @command()
@@ -81,7 +72,7 @@ def _rate(value: Any) -> str:
 @command()
 def prescribing_measures(
     ctx: typer.Context,
-    level: LevelOption = LevelChoice.PRACTICE,
+    level: LevelOption = Level.PRACTICE,
     by: Annotated[BnfGrouping, typer.Option(help="BNF chapter, section, chemical, or all together")] = (
         BnfGrouping.CHAPTER
     ),
@@ -93,7 +84,7 @@ def prescribing_measures(
     ASTRO-PU, and the generic prescribing rate."""
     with workspace_from(ctx, read_only=True) as opened:
         document = prescribing.prescribing_measures(
-            opened, level=level.level, grouping=by, denominator=per.denominator, month=month
+            opened, level=level.org_level, grouping=by, denominator=per.denominator, month=month
         )
 
     def render() -> None:
@@ -129,7 +120,7 @@ def prescribing_measures(
 @command()
 def prescribing_savings(
     ctx: typer.Context,
-    level: LevelOption = LevelChoice.PRACTICE,
+    level: LevelOption = Level.PRACTICE,
     floor_pence: Annotated[
         int | None,
         typer.Option(
@@ -152,7 +143,7 @@ def prescribing_savings(
     with workspace_from(ctx, read_only=True) as opened:
         document = prescribing.prescribing_savings(
             opened,
-            level=level.level,
+            level=level.org_level,
             floor_pence=floor_pence,
             practice_floor_pence=practice_floor_pence,
             min_quantity=min_quantity,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from outturn.cli._common import console, emit, print_warnings, workspace_from
+from outturn.cli._common import console, emit, key_value_table, print_warnings, workspace_from
 from outturn.cli.command import command
 from outturn.cli.options import AsAtOption, MonteCarloOptions, OrgOption, OutputFormat
 from outturn.domain.money import format_millions, format_surplus
@@ -33,9 +33,7 @@ def render_simulation(document: dict[str, Any], seconds: float) -> None:
         f"{document['backend']} ({seconds:.2f} s)",
         highlight=False,
     )
-    headline = Table(show_header=False, box=None)
-    headline.add_column(style="bold")
-    headline.add_column(justify="right")
+    headline = key_value_table()
     for key in SIMULATION_FIELDS:
         headline.add_row(LABELS_BY_FIELD[key], format_surplus(document[key]))
     headline.add_row("Chance of meeting the control total", f"{document['p_meet_control_total']:.1%}")
@@ -88,18 +86,9 @@ def simulate(
     fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Simulate the year-end surplus/(deficit): P(meeting the control total), P10/P50/P90, fan chart, tornado."""
-    assumptions = monte_carlo.assumptions()
+    run = monte_carlo.run()
     with workspace_from(ctx, read_only=True) as opened:
-        simulation = simulate_year_end(
-            opened,
-            trials=monte_carlo.trials,
-            seed=monte_carlo.seed,
-            org_code=org,
-            as_at=as_at,
-            method=monte_carlo.method,
-            assumptions=assumptions,
-            backend=monte_carlo.backend,
-        )
+        simulation = simulate_year_end(opened, org_code=org, as_at=as_at, **run)
     document = simulation_document(simulation)
     emit(fmt, document, lambda: render_simulation(document, simulation.seconds))
 
@@ -123,7 +112,7 @@ def multi_year(
 ) -> None:
     """Project a recovery plan over up to five years: recurrent savings carried forward, a missed control
     total taken off the next year's allocation."""
-    assumptions = monte_carlo.assumptions()
+    run = monte_carlo.run()
     settings = PlanSettings(
         years=years,
         allocation_growth=parse_share(allocation_growth),
@@ -132,17 +121,7 @@ def multi_year(
         confidence=parse_share(future_confidence) if future_confidence else None,
     )
     with workspace_from(ctx, read_only=True) as opened:
-        plan = simulate_multi_year(
-            opened,
-            trials=monte_carlo.trials,
-            seed=monte_carlo.seed,
-            settings=settings,
-            org_code=org,
-            as_at=as_at,
-            method=monte_carlo.method,
-            assumptions=assumptions,
-            backend=monte_carlo.backend,
-        )
+        plan = simulate_multi_year(opened, settings=settings, org_code=org, as_at=as_at, **run)
     document = multi_year_document(plan)
 
     def render() -> None:

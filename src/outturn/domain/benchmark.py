@@ -30,6 +30,7 @@ from types import MappingProxyType
 
 from outturn.domain.activity import ActivityKind, AdmissionMethod, AttendanceType, ReferralSource
 from outturn.domain.errors import BadInput
+from outturn.domain.prescribing import OrgLevel
 
 
 class Direction(StrEnum):
@@ -65,7 +66,12 @@ class Level(StrEnum):
     @property
     def column(self) -> str:
         """The practice-populations column holding the organisation at this level."""
-        return {"practice": "practice", "pcn": "pcn", "sub-icb": "sub_icb"}[self.value]
+        return self.org_level.value
+
+    @property
+    def org_level(self) -> OrgLevel:
+        """The level as the prescribing measures name it."""
+        return OrgLevel(self.value.replace("-", "_"))
 
 
 PEER_GROUPS = 5

@@ -15,7 +15,7 @@ a 500), never bad input or a 404.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Generic, Literal, Protocol, TypeVar
 
 
 class OutturnError(Exception):
@@ -58,3 +58,23 @@ class MissingScope(BadInput):
     def __init__(self, part: ScopePart) -> None:
         self.part: ScopePart = part
         super().__init__(f"no {part} given", needs=part)
+
+
+class _Versioned(Protocol):
+    @property
+    def version(self) -> int: ...
+
+
+VersionedT = TypeVar("VersionedT", bound=_Versioned)
+
+
+class StaleVersion(Conflict, Generic[VersionedT]):
+    """Someone else saved the thing first: the stored version is not the one the change started from. Carries
+    ``reference``, the ``expected`` version and the ``current`` record, so that a caller can show both."""
+
+    def __init__(self, thing: str, verb: str, reference: str, expected: int, current: VersionedT) -> None:
+        self.reference, self.expected, self.current = reference, expected, current
+        super().__init__(
+            f"{thing} {reference} was changed by someone else (you {verb} version {expected}; "
+            f"it is now version {current.version}): nothing was saved"
+        )

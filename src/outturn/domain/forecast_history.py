@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import Pence
 from outturn.domain.periods import FinancialMonth
-from outturn.domain.position import method_of
+from outturn.domain.position import SurplusFigures, method_of
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class CategoryRecord:
 
 
 @dataclass(frozen=True)
-class MonthRecord:
+class MonthRecord(SurplusFigures):
     """An organisation's forecast at one month-end close."""
 
     org_code: str
@@ -56,15 +56,6 @@ class MonthRecord:
     @property
     def forecast_outturn_pence(self) -> Pence:
         return sum(row.forecast_outturn_pence for row in self.categories)
-
-    @property
-    def forecast_surplus_pence(self) -> Pence:
-        """Resource less forecast outturn: positive a surplus, negative a deficit (as the position's)."""
-        return self.resource_pence - self.forecast_outturn_pence
-
-    @property
-    def gap_to_control_total_pence(self) -> Pence:
-        return self.control_total_pence - self.forecast_surplus_pence
 
     @property
     def override_effect_pence(self) -> Pence:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import Protocol
 
 from outturn.domain.errors import BadInput
 from outturn.domain.ledger import CostCategory
@@ -20,8 +21,42 @@ class Deduction:
     pence: Pence
 
 
+class _Allocated(Protocol):
+    @property
+    def recurrent_allocation_pence(self) -> Pence: ...
+
+    @property
+    def non_recurrent_allocation_pence(self) -> Pence: ...
+
+    @property
+    def deductions(self) -> tuple[Deduction, ...]: ...
+
+    @property
+    def allocation_pence(self) -> Pence: ...
+
+    @property
+    def deductions_pence(self) -> Pence: ...
+
+
+class ResourceFigures:
+    """Allocation, deductions and the resource left to spend, of a plan and of the position built on it: one rule."""
+
+    @property
+    def allocation_pence(self: _Allocated) -> Pence:
+        return self.recurrent_allocation_pence + self.non_recurrent_allocation_pence
+
+    @property
+    def deductions_pence(self: _Allocated) -> Pence:
+        return sum(deduction.pence for deduction in self.deductions)
+
+    @property
+    def resource_pence(self: _Allocated) -> Pence:
+        """What is left to spend this year: allocation less deductions."""
+        return self.allocation_pence - self.deductions_pence
+
+
 @dataclass(frozen=True)
-class FinancialPlan:
+class FinancialPlan(ResourceFigures):
     """Allocation, deductions and the surplus the regulator requires or agrees.
 
     ``control_total_pence`` is the planned surplus (positive) or deficit (negative) agreed with the
@@ -45,10 +80,6 @@ class FinancialPlan:
             raise BadInput("a brought-forward deficit is entered as a positive amount to repay")
 
     @property
-    def allocation_pence(self) -> Pence:
-        return self.recurrent_allocation_pence + self.non_recurrent_allocation_pence
-
-    @property
     def deductions(self) -> tuple[Deduction, ...]:
         repayment = (
             (Deduction("Brought-forward deficit repaid", self.brought_forward_deficit_pence),)
@@ -56,15 +87,6 @@ class FinancialPlan:
             else ()
         )
         return repayment + self.other_deductions
-
-    @property
-    def deductions_pence(self) -> Pence:
-        return sum(deduction.pence for deduction in self.deductions)
-
-    @property
-    def resource_pence(self) -> Pence:
-        """What is left to spend this year: allocation less deductions."""
-        return self.allocation_pence - self.deductions_pence
 
     @property
     def required_surplus_pence(self) -> Pence:

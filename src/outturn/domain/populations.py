@@ -48,6 +48,7 @@ class PracticePopulation:
     primary_medical_care: Decimal
 
 
+# look-alike of PracticePopulation: declarative, the same measures summed over practices (a count, not a code).
 @dataclass(frozen=True)
 class PopulationTotals:
     """Sums over ``practices`` practices; ``list_size`` is ``None`` unless every practice has one."""

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Protocol
 
 from outturn.domain.backtest import AutoChoice
 from outturn.domain.forecast import EXIT_RATE_MONTHS, LineForecast
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import Pence, div_round, format_millions
 from outturn.domain.periods import FinancialMonth
-from outturn.domain.plans import Deduction, FinancialPlan, RiskItem, RiskKind
+from outturn.domain.plans import Deduction, FinancialPlan, ResourceFigures, RiskItem, RiskKind
 from outturn.domain.problems import Problem
 from outturn.domain.savings import NO_SAVINGS, RemainingSavings
 from outturn.domain.year_end import (
@@ -44,8 +45,36 @@ class LineMethod:
     method: str
 
 
+class _BudgetAndSpend(Protocol):
+    @property
+    def annual_budget_pence(self) -> Pence: ...
+
+    @property
+    def ytd_budget_pence(self) -> Pence: ...
+
+    @property
+    def ytd_actual_pence(self) -> Pence: ...
+
+    @property
+    def forecast_outturn_pence(self) -> Pence: ...
+
+
+class BudgetVariances:
+    """Budget less spend, to date and for the year, of a category or a whole position: one rule for both."""
+
+    @property
+    def ytd_variance_pence(self: _BudgetAndSpend) -> Pence:
+        """Budget less actual: positive is an underspend."""
+        return self.ytd_budget_pence - self.ytd_actual_pence
+
+    @property
+    def forecast_variance_pence(self: _BudgetAndSpend) -> Pence:
+        """Annual budget less forecast outturn: positive is an underspend."""
+        return self.annual_budget_pence - self.forecast_outturn_pence
+
+
 @dataclass(frozen=True)
-class CategoryPosition:
+class CategoryPosition(BudgetVariances):
     category: CostCategory
     annual_budget_pence: Pence
     ytd_budget_pence: Pence
@@ -64,15 +93,6 @@ class CategoryPosition:
     @property
     def ytd_recurring_pence(self) -> Pence:
         return self.ytd_actual_pence - self.ytd_one_off_pence
-
-    @property
-    def ytd_variance_pence(self) -> Pence:
-        """Budget less actual: positive is an underspend."""
-        return self.ytd_budget_pence - self.ytd_actual_pence
-
-    @property
-    def forecast_variance_pence(self) -> Pence:
-        return self.annual_budget_pence - self.forecast_outturn_pence
 
 
 @dataclass(frozen=True)
@@ -105,8 +125,38 @@ class RiskRange:
         return self.savings.shortfall_pence
 
 
+# look-alike of _BudgetAndSpend: declarative, the figures each mixin reads (a category has no resource).
+class _Outturn(Protocol):
+    @property
+    def resource_pence(self) -> Pence: ...
+
+    @property
+    def forecast_outturn_pence(self) -> Pence: ...
+
+    @property
+    def control_total_pence(self) -> Pence: ...
+
+    @property
+    def forecast_surplus_pence(self) -> Pence: ...
+
+
+class SurplusFigures:
+    """The forecast surplus and the gap to the control total of anything with a resource, a forecast outturn and a
+    control total (the position, and the forecast recorded at a close): one rule for both."""
+
+    @property
+    def forecast_surplus_pence(self: _Outturn) -> Pence:
+        """Resource less forecast outturn: positive a surplus, negative a deficit."""
+        return self.resource_pence - self.forecast_outturn_pence
+
+    @property
+    def gap_to_control_total_pence(self: _Outturn) -> Pence:
+        """How far the forecast falls short of the control total (negative: ahead of it)."""
+        return self.control_total_pence - self.forecast_surplus_pence
+
+
 @dataclass(frozen=True)
-class Position:
+class Position(ResourceFigures, SurplusFigures, BudgetVariances):
     org_code: str
     org_name: str
     as_at: FinancialMonth
@@ -124,14 +174,6 @@ class Position:
     auto_choices: tuple[AutoChoice, ...] = ()  # with ``auto``: the method chosen for each category, and why
 
     @property
-    def allocation_pence(self) -> Pence:
-        return self.recurrent_allocation_pence + self.non_recurrent_allocation_pence
-
-    @property
-    def resource_pence(self) -> Pence:
-        return self.allocation_pence - sum(deduction.pence for deduction in self.deductions)
-
-    @property
     def annual_budget_pence(self) -> Pence:
         return sum(row.annual_budget_pence for row in self.by_category)
 
@@ -144,30 +186,12 @@ class Position:
         return sum(row.ytd_actual_pence for row in self.by_category)
 
     @property
-    def ytd_variance_pence(self) -> Pence:
-        return self.ytd_budget_pence - self.ytd_actual_pence
-
-    @property
     def forecast_outturn_pence(self) -> Pence:
         return sum(row.forecast_outturn_pence for row in self.by_category)
 
     @property
-    def forecast_variance_pence(self) -> Pence:
-        return self.annual_budget_pence - self.forecast_outturn_pence
-
-    @property
     def planned_surplus_pence(self) -> Pence:
         return self.resource_pence - self.annual_budget_pence
-
-    @property
-    def forecast_surplus_pence(self) -> Pence:
-        """Resource less forecast outturn: positive a surplus, negative a deficit."""
-        return self.resource_pence - self.forecast_outturn_pence
-
-    @property
-    def gap_to_control_total_pence(self) -> Pence:
-        """How far the forecast falls short of the control total (negative: ahead of it)."""
-        return self.control_total_pence - self.forecast_surplus_pence
 
     @property
     def savings_needed_pence(self) -> Pence:

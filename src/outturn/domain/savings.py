@@ -33,6 +33,8 @@ class Workstream(StrEnum):
     RUNNING_COSTS = "running_costs"
     OTHER = "other"
 
+    # look-alike of CostCategory's label and parse (domain/ledger.py): declarative, its own labels and aliases; the
+    # parsing is look_up's.
     @property
     def label(self) -> str:
         return _WORKSTREAM_LABELS[self]

@@ -152,11 +152,9 @@ def _explain(before: SchemeSnapshot | None, after: SchemeSnapshot | None) -> str
         return "removed from the plan"
     assert before is not None and after is not None
     notes: list[str] = []
-    if before.status != after.status:
-        notes.append(f"status {before.status} -> {after.status}")
-    if before.rag != after.rag:
-        notes.append(f"RAG {before.rag} -> {after.rag}")
     for label, old_text, new_text in (
+        ("status", before.status, after.status),
+        ("RAG", before.rag, after.rag),
         ("title", before.title, after.title),
         ("organisation", before.org_code, after.org_code),
         ("workstream", before.workstream, after.workstream),

@@ -16,7 +16,7 @@ from outturn.domain.activity import AttendanceType, PointOfDelivery, ReferralSou
 from outturn.domain.budgets import apportion
 from outturn.domain.errors import BadInput
 from outturn.domain.ledger import CostCategory
-from outturn.domain.money import div_round
+from outturn.domain.money import Pence, div_round
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialMonth
 from outturn.domain.scenario_effects import (
     CONTRACT_CATEGORY,
@@ -77,6 +77,22 @@ def _by_contract_specialty(
     return found
 
 
+def _cell_line(
+    key: CellKey, in_year_pence: Pence, fy_pence: Pence, in_year_units: Fraction = ZERO, fy_units: Fraction = ZERO
+) -> EffectLine:
+    """A contract cell's effect line (its provider, commissioner and point of delivery)."""
+    return EffectLine(
+        CONTRACT_CATEGORY,
+        key.provider,
+        key.commissioner,
+        key.point_of_delivery.value,
+        in_year_pence,
+        fy_pence,
+        in_year_units,
+        fy_units,
+    )
+
+
 def _removed(state: ScenarioState, removals: Mapping[CellKey, Shares], timing: Timing) -> Outcome:
     """Each cell loses its shares of units; the change is units x price, rounded once per cell."""
     cells: dict[CellKey, ActivityCell] = {}
@@ -90,18 +106,8 @@ def _removed(state: ScenarioState, removals: Mapping[CellKey, Shares], timing: T
         cells[key] = replace(
             cell, remaining_units=cell.remaining_units - removed_in, full_year_units=cell.full_year_units - removed_fy
         )
-        lines.append(
-            EffectLine(
-                CONTRACT_CATEGORY,
-                key.provider,
-                key.commissioner,
-                key.point_of_delivery.value,
-                in_year_pence,
-                full_year_pence,
-                -(removed_fy if timing.full_year else removed_in),
-                -removed_fy,
-            )
-        )
+        removed_units = removed_fy if timing.full_year else removed_in
+        lines.append(_cell_line(key, in_year_pence, full_year_pence, -removed_units, -removed_fy))
     return Outcome(cells, tuple(lines))
 
 
@@ -218,16 +224,7 @@ def tariff_change(lever: Lever, inputs: LeverInputs, state: ScenarioState, timin
         new_price = cell.price_pence + delta
         share = (national_price + delta) / new_price if new_price else ZERO
         cells[key] = replace(cell, price_pence=new_price, national_share=share)
-        lines.append(
-            EffectLine(
-                CONTRACT_CATEGORY,
-                key.provider,
-                key.commissioner,
-                key.point_of_delivery.value,
-                in_year_pence,
-                full_year_pence,
-            )
-        )
+        lines.append(_cell_line(key, in_year_pence, full_year_pence))
     warnings = () if lines else ("no nationally priced activity in scope",)
     return Outcome(cells, tuple(lines), warnings)
 

@@ -28,18 +28,28 @@ def in_financial_year(day: ir.DateValue, year: int) -> ir.BooleanValue:
     return (day >= ibis.date(year, 4, 1)) & (day <= ibis.date(year + 1, 3, 31))
 
 
-def spell_units(priced_apc: ir.Table) -> ir.Table:
-    """Priced spells and their excess bed days in the layout of ``contract_units``."""
-    apc = priced_apc.filter(priced_apc.unpriced_reason.isnull())
-    spells = apc.select(
+def _priced(table: ir.Table) -> ir.Table:
+    """The rows that were priced (a row left unpriced says why in ``unpriced_reason``)."""
+    return table.filter(table.unpriced_reason.isnull())
+
+
+def _one_unit_each(priced: ir.Table, *, code: ir.Value, activity_date: ir.Value) -> ir.Table:
+    """Priced rows in the layout of ``contract_units``, each one unit of activity at its price."""
+    return priced.select(
         "provider",
         "commissioner",
         "point_of_delivery",
-        code=apc.hrg,
-        activity_date=apc.discharge_date,
+        code=code,
+        activity_date=activity_date,
         units=ibis.literal(1).cast("int64"),
-        pence=apc.price_pence,
+        pence=priced.price_pence,
     )
+
+
+def spell_units(priced_apc: ir.Table) -> ir.Table:
+    """Priced spells and their excess bed days in the layout of ``contract_units``."""
+    apc = _priced(priced_apc)
+    spells = _one_unit_each(apc, code=apc.hrg, activity_date=apc.discharge_date)
     excess = apc.filter(apc.excess_bed_days > 0).select(
         "provider",
         "commissioner",
@@ -54,28 +64,16 @@ def spell_units(priced_apc: ir.Table) -> ir.Table:
 
 def contract_units(priced_apc: ir.Table, priced_op: ir.Table, priced_ae: ir.Table) -> ir.Table:
     """Every priced unit of activity in one layout: spells, their excess bed days, attendances."""
-    op = priced_op.filter(priced_op.unpriced_reason.isnull())
-    outpatients = op.select(
-        "provider",
-        "commissioner",
-        "point_of_delivery",
+    op = _priced(priced_op)
+    outpatients = _one_unit_each(
+        op,
         code=ibis.ifelse(
             op.point_of_delivery == PointOfDelivery.OP_PROCEDURE.value, op.procedure_hrg, op.treatment_function
         ),
         activity_date=op.attendance_date,
-        units=ibis.literal(1).cast("int64"),
-        pence=op.price_pence,
     )
-    ae = priced_ae.filter(priced_ae.unpriced_reason.isnull())
-    emergency = ae.select(
-        "provider",
-        "commissioner",
-        "point_of_delivery",
-        code=ae.hrg,
-        activity_date=ae.arrival_date,
-        units=ibis.literal(1).cast("int64"),
-        pence=ae.price_pence,
-    )
+    ae = _priced(priced_ae)
+    emergency = _one_unit_each(ae, code=ae.hrg, activity_date=ae.arrival_date)
     return ibis.union(spell_units(priced_apc), outpatients, emergency)
 
 

@@ -9,13 +9,14 @@ prices the whole point of delivery).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from outturn.domain.activity import PointOfDelivery
 from outturn.domain.contract_rules import PaymentRules
 from outturn.domain.contracts import BlockElement, Contract, LocalPrice, PlanLine
+from outturn.domain.money import Pence
 from outturn.domain.organisations import COMMISSIONER_KINDS, Organisation, OrgKind
 from outturn.domain.periods import FinancialYear
 from outturn.domain.problems import Problem
@@ -78,6 +79,17 @@ def _key(reader: RowReader, known: Mapping[str, Organisation]) -> tuple[str, str
     return provider, commissioner, year
 
 
+def _contract_rows(
+    table: RawTable, known: Mapping[str, Organisation], money_column: str
+) -> Iterator[tuple[RowReader, tuple[str, str, FinancialYear] | None, PointOfDelivery | str | None, Pence | None]]:
+    """Each row's reader with its contract, point of delivery and (required) money column read, in that order."""
+    for number, cells in table.rows:
+        reader = RowReader(table, number, cells)
+        key = _key(reader, known)
+        pod = reader.parse("point_of_delivery", _point_of_delivery)
+        yield reader, key, pod, reader.money(money_column, required=True)
+
+
 def _duplicate(table: RawTable, number: int, earlier: int, what: str, column: str | None = None) -> Problem:
     return table.problem(f"{what} already given on row {earlier}", number, column)
 
@@ -101,11 +113,8 @@ def read_contracts(
         required=("provider", "commissioner", "year", "point_of_delivery", "value"),
         optional=("month", "activity", "description"),
     )
-    for number, cells in table.rows:
-        reader = RowReader(table, number, cells)
-        key = _key(reader, known)
-        pod = reader.parse("point_of_delivery", _point_of_delivery)
-        value = reader.money("value", required=True)
+    for reader, key, pod, value in _contract_rows(table, known, "value"):
+        number = reader.number
         if pod == BLOCK:
             problems.extend(reader.problems)
             if key and value is not None and not reader.problems:
@@ -162,11 +171,8 @@ def _read_prices(
     table = read_table(
         path, required=("provider", "commissioner", "year", "point_of_delivery", "price"), optional=("code",)
     )
-    for number, cells in table.rows:
-        reader = RowReader(table, number, cells)
-        key = _key(reader, known)
-        pod = reader.parse("point_of_delivery", _point_of_delivery)
-        price = reader.money("price", required=True)
+    for reader, key, pod, price in _contract_rows(table, known, "price"):
+        number = reader.number
         if pod == BLOCK:
             reader.fault("a block element has no unit price", "point_of_delivery")
         if price is not None and price < 0:

@@ -245,22 +245,24 @@ def _check_plausible_months(months: Any, findings: Findings, column: str | None)
     findings.flag(outside, f"a month outside {EARLIEST_MONTH} to {latest}", column, plain(months))
 
 
+def _check_codes(findings: Findings, codes: Any, pattern: str, column: str, name: str, shape: str) -> None:
+    """A problem for every blank code, and for every code not of ``shape`` (not matching ``pattern``)."""
+    findings.flag(pc.is_null(codes), f"blank {name} (a value is required)", column)
+    findings.flag(pc.invert(pc.match_substring_regex(codes, pattern)), f"not {shape}", column, quoted(codes))
+
+
 def _validate(values: Mapping[str, Any], findings: Findings, columns: Mapping[str, str]) -> dict[str, Any]:
     practice = pc.utf8_upper(as_text(values["practice"]))
-    findings.flag(pc.is_null(practice), "blank practice code (a value is required)", columns["practice"])
-    findings.flag(
-        pc.invert(pc.match_substring_regex(practice, _PRACTICE)),
-        "not an ODS practice code (six letters or digits)",
-        columns["practice"],
-        quoted(practice),
-    )
+    practice_shape = "an ODS practice code (six letters or digits)"
+    _check_codes(findings, practice, _PRACTICE, columns["practice"], "practice code", practice_shape)
     bnf_code = as_text(values["bnf_code"])
-    findings.flag(pc.is_null(bnf_code), "blank BNF code (a value is required)", columns["bnf_code"])
-    findings.flag(
-        pc.invert(pc.match_substring_regex(bnf_code, BNF_CODE_PATTERN)),
-        "not a BNF code (15 letters and digits for a presentation, 11 digits for an appliance)",
+    _check_codes(
+        findings,
+        bnf_code,
+        BNF_CODE_PATTERN,
         columns["bnf_code"],
-        quoted(bnf_code),
+        "BNF code",
+        "a BNF code (15 letters and digits for a presentation, 11 digits for an appliance)",
     )
     items, bad_items = as_int(values["items"])
     findings.flag(bad_items, "not a whole number of items", columns["items"], quoted_text(values["items"]))

@@ -209,6 +209,7 @@ def rows_below(
     )
 
 
+# look-alike of rows_below's signature: declarative, this wraps it and adds the checks every reader makes.
 def table_below(
     grid: Grid,
     header_index: int,

@@ -8,9 +8,9 @@ NHS blue, outliers orange and labelled.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -108,6 +108,16 @@ def _draw_funnel(axes: Axes, result: FunnelResult) -> None:
         axes.annotate(point.group, (point.denominator, point.value), xytext=(4, 4), textcoords="offset points")
 
 
+R = TypeVar("R")
+ChartWriter = Callable[[R, Path, str | None], Path]  # a result, the file to write and a title -> the file written
+
+
+def _write_chart(path: Path, html: ChartWriter[R], image: ChartWriter[R]) -> ChartWriter[R]:
+    """The writer for the chart file's suffix (``.html`` interactive, else an image), once the path is checked."""
+    check_chart_path(path)
+    return html if path.suffix.lower() == ".html" else image
+
+
 def _funnel_png_svg(result: FunnelResult, path: Path, title: str | None) -> Path:
     import matplotlib as mpl
     from matplotlib.figure import Figure
@@ -181,10 +191,7 @@ def _funnel_html(result: FunnelResult, path: Path, title: str | None) -> Path:
 
 def write_funnel_chart(result: FunnelResult, path: Path, title: str | None = None) -> Path:
     """The funnel plot as ``.svg``, ``.png`` or ``.html`` (chosen by the file's suffix)."""
-    check_chart_path(path)
-    if path.suffix.lower() == ".html":
-        return _funnel_html(result, path, title)
-    return _funnel_png_svg(result, path, title)
+    return _write_chart(path, _funnel_html, _funnel_png_svg)(result, path, title)
 
 
 def _segment_lines(result: SpcResult) -> list[tuple[list[int], float, float, float]]:
@@ -301,7 +308,4 @@ def _spc_html(result: SpcResult, path: Path, title: str | None) -> Path:
 
 def write_spc_chart(result: SpcResult, path: Path, title: str | None = None) -> Path:
     """The SPC chart as ``.svg``, ``.png`` or ``.html`` (chosen by the file's suffix)."""
-    check_chart_path(path)
-    if path.suffix.lower() == ".html":
-        return _spc_html(result, path, title)
-    return _spc_png_svg(result, path, title)
+    return _write_chart(path, _spc_html, _spc_png_svg)(result, path, title)

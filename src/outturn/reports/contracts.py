@@ -9,6 +9,16 @@ from outturn.domain.contracts import RuleLine, StatementLine
 from outturn.reports.challenges import statement_challenges_document
 from outturn.stats.casemix import MIN_SPELLS, Drift
 
+# A statement line's money, in the order the statement shows it (the CLI's table, the pack's totals).
+STATEMENT_MONEY = (
+    "ytd_plan_pence",
+    "ytd_actual_pence",
+    "ytd_variance_favourable_pence",
+    "forecast_pence",
+    "annual_plan_pence",
+    "forecast_variance_favourable_pence",
+)
+
 
 def statement_line_document(line: StatementLine) -> dict[str, Any]:
     return {

@@ -1,5 +1,7 @@
-"""The risk register's rows as documents: one builder for ``outturn risks list --format json``, the board pack's
-register and the web overview's top risks, so a risk reads the same everywhere.
+"""The registers' rows as documents (``plan show``, ``forecast list``, ``risks list``).
+
+The risk register's rows: one builder for ``outturn risks list --format json``, the board pack's register and
+the web overview's top risks, so a risk reads the same everywhere.
 
 ``likelihood`` is the stored decimal as a string without trailing zeros (``"0.5"``: exact, as JSON numbers are
 not), and
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from outturn.domain.plans import RiskItem
+from outturn.domain.plans import FinancialPlan, ForecastOverride, RiskItem
 
 
 def risk_row(item: RiskItem) -> dict[str, Any]:
@@ -22,4 +24,29 @@ def risk_row(item: RiskItem) -> dict[str, Any]:
         "likelihood": format(item.likelihood.normalize(), "f"),
         "expected_pence": item.expected_pence,
         "category": item.category.value if item.category else None,
+    }
+
+
+def plan_row(plan: FinancialPlan) -> dict[str, Any]:
+    return {
+        "org_code": plan.org_code,
+        "year": str(plan.year),
+        "allocation_pence": plan.allocation_pence,
+        "recurrent_allocation_pence": plan.recurrent_allocation_pence,
+        "non_recurrent_allocation_pence": plan.non_recurrent_allocation_pence,
+        "deductions": [{"description": d.description, "pence": d.pence} for d in plan.deductions],
+        "deductions_pence": plan.deductions_pence,
+        "resource_pence": plan.resource_pence,
+        "required_surplus_pence": plan.required_surplus_pence,
+        "control_total_pence": plan.effective_control_total_pence,
+    }
+
+
+def override_row(item: ForecastOverride) -> dict[str, Any]:
+    return {
+        "org_code": item.org_code,
+        "category": item.category.value,
+        "subcategory": item.subcategory,
+        "forecast_pence": item.forecast_pence,
+        "reason": item.reason,
     }

@@ -121,6 +121,14 @@ def add_challenge(workspace: Workspace, new: NewChallenge, who: str) -> Challeng
         return _add(session, challenge, who)
 
 
+def _stored(session: StoreSession, year: FinancialYear, reference: str) -> Challenge:
+    """The stored challenge ``reference`` of ``year``, else ``NotFound``."""
+    found = store.load_challenge(session, year, reference)
+    if found is None:
+        raise NotFound(f"no challenge {reference} in {year}")
+    return found
+
+
 def update_challenge(
     workspace: Workspace,
     reference: str,
@@ -134,9 +142,7 @@ def update_challenge(
     reference = reference.strip().upper()
     year = year_of_reference(reference)
     with workspace.store.transaction() as session:
-        before = store.load_challenge(session, year, reference)
-        if before is None:
-            raise NotFound(f"no challenge {reference} in {year}")
+        before = _stored(session, year, reference)
         if before.version != expected_version:
             raise ChallengeConflict(reference, expected_version, before)
         after = change_challenge(before, change, on or date.today())
@@ -166,9 +172,7 @@ def challenge_history_document(workspace: Workspace, reference: str) -> dict[str
     reference = reference.strip().upper()
     year = year_of_reference(reference)
     with workspace.store.reading() as session:
-        current = store.load_challenge(session, year, reference)
-        if current is None:
-            raise NotFound(f"no challenge {reference} in {year}")
+        current = _stored(session, year, reference)
         entries = history(session, AUDIT_ENTITY, _key(year, reference))
     return {
         "challenge": challenge_document(current),

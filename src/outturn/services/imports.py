@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 import pyarrow as pa
 
@@ -23,7 +23,7 @@ from outturn.ingest.plans import read_plans, read_risks
 from outturn.services.workspace import Workspace, reconcile_import_log
 from outturn.store import repository
 from outturn.store.database import StoreSession, StoreUnavailable
-from outturn.store.repository import ImportRecord
+from outturn.store.repository import ImportDetails, ImportRecord
 
 __all__ = [
     "FileChanged",
@@ -246,26 +246,13 @@ def store_warehouse_import(
     path: Path,
     sha256: str,
     rows: int,
-    *,
-    who: str = "",
-    replaced_rows: int = 0,
-    totals: Mapping[str, int] | None = None,
-    replaced_totals: Mapping[str, int] | None = None,
+    **details: Unpack[ImportDetails],
 ) -> None:
     """Store an import's data in the warehouse and record it: the record lands in the warehouse's import log in
     the data's own transaction, then is copied into the store's log. Should the process die between the two,
     opening the workspace copies it (``reconcile_import_log``): the data and its record land together or not at
     all, as the workspace is seen."""
-    record = repository.new_import(
-        kind,
-        path.name,
-        sha256,
-        rows,
-        who=who,
-        replaced_rows=replaced_rows,
-        totals=totals,
-        replaced_totals=replaced_totals,
-    )
+    record = repository.new_import(kind, path.name, sha256, rows, **details)
     workspace.backend.store_tables(tables, log=record)
     try:
         with workspace.store.autocommit() as connection:

@@ -286,6 +286,7 @@ def _later_years(inputs: ModelInputs, workspace: Workspace, settings: PlanSettin
     return tuple(later)
 
 
+# look-alike of simulate_year_end's signature: declarative, the same keyword arguments and the plan's settings.
 def simulate_multi_year(
     workspace: Workspace,
     *,

@@ -309,6 +309,7 @@ def run_scenario(
     )
 
 
+# look-alike of run_scenario's signature: declarative, the same options for a scenario already read.
 def run_loaded(
     workspace: Workspace,
     scenario: Scenario,

@@ -9,21 +9,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from outturn.domain.challenges import Challenge, ChallengeCategory, ChallengeStatus, make_reference
-from outturn.domain.errors import Conflict
+from outturn.domain.errors import Conflict, StaleVersion
 from outturn.domain.periods import FinancialYear
 from outturn.store.models import ChallengeRow
 from outturn.store.repository import now
 
 
-class ChallengeConflict(Conflict):
+class ChallengeConflict(StaleVersion[Challenge]):
     """Someone else changed the challenge first: the stored version is not the one the change started from."""
 
     def __init__(self, reference: str, expected: int, current: Challenge) -> None:
-        self.reference, self.expected, self.current = reference, expected, current
-        super().__init__(
-            f"challenge {reference} was changed by someone else (you changed version {expected}; it is now"
-            f" version {current.version}): nothing was saved"
-        )
+        super().__init__("challenge", "changed", reference, expected, current)
 
 
 def _columns(challenge: Challenge) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, TypedDict, Unpack, cast
 
 from sqlalchemy import Connection, Table, delete, func, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
@@ -103,31 +103,20 @@ def new_import(
     }
 
 
+class ImportDetails(TypedDict, total=False):
+    """``new_import``'s optional details, for a caller that passes them on."""
+
+    who: str
+    replaced_rows: int
+    totals: Mapping[str, int] | None
+    replaced_totals: Mapping[str, int] | None
+
+
 def record_import(
-    session: Session,
-    kind: str,
-    source_name: str,
-    sha256: str,
-    row_count: int,
-    *,
-    who: str = "",
-    replaced_rows: int = 0,
-    totals: Mapping[str, int] | None = None,
-    replaced_totals: Mapping[str, int] | None = None,
+    session: Session, kind: str, source_name: str, sha256: str, row_count: int, **details: Unpack[ImportDetails]
 ) -> ImportRow:
     """Record an import in the session's transaction (see ``new_import``)."""
-    row = ImportRow(
-        **new_import(
-            kind,
-            source_name,
-            sha256,
-            row_count,
-            who=who,
-            replaced_rows=replaced_rows,
-            totals=totals,
-            replaced_totals=replaced_totals,
-        )
-    )
+    row = ImportRow(**new_import(kind, source_name, sha256, row_count, **details))
     session.add(row)
     session.flush()
     return row

@@ -12,7 +12,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
-from outturn.domain.errors import Conflict, NotFound
+from outturn.domain.errors import NotFound, StaleVersion
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialYear
 from outturn.domain.savings import Rag, SavingsTarget, Scheme, SchemeStatus, Workstream
 from outturn.domain.savings_codec import normalised, scheme_to_data
@@ -28,15 +28,11 @@ from outturn.store.models import (
 from outturn.store.repository import now
 
 
-class VersionConflict(Conflict):
+class VersionConflict(StaleVersion[Scheme]):
     """Someone else saved the scheme first: the stored version is not the one the edit started from."""
 
     def __init__(self, reference: str, expected: int, current: Scheme) -> None:
-        self.reference, self.expected, self.current = reference, expected, current
-        super().__init__(
-            f"scheme {reference} was changed by someone else (you edited version {expected}; "
-            f"it is now version {current.version}): nothing was saved"
-        )
+        super().__init__("scheme", "edited", reference, expected, current)
 
 
 def _table(model: type[Any]) -> Table:

@@ -72,9 +72,9 @@ SECURITY_HEADERS = [
 NO_STORE = (b"cache-control", b"no-store")
 
 
-class SecurityHeaders:
-    """Adds the security headers to every response, and ``Cache-Control: no-store`` to all but the static assets
-    (a plain ASGI middleware: no per-request task overhead)."""
+class HttpMiddleware:
+    """A plain ASGI middleware (no per-request task overhead): anything but an HTTP request passes straight through,
+    an HTTP request goes to ``http``."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -83,7 +83,16 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.http(scope, receive, send)
 
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class SecurityHeaders(HttpMiddleware):
+    """Adds the security headers to every response, and ``Cache-Control: no-store`` to all but the static assets."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         cacheable = scope["path"].startswith("/static/")
 
         async def with_headers(message: Message) -> None:
@@ -107,19 +116,13 @@ UNEXPECTED_PAGE = (
 logger = logging.getLogger("outturn.web")
 
 
-class UnexpectedErrors:
+class UnexpectedErrors(HttpMiddleware):
     """Turns an unexpected error into a plain 500 (JSON under /api) inside the security headers.
 
     Starlette's own 500 is sent from outside every middleware, so it would lack the headers. The error is then
     raised on, for the server to log; the client sees no traceback."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def tracking(message: Message) -> None:
