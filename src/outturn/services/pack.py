@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,24 +23,27 @@ from outturn.domain.contracts import ContractError
 from outturn.domain.errors import BadInput
 from outturn.domain.organisations import OrgTree
 from outturn.domain.periods import FinancialMonth
+from outturn.domain.position import Position
 from outturn.domain.prescribing import BnfGrouping, OrgLevel
-from outturn.domain.savings_rollup import RollupLevel
+from outturn.domain.savings_rollup import RollupLevel, RollupRow
 from outturn.engine import activity_series
-from outturn.reports.backtest import backtest_document
-from outturn.reports.benchmark import benchmark_document
-from outturn.reports.forecast_history import history_document
-from outturn.reports.pack import BenchmarkSection, BoardPack, FunnelSection, PackInputs, SpcSection, build_board_pack
+from outturn.reports.pack import (
+    BenchmarkSection,
+    BoardPack,
+    ForecastHistory,
+    FunnelSection,
+    PackInputs,
+    SchemeMovements,
+    SpcSection,
+    build_board_pack,
+)
 from outturn.reports.pack_html import render_html
 from outturn.reports.pack_pdf import write_pdf
 from outturn.reports.pack_xlsx import write_xlsx
-from outturn.reports.position import position_document
-from outturn.reports.registers import risk_row
-from outturn.reports.savings import movement_document, rollup_document
-from outturn.reports.scenarios import scenario_document
 from outturn.services import contracts, registers, savings
 from outturn.services.benchmark import DATE_COLUMNS, benchmark
 from outturn.services.contract_ledger import every_statement
-from outturn.services.contract_reconciliation import reconciliation_json
+from outturn.services.contract_reconciliation import reconcile_contracts
 from outturn.services.forecast_history import position_history
 from outturn.services.position import PositionError, compute_backtest, compute_position
 from outturn.services.prescribing import prescribing_measures, stored_months
@@ -94,24 +97,26 @@ def _tree(workspace: Workspace) -> OrgTree:
         return repository.org_tree(session)
 
 
-def _previous_position(workspace: Workspace, request: PackRequest, org: str, month: FinancialMonth) -> Any:
+def _previous_position(
+    workspace: Workspace, request: PackRequest, org: str, month: FinancialMonth
+) -> Position | None:
     before = previous_month(month)
     if before is None:
         return None
     try:
-        return position_document(compute_position(workspace, org, before.calendar_label, request.method))
+        return compute_position(workspace, org, before.calendar_label, request.method)
     except PositionError:
         return None
 
 
 def _savings(
     workspace: Workspace, org: str, name: str, month: FinancialMonth, notes: list[str]
-) -> tuple[dict[str, Any] | None, list[dict[str, Any]], dict[str, Any] | None]:
+) -> tuple[RollupRow | None, tuple[RollupRow, ...], SchemeMovements | None]:
     """The organisation's savings total (every scheme and target under it), by workstream, and the movement
     between last month's close and this month's, each scheme with its workstream."""
-    total_rows = rollup_document(savings.savings_rollup(workspace, month, RollupLevel.NATIONAL, org))
-    total = {**total_rows[0], "level": "organisation", "code": org, "name": name} if total_rows else None
-    workstreams = rollup_document(savings.savings_rollup(workspace, month, RollupLevel.WORKSTREAM, org))
+    total_rows = savings.savings_rollup(workspace, month, RollupLevel.NATIONAL, org)
+    total = replace(total_rows[0], level=RollupLevel.ORGANISATION, code=org, name=name) if total_rows else None
+    workstreams = savings.savings_rollup(workspace, month, RollupLevel.WORKSTREAM, org)
     before = previous_month(month)
     if before is None or total is None:
         return total, workstreams, None
@@ -125,10 +130,7 @@ def _savings(
         view.scheme.reference: view.scheme.workstream.value for view in savings.list_schemes(workspace, month, org)
     }
     mine = tuple(item for item in items if item.org_code in scope)
-    document = movement_document(mine)
-    for scheme in document["schemes"]:
-        scheme["workstream"] = workstream_of.get(scheme["reference"], "other")
-    return total, workstreams, document
+    return total, workstreams, SchemeMovements(mine, workstream_of)
 
 
 def contract_documents(workspace: Workspace, org: str, month: FinancialMonth) -> list[dict[str, Any]]:
@@ -142,9 +144,6 @@ def contract_documents(workspace: Workspace, org: str, month: FinancialMonth) ->
     return contracts.statement_documents(found)
 
 
-def register_rows(workspace: Workspace, org: str, month: FinancialMonth) -> list[dict[str, Any]]:
-    """The risk register as ``outturn risks list`` prints it."""
-    return [risk_row(item) for item in registers.risk_register(workspace, org, month.year)]
 
 
 def benchmark_sections(
@@ -171,17 +170,12 @@ def benchmark_sections(
             plot = None
         sections.append(
             BenchmarkSection(
-                measure={
-                    "name": measure.name,
-                    "description": measure.description,
-                    "unit": measure.unit,
-                    "per": measure.per,
-                },
+                measure=measure,
                 benchmark=BenchmarkSpec().kind.value,
                 benchmark_rate=result.practice_benchmark_rate,
                 rows=tuple(result.rows),
                 funnel=plot,
-                document=benchmark_document(result),
+                result=result,
             )
         )
     return sections
@@ -299,7 +293,7 @@ def gather_pack(
     reconciled = None
     if statements:
         try:
-            reconciled = reconciliation_json(workspace, month, org)
+            reconciled = reconcile_contracts(workspace, month, org)
         except BadInput as error:  # a line set to the contract method with no contract, say
             notes.append(f"contracts not reconciled to the ledger: {error}")
     risk = simulation_document(simulation)
@@ -307,15 +301,14 @@ def gather_pack(
     scenarios = []
     for path in request.scenarios:
         step(f"running the scenario {path.name}")
-        run = run_scenario(workspace, path, org_code=org, as_at=as_at, method=request.method)
-        scenarios.append(scenario_document(run.scenario, run.result, run.source, run.warnings))
+        scenarios.append(run_scenario(workspace, path, org_code=org, as_at=as_at, method=request.method))
     step("benchmarking practices and charting key activity")
     benchmarks = benchmark_sections(workspace, org, month, request.benchmark_measures, notes)
     generic = generic_rate_funnel(workspace, org, notes)
     step("back-testing the forecast methods on the past years held")
-    backtest = backtest_document(compute_backtest(workspace, org, as_at))
+    backtest = compute_backtest(workspace, org, as_at)
     inputs = PackInputs(
-        position=position_document(position),
+        position=position,
         previous_position=_previous_position(workspace, request, org, month),
         savings_total=total,
         savings_workstreams=workstreams,
@@ -323,14 +316,14 @@ def gather_pack(
         contracts=statements,
         organisation_names={code: item.name for code, item in _tree(workspace).by_code.items()},
         risk=risk,
-        register=register_rows(workspace, org, month),
+        register=registers.risk_register(workspace, org, month.year),
         scenarios=scenarios,
         benchmarks=benchmarks,
         funnels=[generic] if generic else [],
         spc=spc_sections(workspace, org, month, request.spc_measures),
         notes=notes,
         backtest=backtest,
-        forecast_history=history_document(*position_history(workspace, org, up_to=month)),
+        forecast_history=ForecastHistory(*position_history(workspace, org, up_to=month)),
         contract_reconciliation=reconciled,
     )
     return build_board_pack(inputs)
