@@ -28,6 +28,7 @@ from outturn.domain.money import VARIANCE_CONVENTION
 from outturn.reports.pack import BoardPack, PackInputs, build_board_pack
 from outturn.reports.pack_html import render_html
 from outturn.reports.pack_xlsx import write_xlsx
+from outturn.services.contracts import contract_statements
 from outturn.services.position import compute_position
 from outturn.services.workspace import Workspace
 from web_helpers import shared_client, shared_workspace, sign_in
@@ -44,14 +45,16 @@ def _words(text: str) -> str:
     return " ".join(text.split())
 
 
-def _pack(client: TestClient, workspace: Workspace) -> BoardPack:
-    """The pack of the workspace's position (the API's) and the contract with RXX (the API's document)."""
-    contracts = client.get("/api/contracts/RXX").json()
-    return build_board_pack(PackInputs(position=compute_position(workspace), contracts=contracts))
+def _pack(workspace: Workspace) -> BoardPack:
+    """The pack of the workspace's position and its contract with RXX (what ``/api/position`` and
+    ``/api/contracts/RXX`` show)."""
+    position = compute_position(workspace)
+    contracts = contract_statements(workspace, "RXX", position.as_at)
+    return build_board_pack(PackInputs(position=position, contracts=contracts))
 
 
-def _pack_html(client: TestClient, workspace: Workspace) -> str:
-    return render_html(_pack(client, workspace))
+def _pack_html(_client: TestClient, workspace: Workspace) -> str:
+    return render_html(_pack(workspace))
 
 
 def _page(path: str) -> Callable[[TestClient, Workspace], str]:
@@ -118,7 +121,7 @@ def test_the_workbook_keeps_numbers_with_a_bracketed_format_and_states_the_conve
     shared_client: TestClient, shared_workspace: Workspace, tmp_path: Path
 ) -> None:
     sign_in(shared_client, "fiona")
-    path = write_xlsx(_pack(shared_client, shared_workspace), tmp_path / "pack.xlsx")
+    path = write_xlsx(_pack(shared_workspace), tmp_path / "pack.xlsx")
     book = load_workbook(path)
     for title in ("Headline", "Position", "Contracts", "Contract lines"):
         assert book[title]["A3"].value == VARIANCE_CONVENTION, title

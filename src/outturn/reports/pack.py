@@ -30,6 +30,7 @@ from outturn.domain.savings_rollup import Movement, RollupRow
 from outturn.domain.scenario_effects import ScenarioResult
 from outturn.domain.scenarios import Scenario
 from outturn.reports.benchmark import BenchmarkedRates
+from outturn.reports.contracts import Statement
 from outturn.reports.narrative import (
     BenchmarkLine,
     CategoryMovement,
@@ -171,16 +172,16 @@ class SpcSection:
 
 @dataclass(frozen=True)
 class PackInputs:
-    """What the services computed for the month, as the domain's results. Two sections are still the documents
-    their services build (``contracts statement``'s and ``risk simulate``'s): their results are services' types,
-    which reports/ may not import."""
+    """What the services computed for the month, as the domain's results. The risk section is still the document
+    its service builds (``risk simulate``'s, ``services.risk.simulation_document``): its figures are computed
+    there, from the simulation's trials."""
 
     position: Position
     previous_position: Position | None = None
     savings_total: RollupRow | None = None  # the organisation's total, every scheme and target under it
     savings_workstreams: Sequence[RollupRow] = ()
     savings_movement: SchemeMovements | None = None
-    contracts: Sequence[Document] = ()  # ``contracts statement``'s documents (services.contracts)
+    contracts: Sequence[Statement] = ()  # ``contracts statement`` for each contract in scope
     organisation_names: Mapping[str, str] = field(default_factory=dict)
     risk: Document | None = None  # ``risk simulate``'s document (services.risk.simulation_document)
     register: Sequence[RiskItem] = ()
@@ -204,7 +205,7 @@ class BoardPack:
     savings_total: RollupRow | None
     workstreams: tuple[WorkstreamRow, ...]
     savings_movement: SchemeMovements | None
-    contracts: tuple[Document, ...]
+    contracts: tuple[Statement, ...]
     organisation_names: Mapping[str, str]
     risk: Document | None
     register: tuple[RiskItem, ...]
@@ -349,23 +350,31 @@ def _categories(position: Position, previous: Position | None) -> tuple[Category
     )
 
 
-def contracts_summary(contracts: Sequence[Document], names: Mapping[str, str]) -> ContractsSummary | None:
+def over_performance_pence(statement: Statement) -> Pence:
+    """The contract's forecast above its annual plan (after payment rules and agreed challenges)."""
+    return statement.forecast_pence - statement.annual_plan_pence
+
+
+def contracts_summary(contracts: Sequence[Statement], names: Mapping[str, str]) -> ContractsSummary | None:
     """The contracts' total over-performance, the contract with the most and its line with the most."""
     if not contracts:
         return None
-    top = max(contracts, key=lambda c: (c["over_performance_pence"], c["provider"], c["commissioner"]))
-    lines = [line for line in top["lines"] if line["point_of_delivery"] in POINT_OF_DELIVERY_LABELS]
-    line = max(lines, key=lambda item: item["over_performance_pence"], default=None)
-    shown = line if line is not None and line["over_performance_pence"] > 0 else None
+    top = max(
+        contracts, key=lambda s: (over_performance_pence(s), s.contract.provider, s.contract.commissioner)
+    )
+    lines = [line for line in top.lines if line.point_of_delivery in POINT_OF_DELIVERY_LABELS]
+    line = max(lines, key=lambda item: item.over_performance_pence, default=None)
+    shown = line if line is not None and line.over_performance_pence > 0 else None
+    provider = top.contract.provider
     return ContractsSummary(
         contracts=len(contracts),
-        over_performance_pence=sum(c["over_performance_pence"] for c in contracts),
-        top_provider=top["provider"],
-        top_provider_name=tidy_name(names.get(top["provider"], top["provider"])),
-        top_commissioner=top["commissioner"],
-        top_over_performance_pence=top["over_performance_pence"],
-        top_line_label=POINT_OF_DELIVERY_LABELS[shown["point_of_delivery"]] if shown else None,
-        top_line_over_performance_pence=shown["over_performance_pence"] if shown else 0,
+        over_performance_pence=sum(over_performance_pence(s) for s in contracts),
+        top_provider=provider,
+        top_provider_name=tidy_name(names.get(provider, provider)),
+        top_commissioner=top.contract.commissioner,
+        top_over_performance_pence=over_performance_pence(top),
+        top_line_label=POINT_OF_DELIVERY_LABELS[shown.point_of_delivery] if shown else None,
+        top_line_over_performance_pence=shown.over_performance_pence if shown else 0,
     )
 
 

@@ -7,12 +7,13 @@ penny, by construction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from outturn.reports.backtest import backtest_document
 from outturn.reports.contract_reconciliation import reconciliation_document
+from outturn.reports.contracts import statement_documents
 from outturn.reports.forecast_history import history_document
 from outturn.reports.pack import BoardPack, ForecastHistory, SchemeMovements
 from outturn.reports.position import position_document
@@ -32,7 +33,7 @@ class PackDocuments:
     savings_total: dict[str, Any] | None
     workstreams: list[dict[str, Any]]  # in the order of ``BoardPack.workstreams``
     savings_movement: dict[str, Any] | None  # each scheme with its ``workstream``
-    contracts: Sequence[Document]
+    contracts: list[dict[str, Any]]
     risk: Document | None
     register: list[dict[str, Any]]
     scenarios: list[dict[str, Any]]
@@ -60,7 +61,7 @@ def pack_documents(pack: BoardPack) -> PackDocuments:
         savings_total=None if pack.savings_total is None else rollup_document((pack.savings_total,))[0],
         workstreams=rollup_document(tuple(row.row for row in pack.workstreams)),
         savings_movement=None if pack.savings_movement is None else savings_movement_document(pack.savings_movement),
-        contracts=pack.contracts,
+        contracts=statement_documents(pack.contracts),
         risk=pack.risk,
         register=[risk_row(item) for item in pack.register],
         scenarios=[scenario_document(run.scenario, run.result, run.source, run.warnings) for run in pack.scenarios],

@@ -274,7 +274,7 @@ def _contracts(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
         money("Forecast before challenges", "forecast_before_challenges_pence"),
         Column("Consultant referral share", "consultant_referral_share", "share"),
     )
-    write_table(sheet, row, columns, pack.contracts)
+    write_table(sheet, row, columns, docs.contracts)
     fit_widths(sheet)
     sheet, row = new_sheet(
         book, "Contract lines", "Each contract's statement lines by point of delivery", convention=True
@@ -289,16 +289,16 @@ def _contracts(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
         Column("Forecast activity", "forecast_activity"),
         *CONTRACT_COLUMNS,
     )
-    write_table(sheet, row, columns, _per_contract(pack, "lines"))
+    write_table(sheet, row, columns, _per_contract(docs, "lines"))
     fit_widths(sheet)
     _payment_rules(book, pack, docs)
 
 
-def _per_contract(pack: BoardPack, key: str) -> list[dict[str, Any]]:
+def _per_contract(docs: PackDocuments, key: str) -> list[dict[str, Any]]:
     """The rows each contract's statement lists under ``key``, each with its provider and commissioner."""
     return [
         {"provider": contract["provider"], "commissioner": contract["commissioner"], **item}
-        for contract in pack.contracts
+        for contract in docs.contracts
         for item in contract[key]
     ]
 
@@ -316,7 +316,7 @@ def _payment_rules(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None
         money("YTD actual", "ytd_actual_pence"),
         money("Forecast", "forecast_pence"),
     )
-    write_table(sheet, row, columns, _per_contract(pack, "payment_rules"))
+    write_table(sheet, row, columns, _per_contract(docs, "payment_rules"))
     fit_widths(sheet)
 
 

@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 
@@ -40,10 +39,11 @@ from outturn.reports.pack import (
 from outturn.reports.pack_html import render_html
 from outturn.reports.pack_pdf import write_pdf
 from outturn.reports.pack_xlsx import write_xlsx
-from outturn.services import contracts, registers, savings
+from outturn.services import registers, savings
 from outturn.services.benchmark import DATE_COLUMNS, benchmark
 from outturn.services.contract_ledger import every_statement
 from outturn.services.contract_reconciliation import reconcile_contracts
+from outturn.services.contracts import ContractStatement
 from outturn.services.forecast_history import position_history
 from outturn.services.position import PositionError, compute_backtest, compute_position
 from outturn.services.prescribing import prescribing_measures, stored_months
@@ -133,17 +133,14 @@ def _savings(
     return total, workstreams, SchemeMovements(mine, workstream_of)
 
 
-def contract_documents(workspace: Workspace, org: str, month: FinancialMonth) -> list[dict[str, Any]]:
+def contract_statements(workspace: Workspace, org: str, month: FinancialMonth) -> list[ContractStatement]:
     """The statement of every contract whose commissioner is the organisation or under it (``contracts
     statement --provider P`` for each provider, those rows kept; the activity priced once for all of them)."""
     scope = _tree(workspace).subtree_codes(org)
-    found = sorted(
+    return sorted(
         (s for s in every_statement(workspace, month) if s.contract.commissioner in scope),
         key=lambda s: (s.contract.provider, s.contract.commissioner),
     )
-    return contracts.statement_documents(found)
-
-
 
 
 def benchmark_sections(
@@ -286,7 +283,7 @@ def gather_pack(
     total, workstreams, movement = _savings(workspace, org, position.org_name, month, notes)
     step("pricing the contract statements")
     try:
-        statements = contract_documents(workspace, org, month)
+        statements = contract_statements(workspace, org, month)
     except ContractError as error:
         statements = []
         notes.append(f"contracts not shown: {error}")

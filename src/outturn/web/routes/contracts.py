@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from outturn.domain.errors import BadInput, NotFound
 from outturn.domain.periods import FinancialMonth
 from outturn.reports.contract_reconciliation import DIFFERENCE_CONVENTION, table_rows
+from outturn.reports.contracts import statement_documents
 from outturn.services import contracts
 from outturn.services.contract_reconciliation import reconciliation_json
 from outturn.services.web import ContractError, ContractSummary, contract_summaries
@@ -62,7 +63,7 @@ async def statements(
             found = contracts.contract_statements(workspace, provider, month)
         except ContractError as error:
             raise BadInput(str(error)) from None
-        return contracts.statement_documents(found)
+        return statement_documents(found)
 
     documents: list[dict[str, Any]] = await request.app.state.cache.get_async(
         ("contract-statement", provider, str(month)), compute, NOT_SAVINGS
