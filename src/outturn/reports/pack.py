@@ -1,11 +1,15 @@
 """The monthly board pack as one record of every figure it shows (pure: no I/O).
 
-Each section holds the JSON document that the section's own command prints — ``outturn position``, ``savings
-rollup``, ``savings movement``, ``contracts statement``, ``benchmark``, ``scenario run``, ``risk simulate``, ``risks
-list`` — built by the same functions from the same service results. The HTML, PDF and XLSX renderers read only
-this record, so their figures reconcile with the JSON outputs by construction (and the tests check that they do).
-What the pack adds is derived here, by stated rules: the headline, each workstream's RAG and movement since last
-month, the contracts' over-performance summary and the narrative.
+Each section holds the typed result that the section's own command prints — ``outturn position`` (a
+``Position``), ``savings rollup`` (``RollupRow``), ``savings movement`` (``Movement``), ``contracts statement``
+(a ``Statement``), ``benchmark``, ``scenario run``, ``risks list`` (``RiskItem``), ``forecast backtest``,
+``position history``, ``contracts reconcile`` — from the same service calls; ``risk simulate`` is still its
+document (its figures are computed from the trials in ``services.risk.simulation_document``). JSON is built only
+at the edge: ``reports.pack_documents`` turns each section into its command's document with the command's own
+builder, and the HTML and XLSX show those documents, so their figures reconcile with the JSON outputs by
+construction (and the tests check that they do). What the pack adds is derived here from the typed results, by
+stated rules: the headline, each workstream's RAG and movement since last month, the contracts' over-performance
+summary and the narrative.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """The monthly board pack: gather every section from the services the commands use, then write HTML, PDF, XLSX.
 
-Each section is the JSON document its own command prints (``position``, ``savings rollup``, ``savings movement``,
+Each section is the result its own command prints (``position``, ``savings rollup``, ``savings movement``,
 ``contracts statement``, ``benchmark``, ``scenario run``, ``risk simulate``, ``risks list``), computed by the same
-service for the same workspace and month. A section whose data is not loaded (no contracts, no activity, no
-populations, no month-end close) is left out with a note saying why; the position is the one thing required.
+service for the same workspace and month, and kept typed (``reports.pack.PackInputs``). A section whose data is
+not loaded (no contracts, no activity, no populations, no month-end close) is left out with a note saying why; the
+position is the one thing required.
 """
 
 from __future__ import annotations
