@@ -203,12 +203,12 @@ def synthetic_note(pack: BoardPack) -> str:
     return " ".join(note for note in pack.notes if SYNTHETIC_NOTE in note)
 
 
-def render_html(pack: BoardPack) -> str:
+def render_html(pack: BoardPack, docs: PackDocuments | None = None) -> str:
     """The whole pack as one HTML document (styles and charts inline); each section's figures are its command's
-    JSON document (``pack_documents``)."""
+    JSON document (``pack_documents``: built here unless given)."""
     environment = _environment()
     template = environment.get_template("board_pack.html.j2")
-    docs = pack_documents(pack)
+    docs = docs or pack_documents(pack)
     return template.render(
         pack=pack,
         docs=docs,

@@ -521,8 +521,10 @@ def _notes(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
     sheet.column_dimensions["A"].width = 160
 
 
-def write_xlsx(pack: BoardPack, path: Path) -> Path:
-    docs = pack_documents(pack)
+def write_xlsx(pack: BoardPack, path: Path, docs: PackDocuments | None = None) -> Path:
+    """The workbook; each section's figures are its command's JSON document (``pack_documents``: built here
+    unless given)."""
+    docs = docs or pack_documents(pack)
     book = Workbook()
     book.remove(book.active)
     for section in (

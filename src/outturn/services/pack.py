@@ -37,6 +37,7 @@ from outturn.reports.pack import (
     SpcSection,
     build_board_pack,
 )
+from outturn.reports.pack_documents import pack_documents
 from outturn.reports.pack_html import render_html
 from outturn.reports.pack_pdf import write_pdf
 from outturn.reports.pack_xlsx import write_xlsx
@@ -342,9 +343,10 @@ def write_pack(
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir.resolve() / pack_stem(pack)
     files: dict[str, Path] = {}
+    docs = pack_documents(pack)
     if "html" in formats or "pdf" in formats:
         step("drawing the charts and writing the HTML")
-        html = render_html(pack)
+        html = render_html(pack, docs)
         if "html" in formats:
             files["html"] = stem.with_suffix(".html")
             files["html"].write_text(html, encoding="utf-8")
@@ -353,7 +355,7 @@ def write_pack(
             files["pdf"] = write_pdf(html, stem.with_suffix(".pdf"))
     if "xlsx" in formats:
         step("writing the XLSX")
-        files["xlsx"] = write_xlsx(pack, stem.with_suffix(".xlsx"))
+        files["xlsx"] = write_xlsx(pack, stem.with_suffix(".xlsx"), docs)
     return PackFiles(**files)
 
 
