@@ -347,9 +347,7 @@ def category_changes(position: Position, previous: Position | None) -> dict[Cost
 def _categories(position: Position, previous: Position | None) -> tuple[CategoryMovement, ...]:
     changes = category_changes(position, previous)
     return tuple(
-        CategoryMovement(
-            row.category.label, row.forecast_variance_pence, changes[row.category] if previous else None
-        )
+        CategoryMovement(row.category.label, row.forecast_variance_pence, changes[row.category] if previous else None)
         for row in position.by_category
     )
 
@@ -363,9 +361,7 @@ def contracts_summary(contracts: Sequence[Statement], names: Mapping[str, str]) 
     """The contracts' total over-performance, the contract with the most and its line with the most."""
     if not contracts:
         return None
-    top = max(
-        contracts, key=lambda s: (over_performance_pence(s), s.contract.provider, s.contract.commissioner)
-    )
+    top = max(contracts, key=lambda s: (over_performance_pence(s), s.contract.provider, s.contract.commissioner))
     lines = [line for line in top.lines if line.point_of_delivery in POINT_OF_DELIVERY_LABELS]
     line = max(lines, key=lambda item: item.over_performance_pence, default=None)
     shown = line if line is not None and line.over_performance_pence > 0 else None
@@ -382,9 +378,7 @@ def contracts_summary(contracts: Sequence[Statement], names: Mapping[str, str]) 
     )
 
 
-def _savings_movement(
-    movement: SchemeMovements | None, workstreams: Sequence[WorkstreamRow]
-) -> SavingsMovement | None:
+def _savings_movement(movement: SchemeMovements | None, workstreams: Sequence[WorkstreamRow]) -> SavingsMovement | None:
     if movement is None:
         return None
     change = movement.forecast_change_pence

@@ -99,9 +99,7 @@ def _tree(workspace: Workspace) -> OrgTree:
         return repository.org_tree(session)
 
 
-def _previous_position(
-    workspace: Workspace, request: PackRequest, org: str, month: FinancialMonth
-) -> Position | None:
+def _previous_position(workspace: Workspace, request: PackRequest, org: str, month: FinancialMonth) -> Position | None:
     before = previous_month(month)
     if before is None:
         return None
