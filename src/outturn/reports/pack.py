@@ -253,8 +253,10 @@ class _Change:
 def movement_by_workstream(movement: SchemeMovements | None) -> dict[str, _Change]:
     """The scheme movements between two closes summed by workstream."""
     totals: dict[str, _Change] = {}
-    for item in movement.items if movement else ():
-        into = totals.setdefault(movement.workstream(item) if movement else "other", _Change())
+    if movement is None:
+        return totals
+    for item in movement.items:
+        into = totals.setdefault(movement.workstream(item), _Change())
         into.forecast += item.forecast_change_pence
         into.delivered += item.delivered_change_pence
         into.risk_adjusted += item.risk_adjusted_change_pence
