@@ -446,8 +446,8 @@ def _between(html: str, marker: str, end: str) -> str:
 
 def test_the_pack_shows_auto_choices_and_the_chart(workspace: Workspace, backtest: Backtest) -> None:
     inputs = PackInputs(
-        position=position_document(compute_position(workspace, "01A", AS_AT)),
-        backtest=backtest_document(backtest),
+        position=compute_position(workspace, "01A", AS_AT),
+        backtest=backtest,
         notes=["SYNTHETIC data throughout"],
     )
     html = render_html(build_board_pack(inputs))
@@ -461,8 +461,8 @@ def test_the_pack_shows_auto_choices_and_the_chart(workspace: Workspace, backtes
 
 def test_the_pack_says_when_nothing_could_be_back_tested(workspace: Workspace) -> None:
     inputs = PackInputs(
-        position=position_document(compute_position(workspace, "02B", AS_AT, "auto")),
-        backtest=backtest_document(compute_backtest(workspace, "02B", AS_AT)),
+        position=compute_position(workspace, "02B", AS_AT, "auto"),
+        backtest=compute_backtest(workspace, "02B", AS_AT),
     )
     html = render_html(build_board_pack(inputs))
     assert 'id="backtest-chart"' not in html

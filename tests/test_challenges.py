@@ -32,6 +32,7 @@ from outturn.domain.challenges import (
     year_of_reference,
 )
 from outturn.domain.periods import FinancialMonth, FinancialYear
+from outturn.reports.contracts import statement_documents
 from outturn.services import challenges, contracts
 from outturn.services.workspace import open_workspace
 from outturn.store import challenges_repository
@@ -287,7 +288,7 @@ def test_the_statement_counts_agreed_and_open_challenges(workspace: Path) -> Non
         ):
             challenges.update_challenge(opened, found.reference, 1, ChallengeChange(status, agreed), "fiona")
         (statement,) = contracts.contract_statements(opened, "RTH", FinancialMonth(YEAR, 6))
-        (document,) = contracts.statement_documents([statement])
+        (document,) = statement_documents([statement])
     ytd_priced = sum(line["ytd_actual_pence"] for line in document["lines"])
     forecast_priced = sum(line["forecast_pence"] for line in document["lines"])
     assert (document["ytd_actual_before_challenges_pence"], document["forecast_before_challenges_pence"]) == (

@@ -334,8 +334,8 @@ def test_the_board_pack_shows_the_reconciliation(workspace: Workspace, tmp_path:
 
     import_contract_map(workspace, _write(tmp_path, "map.csv", MAP))
     pack, files = build_pack(workspace, tmp_path / "pack", PackRequest(trials=200), formats=("html", "xlsx"))
-    document = pack.contract_reconciliation
-    assert document is not None and document == reconciliation_document(reconcile_contracts(workspace, AS_AT))
+    assert pack.contract_reconciliation == reconcile_contracts(workspace, AS_AT)
+    document = reconciliation_document(reconcile_contracts(workspace, AS_AT))
     assert files.html is not None and files.xlsx is not None
     html = files.html.read_text(encoding="utf-8")
     assert 'id="contract-reconciliation"' in html and "ledger: RXX Test Hospitals: contract" in html

@@ -352,4 +352,4 @@ def test_the_board_pack_shows_each_categorys_method_and_the_warnings(workspace: 
     assert "<th>Method</th>" in html
     assert "<td>run-rate</td>" in html
     assert html_escape(ACUTE_WARNING) in html
-    assert pack.position["warnings"][0].startswith("forecast: " + ACUTE_WARNING)
+    assert str(pack.position.warnings[0]).startswith("forecast: " + ACUTE_WARNING)

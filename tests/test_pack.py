@@ -31,6 +31,10 @@ from typer.testing import CliRunner
 
 from outturn.cli import app
 from outturn.domain.benchmark import MEASURE_REGISTRY
+from outturn.domain.ledger import CostCategory
+from outturn.domain.periods import FinancialMonth
+from outturn.domain.position import BridgeStep, CategoryPosition, Position, RiskRange
+from outturn.domain.savings import SavingsFigures
 from outturn.engine.activity_series import week_starts, weekly_units, whole_weeks
 from outturn.engine.backends import Backend, memtable
 from outturn.reports.pack import BoardPack, PackInputs, build_board_pack, tidy_name, workstream_rag
@@ -128,9 +132,9 @@ def test_forecast_history_sheet_and_drift_equal_position_history_json(demo: Demo
     history = cli_json(demo.workspace, "position", "history")
     months = history["months"]
     assert [month["month"] for month in months] == [f"M{number:02d}" for number in range(1, 9)]
-    assert months[-1]["forecast_outturn_pence"] == demo.pack.position["forecast_outturn_pence"]
+    assert months[-1]["forecast_outturn_pence"] == demo.pack.position.forecast_outturn_pence
     assert demo.pack.previous_position is not None
-    assert months[-2]["forecast_outturn_pence"] == demo.pack.previous_position["forecast_outturn_pence"]
+    assert months[-2]["forecast_outturn_pence"] == demo.pack.previous_position.forecast_outturn_pence
     for earlier, later in pairwise(months):
         moved = later["movement"]
         assert moved["total_pence"] == later["forecast_outturn_pence"] - earlier["forecast_outturn_pence"]
@@ -449,12 +453,9 @@ def test_a_pack_from_the_published_county_figures_says_what_the_issue_says(tmp_p
 def test_a_workstream_applies_the_scheme_delivery_rules_to_its_totals(
     delivered: int, plan_to_date: int, forecast: int, plan: int, rag: str
 ) -> None:
-    figures = {
-        "delivered_pence": delivered,
-        "plan_to_date_pence": plan_to_date,
-        "forecast_pence": forecast,
-        "plan_pence": plan,
-    }
+    figures = SavingsFigures(
+        delivered_pence=delivered, plan_to_date_pence=plan_to_date, forecast_pence=forecast, plan_pence=plan
+    )
     assert workstream_rag(figures) == rag
 
 
@@ -477,80 +478,31 @@ CATEGORY_KEYS = (
 )
 
 
-def position_document(categories: list[dict[str, int]]) -> dict[str, Any]:
-    """A position document in ``outturn position``'s shape from category figures (totals are their sums)."""
-    rows = [
-        {
-            "category": f"c{index}",
-            "label": f"Category {index}",
-            **figures,
-            "ytd_variance_pence": figures["ytd_budget_pence"] - figures["ytd_actual_pence"],
-            "forecast_variance_pence": figures["annual_budget_pence"] - figures["forecast_outturn_pence"],
-            "method": "run-rate",
-            "methods": ["run-rate"],
-            "line_methods": [],
-        }
-        for index, figures in enumerate(categories)
-    ]
-    total = {
-        key: sum(row[key] for row in rows) for key in (*CATEGORY_KEYS, "ytd_variance_pence", "forecast_variance_pence")
-    }
-    resource = total["annual_budget_pence"]
-    surplus = resource - total["forecast_outturn_pence"]
-    risk = dict.fromkeys(
-        ("risks_total_pence", "risks_expected_pence", "mitigations_total_pence", "mitigations_expected_pence"), 0
-    ) | dict.fromkeys(
-        (
-            "savings_planned_remaining_pence",
-            "savings_forecast_remaining_pence",
-            "savings_risk_adjusted_remaining_pence",
-            "savings_shortfall_pence",
-        ),
-        0,
+def position_of(categories: list[dict[str, int]]) -> Position:
+    """A position from category figures (a category each, in the ledger's order; no risks, no savings plan; the
+    resource is the budgets' total and the control total break-even)."""
+    rows = tuple(
+        CategoryPosition(category, methods=("run-rate",), **figures)
+        for category, figures in zip(CostCategory, categories, strict=False)
     )
-    return {
-        "org_code": "X",
-        "org_name": "X",
-        "financial_year": "2025/26",
-        "month": "M08",
-        "as_at": "2025-11",
-        "method": "run-rate",
-        "members": ["X"],
-        "allocation_pence": resource,
-        "recurrent_allocation_pence": resource,
-        "non_recurrent_allocation_pence": 0,
-        "deductions": [],
-        "resource_pence": resource,
-        "required_surplus_pence": 0,
-        "control_total_pence": 0,
-        "annual_budget_pence": resource,
-        "planned_surplus_pence": 0,
-        **{
-            k: total[k]
-            for k in (
-                "ytd_budget_pence",
-                "ytd_actual_pence",
-                "ytd_variance_pence",
-                "forecast_outturn_pence",
-                "forecast_variance_pence",
-            )
-        },
-        "forecast_surplus_pence": surplus,
-        "gap_to_control_total_pence": -surplus,
-        "savings_needed_pence": max(-surplus, 0),
-        "risk_adjusted_gap_pence": -surplus,
-        "risk": {
-            **risk,
-            "best_surplus_pence": surplus,
-            "likely_surplus_pence": surplus,
-            "worst_surplus_pence": surplus,
-        },
-        "by_category": rows,
-        "bridge": [
-            {"label": "Forecast surplus/(deficit)", "kind": "subtotal", "pence": surplus, "running_pence": surplus}
-        ],
-        "warnings": [],
-    }
+    resource = sum(row.annual_budget_pence for row in rows)
+    surplus = resource - sum(row.forecast_outturn_pence for row in rows)
+    return Position(
+        org_code="X",
+        org_name="X",
+        as_at=FinancialMonth.parse_as_at("2025-11"),
+        method="run-rate",
+        member_codes=("X",),
+        recurrent_allocation_pence=resource,
+        non_recurrent_allocation_pence=0,
+        deductions=(),
+        required_surplus_pence=0,
+        control_total_pence=0,
+        by_category=rows,
+        risk=RiskRange(0, 0, 0, 0, surplus, surplus, surplus),
+        bridge=(BridgeStep("Forecast surplus/(deficit)", surplus, "subtotal", surplus),),
+        warnings=(),
+    )
 
 
 money_figures = st.integers(min_value=-(10**13), max_value=10**13)  # up to £100bn either way
@@ -562,14 +514,16 @@ category_figures = st.fixed_dictionaries(dict.fromkeys(CATEGORY_KEYS, money_figu
 def test_the_workbook_holds_every_amount_exactly_in_pence_and_in_pounds(
     categories: list[dict[str, int]], tmp_path: Path
 ) -> None:
-    document = position_document(categories)
-    path = write_xlsx(build_board_pack(PackInputs(position=document)), tmp_path / "pack.xlsx")
+    path = write_xlsx(build_board_pack(PackInputs(position=position_of(categories))), tmp_path / "pack.xlsx")
     _fields, _risk, rows, _deductions, _warnings = tables(path, "Position")
-    for row, expected in zip(rows, document["by_category"], strict=True):
-        for key in (*CATEGORY_KEYS, "ytd_variance_pence", "forecast_variance_pence"):
-            assert row[key] == expected[key]
-        assert round(Decimal(repr(row["Forecast outturn"])) * 100) == expected["forecast_outturn_pence"]
-    assert sum(row["forecast_outturn_pence"] for row in rows) == document["forecast_outturn_pence"]
+    assert len(rows) == len(categories)
+    for row, figures in zip(rows, categories, strict=True):
+        for key in CATEGORY_KEYS:
+            assert row[key] == figures[key]
+        assert row["ytd_variance_pence"] == figures["ytd_budget_pence"] - figures["ytd_actual_pence"]
+        assert row["forecast_variance_pence"] == figures["annual_budget_pence"] - figures["forecast_outturn_pence"]
+        assert round(Decimal(repr(row["Forecast outturn"])) * 100) == figures["forecast_outturn_pence"]
+    assert sum(row["forecast_outturn_pence"] for row in rows) == sum(f["forecast_outturn_pence"] for f in categories)
 
 
 def test_weekly_units_count_the_measures_records_by_monday_week() -> None:

@@ -25,9 +25,11 @@ from typer.testing import CliRunner
 
 from outturn.cli import app as cli
 from outturn.domain.money import VARIANCE_CONVENTION
-from outturn.reports.pack import PackInputs, build_board_pack
+from outturn.reports.pack import BoardPack, PackInputs, build_board_pack
 from outturn.reports.pack_html import render_html
 from outturn.reports.pack_xlsx import write_xlsx
+from outturn.services.contracts import contract_statements
+from outturn.services.position import compute_position
 from outturn.services.workspace import Workspace
 from web_helpers import shared_client, shared_workspace, sign_in
 
@@ -43,14 +45,20 @@ def _words(text: str) -> str:
     return " ".join(text.split())
 
 
-def _pack_html(client: TestClient) -> str:
-    position = client.get("/api/position").json()
-    contracts = client.get("/api/contracts/RXX").json()
-    return render_html(build_board_pack(PackInputs(position=position, contracts=contracts)))
+def _pack(workspace: Workspace) -> BoardPack:
+    """The pack of the workspace's position and its contract with RXX (what ``/api/position`` and
+    ``/api/contracts/RXX`` show)."""
+    position = compute_position(workspace)
+    contracts = contract_statements(workspace, "RXX", position.as_at)
+    return build_board_pack(PackInputs(position=position, contracts=contracts))
 
 
-def _page(path: str) -> Callable[[TestClient], str]:
-    return lambda client: client.get(path).text
+def _pack_html(_client: TestClient, workspace: Workspace) -> str:
+    return render_html(_pack(workspace))
+
+
+def _page(path: str) -> Callable[[TestClient, Workspace], str]:
+    return lambda client, _workspace: client.get(path).text
 
 
 # Each surface, and what it shows for the same overspend / over-performance: always in brackets.
@@ -75,11 +83,11 @@ def test_the_documents_carry_an_overspend_with_the_same_sign(shared_client: Test
 
 @pytest.mark.parametrize("surface", sorted(SURFACES))
 def test_every_surface_shows_the_same_overspend_in_brackets_and_states_the_convention(
-    shared_client: TestClient, surface: str
+    shared_client: TestClient, shared_workspace: Workspace, surface: str
 ) -> None:
     sign_in(shared_client, "fiona")
     render, adverse = SURFACES[surface]
-    html = render(shared_client)
+    html = render(shared_client, shared_workspace)
     for shown in adverse:
         assert shown in html, f"{surface}: {shown} missing"
         assert shown.strip("()") not in html.replace(shown, ""), f"{surface}: {shown} also shown without brackets"
@@ -110,12 +118,10 @@ def test_the_command_line_tables_bracket_negatives_and_state_the_convention(
 
 
 def test_the_workbook_keeps_numbers_with_a_bracketed_format_and_states_the_convention(
-    shared_client: TestClient, tmp_path: Path
+    shared_client: TestClient, shared_workspace: Workspace, tmp_path: Path
 ) -> None:
     sign_in(shared_client, "fiona")
-    position = shared_client.get("/api/position").json()
-    contracts = shared_client.get("/api/contracts/RXX").json()
-    path = write_xlsx(build_board_pack(PackInputs(position=position, contracts=contracts)), tmp_path / "pack.xlsx")
+    path = write_xlsx(_pack(shared_workspace), tmp_path / "pack.xlsx")
     book = load_workbook(path)
     for title in ("Headline", "Position", "Contracts", "Contract lines"):
         assert book[title]["A3"].value == VARIANCE_CONVENTION, title

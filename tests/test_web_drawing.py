@@ -13,14 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from outturn.domain.position import BridgeStep
 from outturn.reports.pack_charts import waterfall_svg
 from outturn.web import drawing
 
 # a bridge of three steps: a £1m surplus planned, £0.25m of savings short, a £0.75m surplus likely
 BRIDGE = [
-    {"label": "Control total", "kind": "start", "pence": 100_000_000, "running_pence": 100_000_000},
-    {"label": "Savings shortfall", "kind": "step", "pence": -25_000_000, "running_pence": 75_000_000},
-    {"label": "Likely", "kind": "total", "pence": 75_000_000, "running_pence": 75_000_000},
+    BridgeStep("Control total", 100_000_000, "start", 100_000_000),
+    BridgeStep("Savings shortfall", -25_000_000, "step", 75_000_000),
+    BridgeStep("Likely", 75_000_000, "total", 75_000_000),
 ]
 
 

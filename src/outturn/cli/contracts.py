@@ -13,7 +13,7 @@ from outturn.cli.command import command
 from outturn.cli.options import AsAtOption, OutputFormat, ReplaceOption
 from outturn.domain.activity import ActivityKind
 from outturn.domain.money import VARIANCE_CONVENTION, format_millions, format_thousands
-from outturn.reports.contracts import STATEMENT_MONEY
+from outturn.reports.contracts import STATEMENT_MONEY, statement_documents
 from outturn.services import contracts, pricing
 from outturn.services.contracts import MIN_SPELLS
 
@@ -115,7 +115,7 @@ def contracts_statement(
             follow_up_benchmark,
             min_spells,
         )
-    documents = contracts.statement_documents(found)
+    documents = statement_documents(found)
 
     def render() -> None:
         for document in documents:

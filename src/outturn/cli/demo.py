@@ -13,9 +13,9 @@ from outturn.cli.options import OutputFormat
 from outturn.cli.pack import pack_summary, render_headline, steps
 from outturn.cli.position import render_position
 from outturn.domain.money import format_millions
+from outturn.reports.contracts import statement_documents
 from outturn.reports.position import position_document
 from outturn.reports.savings import rollup_document
-from outturn.services.contracts import statement_documents
 from outturn.services.demo import DEMO_PASSWORD, build_demo
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from outturn.domain.challenges import ChallengeSummary
-from outturn.domain.contracts import RuleLine, StatementLine
+from outturn.domain.contracts import Contract, RuleLine, StatementLine
+from outturn.domain.money import Pence
+from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.reports.challenges import statement_challenges_document
 from outturn.stats.casemix import MIN_SPELLS, Drift
 
@@ -154,3 +157,61 @@ def _after_challenges(
         "forecast_before_challenges_pence": total["forecast_pence"],
         "challenges": statement_challenges_document(summary),
     }
+
+
+class Statement(Protocol):
+    """A contract's statement (``services.contracts.ContractStatement``): its lines at tariff, each payment rule's
+    adjustment, its challenges, and the contract's totals after them."""
+
+    @property
+    def contract(self) -> Contract: ...
+    @property
+    def as_at(self) -> FinancialMonth: ...
+    @property
+    def lines(self) -> tuple[StatementLine, ...]: ...
+    @property
+    def follow_ups(self) -> list[dict[str, Any]]: ...
+    @property
+    def referrals(self) -> dict[str, int]: ...
+    @property
+    def drift(self) -> list[tuple[str, str, Drift]]: ...
+    @property
+    def tariff_year(self) -> FinancialYear: ...
+    @property
+    def min_spells(self) -> int: ...
+    @property
+    def rule_lines(self) -> tuple[RuleLine, ...]: ...
+    @property
+    def challenges(self) -> ChallengeSummary | None: ...
+    @property
+    def annual_plan_pence(self) -> Pence: ...
+    @property
+    def forecast_pence(self) -> Pence: ...
+
+
+def _variable(contract: Contract) -> tuple[str, ...] | None:
+    fixed = contract.rules.fixed_variable
+    return None if fixed is None else tuple(pod.value for pod in fixed.variable)
+
+
+def statement_documents(found: Sequence[Statement]) -> list[dict[str, Any]]:
+    """The JSON documents of these statements (``outturn contracts statement --format json``); one builder for the
+    CLI, the web pages and the board pack."""
+    return [
+        statement_document(
+            s.contract.provider,
+            s.contract.commissioner,
+            s.contract.year.label,
+            s.as_at.calendar_label,
+            list(s.lines),
+            s.follow_ups,
+            s.referrals,
+            s.drift,
+            s.tariff_year.label,
+            s.min_spells,
+            list(s.rule_lines),
+            _variable(s.contract),
+            s.challenges,
+        )
+        for s in found
+    ]

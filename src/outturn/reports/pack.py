@@ -1,11 +1,15 @@
 """The monthly board pack as one record of every figure it shows (pure: no I/O).
 
-Each section holds the JSON document that the section's own command prints — ``outturn position``, ``savings
-rollup``, ``savings movement``, ``contracts statement``, ``benchmark``, ``scenario run``, ``risk simulate``, ``risks
-list`` — built by the same functions from the same service results. The HTML, PDF and XLSX renderers read only
-this record, so their figures reconcile with the JSON outputs by construction (and the tests check that they do).
-What the pack adds is derived here, by stated rules: the headline, each workstream's RAG and movement since last
-month, the contracts' over-performance summary and the narrative.
+Each section holds the typed result that the section's own command prints — ``outturn position`` (a
+``Position``), ``savings rollup`` (``RollupRow``), ``savings movement`` (``Movement``), ``contracts statement``
+(a ``Statement``), ``benchmark``, ``scenario run``, ``risks list`` (``RiskItem``), ``forecast backtest``,
+``position history``, ``contracts reconcile`` — from the same service calls; ``risk simulate`` is still its
+document (its figures are computed from the trials in ``services.risk.simulation_document``). JSON is built only
+at the edge: ``reports.pack_documents`` turns each section into its command's document with the command's own
+builder, and the HTML and XLSX show those documents, so their figures reconcile with the JSON outputs by
+construction (and the tests check that they do). What the pack adds is derived here from the typed results, by
+stated rules: the headline, each workstream's RAG and movement since last month, the contracts' over-performance
+summary and the narrative.
 """
 
 from __future__ import annotations
@@ -13,14 +17,28 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
+from outturn.domain.backtest import Backtest
+from outturn.domain.benchmark import Measure
+from outturn.domain.contract_reconciliation import Reconciliation
+from outturn.domain.forecast_history import HistoryMonth
+from outturn.domain.ledger import CostCategory
 from outturn.domain.money import Pence
-from outturn.domain.periods import FinancialMonth
-from outturn.domain.savings import GREEN_DELIVERY, RED_DELIVERY
+from outturn.domain.organisations import Organisation
+from outturn.domain.periods import FinancialYear
+from outturn.domain.plans import RiskItem, RiskKind
+from outturn.domain.position import Position
+from outturn.domain.savings import GREEN_DELIVERY, RED_DELIVERY, SavingsFigures
+from outturn.domain.savings_rollup import Movement, RollupRow
+from outturn.domain.scenario_effects import ScenarioResult
+from outturn.domain.scenarios import Scenario
+from outturn.reports.benchmark import BenchmarkedRates
+from outturn.reports.contracts import Statement
 from outturn.reports.narrative import (
     BenchmarkLine,
     CategoryMovement,
+    CommentaryQuote,
     ContractsSummary,
     Headline,
     NarrativeFigures,
@@ -61,7 +79,7 @@ def tidy_name(name: str) -> str:
 class WorkstreamRow:
     """A workstream's savings (``savings rollup --level workstream``), its RAG and its movement since last month."""
 
-    figures: Document
+    row: RollupRow
     rag: str
     forecast_change_pence: Pence | None = None
     delivered_change_pence: Pence | None = None
@@ -69,15 +87,57 @@ class WorkstreamRow:
 
 
 @dataclass(frozen=True)
+class SchemeMovements:
+    """The scheme movements between last month's close and this month's (``savings movement``), each scheme's
+    workstream by its reference (``other`` when the scheme is no longer listed)."""
+
+    items: tuple[Movement, ...]
+    workstream_of: Mapping[str, str] = field(default_factory=dict)
+
+    def workstream(self, item: Movement) -> str:
+        return self.workstream_of.get(item.reference, "other")
+
+    @property
+    def forecast_change_pence(self) -> Pence:
+        return sum(item.forecast_change_pence for item in self.items)
+
+    @property
+    def delivered_change_pence(self) -> Pence:
+        return sum(item.delivered_change_pence for item in self.items)
+
+
+class ScenarioRun(Protocol):
+    """A scenario run (``outturn scenario run FILE``): what ``reports.scenarios.scenario_document`` reads."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def scenario(self) -> Scenario: ...
+    @property
+    def result(self) -> ScenarioResult: ...
+    @property
+    def warnings(self) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True)
+class ForecastHistory:
+    """The organisation's forecast at each month-end close of the year (``outturn position history``)."""
+
+    org: Organisation
+    year: FinancialYear
+    months: tuple[HistoryMonth, ...]
+
+
+@dataclass(frozen=True)
 class BenchmarkSection:
     """A measure benchmarked across the organisation's practices (``outturn benchmark --measure NAME``)."""
 
-    measure: Document  # name, description, unit, per
+    measure: Measure
     benchmark: str  # median, upper-quartile, ...
     benchmark_rate: float | None
-    rows: tuple[Document, ...]  # practice rows, as the command prints them
+    rows: tuple[Mapping[str, Any], ...]  # the engine's practice rows (``engine.ROW_COLUMNS``)
     funnel: FunnelResult | None = None
-    document: Document | None = None  # ``outturn benchmark --format json``'s document (reports.benchmark)
+    result: BenchmarkedRates | None = None  # what ``outturn benchmark --format json`` prints (reports.benchmark)
 
     @property
     def practices_above(self) -> int:
@@ -116,48 +176,52 @@ class SpcSection:
 
 @dataclass(frozen=True)
 class PackInputs:
-    """What the services computed for the month, as the commands' JSON documents."""
+    """What the services computed for the month, as the domain's results. The risk section is still the document
+    its service builds (``risk simulate``'s, ``services.risk.simulation_document``): its figures are computed
+    there, from the simulation's trials."""
 
-    position: Document
-    previous_position: Document | None = None
-    savings_total: Document | None = None
-    savings_workstreams: Sequence[Document] = ()
-    savings_movement: Document | None = None  # movement_document, each scheme with its "workstream"
-    contracts: Sequence[Document] = ()
+    position: Position
+    previous_position: Position | None = None
+    savings_total: RollupRow | None = None  # the organisation's total, every scheme and target under it
+    savings_workstreams: Sequence[RollupRow] = ()
+    savings_movement: SchemeMovements | None = None
+    contracts: Sequence[Statement] = ()  # ``contracts statement`` for each contract in scope
     organisation_names: Mapping[str, str] = field(default_factory=dict)
-    risk: Document | None = None
-    register: Sequence[Document] = ()
-    scenarios: Sequence[Document] = ()
+    risk: Document | None = None  # ``risk simulate``'s document (services.risk.simulation_document)
+    register: Sequence[RiskItem] = ()
+    scenarios: Sequence[ScenarioRun] = ()
     benchmarks: Sequence[BenchmarkSection] = ()
     funnels: Sequence[FunnelSection] = ()  # funnel plots beyond the benchmarks' own (the generic prescribing rate)
     spc: Sequence[SpcSection] = ()
     notes: Sequence[str] = ()
-    backtest: Document | None = None  # ``forecast backtest``'s document
-    forecast_history: Document | None = None  # outturn position history's document, to the pack's month
-    contract_reconciliation: Document | None = None  # ``contracts reconcile``'s document, the pack's contracts
+    backtest: Backtest | None = None  # ``forecast backtest``
+    forecast_history: ForecastHistory | None = None  # ``outturn position history``, to the pack's month
+    contract_reconciliation: Reconciliation | None = None  # ``contracts reconcile``, the pack's contracts
+    commentary: Sequence[CommentaryQuote] = ()  # budget holders' commentary the narrative may quote (issue 16)
 
 
 @dataclass(frozen=True)
 class BoardPack:
     headline: Headline
     narrative: tuple[str, ...]
-    position: Document
-    previous_position: Document | None
-    savings_total: Document | None
+    position: Position
+    previous_position: Position | None
+    savings_total: RollupRow | None
     workstreams: tuple[WorkstreamRow, ...]
-    savings_movement: Document | None
-    contracts: tuple[Document, ...]
+    savings_movement: SchemeMovements | None
+    contracts: tuple[Statement, ...]
     organisation_names: Mapping[str, str]
     risk: Document | None
-    register: tuple[Document, ...]
-    scenarios: tuple[Document, ...]
+    register: tuple[RiskItem, ...]
+    scenarios: tuple[ScenarioRun, ...]
     benchmarks: tuple[BenchmarkSection, ...]
     funnels: tuple[FunnelSection, ...]
     spc: tuple[SpcSection, ...]
     notes: tuple[str, ...]
-    backtest: Document | None = None
-    forecast_history: Document | None = None
-    contract_reconciliation: Document | None = None
+    backtest: Backtest | None = None
+    forecast_history: ForecastHistory | None = None
+    contract_reconciliation: Reconciliation | None = None
+    commentary: tuple[CommentaryQuote, ...] = ()
 
     def name_of(self, code: str) -> str:
         return tidy_name(self.organisation_names.get(code, code))
@@ -166,14 +230,12 @@ class BoardPack:
 # --- derived figures -----------------------------------------------------------------------------------------
 
 
-def workstream_rag(figures: Document) -> str:
+def workstream_rag(figures: SavingsFigures) -> str:
     """The scheme rules for delivery applied to a workstream's totals, worst finding wins: delivered to date under
     95% of plan to date, or the year's forecast under 95% of plan, is amber; under 80% red."""
     ratios = [
-        Decimal(figures["delivered_pence"]) / figures["plan_to_date_pence"]
-        if figures["plan_to_date_pence"] > 0
-        else None,
-        Decimal(figures["forecast_pence"]) / figures["plan_pence"] if figures["plan_pence"] > 0 else None,
+        Decimal(figures.delivered_pence) / figures.plan_to_date_pence if figures.plan_to_date_pence > 0 else None,
+        Decimal(figures.forecast_pence) / figures.plan_pence if figures.plan_pence > 0 else None,
     ]
     found = [ratio for ratio in ratios if ratio is not None]
     if any(ratio < RED_DELIVERY for ratio in found):
@@ -181,49 +243,60 @@ def workstream_rag(figures: Document) -> str:
     return "amber" if any(ratio < GREEN_DELIVERY for ratio in found) else "green"
 
 
-def movement_by_workstream(movement: Document | None) -> dict[str, dict[str, Pence]]:
+@dataclass
+class _Change:
+    forecast: Pence = 0
+    delivered: Pence = 0
+    risk_adjusted: Pence = 0
+
+
+def movement_by_workstream(movement: SchemeMovements | None) -> dict[str, _Change]:
     """The scheme movements between two closes summed by workstream."""
-    totals: dict[str, dict[str, Pence]] = {}
-    for scheme in movement["schemes"] if movement else ():
-        into = totals.setdefault(scheme["workstream"], {"forecast": 0, "delivered": 0, "risk_adjusted": 0})
-        into["forecast"] += scheme["forecast_change_pence"]
-        into["delivered"] += scheme["delivered_change_pence"]
-        into["risk_adjusted"] += scheme["risk_adjusted_change_pence"]
+    totals: dict[str, _Change] = {}
+    if movement is None:
+        return totals
+    for item in movement.items:
+        into = totals.setdefault(movement.workstream(item), _Change())
+        into.forecast += item.forecast_change_pence
+        into.delivered += item.delivered_change_pence
+        into.risk_adjusted += item.risk_adjusted_change_pence
     return totals
 
 
-def workstream_rows(workstreams: Sequence[Document], movement: Document | None) -> tuple[WorkstreamRow, ...]:
+def workstream_rows(workstreams: Sequence[RollupRow], movement: SchemeMovements | None) -> tuple[WorkstreamRow, ...]:
     moved = movement_by_workstream(movement)
     rows = []
-    for figures in workstreams:
-        change = moved.get(figures["code"], {"forecast": 0, "delivered": 0, "risk_adjusted": 0})
+    for row in workstreams:
+        change = moved.get(row.code, _Change())
         has = movement is not None
         rows.append(
             WorkstreamRow(
-                figures,
-                workstream_rag(figures),
-                change["forecast"] if has else None,
-                change["delivered"] if has else None,
-                change["risk_adjusted"] if has else None,
+                row,
+                workstream_rag(row.figures),
+                change.forecast if has else None,
+                change.delivered if has else None,
+                change.risk_adjusted if has else None,
             )
         )
     return tuple(rows)
 
 
-def _savings_headline(total: Document | None) -> SavingsHeadline | None:
+def _savings_headline(total: RollupRow | None) -> SavingsHeadline | None:
     if total is None:
         return None
+    figures = total.figures
+    red, amber, green = figures.rag_counts
     return SavingsHeadline(
-        plan_pence=total["plan_pence"],
-        plan_to_date_pence=total["plan_to_date_pence"],
-        delivered_pence=total["delivered_pence"],
-        forecast_pence=total["forecast_pence"],
-        risk_adjusted_pence=total["risk_adjusted_pence"],
-        target_pence=total["target_pence"],
-        unidentified_pence=total["unidentified_pence"],
-        red=total["rag"]["red"],
-        amber=total["rag"]["amber"],
-        green=total["rag"]["green"],
+        plan_pence=figures.plan_pence,
+        plan_to_date_pence=figures.plan_to_date_pence,
+        delivered_pence=figures.delivered_pence,
+        forecast_pence=figures.forecast_pence,
+        risk_adjusted_pence=figures.risk_adjusted_pence,
+        target_pence=figures.target_pence,
+        unidentified_pence=figures.unidentified_pence,
+        red=red,
+        amber=amber,
+        green=green,
     )
 
 
@@ -245,97 +318,105 @@ def _risk_headline(risk: Document | None) -> RiskHeadline | None:
 
 def headline(inputs: PackInputs) -> Headline:
     position, previous = inputs.position, inputs.previous_position
-    month = FinancialMonth.parse_as_at(position["as_at"])
+    month = position.as_at
     return Headline(
-        org_code=position["org_code"],
-        org_name=position["org_name"],
-        financial_year=position["financial_year"],
-        month=position["month"],
-        as_at=position["as_at"],
+        org_code=position.org_code,
+        org_name=position.org_name,
+        financial_year=month.year.label,
+        month=month.label,
+        as_at=month.calendar_label,
         period=f"{month.name} {month.calendar_year}",
-        control_total_pence=position["control_total_pence"],
-        forecast_outturn_pence=position["forecast_outturn_pence"],
-        forecast_surplus_pence=position["forecast_surplus_pence"],
-        gap_pence=position["gap_to_control_total_pence"],
-        likely_surplus_pence=position["risk"]["likely_surplus_pence"],
-        best_surplus_pence=position["risk"]["best_surplus_pence"],
-        worst_surplus_pence=position["risk"]["worst_surplus_pence"],
-        previous_month=previous["month"] if previous else None,
-        previous_gap_pence=previous["gap_to_control_total_pence"] if previous else None,
+        control_total_pence=position.control_total_pence,
+        forecast_outturn_pence=position.forecast_outturn_pence,
+        forecast_surplus_pence=position.forecast_surplus_pence,
+        gap_pence=position.gap_to_control_total_pence,
+        likely_surplus_pence=position.risk.likely_surplus_pence,
+        best_surplus_pence=position.risk.best_surplus_pence,
+        worst_surplus_pence=position.risk.worst_surplus_pence,
+        previous_month=previous.as_at.label if previous else None,
+        previous_gap_pence=previous.gap_to_control_total_pence if previous else None,
         savings=_savings_headline(inputs.savings_total),
         risk=_risk_headline(inputs.risk),
     )
 
 
-def _categories(position: Document, previous: Document | None) -> tuple[CategoryMovement, ...]:
-    before = {row["category"]: row["forecast_outturn_pence"] for row in previous["by_category"]} if previous else {}
+def category_changes(position: Position, previous: Position | None) -> dict[CostCategory, Pence]:
+    """Each category's forecast outturn less last month's (a category new this month: all of it)."""
+    before = {row.category: row.forecast_outturn_pence for row in previous.by_category} if previous else {}
+    return {row.category: row.forecast_outturn_pence - before.get(row.category, 0) for row in position.by_category}
+
+
+def _categories(position: Position, previous: Position | None) -> tuple[CategoryMovement, ...]:
+    changes = category_changes(position, previous)
     return tuple(
-        CategoryMovement(
-            row["label"],
-            row["forecast_variance_pence"],
-            row["forecast_outturn_pence"] - before.get(row["category"], 0) if previous else None,
-        )
-        for row in position["by_category"]
+        CategoryMovement(row.category.label, row.forecast_variance_pence, changes[row.category] if previous else None)
+        for row in position.by_category
     )
 
 
-def contracts_summary(contracts: Sequence[Document], names: Mapping[str, str]) -> ContractsSummary | None:
+def over_performance_pence(statement: Statement) -> Pence:
+    """The contract's forecast above its annual plan (after payment rules and agreed challenges)."""
+    return statement.forecast_pence - statement.annual_plan_pence
+
+
+def contracts_summary(contracts: Sequence[Statement], names: Mapping[str, str]) -> ContractsSummary | None:
     """The contracts' total over-performance, the contract with the most and its line with the most."""
     if not contracts:
         return None
-    top = max(contracts, key=lambda c: (c["over_performance_pence"], c["provider"], c["commissioner"]))
-    lines = [line for line in top["lines"] if line["point_of_delivery"] in POINT_OF_DELIVERY_LABELS]
-    line = max(lines, key=lambda item: item["over_performance_pence"], default=None)
-    shown = line if line is not None and line["over_performance_pence"] > 0 else None
+    top = max(contracts, key=lambda s: (over_performance_pence(s), s.contract.provider, s.contract.commissioner))
+    lines = [line for line in top.lines if line.point_of_delivery in POINT_OF_DELIVERY_LABELS]
+    line = max(lines, key=lambda item: item.over_performance_pence, default=None)
+    shown = line if line is not None and line.over_performance_pence > 0 else None
+    provider = top.contract.provider
     return ContractsSummary(
         contracts=len(contracts),
-        over_performance_pence=sum(c["over_performance_pence"] for c in contracts),
-        top_provider=top["provider"],
-        top_provider_name=tidy_name(names.get(top["provider"], top["provider"])),
-        top_commissioner=top["commissioner"],
-        top_over_performance_pence=top["over_performance_pence"],
-        top_line_label=POINT_OF_DELIVERY_LABELS[shown["point_of_delivery"]] if shown else None,
-        top_line_over_performance_pence=shown["over_performance_pence"] if shown else 0,
+        over_performance_pence=sum(over_performance_pence(s) for s in contracts),
+        top_provider=provider,
+        top_provider_name=tidy_name(names.get(provider, provider)),
+        top_commissioner=top.contract.commissioner,
+        top_over_performance_pence=over_performance_pence(top),
+        top_line_label=POINT_OF_DELIVERY_LABELS[shown.point_of_delivery] if shown else None,
+        top_line_over_performance_pence=shown.over_performance_pence if shown else 0,
     )
 
 
-def _savings_movement(movement: Document | None, workstreams: Sequence[WorkstreamRow]) -> SavingsMovement | None:
+def _savings_movement(movement: SchemeMovements | None, workstreams: Sequence[WorkstreamRow]) -> SavingsMovement | None:
     if movement is None:
         return None
-    change = movement["forecast_change_pence"]
+    change = movement.forecast_change_pence
     same_way = [
         row for row in workstreams if row.forecast_change_pence and (row.forecast_change_pence > 0) == (change > 0)
     ]
     top = max(same_way, key=lambda row: abs(row.forecast_change_pence or 0), default=None)
     return SavingsMovement(
         forecast_change_pence=change,
-        delivered_change_pence=movement["delivered_change_pence"],
-        top_workstream=top.figures["name"] if top else None,
+        delivered_change_pence=movement.delivered_change_pence,
+        top_workstream=top.row.name if top else None,
         top_workstream_change_pence=(top.forecast_change_pence or 0) if top else 0,
     )
 
 
-def largest_risks(register: Sequence[Document]) -> tuple[RegisterLine, ...]:
+def largest_risks(register: Sequence[RiskItem]) -> tuple[RegisterLine, ...]:
     """Risks (not mitigations) summed by description over the organisations, largest expected value first."""
     totals: dict[str, list[Pence]] = {}
     for item in register:
-        if item["kind"] == "risk":
-            pair = totals.setdefault(item["description"], [0, 0])
-            pair[0] += item["value_pence"]
-            pair[1] += item["expected_pence"]
+        if item.kind is RiskKind.RISK:
+            pair = totals.setdefault(item.description, [0, 0])
+            pair[0] += item.value_pence
+            pair[1] += item.expected_pence
     ordered = sorted(totals.items(), key=lambda entry: (-entry[1][1], entry[0]))
     return tuple(RegisterLine(description, value, expected) for description, (value, expected) in ordered)
 
 
-def _scenario_lines(scenarios: Sequence[Document]) -> tuple[ScenarioLine, ...]:
+def _scenario_lines(scenarios: Sequence[ScenarioRun]) -> tuple[ScenarioLine, ...]:
     return tuple(
         ScenarioLine(
-            document["name"],
-            document["change_pence"],
-            document["full_year_effect_pence"],
-            document["scenario"]["gap_to_control_total_pence"],
+            run.scenario.name,
+            run.result.change_pence,
+            run.result.full_year_effect_pence,
+            run.result.gap_pence(run.result.forecast_outturn_pence),
         )
-        for document in scenarios
+        for run in scenarios
     )
 
 
@@ -344,7 +425,7 @@ def _benchmark_line(benchmarks: Sequence[BenchmarkSection]) -> BenchmarkLine | N
         return None
     first = benchmarks[0]
     return BenchmarkLine(
-        unit=first.measure["unit"],
+        unit=first.measure.unit,
         benchmark=first.benchmark.replace("-", " "),
         practices=len(first.rows),
         above=first.practices_above,
@@ -366,6 +447,7 @@ def build_board_pack(inputs: PackInputs) -> BoardPack:
         top_risks=largest_risks(inputs.register),
         scenarios=_scenario_lines(inputs.scenarios),
         benchmark=_benchmark_line(inputs.benchmarks),
+        commentary=tuple(inputs.commentary),
     )
     return BoardPack(
         headline=top,
@@ -387,6 +469,7 @@ def build_board_pack(inputs: PackInputs) -> BoardPack:
         backtest=inputs.backtest,
         forecast_history=inputs.forecast_history,
         contract_reconciliation=inputs.contract_reconciliation,
+        commentary=tuple(inputs.commentary),
     )
 
 
@@ -435,10 +518,10 @@ def pack_document(pack: BoardPack, files: Mapping[str, str | None]) -> dict[str,
         "sections": {
             "contracts": len(pack.contracts),
             "workstreams": len(pack.workstreams),
-            "benchmarks": [section.measure["name"] for section in pack.benchmarks],
+            "benchmarks": [section.measure.name for section in pack.benchmarks],
             "funnels": [section.title for section in pack.funnels],
             "spc": [section.measure for section in pack.spc],
-            "scenarios": [document["name"] for document in pack.scenarios],
+            "scenarios": [run.scenario.name for run in pack.scenarios],
             "risks": len(pack.register),
         },
         "notes": list(pack.notes),

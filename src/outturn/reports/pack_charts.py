@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from outturn.domain.backtest import BACKTEST_MONTHS, TOTAL
+from outturn.domain.position import BridgeStep
 from outturn.reports.backtest import backtest_chart_title
 from outturn.reports.charts import (
     NHS_BLUE,
@@ -79,17 +80,17 @@ def _money_axis(axes: Axes, axis: str = "y") -> None:
     (axes.yaxis if axis == "y" else axes.xaxis).set_major_formatter(formatter)
 
 
-def waterfall_svg(bridge: Sequence[Mapping[str, Any]], title: str) -> str:
-    """The position's bridge (``kind`` start, step, subtotal, end; ``pence`` and ``running_pence``) as a waterfall:
-    totals as bars from zero in blue, steps floating from the running total before them, green when they help the
-    surplus and red when they hurt it."""
+def waterfall_svg(bridge: Sequence[BridgeStep], title: str) -> str:
+    """The position's bridge (``kind`` start, step, subtotal, end) as a waterfall: totals as bars from zero in
+    blue, steps floating from the running total before them, green when they help the surplus and red when they
+    hurt it."""
 
     def draw(axes: Axes) -> None:
-        labels = [str(step["label"]) for step in bridge]
+        labels = [step.label for step in bridge]
         for index, step in enumerate(bridge):
-            running, pence = _millions(step["running_pence"]), _millions(step["pence"])
-            if step["kind"] in ("start", "subtotal", "end"):
-                colour = NHS_BLUE if step["kind"] != "end" else NHS_DARK_BLUE
+            running, pence = _millions(step.running_pence), _millions(step.pence)
+            if step.kind in ("start", "subtotal", "end"):
+                colour = NHS_BLUE if step.kind != "end" else NHS_DARK_BLUE
                 axes.bar(index, running, color=colour, width=0.7)
                 value, low, high = running, min(running, 0), max(running, 0)
             else:

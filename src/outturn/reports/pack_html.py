@@ -14,10 +14,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from outturn.domain.money import VARIANCE_CONVENTION, format_millions, format_surplus, format_thousands
+from outturn.domain.savings_rollup import Movement
 from outturn.domain.year_end import CONTROL_TOTAL, FORECAST_SURPLUS, P10, P50, P90, TEMPLATE_LABELS
 from outturn.reports.contract_reconciliation import table_rows
 from outturn.reports.narrative import percent
-from outturn.reports.pack import POINT_OF_DELIVERY_LABELS, BoardPack, FunnelSection, workstream_rag
+from outturn.reports.pack import POINT_OF_DELIVERY_LABELS, BoardPack, category_changes, workstream_rag
 from outturn.reports.pack_charts import (
     backtest_chart,
     drift_chart,
@@ -27,6 +28,7 @@ from outturn.reports.pack_charts import (
     tornado_svg,
     waterfall_svg,
 )
+from outturn.reports.pack_documents import PackDocuments, pack_documents
 from outturn.stats.spc import SpcResult
 from outturn.stats.spc_rules import PointType
 
@@ -144,15 +146,12 @@ def _top_practices(pack: BoardPack) -> list[list[Mapping[str, Any]]]:
     ]
 
 
-def _movements(pack: BoardPack) -> list[Mapping[str, Any]]:
+def _movements(pack: BoardPack) -> list[Movement]:
     if pack.savings_movement is None:
         return []
-    changed = [
-        item
-        for item in pack.savings_movement["schemes"]
-        if item["forecast_change_pence"] or item["delivered_change_pence"]
-    ]
-    return sorted(changed, key=lambda item: (-abs(item["forecast_change_pence"]), item["reference"]))[:TOP_MOVEMENTS]
+    items = pack.savings_movement.items
+    changed = [item for item in items if item.forecast_change_pence or item.delivered_change_pence]
+    return sorted(changed, key=lambda item: (-abs(item.forecast_change_pence), item.reference))[:TOP_MOVEMENTS]
 
 
 def _spc_words(result: SpcResult) -> str:
@@ -160,32 +159,32 @@ def _spc_words(result: SpcResult) -> str:
     return f"{words}; fewer than 12 points, so read with care" if result.latest_segment.short else words
 
 
-def charts(pack: BoardPack, extra_funnels: Sequence[FunnelSection]) -> dict[str, Any]:
+def charts(pack: BoardPack, docs: PackDocuments) -> dict[str, Any]:
     """Every chart of the pack as inline SVG markup."""
-    head, position, risk = pack.headline, pack.position, pack.risk
+    head, risk = pack.headline, pack.risk
     found: dict[str, Any] = {
         "waterfall": Markup(
             waterfall_svg(
-                position["bridge"], f"From control total to forecast, {head.month} {head.financial_year} (£m)"
+                pack.position.bridge, f"From control total to forecast, {head.month} {head.financial_year} (£m)"
             )
         ),
         "funnels": [
-            Markup(funnel_svg(section.funnel, f"{section.measure['description']}: per 1,000 weighted population"))
+            Markup(funnel_svg(section.funnel, f"{section.measure.description}: per 1,000 weighted population"))
             if section.funnel is not None
             else None
             for section in pack.benchmarks
         ],
-        "extra_funnels": [Markup(funnel_svg(section.result, section.title)) for section in extra_funnels],
+        "extra_funnels": [Markup(funnel_svg(section.result, section.title)) for section in pack.funnels],
         "spc": [Markup(spc_svg(chart.result, chart.title)) for chart in pack.spc],
         "fan": None,
         "tornado": None,
         "backtest": None,
         "drift": None,
     }
-    if pack.backtest is not None:
-        drawn = backtest_chart(pack.backtest, synthetic=bool(synthetic_note(pack)))
+    if docs.backtest is not None:
+        drawn = backtest_chart(docs.backtest, synthetic=bool(synthetic_note(pack)))
         found["backtest"] = Markup(drawn) if drawn else None
-    if pack.forecast_history is not None and (drift := drift_chart(pack.forecast_history)):
+    if docs.forecast_history is not None and (drift := drift_chart(docs.forecast_history)):
         found["drift"] = Markup(drift)
     if risk is not None:
         found["fan"] = Markup(
@@ -204,33 +203,30 @@ def synthetic_note(pack: BoardPack) -> str:
     return " ".join(note for note in pack.notes if SYNTHETIC_NOTE in note)
 
 
-def render_html(pack: BoardPack) -> str:
-    """The whole pack as one HTML document (styles and charts inline)."""
+def render_html(pack: BoardPack, docs: PackDocuments | None = None) -> str:
+    """The whole pack as one HTML document (styles and charts inline); each section's figures are its command's
+    JSON document (``pack_documents``: built here unless given)."""
     environment = _environment()
     template = environment.get_template("board_pack.html.j2")
-    previous = pack.previous_position
-    before = {row["category"]: row["forecast_outturn_pence"] for row in previous["by_category"]} if previous else {}
-    extra = list(pack.funnels)
+    docs = docs or pack_documents(pack)
     return template.render(
         pack=pack,
+        docs=docs,
         css=Markup((TEMPLATES / "board_pack.css").read_text(encoding="utf-8")),
-        charts=charts(pack, extra),
-        prev=previous,
+        charts=charts(pack, docs),
+        prev=docs.previous_position,
         summary_rows=SUMMARY_ROWS,
-        category_changes={
-            row["category"]: row["forecast_outturn_pence"] - before.get(row["category"], 0)
-            for row in pack.position["by_category"]
-        },
-        savings_rag=workstream_rag(pack.savings_total) if pack.savings_total else "green",
+        category_changes=category_changes(pack.position, pack.previous_position),
+        savings_rag=workstream_rag(pack.savings_total.figures) if pack.savings_total else "green",
         movements=_movements(pack),
-        contract_totals=_contract_totals(pack.contracts),
-        pod_lines=_pod_lines(pack.contracts),
-        rule_contracts=[contract for contract in pack.contracts if contract["payment_rules"]],
-        drift=_drift(pack.contracts),
-        reconciliation=pack.contract_reconciliation,
-        reconciliation_rows=table_rows(pack.contract_reconciliation) if pack.contract_reconciliation else [],
+        contract_totals=_contract_totals(docs.contracts),
+        pod_lines=_pod_lines(docs.contracts),
+        rule_contracts=[contract for contract in docs.contracts if contract["payment_rules"]],
+        drift=_drift(docs.contracts),
+        reconciliation=docs.contract_reconciliation,
+        reconciliation_rows=table_rows(docs.contract_reconciliation) if docs.contract_reconciliation else [],
         top_practices=_top_practices(pack),
-        extra_funnels=extra,
+        extra_funnels=list(pack.funnels),
         spc_words=[_spc_words(chart.result) for chart in pack.spc],
         synthetic=synthetic_note(pack),
     )

@@ -25,6 +25,7 @@ from outturn.domain.year_end import (
 )
 from outturn.reports.contract_reconciliation import table_rows
 from outturn.reports.pack import BoardPack, headline_document
+from outturn.reports.pack_documents import PackDocuments, pack_documents
 from outturn.reports.xlsx_tables import (
     FIELD_COLUMNS,
     Column,
@@ -37,7 +38,7 @@ from outturn.reports.xlsx_tables import (
 from outturn.stats.funnel import FunnelPoint
 
 
-def _headline(book: Workbook, pack: BoardPack) -> None:
+def _headline(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
     document = headline_document(pack.headline)
     sheet, row = new_sheet(
         book,
@@ -69,7 +70,7 @@ def _headline(book: Workbook, pack: BoardPack) -> None:
     )
 
 
-def _narrative(book: Workbook, pack: BoardPack) -> None:
+def _narrative(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
     sheet, row = new_sheet(book, "Narrative", "Written from the figures by the rules in outturn.reports.narrative")
     for offset, sentence in enumerate(pack.narrative):
         sheet.cell(row + offset, 1, sentence)
@@ -123,8 +124,8 @@ CATEGORY_COLUMNS = (
 )
 
 
-def _position(book: Workbook, pack: BoardPack) -> None:
-    for title, document in (("Position", pack.position), ("Position last month", pack.previous_position)):
+def _position(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
+    for title, document in (("Position", docs.position), ("Position last month", docs.previous_position)):
         if document is None:
             continue
         sheet, row = new_sheet(
@@ -149,7 +150,7 @@ def _position(book: Workbook, pack: BoardPack) -> None:
         money("Amount", "pence"),
         money("Running total", "running_pence"),
     )
-    write_table(sheet, row, columns, pack.position["bridge"])
+    write_table(sheet, row, columns, docs.position["bridge"])
     fit_widths(sheet)
 
 
@@ -171,8 +172,8 @@ HISTORY_COLUMNS = (
 )
 
 
-def _forecast_history(book: Workbook, pack: BoardPack) -> None:
-    history = pack.forecast_history
+def _forecast_history(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
+    history = docs.forecast_history
     if history is None or not history["months"]:
         return
     sheet, row = new_sheet(
@@ -203,7 +204,7 @@ SAVINGS_COLUMNS = (
 )
 
 
-def _savings(book: Workbook, pack: BoardPack) -> None:
+def _savings(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
     sheet, row = new_sheet(book, "Savings", "outturn savings rollup --level workstream (and the organisation's total)")
     movement = (
         Column("RAG", "workstream_rag"),
@@ -213,19 +214,19 @@ def _savings(book: Workbook, pack: BoardPack) -> None:
     )
     rows = [
         {
-            **item.figures,
+            **figures,
             "workstream_rag": item.rag,
             "forecast_change_pence": item.forecast_change_pence,
             "delivered_change_pence": item.delivered_change_pence,
             "risk_adjusted_change_pence": item.risk_adjusted_change_pence,
         }
-        for item in pack.workstreams
+        for item, figures in zip(pack.workstreams, docs.workstreams, strict=True)
     ]
     row = write_table(sheet, row, (*SAVINGS_COLUMNS, *movement), rows)
-    if pack.savings_total is not None:  # the organisation's total, with its targets
-        write_table(sheet, row, SAVINGS_COLUMNS, [pack.savings_total])
+    if docs.savings_total is not None:  # the organisation's total, with its targets
+        write_table(sheet, row, SAVINGS_COLUMNS, [docs.savings_total])
     fit_widths(sheet)
-    if pack.savings_movement is not None:
+    if docs.savings_movement is not None:
         sheet, row = new_sheet(
             book, "Savings movement", "outturn savings movement --from (last month) --to (this month)"
         )
@@ -240,7 +241,7 @@ def _savings(book: Workbook, pack: BoardPack) -> None:
             money("Risk-adjusted change", "risk_adjusted_change_pence"),
             Column("Explanation", "explanation"),
         )
-        write_table(sheet, row, columns, pack.savings_movement["schemes"])
+        write_table(sheet, row, columns, docs.savings_movement["schemes"])
         fit_widths(sheet)
 
 
@@ -255,7 +256,7 @@ CONTRACT_COLUMNS = (
 )
 
 
-def _contracts(book: Workbook, pack: BoardPack) -> None:
+def _contracts(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
     columns: tuple[Column, ...]
     sheet, row = new_sheet(
         book,
@@ -273,7 +274,7 @@ def _contracts(book: Workbook, pack: BoardPack) -> None:
         money("Forecast before challenges", "forecast_before_challenges_pence"),
         Column("Consultant referral share", "consultant_referral_share", "share"),
     )
-    write_table(sheet, row, columns, pack.contracts)
+    write_table(sheet, row, columns, docs.contracts)
     fit_widths(sheet)
     sheet, row = new_sheet(
         book, "Contract lines", "Each contract's statement lines by point of delivery", convention=True
@@ -288,21 +289,21 @@ def _contracts(book: Workbook, pack: BoardPack) -> None:
         Column("Forecast activity", "forecast_activity"),
         *CONTRACT_COLUMNS,
     )
-    write_table(sheet, row, columns, _per_contract(pack, "lines"))
+    write_table(sheet, row, columns, _per_contract(docs, "lines"))
     fit_widths(sheet)
-    _payment_rules(book, pack)
+    _payment_rules(book, pack, docs)
 
 
-def _per_contract(pack: BoardPack, key: str) -> list[dict[str, Any]]:
+def _per_contract(docs: PackDocuments, key: str) -> list[dict[str, Any]]:
     """The rows each contract's statement lists under ``key``, each with its provider and commissioner."""
     return [
         {"provider": contract["provider"], "commissioner": contract["commissioner"], **item}
-        for contract in pack.contracts
+        for contract in docs.contracts
         for item in contract[key]
     ]
 
 
-def _payment_rules(book: Workbook, pack: BoardPack) -> None:
+def _payment_rules(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
     sheet, row = new_sheet(
         book, "Contract rules", "Each contract's payment rules: the adjustment to the tariff value", convention=False
     )
@@ -315,12 +316,12 @@ def _payment_rules(book: Workbook, pack: BoardPack) -> None:
         money("YTD actual", "ytd_actual_pence"),
         money("Forecast", "forecast_pence"),
     )
-    write_table(sheet, row, columns, _per_contract(pack, "payment_rules"))
+    write_table(sheet, row, columns, _per_contract(docs, "payment_rules"))
     fit_widths(sheet)
 
 
-def _contract_reconciliation(book: Workbook, pack: BoardPack) -> None:
-    document = pack.contract_reconciliation
+def _contract_reconciliation(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
+    document = docs.contract_reconciliation
     if document is None:
         return
     sheet, row = new_sheet(book, "Contract reconciliation", "outturn contracts reconcile (the pack's contracts)")
@@ -369,9 +370,9 @@ def _funnel_cells(point: FunnelPoint | None) -> dict[str, Any]:
     return {"funnel_z": point.z_adjusted, "funnel_outlier": point.outlier.value if point.outlier else None}
 
 
-def _benchmarks(book: Workbook, pack: BoardPack) -> None:
+def _benchmarks(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
     for section in pack.benchmarks:
-        name = section.measure["name"]
+        name = section.measure.name
         sheet, row = new_sheet(
             book, f"Benchmark {name}"[:31], f"outturn benchmark --measure {name} ({section.benchmark})"
         )
@@ -399,7 +400,7 @@ def _benchmarks(book: Workbook, pack: BoardPack) -> None:
         fit_widths(sheet)
 
 
-def _spc(book: Workbook, pack: BoardPack) -> None:
+def _spc(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
     if not pack.spc:
         return
     sheet, row = new_sheet(book, "SPC", "Weekly counts of key activity: XmR charts (Making Data Count)")
@@ -422,8 +423,8 @@ def _spc(book: Workbook, pack: BoardPack) -> None:
     fit_widths(sheet)
 
 
-def _scenarios(book: Workbook, pack: BoardPack) -> None:
-    if not pack.scenarios:
+def _scenarios(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
+    if not docs.scenarios:
         return
     columns: tuple[Column, ...]
     sheet, row = new_sheet(book, "Scenarios", "outturn scenario run FILE: the baseline and each scenario")
@@ -435,14 +436,14 @@ def _scenarios(book: Workbook, pack: BoardPack) -> None:
         money("Change in year", "change_pence"),
         money("Full-year effect", "full_year_effect_pence"),
     )
-    baseline = {"name": "Baseline", **pack.scenarios[0]["baseline"], "change_pence": 0, "full_year_effect_pence": 0}
+    baseline = {"name": "Baseline", **docs.scenarios[0]["baseline"], "change_pence": 0, "full_year_effect_pence": 0}
     compared = [
         {
             "name": document["name"],
             **document["scenario"],
             **{k: document[k] for k in ("change_pence", "full_year_effect_pence")},
         }
-        for document in pack.scenarios
+        for document in docs.scenarios
     ]
     write_table(sheet, row, columns, [baseline, *compared])
     fit_widths(sheet)
@@ -459,12 +460,12 @@ def _scenarios(book: Workbook, pack: BoardPack) -> None:
         money("In year", "in_year_pence"),
         money("Full year", "full_year_pence"),
     )
-    levers = [{"scenario": document["name"], **lever} for document in pack.scenarios for lever in document["levers"]]
+    levers = [{"scenario": document["name"], **lever} for document in docs.scenarios for lever in document["levers"]]
     write_table(sheet, row, columns, levers)
     fit_widths(sheet)
 
 
-def _risk(book: Workbook, pack: BoardPack) -> None:
+def _risk(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
     if pack.risk is not None:
         risk = pack.risk
         sheet, row = new_sheet(book, "Risk", f"outturn risk simulate --trials {risk['trials']} --seed {risk['seed']}")
@@ -509,18 +510,21 @@ def _risk(book: Workbook, pack: BoardPack) -> None:
         money("Expected", "expected_pence"),
         Column("Category", "category"),
     )
-    write_table(sheet, row, columns, pack.register)
+    write_table(sheet, row, columns, docs.register)
     fit_widths(sheet)
 
 
-def _notes(book: Workbook, pack: BoardPack) -> None:
+def _notes(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
     sheet, row = new_sheet(book, "Notes")
     for offset, note in enumerate(pack.notes):
         sheet.cell(row + offset, 1, note)
     sheet.column_dimensions["A"].width = 160
 
 
-def write_xlsx(pack: BoardPack, path: Path) -> Path:
+def write_xlsx(pack: BoardPack, path: Path, docs: PackDocuments | None = None) -> Path:
+    """The workbook; each section's figures are its command's JSON document (``pack_documents``: built here
+    unless given)."""
+    docs = docs or pack_documents(pack)
     book = Workbook()
     book.remove(book.active)
     for section in (
@@ -537,7 +541,7 @@ def write_xlsx(pack: BoardPack, path: Path) -> Path:
         _risk,
         _notes,
     ):
-        section(book, pack)
+        section(book, pack, docs)
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
     return path

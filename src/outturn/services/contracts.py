@@ -35,7 +35,6 @@ from outturn.engine import contract_rules as rules_engine
 from outturn.engine import contracts as contract_engine
 from outturn.engine.backends import Backend, memtable
 from outturn.ingest.contracts import read_contracts
-from outturn.reports.contracts import statement_document
 from outturn.services import imports
 from outturn.services.challenges import statement_summaries
 from outturn.services.pricing import contract_tariff, priced_activity, stored_activity
@@ -50,7 +49,6 @@ __all__ = [
     "contract_statements",
     "import_contracts",
     "local_prices_table",
-    "statement_documents",
 ]
 
 
@@ -339,29 +337,3 @@ def _drift(
     return found
 
 
-def statement_documents(found: Sequence[ContractStatement]) -> list[dict[str, Any]]:
-    """The JSON documents of these statements (``outturn contracts statement --format json``); one builder for the
-    CLI, the web pages and the board pack."""
-    return [
-        statement_document(
-            s.contract.provider,
-            s.contract.commissioner,
-            s.contract.year.label,
-            s.as_at.calendar_label,
-            list(s.lines),
-            s.follow_ups,
-            s.referrals,
-            s.drift,
-            s.tariff_year.label,
-            s.min_spells,
-            list(s.rule_lines),
-            _variable(s.contract),
-            s.challenges,
-        )
-        for s in found
-    ]
-
-
-def _variable(contract: Contract) -> tuple[str, ...] | None:
-    fixed = contract.rules.fixed_variable
-    return None if fixed is None else tuple(pod.value for pod in fixed.variable)

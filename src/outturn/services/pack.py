@@ -1,19 +1,19 @@
 """The monthly board pack: gather every section from the services the commands use, then write HTML, PDF, XLSX.
 
-Each section is the JSON document its own command prints (``position``, ``savings rollup``, ``savings movement``,
+Each section is the result its own command prints (``position``, ``savings rollup``, ``savings movement``,
 ``contracts statement``, ``benchmark``, ``scenario run``, ``risk simulate``, ``risks list``), computed by the same
-service for the same workspace and month. A section whose data is not loaded (no contracts, no activity, no
-populations, no month-end close) is left out with a note saying why; the position is the one thing required.
+service for the same workspace and month, and kept typed (``reports.pack.PackInputs``). A section whose data is
+not loaded (no contracts, no activity, no populations, no month-end close) is left out with a note saying why; the
+position is the one thing required.
 """
 
 from __future__ import annotations
 
 import calendar
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 
@@ -23,24 +23,29 @@ from outturn.domain.contracts import ContractError
 from outturn.domain.errors import BadInput
 from outturn.domain.organisations import OrgTree
 from outturn.domain.periods import FinancialMonth
+from outturn.domain.position import Position
 from outturn.domain.prescribing import BnfGrouping, OrgLevel
-from outturn.domain.savings_rollup import RollupLevel
+from outturn.domain.savings_rollup import RollupLevel, RollupRow
 from outturn.engine import activity_series
-from outturn.reports.backtest import backtest_document
-from outturn.reports.benchmark import benchmark_document
-from outturn.reports.forecast_history import history_document
-from outturn.reports.pack import BenchmarkSection, BoardPack, FunnelSection, PackInputs, SpcSection, build_board_pack
+from outturn.reports.pack import (
+    BenchmarkSection,
+    BoardPack,
+    ForecastHistory,
+    FunnelSection,
+    PackInputs,
+    SchemeMovements,
+    SpcSection,
+    build_board_pack,
+)
+from outturn.reports.pack_documents import pack_documents
 from outturn.reports.pack_html import render_html
 from outturn.reports.pack_pdf import write_pdf
 from outturn.reports.pack_xlsx import write_xlsx
-from outturn.reports.position import position_document
-from outturn.reports.registers import risk_row
-from outturn.reports.savings import movement_document, rollup_document
-from outturn.reports.scenarios import scenario_document
-from outturn.services import contracts, registers, savings
+from outturn.services import registers, savings
 from outturn.services.benchmark import DATE_COLUMNS, benchmark
 from outturn.services.contract_ledger import every_statement
-from outturn.services.contract_reconciliation import reconciliation_json
+from outturn.services.contract_reconciliation import reconcile_contracts
+from outturn.services.contracts import ContractStatement
 from outturn.services.forecast_history import position_history
 from outturn.services.position import PositionError, compute_backtest, compute_position
 from outturn.services.prescribing import prescribing_measures, stored_months
@@ -94,24 +99,24 @@ def _tree(workspace: Workspace) -> OrgTree:
         return repository.org_tree(session)
 
 
-def _previous_position(workspace: Workspace, request: PackRequest, org: str, month: FinancialMonth) -> Any:
+def _previous_position(workspace: Workspace, request: PackRequest, org: str, month: FinancialMonth) -> Position | None:
     before = previous_month(month)
     if before is None:
         return None
     try:
-        return position_document(compute_position(workspace, org, before.calendar_label, request.method))
+        return compute_position(workspace, org, before.calendar_label, request.method)
     except PositionError:
         return None
 
 
 def _savings(
     workspace: Workspace, org: str, name: str, month: FinancialMonth, notes: list[str]
-) -> tuple[dict[str, Any] | None, list[dict[str, Any]], dict[str, Any] | None]:
+) -> tuple[RollupRow | None, tuple[RollupRow, ...], SchemeMovements | None]:
     """The organisation's savings total (every scheme and target under it), by workstream, and the movement
     between last month's close and this month's, each scheme with its workstream."""
-    total_rows = rollup_document(savings.savings_rollup(workspace, month, RollupLevel.NATIONAL, org))
-    total = {**total_rows[0], "level": "organisation", "code": org, "name": name} if total_rows else None
-    workstreams = rollup_document(savings.savings_rollup(workspace, month, RollupLevel.WORKSTREAM, org))
+    total_rows = savings.savings_rollup(workspace, month, RollupLevel.NATIONAL, org)
+    total = replace(total_rows[0], level=RollupLevel.ORGANISATION, code=org, name=name) if total_rows else None
+    workstreams = savings.savings_rollup(workspace, month, RollupLevel.WORKSTREAM, org)
     before = previous_month(month)
     if before is None or total is None:
         return total, workstreams, None
@@ -125,26 +130,17 @@ def _savings(
         view.scheme.reference: view.scheme.workstream.value for view in savings.list_schemes(workspace, month, org)
     }
     mine = tuple(item for item in items if item.org_code in scope)
-    document = movement_document(mine)
-    for scheme in document["schemes"]:
-        scheme["workstream"] = workstream_of.get(scheme["reference"], "other")
-    return total, workstreams, document
+    return total, workstreams, SchemeMovements(mine, workstream_of)
 
 
-def contract_documents(workspace: Workspace, org: str, month: FinancialMonth) -> list[dict[str, Any]]:
+def contract_statements(workspace: Workspace, org: str, month: FinancialMonth) -> list[ContractStatement]:
     """The statement of every contract whose commissioner is the organisation or under it (``contracts
     statement --provider P`` for each provider, those rows kept; the activity priced once for all of them)."""
     scope = _tree(workspace).subtree_codes(org)
-    found = sorted(
+    return sorted(
         (s for s in every_statement(workspace, month) if s.contract.commissioner in scope),
         key=lambda s: (s.contract.provider, s.contract.commissioner),
     )
-    return contracts.statement_documents(found)
-
-
-def register_rows(workspace: Workspace, org: str, month: FinancialMonth) -> list[dict[str, Any]]:
-    """The risk register as ``outturn risks list`` prints it."""
-    return [risk_row(item) for item in registers.risk_register(workspace, org, month.year)]
 
 
 def benchmark_sections(
@@ -171,17 +167,12 @@ def benchmark_sections(
             plot = None
         sections.append(
             BenchmarkSection(
-                measure={
-                    "name": measure.name,
-                    "description": measure.description,
-                    "unit": measure.unit,
-                    "per": measure.per,
-                },
+                measure=measure,
                 benchmark=BenchmarkSpec().kind.value,
                 benchmark_rate=result.practice_benchmark_rate,
                 rows=tuple(result.rows),
                 funnel=plot,
-                document=benchmark_document(result),
+                result=result,
             )
         )
     return sections
@@ -292,14 +283,14 @@ def gather_pack(
     total, workstreams, movement = _savings(workspace, org, position.org_name, month, notes)
     step("pricing the contract statements")
     try:
-        statements = contract_documents(workspace, org, month)
+        statements = contract_statements(workspace, org, month)
     except ContractError as error:
         statements = []
         notes.append(f"contracts not shown: {error}")
     reconciled = None
     if statements:
         try:
-            reconciled = reconciliation_json(workspace, month, org)
+            reconciled = reconcile_contracts(workspace, month, org)
         except BadInput as error:  # a line set to the contract method with no contract, say
             notes.append(f"contracts not reconciled to the ledger: {error}")
     risk = simulation_document(simulation)
@@ -307,15 +298,14 @@ def gather_pack(
     scenarios = []
     for path in request.scenarios:
         step(f"running the scenario {path.name}")
-        run = run_scenario(workspace, path, org_code=org, as_at=as_at, method=request.method)
-        scenarios.append(scenario_document(run.scenario, run.result, run.source, run.warnings))
+        scenarios.append(run_scenario(workspace, path, org_code=org, as_at=as_at, method=request.method))
     step("benchmarking practices and charting key activity")
     benchmarks = benchmark_sections(workspace, org, month, request.benchmark_measures, notes)
     generic = generic_rate_funnel(workspace, org, notes)
     step("back-testing the forecast methods on the past years held")
-    backtest = backtest_document(compute_backtest(workspace, org, as_at))
+    backtest = compute_backtest(workspace, org, as_at)
     inputs = PackInputs(
-        position=position_document(position),
+        position=position,
         previous_position=_previous_position(workspace, request, org, month),
         savings_total=total,
         savings_workstreams=workstreams,
@@ -323,14 +313,14 @@ def gather_pack(
         contracts=statements,
         organisation_names={code: item.name for code, item in _tree(workspace).by_code.items()},
         risk=risk,
-        register=register_rows(workspace, org, month),
+        register=registers.risk_register(workspace, org, month.year),
         scenarios=scenarios,
         benchmarks=benchmarks,
         funnels=[generic] if generic else [],
         spc=spc_sections(workspace, org, month, request.spc_measures),
         notes=notes,
         backtest=backtest,
-        forecast_history=history_document(*position_history(workspace, org, up_to=month)),
+        forecast_history=ForecastHistory(*position_history(workspace, org, up_to=month)),
         contract_reconciliation=reconciled,
     )
     return build_board_pack(inputs)
@@ -351,9 +341,10 @@ def write_pack(
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir.resolve() / pack_stem(pack)
     files: dict[str, Path] = {}
+    docs = pack_documents(pack)
     if "html" in formats or "pdf" in formats:
         step("drawing the charts and writing the HTML")
-        html = render_html(pack)
+        html = render_html(pack, docs)
         if "html" in formats:
             files["html"] = stem.with_suffix(".html")
             files["html"].write_text(html, encoding="utf-8")
@@ -362,7 +353,7 @@ def write_pack(
             files["pdf"] = write_pdf(html, stem.with_suffix(".pdf"))
     if "xlsx" in formats:
         step("writing the XLSX")
-        files["xlsx"] = write_xlsx(pack, stem.with_suffix(".xlsx"))
+        files["xlsx"] = write_xlsx(pack, stem.with_suffix(".xlsx"), docs)
     return PackFiles(**files)
 
 

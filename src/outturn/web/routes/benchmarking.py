@@ -18,6 +18,7 @@ from markupsafe import Markup
 from outturn.domain.benchmark import MEASURE_REGISTRY, MEASURES, find_measure
 from outturn.domain.errors import BadInput
 from outturn.domain.periods import FinancialMonth
+from outturn.reports.benchmark import benchmark_document
 from outturn.reports.pack import BenchmarkSection
 from outturn.reports.pack_charts import funnel_svg
 from outturn.services.benchmark import benchmark as run_benchmark
@@ -56,8 +57,8 @@ def _chart(request: Request, found: BenchmarkSection, org: str, month: Financial
     if found.funnel is None:
         return None
     plot = found.funnel
-    title = f"{found.measure['description'].split(':')[0]} per 1,000 weighted population, {org}, {month.year.label}"
-    key = ("funnel-svg", org, str(month.year), found.measure["name"])
+    title = f"{found.measure.description.split(':')[0]} per 1,000 weighted population, {org}, {month.year.label}"
+    key = ("funnel-svg", org, str(month.year), found.measure.name)
     svg: str = request.app.state.cache.get(key, lambda: drawing.draw(funnel_svg, plot, title), NOT_SAVINGS)
     return Markup(svg)  # drawn by matplotlib from our own figures: the practice codes are the only text
 
@@ -73,11 +74,11 @@ def api_document(
     """``outturn benchmark --format json``'s document for the same measure, organisation and year, with the
     ``funnel`` the page draws (as ``outturn funnel --format json``). When the measure cannot be benchmarked, the
     service is asked again so that its own error (the command's message) is what the API answers."""
-    if found is None or found.document is None:
+    if found is None or found.result is None:
         run_benchmark(workspace, find_measure(measure), org=org, year=month.year)
         raise BadInput(note or f"{measure} cannot be benchmarked")
     funnel = FunnelReport("benchmark", found.funnel, None).document() if found.funnel else None
-    return {**found.document, "funnel": funnel}
+    return {**benchmark_document(found.result), "funnel": funnel}
 
 
 def _org(workspace: Workspace, org: str | None) -> str:

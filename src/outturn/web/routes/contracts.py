@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from outturn.domain.errors import BadInput, NotFound
 from outturn.domain.periods import FinancialMonth
 from outturn.reports.contract_reconciliation import DIFFERENCE_CONVENTION, table_rows
+from outturn.reports.contracts import statement_documents
 from outturn.services import contracts
 from outturn.services.contract_reconciliation import reconciliation_json
 from outturn.services.web import ContractSummary, contract_summaries
@@ -58,7 +59,7 @@ async def statements(
         raise NotFound(f"no contract with provider {provider} in {month.year}")
 
     def compute() -> list[dict[str, Any]]:
-        return contracts.statement_documents(contracts.contract_statements(workspace, provider, month))
+        return statement_documents(contracts.contract_statements(workspace, provider, month))
 
     documents: list[dict[str, Any]] = await request.app.state.cache.get_async(
         ("contract-statement", provider, str(month)), compute, NOT_SAVINGS

@@ -123,7 +123,7 @@ def _position_charts(cache: ResultCache, workspace: Workspace, found: Overview) 
     position = found.position
     document = position_document(position)
     title = f"From control total to forecast, {position.as_at.label} {position.as_at.year.label} (£m)"
-    draws: list[drawing.Draw] = [(waterfall_svg, (document["bridge"], title))]
+    draws: list[drawing.Draw] = [(waterfall_svg, (position.bridge, title))]
     if found.fan:
         fan_title = (
             f"Simulated year-end as the months resolve: {P10}, {P50}, {P90} ({found.trials:,} simulated years, £m)"
