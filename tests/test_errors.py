@@ -109,6 +109,11 @@ ANSWERS: dict[str, tuple[Make, int, str]] = {
         409,
         "scheme S1 was changed by someone else (you edited version 2; it is now version 3): nothing was saved",
     ),
+    "StaleVersion": (
+        lambda: _made("outturn.domain.errors", "StaleVersion", "note", "wrote", "N1", 4, _at_version(5)),
+        409,
+        "note N1 was changed by someone else (you wrote version 4; it is now version 5): nothing was saved",
+    ),
     "WarehouseUnavailable": (lambda: _plain("outturn.engine.backends", "WarehouseUnavailable"), 503, MESSAGE),
     "WarehouseBusy": (lambda: _plain("outturn.engine.backends", "WarehouseBusy"), 503, MESSAGE),
     "StoreUnavailable": (lambda: _plain("outturn.store.database", "StoreUnavailable"), 503, MESSAGE),
