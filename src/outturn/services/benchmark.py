@@ -26,7 +26,12 @@ from outturn.engine import pricing
 from outturn.engine.backends import Backend, memtable
 from outturn.engine.contracts import in_financial_year
 from outturn.ingest.tariff import TARIFF_FILES, Tariff, available_years, load_tariff, tariff_directory
-from outturn.services.populations import organisation_names, practice_populations
+from outturn.services.populations import (
+    earliest_list_note,
+    organisation_names,
+    period_list_sizes,
+    practice_populations,
+)
 from outturn.services.pricing import ACTIVITY_TABLES
 from outturn.services.workspace import Workspace
 from outturn.settings import default_reference_dir
@@ -172,7 +177,7 @@ def benchmark(
     source = NUMERATOR_SOURCES.get(measure.source)
     if source is None:
         raise BadInput(f"measure {measure.name}: no source of {measure.source!r} records in this workspace")
-    all_populations = practice_populations(workspace)
+    all_populations = practice_populations(workspace, year=year)
     populations = _under(all_populations, org)
     backend = workspace.backend
     # the records are counted (and priced) once; everything after works on one row per practice
@@ -197,5 +202,10 @@ def benchmark(
         peer_group_rates={row["peer_group"]: row["benchmark_rate"] for row in peer_rows if row["peer_group"]},
         excluded=_excluded(backend, activity, populations, measure),
         unmatched_activity=_unmatched(backend, activity, all_populations),
-        warnings=[] if first["unit_price_pence"] is not None else [NOTHING_PRICED],
+        warnings=_warnings(workspace, year, first["unit_price_pence"] is not None),
     )
+
+
+def _warnings(workspace: Workspace, year: FinancialYear | None, priced: bool) -> list[str]:
+    early = earliest_list_note(period_list_sizes(workspace, year=year))
+    return ([] if priced else [NOTHING_PRICED]) + ([early] if early else [])
