@@ -4,15 +4,17 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from outturn.domain.benchmark import MEASURE_REGISTRY, find_measure
 from outturn.domain.periods import FinancialYear
 from outturn.engine.acsc import acsc_spells
-from outturn.engine.backends import memtable
+from outturn.engine.backends import Backend
 from outturn.ingest.acsc import read_acsc_codes
 from outturn.services.benchmark import NO_DIAGNOSIS, benchmark
 from outturn.services.hes import import_hes_activity
@@ -30,25 +32,32 @@ def test_the_shipped_list_holds_the_eleven_chronic_conditions() -> None:
     assert by_code["J44"] == "Chronic obstructive pulmonary disease"
 
 
-def test_four_character_codes_match_exactly_and_three_character_codes_everything_beneath() -> None:
-    spells = memtable(
-        [{"spell_id": str(n), "primary_diagnosis": diagnosis} for n, diagnosis in enumerate(
-            ["J441", "I50.0", "I10X", "E105", "E119", "K359", None, "i500"]
-        )],
-        {"spell_id": "string", "primary_diagnosis": "string"},
-    )  # fmt: skip
-    codes = memtable(
-        [{"code": code.code, "condition": code.condition} for code in read_acsc_codes()],
-        {"code": "string", "condition": "string"},
+@pytest.fixture(scope="module", params=["duckdb", pytest.param("pyspark", marks=pytest.mark.slow)])
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    if request.param == "pyspark" and shutil.which("java") is None:
+        pytest.skip("Spark needs a Java runtime (java not on PATH)")
+    opened = Backend(request.param)
+    yield opened
+    opened.close()
+
+
+def test_four_character_codes_match_exactly_and_three_character_codes_everything_beneath(backend: Backend) -> None:
+    diagnoses = ["J441", "I50.0", "I10X", "E105", "E119", "K359", None, "i500"]
+    spells = backend.table(
+        pa.table({"spell_id": [str(n) for n in range(len(diagnoses))], "primary_diagnosis": diagnoses})
     )
-    found = {row["spell_id"]: row["acsc_condition"] for row in acsc_spells(spells, codes).to_pyarrow().to_pylist()}
+    codes = read_acsc_codes()
+    table = backend.table(
+        pa.table({"code": [code.code for code in codes], "condition": [code.condition for code in codes]})
+    )
+    found = {row["spell_id"]: row["acsc_condition"] for row in backend.to_rows(acsc_spells(spells, table))}
     assert found == {
         "0": "Chronic obstructive pulmonary disease",  # J44 covers J44.1
         "1": "Congestive heart failure",  # I50 covers I50.0, written with a dot
         "2": "Hypertension",  # I10, HES's filler X
         "3": "Diabetes complications",  # E10.5 listed
         "7": "Congestive heart failure",  # lower case
-    }  # E11.9 (not E11.0-E11.8), appendicitis and a blank diagnosis are not ACSCs
+    }  # E11.9 (not E11.0-E11.8), appendicitis and a blank diagnosis are not ACSCs: the same on DuckDB and Spark
 
 
 # --- the benchmark, by hand ------------------------------------------------------------------------------------
