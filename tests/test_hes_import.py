@@ -218,3 +218,13 @@ def test_the_cli_imports_a_hes_extract_and_reports_the_mapping_as_json(tmp_path:
         "apc", 7, 5, 2
     )  # fmt: skip
     assert document["unknown_codes"] == {"ADMIMETH": {"98": 1}}
+
+
+def test_an_extract_whose_every_row_is_left_out_is_refused_saying_why(tmp_path: Path) -> None:
+    rows = [apc_row("1", "11", SPELEND="N"), apc_row("2", "99")]
+    with pytest.raises(ProblemsError) as refused:
+        read_hes_file(write_csv(tmp_path / "apc.csv", APC_HEADER, rows))
+    assert refused.value.problems[0].reason == (
+        "no rows to import: every row is left out (1 episode that does not end its spell (SPELEND not Y); "
+        "1 admission method code not in the published table)"
+    )

@@ -95,6 +95,10 @@ def read_hes(path: Path, kind: ActivityKind | None = None, expected: Expected | 
     extract = HesExtract(kind, pa.table({}), rows_read=len(rows))
     mapped, keep = _MAPPERS[kind](columns, extract)
     _shared(columns, mapped, keep, extract)
+    if not pc.any(keep).as_py():
+        reasons = "; ".join(f"{rows:,} {reason}" for reason, rows in extract.left_out.items())
+        problem = Problem(path.name, f"no rows to import: every row is left out ({reasons})")
+        raise ProblemsError([problem], f"cannot import {path.name}")
     mapped = {name: values.filter(keep) for name, values in mapped.items()}
     schema = SCHEMAS[kind]
     findings = Findings(path.name, pc.filter(rows, keep))
