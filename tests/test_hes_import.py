@@ -52,7 +52,7 @@ def test_artificial_admitted_care_keeps_one_record_per_finished_spell(hes_dir: P
     assert result.left_out == {
         "episode that does not end its spell (SPELEND not Y)": 182,
         "unfinished episode (EPISTAT not 3)": 16,
-        "admission method code not in the published table": 2,
+        "admission method not known, not applicable or not a published code": 2,
         "admission date not known": 1,
         "discharge date not known": 76,
         "admitted before 2000-04-01 (the earliest activity outturn holds)": 13,
@@ -82,6 +82,8 @@ def test_every_admission_method_code_in_the_artificial_file_maps_as_the_data_dic
     found = {(row["code"], row["admission_method"]): row["rows"] for row in result.admission_methods}
     assert found == dict(expected)
     assert {row["code"] for row in result.admission_methods} == set(published)
+    meanings = {row["code"]: row["meaning"] for row in result.admission_methods}
+    assert (meanings["21"], meanings["99"]) == ("emergency: via A&E (including the casualty department)", "not known")
 
 
 def test_artificial_admitted_care_has_no_hrg_so_every_spell_is_unpriced_with_that_reason(hes_dir: Path) -> None:
@@ -165,7 +167,7 @@ def test_a_hand_made_admitted_extract_maps_each_row_as_published(tmp_path: Path)
     assert (result.rows_read, result.rows_imported) == (7, 5)
     assert result.left_out == {
         "episode that does not end its spell (SPELEND not Y)": 1,
-        "admission method code not in the published table": 1,
+        "admission method not known, not applicable or not a published code": 1,
     }
     assert result.unknown_codes == {"ADMIMETH": {"98": 1}}
     assert result.unpriced == {"no HRG in the extract": 4}  # all but spell 3
@@ -226,5 +228,5 @@ def test_an_extract_whose_every_row_is_left_out_is_refused_saying_why(tmp_path: 
         read_hes_file(write_csv(tmp_path / "apc.csv", APC_HEADER, rows))
     assert refused.value.problems[0].reason == (
         "no rows to import: every row is left out (1 episode that does not end its spell (SPELEND not Y); "
-        "1 admission method code not in the published table)"
+        "1 admission method not known, not applicable or not a published code)"
     )

@@ -41,6 +41,8 @@ ADMISSION_METHODS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "83": ("other: baby born outside the provider, except at home as intended", NON_ELECTIVE),
     }
 )
+# ADMIMETH codes published as saying nothing of the admission: their rows are left out and listed, never guessed.
+ADMISSION_METHODS_UNKNOWN: Mapping[str, str] = MappingProxyType({"98": "not applicable", "99": "not known"})
 DAY_CASE_CLASSIFICATION = "2"  # CLASSPAT 2: a day case admission; an elective admission so classed is a day case
 
 # Practice codes that say no practice is known (GPPRAC): kept as a blank practice, an unregistered patient.

@@ -184,7 +184,9 @@ def _apc(columns: Mapping[str, pa.Array], extract: HesExtract) -> tuple[dict[str
     )
     method = pc.if_else(pc.fill_null(day_case, False), AdmissionMethod.DAY_CASE.value, method)
     _admission_methods(codes, pc.filter(method, keep), extract)
-    keep = _leave_out(keep, pc.is_null(method), "admission method code not in the published table", extract)
+    keep = _leave_out(
+        keep, pc.is_null(method), "admission method not known, not applicable or not a published code", extract
+    )
     mapped = {
         "spell_id": columns["epikey"],
         "admission_method": method,
@@ -205,7 +207,8 @@ def _admission_methods(codes: pa.Array, methods: pa.Array, extract: HesExtract) 
     """Every ADMIMETH code among the rows still kept: its meaning, outturn's admission method and rows."""
     counts = Counter(zip(codes.to_pylist(), methods.to_pylist(), strict=True))
     for (code, method), rows in sorted(counts.items(), key=lambda item: (str(item[0][0]), str(item[0][1]))):
-        meaning = hes.ADMISSION_METHODS.get(code, ("not in the published table", None))[0]
+        known = hes.ADMISSION_METHODS.get(code)
+        meaning = known[0] if known else hes.ADMISSION_METHODS_UNKNOWN.get(code, "not a published code")
         extract.admission_methods.append({"code": code, "meaning": meaning, "admission_method": method, "rows": rows})
 
 
