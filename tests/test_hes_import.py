@@ -230,3 +230,13 @@ def test_an_extract_whose_every_row_is_left_out_is_refused_saying_why(tmp_path: 
         "no rows to import: every row is left out (1 episode that does not end its spell (SPELEND not Y); "
         "1 admission method not known, not applicable or not a published code)"
     )
+
+
+def test_an_outturn_layout_extract_needs_its_kind(tmp_path: Path) -> None:
+    with init_workspace(tmp_path / "ws", reference_dir=tmp_path):
+        pass
+    path = write_csv(tmp_path / "apc.csv", APC_HEADER, HAND_MADE)
+    arguments = ["--workspace", str(tmp_path / "ws"), "activity", "import", str(path), "--format", "json"]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["error"] == "say which kind of activity the file holds: apc, op or ae"
