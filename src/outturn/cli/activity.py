@@ -103,7 +103,9 @@ def activity_generate(
 @command()
 def activity_import(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Activity extract (.csv; .parquet too)")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="Activity extract: .csv (.parquet too, outturn layout)")
+    ],
     layout: Annotated[
         Layout, typer.Option(help="outturn: the activity layout; hes: a national HES / SUS+ extract")
     ] = Layout.OUTTURN,
