@@ -67,6 +67,12 @@ PAIRS = (
         api_only={"funnel": "the funnel plot the page draws; the command's twin is `outturn funnel`"},
     ),
     Pair(
+        "benchmark of avoidable admissions",
+        ["benchmark", "--measure", "acsc_admissions", "--org", "01A", "--year", "2025/26"],
+        "/api/benchmark?measure=acsc_admissions&org=01A&as_at=2025-09",
+        api_only={"funnel": "the funnel plot the page draws; the command's twin is `outturn funnel`"},
+    ),
+    Pair(
         "contracts statement",
         ["contracts", "statement", "--provider", "RXX", "--as-at", "2025-09"],
         "/api/contracts/RXX?as_at=2025-09",

@@ -167,7 +167,7 @@ def _register(root: typer.Typer) -> None:
         "contracts": _contracts_group(),
         "activity": _group(
             "Hospital activity under Payment by Results: admitted spells, outpatient and A&E attendances.",
-            {"generate": activity.activity_generate},
+            {"generate": activity.activity_generate, "import": activity.activity_import},
         ),
         "prescribing": _group(
             "Practice prescribing (English Prescribing Dataset): measures, generic prescribing and price-per-unit "

@@ -187,8 +187,19 @@ _HOSPITAL_MEASURES: tuple[Measure, ...] = (
         ActivityKind.AE.value,
         _HOSPITAL,
     ),
+    Measure(
+        "acsc_admissions",
+        "Avoidable admissions: non-elective spells whose primary diagnosis is a chronic ambulatory care sensitive "
+        "condition (NHS Outcomes Framework 2.3.i ICD-10 list)",
+        "non-elective spells for chronic ambulatory care sensitive conditions",
+        "acsc",
+        _HOSPITAL,
+        (RecordFilter("admission_method", (AdmissionMethod.NON_ELECTIVE.value,)),),
+        value_columns=_APC_VALUE,
+    ),
 )
 
+ACSC_SOURCE = "acsc"  # admitted care spells with an ambulatory care sensitive primary diagnosis
 PRESCRIBING_SOURCE = "prescribing"  # the warehouse table of practice prescribing (outturn prescribing import)
 _COST_PER_ITEM = "the average actual cost of an item in the practices compared"
 

@@ -257,8 +257,9 @@ def as_code(text: Any, column: CodeColumn) -> Any:
     return pc.take(canonical, pc.index_in(text, value_set=distinct))
 
 
-def typed_column(name: str, kind: str, raw: Any, findings: Findings) -> Any:
-    """One column converted to its domain type, with its unreadable, blank, unknown and malformed values flagged."""
+def typed_column(name: str, kind: str, raw: Any, findings: Findings, nullable: frozenset[str] = NULLABLE) -> Any:
+    """One column converted to its domain type, with its unreadable, blank, unknown and malformed values flagged;
+    a blank is a fault unless the column is in ``nullable``."""
     if kind == "int64":
         values, bad = as_int(raw)
         findings.flag(bad, "not a whole number", name, quoted_text(raw))
@@ -271,7 +272,7 @@ def typed_column(name: str, kind: str, raw: Any, findings: Findings) -> Any:
             values = pc.utf8_upper(values)
     else:
         raise ValueError(f"no reader for column type {kind!r}")
-    if name not in NULLABLE:
+    if name not in nullable:
         blank = pc.is_null(values) if bad is None else pc.and_(pc.is_null(values), pc.invert(bad))
         findings.flag(blank, f"blank {name} (a value is required)", name)
     if name in CODES:
@@ -330,9 +331,16 @@ def check_stay(columns: dict[str, Any], findings: Findings) -> None:
     columns["length_of_stay"] = pc.coalesce(stay, pc.cast(days, pa.int64()))
 
 
-def validate(raw: Mapping[str, Any], schema: Mapping[str, str], findings: Findings, expected: Expected) -> pa.Table:
-    """The table in the domain layout; check ``findings.problems`` before using it."""
-    columns = {name: typed_column(name, kind, raw[name], findings) for name, kind in schema.items()}
+def validate(
+    raw: Mapping[str, Any],
+    schema: Mapping[str, str],
+    findings: Findings,
+    expected: Expected,
+    nullable: frozenset[str] = NULLABLE,
+) -> pa.Table:
+    """The table in the domain layout; check ``findings.problems`` before using it. ``nullable``: the columns
+    that may be blank (a national layout's "not known" codes are kept blank, never guessed)."""
+    columns = {name: typed_column(name, kind, raw[name], findings, nullable) for name, kind in schema.items()}
     check_expected(columns, expected, findings)
     id_column = next(iter(schema))
     check_duplicates(id_column, columns[id_column], findings)

@@ -15,17 +15,25 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from outturn.domain.activity import SCHEMAS, ActivityKind
-from outturn.domain.benchmark import PRESCRIBING_SOURCE, BenchmarkSpec, Level, Measure
+from outturn.domain.benchmark import ACSC_SOURCE, PRESCRIBING_SOURCE, BenchmarkSpec, Level, Measure
 from outturn.domain.errors import BadInput
 from outturn.domain.periods import FinancialYear
 from outturn.domain.prescribing import PRESCRIBING_SCHEMA, PRESCRIBING_TABLE
 from outturn.engine import benchmark as engine
+from outturn.engine.acsc import acsc_spells
 from outturn.engine.backends import Backend, memtable
 from outturn.engine.contracts import in_financial_year
+from outturn.ingest.acsc import read_acsc_codes
 from outturn.ingest.tariff import TARIFF_FILES, Tariff, available_years, load_tariff, tariff_directory
-from outturn.services.populations import organisation_names, practice_populations
+from outturn.services.populations import (
+    earliest_list_note,
+    organisation_names,
+    period_list_sizes,
+    practice_populations,
+)
 from outturn.services.pricing import ACTIVITY_TABLES, priced_activity
 from outturn.services.workspace import Workspace
 from outturn.settings import default_reference_dir
@@ -84,8 +92,33 @@ def prescribing_records(workspace: Workspace, year: FinancialYear | None) -> ir.
     return records.filter((records.year_month >= first) & (records.year_month <= last))
 
 
+NO_DIAGNOSIS = (
+    "no primary diagnoses held: avoidable admissions need admitted care loaded in the HES / SUS layout, which "
+    "carries them"
+)
+
+
+def acsc_records(workspace: Workspace, year: FinancialYear | None) -> ir.Table:
+    """The workspace's admitted care spells in ``year`` whose primary diagnosis is a chronic ambulatory care
+    sensitive condition (``acsc_condition``), priced where a tariff is held; none without diagnoses held."""
+    spells = hospital_records(workspace, ActivityKind.APC, year)
+    if "primary_diagnosis" not in spells.columns:
+        spells = spells.mutate(primary_diagnosis=ibis.null().cast("string"))
+    codes = read_acsc_codes()
+    table = workspace.backend.table(
+        pa.table({"code": [code.code for code in codes], "condition": [code.condition for code in codes]})
+    )
+    return acsc_spells(spells, table)
+
+
+def _diagnoses_held(workspace: Workspace) -> bool:
+    name = ACTIVITY_TABLES[ActivityKind.APC]
+    return workspace.backend.has_table(name) and "primary_diagnosis" in workspace.backend.stored_table(name).columns
+
+
 NUMERATOR_SOURCES: Mapping[str, NumeratorSource] = MappingProxyType(
-    {kind.value: _hospital_source(kind) for kind in ActivityKind} | {PRESCRIBING_SOURCE: prescribing_records}
+    {kind.value: _hospital_source(kind) for kind in ActivityKind}
+    | {PRESCRIBING_SOURCE: prescribing_records, ACSC_SOURCE: acsc_records}
 )
 
 
@@ -161,7 +194,7 @@ def benchmark(
     source = NUMERATOR_SOURCES.get(measure.source)
     if source is None:
         raise BadInput(f"measure {measure.name}: no source of {measure.source!r} records in this workspace")
-    all_populations = practice_populations(workspace)
+    all_populations = practice_populations(workspace, year=year)
     populations = _under(all_populations, org)
     backend = workspace.backend
     # the records are counted (and priced) once; everything after works on one row per practice
@@ -186,5 +219,15 @@ def benchmark(
         peer_group_rates={row["peer_group"]: row["benchmark_rate"] for row in peer_rows if row["peer_group"]},
         excluded=_excluded(backend, activity, populations, measure),
         unmatched_activity=_unmatched(backend, activity, all_populations),
-        warnings=[] if first["unit_price_pence"] is not None else [NOTHING_PRICED],
+        warnings=_warnings(workspace, measure, year, first["unit_price_pence"] is not None),
     )
+
+
+def _warnings(workspace: Workspace, measure: Measure, year: FinancialYear | None, priced: bool) -> list[str]:
+    early = earliest_list_note(period_list_sizes(workspace, year=year))
+    undiagnosed = measure.source == ACSC_SOURCE and not _diagnoses_held(workspace)
+    return [
+        *([] if priced else [NOTHING_PRICED]),
+        *([NO_DIAGNOSIS] if undiagnosed else []),
+        *([early] if early else []),
+    ]

@@ -9,7 +9,11 @@ one transaction:
 - ``practice_list_bands`` — that latest list: practice, extract_date, sex, age_band, patients;
 - ``practice_prescribing_units`` — practice, unit (``astro_pu_cost``, ``astro_pu_items``, ``star_pu.NAME``), value;
 - ``practice_targets`` — practice, target_exc_remote_pence, target_inc_remote_pence (the 2021/22 AIF file only);
-- ``population_organisations`` — code, name of the PCNs, sub-ICBs, ICBs and regions the allocation file names.
+- ``population_organisations`` — code, name of the PCNs, sub-ICBs, ICBs and regions the allocation file names;
+- ``practice_list_sizes`` — every list held by period: practice, extract_date, list_month, list_size. Lists
+  named to an import are added to those held (a practice's list of the same date is replaced); the reference
+  data's default lists, older than its allocation files, give no periods. ``practice_populations(workspace,
+  month=...)`` (or ``year=...``) gives each practice the list of that period (``outturn.domain.list_periods``).
 """
 
 from __future__ import annotations
@@ -17,12 +21,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
 from outturn.domain.errors import BadInput
+from outturn.domain.list_periods import list_for_months, list_month, year_months
+from outturn.domain.periods import FinancialYear
 from outturn.domain.populations import (
     BAND_CELLS,
     PRACTICE_POPULATIONS_SCHEMA,
@@ -45,6 +52,7 @@ LIST_BANDS_TABLE = "practice_list_bands"
 UNITS_TABLE = "practice_prescribing_units"
 TARGETS_TABLE = "practice_targets"
 NAMES_TABLE = "population_organisations"
+LIST_SIZES_TABLE = "practice_list_sizes"
 LIST_SIZE_PATTERNS = ("openprescribing/Patient_List_Size_*.csv", "openprescribing/e2e/*gp-reg-pat-prac-quin-age.csv")
 WEIGHTS_FILE = Path("openprescribing/e2e/data-1__patient_list_weightings__2013_01__prescribing_units.xlsx")
 _SCHEMAS = {
@@ -53,6 +61,7 @@ _SCHEMAS = {
     UNITS_TABLE: {"practice": "string", "unit": "string", "value": "float64"},
     TARGETS_TABLE: {"practice": "string", "target_exc_remote_pence": "int64", "target_inc_remote_pence": "int64"},
     NAMES_TABLE: {"code": "string", "name": "string"},
+    LIST_SIZES_TABLE: {"practice": "string", "extract_date": "date", "list_month": "string", "list_size": "int64"},
 }
 NOT_LOADED = "no practice populations loaded"
 
@@ -166,7 +175,8 @@ def import_populations(
         default = _reference(workspace) / WEIGHTS_FILE
         weights = default if default.is_file() else None
     read = read_allocation_file(allocation)
-    lists = latest_lists(found for path in list_sizes for found in read_list_sizes(path))
+    every_list = [found for path in list_sizes for found in read_list_sizes(path)]
+    lists = latest_lists(every_list)
     unit_weights = read_prescribing_unit_weights(weights) if weights is not None else None
     known = {record.practice for record in read.records}
     lists_in_file = {code: found for code, found in lists.items() if code in known}
@@ -175,12 +185,14 @@ def import_populations(
         for record in read.records
     ]
     names: list[dict[str, object]] = [{"code": code, "name": name} for code, name in sorted(read.names.items())]
+    by_period = [] if profile_only else [found for found in every_list if found.practice_code in known]
     workspace.backend.store_tables(
         {
             LIST_BANDS_TABLE: _arrow(_band_rows(lists_in_file), _SCHEMAS[LIST_BANDS_TABLE]),
             UNITS_TABLE: _arrow(_unit_rows(lists_in_file, unit_weights), _SCHEMAS[UNITS_TABLE]),
             TARGETS_TABLE: _arrow(_target_rows(read.targets), _SCHEMAS[TARGETS_TABLE]),
             NAMES_TABLE: _arrow(names, _SCHEMAS[NAMES_TABLE]),
+            LIST_SIZES_TABLE: _arrow(_period_rows(workspace, by_period), _SCHEMAS[LIST_SIZES_TABLE]),
             PRACTICE_POPULATIONS_TABLE: _arrow(records, dict(PRACTICE_POPULATIONS_SCHEMA)),
         }
     )
@@ -197,14 +209,75 @@ def import_populations(
     )
 
 
+def _period_rows(workspace: Workspace, lists: Sequence[AgeSexList]) -> list[dict[str, object]]:
+    """The lists held by period after an import: those held before, less any the new lists replace (same
+    practice and date), and the new ones (one per practice and date)."""
+    new = {(found.practice_code, found.extract_date): found.total for found in lists}
+    held = [row for row in _held_period_rows(workspace) if (row["practice"], row["extract_date"]) not in new]
+    added = [
+        {"practice": code, "extract_date": extract, "list_month": list_month(extract), "list_size": total}
+        for (code, extract), total in new.items()
+    ]
+    return sorted([*held, *added], key=lambda row: (str(row["practice"]), str(row["extract_date"])))
+
+
+def _held_period_rows(workspace: Workspace) -> list[dict[str, Any]]:
+    if not workspace.backend.has_table(LIST_SIZES_TABLE):
+        return []  # a workspace from before lists were held by period
+    return workspace.backend.to_rows(workspace.backend.stored_table(LIST_SIZES_TABLE))
+
+
 # --- reading back ------------------------------------------------------------------------------------------------
 
 
-def practice_populations(workspace: Workspace) -> ir.Table:
-    """The warehouse table ``practice_populations`` (one row per practice; see ``PRACTICE_POPULATIONS_SCHEMA``)."""
+def practice_populations(
+    workspace: Workspace, *, month: str | None = None, year: FinancialYear | None = None
+) -> ir.Table:
+    """The warehouse table ``practice_populations`` (one row per practice; see ``PRACTICE_POPULATIONS_SCHEMA``).
+
+    With ``month`` (``YYYY-MM``) or ``year``, a practice with lists held by period has ``list_size`` the list of
+    that month (the latest held up to it; the earliest when the month is before them all), or the mean of the
+    year's twelve months' lists; a practice with none keeps its one list size."""
     if not workspace.backend.has_table(PRACTICE_POPULATIONS_TABLE):
         raise BadInput(NOT_LOADED, needs="populations")
-    return workspace.backend.stored_table(PRACTICE_POPULATIONS_TABLE)
+    table = workspace.backend.stored_table(PRACTICE_POPULATIONS_TABLE)
+    sizes = period_list_sizes(workspace, month=month, year=year)
+    if not sizes:
+        return table
+    overlay = workspace.backend.table(
+        pa.table({"period_practice": list(sizes), "period_list_size": [size for size, _ in sizes.values()]})
+    )
+    joined = table.left_join(overlay, table.practice == overlay.period_practice)
+    columns = {name: joined[name] for name in table.columns}
+    columns["list_size"] = joined.period_list_size.coalesce(joined.list_size)
+    return joined.select(**columns)
+
+
+def period_list_sizes(
+    workspace: Workspace, *, month: str | None = None, year: FinancialYear | None = None
+) -> dict[str, tuple[int, bool]]:
+    """Each practice with lists held by period: its list for ``month`` or ``year`` and whether the period came
+    before every list held (the earliest stood in); empty without a period or lists by period."""
+    if month is not None:
+        months = [month]
+    elif year is not None:
+        months = year_months(year)
+    else:
+        return {}
+    held: dict[str, dict[str, int]] = {}
+    for row in _held_period_rows(workspace):
+        held.setdefault(row["practice"], {})[row["list_month"]] = row["list_size"]
+    chosen = {practice: list_for_months(lists, months) for practice, lists in held.items()}
+    return {practice: found for practice, found in chosen.items() if found is not None}
+
+
+def earliest_list_note(sizes: dict[str, tuple[int, bool]]) -> str | None:
+    """A note naming the practices whose period came before every list held, so their earliest list is used."""
+    early = sorted(practice for practice, (_, before_first) in sizes.items() if before_first)
+    if not early:
+        return None
+    shown = ", ".join(early[:5]) + (f" and {len(early) - 5} more" if len(early) > 5 else "")
+    return f"no list held as early as the period for {len(early)} practice(s) ({shown}): their earliest list is used"
 
 
 def _under(table: ir.Table, code: str | None) -> ir.Table:

@@ -175,10 +175,11 @@ def _groups(path: Path | None) -> tuple[SubstitutionGroup, ...]:
     return substitution_groups(read_formulation_swaps(path)) if path else ()
 
 
-def _populations(workspace: Workspace) -> ir.Table:
+def _populations(workspace: Workspace, month: str | None = None) -> ir.Table:
+    """The practice populations, with each practice's list of ``month`` where lists are held by period."""
     from outturn.services.populations import practice_populations  # written alongside this service
 
-    return practice_populations(workspace)
+    return practice_populations(workspace, month=month)
 
 
 def prescribing_measures(
@@ -191,7 +192,7 @@ def prescribing_measures(
 ) -> dict[str, Any]:
     """Items, quantity and costs by organisation and BNF group, per 1,000 patients or ASTRO-PU, generic rate."""
     rx, chosen = _month(workspace, month)
-    populations = _populations(workspace)
+    populations = _populations(workspace, chosen)
     swaps = _swaps_path(workspace)
     attributes = engine.presentation_attributes(rx, engine.group_members(_groups(swaps)))
     backend = workspace.backend

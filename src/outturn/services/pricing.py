@@ -132,7 +132,7 @@ def outturn_by_contract(
     return backend.to_rows(contract_engine.contract_actuals(units, year=year.start_year))
 
 
-def _expectedstored_activity(workspace: Workspace) -> Expected:
+def expected_activity(workspace: Workspace) -> Expected:
     """Activity dates in the years of the contracts held (when any are); providers and commissioners among the
     organisations held of their kind (when any organisations are held), practices among those held (when any are)."""
     with workspace.store.reading() as session:
@@ -166,7 +166,15 @@ def import_activity(
     The extract replaces the whole table: when one is stored, a different file needs ``replace``."""
     sha256 = imports.sha256_of(path)
     imports.check_expected_file(path, sha256, expected_sha256)
-    table = read_activity(path, kind, _expectedstored_activity(workspace))
+    table = read_activity(path, kind, expected_activity(workspace))
+    return store_activity(workspace, path, sha256, kind, table, replace=replace, who=who)
+
+
+def store_activity(
+    workspace: Workspace, path: Path, sha256: str, kind: ActivityKind, table: pa.Table, *, replace: bool, who: str
+) -> int:
+    """Make ``table`` (read from ``path``) the workspace's activity of ``kind``, in one statement; when activity
+    from another file is stored, only with ``replace``."""
     name, log_kind = ACTIVITY_TABLES[kind], f"activity {kind.value}"
     before = imports.warehouse_rows(workspace, name)
     replaces = {"rows_before": before, "rows_after": int(table.num_rows)}
