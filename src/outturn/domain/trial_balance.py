@@ -19,7 +19,7 @@ from fractions import Fraction
 from outturn.domain.contract_ledger import Threshold
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import Pence
-from outturn.domain.periods import FinancialMonth
+from outturn.domain.periods import FinancialMonth, FinancialYear
 
 DEFAULT_COMMENTARY_POUNDS = 50_000
 DEFAULT_COMMENTARY_PERCENT = Fraction(5)
@@ -156,3 +156,25 @@ class CostCentre:
     description: str = ""
     parent_code: str = ""
     budget_holder: str = UNASSIGNED_HOLDER
+
+
+@dataclass(frozen=True)
+class TrialBalanceRow:
+    """One row of a trial balance as read: a cost centre x subjective code's budget and actual in one month."""
+
+    org_code: str
+    year: FinancialYear
+    month: int
+    cost_centre: str
+    subjective_code: str
+    budget_pence: Pence
+    actual_pence: Pence | None
+    one_off_pence: Pence = 0
+    note: str = ""
+    cost_centre_description: str = ""
+    subjective_description: str = ""
+    row: int = 0
+
+    @property
+    def key(self) -> tuple[str, int, int, str, str]:
+        return (self.org_code, self.year.start_year, self.month, self.cost_centre, self.subjective_code)

@@ -129,6 +129,7 @@ class LedgerMappingRuleRow(Base):
     category: Mapped[str] = mapped_column(String(40))
     subcategory: Mapped[str] = mapped_column(String(200), default="")
     budget_holder: Mapped[str] = mapped_column(String(200), default="")
+    parent: Mapped[str] = mapped_column(String(40), default="")  # the cost centre's parent in the tree
 
 
 class FinancialPlanRow(Base):
