@@ -42,7 +42,7 @@ def _specificity(pattern: str) -> int:
 
 
 def _matches(pattern: str, code: str) -> bool:
-    return pattern == ANY or fnmatchcase(code.strip().upper(), pattern)
+    return pattern == ANY or fnmatchcase(code.strip().upper(), pattern.upper())
 
 
 @dataclass(frozen=True)
