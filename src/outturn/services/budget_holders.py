@@ -16,18 +16,22 @@ from fractions import Fraction
 from typing import Any
 
 from outturn.domain.contract_ledger import Threshold
+from outturn.domain.errors import BadInput
 from outturn.domain.forecast import EXTRAPOLATIONS, ForecastMethod, LineForecast, forecast_line
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import Pence
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.trial_balance import (
+    ROLL_UP_LEVELS,
     UNASSIGNED_HOLDER,
     BudgetHolderLine,
     BudgetHolderReport,
     CostCentre,
     LineKey,
+    LineTotals,
     commentary_threshold,
     needs_commentary,
+    roll_up,
 )
 from outturn.engine.backends import memtable
 from outturn.engine.ledger import TRIAL_BALANCE_KEYS, TRIAL_BALANCE_SCHEMA, line_figures_with_last_year
@@ -87,8 +91,8 @@ def line_forecasts(
         line = _Line(row)
         grouped.setdefault(line.roll_up, []).append(line)
     found: list[tuple[_Line, Pence, str]] = []
-    for roll_up, lines in grouped.items():
-        parent = roll_ups[roll_up]
+    for parent_key, lines in grouped.items():
+        parent = roll_ups[parent_key]
         if len(lines) == 1:
             found.append((lines[0], parent.forecast_outturn_pence, parent.method))
         elif parent.method in {method.value for method in EXTRAPOLATIONS}:
@@ -156,3 +160,15 @@ def _holder_line(
         forecast_method=method,
         needs_commentary=needs_commentary(threshold, ytd_budget, ytd_budget - ytd_actual, annual, annual - forecast),
     )
+
+
+def ledger_roll_up(
+    workspace: Workspace, level: str, as_at: str | None = None, org_code: str | None = None
+) -> tuple[BudgetHolderReport, tuple[LineTotals, ...]]:
+    """Every line of the budget holders' report summed by ``level``: category, cost_centre, budget_holder or
+    organisation (see ``domain.trial_balance.roll_up``)."""
+    level = level.strip().lower().replace("-", "_")
+    if level not in ROLL_UP_LEVELS:
+        raise BadInput(f"unknown roll-up level {level!r} (one of: {', '.join(ROLL_UP_LEVELS)})")
+    report = budget_holder_report(workspace, None, as_at, org_code)
+    return report, roll_up(report.lines, level)
