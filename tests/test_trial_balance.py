@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from outturn.domain.ledger import CostCategory
@@ -27,6 +29,9 @@ from outturn.services.trial_balance import (
 from outturn.services.workspace import Workspace, init_workspace, open_workspace
 from outturn.settings import record_settings
 from outturn.store.models import LedgerLineRow, LedgerMappingVersionRow
+from web_helpers import app_client, csrf_from, sign_in, web_workspace
+
+__all__ = ["app_client", "web_workspace"]
 
 POUND = 100
 AS_AT = "2025-05"  # M02 of 2025/26
@@ -293,3 +298,46 @@ def test_the_most_specific_rule_wins_then_the_first_in_the_file() -> None:
     assert LedgerMapping(rules[1:3]).rule_for("200", "5110") is None
     assert normalise_pattern(" Any ") == normalise_pattern("*") == normalise_pattern("") == ANY
     assert LedgerMapping((MappingRule("ab1?", ANY, CostCategory.ACUTE),)).rule_for("AB12", "x") is not None
+
+
+# --- the web: the mapping page and the budget holders' page ---------------------------------------------------
+
+
+def test_finance_views_and_uploads_the_mapping_on_its_page(app_client: TestClient) -> None:
+    sign_in(app_client, "fiona")
+    assert "No mapping has been loaded yet" in app_client.get("/ledger/mapping").text
+    assert app_client.get("/api/ledger/mapping").status_code == 404
+    token = csrf_from(app_client.get("/ledger/mapping").text)
+
+    def upload(name: str, text: str) -> Any:
+        return app_client.post(
+            "/ledger/mapping",
+            data={"csrf_token": token},
+            files={"file": (name, text.encode(), "text/csv")},
+            follow_redirects=True,
+        )
+
+    bad = upload("bad.csv", "cost_centre,category\n100,acute\n200,dentistry\n")
+    assert bad.status_code == 422 and "Nothing from this file was stored" in bad.text
+    assert "dentistry" in bad.text and app_client.get("/api/ledger/mapping").status_code == 404
+    good = upload("mapping.csv", MAPPING)
+    assert good.status_code == 200
+    assert "Version 1" in good.text and "by fiona from mapping.csv" in good.text
+    document = app_client.get("/api/ledger/mapping").json()
+    assert [(rule["cost_centre"], rule["subjective_code"], rule["budget_holder"]) for rule in document["rules"]] == [
+        ("100", "any", "Dr A Smith"),
+        ("200", "any", "J Jones"),
+        ("3*", "any", "J Jones"),
+        ("300", "5810", ""),
+    ]
+    assert document["rules"][0]["parent"] == "10"
+    assert [version["loaded_by"] for version in document["versions"]] == ["fiona"]
+
+
+def test_the_budget_holders_page_is_for_readers_and_the_mapping_for_finance(app_client: TestClient) -> None:
+    sign_in(app_client, "bob")  # board: reads everything, changes nothing
+    page = app_client.get("/budget-holders?as_at=2025-09")
+    assert page.status_code == 200 and "Budget holders" in page.text and 'id="lines"' in page.text
+    assert app_client.get("/ledger/mapping").status_code == 403
+    sign_in(app_client, "pat")  # a practice user sees only their practice
+    assert app_client.get("/api/budget-holders").status_code == 403
