@@ -341,3 +341,21 @@ def test_the_budget_holders_page_is_for_readers_and_the_mapping_for_finance(app_
     assert app_client.get("/ledger/mapping").status_code == 403
     sign_in(app_client, "pat")  # a practice user sees only their practice
     assert app_client.get("/api/budget-holders").status_code == 403
+
+
+def test_a_month_unreported_on_every_line_of_a_roll_up_is_counted_once_as_missing(tmp_path: Path) -> None:
+    """Acute's two trial-balance lines (100/5110, 100/5120) with no actual in M02: the roll-up has one month
+    reported of two, however many rows each month holds, so the position warns of one missing month."""
+    workspace = _workspace(tmp_path / "ws")
+    unreported = tuple(
+        (centre, subjective, budget, (actuals[0], "")) if centre == "100" else (centre, subjective, budget, actuals)
+        for centre, subjective, budget, actuals in TB_LINES
+    )
+    (tmp_path / "tb.csv").write_text(trial_balance_csv(unreported), encoding="utf-8")  # type: ignore[arg-type]
+    (tmp_path / "mapping.csv").write_text(MAPPING, encoding="utf-8")
+    with workspace:
+        import_trial_balance(workspace, tmp_path / "tb.csv", mapping_path=tmp_path / "mapping.csv")
+        warnings = [str(item) for item in compute_position(workspace).warnings]
+    assert [text for text in warnings if "have no actual" in text] == [
+        next(text for text in warnings if "Main provider" in text and "1 month(s) to M02 have no actual" in text)
+    ]

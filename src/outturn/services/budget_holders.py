@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from outturn.domain.budgets import apportion
 from outturn.domain.contract_ledger import Threshold
 from outturn.domain.errors import BadInput
 from outturn.domain.forecast import EXTRAPOLATIONS, ForecastMethod, LineForecast, forecast_line
@@ -68,20 +69,6 @@ class _Line:
         )
 
 
-def _shares(total: Pence, weights: Sequence[int]) -> list[Pence]:
-    """``total`` split in proportion to ``weights`` (equally where they sum to zero), to the penny: the
-    remainder goes to the largest fractions first."""
-    if not weights:
-        return []
-    base = sum(weights)
-    exact = [Fraction(total * w, base) for w in weights] if base else [Fraction(total, len(weights))] * len(weights)
-    floors = [int(value.__floor__()) for value in exact]
-    order = sorted(range(len(exact)), key=lambda i: exact[i] - floors[i], reverse=True)
-    for index in order[: total - sum(floors)]:
-        floors[index] += 1
-    return floors
-
-
 def line_forecasts(
     rows: Sequence[Mapping[str, Any]], roll_ups: Mapping[RollUpKey, LineForecast], as_at: FinancialMonth
 ) -> list[tuple[_Line, Pence, str]]:
@@ -100,7 +87,8 @@ def line_forecasts(
                 forecast, _warnings = forecast_line(figures_from_row(line.row), as_at, ForecastMethod(parent.method))
                 found.append((line, forecast.forecast_outturn_pence, forecast.method))
         else:
-            shares = _shares(parent.forecast_outturn_pence, [line.row["annual_budget_pence"] for line in lines])
+            budgets = [max(line.row["annual_budget_pence"], 0) for line in lines]
+            shares = apportion(parent.forecast_outturn_pence, budgets if any(budgets) else [1] * len(lines))
             found.extend((line, share, f"{parent.method} (shared)") for line, share in zip(lines, shares, strict=True))
     return found
 
