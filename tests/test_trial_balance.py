@@ -5,7 +5,8 @@ Figures are worked by hand in each test (pounds, then pence); forecasts are run-
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from outturn.domain.ledger import CostCategory
-from outturn.domain.ledger_mapping import ANY, LedgerMapping, MappingRule, normalise_pattern
+from outturn.demo import trial_balance as demo_trial_balance
+from outturn.demo.ledger import synthetic_economy
+from outturn.domain.ledger import CostCategory, LedgerLine
+from outturn.domain.ledger_mapping import ANY, LedgerMapping, MappingRule, map_trial_balance, normalise_pattern
+from outturn.domain.periods import FinancialYear
+from outturn.domain.populations import PopulationTotals
 from outturn.domain.trial_balance import UNASSIGNED_HOLDER, LineKey, roll_up
+from outturn.ingest.trial_balance import read_mapping, read_trial_balance
 from outturn.services.budget_holders import budget_holder_report
 from outturn.services.imports import ReplaceRequired, import_ledger, import_organisations, import_plans
 from outturn.services.position import compute_position
@@ -359,3 +365,46 @@ def test_a_month_unreported_on_every_line_of_a_roll_up_is_counted_once_as_missin
     assert [text for text in warnings if "have no actual" in text] == [
         next(text for text in warnings if "Main provider" in text and "1 month(s) to M02 have no actual" in text)
     ]
+
+
+# --- the demo's SYNTHETIC trial balance ----------------------------------------------------------------------
+
+
+def test_the_demo_trial_balance_rolls_up_to_the_category_ledger_to_the_penny(tmp_path: Path) -> None:
+    """Written as the demo writes it, read back through the importer's reader and mapping, and summed in plain
+    Python by organisation, month, category and subcategory: every figure equals the category ledger's."""
+    people = Decimal(500_000)
+    population = PopulationTotals(10, None, people, people, people, people, people, people, people, people, people)
+    economy = synthetic_economy({"AAA": population, "BBB": population}, FinancialYear(2025), 8, seed=7)
+    this_year = [line for line in economy.ledger if line.year == FinancialYear(2025)]
+    centres = demo_trial_balance.cost_centres(economy.ledger)
+    tb_path = demo_trial_balance.write_trial_balance(
+        tmp_path / "tb.csv", demo_trial_balance.trial_balance_rows(this_year, centres)
+    )
+    mapping_path = demo_trial_balance.write_mapping(tmp_path / "mapping.csv", centres)
+    rows, problems = read_trial_balance(tb_path, known_org_codes={"AAA", "BBB"})
+    mapping, parents, mapping_problems = read_mapping(mapping_path)
+    assert problems == [] and mapping_problems == []
+    mapped = map_trial_balance(rows, mapping, parents)
+    assert mapped.unmapped == () and mapped.holder_conflicts == ()
+
+    def sums(lines: Iterable[LedgerLine]) -> dict[tuple[object, ...], tuple[int, int | None, int]]:
+        found: dict[tuple[object, ...], tuple[int, int | None, int]] = {}
+        for line in lines:
+            key = (line.org_code, line.year.start_year, line.month, line.category, line.subcategory)
+            budget, actual, one_off = found.get(key, (0, None, 0))
+            if line.actual_pence is not None:
+                actual = (actual or 0) + line.actual_pence
+            found[key] = (budget + line.budget_pence, actual, one_off + line.one_off_pence)
+        return found
+
+    assert sums(mapped.lines) == sums(this_year)
+    # the shape: tens of cost centres, eight budget holders, a few hundred lines a month for the two orgs
+    assert 10 <= len(centres) < 100
+    assert len({centre.budget_holder for centre in mapped.cost_centres}) == 8
+    assert 100 <= sum(1 for row in rows if row.month == 1) < 1_000
+    assert {centre.parent_code for centre in mapped.cost_centres} == {
+        f"1{number:02d}000" for number in range(1, len(CostCategory) + 1)
+    }
+    one_offs = [line for line in mapped.lines if line.one_off_pence]
+    assert len(one_offs) == 2 and all(line.note.endswith("(SYNTHETIC one-off)") for line in one_offs)
