@@ -274,6 +274,7 @@ def test_mapping_versions_are_kept_with_who_and_when(tb_workspace: Workspace, tm
     (tmp_path / "mapping2.csv").write_text(MAPPING.replace("J Jones", "K Patel"), encoding="utf-8")
     summary = import_mapping(tb_workspace, tmp_path / "mapping2.csv", who="analyst")
     assert (summary.version, summary.rules) == (2, 4)
+    assert import_mapping(tb_workspace, tmp_path / "mapping2.csv", who="analyst").version == 2  # the same file
     versions = mapping_versions(tb_workspace)
     assert [(item[0], item[2], item[3], item[4]) for item in versions] == [
         (2, "analyst", "mapping2.csv", 4),
