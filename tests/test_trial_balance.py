@@ -25,7 +25,7 @@ from outturn.domain.populations import PopulationTotals
 from outturn.domain.trial_balance import UNASSIGNED_HOLDER, LineKey, roll_up
 from outturn.ingest.trial_balance import read_mapping, read_trial_balance
 from outturn.reports.position import position_document
-from outturn.services.budget_holders import budget_holder_report
+from outturn.services.budget_holders import budget_holder_report, holder_cost_centres
 from outturn.services.demo import DemoResult
 from outturn.services.imports import ReplaceRequired, import_ledger, import_organisations, import_plans
 from outturn.services.position import compute_position
@@ -222,6 +222,10 @@ def test_a_trial_balance_rolls_up_by_category_cost_centre_holder_and_organisatio
     # 130,000 x 6 = 780,000 against 12 x 50,000 = 600,000: -180,000 (30%): the one line needing commentary
     assert line.forecast_outturn_pence == 780_000 * POUND and line.forecast_method == "run-rate"
     assert report.needing_commentary == (line,)
+    assert [(centre.code, centre.parent_code) for centre in holder_cost_centres(tb_workspace, "J Jones")] == [
+        ("200", "20"),
+        ("300", ""),
+    ]
     assert [item.key for item in budget_holder_report(tb_workspace, holder="j jones").lines] == [
         LineKey("01A", "200", "5110"),
         LineKey("01A", "300", "5800"),

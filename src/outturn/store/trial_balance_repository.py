@@ -155,3 +155,9 @@ def mapping_versions(session: Session) -> list[tuple[int, datetime, str, str, in
         .order_by(LedgerMappingVersionRow.version.desc())
     )
     return [(row[0], row[1], row[2], row[3], row[4]) for row in session.execute(statement)]
+
+
+def all_cost_centres(session: Session) -> list[CostCentre]:
+    """Every organisation's cost centres, by organisation and code."""
+    rows = session.scalars(select(CostCentreRow).order_by(CostCentreRow.org_code, CostCentreRow.code))
+    return [CostCentre(row.org_code, row.code, row.description, row.parent_code, row.budget_holder) for row in rows]
