@@ -515,3 +515,34 @@ def test_every_roll_up_sums_to_the_lines(figures: list[tuple[int, int, int, int]
         assert sum(total.forecast_variance_pence for total in totals) == sum(
             line.forecast_variance_pence for line in lines
         )
+
+
+def test_a_trial_balance_workbook_with_isfe_headers_imports(tmp_path: Path) -> None:
+    """The same trial balance as an Excel workbook, headed as an ISFE extract often is ("Entity Code", "Cost
+    Center", "Account", "Budget In Month", "Actual In Month"): the same 60 lines land."""
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    header, *rows = [line.split(",") for line in trial_balance_csv().strip().splitlines()]
+    sheet.append(
+        [
+            "Entity Code",
+            "FY",
+            "Accounting Period",
+            "Cost Center",
+            "CC Description",
+            "Account",
+            "Account Description",
+            "Budget In Month",
+            "Actual In Month",
+        ]
+    )
+    for row in rows:
+        sheet.append([*row[:7], int(row[7]), int(row[8]) if row[8] else None])
+    book.save(tmp_path / "tb.xlsx")
+    (tmp_path / "mapping.csv").write_text(MAPPING, encoding="utf-8")
+    with _workspace(tmp_path / "ws") as workspace:
+        summary = import_trial_balance(workspace, tmp_path / "tb.xlsx", mapping_path=tmp_path / "mapping.csv")
+        report = budget_holder_report(workspace)
+    assert len(header) == 9 and summary.rows == 60
+    assert sum(line.ytd_actual_pence for line in report.lines) == 225_000 * POUND
