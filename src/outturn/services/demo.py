@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from outturn.demo import trial_balance as demo_trial_balance
 from outturn.demo.activity import activity_path, generate_activity
 from outturn.demo.acute_ledger import ContractSpend, contract_map, short_trust_name
 from outturn.demo.contract_rules import demo_rules, write_contract_rules
@@ -71,6 +72,7 @@ from outturn.services.pack import PackFiles, PackRequest, build_pack, set_report
 from outturn.services.populations import import_populations
 from outturn.services.position import PositionError, compute_position
 from outturn.services.prescribing import import_prescribing
+from outturn.services.trial_balance import import_trial_balance
 from outturn.services.users import Role, add_user
 from outturn.services.workspace import Workspace, init_workspace
 from outturn.settings import SETTINGS_FILE, STORE_FILE, WAREHOUSE_FILE, default_reference_dir
@@ -341,6 +343,25 @@ def _ledger_month(lines: Sequence[LedgerLine], month: FinancialMonth) -> list[Le
     return [line for line in lines if line.year == month.year and line.month == month.number]
 
 
+def _import_ledger(
+    workspace: Workspace, economy: SyntheticEconomy, lines: Sequence[LedgerLine], year: FinancialYear, path: Path
+) -> None:
+    """``lines`` as the category ledger in ``path``, then this year's as the SYNTHETIC trial balance (cost centre x
+    subjective code; demo/trial_balance.py) with its mapping, replacing this year's category lines with the
+    trial balance's, which roll up to them to the penny: every figure the demo shows stays as the category
+    ledger's, and the import log shows the trial balance replacing them."""
+    import_ledger(workspace, write_ledger(path, lines), replace=True)  # over the trial balance's budget-only lines
+    centres = demo_trial_balance.cost_centres(economy.ledger)
+    rows = demo_trial_balance.trial_balance_rows([line for line in lines if line.year == year], centres)
+    import_trial_balance(
+        workspace,
+        demo_trial_balance.write_trial_balance(path.with_name(path.name.replace("ledger", "trial-balance")), rows),
+        mapping_path=demo_trial_balance.write_mapping(path.with_name("ledger-mapping.csv"), centres),
+        replace=True,
+        who="demo",
+    )
+
+
 def _prescribing(
     workspace: Workspace, inputs: Path, reference: Path, practices: Sequence[str], month: FinancialMonth, seed: int
 ) -> None:
@@ -389,7 +410,7 @@ def _monthly_cycle(
     before = month.year.month(month.number - 1) if month.number > 1 else None
     first = before or month
     step(f"{first}: importing the ledger, the SYNTHETIC savings plan (QIPP) and the month's prescribing")
-    import_ledger(workspace, write_ledger(inputs / "ledger.csv", _ledger_to(economy.ledger, first)))
+    _import_ledger(workspace, economy, _ledger_to(economy.ledger, first), month.year, inputs / "ledger.csv")
     _earlier_months(workspace, first, step)
     schemes, targets = synthetic_savings(allocations, month.year, first.number, seed)
     savings.import_workbook(workspace, write_savings_workbook(inputs / "savings.xlsx", schemes, targets), "demo")
@@ -398,7 +419,8 @@ def _monthly_cycle(
         return
     savings.close_month(workspace, before, "demo")
     step(f"{month}: importing the month's ledger, savings updates and prescribing")
-    import_ledger(workspace, write_ledger(inputs / f"ledger-{month.label}.csv", _ledger_month(economy.ledger, month)))
+    month_lines = _ledger_month(economy.ledger, month)
+    _import_ledger(workspace, economy, month_lines, month.year, inputs / f"ledger-{month.label}.csv")
     _savings_updates(workspace, month, seed)
     _prescribing(workspace, inputs, reference, practices, month, seed)
 
