@@ -217,7 +217,7 @@ def store_ledger_lines(
     replace: bool = False,
     who: str = "",
     progress: Progress = no_progress,
-    also: Callable[[Session], None] | None = None,
+    also: Callable[[StoreSession], None] | None = None,
 ) -> ImportSummary:
     """Store ``lines`` read from ``path`` as ``import_ledger`` does (the replace and closed-month rules, the
     import log), with ``also`` (when given) writing what goes with them in the same transaction."""

@@ -13,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.orm import Session
-
 from outturn.domain.errors import BadInput, NotFound
 from outturn.domain.ledger_mapping import (
     LedgerMapping,
@@ -38,6 +36,7 @@ from outturn.services.imports import (
 from outturn.services.workspace import Workspace
 from outturn.store import repository
 from outturn.store import trial_balance_repository as tb_store
+from outturn.store.database import StoreSession
 
 
 class UnmappedCodes(BadInput):
@@ -76,8 +75,8 @@ def _read_mapping(path: Path, sheet: str | None = None) -> _ReadMapping:
     return _ReadMapping(mapping, parents, path.name, sha256_of(path))
 
 
-def _save(read: _ReadMapping, who: str) -> Callable[[Session], int]:
-    def save(session: Session) -> int:
+def _save(read: _ReadMapping, who: str) -> Callable[[StoreSession], int]:
+    def save(session: StoreSession) -> int:
         return tb_store.save_mapping(
             session, read.mapping, read.parents, who=who, file_name=read.source, checksum=read.sha256
         )
@@ -156,7 +155,7 @@ def import_trial_balance(
     read = _read_mapping(mapping_path) if mapping_path is not None else None
     mapped = _mapped(workspace, path, read, sheet, header_row)
 
-    def also(session: Session) -> None:
+    def also(session: StoreSession) -> None:
         if read is not None:
             _save(read, who)(session)
         tb_store.save_cost_centres(session, mapped.cost_centres)
