@@ -138,7 +138,8 @@ def commentary_import(
     ctx: typer.Context,
     file: FileArgument,
     as_at: Annotated[
-        str | None, typer.Option("--as-at", help="A month of the year the file is for, YYYY-MM (default: the workspace's)")
+        str | None,
+        typer.Option("--as-at", help="A month of the year the file is for, YYYY-MM (default: the workspace's)"),
     ] = None,
     fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
@@ -171,7 +172,12 @@ def commentary_history(
     with workspace_from(ctx, read_only=True) as opened:
         document = commentary.commentary_history(opened, key, as_at)
     rows = [
-        {"at": entry["at"], "who": entry["who"], "action": entry["action"], "text": _short((entry["after"] or {}).get("text"))}
+        {
+            "at": entry["at"],
+            "who": entry["who"],
+            "action": entry["action"],
+            "text": _short((entry["after"] or {}).get("text")),
+        }
         for entry in document["history"]
     ]
     emit(

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from outturn.domain.commentary import CommentaryDigest
 from outturn.domain.money import Pence
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.savings import GREEN_DELIVERY, RED_DELIVERY
+from outturn.reports.commentary_narrative import commentary_sentences
 from outturn.reports.narrative import (
     BenchmarkLine,
     CategoryMovement,
@@ -135,6 +137,7 @@ class PackInputs:
     backtest: Document | None = None  # ``forecast backtest``'s document
     forecast_history: Document | None = None  # outturn position history's document, to the pack's month
     contract_reconciliation: Document | None = None  # ``contracts reconcile``'s document, the pack's contracts
+    commentary: CommentaryDigest | None = None  # the budget holders' commentary the narrative quotes
 
 
 @dataclass(frozen=True)
@@ -369,7 +372,7 @@ def build_board_pack(inputs: PackInputs) -> BoardPack:
     )
     return BoardPack(
         headline=top,
-        narrative=write_narrative(figures),
+        narrative=write_narrative(figures) + commentary_sentences(inputs.commentary),
         position=inputs.position,
         previous_position=inputs.previous_position,
         savings_total=inputs.savings_total,

@@ -43,6 +43,7 @@ from outturn.store.savings_repository import history, record_change
 __all__ = [
     "AUDIT_ENTITY",
     "CommentaryConflict",
+    "CommentaryDigest",
     "CommentaryError",
     "LineKey",
     "commentary_history",
