@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -43,6 +44,12 @@ class Settings(BaseSettings):
         default="auto",
         description="auto (per category, the method with the smallest back-test error), or one forecast method: "
         "run-rate, seasonal, trend, budget-phased, exit-rate",
+    )
+    commentary_threshold_pounds: int = Field(
+        default=50_000, ge=0, description="A line's variance needs commentary above this many pounds (and the %)"
+    )
+    commentary_threshold_percent: Decimal = Field(
+        default=Decimal(5), ge=0, description="... and above this percentage of the line's budget"
     )
     monte_carlo_backend: str = Field(default="numpy", description="Monte Carlo backend: numpy, or jax (optional)")
     store_busy_timeout_seconds: float = Field(

@@ -92,7 +92,17 @@ class LedgerLine:
     actual_pence: Pence | None
     one_off_pence: Pence = 0
     note: str = ""
+    cost_centre: str = ""  # a trial balance's line: its cost centre and subjective code ("" at category level)
+    subjective_code: str = ""
 
     @property
-    def key(self) -> tuple[str, int, int, str, str]:
-        return (self.org_code, self.year.start_year, self.month, self.category.value, self.subcategory)
+    def key(self) -> tuple[str, int, int, str, str, str, str]:
+        return (
+            self.org_code,
+            self.year.start_year,
+            self.month,
+            self.category.value,
+            self.subcategory,
+            self.cost_centre,
+            self.subjective_code,
+        )

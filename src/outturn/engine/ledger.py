@@ -24,6 +24,10 @@ LEDGER_SCHEMA = {
 
 LINE_KEYS = ("org_code", "category", "subcategory")
 
+# a trial balance's lines: the ledger with each line's cost centre and subjective code ("" at category level)
+TRIAL_BALANCE_SCHEMA = {**LEDGER_SCHEMA, "cost_centre": "string", "subjective_code": "string"}
+TRIAL_BALANCE_KEYS = (*LINE_KEYS, "cost_centre", "subjective_code")
+
 
 FIGURE_COLUMNS = (
     "annual_budget_pence",
@@ -75,24 +79,27 @@ def _last_year(previous: ir.Table, as_at_month: AsAt, keys: Sequence[str]) -> ir
     )
 
 
-def line_figures(ledger: ir.Table, *, year: int, as_at_month: int) -> ir.Table:
-    """Per org, category and subcategory in ``year``: annual and YTD budget, YTD actual and one-offs,
-    months with an actual, the sum of month x recurring actual (for the trend's regression) and the recurring
-    actual of the last three months (for the exit rate)."""
-    return _this_year(ledger.filter(ledger.year == year), as_at_month, LINE_KEYS)
+def line_figures(ledger: ir.Table, *, year: int, as_at_month: int, keys: Sequence[str] = LINE_KEYS) -> ir.Table:
+    """Per org, category and subcategory (or other ``keys``) in ``year``: annual and YTD budget, YTD actual and
+    one-offs, months with an actual, the sum of month x recurring actual (for the trend's regression) and the
+    recurring actual of the last three months (for the exit rate)."""
+    return _this_year(ledger.filter(ledger.year == year), as_at_month, keys)
 
 
-def last_year_profile(ledger: ir.Table, *, year: int, as_at_month: int) -> ir.Table:
+def last_year_profile(ledger: ir.Table, *, year: int, as_at_month: int, keys: Sequence[str] = LINE_KEYS) -> ir.Table:
     """Per line, last year's recurring actual to the same month, for the whole year and in the exit window."""
-    return _last_year(ledger.filter(ledger.year == year - 1), as_at_month, LINE_KEYS)
+    return _last_year(ledger.filter(ledger.year == year - 1), as_at_month, keys)
 
 
-def line_figures_with_last_year(ledger: ir.Table, *, year: int, as_at_month: int) -> ir.Table:
-    """This year's line figures, with last year's profile where the line existed last year."""
-    this_year = line_figures(ledger, year=year, as_at_month=as_at_month)
-    profile = last_year_profile(ledger, year=year, as_at_month=as_at_month)
-    joined = this_year.left_join(profile, list(LINE_KEYS))
-    return joined.select(*LINE_KEYS, *FIGURE_COLUMNS).order_by(list(LINE_KEYS))
+def line_figures_with_last_year(
+    ledger: ir.Table, *, year: int, as_at_month: int, keys: Sequence[str] = LINE_KEYS
+) -> ir.Table:
+    """This year's line figures, with last year's profile where the line existed last year. ``keys``:
+    ``TRIAL_BALANCE_KEYS`` for a trial balance's own lines (a ledger in ``TRIAL_BALANCE_SCHEMA``)."""
+    this_year = line_figures(ledger, year=year, as_at_month=as_at_month, keys=keys)
+    profile = last_year_profile(ledger, year=year, as_at_month=as_at_month, keys=keys)
+    joined = this_year.left_join(profile, list(keys))
+    return joined.select(*keys, *FIGURE_COLUMNS).order_by(list(keys))
 
 
 def line_figures_by_month(ledger: ir.Table, *, years: Sequence[int], months: Sequence[int]) -> ir.Table:

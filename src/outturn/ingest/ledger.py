@@ -105,7 +105,7 @@ def read_ledger(
     )
     lines: list[LedgerLine] = []
     problems: list[Problem] = []
-    first_row_of: dict[tuple[str, int, int, str, str], int] = {}
+    first_row_of: dict[tuple[object, ...], int] = {}
     memo: dict[tuple[str, str], object] = {}
     spellings: dict[str, str] = {}
     for stored in subcategories:

@@ -186,6 +186,13 @@ def _planned(
     return tree, org, [plan for plan in plans if plan.org_code in members], members
 
 
+def position_members(workspace: Workspace, request: PositionRequest) -> tuple[OrgTree, Organisation, list[str]]:
+    """The organisation asked for, with the organisations whose plans and ledgers its position sums."""
+    with workspace.store.reading() as session:
+        tree, org, _plans, members = _planned(session, request)
+    return tree, org, members
+
+
 def compute_backtest(workspace: Workspace, org_code: str | None = None, as_at: str | None = None) -> Backtest:
     """Every forecast method back-tested over the past years held for the organisations the position sums."""
     request = resolve_request(workspace, org_code, as_at, AUTO)

@@ -63,7 +63,12 @@ class MonthStatusChangeRow(Base):
 
 class LedgerLineRow(Base):
     __tablename__ = "ledger_lines"
-    __table_args__ = (UniqueConstraint("org_code", "year", "month", "category", "subcategory", name="uq_ledger_line"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "org_code", "year", "month", "category", "subcategory", "cost_centre", "subjective_code",
+            name="uq_ledger_line",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     org_code: Mapped[str] = mapped_column(ForeignKey("organisations.code"), index=True)
@@ -76,6 +81,54 @@ class LedgerLineRow(Base):
     one_off_pence: Mapped[int] = mapped_column(BigInteger, default=0)
     note: Mapped[str] = mapped_column(Text, default="")
     import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))
+    cost_centre: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    subjective_code: Mapped[str] = mapped_column(String(40), default="", server_default="")
+
+
+class CostCentreRow(Base):
+    """A cost centre of an organisation's trial balance: its description, parent and budget holder."""
+
+    __tablename__ = "cost_centres"
+
+    org_code: Mapped[str] = mapped_column(ForeignKey("organisations.code"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    description: Mapped[str] = mapped_column(String(200), default="")
+    parent_code: Mapped[str] = mapped_column(String(40), default="")
+    budget_holder: Mapped[str] = mapped_column(String(200), default="")
+
+
+class SubjectiveCodeRow(Base):
+    """A subjective (expense) code's description, as the trial balance last gave it."""
+
+    __tablename__ = "subjective_codes"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    description: Mapped[str] = mapped_column(String(200), default="")
+
+
+class LedgerMappingVersionRow(Base):
+    """One version of the trial-balance mapping (cost centre / subjective code to category and budget holder):
+    who loaded it, when, from which file; the rules are ``ledger_mapping_rules``. The newest version applies."""
+
+    __tablename__ = "ledger_mapping_versions"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    loaded_by: Mapped[str] = mapped_column(String(200))
+    file_name: Mapped[str] = mapped_column(String(300), default="")
+    checksum: Mapped[str] = mapped_column(String(64), default="")
+
+
+class LedgerMappingRuleRow(Base):
+    __tablename__ = "ledger_mapping_rules"
+
+    version: Mapped[int] = mapped_column(ForeignKey("ledger_mapping_versions.version"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)  # the rule's row in its file
+    cost_centre: Mapped[str] = mapped_column(String(40))  # a code, a wildcard pattern, or "*" for any
+    subjective_code: Mapped[str] = mapped_column(String(40))
+    category: Mapped[str] = mapped_column(String(40))
+    subcategory: Mapped[str] = mapped_column(String(200), default="")
+    budget_holder: Mapped[str] = mapped_column(String(200), default="")
 
 
 class FinancialPlanRow(Base):

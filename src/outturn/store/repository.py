@@ -231,6 +231,8 @@ def ledger_lines_in_months(session: Session, months: Collection[tuple[str, int, 
                 actual_pence=row.actual_pence,
                 one_off_pence=row.one_off_pence,
                 note=row.note,
+                cost_centre=row.cost_centre,
+                subjective_code=row.subjective_code,
             )
             for row in rows
         )
@@ -263,6 +265,8 @@ def replace_ledger_months(session: Session, lines: Sequence[LedgerLine], import_
                 "actual_pence": line.actual_pence,
                 "one_off_pence": line.one_off_pence,
                 "note": line.note,
+                "cost_centre": line.cost_centre,
+                "subjective_code": line.subjective_code,
                 "import_id": import_id,
             }
             for line in lines
@@ -271,10 +275,15 @@ def replace_ledger_months(session: Session, lines: Sequence[LedgerLine], import_
     return deleted
 
 
-def ledger_rows(session: Session, org_codes: Collection[str], years: Collection[int]) -> list[dict[str, Any]]:
-    """Ledger lines as plain rows in the engine's ledger schema."""
+def ledger_rows(
+    session: Session, org_codes: Collection[str], years: Collection[int], *, with_codes: bool = False
+) -> list[dict[str, Any]]:
+    """Ledger lines as plain rows in the engine's ledger schema (``with_codes``: its trial-balance schema, each
+    line's cost centre and subjective code too)."""
     table = LedgerLineRow.__table__
+    codes = (table.c.cost_centre, table.c.subjective_code) if with_codes else ()
     statement = select(
+        *codes,
         table.c.org_code,
         table.c.year,
         table.c.month,
