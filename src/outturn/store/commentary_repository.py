@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,7 +32,7 @@ def _commentary(row: LineCommentaryRow) -> Commentary:
     )
 
 
-def _where_line(key: LineKey, month: FinancialMonth) -> tuple[object, ...]:
+def _where_line(key: LineKey, month: FinancialMonth) -> tuple[ColumnElement[bool], ...]:
     return (
         LineCommentaryRow.year == month.year.start_year,
         LineCommentaryRow.month == month.number,
