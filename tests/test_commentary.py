@@ -327,9 +327,11 @@ def test_the_pack_quotes_the_largest_variances_and_lists_those_without() -> None
     material = (True, True, True, False, True, True, True, True)
     texts = {0: "Acute pressures.", 1: "Slippage on the new service.", 2: "Drugs.", 3: "Not material.", 5: "Small."}
     items = [
-        CommentedLine(_line(key, variance, ALICE if n % 2 else BOB, needs), _written(key, texts[n]) if n in texts else None, None)
+        CommentedLine(
+            _line(key, variance, ALICE if n % 2 else BOB, needs), _written(key, texts[n]) if n in texts else None, None
+        )
         for n, (key, variance, needs) in enumerate(zip(keys, variances, material, strict=True))
-    ]  # fmt: skip
+    ]
     digest = pack_digest(items, quotes=3, named=2)
     # commented and material, largest first: 2 (500k), 1 (300k), 3 (100k); 6 (60k) is fourth, not quoted
     assert [item.line.key for item in digest.quoted] == [keys[1], keys[0], keys[2]]
