@@ -109,6 +109,20 @@ ANSWERS: dict[str, tuple[Make, int, str]] = {
         409,
         "scheme S1 was changed by someone else (you edited version 2; it is now version 3): nothing was saved",
     ),
+    "CommentaryError": (lambda: _plain("outturn.domain.commentary", "CommentaryError"), 400, MESSAGE),
+    "CommentaryConflict": (
+        lambda: _made(
+            "outturn.domain.commentary",
+            "CommentaryConflict",
+            _made_key(),
+            SEPTEMBER,
+            2,
+            cast(Any, SimpleNamespace(version=3, author="fiona")),
+        ),
+        409,
+        "the commentary on 01A CC300 / 6100 for M06 2025/26 was changed by someone else (you changed version 2; it"
+        " is now version 3, by fiona): nothing was saved",
+    ),
     "WarehouseUnavailable": (lambda: _plain("outturn.engine.backends", "WarehouseUnavailable"), 503, MESSAGE),
     "WarehouseBusy": (lambda: _plain("outturn.engine.backends", "WarehouseBusy"), 503, MESSAGE),
     "StoreUnavailable": (lambda: _plain("outturn.store.database", "StoreUnavailable"), 503, MESSAGE),
@@ -120,6 +134,10 @@ WEB_MESSAGES = {"MissingScope": "no organisation given: add ?org=CODE (the works
 def _made(module: str, name: str, *args: object) -> OutturnError:
     made: OutturnError = getattr(importlib.import_module(module), name)(*args)
     return made
+
+
+def _made_key() -> Any:
+    return importlib.import_module("outturn.domain.trial_balance").LineKey("01A", "CC300", "6100")
 
 
 def _plain(module: str, name: str) -> OutturnError:
