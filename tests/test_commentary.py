@@ -47,7 +47,8 @@ from outturn.domain.periods import FinancialMonth
 from outturn.domain.problems import ProblemsError
 from outturn.domain.trial_balance import BudgetHolderLine, LineKey
 from outturn.reports.commentary_narrative import commentary_sentences
-from outturn.services import commentary, imports
+from outturn.services import commentary, imports, users
+from outturn.services.users import Role, UserError
 from outturn.services.workspace import Workspace
 from outturn.web import create_app
 from web_helpers import AT_ONCE, sign_in
@@ -361,3 +362,25 @@ def test_the_pack_digest_of_the_workspace(commentary_workspace: Workspace) -> No
         "2 lines above the commentary threshold have no commentary: Prescribing / 6100 (01A) (Alice Acute, forecast "
         "overspend £0.1m); Mental health / 5200 (01A) (Bob Mental, forecast underspend £60k).",
     )
+
+
+def test_a_commentary_file_uploads_as_an_import(commentary_workspace: Workspace, client: TestClient) -> None:
+    token = _sign_in(client, "fiona")
+    content = b"org_code,cost_centre,subjective_code,month,commentary\n01A,CC200,5200,M02,Vacancies.\n"
+    response = client.post(
+        "/api/imports/commentary", files={"file": ("mh.csv", content)}, headers={"X-CSRF-Token": token}
+    )
+    assert response.status_code == 200, response.text
+    assert [(row["cost_centre"], row["author"]) for row in response.json()["commentary"]] == [("CC200", "fiona")]
+    assert _lines(commentary_workspace)[MH_SERVICES]["commentary"]["text"] == "Vacancies."
+
+
+def test_a_budget_holder_account_names_its_holder(commentary_workspace: Workspace) -> None:
+    with pytest.raises(UserError, match="needs the budget holder's name"):
+        users.add_user(commentary_workspace, "carol", "carol-password-123", Role.BUDGET_HOLDER)
+    with pytest.raises(UserError, match="only budget holder users"):
+        users.add_user(commentary_workspace, "dave", "dave-password-1234", Role.FINANCE, budget_holder=ALICE)
+    made = users.add_user(
+        commentary_workspace, "erin", "erin-password-1234", Role.BUDGET_HOLDER, budget_holder=" Bob  Mental "
+    )
+    assert (made.budget_holder, made.visible_orgs, made.can_edit, made.home) == (BOB, frozenset(), False, "/commentary")

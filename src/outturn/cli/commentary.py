@@ -23,7 +23,7 @@ CostCentreOption = Annotated[
     str, typer.Option(help="The line's cost centre (for a category-level ledger: the category, e.g. acute)")
 ]
 SubjectiveOption = Annotated[
-    str, typer.Option(help="The line's subjective code (for a category-level ledger: the subcategory)")
+    str, typer.Option(help="The line's subjective code (for a category-level ledger: the subcategory; blank for none)")
 ]
 VersionOption = Annotated[
     int, typer.Option(help="The version of the commentary you are changing: 0 for a line with none yet")
@@ -103,8 +103,8 @@ def commentary_write(
     ctx: typer.Context,
     org: OrgCodeArgument,
     cost_centre: CostCentreOption,
-    subjective: SubjectiveOption,
     version: VersionOption,
+    subjective: SubjectiveOption = "",
     text: Annotated[str | None, typer.Option(help="The commentary: what explains the line's variance")] = None,
     copy_last_month: Annotated[
         bool, typer.Option("--copy-last-month", help="Write last month's commentary on the line again as this month's")
@@ -163,7 +163,7 @@ def commentary_history(
     ctx: typer.Context,
     org: OrgCodeArgument,
     cost_centre: CostCentreOption,
-    subjective: SubjectiveOption,
+    subjective: SubjectiveOption = "",
     as_at: AsAtOption = None,
     fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:

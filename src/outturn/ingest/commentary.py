@@ -4,7 +4,7 @@ Columns (case, spacing and punctuation do not matter): ``org_code`` (or ``entity
 ``cost_centre``, ``subjective_code`` (or ``subjective``, ``account``), ``month`` (M06, 6, Sep, or a date in the
 year) and ``commentary`` (or ``comment``, ``explanation``); an optional ``year`` (2025/26) must be the year being
 imported. For a ledger imported at category level the cost centre is the category (``acute``) and the subjective
-code the subcategory. A line and month may appear once.
+code the subcategory (blank for a category with none). A line and month may appear once.
 """
 
 from __future__ import annotations
@@ -63,9 +63,8 @@ def _row(
         reader.fault(f"the row is for {stated.label}, but the file is imported into {year.label}", "year")
     month = reader.month("month", year)
     text = reader.parse("commentary", clean_text)
-    for column in ("cost_centre", "subjective_code"):
-        if not reader.text(column):
-            reader.fault("a value is required", column)
+    if not reader.text("cost_centre"):
+        reader.fault("a value is required", "cost_centre")
     return org_code, month, text
 
 

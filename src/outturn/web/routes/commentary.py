@@ -62,7 +62,9 @@ async def _form(request: Request) -> dict[str, str]:
 
 def _key(form: dict[str, str]) -> LineKey:
     return LineKey(
-        form.get("org_code", "").strip().upper(), form.get("cost_centre", "").strip(), form.get("subjective_code", "")
+        form.get("org_code", "").strip().upper(),
+        form.get("cost_centre", "").strip(),
+        form.get("subjective_code", "").strip(),
     )
 
 
