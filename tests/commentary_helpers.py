@@ -83,10 +83,10 @@ def _ledger() -> list[LedgerLine]:
     return lines
 
 
-def build_commentary_workspace(root: Path) -> Workspace:
-    """The workspace in ``root / "ws"``, with its accounts (``PASSWORDS``)."""
+def build_commentary_workspace(root: Path, store_url: str | None = None) -> Workspace:
+    """The workspace in ``root / "ws"`` (its store at ``store_url`` where given), with its accounts (``PASSWORDS``)."""
     root.mkdir(parents=True, exist_ok=True)
-    init_workspace(root / "ws", default_org="01A", default_as_at=AS_AT, reference_dir=root).close()
+    init_workspace(root / "ws", default_org="01A", default_as_at=AS_AT, reference_dir=root, store_url=store_url).close()
     record_settings(root / "ws", {"forecast_method": "run-rate"})
     workspace = open_workspace(root / "ws")
     for name, text in (("organisations.csv", ORGANISATIONS), ("plans.csv", PLANS)):

@@ -29,6 +29,7 @@ from commentary_helpers import (
     MH_STAFF,
     PASSWORDS,
     POUND,
+    build_commentary_workspace,
     commentary_template,
     commentary_workspace,
 )
@@ -100,6 +101,21 @@ def test_commentary_round_trip_with_versions_and_the_audit_trail(commentary_work
     assert history["commentary"] == second
     trail = [(entry["who"], entry["action"], entry["before"], entry["after"]) for entry in history["history"]]
     assert trail == [("fiona", "write", None, first), ("alice", "rewrite", first, second)]
+
+
+def test_versions_and_the_audit_trail_on_each_store(store_url: str, tmp_path: Path) -> None:
+    """SQLite and PostgreSQL alike: a first write is version 1, a second from it version 2, a third from version 1
+    is refused; two entries in the audit trail."""
+    with build_commentary_workspace(tmp_path, store_url) as workspace:
+        commentary.write_commentary(workspace, MH_SERVICES, AS_AT, "Vacancies.", 0, "bob")
+        assert commentary.write_commentary(workspace, MH_SERVICES, AS_AT, "Vacancies filled.", 1, "bob")["version"] == 2
+        with pytest.raises(CommentaryConflict):
+            commentary.write_commentary(workspace, MH_SERVICES, AS_AT, "Stale.", 1, "fiona")
+        with pytest.raises(CommentaryConflict):
+            commentary.write_commentary(workspace, MH_SERVICES, AS_AT, "Also stale.", 0, "fiona")
+        history = commentary.commentary_history(workspace, MH_SERVICES, AS_AT)
+    assert history["commentary"]["text"] == "Vacancies filled."
+    assert [entry["action"] for entry in history["history"]] == ["write", "rewrite"]
 
 
 def test_a_write_from_an_old_version_is_refused_and_saves_nothing(commentary_workspace: Workspace) -> None:
