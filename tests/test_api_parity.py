@@ -77,6 +77,16 @@ PAIRS = (
         "/api/contracts/reconcile?as_at=2025-09",
     ),
     Pair(
+        "budget-holders report",
+        ["budget-holders", "report", "--as-at", "2025-09"],
+        "/api/budget-holders?as_at=2025-09",
+    ),
+    Pair(
+        "ledger rollup",
+        ["ledger", "rollup", "--by", "budget-holder", "--as-at", "2025-09"],
+        "/api/ledger/rollup?by=budget-holder&as_at=2025-09",
+    ),
+    Pair(
         "contracts challenges list",
         ["contracts", "challenges", "list", "--provider", "RXX", "--year", "2025/26"],
         "/api/contracts/RXX/challenges?year=2025/26",

@@ -5,17 +5,39 @@ Figures are worked by hand in each test (pounds, then pence); forecasts are run-
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
-from outturn.domain.ledger import CostCategory
-from outturn.domain.trial_balance import UNASSIGNED_HOLDER, LineKey
+from outturn.demo import trial_balance as demo_trial_balance
+from outturn.demo.ledger import synthetic_economy
+from outturn.domain.ledger import CostCategory, LedgerLine
+from outturn.domain.ledger_mapping import ANY, LedgerMapping, MappingRule, map_trial_balance, normalise_pattern
+from outturn.domain.periods import FinancialYear
+from outturn.domain.populations import PopulationTotals
+from outturn.domain.trial_balance import UNASSIGNED_HOLDER, LineKey, roll_up
+from outturn.ingest.trial_balance import read_mapping, read_trial_balance
 from outturn.services.budget_holders import budget_holder_report
-from outturn.services.imports import import_ledger, import_organisations, import_plans
+from outturn.services.imports import ReplaceRequired, import_ledger, import_organisations, import_plans
+from outturn.services.position import compute_position
+from outturn.services.trial_balance import (
+    UnmappedCodes,
+    current_mapping,
+    import_mapping,
+    import_trial_balance,
+    mapping_versions,
+)
 from outturn.services.workspace import Workspace, init_workspace, open_workspace
 from outturn.settings import record_settings
+from outturn.store.models import LedgerLineRow, LedgerMappingVersionRow
+from web_helpers import app_client, csrf_from, sign_in, web_workspace
+
+__all__ = ["app_client", "web_workspace"]
 
 POUND = 100
 AS_AT = "2025-05"  # M02 of 2025/26
@@ -93,3 +115,296 @@ def test_the_threshold_is_a_workspace_setting(tmp_path: Path) -> None:
     with workspace:
         report = budget_holder_report(workspace)
     assert [line.key.cost_centre for line in report.needing_commentary] == ["acute", "prescribing"]
+
+
+# --- a trial balance through a mapping ------------------------------------------------------------------------
+
+# cost centre, subjective, monthly budget, actuals in M01 and M02 (pounds)
+TB_LINES = (
+    ("100", "5110", 50_000, (60_000, 70_000)),
+    ("100", "5120", 10_000, (10_000, 10_000)),
+    ("200", "5110", 30_000, (29_000, 31_000)),
+    ("300", "5800", 5_000, (5_000, 5_000)),
+    ("300", "5810", 2_000, (2_500, 2_500)),
+)
+DESCRIPTIONS = {"100": "Acute contracts", "200": "Mental health", "300": "Corporate"}
+SUBJECTIVES = {
+    "5110": "Healthcare from NHS bodies",
+    "5120": "Healthcare from independent sector",
+    "5800": "Staff pay",
+    "5810": "Non-pay",
+}
+
+# 300/5810 matches both "3*, any" and "300, 5810": the exact codes win. Holders are named per cost centre.
+MAPPING = """Cost Centre,Subjective,Category,Subcategory,Budget Holder,Parent
+100,any,acute,Main provider,Dr A Smith,10
+200,,mental_health,,J Jones,20
+3*,any,running_costs,,J Jones,
+300,5810,running_costs,Non-pay,,
+"""
+
+
+def trial_balance_csv(lines: tuple[tuple[str, str, int, tuple[int, int]], ...] = TB_LINES, extra: str = "") -> str:
+    """ISFE-style headers; months M01-M12, actuals in M01-M02 only."""
+    rows = [
+        "Entity,Financial Year,Period,Cost Centre,Cost Centre Description,Subjective,Subjective Description,"
+        "Budget,Actual"
+    ]
+    for month in range(1, 13):
+        for centre, subjective, budget, actuals in lines:
+            actual = str(actuals[month - 1]) if month <= 2 else ""
+            rows.append(
+                f"01A,2025/26,M{month:02d},{centre},{DESCRIPTIONS[centre]},{subjective},"
+                f"{SUBJECTIVES[subjective]},{budget},{actual}"
+            )
+    return "\n".join(rows) + "\n" + extra
+
+
+@pytest.fixture
+def tb_workspace(tmp_path: Path) -> Iterator[Workspace]:
+    workspace = _workspace(tmp_path / "ws")
+    (tmp_path / "tb.csv").write_text(trial_balance_csv(), encoding="utf-8")
+    (tmp_path / "mapping.csv").write_text(MAPPING, encoding="utf-8")
+    import_trial_balance(workspace, tmp_path / "tb.csv", mapping_path=tmp_path / "mapping.csv", who="fd")
+    yield workspace
+    workspace.close()
+
+
+def test_a_trial_balance_rolls_up_by_category_cost_centre_holder_and_organisation(tb_workspace: Workspace) -> None:
+    position = compute_position(tb_workspace)
+    by_category = {row.category: row for row in position.by_category}
+    # YTD to M02, in pounds. Acute (100): budget 2 x (50,000 + 10,000) = 120,000;
+    # actual 60,000 + 70,000 + 10,000 + 10,000 = 150,000. Mental health (200): 60,000 and 29,000 + 31,000.
+    # Running costs (300): budget 2 x (5,000 + 2,000) = 14,000; actual 5,000 x 2 + 2,500 x 2 = 15,000.
+    assert (by_category[CostCategory.ACUTE].ytd_budget_pence, by_category[CostCategory.ACUTE].ytd_actual_pence) == (
+        120_000 * POUND,
+        150_000 * POUND,
+    )
+    assert by_category[CostCategory.MENTAL_HEALTH].ytd_actual_pence == 60_000 * POUND
+    assert by_category[CostCategory.RUNNING_COSTS].ytd_budget_pence == 14_000 * POUND
+    assert by_category[CostCategory.RUNNING_COSTS].ytd_actual_pence == 15_000 * POUND
+    # the running costs lines: 300/5800 on the category's own line, 300/5810 on "Non-pay" (the exact rule)
+    assert sorted(item.subcategory for item in by_category[CostCategory.RUNNING_COSTS].line_methods) == ["", "Non-pay"]
+    # the annual budget: 12 months of 97,000 a month
+    assert position.by_category and sum(row.annual_budget_pence for row in position.by_category) == 12 * 97_000 * POUND
+
+    report = budget_holder_report(tb_workspace)
+    assert len(report.lines) == 5
+    holders = {total.name: total for total in roll_up(report.lines, "budget_holder")}
+    # Dr A Smith holds 100: 120,000 / 150,000. J Jones holds 200 and 300: 60,000 + 14,000 and 60,000 + 15,000.
+    assert (holders["Dr A Smith"].ytd_budget_pence, holders["Dr A Smith"].ytd_actual_pence) == (
+        120_000 * POUND,
+        150_000 * POUND,
+    )
+    assert (holders["J Jones"].ytd_budget_pence, holders["J Jones"].ytd_actual_pence) == (
+        74_000 * POUND,
+        75_000 * POUND,
+    )
+    centres = {total.name: total.ytd_actual_pence for total in roll_up(report.lines, "cost_centre")}
+    assert centres == {"01A 100": 150_000 * POUND, "01A 200": 60_000 * POUND, "01A 300": 15_000 * POUND}
+    organisation = roll_up(report.lines, "organisation")
+    assert [(total.name, total.ytd_actual_pence) for total in organisation] == [("01A", 225_000 * POUND)]
+    categories = {total.name: total.forecast_outturn_pence for total in roll_up(report.lines, "category")}
+    # run-rate per line, YTD / 2 x 12; acute: (130,000 + 20,000) x 6 = 900,000, as the position forecasts it
+    assert categories["acute"] == 900_000 * POUND == by_category[CostCategory.ACUTE].forecast_outturn_pence
+
+    line = {item.key: item for item in report.lines}[LineKey("01A", "100", "5110")]
+    assert (line.cost_centre_description, line.subjective_description) == (
+        "Acute contracts",
+        "Healthcare from NHS bodies",
+    )
+    assert (line.category, line.subcategory, line.budget_holder) == (CostCategory.ACUTE, "Main provider", "Dr A Smith")
+    # 130,000 x 6 = 780,000 against 12 x 50,000 = 600,000: -180,000 (30%): the one line needing commentary
+    assert line.forecast_outturn_pence == 780_000 * POUND and line.forecast_method == "run-rate"
+    assert report.needing_commentary == (line,)
+    assert [item.key for item in budget_holder_report(tb_workspace, holder="j jones").lines] == [
+        LineKey("01A", "200", "5110"),
+        LineKey("01A", "300", "5800"),
+        LineKey("01A", "300", "5810"),
+    ]
+
+
+def test_unmapped_codes_are_one_error_with_their_pounds_and_nothing_is_stored(tmp_path: Path) -> None:
+    workspace = _workspace(tmp_path / "ws")
+    extra = (
+        "01A,2025/26,M01,400,Estates,5110,Healthcare,1000,1234.56\n"
+        "01A,2025/26,M02,400,Estates,5110,Healthcare,1000,1234.56\n"
+        "01A,2025/26,M01,100,Acute,9999,Unknown,0,5\n"
+    )
+    (tmp_path / "tb.csv").write_text(trial_balance_csv(extra=extra), encoding="utf-8")
+    # a mapping of cost centres 1* and 2* only, and 100 for subjective 51* only
+    (tmp_path / "mapping.csv").write_text(
+        "cost centre,subjective,category\n100,51*,acute\n2*,any,mental_health\n3*,any,running_costs\n", encoding="utf-8"
+    )
+    with workspace, pytest.raises(UnmappedCodes) as raised:
+        import_trial_balance(workspace, tmp_path / "tb.csv", mapping_path=tmp_path / "mapping.csv")
+    message = str(raised.value)
+    # 400/5110: budget 2 x £1,000 = £2,000.00, actual 2 x £1,234.56 = £2,469.12; 100/9999: £0.00 and £5.00
+    assert "2 code(s)" in message
+    assert "01A cost centre 100 subjective 9999 (1 line(s), budget £0.00, actual £5.00)" in message
+    assert "01A cost centre 400 subjective 5110 (2 line(s), budget £2,000.00, actual £2,469.12)" in message
+    assert "nothing stored" in message
+    with workspace.store.reading() as session:
+        assert session.scalar(select(func.count()).select_from(LedgerLineRow)) == 0
+        assert session.scalar(select(func.count()).select_from(LedgerMappingVersionRow)) == 0
+
+
+def test_a_months_reimport_shows_what_it_replaces(tb_workspace: Workspace, tmp_path: Path) -> None:
+    """Without 300/5810 the file removes 12 stored lines (one a month): £2,000 of budget in each month, and
+    £2,500 of actual in M01 and M02; it needs an explicit replace, then stores the 48 lines left."""
+    fewer = tuple(line for line in TB_LINES if line[:2] != ("300", "5810"))
+    (tmp_path / "tb2.csv").write_text(trial_balance_csv(fewer), encoding="utf-8")
+    with pytest.raises(ReplaceRequired) as raised:
+        import_trial_balance(tb_workspace, tmp_path / "tb2.csv")
+    replaces = raised.value.replaces
+    assert replaces["lines_removed"] == 12
+    m01 = next(row for row in replaces["categories"] if row["month"] == "M01" and row["category"] == "running_costs")
+    assert (m01["budget_before_pence"] - m01["budget_after_pence"]) == 2_000 * POUND
+    assert (m01["actual_before_pence"] - m01["actual_after_pence"]) == 2_500 * POUND
+    summary = import_trial_balance(tb_workspace, tmp_path / "tb2.csv", replace=True)
+    assert (summary.rows, summary.replaced_rows) == (48, 60)
+
+
+def test_mapping_versions_are_kept_with_who_and_when(tb_workspace: Workspace, tmp_path: Path) -> None:
+    (tmp_path / "mapping2.csv").write_text(MAPPING.replace("J Jones", "K Patel"), encoding="utf-8")
+    summary = import_mapping(tb_workspace, tmp_path / "mapping2.csv", who="analyst")
+    assert (summary.version, summary.rules) == (2, 4)
+    versions = mapping_versions(tb_workspace)
+    assert [(item[0], item[2], item[3], item[4]) for item in versions] == [
+        (2, "analyst", "mapping2.csv", 4),
+        (1, "fd", "mapping.csv", 4),
+    ]
+    assert current_mapping(tb_workspace).mapping.rule_for("310", "5800").budget_holder == "K Patel"
+    # the cost centres take the new holder when the trial balance is imported again (the same lines: no replace)
+    import_trial_balance(tb_workspace, tmp_path / "tb.csv")
+    assert len(budget_holder_report(tb_workspace, holder="K Patel").lines) == 3
+    assert budget_holder_report(tb_workspace, holder="J Jones").lines == ()
+
+
+def test_the_most_specific_rule_wins_then_the_first_in_the_file() -> None:
+    rules = (
+        MappingRule(ANY, ANY, CostCategory.OTHER_PROGRAMME, "catch-all", row=2),
+        MappingRule("1*", ANY, CostCategory.ACUTE, "pattern", row=3),
+        MappingRule("1*", ANY, CostCategory.COMMUNITY, "pattern, later", row=4),
+        MappingRule(ANY, "5110", CostCategory.MENTAL_HEALTH, "subjective exact", row=5),
+        MappingRule("100", ANY, CostCategory.PRESCRIBING, "cost centre exact", row=6),
+        MappingRule("100", "5110", CostCategory.RUNNING_COSTS, "both exact", row=7),
+    )
+    mapping = LedgerMapping(rules)
+
+    def line(centre: str, subjective: str) -> str:
+        rule = mapping.rule_for(centre, subjective)
+        return rule.subcategory if rule else "none"
+
+    assert line("100", "5110") == "both exact"
+    assert line("100", "5999") == "cost centre exact"
+    assert line("150", "5110") == "pattern"  # cost centre pattern beats subjective exact; first of two equals
+    assert line("900", "5110") == "subjective exact"
+    assert line("900", "5999") == "catch-all"
+    assert LedgerMapping(rules[1:3]).rule_for("200", "5110") is None
+    assert normalise_pattern(" Any ") == normalise_pattern("*") == normalise_pattern("") == ANY
+    assert LedgerMapping((MappingRule("ab1?", ANY, CostCategory.ACUTE),)).rule_for("AB12", "x") is not None
+
+
+# --- the web: the mapping page and the budget holders' page ---------------------------------------------------
+
+
+def test_finance_views_and_uploads_the_mapping_on_its_page(app_client: TestClient) -> None:
+    sign_in(app_client, "fiona")
+    assert "No mapping has been loaded yet" in app_client.get("/ledger/mapping").text
+    assert app_client.get("/api/ledger/mapping").status_code == 404
+    token = csrf_from(app_client.get("/ledger/mapping").text)
+
+    def upload(name: str, text: str) -> Any:
+        return app_client.post(
+            "/ledger/mapping",
+            data={"csrf_token": token},
+            files={"file": (name, text.encode(), "text/csv")},
+            follow_redirects=True,
+        )
+
+    bad = upload("bad.csv", "cost_centre,category\n100,acute\n200,dentistry\n")
+    assert bad.status_code == 422 and "Nothing from this file was stored" in bad.text
+    assert "dentistry" in bad.text and app_client.get("/api/ledger/mapping").status_code == 404
+    good = upload("mapping.csv", MAPPING)
+    assert good.status_code == 200
+    assert "Version 1" in good.text and "by fiona from mapping.csv" in good.text
+    document = app_client.get("/api/ledger/mapping").json()
+    assert [(rule["cost_centre"], rule["subjective_code"], rule["budget_holder"]) for rule in document["rules"]] == [
+        ("100", "any", "Dr A Smith"),
+        ("200", "any", "J Jones"),
+        ("3*", "any", "J Jones"),
+        ("300", "5810", ""),
+    ]
+    assert document["rules"][0]["parent"] == "10"
+    assert [version["loaded_by"] for version in document["versions"]] == ["fiona"]
+
+
+def test_the_budget_holders_page_is_for_readers_and_the_mapping_for_finance(app_client: TestClient) -> None:
+    sign_in(app_client, "bob")  # board: reads everything, changes nothing
+    page = app_client.get("/budget-holders?as_at=2025-09")
+    assert page.status_code == 200 and "Budget holders" in page.text and 'id="lines"' in page.text
+    assert app_client.get("/ledger/mapping").status_code == 403
+    sign_in(app_client, "pat")  # a practice user sees only their practice
+    assert app_client.get("/api/budget-holders").status_code == 403
+
+
+def test_a_month_unreported_on_every_line_of_a_roll_up_is_counted_once_as_missing(tmp_path: Path) -> None:
+    """Acute's two trial-balance lines (100/5110, 100/5120) with no actual in M02: the roll-up has one month
+    reported of two, however many rows each month holds, so the position warns of one missing month."""
+    workspace = _workspace(tmp_path / "ws")
+    unreported = tuple(
+        (centre, subjective, budget, (actuals[0], "")) if centre == "100" else (centre, subjective, budget, actuals)
+        for centre, subjective, budget, actuals in TB_LINES
+    )
+    (tmp_path / "tb.csv").write_text(trial_balance_csv(unreported), encoding="utf-8")  # type: ignore[arg-type]
+    (tmp_path / "mapping.csv").write_text(MAPPING, encoding="utf-8")
+    with workspace:
+        import_trial_balance(workspace, tmp_path / "tb.csv", mapping_path=tmp_path / "mapping.csv")
+        warnings = [str(item) for item in compute_position(workspace).warnings]
+    assert [text for text in warnings if "have no actual" in text] == [
+        next(text for text in warnings if "Main provider" in text and "1 month(s) to M02 have no actual" in text)
+    ]
+
+
+# --- the demo's SYNTHETIC trial balance ----------------------------------------------------------------------
+
+
+def test_the_demo_trial_balance_rolls_up_to_the_category_ledger_to_the_penny(tmp_path: Path) -> None:
+    """Written as the demo writes it, read back through the importer's reader and mapping, and summed in plain
+    Python by organisation, month, category and subcategory: every figure equals the category ledger's."""
+    people = Decimal(500_000)
+    population = PopulationTotals(10, None, people, people, people, people, people, people, people, people, people)
+    economy = synthetic_economy({"AAA": population, "BBB": population}, FinancialYear(2025), 8, seed=7)
+    this_year = [line for line in economy.ledger if line.year == FinancialYear(2025)]
+    centres = demo_trial_balance.cost_centres(economy.ledger)
+    tb_path = demo_trial_balance.write_trial_balance(
+        tmp_path / "tb.csv", demo_trial_balance.trial_balance_rows(this_year, centres)
+    )
+    mapping_path = demo_trial_balance.write_mapping(tmp_path / "mapping.csv", centres)
+    rows, problems = read_trial_balance(tb_path, known_org_codes={"AAA", "BBB"})
+    mapping, parents, mapping_problems = read_mapping(mapping_path)
+    assert problems == [] and mapping_problems == []
+    mapped = map_trial_balance(rows, mapping, parents)
+    assert mapped.unmapped == () and mapped.holder_conflicts == ()
+
+    def sums(lines: Iterable[LedgerLine]) -> dict[tuple[object, ...], tuple[int, int | None, int]]:
+        found: dict[tuple[object, ...], tuple[int, int | None, int]] = {}
+        for line in lines:
+            key = (line.org_code, line.year.start_year, line.month, line.category, line.subcategory)
+            budget, actual, one_off = found.get(key, (0, None, 0))
+            if line.actual_pence is not None:
+                actual = (actual or 0) + line.actual_pence
+            found[key] = (budget + line.budget_pence, actual, one_off + line.one_off_pence)
+        return found
+
+    assert sums(mapped.lines) == sums(this_year)
+    # the shape: tens of cost centres, eight budget holders, a few hundred lines a month for the two orgs
+    assert 10 <= len(centres) < 100
+    assert len({centre.budget_holder for centre in mapped.cost_centres}) == 8
+    assert 100 <= sum(1 for row in rows if row.month == 1) < 1_000
+    assert {centre.parent_code for centre in mapped.cost_centres} == {
+        f"1{number:02d}000" for number in range(1, len(CostCategory) + 1)
+    }
+    one_offs = [line for line in mapped.lines if line.one_off_pence]
+    assert len(one_offs) == 2 and all(line.note.endswith("(SYNTHETIC one-off)") for line in one_offs)

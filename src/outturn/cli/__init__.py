@@ -20,6 +20,7 @@ from outturn.cli import (
     forecast,
     forecast_methods,
     imports,
+    ledger,
     pack,
     populations,
     position,
@@ -130,9 +131,10 @@ def _register(root: typer.Typer) -> None:
             "Organisations: regions, ICBs, sub-ICB locations, PCNs, practices, providers.",
             {"load-reference": data.orgs_load_reference, "import": data.orgs_import, "list": data.orgs_list},
         ),
-        "ledger": _group(
-            "The monthly ledger: budget and actual by organisation, category, month.",
-            {"import": data.ledger_import, "list": data.ledger_list},
+        "ledger": _ledger_group(),
+        "budget-holders": _group(
+            "Budget holders: their lines, year-to-date and forecast variance, the lines needing commentary.",
+            {"report": ledger.budget_holders_report},
         ),
         "imports": _group(
             "The import log: who imported which file, when, and what it replaced.", {"list": imports.imports_list}
@@ -225,6 +227,19 @@ def _register(root: typer.Typer) -> None:
         ),
         name="users",
     )
+
+
+def _ledger_group() -> typer.Typer:
+    group = _group(
+        "The monthly ledger: budget and actual by organisation, category (or trial balance line), month.",
+        {"import": ledger.ledger_import, "list": data.ledger_list, "rollup": ledger.ledger_rollup},
+    )
+    mapping = _group(
+        "The trial balance's mapping: cost centres and subjective codes to categories and budget holders.",
+        {"import": ledger.mapping_import, "show": ledger.mapping_show},
+    )
+    group.add_typer(mapping, name="mapping")
+    return group
 
 
 def _forecast_group() -> typer.Typer:

@@ -13,13 +13,15 @@ on a zero budget is material when above the pounds. The workspace sets the thres
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
 from outturn.domain.contract_ledger import Threshold
+from outturn.domain.errors import BadInput
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import Pence
-from outturn.domain.periods import FinancialMonth
+from outturn.domain.periods import FinancialMonth, FinancialYear
 
 DEFAULT_COMMENTARY_POUNDS = 50_000
 DEFAULT_COMMENTARY_PERCENT = Fraction(5)
@@ -92,10 +94,10 @@ def needs_commentary(
 
 
 @dataclass(frozen=True)
-class HolderTotals:
-    """One budget holder's lines summed."""
+class LineTotals:
+    """Some lines summed: one budget holder's, cost centre's, category's or organisation's (``name``)."""
 
-    budget_holder: str
+    name: str
     lines: int
     needing_commentary: int
     annual_budget_pence: Pence
@@ -112,9 +114,9 @@ class HolderTotals:
         return self.annual_budget_pence - self.forecast_outturn_pence
 
 
-def holder_totals(holder: str, lines: tuple[BudgetHolderLine, ...] | list[BudgetHolderLine]) -> HolderTotals:
-    return HolderTotals(
-        budget_holder=holder,
+def line_totals(name: str, lines: Sequence[BudgetHolderLine]) -> LineTotals:
+    return LineTotals(
+        name=name,
         lines=len(lines),
         needing_commentary=sum(1 for line in lines if line.needs_commentary),
         annual_budget_pence=sum(line.annual_budget_pence for line in lines),
@@ -136,11 +138,11 @@ class BudgetHolderReport:
     lines: tuple[BudgetHolderLine, ...]
 
     @property
-    def holders(self) -> tuple[HolderTotals, ...]:
+    def holders(self) -> tuple[LineTotals, ...]:
         grouped: dict[str, list[BudgetHolderLine]] = {}
         for line in self.lines:
             grouped.setdefault(line.budget_holder, []).append(line)
-        return tuple(holder_totals(holder, lines) for holder, lines in grouped.items())
+        return tuple(line_totals(holder, lines) for holder, lines in grouped.items())
 
     @property
     def needing_commentary(self) -> tuple[BudgetHolderLine, ...]:
@@ -156,3 +158,49 @@ class CostCentre:
     description: str = ""
     parent_code: str = ""
     budget_holder: str = UNASSIGNED_HOLDER
+
+
+@dataclass(frozen=True)
+class TrialBalanceRow:
+    """One row of a trial balance as read: a cost centre x subjective code's budget and actual in one month."""
+
+    org_code: str
+    year: FinancialYear
+    month: int
+    cost_centre: str
+    subjective_code: str
+    budget_pence: Pence
+    actual_pence: Pence | None
+    one_off_pence: Pence = 0
+    note: str = ""
+    cost_centre_description: str = ""
+    subjective_description: str = ""
+    row: int = 0
+
+    @property
+    def key(self) -> tuple[str, int, int, str, str]:
+        return (self.org_code, self.year.start_year, self.month, self.cost_centre, self.subjective_code)
+
+
+ROLL_UP_LEVELS = ("category", "cost_centre", "budget_holder", "organisation")
+
+
+def _level_key(line: BudgetHolderLine, level: str) -> str:
+    if level == "category":
+        return line.category.value
+    if level == "cost_centre":
+        return f"{line.key.org_code} {line.key.cost_centre}"
+    if level == "budget_holder":
+        return line.budget_holder
+    return line.key.org_code
+
+
+def roll_up(lines: Sequence[BudgetHolderLine], level: str) -> tuple[LineTotals, ...]:
+    """The lines summed by ``level`` (one of ``ROLL_UP_LEVELS``), in order of first appearance; each total's
+    ``name`` is the group's: a category value, "ORG COSTCENTRE", a holder, an organisation code."""
+    if level not in ROLL_UP_LEVELS:
+        raise BadInput(f"unknown roll-up level {level!r} (one of: {', '.join(ROLL_UP_LEVELS)})")
+    grouped: dict[str, list[BudgetHolderLine]] = {}
+    for line in lines:
+        grouped.setdefault(_level_key(line, level), []).append(line)
+    return tuple(line_totals(name, found) for name, found in grouped.items())

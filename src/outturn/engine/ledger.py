@@ -64,7 +64,10 @@ def _this_year(current: ir.Table, as_at_month: AsAt, keys: Sequence[str]) -> ir.
         ytd_budget_pence=_ytd(current, as_at_month, current.budget_pence),
         ytd_actual_pence=_ytd(current, as_at_month, actual),
         ytd_one_off_pence=_ytd(current, as_at_month, current.one_off_pence),
-        months_reported=ibis.ifelse((current.month <= as_at_month) & current.actual_pence.notnull(), 1, 0).sum(),
+        # months, not rows: a trial balance holds several rows of a line's month
+        months_reported=ibis.ifelse(
+            (current.month <= as_at_month) & current.actual_pence.notnull(), current.month, ibis.null()
+        ).nunique(),
         sum_month_times_recurring=_ytd(current, as_at_month, current.month * recurring),
         exit_recurring_pence=_exit_window(current, as_at_month, recurring),
     )

@@ -76,7 +76,7 @@ def _line_from_row(
     return line, []
 
 
-def _first_spelling(subcategory: str, spellings: dict[str, str]) -> str:
+def first_spelling(subcategory: str, spellings: dict[str, str]) -> str:
     """``subcategory`` with runs of spaces made one, as first spelt in the file ignoring case: "acute  - main"
     after "Acute - Main" is the same line, not a second one."""
     tidy = " ".join(subcategory.split())
@@ -109,13 +109,13 @@ def read_ledger(
     memo: dict[tuple[str, str], object] = {}
     spellings: dict[str, str] = {}
     for stored in subcategories:
-        _first_spelling(stored, spellings)
+        first_spelling(stored, spellings)
     for number, cells in table.rows:
         line, row_problems = _line_from_row(table, number, dict(cells), known_org_codes, memo)
         problems.extend(row_problems)
         if line is None:
             continue
-        line = replace(line, subcategory=_first_spelling(line.subcategory, spellings))
+        line = replace(line, subcategory=first_spelling(line.subcategory, spellings))
         earlier = first_row_of.setdefault(line.key, number)
         if earlier != number:
             problems.append(

@@ -15,19 +15,24 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from outturn.domain.budgets import apportion
 from outturn.domain.contract_ledger import Threshold
+from outturn.domain.errors import BadInput
 from outturn.domain.forecast import EXTRAPOLATIONS, ForecastMethod, LineForecast, forecast_line
 from outturn.domain.ledger import CostCategory
 from outturn.domain.money import Pence
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.trial_balance import (
+    ROLL_UP_LEVELS,
     UNASSIGNED_HOLDER,
     BudgetHolderLine,
     BudgetHolderReport,
     CostCentre,
     LineKey,
+    LineTotals,
     commentary_threshold,
     needs_commentary,
+    roll_up,
 )
 from outturn.engine.backends import memtable
 from outturn.engine.ledger import TRIAL_BALANCE_KEYS, TRIAL_BALANCE_SCHEMA, line_figures_with_last_year
@@ -64,20 +69,6 @@ class _Line:
         )
 
 
-def _shares(total: Pence, weights: Sequence[int]) -> list[Pence]:
-    """``total`` split in proportion to ``weights`` (equally where they sum to zero), to the penny: the
-    remainder goes to the largest fractions first."""
-    if not weights:
-        return []
-    base = sum(weights)
-    exact = [Fraction(total * w, base) for w in weights] if base else [Fraction(total, len(weights))] * len(weights)
-    floors = [int(value.__floor__()) for value in exact]
-    order = sorted(range(len(exact)), key=lambda i: exact[i] - floors[i], reverse=True)
-    for index in order[: total - sum(floors)]:
-        floors[index] += 1
-    return floors
-
-
 def line_forecasts(
     rows: Sequence[Mapping[str, Any]], roll_ups: Mapping[RollUpKey, LineForecast], as_at: FinancialMonth
 ) -> list[tuple[_Line, Pence, str]]:
@@ -87,8 +78,8 @@ def line_forecasts(
         line = _Line(row)
         grouped.setdefault(line.roll_up, []).append(line)
     found: list[tuple[_Line, Pence, str]] = []
-    for roll_up, lines in grouped.items():
-        parent = roll_ups[roll_up]
+    for parent_key, lines in grouped.items():
+        parent = roll_ups[parent_key]
         if len(lines) == 1:
             found.append((lines[0], parent.forecast_outturn_pence, parent.method))
         elif parent.method in {method.value for method in EXTRAPOLATIONS}:
@@ -96,7 +87,8 @@ def line_forecasts(
                 forecast, _warnings = forecast_line(figures_from_row(line.row), as_at, ForecastMethod(parent.method))
                 found.append((line, forecast.forecast_outturn_pence, forecast.method))
         else:
-            shares = _shares(parent.forecast_outturn_pence, [line.row["annual_budget_pence"] for line in lines])
+            budgets = [max(line.row["annual_budget_pence"], 0) for line in lines]
+            shares = apportion(parent.forecast_outturn_pence, budgets if any(budgets) else [1] * len(lines))
             found.extend((line, share, f"{parent.method} (shared)") for line, share in zip(lines, shares, strict=True))
     return found
 
@@ -156,3 +148,15 @@ def _holder_line(
         forecast_method=method,
         needs_commentary=needs_commentary(threshold, ytd_budget, ytd_budget - ytd_actual, annual, annual - forecast),
     )
+
+
+def ledger_roll_up(
+    workspace: Workspace, level: str, as_at: str | None = None, org_code: str | None = None
+) -> tuple[BudgetHolderReport, tuple[LineTotals, ...]]:
+    """Every line of the budget holders' report summed by ``level``: category, cost_centre, budget_holder or
+    organisation (see ``domain.trial_balance.roll_up``)."""
+    level = level.strip().lower().replace("-", "_")
+    if level not in ROLL_UP_LEVELS:
+        raise BadInput(f"unknown roll-up level {level!r} (one of: {', '.join(ROLL_UP_LEVELS)})")
+    report = budget_holder_report(workspace, None, as_at, org_code)
+    return report, roll_up(report.lines, level)

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from outturn.demo import trial_balance as demo_trial_balance
 from outturn.demo.activity import activity_path, generate_activity
 from outturn.demo.acute_ledger import ContractSpend, contract_map, short_trust_name
 from outturn.demo.contract_rules import demo_rules, write_contract_rules
@@ -71,6 +72,7 @@ from outturn.services.pack import PackFiles, PackRequest, build_pack, set_report
 from outturn.services.populations import import_populations
 from outturn.services.position import PositionError, compute_position
 from outturn.services.prescribing import import_prescribing
+from outturn.services.trial_balance import import_trial_balance
 from outturn.services.users import Role, add_user
 from outturn.services.workspace import Workspace, init_workspace
 from outturn.settings import SETTINGS_FILE, STORE_FILE, WAREHOUSE_FILE, default_reference_dir
@@ -341,6 +343,22 @@ def _ledger_month(lines: Sequence[LedgerLine], month: FinancialMonth) -> list[Le
     return [line for line in lines if line.year == month.year and line.month == month.number]
 
 
+def _import_ledger_to(workspace: Workspace, economy: SyntheticEconomy, month: FinancialMonth, inputs: Path) -> None:
+    """The ledger as it stood at ``month``'s close: the past years as the category ledger, this year as the
+    SYNTHETIC trial balance (cost centre x subjective code) with its mapping, which rolls up to the category
+    ledger to the penny (demo/trial_balance.py)."""
+    lines = _ledger_to(economy.ledger, month)
+    import_ledger(workspace, write_ledger(inputs / "ledger.csv", [line for line in lines if line.year != month.year]))
+    centres = demo_trial_balance.cost_centres(economy.ledger)
+    rows = demo_trial_balance.trial_balance_rows([line for line in lines if line.year == month.year], centres)
+    import_trial_balance(
+        workspace,
+        demo_trial_balance.write_trial_balance(inputs / "trial-balance.csv", rows),
+        mapping_path=demo_trial_balance.write_mapping(inputs / "ledger-mapping.csv", centres),
+        who="demo",
+    )
+
+
 def _prescribing(
     workspace: Workspace, inputs: Path, reference: Path, practices: Sequence[str], month: FinancialMonth, seed: int
 ) -> None:
@@ -389,7 +407,7 @@ def _monthly_cycle(
     before = month.year.month(month.number - 1) if month.number > 1 else None
     first = before or month
     step(f"{first}: importing the ledger, the SYNTHETIC savings plan (QIPP) and the month's prescribing")
-    import_ledger(workspace, write_ledger(inputs / "ledger.csv", _ledger_to(economy.ledger, first)))
+    _import_ledger_to(workspace, economy, first, inputs)
     _earlier_months(workspace, first, step)
     schemes, targets = synthetic_savings(allocations, month.year, first.number, seed)
     savings.import_workbook(workspace, write_savings_workbook(inputs / "savings.xlsx", schemes, targets), "demo")
@@ -398,7 +416,12 @@ def _monthly_cycle(
         return
     savings.close_month(workspace, before, "demo")
     step(f"{month}: importing the month's ledger, savings updates and prescribing")
-    import_ledger(workspace, write_ledger(inputs / f"ledger-{month.label}.csv", _ledger_month(economy.ledger, month)))
+    trial_balance = demo_trial_balance.trial_balance_rows(
+        _ledger_month(economy.ledger, month), demo_trial_balance.cost_centres(economy.ledger)
+    )
+    import_trial_balance(
+        workspace, demo_trial_balance.write_trial_balance(inputs / f"trial-balance-{month.label}.csv", trial_balance)
+    )
     _savings_updates(workspace, month, seed)
     _prescribing(workspace, inputs, reference, practices, month, seed)
 

@@ -44,6 +44,7 @@ __all__ = [
     "no_progress",
     "refuse_unless_replace",
     "sha256_of",
+    "store_ledger_lines",
     "store_warehouse_import",
     "warehouse_rows",
 ]
@@ -204,10 +205,28 @@ def import_ledger(
         subcategories=subcategories,
     )
     lines = _accept(*read, path)
+    return store_ledger_lines(workspace, path, sha256, lines, replace=replace, who=who, progress=progress)
+
+
+def store_ledger_lines(
+    workspace: Workspace,
+    path: Path,
+    sha256: str,
+    lines: Sequence[LedgerLine],
+    *,
+    replace: bool = False,
+    who: str = "",
+    progress: Progress = no_progress,
+    also: Callable[[Session], None] | None = None,
+) -> ImportSummary:
+    """Store ``lines`` read from ``path`` as ``import_ledger`` does (the replace and closed-month rules, the
+    import log), with ``also`` (when given) writing what goes with them in the same transaction."""
     progress("comparing")
     with workspace.store.transaction() as session:
         replacement = _check_replacement(session, path, sha256, lines, replace)
         progress("storing")
+        if also is not None:
+            also(session)
         record = repository.record_import(
             session,
             "ledger",

@@ -80,9 +80,9 @@ class LedgerLineRow(Base):
     actual_pence: Mapped[int | None] = mapped_column(BigInteger)
     one_off_pence: Mapped[int] = mapped_column(BigInteger, default=0)
     note: Mapped[str] = mapped_column(Text, default="")
-    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))
     cost_centre: Mapped[str] = mapped_column(String(40), default="", server_default="")
     subjective_code: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))
 
 
 class CostCentreRow(Base):
@@ -129,6 +129,7 @@ class LedgerMappingRuleRow(Base):
     category: Mapped[str] = mapped_column(String(40))
     subcategory: Mapped[str] = mapped_column(String(200), default="")
     budget_holder: Mapped[str] = mapped_column(String(200), default="")
+    parent: Mapped[str] = mapped_column(String(40), default="")  # the cost centre's parent in the tree
 
 
 class FinancialPlanRow(Base):

@@ -3,13 +3,23 @@ descriptions, and the versions of the mapping from codes to categories and budge
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from outturn.domain.ledger import CostCategory
+from outturn.domain.ledger_mapping import LedgerMapping, MappingRule, MappingVersion
 from outturn.domain.trial_balance import CostCentre
-from outturn.store.models import CostCentreRow, SubjectiveCodeRow
+from outturn.store.models import (
+    CostCentreRow,
+    LedgerMappingRuleRow,
+    LedgerMappingVersionRow,
+    SubjectiveCodeRow,
+)
+from outturn.store.repository import now
+from outturn.store.savings_repository import record_change
 
 
 def cost_centres(session: Session, org_codes: Collection[str]) -> dict[tuple[str, str], CostCentre]:
@@ -58,3 +68,86 @@ def save_subjective_descriptions(session: Session, descriptions: dict[str, str])
         else:
             row.description = description
     session.flush()
+
+
+def save_mapping(
+    session: Session, mapping: LedgerMapping, parents: Mapping[str, str], *, who: str, file_name: str, checksum: str
+) -> int:
+    """Store ``mapping`` as the next version (the newest applies), recorded in the audit trail; its number."""
+    latest = session.scalar(select(func.max(LedgerMappingVersionRow.version))) or 0
+    version = latest + 1
+    session.add(
+        LedgerMappingVersionRow(version=version, loaded_at=now(), loaded_by=who, file_name=file_name, checksum=checksum)
+    )
+    session.flush()
+    session.add_all(
+        LedgerMappingRuleRow(
+            version=version,
+            position=index,
+            cost_centre=rule.cost_centre,
+            subjective_code=rule.subjective_code,
+            category=rule.category.value,
+            subcategory=rule.subcategory,
+            budget_holder=rule.budget_holder,
+            parent=parents.get(rule.cost_centre, ""),
+        )
+        for index, rule in enumerate(mapping.rules, start=1)
+    )
+    record_change(
+        session,
+        who,
+        "ledger mapping",
+        str(version),
+        "load",
+        None,
+        {"file": file_name, "sha256": checksum, "rules": len(mapping.rules)},
+    )
+    session.flush()
+    return version
+
+
+def _version(session: Session, row: LedgerMappingVersionRow) -> MappingVersion:
+    rules = session.scalars(
+        select(LedgerMappingRuleRow)
+        .where(LedgerMappingRuleRow.version == row.version)
+        .order_by(LedgerMappingRuleRow.position)
+    ).all()
+    mapping = LedgerMapping(
+        tuple(
+            MappingRule(
+                cost_centre=rule.cost_centre,
+                subjective_code=rule.subjective_code,
+                category=CostCategory(rule.category),
+                subcategory=rule.subcategory,
+                budget_holder=rule.budget_holder,
+                row=rule.position,
+            )
+            for rule in rules
+        ),
+        version=row.version,
+    )
+    parents = {rule.cost_centre: rule.parent for rule in rules if rule.parent}
+    return MappingVersion(row.version, row.loaded_at, row.loaded_by, row.file_name, row.checksum, mapping, parents)
+
+
+def current_mapping(session: Session) -> MappingVersion | None:
+    """The newest version of the mapping, or None when none has been loaded."""
+    row = session.scalars(select(LedgerMappingVersionRow).order_by(LedgerMappingVersionRow.version.desc())).first()
+    return None if row is None else _version(session, row)
+
+
+def mapping_versions(session: Session) -> list[tuple[int, datetime, str, str, int]]:
+    """(version, loaded at, by whom, file, rules) of every version, newest first."""
+    statement = (
+        select(
+            LedgerMappingVersionRow.version,
+            LedgerMappingVersionRow.loaded_at,
+            LedgerMappingVersionRow.loaded_by,
+            LedgerMappingVersionRow.file_name,
+            func.count(LedgerMappingRuleRow.position),
+        )
+        .join(LedgerMappingRuleRow, LedgerMappingRuleRow.version == LedgerMappingVersionRow.version, isouter=True)
+        .group_by(LedgerMappingVersionRow.version)
+        .order_by(LedgerMappingVersionRow.version.desc())
+    )
+    return [(row[0], row[1], row[2], row[3], row[4]) for row in session.execute(statement)]

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from outturn.domain.errors import BadInput
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.reports.imports import import_document, import_rows, workbook_import_document
-from outturn.services import commentary, imports, savings
+from outturn.services import commentary, imports, savings, trial_balance
 from outturn.services.imports import ImportRefused
 from outturn.services.users import User
 from outturn.services.workspace import Workspace
@@ -36,6 +36,7 @@ SUFFIXES = frozenset({".csv", ".xlsx", ".xlsm"})
 HISTORY_ROWS = 50
 KINDS = {
     "ledger": "Ledger (budget and actual by month)",
+    "trial_balance": "Trial balance (cost centre x subjective, through the ledger mapping)",
     "plan": "Financial plan (allocations, control total)",
     "risks": "Risk register (risks and mitigations)",
     "savings": "Savings plan workbook (QIPP)",
@@ -68,6 +69,11 @@ def run_import(
         return import_document(summary)
     if kind == "commentary":
         return commentary.import_commentary(workspace, path, None, user.username)
+    if kind == "trial_balance":
+        summary = trial_balance.import_trial_balance(
+            workspace, path, replace=replace, expected_sha256=expected_sha256, who=user.username, progress=progress
+        )
+        return import_document(summary)
     if kind == "savings":
         return workbook_import_document(savings.import_workbook(workspace, path, user.username))
     if kind == "risks":

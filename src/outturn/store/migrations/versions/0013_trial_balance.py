@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.Column("category", sa.String(length=40), nullable=False),
         sa.Column("subcategory", sa.String(length=200), nullable=False),
         sa.Column("budget_holder", sa.String(length=200), nullable=False),
+        sa.Column("parent", sa.String(length=40), nullable=False),
         sa.ForeignKeyConstraint(["version"], ["ledger_mapping_versions.version"]),
         sa.PrimaryKeyConstraint("version", "position"),
     )
