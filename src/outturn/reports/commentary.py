@@ -9,7 +9,8 @@ from typing import Any
 
 from outturn.domain.commentary import Commentary, CommentedLine
 from outturn.domain.periods import FinancialMonth
-from outturn.domain.trial_balance import BudgetHolderLine, LineKey
+from outturn.domain.trial_balance import LineKey
+from outturn.reports.budget_holders import line_document
 
 
 def key_document(key: LineKey) -> dict[str, str]:
@@ -32,26 +33,8 @@ def commentary_document(commentary: Commentary) -> dict[str, Any]:
     }
 
 
-def line_document(line: BudgetHolderLine) -> dict[str, Any]:
-    return {
-        **key_document(line.key),
-        "cost_centre_description": line.cost_centre_description,
-        "subjective_description": line.subjective_description,
-        "category": line.category.value,
-        "subcategory": line.subcategory,
-        "budget_holder": line.budget_holder,
-        "annual_budget_pence": line.annual_budget_pence,
-        "ytd_budget_pence": line.ytd_budget_pence,
-        "ytd_actual_pence": line.ytd_actual_pence,
-        "ytd_variance_pence": line.ytd_variance_pence,
-        "forecast_outturn_pence": line.forecast_outturn_pence,
-        "forecast_variance_pence": line.forecast_variance_pence,
-        "forecast_method": line.forecast_method,
-        "needs_commentary": line.needs_commentary,
-    }
-
-
 def commented_line_document(item: CommentedLine) -> dict[str, Any]:
+    """A line as the budget holder's report shows it, with the month's commentary and last month's."""
     return {
         **line_document(item.line),
         "commentary": commentary_document(item.commentary) if item.commentary else None,
