@@ -1,5 +1,6 @@
 """A small trial-balance workspace for the commentary tests: one sub-ICB, four lines under three cost centres and
-two budget holders, as at M02 2025/26 (May 2025), forecast run-rate (YTD / 2 x 12), and its web accounts.
+two budget holders, imported as a trial balance through its mapping, as at M02 2025/26 (May 2025), forecast
+run-rate (YTD / 2 x 12), and its web accounts.
 
 The lines, worked by hand (£ a month budget; actuals M01, M02; YTD variance; forecast; forecast variance):
 
@@ -22,16 +23,14 @@ from pathlib import Path
 
 import pytest
 
-from outturn.domain.ledger import CostCategory, LedgerLine
 from outturn.domain.periods import FinancialYear
-from outturn.domain.trial_balance import CostCentre, LineKey
+from outturn.domain.trial_balance import LineKey
 from outturn.services import users
 from outturn.services.imports import import_organisations, import_plans
+from outturn.services.trial_balance import import_trial_balance
 from outturn.services.users import Role
 from outturn.services.workspace import Workspace, init_workspace, open_workspace
 from outturn.settings import record_settings
-from outturn.store import repository
-from outturn.store import trial_balance_repository as tb_store
 
 POUND = 100
 AS_AT = "2025-05"  # M02 of 2025/26
@@ -47,18 +46,20 @@ PLANS = """org_code,year,item,amount,description
 01A,2025/26,recurrent_allocation,£10m,
 01A,2025/26,control_total,£0,
 """
-# cost centre, subjective, category, subcategory, monthly budget £, actuals £ M01 and M02
+# cost centre, subjective, monthly budget £, actuals £ M01 and M02
 LINES = (
-    ("CC100", "5100", CostCategory.ACUTE, "Acute contracts", 50_000, (55_000, 60_000)),
-    ("CC200", "5200", CostCategory.MENTAL_HEALTH, "Mental health services", 50_000, (45_000, 45_000)),
-    ("CC200", "5210", CostCategory.MENTAL_HEALTH, "Mental health staff", 10_000, (10_000, 10_000)),
-    ("CC300", "6100", CostCategory.PRESCRIBING, "Drugs", 20_000, (30_000, 30_000)),
+    ("CC100", "5100", 50_000, (55_000, 60_000)),
+    ("CC200", "5200", 50_000, (45_000, 45_000)),
+    ("CC200", "5210", 10_000, (10_000, 10_000)),
+    ("CC300", "6100", 20_000, (30_000, 30_000)),
 )
-CENTRES = (
-    CostCentre("01A", "CC100", "Acute commissioning", "", ALICE),
-    CostCentre("01A", "CC200", "Mental health", "", BOB),
-    CostCentre("01A", "CC300", "Prescribing", "", ALICE),
-)
+CENTRES = {"CC100": "Acute commissioning", "CC200": "Mental health", "CC300": "Prescribing"}
+MAPPING = f"""Cost Centre,Subjective,Category,Subcategory,Budget Holder
+CC100,any,acute,Acute contracts,{ALICE}
+CC200,5200,mental_health,Mental health services,{BOB}
+CC200,5210,mental_health,Mental health staff,{BOB}
+CC300,any,prescribing,Drugs,{ALICE}
+"""
 DRUGS = LineKey("01A", "CC300", "6100")
 ACUTE = LineKey("01A", "CC100", "5100")
 MH_SERVICES = LineKey("01A", "CC200", "5200")
@@ -72,15 +73,14 @@ PASSWORDS = {
 }
 
 
-def _ledger() -> list[LedgerLine]:
-    lines = []
-    for centre, subjective, category, subcategory, budget, actuals in LINES:
-        for month in range(1, 13):
-            actual = actuals[month - 1] * POUND if month <= len(actuals) else None
-            lines.append(
-                LedgerLine("01A", YEAR, month, category, subcategory, budget * POUND, actual, 0, "", centre, subjective)
-            )
-    return lines
+def trial_balance_csv() -> str:
+    """ISFE-style headers; months M01-M12 of 2025/26, actuals in M01-M02 only."""
+    rows = ["Entity,Financial Year,Period,Cost Centre,Cost Centre Description,Subjective,Budget,Actual"]
+    for month in range(1, 13):
+        for centre, subjective, budget, actuals in LINES:
+            actual = str(actuals[month - 1]) if month <= len(actuals) else ""
+            rows.append(f"01A,2025/26,M{month:02d},{centre},{CENTRES[centre]},{subjective},{budget},{actual}")
+    return "\n".join(rows) + "\n"
 
 
 def build_commentary_workspace(root: Path, store_url: str | None = None) -> Workspace:
@@ -89,15 +89,12 @@ def build_commentary_workspace(root: Path, store_url: str | None = None) -> Work
     init_workspace(root / "ws", default_org="01A", default_as_at=AS_AT, reference_dir=root, store_url=store_url).close()
     record_settings(root / "ws", {"forecast_method": "run-rate"})
     workspace = open_workspace(root / "ws")
-    for name, text in (("organisations.csv", ORGANISATIONS), ("plans.csv", PLANS)):
+    files = {"organisations.csv": ORGANISATIONS, "plans.csv": PLANS, "tb.csv": trial_balance_csv(), "map.csv": MAPPING}
+    for name, text in files.items():
         (root / name).write_text(text, encoding="utf-8")
     import_organisations(workspace, root / "organisations.csv")
     import_plans(workspace, root / "plans.csv")
-    lines = _ledger()
-    with workspace.store.transaction() as session:
-        record = repository.record_import(session, "ledger", "trial-balance.csv", "0" * 64, len(lines), who="setup")
-        repository.replace_ledger_months(session, lines, record.id)
-        tb_store.save_cost_centres(session, CENTRES)
+    import_trial_balance(workspace, root / "tb.csv", mapping_path=root / "map.csv", who="setup")
     users.add_user(workspace, "fiona", PASSWORDS["fiona"], Role.FINANCE)
     users.add_user(workspace, "alice", PASSWORDS["alice"], Role.BUDGET_HOLDER, budget_holder=ALICE)
     users.add_user(workspace, "bob", PASSWORDS["bob"], Role.BUDGET_HOLDER, budget_holder=BOB)
