@@ -400,3 +400,11 @@ def test_a_budget_holder_account_names_its_holder(commentary_workspace: Workspac
         commentary_workspace, "erin", "erin-password-1234", Role.BUDGET_HOLDER, budget_holder=" Bob  Mental "
     )
     assert (made.budget_holder, made.visible_orgs, made.can_edit, made.home) == (BOB, frozenset(), False, "/commentary")
+
+
+def test_finance_narrows_the_page_to_one_holder(client: TestClient) -> None:
+    _sign_in(client, "fiona")
+    page = client.get("/commentary").text
+    assert "holder=Alice%20Acute" in page and "holder=Bob%20Mental" in page
+    narrowed = client.get("/commentary", params={"holder": BOB}).text
+    assert "CC200 / 5200" in narrowed and "CC300" not in narrowed and "all lines" in narrowed

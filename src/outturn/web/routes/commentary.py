@@ -87,7 +87,10 @@ async def _page(
     for line in document["lines"]:
         line["anchor"] = line_anchor(line["org_code"], line["cost_centre"], line["subjective_code"])
         line["writable"] = may_write(user)
-    return {"doc": document, "active": "commentary", "holder": holder, **extra}
+    # finance, admin and board may narrow the page to one holder's lines (a budget holder sees only their own)
+    holders = sorted({line["budget_holder"] for line in document["lines"] if line["budget_holder"]})
+    choices = [] if user.role is Role.BUDGET_HOLDER else holders if holder is None else [holder]
+    return {"doc": document, "active": "commentary", "holder": holder, "holder_choices": choices, **extra}
 
 
 @router.get("/commentary", include_in_schema=False)
