@@ -10,7 +10,7 @@ import typer
 
 from outturn.cli._common import cell, console, current_user, emit, emit_rows, workspace_from
 from outturn.cli.command import command
-from outturn.cli.options import AsAtOption, OrgOption, OutputFormat
+from outturn.cli.options import AsAtOption, OrgCodeOption, OrgOption, OutputFormat
 from outturn.domain.money import format_pounds
 from outturn.services import commentary
 from outturn.services.commentary import LineKey
@@ -18,7 +18,6 @@ from outturn.services.commentary import LineKey
 HolderOption = Annotated[
     str | None, typer.Option(help="Only this budget holder's lines (the name as the ledger's mapping has it)")
 ]
-OrgCodeArgument = Annotated[str, typer.Option("--org", help="The line's organisation code")]
 CostCentreOption = Annotated[
     str, typer.Option(help="The line's cost centre (for a category-level ledger: the category, e.g. acute)")
 ]
@@ -101,7 +100,7 @@ def commentary_list(
 @command()
 def commentary_write(
     ctx: typer.Context,
-    org: OrgCodeArgument,
+    org: OrgCodeOption,
     cost_centre: CostCentreOption,
     version: VersionOption,
     subjective: SubjectiveOption = "",
@@ -137,13 +136,11 @@ def commentary_write(
 def commentary_import(
     ctx: typer.Context,
     file: FileArgument,
-    as_at: Annotated[
-        str | None,
-        typer.Option("--as-at", help="A month of the year the file is for, YYYY-MM (default: the workspace's)"),
-    ] = None,
+    as_at: AsAtOption = None,
     fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
-    """Import commentary from a file: org, cost centre, subjective, month, commentary (one row per line and month).
+    """Import commentary from a file: org, cost centre, subjective, month, commentary (one row per line and month;
+    the months are of the year of --as-at).
     A file with any problem (a bad cell, a line the ledger does not hold) stores nothing and lists every problem
     with its row and column. Each row becomes its line's commentary for its month (a new version where there is
     one); every change is in the audit trail and the import in the import log."""
@@ -161,7 +158,7 @@ def commentary_import(
 @command()
 def commentary_history(
     ctx: typer.Context,
-    org: OrgCodeArgument,
+    org: OrgCodeOption,
     cost_centre: CostCentreOption,
     subjective: SubjectiveOption = "",
     as_at: AsAtOption = None,
