@@ -27,7 +27,7 @@ from outturn.domain.commentary import (
     pack_digest,
 )
 from outturn.domain.errors import BadInput, NotFound
-from outturn.domain.periods import FinancialMonth
+from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.domain.trial_balance import BudgetHolderLine, LineKey
 from outturn.ingest.commentary import read_commentary
@@ -64,8 +64,11 @@ def audit_key(key: LineKey, month: FinancialMonth) -> str:
     return f"{month.year.label} {month.label} {key.label}"[:AUDIT_KEY_LENGTH]
 
 
-def _previous(month: FinancialMonth) -> FinancialMonth | None:
-    return month.year.month(month.number - 1) if month.number > 1 else None
+def _previous(month: FinancialMonth) -> FinancialMonth:
+    """Last month: M12 of the year before for M01 (a line's commentary carries over the year end)."""
+    return (
+        month.year.month(month.number - 1) if month.number > 1 else FinancialYear(month.year.start_year - 1).month(12)
+    )
 
 
 def _same_holder(line: BudgetHolderLine, holder: str | None) -> bool:
@@ -83,7 +86,7 @@ def commented_lines(
     before = _previous(month)
     with workspace.store.reading() as session:
         this_month = store.month_commentary(session, month, orgs)
-        last_month = store.month_commentary(session, before, orgs) if before else {}
+        last_month = store.month_commentary(session, before, orgs)
     items = (CommentedLine(line, this_month.get(line.key), last_month.get(line.key)) for line in report.lines)
     return month, commentary_order(items)
 
