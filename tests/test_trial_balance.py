@@ -5,7 +5,9 @@ Figures are worked by hand in each test (pounds, then pence); forecasts are run-
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,9 @@ from outturn.domain.periods import FinancialYear
 from outturn.domain.populations import PopulationTotals
 from outturn.domain.trial_balance import UNASSIGNED_HOLDER, LineKey, roll_up
 from outturn.ingest.trial_balance import read_mapping, read_trial_balance
-from outturn.services.budget_holders import budget_holder_report
+from outturn.reports.position import position_document
+from outturn.services.budget_holders import budget_holder_report, holder_cost_centres
+from outturn.services.demo import DemoResult
 from outturn.services.imports import ReplaceRequired, import_ledger, import_organisations, import_plans
 from outturn.services.position import compute_position
 from outturn.services.trial_balance import (
@@ -34,6 +38,7 @@ from outturn.services.trial_balance import (
 )
 from outturn.services.workspace import Workspace, init_workspace, open_workspace
 from outturn.settings import record_settings
+from outturn.store import repository
 from outturn.store.models import LedgerLineRow, LedgerMappingVersionRow
 from web_helpers import app_client, csrf_from, sign_in, web_workspace
 
@@ -217,6 +222,10 @@ def test_a_trial_balance_rolls_up_by_category_cost_centre_holder_and_organisatio
     # 130,000 x 6 = 780,000 against 12 x 50,000 = 600,000: -180,000 (30%): the one line needing commentary
     assert line.forecast_outturn_pence == 780_000 * POUND and line.forecast_method == "run-rate"
     assert report.needing_commentary == (line,)
+    assert [(centre.code, centre.parent_code) for centre in holder_cost_centres(tb_workspace, "J Jones")] == [
+        ("200", "20"),
+        ("300", ""),
+    ]
     assert [item.key for item in budget_holder_report(tb_workspace, holder="j jones").lines] == [
         LineKey("01A", "200", "5110"),
         LineKey("01A", "300", "5800"),
@@ -269,6 +278,7 @@ def test_mapping_versions_are_kept_with_who_and_when(tb_workspace: Workspace, tm
     (tmp_path / "mapping2.csv").write_text(MAPPING.replace("J Jones", "K Patel"), encoding="utf-8")
     summary = import_mapping(tb_workspace, tmp_path / "mapping2.csv", who="analyst")
     assert (summary.version, summary.rules) == (2, 4)
+    assert import_mapping(tb_workspace, tmp_path / "mapping2.csv", who="analyst").version == 2  # the same file
     versions = mapping_versions(tb_workspace)
     assert [(item[0], item[2], item[3], item[4]) for item in versions] == [
         (2, "analyst", "mapping2.csv", 4),
@@ -408,3 +418,45 @@ def test_the_demo_trial_balance_rolls_up_to_the_category_ledger_to_the_penny(tmp
     }
     one_offs = [line for line in mapped.lines if line.one_off_pence]
     assert len(one_offs) == 2 and all(line.note.endswith("(SYNTHETIC one-off)") for line in one_offs)
+
+
+def _category_level(lines: Iterable[LedgerLine]) -> list[LedgerLine]:
+    """Trial-balance lines summed in plain Python into one line per organisation, month, category, subcategory."""
+    summed: dict[tuple[object, ...], LedgerLine] = {}
+    for line in lines:
+        key = (line.org_code, line.year, line.month, line.category, line.subcategory)
+        found = summed.get(key)
+        if found is None:
+            summed[key] = replace(line, cost_centre="", subjective_code="")
+            continue
+        actual = found.actual_pence
+        if line.actual_pence is not None:
+            actual = (actual or 0) + line.actual_pence
+        summed[key] = replace(
+            found,
+            budget_pence=found.budget_pence + line.budget_pence,
+            actual_pence=actual,
+            one_off_pence=found.one_off_pence + line.one_off_pence,
+            note=found.note or line.note,
+        )
+    return list(summed.values())
+
+
+def test_the_demo_position_is_the_same_from_its_trial_balance_as_from_the_category_ledger(
+    small_demo: DemoResult, tmp_path: Path
+) -> None:
+    """The demo's headline does not move: its position from the trial balance it imports equals the position from
+    the same ledger summed back to category lines (stored in place of the trial balance's), figure for figure."""
+    shutil.copytree(small_demo.workspace, tmp_path / "ws")
+    with open_workspace(tmp_path / "ws") as workspace:
+        from_trial_balance = position_document(compute_position(workspace))
+        with workspace.store.transaction() as session:
+            months = [(org, year, month) for org, year, month, _lines in repository.ledger_periods(session)]
+            stored = repository.ledger_lines_in_months(session, months)
+            assert sum(1 for line in stored if line.cost_centre) > 1_000
+            rolled = _category_level(stored)
+            record = repository.record_import(session, "ledger", "rolled-up.csv", "0" * 64, len(rolled))
+            repository.replace_ledger_months(session, rolled, record.id)
+        from_category_ledger = position_document(compute_position(workspace))
+    assert from_category_ledger == from_trial_balance
+    assert from_trial_balance == position_document(small_demo.position)

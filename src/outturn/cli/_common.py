@@ -182,6 +182,7 @@ HINTS = {
     "contracts": "import one with `outturn contracts import FILE`",
     "plan": "import one with `outturn plan import FILE`",
     "contract-map": "map contracts to ledger lines with `outturn contracts map FILE`",
+    "ledger-mapping": "give --mapping FILE, or load one with `outturn ledger mapping import FILE`",
     "line-methods": "set the lines' method with `outturn forecast method set`",
     "actual": "give --actual FILE, or --actual-from ledger or plans",
     "practice": "pass --org naming a practice in the workspace",

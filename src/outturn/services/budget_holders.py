@@ -160,3 +160,10 @@ def ledger_roll_up(
         raise BadInput(f"unknown roll-up level {level!r} (one of: {', '.join(ROLL_UP_LEVELS)})")
     report = budget_holder_report(workspace, None, as_at, org_code)
     return report, roll_up(report.lines, level)
+
+
+def holder_cost_centres(workspace: Workspace, holder: str) -> list[CostCentre]:
+    """The cost centres ``holder`` answers for (names compared without regard to case), every organisation's."""
+    with workspace.store.reading() as session:
+        centres = tb_store.all_cost_centres(session)
+    return [centre for centre in centres if centre.budget_holder.casefold() == holder.strip().casefold()]

@@ -343,18 +343,21 @@ def _ledger_month(lines: Sequence[LedgerLine], month: FinancialMonth) -> list[Le
     return [line for line in lines if line.year == month.year and line.month == month.number]
 
 
-def _import_ledger_to(workspace: Workspace, economy: SyntheticEconomy, month: FinancialMonth, inputs: Path) -> None:
-    """The ledger as it stood at ``month``'s close: the past years as the category ledger, this year as the
-    SYNTHETIC trial balance (cost centre x subjective code) with its mapping, which rolls up to the category
-    ledger to the penny (demo/trial_balance.py)."""
-    lines = _ledger_to(economy.ledger, month)
-    import_ledger(workspace, write_ledger(inputs / "ledger.csv", [line for line in lines if line.year != month.year]))
+def _import_ledger(
+    workspace: Workspace, economy: SyntheticEconomy, lines: Sequence[LedgerLine], year: FinancialYear, path: Path
+) -> None:
+    """``lines`` as the category ledger in ``path``, then this year's as the SYNTHETIC trial balance (cost centre x
+    subjective code; demo/trial_balance.py) with its mapping, replacing this year's category lines with the
+    trial balance's, which roll up to them to the penny: every figure the demo shows stays as the category
+    ledger's, and the import log shows the trial balance replacing them."""
+    import_ledger(workspace, write_ledger(path, lines), replace=True)  # over the trial balance's budget-only lines
     centres = demo_trial_balance.cost_centres(economy.ledger)
-    rows = demo_trial_balance.trial_balance_rows([line for line in lines if line.year == month.year], centres)
+    rows = demo_trial_balance.trial_balance_rows([line for line in lines if line.year == year], centres)
     import_trial_balance(
         workspace,
-        demo_trial_balance.write_trial_balance(inputs / "trial-balance.csv", rows),
-        mapping_path=demo_trial_balance.write_mapping(inputs / "ledger-mapping.csv", centres),
+        demo_trial_balance.write_trial_balance(path.with_name(path.name.replace("ledger", "trial-balance")), rows),
+        mapping_path=demo_trial_balance.write_mapping(path.with_name("ledger-mapping.csv"), centres),
+        replace=True,
         who="demo",
     )
 
@@ -407,7 +410,7 @@ def _monthly_cycle(
     before = month.year.month(month.number - 1) if month.number > 1 else None
     first = before or month
     step(f"{first}: importing the ledger, the SYNTHETIC savings plan (QIPP) and the month's prescribing")
-    _import_ledger_to(workspace, economy, first, inputs)
+    _import_ledger(workspace, economy, _ledger_to(economy.ledger, first), month.year, inputs / "ledger.csv")
     _earlier_months(workspace, first, step)
     schemes, targets = synthetic_savings(allocations, month.year, first.number, seed)
     savings.import_workbook(workspace, write_savings_workbook(inputs / "savings.xlsx", schemes, targets), "demo")
@@ -416,12 +419,8 @@ def _monthly_cycle(
         return
     savings.close_month(workspace, before, "demo")
     step(f"{month}: importing the month's ledger, savings updates and prescribing")
-    trial_balance = demo_trial_balance.trial_balance_rows(
-        _ledger_month(economy.ledger, month), demo_trial_balance.cost_centres(economy.ledger)
-    )
-    import_trial_balance(
-        workspace, demo_trial_balance.write_trial_balance(inputs / f"trial-balance-{month.label}.csv", trial_balance)
-    )
+    month_lines = _ledger_month(economy.ledger, month)
+    _import_ledger(workspace, economy, month_lines, month.year, inputs / f"ledger-{month.label}.csv")
     _savings_updates(workspace, month, seed)
     _prescribing(workspace, inputs, reference, practices, month, seed)
 

@@ -116,12 +116,15 @@ def _mapped(
         spellings: dict[str, str] = {}
         for spelt in repository.ledger_subcategories(session):
             first_spelling(spelt, spellings)
-    if read is None and stored is None:
+    if read is not None:
+        mapping, parents = read.mapping, read.parents
+    elif stored is not None:
+        mapping, parents = stored.mapping, dict(stored.parents)
+    else:
         raise MappingError(
             f"{path.name} was not imported: no ledger mapping has been loaded; give one with the trial balance",
             needs="ledger-mapping",
         )
-    mapping, parents = (read.mapping, read.parents) if read else (stored.mapping, stored.parents)  # type: ignore[union-attr]
     rows, problems = read_trial_balance(path, known_org_codes=known, sheet=sheet, header_row=header_row)
     if problems:
         raise ProblemsError(problems, f"{path.name} was not imported: {len(problems)} problem(s), nothing stored")

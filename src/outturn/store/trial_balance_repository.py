@@ -73,8 +73,12 @@ def save_subjective_descriptions(session: Session, descriptions: dict[str, str])
 def save_mapping(
     session: Session, mapping: LedgerMapping, parents: Mapping[str, str], *, who: str, file_name: str, checksum: str
 ) -> int:
-    """Store ``mapping`` as the next version (the newest applies), recorded in the audit trail; its number."""
-    latest = session.scalar(select(func.max(LedgerMappingVersionRow.version))) or 0
+    """Store ``mapping`` as the next version (the newest applies), recorded in the audit trail; its number. The
+    same file as the newest version's (by checksum) is that version, not a new one."""
+    newest = session.scalars(select(LedgerMappingVersionRow).order_by(LedgerMappingVersionRow.version.desc())).first()
+    if newest is not None and newest.checksum == checksum:
+        return newest.version
+    latest = newest.version if newest is not None else 0
     version = latest + 1
     session.add(
         LedgerMappingVersionRow(version=version, loaded_at=now(), loaded_by=who, file_name=file_name, checksum=checksum)
@@ -151,3 +155,9 @@ def mapping_versions(session: Session) -> list[tuple[int, datetime, str, str, in
         .order_by(LedgerMappingVersionRow.version.desc())
     )
     return [(row[0], row[1], row[2], row[3], row[4]) for row in session.execute(statement)]
+
+
+def all_cost_centres(session: Session) -> list[CostCentre]:
+    """Every organisation's cost centres, by organisation and code."""
+    rows = session.scalars(select(CostCentreRow).order_by(CostCentreRow.org_code, CostCentreRow.code))
+    return [CostCentre(row.org_code, row.code, row.description, row.parent_code, row.budget_holder) for row in rows]
