@@ -394,10 +394,14 @@ def test_a_commentary_file_uploads_as_an_import(commentary_workspace: Workspace,
 def test_a_budget_holder_account_names_its_holder(commentary_workspace: Workspace) -> None:
     with pytest.raises(UserError, match="needs the budget holder's name"):
         users.add_user(commentary_workspace, "carol", "carol-password-123", Role.BUDGET_HOLDER)
+    with pytest.raises(UserError, match="no cost centre has 'Carol Typo' as its budget holder"):
+        users.add_user(
+            commentary_workspace, "carol", "carol-password-123", Role.BUDGET_HOLDER, budget_holder="Carol Typo"
+        )
     with pytest.raises(UserError, match="only budget holder users"):
         users.add_user(commentary_workspace, "dave", "dave-password-1234", Role.FINANCE, budget_holder=ALICE)
     made = users.add_user(
-        commentary_workspace, "erin", "erin-password-1234", Role.BUDGET_HOLDER, budget_holder=" Bob  Mental "
+        commentary_workspace, "erin", "erin-password-1234", Role.BUDGET_HOLDER, budget_holder=" bob  MENTAL "
     )
     assert (made.budget_holder, made.visible_orgs, made.can_edit, made.home) == (BOB, frozenset(), False, "/commentary")
 

@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from outturn.domain.errors import BadInput
 from outturn.domain.organisations import OrgKind
+from outturn.services.budget_holders import holder_cost_centres
 from outturn.services.workspace import Workspace
 from outturn.store import repository
 from outturn.store import users_repository as store
@@ -168,6 +169,14 @@ def _user(workspace: Workspace, record: store.UserRecord) -> User:
     )
 
 
+def _mapped_holder(workspace: Workspace, holder: str) -> str:
+    """The holder's name as the ledger's mapping spells it; ``UserError`` when no cost centre names them."""
+    centres = holder_cost_centres(workspace, holder)
+    if not centres:
+        raise UserError(f"no cost centre has {holder!r} as its budget holder: load the ledger's mapping first")
+    return centres[0].budget_holder
+
+
 def add_user(
     workspace: Workspace,
     username: str,
@@ -188,9 +197,10 @@ def add_user(
         raise UserError(
             "a budget holder user needs the budget holder's name, as the ledger's mapping spells it"
             if role is Role.BUDGET_HOLDER
-            else "only budget holder users are tied to a budget holder",
-            needs="budget holder" if role is Role.BUDGET_HOLDER else None,
+            else "only budget holder users are tied to a budget holder"
         )
+    if holder is not None:
+        holder = _mapped_holder(workspace, holder)
     with workspace.store.transaction() as session:
         if role is Role.PRACTICE:
             tree = repository.org_tree(session)
