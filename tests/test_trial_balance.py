@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from outturn.demo import trial_balance as demo_trial_balance
@@ -22,7 +24,7 @@ from outturn.domain.ledger import CostCategory, LedgerLine
 from outturn.domain.ledger_mapping import ANY, LedgerMapping, MappingRule, map_trial_balance, normalise_pattern
 from outturn.domain.periods import FinancialYear
 from outturn.domain.populations import PopulationTotals
-from outturn.domain.trial_balance import UNASSIGNED_HOLDER, LineKey, roll_up
+from outturn.domain.trial_balance import UNASSIGNED_HOLDER, BudgetHolderLine, LineKey, roll_up
 from outturn.ingest.trial_balance import read_mapping, read_trial_balance
 from outturn.reports.position import position_document
 from outturn.services.budget_holders import budget_holder_report, holder_cost_centres
@@ -460,3 +462,56 @@ def test_the_demo_position_is_the_same_from_its_trial_balance_as_from_the_catego
         from_category_ledger = position_document(compute_position(workspace))
     assert from_category_ledger == from_trial_balance
     assert from_trial_balance == position_document(small_demo.position)
+
+
+# --- properties: the parts sum to the whole --------------------------------------------------------------------
+
+AMOUNTS = st.integers(min_value=-(10**11), max_value=10**11)
+
+
+@given(budget=AMOUNTS, actual=st.one_of(st.none(), AMOUNTS), category=st.sampled_from(list(CostCategory)))
+def test_a_demo_line_split_over_subjective_codes_sums_to_the_penny(
+    budget: int, actual: int | None, category: CostCategory
+) -> None:
+    line = LedgerLine("AAA", FinancialYear(2025), 3, category, "A line", budget, actual)
+    centres = demo_trial_balance.cost_centres([line])
+    rows = list(demo_trial_balance.trial_balance_rows([line], centres))
+    assert sum(row.budget_pence for row in rows) == budget
+    if actual is None:
+        assert all(row.actual_pence is None for row in rows)
+    else:
+        assert sum(row.actual_pence or 0 for row in rows) == actual
+    assert len({(row.cost_centre, row.subjective_code) for row in rows}) == len(rows)
+
+
+def _holder_line(number: int, figures: tuple[int, int, int, int]) -> BudgetHolderLine:
+    category = list(CostCategory)[number % len(CostCategory)]
+    annual, ytd_budget, ytd_actual, forecast = figures
+    return BudgetHolderLine(
+        key=LineKey(f"O{number % 3}", f"C{number % 5}", f"S{number}"),
+        cost_centre_description="",
+        subjective_description="",
+        category=category,
+        subcategory="",
+        budget_holder=f"H{number % 4}",
+        annual_budget_pence=annual,
+        ytd_budget_pence=ytd_budget,
+        ytd_actual_pence=ytd_actual,
+        forecast_outturn_pence=forecast,
+        forecast_method="run-rate",
+        needs_commentary=number % 2 == 0,
+    )
+
+
+@given(st.lists(st.tuples(AMOUNTS, AMOUNTS, AMOUNTS, AMOUNTS), max_size=30))
+def test_every_roll_up_sums_to_the_lines(figures: list[tuple[int, int, int, int]]) -> None:
+    lines = [_holder_line(number, item) for number, item in enumerate(figures)]
+    for level in ("category", "cost_centre", "budget_holder", "organisation"):
+        totals = roll_up(lines, level)
+        assert sum(total.lines for total in totals) == len(lines)
+        assert sum(total.needing_commentary for total in totals) == sum(line.needs_commentary for line in lines)
+        for field in ("annual_budget_pence", "ytd_budget_pence", "ytd_actual_pence", "forecast_outturn_pence"):
+            assert sum(getattr(total, field) for total in totals) == sum(getattr(line, field) for line in lines)
+        assert sum(total.forecast_variance_pence for total in totals) == sum(
+            line.forecast_variance_pence for line in lines
+        )
