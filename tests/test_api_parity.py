@@ -123,6 +123,12 @@ PAIRS = (
         part=lambda document: document["movement"],
         api_only={"from": "the close the movement starts from: the command is given it", "to": "likewise its end"},
     ),
+    Pair("commentary list", ["commentary", "list", "--as-at", "2025-09"], "/api/commentary?as_at=2025-09"),
+    Pair(
+        "commentary list of a holder",
+        ["commentary", "list", "--holder", "nobody", "--as-at", "2025-09"],
+        "/api/commentary?holder=nobody&as_at=2025-09",
+    ),
     Pair(
         "scenario run",
         ["scenario", "run", "{scenario}"],
@@ -243,6 +249,30 @@ def test_a_change_answers_the_same_from_the_cli_and_the_api(
     result = CliRunner().invoke(cli, ["--workspace", str(tmp_path / "cli" / "ws"), *command, "--format", "json"])
     assert (result.exit_code, response.status_code) == (exit_code, status), result.output + response.text
     assert json.loads(result.stdout) == response.json()
+
+
+def test_commentary_written_answers_the_same_from_the_cli_and_the_api(
+    web_workspace_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A line's commentary written by the command (as fiona) on one copy and posted to the API (signed in as fiona)
+    on another: the same document but for the moment each was written."""
+    monkeypatch.delenv("OUTTURN_REFERENCE_DIR", raising=False)  # as web_helpers.web_workspace
+    monkeypatch.setenv("OUTTURN_USER", "fiona")
+    copy_workspace(web_workspace_template, tmp_path / "cli").close()
+    for_api = copy_workspace(web_workspace_template, tmp_path / "api")
+    body = {"org_code": "01A", "cost_centre": "acute", "subjective_code": "Trust A", "version": 0,
+            "text": "Trust A's activity is 10% above plan.", "as_at": "2025-09"}  # fmt: skip
+    with TestClient(create_app(for_api.settings, AT_ONCE)) as client:
+        response = client.post("/api/commentary", json=body, headers={"X-CSRF-Token": sign_in(client, "fiona")})
+    for_api.close()
+    command = ["commentary", "write", "--org", "01A", "--cost-centre", "acute", "--subjective", "Trust A",
+               "--version", "0", "--text", "Trust A's activity is 10% above plan.", "--as-at", "2025-09"]  # fmt: skip
+    result = CliRunner().invoke(cli, ["--workspace", str(tmp_path / "cli" / "ws"), *command, "--format", "json"])
+    assert (result.exit_code, response.status_code) == (0, 200), result.output + response.text
+    from_cli, from_api = json.loads(result.stdout), response.json()
+    assert from_cli.pop("written_at") and from_api.pop("written_at")
+    assert from_cli == from_api
+    assert (from_api["author"], from_api["version"], from_api["month"]) == ("fiona", 1, "M06")
 
 
 def test_a_measure_that_cannot_be_benchmarked_gets_the_commands_reason(

@@ -12,6 +12,7 @@ from outturn.cli import (
     activity,
     benchmark,
     challenges,
+    commentary,
     contract_reconciliation,
     contracts,
     data,
@@ -185,6 +186,15 @@ def _register(root: typer.Typer) -> None:
             "Practice populations: list sizes by age and sex, ASTRO-PUs, NHS England weighted populations.",
             {"import": populations.populations_import, "show": populations.populations_show},
         ),
+        "commentary": _group(
+            "Commentary on ledger lines' variances, per line per month: list, write, import, history.",
+            {
+                "list": commentary.commentary_list,
+                "write": commentary.commentary_write,
+                "import": commentary.commentary_import,
+                "history": commentary.commentary_history,
+            },
+        ),
         "budgets": _group(
             "Indicative practice budgets, spend against them, distance from target, the incentive scheme.",
             {
@@ -206,7 +216,7 @@ def _register(root: typer.Typer) -> None:
         root.command(name)(function)
     root.add_typer(
         _group(
-            "Accounts for the web application: roles finance, practice, board, admin.",
+            "Accounts for the web application: roles finance, practice, board, admin, budget_holder.",
             {"add": serve.add, "list": serve.list_accounts},
         ),
         name="users",

@@ -79,8 +79,17 @@ def _read_password(from_stdin: bool) -> str:
 def add(
     ctx: typer.Context,
     username: Annotated[str, typer.Argument(help="User name to sign in with")],
-    role: Annotated[Role, typer.Option(help="finance (edits), practice (own practice and PCN), board (reads), admin")],
+    role: Annotated[
+        Role,
+        typer.Option(
+            help="finance (edits), practice (own practice and PCN), board (reads), admin, budget_holder (own lines' "
+            "commentary)"
+        ),
+    ],
     org: Annotated[str | None, typer.Option(help="The practice (ODS code) of a practice user")] = None,
+    holder: Annotated[
+        str | None, typer.Option(help="The budget holder a budget_holder user is, as the ledger's mapping names them")
+    ] = None,
     name: Annotated[str, typer.Option(help="Name shown on the pages")] = "",
     password_stdin: Annotated[
         bool, typer.Option(help="Read the password from the first line of standard input (else a prompt)")
@@ -92,10 +101,17 @@ def add(
     password = _read_password(password_stdin)
     with workspace_from(ctx) as workspace:
         try:
-            user = users.add_user(workspace, username, password, role, org_code=org, display_name=name)
+            user = users.add_user(
+                workspace, username, password, role, org_code=org, display_name=name, budget_holder=holder
+            )
         except UserError as error:
             raise BadInput(str(error)) from None
-    document = {"username": user.username, "role": user.role.value, "org_code": user.org_code}
+    document = {
+        "username": user.username,
+        "role": user.role.value,
+        "org_code": user.org_code,
+        "budget_holder": user.budget_holder,
+    }
     emit(fmt, document, lambda: console.print(f"added {user.username} ({user.role.value})", highlight=False))
 
 
@@ -104,7 +120,13 @@ def list_accounts(ctx: typer.Context, fmt: OutputFormat = OutputFormat.TABLE) ->
     """The accounts: user name, name shown, role and practice."""
     with workspace_from(ctx) as workspace:
         rows = [
-            {"username": u.username, "display_name": u.display_name, "role": u.role.value, "org_code": u.org_code}
+            {
+                "username": u.username,
+                "display_name": u.display_name,
+                "role": u.role.value,
+                "org_code": u.org_code,
+                "budget_holder": u.budget_holder,
+            }
             for u in users.list_users(workspace)
         ]
     emit_rows(
@@ -115,5 +137,6 @@ def list_accounts(ctx: typer.Context, fmt: OutputFormat = OutputFormat.TABLE) ->
             ("name", cell("display_name")),
             ("role", cell("role")),
             ("practice", cell("org_code")),
+            ("budget holder", cell("budget_holder")),
         ],
     )

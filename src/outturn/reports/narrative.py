@@ -151,18 +151,6 @@ class BenchmarkLine:
 
 
 @dataclass(frozen=True)
-class CommentaryQuote:
-    """A budget holder's commentary on a line of the ledger for the month, for the narrative to quote.
-
-    The place for issue 16's commentary: nothing fills it yet, and no sentence quotes it yet; the commentary part
-    adds the fields it needs, fills ``PackInputs.commentary`` in services/pack.py and writes the sentence here."""
-
-    line: str  # the ledger line or category commented on, as the reader knows it
-    month: str  # M08
-    text: str
-
-
-@dataclass(frozen=True)
 class NarrativeFigures:
     headline: Headline
     categories: tuple[CategoryMovement, ...] = ()
@@ -171,7 +159,6 @@ class NarrativeFigures:
     top_risks: tuple[RegisterLine, ...] = ()
     scenarios: tuple[ScenarioLine, ...] = ()
     benchmark: BenchmarkLine | None = None
-    commentary: tuple[CommentaryQuote, ...] = ()  # not quoted yet (issue 16's commentary part)
 
 
 # --- display rounding ----------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from outturn.domain.backtest import Backtest
 from outturn.domain.benchmark import Measure
+from outturn.domain.commentary import CommentaryDigest
 from outturn.domain.contract_reconciliation import Reconciliation
 from outturn.domain.forecast_history import HistoryMonth
 from outturn.domain.ledger import CostCategory
@@ -34,11 +35,11 @@ from outturn.domain.savings_rollup import Movement, RollupRow
 from outturn.domain.scenario_effects import ScenarioResult
 from outturn.domain.scenarios import Scenario
 from outturn.reports.benchmark import BenchmarkedRates
+from outturn.reports.commentary_narrative import commentary_sentences
 from outturn.reports.contracts import Statement
 from outturn.reports.narrative import (
     BenchmarkLine,
     CategoryMovement,
-    CommentaryQuote,
     ContractsSummary,
     Headline,
     NarrativeFigures,
@@ -197,7 +198,7 @@ class PackInputs:
     backtest: Backtest | None = None  # ``forecast backtest``
     forecast_history: ForecastHistory | None = None  # ``outturn position history``, to the pack's month
     contract_reconciliation: Reconciliation | None = None  # ``contracts reconcile``, the pack's contracts
-    commentary: Sequence[CommentaryQuote] = ()  # budget holders' commentary the narrative may quote (issue 16)
+    commentary: CommentaryDigest | None = None  # the budget holders' commentary the narrative quotes
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,7 @@ class BoardPack:
     backtest: Backtest | None = None
     forecast_history: ForecastHistory | None = None
     contract_reconciliation: Reconciliation | None = None
-    commentary: tuple[CommentaryQuote, ...] = ()
+    commentary: CommentaryDigest | None = None
 
     def name_of(self, code: str) -> str:
         return tidy_name(self.organisation_names.get(code, code))
@@ -447,11 +448,10 @@ def build_board_pack(inputs: PackInputs) -> BoardPack:
         top_risks=largest_risks(inputs.register),
         scenarios=_scenario_lines(inputs.scenarios),
         benchmark=_benchmark_line(inputs.benchmarks),
-        commentary=tuple(inputs.commentary),
     )
     return BoardPack(
         headline=top,
-        narrative=write_narrative(figures),
+        narrative=write_narrative(figures) + commentary_sentences(inputs.commentary),
         position=inputs.position,
         previous_position=inputs.previous_position,
         savings_total=inputs.savings_total,
@@ -469,7 +469,7 @@ def build_board_pack(inputs: PackInputs) -> BoardPack:
         backtest=inputs.backtest,
         forecast_history=inputs.forecast_history,
         contract_reconciliation=inputs.contract_reconciliation,
-        commentary=tuple(inputs.commentary),
+        commentary=inputs.commentary,
     )
 
 

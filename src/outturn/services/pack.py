@@ -43,6 +43,7 @@ from outturn.reports.pack_pdf import write_pdf
 from outturn.reports.pack_xlsx import write_xlsx
 from outturn.services import registers, savings
 from outturn.services.benchmark import DATE_COLUMNS, benchmark
+from outturn.services.commentary import CommentaryDigest, pack_commentary
 from outturn.services.contract_ledger import every_statement
 from outturn.services.contract_reconciliation import reconcile_contracts
 from outturn.services.contracts import ContractStatement
@@ -261,6 +262,15 @@ def set_report_notes(workspace: Workspace, notes: Sequence[str]) -> None:
     workspace.backend.store_table(NOTES_TABLE, pa.table({"note": pa.array(list(notes), pa.string())}))
 
 
+def _commentary(workspace: Workspace, org: str, as_at: str, notes: list[str]) -> CommentaryDigest | None:
+    """The budget holders' commentary on the organisation's largest variances, for the narrative."""
+    try:
+        return pack_commentary(workspace, org, as_at)
+    except BadInput as error:
+        notes.append(f"commentary not shown: {error}")
+        return None
+
+
 def gather_pack(
     workspace: Workspace, request: PackRequest = PackRequest(), progress: Progress | None = None
 ) -> BoardPack:
@@ -322,6 +332,7 @@ def gather_pack(
         backtest=backtest,
         forecast_history=ForecastHistory(*position_history(workspace, org, up_to=month)),
         contract_reconciliation=reconciled,
+        commentary=_commentary(workspace, org, as_at, notes),
     )
     return build_board_pack(inputs)
 

@@ -29,6 +29,7 @@ from argon2.profiles import CHEAPEST, get_default_parameters
 
 from outturn.domain.errors import BadInput
 from outturn.domain.organisations import OrgKind
+from outturn.services.budget_holders import holder_cost_centres
 from outturn.services.workspace import Workspace
 from outturn.store import repository
 from outturn.store import users_repository as store
@@ -70,6 +71,7 @@ class Role(StrEnum):
     PRACTICE = "practice"  # sees its own practice and PCN only
     BOARD = "board"  # reads everything, changes nothing
     ADMIN = "admin"  # everything finance can, and manages accounts
+    BUDGET_HOLDER = "budget_holder"  # sees its own cost centres' lines and writes their commentary
 
 
 class UserError(BadInput):
@@ -100,10 +102,16 @@ class User:
     role: Role
     org_code: str | None = None
     visible_orgs: frozenset[str] | None = None  # None: every organisation
+    budget_holder: str | None = None  # a budget holder user's name, as the ledger's mapping spells it
 
     @property
     def can_edit(self) -> bool:
         return self.role in (Role.FINANCE, Role.ADMIN)
+
+    @property
+    def home(self) -> str:
+        """The page a user who cannot see every organisation starts from."""
+        return "/commentary" if self.role is Role.BUDGET_HOLDER else f"/practices/{self.org_code}"
 
     @property
     def sees_everything(self) -> bool:
@@ -129,7 +137,10 @@ def _now() -> datetime:
 
 
 def _visible_orgs(workspace: Workspace, role: Role, org_code: str | None) -> frozenset[str] | None:
-    """A practice user sees its practice and the PCN the practice belongs to; everyone else sees everything."""
+    """A practice user sees its practice and the PCN the practice belongs to; a budget holder no organisation's
+    pages (only their own lines, on the commentary page); everyone else sees everything."""
+    if role is Role.BUDGET_HOLDER:
+        return frozenset()
     if role is not Role.PRACTICE:
         return None
     if org_code is None:
@@ -153,7 +164,16 @@ def _user(workspace: Workspace, record: store.UserRecord) -> User:
         role,
         record.org_code,
         _visible_orgs(workspace, role, record.org_code),
+        record.budget_holder,
     )
+
+
+def _mapped_holder(workspace: Workspace, holder: str) -> str:
+    """The holder's name as the ledger's mapping spells it; ``UserError`` when no cost centre names them."""
+    centres = holder_cost_centres(workspace, holder)
+    if not centres:
+        raise UserError(f"no cost centre has {holder!r} as its budget holder: load the ledger's mapping first")
+    return centres[0].budget_holder
 
 
 def add_user(
@@ -164,12 +184,22 @@ def add_user(
     *,
     org_code: str | None = None,
     display_name: str = "",
+    budget_holder: str | None = None,
 ) -> User:
     username = username.strip()
     if not username or len(username) > 100 or any(character.isspace() for character in username):
         raise UserError(f"user name {username!r}: 1 to 100 characters, no spaces")
     check_password(password)
     code = org_code.strip().upper() if org_code else None
+    holder = " ".join(budget_holder.split()) if budget_holder else None
+    if (role is Role.BUDGET_HOLDER) != (holder is not None):
+        raise UserError(
+            "a budget holder user needs the budget holder's name, as the ledger's mapping spells it"
+            if role is Role.BUDGET_HOLDER
+            else "only budget holder users are tied to a budget holder"
+        )
+    if holder is not None:
+        holder = _mapped_holder(workspace, holder)
     with workspace.store.transaction() as session:
         if role is Role.PRACTICE:
             tree = repository.org_tree(session)
@@ -180,7 +210,13 @@ def add_user(
         if store.user_by_name(session, username) is not None:
             raise UserError(f"user {username!r} already exists")
         record = store.add_user(
-            session, username, _workspace_hasher(workspace).hash(password), role.value, code, display_name.strip()
+            session,
+            username,
+            _workspace_hasher(workspace).hash(password),
+            role.value,
+            code,
+            display_name.strip(),
+            holder,
         )
     return _user(workspace, record)
 

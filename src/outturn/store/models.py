@@ -289,6 +289,29 @@ class AuditRow(Base):
     after_json: Mapped[str | None] = mapped_column(Text)
 
 
+class LineCommentaryRow(Base):
+    """A ledger line's commentary for a month (the line by its ``LineKey``); ``version`` rises with every change
+    (optimistic concurrency) and every change is written to the audit log (entity "commentary")."""
+
+    __tablename__ = "line_commentary"
+    __table_args__ = (
+        UniqueConstraint(
+            "year", "month", "org_code", "cost_centre", "subjective_code", name="uq_line_commentary_line_month"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    year: Mapped[int] = mapped_column(Integer)
+    month: Mapped[int] = mapped_column(Integer)
+    org_code: Mapped[str] = mapped_column(String(16))
+    cost_centre: Mapped[str] = mapped_column(String(200))
+    subjective_code: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(100))
+    written_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer)
+
+
 # --- provider contracts --------------------------------------------------------------------------------------
 
 
@@ -402,6 +425,7 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     role: Mapped[str] = mapped_column(String(20))
     org_code: Mapped[str | None] = mapped_column(String(16))  # a practice user's practice
+    budget_holder: Mapped[str | None] = mapped_column(String(200))  # a budget holder user's name as the mapping has it
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -22,20 +22,30 @@ class UserRecord:
     org_code: str | None
     active: bool
     password_hash: str
+    budget_holder: str | None = None
 
 
 def _record(row: UserRow) -> UserRecord:
-    return UserRecord(row.id, row.username, row.display_name, row.role, row.org_code, row.active, row.password_hash)
+    return UserRecord(
+        row.id, row.username, row.display_name, row.role, row.org_code, row.active, row.password_hash, row.budget_holder
+    )
 
 
 def add_user(
-    session: Session, username: str, password_hash: str, role: str, org_code: str | None, display_name: str
+    session: Session,
+    username: str,
+    password_hash: str,
+    role: str,
+    org_code: str | None,
+    display_name: str,
+    budget_holder: str | None = None,
 ) -> UserRecord:
     row = UserRow(
         username=username,
         password_hash=password_hash,
         role=role,
         org_code=org_code,
+        budget_holder=budget_holder,
         display_name=display_name,
         active=True,
         created_at=now(),

@@ -19,6 +19,7 @@ from outturn.domain.money import (
     format_thousands,
 )
 from outturn.domain.year_end import TEMPLATE_LABELS
+from outturn.services.users import User
 from outturn.web.cache import Cached
 from outturn.web.security import csrf_token_for, optional_user
 
@@ -33,9 +34,11 @@ NAVIGATION = (
     ("prescribing", "/prescribing", "Prescribing"),
     ("scenarios", "/scenarios", "Scenarios"),
     ("close", "/close", "Close"),
+    ("commentary", "/commentary", "Commentary"),
     ("imports", "/imports", "Imports"),
 )
 PRACTICE_NAVIGATION = (("practices", "/practices", "My practice"), ("prescribing", "/prescribing", "Prescribing"))
+BUDGET_HOLDER_NAVIGATION = (("commentary", "/commentary", "My lines"),)
 
 
 def _percent(value: float | str | None, places: int = 0) -> str:
@@ -75,12 +78,20 @@ def figures_headers(cached: Cached[Any]) -> dict[str, str]:
     }
 
 
+def _navigation(user: User | None) -> tuple[tuple[str, str, str], ...]:
+    if user is None:
+        return ()
+    if user.sees_everything:
+        return NAVIGATION
+    return BUDGET_HOLDER_NAVIGATION if user.budget_holder is not None else PRACTICE_NAVIGATION
+
+
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
     user = optional_user(request)
     values: dict[str, Any] = {
         "user": user,
         "csrf_token": csrf_token_for(request),
-        "navigation": () if user is None else NAVIGATION if user.sees_everything else PRACTICE_NAVIGATION,
+        "navigation": _navigation(user),
         "htmx": request.headers.get("HX-Request") == "true",
         **(context or {}),
     }

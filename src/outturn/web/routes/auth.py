@@ -39,6 +39,7 @@ def _user_document(user: User) -> dict[str, Any]:
         "role": user.role.value,
         "org_code": user.org_code,
         "visible_orgs": None if user.visible_orgs is None else sorted(user.visible_orgs),
+        "budget_holder": user.budget_holder,
         "can_edit": user.can_edit,
     }
 

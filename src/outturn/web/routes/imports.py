@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from outturn.domain.errors import BadInput
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.reports.imports import import_document, import_rows, workbook_import_document
-from outturn.services import imports, savings, trial_balance
+from outturn.services import commentary, imports, savings, trial_balance
 from outturn.services.imports import ImportRefused
 from outturn.services.users import User
 from outturn.services.workspace import Workspace
@@ -40,6 +40,7 @@ KINDS = {
     "plan": "Financial plan (allocations, control total)",
     "risks": "Risk register (risks and mitigations)",
     "savings": "Savings plan workbook (QIPP)",
+    "commentary": "Commentary on ledger lines (org, cost centre, subjective, month, commentary)",
 }
 STAGES = {
     "queued": "Waiting to start",
@@ -66,6 +67,8 @@ def run_import(
             workspace, path, replace=replace, expected_sha256=expected_sha256, who=user.username, progress=progress
         )
         return import_document(summary)
+    if kind == "commentary":
+        return commentary.import_commentary(workspace, path, None, user.username)
     if kind == "trial_balance":
         summary = trial_balance.import_trial_balance(
             workspace, path, replace=replace, expected_sha256=expected_sha256, who=user.username, progress=progress
@@ -197,7 +200,8 @@ async def upload_api(
     with ``problems`` (source, sheet, row, column, reason) when the file is refused — and then nothing is stored.
     A ledger that would remove stored lines answers 409 with ``replaces`` (lines, budget and actual by category,
     before and after, in pence) and ``sha256``: send it again with ``replace=true`` and that ``sha256``. A ledger
-    that would change a closed month answers 409 until the month is reopened."""
+    that would change a closed month answers 409 until the month is reopened. ``commentary``: line commentary (as
+    ``outturn commentary import``), each row a new version of its line's commentary for its month."""
     written = after_write(request)
     try:
         name, content = await _checked_upload(request, kind, file)

@@ -50,7 +50,7 @@ async def overview_page(
     request: Request, user: CurrentUser, workspace: WorkspaceDep, org: str | None = None, as_at: str | None = None
 ) -> Response:
     if not user.sees_everything:
-        return RedirectResponse(f"/practices/{user.org_code}", status_code=303)
+        return RedirectResponse(user.home, status_code=303)
     cached = await cached_overview(request, workspace, org, as_at)
     found = cached.value
     context = {"active": "overview", "o": found, "doc": overview_document(found), **figures_note(cached)}

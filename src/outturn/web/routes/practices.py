@@ -113,7 +113,7 @@ def pcn_document(request: Request, workspace: Workspace, user: User, code: str) 
 @router.get("/practices", include_in_schema=False)
 def practices_page(request: Request, user: CurrentUser, workspace: WorkspaceDep, under: str | None = None) -> Response:
     if not user.sees_everything:
-        return RedirectResponse(f"/practices/{user.org_code}", status_code=303)
+        return RedirectResponse(user.home, status_code=303)
     chosen = workspace.org_or_default(under) or ""
     records, note = _records(request, workspace, chosen) if chosen else ([], "choose an organisation: ?under=CODE")
     return render(
