@@ -19,6 +19,7 @@ from outturn.domain.money import (
     format_thousands,
 )
 from outturn.domain.year_end import TEMPLATE_LABELS
+from outturn.services.users import Role, User
 from outturn.web.cache import Cached
 from outturn.web.security import csrf_token_for, optional_user
 
@@ -35,6 +36,7 @@ NAVIGATION = (
     ("close", "/close", "Close"),
     ("imports", "/imports", "Imports"),
 )
+ADMIN_NAVIGATION = (("users", "/users", "Users"),)
 PRACTICE_NAVIGATION = (("practices", "/practices", "My practice"), ("prescribing", "/prescribing", "Prescribing"))
 
 
@@ -75,12 +77,20 @@ def figures_headers(cached: Cached[Any]) -> dict[str, str]:
     }
 
 
+def _navigation(user: User | None) -> tuple[tuple[str, str, str], ...]:
+    if user is None:
+        return ()
+    if not user.sees_everything:
+        return PRACTICE_NAVIGATION
+    return NAVIGATION + ADMIN_NAVIGATION if user.role is Role.ADMIN else NAVIGATION
+
+
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
     user = optional_user(request)
     values: dict[str, Any] = {
         "user": user,
         "csrf_token": csrf_token_for(request),
-        "navigation": () if user is None else NAVIGATION if user.sees_everything else PRACTICE_NAVIGATION,
+        "navigation": _navigation(user),
         "htmx": request.headers.get("HX-Request") == "true",
         **(context or {}),
     }

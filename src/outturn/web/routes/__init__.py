@@ -14,6 +14,7 @@ from outturn.web.routes import (
     savings,
     savings_api,
     scenarios,
+    users,
 )
 
 ROUTERS = (
@@ -30,4 +31,5 @@ ROUTERS = (
     prescribing.router,
     scenarios.router,
     close.router,
+    users.router,
 )
