@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from outturn.domain.money import (
     VARIANCE_CONVENTION,
@@ -49,6 +52,45 @@ def _pounds(pence: int | None) -> str:
     return "–" if pence is None else format_pounds(pence)
 
 
+UNITS_COOKIE = "outturn_units"
+UNITS = {"thousands": "£000", "millions": "£m"}  # the figures switch: its values and the column headings' unit
+DEFAULT_UNITS = "thousands"
+SWITCHED_PAGES = frozenset({"position", "contracts", "scenarios"})  # whose tables follow the switch
+ORG_KIND_LABELS = {"icb": "ICB", "sub_icb": "sub-ICB", "pcn": "PCN", "practice": "practice", "region": "region"}
+
+
+def units_of(request: Request) -> str:
+    """The figures' unit this browser chose (the cookie the switch sets), else £000."""
+    chosen = request.cookies.get(UNITS_COOKIE, DEFAULT_UNITS)
+    return chosen if chosen in UNITS else DEFAULT_UNITS
+
+
+@pass_context
+def _money(context: Context, pence: int | None) -> str:
+    """A table's figure in the unit chosen: each rounded once from pence (half away from zero, the domain's rule)."""
+    if pence is None:
+        return "–"
+    if context.get("units") == "millions":
+        return format_millions(pence, places=1)
+    return format_thousands(pence)
+
+
+def plain_when(value: datetime | date | str | None) -> str:
+    """A date or a time in plain English in the server's zone: ``2 December 2026 at 14:05``, ``2 December 2026``
+    (an ISO 8601 text is read first)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        local = value.astimezone() if value.tzinfo else value
+        return f"{local.day} {local:%B %Y} at {local:%H:%M}"
+    return f"{value.day} {value:%B %Y}"
+
+
 def build_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     env = templates.env
@@ -59,6 +101,9 @@ def build_templates() -> Jinja2Templates:
     env.filters["whole"] = format_count
     env.globals["variance_convention"] = VARIANCE_CONVENTION
     env.filters["percent"] = _percent
+    env.filters["money"] = _money
+    env.filters["when"] = plain_when
+    env.filters["org_kind"] = lambda kind: ORG_KIND_LABELS.get(str(kind), str(kind).replace("_", " "))
     env.filters["pounds_input"] = lambda pence: "" if pence is None else f"{pence / 100:.2f}"
     env.globals["labels"] = TEMPLATE_LABELS
     return templates
@@ -92,7 +137,10 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
         "csrf_token": csrf_token_for(request),
         "navigation": _navigation(user),
         "htmx": request.headers.get("HX-Request") == "true",
+        "units": units_of(request),
+        "unit_label": UNITS[units_of(request)],
         **(context or {}),
     }
+    values.setdefault("figures_switch", values.get("active") in SWITCHED_PAGES)
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(request, name, values, status_code=status_code)

@@ -10,6 +10,7 @@ from outturn.web.routes import (
     overview,
     position,
     practices,
+    preferences,
     prescribing,
     savings,
     savings_api,
@@ -32,4 +33,5 @@ ROUTERS = (
     scenarios.router,
     close.router,
     users.router,
+    preferences.router,
 )
