@@ -1,9 +1,11 @@
 // Long tables made easier to read, on top of the server's table (which works as it is without JavaScript):
-// every table marked data-enhance gets sortable column headings, a filter box and, past PAGE_SIZE rows, pages.
+// every table marked data-enhance gets sortable column headings and, from FILTER_FROM rows, a filter box, and past
+// PAGE_SIZE rows, pages.
 // A row with a row heading (<th scope="row">, a total) stays at the foot, out of sorting, filtering and paging.
 // Money is sorted by its value: "£1,235k", "(£2k)" (negative), "£13.2m", "12.5%", "–" (none, sorted last).
 
 const PAGE_SIZE = 50;
+const FILTER_FROM = 3; // a table of this many rows or more gets the filter box
 const SCALES = { k: 1e3, m: 1e6, bn: 1e9 };
 
 export function sortValue(text) {
@@ -47,7 +49,7 @@ function enhance(table, index) {
   status.setAttribute("aria-live", "polite");
   tools.append(label, input, status);
   const box = table.closest(".app-table-scroll") || table;
-  box.before(tools);
+  if (rows.length >= FILTER_FROM) box.before(tools);
   const pager = document.createElement("nav");
   pager.className = "app-table-pager";
   pager.setAttribute("aria-label", "Pages of this table");
