@@ -12,7 +12,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from outturn.web.paging import TableQuery, page_of
+from outturn.web.paging import TableQuery, table_page
 from web_helpers import shared_client, shared_workspace, sign_in
 
 __all__ = ["shared_client", "shared_workspace"]
@@ -27,18 +27,18 @@ def _practices(html: str) -> list[str]:
 
 def test_a_page_is_a_hundred_rows_and_the_last_holds_the_rest() -> None:
     """250 rows: pages of 100, 100 and 50; page 3's first row is the 201st; a page past the end shows the last."""
-    third = page_of(ROWS, TableQuery(page=3), SORTS, lambda row: row["code"])
+    third = table_page(ROWS, TableQuery(page=3), SORTS, lambda row: row["code"])
     assert (third.page, third.pages, third.total, third.first, len(third.rows)) == (3, 3, 250, 201, 50)
     assert third.rows[0]["code"] == "P201"
-    assert page_of(ROWS, TableQuery(page=99), SORTS, lambda row: row["code"]).page == 3
-    assert page_of(ROWS, TableQuery(page=0), SORTS, lambda row: row["code"]).page == 1
+    assert table_page(ROWS, TableQuery(page=99), SORTS, lambda row: row["code"]).page == 3
+    assert table_page(ROWS, TableQuery(page=0), SORTS, lambda row: row["code"]).page == 1
 
 
 def test_sorting_puts_missing_values_last_either_way() -> None:
     """Every tenth row has no value (25 of them); the other 225 sort by value, and the 25 follow in both
     directions."""
     for descending in (False, True):
-        everything = page_of(ROWS, TableQuery(sort="value", descending=descending), SORTS, str, size=1_000).rows
+        everything = table_page(ROWS, TableQuery(sort="value", descending=descending), SORTS, str, size=1_000).rows
         values = [row["value"] for row in everything]
         present = sorted((row["value"] for row in ROWS if row["value"] is not None), reverse=descending)
         assert values == present + [None] * 25
@@ -47,7 +47,7 @@ def test_sorting_puts_missing_values_last_either_way() -> None:
 def test_a_filter_keeps_matching_rows_and_counts_them() -> None:
     """ "19" is in P019, P119, P190 to P199 and P219 (13 rows, in their order); "p19", ignoring case, is in P190 to
     P199 only (10)."""
-    found = page_of(ROWS, TableQuery(q="19"), SORTS, lambda row: row["code"])
+    found = table_page(ROWS, TableQuery(q="19"), SORTS, lambda row: row["code"])
     assert [row["code"] for row in found.rows] == [
         "P019",
         "P119",
@@ -55,8 +55,8 @@ def test_a_filter_keeps_matching_rows_and_counts_them() -> None:
         "P219",
     ]
     assert (found.total, found.pages, found.first) == (13, 1, 1)
-    assert page_of(ROWS, TableQuery(q="p19"), SORTS, lambda row: row["code"]).total == 10
-    nothing = page_of(ROWS, TableQuery(q="zzz"), SORTS, lambda row: row["code"])
+    assert table_page(ROWS, TableQuery(q="p19"), SORTS, lambda row: row["code"]).total == 10
+    nothing = table_page(ROWS, TableQuery(q="zzz"), SORTS, lambda row: row["code"])
     assert (nothing.rows, nothing.total, nothing.first, nothing.pages) == ([], 0, 0, 1)
 
 

@@ -24,7 +24,7 @@ __all__ = ["app_client", "shared_client", "shared_workspace", "web_workspace"]
 
 
 def _categories_total(html: str) -> list[str]:
-    table = html.split('id="categories"')[1].split("</table>")[0]
+    table = html.split('id="categories"')[1].split("</table>", maxsplit=1)[0]
     total_row = table.split('<th scope="row">Total</th>')[1].split("</tr>")[0]
     return re.findall(r'<td class="app-numeric">([^<]*)</td>', total_row)
 

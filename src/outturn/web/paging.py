@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 PAGE_SIZE = 100
 
 Row = Mapping[str, Any]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,15 @@ def _ordered(value: Any) -> tuple[int, Any]:
     return (0, value) if value is not None else (1, 0)
 
 
-def page_of(
+def page_of(items: list[T], page: int, size: int) -> tuple[list[T], int, int]:
+    """Page ``page`` (from 1, clamped to the pages there are) of ``items`` in pages of ``size``: (the page's items,
+    the page, the number of pages, at least 1)."""
+    pages = max(1, -(-len(items) // size))
+    page = min(max(page, 1), pages)
+    return items[(page - 1) * size : page * size], page, pages
+
+
+def table_page(
     rows: Sequence[Row],
     query: TableQuery,
     sort_keys: Mapping[str, Callable[[Row], Any]],
@@ -62,8 +71,5 @@ def page_of(
         present = [row for row in kept if key(row) is not None]
         absent = [row for row in kept if key(row) is None]
         kept = sorted(present, key=lambda row: _ordered(key(row)), reverse=query.descending) + absent
-    pages = max(1, -(-len(kept) // size))
-    page = min(max(query.page, 1), pages)
-    start = (page - 1) * size
-    shown = kept[start : start + size]
-    return Paged(shown, page, pages, len(kept), start + 1 if shown else 0)
+    shown, page, pages = page_of(kept, query.page, size)
+    return Paged(shown, page, pages, len(kept), (page - 1) * size + 1 if shown else 0)

@@ -80,15 +80,18 @@ def plain_when(value: datetime | date | str | None) -> str:
     (an ISO 8601 text is read first)."""
     if value is None or value == "":
         return ""
+    when: datetime | date
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
+            when = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
         except ValueError:
             return value
-    if isinstance(value, datetime):
-        local = value.astimezone() if value.tzinfo else value
+    else:
+        when = value
+    if isinstance(when, datetime):
+        local = when.astimezone() if when.tzinfo else when
         return f"{local.day} {local:%B %Y} at {local:%H:%M}"
-    return f"{value.day} {value:%B %Y}"
+    return f"{when.day} {when:%B %Y}"
 
 
 def build_templates() -> Jinja2Templates:

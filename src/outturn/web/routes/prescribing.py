@@ -19,7 +19,7 @@ from outturn.services import prescribing
 from outturn.services.users import User
 from outturn.services.workspace import Workspace
 from outturn.web.cache import NOT_SAVINGS
-from outturn.web.paging import Row, TableQuery, page_of
+from outturn.web.paging import Row, TableQuery, table_page
 from outturn.web.security import CurrentUser, WorkspaceDep
 from outturn.web.templating import render
 
@@ -125,8 +125,12 @@ async def prescribing_page(
     """The month's practices a page at a time, filtered by code or name and sorted by any column."""
     document = await prescribing_document(request, workspace, user, month)
     query = TableQuery(q, sort if sort in PRACTICE_SORTS else "", dir == "desc", page)
-    paged = page_of(
-        document["practices"], query, PRACTICE_SORTS, lambda row: f"{row['practice']} {row['practice_name'] or ''}"
+    paged = table_page(
+        document["practices"],
+        query,
+        PRACTICE_SORTS,
+        lambda row: f"{row['practice']} {row['practice_name'] or ''}",
+        request.app.state.config.page_size,
     )
     context = {"active": "prescribing", **document, "practices": paged.rows, "paged": paged, "query": query}
     return render(request, "prescribing.html", context)
