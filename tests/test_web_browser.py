@@ -312,3 +312,21 @@ def test_a_table_sorts_and_filters_in_the_browser(page: Any, served: tuple[str, 
     _fits(page)
     _shot(page, "table-sorted-filtered")
     assert page.console_errors == []
+
+
+def test_an_admin_adds_a_user_on_the_users_page(page: Any, served: tuple[str, Workspace]) -> None:
+    base, _ = served
+    _sign_in(page, base, "ada")
+    assert page.locator('.nhsuk-header__navigation-link[href="/users"]').count() == 1  # in the admin's menu
+    page.goto(f"{base}/users")
+    assert page.locator("h1").inner_text() == "Users"
+    username = f"carol-{page.width_name}"  # one account per width: the server is shared
+    page.fill("#new-username", username)
+    page.select_option("#new-role", "board")
+    page.fill("#new-password", "a-long-board-password-9")
+    page.click("#add-user-button")
+    page.wait_for_selector("#users-done")
+    assert page.locator(f"#account-{username} .app-role").inner_text() == "board"
+    _fits(page)
+    _shot(page, "users")
+    assert page.console_errors == []
