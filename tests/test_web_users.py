@@ -7,13 +7,15 @@ admin.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
 from outturn.domain.errors import Conflict
 from outturn.services import user_admin, users
 from outturn.services.users import Role
-from outturn.services.workspace import Workspace
+from outturn.services.workspace import Workspace, init_workspace
 from outturn.store.savings_repository import history
 from web_helpers import PASSWORDS, app_client, csrf_from, sign_in, web_workspace
 
@@ -146,3 +148,26 @@ def test_an_unknown_account_is_not_found(app_client: TestClient) -> None:
     token = sign_in(app_client, "ada")
     response = app_client.post("/users/nobody/active", data={"csrf_token": token, "active": "false"})
     assert response.status_code == 404 and "no user &#39;nobody&#39;" in response.text
+
+
+def test_account_changes_on_each_store(tmp_path: Path, store_url: str) -> None:
+    """On SQLite and PostgreSQL: two admins; one disables the other, whose sessions end; the one left can be
+    neither demoted nor disabled; a reset password signs its owner out and is the one that works."""
+    workspace = init_workspace(tmp_path / "ws", reference_dir=tmp_path, store_url=store_url)
+    try:
+        users.add_user(workspace, "ada", PASSWORDS["ada"], Role.ADMIN)
+        users.add_user(workspace, "eve", "second-admin-password", Role.ADMIN, added_by="ada")
+        session = users.sign_in(workspace, "eve", "second-admin-password", "10.0.0.1")
+        user_admin.change_account(workspace, "eve", "ada", active=False)
+        assert users.session_for(workspace, session.token) is None
+        with pytest.raises(Conflict, match="last active admin"):
+            user_admin.change_account(workspace, "ada", "someone", role=Role.BOARD)
+        user_admin.change_account(workspace, "eve", "ada", active=True)
+        token = users.sign_in(workspace, "ada", PASSWORDS["ada"], "10.0.0.1").token
+        user_admin.reset_password(workspace, "ada", NEW_PASSWORD, "eve")
+        assert users.session_for(workspace, token) is None
+        assert users.sign_in(workspace, "ada", NEW_PASSWORD, "10.0.0.2").user.username == "ada"
+        assert _audit(workspace, "eve") == [("ada", "add"), ("ada", "disable"), ("ada", "enable")]
+        assert _audit(workspace, "ada") == [("eve", "reset password")]
+    finally:
+        workspace.close()
