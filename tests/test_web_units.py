@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from outturn.domain.periods import FinancialMonth
 from outturn.services import savings
+from outturn.services.names import DisplayNames
 from outturn.services.workspace import Workspace
 from outturn.web.templating import build_templates, plain_when
 from web_helpers import app_client, shared_client, shared_workspace, sign_in, web_workspace
@@ -119,3 +120,11 @@ def test_the_close_page_says_when_in_plain_english(web_workspace: Workspace, app
     closes = app_client.get("/close").text.split('id="closes"')[1].split("</table>")[0]
     assert re.search(r"<td>\d{1,2} [A-Z][a-z]+ 20\d\d at \d\d:\d\d</td>", closes)
     assert not re.search(r"\d{4}-\d\d-\d\dT", closes)
+
+
+def test_a_name_that_holds_its_code_is_not_followed_by_it_again() -> None:
+    names = DisplayNames({"10Q": "NHS Example ICB - 10Q Oxfordshire", "01A": "NHS Test sub-ICB"}, {"100": "General"})
+    assert names.organisation("10Q") == "NHS Example ICB - 10Q Oxfordshire"
+    assert names.organisation("01A") == "NHS Test sub-ICB (01A)"
+    assert names.organisation("99Z") == "99Z" and names.organisation(None) == ""
+    assert names.treatment_function("100") == "100 General" and names.treatment_function("999") == "999"

@@ -21,11 +21,14 @@ class DisplayNames:
     treatment_functions: Mapping[str, str]
 
     def organisation(self, code: str | None) -> str:
-        """``NHS Test sub-ICB (01A)``, or the code alone where no name is held."""
+        """``NHS Test sub-ICB (01A)``; the name alone where it holds the code; the code alone where no name is
+        held."""
         if not code:
             return ""
         name = self.organisations.get(code)
-        return f"{name} ({code})" if name else code
+        if not name:
+            return code
+        return name if code in name else f"{name} ({code})"  # a name that holds its code already says it
 
     def treatment_function(self, code: str | None) -> str:
         """``100 General Surgery``, or the code alone."""
