@@ -54,7 +54,7 @@ def test_monthly_spend_worked_by_hand() -> None:
     assert (acute.key, acute.label, every.key) == ("acute", "Acute", ALL)
     assert [month.actual_pence for month in acute.months[:3]] == [90_00, 110_00, 120_00]
     assert all(month.actual_pence is None for month in acute.months[3:])
-    forecast = [month.forecast_pence for month in acute.months[3:]]
+    forecast = [month.forecast_pence or 0 for month in acute.months[3:]]
     assert sum(forecast) == 98_000 and set(forecast) == {10_888, 10_889}
     assert acute.cumulative_spend_pence[2] == 320_00 and acute.cumulative_spend_pence[-1] == 1_300_00
     assert acute.cumulative_budget_pence[-1] == 1_200_00
