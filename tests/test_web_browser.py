@@ -248,3 +248,85 @@ def test_the_api_documentation_renders_under_the_content_security_policy(
     assert page.get_by_text("/api/session").count() >= 1
     _shot(page, "api-redoc")
     assert page.console_errors == []
+
+
+# Every column of these tables in view at 1280px: the table scrolls nowhere (its box's scrollWidth is at most its
+# clientWidth) and its right edge and its last heading's are inside the window.
+WIDE_TABLES = {
+    "position": ("/position", "#categories"),
+    "savings-register": ("/savings", "#schemes"),
+    "contracts": ("/contracts", "#contracts"),
+    "prescribing": ("/prescribing", "#prescribing-measures"),
+}
+TABLE_FIT = """(selector) => {
+  const table = document.querySelector(selector);
+  const box = table.closest('.app-table-scroll') || table;
+  const headings = Array.from(table.tHead.rows[0].cells).map((cell) => cell.getBoundingClientRect().right);
+  return {scrollWidth: box.scrollWidth, clientWidth: box.clientWidth, right: table.getBoundingClientRect().right,
+          lastHeading: Math.max(...headings), columns: headings.length};
+}"""
+
+
+def test_every_column_of_the_wide_tables_shows_at_1280px(page: Any, served: tuple[str, Workspace]) -> None:
+    if page.width_name != "desktop":
+        pytest.skip("at phone width a wide table scrolls inside its box (test_the_newer_pages_fit)")
+    base, _ = served
+    _sign_in(page, base, "bob")
+    for name, (path, selector) in WIDE_TABLES.items():
+        page.goto(f"{base}{path}")
+        fit = page.evaluate(TABLE_FIT, selector)
+        assert fit["scrollWidth"] <= fit["clientWidth"], (name, fit)
+        assert fit["right"] <= 1280 and fit["lastHeading"] <= 1280, (name, fit)
+        _fits(page)
+        _shot(page, f"columns-{name}")
+    page.goto(f"{base}/position")
+    page.click("#units-millions")
+    page.wait_for_load_state("networkidle")
+    assert page.url == f"{base}/position"  # back to the page it was on
+    cells = page.locator("#categories tbody tr").last.locator("td").all_inner_texts()
+    assert cells[4] == "£13.2m"  # the forecast outturn: £6.6m to date and £1.1m a month for six months
+    fit = page.evaluate(TABLE_FIT, "#categories")
+    assert fit["scrollWidth"] <= fit["clientWidth"] and fit["right"] <= 1280, fit
+    _shot(page, "columns-position-millions")
+    page.click("#units-thousands")
+    page.wait_for_load_state("networkidle")
+    assert page.console_errors == []
+
+
+def _column(page: Any, selector: str, index: int) -> list[str]:
+    rows = page.locator(f"{selector} tbody tr:visible")
+    return [row.locator("td").nth(index).inner_text() for row in rows.all()]
+
+
+def test_a_table_sorts_and_filters_in_the_browser(page: Any, served: tuple[str, Workspace]) -> None:
+    base, _ = served
+    _sign_in(page, base, "bob")
+    page.goto(f"{base}/practices")
+    page.locator("#practices thead th").nth(3).locator("button").click()  # list size, ascending
+    sizes = [int(text.replace(",", "")) for text in _column(page, "#practices", 3)]
+    assert sizes == sorted(sizes) and len(sizes) == 3
+    page.locator("#practices thead th").nth(3).locator("button").click()  # descending
+    assert [int(text.replace(",", "")) for text in _column(page, "#practices", 3)] == sorted(sizes, reverse=True)
+    page.locator("input[type=search][id^=table-filter]").fill("hill")
+    assert _column(page, "#practices", 1) == ["Hill Practice"]
+    _fits(page)
+    _shot(page, "table-sorted-filtered")
+    assert page.console_errors == []
+
+
+def test_an_admin_adds_a_user_on_the_users_page(page: Any, served: tuple[str, Workspace]) -> None:
+    base, _ = served
+    _sign_in(page, base, "ada")
+    assert page.locator('.nhsuk-header__navigation-link[href="/users"]').count() == 1  # in the admin's menu
+    page.goto(f"{base}/users")
+    assert page.locator("h1").inner_text() == "Users"
+    username = f"carol-{page.width_name}"  # one account per width: the server is shared
+    page.fill("#new-username", username)
+    page.select_option("#new-role", "board")
+    page.fill("#new-password", "a-long-board-password-9")
+    page.click("#add-user-button")
+    page.wait_for_selector("#users-done")
+    assert page.locator(f"#account-{username} .app-role").inner_text() == "board"
+    _fits(page)
+    _shot(page, "users")
+    assert page.console_errors == []

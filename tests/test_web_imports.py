@@ -282,7 +282,9 @@ def test_healthz_answers_while_a_page_import_runs(app_client: TestClient, monkey
     done = _finished(app_client, response)
 
     assert response.status_code == 303
-    assert running.status_code == 200 and "Importing october.csv: Reading the file" in running.text
+    assert running.status_code == 200 and "Importing october.csv: step 1 of 3, reading the file" in running.text
+    assert '<progress id="import-step" max="3" value="1">' in running.text  # reading, comparing, storing
+    assert re.search(r"\(\d+ seconds? so far; you can leave this page and come back\)", running.text)
     assert 'hx-trigger="every 1s"' in running.text  # the page polls the job
     assert health.status_code == 200
     assert "Imported october.csv: 1 row(s)" in done.text and "hx-trigger" not in done.text

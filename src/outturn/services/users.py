@@ -22,18 +22,20 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from argon2.profiles import CHEAPEST, get_default_parameters
 
 from outturn.domain.errors import BadInput
-from outturn.domain.organisations import OrgKind
+from outturn.domain.organisations import OrgKind, OrgTree
 from outturn.services.budget_holders import holder_cost_centres
 from outturn.services.workspace import Workspace
 from outturn.store import repository
 from outturn.store import users_repository as store
 from outturn.store.database import StoreUnavailable
+from outturn.store.savings_repository import record_change
 
 SESSION_LIFETIME = timedelta(hours=10)
 SESSION_IDLE = timedelta(minutes=30)
@@ -46,6 +48,7 @@ MAX_DELAY = timedelta(minutes=15)
 CLAIM_TRIES = 50
 MIN_PASSWORD_LENGTH = 12
 
+USER_AUDIT = "user"  # the audit log's entity for accounts
 HASHING_PARAMETERS = {"standard": get_default_parameters(), "cheapest": CHEAPEST}  # the setting password_hashing
 
 
@@ -103,6 +106,7 @@ class User:
     org_code: str | None = None
     visible_orgs: frozenset[str] | None = None  # None: every organisation
     budget_holder: str | None = None  # a budget holder user's name, as the ledger's mapping spells it
+    active: bool = True  # a disabled account cannot sign in
 
     @property
     def can_edit(self) -> bool:
@@ -165,6 +169,7 @@ def _user(workspace: Workspace, record: store.UserRecord) -> User:
         record.org_code,
         _visible_orgs(workspace, role, record.org_code),
         record.budget_holder,
+        record.active,
     )
 
 
@@ -185,7 +190,9 @@ def add_user(
     org_code: str | None = None,
     display_name: str = "",
     budget_holder: str | None = None,
+    added_by: str | None = None,
 ) -> User:
+    """Create an account; ``added_by`` (an admin in the web) is recorded in the audit log with it."""
     username = username.strip()
     if not username or len(username) > 100 or any(character.isspace() for character in username):
         raise UserError(f"user name {username!r}: 1 to 100 characters, no spaces")
@@ -201,12 +208,7 @@ def add_user(
     if holder is not None:
         holder = _mapped_holder(workspace, holder)
     with workspace.store.transaction() as session:
-        if role is Role.PRACTICE:
-            tree = repository.org_tree(session)
-            if code is None or code not in tree or tree.get(code).kind is not OrgKind.PRACTICE:
-                raise UserError(f"a practice user needs a practice of the workspace (got {code!r})", needs="practice")
-        elif code is not None:
-            raise UserError("only practice users are tied to an organisation")
+        check_practice(repository.org_tree(session) if role is Role.PRACTICE else None, role, code)
         if store.user_by_name(session, username) is not None:
             raise UserError(f"user {username!r} already exists")
         record = store.add_user(
@@ -218,7 +220,30 @@ def add_user(
             display_name.strip(),
             holder,
         )
+        if added_by is not None:
+            record_change(session, added_by, USER_AUDIT, record.username, "add", None, audited_account(record))
     return _user(workspace, record)
+
+
+def audited_account(record: store.UserRecord) -> dict[str, Any]:
+    """An account as the audit log keeps it (entity ``USER_AUDIT``, keyed by user name): never its password."""
+    return {"role": record.role, "org_code": record.org_code, "active": record.active}
+
+
+def check_practice(tree: OrgTree | None, role: Role, code: str | None) -> None:
+    """A practice user is tied to a practice of the workspace (``tree``: the workspace's organisations, needed for
+    a practice user only); no one else is tied to an organisation."""
+    if role is Role.PRACTICE:
+        if tree is None or code is None or code not in tree or tree.get(code).kind is not OrgKind.PRACTICE:
+            raise UserError(f"a practice user needs a practice of the workspace (got {code!r})", needs="practice")
+    elif code is not None:
+        raise UserError("only practice users are tied to an organisation")
+
+
+def hash_password(workspace: Workspace, password: str) -> str:
+    """A new password's hash, once it meets the rules (``check_password``)."""
+    check_password(password)
+    return _workspace_hasher(workspace).hash(password)
 
 
 @cache

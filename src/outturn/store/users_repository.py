@@ -70,6 +70,20 @@ def list_users(session: Session) -> list[UserRecord]:
     return [_record(row) for row in session.scalars(select(UserRow).order_by(UserRow.username))]
 
 
+def set_account(session: Session, user_id: int, *, role: str, org_code: str | None, active: bool) -> UserRecord:
+    """An account's role, practice and whether it may sign in; the caller has checked the change is allowed."""
+    row = session.get(UserRow, user_id)
+    assert row is not None
+    row.role, row.org_code, row.active = role, org_code, active
+    session.flush()
+    return _record(row)
+
+
+def delete_user_sessions(session: Session, user_id: int) -> None:
+    """Sign an account out everywhere (disabled, or its password reset)."""
+    session.execute(delete(WebSessionRow).where(WebSessionRow.user_id == user_id))
+
+
 def create_session(
     session: Session, token_sha256: str, user_id: int, csrf_token: str, created_at: datetime, expires_at: datetime
 ) -> None:

@@ -12,6 +12,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +48,12 @@ class ImportJob:
     error: str | None = None
     confirmed_as: str | None = None  # the job that replaced as this one compared
     done: threading.Event = field(default_factory=threading.Event)
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def elapsed_seconds(self) -> int:
+        """Whole seconds since the job was started, for the page that polls it."""
+        return int(time.monotonic() - self.started)
 
     @property
     def path(self) -> Path:

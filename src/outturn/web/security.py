@@ -73,6 +73,12 @@ class SessionCache:
         with self._lock:
             self._entries.pop(token, None)
 
+    def forget_user(self, username: str) -> None:
+        """Drop every session of an account an admin changed, so the change holds from the next request."""
+        with self._lock:
+            for token in [token for token, entry in self._entries.items() if entry[1].username == username]:
+                self._entries.pop(token, None)
+
 
 # The dependencies are ``async`` so that FastAPI runs them on the event loop rather than handing each to the
 # thread pool: they do no I/O but a session look-up every few seconds (``SessionCache``).
@@ -139,8 +145,15 @@ async def editor(user: CurrentUser) -> User:
     return user
 
 
+async def admin(user: CurrentUser) -> User:
+    if user.role is not users.Role.ADMIN:
+        raise Forbidden("only an admin manages accounts")
+    return user
+
+
 Reader = Annotated[User, Depends(reader)]
 Editor = Annotated[User, Depends(editor)]
+Admin = Annotated[User, Depends(admin)]
 
 
 def require_org(user: User, org_code: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from outturn.domain.money import (
     VARIANCE_CONVENTION,
@@ -19,7 +22,7 @@ from outturn.domain.money import (
     format_thousands,
 )
 from outturn.domain.year_end import TEMPLATE_LABELS
-from outturn.services.users import User
+from outturn.services.users import Role, User
 from outturn.web.cache import Cached
 from outturn.web.security import csrf_token_for, optional_user
 
@@ -37,6 +40,7 @@ NAVIGATION = (
     ("commentary", "/commentary", "Commentary"),
     ("imports", "/imports", "Imports"),
 )
+ADMIN_NAVIGATION = (("users", "/users", "Users"),)
 PRACTICE_NAVIGATION = (("practices", "/practices", "My practice"), ("prescribing", "/prescribing", "Prescribing"))
 BUDGET_HOLDER_NAVIGATION = (("commentary", "/commentary", "My lines"),)
 
@@ -50,6 +54,48 @@ def _pounds(pence: int | None) -> str:
     return "–" if pence is None else format_pounds(pence)
 
 
+UNITS_COOKIE = "outturn_units"
+UNITS = {"thousands": "£000", "millions": "£m"}  # the figures switch: its values and the column headings' unit
+DEFAULT_UNITS = "thousands"
+SWITCHED_PAGES = frozenset({"position", "contracts", "scenarios"})  # whose tables follow the switch
+ORG_KIND_LABELS = {"icb": "ICB", "sub_icb": "sub-ICB", "pcn": "PCN", "practice": "practice", "region": "region"}
+
+
+def units_of(request: Request) -> str:
+    """The figures' unit this browser chose (the cookie the switch sets), else £000."""
+    chosen = request.cookies.get(UNITS_COOKIE, DEFAULT_UNITS)
+    return chosen if chosen in UNITS else DEFAULT_UNITS
+
+
+@pass_context
+def _money(context: Context, pence: int | None) -> str:
+    """A table's figure in the unit chosen: each rounded once from pence (half away from zero, the domain's rule)."""
+    if pence is None:
+        return "–"
+    if context.get("units") == "millions":
+        return format_millions(pence, places=1)
+    return format_thousands(pence)
+
+
+def plain_when(value: datetime | date | str | None) -> str:
+    """A date or a time in plain English in the server's zone: ``2 December 2026 at 14:05``, ``2 December 2026``
+    (an ISO 8601 text is read first)."""
+    if value is None or value == "":
+        return ""
+    when: datetime | date
+    if isinstance(value, str):
+        try:
+            when = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
+        except ValueError:
+            return value
+    else:
+        when = value
+    if isinstance(when, datetime):
+        local = when.astimezone() if when.tzinfo else when
+        return f"{local.day} {local:%B %Y} at {local:%H:%M}"
+    return f"{when.day} {when:%B %Y}"
+
+
 def build_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     env = templates.env
@@ -60,6 +106,9 @@ def build_templates() -> Jinja2Templates:
     env.filters["whole"] = format_count
     env.globals["variance_convention"] = VARIANCE_CONVENTION
     env.filters["percent"] = _percent
+    env.filters["money"] = _money
+    env.filters["when"] = plain_when
+    env.filters["org_kind"] = lambda kind: ORG_KIND_LABELS.get(str(kind), str(kind).replace("_", " "))
     env.filters["pounds_input"] = lambda pence: "" if pence is None else f"{pence / 100:.2f}"
     env.globals["labels"] = TEMPLATE_LABELS
     return templates
@@ -82,7 +131,7 @@ def _navigation(user: User | None) -> tuple[tuple[str, str, str], ...]:
     if user is None:
         return ()
     if user.sees_everything:
-        return NAVIGATION
+        return NAVIGATION + ADMIN_NAVIGATION if user.role is Role.ADMIN else NAVIGATION
     return BUDGET_HOLDER_NAVIGATION if user.budget_holder is not None else PRACTICE_NAVIGATION
 
 
@@ -93,7 +142,10 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
         "csrf_token": csrf_token_for(request),
         "navigation": _navigation(user),
         "htmx": request.headers.get("HX-Request") == "true",
+        "units": units_of(request),
+        "unit_label": UNITS[units_of(request)],
         **(context or {}),
     }
+    values.setdefault("figures_switch", values.get("active") in SWITCHED_PAGES)
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(request, name, values, status_code=status_code)

@@ -12,10 +12,12 @@ from outturn.web.routes import (
     overview,
     position,
     practices,
+    preferences,
     prescribing,
     savings,
     savings_api,
     scenarios,
+    users,
 )
 
 ROUTERS = (
@@ -34,4 +36,6 @@ ROUTERS = (
     prescribing.router,
     scenarios.router,
     close.router,
+    users.router,
+    preferences.router,
 )

@@ -19,6 +19,7 @@ from outturn.reports.contract_reconciliation import DIFFERENCE_CONVENTION, table
 from outturn.reports.contracts import statement_documents
 from outturn.services import contracts
 from outturn.services.contract_reconciliation import reconciliation_json
+from outturn.services.names import DisplayNames, display_names
 from outturn.services.web import ContractSummary, contract_summaries
 from outturn.services.workspace import Workspace
 from outturn.web.cache import NOT_SAVINGS
@@ -67,6 +68,14 @@ async def statements(
     return documents
 
 
+async def names_of(request: Request, workspace: Workspace, month: FinancialMonth) -> DisplayNames:
+    """Organisation and treatment function names to show beside their codes (``services.names``)."""
+    found: DisplayNames = await request.app.state.cache.get_async(
+        ("display-names", str(month.year)), lambda: display_names(workspace, month.year), NOT_SAVINGS
+    )
+    return found
+
+
 async def reconciliation(request: Request, workspace: Workspace, month: FinancialMonth) -> dict[str, Any]:
     """Every contract against the ledger as at ``month``, as ``outturn contracts reconcile --format json``."""
     document: dict[str, Any] = await request.app.state.cache.get_async(
@@ -82,6 +91,7 @@ async def contracts_page(
     month = as_at_month(workspace, as_at)
     rows = await contract_list(request, workspace, month)
     context: dict[str, Any] = {"active": "contracts", "month": month, "rows": rows, "reconciliation": None}
+    context["names"] = await names_of(request, workspace, month)
     if rows:
         try:
             document = await reconciliation(request, workspace, month)
@@ -104,6 +114,7 @@ async def provider_context(
         "provider": provider.upper(),
         "provider_name": names.get(provider.upper()),
         "documents": documents,
+        "names": await names_of(request, workspace, month),
     }
 
 

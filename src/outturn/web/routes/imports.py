@@ -49,6 +49,7 @@ STAGES = {
     "storing": "Storing",
     "done": "Done",
 }
+STEPS = ("reading", "comparing", "storing")  # the stages a ledger import reports, in order (others only read)
 
 
 def run_import(
@@ -153,7 +154,7 @@ async def upload(
 async def job_page(request: Request, user: Editor, workspace: WorkspaceDep, job_id: str) -> Response:
     """The job's stage while it runs (the page polls this), then its result or the comparison to confirm."""
     job = _jobs(request).get(job_id, user.username)
-    context = {"job": job, "stages": STAGES, "kind": job.kind}
+    context = {"job": job, "stages": STAGES, "steps": STEPS, "kind": job.kind}
     return await _page(request, workspace, _job_status(job), **context)
 
 

@@ -21,7 +21,9 @@ from outturn.reports.forecast_history import history_document
 from outturn.reports.pack_charts import backtest_chart, drift_chart, fan_svg, waterfall_svg
 from outturn.reports.pack_html import SYNTHETIC_NOTE
 from outturn.reports.position import position_document
+from outturn.reports.spend_charts import spend_svg
 from outturn.services.forecast_history import position_history
+from outturn.services.monthly_spend import position_monthly_spend
 from outturn.services.pack import report_notes
 from outturn.services.position import compute_backtest
 from outturn.services.web import Overview
@@ -46,6 +48,7 @@ class PositionCharts:
     backtest_chart: Markup | None
     history: dict[str, Any]
     drift_chart: Markup | None
+    spend_charts: tuple[tuple[str, str, Markup], ...] = ()  # (key, label, chart): all categories, then each
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,22 @@ def _position_charts(cache: ResultCache, workspace: Workspace, found: Overview) 
     key = (position.org_code, position.as_at.calendar_label)
     backtest = cache.get(("backtest-chart", *key), lambda: _backtest_chart(cache, workspace, *key), NOT_SAVINGS)
     history, drift = cache.get(("drift", *key), lambda: _drift(workspace, position), NOT_SAVINGS)
-    return PositionCharts(document, bridge_chart, fan_chart[0] if fan_chart else None, backtest, history, drift)
+    spend = cache.get(("spend-charts", *key), lambda: _spend_charts(workspace, position), NOT_SAVINGS)
+    return PositionCharts(document, bridge_chart, fan_chart[0] if fan_chart else None, backtest, history, drift, spend)
+
+
+def _spend_charts(workspace: Workspace, position: Position) -> tuple[tuple[str, str, Markup], ...]:
+    """Budget against actual by month and cumulative, with the forecast to M12: all categories, then each (the
+    ledger's, never the savings register's: a scheme edit does not redraw them)."""
+    series = position_monthly_spend(workspace, position)
+    when = f"{position.as_at.year.label} to {position.as_at.label}, forecast to M12 (£m)"
+    draws: list[drawing.Draw] = [
+        (spend_svg, (found, f"{found.label}: budget against spend, {when}")) for found in series
+    ]
+    # drawn by matplotlib from our own figures and category labels: nothing a user typed
+    return tuple(
+        (found.key, found.label, Markup(drawn)) for found, drawn in zip(series, drawing.draw_all(draws), strict=True)
+    )
 
 
 def _servable(cache: ResultCache, figures: Cached[Overview], reader: str | None) -> bool:
@@ -189,6 +207,7 @@ async def position_page(
         "backtest_chart": charts.backtest_chart,
         "history": charts.history,
         "drift_chart": charts.drift_chart,
+        "spend_charts": charts.spend_charts,
         **figures_note(shown.figures),
     }
     return render(request, "position.html", context)

@@ -8,6 +8,7 @@ its own savings (the target price per unit is the centile over all practices, wh
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,6 +19,7 @@ from outturn.services import prescribing
 from outturn.services.users import User
 from outturn.services.workspace import Workspace
 from outturn.web.cache import NOT_SAVINGS
+from outturn.web.paging import Row, TableQuery, table_page
 from outturn.web.security import CurrentUser, WorkspaceDep
 from outturn.web.templating import render
 
@@ -95,12 +97,43 @@ async def prescribing_document(request: Request, workspace: Workspace, user: Use
     return _for_user(document, user)
 
 
+# the practice table's columns the page sorts by, server-side (a national month is thousands of practices)
+PRACTICE_SORTS: dict[str, Callable[[Row], Any]] = {
+    "practice": lambda row: row["practice"],
+    "name": lambda row: (row["practice_name"] or "").casefold() or None,
+    "items": lambda row: row["items"],
+    "cost": lambda row: row["actual_cost_pence"],
+    "items_patients": lambda row: row["items_per_1000_patients"],
+    "cost_patients": lambda row: row["actual_cost_pence_per_1000_patients"],
+    "items_astro": lambda row: row["items_per_1000_astro_pu"],
+    "cost_astro": lambda row: row["actual_cost_pence_per_1000_astro_pu"],
+    "generic": lambda row: row["generic_rate"],
+}
+
+
 @router.get("/prescribing", include_in_schema=False)
 async def prescribing_page(
-    request: Request, user: CurrentUser, workspace: WorkspaceDep, month: str | None = None
+    request: Request,
+    user: CurrentUser,
+    workspace: WorkspaceDep,
+    month: str | None = None,
+    q: str = "",
+    sort: str = "",
+    dir: str = "",  # the query's name, as the savings register's
+    page: int = 1,
 ) -> Response:
+    """The month's practices a page at a time, filtered by code or name and sorted by any column."""
     document = await prescribing_document(request, workspace, user, month)
-    return render(request, "prescribing.html", {"active": "prescribing", **document})
+    query = TableQuery(q, sort if sort in PRACTICE_SORTS else "", dir == "desc", page)
+    paged = table_page(
+        document["practices"],
+        query,
+        PRACTICE_SORTS,
+        lambda row: f"{row['practice']} {row['practice_name'] or ''}",
+        request.app.state.config.page_size,
+    )
+    context = {"active": "prescribing", **document, "practices": paged.rows, "paged": paged, "query": query}
+    return render(request, "prescribing.html", context)
 
 
 @router.get("/api/prescribing", tags=["prescribing"])

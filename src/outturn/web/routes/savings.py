@@ -23,6 +23,7 @@ from outturn.services.savings import SchemeRefused
 from outturn.services.web import CLOSES, ORGANISATIONS, SAVINGS, VersionConflict
 from outturn.services.workspace import Workspace
 from outturn.web.cache import Cached, reads_only
+from outturn.web.paging import page_of
 from outturn.web.scheme_forms import EditErrors, SchemeEdit, differences, form_field, month_field, parse_scheme_edit
 from outturn.web.security import Editor, Reader, WorkspaceDep, after_write, reader_of
 from outturn.web.templating import figures_note, render
@@ -114,12 +115,6 @@ def select_rows(rows: list[dict[str, Any]], chosen: Mapping[str, str]) -> list[d
     ]
     key = SORTS.get(chosen.get("sort", ""), SORTS["reference"])
     return sorted(picked, key=key, reverse=chosen.get("dir") == "desc")
-
-
-def page_of(items: list[dict[str, Any]], page: int, size: int) -> tuple[list[dict[str, Any]], int, int]:
-    pages = max(1, -(-len(items) // size))
-    page = min(max(page, 1), pages)
-    return items[(page - 1) * size : page * size], page, pages
 
 
 TOTALS = ("plan_pence", "forecast_total_pence", "shortfall_pence", "risk_adjusted_pence")

@@ -18,7 +18,8 @@ from outturn.reports.savings import conflict_document, saved_document, scheme_hi
 from outturn.services import savings
 from outturn.services.savings import SchemeChanges, SchemeRefused
 from outturn.services.web import VersionConflict
-from outturn.web.routes.savings import DISPLAY_ONLY, FILTERS, as_at_month, page_of, selection
+from outturn.web.paging import page_of
+from outturn.web.routes.savings import DISPLAY_ONLY, FILTERS, as_at_month, selection
 from outturn.web.security import Editor, Reader, WorkspaceDep, after_write
 from outturn.web.templating import figures_headers
 
