@@ -20,6 +20,7 @@ from outturn.cli import (
     forecast_methods,
     imports,
     pack,
+    patients,
     populations,
     position,
     position_history,
@@ -132,6 +133,10 @@ def _register(root: typer.Typer) -> None:
         "ledger": _group(
             "The monthly ledger: budget and actual by organisation, category, month.",
             {"import": data.ledger_import, "list": data.ledger_list},
+        ),
+        "patients": _group(
+            "Patients: high-intensity users of urgent care, from pseudonymised activity.",
+            {"high-intensity": patients.patients_high_intensity},
         ),
         "imports": _group(
             "The import log: who imported which file, when, and what it replaced.", {"list": imports.imports_list}

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
 
 from outturn.domain.errors import BadInput
-from outturn.domain.money import Pence, div_round
 
 WINDOW_MONTHS = 12  # the rolling window that flags, and each side of the before/after comparison
 DEFAULT_AE_ATTENDANCES = 5
@@ -92,9 +92,7 @@ class Activity:
         )
 
     def times(self, factor: Fraction) -> Activity:
-        return Activity(
-            self.ae_attendances * factor, self.non_elective_admissions * factor, self.value_pence * factor
-        )
+        return Activity(self.ae_attendances * factor, self.non_elective_admissions * factor, self.value_pence * factor)
 
 
 @dataclass(frozen=True)
@@ -166,9 +164,7 @@ def compare_cohorts(strata: Iterable[Stratum], first_month: int, last_month: int
     return found
 
 
-def _compare(
-    month: int, cells: Iterable[Mapping[str, Stratum]], first_month: int, last_month: int
-) -> CohortComparison:
+def _compare(month: int, cells: Iterable[Mapping[str, Stratum]], first_month: int, last_month: int) -> CohortComparison:
     flagged = matched = comparison_patients = 0
     totals = {key: Activity() for key in ("flagged_before", "flagged_after", "comparison_before", "comparison_after")}
     for cell in cells:
@@ -196,11 +192,6 @@ def _compare(
     )
 
 
-def pence(amount: Fraction) -> Pence:
-    """A standardised amount rounded to the penny (half away from zero)."""
-    return div_round(amount)
-
-
 def median_days(days_and_counts: Sequence[tuple[int, int]]) -> Fraction | None:
     """The median of a histogram of day counts ((days, how many) pairs); the mean of the middle two when even."""
     ordered = sorted((days, count) for days, count in days_and_counts if count > 0)
@@ -217,3 +208,45 @@ def median_days(days_and_counts: Sequence[tuple[int, int]]) -> Fraction | None:
         raise AssertionError("position beyond the histogram")
 
     return Fraction(nth((total - 1) // 2) + nth(total // 2), 2)
+
+
+@dataclass(frozen=True)
+class FlaggedPatient:
+    patient_id: str  # pseudonymised, as the extract holds it
+    practice: str | None
+    pcn: str | None
+    age: int | None
+    ae_attendances: int
+    non_elective_admissions: int
+    planned_admissions: int
+    value_pence: int
+    unpriced_events: int
+    qualifying_date: date
+    qualifying_activity: str
+    days_to_data: int | None  # from the qualifying event to the import of the extract that holds it
+
+
+@dataclass(frozen=True)
+class Timeliness:
+    """How late the data behind a cohort's flags arrived: days from each qualifying event to the import of the
+    extract holding it (the flag is raised as the import lands: flags are worked out from the data held)."""
+
+    cohort_month: int
+    patients: int
+    median_days: float | None
+    shortest_days: int | None
+    longest_days: int | None
+
+
+@dataclass(frozen=True)
+class HighIntensityUsers:
+    as_at: int  # month index
+    first_month: int  # the months the data reaches
+    last_month: int
+    thresholds: Thresholds
+    tariff_year: str
+    practice: str | None  # the one practice asked about, if any
+    flagged: tuple[FlaggedPatient, ...]
+    data_arrived: dict[str, datetime | None]  # "ae" / "non_elective": the import of the extract held
+    timeliness: tuple[Timeliness, ...]
+    cohorts: tuple[CohortComparison, ...]

@@ -76,9 +76,7 @@ def flagged_patients(events: ir.Table, as_at_month: int, thresholds: Thresholds)
     non-elective and planned admissions, value, unpriced events, the practice and age on their latest event, and
     the qualifying event (the one that reached a threshold: the n-th of its kind in the window; the earlier of the
     two when both are reached) — its date and activity."""
-    window = events.filter(
-        (events.month >= as_at_month - WINDOW_MONTHS + 1) & (events.month <= as_at_month)
-    ).view()
+    window = events.filter((events.month >= as_at_month - WINDOW_MONTHS + 1) & (events.month <= as_at_month)).view()
     nth = ibis.row_number().over(
         group_by=[window.patient_id, window.activity], order_by=[window.event_date, window.event_id]
     )
