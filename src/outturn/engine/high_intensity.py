@@ -71,12 +71,25 @@ def patient_events(ae: ir.Table, apc: ir.Table) -> ir.Table:
     return ibis.union(attendances, spells)
 
 
+def _reaching(events: ir.Table, thresholds: Thresholds) -> ir.Table:
+    """The events of the patients with enough A&E attendances or non-elective admissions in ``events`` to reach a
+    threshold: a cheap count that spares the windows (sorts) the events of everyone else (most patients)."""
+    counts = events.group_by("patient_id").aggregate(
+        _ae=_count(events.activity == AE), _non_elective=_count(events.activity == NON_ELECTIVE)
+    )
+    enough = counts.filter(
+        (counts._ae >= thresholds.ae_attendances) | (counts._non_elective >= thresholds.non_elective_admissions)
+    )
+    return events.semi_join(enough.select("patient_id"), "patient_id")
+
+
 def flagged_patients(events: ir.Table, as_at_month: int, thresholds: Thresholds) -> ir.Table:
     """The patients flagged as at ``as_at_month``: in the 12 months ending with it, their A&E attendances,
     non-elective and planned admissions, value, unpriced events, the practice and age on their latest event, and
     the qualifying event (the one that reached a threshold: the n-th of its kind in the window; the earlier of the
     two when both are reached) — its date and activity."""
-    window = events.filter((events.month >= as_at_month - WINDOW_MONTHS + 1) & (events.month <= as_at_month)).view()
+    window = events.filter((events.month >= as_at_month - WINDOW_MONTHS + 1) & (events.month <= as_at_month))
+    window = _reaching(window, thresholds).view()
     nth = ibis.row_number().over(
         group_by=[window.patient_id, window.activity], order_by=[window.event_date, window.event_id]
     )
@@ -123,7 +136,7 @@ def first_flags(events: ir.Table, thresholds: Thresholds) -> ir.Table:
 
     An event qualifies when the event n-1 before it (of its kind, in date order) falls no more than 11 months
     before its month; the first month a patient is flagged is the month of their first qualifying event."""
-    unplanned = events.filter(events.activity.isin([AE, NON_ELECTIVE]))
+    unplanned = _reaching(events.filter(events.activity.isin([AE, NON_ELECTIVE])), thresholds)
     order = ibis.window(
         group_by=[unplanned.patient_id, unplanned.activity], order_by=[unplanned.event_date, unplanned.event_id]
     )
