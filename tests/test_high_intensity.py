@@ -438,3 +438,28 @@ def test_the_pack_summary_holds_counts_and_pounds_only(shared_workspace: Workspa
     assert (summary.patients, summary.value_pence, summary.practices) == (14, 12 * 6 * NEL + 2 * 6 * AE_PRICE, 2)
     assert not any("patient_id" in str(value) for value in vars(summary).values())
     assert "patients" not in high_intensity_document(high_intensity_users(shared_workspace))
+
+
+# --- the demo's frequent attenders ----------------------------------------------------------------------------
+
+
+def test_the_demos_frequent_attenders_keep_each_patients_age_and_practice() -> None:
+    """A share of attendances is re-attributed in sixes to one patient of the same age and practice: the other
+    columns are untouched, and no patient id ends up with two practices or two ages."""
+    import numpy as np
+
+    from outturn.demo.activity.ae import FREQUENT_SHARE, _with_frequent_attenders
+    from outturn.demo.activity.population import People
+
+    draw = np.random.default_rng(3)
+    size = 200_000
+    ages = draw.integers(0, 3, size)
+    practice = draw.integers(0, 4, size)
+    patient = np.arange(size) * 10 + ages * 3 + practice  # distinct ids, each tied to its age and practice
+    before = People(patient, practice, practice * 0, practice * 0)
+    after = _with_frequent_attenders(before, ages, first_row=1_000)
+    changed = after.patient != before.patient
+    assert abs(changed.mean() - FREQUENT_SHARE * 5 / 6) < 0.01  # each run's first row keeps its own patient
+    assert ((after.patient % 10) == ages * 3 + practice).all()  # the same age and practice as the row's
+    visits = np.unique(after.patient, return_counts=True)[1]
+    assert (visits == 6).sum() > FREQUENT_SHARE * size / 6 * 0.9
