@@ -65,10 +65,10 @@ def _draw_departments(population: Population, rng: np.random.Generator, provider
     return np.asarray((draw >= type_cdf[:, 0]).astype(np.int64) + (draw >= type_cdf[:, 1]).astype(np.int64))
 
 
-# Frequent attenders: a share of attendances, picked by row number (no random draw, so every other column and
+# Frequent attenders: 10% of attendances, picked by row number (no random draw, so every other column and
 # every other figure stays as it was), re-attributed in sixes to one patient of the same age and practice. About
 # 1.5% of the demo's A&E attenders then make 5 or more visits a year, as nationally (1-2%).
-FREQUENT_SHARE = 0.06
+FREQUENT_SHARE = 0.10
 FREQUENT_VISITS = 6
 _SPREAD = (math.sqrt(5.0) - 1.0) / 2.0
 
