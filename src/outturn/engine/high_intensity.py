@@ -185,17 +185,27 @@ def cohort_strata(
     low, high = cohort_months
     months = per_month.select(cohort_month=per_month.month).distinct()
     months = months.filter((months.cohort_month >= low) & (months.cohort_month <= high))
-    spread = candidates.join(
+    # first the (patient, cohort) pairs with enough prior unplanned events, from the months with any (one sum over
+    # the before window), then the full sums for those pairs only
+    unplanned = candidates.filter(candidates.unplanned > 0)
+    before_only = unplanned.join(
         months,
+        [unplanned.month >= months.cohort_month - (WINDOW_MONTHS - 1), unplanned.month <= months.cohort_month],
+    )
+    pairs = before_only.group_by(["patient_id", "cohort_month"]).aggregate(prior=before_only.unplanned.sum())
+    pairs = pairs.filter(pairs.prior >= thresholds.lowest)
+    pairs = pairs.select(pair_patient=pairs.patient_id, pair_month=pairs.cohort_month, prior=pairs.prior)
+    spread = candidates.join(
+        pairs,
         [
-            candidates.month >= months.cohort_month - (WINDOW_MONTHS - 1),
-            candidates.month <= months.cohort_month + WINDOW_MONTHS,
+            candidates.patient_id == pairs.pair_patient,
+            candidates.month >= pairs.pair_month - (WINDOW_MONTHS - 1),
+            candidates.month <= pairs.pair_month + WINDOW_MONTHS,
         ],
     )
-    before = spread.month <= spread.cohort_month
+    before = spread.month <= spread.pair_month
     zero = ibis.literal(0, "int64")
-    per_patient = spread.group_by(["patient_id", "cohort_month"]).aggregate(
-        prior=ibis.ifelse(before, spread.unplanned, zero).sum(),
+    per_patient = spread.group_by(["patient_id", spread.pair_month.name("cohort_month"), "prior"]).aggregate(
         before_ae_attendances=ibis.ifelse(before, spread.ae, zero).sum(),
         before_non_elective_admissions=ibis.ifelse(before, spread.non_elective, zero).sum(),
         before_value_pence=ibis.ifelse(before, spread.value_pence, zero).sum(),
@@ -204,7 +214,6 @@ def cohort_strata(
         after_value_pence=ibis.ifelse(before, zero, spread.value_pence).sum(),
         _age_key=ibis.ifelse(before, spread.month * 1000 + spread.age, ibis.null("int64")).max(),
     )
-    per_patient = per_patient.filter(per_patient.prior >= thresholds.lowest)
     flags = first.select(flag_patient=first.patient_id, flag_month=first.flag_month)
     joined = per_patient.left_join(flags, per_patient.patient_id == flags.flag_patient)
     group = ibis.cases(
