@@ -98,6 +98,7 @@ PAIRS = (
         "/api/contracts/RXX/challenges?year=2025/26",
     ),
     Pair("imports list", ["imports", "list"], "/api/imports"),
+    Pair("patients high-intensity", ["patients", "high-intensity"], "/api/patients/high-intensity"),
     Pair("savings show", ["savings", "show", "S1", "--as-at", "2025-09"], "/api/savings/schemes/2025/S1?as_at=2025-09"),
     Pair(
         "savings list",

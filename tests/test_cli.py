@@ -115,7 +115,9 @@ def test_an_option_shared_by_commands_has_one_help_text_per_meaning(flag: str) -
         # else the workspace's; a change's (required); a setting's scope; the filters of savings, benchmark,
         # reconcile and method list; init's default; else the scenario file's; a practice user's practice
         "--org": 10,
-        "--as-at": 5,  # else the workspace's; the demo's month; the back-test's cut-off; init's default; the file's
+        # else the workspace's; the demo's month; the back-test's cut-off; init's default; the file's; else the
+        # latest month of the activity (patients high-intensity)
+        "--as-at": 6,
     }
     helps = {options[flag] for path in COMMANDS if flag in (options := _options(path))}
     assert len(helps) == meanings[flag], sorted(helps)

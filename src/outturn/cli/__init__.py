@@ -22,6 +22,7 @@ from outturn.cli import (
     imports,
     ledger,
     pack,
+    patients,
     populations,
     position,
     position_history,
@@ -129,6 +130,10 @@ def _register(root: typer.Typer) -> None:
         "budget-holders": _group(
             "Budget holders: their lines, year-to-date and forecast variance, the lines needing commentary.",
             {"report": ledger.budget_holders_report},
+        ),
+        "patients": _group(
+            "Patients: high-intensity users of urgent care, from pseudonymised activity.",
+            {"high-intensity": patients.patients_high_intensity},
         ),
         "imports": _group(
             "The import log: who imported which file, when, and what it replaced.", {"list": imports.imports_list}
