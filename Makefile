@@ -34,6 +34,11 @@ contracts: $(BIN)/.installed
 # set names a server of your own instead. If no cluster can be started, the PostgreSQL tests skip, loudly.
 PG_TEST = bash scripts/test-postgres.sh
 
+# pytest on every core (pytest-xdist): tests are handed out one at a time, except those sharing a costly fixture,
+# which tests/conftest.py groups onto one worker and puts first (hence loadgroup, in the written order).
+# `make pytest PYTEST_PARALLEL=` runs them in one process.
+PYTEST_PARALLEL ?= -n auto --dist loadgroup --no-loadscope-reorder
+
 # Debian packages some tests need (chromium for browser tests, poppler-utils for the PDF pages), when missing.
 system-packages:
 	@bash scripts/system-packages.sh
@@ -41,7 +46,7 @@ system-packages:
 pytest: $(BIN)/.installed system-packages
 	@if [ -n "$$OUTTURN_TEST_POSTGRES_URL" ]; then \
 	    echo "pytest: PostgreSQL store tests on OUTTURN_TEST_POSTGRES_URL=$$OUTTURN_TEST_POSTGRES_URL"; \
-	    exec $(BIN)/pytest; \
+	    exec $(BIN)/pytest $(PYTEST_PARALLEL); \
 	fi; \
 	PG_TEST_STATE="$(CURDIR)/.pg-test/state.$$$$"; export PG_TEST_STATE; \
 	trap '$(PG_TEST) stop' EXIT; trap 'exit 130' INT TERM; \
@@ -56,7 +61,7 @@ pytest: $(BIN)/.installed system-packages
 	    echo "**********************************************************************************" >&2; \
 	    echo "" >&2; \
 	fi; \
-	$(BIN)/pytest; status=$$?; exit $$status
+	$(BIN)/pytest $(PYTEST_PARALLEL); status=$$?; exit $$status
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_position.py

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +24,46 @@ POSTGRES_URL_VARIABLE = "OUTTURN_TEST_POSTGRES_URL"
 # add and sign in hundreds of users. test_web_auth checks the standard parameters; export
 # OUTTURN_PASSWORD_HASHING=standard to run everything with them.
 os.environ.setdefault("OUTTURN_PASSWORD_HASHING", "cheapest")
+
+
+# --- running in parallel --------------------------------------------------------------------------------------
+# `make test` runs pytest on every core (pytest-xdist, `-n auto --dist loadgroup`). Tests are handed out one at a
+# time, except those that share a costly fixture, which go to one worker together (an ``xdist_group``), so that the
+# fixture is made once: every test of a module that uses a module- or class-scoped fixture; every test that reads
+# the session's small demo (``small_demo``: test_demo and test_pack); every test that starts Spark (the session
+# stays up in the worker that started it). The groups come first, the costliest first, so that no long one starts
+# last while the other workers sit idle.
+SMALL_DEMO_GROUP = "small_demo"
+SPARK_GROUP = "spark"
+FIRST_GROUPS = (SMALL_DEMO_GROUP, SPARK_GROUP)  # then the other groups, then the tests handed out one by one
+
+
+def _group(item: pytest.Item) -> str | None:
+    fixtures = getattr(item, "fixturenames", ())
+    if "small_demo" in fixtures:
+        return SMALL_DEMO_GROUP
+    if "spark" in item.nodeid.lower():
+        return SPARK_GROUP
+    definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    if any(definition.scope in ("module", "class", "package") for defs in definitions.values() for definition in defs):
+        return item.module.__name__ if isinstance(item, pytest.Function) and item.module else item.nodeid.split("::")[0]
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    groups = {item.nodeid: _group(item) for item in items}
+    for item in items:
+        group = groups[item.nodeid]
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # a plain run keeps the order the tests are written in
+
+        def rank(item: pytest.Item) -> int:
+            group = groups[item.nodeid]
+            return FIRST_GROUPS.index(group) if group in FIRST_GROUPS else len(FIRST_GROUPS) + (group is None)
+
+        items.sort(key=rank)  # stable: within a rank, the written order
 
 
 @pytest.fixture(scope="session")
@@ -88,7 +130,7 @@ def web_workspace_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ``web_workspace`` gives each test a copy of its own (``web_helpers.copy_workspace``)."""
     from web_helpers import build_workspace
 
-    return _closed_template(tmp_path_factory.mktemp("web-template"), build_workspace)
+    return _once_a_run(tmp_path_factory, "web-template", lambda root: _closed_template(root, build_workspace))
 
 
 @pytest.fixture(scope="session")
@@ -96,15 +138,34 @@ def shared_workspace_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """As ``web_workspace_template``, for ``web_helpers.build_shared_workspace`` (``shared_workspace`` copies it)."""
     from web_helpers import build_shared_workspace
 
-    return _closed_template(tmp_path_factory.mktemp("shared-template"), build_shared_workspace)
+    return _once_a_run(tmp_path_factory, "shared-template", lambda root: _closed_template(root, build_shared_workspace))
 
 
-def _closed_template(root: Path, build: Callable[[Path], Workspace]) -> Path:
+def _closed_template(root: Path, build: Callable[[Path], Workspace]) -> None:
     with pytest.MonkeyPatch.context() as environment:
         # the workspace's reference data is the fixture's: OUTTURN_REFERENCE_DIR must not swap in the real tariff
         environment.delenv("OUTTURN_REFERENCE_DIR", raising=False)
         build(root).close()
-    return root
+
+
+def _once_a_run(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """A directory that ``build`` fills once for the whole run and that tests only copy from: in a plain run, a
+    session's temporary directory; under pytest-xdist, one directory in the run's temporary root, built by the first
+    worker to ask while the others wait on a file lock, then shared by all of them."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        root = tmp_path_factory.mktemp(name)
+        build(root)
+        return root
+    shared = tmp_path_factory.getbasetemp().parent / name  # the run's root: each worker's basetemp is inside it
+    with (shared.parent / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this worker dies
+        built = shared.parent / f"{name}.built"
+        if not built.exists():
+            shutil.rmtree(shared, ignore_errors=True)  # a half-built one, from a worker that failed
+            shared.mkdir()
+            build(shared)
+            built.touch()
+    return shared
 
 
 SMALL_DEMO_ACTIVITY_SCALE = 0.03  # of ICB-scale hospital activity: the plan, budgets and savings do not depend on it
