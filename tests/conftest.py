@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
 from outturn.services.demo import DemoResult
@@ -64,6 +65,55 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             return FIRST_GROUPS.index(group) if group in FIRST_GROUPS else len(FIRST_GROUPS) + (group is None)
 
         items.sort(key=rank)  # stable: within a rank, the written order
+
+
+# --- new SQLite stores, copied from one migrated store --------------------------------------------------------
+# Migrating an empty store runs every Alembic revision (about 60 DDL statements, a second with the scripts' loading)
+# and the tests make several hundred stores. The first new SQLite store of a worker is migrated as the application
+# migrates it, then kept; each later new one (a file that does not exist yet, or is empty) is a copy of that file,
+# which is byte for byte what migrating would have made. Stores that exist already (opened again, or made at an
+# older revision by a test) are migrated for real; so are PostgreSQL stores. If the copy fails (a full or read-only
+# disk, as test_store_faults makes), the real migration runs and meets the fault itself.
+@pytest.fixture(scope="session", autouse=True)
+def _new_sqlite_stores_copied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    from outturn.store import database
+
+    migrate = database.migrate
+    migrated: list[Path] = []  # the worker's migrated store, once made
+
+    def migrate_or_copy(engine: Engine) -> None:
+        target = _new_sqlite_file(engine)
+        if target is None:
+            migrate(engine)
+            return
+        if not migrated:
+            migrate(engine)
+            engine.dispose()  # the file is complete on disk (write-ahead log checkpointed) before it is kept
+            kept = tmp_path_factory.mktemp("migrated-store") / "store.sqlite"
+            shutil.copyfile(target, kept)
+            migrated.append(kept)
+            return
+        engine.dispose()
+        try:
+            shutil.copyfile(migrated[0], target)
+        except OSError:
+            target.unlink(missing_ok=True)
+            migrate(engine)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(database, "migrate", migrate_or_copy)
+        yield
+
+
+def _new_sqlite_file(engine: Engine) -> Path | None:
+    """The file of a SQLite store not made yet (absent or empty, with no write-ahead log); else None."""
+    name = engine.url.database
+    if engine.dialect.name != "sqlite" or not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    path = Path(name)
+    if (path.exists() and path.stat().st_size > 0) or Path(f"{name}-wal").exists():
+        return None
+    return path
 
 
 @pytest.fixture(scope="session")
