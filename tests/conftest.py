@@ -126,13 +126,15 @@ def reference_dir() -> Path:
     return path
 
 
-def _fresh_postgres_database(base_url: str) -> Iterator[str]:
-    """A new, empty database on the server at ``base_url`` for one test; dropped (forcibly) afterwards."""
+def _fresh_postgres_database(base_url: str, template: str | None = None) -> Iterator[str]:
+    """A new database on the server at ``base_url`` for one test, empty or a copy of database ``template``;
+    dropped (forcibly) afterwards. Names are random, so parallel workers and runs never meet."""
     name = f"t_{uuid.uuid4().hex}"
     admin = create_engine(base_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    copied = f' TEMPLATE "{template}"' if template else ""
     try:
         with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"{copied}'))
         yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
     finally:
         try:
@@ -142,25 +144,52 @@ def _fresh_postgres_database(base_url: str) -> Iterator[str]:
             admin.dispose()
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh, empty database of its own for this test on the PostgreSQL server named by
-    ``OUTTURN_TEST_POSTGRES_URL`` (``make test`` starts one: scripts/test-postgres.sh); skips when unset."""
+def _postgres_base_url() -> str:
+    """``OUTTURN_TEST_POSTGRES_URL``; skips the test when unset."""
     base_url = os.environ.get(POSTGRES_URL_VARIABLE, "").strip()
     if not base_url:
         pytest.skip(
             f"PostgreSQL store tests need {POSTGRES_URL_VARIABLE} (run `make test`, or export it from "
             "`scripts/test-postgres.sh start`)"
         )
-    yield from _fresh_postgres_database(base_url)
+    return base_url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty database of its own for this test on the PostgreSQL server named by
+    ``OUTTURN_TEST_POSTGRES_URL`` (``make test`` starts one: scripts/test-postgres.sh); skips when unset."""
+    yield from _fresh_postgres_database(_postgres_base_url())
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres_template() -> Iterator[str]:
+    """The name of a database migrated once a session (per worker) by ``Store``, as the application migrates: the
+    template ``migrated_postgres_url`` copies (CREATE DATABASE ... TEMPLATE), instead of migrating each test's."""
+    databases = _fresh_postgres_database(_postgres_base_url())
+    try:
+        url = next(databases)
+        Store(url).dispose()  # no connection may stay open on a template
+        yield make_url(url).database or ""
+    finally:
+        databases.close()
+
+
+@pytest.fixture
+def migrated_postgres_url(migrated_postgres_template: str) -> Iterator[str]:
+    """As ``postgres_url``, a database of this test's own, but a copy of ``migrated_postgres_template``: holding
+    the newest schema and no rows, as a store the application has just migrated."""
+    yield from _fresh_postgres_database(_postgres_base_url(), migrated_postgres_template)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A URL for an empty store: a SQLite file in ``tmp_path``, or a fresh PostgreSQL database (``postgres_url``)."""
+    """A URL for an empty store: a SQLite file in ``tmp_path`` (not made yet: migrating it makes a copy of a migrated
+    one, see ``_new_sqlite_stores_copied``), or a fresh PostgreSQL database holding the newest schema and no rows
+    (``migrated_postgres_url``)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/store.sqlite"
-    url: str = request.getfixturevalue("postgres_url")
+    url: str = request.getfixturevalue("migrated_postgres_url")
     return url
 
 
