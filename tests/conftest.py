@@ -28,12 +28,13 @@ os.environ.setdefault("OUTTURN_PASSWORD_HASHING", "cheapest")
 
 
 # --- running in parallel --------------------------------------------------------------------------------------
-# `make test` runs pytest on every core (pytest-xdist, `-n auto --dist loadgroup`). Tests are handed out one at a
-# time, except those that share a costly fixture, which go to one worker together (an ``xdist_group``), so that the
-# fixture is made once: every test of a module that uses a module- or class-scoped fixture; every test that reads
-# the session's small demo (``small_demo``: test_demo and test_pack); every test that starts Spark (the session
-# stays up in the worker that started it). The groups come first, the costliest first, so that no long one starts
-# last while the other workers sit idle.
+# `make test` runs pytest on every core (pytest-xdist, `-n auto --dist loadgroup --no-loadscope-reorder`). Tests
+# are handed out one at a time, except those that share a costly fixture, which go to one worker together (an
+# ``xdist_group``), so that the fixture is made once: every test of a module that uses a module- or class-scoped
+# fixture; every test that reads the session's small demo (``small_demo``: test_demo and test_pack); every test
+# that starts Spark (the session stays up in the worker that started it). The groups are handed out first (the
+# small demo's and Spark's, the costliest, before the others), so that no long one starts last while the other
+# workers sit idle; a plain run (no -n) keeps the written order and ignores the groups.
 SMALL_DEMO_GROUP = "small_demo"
 SPARK_GROUP = "spark"
 FIRST_GROUPS = (SMALL_DEMO_GROUP, SPARK_GROUP)  # then the other groups, then the tests handed out one by one
@@ -72,7 +73,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # and the tests make several hundred stores. The first new SQLite store of a worker is migrated as the application
 # migrates it, then kept; each later new one (a file that does not exist yet, or is empty) is a copy of that file,
 # which is byte for byte what migrating would have made. Stores that exist already (opened again, or made at an
-# older revision by a test) are migrated for real; so are PostgreSQL stores. If the copy fails (a full or read-only
+# older revision by a test) are migrated for real; PostgreSQL stores too (``store_url``'s are copies of a database
+# migrated once: ``migrated_postgres_template``). If the copy fails (a full or read-only
 # disk, as test_store_faults makes), the real migration runs and meets the fault itself.
 @pytest.fixture(scope="session", autouse=True)
 def _new_sqlite_stores_copied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
