@@ -34,10 +34,11 @@ contracts: $(BIN)/.installed
 # set names a server of your own instead. If no cluster can be started, the PostgreSQL tests skip, loudly.
 PG_TEST = bash scripts/test-postgres.sh
 
-# pytest on every core (pytest-xdist): tests are handed out one at a time, except those sharing a costly fixture,
-# which tests/conftest.py groups onto one worker and puts first (hence loadgroup, in the written order).
+# pytest on every core (pytest-xdist), a module at a time (loadscope: a module's fixtures are made once), the
+# costliest modules first (tests/conftest.py orders them). Not loadgroup: pytest-xdist 3.8 cannot name groups under
+# pytest 9 (it sets Item._nodeid, which pytest 9 no longer reads), so groups fall back to one test at a time.
 # `make pytest PYTEST_PARALLEL=` runs them in one process.
-PYTEST_PARALLEL ?= -n auto --dist loadgroup --no-loadscope-reorder
+PYTEST_PARALLEL ?= -n auto --dist loadscope --no-loadscope-reorder
 
 # Debian packages some tests need (chromium for browser tests, poppler-utils for the PDF pages), when missing.
 system-packages:

@@ -28,13 +28,13 @@ os.environ.setdefault("OUTTURN_PASSWORD_HASHING", "cheapest")
 
 
 # --- running in parallel --------------------------------------------------------------------------------------
-# `make test` runs pytest on every core (pytest-xdist, `-n auto --dist loadgroup --no-loadscope-reorder`). Tests
-# are handed out one at a time, except those that share a costly fixture, which go to one worker together (an
-# ``xdist_group``), so that the fixture is made once: every test of a module that uses a module- or class-scoped
-# fixture; every test that reads the session's small demo (``small_demo``: test_demo and test_pack); every test
-# that starts Spark (the session stays up in the worker that started it). The groups are handed out first (the
-# small demo's and Spark's, the costliest, before the others), so that no long one starts last while the other
-# workers sit idle; a plain run (no -n) keeps the written order and ignores the groups.
+# `make test` runs pytest on every core (pytest-xdist, `-n auto --dist loadscope --no-loadscope-reorder`): a module
+# at a time, so a module's fixtures are made once. Under a worker the tests that share the costliest fixtures come
+# first (the session's small demo: test_demo and test_pack; Spark, which stays up in the worker that started it), so
+# that no long module starts last while the other workers sit idle; a plain run keeps the written order. Each test
+# is also marked with an ``xdist_group`` (those fixtures, or its module when it uses a module-scoped fixture), for
+# `--dist loadgroup`, which would hand the rest out one at a time; but pytest-xdist 3.8 cannot apply groups under
+# pytest 9 (it renames Item._nodeid, which pytest 9 no longer reads), so the Makefile uses loadscope.
 SMALL_DEMO_GROUP = "small_demo"
 SPARK_GROUP = "spark"
 FIRST_GROUPS = (SMALL_DEMO_GROUP, SPARK_GROUP)  # then the other groups, then the tests handed out one by one
@@ -52,14 +52,16 @@ def _group(item: pytest.Item) -> str | None:
     return None
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Groups are marked as each test is collected: pytest-xdist reads them in its own collection_modifyitems."""
+    group = _group(item)
+    if group is not None:
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    groups = {item.nodeid: _group(item) for item in items}
-    for item in items:
-        group = groups[item.nodeid]
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
     if os.environ.get("PYTEST_XDIST_WORKER"):  # a plain run keeps the order the tests are written in
+        groups = {item.nodeid: _group(item) for item in items}
 
         def rank(item: pytest.Item) -> int:
             group = groups[item.nodeid]
