@@ -34,6 +34,12 @@ contracts: $(BIN)/.installed
 # set names a server of your own instead. If no cluster can be started, the PostgreSQL tests skip, loudly.
 PG_TEST = bash scripts/test-postgres.sh
 
+# pytest on every core (pytest-xdist), a module at a time (loadscope: a module's fixtures are made once), the
+# costliest modules first (tests/conftest.py orders them). Not loadgroup: pytest-xdist 3.8 cannot name groups under
+# pytest 9 (it sets Item._nodeid, which pytest 9 no longer reads), so groups fall back to one test at a time.
+# `make pytest PYTEST_PARALLEL=` runs them in one process.
+PYTEST_PARALLEL ?= -n auto --dist loadscope --no-loadscope-reorder
+
 # Debian packages some tests need (chromium for browser tests, poppler-utils for the PDF pages), when missing.
 system-packages:
 	@bash scripts/system-packages.sh
@@ -41,7 +47,7 @@ system-packages:
 pytest: $(BIN)/.installed system-packages
 	@if [ -n "$$OUTTURN_TEST_POSTGRES_URL" ]; then \
 	    echo "pytest: PostgreSQL store tests on OUTTURN_TEST_POSTGRES_URL=$$OUTTURN_TEST_POSTGRES_URL"; \
-	    exec $(BIN)/pytest; \
+	    exec $(BIN)/pytest $(PYTEST_PARALLEL); \
 	fi; \
 	PG_TEST_STATE="$(CURDIR)/.pg-test/state.$$$$"; export PG_TEST_STATE; \
 	trap '$(PG_TEST) stop' EXIT; trap 'exit 130' INT TERM; \
@@ -56,7 +62,7 @@ pytest: $(BIN)/.installed system-packages
 	    echo "**********************************************************************************" >&2; \
 	    echo "" >&2; \
 	fi; \
-	$(BIN)/pytest; status=$$?; exit $$status
+	$(BIN)/pytest $(PYTEST_PARALLEL); status=$$?; exit $$status
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_position.py

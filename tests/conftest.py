@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
 from outturn.services.demo import DemoResult
@@ -24,6 +27,99 @@ POSTGRES_URL_VARIABLE = "OUTTURN_TEST_POSTGRES_URL"
 os.environ.setdefault("OUTTURN_PASSWORD_HASHING", "cheapest")
 
 
+# --- running in parallel --------------------------------------------------------------------------------------
+# `make test` runs pytest on every core (pytest-xdist, `-n auto --dist loadscope --no-loadscope-reorder`): a module
+# at a time, so a module's fixtures are made once. Under a worker the tests that share the costliest fixtures come
+# first (the session's small demo: test_demo and test_pack; Spark, which stays up in the worker that started it), so
+# that no long module starts last while the other workers sit idle; a plain run keeps the written order. Each test
+# is also marked with an ``xdist_group`` (those fixtures, or its module when it uses a module-scoped fixture), for
+# `--dist loadgroup`, which would hand the rest out one at a time; but pytest-xdist 3.8 cannot apply groups under
+# pytest 9 (it renames Item._nodeid, which pytest 9 no longer reads), so the Makefile uses loadscope.
+SMALL_DEMO_GROUP = "small_demo"
+SPARK_GROUP = "spark"
+FIRST_GROUPS = (SMALL_DEMO_GROUP, SPARK_GROUP)  # then the other groups, then the tests handed out one by one
+
+
+def _group(item: pytest.Item) -> str | None:
+    fixtures = getattr(item, "fixturenames", ())
+    if "small_demo" in fixtures:
+        return SMALL_DEMO_GROUP
+    if "spark" in item.nodeid.lower():
+        return SPARK_GROUP
+    definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    if any(definition.scope in ("module", "class", "package") for defs in definitions.values() for definition in defs):
+        return item.module.__name__ if isinstance(item, pytest.Function) and item.module else item.nodeid.split("::")[0]
+    return None
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Groups are marked as each test is collected: pytest-xdist reads them in its own collection_modifyitems."""
+    group = _group(item)
+    if group is not None:
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # a plain run keeps the order the tests are written in
+        groups = {item.nodeid: _group(item) for item in items}
+
+        def rank(item: pytest.Item) -> int:
+            group = groups[item.nodeid]
+            return FIRST_GROUPS.index(group) if group in FIRST_GROUPS else len(FIRST_GROUPS) + (group is None)
+
+        items.sort(key=rank)  # stable: within a rank, the written order
+
+
+# --- new SQLite stores, copied from one migrated store --------------------------------------------------------
+# Migrating an empty store runs every Alembic revision (about 60 DDL statements, a second with the scripts' loading)
+# and the tests make several hundred stores. The first new SQLite store of a worker is migrated as the application
+# migrates it, then kept; each later new one (a file that does not exist yet, or is empty) is a copy of that file,
+# which is byte for byte what migrating would have made. Stores that exist already (opened again, or made at an
+# older revision by a test) are migrated for real; PostgreSQL stores too (``store_url``'s are copies of a database
+# migrated once: ``migrated_postgres_template``). If the copy fails (a full or read-only
+# disk, as test_store_faults makes), the real migration runs and meets the fault itself.
+@pytest.fixture(scope="session", autouse=True)
+def _new_sqlite_stores_copied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    from outturn.store import database
+
+    migrate = database.migrate
+    migrated: list[Path] = []  # the worker's migrated store, once made
+
+    def migrate_or_copy(engine: Engine) -> None:
+        target = _new_sqlite_file(engine)
+        if target is None:
+            migrate(engine)
+            return
+        if not migrated:
+            migrate(engine)
+            engine.dispose()  # the file is complete on disk (write-ahead log checkpointed) before it is kept
+            kept = tmp_path_factory.mktemp("migrated-store") / "store.sqlite"
+            shutil.copyfile(target, kept)
+            migrated.append(kept)
+            return
+        engine.dispose()
+        try:
+            shutil.copyfile(migrated[0], target)
+        except OSError:
+            target.unlink(missing_ok=True)
+            migrate(engine)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(database, "migrate", migrate_or_copy)
+        yield
+
+
+def _new_sqlite_file(engine: Engine) -> Path | None:
+    """The file of a SQLite store not made yet (absent or empty, with no write-ahead log); else None."""
+    name = engine.url.database
+    if engine.dialect.name != "sqlite" or not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    path = Path(name)
+    if (path.exists() and path.stat().st_size > 0) or Path(f"{name}-wal").exists():
+        return None
+    return path
+
+
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
     """The public NHS reference data (``OUTTURN_REFERENCE_DIR``, else ``../shared/reference-data``)."""
@@ -34,13 +130,15 @@ def reference_dir() -> Path:
     return path
 
 
-def _fresh_postgres_database(base_url: str) -> Iterator[str]:
-    """A new, empty database on the server at ``base_url`` for one test; dropped (forcibly) afterwards."""
+def _fresh_postgres_database(base_url: str, template: str | None = None) -> Iterator[str]:
+    """A new database on the server at ``base_url`` for one test, empty or a copy of database ``template``;
+    dropped (forcibly) afterwards. Names are random, so parallel workers and runs never meet."""
     name = f"t_{uuid.uuid4().hex}"
     admin = create_engine(base_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    copied = f' TEMPLATE "{template}"' if template else ""
     try:
         with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"{copied}'))
         yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
     finally:
         try:
@@ -50,25 +148,52 @@ def _fresh_postgres_database(base_url: str) -> Iterator[str]:
             admin.dispose()
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh, empty database of its own for this test on the PostgreSQL server named by
-    ``OUTTURN_TEST_POSTGRES_URL`` (``make test`` starts one: scripts/test-postgres.sh); skips when unset."""
+def _postgres_base_url() -> str:
+    """``OUTTURN_TEST_POSTGRES_URL``; skips the test when unset."""
     base_url = os.environ.get(POSTGRES_URL_VARIABLE, "").strip()
     if not base_url:
         pytest.skip(
             f"PostgreSQL store tests need {POSTGRES_URL_VARIABLE} (run `make test`, or export it from "
             "`scripts/test-postgres.sh start`)"
         )
-    yield from _fresh_postgres_database(base_url)
+    return base_url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty database of its own for this test on the PostgreSQL server named by
+    ``OUTTURN_TEST_POSTGRES_URL`` (``make test`` starts one: scripts/test-postgres.sh); skips when unset."""
+    yield from _fresh_postgres_database(_postgres_base_url())
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres_template() -> Iterator[str]:
+    """The name of a database migrated once a session (per worker) by ``Store``, as the application migrates: the
+    template ``migrated_postgres_url`` copies (CREATE DATABASE ... TEMPLATE), instead of migrating each test's."""
+    databases = _fresh_postgres_database(_postgres_base_url())
+    try:
+        url = next(databases)
+        Store(url).dispose()  # no connection may stay open on a template
+        yield make_url(url).database or ""
+    finally:
+        databases.close()
+
+
+@pytest.fixture
+def migrated_postgres_url(migrated_postgres_template: str) -> Iterator[str]:
+    """As ``postgres_url``, a database of this test's own, but a copy of ``migrated_postgres_template``: holding
+    the newest schema and no rows, as a store the application has just migrated."""
+    yield from _fresh_postgres_database(_postgres_base_url(), migrated_postgres_template)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A URL for an empty store: a SQLite file in ``tmp_path``, or a fresh PostgreSQL database (``postgres_url``)."""
+    """A URL for an empty store: a SQLite file in ``tmp_path`` (not made yet: migrating it makes a copy of a migrated
+    one, see ``_new_sqlite_stores_copied``), or a fresh PostgreSQL database holding the newest schema and no rows
+    (``migrated_postgres_url``)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/store.sqlite"
-    url: str = request.getfixturevalue("postgres_url")
+    url: str = request.getfixturevalue("migrated_postgres_url")
     return url
 
 
@@ -88,7 +213,7 @@ def web_workspace_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ``web_workspace`` gives each test a copy of its own (``web_helpers.copy_workspace``)."""
     from web_helpers import build_workspace
 
-    return _closed_template(tmp_path_factory.mktemp("web-template"), build_workspace)
+    return _once_a_run(tmp_path_factory, "web-template", lambda root: _closed_template(root, build_workspace))
 
 
 @pytest.fixture(scope="session")
@@ -96,15 +221,34 @@ def shared_workspace_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """As ``web_workspace_template``, for ``web_helpers.build_shared_workspace`` (``shared_workspace`` copies it)."""
     from web_helpers import build_shared_workspace
 
-    return _closed_template(tmp_path_factory.mktemp("shared-template"), build_shared_workspace)
+    return _once_a_run(tmp_path_factory, "shared-template", lambda root: _closed_template(root, build_shared_workspace))
 
 
-def _closed_template(root: Path, build: Callable[[Path], Workspace]) -> Path:
+def _closed_template(root: Path, build: Callable[[Path], Workspace]) -> None:
     with pytest.MonkeyPatch.context() as environment:
         # the workspace's reference data is the fixture's: OUTTURN_REFERENCE_DIR must not swap in the real tariff
         environment.delenv("OUTTURN_REFERENCE_DIR", raising=False)
         build(root).close()
-    return root
+
+
+def _once_a_run(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """A directory that ``build`` fills once for the whole run and that tests only copy from: in a plain run, a
+    session's temporary directory; under pytest-xdist, one directory in the run's temporary root, built by the first
+    worker to ask while the others wait on a file lock, then shared by all of them."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        root = tmp_path_factory.mktemp(name)
+        build(root)
+        return root
+    shared = tmp_path_factory.getbasetemp().parent / name  # the run's root: each worker's basetemp is inside it
+    with (shared.parent / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this worker dies
+        built = shared.parent / f"{name}.built"
+        if not built.exists():
+            shutil.rmtree(shared, ignore_errors=True)  # a half-built one, from a worker that failed
+            shared.mkdir()
+            build(shared)
+            built.touch()
+    return shared
 
 
 SMALL_DEMO_ACTIVITY_SCALE = 0.03  # of ICB-scale hospital activity: the plan, budgets and savings do not depend on it
