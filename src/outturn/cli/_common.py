@@ -166,7 +166,8 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
             if fmt is OutputFormat.JSON:
                 sys.stdout.write(json.dumps({"error": message}) + "\n")
             else:
-                error_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+                # one error, one line: a long path is not broken where a pipe's fixed width would break it
+                error_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
 
     return wrapper
