@@ -27,9 +27,11 @@ from outturn.domain.populations import PopulationTotals
 from outturn.domain.trial_balance import UNASSIGNED_HOLDER, BudgetHolderLine, LineKey, roll_up
 from outturn.ingest.trial_balance import read_mapping, read_trial_balance
 from outturn.reports.position import position_document
+from outturn.services import users
 from outturn.services.budget_holders import budget_holder_report, holder_cost_centres
 from outturn.services.demo import DemoResult
 from outturn.services.imports import ReplaceRequired, import_ledger, import_organisations, import_plans
+from outturn.services.monthly_spend import cost_centre_monthly_spend
 from outturn.services.position import compute_position
 from outturn.services.trial_balance import (
     UnmappedCodes,
@@ -38,11 +40,13 @@ from outturn.services.trial_balance import (
     import_trial_balance,
     mapping_versions,
 )
+from outturn.services.users import Role
 from outturn.services.workspace import Workspace, init_workspace, open_workspace
 from outturn.settings import record_settings
 from outturn.store import repository
 from outturn.store.models import LedgerLineRow, LedgerMappingVersionRow
-from web_helpers import app_client, csrf_from, sign_in, web_workspace
+from outturn.web.app import create_app
+from web_helpers import PASSWORDS, app_client, csrf_from, sign_in, web_workspace
 
 __all__ = ["app_client", "web_workspace"]
 
@@ -546,3 +550,43 @@ def test_a_trial_balance_workbook_with_isfe_headers_imports(tmp_path: Path) -> N
         report = budget_holder_report(workspace)
     assert len(header) == 9 and summary.rows == 60
     assert sum(line.ytd_actual_pence for line in report.lines) == 225_000 * POUND
+
+
+# --- monthly spend by cost centre ---------------------------------------------------------------------------------
+
+
+def test_a_holders_monthly_spend_by_cost_centre_worked_by_hand(tb_workspace: Workspace) -> None:
+    """J Jones holds 200 (one line) and 300 (two lines). As at M02, run-rate (YTD / 2 x 12):
+    200: budget 30,000 a month; actual 29,000 and 31,000; forecast 60,000 x 6 = 360,000, so the 10 months left
+    share 360,000 - 60,000 = 300,000: 30,000 each.
+    300: budget 5,000 + 2,000 = 7,000 a month; actual 7,500 and 7,500; forecast (10,000 + 5,000) x 6 = 90,000, so
+    (90,000 - 15,000) / 10 = 7,500 a month. Together: budget 37,000, actual 36,500 and 38,500, then 37,500."""
+    report = budget_holder_report(tb_workspace, holder="J Jones")
+    every, *centres = cost_centre_monthly_spend(tb_workspace, report)
+    assert [(series.key, series.label) for series in centres] == [
+        ("01A 200", "200 Mental health"),
+        ("01A 300", "300 Corporate"),
+    ]
+    by_key = {series.key: series for series in centres}
+    assert [month.budget_pence for month in by_key["01A 200"].months] == [30_000 * POUND] * 12
+    assert [month.spend_pence for month in by_key["01A 200"].months] == [29_000 * POUND, 31_000 * POUND] + [
+        30_000 * POUND
+    ] * 10
+    assert [month.spend_pence for month in by_key["01A 300"].months] == [7_500 * POUND] * 12
+    assert by_key["01A 300"].cumulative_spend_pence[-1] == 90_000 * POUND
+    assert every.label == "All cost centres"
+    assert [month.budget_pence for month in every.months] == [37_000 * POUND] * 12
+    assert [month.spend_pence for month in every.months] == [36_500 * POUND, 38_500 * POUND] + [37_500 * POUND] * 10
+    assert every.cumulative_spend_pence[-1] == 450_000 * POUND
+
+
+def test_a_holders_page_charts_each_cost_centre_and_the_all_holders_page_none(tb_workspace: Workspace) -> None:
+    users.add_user(tb_workspace, "bob", PASSWORDS["bob"], Role.BOARD)
+    with TestClient(create_app(tb_workspace.settings)) as client:
+        sign_in(client, "bob")
+        page = client.get("/budget-holders", params={"holder": "J Jones"})
+        assert page.status_code == 200
+        assert page.text.count('class="app-chart"') == 3  # all of the holder's cost centres, 200 and 300
+        assert "Monthly spend against budget by cost centre" in page.text and "300 Corporate" in page.text
+        every_holder = client.get("/budget-holders")
+        assert every_holder.status_code == 200 and "app-chart" not in every_holder.text

@@ -111,7 +111,7 @@ def monthly_spend(
     ]
     every = spend_series(
         ALL,
-        "All categories" if by == "category" else "All",
+        "All categories" if by == "category" else "All cost centres",
         _summed(budgets.values()),
         _summed(actuals.values()),
         as_at_month,

@@ -10,13 +10,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from outturn.domain.errors import NotFound
 from outturn.domain.problems import Problem, ProblemsError
+from outturn.domain.trial_balance import BudgetHolderReport
 from outturn.reports.budget_holders import budget_holder_document, mapping_document, roll_up_document
+from outturn.reports.spend_charts import spend_svg
 from outturn.services import budget_holders, trial_balance
+from outturn.services.monthly_spend import cost_centre_monthly_spend
 from outturn.services.workspace import Workspace
+from outturn.web import drawing
 from outturn.web.limits import upload_name
 from outturn.web.security import Editor, Reader, WorkspaceDep, after_write
 from outturn.web.templating import render
@@ -111,4 +116,21 @@ async def budget_holders_page(
     request: Request, _user: Reader, workspace: WorkspaceDep, holder: str | None = None, as_at: str | None = None
 ) -> Response:
     report = await run_in_threadpool(budget_holders.budget_holder_report, workspace, holder or None, as_at, None)
-    return render(request, "budget_holders.html", {"active": "position", "report": budget_holder_document(report)})
+    # one holder's cost centres are a handful of charts; every holder's would be tens, so only on a holder's page
+    charts = await run_in_threadpool(_cost_centre_charts, workspace, report) if report.holder else ()
+    context = {"active": "position", "report": budget_holder_document(report), "spend_charts": charts}
+    return render(request, "budget_holders.html", context)
+
+
+def _cost_centre_charts(workspace: Workspace, report: BudgetHolderReport) -> tuple[tuple[str, str, Markup], ...]:
+    """Budget against actual by month and cumulative, with the forecast to M12: the holder's cost centres
+    together, then each."""
+    series = cost_centre_monthly_spend(workspace, report)
+    when = f"{report.as_at.year.label} to {report.as_at.label}, forecast to M12 (£m)"
+    draws: list[drawing.Draw] = [
+        (spend_svg, (found, f"{found.label}: budget against spend, {when}")) for found in series
+    ]
+    # drawn by matplotlib from the ledger's figures and the mapping's cost centre names, escaped by the SVG writer
+    return tuple(
+        (found.key, found.label, Markup(drawn)) for found, drawn in zip(series, drawing.draw_all(draws), strict=True)
+    )
