@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
-from outturn.domain.errors import BadInput
+from outturn.cli import app as cli
+from outturn.domain.errors import BadInput, NotFound
 from outturn.domain.money import pounds
 from outturn.domain.periods import FinancialYear
 from outturn.domain.planning import Assumption, AssumptionKind, combined, plan_bridge
+from outturn.domain.problems import ProblemsError
+from outturn.services.imports import import_organisations
+from outturn.services.planning import bridge, import_plan_assumptions
+from outturn.services.workspace import init_workspace
 
 K = AssumptionKind
 Y26 = FinancialYear(2026)
@@ -172,3 +181,80 @@ def test_bad_plans_are_refused_with_the_reason() -> None:
         Assumption("A", Y26, K.INVESTMENT, -1)
     with pytest.raises(BadInput, match="given 2 times"):
         plan_bridge("A", rows("A", Y26, exit_position="0", allocation="10") + rows("A", Y26, allocation="5"), Y26)
+
+
+# --- the file, the store, the command and its JSON ----------------------------------------------------------
+
+ORGS = "code,name,kind,parent_code\nQXX,Test ICB,icb,\nA,County A PCT,sub_icb,QXX\nB,County B PCT,sub_icb,QXX\n"
+COUNTY_FILE = """org_code,year,assumption,amount,description,recurrent
+A,2026/27,exit_position,-£20m,,
+A,2026/27,allocation,£625m,,
+A,2026/27,allocation_growth,£35m,,
+A,2026/27,deficit_repaid,£10m,,
+A,2026/27,tariff_inflation,£15m,,
+A,2026/27,demographic_growth,£12m,Weighted population growth,
+A,2026/27,non_demographic_growth,£18m,,
+A,2026/27,new_commitment,£5m,,
+A,2026/27,investment,£5m,,no
+A,2026/27,control_total,(£14m),Regulator's control total,
+B,2026/27,exit_position,-£11.75m,,
+B,2026/27,allocation,£500m,,
+B,2026/27,allocation_growth,£28m,,
+B,2026/27,top_slice,£5m,,
+B,2026/27,tariff_inflation,£12m,,
+B,2026/27,demographic_growth,£10m,Weighted population growth,
+B,2026/27,non_demographic_growth,£10m,,
+B,2026/27,new_commitment,£4m,,
+B,2026/27,investment,£4m,,no
+B,2026/27,control_total,-£8.75m,Regulator's control total,
+"""
+
+
+def _cli(workspace: Path, *arguments: str) -> Any:
+    result = CliRunner().invoke(cli, ["--workspace", str(workspace), *arguments, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_plan_bridge_from_an_imported_file_gives_56m_to_the_penny(tmp_path: Path) -> None:
+    workspace = init_workspace(tmp_path / "ws", default_as_at="2025-09")
+    (tmp_path / "orgs.csv").write_text(ORGS, encoding="utf-8")
+    import_organisations(workspace, tmp_path / "orgs.csv")
+    workspace.close()
+    (tmp_path / "plan.csv").write_text(COUNTY_FILE, encoding="utf-8")
+    imported = _cli(tmp_path / "ws", "plan", "import-assumptions", str(tmp_path / "plan.csv"))
+    assert imported["rows"] == 20
+    document = _cli(tmp_path / "ws", "plan", "bridge", "--year", "2026/27")
+    assert document["year"] == "2026/27"
+    a, b = document["organisations"]
+    assert (a["name"], a["years"][0]["savings_requirement_pence"]) == ("County A PCT", m("36"))
+    assert b["years"][0]["savings_requirement_pence"] == m("20")
+    total = document["total"]["years"][0]
+    assert (total["savings_requirement_pence"], total["allocation_pence"]) == (m("56"), m("1125"))
+    assert total["savings_requirement_share"] == "0.0498"
+    assert sum(step["pence"] for step in total["steps"]) == -m("56")
+    # the investments are one-off (recurrent: no): A's recurrent position is -20 + 35 - 15 - 12 - 18 - 5 = -35,
+    # plus its £36m of recurrent savings = +£1m carried into 2027/28
+    assert a["years"][0]["carried_forward_pence"] == m("1")
+    only_b = _cli(tmp_path / "ws", "plan", "bridge", "--year", "2026/27", "--org", "b")
+    assert only_b["total"] is None and only_b["organisations"] == [b]
+
+
+def test_a_bad_assumption_row_stores_nothing_and_names_the_row(tmp_path: Path) -> None:
+    workspace = init_workspace(tmp_path / "ws")
+    (tmp_path / "orgs.csv").write_text(ORGS, encoding="utf-8")
+    import_organisations(workspace, tmp_path / "orgs.csv")
+    (tmp_path / "bad.csv").write_text(
+        "org_code,year,assumption,amount\nA,2026/27,allocation,£1m\nA,2026/27,magic,£1m\nZ,2026/27,allocation,£1m\n"
+        "A,2026/27,investment,-£1m\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ProblemsError) as raised:
+        import_plan_assumptions(workspace, tmp_path / "bad.csv")
+    reasons = {(problem.row, problem.column): problem.reason for problem in raised.value.problems}
+    assert "unknown assumption 'magic'" in reasons[(3, "assumption")]
+    assert "unknown organisation 'Z'" in reasons[(4, "org_code")]
+    assert "positive amount" in reasons[(5, "amount")]
+    with pytest.raises(NotFound, match="no plan assumptions"):
+        bridge(workspace, "2026/27")
+    workspace.close()

@@ -1,0 +1,44 @@
+"""The planning bridge: import the plan's assumptions, and bridge each organisation (and their total) from the
+underlying position to the savings requirement for a year or the medium term."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from outturn.domain.errors import NotFound
+from outturn.domain.periods import FinancialYear
+from outturn.domain.planning import combined, plan_bridge
+from outturn.ingest.planning import read_plan_assumptions
+from outturn.reports.planning import PlanBridgeResult
+from outturn.services.imports import ImportSummary, accept_rows, known_org_codes, sha256_of
+from outturn.services.workspace import Workspace
+from outturn.store import planning_repository, repository
+
+TOTAL_CODE = "TOTAL"
+
+
+def import_plan_assumptions(workspace: Workspace, path: Path, *, who: str = "") -> ImportSummary:
+    """Replace the assumptions of each organisation and year in the file: the whole file, or nothing."""
+    items = accept_rows(*read_plan_assumptions(path, known_org_codes=known_org_codes(workspace)), path)
+    with workspace.store.transaction() as session:
+        removed = planning_repository.replace_assumptions(session, items)
+        repository.record_import(session, "plan_assumptions", path.name, sha256_of(path), len(items), who=who)
+    periods = tuple(sorted({f"{item.org_code} {item.year}" for item in items}))
+    return ImportSummary("plan_assumptions", path.name, len(items), replaced_rows=removed, periods=periods)
+
+
+def bridge(workspace: Workspace, year: str | None, years: int = 1, org: str | None = None) -> PlanBridgeResult:
+    """The bridge for ``year`` (default: the year after the workspace's) and the ``years`` after it, of ``org`` or
+    of every organisation with assumptions, with their total."""
+    start = FinancialYear.parse(year) if year else FinancialYear(workspace.month(None).year.start_year + 1)
+    with workspace.store.reading() as session:
+        codes = [org.strip().upper()] if org else planning_repository.planned_org_codes(session)
+        items = planning_repository.assumptions_for(session, codes)
+        tree = repository.org_tree(session)
+    if not items:
+        where = f" for {codes[0]}" if org else ""
+        raise NotFound(f"no plan assumptions are stored{where}: import them first (plan import-assumptions FILE)")
+    bridges = tuple(plan_bridge(code, items, start, years) for code in codes)
+    names = {code: tree.get(code).name if code in tree else code for code in codes}
+    total = combined(TOTAL_CODE, list(bridges)) if len(bridges) > 1 else None
+    return PlanBridgeResult(start, years, bridges, names, total)
