@@ -140,7 +140,7 @@ def _register(root: typer.Typer) -> None:
             "The import log: who imported which file, when, and what it replaced.", {"list": imports.imports_list}
         ),
         "plan": _group(
-            "Financial plans: allocation, deductions, required surplus, control total; the planning bridge to the savings requirement.",
+            "Financial plans: allocation, deductions, control total; the bridge to the savings requirement.",
             {
                 "import": data.plan_import,
                 "show": registers.plan_show,
