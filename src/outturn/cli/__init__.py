@@ -146,6 +146,7 @@ def _register(root: typer.Typer) -> None:
                 "show": registers.plan_show,
                 "import-assumptions": planning.plan_import_assumptions,
                 "bridge": planning.plan_bridge,
+                "targets": planning.plan_targets,
             },
         ),
         "risks": _group(

@@ -8,12 +8,12 @@ from typing import Annotated, Any
 
 import typer
 
-from outturn.cli._common import console, current_user, emit, workspace_from
+from outturn.cli._common import cell, console, current_user, emit, emit_rows, pounds_cell, workspace_from
 from outturn.cli.command import command
 from outturn.cli.data import _emit_summary
 from outturn.cli.options import OutputFormat
 from outturn.domain.money import format_pounds
-from outturn.reports.planning import bridge_document
+from outturn.reports.planning import bridge_document, programme_rollup_document, targets_document
 from outturn.services import planning
 
 FileArgument = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .csv or .xlsx file")]
@@ -72,3 +72,51 @@ def plan_import_assumptions(ctx: typer.Context, file: FileArgument, fmt: OutputF
     replacing those stored for each organisation and year in the file."""
     with workspace_from(ctx) as opened:
         _emit_summary(fmt, planning.import_plan_assumptions(opened, file, who=current_user()))
+
+
+@command()
+def plan_targets(
+    ctx: typer.Context,
+    programme: Annotated[str, typer.Option(help="The multi-year programme the targets belong to")],
+    year: PlanYearOption = None,
+    years: YearsOption = 1,
+    org: PlanOrgOption = None,
+    fmt: OutputFormat = OutputFormat.TABLE,
+) -> None:
+    """Set each organisation's savings target for each year of the plan to the bridge's savings requirement, as
+    part of --programme (the savings register's targets come from the plan)."""
+    with workspace_from(ctx) as opened:
+        document = targets_document(planning.targets_from_plan(opened, year, years, programme, current_user(), org))
+    emit(
+        fmt,
+        document,
+        lambda: [
+            console.print(
+                f"{row['org_code']} {row['year']}: target {format_pounds(row['target_pence'])} ({row['programme']})",
+                highlight=False,
+                markup=False,
+            )
+            for row in document
+        ],
+    )
+
+
+PROGRAMME_LEVEL = "programme"
+
+
+def programme_rollup(ctx: typer.Context, org: str | None, fmt: OutputFormat) -> None:
+    """``savings rollup --level programme``: each programme's target, identified and unidentified savings across
+    its years (one organisation's targets only, with --org)."""
+    with workspace_from(ctx, read_only=True) as opened:
+        document = programme_rollup_document(planning.programme_rollup(opened, org))
+    emit_rows(
+        fmt,
+        document,
+        [
+            ("Programme", cell("programme")),
+            ("Years", lambda row: ", ".join(year["year"] for year in row["years"])),
+            ("Target", pounds_cell("target_pence")),
+            ("Identified", pounds_cell("identified_pence")),
+            ("Unidentified", pounds_cell("unidentified_pence")),
+        ],
+    )

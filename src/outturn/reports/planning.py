@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from outturn.domain.periods import FinancialYear
 from outturn.domain.planning import PlanBridge, YearBridge
+from outturn.domain.savings import SavingsTarget
+from outturn.domain.savings_programmes import ProgrammeRow
 
 
 @dataclass(frozen=True)
@@ -68,3 +71,39 @@ def bridge_document(result: PlanBridgeResult) -> dict[str, Any]:
         "organisations": [plan_document(bridge, result.names[bridge.org_code]) for bridge in result.organisations],
         "total": plan_document(result.total, "Total") if result.total is not None else None,
     }
+
+
+def programme_rollup_document(rows: Sequence[ProgrammeRow]) -> list[dict[str, Any]]:
+    """One row per programme: its organisations, each year's target, identified and unidentified savings, and
+    the totals across the years."""
+    return [
+        {
+            "programme": row.programme,
+            "org_codes": list(row.org_codes),
+            "years": [
+                {
+                    "year": year.year.label,
+                    "target_pence": year.target_pence,
+                    "identified_pence": year.identified_pence,
+                    "unidentified_pence": year.unidentified_pence,
+                }
+                for year in row.years
+            ],
+            "target_pence": row.target_pence,
+            "identified_pence": row.identified_pence,
+            "unidentified_pence": row.unidentified_pence,
+        }
+        for row in rows
+    ]
+
+
+def targets_document(targets: Sequence[SavingsTarget]) -> list[dict[str, Any]]:
+    return [
+        {
+            "org_code": target.org_code,
+            "year": target.year.label,
+            "target_pence": target.target_pence,
+            "programme": target.programme,
+        }
+        for target in targets
+    ]

@@ -8,11 +8,15 @@ from pathlib import Path
 from outturn.domain.errors import NotFound
 from outturn.domain.periods import FinancialYear
 from outturn.domain.planning import combined, plan_bridge
+from outturn.domain.savings import SavingsTarget
+from outturn.domain.savings_programmes import ProgrammeRow
+from outturn.domain.savings_programmes import programme_rollup as programme_rollup_of
 from outturn.ingest.planning import read_plan_assumptions
 from outturn.reports.planning import PlanBridgeResult
+from outturn.services import savings
 from outturn.services.imports import ImportSummary, accept_rows, known_org_codes, sha256_of
 from outturn.services.workspace import Workspace
-from outturn.store import planning_repository, repository
+from outturn.store import planning_repository, repository, savings_repository
 
 TOTAL_CODE = "TOTAL"
 
@@ -42,3 +46,35 @@ def bridge(workspace: Workspace, year: str | None, years: int = 1, org: str | No
     names = {code: tree.get(code).name if code in tree else code for code in codes}
     total = combined(TOTAL_CODE, list(bridges)) if len(bridges) > 1 else None
     return PlanBridgeResult(start, years, bridges, names, total)
+
+
+def targets_from_plan(
+    workspace: Workspace, year: str | None, years: int, programme: str, who: str, org: str | None = None
+) -> list[SavingsTarget]:
+    """Each organisation's savings target for each year of the plan set to the bridge's savings requirement (none
+    below zero), named as part of ``programme``; every change goes to the audit trail."""
+    result = bridge(workspace, year, years, org)
+    targets = [
+        SavingsTarget(plan.org_code, step.year, max(step.savings_requirement_pence, 0), programme.strip())
+        for plan in result.organisations
+        for step in plan.years
+    ]
+    for target in targets:
+        savings.set_target(workspace, target, who)
+    return targets
+
+
+def programme_rollup(workspace: Workspace, org: str | None = None) -> tuple[ProgrammeRow, ...]:
+    """Every programme's target, identified and unidentified savings, year by year and in total."""
+    with workspace.store.reading() as session:
+        targets = [
+            target
+            for target in savings_repository.load_targets(session)
+            if org is None or target.org_code == org.strip().upper()
+        ]
+        schemes = [
+            scheme
+            for year in sorted({target.year for target in targets})
+            for scheme in savings_repository.load_schemes(session, year, {target.org_code for target in targets})
+        ]
+    return programme_rollup_of(schemes, targets)
