@@ -258,3 +258,32 @@ def test_a_bad_assumption_row_stores_nothing_and_names_the_row(tmp_path: Path) -
     with pytest.raises(NotFound, match="no plan assumptions"):
         bridge(workspace, "2026/27")
     workspace.close()
+
+
+def _csv_of(items: list[Assumption]) -> str:
+    lines = ["org_code,year,assumption,amount"]
+    for item in items:
+        amount = f"{item.share}" if item.share is not None else f"{Decimal(item.pence) / 100:.2f}"
+        lines.append(f"{item.org_code},{item.year.label},{item.kind.value},{amount}")
+    return "\n".join(lines) + "\n"
+
+
+def test_the_programmes_targets_come_from_the_plan_and_roll_up_to_335m(tmp_path: Path) -> None:
+    workspace = init_workspace(tmp_path / "ws", default_as_at="2025-09")
+    orgs = "code,name,kind,parent_code\nQXX,Cluster,icb,\nBIG,Big PCT,sub_icb,QXX\nSMALL,Small PCT,sub_icb,QXX\n"
+    (tmp_path / "orgs.csv").write_text(orgs, encoding="utf-8")
+    import_organisations(workspace, tmp_path / "orgs.csv")
+    workspace.close()
+    (tmp_path / "plan.csv").write_text(_csv_of(_four_year_programme()), encoding="utf-8")
+    _cli(tmp_path / "ws", "plan", "import-assumptions", str(tmp_path / "plan.csv"))
+    targets = _cli(
+        tmp_path / "ws", "plan", "targets", "--programme", "Cluster QIPP", "--year", "2026/27", "--years", "4"
+    )
+    assert [(row["org_code"], row["year"], row["target_pence"]) for row in targets][:4] == [
+        ("BIG", "2026/27", m("52")), ("BIG", "2027/28", m("40")), ("BIG", "2028/29", m("50")), ("BIG", "2029/30", m("64")),
+    ]  # fmt: skip
+    (row,) = _cli(tmp_path / "ws", "savings", "rollup", "--level", "programme")
+    # no schemes yet: all £206m + £129m = £335m is unidentified; 2026/27 is 52 + 40 = £92m
+    assert (row["programme"], row["org_codes"]) == ("Cluster QIPP", ["BIG", "SMALL"])
+    assert (row["target_pence"], row["identified_pence"], row["unidentified_pence"]) == (m("335"), 0, m("335"))
+    assert [year["target_pence"] for year in row["years"]] == [m("92"), m("74"), m("78"), m("91")]

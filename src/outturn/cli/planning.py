@@ -87,16 +87,14 @@ def plan_targets(
     part of --programme (the savings register's targets come from the plan)."""
     with workspace_from(ctx) as opened:
         document = targets_document(planning.targets_from_plan(opened, year, years, programme, current_user(), org))
-    emit(
+    emit_rows(
         fmt,
         document,
-        lambda: [
-            console.print(
-                f"{row['org_code']} {row['year']}: target {format_pounds(row['target_pence'])} ({row['programme']})",
-                highlight=False,
-                markup=False,
-            )
-            for row in document
+        [
+            ("Organisation", cell("org_code")),
+            ("Year", cell("year")),
+            ("Target", pounds_cell("target_pence")),
+            ("Programme", cell("programme")),
         ],
     )
 
