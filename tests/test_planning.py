@@ -18,6 +18,8 @@ from outturn.domain.money import pounds
 from outturn.domain.periods import FinancialYear
 from outturn.domain.planning import Assumption, AssumptionKind, combined, plan_bridge
 from outturn.domain.problems import ProblemsError
+from outturn.domain.savings import SavingsTarget, Scheme, Workstream
+from outturn.domain.savings_programmes import programme_rollup
 from outturn.services.imports import import_organisations
 from outturn.services.planning import bridge, import_plan_assumptions
 from outturn.services.workspace import init_workspace
@@ -280,10 +282,39 @@ def test_the_programmes_targets_come_from_the_plan_and_roll_up_to_335m(tmp_path:
         tmp_path / "ws", "plan", "targets", "--programme", "Cluster QIPP", "--year", "2026/27", "--years", "4"
     )
     assert [(row["org_code"], row["year"], row["target_pence"]) for row in targets][:4] == [
-        ("BIG", "2026/27", m("52")), ("BIG", "2027/28", m("40")), ("BIG", "2028/29", m("50")), ("BIG", "2029/30", m("64")),
+        ("BIG", "2026/27", m("52")), ("BIG", "2027/28", m("40")),
+        ("BIG", "2028/29", m("50")), ("BIG", "2029/30", m("64")),
     ]  # fmt: skip
     (row,) = _cli(tmp_path / "ws", "savings", "rollup", "--level", "programme")
     # no schemes yet: all £206m + £129m = £335m is unidentified; 2026/27 is 52 + 40 = £92m
     assert (row["programme"], row["org_codes"]) == ("Cluster QIPP", ["BIG", "SMALL"])
     assert (row["target_pence"], row["identified_pence"], row["unidentified_pence"]) == (m("335"), 0, m("335"))
     assert [year["target_pence"] for year in row["years"]] == [m("92"), m("74"), m("78"), m("91")]
+
+
+def test_a_programmes_identified_savings_never_hide_another_organisations_gap() -> None:
+    y27 = FinancialYear(2027)
+    targets = [
+        SavingsTarget("BIG", Y26, m("52"), "Cluster QIPP"),
+        SavingsTarget("SMALL", Y26, m("40"), "Cluster QIPP"),
+        SavingsTarget("BIG", y27, m("40"), "Cluster QIPP"),
+        SavingsTarget("OTHER", Y26, m("1"), ""),
+    ]
+    schemes = [
+        _scheme("S1", "BIG", Y26, m("60")),  # over-identified by £8m: BIG 2026/27 has nothing unidentified
+        _scheme("S2", "SMALL", Y26, m("30")),  # £10m short
+        _scheme("S3", "BIG", y27, m("15")),  # £25m short
+        _scheme("S4", "SMALL", y27, m("5")),  # SMALL has no 2027/28 target: not in the programme
+    ]
+    cluster, none = programme_rollup(schemes, targets)
+    assert (none.programme, none.unidentified_pence) == ("(no programme)", m("1"))
+    assert [(year.target_pence, year.identified_pence, year.unidentified_pence) for year in cluster.years] == [
+        (m("92"), m("90"), m("10")),  # 0 + 10, not 92 - 90 = 2
+        (m("40"), m("15"), m("25")),
+    ]
+    assert (cluster.target_pence, cluster.identified_pence, cluster.unidentified_pence) == (m("132"), m("105"), m("35"))
+
+
+def _scheme(reference: str, org: str, year: FinancialYear, pence: int) -> Scheme:
+    planned = (pence // 12,) * 11 + (pence - 11 * (pence // 12),)
+    return Scheme(reference, reference, org, year, Workstream.ELECTIVE, planned)

@@ -46,8 +46,8 @@ class ProgrammeRow:
 
 
 def programme_rollup(schemes: Iterable[Scheme], targets: Iterable[SavingsTarget]) -> tuple[ProgrammeRow, ...]:
-    """One row per programme (in name order), its years in order; schemes count where their organisation and year
-    have a target."""
+    """One row per programme (in name order, targets of no programme last), its years in order; schemes
+    count where their organisation and year have a target."""
     identified: dict[tuple[str, FinancialYear], SavingsFigures] = {}
     for scheme in schemes:
         key = (scheme.org_code, scheme.year)
@@ -72,5 +72,5 @@ def programme_rollup(schemes: Iterable[Scheme], targets: Iterable[SavingsTarget]
                 for year, f in sorted(by_programme[name].items())
             ),
         )
-        for name in sorted(by_programme)
+        for name in sorted(by_programme, key=lambda name: (name == NO_PROGRAMME, name))
     )
