@@ -11,18 +11,13 @@ import typer
 from outturn.cli._common import cell, console, current_user, emit, emit_rows, pounds_cell, workspace_from
 from outturn.cli.command import command
 from outturn.cli.data import _emit_summary
-from outturn.cli.options import OutputFormat
+from outturn.cli.options import OrgUnderOption, OutputFormat, YearCodeOption
 from outturn.domain.money import format_pounds
 from outturn.reports.planning import bridge_document, programme_rollup_document, targets_document
 from outturn.services import planning
 
 FileArgument = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .csv or .xlsx file")]
-PlanYearOption = Annotated[
-    str | None,
-    typer.Option("--year", help="The plan's first year, e.g. 2026/27 (default: the year after the workspace's)"),
-]
 YearsOption = Annotated[int, typer.Option("--years", min=1, max=5, help="Years of the medium-term plan (1 to 5)")]
-PlanOrgOption = Annotated[str | None, typer.Option("--org", help="Only this organisation (default: every one planned)")]
 
 
 def _print_plan(plan: dict[str, Any]) -> None:
@@ -46,9 +41,9 @@ def _print_plan(plan: dict[str, Any]) -> None:
 @command()
 def plan_bridge(
     ctx: typer.Context,
-    year: PlanYearOption = None,
+    year: YearCodeOption,
     years: YearsOption = 1,
-    org: PlanOrgOption = None,
+    org: OrgUnderOption = None,
     fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """The bridge from the underlying position brought forward to the savings requirement, step by step in
@@ -78,9 +73,9 @@ def plan_import_assumptions(ctx: typer.Context, file: FileArgument, fmt: OutputF
 def plan_targets(
     ctx: typer.Context,
     programme: Annotated[str, typer.Option(help="The multi-year programme the targets belong to")],
-    year: PlanYearOption = None,
+    year: YearCodeOption,
     years: YearsOption = 1,
-    org: PlanOrgOption = None,
+    org: OrgUnderOption = None,
     fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """Set each organisation's savings target for each year of the plan to the bridge's savings requirement, as
@@ -104,7 +99,7 @@ PROGRAMME_LEVEL = "programme"
 
 def programme_rollup(ctx: typer.Context, org: str | None, fmt: OutputFormat) -> None:
     """``savings rollup --level programme``: each programme's target, identified and unidentified savings across
-    its years (one organisation's targets only, with --org)."""
+    its years (with --org: the targets of that organisation and those under it)."""
     with workspace_from(ctx, read_only=True) as opened:
         document = programme_rollup_document(planning.programme_rollup(opened, org))
     emit_rows(

@@ -3,9 +3,11 @@ underlying position to the savings requirement for a year or the medium term."""
 
 from __future__ import annotations
 
+from collections.abc import Container
 from pathlib import Path
 
 from outturn.domain.errors import NotFound
+from outturn.domain.organisations import OrgTree
 from outturn.domain.periods import FinancialYear
 from outturn.domain.planning import combined, plan_bridge
 from outturn.domain.savings import SavingsTarget
@@ -31,16 +33,31 @@ def import_plan_assumptions(workspace: Workspace, path: Path, *, who: str = "") 
     return ImportSummary("plan_assumptions", path.name, len(items), replaced_rows=removed, periods=periods)
 
 
+class _Everyone:
+    def __contains__(self, code: object) -> bool:
+        return True
+
+
+def _scope(tree: OrgTree, org: str | None) -> Container[str]:
+    """``org`` and the organisations under it (every organisation when None)."""
+    if org is None:
+        return _Everyone()
+    code = org.strip().upper()
+    if code not in tree:
+        raise NotFound(f"unknown organisation {code!r}")
+    return tree.subtree_codes(code)
+
+
 def bridge(workspace: Workspace, year: str | None, years: int = 1, org: str | None = None) -> PlanBridgeResult:
     """The bridge for ``year`` (default: the year after the workspace's) and the ``years`` after it, of ``org`` or
-    of every organisation with assumptions, with their total."""
+    of every organisation with assumptions (under ``org`` when given), with their total when more than one."""
     start = FinancialYear.parse(year) if year else FinancialYear(workspace.month(None).year.start_year + 1)
     with workspace.store.reading() as session:
-        codes = [org.strip().upper()] if org else planning_repository.planned_org_codes(session)
-        items = planning_repository.assumptions_for(session, codes)
         tree = repository.org_tree(session)
+        codes = [code for code in planning_repository.planned_org_codes(session) if code in _scope(tree, org)]
+        items = planning_repository.assumptions_for(session, codes)
     if not items:
-        where = f" for {codes[0]}" if org else ""
+        where = f" for {org.strip().upper()} or the organisations under it" if org else ""
         raise NotFound(f"no plan assumptions are stored{where}: import them first (plan import-assumptions FILE)")
     bridges = tuple(plan_bridge(code, items, start, years) for code in codes)
     names = {code: tree.get(code).name if code in tree else code for code in codes}
@@ -67,11 +84,8 @@ def targets_from_plan(
 def programme_rollup(workspace: Workspace, org: str | None = None) -> tuple[ProgrammeRow, ...]:
     """Every programme's target, identified and unidentified savings, year by year and in total."""
     with workspace.store.reading() as session:
-        targets = [
-            target
-            for target in savings_repository.load_targets(session)
-            if org is None or target.org_code == org.strip().upper()
-        ]
+        scope = _scope(repository.org_tree(session), org)
+        targets = [target for target in savings_repository.load_targets(session) if target.org_code in scope]
         schemes = [
             scheme
             for year in sorted({target.year for target in targets})
