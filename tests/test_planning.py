@@ -240,6 +240,8 @@ def test_plan_bridge_from_an_imported_file_gives_56m_to_the_penny(tmp_path: Path
     assert a["years"][0]["carried_forward_pence"] == m("1")
     only_b = _cli(tmp_path / "ws", "plan", "bridge", "--year", "2026/27", "--org", "b")
     assert only_b["total"] is None and only_b["organisations"] == [b]
+    under_the_icb = _cli(tmp_path / "ws", "plan", "bridge", "--year", "2026/27", "--org", "QXX")
+    assert under_the_icb == document
 
 
 def test_a_bad_assumption_row_stores_nothing_and_names_the_row(tmp_path: Path) -> None:
