@@ -3,6 +3,7 @@ position to the savings requirement."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,7 +31,7 @@ def _print_plan(plan: dict[str, Any]) -> None:
                 markup=False,
             )
         share = year["savings_requirement_share"]
-        shown = f" ({float(share) * 100:.2f}% of allocation)" if share is not None else ""
+        shown = f" ({Decimal(share) * 100:.2f}% of allocation)" if share is not None else ""
         console.print(
             f"  Savings requirement {format_pounds(year['savings_requirement_pence'])}{shown}",
             highlight=False,
