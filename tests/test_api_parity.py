@@ -29,7 +29,7 @@ from typer.testing import CliRunner
 from outturn.cli import app as cli
 from outturn.domain.challenges import ChallengeCategory
 from outturn.domain.periods import FinancialMonth, FinancialYear
-from outturn.services import challenges, savings
+from outturn.services import challenges, planning, savings
 from outturn.services.workspace import Workspace
 from outturn.web import create_app
 from web_helpers import AT_ONCE, app_client, copy_workspace, shared_workspace, sign_in, web_workspace
@@ -126,6 +126,11 @@ PAIRS = (
     ),
     Pair("commentary list", ["commentary", "list", "--as-at", "2025-09"], "/api/commentary?as_at=2025-09"),
     Pair(
+        "plan bridge over two years",
+        ["plan", "bridge", "--year", "2026/27", "--years", "2", "--org", "01A"],
+        "/api/plan/bridge?year=2026/27&years=2&org=01A",
+    ),
+    Pair(
         "commentary list of a holder",
         ["commentary", "list", "--holder", "nobody", "--as-at", "2025-09"],
         "/api/commentary?holder=nobody&as_at=2025-09",
@@ -155,6 +160,17 @@ category = "other_programme"
 """
 
 
+PLAN_ASSUMPTIONS = """org_code,year,assumption,amount
+01A,2026/27,exit_position,-£0.2m
+01A,2026/27,allocation,£13m
+01A,2026/27,allocation_growth,£0.3m
+01A,2026/27,tariff_inflation,£0.4m
+01A,2026/27,control_total,£0.1m
+01A,2027/28,allocation_growth,£0.3m
+01A,2027/28,demographic_growth,£0.2m
+"""
+
+
 def run_cli(workspace: Workspace, command: list[str]) -> Any:
     scenario = str(workspace.path / "scenarios" / "parity.toml")
     arguments = [argument.replace("{scenario}", scenario) for argument in command]
@@ -166,7 +182,8 @@ def run_cli(workspace: Workspace, command: list[str]) -> Any:
 @pytest.fixture(scope="module")
 def workspace(shared_workspace: Workspace) -> Workspace:
     """The shared workspace with what the remaining pairs read: a scenario file, a challenge to RXX's statement
-    (its reference the year's first) and savings closes at August and September 2025 (a movement between them)."""
+    (its reference the year's first), savings closes at August and September 2025 (a movement between them) and
+    plan assumptions for 2026/27 and 2027/28."""
     folder = shared_workspace.path / "scenarios"
     folder.mkdir(exist_ok=True)
     (folder / "parity.toml").write_text(SCENARIO, encoding="utf-8")
@@ -174,6 +191,8 @@ def workspace(shared_workspace: Workspace) -> Workspace:
     assert challenges.add_challenge(shared_workspace, new, "fiona").reference == "CH-2025-0001"
     for month in ("2025-08", "2025-09"):
         savings.close_month(shared_workspace, FinancialMonth.parse_as_at(month), "fiona")
+    (folder / "assumptions.csv").write_text(PLAN_ASSUMPTIONS, encoding="utf-8")
+    planning.import_plan_assumptions(shared_workspace, folder / "assumptions.csv")
     return shared_workspace
 
 

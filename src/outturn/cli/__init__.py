@@ -23,6 +23,7 @@ from outturn.cli import (
     ledger,
     pack,
     patients,
+    planning,
     populations,
     position,
     position_history,
@@ -139,8 +140,14 @@ def _register(root: typer.Typer) -> None:
             "The import log: who imported which file, when, and what it replaced.", {"list": imports.imports_list}
         ),
         "plan": _group(
-            "Financial plans: allocation, deductions, required surplus, control total.",
-            {"import": data.plan_import, "show": registers.plan_show},
+            "Financial plans: allocation, deductions, control total; the bridge to the savings requirement.",
+            {
+                "import": data.plan_import,
+                "show": registers.plan_show,
+                "import-assumptions": planning.plan_import_assumptions,
+                "bridge": planning.plan_bridge,
+                "targets": planning.plan_targets,
+            },
         ),
         "risks": _group(
             "The risks and mitigations register.", {"import": data.risks_import, "list": registers.risks_list}

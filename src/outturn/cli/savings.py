@@ -24,6 +24,7 @@ from outturn.cli._common import (
 )
 from outturn.cli.command import command
 from outturn.cli.options import AsAtOption, OrgCodeOption, OrgUnderOption, OutputFormat, YearCodeOption, YearOption
+from outturn.cli.planning import PROGRAMME_LEVEL, programme_rollup
 from outturn.domain.errors import BadInput
 from outturn.domain.money import Pence, format_millions, parse_money
 from outturn.domain.periods import FinancialMonth, FinancialYear, parse_month_number
@@ -318,11 +319,17 @@ def savings_movement(
 def savings_rollup(
     ctx: typer.Context,
     as_at: AsAtOption = None,
-    level: Annotated[str, typer.Option(help="organisation, icb, region, national or workstream")] = "organisation",
+    level: Annotated[
+        str, typer.Option(help="organisation, icb, region, national, workstream or programme")
+    ] = "organisation",
     org: OrgUnderOption = None,
     fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
-    """Plan, delivered to date, forecast, shortfall (£ and %) and risk-adjusted forecast by level."""
+    """Plan, delivered to date, forecast, shortfall (£ and %) and risk-adjusted forecast by level; --level
+    programme: each programme's target, identified and unidentified savings by year and in total."""
+    if level == PROGRAMME_LEVEL:
+        programme_rollup(ctx, org, fmt)
+        return
     with workspace_from(ctx) as opened:
         month = month_or_default(opened, as_at)
         rows = rollup_document(savings.savings_rollup(opened, month, RollupLevel(level), org.upper() if org else None))

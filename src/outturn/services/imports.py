@@ -77,6 +77,9 @@ def _known_org_codes(workspace: Workspace) -> Mapping[str, Organisation]:
         return repository.org_tree(session).by_code
 
 
+accept_rows, known_org_codes = _accept, _known_org_codes  # for the importers in other service modules
+
+
 class ImportRefused(Exception):
     """An import refused as asked (it would replace data, or change a closed month); nothing has been stored.
 

@@ -514,3 +514,22 @@ class ForecastHistoryMethodRow(Base):
     category: Mapped[str] = mapped_column(String(40), primary_key=True)
     method: Mapped[str] = mapped_column(String(40), primary_key=True)
     forecast_outturn_pence: Mapped[int] = mapped_column(BigInteger)
+
+
+# --- the planning bridge's assumptions ------------------------------------------------------------------------
+
+
+class PlanAssumptionRow(Base):
+    """One planning assumption (``outturn.domain.planning.Assumption``); ``position`` keeps the file's order."""
+
+    __tablename__ = "plan_assumptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    org_code: Mapped[str] = mapped_column(String(16), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(40))
+    pence: Mapped[int] = mapped_column(BigInteger)
+    description: Mapped[str] = mapped_column(String(200))
+    recurrent: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    share: Mapped[Decimal | None] = mapped_column(Numeric(9, 6), nullable=True)

@@ -1,0 +1,70 @@
+"""Planning assumptions from CSV or XLSX: one row per assumption per organisation per year.
+
+Columns: ``org_code, year, assumption, amount`` and optionally ``description`` and ``recurrent`` (yes/no; by
+default every assumption is recurrent except ``deficit_repaid``). ``assumption`` is one of
+``outturn.domain.planning.AssumptionKind`` (e.g. ``allocation_growth``, ``tariff_inflation``); a
+``required_surplus`` amount is a share (``1%`` or ``0.01``); ``exit_position`` and ``control_total`` are a surplus,
+or a deficit written negative (``(14m)`` or ``-14000000``); every other amount is entered positive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from pathlib import Path
+
+from outturn.domain.errors import BadInput
+from outturn.domain.money import MoneyError, parse_money
+from outturn.domain.periods import FinancialYear
+from outturn.domain.planning import Assumption, AssumptionKind
+from outturn.domain.plans import parse_share
+from outturn.domain.problems import Problem
+from outturn.ingest.tables import RowReader, organisation_parser, read_table, text_of
+
+YES = frozenset({"yes", "y", "true", "1", "recurrent"})
+NO = frozenset({"no", "n", "false", "0", "non-recurrent", "non_recurrent"})
+
+
+def _kind(text: str) -> AssumptionKind:
+    try:
+        return AssumptionKind(text.strip().lower().replace(" ", "_").replace("-", "_"))
+    except ValueError:
+        raise ValueError(f"unknown assumption {text!r} (one of: {', '.join(AssumptionKind)})") from None
+
+
+def _recurrent(text: str) -> bool:
+    cleaned = text.strip().lower()
+    if cleaned in YES or cleaned in NO:
+        return cleaned in YES
+    raise ValueError(f"recurrent is yes or no, not {text!r}")
+
+
+def _assumption(reader: RowReader, code: str, year: FinancialYear, kind: AssumptionKind) -> Assumption:
+    amount = reader.cells.get("amount")
+    recurrent = reader.parse("recurrent", _recurrent, required=False)
+    description = " ".join(reader.text("description").split())
+    if kind is AssumptionKind.REQUIRED_SURPLUS:
+        return Assumption(code, year, kind, description=description, share=parse_share(text_of(amount)))
+    return Assumption(code, year, kind, parse_money(amount), description, recurrent)
+
+
+def read_plan_assumptions(path: Path, *, known_org_codes: Collection[str]) -> tuple[list[Assumption], list[Problem]]:
+    """Every row's assumption, or the problems (row, column, reason) of every bad row."""
+    table = read_table(
+        path, required=("org_code", "year", "assumption", "amount"), optional=("description", "recurrent")
+    )
+    items: list[Assumption] = []
+    problems: list[Problem] = []
+    for number, cells in table.rows:
+        reader = RowReader(table, number, cells)
+        code = reader.parse("org_code", organisation_parser(known_org_codes))
+        year = reader.parse("year", FinancialYear.parse)
+        kind = reader.parse("assumption", _kind)
+        if reader.problems or code is None or year is None or kind is None:
+            problems.extend(reader.problems)
+            continue
+        try:
+            items.append(_assumption(reader, code, year, kind))
+        except (MoneyError, BadInput) as error:
+            reader.fault(str(error), "amount")
+        problems.extend(reader.problems)
+    return items, problems
