@@ -292,12 +292,46 @@ def test_demo_has_one_account_per_role_for_the_web_application(demo: dict[str, o
 
     accounts = demo["accounts"]
     assert isinstance(accounts, list)
-    assert {account["role"] for account in accounts} == {"finance", "board", "admin", "practice"}
+    roles = {"finance", "board", "admin", "practice", "budget_holder"}
+    assert {account["role"] for account in accounts} == roles
+    (holder_account,) = (account for account in accounts if account["role"] == "budget_holder")
     with open_workspace(Path(str(demo["workspace"]))) as workspace:
         signed_in = sign_in(workspace, "finance", DEMO_PASSWORD, "127.0.0.1")
         assert signed_in.user.role.value == "finance"
         with pytest.raises(LoginRefused):
             sign_in(workspace, "board", "not the password", "127.0.0.1")
+        holder = sign_in(workspace, holder_account["user"], DEMO_PASSWORD, "127.0.0.1").user
+        assert holder.budget_holder == holder_account["budget_holder"] and holder.budget_holder
+
+
+def test_demo_commentary_is_synthetic_on_the_largest_variances(demo: dict[str, object]) -> None:
+    """Three SYNTHETIC notes, on the three lines above the commentary threshold with the largest forecast variances
+    (either way; ranked here from the list's own figures), none elsewhere; the budget holder account's holder is
+    the largest one's."""
+    from outturn.services.commentary import commentary_list
+    from outturn.services.workspace import open_workspace
+
+    with open_workspace(Path(str(demo["workspace"]))) as workspace:
+        lines = commentary_list(workspace, org_code="QU9")["lines"]
+    material = sorted((line for line in lines if line["needs_commentary"]),
+                      key=lambda line: -abs(line["forecast_variance_pence"]))
+    largest = material[:3]
+    assert len(largest) == 3
+    commented = [line for line in lines if line["commentary"] is not None]
+    key = ("org_code", "cost_centre", "subjective_code")
+    assert sorted(tuple(line[k] for k in key) for line in commented) == sorted(
+        tuple(line[k] for k in key) for line in largest
+    )
+    assert all(line["commentary"]["text"].startswith("SYNTHETIC demo commentary.") for line in commented)
+    accounts = demo["accounts"]
+    assert isinstance(accounts, list)
+    assert [a["budget_holder"] for a in accounts if a["role"] == "budget_holder"] == [largest[0]["budget_holder"]]
+
+
+def test_the_demo_pack_quotes_its_synthetic_commentary(small_demo: DemoResult) -> None:
+    assert small_demo.pack is not None
+    quoted = [sentence for sentence in small_demo.pack.narrative if "SYNTHETIC demo commentary." in sentence]
+    assert len(quoted) == 3 and all("(budget holder) writes:" in sentence for sentence in quoted)
 
 
 def _small_economy() -> SyntheticEconomy:

@@ -9,6 +9,7 @@ import random
 import shutil
 from datetime import date, timedelta
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -34,9 +35,9 @@ from outturn.engine.backends import Backend
 from outturn.reports.patients import high_intensity_document
 from outturn.services.patients import high_intensity_users
 from outturn.services.workspace import Workspace
-from web_helpers import shared_client, shared_workspace, sign_in
+from web_helpers import shared_client, shared_workspace, sign_in, web_workspace
 
-__all__ = ["shared_client", "shared_workspace"]
+__all__ = ["shared_client", "shared_workspace", "web_workspace"]
 
 AE_SCHEMA = {
     "attendance_id": "string",
@@ -438,6 +439,49 @@ def test_the_pack_summary_holds_counts_and_pounds_only(shared_workspace: Workspa
     assert (summary.patients, summary.value_pence, summary.practices) == (14, 12 * 6 * NEL + 2 * 6 * AE_PRICE, 2)
     assert not any("patient_id" in str(value) for value in vars(summary).values())
     assert "patients" not in high_intensity_document(high_intensity_users(shared_workspace))
+
+
+def test_the_board_pack_shows_the_flagged_counts_and_pounds(shared_workspace: Workspace, tmp_path: Path) -> None:
+    """The pack of the shared workspace as at September 2025: fourteen patients at two practices, 12 x 6 spells at
+    £9,859 and 2 x 6 attendances at £216 (£712,440 in all) -- the figures ``patients high-intensity`` prints, in the
+    pack's JSON, HTML and XLSX; no patient id anywhere."""
+    from openpyxl import load_workbook
+
+    from outturn.reports.pack import pack_document
+    from outturn.reports.pack_documents import pack_documents
+    from outturn.services.pack import PackRequest, gather_pack, write_pack
+
+    result = CliRunner().invoke(
+        cli, ["--workspace", str(shared_workspace.path), "patients", "high-intensity", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    flagged = json.loads(result.stdout)["flagged"]
+    pack = gather_pack(shared_workspace, PackRequest(as_at="2025-09", trials=200))
+    files = write_pack(pack, tmp_path, ("html", "xlsx"))
+    expected = {"as_at": "2025-09", "patients": 14, "value_pence": 12 * 6 * NEL + 2 * 6 * AE_PRICE, "practices": 2}
+    assert expected["value_pence"] == 71_244_000  # £712,440
+    assert (flagged["patients"], flagged["value_pence"]) == (expected["patients"], expected["value_pence"])
+    assert pack_documents(pack).high_intensity == expected
+    assert pack_document(pack, files.as_dict())["sections"]["high_intensity_users"] == expected
+    assert files.html is not None and files.xlsx is not None
+    html = files.html.read_text(encoding="utf-8")
+    table = html[html.index('id="high-intensity-table"') :]
+    table = table[: table.index("</table>")]
+    assert '<td class="num">14</td><td class="num">2</td><td class="num">£712k</td>' in table
+    sheet = load_workbook(files.xlsx, read_only=True)["High-intensity users"]
+    rows = [row for row in sheet.iter_rows(min_row=4, values_only=True) if any(value is not None for value in row)]
+    assert rows[1][:4] == ("2025-09", 14, 2, 712_440) and rows[1][4] == 71_244_000
+    assert not any(f"p{n}" in str(rows) for n in range(12)) and ">p0<" not in html
+
+
+def test_a_pack_without_activity_says_why_it_has_no_high_intensity_users(web_workspace: Workspace) -> None:
+    from outturn.services.pack import PackRequest, gather_pack
+
+    pack = gather_pack(web_workspace, PackRequest(as_at="2025-09", trials=200))
+    assert pack.high_intensity is None
+    assert "high-intensity users not shown: no A&E or admitted patient care activity with patient ids is held" in (
+        pack.notes
+    )
 
 
 # --- the demo's frequent attenders ----------------------------------------------------------------------------

@@ -12,14 +12,16 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from commentary_helpers import ALICE, BOB, commentary_template, commentary_workspace
 from outturn.domain.errors import Conflict
 from outturn.services import user_admin, users
 from outturn.services.users import Role
 from outturn.services.workspace import Workspace, init_workspace
 from outturn.store.savings_repository import history
-from web_helpers import PASSWORDS, app_client, csrf_from, sign_in, web_workspace
+from outturn.web import create_app
+from web_helpers import AT_ONCE, PASSWORDS, app_client, csrf_from, sign_in, web_workspace
 
-__all__ = ["app_client", "web_workspace"]
+__all__ = ["app_client", "commentary_template", "commentary_workspace", "web_workspace"]
 NEW_PASSWORD = "a-new-long-password-7"
 
 
@@ -171,3 +173,39 @@ def test_account_changes_on_each_store(tmp_path: Path, store_url: str) -> None:
         assert _audit(workspace, "ada") == [("eve", "reset password")]
     finally:
         workspace.close()
+
+
+def test_a_budget_holder_account_is_added_and_changed_with_its_holder(commentary_workspace: Workspace) -> None:
+    """The commentary workspace's mapping names two holders, Alice Acute and Bob Mental; the page offers the role,
+    takes the holder's name (spelt as the mapping spells it, whatever the case and spaces typed) and refuses the
+    role without a holder the mapping knows."""
+    users.add_user(commentary_workspace, "ada", PASSWORDS["ada"], Role.ADMIN)
+    holders = {user.username: user.budget_holder for user in users.list_users(commentary_workspace)}
+    with TestClient(create_app(commentary_workspace.settings, AT_ONCE)) as client:
+        token = sign_in(client, "ada")
+        page = client.get("/users").text
+        assert '<option value="budget_holder">' in page and 'name="budget_holder"' in page
+        assert f'<td class="app-scope">{ALICE}</td>' in page  # alice's row names her holder
+        form = {"csrf_token": token, "username": "hana", "password": "hana-password-123", "role": "budget_holder"}
+        refused = client.post("/users", data=form)
+        assert refused.status_code == 400 and "a budget holder user needs the budget holder&#39;s name" in refused.text
+        unknown = client.post("/users", data={**form, "budget_holder": "Carol Typo"})
+        assert unknown.status_code == 400 and "no cost centre has &#39;Carol Typo&#39;" in unknown.text
+        added = client.post("/users", data={**form, "budget_holder": " bob  mental "}, follow_redirects=False)
+        assert added.status_code == 303
+        # barbara (board) becomes Alice Acute's; then alice moves to board, losing her holder
+        no_holder = {"csrf_token": token, "role": "budget_holder"}
+        assert client.post("/users/barbara/role", data=no_holder).status_code == 400
+        moved = {"csrf_token": token, "role": "budget_holder", "budget_holder": ALICE}
+        assert client.post("/users/barbara/role", data=moved, follow_redirects=False).status_code == 303
+        board = {"csrf_token": token, "role": "board", "budget_holder": ALICE}  # the form shows her holder
+        assert client.post("/users/alice/role", data=board, follow_redirects=False).status_code == 303
+        # bob stays a budget holder with an empty holder field: he keeps his holder
+        kept = {"csrf_token": token, "role": "budget_holder", "budget_holder": ""}
+        assert client.post("/users/bob/role", data=kept, follow_redirects=False).status_code == 303
+    after = {user.username: (user.role.value, user.budget_holder) for user in users.list_users(commentary_workspace)}
+    assert holders["alice"] == ALICE and holders["barbara"] is None
+    assert after["hana"] == ("budget_holder", BOB)
+    assert after["barbara"] == ("budget_holder", ALICE)
+    assert after["alice"] == ("board", None)
+    assert after["bob"] == ("budget_holder", BOB)

@@ -49,7 +49,10 @@ def demo(
         "savings": savings,
         "contracts": statements,
         "pack": pack_summary(result.pack, result.pack_files) if result.pack and result.pack_files else None,
-        "accounts": [{"user": name, "role": role, "practice": practice} for name, role, practice in result.accounts],
+        "accounts": [
+            {"user": name, "role": role, "practice": practice, "budget_holder": holder}
+            for name, role, practice, holder in result.accounts
+        ],
     }
 
     def render() -> None:
@@ -80,7 +83,8 @@ def demo(
             render_headline(result.pack, result.pack_files)
         if result.accounts:
             names = ", ".join(
-                f"{name} ({role}{f' {practice}' if practice else ''})" for name, role, practice in result.accounts
+                f"{name} ({role}{f' {scope}' if (scope := practice or holder) else ''})"
+                for name, role, practice, holder in result.accounts
             )
             console.print(
                 f"[bold]Web application[/]: `make serve` (or `outturn -w {result.workspace} serve`), then sign in as "

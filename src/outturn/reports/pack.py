@@ -50,6 +50,7 @@ from outturn.reports.narrative import (
     ScenarioLine,
     write_narrative,
 )
+from outturn.reports.patients import HighIntensitySummary, summary_document
 from outturn.stats.funnel import FunnelResult, Side
 from outturn.stats.spc import SpcResult
 
@@ -199,6 +200,7 @@ class PackInputs:
     forecast_history: ForecastHistory | None = None  # ``outturn position history``, to the pack's month
     contract_reconciliation: Reconciliation | None = None  # ``contracts reconcile``, the pack's contracts
     commentary: CommentaryDigest | None = None  # the budget holders' commentary the narrative quotes
+    high_intensity: HighIntensitySummary | None = None  # ``patients high-intensity``: counts and pounds only
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,7 @@ class BoardPack:
     forecast_history: ForecastHistory | None = None
     contract_reconciliation: Reconciliation | None = None
     commentary: CommentaryDigest | None = None
+    high_intensity: HighIntensitySummary | None = None
 
     def name_of(self, code: str) -> str:
         return tidy_name(self.organisation_names.get(code, code))
@@ -470,6 +473,7 @@ def build_board_pack(inputs: PackInputs) -> BoardPack:
         forecast_history=inputs.forecast_history,
         contract_reconciliation=inputs.contract_reconciliation,
         commentary=inputs.commentary,
+        high_intensity=inputs.high_intensity,
     )
 
 
@@ -523,6 +527,7 @@ def pack_document(pack: BoardPack, files: Mapping[str, str | None]) -> dict[str,
             "spc": [section.measure for section in pack.spc],
             "scenarios": [run.scenario.name for run in pack.scenarios],
             "risks": len(pack.register),
+            "high_intensity_users": None if pack.high_intensity is None else summary_document(pack.high_intensity),
         },
         "notes": list(pack.notes),
     }

@@ -16,6 +16,7 @@ from outturn.reports.contract_reconciliation import reconciliation_document
 from outturn.reports.contracts import statement_documents
 from outturn.reports.forecast_history import history_document
 from outturn.reports.pack import BoardPack, ForecastHistory, SchemeMovements
+from outturn.reports.patients import summary_document
 from outturn.reports.position import position_document
 from outturn.reports.registers import risk_row
 from outturn.reports.savings import movement_document, rollup_document
@@ -40,6 +41,7 @@ class PackDocuments:
     backtest: dict[str, Any] | None
     forecast_history: dict[str, Any] | None
     contract_reconciliation: dict[str, Any] | None
+    high_intensity: dict[str, Any] | None = None  # ``patients high-intensity``'s ``flagged`` counts and pounds
 
 
 def savings_movement_document(movement: SchemeMovements) -> dict[str, Any]:
@@ -70,4 +72,5 @@ def pack_documents(pack: BoardPack) -> PackDocuments:
         contract_reconciliation=None
         if pack.contract_reconciliation is None
         else reconciliation_document(pack.contract_reconciliation),
+        high_intensity=None if pack.high_intensity is None else summary_document(pack.high_intensity),
     )

@@ -423,6 +423,23 @@ def _spc(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
     fit_widths(sheet)
 
 
+def _high_intensity(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
+    if docs.high_intensity is None:
+        return
+    document = docs.high_intensity
+    sheet, row = new_sheet(
+        book, "High-intensity users", f"outturn patients high-intensity --as-at {document['as_at']}: counts and £ only"
+    )
+    columns = (
+        Column("As at", "as_at"),
+        Column("Patients flagged", "patients", "int"),
+        Column("Practices", "practices", "int"),
+        money("Activity at tariff", "value_pence"),
+    )
+    write_table(sheet, row, columns, [document])
+    fit_widths(sheet)
+
+
 def _scenarios(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
     if not docs.scenarios:
         return
@@ -537,6 +554,7 @@ def write_xlsx(pack: BoardPack, path: Path, docs: PackDocuments | None = None) -
         _contract_reconciliation,
         _benchmarks,
         _spc,
+        _high_intensity,
         _scenarios,
         _risk,
         _notes,

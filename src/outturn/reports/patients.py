@@ -171,6 +171,17 @@ class HighIntensitySummary:
     practices: int
 
 
+def summary_document(summary: HighIntensitySummary) -> dict[str, Any]:
+    """The board pack's high-intensity users as JSON: the month, how many patients are flagged, what their activity
+    cost at tariff (pence) and how many practices they are with; never who they are."""
+    return {
+        "as_at": summary.as_at,
+        "patients": summary.patients,
+        "value_pence": summary.value_pence,
+        "practices": summary.practices,
+    }
+
+
 def pack_summary(found: HighIntensityUsers) -> HighIntensitySummary:
     return HighIntensitySummary(
         as_at=month_label(found.as_at),

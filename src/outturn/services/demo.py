@@ -46,7 +46,7 @@ from outturn.domain.activity import ActivityKind, PointOfDelivery
 from outturn.domain.contract_rules import Adjustment, RuleKind, twelfths
 from outturn.domain.contracts import ActualLine, Contract, PlanLine, rule_adjustments
 from outturn.domain.errors import BadInput
-from outturn.domain.ledger import LedgerLine
+from outturn.domain.ledger import CostCategory, LedgerLine
 from outturn.domain.money import Pence
 from outturn.domain.organisations import OrgKind, OrgTree
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialMonth, FinancialYear
@@ -65,6 +65,7 @@ from outturn.services import contracts, pricing, savings
 from outturn.services.benchmark import DATE_COLUMNS
 from outturn.services.contract_ledger import import_contract_map
 from outturn.services.contracts import ContractStatement
+from outturn.services.demo_commentary import write_demo_commentary
 from outturn.services.forecast_history import record_forecast_history
 from outturn.services.imports import import_ledger, import_plans, import_risks
 from outturn.services.organisations import list_organisations, load_reference_organisations
@@ -87,10 +88,11 @@ class DemoResult:
     statements: list[ContractStatement]
     pack: BoardPack | None = None
     pack_files: PackFiles | None = None
-    accounts: tuple[tuple[str, str, str | None], ...] = ()  # (user name, role, practice) for `outturn serve`
+    accounts: tuple[DemoAccount, ...] = ()  # (user name, role, practice, budget holder) for `outturn serve`
     contract_map_file: Path | None = None  # provider, commissioner, category, line, element (demo/acute_ledger.py)
 
 
+DemoAccount = tuple[str, str, str | None, str | None]  # user name, role, practice, budget holder
 CONTRACT_GROWTH = "0.02"  # contract plans: last year's outturn plus 2%
 ACTIVITY_GROWTH = "1.045"  # this year's activity: 4.5% more than last year's, so contracts over-perform
 PRESCRIBING_LAG = 2  # practice prescribing is published about two months after the month it covers
@@ -311,16 +313,26 @@ def _registered_practices(
 DEMO_PASSWORD = "outturn-demo"  # the demo workspace's accounts only: a workspace of real data has its own users
 
 
-def _demo_accounts(workspace: Workspace, practices: Sequence[str]) -> tuple[tuple[str, str, str | None], ...]:
-    """One account per role for trying the web application on the demo (`make serve`), all with DEMO_PASSWORD."""
-    accounts: tuple[tuple[str, str, str | None], ...] = (
-        ("finance", Role.FINANCE.value, None),
-        ("board", Role.BOARD.value, None),
-        ("admin", Role.ADMIN.value, None),
-        ("practice", Role.PRACTICE.value, practices[0]),
+def _demo_accounts(workspace: Workspace, practices: Sequence[str], holder: str) -> tuple[DemoAccount, ...]:
+    """One account per role for trying the web application on the demo (`make serve`), all with DEMO_PASSWORD;
+    the budget holder's is ``holder``'s."""
+    accounts: tuple[DemoAccount, ...] = (
+        ("finance", Role.FINANCE.value, None, None),
+        ("board", Role.BOARD.value, None, None),
+        ("admin", Role.ADMIN.value, None, None),
+        ("practice", Role.PRACTICE.value, practices[0], None),
+        ("budget-holder", Role.BUDGET_HOLDER.value, None, holder),
     )
-    for name, role, practice in accounts:
-        add_user(workspace, name, DEMO_PASSWORD, Role(role), org_code=practice, display_name=f"Demo {name}")
+    for name, role, practice, budget_holder in accounts:
+        add_user(
+            workspace,
+            name,
+            DEMO_PASSWORD,
+            Role(role),
+            org_code=practice,
+            display_name=f"Demo {name}",
+            budget_holder=budget_holder,
+        )
     return accounts
 
 
@@ -490,7 +502,10 @@ def build_demo(
         step(f"closing {month}")
         savings.close_month(workspace, month, "demo")
         position = compute_position(workspace, icb_code, as_at)
-        accounts = _demo_accounts(workspace, sorted(registered))
+        step("writing SYNTHETIC commentary on the largest variances")
+        commented = write_demo_commentary(workspace, icb_code, as_at)
+        holder = commented[0].budget_holder if commented else demo_trial_balance.BUDGET_HOLDERS[CostCategory.ACUTE]
+        accounts = _demo_accounts(workspace, sorted(registered), holder)
         (icb_savings,) = savings.savings_rollup(workspace, month, RollupLevel.ICB, icb_code)
         statements = contracts.contract_statements(workspace, main[0], month)
         if not pack:

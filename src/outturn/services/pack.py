@@ -1,10 +1,10 @@
 """The monthly board pack: gather every section from the services the commands use, then write HTML, PDF, XLSX.
 
 Each section is the result its own command prints (``position``, ``savings rollup``, ``savings movement``,
-``contracts statement``, ``benchmark``, ``scenario run``, ``risk simulate``, ``risks list``), computed by the same
-service for the same workspace and month, and kept typed (``reports.pack.PackInputs``). A section whose data is
-not loaded (no contracts, no activity, no populations, no month-end close) is left out with a note saying why; the
-position is the one thing required.
+``contracts statement``, ``benchmark``, ``scenario run``, ``risk simulate``, ``risks list``; ``patients
+high-intensity``'s counts and pounds), computed by the same service for the same workspace and month, and kept
+typed (``reports.pack.PackInputs``). A section whose data is not loaded (no contracts, no activity, no populations,
+no month-end close) is left out with a note saying why; the position is the one thing required.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pyarrow as pa
 from outturn.domain.activity import ActivityKind
 from outturn.domain.benchmark import MEASURE_REGISTRY, BenchmarkSpec, Direction, find_measure
 from outturn.domain.contracts import ContractError
-from outturn.domain.errors import BadInput
+from outturn.domain.errors import BadInput, NotFound
 from outturn.domain.organisations import OrgTree
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.position import Position
@@ -41,6 +41,7 @@ from outturn.reports.pack_documents import pack_documents
 from outturn.reports.pack_html import render_html
 from outturn.reports.pack_pdf import write_pdf
 from outturn.reports.pack_xlsx import write_xlsx
+from outturn.reports.patients import HighIntensitySummary, pack_summary
 from outturn.services import registers, savings
 from outturn.services.benchmark import DATE_COLUMNS, benchmark
 from outturn.services.commentary import CommentaryDigest, pack_commentary
@@ -48,6 +49,7 @@ from outturn.services.contract_ledger import every_statement
 from outturn.services.contract_reconciliation import reconcile_contracts
 from outturn.services.contracts import ContractStatement
 from outturn.services.forecast_history import position_history
+from outturn.services.patients import high_intensity_users
 from outturn.services.position import PositionError, compute_backtest, compute_position
 from outturn.services.prescribing import prescribing_measures, stored_months
 from outturn.services.pricing import ACTIVITY_TABLES
@@ -271,6 +273,16 @@ def _commentary(workspace: Workspace, org: str, as_at: str, notes: list[str]) ->
         return None
 
 
+def _high_intensity(workspace: Workspace, month: FinancialMonth, notes: list[str]) -> HighIntensitySummary | None:
+    """How many patients are high-intensity users as at the month and what their activity cost (``patients
+    high-intensity``'s ``flagged`` figures): counts and pounds only, never the patients."""
+    try:
+        return pack_summary(high_intensity_users(workspace, month))
+    except (BadInput, NotFound) as error:
+        notes.append(f"high-intensity users not shown: {error}")
+        return None
+
+
 def gather_pack(
     workspace: Workspace, request: PackRequest = PackRequest(), progress: Progress | None = None
 ) -> BoardPack:
@@ -314,6 +326,8 @@ def gather_pack(
     generic = generic_rate_funnel(workspace, org, notes)
     step("back-testing the forecast methods on the past years held")
     backtest = compute_backtest(workspace, org, as_at)
+    step("counting the high-intensity users")
+    high_intensity = _high_intensity(workspace, month, notes)
     inputs = PackInputs(
         position=position,
         previous_position=_previous_position(workspace, request, org, month),
@@ -333,6 +347,7 @@ def gather_pack(
         forecast_history=ForecastHistory(*position_history(workspace, org, up_to=month)),
         contract_reconciliation=reconciled,
         commentary=_commentary(workspace, org, as_at, notes),
+        high_intensity=high_intensity,
     )
     return build_board_pack(inputs)
 

@@ -9,7 +9,16 @@ can administer it. Disabling an account or resetting its password signs it out e
 from __future__ import annotations
 
 from outturn.domain.errors import Conflict, NotFound
-from outturn.services.users import USER_AUDIT, Role, User, audited_account, check_practice, hash_password, list_users
+from outturn.services.users import (
+    USER_AUDIT,
+    Role,
+    User,
+    audited_account,
+    check_practice,
+    checked_holder,
+    hash_password,
+    list_users,
+)
 from outturn.services.workspace import Workspace
 from outturn.store import repository
 from outturn.store import users_repository as store
@@ -33,9 +42,17 @@ def change_account(
     role: Role | None = None,
     org_code: str | None = None,
     active: bool | None = None,
+    budget_holder: str | None = None,
 ) -> User:
-    """Change an account's role (with its practice, for a practice user) and/or whether it may sign in; ``who``
-    is the admin making the change."""
+    """Change an account's role (with its practice, for a practice user, or its budget holder, for a budget holder
+    user) and/or whether it may sign in; ``who`` is the admin making the change. A budget holder user keeps its
+    holder when none is given; any other role drops it (the page's form shows the present holder)."""
+    with workspace.store.reading() as session:
+        stored = store.user_by_name(session, username)
+    if stored is None:
+        raise NotFound(f"no user {username!r}")
+    kept = stored.budget_holder if stored.role == Role.BUDGET_HOLDER.value else None
+    new_holder = checked_holder(workspace, role, budget_holder or kept) if role is Role.BUDGET_HOLDER else None
     with workspace.store.transaction() as session:
         before = store.user_by_name(session, username)
         if before is None:
@@ -43,15 +60,19 @@ def change_account(
         new_role = role if role is not None else Role(before.role)
         code = (org_code.strip().upper() or None) if org_code else None
         if role is None:
-            code = before.org_code
+            code, new_holder = before.org_code, before.budget_holder
         check_practice(repository.org_tree(session) if new_role is Role.PRACTICE else None, new_role, code)
         new_active = before.active if active is None else active
         if username == who and (not new_active or new_role is not Role.ADMIN):
             raise Conflict("an admin cannot disable their own account or take away their own admin role")
-        after = store.UserRecord(before.id, before.username, before.display_name, new_role.value, code, new_active, "")
+        after = store.UserRecord(
+            before.id, before.username, before.display_name, new_role.value, code, new_active, "", new_holder
+        )
         if not _keeps_an_admin(store.list_users(session), after):
             raise Conflict(f"{username} is the last active admin: make another admin first")
-        store.set_account(session, before.id, role=new_role.value, org_code=code, active=new_active)
+        store.set_account(
+            session, before.id, role=new_role.value, org_code=code, active=new_active, budget_holder=new_holder
+        )
         if not new_active:
             store.delete_user_sessions(session, before.id)
         action = (

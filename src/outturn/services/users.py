@@ -181,6 +181,19 @@ def _mapped_holder(workspace: Workspace, holder: str) -> str:
     return centres[0].budget_holder
 
 
+def checked_holder(workspace: Workspace, role: Role, budget_holder: str | None) -> str | None:
+    """The budget holder a ``role`` account is tied to, as the ledger's mapping spells it: required for a budget
+    holder user, refused for any other role (``UserError``)."""
+    holder = " ".join(budget_holder.split()) if budget_holder else None
+    if (role is Role.BUDGET_HOLDER) != (holder is not None):
+        raise UserError(
+            "a budget holder user needs the budget holder's name, as the ledger's mapping spells it"
+            if role is Role.BUDGET_HOLDER
+            else "only budget holder users are tied to a budget holder"
+        )
+    return None if holder is None else _mapped_holder(workspace, holder)
+
+
 def add_user(
     workspace: Workspace,
     username: str,
@@ -198,15 +211,7 @@ def add_user(
         raise UserError(f"user name {username!r}: 1 to 100 characters, no spaces")
     check_password(password)
     code = org_code.strip().upper() if org_code else None
-    holder = " ".join(budget_holder.split()) if budget_holder else None
-    if (role is Role.BUDGET_HOLDER) != (holder is not None):
-        raise UserError(
-            "a budget holder user needs the budget holder's name, as the ledger's mapping spells it"
-            if role is Role.BUDGET_HOLDER
-            else "only budget holder users are tied to a budget holder"
-        )
-    if holder is not None:
-        holder = _mapped_holder(workspace, holder)
+    holder = checked_holder(workspace, role, budget_holder)
     with workspace.store.transaction() as session:
         check_practice(repository.org_tree(session) if role is Role.PRACTICE else None, role, code)
         if store.user_by_name(session, username) is not None:
@@ -227,7 +232,12 @@ def add_user(
 
 def audited_account(record: store.UserRecord) -> dict[str, Any]:
     """An account as the audit log keeps it (entity ``USER_AUDIT``, keyed by user name): never its password."""
-    return {"role": record.role, "org_code": record.org_code, "active": record.active}
+    return {
+        "role": record.role,
+        "org_code": record.org_code,
+        "budget_holder": record.budget_holder,
+        "active": record.active,
+    }
 
 
 def check_practice(tree: OrgTree | None, role: Role, code: str | None) -> None:

@@ -70,11 +70,14 @@ def list_users(session: Session) -> list[UserRecord]:
     return [_record(row) for row in session.scalars(select(UserRow).order_by(UserRow.username))]
 
 
-def set_account(session: Session, user_id: int, *, role: str, org_code: str | None, active: bool) -> UserRecord:
-    """An account's role, practice and whether it may sign in; the caller has checked the change is allowed."""
+def set_account(
+    session: Session, user_id: int, *, role: str, org_code: str | None, active: bool, budget_holder: str | None = None
+) -> UserRecord:
+    """An account's role, practice (or budget holder) and whether it may sign in; the caller has checked the change
+    is allowed."""
     row = session.get(UserRow, user_id)
     assert row is not None
-    row.role, row.org_code, row.active = role, org_code, active
+    row.role, row.org_code, row.active, row.budget_holder = role, org_code, active, budget_holder
     session.flush()
     return _record(row)
 

@@ -1,5 +1,6 @@
-"""The users page, for admins only: every account, and forms to add one, change a role, disable or enable one and
-reset a password (``services.users.add_user`` and ``services.user_admin``), so no administration needs the CLI.
+"""The users page, for admins only: every account, and forms to add one, change a role (a budget holder user with
+the holder's name, as the ledger's mapping spells it), disable or enable one and reset a password
+(``services.users.add_user`` and ``services.user_admin``), so no administration needs the CLI.
 
 Each change is audited with the admin's user name. An admin cannot disable themselves or take away their own admin
 role, and the last active admin cannot be disabled or made something else: those are refused (409) with the reason
@@ -27,6 +28,7 @@ ROLE_LABELS = {
     Role.BOARD: "board (reads everything, changes nothing)",
     Role.PRACTICE: "practice (its own practice and PCN)",
     Role.ADMIN: "admin (finance, and manages accounts)",
+    Role.BUDGET_HOLDER: "budget holder (their own cost centres' lines and commentary)",
 }
 
 
@@ -70,6 +72,7 @@ async def add_user_page(
     role: Annotated[Role, Form()],
     display_name: Annotated[str, Form()] = "",
     org_code: Annotated[str, Form()] = "",
+    budget_holder: Annotated[str, Form()] = "",
 ) -> Response:
     def add() -> None:
         users.add_user(
@@ -79,6 +82,7 @@ async def add_user_page(
             role,
             org_code=org_code or None,
             display_name=display_name,
+            budget_holder=budget_holder or None,
             added_by=admin.username,
         )
 
@@ -93,9 +97,12 @@ async def change_role_page(
     username: str,
     role: Annotated[Role, Form()],
     org_code: Annotated[str, Form()] = "",
+    budget_holder: Annotated[str, Form()] = "",
 ) -> Response:
     def change() -> None:
-        user_admin.change_account(workspace, username, admin.username, role=role, org_code=org_code or None)
+        user_admin.change_account(
+            workspace, username, admin.username, role=role, org_code=org_code or None, budget_holder=budget_holder
+        )
 
     return await _change(request, workspace, username, change, "role")
 
