@@ -171,62 +171,51 @@ def cohort_strata(
     patients, and the A&E attendances, non-elective admissions and value before (F-11..F) and after (F+1..F+12).
 
     ``first`` is ``first_flags(events, thresholds)``. The events are summed to one row per patient and month
-    once; only patients with enough unplanned events in the whole data to reach the floor are carried. Each of
-    them gets an empty marker row per cohort month, and the before and after sums at a marker are range windows
-    over the patient's months (the 11 months before and the marker's own; the 12 after), so no patient-month is
-    joined to each cohort it falls in."""
-    low, high = cohort_months
+    once, and only the months of patients with enough unplanned events in the whole data to reach the floor, and
+    within reach of a cohort's windows, are carried. First the (patient, cohort) pairs with enough prior unplanned
+    events, from the carried months with any, each joined to the cohorts whose before window holds it by an equal
+    month (a small table of (cohort, month) pairs, not a range join); then the full sums for those pairs only."""
     per_month = events.group_by(["patient_id", "month"]).aggregate(
         ae=_count(events.activity == AE),
         non_elective=_count(events.activity == NON_ELECTIVE),
         value_pence=events.value_pence.sum().cast("int64"),
         age=events.age.max(),
     )
-    # the latest month's age wins: a key that sorts by month, then age (null where the age is unknown)
-    per_month = per_month.select(
-        "patient_id", "month", "ae", "non_elective", "value_pence", age_key=per_month.month * 1000 + per_month.age
-    )
-    pool = per_month.group_by("patient_id").aggregate(total=(per_month.ae + per_month.non_elective).sum())
+    per_month = per_month.mutate(unplanned=per_month.ae + per_month.non_elective)
+    pool = per_month.group_by("patient_id").aggregate(total=per_month.unplanned.sum())
     pool = pool.filter(pool.total >= thresholds.lowest).select("patient_id")
+    low, high = cohort_months
+    within = (per_month.month >= low - (WINDOW_MONTHS - 1)) & (per_month.month <= high + WINDOW_MONTHS)
+    candidates = per_month.filter(within).semi_join(pool, "patient_id")
     months = per_month.select(cohort_month=per_month.month).distinct()
     months = months.filter((months.cohort_month >= low) & (months.cohort_month <= high))
-    reach = (per_month.month >= low - (WINDOW_MONTHS - 1)) & (per_month.month <= high + WINDOW_MONTHS)
-    carried = per_month.filter(reach).semi_join(pool, "patient_id").mutate(marker=False)
+    # each cohort month with the 12 months of its before window: month = cohort_month - back
+    windows = ibis.union(
+        *(months.select("cohort_month", before_month=months.cohort_month - back) for back in range(WINDOW_MONTHS))
+    )
+    unplanned = candidates.filter(candidates.unplanned > 0)
+    before_only = unplanned.join(windows, unplanned.month == windows.before_month)
+    pairs = before_only.group_by(["patient_id", "cohort_month"]).aggregate(prior=before_only.unplanned.sum())
+    pairs = pairs.filter(pairs.prior >= thresholds.lowest)
+    pairs = pairs.select(pair_patient=pairs.patient_id, pair_month=pairs.cohort_month, prior=pairs.prior)
+    spread = candidates.join(
+        pairs,
+        [
+            candidates.patient_id == pairs.pair_patient,
+            candidates.month >= pairs.pair_month - (WINDOW_MONTHS - 1),
+            candidates.month <= pairs.pair_month + WINDOW_MONTHS,
+        ],
+    )
+    before = spread.month <= spread.pair_month
     zero = ibis.literal(0, "int64")
-    markers = pool.cross_join(months).select(
-        patient_id="patient_id",
-        month="cohort_month",
-        ae=zero,
-        non_elective=zero,
-        value_pence=zero,
-        age_key=ibis.null("int64"),
-        marker=True,
-    )
-    rows = ibis.union(carried, markers)
-    before = ibis.window(group_by=rows.patient_id, order_by=rows.month, range=(-(WINDOW_MONTHS - 1), 0))
-    after = ibis.window(group_by=rows.patient_id, order_by=rows.month, range=(1, WINDOW_MONTHS))
-    summed = rows.mutate(
-        before_ae_attendances=rows.ae.sum().over(before),
-        before_non_elective_admissions=rows.non_elective.sum().over(before),
-        before_value_pence=rows.value_pence.sum().over(before),
-        after_ae_attendances=rows.ae.sum().over(after),
-        after_non_elective_admissions=rows.non_elective.sum().over(after),
-        after_value_pence=rows.value_pence.sum().over(after),
-        _age_key=rows.age_key.max().over(before),
-    )
-    summed = summed.filter(summed.marker)
-    prior = summed.before_ae_attendances + summed.before_non_elective_admissions
-    per_patient = summed.filter(prior >= thresholds.lowest).select(
-        "patient_id",
-        "before_ae_attendances",
-        "before_non_elective_admissions",
-        "before_value_pence",
-        "_age_key",
-        after_ae_attendances=summed.after_ae_attendances.coalesce(0),
-        after_non_elective_admissions=summed.after_non_elective_admissions.coalesce(0),
-        after_value_pence=summed.after_value_pence.coalesce(0),
-        cohort_month=summed.month,
-        prior=prior,
+    per_patient = spread.group_by(["patient_id", spread.pair_month.name("cohort_month"), "prior"]).aggregate(
+        before_ae_attendances=ibis.ifelse(before, spread.ae, zero).sum(),
+        before_non_elective_admissions=ibis.ifelse(before, spread.non_elective, zero).sum(),
+        before_value_pence=ibis.ifelse(before, spread.value_pence, zero).sum(),
+        after_ae_attendances=ibis.ifelse(before, zero, spread.ae).sum(),
+        after_non_elective_admissions=ibis.ifelse(before, zero, spread.non_elective).sum(),
+        after_value_pence=ibis.ifelse(before, zero, spread.value_pence).sum(),
+        _age_key=ibis.ifelse(before, spread.month * 1000 + spread.age, ibis.null("int64")).max(),
     )
     flags = first.select(flag_patient=first.patient_id, flag_month=first.flag_month)
     joined = per_patient.left_join(flags, per_patient.patient_id == flags.flag_patient)
