@@ -170,8 +170,11 @@ def cohort_strata(
     ending with F, by age band (age on the latest event of those months) and prior unplanned events (capped):
     patients, and the A&E attendances, non-elective admissions and value before (F-11..F) and after (F+1..F+12).
 
-    ``first`` is ``first_flags(events, thresholds)``. Only patients with enough unplanned events in the whole
-    data to reach the floor are expanded, one row per cohort month whose windows hold their activity."""
+    ``first`` is ``first_flags(events, thresholds)``. The events are summed to one row per patient and month
+    once, and only the months within reach of a cohort's windows are carried. First the (patient, cohort) pairs
+    with enough prior unplanned events, from the carried months with any of the patients with enough unplanned
+    events in the whole data to reach the floor, each joined to the cohorts whose before window holds it by an equal
+    month (a small table of (cohort, month) pairs, not a range join); then the full sums for those pairs only."""
     per_month = events.group_by(["patient_id", "month"]).aggregate(
         ae=_count(events.activity == AE),
         non_elective=_count(events.activity == NON_ELECTIVE),
@@ -181,31 +184,33 @@ def cohort_strata(
     per_month = per_month.mutate(unplanned=per_month.ae + per_month.non_elective)
     pool = per_month.group_by("patient_id").aggregate(total=per_month.unplanned.sum())
     pool = pool.filter(pool.total >= thresholds.lowest).select("patient_id")
-    candidates = per_month.semi_join(pool, "patient_id")
     low, high = cohort_months
+    within = (per_month.month >= low - (WINDOW_MONTHS - 1)) & (per_month.month <= high + WINDOW_MONTHS)
+    carried = per_month.filter(within)
     months = per_month.select(cohort_month=per_month.month).distinct()
     months = months.filter((months.cohort_month >= low) & (months.cohort_month <= high))
-    # first the (patient, cohort) pairs with enough prior unplanned events, from the months with any (one sum over
-    # the before window), then the full sums for those pairs only
-    unplanned = candidates.filter(candidates.unplanned > 0)
-    before_only = unplanned.join(
-        months,
-        [unplanned.month >= months.cohort_month - (WINDOW_MONTHS - 1), unplanned.month <= months.cohort_month],
+    # each cohort month with the 12 months of its before window: month = cohort_month - back
+    windows = ibis.union(
+        *(months.select("cohort_month", before_month=months.cohort_month - back) for back in range(WINDOW_MONTHS))
     )
+    unplanned = carried.filter(carried.unplanned > 0).semi_join(pool, "patient_id")
+    before_only = unplanned.join(windows, unplanned.month == windows.before_month)
     pairs = before_only.group_by(["patient_id", "cohort_month"]).aggregate(prior=before_only.unplanned.sum())
     pairs = pairs.filter(pairs.prior >= thresholds.lowest)
     pairs = pairs.select(pair_patient=pairs.patient_id, pair_month=pairs.cohort_month, prior=pairs.prior)
-    spread = candidates.join(
+    # the pairs' patients are in the pool: the join needs no second pass over it
+    spread = carried.join(
         pairs,
         [
-            candidates.patient_id == pairs.pair_patient,
-            candidates.month >= pairs.pair_month - (WINDOW_MONTHS - 1),
-            candidates.month <= pairs.pair_month + WINDOW_MONTHS,
+            carried.patient_id == pairs.pair_patient,
+            carried.month >= pairs.pair_month - (WINDOW_MONTHS - 1),
+            carried.month <= pairs.pair_month + WINDOW_MONTHS,
         ],
     )
     before = spread.month <= spread.pair_month
     zero = ibis.literal(0, "int64")
-    per_patient = spread.group_by(["patient_id", spread.pair_month.name("cohort_month"), "prior"]).aggregate(
+    per_patient = spread.group_by(["patient_id", spread.pair_month.name("cohort_month")]).aggregate(
+        prior=spread.prior.max(),  # one value per pair: an aggregate, not a third key to hash
         before_ae_attendances=ibis.ifelse(before, spread.ae, zero).sum(),
         before_non_elective_admissions=ibis.ifelse(before, spread.non_elective, zero).sum(),
         before_value_pence=ibis.ifelse(before, spread.value_pence, zero).sum(),
