@@ -20,8 +20,9 @@ from collections.abc import Callable
 import ibis
 import ibis.expr.types as ir
 
-from outturn.domain.activity import AdmissionMethod, AttendanceType, DepartmentType, PointOfDelivery
+from outturn.domain.activity import ActivityKind, AdmissionMethod, AttendanceType, DepartmentType, PointOfDelivery
 from outturn.domain.tariff import MFF_SCALE, SHORT_STAY_MAX_DAYS, SHORT_STAY_MIN_AGE
+from outturn.engine.codes import KEYED_COLUMNS, codes_of, key_columns, keyed_grid, with_keys
 
 PRICE_COLUMNS = (
     "point_of_delivery",
@@ -80,9 +81,36 @@ def _finish(staged: ir.Table, activity_columns: list[str], *, reason: Reason) ->
     )
 
 
-def _mff_join(activity: ir.Table, mff: ir.Table) -> ir.Table:
+Dimension = Callable[[ir.Table], ir.Table]
+
+
+def held_as_is(table: ir.Table) -> ir.Table:
+    """The default way a backend holds a pricing dimension: as the expression it is."""
+    return table
+
+
+def mff_dimension(mff: ir.Table, codes: ir.Table) -> ir.Table:
+    """The MFF as a dimension keyed by the provider's code key (``mff_key``): a row for every key of ``codes``
+    and ``NO_KEY``, with a null ``mff_millionths`` where the provider has none."""
+    grid = keyed_grid(codes)
     rates = mff.select(mff_provider=mff.provider, mff_millionths=mff.mff_millionths)
-    return activity.left_join(rates, activity.provider == rates.mff_provider)
+    joined = grid.left_join(rates, grid.code == rates.mff_provider)
+    return joined.select(mff_key=joined.code_key, mff_millionths=joined.mff_millionths)
+
+
+def _keyed(activity: ir.Table, kind: ActivityKind, codes: ir.Table) -> tuple[ir.Table, list[str]]:
+    """The activity with its key columns (stored, or looked up in ``codes``), and its own columns without them."""
+    stored_keys = set(key_columns(kind))
+    columns = [name for name in activity.columns if name not in stored_keys]
+    return with_keys(activity, codes, KEYED_COLUMNS[kind]), columns
+
+
+def _lookup(staged: ir.Table, key: ir.IntegerValue, prices: ir.Table, mff: ir.Table) -> ir.Table:
+    """``staged`` (with ``provider_key``) joined to its row of ``prices`` by ``key`` (``prices.tariff_key``) and
+    to its MFF. Both dimensions hold a row for every key, so both joins are inner joins on one integer."""
+    staged = _stage(staged, _tariff_key=key)
+    joined = staged.join(prices, staged._tariff_key == prices.tariff_key)
+    return joined.join(mff, joined.provider_key == mff.mff_key)
 
 
 def apc_prices_by_method(tariff_apc: ir.Table, *, year: int) -> ir.Table:
@@ -124,21 +152,75 @@ def apc_prices_by_method(tariff_apc: ir.Table, *, year: int) -> ir.Table:
     )
 
 
-def price_apc(spells: ir.Table, tariff_apc: ir.Table, mff: ir.Table, *, year: int) -> ir.Table:
+APC_METHODS = (AdmissionMethod.ELECTIVE, AdmissionMethod.DAY_CASE, AdmissionMethod.NON_ELECTIVE)
+
+
+def _apc_cell_key(code_key: ir.IntegerValue, method: int, short: ir.IntegerValue) -> ir.IntegerValue:
+    """One integer for an HRG's key, an admission method's index (``len(APC_METHODS)``: any other) and the
+    short-stay test (0 or 1)."""
+    return ((code_key * (len(APC_METHODS) + 1) + method) * 2 + short).cast("int64")
+
+
+def apc_dimension(tariff_apc: ir.Table, codes: ir.Table, *, year: int) -> ir.Table:
+    """``apc_prices_by_method`` keyed by one integer (``tariff_key``: the HRG's code key, the admission method and
+    the short-stay test), with a row for every key of ``codes`` and ``NO_KEY`` and every method, known or not; a
+    null ``bed_day_price`` marks an HRG (or admission method) that the tariff does not know."""
+    prices = apc_prices_by_method(tariff_apc, year=year)
+    grid = keyed_grid(codes)
+    methods = [*(method.value for method in APC_METHODS), None]
+    cells = ibis.union(
+        *(
+            grid.select(
+                code=grid.code,
+                cell_key=_apc_cell_key(grid.code_key, index, ibis.literal(int(short))),
+                cell_method=ibis.literal(method, type="string"),
+                cell_short=ibis.literal(short),
+            )
+            for index, method in enumerate(methods)
+            for short in (False, True)
+        )
+    )
+    joined = cells.left_join(
+        prices,
+        (cells.code == prices.tariff_hrg)
+        & (cells.cell_method == prices.tariff_method)
+        & (cells.cell_short == prices.tariff_short),
+    )
+    return joined.select(
+        tariff_key=joined.cell_key,
+        spell_price=joined.spell_price,
+        trim_days=joined.trim_days,
+        bed_day_price=joined.bed_day_price,
+    )
+
+
+def _index_of(value: ir.StringValue, choices: tuple[str, ...]) -> ir.IntegerValue:
+    """The position of ``value`` in ``choices``; ``len(choices)`` for anything else (null included)."""
+    return ibis.cases(*((value == choice, index) for index, choice in enumerate(choices)), else_=len(choices))
+
+
+def price_apc(
+    spells: ir.Table,
+    tariff_apc: ir.Table,
+    mff: ir.Table,
+    *,
+    year: int,
+    codes: ir.Table | None = None,
+    dimension: Dimension = held_as_is,
+) -> ir.Table:
     """Price admitted patient care spells against one year's tariff.
 
-    One join finds each spell's price and trim point (by HRG, admission method and the short-stay test), so no
-    rule is chosen per spell; what remains per spell is the excess bed days and the MFF."""
-    columns = list(spells.columns)
-    prices = apc_prices_by_method(tariff_apc, year=year)
-    short = ((spells.length_of_stay <= SHORT_STAY_MAX_DAYS) & (spells.age >= SHORT_STAY_MIN_AGE)).coalesce(False)
-    joined = spells.left_join(
-        prices,
-        (spells.hrg == prices.tariff_hrg)
-        & (spells.admission_method == prices.tariff_method)
-        & (short == prices.tariff_short),
-    )
-    joined = _mff_join(joined, mff)
+    One join finds each spell's price and trim point (by HRG, admission method and the short-stay test, as one
+    integer key), so no rule is chosen per spell; what remains per spell is the excess bed days and the MFF.
+    ``codes``: the code dictionary the spells' stored keys come from (by default the tariff's own codes, the
+    spells keyed on read); ``dimension``: how the backend holds the small tariff and MFF dimensions."""
+    codes = codes if codes is not None else codes_of(tariff_apc.hrg, mff.provider)
+    keyed, columns = _keyed(spells, ActivityKind.APC, codes)
+    prices = dimension(apc_dimension(tariff_apc, codes, year=year))
+    rates = dimension(mff_dimension(mff, codes))
+    short = ((keyed.length_of_stay <= SHORT_STAY_MAX_DAYS) & (keyed.age >= SHORT_STAY_MIN_AGE)).coalesce(False)
+    method = _index_of(keyed.admission_method, tuple(method.value for method in APC_METHODS))
+    joined = _lookup(keyed, _apc_cell_key(keyed.hrg_key, method, short.ifelse(1, 0)), prices, rates)
     excess_days = ibis.ifelse(joined.length_of_stay > joined.trim_days, joined.length_of_stay - joined.trim_days, 0)
     staged = _stage(
         joined,
@@ -159,20 +241,51 @@ def price_apc(spells: ir.Table, tariff_apc: ir.Table, mff: ir.Table, *, year: in
     return _finish(staged, columns, reason=reason)
 
 
-def price_op(attendances: ir.Table, tariff_op: ir.Table, tariff_apc: ir.Table, mff: ir.Table, *, year: int) -> ir.Table:
-    """Price outpatient attendances: procedure price where there is one, else first or follow-up by specialty."""
-    columns = list(attendances.columns)
+def op_dimensions(
+    tariff_op: ir.Table, tariff_apc: ir.Table, codes: ir.Table, *, year: int
+) -> tuple[ir.Table, ir.Table]:
+    """The outpatient tariff as two dimensions, each with a row for every key of ``codes`` and ``NO_KEY``: the
+    treatment function's price for a first or a follow-up attendance (``tariff_key``: the code key x 2, + 1 for a
+    first attendance), and the procedure HRG's OPROC price (``procedure_key``; null where none)."""
+    grid = keyed_grid(codes)
     specialty = tariff_op.filter(tariff_op.year == year).select(
         tariff_tf=tariff_op.treatment_function,
         first_price=tariff_op.first_pence,
         follow_up_price=tariff_op.follow_up_pence,
     )
-    procedures = tariff_apc.filter((tariff_apc.year == year) & tariff_apc.op_procedure_pence.notnull()).select(
-        procedure_tariff_hrg=tariff_apc.hrg, procedure_price=tariff_apc.op_procedure_pence
+    joined = grid.left_join(specialty, grid.code == specialty.tariff_tf)
+    by_type = ibis.union(
+        *(
+            joined.select(tariff_key=(joined.code_key * 2 + int(first)).cast("int64"), specialty_price=price)
+            for first, price in ((False, joined.follow_up_price), (True, joined.first_price))
+        )
     )
-    joined = attendances.left_join(specialty, attendances.treatment_function == specialty.tariff_tf)
-    joined = joined.left_join(procedures, joined.procedure_hrg == procedures.procedure_tariff_hrg)
-    joined = _mff_join(joined, mff)
+    procedures = tariff_apc.filter((tariff_apc.year == year) & tariff_apc.op_procedure_pence.notnull()).select(
+        procedure_hrg_code=tariff_apc.hrg, procedure_price=tariff_apc.op_procedure_pence
+    )
+    found = grid.left_join(procedures, grid.code == procedures.procedure_hrg_code)
+    return by_type, found.select(procedure_key=found.code_key, procedure_price=found.procedure_price)
+
+
+def price_op(
+    attendances: ir.Table,
+    tariff_op: ir.Table,
+    tariff_apc: ir.Table,
+    mff: ir.Table,
+    *,
+    year: int,
+    codes: ir.Table | None = None,
+    dimension: Dimension = held_as_is,
+) -> ir.Table:
+    """Price outpatient attendances: procedure price where there is one, else first or follow-up by specialty.
+    ``codes`` and ``dimension`` as for ``price_apc``."""
+    codes = codes if codes is not None else codes_of(tariff_op.treatment_function, tariff_apc.hrg, mff.provider)
+    keyed, columns = _keyed(attendances, ActivityKind.OP, codes)
+    by_type, procedures = (dimension(table) for table in op_dimensions(tariff_op, tariff_apc, codes, year=year))
+    rates = dimension(mff_dimension(mff, codes))
+    first = keyed.attendance_type == AttendanceType.FIRST.value
+    joined = _lookup(keyed, keyed.treatment_function_key * 2 + first.ifelse(1, 0), by_type, rates)
+    joined = joined.join(procedures, joined.procedure_hrg_key == procedures.procedure_key)
     procedure = joined.procedure_price.notnull()
     first = joined.attendance_type == AttendanceType.FIRST.value
     zero = ibis.literal(0).cast("int64")
@@ -183,9 +296,7 @@ def price_op(attendances: ir.Table, tariff_op: ir.Table, tariff_apc: ir.Table, m
             (first, ibis.literal(PointOfDelivery.OP_FIRST.value)),
             else_=ibis.literal(PointOfDelivery.OP_FOLLOW_UP.value),
         ),
-        _tariff=ibis.cases(
-            (procedure, joined.procedure_price), (first, joined.first_price), else_=joined.follow_up_price
-        ),
+        _tariff=procedure.ifelse(joined.procedure_price, joined.specialty_price),
         _excess_days=zero,
         _excess_tariff=zero,
     )
@@ -194,30 +305,62 @@ def price_op(attendances: ir.Table, tariff_op: ir.Table, tariff_apc: ir.Table, m
         return ibis.cases(
             (row.procedure_price.notnull(), ibis.null().cast("string")),
             (row.treatment_function.isnull(), ibis.literal(MISSING_TREATMENT_FUNCTION)),
-            (row.tariff_tf.isnull() | row._tariff.isnull(), ibis.literal(UNKNOWN_TREATMENT_FUNCTION)),
+            (row._tariff.isnull(), ibis.literal(UNKNOWN_TREATMENT_FUNCTION)),
             else_=ibis.null().cast("string"),
         )
 
     return _finish(staged, columns, reason=reason)
 
 
-def price_ae(attendances: ir.Table, tariff_ae: ir.Table, mff: ir.Table, *, year: int) -> ir.Table:
-    """Price A&E attendances by HRG and department type."""
-    columns = list(attendances.columns)
+AE_DEPARTMENTS = ((DepartmentType.TYPE_1.value, DepartmentType.TYPE_2.value), (DepartmentType.TYPE_3.value,))
+
+
+def ae_dimension(tariff_ae: ir.Table, codes: ir.Table, *, year: int) -> ir.Table:
+    """The A&E tariff keyed by one integer (``tariff_key``: the HRG's code key x 3 + 0 for department types 1
+    and 2, 1 for type 3, 2 for any other), with a row for every key of ``codes`` and ``NO_KEY``; ``hrg_known``
+    says whether the tariff has the HRG."""
+    grid = keyed_grid(codes)
     prices = tariff_ae.filter(tariff_ae.year == year).select(
         tariff_hrg=tariff_ae.hrg, type_1_2_price=tariff_ae.type_1_2_pence, type_3_price=tariff_ae.type_3_pence
     )
-    joined = _mff_join(attendances.left_join(prices, attendances.hrg == prices.tariff_hrg), mff)
-    department = joined.department_type
-    major = department.isin([DepartmentType.TYPE_1.value, DepartmentType.TYPE_2.value])
-    minor = department == DepartmentType.TYPE_3.value
+    joined = grid.left_join(prices, grid.code == prices.tariff_hrg)
+    columns = (joined.type_1_2_price, joined.type_3_price, ibis.null().cast("int64"))
+    return ibis.union(
+        *(
+            joined.select(
+                tariff_key=(joined.code_key * 3 + index).cast("int64"),
+                ae_price=price,
+                hrg_known=joined.tariff_hrg.notnull(),
+            )
+            for index, price in enumerate(columns)
+        )
+    )
+
+
+def price_ae(
+    attendances: ir.Table,
+    tariff_ae: ir.Table,
+    mff: ir.Table,
+    *,
+    year: int,
+    codes: ir.Table | None = None,
+    dimension: Dimension = held_as_is,
+) -> ir.Table:
+    """Price A&E attendances by HRG and department type. ``codes`` and ``dimension`` as for ``price_apc``."""
+    codes = codes if codes is not None else codes_of(tariff_ae.hrg, mff.provider)
+    keyed, columns = _keyed(attendances, ActivityKind.AE, codes)
+    prices = dimension(ae_dimension(tariff_ae, codes, year=year))
+    rates = dimension(mff_dimension(mff, codes))
+    department = ibis.cases(
+        *((keyed.department_type.isin(list(types)), index) for index, types in enumerate(AE_DEPARTMENTS)),
+        else_=len(AE_DEPARTMENTS),
+    )
+    joined = _lookup(keyed, keyed.hrg_key * 3 + department, prices, rates)
     zero = ibis.literal(0).cast("int64")
     staged = _stage(
         joined,
         _pod=ibis.literal(PointOfDelivery.AE.value),
-        _tariff=ibis.cases(
-            (major, joined.type_1_2_price), (minor, joined.type_3_price), else_=ibis.null().cast("int64")
-        ),
+        _tariff=joined.ae_price,
         _excess_days=zero,
         _excess_tariff=zero,
     )
@@ -226,7 +369,7 @@ def price_ae(attendances: ir.Table, tariff_ae: ir.Table, mff: ir.Table, *, year:
         known_department = row.department_type.isin([kind.value for kind in DepartmentType])
         return ibis.cases(
             (row.hrg.isnull(), ibis.literal(MISSING_HRG)),
-            (row.tariff_hrg.isnull(), ibis.literal(UNKNOWN_HRG)),
+            (~row.hrg_known, ibis.literal(UNKNOWN_HRG)),
             (~known_department, ibis.literal(UNKNOWN_DEPARTMENT_TYPE)),
             (row._tariff.isnull(), ibis.literal(NO_POD_PRICE)),
             else_=ibis.null().cast("string"),
