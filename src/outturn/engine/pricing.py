@@ -98,11 +98,17 @@ def mff_dimension(mff: ir.Table, codes: ir.Table) -> ir.Table:
     return joined.select(mff_key=joined.code_key, mff_millionths=joined.mff_millionths)
 
 
-def _keyed(activity: ir.Table, kind: ActivityKind, codes: ir.Table) -> tuple[ir.Table, list[str]]:
-    """The activity with its key columns (stored, or looked up in ``codes``), and its own columns without them."""
+def _keyed(
+    activity: ir.Table, kind: ActivityKind, codes: ir.Table | None, tariff_codes: ir.Table
+) -> tuple[ir.Table, list[str], ir.Table]:
+    """The activity with its key columns, its own columns without them, and the code dictionary of the keys:
+    the stored keys and ``codes`` (the dictionary they come from) where given, else keys looked up on read in
+    ``tariff_codes`` (stored keys then dropped: they belong to another dictionary)."""
     stored_keys = set(key_columns(kind))
     columns = [name for name in activity.columns if name not in stored_keys]
-    return with_keys(activity, codes, KEYED_COLUMNS[kind]), columns
+    if codes is None:
+        return with_keys(activity.select(*columns), tariff_codes, KEYED_COLUMNS[kind]), columns, tariff_codes
+    return with_keys(activity, codes, KEYED_COLUMNS[kind]), columns, codes
 
 
 def _lookup(staged: ir.Table, key: ir.IntegerValue, prices: ir.Table, mff: ir.Table) -> ir.Table:
@@ -214,8 +220,7 @@ def price_apc(
     integer key), so no rule is chosen per spell; what remains per spell is the excess bed days and the MFF.
     ``codes``: the code dictionary the spells' stored keys come from (by default the tariff's own codes, the
     spells keyed on read); ``dimension``: how the backend holds the small tariff and MFF dimensions."""
-    codes = codes if codes is not None else codes_of(tariff_apc.hrg, mff.provider)
-    keyed, columns = _keyed(spells, ActivityKind.APC, codes)
+    keyed, columns, codes = _keyed(spells, ActivityKind.APC, codes, codes_of(tariff_apc.hrg, mff.provider))
     prices = dimension(apc_dimension(tariff_apc, codes, year=year))
     rates = dimension(mff_dimension(mff, codes))
     short = ((keyed.length_of_stay <= SHORT_STAY_MAX_DAYS) & (keyed.age >= SHORT_STAY_MIN_AGE)).coalesce(False)
@@ -279,8 +284,8 @@ def price_op(
 ) -> ir.Table:
     """Price outpatient attendances: procedure price where there is one, else first or follow-up by specialty.
     ``codes`` and ``dimension`` as for ``price_apc``."""
-    codes = codes if codes is not None else codes_of(tariff_op.treatment_function, tariff_apc.hrg, mff.provider)
-    keyed, columns = _keyed(attendances, ActivityKind.OP, codes)
+    tariff_codes = codes_of(tariff_op.treatment_function, tariff_apc.hrg, mff.provider)
+    keyed, columns, codes = _keyed(attendances, ActivityKind.OP, codes, tariff_codes)
     by_type, procedures = (dimension(table) for table in op_dimensions(tariff_op, tariff_apc, codes, year=year))
     rates = dimension(mff_dimension(mff, codes))
     first = keyed.attendance_type == AttendanceType.FIRST.value
@@ -347,8 +352,7 @@ def price_ae(
     dimension: Dimension = held_as_is,
 ) -> ir.Table:
     """Price A&E attendances by HRG and department type. ``codes`` and ``dimension`` as for ``price_apc``."""
-    codes = codes if codes is not None else codes_of(tariff_ae.hrg, mff.provider)
-    keyed, columns = _keyed(attendances, ActivityKind.AE, codes)
+    keyed, columns, codes = _keyed(attendances, ActivityKind.AE, codes, codes_of(tariff_ae.hrg, mff.provider))
     prices = dimension(ae_dimension(tariff_ae, codes, year=year))
     rates = dimension(mff_dimension(mff, codes))
     department = ibis.cases(

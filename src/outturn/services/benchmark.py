@@ -22,12 +22,11 @@ from outturn.domain.errors import BadInput
 from outturn.domain.periods import FinancialYear
 from outturn.domain.prescribing import PRESCRIBING_SCHEMA, PRESCRIBING_TABLE
 from outturn.engine import benchmark as engine
-from outturn.engine import pricing
 from outturn.engine.backends import Backend, memtable
 from outturn.engine.contracts import in_financial_year
 from outturn.ingest.tariff import TARIFF_FILES, Tariff, available_years, load_tariff, tariff_directory
 from outturn.services.populations import organisation_names, practice_populations
-from outturn.services.pricing import ACTIVITY_TABLES
+from outturn.services.pricing import ACTIVITY_TABLES, priced_activity
 from outturn.services.workspace import Workspace
 from outturn.settings import default_reference_dir
 
@@ -53,16 +52,6 @@ def _tariff(workspace: Workspace, year: FinancialYear | None) -> Tariff | None:
     return load_tariff(reference, chosen)
 
 
-def _price(workspace: Workspace, kind: ActivityKind, activity: ir.Table, tariff: Tariff) -> ir.Table:
-    table = workspace.backend.table
-    year = tariff.year.start_year
-    if kind is ActivityKind.APC:
-        return pricing.price_apc(activity, table(tariff.apc), table(tariff.mff), year=year)
-    if kind is ActivityKind.OP:
-        return pricing.price_op(activity, table(tariff.op), table(tariff.apc), table(tariff.mff), year=year)
-    return pricing.price_ae(activity, table(tariff.ae), table(tariff.mff), year=year)
-
-
 def hospital_records(workspace: Workspace, kind: ActivityKind, year: FinancialYear | None) -> ir.Table:
     """The workspace's activity of ``kind`` in ``year`` (all of it without one), priced where a tariff is held;
     without one the price columns are null, so nothing is valued."""
@@ -74,8 +63,8 @@ def hospital_records(workspace: Workspace, kind: ActivityKind, year: FinancialYe
     tariff = _tariff(workspace, year)
     if tariff is None:
         unpriced = ibis.null().cast("int64")
-        return activity.mutate(price_pence=unpriced, excess_price_pence=unpriced)
-    return _price(workspace, kind, activity, tariff)
+        return activity.select(*SCHEMAS[kind]).mutate(price_pence=unpriced, excess_price_pence=unpriced)
+    return priced_activity(backend, kind, activity, tariff)
 
 
 def _hospital_source(kind: ActivityKind) -> NumeratorSource:
