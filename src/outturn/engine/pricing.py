@@ -99,7 +99,7 @@ def mff_dimension(mff: ir.Table, codes: ir.Table) -> ir.Table:
 
 
 def _keyed(
-    activity: ir.Table, kind: ActivityKind, codes: ir.Table | None, tariff_codes: ir.Table
+    activity: ir.Table, kind: ActivityKind, codes: ir.Table | None, tariff_codes: ir.Table, dimension: Dimension
 ) -> tuple[ir.Table, list[str], ir.Table]:
     """The activity with its key columns, its own columns without them, and the code dictionary of the keys:
     the stored keys and ``codes`` (the dictionary they come from) where given, else keys looked up on read in
@@ -107,6 +107,7 @@ def _keyed(
     stored_keys = set(key_columns(kind))
     columns = [name for name in activity.columns if name not in stored_keys]
     if codes is None:
+        tariff_codes = dimension(tariff_codes)  # worked out once, not in each lookup and dimension
         return with_keys(activity.select(*columns), tariff_codes, KEYED_COLUMNS[kind]), columns, tariff_codes
     return with_keys(activity, codes, KEYED_COLUMNS[kind]), columns, codes
 
@@ -220,7 +221,7 @@ def price_apc(
     integer key), so no rule is chosen per spell; what remains per spell is the excess bed days and the MFF.
     ``codes``: the code dictionary the spells' stored keys come from (by default the tariff's own codes, the
     spells keyed on read); ``dimension``: how the backend holds the small tariff and MFF dimensions."""
-    keyed, columns, codes = _keyed(spells, ActivityKind.APC, codes, codes_of(tariff_apc.hrg, mff.provider))
+    keyed, columns, codes = _keyed(spells, ActivityKind.APC, codes, codes_of(tariff_apc.hrg, mff.provider), dimension)
     prices = dimension(apc_dimension(tariff_apc, codes, year=year))
     rates = dimension(mff_dimension(mff, codes))
     short = ((keyed.length_of_stay <= SHORT_STAY_MAX_DAYS) & (keyed.age >= SHORT_STAY_MIN_AGE)).coalesce(False)
@@ -285,7 +286,7 @@ def price_op(
     """Price outpatient attendances: procedure price where there is one, else first or follow-up by specialty.
     ``codes`` and ``dimension`` as for ``price_apc``."""
     tariff_codes = codes_of(tariff_op.treatment_function, tariff_apc.hrg, mff.provider)
-    keyed, columns, codes = _keyed(attendances, ActivityKind.OP, codes, tariff_codes)
+    keyed, columns, codes = _keyed(attendances, ActivityKind.OP, codes, tariff_codes, dimension)
     by_type, procedures = (dimension(table) for table in op_dimensions(tariff_op, tariff_apc, codes, year=year))
     rates = dimension(mff_dimension(mff, codes))
     first = keyed.attendance_type == AttendanceType.FIRST.value
@@ -352,7 +353,9 @@ def price_ae(
     dimension: Dimension = held_as_is,
 ) -> ir.Table:
     """Price A&E attendances by HRG and department type. ``codes`` and ``dimension`` as for ``price_apc``."""
-    keyed, columns, codes = _keyed(attendances, ActivityKind.AE, codes, codes_of(tariff_ae.hrg, mff.provider))
+    keyed, columns, codes = _keyed(
+        attendances, ActivityKind.AE, codes, codes_of(tariff_ae.hrg, mff.provider), dimension
+    )
     prices = dimension(ae_dimension(tariff_ae, codes, year=year))
     rates = dimension(mff_dimension(mff, codes))
     department = ibis.cases(
