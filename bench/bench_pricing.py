@@ -176,7 +176,8 @@ def _keyed_slice(path: Path, target: Path) -> tuple[Path, pa.Table]:
     dictionary they come from."""
     spells = pq.read_table(path)
     codes = activity_keys.extended_codes(activity_keys.no_codes(), spells, KEYED_COLUMNS[ActivityKind.APC])
-    pq.write_table(activity_keys.with_stored_keys(spells, codes, KEYED_COLUMNS[ActivityKind.APC]), target)
+    keyed = activity_keys.with_stored_keys(spells, codes, KEYED_COLUMNS[ActivityKind.APC])
+    pq.write_table(activity_keys.with_stored_indexes(keyed, ActivityKind.APC), target)
     return target, codes
 
 

@@ -104,6 +104,8 @@ class Backend:
             ) from error
         if self.threads:
             connection.raw_sql(f"SET threads = {int(self.threads)}")
+        # Spark's integer division ``div`` (engine.pricing.whole_division), over DuckDB's integer ``//``
+        connection.raw_sql("CREATE OR REPLACE TEMP MACRO div(a, b) AS a // b")
         return connection
 
     def _connect_duckdb(self) -> Any:

@@ -17,7 +17,7 @@ from types import MappingProxyType
 import ibis
 import ibis.expr.types as ir
 
-from outturn.domain.activity import ActivityKind
+from outturn.domain.activity import ActivityKind, AdmissionMethod
 
 CODE_SCHEMA: Mapping[str, str] = MappingProxyType({"code": "string", "code_key": "int64"})
 NO_KEY = 0
@@ -32,12 +32,46 @@ KEYED_COLUMNS: Mapping[ActivityKind, tuple[str, ...]] = MappingProxyType(
 )
 
 
+APC_METHODS = (AdmissionMethod.ELECTIVE, AdmissionMethod.DAY_CASE, AdmissionMethod.NON_ELECTIVE)
+
+# The columns tested per row against a few fixed values, each also stored at import as ``<column>_key``: the
+# value's position among its choices, ``len(choices)`` for any other value or a null. Pricing then tests integers.
+INDEXED_COLUMNS: Mapping[ActivityKind, Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        ActivityKind.APC: MappingProxyType({"admission_method": tuple(method.value for method in APC_METHODS)}),
+        ActivityKind.OP: MappingProxyType({}),
+        ActivityKind.AE: MappingProxyType({}),
+    }
+)
+
+
 def key_column(column: str) -> str:
     return f"{column}_key"
 
 
 def key_columns(kind: ActivityKind) -> tuple[str, ...]:
     return tuple(key_column(column) for column in KEYED_COLUMNS[kind])
+
+
+def index_columns(kind: ActivityKind) -> tuple[str, ...]:
+    return tuple(key_column(column) for column in INDEXED_COLUMNS[kind])
+
+
+def index_of(value: ir.StringValue, choices: tuple[str, ...]) -> ir.IntegerValue:
+    """The position of ``value`` in ``choices``; ``len(choices)`` for anything else (null included)."""
+    cases = ((value == choice, index) for index, choice in enumerate(choices))
+    return ibis.cases(*cases, else_=len(choices)).cast("int64")
+
+
+def with_indexes(table: ir.Table, kind: ActivityKind) -> ir.Table:
+    """``table`` with a ``<column>_key`` for each of ``INDEXED_COLUMNS[kind]``: kept where stored, else worked
+    out on read."""
+    missing = {
+        key_column(column): index_of(table[column], choices)
+        for column, choices in INDEXED_COLUMNS[kind].items()
+        if key_column(column) not in table.columns
+    }
+    return table.mutate(**missing) if missing else table
 
 
 def codes_of(*columns: ir.StringColumn) -> ir.Table:

@@ -22,7 +22,17 @@ import ibis.expr.types as ir
 
 from outturn.domain.activity import ActivityKind, AdmissionMethod, AttendanceType, DepartmentType, PointOfDelivery
 from outturn.domain.tariff import MFF_SCALE, SHORT_STAY_MAX_DAYS, SHORT_STAY_MIN_AGE
-from outturn.engine.codes import KEYED_COLUMNS, codes_of, key_columns, keyed_grid, with_keys
+from outturn.engine.codes import (
+    APC_METHODS,
+    KEYED_COLUMNS,
+    codes_of,
+    index_columns,
+    key_column,
+    key_columns,
+    keyed_grid,
+    with_indexes,
+    with_keys,
+)
 
 PRICE_COLUMNS = (
     "point_of_delivery",
@@ -44,9 +54,15 @@ UNKNOWN_DEPARTMENT_TYPE = "unknown A&E department type"
 NO_MFF = "no market forces factor for the provider"
 
 
+@ibis.udf.scalar.builtin(name="div")
+def whole_division(dividend: int, divisor: int) -> int:  # type: ignore[empty-body]
+    """Integer division (truncating; the floor for operands >= 0): Spark's ``div``, a macro over DuckDB's ``//``
+    (``engine.backends``). Ibis compiles ``//`` to a floor of a floating division."""
+
+
 def with_mff(pence: ir.IntegerValue, mff_millionths: ir.IntegerValue) -> ir.IntegerValue:
-    """``pence`` x MFF rounded half up to the penny, in integers: (2·p·m + 10⁶) // (2·10⁶) for p, m >= 0."""
-    return (pence * mff_millionths * 2 + MFF_SCALE) // (2 * MFF_SCALE)
+    """``pence`` x MFF rounded half up to the penny, in integers: (2·p·m + 10⁶) div (2·10⁶) for p, m >= 0."""
+    return whole_division(pence * mff_millionths * 2 + MFF_SCALE, 2 * MFF_SCALE)
 
 
 Reason = Callable[[ir.Table], ir.StringValue]
@@ -104,12 +120,14 @@ def _keyed(
     """The activity with its key columns, its own columns without them, and the code dictionary of the keys:
     the stored keys and ``codes`` (the dictionary they come from) where given, else keys looked up on read in
     ``tariff_codes`` (stored keys then dropped: they belong to another dictionary)."""
-    stored_keys = set(key_columns(kind))
+    stored_keys = set(key_columns(kind)) | set(index_columns(kind))
     columns = [name for name in activity.columns if name not in stored_keys]
+    indexed = with_indexes(activity, kind)
     if codes is None:
         tariff_codes = dimension(tariff_codes)  # worked out once, not in each lookup and dimension
-        return with_keys(activity.select(*columns), tariff_codes, KEYED_COLUMNS[kind]), columns, tariff_codes
-    return with_keys(activity, codes, KEYED_COLUMNS[kind]), columns, codes
+        indexed = indexed.select(*columns, *index_columns(kind))
+        return with_keys(indexed, tariff_codes, KEYED_COLUMNS[kind]), columns, tariff_codes
+    return with_keys(indexed, codes, KEYED_COLUMNS[kind]), columns, codes
 
 
 def _lookup(staged: ir.Table, key: ir.IntegerValue, prices: ir.Table, mff: ir.Table) -> ir.Table:
@@ -159,9 +177,6 @@ def apc_prices_by_method(tariff_apc: ir.Table, *, year: int) -> ir.Table:
     )
 
 
-APC_METHODS = (AdmissionMethod.ELECTIVE, AdmissionMethod.DAY_CASE, AdmissionMethod.NON_ELECTIVE)
-
-
 def _apc_cell_key(code_key: ir.IntegerValue, method: int, short: ir.IntegerValue) -> ir.IntegerValue:
     """One integer for an HRG's key, an admission method's index (``len(APC_METHODS)``: any other) and the
     short-stay test (0 or 1)."""
@@ -201,11 +216,6 @@ def apc_dimension(tariff_apc: ir.Table, codes: ir.Table, *, year: int) -> ir.Tab
     )
 
 
-def _index_of(value: ir.StringValue, choices: tuple[str, ...]) -> ir.IntegerValue:
-    """The position of ``value`` in ``choices``; ``len(choices)`` for anything else (null included)."""
-    return ibis.cases(*((value == choice, index) for index, choice in enumerate(choices)), else_=len(choices))
-
-
 def price_apc(
     spells: ir.Table,
     tariff_apc: ir.Table,
@@ -225,7 +235,7 @@ def price_apc(
     prices = dimension(apc_dimension(tariff_apc, codes, year=year))
     rates = dimension(mff_dimension(mff, codes))
     short = ((keyed.length_of_stay <= SHORT_STAY_MAX_DAYS) & (keyed.age >= SHORT_STAY_MIN_AGE)).coalesce(False)
-    method = _index_of(keyed.admission_method, tuple(method.value for method in APC_METHODS))
+    method = keyed[key_column("admission_method")]
     joined = _lookup(keyed, _apc_cell_key(keyed.hrg_key, method, short.ifelse(1, 0)), prices, rates)
     excess_days = ibis.ifelse(joined.length_of_stay > joined.trim_days, joined.length_of_stay - joined.trim_days, 0)
     staged = _stage(

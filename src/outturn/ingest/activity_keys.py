@@ -11,7 +11,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from outturn.engine.codes import CODE_SCHEMA, NO_KEY, key_column
+from outturn.domain.activity import ActivityKind
+from outturn.engine.codes import CODE_SCHEMA, INDEXED_COLUMNS, NO_KEY, key_column
 
 CODES_ARROW_SCHEMA = pa.schema(
     [(name, pa.string() if kind == "string" else pa.int64()) for name, kind in CODE_SCHEMA.items()]
@@ -40,4 +41,14 @@ def with_stored_keys(activity: pa.Table, codes: pa.Table, columns: tuple[str, ..
         position = pc.index_in(activity[column], value_set=codes["code"])
         keys = pc.fill_null(pc.take(codes["code_key"], position), NO_KEY)
         activity = activity.append_column(pa.field(key_column(column), pa.int64()), keys)
+    return activity
+
+
+def with_stored_indexes(activity: pa.Table, kind: ActivityKind) -> pa.Table:
+    """``activity`` with ``<column>_key`` (int64) after its columns, for each of ``INDEXED_COLUMNS[kind]``: the
+    value's position among the column's choices, their count for any other value or a null."""
+    for column, choices in INDEXED_COLUMNS[kind].items():
+        position = pc.index_in(activity[column], value_set=pa.array(choices, pa.string()))
+        indexes = pc.fill_null(position.cast(pa.int64()), len(choices))
+        activity = activity.append_column(pa.field(key_column(column), pa.int64()), indexes)
     return activity

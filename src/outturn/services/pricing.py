@@ -190,7 +190,7 @@ def import_activity(
         replace=replace,
     )
     codes = activity_keys.extended_codes(_stored_codes(workspace), table, KEYED_COLUMNS[kind])
-    keyed = activity_keys.with_stored_keys(table, codes, KEYED_COLUMNS[kind])
+    keyed = activity_keys.with_stored_indexes(activity_keys.with_stored_keys(table, codes, KEYED_COLUMNS[kind]), kind)
     imports.store_warehouse_import(
         workspace,
         {name: keyed, CODES_TABLE: codes},
