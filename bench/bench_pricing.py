@@ -195,8 +195,9 @@ def outturn_total(
         year=TARIFF_YEAR,
         codes=None if codes is None else backend.table(codes),
         dimension=backend.dimension,
+        coded=True,
     )
-    rows = backend.to_rows(pricing.pricing_summary(priced))
+    rows = backend.to_rows(pricing.coded_summary(priced))
     total = sum(row["price_pence"] + row["excess_price_pence"] for row in rows)
     return total, time.perf_counter() - started
 

@@ -148,6 +148,32 @@ def test_hand_worked_spells(backend: Backend) -> None:
     assert got == [case[1:] for case in HAND_WORKED]
 
 
+def test_summary_grouped_by_codes_is_the_hand_worked_summary(backend: Backend) -> None:
+    """Priced with ``coded=True`` and summarised by code, then labelled: the hand-worked spells' totals by point
+    of delivery (the admission method) and reason, summed here in plain Python."""
+    coded = pricing.price_apc(
+        backend.table(arrow([case[0] for case in HAND_WORKED], APC_SCHEMA)),
+        backend.table(arrow(TARIFF_APC, TARIFF_APC_SCHEMA)),
+        backend.table(arrow(MFF, MFF_SCHEMA)),
+        year=YEAR,
+        coded=True,
+    )
+    expected: dict[tuple[str, str | None], list[int]] = {}
+    for row, price, days, excess, reason in HAND_WORKED:
+        sums = expected.setdefault((row[5], reason), [0, 0, 0, 0])
+        for index, value in enumerate((1, price or 0, days, excess or 0)):
+            sums[index] += value
+    got = {
+        (row["point_of_delivery"], row["unpriced_reason"]): [
+            row["units"], row["price_pence"], row["excess_bed_days"], row["excess_price_pence"]
+        ]
+        for row in backend.to_rows(pricing.coded_summary(coded))
+    }
+    assert got == expected
+    # e.g. the two priced non-elective spells: 976,600p + 293,000p + the child's 976,600p, 2 excess days, 48,000p
+    assert got[("non_elective", None)] == [3, 976_600 + 293_000 + 976_600, 2, 48_000]
+
+
 def test_short_stay_test_is_part_of_the_tariff_lookup(backend: Backend) -> None:
     """Each spell finds its price by HRG, admission method and the short-stay test (0 or 1 day, aged 19 or over):
     an unknown age or length of stay fails the test (full price, not "HRG not in the tariff"); elective and day

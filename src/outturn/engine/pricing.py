@@ -52,6 +52,20 @@ MISSING_TREATMENT_FUNCTION = "missing treatment function"
 UNKNOWN_TREATMENT_FUNCTION = "no outpatient price for this treatment function"
 UNKNOWN_DEPARTMENT_TYPE = "unknown A&E department type"
 NO_MFF = "no market forces factor for the provider"
+# The reasons and the points of delivery as small integer codes (their positions here): the rules work out a
+# code per row, and a summary groups by codes and labels only its groups. ``OTHER_POD``: an admission method
+# outside ``APC_METHODS``, whose point of delivery is the method as it stands.
+REASONS = (
+    MISSING_HRG,
+    UNKNOWN_HRG,
+    NO_POD_PRICE,
+    MISSING_TREATMENT_FUNCTION,
+    UNKNOWN_TREATMENT_FUNCTION,
+    UNKNOWN_DEPARTMENT_TYPE,
+    NO_MFF,
+)
+POINTS_OF_DELIVERY = tuple(point.value for point in PointOfDelivery)
+OTHER_POD = len(POINTS_OF_DELIVERY)
 
 
 @ibis.udf.scalar.builtin(name="div")
@@ -65,7 +79,16 @@ def with_mff(pence: ir.IntegerValue, mff_millionths: ir.IntegerValue) -> ir.Inte
     return whole_division(pence * mff_millionths * 2 + MFF_SCALE, 2 * MFF_SCALE)
 
 
-Reason = Callable[[ir.Table], ir.StringValue]
+Reason = Callable[[ir.Table], ir.IntegerValue]
+
+
+def _code(label: str, labels: tuple[str, ...] = REASONS) -> ir.IntegerValue:
+    return ibis.literal(labels.index(label)).cast("int64")
+
+
+def _label(code: ir.IntegerValue, labels: tuple[str, ...]) -> ir.StringValue:
+    """The label of ``code`` (its position in ``labels``); null for any other code."""
+    return ibis.cases(*((code == index, label) for index, label in enumerate(labels)), else_=ibis.null("string"))
 
 
 def _stage(table: ir.Table, **columns: ir.Value) -> ir.Table:
@@ -75,25 +98,37 @@ def _stage(table: ir.Table, **columns: ir.Value) -> ir.Table:
     return table.mutate(**columns).view()
 
 
-def _finish(staged: ir.Table, activity_columns: list[str], *, reason: Reason) -> ir.Table:
+def _finish(staged: ir.Table, activity_columns: list[str], *, reason: Reason, coded: bool) -> ir.Table:
     """Add the MFF, the reason a row cannot be priced, and the rounded prices to ``staged``: the activity with
-    ``_pod`` (point of delivery), ``_tariff``, ``_excess_days`` and ``_excess_tariff`` for each row.
+    ``_pod`` (point of delivery) and ``_pod_code`` (its code), ``_tariff``, ``_excess_days`` and
+    ``_excess_tariff`` for each row.
 
-    A row is priced when it has a tariff and an MFF (cheap tests on every row); ``reason`` says why not, and is
-    only worked out for the rows that are not priced."""
+    A row is priced when it has a tariff and an MFF (cheap tests on every row); ``reason`` says why not (its
+    code), and is only worked out for the rows that are not priced. ``coded``: the point of delivery and the
+    reason as codes (``coded_summary``) instead of the activity's columns and the labels."""
     row = _stage(staged, _priced=staged._tariff.notnull() & staged.mff_millionths.notnull())
     null_int = ibis.null().cast("int64")
     priced = row._priced
+    reason_code = ibis.ifelse(priced, null_int, reason(row).coalesce(_code(NO_MFF)))
+    if coded:
+        labels: dict[str, ir.Value] = {
+            "pod_code": row._pod_code,
+            "pod_other": ibis.ifelse(row._pod_code == OTHER_POD, row._pod, ibis.null("string")),
+            "reason_code": reason_code,
+        }
+        activity_columns = []
+    else:
+        labels = {"point_of_delivery": row._pod, "unpriced_reason": _label(reason_code, REASONS)}
     return row.select(
         *activity_columns,
-        point_of_delivery=row._pod,
+        **{name: labels[name] for name in labels if name != "unpriced_reason"},
         tariff_pence=ibis.ifelse(priced, row._tariff, null_int),
         excess_bed_days=ibis.ifelse(priced, row._excess_days, 0).cast("int64"),
         excess_tariff_pence=ibis.ifelse(priced, row._excess_tariff, null_int),
         mff_millionths=row.mff_millionths,
         price_pence=with_mff(row._tariff, row.mff_millionths),  # null unless both are there: priced
         excess_price_pence=ibis.ifelse(priced, with_mff(row._excess_tariff, row.mff_millionths), null_int),
-        unpriced_reason=ibis.ifelse(priced, ibis.null().cast("string"), reason(row).coalesce(ibis.literal(NO_MFF))),
+        **{name: labels[name] for name in labels if name == "unpriced_reason"},
     )
 
 
@@ -224,6 +259,7 @@ def price_apc(
     year: int,
     codes: ir.Table | None = None,
     dimension: Dimension = held_as_is,
+    coded: bool = False,
 ) -> ir.Table:
     """Price admitted patient care spells against one year's tariff.
 
@@ -237,10 +273,16 @@ def price_apc(
     short = ((keyed.length_of_stay <= SHORT_STAY_MAX_DAYS) & (keyed.age >= SHORT_STAY_MIN_AGE)).coalesce(False)
     method = keyed[key_column("admission_method")]
     joined = _lookup(keyed, _apc_cell_key(keyed.hrg_key, method, short.ifelse(1, 0)), prices, rates)
+    method = joined[key_column("admission_method")]
+    pod_code = ibis.cases(
+        *((method == index, _code(name.value, POINTS_OF_DELIVERY)) for index, name in enumerate(APC_METHODS)),
+        else_=OTHER_POD,
+    )
     excess_days = ibis.ifelse(joined.length_of_stay > joined.trim_days, joined.length_of_stay - joined.trim_days, 0)
     staged = _stage(
         joined,
         _pod=joined.admission_method,
+        _pod_code=pod_code,
         _tariff=joined.spell_price,
         _excess_days=excess_days,
         _excess_tariff=excess_days * joined.bed_day_price,
@@ -248,13 +290,13 @@ def price_apc(
 
     def reason(row: ir.Table) -> ir.StringValue:
         return ibis.cases(
-            (row.hrg.isnull(), ibis.literal(MISSING_HRG)),
-            (row.bed_day_price.isnull(), ibis.literal(UNKNOWN_HRG)),
-            (row._tariff.isnull(), ibis.literal(NO_POD_PRICE)),
-            else_=ibis.null().cast("string"),
+            (row.hrg.isnull(), _code(MISSING_HRG)),
+            (row.bed_day_price.isnull(), _code(UNKNOWN_HRG)),
+            (row._tariff.isnull(), _code(NO_POD_PRICE)),
+            else_=ibis.null("int64"),
         )
 
-    return _finish(staged, columns, reason=reason)
+    return _finish(staged, columns, reason=reason, coded=coded)
 
 
 def op_dimensions(
@@ -292,6 +334,7 @@ def price_op(
     year: int,
     codes: ir.Table | None = None,
     dimension: Dimension = held_as_is,
+    coded: bool = False,
 ) -> ir.Table:
     """Price outpatient attendances: procedure price where there is one, else first or follow-up by specialty.
     ``codes`` and ``dimension`` as for ``price_apc``."""
@@ -312,6 +355,11 @@ def price_op(
             (first, ibis.literal(PointOfDelivery.OP_FIRST.value)),
             else_=ibis.literal(PointOfDelivery.OP_FOLLOW_UP.value),
         ),
+        _pod_code=ibis.cases(
+            (procedure, _code(PointOfDelivery.OP_PROCEDURE.value, POINTS_OF_DELIVERY)),
+            (first, _code(PointOfDelivery.OP_FIRST.value, POINTS_OF_DELIVERY)),
+            else_=_code(PointOfDelivery.OP_FOLLOW_UP.value, POINTS_OF_DELIVERY),
+        ),
         _tariff=procedure.ifelse(joined.procedure_price, joined.specialty_price),
         _excess_days=zero,
         _excess_tariff=zero,
@@ -319,13 +367,13 @@ def price_op(
 
     def reason(row: ir.Table) -> ir.StringValue:
         return ibis.cases(
-            (row.procedure_price.notnull(), ibis.null().cast("string")),
-            (row.treatment_function.isnull(), ibis.literal(MISSING_TREATMENT_FUNCTION)),
-            (row._tariff.isnull(), ibis.literal(UNKNOWN_TREATMENT_FUNCTION)),
-            else_=ibis.null().cast("string"),
+            (row.procedure_price.notnull(), ibis.null("int64")),
+            (row.treatment_function.isnull(), _code(MISSING_TREATMENT_FUNCTION)),
+            (row._tariff.isnull(), _code(UNKNOWN_TREATMENT_FUNCTION)),
+            else_=ibis.null("int64"),
         )
 
-    return _finish(staged, columns, reason=reason)
+    return _finish(staged, columns, reason=reason, coded=coded)
 
 
 AE_DEPARTMENTS = ((DepartmentType.TYPE_1.value, DepartmentType.TYPE_2.value), (DepartmentType.TYPE_3.value,))
@@ -361,6 +409,7 @@ def price_ae(
     year: int,
     codes: ir.Table | None = None,
     dimension: Dimension = held_as_is,
+    coded: bool = False,
 ) -> ir.Table:
     """Price A&E attendances by HRG and department type. ``codes`` and ``dimension`` as for ``price_apc``."""
     keyed, columns, codes = _keyed(
@@ -377,6 +426,7 @@ def price_ae(
     staged = _stage(
         joined,
         _pod=ibis.literal(PointOfDelivery.AE.value),
+        _pod_code=_code(PointOfDelivery.AE.value, POINTS_OF_DELIVERY),
         _tariff=joined.ae_price,
         _excess_days=zero,
         _excess_tariff=zero,
@@ -385,14 +435,14 @@ def price_ae(
     def reason(row: ir.Table) -> ir.StringValue:
         known_department = row.department_type.isin([kind.value for kind in DepartmentType])
         return ibis.cases(
-            (row.hrg.isnull(), ibis.literal(MISSING_HRG)),
-            (~row.hrg_known, ibis.literal(UNKNOWN_HRG)),
-            (~known_department, ibis.literal(UNKNOWN_DEPARTMENT_TYPE)),
-            (row._tariff.isnull(), ibis.literal(NO_POD_PRICE)),
-            else_=ibis.null().cast("string"),
+            (row.hrg.isnull(), _code(MISSING_HRG)),
+            (~row.hrg_known, _code(UNKNOWN_HRG)),
+            (~known_department, _code(UNKNOWN_DEPARTMENT_TYPE)),
+            (row._tariff.isnull(), _code(NO_POD_PRICE)),
+            else_=ibis.null("int64"),
         )
 
-    return _finish(staged, columns, reason=reason)
+    return _finish(staged, columns, reason=reason, coded=coded)
 
 
 RECORD_KEYS = ("provider", "commissioner")
@@ -405,15 +455,34 @@ def prices_only(priced: ir.Table) -> ir.Table:
     return priced.select(record_id, *RECORD_KEYS, *PRICE_COLUMNS)
 
 
+def _summed(priced: ir.Table, by: list[str]) -> ir.Table:
+    return priced.group_by(by).aggregate(
+        units=priced.count(),
+        price_pence=priced.price_pence.sum().coalesce(0),
+        excess_bed_days=priced.excess_bed_days.sum().coalesce(0),
+        excess_price_pence=priced.excess_price_pence.sum().coalesce(0),
+    )
+
+
+SUMMARY_ORDER = ["point_of_delivery", "unpriced_reason"]
+
+
 def pricing_summary(priced: ir.Table) -> ir.Table:
     """Counts and pence by point of delivery and reason (null reason: priced)."""
-    return (
-        priced.group_by(["point_of_delivery", "unpriced_reason"])
-        .aggregate(
-            units=priced.count(),
-            price_pence=priced.price_pence.sum().coalesce(0),
-            excess_bed_days=priced.excess_bed_days.sum().coalesce(0),
-            excess_price_pence=priced.excess_price_pence.sum().coalesce(0),
-        )
-        .order_by(["point_of_delivery", "unpriced_reason"])
+    return _summed(priced, SUMMARY_ORDER).order_by(SUMMARY_ORDER)
+
+
+def coded_summary(coded: ir.Table) -> ir.Table:
+    """``pricing_summary`` of activity priced with ``coded=True``: grouped by the codes, the groups labelled."""
+    summed = _summed(coded, ["pod_code", "pod_other", "reason_code"])
+    labelled = summed.select(
+        point_of_delivery=ibis.ifelse(
+            summed.pod_code == OTHER_POD, summed.pod_other, _label(summed.pod_code, POINTS_OF_DELIVERY)
+        ),
+        unpriced_reason=_label(summed.reason_code, REASONS),
+        units=summed.units,
+        price_pence=summed.price_pence,
+        excess_bed_days=summed.excess_bed_days,
+        excess_price_pence=summed.excess_price_pence,
     )
+    return labelled.order_by(SUMMARY_ORDER)
