@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from outturn.cli import app
-from outturn.domain.activity import AE_SCHEMA, APC_SCHEMA, OP_SCHEMA
+from outturn.domain.activity import AE_SCHEMA, APC_SCHEMA, OP_SCHEMA, ActivityKind
 from outturn.domain.tariff import MFF_SCHEMA, TARIFF_AE_SCHEMA, TARIFF_APC_SCHEMA, TARIFF_OP_SCHEMA
 from outturn.engine import codes as codes_module
 from outturn.engine import pricing
@@ -165,7 +165,10 @@ def test_summary_grouped_by_codes_is_the_hand_worked_summary(backend: Backend) -
             sums[index] += value
     got = {
         (row["point_of_delivery"], row["unpriced_reason"]): [
-            row["units"], row["price_pence"], row["excess_bed_days"], row["excess_price_pence"]
+            row["units"],
+            row["price_pence"],
+            row["excess_bed_days"],
+            row["excess_price_pence"],
         ]
         for row in backend.to_rows(pricing.coded_summary(coded))
     }
@@ -248,6 +251,7 @@ def test_codes_keep_their_keys_across_imports() -> None:
 
 def stored_keys_priced(backend: Backend, spells: list[tuple[Any, ...]], codes: pa.Table) -> list[dict[str, Any]]:
     keyed = activity_keys.with_stored_keys(arrow(spells, APC_SCHEMA), codes, codes_module.KEYED_COLUMNS["apc"])
+    keyed = activity_keys.with_stored_indexes(keyed, ActivityKind.APC)
     expression = pricing.price_apc(
         backend.table(keyed),
         backend.table(arrow(TARIFF_APC, TARIFF_APC_SCHEMA)),
@@ -270,7 +274,15 @@ def test_spells_priced_on_stored_keys_as_by_hand(backend: Backend) -> None:
     rows = stored_keys_priced(backend, spells, codes)
     got = [(r["price_pence"], r["excess_bed_days"], r["excess_price_pence"], r["unpriced_reason"]) for r in rows]
     assert got == [case[1:] for case in HAND_WORKED]
-    assert not {"hrg_key", "provider_key"} & set(rows[0])
+    assert not {"hrg_key", "provider_key", "admission_method_key"} & set(rows[0])
+
+
+def test_admission_method_stored_as_its_index() -> None:
+    """The admission method is stored as its position among elective, day case and non-elective; any other
+    value, or none, as 3."""
+    spells = pa.table({"admission_method": ["non_elective", "elective", None, "maternity", "day_case"]})
+    stored = activity_keys.with_stored_indexes(spells, ActivityKind.APC)
+    assert stored["admission_method_key"].to_pylist() == [2, 0, 3, 3, 1]
 
 
 def test_spells_stored_before_a_later_import_price_the_same(backend: Backend) -> None:
