@@ -68,7 +68,7 @@ POINTS_OF_DELIVERY = tuple(point.value for point in PointOfDelivery)
 OTHER_POD = len(POINTS_OF_DELIVERY)
 
 
-@ibis.udf.scalar.builtin(name="div")
+@ibis.udf.scalar.builtin(name="div")  # type: ignore[untyped-decorator]
 def whole_division(dividend: int, divisor: int) -> int:  # type: ignore[empty-body]
     """Integer division (truncating; the floor for operands >= 0): Spark's ``div``, a macro over DuckDB's ``//``
     (``engine.backends``). Ibis compiles ``//`` to a floor of a floating division."""
