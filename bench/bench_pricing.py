@@ -9,8 +9,9 @@ Issue 4's targets, measured in one run on SYNTHETIC activity (outturn activity g
 2. On a 10m-row slice of spells: outturn's DuckDB pricing against a straightforward pandas implementation
    (target at least 10x faster) and against a plain DuckDB scan-and-sum of the same columns (the floor; aim
    within 3x of it). Each computes the total price of the slice. outturn prices the slice as an import stores
-   it, with the integer keys of its HRG and provider (keyed untimed, as the import does), and again without
-   them (keyed on read, as a file priced directly); the floor over the key columns is printed beside the floor.
+   it, with the integer keys of its HRG and provider and its admission method's index (keyed untimed, as the
+   import does), totalled by integer codes (``coded_summary``), and again without the keys (keyed on read, as a
+   file priced directly); the floor over the key columns is printed beside the floor.
 3. Spark local on a 1m-row slice: the same totals as DuckDB, time printed.
 
 Run: .venv/bin/python bench/bench_pricing.py --data /tmp/national [--scale-factor 1.0] [--reference-dir DIR]
