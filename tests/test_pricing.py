@@ -23,10 +23,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from outturn.cli import app
-from outturn.domain.activity import AE_SCHEMA, APC_SCHEMA, OP_SCHEMA
+from outturn.domain.activity import AE_SCHEMA, APC_SCHEMA, OP_SCHEMA, ActivityKind
 from outturn.domain.tariff import MFF_SCHEMA, TARIFF_AE_SCHEMA, TARIFF_APC_SCHEMA, TARIFF_OP_SCHEMA
+from outturn.engine import codes as codes_module
 from outturn.engine import pricing
 from outturn.engine.backends import Backend
+from outturn.ingest import activity_keys
 
 YEAR = 2017
 POUND = 100
@@ -146,6 +148,35 @@ def test_hand_worked_spells(backend: Backend) -> None:
     assert got == [case[1:] for case in HAND_WORKED]
 
 
+def test_summary_grouped_by_codes_is_the_hand_worked_summary(backend: Backend) -> None:
+    """Priced with ``coded=True`` and summarised by code, then labelled: the hand-worked spells' totals by point
+    of delivery (the admission method) and reason, summed here in plain Python."""
+    coded = pricing.price_apc(
+        backend.table(arrow([case[0] for case in HAND_WORKED], APC_SCHEMA)),
+        backend.table(arrow(TARIFF_APC, TARIFF_APC_SCHEMA)),
+        backend.table(arrow(MFF, MFF_SCHEMA)),
+        year=YEAR,
+        coded=True,
+    )
+    expected: dict[tuple[str, str | None], list[int]] = {}
+    for row, price, days, excess, reason in HAND_WORKED:
+        sums = expected.setdefault((row[5], reason), [0, 0, 0, 0])
+        for index, value in enumerate((1, price or 0, days, excess or 0)):
+            sums[index] += value
+    got = {
+        (row["point_of_delivery"], row["unpriced_reason"]): [
+            row["units"],
+            row["price_pence"],
+            row["excess_bed_days"],
+            row["excess_price_pence"],
+        ]
+        for row in backend.to_rows(pricing.coded_summary(coded))
+    }
+    assert got == expected
+    # e.g. the two priced non-elective spells: 976,600p + 293,000p + the child's 976,600p, 2 excess days, 48,000p
+    assert got[("non_elective", None)] == [3, 976_600 + 293_000 + 976_600, 2, 48_000]
+
+
 def test_short_stay_test_is_part_of_the_tariff_lookup(backend: Backend) -> None:
     """Each spell finds its price by HRG, admission method and the short-stay test (0 or 1 day, aged 19 or over):
     an unknown age or length of stay fails the test (full price, not "HRG not in the tariff"); elective and day
@@ -183,6 +214,95 @@ def test_short_stay_test_is_part_of_the_tariff_lookup(backend: Backend) -> None:
     rows = sorted(backend.to_rows(expression), key=lambda priced: int(priced["spell_id"][1:]))
     got = [(r["price_pence"], r["excess_bed_days"], r["excess_price_pence"], r["unpriced_reason"]) for r in rows]
     assert got == [case[1:] for case in cases]
+
+
+
+# --- integer keys stored at import ----------------------------------------------------------------------------
+
+
+def test_codes_keep_their_keys_across_imports() -> None:
+    """A later import adds keys after the highest held for the codes it brings, in code order; codes already held
+    keep theirs, and importing the same file again changes nothing."""
+    first = pa.table({"hrg": ["XX01A", None, "AA22C", "XX01A"], "provider": ["P2", "P2", "P1", "P2"]})
+    codes = activity_keys.extended_codes(activity_keys.no_codes(), first, ("hrg", "provider"))
+    # keys 1, 2, 3, 4 in code order: AA22C, P1, P2, XX01A; a null code is no code
+    assert codes.to_pylist() == [
+        {"code": "AA22C", "code_key": 1},
+        {"code": "P1", "code_key": 2},
+        {"code": "P2", "code_key": 3},
+        {"code": "XX01A", "code_key": 4},
+    ]
+    keyed = activity_keys.with_stored_keys(first, codes, ("hrg", "provider"))
+    assert keyed["hrg_key"].to_pylist() == [4, codes_module.NO_KEY, 1, 4]
+    assert keyed["provider_key"].to_pylist() == [3, 3, 2, 3]
+
+    later = pa.table({"hrg": ["ZZ99Z", "AA22C", "BB01A"], "provider": ["P3", "P1", "P1"]})
+    grown = activity_keys.extended_codes(codes, later, ("hrg", "provider"))
+    assert grown.to_pylist()[:4] == codes.to_pylist()  # held codes keep their keys
+    assert grown.to_pylist()[4:] == [  # BB01A, P3, ZZ99Z: new, after key 4
+        {"code": "BB01A", "code_key": 5},
+        {"code": "P3", "code_key": 6},
+        {"code": "ZZ99Z", "code_key": 7},
+    ]
+    again = activity_keys.extended_codes(grown, first, ("hrg", "provider"))
+    assert again.equals(grown)
+    assert activity_keys.with_stored_keys(first, again, ("hrg", "provider")).equals(keyed)
+
+
+def stored_keys_priced(backend: Backend, spells: list[tuple[Any, ...]], codes: pa.Table) -> list[dict[str, Any]]:
+    keyed = activity_keys.with_stored_keys(arrow(spells, APC_SCHEMA), codes, codes_module.KEYED_COLUMNS["apc"])
+    keyed = activity_keys.with_stored_indexes(keyed, ActivityKind.APC)
+    expression = pricing.price_apc(
+        backend.table(keyed),
+        backend.table(arrow(TARIFF_APC, TARIFF_APC_SCHEMA)),
+        backend.table(arrow(MFF, MFF_SCHEMA)),
+        year=YEAR,
+        codes=backend.table(codes),
+        dimension=backend.dimension,
+    )
+    return sorted(backend.to_rows(expression), key=lambda row: row["spell_id"])
+
+
+def test_spells_priced_on_stored_keys_as_by_hand(backend: Backend) -> None:
+    """The hand-worked spells, stored with keys from a dictionary that an earlier import began (so no key is
+    the tariff's own order) and priced on those keys: the same prices, and the unknown HRG (ZZ99Z, which the
+    dictionary holds) and the missing one unpriced with their reasons; the priced rows carry no key columns."""
+    earlier = pa.table({"hrg": ["ZZ99Z", "XX02B"], "provider": ["P3", "P9"]})
+    codes = activity_keys.extended_codes(activity_keys.no_codes(), earlier, ("hrg", "provider"))
+    spells = [case[0] for case in HAND_WORKED]
+    codes = activity_keys.extended_codes(codes, arrow(spells, APC_SCHEMA), ("hrg", "provider"))
+    rows = stored_keys_priced(backend, spells, codes)
+    got = [(r["price_pence"], r["excess_bed_days"], r["excess_price_pence"], r["unpriced_reason"]) for r in rows]
+    assert got == [case[1:] for case in HAND_WORKED]
+    assert not {"hrg_key", "provider_key", "admission_method_key"} & set(rows[0])
+
+
+def test_admission_method_stored_as_its_index() -> None:
+    """The admission method is stored as its position among elective, day case and non-elective; any other
+    value, or none, as 3."""
+    spells = pa.table({"admission_method": ["non_elective", "elective", None, "maternity", "day_case"]})
+    stored = activity_keys.with_stored_indexes(spells, ActivityKind.APC)
+    assert stored["admission_method_key"].to_pylist() == [2, 0, 3, 3, 1]
+
+
+def test_spells_stored_before_a_later_import_price_the_same(backend: Backend) -> None:
+    """Spells keyed by a first import are priced the same after a later import has grown the dictionary."""
+    spells = [case[0] for case in HAND_WORKED]
+    first = activity_keys.extended_codes(activity_keys.no_codes(), arrow(spells, APC_SCHEMA), ("hrg", "provider"))
+    keyed = activity_keys.with_stored_keys(arrow(spells, APC_SCHEMA), first, ("hrg", "provider"))
+    later = pa.table({"hrg": ["AA00A", "XX01A"], "provider": ["A1", "P1"]})
+    grown = activity_keys.extended_codes(first, later, ("hrg", "provider"))
+    expression = pricing.price_apc(
+        backend.table(keyed),
+        backend.table(arrow(TARIFF_APC, TARIFF_APC_SCHEMA)),
+        backend.table(arrow(MFF, MFF_SCHEMA)),
+        year=YEAR,
+        codes=backend.table(grown),
+        dimension=backend.dimension,
+    )
+    rows = sorted(backend.to_rows(expression), key=lambda row: row["spell_id"])
+    got = [(r["price_pence"], r["excess_bed_days"], r["excess_price_pence"], r["unpriced_reason"]) for r in rows]
+    assert got == [case[1:] for case in HAND_WORKED]
 
 
 METHODS = st.sampled_from(["elective", "day_case", "non_elective"])

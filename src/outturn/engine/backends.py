@@ -104,6 +104,8 @@ class Backend:
             ) from error
         if self.threads:
             connection.raw_sql(f"SET threads = {int(self.threads)}")
+        # Spark's integer division ``div`` (engine.pricing.whole_division), over DuckDB's integer ``//``
+        connection.raw_sql("CREATE OR REPLACE TEMP MACRO div(a, b) AS a // b")
         return connection
 
     def _connect_duckdb(self) -> Any:
@@ -143,6 +145,28 @@ class Backend:
             path = Path(self._scratch.name) / f"table-{self._tables}.parquet"
         pq.write_table(data, path)
         return self.read_parquet(path)
+
+    def dimension(self, expression: ir.Table) -> ir.Table:
+        """A small table (a pricing dimension) worked out once and held by the backend. On DuckDB it is a
+        temporary table, named by its content so the same dimension is held once per connection: a table has
+        statistics, and with them a join on its integer key is a direct lookup rather than a hash join."""
+        data = self.to_arrow(expression)
+        if self.kind != "duckdb":
+            return self.table(data)
+        import hashlib
+
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, data.schema) as writer:
+            writer.write_table(data)
+        name = "outturn_dimension_" + hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()[:24]
+        with self._lock:
+            duck = self.connection.con
+            duck.register("outturn_dimension_staging", data)
+            try:
+                duck.execute(f'CREATE TEMP TABLE IF NOT EXISTS "{name}" AS SELECT * FROM outturn_dimension_staging')
+            finally:
+                duck.unregister("outturn_dimension_staging")
+            return self.connection.table(name)
 
     def store_table(self, name: str, data: pa.Table) -> None:
         """Make ``data`` the warehouse table ``name`` in one statement: the old table stays until it succeeds."""

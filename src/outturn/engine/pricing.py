@@ -20,8 +20,19 @@ from collections.abc import Callable
 import ibis
 import ibis.expr.types as ir
 
-from outturn.domain.activity import AdmissionMethod, AttendanceType, DepartmentType, PointOfDelivery
+from outturn.domain.activity import ActivityKind, AdmissionMethod, AttendanceType, DepartmentType, PointOfDelivery
 from outturn.domain.tariff import MFF_SCALE, SHORT_STAY_MAX_DAYS, SHORT_STAY_MIN_AGE
+from outturn.engine.codes import (
+    APC_METHODS,
+    KEYED_COLUMNS,
+    codes_of,
+    index_columns,
+    key_column,
+    key_columns,
+    keyed_grid,
+    with_indexes,
+    with_keys,
+)
 
 PRICE_COLUMNS = (
     "point_of_delivery",
@@ -41,14 +52,43 @@ MISSING_TREATMENT_FUNCTION = "missing treatment function"
 UNKNOWN_TREATMENT_FUNCTION = "no outpatient price for this treatment function"
 UNKNOWN_DEPARTMENT_TYPE = "unknown A&E department type"
 NO_MFF = "no market forces factor for the provider"
+# The reasons and the points of delivery as small integer codes (their positions here): the rules work out a
+# code per row, and a summary groups by codes and labels only its groups. ``OTHER_POD``: an admission method
+# outside ``APC_METHODS``, whose point of delivery is the method as it stands.
+REASONS = (
+    MISSING_HRG,
+    UNKNOWN_HRG,
+    NO_POD_PRICE,
+    MISSING_TREATMENT_FUNCTION,
+    UNKNOWN_TREATMENT_FUNCTION,
+    UNKNOWN_DEPARTMENT_TYPE,
+    NO_MFF,
+)
+POINTS_OF_DELIVERY = tuple(point.value for point in PointOfDelivery)
+OTHER_POD = len(POINTS_OF_DELIVERY)
+
+
+@ibis.udf.scalar.builtin(name="div")  # type: ignore[untyped-decorator]
+def whole_division(dividend: int, divisor: int) -> int:  # type: ignore[empty-body]
+    """Integer division (truncating; the floor for operands >= 0): Spark's ``div``, a macro over DuckDB's ``//``
+    (``engine.backends``). Ibis compiles ``//`` to a floor of a floating division."""
 
 
 def with_mff(pence: ir.IntegerValue, mff_millionths: ir.IntegerValue) -> ir.IntegerValue:
-    """``pence`` x MFF rounded half up to the penny, in integers: (2·p·m + 10⁶) // (2·10⁶) for p, m >= 0."""
-    return (pence * mff_millionths * 2 + MFF_SCALE) // (2 * MFF_SCALE)
+    """``pence`` x MFF rounded half up to the penny, in integers: (2·p·m + 10⁶) div (2·10⁶) for p, m >= 0."""
+    return whole_division(pence * mff_millionths * 2 + MFF_SCALE, 2 * MFF_SCALE)
 
 
-Reason = Callable[[ir.Table], ir.StringValue]
+Reason = Callable[[ir.Table], ir.IntegerValue]
+
+
+def _code(label: str, labels: tuple[str, ...] = REASONS) -> ir.IntegerValue:
+    return ibis.literal(labels.index(label)).cast("int64")
+
+
+def _label(code: ir.IntegerValue, labels: tuple[str, ...]) -> ir.StringValue:
+    """The label of ``code`` (its position in ``labels``); null for any other code."""
+    return ibis.cases(*((code == index, label) for index, label in enumerate(labels)), else_=ibis.null("string"))
 
 
 def _stage(table: ir.Table, **columns: ir.Value) -> ir.Table:
@@ -58,31 +98,79 @@ def _stage(table: ir.Table, **columns: ir.Value) -> ir.Table:
     return table.mutate(**columns).view()
 
 
-def _finish(staged: ir.Table, activity_columns: list[str], *, reason: Reason) -> ir.Table:
+def _finish(staged: ir.Table, activity_columns: list[str], *, reason: Reason, coded: bool) -> ir.Table:
     """Add the MFF, the reason a row cannot be priced, and the rounded prices to ``staged``: the activity with
-    ``_pod`` (point of delivery), ``_tariff``, ``_excess_days`` and ``_excess_tariff`` for each row.
+    ``_pod`` (point of delivery) and ``_pod_code`` (its code), ``_tariff``, ``_excess_days`` and
+    ``_excess_tariff`` for each row.
 
-    A row is priced when it has a tariff and an MFF (cheap tests on every row); ``reason`` says why not, and is
-    only worked out for the rows that are not priced."""
+    A row is priced when it has a tariff and an MFF (cheap tests on every row); ``reason`` says why not (its
+    code), and is only worked out for the rows that are not priced. ``coded``: the point of delivery and the
+    reason as codes (``coded_summary``) instead of the activity's columns and the labels."""
     row = _stage(staged, _priced=staged._tariff.notnull() & staged.mff_millionths.notnull())
     null_int = ibis.null().cast("int64")
     priced = row._priced
+    reason_code = ibis.ifelse(priced, null_int, reason(row).coalesce(_code(NO_MFF)))
+    if coded:
+        labels: dict[str, ir.Value] = {
+            "pod_code": row._pod_code,
+            "pod_other": ibis.ifelse(row._pod_code == OTHER_POD, row._pod, ibis.null("string")),
+            "reason_code": reason_code,
+        }
+        activity_columns = []
+    else:
+        labels = {"point_of_delivery": row._pod, "unpriced_reason": _label(reason_code, REASONS)}
     return row.select(
         *activity_columns,
-        point_of_delivery=row._pod,
+        **{name: labels[name] for name in labels if name != "unpriced_reason"},
         tariff_pence=ibis.ifelse(priced, row._tariff, null_int),
         excess_bed_days=ibis.ifelse(priced, row._excess_days, 0).cast("int64"),
         excess_tariff_pence=ibis.ifelse(priced, row._excess_tariff, null_int),
         mff_millionths=row.mff_millionths,
         price_pence=with_mff(row._tariff, row.mff_millionths),  # null unless both are there: priced
         excess_price_pence=ibis.ifelse(priced, with_mff(row._excess_tariff, row.mff_millionths), null_int),
-        unpriced_reason=ibis.ifelse(priced, ibis.null().cast("string"), reason(row).coalesce(ibis.literal(NO_MFF))),
+        **{name: labels[name] for name in labels if name == "unpriced_reason"},
     )
 
 
-def _mff_join(activity: ir.Table, mff: ir.Table) -> ir.Table:
+Dimension = Callable[[ir.Table], ir.Table]
+
+
+def held_as_is(table: ir.Table) -> ir.Table:
+    """The default way a backend holds a pricing dimension: as the expression it is."""
+    return table
+
+
+def mff_dimension(mff: ir.Table, codes: ir.Table) -> ir.Table:
+    """The MFF as a dimension keyed by the provider's code key (``mff_key``): a row for every key of ``codes``
+    and ``NO_KEY``, with a null ``mff_millionths`` where the provider has none."""
+    grid = keyed_grid(codes)
     rates = mff.select(mff_provider=mff.provider, mff_millionths=mff.mff_millionths)
-    return activity.left_join(rates, activity.provider == rates.mff_provider)
+    joined = grid.left_join(rates, grid.code == rates.mff_provider)
+    return joined.select(mff_key=joined.code_key, mff_millionths=joined.mff_millionths)
+
+
+def _keyed(
+    activity: ir.Table, kind: ActivityKind, codes: ir.Table | None, tariff_codes: ir.Table, dimension: Dimension
+) -> tuple[ir.Table, list[str], ir.Table]:
+    """The activity with its key columns, its own columns without them, and the code dictionary of the keys:
+    the stored keys and ``codes`` (the dictionary they come from) where given, else keys looked up on read in
+    ``tariff_codes`` (stored keys then dropped: they belong to another dictionary)."""
+    stored_keys = set(key_columns(kind)) | set(index_columns(kind))
+    columns = [name for name in activity.columns if name not in stored_keys]
+    indexed = with_indexes(activity, kind)
+    if codes is None:
+        tariff_codes = dimension(tariff_codes)  # worked out once, not in each lookup and dimension
+        indexed = indexed.select(*columns, *index_columns(kind))
+        return with_keys(indexed, tariff_codes, KEYED_COLUMNS[kind]), columns, tariff_codes
+    return with_keys(indexed, codes, KEYED_COLUMNS[kind]), columns, codes
+
+
+def _lookup(staged: ir.Table, key: ir.IntegerValue, prices: ir.Table, mff: ir.Table) -> ir.Table:
+    """``staged`` (with ``provider_key``) joined to its row of ``prices`` by ``key`` (``prices.tariff_key``) and
+    to its MFF. Both dimensions hold a row for every key, so both joins are inner joins on one integer."""
+    staged = _stage(staged, _tariff_key=key)
+    joined = staged.join(prices, staged._tariff_key == prices.tariff_key)
+    return joined.join(mff, joined.provider_key == mff.mff_key)
 
 
 def apc_prices_by_method(tariff_apc: ir.Table, *, year: int) -> ir.Table:
@@ -124,25 +212,77 @@ def apc_prices_by_method(tariff_apc: ir.Table, *, year: int) -> ir.Table:
     )
 
 
-def price_apc(spells: ir.Table, tariff_apc: ir.Table, mff: ir.Table, *, year: int) -> ir.Table:
+def _apc_cell_key(code_key: ir.IntegerValue, method: int, short: ir.IntegerValue) -> ir.IntegerValue:
+    """One integer for an HRG's key, an admission method's index (``len(APC_METHODS)``: any other) and the
+    short-stay test (0 or 1)."""
+    return ((code_key * (len(APC_METHODS) + 1) + method) * 2 + short).cast("int64")
+
+
+def apc_dimension(tariff_apc: ir.Table, codes: ir.Table, *, year: int) -> ir.Table:
+    """``apc_prices_by_method`` keyed by one integer (``tariff_key``: the HRG's code key, the admission method and
+    the short-stay test), with a row for every key of ``codes`` and ``NO_KEY`` and every method, known or not; a
+    null ``bed_day_price`` marks an HRG (or admission method) that the tariff does not know."""
+    prices = apc_prices_by_method(tariff_apc, year=year)
+    grid = keyed_grid(codes)
+    methods = [*(method.value for method in APC_METHODS), None]
+    cells = ibis.union(
+        *(
+            grid.select(
+                code=grid.code,
+                cell_key=_apc_cell_key(grid.code_key, index, ibis.literal(int(short))),
+                cell_method=ibis.literal(method, type="string"),
+                cell_short=ibis.literal(short),
+            )
+            for index, method in enumerate(methods)
+            for short in (False, True)
+        )
+    )
+    joined = cells.left_join(
+        prices,
+        (cells.code == prices.tariff_hrg)
+        & (cells.cell_method == prices.tariff_method)
+        & (cells.cell_short == prices.tariff_short),
+    )
+    return joined.select(
+        tariff_key=joined.cell_key,
+        spell_price=joined.spell_price,
+        trim_days=joined.trim_days,
+        bed_day_price=joined.bed_day_price,
+    )
+
+
+def price_apc(
+    spells: ir.Table,
+    tariff_apc: ir.Table,
+    mff: ir.Table,
+    *,
+    year: int,
+    codes: ir.Table | None = None,
+    dimension: Dimension = held_as_is,
+    coded: bool = False,
+) -> ir.Table:
     """Price admitted patient care spells against one year's tariff.
 
-    One join finds each spell's price and trim point (by HRG, admission method and the short-stay test), so no
-    rule is chosen per spell; what remains per spell is the excess bed days and the MFF."""
-    columns = list(spells.columns)
-    prices = apc_prices_by_method(tariff_apc, year=year)
-    short = ((spells.length_of_stay <= SHORT_STAY_MAX_DAYS) & (spells.age >= SHORT_STAY_MIN_AGE)).coalesce(False)
-    joined = spells.left_join(
-        prices,
-        (spells.hrg == prices.tariff_hrg)
-        & (spells.admission_method == prices.tariff_method)
-        & (short == prices.tariff_short),
+    One join finds each spell's price and trim point (by HRG, admission method and the short-stay test, as one
+    integer key), so no rule is chosen per spell; what remains per spell is the excess bed days and the MFF.
+    ``codes``: the code dictionary the spells' stored keys come from (by default the tariff's own codes, the
+    spells keyed on read); ``dimension``: how the backend holds the small tariff and MFF dimensions."""
+    keyed, columns, codes = _keyed(spells, ActivityKind.APC, codes, codes_of(tariff_apc.hrg, mff.provider), dimension)
+    prices = dimension(apc_dimension(tariff_apc, codes, year=year))
+    rates = dimension(mff_dimension(mff, codes))
+    short = ((keyed.length_of_stay <= SHORT_STAY_MAX_DAYS) & (keyed.age >= SHORT_STAY_MIN_AGE)).coalesce(False)
+    method = keyed[key_column("admission_method")]
+    joined = _lookup(keyed, _apc_cell_key(keyed.hrg_key, method, short.ifelse(1, 0)), prices, rates)
+    method = joined[key_column("admission_method")]
+    pod_code = ibis.cases(
+        *((method == index, _code(name.value, POINTS_OF_DELIVERY)) for index, name in enumerate(APC_METHODS)),
+        else_=OTHER_POD,
     )
-    joined = _mff_join(joined, mff)
     excess_days = ibis.ifelse(joined.length_of_stay > joined.trim_days, joined.length_of_stay - joined.trim_days, 0)
     staged = _stage(
         joined,
         _pod=joined.admission_method,
+        _pod_code=pod_code,
         _tariff=joined.spell_price,
         _excess_days=excess_days,
         _excess_tariff=excess_days * joined.bed_day_price,
@@ -150,29 +290,61 @@ def price_apc(spells: ir.Table, tariff_apc: ir.Table, mff: ir.Table, *, year: in
 
     def reason(row: ir.Table) -> ir.StringValue:
         return ibis.cases(
-            (row.hrg.isnull(), ibis.literal(MISSING_HRG)),
-            (row.bed_day_price.isnull(), ibis.literal(UNKNOWN_HRG)),
-            (row._tariff.isnull(), ibis.literal(NO_POD_PRICE)),
-            else_=ibis.null().cast("string"),
+            (row.hrg.isnull(), _code(MISSING_HRG)),
+            (row.bed_day_price.isnull(), _code(UNKNOWN_HRG)),
+            (row._tariff.isnull(), _code(NO_POD_PRICE)),
+            else_=ibis.null("int64"),
         )
 
-    return _finish(staged, columns, reason=reason)
+    return _finish(staged, columns, reason=reason, coded=coded)
 
 
-def price_op(attendances: ir.Table, tariff_op: ir.Table, tariff_apc: ir.Table, mff: ir.Table, *, year: int) -> ir.Table:
-    """Price outpatient attendances: procedure price where there is one, else first or follow-up by specialty."""
-    columns = list(attendances.columns)
+def op_dimensions(
+    tariff_op: ir.Table, tariff_apc: ir.Table, codes: ir.Table, *, year: int
+) -> tuple[ir.Table, ir.Table]:
+    """The outpatient tariff as two dimensions, each with a row for every key of ``codes`` and ``NO_KEY``: the
+    treatment function's price for a first or a follow-up attendance (``tariff_key``: the code key x 2, + 1 for a
+    first attendance), and the procedure HRG's OPROC price (``procedure_key``; null where none)."""
+    grid = keyed_grid(codes)
     specialty = tariff_op.filter(tariff_op.year == year).select(
         tariff_tf=tariff_op.treatment_function,
         first_price=tariff_op.first_pence,
         follow_up_price=tariff_op.follow_up_pence,
     )
-    procedures = tariff_apc.filter((tariff_apc.year == year) & tariff_apc.op_procedure_pence.notnull()).select(
-        procedure_tariff_hrg=tariff_apc.hrg, procedure_price=tariff_apc.op_procedure_pence
+    joined = grid.left_join(specialty, grid.code == specialty.tariff_tf)
+    by_type = ibis.union(
+        *(
+            joined.select(tariff_key=(joined.code_key * 2 + int(first)).cast("int64"), specialty_price=price)
+            for first, price in ((False, joined.follow_up_price), (True, joined.first_price))
+        )
     )
-    joined = attendances.left_join(specialty, attendances.treatment_function == specialty.tariff_tf)
-    joined = joined.left_join(procedures, joined.procedure_hrg == procedures.procedure_tariff_hrg)
-    joined = _mff_join(joined, mff)
+    procedures = tariff_apc.filter((tariff_apc.year == year) & tariff_apc.op_procedure_pence.notnull()).select(
+        procedure_hrg_code=tariff_apc.hrg, procedure_price=tariff_apc.op_procedure_pence
+    )
+    found = grid.left_join(procedures, grid.code == procedures.procedure_hrg_code)
+    return by_type, found.select(procedure_key=found.code_key, procedure_price=found.procedure_price)
+
+
+def price_op(
+    attendances: ir.Table,
+    tariff_op: ir.Table,
+    tariff_apc: ir.Table,
+    mff: ir.Table,
+    *,
+    year: int,
+    codes: ir.Table | None = None,
+    dimension: Dimension = held_as_is,
+    coded: bool = False,
+) -> ir.Table:
+    """Price outpatient attendances: procedure price where there is one, else first or follow-up by specialty.
+    ``codes`` and ``dimension`` as for ``price_apc``."""
+    tariff_codes = codes_of(tariff_op.treatment_function, tariff_apc.hrg, mff.provider)
+    keyed, columns, codes = _keyed(attendances, ActivityKind.OP, codes, tariff_codes, dimension)
+    by_type, procedures = (dimension(table) for table in op_dimensions(tariff_op, tariff_apc, codes, year=year))
+    rates = dimension(mff_dimension(mff, codes))
+    first = keyed.attendance_type == AttendanceType.FIRST.value
+    joined = _lookup(keyed, keyed.treatment_function_key * 2 + first.ifelse(1, 0), by_type, rates)
+    joined = joined.join(procedures, joined.procedure_hrg_key == procedures.procedure_key)
     procedure = joined.procedure_price.notnull()
     first = joined.attendance_type == AttendanceType.FIRST.value
     zero = ibis.literal(0).cast("int64")
@@ -183,41 +355,79 @@ def price_op(attendances: ir.Table, tariff_op: ir.Table, tariff_apc: ir.Table, m
             (first, ibis.literal(PointOfDelivery.OP_FIRST.value)),
             else_=ibis.literal(PointOfDelivery.OP_FOLLOW_UP.value),
         ),
-        _tariff=ibis.cases(
-            (procedure, joined.procedure_price), (first, joined.first_price), else_=joined.follow_up_price
+        _pod_code=ibis.cases(
+            (procedure, _code(PointOfDelivery.OP_PROCEDURE.value, POINTS_OF_DELIVERY)),
+            (first, _code(PointOfDelivery.OP_FIRST.value, POINTS_OF_DELIVERY)),
+            else_=_code(PointOfDelivery.OP_FOLLOW_UP.value, POINTS_OF_DELIVERY),
         ),
+        _tariff=procedure.ifelse(joined.procedure_price, joined.specialty_price),
         _excess_days=zero,
         _excess_tariff=zero,
     )
 
     def reason(row: ir.Table) -> ir.StringValue:
         return ibis.cases(
-            (row.procedure_price.notnull(), ibis.null().cast("string")),
-            (row.treatment_function.isnull(), ibis.literal(MISSING_TREATMENT_FUNCTION)),
-            (row.tariff_tf.isnull() | row._tariff.isnull(), ibis.literal(UNKNOWN_TREATMENT_FUNCTION)),
-            else_=ibis.null().cast("string"),
+            (row.procedure_price.notnull(), ibis.null("int64")),
+            (row.treatment_function.isnull(), _code(MISSING_TREATMENT_FUNCTION)),
+            (row._tariff.isnull(), _code(UNKNOWN_TREATMENT_FUNCTION)),
+            else_=ibis.null("int64"),
         )
 
-    return _finish(staged, columns, reason=reason)
+    return _finish(staged, columns, reason=reason, coded=coded)
 
 
-def price_ae(attendances: ir.Table, tariff_ae: ir.Table, mff: ir.Table, *, year: int) -> ir.Table:
-    """Price A&E attendances by HRG and department type."""
-    columns = list(attendances.columns)
+AE_DEPARTMENTS = ((DepartmentType.TYPE_1.value, DepartmentType.TYPE_2.value), (DepartmentType.TYPE_3.value,))
+
+
+def ae_dimension(tariff_ae: ir.Table, codes: ir.Table, *, year: int) -> ir.Table:
+    """The A&E tariff keyed by one integer (``tariff_key``: the HRG's code key x 3 + 0 for department types 1
+    and 2, 1 for type 3, 2 for any other), with a row for every key of ``codes`` and ``NO_KEY``; ``hrg_known``
+    says whether the tariff has the HRG."""
+    grid = keyed_grid(codes)
     prices = tariff_ae.filter(tariff_ae.year == year).select(
         tariff_hrg=tariff_ae.hrg, type_1_2_price=tariff_ae.type_1_2_pence, type_3_price=tariff_ae.type_3_pence
     )
-    joined = _mff_join(attendances.left_join(prices, attendances.hrg == prices.tariff_hrg), mff)
-    department = joined.department_type
-    major = department.isin([DepartmentType.TYPE_1.value, DepartmentType.TYPE_2.value])
-    minor = department == DepartmentType.TYPE_3.value
+    joined = grid.left_join(prices, grid.code == prices.tariff_hrg)
+    columns = (joined.type_1_2_price, joined.type_3_price, ibis.null().cast("int64"))
+    return ibis.union(
+        *(
+            joined.select(
+                tariff_key=(joined.code_key * 3 + index).cast("int64"),
+                ae_price=price,
+                hrg_known=joined.tariff_hrg.notnull(),
+            )
+            for index, price in enumerate(columns)
+        )
+    )
+
+
+def price_ae(
+    attendances: ir.Table,
+    tariff_ae: ir.Table,
+    mff: ir.Table,
+    *,
+    year: int,
+    codes: ir.Table | None = None,
+    dimension: Dimension = held_as_is,
+    coded: bool = False,
+) -> ir.Table:
+    """Price A&E attendances by HRG and department type. ``codes`` and ``dimension`` as for ``price_apc``."""
+    keyed, columns, codes = _keyed(
+        attendances, ActivityKind.AE, codes, codes_of(tariff_ae.hrg, mff.provider), dimension
+    )
+    prices = dimension(ae_dimension(tariff_ae, codes, year=year))
+    rates = dimension(mff_dimension(mff, codes))
+    department = ibis.cases(
+        *((keyed.department_type.isin(list(types)), index) for index, types in enumerate(AE_DEPARTMENTS)),
+        else_=len(AE_DEPARTMENTS),
+    )
+    joined = _lookup(keyed, keyed.hrg_key * 3 + department, prices, rates)
     zero = ibis.literal(0).cast("int64")
     staged = _stage(
         joined,
         _pod=ibis.literal(PointOfDelivery.AE.value),
-        _tariff=ibis.cases(
-            (major, joined.type_1_2_price), (minor, joined.type_3_price), else_=ibis.null().cast("int64")
-        ),
+        _pod_code=_code(PointOfDelivery.AE.value, POINTS_OF_DELIVERY),
+        _tariff=joined.ae_price,
         _excess_days=zero,
         _excess_tariff=zero,
     )
@@ -225,14 +435,14 @@ def price_ae(attendances: ir.Table, tariff_ae: ir.Table, mff: ir.Table, *, year:
     def reason(row: ir.Table) -> ir.StringValue:
         known_department = row.department_type.isin([kind.value for kind in DepartmentType])
         return ibis.cases(
-            (row.hrg.isnull(), ibis.literal(MISSING_HRG)),
-            (row.tariff_hrg.isnull(), ibis.literal(UNKNOWN_HRG)),
-            (~known_department, ibis.literal(UNKNOWN_DEPARTMENT_TYPE)),
-            (row._tariff.isnull(), ibis.literal(NO_POD_PRICE)),
-            else_=ibis.null().cast("string"),
+            (row.hrg.isnull(), _code(MISSING_HRG)),
+            (~row.hrg_known, _code(UNKNOWN_HRG)),
+            (~known_department, _code(UNKNOWN_DEPARTMENT_TYPE)),
+            (row._tariff.isnull(), _code(NO_POD_PRICE)),
+            else_=ibis.null("int64"),
         )
 
-    return _finish(staged, columns, reason=reason)
+    return _finish(staged, columns, reason=reason, coded=coded)
 
 
 RECORD_KEYS = ("provider", "commissioner")
@@ -245,15 +455,34 @@ def prices_only(priced: ir.Table) -> ir.Table:
     return priced.select(record_id, *RECORD_KEYS, *PRICE_COLUMNS)
 
 
+def _summed(priced: ir.Table, by: list[str]) -> ir.Table:
+    return priced.group_by(by).aggregate(
+        units=priced.count(),
+        price_pence=priced.price_pence.sum().coalesce(0),
+        excess_bed_days=priced.excess_bed_days.sum().coalesce(0),
+        excess_price_pence=priced.excess_price_pence.sum().coalesce(0),
+    )
+
+
+SUMMARY_ORDER = ["point_of_delivery", "unpriced_reason"]
+
+
 def pricing_summary(priced: ir.Table) -> ir.Table:
     """Counts and pence by point of delivery and reason (null reason: priced)."""
-    return (
-        priced.group_by(["point_of_delivery", "unpriced_reason"])
-        .aggregate(
-            units=priced.count(),
-            price_pence=priced.price_pence.sum().coalesce(0),
-            excess_bed_days=priced.excess_bed_days.sum().coalesce(0),
-            excess_price_pence=priced.excess_price_pence.sum().coalesce(0),
-        )
-        .order_by(["point_of_delivery", "unpriced_reason"])
+    return _summed(priced, SUMMARY_ORDER).order_by(SUMMARY_ORDER)
+
+
+def coded_summary(coded: ir.Table) -> ir.Table:
+    """``pricing_summary`` of activity priced with ``coded=True``: grouped by the codes, the groups labelled."""
+    summed = _summed(coded, ["pod_code", "pod_other", "reason_code"])
+    labelled = summed.select(
+        point_of_delivery=ibis.ifelse(
+            summed.pod_code == OTHER_POD, summed.pod_other, _label(summed.pod_code, POINTS_OF_DELIVERY)
+        ),
+        unpriced_reason=_label(summed.reason_code, REASONS),
+        units=summed.units,
+        price_pence=summed.price_pence,
+        excess_bed_days=summed.excess_bed_days,
+        excess_price_pence=summed.excess_price_pence,
     )
+    return labelled.order_by(SUMMARY_ORDER)

@@ -25,6 +25,7 @@ from outturn.domain.prescribing import PRESCRIBING_SCHEMA, PRESCRIBING_TABLE
 from outturn.engine import benchmark as engine
 from outturn.engine.acsc import acsc_spells
 from outturn.engine.backends import Backend, memtable
+from outturn.engine.codes import index_columns, key_columns
 from outturn.engine.contracts import in_financial_year
 from outturn.ingest.acsc import read_acsc_codes
 from outturn.ingest.tariff import TARIFF_FILES, Tariff, available_years, load_tariff, tariff_directory
@@ -71,7 +72,9 @@ def hospital_records(workspace: Workspace, kind: ActivityKind, year: FinancialYe
     tariff = _tariff(workspace, year)
     if tariff is None:
         unpriced = ibis.null().cast("int64")
-        return activity.mutate(price_pence=unpriced, excess_price_pence=unpriced)
+        stored_keys = set(key_columns(kind)) | set(index_columns(kind))  # pricing's, never an activity column
+        own = [name for name in activity.columns if name not in stored_keys]  # keeps the diagnosis where held
+        return activity.select(*own).mutate(price_pence=unpriced, excess_price_pence=unpriced)
     return priced_activity(backend, kind, activity, tariff)
 
 

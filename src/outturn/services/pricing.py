@@ -19,8 +19,11 @@ from outturn.domain.periods import FinancialYear
 from outturn.engine import contracts as contract_engine
 from outturn.engine import pricing
 from outturn.engine.backends import Backend, memtable
+from outturn.engine.codes import KEYED_COLUMNS, key_columns
+from outturn.ingest import activity_keys
 from outturn.ingest.activity import read_activity
 from outturn.ingest.activity_checks import Expected, plausible_dates
+from outturn.ingest.activity_keys import no_codes
 from outturn.ingest.tariff import Tariff, available_years, load_tariff
 from outturn.services import imports
 from outturn.services.workspace import Workspace
@@ -28,6 +31,8 @@ from outturn.settings import default_reference_dir
 from outturn.store import contracts_repository, repository
 
 ACTIVITY_TABLES = {kind: f"activity_{kind.value}" for kind in ActivityKind}
+# The code dictionary of the keys stored with the activity (``engine.codes``), extended by every activity import.
+CODES_TABLE = "activity_codes"
 
 
 def _reference_dir(workspace: Workspace | None, reference_dir: Path | None) -> Path:
@@ -40,15 +45,21 @@ def _reference_dir(workspace: Workspace | None, reference_dir: Path | None) -> P
 
 
 def priced_activity(backend: Backend, kind: ActivityKind, activity: ir.Table, tariff: Tariff) -> ir.Table:
+    """``activity`` priced against ``tariff``: joined on the integer keys stored with it at import where it has
+    them (against the workspace's code dictionary), else keyed on read against the tariff's own codes."""
+
     def table(data: pa.Table) -> ir.Table:
         return backend.table(data)
 
-    year = tariff.year.start_year
+    stored_keys = set(key_columns(kind)) <= set(activity.columns) and backend.has_table(CODES_TABLE)
+    codes = backend.stored_table(CODES_TABLE) if stored_keys else None
+    year, held = tariff.year.start_year, backend.dimension
     if kind is ActivityKind.APC:
-        return pricing.price_apc(activity, table(tariff.apc), table(tariff.mff), year=year)
+        return pricing.price_apc(activity, table(tariff.apc), table(tariff.mff), year=year, codes=codes, dimension=held)
     if kind is ActivityKind.OP:
-        return pricing.price_op(activity, table(tariff.op), table(tariff.apc), table(tariff.mff), year=year)
-    return pricing.price_ae(activity, table(tariff.ae), table(tariff.mff), year=year)
+        op, apc, mff = table(tariff.op), table(tariff.apc), table(tariff.mff)
+        return pricing.price_op(activity, op, apc, mff, year=year, codes=codes, dimension=held)
+    return pricing.price_ae(activity, table(tariff.ae), table(tariff.mff), year=year, codes=codes, dimension=held)
 
 
 @dataclass(frozen=True)
@@ -186,10 +197,24 @@ def store_activity(
         removes=before > 0 and not imports.is_last_import(workspace, log_kind, sha256),
         replace=replace,
     )
+    codes = activity_keys.extended_codes(_stored_codes(workspace), table, KEYED_COLUMNS[kind])
+    keyed = activity_keys.with_stored_indexes(activity_keys.with_stored_keys(table, codes, KEYED_COLUMNS[kind]), kind)
     imports.store_warehouse_import(
-        workspace, {name: table}, log_kind, path, sha256, int(table.num_rows), who=who, replaced_rows=before
+        workspace,
+        {name: keyed, CODES_TABLE: codes},
+        log_kind,
+        path,
+        sha256,
+        int(table.num_rows),
+        who=who,
+        replaced_rows=before,
     )
     return int(table.num_rows)
+
+
+def _stored_codes(workspace: Workspace) -> pa.Table:
+    backend = workspace.backend
+    return backend.to_arrow(backend.stored_table(CODES_TABLE)) if backend.has_table(CODES_TABLE) else no_codes()
 
 
 def stored_activity(workspace: Workspace, kind: ActivityKind) -> ir.Table:
