@@ -136,13 +136,14 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def _fill(directory: Path) -> None:
-    with (directory / "filler").open("wb") as filler:
-        try:
+    """Write until the disk is full (it may be full already: then even opening the filler fails)."""
+    try:
+        with (directory / "filler").open("wb") as filler:
             while True:
                 filler.write(b"\0" * 65536)
                 filler.flush()
-        except OSError:
-            pass
+    except OSError:
+        pass
 
 
 def test_a_full_disk_is_one_line_with_no_data_and_nothing_stored(tiny_disk: Path, tmp_path: Path) -> None:
