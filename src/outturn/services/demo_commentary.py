@@ -8,6 +8,7 @@ Each note says it is SYNTHETIC and is written through ``services.commentary.writ
 
 from __future__ import annotations
 
+from outturn.domain.ledger import CostCategory
 from outturn.domain.money import format_thousands
 from outturn.domain.trial_balance import BudgetHolderLine
 from outturn.services.commentary import commented_lines, write_commentary
@@ -24,12 +25,29 @@ _UNDERSPEND = (
     "continue and has been offered as a non-recurrent benefit to the system."
 )
 
+# what a budget holder would say where the general reasons read wrong: a reserve is held, not spent on schemes
+_BY_CATEGORY = {
+    (CostCategory.RESERVES_CONTINGENCY, False): (
+        "The reserve is held uncommitted to offset the forecast overspends elsewhere in the position; it is "
+        "released to the position at the month-end as the risks it covers crystallise or fall away."
+    ),
+    (CostCategory.CONTINUING_HEALTHCARE, True): (
+        "Fully funded packages are running above plan, with more complex packages at higher weekly rates; the "
+        "forecast carries the current caseload to the year-end and a review of the highest-cost packages is under way."
+    ),
+    (CostCategory.PRESCRIBING, True): (
+        "Items and price per item are both above plan, with category M price concessions adding cost; the "
+        "medicines optimisation team is targeting the switches in the savings plan."
+    ),
+}
+
 
 def synthetic_text(line: BudgetHolderLine) -> str:
     """A note on the line, labelled SYNTHETIC, naming its forecast variance (budget less forecast)."""
     variance = line.forecast_variance_pence
     direction = "overspend" if variance < 0 else "underspend"
-    reason = _OVERSPEND if variance < 0 else _UNDERSPEND
+    general = _OVERSPEND if variance < 0 else _UNDERSPEND
+    reason = _BY_CATEGORY.get((line.category, variance < 0), general)
     return f"{SYNTHETIC_PREFIX} {line.subcategory}: forecast {direction} of {format_thousands(abs(variance))}. {reason}"
 
 
