@@ -4,20 +4,16 @@ Screenshots at 1280px under test-artifacts/web/. Skips, saying why, when chromiu
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 
 from commentary_helpers import ALICE, PASSWORDS, build_commentary_workspace
 from outturn.reports.pack_html import render_html
 from outturn.services.pack import PackRequest, gather_pack
 from outturn.services.workspace import Workspace
-from outturn.web import WebConfig, create_app
-from test_web_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _free_port, sync_api
+from test_web_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, serving, sync_api
 
 TEXT = "Category M drug prices rose in April; volumes are on plan."
 
@@ -28,20 +24,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Work
     with pytest.MonkeyPatch.context() as environment:
         environment.delenv("OUTTURN_REFERENCE_DIR", raising=False)
         workspace = build_commentary_workspace(tmp_path_factory.mktemp("commentary-browser"))
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(workspace.settings, WebConfig(stamp_seconds=0.0)), port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("the server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", workspace
-    server.should_exit = True
-    thread.join(10)
+    with serving(workspace) as url:
+        yield url, workspace
     workspace.close()
 
 

@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Work
     add_contracts(workspace)
     add_populations(workspace)
     add_prescribing(workspace)
+    with serving(workspace) as url:
+        yield url, workspace
+    workspace.close()
+
+
+@contextmanager
+def serving(workspace: Workspace) -> Iterator[str]:
+    """``workspace``'s application on a loopback port, served by uvicorn in a thread: its address."""
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(workspace.settings, WebConfig(stamp_seconds=0.0)), port=port, log_level="warning")
@@ -66,10 +75,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Work
         if time.monotonic() > deadline:
             pytest.fail("the server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", workspace
-    server.should_exit = True
-    thread.join(10)
-    workspace.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 @pytest.fixture(scope="module")
