@@ -277,7 +277,7 @@ def _high_intensity(workspace: Workspace, month: FinancialMonth, notes: list[str
     """How many patients are high-intensity users as at the month and what their activity cost (``patients
     high-intensity``'s ``flagged`` figures): counts and pounds only, never the patients."""
     try:
-        return pack_summary(high_intensity_users(workspace, month))
+        return pack_summary(high_intensity_users(workspace, month, flags_only=True))
     except (BadInput, NotFound) as error:
         notes.append(f"high-intensity users not shown: {error}")
         return None

@@ -17,6 +17,7 @@ import ibis.expr.types as ir
 from outturn.domain.activity import ActivityKind
 from outturn.domain.errors import BadInput, NotFound
 from outturn.domain.high_intensity import (
+    CohortComparison,
     FlaggedPatient,
     HighIntensityUsers,
     Thresholds,
@@ -125,10 +126,12 @@ def high_intensity_users(
     *,
     practice: str | None = None,
     thresholds: Thresholds | None = None,
+    flags_only: bool = False,
 ) -> HighIntensityUsers:
     """The patients flagged as at ``as_at`` (default: the latest month the activity reaches), each cohort's
     timeliness, and each past cohort's before/after comparison against its matched comparison group. With
-    ``practice``, the flagged patients are that practice's only (by the practice on their latest event)."""
+    ``practice``, the flagged patients are that practice's only (by the practice on their latest event). With
+    ``flags_only`` (the board pack's counts), no timeliness and no cohorts: the comparison is most of the work."""
     thresholds = thresholds or Thresholds()
     backend = workspace.backend
     unpriced = {kind: stored_activity(workspace, kind) for kind in (ActivityKind.AE, ActivityKind.APC)}
@@ -148,8 +151,13 @@ def high_intensity_users(
     if practice is not None:
         practice = practice.upper()
         flagged = [patient for patient in flagged if patient.practice == practice]
-    first = engine.first_flags(events, thresholds)
-    strata = backend.to_rows(engine.cohort_strata(events, first, (first_month, month - 1), thresholds))
+    timeliness: tuple[Timeliness, ...] = ()
+    cohorts: tuple[CohortComparison, ...] = ()
+    if not flags_only:
+        first = engine.first_flags(events, thresholds)
+        strata = backend.to_rows(engine.cohort_strata(events, first, (first_month, month - 1), thresholds))
+        timeliness = tuple(row for row in _timeliness(workspace, first, arrived) if row.cohort_month <= month)
+        cohorts = tuple(compare_cohorts((stratum_from_row(row) for row in strata), first_month, last_month))
     return HighIntensityUsers(
         as_at=month,
         first_month=first_month,
@@ -159,6 +167,6 @@ def high_intensity_users(
         practice=practice,
         flagged=tuple(flagged),
         data_arrived=arrived,
-        timeliness=tuple(row for row in _timeliness(workspace, first, arrived) if row.cohort_month <= month),
-        cohorts=tuple(compare_cohorts((stratum_from_row(row) for row in strata), first_month, last_month)),
+        timeliness=timeliness,
+        cohorts=cohorts,
     )
