@@ -186,6 +186,7 @@ HINTS = {
     "prescribing": "run `outturn prescribing import FILE` first",
     "contracts": "import one with `outturn contracts import FILE`",
     "plan": "import one with `outturn plan import FILE`",
+    "plan-assumptions": "import them with `outturn plan import-assumptions FILE`",
     "contract-map": "map contracts to ledger lines with `outturn contracts map FILE`",
     "ledger-mapping": "give --mapping FILE, or load one with `outturn ledger mapping import FILE`",
     "line-methods": "set the lines' method with `outturn forecast method set`",

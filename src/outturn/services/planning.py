@@ -58,7 +58,7 @@ def bridge(workspace: Workspace, year: str | None, years: int = 1, org: str | No
         items = planning_repository.assumptions_for(session, codes)
     if not items:
         where = f" for {org.strip().upper()} or the organisations under it" if org else ""
-        raise NotFound(f"no plan assumptions are stored{where}: import them first (plan import-assumptions FILE)")
+        raise NotFound(f"no plan assumptions are stored{where}", needs="plan-assumptions")
     bridges = tuple(plan_bridge(code, items, start, years) for code in codes)
     names = {code: tree.get(code).name if code in tree else code for code in codes}
     total = combined(TOTAL_CODE, list(bridges)) if len(bridges) > 1 else None
