@@ -21,6 +21,7 @@ from outturn.cli import (
     forecast_methods,
     imports,
     ledger,
+    monthly_return,
     pack,
     patients,
     planning,
@@ -122,6 +123,7 @@ def _register(root: typer.Typer) -> None:
     root.add_typer(position_app, name="position")
     root.command("demo")(demo.demo)
     root.command("pack")(pack.pack)
+    root.command("return")(monthly_return.monthly_return)
     groups = {
         "orgs": _group(
             "Organisations: regions, ICBs, sub-ICB locations, PCNs, practices, providers.",

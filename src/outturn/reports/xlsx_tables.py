@@ -17,6 +17,7 @@ from outturn.domain.money import VARIANCE_CONVENTION
 Row = Mapping[str, Any]
 
 POUNDS_FORMAT = "£#,##0.00;[Red](£#,##0.00)"  # negatives in brackets, as every other surface shows them
+THOUSANDS_FORMAT = "#,##0;[Red](#,##0)"  # £000, as returns to NHS England are made
 PENCE_FORMAT = "0"
 SHARE_FORMAT = "0.0%"
 RATE_FORMAT = "#,##0.000"
@@ -32,7 +33,7 @@ class Column:
 
     heading: str
     key: str
-    kind: str = "text"  # text, money, int, float, share
+    kind: str = "text"  # text, money, thousands (money shown in £000), int, float, share
     read: Callable[[Row], Any] | None = None
 
     def value(self, row: Row) -> Any:
@@ -43,9 +44,17 @@ def money(heading: str, key: str, read: Callable[[Row], Any] | None = None) -> C
     return Column(heading, key, "money", read)
 
 
+def thousands(heading: str, key: str, read: Callable[[Row], Any] | None = None) -> Column:
+    """A money column shown in £000 (and repeated in pence at the end of the table, as ``money`` is)."""
+    return Column(heading, key, "thousands", read)
+
+
+MONEY_KINDS = frozenset({"money", "thousands"})
+
+
 def write_table(sheet: Worksheet, start_row: int, columns: Sequence[Column], rows: Iterable[Row]) -> int:
     """Headings at ``start_row``, then one line per row; returns the next free row."""
-    pence = [column for column in columns if column.kind == "money"]
+    pence = [column for column in columns if column.kind in MONEY_KINDS]
     headings = [column.heading for column in columns] + [column.key for column in pence]
     for index, heading in enumerate(headings, start=1):
         cell = sheet.cell(start_row, index, heading)
@@ -66,6 +75,9 @@ def put_cell(cell: Any, kind: str, value: Any) -> None:
     if kind == "money":
         cell.value = None if value is None else value / 100
         cell.number_format = POUNDS_FORMAT
+    elif kind == "thousands":
+        cell.value = None if value is None else value / 100_000
+        cell.number_format = THOUSANDS_FORMAT
     elif kind == "share":
         cell.value = None if value is None else float(value)
         cell.number_format = SHARE_FORMAT
