@@ -18,9 +18,7 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
-from test_pack import pence_columns, tables
 from typer.testing import CliRunner
-from web_helpers import web_workspace
 
 from outturn.cli import app
 from outturn.domain.errors import BadInput
@@ -29,6 +27,8 @@ from outturn.services.demo import DemoResult
 from outturn.services.monthly_return import ReturnRequest, monthly_return, return_of_pack
 from outturn.services.position import PositionError
 from outturn.services.workspace import Workspace
+from test_pack import pence_columns, tables
+from web_helpers import web_workspace
 
 __all__ = ["web_workspace"]
 BUILT = datetime(2025, 12, 3, 9, 30, tzinfo=UTC)
