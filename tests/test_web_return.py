@@ -57,9 +57,7 @@ def test_the_overview_offers_the_workbook_and_it_downloads(app_client: TestClien
     book.close()
 
 
-def test_the_workbooks_figures_are_in_thousands_and_pence(
-    app_client: TestClient, tmp_path: pytest.TempPathFactory
-) -> None:
+def test_the_workbooks_figures_are_in_thousands_and_pence(app_client: TestClient, tmp_path: Path) -> None:
     sign_in(app_client, "bob")  # the board reads it too
     path = tmp_path / "return.xlsx"
     path.write_bytes(app_client.get("/return.xlsx", params={"as_at": "2025-09"}).content)
