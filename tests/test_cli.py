@@ -85,31 +85,12 @@ def _options(path: tuple[str, ...]) -> dict[str, str]:
 
 
 def test_the_monte_carlo_assumptions_are_one_set_of_options_in_both_commands() -> None:
-    shared = {
-        "--method",
-        "--trials",
-        "--seed",
-        "--correlation",
-        "--concentration",
-        "--activity-sd",
-        "--price-sd",
-        "--risk-spread",
-        "--savings-in-forecast",
-        "--backend",
-        "--org",
-        "--as-at",
-        "--workspace",
-        "--format",
-    }
+    shared = {"--method", "--trials", "--seed", "--correlation", "--concentration", "--activity-sd", "--price-sd",
+              "--risk-spread", "--savings-in-forecast", "--backend", "--org", "--as-at", "--workspace", "--format"}
     simulate, multi_year = _options(("risk", "simulate")), _options(("risk", "multi-year"))
     assert shared <= simulate.keys() and shared <= multi_year.keys()
-    assert set(multi_year) - set(simulate) == {
-        "--years",
-        "--allocation-growth",
-        "--cost-growth",
-        "--savings-share",
-        "--future-confidence",
-    }
+    assert set(multi_year) - set(simulate) == {"--years", "--allocation-growth", "--cost-growth", "--savings-share",
+                                               "--future-confidence"}
     assert all(simulate[flag] == multi_year[flag] for flag in shared)
 
 
@@ -164,11 +145,7 @@ def test_a_command_keeps_its_own_default_format() -> None:
 def test_no_command_module_registers_anything_when_imported() -> None:
     """Commands are registered in cli/__init__.py only: no module of the CLI holds a Typer app of its own."""
     modules = [importlib.import_module(f"outturn.cli.{info.name}") for info in pkgutil.iter_modules(cli.__path__)]
-    held = [
-        f"{module.__name__}.{name}"
-        for module in modules
-        for name, value in vars(module).items()
-        if isinstance(value, typer.Typer)
-    ]
+    held = [f"{module.__name__}.{name}" for module in modules for name, value in vars(module).items()
+            if isinstance(value, typer.Typer)]
     assert held == []
     assert isinstance(cli.app, typer.Typer)

@@ -126,114 +126,29 @@ def activity_files(tmp_path: Path) -> dict[str, Path]:
     for month in range(1, 7):  # April to September 2018
         discharged = date(2018, month + 3, 15)
         for n in range(2):
-            spells.append(
-                [
-                    f"S{month}{n}",
-                    "RTH",
-                    "10Q",
-                    "K84001",
-                    f"p{month}{n}",
-                    "non_elective",
-                    "AA22C",
-                    discharged - timedelta(days=5),
-                    discharged,
-                    5,
-                    "300",
-                    70,
-                ]
-            )
+            spells.append([f"S{month}{n}", "RTH", "10Q", "K84001", f"p{month}{n}", "non_elective", "AA22C",
+                           discharged - timedelta(days=5), discharged, 5, "300", 70])
         for n in range(4):
-            visits.append(
-                [
-                    f"F{month}{n}",
-                    "RTH",
-                    "10Q",
-                    "K84001",
-                    f"q{month}{n}",
-                    discharged,
-                    "first",
-                    "100",
-                    "",
-                    "consultant" if n == 0 else "gp",
-                    50,
-                ]
-            )
+            visits.append([f"F{month}{n}", "RTH", "10Q", "K84001", f"q{month}{n}", discharged, "first", "100", "",
+                           "consultant" if n == 0 else "gp", 50])
         for n in range(10):
-            visits.append(
-                [f"U{month}{n}", "RTH", "10Q", "K84001", f"q{month}{n}", discharged, "follow_up", "100", "", "gp", 50]
-            )
+            visits.append([f"U{month}{n}", "RTH", "10Q", "K84001", f"q{month}{n}", discharged, "follow_up", "100", "",
+                           "gp", 50])
         arrivals.append([f"E{month}", "RTH", "10Q", "K84001", f"r{month}", discharged, "1", "VB03Z", 30])
     long_stay = date(2018, 6, 20)  # June: 100 days, two beyond the trim point
-    spells.append(
-        [
-            "LONG",
-            "RTH",
-            "10Q",
-            "K84001",
-            "long",
-            "non_elective",
-            "AA22C",
-            long_stay - timedelta(days=100),
-            long_stay,
-            100,
-            "300",
-            80,
-        ]
-    )
-    spells.append(
-        ["NOHRG", "RTH", "10Q", "K84001", "x", "non_elective", "", date(2018, 5, 1), date(2018, 5, 2), 1, "300", 80]
-    )
+    spells.append(["LONG", "RTH", "10Q", "K84001", "long", "non_elective", "AA22C", long_stay - timedelta(days=100),
+                   long_stay, 100, "300", 80])
+    spells.append(["NOHRG", "RTH", "10Q", "K84001", "x", "non_elective", "", date(2018, 5, 1), date(2018, 5, 2), 1,
+                   "300", 80])
     return {
-        "apc": write_csv(
-            tmp_path / "apc.csv",
-            [
-                "spell_id",
-                "provider",
-                "commissioner",
-                "practice",
-                "patient_id",
-                "admission_method",
-                "hrg",
-                "admission_date",
-                "discharge_date",
-                "length_of_stay",
-                "treatment_function",
-                "age",
-            ],
-            spells,
-        ),
-        "op": write_csv(
-            tmp_path / "op.csv",
-            [
-                "attendance_id",
-                "provider",
-                "commissioner",
-                "practice",
-                "patient_id",
-                "attendance_date",
-                "attendance_type",
-                "treatment_function",
-                "procedure_hrg",
-                "referral_source",
-                "age",
-            ],
-            visits,
-        ),
-        "ae": write_csv(
-            tmp_path / "ae.csv",
-            [
-                "attendance_id",
-                "provider",
-                "commissioner",
-                "practice",
-                "patient_id",
-                "arrival_date",
-                "department_type",
-                "hrg",
-                "age",
-            ],
-            arrivals,
-        ),
+        "apc": write_csv(tmp_path / "apc.csv", ["spell_id", "provider", "commissioner", "practice", "patient_id",
+                                                "admission_method", "hrg", "admission_date", "discharge_date",
+                                                "length_of_stay", "treatment_function", "age"], spells),
+        "op": write_csv(tmp_path / "op.csv", ["attendance_id", "provider", "commissioner", "practice", "patient_id",
+                                              "attendance_date", "attendance_type", "treatment_function",
+                                              "procedure_hrg", "referral_source", "age"], visits),
+        "ae": write_csv(tmp_path / "ae.csv", ["attendance_id", "provider", "commissioner", "practice", "patient_id",
+                                              "arrival_date", "department_type", "hrg", "age"], arrivals),
     }
 
 
@@ -241,30 +156,19 @@ def activity_files(tmp_path: Path) -> dict[str, Path]:
 def workspace(tmp_path: Path, reference_dir: Path) -> Path:
     runner = CliRunner()
     ws = tmp_path / "ws"
-    organisations = write_csv(
-        tmp_path / "orgs.csv",
-        ["code", "name", "kind", "parent_code"],
-        [
-            ["Y59", "South East", "region", ""],
-            ["10Q", "Oxfordshire", "ccg", "Y59"],
-            ["RTH", "Oxford University Hospitals", "provider", ""],
-        ],
-    )
+    organisations = write_csv(tmp_path / "orgs.csv", ["code", "name", "kind", "parent_code"], [
+        ["Y59", "South East", "region", ""], ["10Q", "Oxfordshire", "ccg", "Y59"],
+        ["RTH", "Oxford University Hospitals", "provider", ""],
+    ])
     plan_rows: list[list[object]] = []
     for month in range(1, 13):
         plan_rows.append(["RTH", "10Q", "2018/19", "non_elective", f"M{month:02d}", 1, "£1,000,000.00", ""])
         plan_rows.append(["RTH", "10Q", "2018/19", "op_first", f"M{month:02d}", 5, "£80,000.00", ""])
     plan_rows.append(["RTH", "10Q", "2018/19", "block", "", "", "£1.2m", "Critical care"])
-    plan = write_csv(
-        tmp_path / "plan.csv",
-        ["provider", "commissioner", "year", "point_of_delivery", "month", "activity", "value", "description"],
-        plan_rows,
-    )
-    prices = write_csv(
-        tmp_path / "prices.csv",
-        ["provider", "commissioner", "year", "point_of_delivery", "code", "price"],
-        [["RTH", "10Q", "2018/19", "ae", "", "£150.00"]],
-    )
+    plan = write_csv(tmp_path / "plan.csv", ["provider", "commissioner", "year", "point_of_delivery", "month",
+                                             "activity", "value", "description"], plan_rows)
+    prices = write_csv(tmp_path / "prices.csv", ["provider", "commissioner", "year", "point_of_delivery", "code",
+                                                 "price"], [["RTH", "10Q", "2018/19", "ae", "", "£150.00"]])
     files = activity_files(tmp_path)
     for command in (
         ["init", str(ws), "--as-at", "2018-09", "--reference-dir", str(reference_dir)],
@@ -278,9 +182,8 @@ def workspace(tmp_path: Path, reference_dir: Path) -> Path:
 
 
 def statement(workspace: Path) -> dict[str, object]:
-    result = CliRunner().invoke(
-        app, ["-w", str(workspace), "contracts", "statement", "--provider", "RTH", "--format", "json"]
-    )
+    result = CliRunner().invoke(app, ["-w", str(workspace), "contracts", "statement", "--provider", "RTH",
+                                      "--format", "json"])
     assert result.exit_code == 0, result.output
     (document,) = json.loads(result.stdout)
     return document  # type: ignore[no-any-return]
@@ -318,44 +221,23 @@ def test_follow_up_ratio_and_consultant_referrals(workspace: Path) -> None:
 
 
 def test_a_bad_contract_plan_stores_nothing(workspace: Path, tmp_path: Path) -> None:
-    bad = write_csv(
-        tmp_path / "bad.csv",
-        ["provider", "commissioner", "year", "point_of_delivery", "month", "activity", "value"],
-        [["RTH", "10Q", "2018/19", "elective", "M13", 1, "£1"], ["RTH", "XXX", "2018/19", "wards", "M01", -1, "abc"]],
-    )
+    bad = write_csv(tmp_path / "bad.csv", ["provider", "commissioner", "year", "point_of_delivery", "month",
+                                           "activity", "value"],
+                    [["RTH", "10Q", "2018/19", "elective", "M13", 1, "£1"], ["RTH", "XXX", "2018/19", "wards", "M01",
+                                                                            -1, "abc"]])
     result = CliRunner().invoke(app, ["-w", str(workspace), "contracts", "import", str(bad), "--format", "json"])
     assert result.exit_code == 2
     problems = json.loads(result.stdout)["problems"]
     assert {(problem["row"], problem["column"]) for problem in problems} >= {
-        (2, "month"),
-        (3, "commissioner"),
-        (3, "point_of_delivery"),
-        (3, "activity"),
-        (3, "value"),
-    }
+        (2, "month"), (3, "commissioner"), (3, "point_of_delivery"), (3, "activity"), (3, "value")}
     assert statement(workspace)["annual_plan_pence"] == 12 * 1_080_000_00 + 1_200_000_00
 
 
 def test_price_command_counts_priced_and_unpriced_and_totals_the_pence(tmp_path: Path, reference_dir: Path) -> None:
     files = activity_files(tmp_path)
-    result = CliRunner().invoke(
-        app,
-        [
-            "price",
-            "--activity",
-            str(files["apc"]),
-            "--kind",
-            "apc",
-            "--tariff",
-            "2018/19",
-            "--out",
-            str(tmp_path / "priced.parquet"),
-            "--reference-dir",
-            str(reference_dir),
-            "--format",
-            "json",
-        ],
-    )
+    result = CliRunner().invoke(app, ["price", "--activity", str(files["apc"]), "--kind", "apc", "--tariff", "2018/19",
+                                      "--out", str(tmp_path / "priced.parquet"), "--reference-dir",
+                                      str(reference_dir), "--format", "json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert (document["priced_units"], document["unpriced_units"]) == (13, 1)
@@ -363,23 +245,9 @@ def test_price_command_counts_priced_and_unpriced_and_totals_the_pence(tmp_path:
     assert document["price_pence"] == 13 * NEL_SPELL
     assert (document["excess_bed_days"], document["excess_price_pence"]) == (2, EXCESS_TWO_DAYS)
     assert (tmp_path / "priced.parquet").exists()
-    narrow = CliRunner().invoke(
-        app,
-        [
-            "price",
-            "--activity",
-            str(files["apc"]),
-            "--kind",
-            "apc",
-            "--prices-only",
-            "--out",
-            str(tmp_path / "prices.parquet"),
-            "--reference-dir",
-            str(reference_dir),
-            "--format",
-            "json",
-        ],
-    )
+    narrow = CliRunner().invoke(app, ["price", "--activity", str(files["apc"]), "--kind", "apc", "--prices-only",
+                                      "--out", str(tmp_path / "prices.parquet"), "--reference-dir",
+                                      str(reference_dir), "--format", "json"])
     assert json.loads(narrow.stdout)["price_pence"] == document["price_pence"]
     extract = pq.read_table(tmp_path / "prices.parquet")
     assert extract.column_names == ["spell_id", "provider", "commissioner", *pricing.PRICE_COLUMNS]
@@ -388,41 +256,14 @@ def test_price_command_counts_priced_and_unpriced_and_totals_the_pence(tmp_path:
 
 
 def test_price_command_refuses_a_bad_extract_and_writes_nothing(tmp_path: Path, reference_dir: Path) -> None:
-    bad = write_csv(
-        tmp_path / "bad.csv",
-        [
-            "spell_id",
-            "provider",
-            "commissioner",
-            "practice",
-            "patient_id",
-            "admission_method",
-            "hrg",
-            "admission_date",
-            "discharge_date",
-            "length_of_stay",
-            "treatment_function",
-            "age",
-        ],
-        [["S1", "RTH", "10Q", "K84001", "p", "non_elective", "AA22C", "2018-05-03", "2018-05-01", -2, "300", 70]],
-    )
+    bad = write_csv(tmp_path / "bad.csv", ["spell_id", "provider", "commissioner", "practice", "patient_id",
+                                           "admission_method", "hrg", "admission_date", "discharge_date",
+                                           "length_of_stay", "treatment_function", "age"],
+                    [["S1", "RTH", "10Q", "K84001", "p", "non_elective", "AA22C", "2018-05-03", "2018-05-01", -2,
+                      "300", 70]])
     out = tmp_path / "priced.parquet"
-    result = CliRunner().invoke(
-        app,
-        [
-            "price",
-            "--activity",
-            str(bad),
-            "--kind",
-            "apc",
-            "--out",
-            str(out),
-            "--reference-dir",
-            str(reference_dir),
-            "--format",
-            "json",
-        ],
-    )
+    result = CliRunner().invoke(app, ["price", "--activity", str(bad), "--kind", "apc", "--out", str(out),
+                                      "--reference-dir", str(reference_dir), "--format", "json"])
     assert result.exit_code == 2
     reasons = " ".join(problem["reason"] for problem in json.loads(result.stdout)["problems"])
     assert "discharge" in reasons
@@ -432,21 +273,14 @@ def test_price_command_refuses_a_bad_extract_and_writes_nothing(tmp_path: Path, 
 def test_statement_before_any_activity_is_loaded_shows_the_plan(tmp_path: Path, reference_dir: Path) -> None:
     runner = CliRunner()
     ws = tmp_path / "empty"
-    organisations = write_csv(
-        tmp_path / "orgs.csv",
-        ["code", "name", "kind", "parent_code"],
-        [["10Q", "Oxfordshire", "ccg", ""], ["RTH", "Oxford University Hospitals", "provider", ""]],
-    )
-    plan = write_csv(
-        tmp_path / "plan.csv",
-        ["provider", "commissioner", "year", "point_of_delivery", "month", "activity", "value"],
-        [["RTH", "10Q", "2018/19", "elective", f"M{m:02d}", 10, "£30,000"] for m in range(1, 13)],
-    )
-    for command in (
-        ["init", str(ws), "--as-at", "2018-06", "--reference-dir", str(reference_dir)],
-        ["-w", str(ws), "orgs", "import", str(organisations)],
-        ["-w", str(ws), "contracts", "import", str(plan)],
-    ):
+    organisations = write_csv(tmp_path / "orgs.csv", ["code", "name", "kind", "parent_code"], [
+        ["10Q", "Oxfordshire", "ccg", ""], ["RTH", "Oxford University Hospitals", "provider", ""]])
+    plan = write_csv(tmp_path / "plan.csv", ["provider", "commissioner", "year", "point_of_delivery", "month",
+                                             "activity", "value"],
+                     [["RTH", "10Q", "2018/19", "elective", f"M{m:02d}", 10, "£30,000"] for m in range(1, 13)])
+    for command in (["init", str(ws), "--as-at", "2018-06", "--reference-dir", str(reference_dir)],
+                    ["-w", str(ws), "orgs", "import", str(organisations)],
+                    ["-w", str(ws), "contracts", "import", str(plan)]):
         assert runner.invoke(app, command).exit_code == 0
     document = statement(ws)
     (line,) = document["lines"]  # type: ignore[misc]

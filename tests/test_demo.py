@@ -26,17 +26,8 @@ from outturn.services.demo import DemoResult
 ALLOCATION_FILE = Path("allocations") / "aif_tool_gp_practice_wp_2022_2023.csv"
 # The demo's stated calibration (£ per weighted head, by the allocation component that drives each category).
 # Continuing healthcare (100), other programme (65), running costs (22) and reserves (15) follow the final WP.
-RATES = [
-    ("G&A WP", 930),
-    ("MH WP", 215),
-    ("CS WP", 175),
-    ("Prescr WP", 160),
-    ("Primary Medical Care WP", 175),
-    ("Final WP", 100),
-    ("Final WP", 65),
-    ("Final WP", 22),
-    ("Final WP", 15),
-]
+RATES = [("G&A WP", 930), ("MH WP", 215), ("CS WP", 175), ("Prescr WP", 160), ("Primary Medical Care WP", 175),
+         ("Final WP", 100), ("Final WP", 65), ("Final WP", 22), ("Final WP", 15)]
 LEDGER_LINES = 28  # lines per sub-ICB location (12 acute); each split of a category budget rounds to the penny
 
 
@@ -46,11 +37,8 @@ def demo(small_demo: DemoResult, reference_dir: Path, tmp_path_factory: pytest.T
     of the session's small demo (tests/conftest.py's ``small_demo``) without its board pack (test_pack's part)."""
     out = tmp_path_factory.mktemp("demo") / "ws"
     shutil.copytree(small_demo.workspace, out)
-    result = CliRunner().invoke(
-        app,
-        ["demo", "--out", str(out), "--no-pack", "--format", "json"],
-        env={"OUTTURN_REFERENCE_DIR": str(reference_dir)},
-    )
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--no-pack", "--format", "json"],
+                                env={"OUTTURN_REFERENCE_DIR": str(reference_dir)})
     assert result.exit_code == 0, result.output
     document: dict[str, object] = json.loads(result.stdout)
     return document
@@ -65,7 +53,9 @@ def test_demo_reports_the_real_icb_built_from_its_sub_icb_locations(demo: dict[s
     assert (position["financial_year"], position["month"]) == ("2025/26", "M08")
 
 
-def test_demo_allocation_is_calibrated_to_the_weighted_population(demo: dict[str, object], reference_dir: Path) -> None:
+def test_demo_allocation_is_calibrated_to_the_weighted_population(
+    demo: dict[str, object], reference_dir: Path
+) -> None:
     """Recompute the allocation from the raw CSV: per sub-ICB, per category, £ per head × weighted population."""
     totals: dict[str, dict[str, Decimal]] = {}
     with (reference_dir / ALLOCATION_FILE).open(encoding="utf-8-sig", newline="") as handle:
@@ -113,7 +103,9 @@ def test_demo_can_be_rebuilt_in_place_and_keeps_its_budgets(demo: dict[str, obje
 def test_demo_has_a_forecast_history_from_m01_to_m08(demo: dict[str, object]) -> None:
     """M01-M06 are recorded from the ledger as imported at M07, M07 and M08 by their closes; the M08 record is the
     position the demo reports (the same ledger, the same method)."""
-    result = CliRunner().invoke(app, ["position", "history", "--workspace", str(demo["workspace"]), "--format", "json"])
+    result = CliRunner().invoke(
+        app, ["position", "history", "--workspace", str(demo["workspace"]), "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     months = json.loads(result.stdout)["months"]
     assert [month["month"] for month in months] == [f"M{number:02d}" for number in range(1, 9)]
@@ -196,11 +188,8 @@ def _contract_ledger(demo: dict[str, object], column: str) -> dict[tuple[str, st
     """This year's ``column`` (budget or actual, M01-M07 in ledger.csv, M08 in ledger-M08.csv) of each contract's
     mapped line, by (provider, commissioner)."""
     inputs = Path(str(demo["workspace"])) / "inputs"
-    lines = {
-        (row["commissioner"], row["line"]): row["provider"]
-        for row in _csv(inputs / "contract-map.csv")
-        if row["element"] == "contract"
-    }
+    lines = {(row["commissioner"], row["line"]): row["provider"] for row in _csv(inputs / "contract-map.csv")
+             if row["element"] == "contract"}
     found: dict[tuple[str, str], int] = {}
     for name in ("ledger.csv", "ledger-M08.csv"):
         for row in _csv(inputs / name):
@@ -324,9 +313,8 @@ def test_demo_commentary_is_synthetic_on_the_largest_variances(demo: dict[str, o
 
     with open_workspace(Path(str(demo["workspace"]))) as workspace:
         lines = commentary_list(workspace, org_code="QU9")["lines"]
-    material = sorted(
-        (line for line in lines if line["needs_commentary"]), key=lambda line: -abs(line["forecast_variance_pence"])
-    )
+    material = sorted((line for line in lines if line["needs_commentary"]),
+                      key=lambda line: -abs(line["forecast_variance_pence"]))
     largest = material[:3]
     assert len(largest) == 3
     commented = [line for line in lines if line["commentary"] is not None]
@@ -419,7 +407,6 @@ PRICED_MONTH = 102_500_000  # priced activity 2.5% above plan
 
 def _contracts() -> tuple[ContractSpend, ...]:
     """AAA's main provider RTH (£12m) and a small contract with RXQ (£1.2m); BBB's main provider RXQ (£12m)."""
-
     def spend(provider: str, name: str, commissioner: str, month_pence: int) -> ContractSpend:
         priced = round(month_pence * Decimal("1.025"))
         return ContractSpend(provider, name, commissioner, (month_pence,) * 12, (priced,) * 12, (month_pence,) * 12)
@@ -450,17 +437,11 @@ def test_acute_contract_lines_carry_each_contract_plan_to_the_penny() -> None:
     acute = _acute(economy.ledger, "AAA", 2025)
     # Both RTH and RXQ are main providers (each the largest contract of a commissioner): AAA has a drugs and devices
     # line for each; then the three lines named for no provider.
-    assert sorted(acute) == sorted(
-        [
-            "RTH Oxford University Hospitals: contract",
-            "RTH drugs and devices outside tariff",
-            "RXQ Buckinghamshire Healthcare: contract",
-            "RXQ drugs and devices outside tariff",
-            "Independent sector",
-            "Non-contracted activity",
-            "Other NHS acute",
-        ]
-    )
+    assert sorted(acute) == sorted([
+        "RTH Oxford University Hospitals: contract", "RTH drugs and devices outside tariff",
+        "RXQ Buckinghamshire Healthcare: contract", "RXQ drugs and devices outside tariff",
+        "Independent sector", "Non-contracted activity", "Other NHS acute",
+    ])
     assert [line.budget_pence for line in acute["RTH Oxford University Hospitals: contract"]] == [PLAN_MONTH] * 12
     assert [line.budget_pence for line in acute["RXQ Buckinghamshire Healthcare: contract"]] == [PLAN_MONTH // 10] * 12
     # Drugs and devices: 12% of the plan: £1,440,000.00 and £144,000.00 a year.
@@ -498,10 +479,8 @@ def test_prior_years_hold_the_same_acute_lines_last_year_at_its_priced_activity(
 
 
 def test_contract_map_names_the_line_of_each_contract_and_its_drugs() -> None:
-    rows = [
-        (row.provider, row.commissioner, row.category.value, row.line, row.element)
-        for row in contract_map(_contracts())
-    ]
+    rows = [(row.provider, row.commissioner, row.category.value, row.line, row.element) for row in contract_map(
+        _contracts())]
     assert rows == [
         ("RTH", "AAA", "acute", "RTH Oxford University Hospitals: contract", "contract"),
         ("RTH", "AAA", "acute", "RTH drugs and devices outside tariff", "drugs and devices outside tariff"),
@@ -561,6 +540,5 @@ def test_contract_value_after_rules_is_the_plan_and_priced_activity_under_the_co
     assert actual == (101_756_250, 103_781_250, 103_268_750, *(103_781_250,) * 9)
     # Without rules the value is the tariff value.
     assert _after_rules(Contract("RTH", "AAA", FinancialYear(2025), plan), priced, readmitted) == (
-        (PLAN_MONTH,) * 12,
-        (PRICED_MONTH,) * 12,
+        (PLAN_MONTH,) * 12, (PRICED_MONTH,) * 12
     )

@@ -141,11 +141,7 @@ def test_build_script_runs_the_published_commands(tmp_path: Path) -> None:
     environment = {**os.environ, "OUTTURN": str(outturn), "OUTTURN_REFERENCE_DIR": str(tmp_path)}
     result = subprocess.run(
         ["bash", str(EXAMPLES / "build.sh"), str(EXAMPLES / "ccg-recovery-2013-14"), str(tmp_path / "ws")],
-        capture_output=True,
-        text=True,
-        env=environment,
-        check=False,
-        timeout=120,
+        capture_output=True, text=True, env=environment, check=False, timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert "£8.6m deficit" in result.stdout

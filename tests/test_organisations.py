@@ -412,14 +412,8 @@ def test_load_reference_fills_the_store_and_lists_an_icbs_sub_icb_locations(
     assert runner.invoke(app, ["init", workspace, "--reference-dir", str(reference_dir)]).exit_code == 0
     loaded = runner.invoke(app, ["-w", workspace, "orgs", "load-reference", "--format", "json"])
     assert loaded.exit_code == 0, loaded.output
-    assert json.loads(loaded.stdout) == {
-        "region": 7,
-        "icb": 42,
-        "sub_icb": 106,
-        "pcn": 1255,
-        "practice": 6554,
-        "provider": 218,
-    }
+    assert json.loads(loaded.stdout) == {"region": 7, "icb": 42, "sub_icb": 106, "pcn": 1255, "practice": 6554,
+                                         "provider": 218}
     listed = runner.invoke(app, ["-w", workspace, "orgs", "list", "--under", "QU9", "--kind", "sub_icb", "-f", "json"])
     assert listed.exit_code == 0, listed.output
     assert sorted(org["code"] for org in json.loads(listed.stdout)) == ["10Q", "14Y", "15A"]

@@ -216,6 +216,7 @@ def test_short_stay_test_is_part_of_the_tariff_lookup(backend: Backend) -> None:
     assert got == [case[1:] for case in cases]
 
 
+
 # --- integer keys stored at import ----------------------------------------------------------------------------
 
 
@@ -422,43 +423,22 @@ def test_contract_actuals_agree_on_duckdb_and_spark() -> None:
         pytest.skip("Spark needs a Java runtime (java not on PATH)")
     from outturn.engine import contracts as contract_engine
 
-    spells = [
-        spell(n, hrg, method, los, 50, provider)
-        for n, (hrg, method, los, provider) in enumerate(
-            [
-                ("AA22C", "non_elective", 120, "P1"),
-                ("XX01A", "elective", 9, "P2"),
-                ("XX01A", "day_case", 0, "P2"),
-                ("ZZ99Z", "elective", 2, "P2"),
-                ("AA22C", "non_elective", 1, "P2"),
-            ]
-            * 3
-        )
-    ]
+    spells = [spell(n, hrg, method, los, 50, provider) for n, (hrg, method, los, provider) in enumerate(
+        [("AA22C", "non_elective", 120, "P1"), ("XX01A", "elective", 9, "P2"), ("XX01A", "day_case", 0, "P2"),
+         ("ZZ99Z", "elective", 2, "P2"), ("AA22C", "non_elective", 1, "P2")] * 3)]
     local = [("P2", "00A", "day_case", "", 55_500), ("P2", "00A", "elective", "XX01A", 90_000)]
 
     def actuals(backend: Backend) -> list[dict[str, Any]]:
         empty_op = backend.table(arrow([], OP_SCHEMA))
         empty_ae = backend.table(arrow([], AE_SCHEMA))
-        apc = pricing.price_apc(
-            backend.table(arrow(spells, APC_SCHEMA)),
-            backend.table(arrow(TARIFF_APC, TARIFF_APC_SCHEMA)),
-            backend.table(arrow(MFF, MFF_SCHEMA)),
-            year=YEAR,
-        )
-        op = pricing.price_op(
-            empty_op,
-            backend.table(arrow(TARIFF_OP, TARIFF_OP_SCHEMA)),
-            backend.table(arrow(TARIFF_APC, TARIFF_APC_SCHEMA)),
-            backend.table(arrow(MFF, MFF_SCHEMA)),
-            year=YEAR,
-        )
-        ae = pricing.price_ae(
-            empty_ae,
-            backend.table(arrow(TARIFF_AE, TARIFF_AE_SCHEMA)),
-            backend.table(arrow(MFF, MFF_SCHEMA)),
-            year=YEAR,
-        )
+        apc = pricing.price_apc(backend.table(arrow(spells, APC_SCHEMA)),
+                                backend.table(arrow(TARIFF_APC, TARIFF_APC_SCHEMA)),
+                                backend.table(arrow(MFF, MFF_SCHEMA)), year=YEAR)
+        op = pricing.price_op(empty_op, backend.table(arrow(TARIFF_OP, TARIFF_OP_SCHEMA)),
+                              backend.table(arrow(TARIFF_APC, TARIFF_APC_SCHEMA)),
+                              backend.table(arrow(MFF, MFF_SCHEMA)), year=YEAR)
+        ae = pricing.price_ae(empty_ae, backend.table(arrow(TARIFF_AE, TARIFF_AE_SCHEMA)),
+                              backend.table(arrow(MFF, MFF_SCHEMA)), year=YEAR)
         units = contract_engine.apply_local_prices(
             contract_engine.contract_units(apc, op, ae),
             backend.table(arrow(local, contract_engine.LOCAL_PRICE_SCHEMA)),
@@ -471,7 +451,6 @@ def test_contract_actuals_agree_on_duckdb_and_spark() -> None:
     finally:
         duck.close()
     assert on_duckdb == on_spark
-
     def total(pod: str, field: str) -> int:
         return sum(row[field] for row in on_duckdb if row["point_of_delivery"] == pod)
 

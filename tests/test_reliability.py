@@ -105,12 +105,7 @@ def _write_inputs(root: Path) -> dict[str, list[str]]:
         "risks": ["risks", "import", str(root / "risks.csv")],
         "organisations": ["orgs", "import", str(root / "orgs.csv")],
         "contracts": [
-            "contracts",
-            "import",
-            str(root / "contract.csv"),
-            "--rules",
-            str(root / "contract-rules.csv"),
-            "--replace",
+            "contracts", "import", str(root / "contract.csv"), "--rules", str(root / "contract-rules.csv"), "--replace"
         ],
         "savings": ["savings", "import", str(workbook)],
         "activity": ["contracts", "activity", str(root / "apc.csv"), "--kind", "apc", "--replace"],

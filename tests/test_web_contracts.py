@@ -128,7 +128,7 @@ def test_provider_page_shows_the_payment_rules(shared_client: TestClient, shared
     root = shared_workspace.settings.reference_dir
     assert root is not None
     rules = root / "rules.csv"
-    rules.write_text('provider,commissioner,year,rule,value\nRXX,01A,2025/26,fixed,"£120,000"\n', encoding="utf-8")
+    rules.write_text("provider,commissioner,year,rule,value\nRXX,01A,2025/26,fixed,\"£120,000\"\n", encoding="utf-8")
     import_contracts(shared_workspace, root / "contract.csv", rules=rules, replace=True)
     sign_in(shared_client, "bob")
     document = shared_client.get("/api/contracts/RXX?as_at=2025-09").json()[0]
