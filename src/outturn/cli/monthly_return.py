@@ -9,7 +9,7 @@ import typer
 
 from outturn.cli._common import console, emit, workspace_from
 from outturn.cli.command import command
-from outturn.cli.options import MethodOption, OrgOption, OutputFormat
+from outturn.cli.options import AsAtOption, MethodOption, OrgOption, OutputFormat
 from outturn.domain.money import format_thousands
 from outturn.services.monthly_return import ReturnRequest, write_monthly_return
 
@@ -28,8 +28,8 @@ def render_return(document: dict[str, Any], out: Path) -> None:
 @command()
 def monthly_return(
     ctx: typer.Context,
-    as_at: Annotated[str, typer.Option("--as-at", help="Month of the return, YYYY-MM")],
     out: Annotated[Path, typer.Option(dir_okay=False, help="The workbook to write (.xlsx)")],
+    as_at: AsAtOption = None,
     org: OrgOption = None,
     method: MethodOption = None,
     fmt: OutputFormat = OutputFormat.TABLE,
