@@ -28,7 +28,7 @@ from outturn.services.monthly_return import ReturnRequest, monthly_return, retur
 from outturn.services.position import PositionError
 from outturn.services.workspace import Workspace
 from test_pack import pence_columns, tables
-from web_helpers import web_workspace
+from web_helpers import build_workspace, web_workspace
 
 __all__ = ["web_workspace"]
 BUILT = datetime(2025, 12, 3, 9, 30, tzinfo=UTC)
@@ -280,3 +280,19 @@ def test_an_unknown_organisation_or_a_month_the_ledger_does_not_report_is_refuse
     )
     assert result.exit_code == 2 and "no ledger actuals for 01A in M07" in result.output
     assert not out.exists()  # nothing written
+
+
+def test_the_return_and_its_refusal_on_either_store(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The small workspace built on SQLite and on PostgreSQL: the same hand-worked deficit, the same refusal."""
+    monkeypatch.delenv("OUTTURN_REFERENCE_DIR", raising=False)
+    workspace = build_workspace(tmp_path, store_url)
+    try:
+        document = monthly_return(workspace, ReturnRequest("01A", "2025-09", "run-rate"))
+        underlying = {row["field"]: row["pence"] for row in document["underlying"]["rows"]}
+        assert underlying["underlying_surplus_pence"] == underlying["exit_run_rate_surplus_pence"] == -2 * MILLION // 10
+        with pytest.raises(BadInput, match="no ledger actuals for 01A in M07"):
+            monthly_return(workspace, ReturnRequest("01A", "2025-10"))
+    finally:
+        workspace.close()
