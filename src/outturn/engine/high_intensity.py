@@ -34,7 +34,17 @@ AE = "ae"
 NON_ELECTIVE = "non_elective"
 PLANNED = "planned"
 
-EVENT_COLUMNS = ("patient_key", "patient_id", "event_id", "practice", "age", "activity", "event_date", "month", "value_pence")
+EVENT_COLUMNS = (
+    "patient_key",
+    "patient_id",
+    "event_id",
+    "practice",
+    "age",
+    "activity",
+    "event_date",
+    "month",
+    "value_pence",
+)
 
 
 def _month(day: ir.DateValue) -> ir.IntegerValue:
