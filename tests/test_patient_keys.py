@@ -5,6 +5,7 @@ stored keys (numbered in any order) as on activity keyed on read by its id, chec
 from __future__ import annotations
 
 import random
+import shutil
 from typing import Any
 
 import pyarrow as pa
@@ -115,3 +116,13 @@ def test_an_import_stores_each_patients_key_from_one_dictionary(shared_workspace
             seen.add(row["patient_id"])
     # the web fixture's patients: p0-p11 admitted (A&E's r0-r1 imported apart, into the same dictionary)
     assert {f"p{n}" for n in range(12)} | {"r0", "r1"} <= seen == set(key_of)
+
+
+@pytest.mark.slow  # Spark stages on the shared 2-core machine: run with -m slow
+def test_spark_gives_duckdbs_answers_on_stored_keys(duck: Backend) -> None:
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs a Java runtime (java not on PATH)")
+    keyed_ae, keyed_apc = keyed_tables(*random_activity(2), seed=2)
+    spark = Backend("pyspark")
+    on_spark = stored_answers(spark, keyed_ae, keyed_apc, limits_of(2))
+    assert on_spark == stored_answers(duck, keyed_ae, keyed_apc, limits_of(2))
