@@ -32,6 +32,14 @@ KEYED_COLUMNS: Mapping[ActivityKind, tuple[str, ...]] = MappingProxyType(
 )
 
 
+# The integer patient key stored with the activity the high-intensity-user flags read (``engine.high_intensity``),
+# from the workspace's patient dictionary (``patient_id``, ``patient_key``): a key for each pseudonymised id, kept for
+# good, so A&E and admitted care imported apart agree. A null id has a null key.
+PATIENT_KEY = "patient_key"
+PATIENT_KEYED_KINDS = frozenset({ActivityKind.AE, ActivityKind.APC})
+PATIENT_SCHEMA: Mapping[str, str] = MappingProxyType({"patient_id": "string", PATIENT_KEY: "int64"})
+
+
 APC_METHODS = (AdmissionMethod.ELECTIVE, AdmissionMethod.DAY_CASE, AdmissionMethod.NON_ELECTIVE)
 
 # The columns tested per row against a few fixed values, each also stored at import as ``<column>_key``: the

@@ -7,6 +7,10 @@ price (0 where the row could not be priced; ``unpriced_events`` counts them). Th
 ``domain/high_intensity.py``; months are month indexes (``year * 12 + month - 1``).
 
 Ties are broken by the event's date, then its activity, then its id, so every backend picks the same row.
+
+Patients are grouped and joined on ``patient_key``: the integer stored with the activity at import
+(``ingest.activity_keys``), or, for activity imported before keys were stored, the ``patient_id`` itself (keyed on
+read). Hashing a national year's text ids was most of the work; the id is looked up only for the patients listed.
 """
 
 from __future__ import annotations
@@ -24,12 +28,23 @@ from outturn.domain.high_intensity import (
     WINDOW_MONTHS,
     Thresholds,
 )
+from outturn.engine.codes import PATIENT_KEY
 
 AE = "ae"
 NON_ELECTIVE = "non_elective"
 PLANNED = "planned"
 
-EVENT_COLUMNS = ("patient_id", "event_id", "practice", "age", "activity", "event_date", "month", "value_pence")
+EVENT_COLUMNS = (
+    "patient_key",
+    "patient_id",
+    "event_id",
+    "practice",
+    "age",
+    "activity",
+    "event_date",
+    "month",
+    "value_pence",
+)
 
 
 def _month(day: ir.DateValue) -> ir.IntegerValue:
@@ -40,10 +55,19 @@ def _count(condition: ir.BooleanValue) -> ir.IntegerValue:
     return ibis.ifelse(condition, 1, 0).sum().cast("int64")
 
 
+def _patient_keyed(ae: ir.Table, apc: ir.Table) -> tuple[ir.Table, ir.Table]:
+    """Both tables with a ``patient_key``: the stored one where both hold it, else the patient id itself."""
+    if PATIENT_KEY in ae.columns and PATIENT_KEY in apc.columns:
+        return ae, apc
+    return ae.mutate(patient_key=ae.patient_id), apc.mutate(patient_key=apc.patient_id)
+
+
 def patient_events(ae: ir.Table, apc: ir.Table) -> ir.Table:
     """One row per A&E attendance and admitted spell with a patient id: ``EVENT_COLUMNS`` plus ``priced``."""
-    attendances = ae.filter(ae.patient_id.notnull())
+    ae, apc = _patient_keyed(ae, apc)
+    attendances = ae.filter(ae.patient_key.notnull())
     attendances = attendances.select(
+        patient_key=attendances.patient_key,
         patient_id=attendances.patient_id,
         event_id=attendances.attendance_id,
         practice=attendances.practice,
@@ -54,8 +78,9 @@ def patient_events(ae: ir.Table, apc: ir.Table) -> ir.Table:
         value_pence=attendances.price_pence.coalesce(0).cast("int64"),
         priced=attendances.price_pence.notnull(),
     )
-    spells = apc.filter(apc.patient_id.notnull())
+    spells = apc.filter(apc.patient_key.notnull())
     spells = spells.select(
+        patient_key=spells.patient_key,
         patient_id=spells.patient_id,
         event_id=spells.spell_id,
         practice=spells.practice,
@@ -74,13 +99,13 @@ def patient_events(ae: ir.Table, apc: ir.Table) -> ir.Table:
 def _reaching(events: ir.Table, thresholds: Thresholds) -> ir.Table:
     """The events of the patients with enough A&E attendances or non-elective admissions in ``events`` to reach a
     threshold: a cheap count that spares the windows (sorts) the events of everyone else (most patients)."""
-    counts = events.group_by("patient_id").aggregate(
+    counts = events.group_by(PATIENT_KEY).aggregate(
         _ae=_count(events.activity == AE), _non_elective=_count(events.activity == NON_ELECTIVE)
     )
     enough = counts.filter(
         (counts._ae >= thresholds.ae_attendances) | (counts._non_elective >= thresholds.non_elective_admissions)
     )
-    return events.semi_join(enough.select("patient_id"), "patient_id")
+    return events.semi_join(enough.select(PATIENT_KEY), PATIENT_KEY)
 
 
 def flagged_patients(events: ir.Table, as_at_month: int, thresholds: Thresholds) -> ir.Table:
@@ -91,10 +116,10 @@ def flagged_patients(events: ir.Table, as_at_month: int, thresholds: Thresholds)
     window = events.filter((events.month >= as_at_month - WINDOW_MONTHS + 1) & (events.month <= as_at_month))
     window = _reaching(window, thresholds).view()
     nth = ibis.row_number().over(
-        group_by=[window.patient_id, window.activity], order_by=[window.event_date, window.event_id]
+        group_by=[window.patient_key, window.activity], order_by=[window.event_date, window.event_id]
     )
     latest = ibis.row_number().over(
-        group_by=window.patient_id,
+        group_by=window.patient_key,
         order_by=[ibis.desc(window.event_date), ibis.desc(window.activity), ibis.desc(window.event_id)],
     )
     ranked = window.mutate(_nth=nth, _latest=latest)
@@ -105,7 +130,7 @@ def flagged_patients(events: ir.Table, as_at_month: int, thresholds: Thresholds)
         # a sortable key: the date, then the activity, so the earlier qualifying event wins and ties agree
         _qualifying=ibis.ifelse(reaches, ranked.event_date.cast("string") + ranked.activity, ibis.null("string"))
     )
-    per_patient = ranked.group_by("patient_id").aggregate(
+    per_patient = ranked.group_by(PATIENT_KEY).aggregate(
         ae_attendances=_count(ranked.activity == AE),
         non_elective_admissions=_count(ranked.activity == NON_ELECTIVE),
         planned_admissions=_count(ranked.activity == PLANNED),
@@ -114,8 +139,8 @@ def flagged_patients(events: ir.Table, as_at_month: int, thresholds: Thresholds)
         _qualifying=ranked._qualifying.min(),
     )
     flagged = per_patient.filter(per_patient._qualifying.notnull())
-    last = ranked.filter(ranked._latest == 0).select("patient_id", "practice", "age")
-    joined = flagged.join(last, "patient_id")
+    last = ranked.filter(ranked._latest == 0).select(PATIENT_KEY, "patient_id", "practice", "age")
+    joined = flagged.join(last, PATIENT_KEY)
     return joined.select(
         "patient_id",
         "practice",
@@ -138,7 +163,7 @@ def first_flags(events: ir.Table, thresholds: Thresholds) -> ir.Table:
     before its month; the first month a patient is flagged is the month of their first qualifying event."""
     unplanned = _reaching(events.filter(events.activity.isin([AE, NON_ELECTIVE])), thresholds)
     order = ibis.window(
-        group_by=[unplanned.patient_id, unplanned.activity], order_by=[unplanned.event_date, unplanned.event_id]
+        group_by=[unplanned.patient_key, unplanned.activity], order_by=[unplanned.event_date, unplanned.event_id]
     )
     back = ibis.ifelse(
         unplanned.activity == AE,
@@ -148,8 +173,13 @@ def first_flags(events: ir.Table, thresholds: Thresholds) -> ir.Table:
     marked = unplanned.mutate(_back=back)
     qualifying = marked.filter(marked._back.notnull() & (marked._back >= marked.month - (WINDOW_MONTHS - 1)))
     keyed = qualifying.mutate(_key=qualifying.event_date.cast("string") + qualifying.activity)
-    first = keyed.group_by("patient_id").aggregate(_key=keyed._key.min(), flag_month=keyed.month.min())
+    first = keyed.group_by(PATIENT_KEY).aggregate(
+        patient_id=keyed.patient_id.max(),  # one id per key
+        _key=keyed._key.min(),
+        flag_month=keyed.month.min(),
+    )
     return first.select(
+        PATIENT_KEY,
         "patient_id",
         "flag_month",
         qualifying_date=first._key.substr(0, 10).cast("date"),
@@ -170,46 +200,48 @@ def cohort_strata(
     ending with F, by age band (age on the latest event of those months) and prior unplanned events (capped):
     patients, and the A&E attendances, non-elective admissions and value before (F-11..F) and after (F+1..F+12).
 
-    ``first`` is ``first_flags(events, thresholds)``. The events are summed to one row per patient and month
-    once, and only the months within reach of a cohort's windows are carried. First the (patient, cohort) pairs
-    with enough prior unplanned events, from the carried months with any of the patients with enough unplanned
-    events in the whole data to reach the floor, each joined to the cohorts whose before window holds it by an equal
-    month (a small table of (cohort, month) pairs, not a range join); then the full sums for those pairs only."""
-    per_month = events.group_by(["patient_id", "month"]).aggregate(
-        ae=_count(events.activity == AE),
-        non_elective=_count(events.activity == NON_ELECTIVE),
-        value_pence=events.value_pence.sum().cast("int64"),
-        age=events.age.max(),
-    )
-    per_month = per_month.mutate(unplanned=per_month.ae + per_month.non_elective)
-    pool = per_month.group_by("patient_id").aggregate(total=per_month.unplanned.sum())
-    pool = pool.filter(pool.total >= thresholds.lowest).select("patient_id")
+    ``first`` is ``first_flags(events, thresholds)``. Only the patients with enough unplanned events in the whole
+    data to reach the floor can be in a cohort or its comparison: their events within reach of a cohort's windows
+    are summed to one row per patient and month (a cheap count on the integer key spares the sums most patients).
+    First the (patient, cohort) pairs with enough prior unplanned events, each month joined to the cohorts whose
+    before window holds it by an equal month (a small table of (cohort, month) pairs, not a range join); then the
+    full sums for those pairs only."""
+    unplanned_events = events.filter(events.activity != PLANNED)
+    pool = unplanned_events.group_by(PATIENT_KEY).aggregate(total=unplanned_events.count())
+    pool = pool.filter(pool.total >= thresholds.lowest).select(PATIENT_KEY)
     low, high = cohort_months
-    within = (per_month.month >= low - (WINDOW_MONTHS - 1)) & (per_month.month <= high + WINDOW_MONTHS)
-    carried = per_month.filter(within)
-    months = per_month.select(cohort_month=per_month.month).distinct()
+    within = (events.month >= low - (WINDOW_MONTHS - 1)) & (events.month <= high + WINDOW_MONTHS)
+    pooled = events.filter(within).semi_join(pool, PATIENT_KEY)
+    carried = pooled.group_by([PATIENT_KEY, "month"]).aggregate(
+        ae=_count(pooled.activity == AE),
+        non_elective=_count(pooled.activity == NON_ELECTIVE),
+        value_pence=pooled.value_pence.sum().cast("int64"),
+        age=pooled.age.max(),
+    )
+    carried = carried.mutate(unplanned=carried.ae + carried.non_elective)
+    months = events.select(cohort_month=events.month).distinct()
     months = months.filter((months.cohort_month >= low) & (months.cohort_month <= high))
     # each cohort month with the 12 months of its before window: month = cohort_month - back
     windows = ibis.union(
         *(months.select("cohort_month", before_month=months.cohort_month - back) for back in range(WINDOW_MONTHS))
     )
-    unplanned = carried.filter(carried.unplanned > 0).semi_join(pool, "patient_id")
+    unplanned = carried.filter(carried.unplanned > 0)
     before_only = unplanned.join(windows, unplanned.month == windows.before_month)
-    pairs = before_only.group_by(["patient_id", "cohort_month"]).aggregate(prior=before_only.unplanned.sum())
+    pairs = before_only.group_by([PATIENT_KEY, "cohort_month"]).aggregate(prior=before_only.unplanned.sum())
     pairs = pairs.filter(pairs.prior >= thresholds.lowest)
-    pairs = pairs.select(pair_patient=pairs.patient_id, pair_month=pairs.cohort_month, prior=pairs.prior)
+    pairs = pairs.select(pair_patient=pairs.patient_key, pair_month=pairs.cohort_month, prior=pairs.prior)
     # the pairs' patients are in the pool: the join needs no second pass over it
     spread = carried.join(
         pairs,
         [
-            carried.patient_id == pairs.pair_patient,
+            carried.patient_key == pairs.pair_patient,
             carried.month >= pairs.pair_month - (WINDOW_MONTHS - 1),
             carried.month <= pairs.pair_month + WINDOW_MONTHS,
         ],
     )
     before = spread.month <= spread.pair_month
     zero = ibis.literal(0, "int64")
-    per_patient = spread.group_by(["patient_id", spread.pair_month.name("cohort_month")]).aggregate(
+    per_patient = spread.group_by([PATIENT_KEY, spread.pair_month.name("cohort_month")]).aggregate(
         prior=spread.prior.max(),  # one value per pair: an aggregate, not a third key to hash
         before_ae_attendances=ibis.ifelse(before, spread.ae, zero).sum(),
         before_non_elective_admissions=ibis.ifelse(before, spread.non_elective, zero).sum(),
@@ -219,8 +251,8 @@ def cohort_strata(
         after_value_pence=ibis.ifelse(before, zero, spread.value_pence).sum(),
         _age_key=ibis.ifelse(before, spread.month * 1000 + spread.age, ibis.null("int64")).max(),
     )
-    flags = first.select(flag_patient=first.patient_id, flag_month=first.flag_month)
-    joined = per_patient.left_join(flags, per_patient.patient_id == flags.flag_patient)
+    flags = first.select(flag_patient=first.patient_key, flag_month=first.flag_month)
+    joined = per_patient.left_join(flags, per_patient.patient_key == flags.flag_patient)
     group = ibis.cases(
         (joined.flag_month == joined.cohort_month, FLAGGED),
         (joined.flag_month.isnull() | (joined.flag_month > joined.cohort_month), COMPARISON),

@@ -154,7 +154,8 @@ def high_intensity_users(
     timeliness: tuple[Timeliness, ...] = ()
     cohorts: tuple[CohortComparison, ...] = ()
     if not flags_only:
-        first = engine.first_flags(events, thresholds)
+        # worked out once and held: the timeliness and the comparison both read it
+        first = backend.table(backend.to_arrow(engine.first_flags(events, thresholds)))
         strata = backend.to_rows(engine.cohort_strata(events, first, (first_month, month - 1), thresholds))
         timeliness = tuple(row for row in _timeliness(workspace, first, arrived) if row.cohort_month <= month)
         cohorts = tuple(compare_cohorts((stratum_from_row(row) for row in strata), first_month, last_month))

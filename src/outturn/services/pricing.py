@@ -19,11 +19,11 @@ from outturn.domain.periods import FinancialYear
 from outturn.engine import contracts as contract_engine
 from outturn.engine import pricing
 from outturn.engine.backends import Backend, memtable
-from outturn.engine.codes import KEYED_COLUMNS, key_columns
+from outturn.engine.codes import KEYED_COLUMNS, PATIENT_KEY, PATIENT_KEYED_KINDS, key_columns
 from outturn.ingest import activity_keys
 from outturn.ingest.activity import read_activity
 from outturn.ingest.activity_checks import Expected, plausible_dates
-from outturn.ingest.activity_keys import no_codes
+from outturn.ingest.activity_keys import no_codes, no_patients
 from outturn.ingest.tariff import Tariff, available_years, load_tariff
 from outturn.services import imports
 from outturn.services.workspace import Workspace
@@ -33,6 +33,8 @@ from outturn.store import contracts_repository, repository
 ACTIVITY_TABLES = {kind: f"activity_{kind.value}" for kind in ActivityKind}
 # The code dictionary of the keys stored with the activity (``engine.codes``), extended by every activity import.
 CODES_TABLE = "activity_codes"
+# The patient dictionary of the ``patient_key`` stored with A&E and admitted care (``engine.codes``), likewise.
+PATIENTS_TABLE = "activity_patients"
 
 
 def _reference_dir(workspace: Workspace | None, reference_dir: Path | None) -> Path:
@@ -199,9 +201,13 @@ def store_activity(
     )
     codes = activity_keys.extended_codes(_stored_codes(workspace), table, KEYED_COLUMNS[kind])
     keyed = activity_keys.with_stored_indexes(activity_keys.with_stored_keys(table, codes, KEYED_COLUMNS[kind]), kind)
+    tables = {name: keyed, CODES_TABLE: codes}
+    if kind in PATIENT_KEYED_KINDS:
+        patients = activity_keys.extended_patients(_stored_patients(workspace), table)
+        tables |= {name: activity_keys.with_patient_keys(keyed, patients), PATIENTS_TABLE: patients}
     imports.store_warehouse_import(
         workspace,
-        {name: keyed, CODES_TABLE: codes},
+        tables,
         log_kind,
         path,
         sha256,
@@ -217,11 +223,19 @@ def _stored_codes(workspace: Workspace) -> pa.Table:
     return backend.to_arrow(backend.stored_table(CODES_TABLE)) if backend.has_table(CODES_TABLE) else no_codes()
 
 
+def _stored_patients(workspace: Workspace) -> pa.Table:
+    backend = workspace.backend
+    if backend.has_table(PATIENTS_TABLE):
+        return backend.to_arrow(backend.stored_table(PATIENTS_TABLE))
+    return no_patients()
+
+
 def stored_activity(workspace: Workspace, kind: ActivityKind) -> ir.Table:
     name = ACTIVITY_TABLES[kind]
     if workspace.backend.has_table(name):
         return workspace.backend.stored_table(name)
-    return memtable([], SCHEMAS[kind])  # no activity of this kind loaded yet
+    keys = {PATIENT_KEY: "int64"} if kind in PATIENT_KEYED_KINDS else {}
+    return memtable([], {**SCHEMAS[kind], **keys})  # no activity of this kind loaded yet: keyed as an import keys
 
 
 def contract_tariff(workspace: Workspace, year: FinancialYear) -> Tariff:
