@@ -22,7 +22,8 @@ from outturn.domain.errors import OutturnError
 from outturn.domain.money import format_pounds
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.problems import ProblemsError
-from outturn.services.imports import ImportRefused
+from outturn.reports.imports import import_document
+from outturn.services.imports import ImportRefused, ImportSummary
 from outturn.services.savings import MonthNotClosed
 from outturn.services.workspace import Workspace, open_workspace
 
@@ -54,6 +55,19 @@ def emit(fmt: OutputFormat, document: Any, render: Callable[[], None]) -> None:
         sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
     else:
         render()
+
+
+def emit_import_summary(fmt: OutputFormat, summary: ImportSummary) -> None:
+    """An import's summary: ``import_document`` as JSON, else one line saying what was imported (and replaced)."""
+
+    def render() -> None:
+        console.print(
+            f"imported {summary.rows} {summary.kind} row(s) from {summary.source}"
+            + (f", replacing {summary.replaced_rows} stored row(s)" if summary.replaced_rows else ""),
+            highlight=False,
+        )
+
+    emit(fmt, import_document(summary), render)
 
 
 Row = dict[str, Any]

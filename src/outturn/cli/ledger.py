@@ -9,9 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from outturn.cli._common import console, current_user, emit, workspace_from
+from outturn.cli._common import console, current_user, emit, emit_import_summary, workspace_from
 from outturn.cli.command import command
-from outturn.cli.data import _emit_summary
 from outturn.cli.options import AsAtOption, OrgOption, OutputFormat, ReplaceOption
 from outturn.domain.errors import BadInput
 from outturn.domain.money import format_thousands
@@ -80,7 +79,7 @@ def ledger_import(
             summary = imports.import_ledger(
                 opened, file, sheet=sheet, header_row=header_row, replace=replace, who=current_user()
             )
-        _emit_summary(fmt, summary)
+        emit_import_summary(fmt, summary)
 
 
 @command()

@@ -9,9 +9,17 @@ from typing import Annotated, Any
 
 import typer
 
-from outturn.cli._common import cell, console, current_user, emit, emit_rows, pounds_cell, workspace_from
+from outturn.cli._common import (
+    cell,
+    console,
+    current_user,
+    emit,
+    emit_import_summary,
+    emit_rows,
+    pounds_cell,
+    workspace_from,
+)
 from outturn.cli.command import command
-from outturn.cli.data import _emit_summary
 from outturn.cli.options import OrgUnderOption, OutputFormat, YearCodeOption
 from outturn.domain.money import format_pounds
 from outturn.reports.planning import bridge_document, programme_rollup_document, targets_document
@@ -67,7 +75,7 @@ def plan_import_assumptions(ctx: typer.Context, file: FileArgument, fmt: OutputF
     """Import the planning bridge's assumptions (org_code, year, assumption, amount[, description, recurrent]),
     replacing those stored for each organisation and year in the file."""
     with workspace_from(ctx) as opened:
-        _emit_summary(fmt, planning.import_plan_assumptions(opened, file, who=current_user()))
+        emit_import_summary(fmt, planning.import_plan_assumptions(opened, file, who=current_user()))
 
 
 @command()
