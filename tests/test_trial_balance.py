@@ -24,7 +24,7 @@ from outturn.domain.ledger import CostCategory, LedgerLine
 from outturn.domain.ledger_mapping import ANY, LedgerMapping, MappingRule, map_trial_balance, normalise_pattern
 from outturn.domain.periods import FinancialYear
 from outturn.domain.populations import PopulationTotals
-from outturn.domain.trial_balance import UNASSIGNED_HOLDER, BudgetHolderLine, LineKey, roll_up
+from outturn.domain.trial_balance import UNASSIGNED_HOLDER, BudgetHolderLine, TrialBalanceLineKey, roll_up
 from outturn.ingest.trial_balance import read_mapping, read_trial_balance
 from outturn.reports.position import position_document
 from outturn.services import users
@@ -99,8 +99,8 @@ def test_category_level_lines_are_keyed_by_category_and_subcategory_and_flagged_
 ) -> None:
     report = budget_holder_report(category_workspace)
     by_key = {line.key: line for line in report.lines}
-    acute = by_key[LineKey("01A", "acute", "Main provider")]
-    prescribing = by_key[LineKey("01A", "prescribing", "")]
+    acute = by_key[TrialBalanceLineKey("01A", "acute", "Main provider")]
+    prescribing = by_key[TrialBalanceLineKey("01A", "prescribing", "")]
     assert set(by_key) == {acute.key, prescribing.key}
     # Acute: YTD budget £200,000, actual £250,000, variance -£50,000 (not above £50,000);
     # forecast £250,000 / 2 x 12 = £1,500,000 against £1,200,000: -£300,000, 25% of budget: needs commentary.
@@ -219,7 +219,7 @@ def test_a_trial_balance_rolls_up_by_category_cost_centre_holder_and_organisatio
     # run-rate per line, YTD / 2 x 12; acute: (130,000 + 20,000) x 6 = 900,000, as the position forecasts it
     assert categories["acute"] == 900_000 * POUND == by_category[CostCategory.ACUTE].forecast_outturn_pence
 
-    line = {item.key: item for item in report.lines}[LineKey("01A", "100", "5110")]
+    line = {item.key: item for item in report.lines}[TrialBalanceLineKey("01A", "100", "5110")]
     assert (line.cost_centre_description, line.subjective_description) == (
         "Acute contracts",
         "Healthcare from NHS bodies",
@@ -233,9 +233,9 @@ def test_a_trial_balance_rolls_up_by_category_cost_centre_holder_and_organisatio
         ("300", ""),
     ]
     assert [item.key for item in budget_holder_report(tb_workspace, holder="j jones").lines] == [
-        LineKey("01A", "200", "5110"),
-        LineKey("01A", "300", "5800"),
-        LineKey("01A", "300", "5810"),
+        TrialBalanceLineKey("01A", "200", "5110"),
+        TrialBalanceLineKey("01A", "300", "5800"),
+        TrialBalanceLineKey("01A", "300", "5810"),
     ]
 
 
@@ -492,7 +492,7 @@ def _holder_line(number: int, figures: tuple[int, int, int, int]) -> BudgetHolde
     category = list(CostCategory)[number % len(CostCategory)]
     annual, ytd_budget, ytd_actual, forecast = figures
     return BudgetHolderLine(
-        key=LineKey(f"O{number % 3}", f"C{number % 5}", f"S{number}"),
+        key=TrialBalanceLineKey(f"O{number % 3}", f"C{number % 5}", f"S{number}"),
         cost_centre_description="",
         subjective_description="",
         category=category,

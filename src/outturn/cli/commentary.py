@@ -13,7 +13,7 @@ from outturn.cli.command import command
 from outturn.cli.options import AsAtOption, OrgCodeOption, OrgOption, OutputFormat
 from outturn.domain.money import format_pounds
 from outturn.services import commentary
-from outturn.services.commentary import LineKey
+from outturn.services.commentary import TrialBalanceLineKey
 
 HolderOption = Annotated[
     str | None, typer.Option(help="Only this budget holder's lines (the name as the ledger's mapping has it)")
@@ -30,8 +30,8 @@ VersionOption = Annotated[
 FileArgument = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .csv or .xlsx file")]
 
 
-def _key(org: str, cost_centre: str, subjective: str) -> LineKey:
-    return LineKey(org.strip().upper(), cost_centre.strip(), subjective.strip())
+def _key(org: str, cost_centre: str, subjective: str) -> TrialBalanceLineKey:
+    return TrialBalanceLineKey(org.strip().upper(), cost_centre.strip(), subjective.strip())
 
 
 def _short(text: str | None, width: int = 60) -> str:

@@ -1,7 +1,7 @@
 """A trial balance's lines (organisation x cost centre x subjective code) and the budget holders' view of them.
 
-A ledger line is known by its ``LineKey``: the organisation, the cost centre and the subjective (expense) code.
-A ledger imported at category level has neither; its lines are keyed by the category (as the cost centre) and the
+A ledger line is known by its ``TrialBalanceLineKey``: the organisation, the cost centre and the subjective (expense)
+code. A ledger imported at category level has neither; its lines are keyed by the category (as the cost centre) and the
 subcategory (as the subjective code), so every line of either kind has one key that commentary can hang on.
 
 A budget holder answers for the lines of their cost centres. A line needs commentary when its variance, year to
@@ -36,7 +36,7 @@ def commentary_threshold(
 
 
 @dataclass(frozen=True, order=True)
-class LineKey:
+class TrialBalanceLineKey:
     """One ledger line: organisation, cost centre, subjective code (category and subcategory for a
     category-level ledger; see ``for_category_line``)."""
 
@@ -47,7 +47,7 @@ class LineKey:
     @classmethod
     def for_line(
         cls, org_code: str, category: CostCategory, subcategory: str, cost_centre: str, subjective_code: str
-    ) -> LineKey:
+    ) -> TrialBalanceLineKey:
         """The key of a stored ledger line: its cost centre and subjective code where it has them (a trial
         balance's line), else its category and subcategory."""
         if cost_centre:
@@ -64,7 +64,7 @@ class BudgetHolderLine:
     """One line of a budget holder's report as at a month: year to date and forecast, and whether the line's
     variance needs commentary. Variances are budget less actual (or forecast): positive is an underspend."""
 
-    key: LineKey
+    key: TrialBalanceLineKey
     cost_centre_description: str
     subjective_description: str
     category: CostCategory

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from outturn.domain.commentary import clean_text
 from outturn.domain.periods import FinancialYear
 from outturn.domain.problems import Problem
-from outturn.domain.trial_balance import LineKey
+from outturn.domain.trial_balance import TrialBalanceLineKey
 from outturn.ingest.tables import RowReader, organisation_parser, read_table
 
 REQUIRED_COLUMNS = ("org_code", "cost_centre", "subjective_code", "month", "commentary")
@@ -49,7 +49,7 @@ COLUMN_ALIASES = MappingProxyType(
 @dataclass(frozen=True)
 class CommentaryRow:
     row: int  # as a person sees it in the file
-    key: LineKey
+    key: TrialBalanceLineKey
     month: int
     text: str
 
@@ -87,7 +87,7 @@ def read_commentary(
     )
     rows: list[CommentaryRow] = []
     problems: list[Problem] = []
-    first_row_of: dict[tuple[LineKey, int], int] = {}
+    first_row_of: dict[tuple[TrialBalanceLineKey, int], int] = {}
     memo: dict[tuple[str, str], object] = {}
     for number, cells in table.rows:
         reader = RowReader(table, number, cells, memo)
@@ -95,7 +95,7 @@ def read_commentary(
         problems.extend(reader.problems)
         if reader.problems or org_code is None or month is None or text is None:
             continue
-        key = LineKey(org_code, reader.text("cost_centre"), reader.text("subjective_code"))
+        key = TrialBalanceLineKey(org_code, reader.text("cost_centre"), reader.text("subjective_code"))
         earlier = first_row_of.setdefault((key, month), number)
         if earlier != number:
             problems.append(table.problem(f"duplicate of row {earlier}: {key.label} M{month:02d}", number))

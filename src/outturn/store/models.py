@@ -290,8 +290,8 @@ class AuditRow(Base):
 
 
 class LineCommentaryRow(Base):
-    """A ledger line's commentary for a month (the line by its ``LineKey``); ``version`` rises with every change
-    (optimistic concurrency) and every change is written to the audit log (entity "commentary")."""
+    """A ledger line's commentary for a month (the line by its ``TrialBalanceLineKey``); ``version`` rises with every
+    change (optimistic concurrency) and every change is written to the audit log (entity "commentary")."""
 
     __tablename__ = "line_commentary"
     __table_args__ = (
