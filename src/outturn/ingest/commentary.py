@@ -18,7 +18,7 @@ from outturn.domain.commentary import clean_text
 from outturn.domain.periods import FinancialYear
 from outturn.domain.problems import Problem
 from outturn.domain.trial_balance import TrialBalanceLineKey
-from outturn.ingest.tables import RowReader, organisation_parser, read_table
+from outturn.ingest.tables import RowReader, earlier_row, organisation_parser, read_table
 
 REQUIRED_COLUMNS = ("org_code", "cost_centre", "subjective_code", "month", "commentary")
 OPTIONAL_COLUMNS = ("year",)
@@ -96,8 +96,8 @@ def read_commentary(
         if reader.problems or org_code is None or month is None or text is None:
             continue
         key = TrialBalanceLineKey(org_code, reader.text("cost_centre"), reader.text("subjective_code"))
-        earlier = first_row_of.setdefault((key, month), number)
-        if earlier != number:
+        earlier = earlier_row(first_row_of, (key, month), number)
+        if earlier is not None:
             problems.append(table.problem(f"duplicate of row {earlier}: {key.label} M{month:02d}", number))
             continue
         rows.append(CommentaryRow(number, key, month, text))

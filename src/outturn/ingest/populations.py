@@ -39,6 +39,7 @@ from outturn.ingest.tables import (
     RawTable,
     RowReader,
     canonical_name,
+    earlier_row,
     file_fault,
     non_negative_number,
     read_table,
@@ -253,8 +254,8 @@ def _quinary_row(reader: RowReader, practice: _QuinaryPractice) -> None:
     if extract is not None:
         practice.extract = max(extract, practice.extract or extract)
     key = (sex_text, band_text)
-    if practice.seen.setdefault(key, reader.number) != reader.number:
-        reader.fault(f"{sex_text} {band_text} already appears in row {practice.seen[key]}", "age_group_5")
+    if (earlier := earlier_row(practice.seen, key, reader.number)) is not None:
+        reader.fault(f"{sex_text} {band_text} already appears in row {earlier}", "age_group_5")
         return
     if patients is None:
         return
