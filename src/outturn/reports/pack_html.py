@@ -161,7 +161,7 @@ def _spc_words(result: SpcResult) -> str:
 
 def charts(pack: BoardPack, docs: PackDocuments) -> dict[str, Any]:
     """Every chart of the pack as inline SVG markup."""
-    head, risk = pack.headline, pack.risk
+    head, risk = pack.headline, docs.risk
     found: dict[str, Any] = {
         "waterfall": Markup(
             waterfall_svg(

@@ -483,8 +483,8 @@ def _scenarios(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
 
 
 def _risk(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
-    if pack.risk is not None:
-        risk = pack.risk
+    if docs.risk is not None:
+        risk = docs.risk
         sheet, row = new_sheet(book, "Risk", f"outturn risk simulate --trials {risk['trials']} --seed {risk['seed']}")
         fields = (
             *((LABELS_BY_FIELD[key], key) for key in SIMULATION_FIELDS),
