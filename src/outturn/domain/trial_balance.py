@@ -59,8 +59,26 @@ class TrialBalanceLineKey:
         return f"{self.org_code} {self.cost_centre} / {self.subjective_code}"
 
 
+class BudgetVariances:
+    """The two variances of budget figures, budget less actual (or forecast): positive is an underspend. One rule
+    for a line (``BudgetHolderLine``) and for lines summed (``LineTotals``), which declare the figures."""
+
+    annual_budget_pence: Pence
+    ytd_budget_pence: Pence
+    ytd_actual_pence: Pence
+    forecast_outturn_pence: Pence
+
+    @property
+    def ytd_variance_pence(self) -> Pence:
+        return self.ytd_budget_pence - self.ytd_actual_pence
+
+    @property
+    def forecast_variance_pence(self) -> Pence:
+        return self.annual_budget_pence - self.forecast_outturn_pence
+
+
 @dataclass(frozen=True)
-class BudgetHolderLine:
+class BudgetHolderLine(BudgetVariances):
     """One line of a budget holder's report as at a month: year to date and forecast, and whether the line's
     variance needs commentary. Variances are budget less actual (or forecast): positive is an underspend."""
 
@@ -77,14 +95,6 @@ class BudgetHolderLine:
     forecast_method: str
     needs_commentary: bool
 
-    @property
-    def ytd_variance_pence(self) -> Pence:
-        return self.ytd_budget_pence - self.ytd_actual_pence
-
-    @property
-    def forecast_variance_pence(self) -> Pence:
-        return self.annual_budget_pence - self.forecast_outturn_pence
-
 
 def needs_commentary(
     threshold: Threshold, ytd_budget: Pence, ytd_variance: Pence, annual_budget: Pence, forecast_variance: Pence
@@ -93,8 +103,9 @@ def needs_commentary(
     return threshold.flags(ytd_variance, ytd_budget) or threshold.flags(forecast_variance, annual_budget)
 
 
+# look-alike of BudgetHolderLine's figures: declarative, the same four budget figures summed over lines.
 @dataclass(frozen=True)
-class LineTotals:
+class LineTotals(BudgetVariances):
     """Some lines summed: one budget holder's, cost centre's, category's or organisation's (``name``)."""
 
     name: str
@@ -104,14 +115,6 @@ class LineTotals:
     ytd_budget_pence: Pence
     ytd_actual_pence: Pence
     forecast_outturn_pence: Pence
-
-    @property
-    def ytd_variance_pence(self) -> Pence:
-        return self.ytd_budget_pence - self.ytd_actual_pence
-
-    @property
-    def forecast_variance_pence(self) -> Pence:
-        return self.annual_budget_pence - self.forecast_outturn_pence
 
 
 def line_totals(name: str, lines: Sequence[BudgetHolderLine]) -> LineTotals:
