@@ -180,6 +180,10 @@ class Threshold:
             return True
         return Fraction(100 * abs(difference_pence), abs(contract_pence)) > self.percent
 
+    def describe(self, of: str) -> str:
+        """The rule in words: "above £250,000 and above 2% of ``of`` (both)"."""
+        return f"above £{self.pounds:,} and above {float(self.percent):g}% of {of} (both)"
+
 
 @dataclass(frozen=True)
 class Difference:

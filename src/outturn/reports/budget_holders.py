@@ -13,10 +13,8 @@ VARIANCE_CONVENTION = "Variance = budget less actual (or forecast): positive is 
 
 
 def commentary_rule(threshold: Threshold) -> str:
-    return (
-        f"A line needs commentary when its year-to-date or forecast variance is above £{threshold.pounds:,} and "
-        f"above {float(threshold.percent):g}% of the matching budget (both)."
-    )
+    rule = threshold.describe("the matching budget")
+    return f"A line needs commentary when its year-to-date or forecast variance is {rule}."
 
 
 def totals_document(totals: LineTotals) -> dict[str, Any]:

@@ -18,10 +18,8 @@ COLUMNS = ("Annual plan / budget", "Actual to date", "Forecast outturn")
 
 
 def flag_rule(threshold: Threshold) -> str:
-    return (
-        f"A difference is flagged when it is above £{threshold.pounds:,} and above "
-        f"{float(threshold.percent):g}% of the contract's figure (both)."
-    )
+    rule = threshold.describe("the contract's figure")
+    return f"A difference is flagged when it is {rule}."
 
 
 def figures_document(figures: Figures) -> dict[str, int]:
