@@ -73,16 +73,19 @@ def emit_import_summary(fmt: OutputFormat, summary: ImportSummary) -> None:
 Row = dict[str, Any]
 
 
+def print_plain(text: str) -> None:
+    """Print ``text`` as it is: no console markup read into it and no highlighting added."""
+    console.print(text, highlight=False, markup=False)
+
+
 def print_warnings(warnings: Sequence[object], *, label: str = "warning", limit: int | None = None) -> None:
     """Each warning on its own line as plain text (``warning: ...``): no console markup, so what a warning says is
     printed as written, never read as styling; past ``limit``, a count of the rest."""
     shown = warnings if limit is None else warnings[:limit]
     for warning in shown:
-        console.print(f"{label}: {warning}", highlight=False, markup=False)
+        print_plain(f"{label}: {warning}")
     if len(warnings) > len(shown):
-        console.print(
-            f"… and {len(warnings) - len(shown)} more {label}s (see --format json)", highlight=False, markup=False
-        )
+        print_plain(f"… and {len(warnings) - len(shown)} more {label}s (see --format json)")
 
 
 def cell(key: str) -> Callable[[Row], str]:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from outturn.cli._common import cell, console, current_user, emit, emit_rows, workspace_from
+from outturn.cli._common import cell, current_user, emit, emit_rows, print_plain, workspace_from
 from outturn.cli.command import command
 from outturn.cli.options import AsAtOption, OrgCodeOption, OrgOption, OutputFormat
 from outturn.domain.money import format_pounds
@@ -87,11 +87,9 @@ def commentary_list(
                 ("Last month's", cell("last_month")),
             ],
         )
-        console.print(
+        print_plain(
             f"{document['needing_commentary']} line(s) need commentary, {document['missing_commentary']} have none "
-            f"({document['as_at']})",
-            highlight=False,
-            markup=False,
+            f"({document['as_at']})"
         )
 
     emit(fmt, document, render)
@@ -124,11 +122,7 @@ def commentary_write(
     emit(
         fmt,
         document,
-        lambda: console.print(
-            f"commentary on {key.label} for {document['as_at']} saved (version {document['version']})",
-            highlight=False,
-            markup=False,
-        ),
+        lambda: print_plain(f"commentary on {key.label} for {document['as_at']} saved (version {document['version']})"),
     )
 
 
@@ -149,9 +143,7 @@ def commentary_import(
     emit(
         fmt,
         document,
-        lambda: console.print(
-            f"imported {document['rows']} commentary row(s) from {document['source']}", highlight=False, markup=False
-        ),
+        lambda: print_plain(f"imported {document['rows']} commentary row(s) from {document['source']}"),
     )
 
 

@@ -11,12 +11,12 @@ import typer
 
 from outturn.cli._common import (
     cell,
-    console,
     current_user,
     emit,
     emit_import_summary,
     emit_rows,
     pounds_cell,
+    print_plain,
     workspace_from,
 )
 from outturn.cli.command import command
@@ -31,20 +31,14 @@ YearsOption = Annotated[int, typer.Option("--years", min=1, max=5, help="Years o
 
 def _print_plan(plan: dict[str, Any]) -> None:
     for year in plan["years"]:
-        console.print(f"\n{plan['name']} ({plan['org_code']}) {year['year']}", highlight=False, markup=False)
+        print_plain(f"\n{plan['name']} ({plan['org_code']}) {year['year']}")
         for step in year["steps"]:
-            console.print(
-                f"  {step['label']:<45} {format_pounds(step['pence']):>16} {format_pounds(step['running_pence']):>16}",
-                highlight=False,
-                markup=False,
+            print_plain(
+                f"  {step['label']:<45} {format_pounds(step['pence']):>16} {format_pounds(step['running_pence']):>16}"
             )
         share = year["savings_requirement_share"]
         shown = f" ({Decimal(share) * 100:.2f}% of allocation)" if share is not None else ""
-        console.print(
-            f"  Savings requirement {format_pounds(year['savings_requirement_pence'])}{shown}",
-            highlight=False,
-            markup=False,
-        )
+        print_plain(f"  Savings requirement {format_pounds(year['savings_requirement_pence'])}{shown}")
 
 
 @command()

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from outturn.cli._common import cell, console, emit, emit_rows, pounds_cell, print_warnings, workspace_from
+from outturn.cli._common import cell, console, emit, emit_rows, pounds_cell, print_plain, print_warnings, workspace_from
 from outturn.cli.command import command
 from outturn.cli.options import OutputFormat
 from outturn.domain.budgets import IncentiveTerms
@@ -211,7 +211,7 @@ def budgets_indicative(
             ],
         )
         if any(line["spend_pence"] is not None for line in lines):
-            console.print(VARIANCE_CONVENTION, highlight=False, markup=False)
+            print_plain(VARIANCE_CONVENTION)
         print_warnings(result.warnings)
 
     emit(fmt, document, render)
