@@ -57,6 +57,7 @@ def _commentary_row(line: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# look-alike of challenges_list's render (cli/challenges.py): declarative, each command's table and line.
 @command()
 def commentary_list(
     ctx: typer.Context,

@@ -18,6 +18,7 @@ from outturn.reports.patients import high_intensity_document
 from outturn.services.patients import high_intensity_users
 
 
+# look-alike of cli/contract_reconciliation.py's signature: Typer option declarations, one per command.
 @command()
 def patients_high_intensity(
     ctx: typer.Context,
@@ -45,6 +46,7 @@ def patients_high_intensity(
     emit(fmt, document, lambda: _render(document))
 
 
+# look-alike of the render above: declarative, one printed line per part of the document.
 def _render(document: dict[str, Any]) -> None:
     flagged = document["flagged"]
     print_plain(

@@ -44,6 +44,7 @@ def _number(value: float | int | None) -> str:
     return "" if value is None else f"{value:,.0f}"
 
 
+# look-alike of ledger_import's signature (cli/ledger.py): Typer option declarations, one per command.
 @command()
 def populations_import(
     ctx: typer.Context,
@@ -217,6 +218,7 @@ def budgets_indicative(
     emit(fmt, document, render)
 
 
+# look-alike of the budget-setting document's lines above: declarative, each line's fields.
 @command()
 def budgets_distance(
     ctx: typer.Context,
@@ -288,6 +290,7 @@ def budgets_distance(
     emit(fmt, document, render)
 
 
+# look-alike of commentary_list's render (cli/commentary.py): declarative, a table's columns and a summary line.
 @command()
 def budgets_incentive(
     ctx: typer.Context,

@@ -17,6 +17,7 @@ from outturn.domain.reconciliation import Reconciliation
 from outturn.domain.risk_model import RiskModel
 
 
+# look-alike of the other small records (reports/narrative.py, stats/funnel.py; shape only): declarative fields.
 @dataclass(frozen=True)
 class DistributionBin:
     """One bar of the histogram of simulated year-ends: the trials from ``from_pence`` to ``to_pence``."""
@@ -51,6 +52,7 @@ class DriverSwing:
         return self.p50_high_pence - self.p50_low_pence
 
 
+# look-alike of domain/forecast.py's and domain/position.py's records (shape only): declarative fields.
 @dataclass(frozen=True)
 class SimulatedInputs:
     """What the simulation drew from: the schemes, risks and mitigations counted and their expected effects."""

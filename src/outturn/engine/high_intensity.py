@@ -40,6 +40,8 @@ def _count(condition: ir.BooleanValue) -> ir.IntegerValue:
     return ibis.ifelse(condition, 1, 0).sum().cast("int64")
 
 
+# look-alike of engine/contract_rules.readmitted_spells' selection: declarative, each query's own columns (A&E and
+# spells alike).
 def patient_events(ae: ir.Table, apc: ir.Table) -> ir.Table:
     """One row per A&E attendance and admitted spell with a patient id: ``EVENT_COLUMNS`` plus ``priced``."""
     attendances = ae.filter(ae.patient_id.notnull())

@@ -68,6 +68,8 @@ def _row(
     return org_code, month, text
 
 
+# look-alike of read_ledger and read_trial_balance: declarative, read_table with this file's own columns, and the
+# loop's own row type and key.
 def read_commentary(
     path: Path,
     *,

@@ -123,6 +123,8 @@ def _row(
     return row, []
 
 
+# look-alike of read_ledger (ingest/ledger.py): declarative, read_table with this file's own columns, and the loop's
+# own row type and key.
 def read_trial_balance(
     path: Path, *, known_org_codes: Collection[str], sheet: str | None = None, header_row: int | None = None
 ) -> tuple[list[TrialBalanceRow], list[Problem]]:

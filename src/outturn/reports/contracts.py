@@ -23,6 +23,8 @@ STATEMENT_MONEY = (
 )
 
 
+# look-alike of the other document builders (reports/contract_reconciliation.py, services/statistics.py): declarative,
+# one JSON field per attribute.
 def statement_line_document(line: StatementLine) -> dict[str, Any]:
     return {
         "point_of_delivery": line.point_of_delivery,

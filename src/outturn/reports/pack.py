@@ -300,6 +300,7 @@ def _savings_headline(total: RollupRow | None) -> SavingsHeadline | None:
     )
 
 
+# look-alike of _savings_headline above: declarative, a headline record built field by field.
 def _risk_headline(risk: SimulatedYearEnd | None) -> RiskHeadline | None:
     if risk is None:
         return None
@@ -473,6 +474,7 @@ def build_board_pack(inputs: PackInputs) -> BoardPack:
     )
 
 
+# look-alike of reports/contract_reconciliation.py's documents: declarative, one JSON field per attribute.
 def headline_document(head: Headline) -> dict[str, Any]:
     """The headline as JSON (money in pence): what ``outturn pack --format json`` and the demo print."""
     savings, risk = head.savings, head.risk

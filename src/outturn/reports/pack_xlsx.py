@@ -440,6 +440,7 @@ def _high_intensity(book: Workbook, pack: BoardPack, docs: PackDocuments) -> Non
     fit_widths(sheet)
 
 
+# look-alike of _position's Bridge sheet: declarative, each sheet's title and columns.
 def _scenarios(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
     if not docs.scenarios:
         return

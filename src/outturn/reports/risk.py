@@ -15,6 +15,8 @@ from outturn.domain.simulated_year_end import DriverSwing, FanMonth, SimulatedYe
 from outturn.reports.position import position_heading
 
 
+# look-alike of the other document builders (reports/pack.py, reports/contract_reconciliation.py): declarative, one
+# JSON field per figure.
 def simulation_document(simulated: SimulatedYearEnd) -> dict[str, Any]:
     """``outturn risk simulate --format json``."""
     model, figures = simulated.model, simulated.inputs

@@ -57,6 +57,7 @@ MAX_CELL_STEPS = 1_000_000
 Checkpoint = Callable[[], None]
 
 
+# look-alike of services/budgets.IndicativeResult (shape only): declarative, a result record's fields.
 @dataclass(frozen=True)
 class ScenarioRun:
     source: str

@@ -133,6 +133,7 @@ def funnel_from_file(
     return FunnelReport(path.name, result, written)
 
 
+# look-alike of the other document builders (reports/contracts.py): declarative, one JSON field per attribute.
 def _segment_document(segment: SpcSegment) -> dict[str, Any]:
     return {
         "first_period": segment.first_period,

@@ -135,6 +135,7 @@ def _mapped(
     return mapped
 
 
+# look-alike of services/imports.import_ledger's signature: declarative, the same import options and the mapping file.
 def import_trial_balance(
     workspace: Workspace,
     path: Path,

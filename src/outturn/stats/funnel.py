@@ -48,6 +48,7 @@ class RatioMethod(StrEnum):
     CQC = "cqc"  # CQC / Spiegelhalter: square-root scale, Winsorisation
 
 
+# look-alike of cli/activity.Layout (shape only): declarative, an enumeration's members.
 class OutlierLimit(StrEnum):
     LIMIT_95 = "95"
     LIMIT_998 = "99.8"

@@ -486,6 +486,7 @@ class ForecastHistoryMonthRow(Base):
     recorded_by: Mapped[str] = mapped_column(String(100))
 
 
+# look-alike of the savings close rows' money columns: declarative, a table's columns.
 class ForecastHistoryCategoryRow(Base):
     """A category's forecast in a recorded month: the method used, the forecast with overrides, their effect."""
 
