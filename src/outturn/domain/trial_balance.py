@@ -59,6 +59,7 @@ class TrialBalanceLineKey:
         return f"{self.org_code} {self.cost_centre} / {self.subjective_code}"
 
 
+# look-alike of other records' figures and derived properties (domain/contracts.py, backtest.py; shape only).
 class BudgetVariances:
     """The two variances of budget figures, budget less actual (or forecast): positive is an underspend. One rule
     for a line (``BudgetHolderLine``) and for lines summed (``LineTotals``), which declare the figures."""
