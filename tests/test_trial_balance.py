@@ -9,6 +9,7 @@ import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,21 @@ from sqlalchemy import func, select
 
 from outturn.demo import trial_balance as demo_trial_balance
 from outturn.demo.ledger import synthetic_economy
+from outturn.domain.contract_ledger import Threshold
 from outturn.domain.ledger import CostCategory, LedgerLine
 from outturn.domain.ledger_mapping import ANY, LedgerMapping, MappingRule, map_trial_balance, normalise_pattern
 from outturn.domain.periods import FinancialYear
 from outturn.domain.populations import PopulationTotals
-from outturn.domain.trial_balance import UNASSIGNED_HOLDER, BudgetHolderLine, TrialBalanceLineKey, roll_up
+from outturn.domain.trial_balance import (
+    UNASSIGNED_HOLDER,
+    BudgetHolderLine,
+    LineTotals,
+    TrialBalanceLineKey,
+    roll_up,
+)
 from outturn.ingest.trial_balance import read_mapping, read_trial_balance
+from outturn.reports.budget_holders import commentary_rule
+from outturn.reports.contract_reconciliation import flag_rule
 from outturn.reports.position import position_document
 from outturn.services import users
 from outturn.services.budget_holders import budget_holder_report, holder_cost_centres
@@ -590,3 +600,17 @@ def test_a_holders_page_charts_each_cost_centre_and_the_all_holders_page_none(tb
         assert "Monthly spend against budget by cost centre" in page.text and "300 Corporate" in page.text
         every_holder = client.get("/budget-holders")
         assert every_holder.status_code == 200 and "app-chart" not in every_holder.text
+
+
+def test_totals_variances_and_the_materiality_rule_in_words() -> None:
+    # annual budget, ytd budget, ytd actual, forecast outturn
+    totals = LineTotals("Alice", 2, 1, 1_200_000, 700_000, 760_000, 1_150_000)
+    assert (totals.ytd_variance_pence, totals.forecast_variance_pence) == (-60_000, 50_000)
+    threshold = Threshold(10_000, Fraction(5, 2))
+    assert commentary_rule(threshold) == (
+        "A line needs commentary when its year-to-date or forecast variance is above £10,000 and above 2.5% of the "
+        "matching budget (both)."
+    )
+    assert flag_rule(threshold) == (
+        "A difference is flagged when it is above £10,000 and above 2.5% of the contract's figure (both)."
+    )
