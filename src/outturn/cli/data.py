@@ -113,6 +113,8 @@ def plan_import(ctx: typer.Context, file: FileArgument, fmt: OutputFormat = Outp
         emit_import_summary(fmt, imports.import_plans(opened, file, who=current_user()))
 
 
+# look-alike of cli/commentary.py:commentary_import (shape only): Typer option declarations and a render, one per
+# command.
 @command()
 def risks_import(
     ctx: typer.Context,

@@ -72,6 +72,7 @@ def plan_import_assumptions(ctx: typer.Context, file: FileArgument, fmt: OutputF
         emit_import_summary(fmt, planning.import_plan_assumptions(opened, file, who=current_user()))
 
 
+# look-alike of cli/data.py:ledger_list (shape only): Typer option declarations and a render, one per command.
 @command()
 def plan_targets(
     ctx: typer.Context,

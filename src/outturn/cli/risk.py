@@ -94,6 +94,8 @@ def simulate(
     emit(fmt, document, lambda: render_simulation(document, simulation.seconds))
 
 
+# look-alike of cli/ledger.py:budget_holders_report (shape only): Typer option declarations and a render, one per
+# command.
 @command()
 def multi_year(
     ctx: typer.Context,

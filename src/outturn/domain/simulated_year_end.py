@@ -35,6 +35,7 @@ class FanMonth:
     percentiles: tuple[tuple[int, Pence], ...]
 
 
+# look-alike of domain/forecast.py:LineFigures (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class DriverSwing:
     """A tornado bar: the P50 of the year-end with one driver held at its own P10 and at its P90, in pence.

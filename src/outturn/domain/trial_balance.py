@@ -153,6 +153,7 @@ class BudgetHolderReport:
         return tuple(line for line in self.lines if line.needs_commentary)
 
 
+# look-alike of domain/prescribing.py:FormulationSwap (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class CostCentre:
     """A cost centre of an organisation's trial balance, with the budget holder who answers for its lines."""
@@ -164,6 +165,7 @@ class CostCentre:
     budget_holder: str = UNASSIGNED_HOLDER
 
 
+# look-alike of domain/ledger.py:LedgerLine (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class TrialBalanceRow:
     """One row of a trial balance as read: a cost centre x subjective code's budget and actual in one month."""

@@ -57,6 +57,7 @@ _ODS_CODE = re.compile(r"[A-Z0-9]{3,10}")
 Level = tuple[str, str]  # (code, name)
 
 
+# look-alike of _Layout (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class _Layout:
     """Where a file keeps each level of the hierarchy, as (code column, name column)."""

@@ -47,6 +47,7 @@ from outturn.ingest.tables import (
 )
 
 
+# look-alike of domain/savings_programmes.py:ProgrammeYear (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class PracticeTarget:
     """A practice's target allocation in NHS England's 2021/22 AIF file, excluding and including the remoteness

@@ -359,6 +359,7 @@ _OP_COLUMNS = (
 )
 
 
+# look-alike of _apc_rows (shape only): declarative, keyword fields or columns, one per attribute.
 def _op_rows(path: Path, year: int) -> pa.Table:
     def build(row: _Row) -> dict[str, Any]:
         return {

@@ -81,6 +81,8 @@ def roll_up_document(report: BudgetHolderReport, level: str, totals: tuple[LineT
     }
 
 
+# look-alike of domain/forecast_history.py:_combine_categories (shape only): declarative, keyword fields or columns,
+# one per attribute.
 def _sum(totals: tuple[LineTotals, ...]) -> LineTotals:
     return LineTotals(
         name="Total",

@@ -17,6 +17,8 @@ FIGURES = ("annual_pence", "ytd_pence", "forecast_pence")
 COLUMNS = ("Annual plan / budget", "Actual to date", "Forecast outturn")
 
 
+# look-alike of reports/budget_holders.py:commentary_rule (shape only): both word Threshold.describe for their own
+# figure; the documents below are one JSON field per attribute.
 def flag_rule(threshold: Threshold) -> str:
     rule = threshold.describe("the contract's figure")
     return f"A difference is flagged when it is {rule}."

@@ -161,6 +161,7 @@ def _after_challenges(
     }
 
 
+# look-alike of domain/plans.py:_Allocated (shape only): declarative, a class's fields.
 class Statement(Protocol):
     """A contract's statement (``services.contracts.ContractStatement``): its lines at tariff, each payment rule's
     adjustment, its challenges, and the contract's totals after them."""

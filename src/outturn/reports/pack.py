@@ -106,6 +106,7 @@ class SchemeMovements:
         return sum(item.delivered_change_pence for item in self.items)
 
 
+# look-alike of domain/plans.py:_Allocated (shape only): declarative, a class's fields.
 class ScenarioRun(Protocol):
     """A scenario run (``outturn scenario run FILE``): what ``reports.scenarios.scenario_document`` reads."""
 
@@ -159,6 +160,7 @@ class BenchmarkSection:
         return sum(1 for point in self.funnel.points if point.outlier is Side.HIGH)
 
 
+# look-alike of reports/narrative.py:RegisterLine (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class FunnelSection:
     title: str

@@ -28,6 +28,8 @@ def risk_row(item: RiskItem) -> dict[str, Any]:
     }
 
 
+# look-alike of reports/budget_holders.py:line_document (shape only): declarative, keyword fields or columns, one per
+# attribute.
 def plan_row(plan: FinancialPlan) -> dict[str, Any]:
     return {
         "org_code": plan.org_code,

@@ -293,6 +293,8 @@ def check_work(source: str, cells: int, levers: Sequence[Lever]) -> None:
     raise ProblemsError([Problem(source, reason)], f"{source}: the scenario is too large to run; nothing was run")
 
 
+# look-alike of services/savings.py:list_schemes (shape only): declarative, keyword fields or columns, one per
+# attribute.
 def run_scenario(
     workspace: Workspace,
     path: Path,

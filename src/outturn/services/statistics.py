@@ -164,6 +164,7 @@ def _spc_point_document(point: SpcPoint) -> dict[str, Any]:
     }
 
 
+# look-alike of reports/backtest.py:backtest_document (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class SpcReport:
     source: str

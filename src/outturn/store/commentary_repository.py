@@ -60,6 +60,8 @@ def month_commentary(
     return {item.key: item for item in found}
 
 
+# look-alike of reports/pack.py:_savings_headline (shape only): declarative, keyword fields or columns, one per
+# attribute.
 def save_commentary(
     session: Session, key: TrialBalanceLineKey, month: FinancialMonth, text: str, who: str, expected_version: int
 ) -> Commentary:
