@@ -36,6 +36,7 @@ from outturn.ingest.tables import (
 ALLOCATION_FILE = Path("allocations") / "aif_tool_gp_practice_wp_2022_2023.csv"
 NO_PCN_CODES = frozenset({"", "U"})  # NHS England and NHS Digital file unallocated practices under PCN "U"
 PATIENTS_COLUMN = "Patients"
+# look-alike of domain/populations.py's and domain/activity.py's mappings (shape only): declarative, the file's columns.
 # PracticePopulation field -> column; a blank cell is zero (NHS England leaves maternity blank for practices
 # with no maternity need, such as the Royal Hospital Chelsea), except for the final weighted population.
 WEIGHTED_COLUMNS: Mapping[str, str] = MappingProxyType(
