@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from outturn.domain.periods import FinancialYear
-from outturn.domain.trial_balance import LineKey
+from outturn.domain.trial_balance import TrialBalanceLineKey
 from outturn.services import users
 from outturn.services.imports import import_organisations, import_plans
 from outturn.services.trial_balance import import_trial_balance
@@ -60,10 +60,10 @@ CC200,5200,mental_health,Mental health services,{BOB}
 CC200,5210,mental_health,Mental health staff,{BOB}
 CC300,any,prescribing,Drugs,{ALICE}
 """
-DRUGS = LineKey("01A", "CC300", "6100")
-ACUTE = LineKey("01A", "CC100", "5100")
-MH_SERVICES = LineKey("01A", "CC200", "5200")
-MH_STAFF = LineKey("01A", "CC200", "5210")
+DRUGS = TrialBalanceLineKey("01A", "CC300", "6100")
+ACUTE = TrialBalanceLineKey("01A", "CC100", "5100")
+MH_SERVICES = TrialBalanceLineKey("01A", "CC200", "5200")
+MH_STAFF = TrialBalanceLineKey("01A", "CC200", "5210")
 PASSWORDS = {
     "fiona": "finance-password-1",
     "alice": "alice-password-12",

@@ -34,9 +34,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from outturn.cli import app
-from outturn.domain.backtest import AUTO_FALLBACK, TOTAL, Backtest, BacktestRow, LineKey, score_month, summarise
+from outturn.domain.backtest import AUTO_FALLBACK, TOTAL, Backtest, BacktestRow, score_month, summarise
 from outturn.domain.forecast import EXTRAPOLATIONS, ForecastMethod, LineFigures, LineForecast
-from outturn.domain.ledger import CostCategory
+from outturn.domain.ledger import CategoryLineKey, CostCategory
 from outturn.domain.periods import FinancialYear
 from outturn.engine.backends import Backend, memtable
 from outturn.engine.ledger import LEDGER_SCHEMA, line_figures_by_month, line_figures_with_last_year
@@ -506,7 +506,9 @@ LINES = st.lists(
 )
 
 
-def _line_forecasts(lines: list[tuple[CostCategory, int, int]]) -> tuple[list[LineForecast], dict[LineKey, int]]:
+def _line_forecasts(
+    lines: list[tuple[CostCategory, int, int]],
+) -> tuple[list[LineForecast], dict[CategoryLineKey, int]]:
     forecasts, outturn = [], {}
     for index, (category, forecast, actual) in enumerate(lines):
         figures = LineFigures("01A", category, f"line {index}", 0, 0, 0, 0, 0, 0, 0)

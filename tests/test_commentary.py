@@ -46,7 +46,7 @@ from outturn.domain.errors import NotFound
 from outturn.domain.ledger import CostCategory
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.problems import ProblemsError
-from outturn.domain.trial_balance import BudgetHolderLine, LineKey
+from outturn.domain.trial_balance import BudgetHolderLine, TrialBalanceLineKey
 from outturn.reports.commentary_narrative import commentary_sentences
 from outturn.services import commentary, imports, users
 from outturn.services.users import Role, UserError
@@ -57,9 +57,12 @@ from web_helpers import AT_ONCE, sign_in
 __all__ = ["commentary_template", "commentary_workspace"]
 
 
-def _lines(workspace: Workspace, as_at: str = AS_AT, holder: str | None = None) -> dict[LineKey, dict]:
+def _lines(workspace: Workspace, as_at: str = AS_AT, holder: str | None = None) -> dict[TrialBalanceLineKey, dict]:
     document = commentary.commentary_list(workspace, as_at, holder)
-    return {LineKey(line["org_code"], line["cost_centre"], line["subjective_code"]): line for line in document["lines"]}
+    return {
+        TrialBalanceLineKey(line["org_code"], line["cost_centre"], line["subjective_code"]): line
+        for line in document["lines"]
+    }
 
 
 # --- the round trip, versions, the audit trail ----------------------------------------------------------------
@@ -69,7 +72,10 @@ def test_the_lines_come_needing_commentary_first_largest_forecast_variance_first
     commentary_workspace: Workspace,
 ) -> None:
     document = commentary.commentary_list(commentary_workspace, AS_AT)
-    keys = [LineKey(line["org_code"], line["cost_centre"], line["subjective_code"]) for line in document["lines"]]
+    keys = [
+        TrialBalanceLineKey(line["org_code"], line["cost_centre"], line["subjective_code"])
+        for line in document["lines"]
+    ]
     assert keys == [DRUGS, ACUTE, MH_SERVICES, MH_STAFF]
     drugs = document["lines"][0]
     # Drugs: £20,000 a month; actuals £30,000 + £30,000: YTD -£20,000; forecast £60,000 / 2 x 12 = £360,000
@@ -142,7 +148,9 @@ def test_text_that_cannot_be_stored_is_refused(commentary_workspace: Workspace, 
 
 def test_a_line_the_ledger_does_not_hold_is_not_found(commentary_workspace: Workspace) -> None:
     with pytest.raises(NotFound, match="no ledger line 01A CC999 / 6100"):
-        commentary.write_commentary(commentary_workspace, LineKey("01A", "CC999", "6100"), AS_AT, "?", 0, "fiona")
+        commentary.write_commentary(
+            commentary_workspace, TrialBalanceLineKey("01A", "CC999", "6100"), AS_AT, "?", 0, "fiona"
+        )
 
 
 # --- last month's, offered for reuse --------------------------------------------------------------------------
@@ -247,7 +255,7 @@ def _sign_in(client: TestClient, username: str) -> str:
     return sign_in(client, username, PASSWORDS[username])
 
 
-def _form(key: LineKey, text: str, version: int = 0) -> dict[str, str]:
+def _form(key: TrialBalanceLineKey, text: str, version: int = 0) -> dict[str, str]:
     return {"org_code": key.org_code, "cost_centre": key.cost_centre, "subjective_code": key.subjective_code,
             "version": str(version), "text": text, "as_at": AS_AT}  # fmt: skip
 
@@ -322,7 +330,7 @@ def test_the_page_offers_last_months_commentary_prefilled_and_marked(
 # --- the board pack's narrative -------------------------------------------------------------------------------
 
 
-def _line(key: LineKey, forecast_variance_pounds: int, holder: str, needs: bool) -> BudgetHolderLine:
+def _line(key: TrialBalanceLineKey, forecast_variance_pounds: int, holder: str, needs: bool) -> BudgetHolderLine:
     """A line with a £1,000,000 annual budget and the forecast variance given (YTD variance a tenth of it)."""
     budget = 1_000_000 * POUND
     return BudgetHolderLine(
@@ -332,12 +340,13 @@ def _line(key: LineKey, forecast_variance_pounds: int, holder: str, needs: bool)
     )  # fmt: skip
 
 
-def _written(key: LineKey, text: str) -> Commentary:
+def _written(key: TrialBalanceLineKey, text: str) -> Commentary:
     return Commentary(key, FinancialMonth.parse_as_at(AS_AT), text, "alice", datetime(2025, 6, 3, tzinfo=UTC), 1)
 
 
 def test_the_pack_quotes_the_largest_variances_and_lists_those_without() -> None:
-    keys = [LineKey("01A", f"CC{n}", str(n)) for n in range(1, 9)]  # CC1, CC3, ... are Bob's; CC2, CC4, ... Alice's
+    # CC1, CC3, ... are Bob's; CC2, CC4, ... Alice's
+    keys = [TrialBalanceLineKey("01A", f"CC{n}", str(n)) for n in range(1, 9)]
     # forecast variances (£): 1: -300k, 2: +500k, 3: -100k, 4: +250k (not material), 5: -800k (no commentary),
     # 6: -60k, 7: +90k (no commentary), 8: -70k (no commentary)
     variances = (-300_000, 500_000, -100_000, 250_000, -800_000, -60_000, 90_000, -70_000)

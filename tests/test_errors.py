@@ -161,7 +161,7 @@ def _made(module: str, name: str, *args: object) -> OutturnError:
 
 
 def _made_key() -> Any:
-    return importlib.import_module("outturn.domain.trial_balance").LineKey("01A", "CC300", "6100")
+    return importlib.import_module("outturn.domain.trial_balance").TrialBalanceLineKey("01A", "CC300", "6100")
 
 
 def _plain(module: str, name: str) -> OutturnError:

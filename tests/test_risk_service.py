@@ -23,6 +23,7 @@ from outturn.domain.ledger import CostCategory
 from outturn.domain.periods import FinancialYear
 from outturn.domain.risk_model import ACTIVITY, NO_UNCERTAINTY, PRICE, pbr_share, spend_exposures
 from outturn.domain.savings import SavingsTarget, Scheme, SchemeStatus, Workstream
+from outturn.reports.risk import simulation_document
 from outturn.reports.savings_workbook import write_savings_workbook
 from outturn.services import savings
 from outturn.services.contracts import import_contracts
@@ -34,7 +35,7 @@ from outturn.services.risk import (
     multi_year_document,
     simulate_multi_year,
     simulate_year_end,
-    simulation_document,
+    summarise,
 )
 from outturn.services.workspace import Workspace, init_workspace
 
@@ -183,7 +184,7 @@ def test_model_inputs_from_the_workspace_by_hand(workspace: Workspace) -> None:
 
 def test_year_end_with_no_uncertainty_is_the_hand_worked_figure(workspace: Workspace) -> None:
     simulation = simulate_year_end(workspace, trials=2048, seed=3, assumptions=CERTAIN)
-    document = simulation_document(simulation)
+    document = simulation_document(summarise(simulation))
     assert document["p10_pence"] == document["p50_pence"] == document["p90_pence"] == CERTAIN_YEAR_END
     assert document["expected_surplus_pence"] == CERTAIN_YEAR_END
     assert document["p_meet_control_total"] == 0.0  # £1,010k deficit against a £300k deficit control total
@@ -191,7 +192,8 @@ def test_year_end_with_no_uncertainty_is_the_hand_worked_figure(workspace: Works
     savings_not_counted = Assumptions(
         concentration=NO_UNCERTAINTY, activity_sd=Decimal(0), price_sd=Decimal(0), savings_in_forecast=False
     )
-    document = simulation_document(simulate_year_end(workspace, trials=1024, seed=3, assumptions=savings_not_counted))
+    simulation = simulate_year_end(workspace, trials=1024, seed=3, assumptions=savings_not_counted)
+    document = simulation_document(summarise(simulation))
     assert document["p50_pence"] == FORECAST_SURPLUS + 160 * K + 240 * K - 250 * K  # delivered added, risk lands
 
 
@@ -200,7 +202,7 @@ def test_likely_is_the_closed_form_mean_and_reconciles_to_the_simulated_mean(wor
     (100%) + £0 mitigation (0%) = −£1,010k, the model's closed-form mean. The simulated mean (20,000 trials) is
     reached through the named items, each its simulated mean less its value in the likely; the residual is the
     float and penny rounding of the parts; the difference lies within four standard errors of the mean."""
-    document = simulation_document(simulate_year_end(workspace, trials=20_000, seed=11))
+    document = simulation_document(summarise(simulate_year_end(workspace, trials=20_000, seed=11)))
     likely = FORECAST_SURPLUS - 240 * K - 250 * K
     assert document["likely_surplus_pence"] == document["expected_surplus_pence"] == likely
     reconciliation = document["reconciliation"]

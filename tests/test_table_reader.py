@@ -11,7 +11,7 @@ from openpyxl import Workbook
 from outturn.domain.problems import ProblemsError
 from outturn.ingest.grid import read_grid, read_sheets
 from outturn.ingest.organisations import read_ods_trusts
-from outturn.ingest.tables import Column, read_layout, read_table
+from outturn.ingest.tables import Column, earlier_row, read_layout, read_table
 from outturn.ingest.tariff import read_workbook_apc
 
 PRICES = (Column("code", "HRG code"), Column("price", "Price (£)"), Column("mff", "Payment index", prefix=True))
@@ -158,3 +158,12 @@ def test_the_ods_trust_list_reads_from_the_one_reader(tmp_path: Path) -> None:
         ("R0A", "MANCHESTER UNIVERSITY"),
         ("RTH", "OXFORD"),
     ]
+
+
+def test_earlier_row_names_the_first_row_of_a_repeated_key_and_nothing_for_a_new_one() -> None:
+    first_row_of: dict[tuple[str, int], int] = {}
+    # rows 2..6 give keys A1, B1, A1, A2, A1: rows 4 and 6 repeat row 2's; every other row is a first
+    keys = [("A", 1), ("B", 1), ("A", 1), ("A", 2), ("A", 1)]
+    found = [earlier_row(first_row_of, key, number) for number, key in enumerate(keys, start=2)]
+    assert found == [None, None, 2, None, 2]
+    assert first_row_of == {("A", 1): 2, ("B", 1): 3, ("A", 2): 5}

@@ -9,6 +9,7 @@ import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,21 @@ from sqlalchemy import func, select
 
 from outturn.demo import trial_balance as demo_trial_balance
 from outturn.demo.ledger import synthetic_economy
+from outturn.domain.contract_ledger import Threshold
 from outturn.domain.ledger import CostCategory, LedgerLine
 from outturn.domain.ledger_mapping import ANY, LedgerMapping, MappingRule, map_trial_balance, normalise_pattern
 from outturn.domain.periods import FinancialYear
 from outturn.domain.populations import PopulationTotals
-from outturn.domain.trial_balance import UNASSIGNED_HOLDER, BudgetHolderLine, LineKey, roll_up
+from outturn.domain.trial_balance import (
+    UNASSIGNED_HOLDER,
+    BudgetHolderLine,
+    LineTotals,
+    TrialBalanceLineKey,
+    roll_up,
+)
 from outturn.ingest.trial_balance import read_mapping, read_trial_balance
+from outturn.reports.budget_holders import commentary_rule
+from outturn.reports.contract_reconciliation import flag_rule
 from outturn.reports.position import position_document
 from outturn.services import users
 from outturn.services.budget_holders import budget_holder_report, holder_cost_centres
@@ -99,8 +109,8 @@ def test_category_level_lines_are_keyed_by_category_and_subcategory_and_flagged_
 ) -> None:
     report = budget_holder_report(category_workspace)
     by_key = {line.key: line for line in report.lines}
-    acute = by_key[LineKey("01A", "acute", "Main provider")]
-    prescribing = by_key[LineKey("01A", "prescribing", "")]
+    acute = by_key[TrialBalanceLineKey("01A", "acute", "Main provider")]
+    prescribing = by_key[TrialBalanceLineKey("01A", "prescribing", "")]
     assert set(by_key) == {acute.key, prescribing.key}
     # Acute: YTD budget £200,000, actual £250,000, variance -£50,000 (not above £50,000);
     # forecast £250,000 / 2 x 12 = £1,500,000 against £1,200,000: -£300,000, 25% of budget: needs commentary.
@@ -219,7 +229,7 @@ def test_a_trial_balance_rolls_up_by_category_cost_centre_holder_and_organisatio
     # run-rate per line, YTD / 2 x 12; acute: (130,000 + 20,000) x 6 = 900,000, as the position forecasts it
     assert categories["acute"] == 900_000 * POUND == by_category[CostCategory.ACUTE].forecast_outturn_pence
 
-    line = {item.key: item for item in report.lines}[LineKey("01A", "100", "5110")]
+    line = {item.key: item for item in report.lines}[TrialBalanceLineKey("01A", "100", "5110")]
     assert (line.cost_centre_description, line.subjective_description) == (
         "Acute contracts",
         "Healthcare from NHS bodies",
@@ -233,9 +243,9 @@ def test_a_trial_balance_rolls_up_by_category_cost_centre_holder_and_organisatio
         ("300", ""),
     ]
     assert [item.key for item in budget_holder_report(tb_workspace, holder="j jones").lines] == [
-        LineKey("01A", "200", "5110"),
-        LineKey("01A", "300", "5800"),
-        LineKey("01A", "300", "5810"),
+        TrialBalanceLineKey("01A", "200", "5110"),
+        TrialBalanceLineKey("01A", "300", "5800"),
+        TrialBalanceLineKey("01A", "300", "5810"),
     ]
 
 
@@ -492,7 +502,7 @@ def _holder_line(number: int, figures: tuple[int, int, int, int]) -> BudgetHolde
     category = list(CostCategory)[number % len(CostCategory)]
     annual, ytd_budget, ytd_actual, forecast = figures
     return BudgetHolderLine(
-        key=LineKey(f"O{number % 3}", f"C{number % 5}", f"S{number}"),
+        key=TrialBalanceLineKey(f"O{number % 3}", f"C{number % 5}", f"S{number}"),
         cost_centre_description="",
         subjective_description="",
         category=category,
@@ -590,3 +600,17 @@ def test_a_holders_page_charts_each_cost_centre_and_the_all_holders_page_none(tb
         assert "Monthly spend against budget by cost centre" in page.text and "300 Corporate" in page.text
         every_holder = client.get("/budget-holders")
         assert every_holder.status_code == 200 and "app-chart" not in every_holder.text
+
+
+def test_totals_variances_and_the_materiality_rule_in_words() -> None:
+    # annual budget, ytd budget, ytd actual, forecast outturn
+    totals = LineTotals("Alice", 2, 1, 1_200_000, 700_000, 760_000, 1_150_000)
+    assert (totals.ytd_variance_pence, totals.forecast_variance_pence) == (-60_000, 50_000)
+    threshold = Threshold(10_000, Fraction(5, 2))
+    assert commentary_rule(threshold) == (
+        "A line needs commentary when its year-to-date or forecast variance is above £10,000 and above 2.5% of the "
+        "matching budget (both)."
+    )
+    assert flag_rule(threshold) == (
+        "A difference is flagged when it is above £10,000 and above 2.5% of the contract's figure (both)."
+    )

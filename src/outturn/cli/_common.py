@@ -22,7 +22,8 @@ from outturn.domain.errors import OutturnError
 from outturn.domain.money import format_pounds
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.problems import ProblemsError
-from outturn.services.imports import ImportRefused
+from outturn.reports.imports import import_document
+from outturn.services.imports import ImportRefused, ImportSummary
 from outturn.services.savings import MonthNotClosed
 from outturn.services.workspace import Workspace, open_workspace
 
@@ -56,7 +57,25 @@ def emit(fmt: OutputFormat, document: Any, render: Callable[[], None]) -> None:
         render()
 
 
+def emit_import_summary(fmt: OutputFormat, summary: ImportSummary) -> None:
+    """An import's summary: ``import_document`` as JSON, else one line saying what was imported (and replaced)."""
+
+    def render() -> None:
+        console.print(
+            f"imported {summary.rows} {summary.kind} row(s) from {summary.source}"
+            + (f", replacing {summary.replaced_rows} stored row(s)" if summary.replaced_rows else ""),
+            highlight=False,
+        )
+
+    emit(fmt, import_document(summary), render)
+
+
 Row = dict[str, Any]
+
+
+def print_plain(text: str) -> None:
+    """Print ``text`` as it is: no console markup read into it and no highlighting added."""
+    console.print(text, highlight=False, markup=False)
 
 
 def print_warnings(warnings: Sequence[object], *, label: str = "warning", limit: int | None = None) -> None:
@@ -64,11 +83,9 @@ def print_warnings(warnings: Sequence[object], *, label: str = "warning", limit:
     printed as written, never read as styling; past ``limit``, a count of the rest."""
     shown = warnings if limit is None else warnings[:limit]
     for warning in shown:
-        console.print(f"{label}: {warning}", highlight=False, markup=False)
+        print_plain(f"{label}: {warning}")
     if len(warnings) > len(shown):
-        console.print(
-            f"… and {len(warnings) - len(shown)} more {label}s (see --format json)", highlight=False, markup=False
-        )
+        print_plain(f"… and {len(warnings) - len(shown)} more {label}s (see --format json)")
 
 
 def cell(key: str) -> Callable[[Row], str]:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from outturn.cli._common import cell, console, current_user, emit, emit_rows, pounds_cell, workspace_from
+from outturn.cli._common import cell, console, current_user, emit, emit_rows, pounds_cell, print_plain, workspace_from
 from outturn.cli.command import command
 from outturn.cli.options import OutputFormat, YearOption
 from outturn.domain.challenges import (
@@ -69,11 +69,9 @@ def challenges_list(
             ],
         )
         for total in document["totals_by_status"]:
-            console.print(
+            print_plain(
                 f"{total['status']}: {total['count']}, {format_pounds(total['value_pence'])} challenged, "
-                f"{format_pounds(total['agreed_pence'])} agreed, {format_pounds(total['expected_pence'])} expected",
-                highlight=False,
-                markup=False,
+                f"{format_pounds(total['agreed_pence'])} agreed, {format_pounds(total['expected_pence'])} expected"
             )
 
     emit(fmt, document, render)
@@ -142,11 +140,7 @@ def challenges_update(
     emit(
         fmt,
         document,
-        lambda: console.print(
-            f"challenge {stored.reference} is {stored.status.value} (version {stored.version})",
-            highlight=False,
-            markup=False,
-        ),
+        lambda: print_plain(f"challenge {stored.reference} is {stored.status.value} (version {stored.version})"),
     )
 
 

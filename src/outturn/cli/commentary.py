@@ -8,12 +8,12 @@ from typing import Annotated, Any
 
 import typer
 
-from outturn.cli._common import cell, console, current_user, emit, emit_rows, workspace_from
+from outturn.cli._common import cell, current_user, emit, emit_rows, print_plain, workspace_from
 from outturn.cli.command import command
 from outturn.cli.options import AsAtOption, OrgCodeOption, OrgOption, OutputFormat
 from outturn.domain.money import format_pounds
 from outturn.services import commentary
-from outturn.services.commentary import LineKey
+from outturn.services.commentary import TrialBalanceLineKey
 
 HolderOption = Annotated[
     str | None, typer.Option(help="Only this budget holder's lines (the name as the ledger's mapping has it)")
@@ -30,8 +30,8 @@ VersionOption = Annotated[
 FileArgument = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .csv or .xlsx file")]
 
 
-def _key(org: str, cost_centre: str, subjective: str) -> LineKey:
-    return LineKey(org.strip().upper(), cost_centre.strip(), subjective.strip())
+def _key(org: str, cost_centre: str, subjective: str) -> TrialBalanceLineKey:
+    return TrialBalanceLineKey(org.strip().upper(), cost_centre.strip(), subjective.strip())
 
 
 def _short(text: str | None, width: int = 60) -> str:
@@ -57,6 +57,7 @@ def _commentary_row(line: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# look-alike of challenges_list's render (cli/challenges.py): declarative, each command's table and line.
 @command()
 def commentary_list(
     ctx: typer.Context,
@@ -87,11 +88,9 @@ def commentary_list(
                 ("Last month's", cell("last_month")),
             ],
         )
-        console.print(
+        print_plain(
             f"{document['needing_commentary']} line(s) need commentary, {document['missing_commentary']} have none "
-            f"({document['as_at']})",
-            highlight=False,
-            markup=False,
+            f"({document['as_at']})"
         )
 
     emit(fmt, document, render)
@@ -124,11 +123,7 @@ def commentary_write(
     emit(
         fmt,
         document,
-        lambda: console.print(
-            f"commentary on {key.label} for {document['as_at']} saved (version {document['version']})",
-            highlight=False,
-            markup=False,
-        ),
+        lambda: print_plain(f"commentary on {key.label} for {document['as_at']} saved (version {document['version']})"),
     )
 
 
@@ -149,9 +144,7 @@ def commentary_import(
     emit(
         fmt,
         document,
-        lambda: console.print(
-            f"imported {document['rows']} commentary row(s) from {document['source']}", highlight=False, markup=False
-        ),
+        lambda: print_plain(f"imported {document['rows']} commentary row(s) from {document['source']}"),
     )
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from outturn.cli._common import console, current_user, emit, month_or_default, workspace_from
+from outturn.cli._common import console, current_user, emit, month_or_default, print_plain, workspace_from
 from outturn.cli.command import command
 from outturn.cli.options import AsAtOption, OutputFormat, ReplaceOption
 from outturn.domain.contract_ledger import DEFAULT_THRESHOLD_PERCENT, DEFAULT_THRESHOLD_POUNDS, Threshold
@@ -74,11 +74,7 @@ def contracts_reconcile(
     document = reconciliation_document(found)
 
     def render() -> None:
-        console.print(
-            f"Contracts against the ledger, {document['financial_year']} as at {document['as_at']}",
-            highlight=False,
-            markup=False,
-        )
+        print_plain(f"Contracts against the ledger, {document['financial_year']} as at {document['as_at']}")
         table = Table("Contract", "Row", *COLUMNS, "Flagged")
         for row in table_rows(document):
             table.add_row(
@@ -88,7 +84,7 @@ def contracts_reconcile(
                 row["flag"],
             )
         console.print(table)
-        console.print(document["difference_convention"], highlight=False, markup=False)
-        console.print(document["flag_rule"], highlight=False, markup=False)
+        print_plain(document["difference_convention"])
+        print_plain(document["flag_rule"])
 
     emit(fmt, document, render)

@@ -8,7 +8,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from outturn.cli._common import cell, console, current_user, emit, emit_rows, month_or_default, workspace_from
+from outturn.cli._common import (
+    cell,
+    console,
+    current_user,
+    emit,
+    emit_rows,
+    month_or_default,
+    print_plain,
+    workspace_from,
+)
 from outturn.cli.command import command
 from outturn.cli.options import AsAtOption, OutputFormat, ReplaceOption
 from outturn.domain.activity import ActivityKind
@@ -140,17 +149,15 @@ def contracts_statement(
                     *(format_thousands(line[key]) for key in STATEMENT_MONEY),
                 )
             console.print(table)
-            console.print(VARIANCE_CONVENTION, highlight=False, markup=False)
+            print_plain(VARIANCE_CONVENTION)
             if document["payment_rules"]:
                 console.print(_payment_rules_table(document))
             block = document["challenges"]
-            console.print(
+            print_plain(
                 f"Challenges: {format_thousands(block['agreed_pence'])} agreed, taken off the forecast"
                 f" ({format_thousands(block['agreed_to_date_pence'])} of it off the actual to date);"
                 f" {format_thousands(block['open_pence'])} open, {format_thousands(block['open_expected_pence'])}"
-                " expected at likelihood",
-                highlight=False,
-                markup=False,
+                " expected at likelihood"
             )
             emit_rows(
                 OutputFormat.TABLE,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from outturn.cli._common import cell, console, current_user, emit, emit_rows, workspace_from
+from outturn.cli._common import cell, console, current_user, emit, emit_import_summary, emit_rows, workspace_from
 from outturn.cli.command import command
 from outturn.cli.options import OrgCodeOption, OutputFormat, ReplaceOption, YearCodeOption
 from outturn.domain.ledger import CostCategory
@@ -15,23 +15,10 @@ from outturn.domain.money import format_pounds, parse_money
 from outturn.domain.organisations import OrgKind
 from outturn.domain.periods import FinancialYear
 from outturn.domain.plans import ForecastOverride
-from outturn.reports.imports import import_document
 from outturn.services import forecasts, imports
-from outturn.services.imports import ImportSummary
 from outturn.services.organisations import list_organisations, load_reference_organisations
 
 FileArgument = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .csv or .xlsx file")]
-
-
-def _emit_summary(fmt: OutputFormat, summary: ImportSummary) -> None:
-    def render() -> None:
-        console.print(
-            f"imported {summary.rows} {summary.kind} row(s) from {summary.source}"
-            + (f", replacing {summary.replaced_rows} stored row(s)" if summary.replaced_rows else ""),
-            highlight=False,
-        )
-
-    emit(fmt, import_document(summary), render)
 
 
 @command()
@@ -53,7 +40,7 @@ def orgs_load_reference(
 def orgs_import(ctx: typer.Context, file: FileArgument, fmt: OutputFormat = OutputFormat.TABLE) -> None:
     """Import your own organisations from a CSV with columns code, name, kind, parent_code."""
     with workspace_from(ctx) as opened:
-        _emit_summary(fmt, imports.import_organisations(opened, file, who=current_user()))
+        emit_import_summary(fmt, imports.import_organisations(opened, file, who=current_user()))
 
 
 @command()
@@ -94,7 +81,7 @@ def ledger_import(
         summary = imports.import_ledger(
             opened, file, sheet=sheet, header_row=header_row, replace=replace, who=current_user()
         )
-        _emit_summary(fmt, summary)
+        emit_import_summary(fmt, summary)
 
 
 @command()
@@ -123,9 +110,11 @@ def plan_import(ctx: typer.Context, file: FileArgument, fmt: OutputFormat = Outp
     """Import plan items (org_code, year, item, amount, description): allocations, deductions,
     required surplus and control total."""
     with workspace_from(ctx) as opened:
-        _emit_summary(fmt, imports.import_plans(opened, file, who=current_user()))
+        emit_import_summary(fmt, imports.import_plans(opened, file, who=current_user()))
 
 
+# look-alike of cli/commentary.py:commentary_import (shape only): Typer option declarations and a render, one per
+# command.
 @command()
 def risks_import(
     ctx: typer.Context,
@@ -137,7 +126,7 @@ def risks_import(
     description, value, likelihood[, category]). A file that would remove stored items stores nothing, shows
     what it would replace and exits 2 unless given --replace."""
     with workspace_from(ctx) as opened:
-        _emit_summary(fmt, imports.import_risks(opened, file, replace=replace, who=current_user()))
+        emit_import_summary(fmt, imports.import_risks(opened, file, replace=replace, who=current_user()))
 
 
 @command()

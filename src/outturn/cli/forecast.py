@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from outturn.cli._common import console, emit, workspace_from
+from outturn.cli._common import console, emit, print_plain, workspace_from
 from outturn.cli.command import command
 from outturn.cli.options import OrgOption, OutputFormat
 from outturn.domain.backtest import BACKTEST_MONTHS, TOTAL
@@ -77,23 +77,19 @@ def _summary_table(document: Mapping[str, Any]) -> Table:
 def render_backtest(document: Mapping[str, Any]) -> None:
     years = ", ".join(document["years"])
     if not years:
-        console.print(
+        print_plain(
             f"{document['org_code']}: no past year with twelve months of actuals is held, so nothing to back-test; "
-            "auto forecasts every category by its fallback.",
-            highlight=False,
-            markup=False,
+            "auto forecasts every category by its fallback."
         )
         return
-    console.print(
+    print_plain(
         f"{document['org_code']}: each method's year-end forecast at M01 to M11 of {years}, against the outturn "
-        f"(as at {document['month']} {document['financial_year']})",
-        highlight=False,
-        markup=False,
+        f"(as at {document['month']} {document['financial_year']})"
     )
     console.print(_by_month_table(document))
     console.print(_summary_table(document))
-    console.print(document["error_sign"], highlight=False, markup=False)
-    console.print(document["auto_rule"], highlight=False, markup=False)
+    print_plain(document["error_sign"])
+    print_plain(document["auto_rule"])
 
 
 @command()

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from outturn.cli._common import cell, console, current_user, emit, emit_rows, workspace_from
+from outturn.cli._common import cell, current_user, emit, emit_rows, print_plain, workspace_from
 from outturn.cli.command import command
 from outturn.cli.options import OutputFormat, SettingOrgOption
 from outturn.domain.forecast import ForecastMethod
@@ -47,11 +47,7 @@ def method_set(
     emit(
         fmt,
         document,
-        lambda: console.print(
-            f"{setting.describe()}" + (f" (was {replaced.method.value})" if replaced else ""),
-            highlight=False,
-            markup=False,
-        ),
+        lambda: print_plain(f"{setting.describe()}" + (f" (was {replaced.method.value})" if replaced else "")),
     )
 
 
@@ -70,9 +66,7 @@ def method_clear(
     emit(
         fmt,
         {"removed": setting_to_data(removed) if removed else None},
-        lambda: console.print(
-            f"removed {removed.describe()}" if removed else "no setting was made there", highlight=False, markup=False
-        ),
+        lambda: print_plain(f"removed {removed.describe()}" if removed else "no setting was made there"),
     )
 
 

@@ -19,6 +19,7 @@ def _pounds(totals: dict[str, int]) -> str:
     return ", ".join(f"{name.removesuffix('_pence')} {format_pounds(pence)}" for name, pence in sorted(totals.items()))
 
 
+# look-alike of cli/data.py:ledger_list (shape only): Typer option declarations and a render, one per command.
 @command()
 def imports_list(
     ctx: typer.Context,

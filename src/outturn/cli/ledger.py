@@ -9,9 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from outturn.cli._common import console, current_user, emit, workspace_from
+from outturn.cli._common import console, current_user, emit, emit_import_summary, print_plain, workspace_from
 from outturn.cli.command import command
-from outturn.cli.data import _emit_summary
 from outturn.cli.options import AsAtOption, OrgOption, OutputFormat, ReplaceOption
 from outturn.domain.errors import BadInput
 from outturn.domain.money import format_thousands
@@ -80,7 +79,7 @@ def ledger_import(
             summary = imports.import_ledger(
                 opened, file, sheet=sheet, header_row=header_row, replace=replace, who=current_user()
             )
-        _emit_summary(fmt, summary)
+        emit_import_summary(fmt, summary)
 
 
 @command()
@@ -96,11 +95,7 @@ def mapping_import(
     emit(
         fmt,
         document,
-        lambda: console.print(
-            f"mapping version {summary.version} loaded from {summary.source}: {summary.rules} rule(s)",
-            highlight=False,
-            markup=False,
-        ),
+        lambda: print_plain(f"mapping version {summary.version} loaded from {summary.source}: {summary.rules} rule(s)"),
     )
 
 
@@ -111,11 +106,9 @@ def mapping_show(ctx: typer.Context, fmt: OutputFormat = OutputFormat.TABLE) -> 
         document = mapping_document(trial_balance.current_mapping(opened), trial_balance.mapping_versions(opened))
 
     def render() -> None:
-        console.print(
+        print_plain(
             f"Mapping version {document['version']}, loaded {document['loaded_at']} by {document['loaded_by']} "
-            f"from {document['file']}",
-            highlight=False,
-            markup=False,
+            f"from {document['file']}"
         )
         table = Table("Row", "Cost centre", "Subjective", "Category", "Subcategory", "Budget holder", "Parent")
         for rule in document["rules"]:
@@ -176,11 +169,9 @@ def ledger_rollup(
     document = roll_up_document(report, by.strip().lower().replace("-", "_"), totals)
 
     def render() -> None:
-        console.print(
-            f"Ledger by {by}, {document['financial_year']} as at {document['as_at']}", highlight=False, markup=False
-        )
+        print_plain(f"Ledger by {by}, {document['financial_year']} as at {document['as_at']}")
         console.print(_totals_table(by, [*document["rows"], document["total"]]))
-        console.print(document["variance_convention"], highlight=False, markup=False)
+        print_plain(document["variance_convention"])
 
     emit(fmt, document, render)
 
@@ -202,9 +193,7 @@ def budget_holders_report(
     document = budget_holder_document(report)
 
     def render() -> None:
-        console.print(
-            f"Budget holders, {document['financial_year']} as at {document['as_at']}", highlight=False, markup=False
-        )
+        print_plain(f"Budget holders, {document['financial_year']} as at {document['as_at']}")
         console.print(_totals_table("Budget holder", document["holders"]))
         table = Table(
             "Holder",
@@ -229,7 +218,7 @@ def budget_holders_report(
                     "needed",
                 )
         console.print(table)
-        console.print(document["commentary_rule"], highlight=False, markup=False)
-        console.print(document["variance_convention"], highlight=False, markup=False)
+        print_plain(document["commentary_rule"])
+        print_plain(document["variance_convention"])
 
     emit(fmt, document, render)

@@ -78,6 +78,7 @@ class OptionGroup:
     """Marks a dataclass whose fields are options: a command parameter of this type becomes one option a field."""
 
 
+# look-alike of MonteCarloOptions (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class MonteCarloOptions(OptionGroup):
     """The assumptions ``risk simulate`` and ``risk multi-year`` share."""

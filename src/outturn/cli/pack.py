@@ -79,6 +79,8 @@ def pack_summary(pack: BoardPack, files: PackFiles) -> dict[str, Any]:
     return pack_document(pack, files.as_dict())
 
 
+# look-alike of cli/ledger.py:budget_holders_report (shape only): Typer option declarations and a render, one per
+# command.
 @command()
 def pack(
     ctx: typer.Context,

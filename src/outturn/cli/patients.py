@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from outturn.cli._common import console, emit, workspace_from
+from outturn.cli._common import console, emit, print_plain, workspace_from
 from outturn.cli.command import command
 from outturn.cli.options import OutputFormat
 from outturn.domain.high_intensity import DEFAULT_AE_ATTENDANCES, DEFAULT_NON_ELECTIVE_ADMISSIONS, Thresholds
@@ -18,6 +18,7 @@ from outturn.reports.patients import high_intensity_document
 from outturn.services.patients import high_intensity_users
 
 
+# look-alike of cli/contract_reconciliation.py's signature: Typer option declarations, one per command.
 @command()
 def patients_high_intensity(
     ctx: typer.Context,
@@ -45,13 +46,12 @@ def patients_high_intensity(
     emit(fmt, document, lambda: _render(document))
 
 
+# look-alike of the render above: declarative, one printed line per part of the document.
 def _render(document: dict[str, Any]) -> None:
     flagged = document["flagged"]
-    console.print(
+    print_plain(
         f"High-intensity users as at {document['as_at']}: {flagged['patients']:,} patient(s), "
-        f"£{format_thousands(flagged['value_pence'])}k at {document['tariff_year']} tariff",
-        highlight=False,
-        markup=False,
+        f"£{format_thousands(flagged['value_pence'])}k at {document['tariff_year']} tariff"
     )
     table = Table("Practice", "PCN", "Patients", "A&E", "Non-elective", "£000")
     for row in document["by_practice"]:
@@ -65,11 +65,9 @@ def _render(document: dict[str, Any]) -> None:
         )
     console.print(table)
     timely = document["timeliness"]["flagged"]
-    console.print(
+    print_plain(
         f"Days from the qualifying attendance to the data: median {timely['median_days']}, "
-        f"longest {timely['longest_days']}",
-        highlight=False,
-        markup=False,
+        f"longest {timely['longest_days']}"
     )
     cohorts = Table("Cohort", "Flagged", "Matched", "Months after", "Flagged change £000", "Comparison change £000")
     for cohort in document["regression_to_the_mean"]["cohorts"]:
@@ -83,9 +81,7 @@ def _render(document: dict[str, Any]) -> None:
         )
     console.print(cohorts)
     for patient in document.get("patients", []):
-        console.print(
+        print_plain(
             f"{patient['patient_id']}  A&E {patient['ae_attendances']}  non-elective "
-            f"{patient['non_elective_admissions']}  £{format_thousands(patient['value_pence'])}k",
-            highlight=False,
-            markup=False,
+            f"{patient['non_elective_admissions']}  £{format_thousands(patient['value_pence'])}k"
         )

@@ -9,9 +9,17 @@ from typing import Annotated, Any
 
 import typer
 
-from outturn.cli._common import cell, console, current_user, emit, emit_rows, pounds_cell, workspace_from
+from outturn.cli._common import (
+    cell,
+    current_user,
+    emit,
+    emit_import_summary,
+    emit_rows,
+    pounds_cell,
+    print_plain,
+    workspace_from,
+)
 from outturn.cli.command import command
-from outturn.cli.data import _emit_summary
 from outturn.cli.options import OrgUnderOption, OutputFormat, YearCodeOption
 from outturn.domain.money import format_pounds
 from outturn.reports.planning import bridge_document, programme_rollup_document, targets_document
@@ -23,20 +31,14 @@ YearsOption = Annotated[int, typer.Option("--years", min=1, max=5, help="Years o
 
 def _print_plan(plan: dict[str, Any]) -> None:
     for year in plan["years"]:
-        console.print(f"\n{plan['name']} ({plan['org_code']}) {year['year']}", highlight=False, markup=False)
+        print_plain(f"\n{plan['name']} ({plan['org_code']}) {year['year']}")
         for step in year["steps"]:
-            console.print(
-                f"  {step['label']:<45} {format_pounds(step['pence']):>16} {format_pounds(step['running_pence']):>16}",
-                highlight=False,
-                markup=False,
+            print_plain(
+                f"  {step['label']:<45} {format_pounds(step['pence']):>16} {format_pounds(step['running_pence']):>16}"
             )
         share = year["savings_requirement_share"]
         shown = f" ({Decimal(share) * 100:.2f}% of allocation)" if share is not None else ""
-        console.print(
-            f"  Savings requirement {format_pounds(year['savings_requirement_pence'])}{shown}",
-            highlight=False,
-            markup=False,
-        )
+        print_plain(f"  Savings requirement {format_pounds(year['savings_requirement_pence'])}{shown}")
 
 
 @command()
@@ -67,9 +69,10 @@ def plan_import_assumptions(ctx: typer.Context, file: FileArgument, fmt: OutputF
     """Import the planning bridge's assumptions (org_code, year, assumption, amount[, description, recurrent]),
     replacing those stored for each organisation and year in the file."""
     with workspace_from(ctx) as opened:
-        _emit_summary(fmt, planning.import_plan_assumptions(opened, file, who=current_user()))
+        emit_import_summary(fmt, planning.import_plan_assumptions(opened, file, who=current_user()))
 
 
+# look-alike of cli/data.py:ledger_list (shape only): Typer option declarations and a render, one per command.
 @command()
 def plan_targets(
     ctx: typer.Context,

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from outturn.cli._common import cell, console, emit, emit_rows, pounds_cell, print_warnings, workspace_from
+from outturn.cli._common import cell, console, emit, emit_rows, pounds_cell, print_plain, print_warnings, workspace_from
 from outturn.cli.command import command
 from outturn.cli.options import OutputFormat
 from outturn.domain.budgets import IncentiveTerms
@@ -44,6 +44,7 @@ def _number(value: float | int | None) -> str:
     return "" if value is None else f"{value:,.0f}"
 
 
+# look-alike of ledger_import's signature (cli/ledger.py): Typer option declarations, one per command.
 @command()
 def populations_import(
     ctx: typer.Context,
@@ -211,12 +212,13 @@ def budgets_indicative(
             ],
         )
         if any(line["spend_pence"] is not None for line in lines):
-            console.print(VARIANCE_CONVENTION, highlight=False, markup=False)
+            print_plain(VARIANCE_CONVENTION)
         print_warnings(result.warnings)
 
     emit(fmt, document, render)
 
 
+# look-alike of the budget-setting document's lines above: declarative, each line's fields.
 @command()
 def budgets_distance(
     ctx: typer.Context,
@@ -288,6 +290,7 @@ def budgets_distance(
     emit(fmt, document, render)
 
 
+# look-alike of commentary_list's render (cli/commentary.py): declarative, a table's columns and a summary line.
 @command()
 def budgets_incentive(
     ctx: typer.Context,

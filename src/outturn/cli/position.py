@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from outturn.cli._common import console, emit, key_value_table, print_warnings, workspace_from
+from outturn.cli._common import console, emit, key_value_table, print_plain, print_warnings, workspace_from
 from outturn.cli.command import command
 from outturn.cli.options import AsAtOption, MethodOption, OrgOption, OutputFormat
 from outturn.domain.money import VARIANCE_CONVENTION, format_millions, format_surplus, format_thousands
@@ -63,7 +63,7 @@ def render_position(position: Position) -> None:
             row.method + (f" ({', '.join(row.methods)})" if row.method == MIXED else ""),
         )
     console.print(categories)
-    console.print(VARIANCE_CONVENTION, highlight=False, markup=False)
+    print_plain(VARIANCE_CONVENTION)
     bridge = Table(title="Bridge from control total to forecast (£000)", title_justify="left")
     bridge.add_column("Step")
     bridge.add_column("£000", justify="right")

@@ -7,7 +7,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from outturn.cli._common import console, emit, workspace_from
+from outturn.cli._common import console, emit, print_plain, workspace_from
 from outturn.cli.command import command
 from outturn.cli.options import OrgOption, OutputFormat, YearOption
 from outturn.domain.money import format_thousands
@@ -16,11 +16,9 @@ from outturn.services.forecast_history import position_history as load_history
 
 
 def render_history(document: dict[str, Any]) -> None:
-    console.print(
+    print_plain(
         f"{document['org_name']} ({document['org_code']}): forecast history {document['financial_year']}, "
-        "as recorded at each month-end close",
-        highlight=False,
-        markup=False,
+        "as recorded at each month-end close"
     )
     if not document["months"]:
         console.print("no month-end close has recorded a forecast this year yet", markup=False)

@@ -117,6 +117,7 @@ def prescribing_measures(
     emit(fmt, document, render)
 
 
+# look-alike of cli/activity.py's service call: declarative, each command's keyword options.
 @command()
 def prescribing_savings(
     ctx: typer.Context,

@@ -37,6 +37,8 @@ def _show(
     emit_rows(fmt, [to_row(item) for item in items], [("Organisation", cell("org_code")), *columns])
 
 
+# look-alike of cli/position_history.py:position_history (shape only): Typer option declarations and a render, one per
+# command.
 @command()
 def plan_show(
     ctx: typer.Context,

@@ -13,12 +13,13 @@ from outturn.cli.options import AsAtOption, MonteCarloOptions, OrgOption, Output
 from outturn.domain.money import format_millions, format_surplus
 from outturn.domain.plans import parse_share
 from outturn.domain.year_end import LABELS_BY_FIELD, LIKELY, P10, P90, SIMULATED_MEAN, SIMULATION_FIELDS
+from outturn.reports.risk import simulation_document
 from outturn.services.risk import (
     PlanSettings,
     multi_year_document,
     simulate_multi_year,
     simulate_year_end,
-    simulation_document,
+    summarise,
 )
 
 
@@ -89,10 +90,12 @@ def simulate(
     run = monte_carlo.run()
     with workspace_from(ctx, read_only=True) as opened:
         simulation = simulate_year_end(opened, org_code=org, as_at=as_at, **run)
-    document = simulation_document(simulation)
+    document = simulation_document(summarise(simulation))
     emit(fmt, document, lambda: render_simulation(document, simulation.seconds))
 
 
+# look-alike of cli/ledger.py:budget_holders_report (shape only): Typer option declarations and a render, one per
+# command.
 @command()
 def multi_year(
     ctx: typer.Context,

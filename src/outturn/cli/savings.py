@@ -96,6 +96,8 @@ def savings_export(
     emit(fmt, {"file": str(file), "schemes": count}, lambda: console.print(f"{count} scheme(s) written to {file}"))
 
 
+# look-alike of cli/forecast_methods.py:method_list (shape only): Typer option declarations and a render, one per
+# command.
 @command()
 def savings_list(
     ctx: typer.Context,
@@ -137,6 +139,8 @@ def savings_list(
     )
 
 
+# look-alike of cli/commentary.py:commentary_import (shape only): Typer option declarations and a render, one per
+# command.
 @command()
 def savings_show(
     ctx: typer.Context,

@@ -115,6 +115,7 @@ def add(
     emit(fmt, document, lambda: console.print(f"added {user.username} ({user.role.value})", highlight=False))
 
 
+# look-alike of cli/imports.py:imports_list (shape only): Typer option declarations and a render, one per command.
 @command(workspace_option=False)
 def list_accounts(ctx: typer.Context, fmt: OutputFormat = OutputFormat.TABLE) -> None:
     """The accounts: user name, name shown, role and practice."""

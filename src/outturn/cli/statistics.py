@@ -84,6 +84,7 @@ def funnel(
     emit(fmt, report.document(), render)
 
 
+# look-alike of the funnel command's service call above: declarative, each command's keyword options.
 @command(workspace_option=False)
 def spc(
     input_file: InputOption,

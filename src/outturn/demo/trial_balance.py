@@ -11,12 +11,12 @@ month, and every figure the demo shows from the category ledger stays as it is. 
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from outturn.demo.files import write_csv
 from outturn.domain.budgets import apportion
 from outturn.domain.ledger import CostCategory, LedgerLine
 from outturn.domain.money import format_pounds
@@ -178,18 +178,9 @@ def mapping_table(centres: dict[tuple[CostCategory, str], DemoCostCentre]) -> It
         yield (centre.code, "any", centre.category.value, centre.subcategory, centre.budget_holder, centre.parent)
 
 
-def _write(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
 def write_trial_balance(path: Path, rows: Iterable[TrialBalanceRow]) -> Path:
-    return _write(path, TRIAL_BALANCE_HEADER, trial_balance_table(rows))
+    return write_csv(path, TRIAL_BALANCE_HEADER, trial_balance_table(rows))
 
 
 def write_mapping(path: Path, centres: dict[tuple[CostCategory, str], DemoCostCentre]) -> Path:
-    return _write(path, MAPPING_HEADER, mapping_table(centres))
+    return write_csv(path, MAPPING_HEADER, mapping_table(centres))

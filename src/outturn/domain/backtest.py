@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from outturn.domain.forecast import EXTRAPOLATIONS, ForecastMethod, LineForecast
-from outturn.domain.ledger import CostCategory
+from outturn.domain.ledger import CategoryLineKey, CostCategory
 from outturn.domain.money import Pence
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialMonth, FinancialYear
 
@@ -29,7 +29,6 @@ AUTO_ORDER: tuple[ForecastMethod, ...] = (AUTO_FALLBACK, *(item for item in EXTR
 BACKTEST_MONTHS = tuple(range(1, MONTHS_IN_YEAR))  # M01..M11: at M12 the year's actuals are the outturn
 TOTAL = "total"
 
-LineKey = tuple[str, CostCategory, str]  # org_code, category, subcategory
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ def score_month(
     month: int,
     method: str,
     forecasts: Iterable[LineForecast],
-    outturn_by_line: Mapping[LineKey, Pence],
+    outturn_by_line: Mapping[CategoryLineKey, Pence],
 ) -> tuple[BacktestRow, ...]:
     """Lines' forecasts summed by category, and in total, against the same lines' actual outturns."""
     forecast_by: dict[CostCategory, Pence] = {}

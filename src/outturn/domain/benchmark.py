@@ -38,6 +38,7 @@ class Direction(StrEnum):
     LOW_IS_BAD = "low_is_bad"  # practices below the benchmark move up to it
 
 
+# look-alike of domain/activity.py:AdmissionMethod (shape only): declarative, an enumeration's members.
 class BenchmarkKind(StrEnum):
     MEDIAN = "median"
     UPPER_QUARTILE = "upper-quartile"

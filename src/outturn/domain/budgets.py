@@ -157,6 +157,7 @@ def sum_to_level(records: Iterable[PracticeRecord], level: Level, values: Mappin
 # --- distance from target ----------------------------------------------------------------------------------------
 
 
+# look-alike of domain/backtest.py:BacktestRow (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class TargetLine:
     level: Level

@@ -1,7 +1,7 @@
 """Commentary: a budget holder's explanation of a ledger line's variance, one per line per month.
 
-A commentary hangs on a line's ``LineKey`` (organisation, cost centre, subjective code) and a financial month. Its
-``version`` starts at 1 and rises with every change: a change names the version it started from (0 for a line
+A commentary hangs on a line's ``TrialBalanceLineKey`` (organisation, cost centre, subjective code) and a financial
+month. Its ``version`` starts at 1 and rises with every change: a change names the version it started from (0 for a line
 with no commentary yet) and is refused when the stored one has moved on, like a savings scheme.
 
 The rules here are pure: what a commentary's text may be, the order a budget holder meets their lines in (those
@@ -18,7 +18,7 @@ from datetime import datetime
 
 from outturn.domain.errors import BadInput, Conflict
 from outturn.domain.periods import FinancialMonth
-from outturn.domain.trial_balance import BudgetHolderLine, LineKey
+from outturn.domain.trial_balance import BudgetHolderLine, TrialBalanceLineKey
 
 MAX_COMMENTARY_CHARACTERS = 4000
 PACK_QUOTES = 3  # the pack quotes the commentary of this many of the largest variances
@@ -34,7 +34,7 @@ class CommentaryError(BadInput):
 class Commentary:
     """One line's commentary for one month, as stored."""
 
-    key: LineKey
+    key: TrialBalanceLineKey
     month: FinancialMonth
     text: str
     author: str
@@ -45,7 +45,9 @@ class Commentary:
 class CommentaryConflict(Conflict):
     """Someone else wrote the line's commentary first: the stored version is not the one the change started from."""
 
-    def __init__(self, key: LineKey, month: FinancialMonth, expected: int, current: Commentary | None) -> None:
+    def __init__(
+        self, key: TrialBalanceLineKey, month: FinancialMonth, expected: int, current: Commentary | None
+    ) -> None:
         self.key, self.month, self.expected, self.current = key, month, expected, current
         now = f"version {current.version}, by {current.author}" if current is not None else "none"
         super().__init__(
@@ -85,7 +87,7 @@ class CommentedLine:
         return self.line.needs_commentary and self.commentary is None
 
 
-def variance_order(line: BudgetHolderLine) -> tuple[int, int, LineKey]:
+def variance_order(line: BudgetHolderLine) -> tuple[int, int, TrialBalanceLineKey]:
     """The largest forecast variance (either way) first, then the largest year-to-date one, then by key."""
     return (-abs(line.forecast_variance_pence), -abs(line.ytd_variance_pence), line.key)
 

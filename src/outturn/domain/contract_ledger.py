@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from outturn.domain.errors import BadInput
-from outturn.domain.ledger import CostCategory
+from outturn.domain.ledger import CategoryLineKey, CostCategory
 from outturn.domain.money import Pence
 
 CONTRACT_ELEMENT = "contract"
@@ -30,7 +30,6 @@ DEFAULT_THRESHOLD_POUNDS = 250_000
 DEFAULT_THRESHOLD_PERCENT = Fraction(2)
 
 ContractKey = tuple[str, str]  # provider, commissioner
-LineKey = tuple[str, CostCategory, str]  # organisation, category, subcategory (the ledger line)
 
 
 class ContractMapError(BadInput):
@@ -54,7 +53,7 @@ class LedgerLink:
         return self.provider, self.commissioner
 
     @property
-    def line_key(self) -> LineKey:
+    def line_key(self) -> CategoryLineKey:
         return self.commissioner, self.category, self.line
 
     @property
@@ -95,7 +94,7 @@ class ContractLinks:
 def resolve_links(
     contracts: Iterable[ContractKey],
     stored: Sequence[LedgerLink],
-    ledger_lines: Iterable[LineKey],
+    ledger_lines: Iterable[CategoryLineKey],
 ) -> list[ContractLinks]:
     """Each contract's ledger lines: those stored for it; else the commissioner's lines (not mapped to another
     contract) whose name holds the provider's code, when exactly one does."""
@@ -115,7 +114,7 @@ def resolve_links(
     return found
 
 
-def _default(provider: str, commissioner: str, named: Sequence[LineKey]) -> ContractLinks:
+def _default(provider: str, commissioner: str, named: Sequence[CategoryLineKey]) -> ContractLinks:
     if len(named) == 1:
         _org, category, line = named[0]
         link = LedgerLink(provider, commissioner, category, line, CONTRACT_ELEMENT, default=True)
@@ -128,7 +127,7 @@ def _default(provider: str, commissioner: str, named: Sequence[LineKey]) -> Cont
     return ContractLinks(provider, commissioner, (), f"{note}: map the contract to its ledger lines")
 
 
-def contract_line_owners(resolved: Iterable[ContractLinks]) -> Mapping[LineKey, ContractKey]:
+def contract_line_owners(resolved: Iterable[ContractLinks]) -> Mapping[CategoryLineKey, ContractKey]:
     """The contract whose value each ``contract`` line carries."""
     return {link.line_key: link.contract_key for found in resolved for link in found.contract_lines}
 
@@ -180,6 +179,10 @@ class Threshold:
         if contract_pence == 0:
             return True
         return Fraction(100 * abs(difference_pence), abs(contract_pence)) > self.percent
+
+    def describe(self, of: str) -> str:
+        """The rule in words: "above £250,000 and above 2% of ``of`` (both)"."""
+        return f"above £{self.pounds:,} and above {float(self.percent):g}% of {of} (both)"
 
 
 @dataclass(frozen=True)

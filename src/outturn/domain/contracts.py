@@ -42,6 +42,7 @@ class LocalPrice:
     price_pence: Pence
 
 
+# look-alike of domain/contract_reconciliation.py:ElementRow (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class BlockElement:
     description: str
@@ -69,6 +70,7 @@ class ActualLine:
     pence: Pence
 
 
+# look-alike of domain/backtest.py:BacktestRow (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class StatementLine:
     point_of_delivery: str

@@ -32,6 +32,9 @@ class CostCategory(StrEnum):
         return look_up(_ALIASES, text, "cost category", (category.value for category in cls))
 
 
+CategoryLineKey = tuple[str, CostCategory, str]  # a ledger line by organisation, category, subcategory
+
+
 _LABELS: Mapping[CostCategory, str] = MappingProxyType(
     {
         CostCategory.ACUTE: "Acute",

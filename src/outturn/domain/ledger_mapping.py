@@ -171,6 +171,7 @@ def _cost_centres(
     return tuple(centres[key] for key in sorted(centres))
 
 
+# look-alike of store/repository.py's LedgerLine reading: declarative, a LedgerLine field by field.
 def map_trial_balance(
     rows: Sequence[TrialBalanceRow],
     mapping: LedgerMapping,

@@ -15,6 +15,7 @@ from outturn.domain.periods import FinancialYear
 MonthKey = tuple[str, int, int]  # organisation, start year, month
 
 
+# look-alike of domain/forecast_history.py:Movement (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class Side:
     """Some ledger lines counted and summed (an actual not yet reported counts as nothing)."""

@@ -65,6 +65,7 @@ ALLOWED_PARENTS: Mapping[OrgKind, frozenset[OrgKind]] = MappingProxyType(
 COMMISSIONER_KINDS = frozenset({OrgKind.REGION, OrgKind.ICB, OrgKind.SUB_ICB})
 
 
+# look-alike of domain/forecast.py:LineForecast (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class Organisation:
     code: str

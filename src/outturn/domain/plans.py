@@ -99,6 +99,7 @@ class FinancialPlan(ResourceFigures):
         return self.required_surplus_pence
 
 
+# look-alike of domain/forecast_methods.py:MethodScope (shape only): declarative, an enumeration's members.
 class RiskKind(StrEnum):
     RISK = "risk"
     MITIGATION = "mitigation"

@@ -196,6 +196,7 @@ def latest_lists(lists: Iterable[AgeSexList]) -> dict[str, AgeSexList]:
 # --- the warehouse table ``practice_populations`` ----------------------------------------------------------------
 
 
+# look-alike of domain/activity.py:PointOfDelivery (shape only): declarative, an enumeration's members.
 class Weighting(StrEnum):
     """What a practice's share is weighted by: an allocation component's weighted population, the ASTRO-PU, or
     the registered list."""

@@ -45,6 +45,7 @@ class LineMethod:
     method: str
 
 
+# look-alike of domain/plans.py:_Allocated (shape only): declarative, a class's fields.
 class _BudgetAndSpend(Protocol):
     @property
     def annual_budget_pence(self) -> Pence: ...
@@ -59,6 +60,7 @@ class _BudgetAndSpend(Protocol):
     def forecast_outturn_pence(self) -> Pence: ...
 
 
+# look-alike of domain/forecast_history.py:CategoryRecord (shape only): declarative, a class's fields.
 class BudgetVariances:
     """Budget less spend, to date and for the year, of a category or a whole position: one rule for both."""
 
@@ -73,6 +75,7 @@ class BudgetVariances:
         return self.annual_budget_pence - self.forecast_outturn_pence
 
 
+# look-alike of domain/forecast.py:LineFigures (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class CategoryPosition(BudgetVariances):
     category: CostCategory
@@ -155,6 +158,7 @@ class SurplusFigures:
         return self.control_total_pence - self.forecast_surplus_pence
 
 
+# look-alike of domain/contract_reconciliation.py:Reconciliation (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class Position(ResourceFigures, SurplusFigures, BudgetVariances):
     org_code: str

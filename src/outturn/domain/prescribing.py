@@ -123,6 +123,7 @@ class BnfGrouping(StrEnum):
         return None if self is BnfGrouping.ALL else BNF_LEVEL_LENGTHS[self.value]
 
 
+# look-alike of domain/activity.AdmissionMethod (shape only): declarative, an enumeration's members.
 class OrgLevel(StrEnum):
     """Organisations practices roll up to (columns of the ``practice_populations`` table)."""
 

@@ -19,6 +19,7 @@ from outturn.domain.money import Pence, scale
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialYear
 
 
+# look-alike of domain/ledger.py:CostCategory (shape only): declarative, an enumeration's members.
 class Workstream(StrEnum):
     ELECTIVE = "elective"
     NON_ELECTIVE = "non_elective_urgent_care"
@@ -106,6 +107,8 @@ class Rag(StrEnum):
         return look_up(aliases, text, "RAG", (item.value for item in cls))
 
 
+# look-alike of domain/budgets.py:IncentiveTerms (shape only): declarative, keyword fields or columns, one per
+# attribute.
 def _months(values: tuple[Pence | None, ...], name: str) -> None:
     if len(values) != MONTHS_IN_YEAR:
         raise BadInput(f"{name} must have {MONTHS_IN_YEAR} months, not {len(values)}")

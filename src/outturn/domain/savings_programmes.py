@@ -26,6 +26,7 @@ class ProgrammeYear:
     unidentified_pence: Pence
 
 
+# look-alike of domain/position.py:Position (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class ProgrammeRow:
     programme: str

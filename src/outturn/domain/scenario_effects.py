@@ -62,6 +62,7 @@ class ActivityCell:
     national_share: Fraction = Fraction(1)  # share of the price paid at the national tariff (x MFF)
 
 
+# look-alike of CellKey (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class ContractForecast:
     provider: str

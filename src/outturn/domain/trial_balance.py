@@ -1,7 +1,7 @@
 """A trial balance's lines (organisation x cost centre x subjective code) and the budget holders' view of them.
 
-A ledger line is known by its ``LineKey``: the organisation, the cost centre and the subjective (expense) code.
-A ledger imported at category level has neither; its lines are keyed by the category (as the cost centre) and the
+A ledger line is known by its ``TrialBalanceLineKey``: the organisation, the cost centre and the subjective (expense)
+code. A ledger imported at category level has neither; its lines are keyed by the category (as the cost centre) and the
 subcategory (as the subjective code), so every line of either kind has one key that commentary can hang on.
 
 A budget holder answers for the lines of their cost centres. A line needs commentary when its variance, year to
@@ -36,7 +36,7 @@ def commentary_threshold(
 
 
 @dataclass(frozen=True, order=True)
-class LineKey:
+class TrialBalanceLineKey:
     """One ledger line: organisation, cost centre, subjective code (category and subcategory for a
     category-level ledger; see ``for_category_line``)."""
 
@@ -47,7 +47,7 @@ class LineKey:
     @classmethod
     def for_line(
         cls, org_code: str, category: CostCategory, subcategory: str, cost_centre: str, subjective_code: str
-    ) -> LineKey:
+    ) -> TrialBalanceLineKey:
         """The key of a stored ledger line: its cost centre and subjective code where it has them (a trial
         balance's line), else its category and subcategory."""
         if cost_centre:
@@ -59,12 +59,31 @@ class LineKey:
         return f"{self.org_code} {self.cost_centre} / {self.subjective_code}"
 
 
+# look-alike of other records' figures and derived properties (domain/contracts.py, backtest.py; shape only).
+class BudgetVariances:
+    """The two variances of budget figures, budget less actual (or forecast): positive is an underspend. One rule
+    for a line (``BudgetHolderLine``) and for lines summed (``LineTotals``), which declare the figures."""
+
+    annual_budget_pence: Pence
+    ytd_budget_pence: Pence
+    ytd_actual_pence: Pence
+    forecast_outturn_pence: Pence
+
+    @property
+    def ytd_variance_pence(self) -> Pence:
+        return self.ytd_budget_pence - self.ytd_actual_pence
+
+    @property
+    def forecast_variance_pence(self) -> Pence:
+        return self.annual_budget_pence - self.forecast_outturn_pence
+
+
 @dataclass(frozen=True)
-class BudgetHolderLine:
+class BudgetHolderLine(BudgetVariances):
     """One line of a budget holder's report as at a month: year to date and forecast, and whether the line's
     variance needs commentary. Variances are budget less actual (or forecast): positive is an underspend."""
 
-    key: LineKey
+    key: TrialBalanceLineKey
     cost_centre_description: str
     subjective_description: str
     category: CostCategory
@@ -77,14 +96,6 @@ class BudgetHolderLine:
     forecast_method: str
     needs_commentary: bool
 
-    @property
-    def ytd_variance_pence(self) -> Pence:
-        return self.ytd_budget_pence - self.ytd_actual_pence
-
-    @property
-    def forecast_variance_pence(self) -> Pence:
-        return self.annual_budget_pence - self.forecast_outturn_pence
-
 
 def needs_commentary(
     threshold: Threshold, ytd_budget: Pence, ytd_variance: Pence, annual_budget: Pence, forecast_variance: Pence
@@ -93,8 +104,9 @@ def needs_commentary(
     return threshold.flags(ytd_variance, ytd_budget) or threshold.flags(forecast_variance, annual_budget)
 
 
+# look-alike of BudgetHolderLine's figures: declarative, the same four budget figures summed over lines.
 @dataclass(frozen=True)
-class LineTotals:
+class LineTotals(BudgetVariances):
     """Some lines summed: one budget holder's, cost centre's, category's or organisation's (``name``)."""
 
     name: str
@@ -104,14 +116,6 @@ class LineTotals:
     ytd_budget_pence: Pence
     ytd_actual_pence: Pence
     forecast_outturn_pence: Pence
-
-    @property
-    def ytd_variance_pence(self) -> Pence:
-        return self.ytd_budget_pence - self.ytd_actual_pence
-
-    @property
-    def forecast_variance_pence(self) -> Pence:
-        return self.annual_budget_pence - self.forecast_outturn_pence
 
 
 def line_totals(name: str, lines: Sequence[BudgetHolderLine]) -> LineTotals:
@@ -149,6 +153,7 @@ class BudgetHolderReport:
         return tuple(line for line in self.lines if line.needs_commentary)
 
 
+# look-alike of domain/prescribing.py:FormulationSwap (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class CostCentre:
     """A cost centre of an organisation's trial balance, with the budget holder who answers for its lines."""
@@ -160,6 +165,7 @@ class CostCentre:
     budget_holder: str = UNASSIGNED_HOLDER
 
 
+# look-alike of domain/ledger.py:LedgerLine (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class TrialBalanceRow:
     """One row of a trial balance as read: a cost centre x subjective code's budget and actual in one month."""

@@ -62,6 +62,8 @@ def _patient_keyed(ae: ir.Table, apc: ir.Table) -> tuple[ir.Table, ir.Table]:
     return ae.mutate(patient_key=ae.patient_id), apc.mutate(patient_key=apc.patient_id)
 
 
+# look-alike of engine/contract_rules.readmitted_spells' selection: declarative, each query's own columns (A&E and
+# spells alike).
 def patient_events(ae: ir.Table, apc: ir.Table) -> ir.Table:
     """One row per A&E attendance and admitted spell with a patient id: ``EVENT_COLUMNS`` plus ``priced``."""
     ae, apc = _patient_keyed(ae, apc)

@@ -153,6 +153,7 @@ def unplaced_practices(rx: ir.Table, populations: ir.Table, level: OrgLevel) -> 
     return practices.anti_join(known, "practice").order_by("practice")
 
 
+# look-alike of measures_from_totals' signature below: declarative, the same options over the rows.
 def prescribing_measures(
     rx: ir.Table,
     attributes: ir.Table,

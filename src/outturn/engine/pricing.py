@@ -325,6 +325,7 @@ def op_dimensions(
     return by_type, found.select(procedure_key=found.code_key, procedure_price=found.procedure_price)
 
 
+# look-alike of price_apc's signature: declarative, the same keyword options for outpatient attendances.
 def price_op(
     attendances: ir.Table,
     tariff_op: ir.Table,

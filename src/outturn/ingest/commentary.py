@@ -17,8 +17,8 @@ from types import MappingProxyType
 from outturn.domain.commentary import clean_text
 from outturn.domain.periods import FinancialYear
 from outturn.domain.problems import Problem
-from outturn.domain.trial_balance import LineKey
-from outturn.ingest.tables import RowReader, organisation_parser, read_table
+from outturn.domain.trial_balance import TrialBalanceLineKey
+from outturn.ingest.tables import RowReader, earlier_row, organisation_parser, read_table
 
 REQUIRED_COLUMNS = ("org_code", "cost_centre", "subjective_code", "month", "commentary")
 OPTIONAL_COLUMNS = ("year",)
@@ -49,7 +49,7 @@ COLUMN_ALIASES = MappingProxyType(
 @dataclass(frozen=True)
 class CommentaryRow:
     row: int  # as a person sees it in the file
-    key: LineKey
+    key: TrialBalanceLineKey
     month: int
     text: str
 
@@ -68,6 +68,8 @@ def _row(
     return org_code, month, text
 
 
+# look-alike of read_ledger and read_trial_balance: declarative, read_table with this file's own columns, and the
+# loop's own row type and key.
 def read_commentary(
     path: Path,
     *,
@@ -87,7 +89,7 @@ def read_commentary(
     )
     rows: list[CommentaryRow] = []
     problems: list[Problem] = []
-    first_row_of: dict[tuple[LineKey, int], int] = {}
+    first_row_of: dict[tuple[TrialBalanceLineKey, int], int] = {}
     memo: dict[tuple[str, str], object] = {}
     for number, cells in table.rows:
         reader = RowReader(table, number, cells, memo)
@@ -95,9 +97,9 @@ def read_commentary(
         problems.extend(reader.problems)
         if reader.problems or org_code is None or month is None or text is None:
             continue
-        key = LineKey(org_code, reader.text("cost_centre"), reader.text("subjective_code"))
-        earlier = first_row_of.setdefault((key, month), number)
-        if earlier != number:
+        key = TrialBalanceLineKey(org_code, reader.text("cost_centre"), reader.text("subjective_code"))
+        earlier = earlier_row(first_row_of, (key, month), number)
+        if earlier is not None:
             problems.append(table.problem(f"duplicate of row {earlier}: {key.label} M{month:02d}", number))
             continue
         rows.append(CommentaryRow(number, key, month, text))

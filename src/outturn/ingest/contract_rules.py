@@ -24,7 +24,7 @@ from outturn.domain.activity import PointOfDelivery
 from outturn.domain.contract_rules import PaymentRules, RuleKind, RuleRow, rules_from_rows
 from outturn.domain.periods import FinancialYear
 from outturn.domain.problems import Problem
-from outturn.ingest.tables import RawTable, RowReader, read_table
+from outturn.ingest.tables import RawTable, RowReader, earlier_row, read_table
 
 Key = tuple[str, str, FinancialYear]
 # What each rule needs, beyond the contract's key.
@@ -144,10 +144,9 @@ def _check_contract(table: RawTable, rows: list[tuple[int, RuleRow]]) -> list[Pr
     for number, row in rows:
         field = ONCE_PER[row.kind]
         identity = (row.kind, getattr(row, field) if field else None)
-        if identity in seen:
+        if (earlier := earlier_row(seen, identity, number)) is not None:
             what = row.kind.value + (f" {getattr(row, field)}" if field else "")
-            problems.append(table.problem(f"{what} already given on row {seen[identity]}", number, field or "rule"))
-        seen.setdefault(identity, number)
+            problems.append(table.problem(f"{what} already given on row {earlier}", number, field or "rule"))
     kinds = {row.kind for _n, row in rows}
     for kind, needs in ((RuleKind.VARIABLE, RuleKind.FIXED), (RuleKind.CQUIN_ACHIEVEMENT, RuleKind.CQUIN)):
         if kind in kinds and needs not in kinds:

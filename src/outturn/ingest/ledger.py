@@ -17,7 +17,7 @@ from typing import TypeVar
 from outturn.domain.ledger import CostCategory, LedgerLine
 from outturn.domain.periods import FinancialYear
 from outturn.domain.problems import Problem
-from outturn.ingest.tables import RawTable, RowReader, organisation_parser, read_table, text_of
+from outturn.ingest.tables import RawTable, RowReader, earlier_row, organisation_parser, read_table, text_of
 
 REQUIRED_COLUMNS = ("org_code", "year", "month", "category", "budget", "actual")
 OPTIONAL_COLUMNS = ("subcategory", "one_off", "note")
@@ -116,8 +116,8 @@ def read_ledger(
         if line is None:
             continue
         line = replace(line, subcategory=first_spelling(line.subcategory, spellings))
-        earlier = first_row_of.setdefault(line.key, number)
-        if earlier != number:
+        earlier = earlier_row(first_row_of, line.key, number)
+        if earlier is not None:
             problems.append(
                 table.problem(
                     f"duplicate of row {earlier}: {line.org_code} {line.year} M{line.month:02d} "

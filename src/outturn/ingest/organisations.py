@@ -23,11 +23,20 @@ from outturn.domain.organisations import ALLOWED_PARENTS, Organisation, OrgKind
 from outturn.domain.populations import PracticePopulation
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.ingest.grid import read_grid
-from outturn.ingest.tables import RawTable, file_fault, non_negative_number, read_table, table_below, text_of
+from outturn.ingest.tables import (
+    RawTable,
+    earlier_row,
+    file_fault,
+    non_negative_number,
+    read_table,
+    table_below,
+    text_of,
+)
 
 ALLOCATION_FILE = Path("allocations") / "aif_tool_gp_practice_wp_2022_2023.csv"
 NO_PCN_CODES = frozenset({"", "U"})  # NHS England and NHS Digital file unallocated practices under PCN "U"
 PATIENTS_COLUMN = "Patients"
+# look-alike of domain/populations.py's and domain/activity.py's mappings (shape only): declarative, the file's columns.
 # PracticePopulation field -> column; a blank cell is zero (NHS England leaves maternity blank for practices
 # with no maternity need, such as the Royal Hospital Chelsea), except for the final weighted population.
 WEIGHTED_COLUMNS: Mapping[str, str] = MappingProxyType(
@@ -49,6 +58,7 @@ _ODS_CODE = re.compile(r"[A-Z0-9]{3,10}")
 Level = tuple[str, str]  # (code, name)
 
 
+# look-alike of _Layout (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class _Layout:
     """Where a file keeps each level of the hierarchy, as (code column, name column)."""
@@ -295,8 +305,8 @@ def read_ods_trusts(path: Path) -> list[Organisation]:
             problems.append(Problem(path.name, f"not an ODS organisation code: {code!r}", number, "code"))
         elif not name:
             problems.append(Problem(path.name, "a name is required", number, "name"))
-        elif first_row.setdefault(code, number) != number:
-            problems.append(Problem(path.name, f"duplicate of row {first_row[code]}", number, "code"))
+        elif (earlier := earlier_row(first_row, code, number)) is not None:
+            problems.append(Problem(path.name, f"duplicate of row {earlier}", number, "code"))
         else:
             providers.append(Organisation(code, name, OrgKind.PROVIDER, None))
     if problems:
@@ -392,8 +402,8 @@ def read_organisations_csv(path: Path, known: Mapping[str, Organisation] = Mappi
         org, row_problems = _organisation_row(table, number, cells)
         problems.extend(row_problems)
         code = text_of(cells.get("code")).upper()
-        if code and first_row.setdefault(code, number) != number:
-            problems.append(table.problem(f"duplicate of row {first_row[code]}", number, "code"))
+        if code and (earlier := earlier_row(first_row, code, number)) is not None:
+            problems.append(table.problem(f"duplicate of row {earlier}", number, "code"))
         elif org is not None:
             rows.append((number, org))
     by_code = {org.code: org for _, org in rows}

@@ -23,7 +23,7 @@ from outturn.domain.money import MoneyError, Pence, parse_money
 from outturn.domain.periods import FinancialYear
 from outturn.domain.plans import Deduction, FinancialPlan, RiskItem, RiskKind, parse_share
 from outturn.domain.problems import Problem
-from outturn.ingest.tables import RowReader, organisation_parser, read_table, text_of
+from outturn.ingest.tables import RowReader, earlier_row, organisation_parser, read_table, text_of
 
 T = TypeVar("T")
 
@@ -93,10 +93,9 @@ def read_plans(path: Path, *, known_org_codes: Collection[str]) -> tuple[list[Fi
         if row_problems or code is None or year is None:
             continue
         draft = drafts.setdefault((code, year), _PlanDraft())
-        if item != "deduction" and item in draft.seen:
-            problems.append(table.problem(f"{item} already given on row {draft.seen[item]}", number, "item"))
+        if item != "deduction" and (earlier := earlier_row(draft.seen, item, number)) is not None:
+            problems.append(table.problem(f"{item} already given on row {earlier}", number, "item"))
             continue
-        draft.seen[item] = number
         try:
             _apply_item(draft, item, cells.get("amount"), text_of(cells.get("description")))
         except (MoneyError, ValueError) as error:
@@ -129,7 +128,8 @@ def read_risks(path: Path, *, known_org_codes: Collection[str]) -> tuple[list[Ri
     )
     items: list[RiskItem] = []
     problems: list[Problem] = []
-    first_row: dict[tuple[str, FinancialYear, RiskKind, str], tuple[int, str]] = {}
+    first_row: dict[tuple[str, FinancialYear, RiskKind, str], int] = {}
+    first_spelling: dict[tuple[str, FinancialYear, RiskKind, str], str] = {}  # the description as first written
     for number, raw in table.rows:
         reader = RowReader(table, number, raw)
         code, year = _org_and_year(reader, known_org_codes)
@@ -144,8 +144,9 @@ def read_risks(path: Path, *, known_org_codes: Collection[str]) -> tuple[list[Ri
         if row_problems or code is None or year is None or kind is None or value is None or likelihood is None:
             continue
         description = " ".join(reader.text("description").split())
-        earlier, first = first_row.setdefault((code, year, kind, description.casefold()), (number, description))
-        if earlier != number:
+        key = (code, year, kind, description.casefold())
+        first = first_spelling.setdefault(key, description)
+        if (earlier := earlier_row(first_row, key, number)) is not None:
             reason = f"{code} {year} {kind.value} {first!r} already given on row {earlier}"
             problems.append(table.problem(reason, number, "description"))
             continue

@@ -39,6 +39,7 @@ from outturn.ingest.tables import (
     RawTable,
     RowReader,
     canonical_name,
+    earlier_row,
     file_fault,
     non_negative_number,
     read_table,
@@ -46,6 +47,7 @@ from outturn.ingest.tables import (
 )
 
 
+# look-alike of domain/savings_programmes.py:ProgrammeYear (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class PracticeTarget:
     """A practice's target allocation in NHS England's 2021/22 AIF file, excluding and including the remoteness
@@ -253,8 +255,8 @@ def _quinary_row(reader: RowReader, practice: _QuinaryPractice) -> None:
     if extract is not None:
         practice.extract = max(extract, practice.extract or extract)
     key = (sex_text, band_text)
-    if practice.seen.setdefault(key, reader.number) != reader.number:
-        reader.fault(f"{sex_text} {band_text} already appears in row {practice.seen[key]}", "age_group_5")
+    if (earlier := earlier_row(practice.seen, key, reader.number)) is not None:
+        reader.fault(f"{sex_text} {band_text} already appears in row {earlier}", "age_group_5")
         return
     if patients is None:
         return

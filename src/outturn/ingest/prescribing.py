@@ -55,6 +55,7 @@ _PRACTICE = r"^[A-Z0-9]{6}$"
 EARLIEST_MONTH = "2000-01"  # well before any practice-level prescribing was published: an earlier month is a typo
 
 
+# look-alike of domain/activity.py:AdmissionMethod (shape only): declarative, an enumeration's members.
 class Layout(StrEnum):
     AUTO = "auto"
     EPD = "epd"

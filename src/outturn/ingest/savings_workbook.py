@@ -36,6 +36,7 @@ from outturn.ingest.tables import (
     RowReader,
     canonical_name,
     cell_problems,
+    earlier_row,
     organisation_parser,
     rows_below,
     text_of,
@@ -254,13 +255,13 @@ def _read_schemes(table: RawTable, known: Collection[str]) -> tuple[list[_Scheme
         if fields["rag_override"] is not None and not fields["rag_override_reason"]:
             row.fault("a RAG override needs a reason", "rag_override_reason")
         reference = fields["reference"]
-        earlier = first_row_of.setdefault(reference, number) if reference else None
-        if earlier is None:
+        earlier = earlier_row(first_row_of, reference, number) if reference else None
+        if not reference:
             row.fault("a scheme needs a reference", "reference")
-        elif earlier != number:
+        elif earlier is not None:
             row.fault(f"duplicate reference {reference!r} (first on row {earlier})", "reference")
         problems += row.problems
-        if earlier == number:
+        if reference and earlier is None:
             rows.append(_SchemeRow(number, reference, annual_plan, None if row.problems else fields))
     return rows, problems
 
@@ -295,8 +296,8 @@ def _read_phasing(table: RawTable, references: Collection[str] | None) -> tuple[
         measure = row.parse("measure", _measure)
         months = tuple(row.money(column, required=False) for column in MONTH_COLUMNS)
         if reference is not None and measure is not None:
-            earlier = phasing.first_row_of.setdefault((reference, measure), number)
-            if earlier != number:
+            earlier = earlier_row(phasing.first_row_of, (reference, measure), number)
+            if earlier is not None:
                 row.fault(f"duplicate {measure} row for {reference!r} (first on row {earlier})", "measure")
             elif not row.problems:
                 phasing.months[reference, measure] = months
@@ -391,8 +392,8 @@ def _read_targets(table: RawTable, known: Collection[str]) -> tuple[list[Savings
         if target is not None and target < 0:
             row.fault("a savings target cannot be negative", "target")
         if org_code is not None and year is not None:
-            earlier = first_row_of.setdefault((org_code, year), number)
-            if earlier != number:
+            earlier = earlier_row(first_row_of, (org_code, year), number)
+            if earlier is not None:
                 row.fault(f"duplicate target for {org_code} {year.label} (first on row {earlier})", "organisation")
         problems += row.problems
         if not row.problems and org_code is not None and year is not None and target is not None:

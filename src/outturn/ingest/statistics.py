@@ -14,7 +14,7 @@ from pathlib import Path
 
 from outturn.domain.errors import BadInput
 from outturn.domain.problems import Problem, ProblemsError
-from outturn.ingest.tables import RawTable, RowReader, read_table, text_of
+from outturn.ingest.tables import RawTable, RowReader, earlier_row, read_table, text_of
 from outturn.stats.funnel import FunnelGroup, FunnelKind, RatioMethod
 from outturn.stats.spc import MINIMUM_POINTS
 
@@ -92,9 +92,8 @@ def read_funnel_groups(path: Path, kind: FunnelKind, ratio_method: RatioMethod =
         reader = RowReader(table, number, cells)
         found = _funnel_row(reader, kind, ratio_method)
         name = reader.text("group")
-        if name and name in first_row:
-            reader.fault(f"group {name!r} appears more than once (first on row {first_row[name]})", "group")
-        first_row.setdefault(name, number)
+        if name and (earlier := earlier_row(first_row, name, number)) is not None:
+            reader.fault(f"group {name!r} appears more than once (first on row {earlier})", "group")
         problems.extend(reader.problems)
         if found is not None and not reader.problems:
             groups.append(found)
@@ -152,10 +151,8 @@ def _series_rows(table: RawTable) -> tuple[list[tuple[date, str, float]], list[P
         except ValueError as error:
             reader.fault(str(error), "period")
         value = _number(reader, "value")
-        if period is not None and period[0] in first_row:
-            reader.fault(f"period {period[1]} appears more than once (first on row {first_row[period[0]]})", "period")
-        elif period is not None:
-            first_row[period[0]] = number
+        if period is not None and (earlier := earlier_row(first_row, period[0], number)) is not None:
+            reader.fault(f"period {period[1]} appears more than once (first on row {earlier})", "period")
         problems.extend(reader.problems)
         if period is not None and value is not None and not reader.problems:
             rows.append((period[0], period[1], value))

@@ -268,6 +268,15 @@ def text_of(cell: object) -> str:
 
 
 T = TypeVar("T")
+K = TypeVar("K")
+
+
+def earlier_row(first_row_of: dict[K, int], key: K, number: int) -> int | None:
+    """The row that first gave ``key`` when row ``number`` gives it again (a duplicate), else None (and row
+    ``number`` is recorded as its first). ``first_row_of`` (key -> first row) is shared across the rows of one
+    file; each reader words its own problem, naming the row, the column and what is repeated."""
+    first = first_row_of.setdefault(key, number)
+    return None if first == number else first
 
 
 class RowReader:
@@ -299,8 +308,8 @@ class RowReader:
         code = self.text(column).upper()
         if required and not code:
             self.fault("a practice code is required", column)
-        elif first_row.setdefault(code, self.number) != self.number:
-            self.fault(f"practice {code} already appears in row {first_row[code]}", column)
+        elif (earlier := earlier_row(first_row, code, self.number)) is not None:
+            self.fault(f"practice {code} already appears in row {earlier}", column)
         return code
 
     def parse(self, column: str, parser: Callable[[str], T], *, required: bool = True) -> T | None:

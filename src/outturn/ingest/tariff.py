@@ -33,7 +33,7 @@ from outturn.domain.money import MoneyError, Pence, parse_money
 from outturn.domain.periods import FinancialYear
 from outturn.domain.problems import Problem, ProblemsError
 from outturn.domain.tariff import MFF_SCALE, MFF_SCHEMA, TARIFF_AE_SCHEMA, TARIFF_APC_SCHEMA, TARIFF_OP_SCHEMA
-from outturn.ingest.tables import Column, RawTable, RowReader, read_layout, text_of
+from outturn.ingest.tables import Column, RawTable, RowReader, earlier_row, read_layout, text_of
 
 TARIFF_SUBDIRECTORY = Path("prices") / "national_tariff"
 TARIFF_WORKBOOK = "1718_Annex_B1_national_tariff_workbook.xlsx"
@@ -285,10 +285,9 @@ def _read_rows(
         if row.problems:
             continue
         key = key_of(record)
-        if key in seen:
-            problems.append(table.problem(f"{key} appears more than once (first on row {seen[key]})", number, first))
+        if (earlier := earlier_row(seen, key, number)) is not None:
+            problems.append(table.problem(f"{key} appears more than once (first on row {earlier})", number, first))
             continue
-        seen[key] = number
         records.append(record)
     if problems:
         raise ProblemsError(problems, f"cannot load {table.source}")
@@ -360,6 +359,7 @@ _OP_COLUMNS = (
 )
 
 
+# look-alike of _apc_rows (shape only): declarative, keyword fields or columns, one per attribute.
 def _op_rows(path: Path, year: int) -> pa.Table:
     def build(row: _Row) -> dict[str, Any]:
         return {

@@ -33,7 +33,7 @@ from outturn.domain.ledger_mapping import ANY, LedgerMapping, MappingRule, norma
 from outturn.domain.periods import FinancialYear
 from outturn.domain.problems import Problem
 from outturn.domain.trial_balance import TrialBalanceRow
-from outturn.ingest.tables import RawTable, RowReader, file_fault, organisation_parser, read_table, text_of
+from outturn.ingest.tables import RawTable, RowReader, earlier_row, file_fault, organisation_parser, read_table, text_of
 
 REQUIRED_COLUMNS = ("org_code", "year", "month", "cost_centre", "subjective_code", "budget", "actual")
 OPTIONAL_COLUMNS = ("cost_centre_description", "subjective_description", "one_off", "note")
@@ -123,6 +123,8 @@ def _row(
     return row, []
 
 
+# look-alike of read_ledger (ingest/ledger.py): declarative, read_table with this file's own columns, and the loop's
+# own row type and key.
 def read_trial_balance(
     path: Path, *, known_org_codes: Collection[str], sheet: str | None = None, header_row: int | None = None
 ) -> tuple[list[TrialBalanceRow], list[Problem]]:
@@ -144,8 +146,8 @@ def read_trial_balance(
         problems.extend(row_problems)
         if row is None:
             continue
-        earlier = first_row_of.setdefault(row.key, number)
-        if earlier != number:
+        earlier = earlier_row(first_row_of, row.key, number)
+        if earlier is not None:
             problems.append(
                 table.problem(
                     f"duplicate of row {earlier}: {row.org_code} {row.year} M{row.month:02d} "
@@ -201,8 +203,8 @@ def read_mapping(
         problems.extend(rule_problems)
         if rule is None:
             continue
-        earlier = first_row_of.setdefault((rule.cost_centre, rule.subjective_code), number)
-        if earlier != number:
+        earlier = earlier_row(first_row_of, (rule.cost_centre, rule.subjective_code), number)
+        if earlier is not None:
             problems.append(table.problem(f"duplicate of row {earlier}: {rule.describe}", number))
             continue
         if parent and rule.cost_centre != ANY:

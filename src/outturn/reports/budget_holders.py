@@ -13,10 +13,8 @@ VARIANCE_CONVENTION = "Variance = budget less actual (or forecast): positive is 
 
 
 def commentary_rule(threshold: Threshold) -> str:
-    return (
-        f"A line needs commentary when its year-to-date or forecast variance is above £{threshold.pounds:,} and "
-        f"above {float(threshold.percent):g}% of the matching budget (both)."
-    )
+    rule = threshold.describe("the matching budget")
+    return f"A line needs commentary when its year-to-date or forecast variance is {rule}."
 
 
 def totals_document(totals: LineTotals) -> dict[str, Any]:
@@ -83,6 +81,8 @@ def roll_up_document(report: BudgetHolderReport, level: str, totals: tuple[LineT
     }
 
 
+# look-alike of domain/forecast_history.py:_combine_categories (shape only): declarative, keyword fields or columns,
+# one per attribute.
 def _sum(totals: tuple[LineTotals, ...]) -> LineTotals:
     return LineTotals(
         name="Total",

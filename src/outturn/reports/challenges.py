@@ -10,6 +10,7 @@ from typing import Any
 from outturn.domain.challenges import DEFAULT_LIKELIHOOD, Challenge, ChallengeSummary, StatusTotal, status_totals
 
 
+# look-alike of reports/contract_reconciliation.py's documents: declarative, one JSON field per attribute.
 def challenge_document(challenge: Challenge) -> dict[str, Any]:
     return {
         "reference": challenge.reference,

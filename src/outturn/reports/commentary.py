@@ -9,11 +9,11 @@ from typing import Any
 
 from outturn.domain.commentary import Commentary, CommentedLine
 from outturn.domain.periods import FinancialMonth
-from outturn.domain.trial_balance import LineKey
+from outturn.domain.trial_balance import TrialBalanceLineKey
 from outturn.reports.budget_holders import line_document
 
 
-def key_document(key: LineKey) -> dict[str, str]:
+def key_document(key: TrialBalanceLineKey) -> dict[str, str]:
     return {"org_code": key.org_code, "cost_centre": key.cost_centre, "subjective_code": key.subjective_code}
 
 

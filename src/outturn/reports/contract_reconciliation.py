@@ -17,11 +17,11 @@ FIGURES = ("annual_pence", "ytd_pence", "forecast_pence")
 COLUMNS = ("Annual plan / budget", "Actual to date", "Forecast outturn")
 
 
+# look-alike of reports/budget_holders.py:commentary_rule (shape only): both word Threshold.describe for their own
+# figure; the documents below are one JSON field per attribute.
 def flag_rule(threshold: Threshold) -> str:
-    return (
-        f"A difference is flagged when it is above £{threshold.pounds:,} and above "
-        f"{float(threshold.percent):g}% of the contract's figure (both)."
-    )
+    rule = threshold.describe("the contract's figure")
+    return f"A difference is flagged when it is {rule}."
 
 
 def figures_document(figures: Figures) -> dict[str, int]:

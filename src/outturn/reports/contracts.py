@@ -23,6 +23,8 @@ STATEMENT_MONEY = (
 )
 
 
+# look-alike of the other document builders (reports/contract_reconciliation.py, services/statistics.py): declarative,
+# one JSON field per attribute.
 def statement_line_document(line: StatementLine) -> dict[str, Any]:
     return {
         "point_of_delivery": line.point_of_delivery,
@@ -159,6 +161,7 @@ def _after_challenges(
     }
 
 
+# look-alike of domain/plans.py:_Allocated (shape only): declarative, a class's fields.
 class Statement(Protocol):
     """A contract's statement (``services.contracts.ContractStatement``): its lines at tariff, each payment rule's
     adjustment, its challenges, and the contract's totals after them."""

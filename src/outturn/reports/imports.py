@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 
+# look-alike of domain/plans.py:_Allocated (shape only): declarative, a class's fields.
 class ImportRecord(Protocol):
     """What the log holds of one import (``store.repository.ImportRecord``, as ``services.imports`` returns it)."""
 

@@ -69,6 +69,7 @@ class RiskHeadline:
     mean_pence: Pence | None = None  # the simulated expected (mean), reconciled to the likely on the risk page
 
 
+# look-alike of domain/forecast.py's figure records (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class Headline:
     """The figures on the pack's front page."""
@@ -116,6 +117,7 @@ class ContractsSummary:
     top_line_over_performance_pence: Pence = 0
 
 
+# look-alike of ContractsSummary above: declarative, a figure record's fields.
 @dataclass(frozen=True)
 class SavingsMovement:
     forecast_change_pence: Pence

@@ -1,15 +1,14 @@
 """The monthly board pack as one record of every figure it shows (pure: no I/O).
 
-Each section holds the typed result that the section's own command prints — ``outturn position`` (a
-``Position``), ``savings rollup`` (``RollupRow``), ``savings movement`` (``Movement``), ``contracts statement``
-(a ``Statement``), ``benchmark``, ``scenario run``, ``risks list`` (``RiskItem``), ``forecast backtest``,
-``position history``, ``contracts reconcile`` — from the same service calls; ``risk simulate`` is still its
-document (its figures are computed from the trials in ``services.risk.simulation_document``). JSON is built only
-at the edge: ``reports.pack_documents`` turns each section into its command's document with the command's own
-builder, and the HTML and XLSX show those documents, so their figures reconcile with the JSON outputs by
-construction (and the tests check that they do). What the pack adds is derived here from the typed results, by
-stated rules: the headline, each workstream's RAG and movement since last month, the contracts' over-performance
-summary and the narrative.
+Each section holds the typed result that the section's own command prints — ``outturn position`` (a ``Position``),
+``savings rollup`` (``RollupRow``), ``savings movement`` (``Movement``), ``contracts statement`` (a ``Statement``),
+``benchmark``, ``scenario run``, ``risks list`` (``RiskItem``), ``forecast backtest``, ``position history``,
+``contracts reconcile``, ``risk simulate`` (a ``SimulatedYearEnd``: its figures computed from the trials by
+``services.risk.summarise``) — from the same service calls. JSON is built only at the edge:
+``reports.pack_documents`` turns each section into its command's document with the command's own builder, and the
+HTML and XLSX show those documents, so their figures reconcile with the JSON outputs by construction (and the tests
+check that they do). What the pack adds is derived here from the typed results, by stated rules: the headline, each
+workstream's RAG and movement since last month, the contracts' over-performance summary and the narrative.
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ from outturn.domain.savings import GREEN_DELIVERY, RED_DELIVERY, SavingsFigures
 from outturn.domain.savings_rollup import Movement, RollupRow
 from outturn.domain.scenario_effects import ScenarioResult
 from outturn.domain.scenarios import Scenario
+from outturn.domain.simulated_year_end import SimulatedYearEnd
 from outturn.reports.benchmark import BenchmarkedRates
 from outturn.reports.commentary_narrative import commentary_sentences
 from outturn.reports.contracts import Statement
@@ -53,8 +53,6 @@ from outturn.reports.narrative import (
 from outturn.reports.patients import HighIntensitySummary, summary_document
 from outturn.stats.funnel import FunnelResult, Side
 from outturn.stats.spc import SpcResult
-
-Document = Mapping[str, Any]
 
 POINT_OF_DELIVERY_LABELS = {
     "elective": "elective spells",
@@ -108,6 +106,7 @@ class SchemeMovements:
         return sum(item.delivered_change_pence for item in self.items)
 
 
+# look-alike of domain/plans.py:_Allocated (shape only): declarative, a class's fields.
 class ScenarioRun(Protocol):
     """A scenario run (``outturn scenario run FILE``): what ``reports.scenarios.scenario_document`` reads."""
 
@@ -161,6 +160,7 @@ class BenchmarkSection:
         return sum(1 for point in self.funnel.points if point.outlier is Side.HIGH)
 
 
+# look-alike of reports/narrative.py:RegisterLine (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class FunnelSection:
     title: str
@@ -178,9 +178,7 @@ class SpcSection:
 
 @dataclass(frozen=True)
 class PackInputs:
-    """What the services computed for the month, as the domain's results. The risk section is still the document
-    its service builds (``risk simulate``'s, ``services.risk.simulation_document``): its figures are computed
-    there, from the simulation's trials."""
+    """What the services computed for the month, as the domain's results."""
 
     position: Position
     previous_position: Position | None = None
@@ -189,7 +187,7 @@ class PackInputs:
     savings_movement: SchemeMovements | None = None
     contracts: Sequence[Statement] = ()  # ``contracts statement`` for each contract in scope
     organisation_names: Mapping[str, str] = field(default_factory=dict)
-    risk: Document | None = None  # ``risk simulate``'s document (services.risk.simulation_document)
+    risk: SimulatedYearEnd | None = None  # ``risk simulate``
     register: Sequence[RiskItem] = ()
     scenarios: Sequence[ScenarioRun] = ()
     benchmarks: Sequence[BenchmarkSection] = ()
@@ -214,7 +212,7 @@ class BoardPack:
     savings_movement: SchemeMovements | None
     contracts: tuple[Statement, ...]
     organisation_names: Mapping[str, str]
-    risk: Document | None
+    risk: SimulatedYearEnd | None
     register: tuple[RiskItem, ...]
     scenarios: tuple[ScenarioRun, ...]
     benchmarks: tuple[BenchmarkSection, ...]
@@ -304,19 +302,20 @@ def _savings_headline(total: RollupRow | None) -> SavingsHeadline | None:
     )
 
 
-def _risk_headline(risk: Document | None) -> RiskHeadline | None:
+# look-alike of _savings_headline above: declarative, a headline record built field by field.
+def _risk_headline(risk: SimulatedYearEnd | None) -> RiskHeadline | None:
     if risk is None:
         return None
-    top = risk["tornado"][0] if risk["tornado"] else None
+    top = risk.tornado[0] if risk.tornado else None
     return RiskHeadline(
-        trials=risk["trials"],
-        p_meet_control_total=risk["p_meet_control_total"],
-        p10_pence=risk["p10_pence"],
-        p50_pence=risk["p50_pence"],
-        p90_pence=risk["p90_pence"],
-        top_driver=top["driver"] if top else None,
-        top_swing_pence=top["swing_pence"] if top else 0,
-        mean_pence=risk.get("mean_surplus_pence"),
+        trials=risk.trials,
+        p_meet_control_total=risk.p_meet_control_total,
+        p10_pence=risk.p10_pence,
+        p50_pence=risk.p50_pence,
+        p90_pence=risk.p90_pence,
+        top_driver=top.driver if top else None,
+        top_swing_pence=top.swing_pence if top else 0,
+        mean_pence=risk.mean_surplus_pence,
     )
 
 
@@ -477,6 +476,7 @@ def build_board_pack(inputs: PackInputs) -> BoardPack:
     )
 
 
+# look-alike of reports/contract_reconciliation.py's documents: declarative, one JSON field per attribute.
 def headline_document(head: Headline) -> dict[str, Any]:
     """The headline as JSON (money in pence): what ``outturn pack --format json`` and the demo print."""
     savings, risk = head.savings, head.risk

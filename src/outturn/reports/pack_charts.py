@@ -127,6 +127,16 @@ def _wrap(label: str, width: int = 24) -> str:
     return "\n".join([*lines, line])
 
 
+def _year_end_axes(axes: Axes, x: list[int], labels: list[str], title: str) -> None:
+    """The month axis, the £m year-end surplus/(deficit) axis, the legend to the right and the title: the fan
+    chart's and the forecast drift chart's."""
+    axes.set_xticks(x, labels)
+    axes.set_ylabel("Year-end surplus/(deficit), £m")
+    _money_axis(axes)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    axes.set_title(title, color=NHS_DARK_BLUE, loc="left")
+
+
 def fan_svg(fan: Sequence[Mapping[str, Any]], control_total_pence: int, forecast_surplus_pence: int, title: str) -> str:
     """The simulated year-end surplus as the months resolve: P10-P90 and P25-P75 bands and the P50 line, from
     the forecast at the as-at month; the control total as a red line."""
@@ -145,11 +155,7 @@ def fan_svg(fan: Sequence[Mapping[str, Any]], control_total_pence: int, forecast
         axes.axhline(
             _millions(control_total_pence), color=TARGET_RED, linestyle="--", linewidth=1.2, label="Control total"
         )
-        axes.set_xticks(x, months)
-        axes.set_ylabel("Year-end surplus/(deficit), £m")
-        _money_axis(axes)
-        axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-        axes.set_title(title, color=NHS_DARK_BLUE, loc="left")
+        _year_end_axes(axes, x, months, title)
 
     return _figure_svg(draw, (9, 4.2))
 
@@ -246,11 +252,7 @@ def drift_svg(months: Sequence[Mapping[str, Any]], title: str) -> str:
             axes.annotate(_chart_number(value), (index, value), xytext=(0, 5), textcoords="offset points", ha="center")
         axes.axhline(0, color=NHS_DARK_GREY, linewidth=0.6, zorder=1)
         axes.margins(x=0.08, y=0.2)
-        axes.set_xticks(x, labels)
-        axes.set_ylabel("Year-end surplus/(deficit), £m")
-        _money_axis(axes)
-        axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-        axes.set_title(title, color=NHS_DARK_BLUE, loc="left")
+        _year_end_axes(axes, x, labels, title)
 
     return _figure_svg(draw, (9, 3.8))
 

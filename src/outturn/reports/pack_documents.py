@@ -7,7 +7,6 @@ penny, by construction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,10 +18,9 @@ from outturn.reports.pack import BoardPack, ForecastHistory, SchemeMovements
 from outturn.reports.patients import summary_document
 from outturn.reports.position import position_document
 from outturn.reports.registers import risk_row
+from outturn.reports.risk import simulation_document
 from outturn.reports.savings import movement_document, rollup_document
 from outturn.reports.scenarios import scenario_document
-
-Document = Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -35,7 +33,7 @@ class PackDocuments:
     workstreams: list[dict[str, Any]]  # in the order of ``BoardPack.workstreams``
     savings_movement: dict[str, Any] | None  # each scheme with its ``workstream``
     contracts: list[dict[str, Any]]
-    risk: Document | None
+    risk: dict[str, Any] | None  # ``risk simulate``'s
     register: list[dict[str, Any]]
     scenarios: list[dict[str, Any]]
     backtest: dict[str, Any] | None
@@ -64,7 +62,7 @@ def pack_documents(pack: BoardPack) -> PackDocuments:
         workstreams=rollup_document(tuple(row.row for row in pack.workstreams)),
         savings_movement=None if pack.savings_movement is None else savings_movement_document(pack.savings_movement),
         contracts=statement_documents(pack.contracts),
-        risk=pack.risk,
+        risk=None if pack.risk is None else simulation_document(pack.risk),
         register=[risk_row(item) for item in pack.register],
         scenarios=[scenario_document(run.scenario, run.result, run.source, run.warnings) for run in pack.scenarios],
         backtest=None if pack.backtest is None else backtest_document(pack.backtest),

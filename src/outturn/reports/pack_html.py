@@ -17,6 +17,7 @@ from outturn.domain.money import VARIANCE_CONVENTION, format_millions, format_su
 from outturn.domain.savings_rollup import Movement
 from outturn.domain.year_end import CONTROL_TOTAL, FORECAST_SURPLUS, P10, P50, P90, TEMPLATE_LABELS
 from outturn.reports.contract_reconciliation import table_rows
+from outturn.reports.contracts import STATEMENT_MONEY
 from outturn.reports.narrative import percent
 from outturn.reports.pack import POINT_OF_DELIVERY_LABELS, BoardPack, category_changes, workstream_rag
 from outturn.reports.pack_charts import (
@@ -110,15 +111,7 @@ def _pod_lines(contracts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _contract_totals(contracts: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    keys = (
-        "ytd_plan_pence",
-        "ytd_actual_pence",
-        "ytd_variance_favourable_pence",
-        "forecast_pence",
-        "annual_plan_pence",
-        "forecast_variance_favourable_pence",
-    )
-    totals = {key: sum(contract[key] for contract in contracts) for key in keys}
+    totals = {key: sum(contract[key] for contract in contracts) for key in STATEMENT_MONEY}
     for key in ("agreed_pence", "open_pence", "open_expected_pence"):  # the statements' challenges blocks
         totals[f"challenges_{key}"] = sum(contract["challenges"][key] for contract in contracts)
     return totals
@@ -161,7 +154,7 @@ def _spc_words(result: SpcResult) -> str:
 
 def charts(pack: BoardPack, docs: PackDocuments) -> dict[str, Any]:
     """Every chart of the pack as inline SVG markup."""
-    head, risk = pack.headline, pack.risk
+    head, risk = pack.headline, docs.risk
     found: dict[str, Any] = {
         "waterfall": Markup(
             waterfall_svg(

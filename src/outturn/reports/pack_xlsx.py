@@ -440,6 +440,7 @@ def _high_intensity(book: Workbook, pack: BoardPack, docs: PackDocuments) -> Non
     fit_widths(sheet)
 
 
+# look-alike of _position's Bridge sheet: declarative, each sheet's title and columns.
 def _scenarios(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
     if not docs.scenarios:
         return
@@ -483,8 +484,8 @@ def _scenarios(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
 
 
 def _risk(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
-    if pack.risk is not None:
-        risk = pack.risk
+    if docs.risk is not None:
+        risk = docs.risk
         sheet, row = new_sheet(book, "Risk", f"outturn risk simulate --trials {risk['trials']} --seed {risk['seed']}")
         fields = (
             *((LABELS_BY_FIELD[key], key) for key in SIMULATION_FIELDS),

@@ -28,6 +28,8 @@ def _share(year: YearBridge) -> str | None:
     return None if share is None else str(share)
 
 
+# look-alike of domain/ledger_replacement.py:CategoryChange (shape only): declarative, keyword fields or columns, one
+# per attribute.
 def year_document(year: YearBridge) -> dict[str, Any]:
     return {
         "year": year.year.label,

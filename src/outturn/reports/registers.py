@@ -15,6 +15,7 @@ from typing import Any
 from outturn.domain.plans import FinancialPlan, ForecastOverride, RiskItem
 
 
+# look-alike of domain/savings_codec.target_to_data and override_row below: declarative, one JSON field per attribute.
 def risk_row(item: RiskItem) -> dict[str, Any]:
     return {
         "org_code": item.org_code,
@@ -27,6 +28,8 @@ def risk_row(item: RiskItem) -> dict[str, Any]:
     }
 
 
+# look-alike of reports/budget_holders.py:line_document (shape only): declarative, keyword fields or columns, one per
+# attribute.
 def plan_row(plan: FinancialPlan) -> dict[str, Any]:
     return {
         "org_code": plan.org_code,

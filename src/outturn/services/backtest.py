@@ -15,13 +15,12 @@ from outturn.domain.backtest import (
     AutoChoice,
     Backtest,
     BacktestRow,
-    LineKey,
     build_backtest,
     choose_methods,
     score_month,
 )
 from outturn.domain.forecast import EXTRAPOLATIONS, LineFigures, forecast_line
-from outturn.domain.ledger import CostCategory
+from outturn.domain.ledger import CategoryLineKey, CostCategory
 from outturn.domain.money import Pence
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialMonth, FinancialYear
 from outturn.engine.backends import memtable
@@ -53,7 +52,7 @@ def complete_past_years(actual_months: Collection[tuple[int, int]], before: Fina
 
 
 def _score_year(year: FinancialYear, by_month: Mapping[int, Sequence[LineFigures]]) -> list[BacktestRow]:
-    outturn: dict[LineKey, Pence] = {
+    outturn: dict[CategoryLineKey, Pence] = {
         (figures.org_code, figures.category, figures.subcategory): figures.ytd_actual_pence
         for figures in by_month[MONTHS_IN_YEAR]
     }

@@ -28,8 +28,8 @@ from outturn.domain.trial_balance import (
     BudgetHolderLine,
     BudgetHolderReport,
     CostCentre,
-    LineKey,
     LineTotals,
+    TrialBalanceLineKey,
     commentary_threshold,
     needs_commentary,
     roll_up,
@@ -62,9 +62,9 @@ class _Line:
         return (self.row["org_code"], CostCategory(self.row["category"]), self.row["subcategory"])
 
     @property
-    def key(self) -> LineKey:
+    def key(self) -> TrialBalanceLineKey:
         category, subcategory = CostCategory(self.row["category"]), self.row["subcategory"]
-        return LineKey.for_line(
+        return TrialBalanceLineKey.for_line(
             self.row["org_code"], category, subcategory, self.row["cost_centre"], self.row["subjective_code"]
         )
 

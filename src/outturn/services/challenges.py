@@ -55,6 +55,7 @@ __all__ = [
 AUDIT_ENTITY = "challenge"
 
 
+# look-alike of domain/forecast.py:LineFigures (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class NewChallenge:
     """What a person gives to raise a challenge (the reference, version and status are the system's)."""

@@ -29,7 +29,7 @@ from outturn.domain.commentary import (
 from outturn.domain.errors import BadInput, NotFound
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.domain.problems import Problem, ProblemsError
-from outturn.domain.trial_balance import BudgetHolderLine, LineKey
+from outturn.domain.trial_balance import BudgetHolderLine, TrialBalanceLineKey
 from outturn.ingest.commentary import read_commentary
 from outturn.reports.audit import audit_trail
 from outturn.reports.commentary import commentary_document, commentary_import_document, commentary_list_document
@@ -45,7 +45,7 @@ __all__ = [
     "CommentaryConflict",
     "CommentaryDigest",
     "CommentaryError",
-    "LineKey",
+    "TrialBalanceLineKey",
     "commentary_history",
     "commentary_list",
     "copy_last_month",
@@ -58,7 +58,7 @@ AUDIT_ENTITY = "commentary"
 AUDIT_KEY_LENGTH = 120  # the audit log's key column
 
 
-def audit_key(key: LineKey, month: FinancialMonth) -> str:
+def audit_key(key: TrialBalanceLineKey, month: FinancialMonth) -> str:
     """The audit log's key of a line's commentary for a month: ``2025/26 M06 01A acute / Trust A`` (cut to the
     column's width; the entry's before and after name the line in full)."""
     return f"{month.year.label} {month.label} {key.label}"[:AUDIT_KEY_LENGTH]
@@ -99,7 +99,9 @@ def commentary_list(
     return commentary_list_document(month, holder, items)
 
 
-def _line(workspace: Workspace, key: LineKey, as_at: str | None, holder: str | None) -> tuple[FinancialMonth, Any]:
+def _line(
+    workspace: Workspace, key: TrialBalanceLineKey, as_at: str | None, holder: str | None
+) -> tuple[FinancialMonth, Any]:
     month, items = commented_lines(workspace, as_at, None, key.org_code)
     found = [item for item in items if item.line.key == key and _same_holder(item.line, holder)]
     if not found:
@@ -108,7 +110,9 @@ def _line(workspace: Workspace, key: LineKey, as_at: str | None, holder: str | N
     return month, found[0]
 
 
-def _save(workspace: Workspace, key: LineKey, month: FinancialMonth, text: str, expected: int, who: str) -> Commentary:
+def _save(
+    workspace: Workspace, key: TrialBalanceLineKey, month: FinancialMonth, text: str, expected: int, who: str
+) -> Commentary:
     with workspace.store.transaction() as session:
         before = store.load_commentary(session, key, month)
         if (before.version if before else 0) != expected:
@@ -124,7 +128,7 @@ def _save(workspace: Workspace, key: LineKey, month: FinancialMonth, text: str, 
 
 def write_commentary(
     workspace: Workspace,
-    key: LineKey,
+    key: TrialBalanceLineKey,
     as_at: str | None,
     text: str,
     expected_version: int,
@@ -139,7 +143,12 @@ def write_commentary(
 
 
 def copy_last_month(
-    workspace: Workspace, key: LineKey, as_at: str | None, expected_version: int, who: str, holder: str | None = None
+    workspace: Workspace,
+    key: TrialBalanceLineKey,
+    as_at: str | None,
+    expected_version: int,
+    who: str,
+    holder: str | None = None,
 ) -> dict[str, Any]:
     """Last month's commentary on the line, written again as this month's (a new version, by ``who``)."""
     month, item = _line(workspace, key, as_at, holder)
@@ -148,7 +157,7 @@ def copy_last_month(
     return commentary_document(_save(workspace, key, month, item.last_month.text, expected_version, who))
 
 
-def commentary_history(workspace: Workspace, key: LineKey, as_at: str | None = None) -> dict[str, Any]:
+def commentary_history(workspace: Workspace, key: TrialBalanceLineKey, as_at: str | None = None) -> dict[str, Any]:
     """The line's commentary for the month as it stands, and every change to it from the audit trail."""
     month = workspace.month(as_at)
     with workspace.store.reading() as session:
@@ -160,9 +169,11 @@ def commentary_history(workspace: Workspace, key: LineKey, as_at: str | None = N
     }
 
 
-def _known_lines(workspace: Workspace, wanted: set[tuple[str, FinancialMonth]]) -> set[tuple[LineKey, FinancialMonth]]:
+def _known_lines(
+    workspace: Workspace, wanted: set[tuple[str, FinancialMonth]]
+) -> set[tuple[TrialBalanceLineKey, FinancialMonth]]:
     """The lines the ledger holds for each organisation and month asked about (none where it has no position)."""
-    known: set[tuple[LineKey, FinancialMonth]] = set()
+    known: set[tuple[TrialBalanceLineKey, FinancialMonth]] = set()
     for org_code, month in sorted(wanted, key=lambda pair: (pair[0], pair[1].number)):
         try:
             report = budget_holder_report(workspace, None, month.calendar_label, org_code)

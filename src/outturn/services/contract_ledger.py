@@ -14,10 +14,10 @@ from outturn.domain.contract_ledger import (
     ContractLinks,
     ContractMapError,
     LedgerLink,
-    LineKey,
     contract_line_owners,
     resolve_links,
 )
+from outturn.domain.ledger import CategoryLineKey
 from outturn.domain.money import Pence
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.problems import ProblemsError
@@ -88,7 +88,7 @@ def contract_links(session: StoreSession, contracts: Iterable[ContractKey]) -> l
     )
 
 
-def check_contract_line(session: StoreSession, line: LineKey) -> None:
+def check_contract_line(session: StoreSession, line: CategoryLineKey) -> None:
     """Bad input unless the ledger line carries a contract's value (mapped, or by default): what the ``contract``
     forecast method needs."""
     org_code, category, subcategory = line
@@ -147,7 +147,7 @@ def _cached(key: Hashable, compute: Callable[[], tuple[ContractStatement, ...]])
     return found
 
 
-def line_contract_forecasts(workspace: Workspace, as_at: FinancialMonth) -> dict[LineKey, Pence]:
+def line_contract_forecasts(workspace: Workspace, as_at: FinancialMonth) -> dict[CategoryLineKey, Pence]:
     """The forecast outturn of the contract whose value each ledger line carries (its ``contract`` line)."""
     by_contract = statements_by_contract(every_statement(workspace, as_at))
     with workspace.store.reading() as session:

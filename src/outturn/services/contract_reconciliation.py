@@ -12,11 +12,12 @@ from typing import Any
 
 from outturn.domain.activity import PointOfDelivery
 from outturn.domain.backtest import AUTO_FALLBACK
-from outturn.domain.contract_ledger import ContractLinks, Figures, LedgerLink, LineKey, Threshold
+from outturn.domain.contract_ledger import ContractLinks, Figures, LedgerLink, Threshold
 from outturn.domain.contract_reconciliation import ContractReconciliation, ElementRow, LedgerRow, Reconciliation
 from outturn.domain.contracts import ContractError
 from outturn.domain.errors import NotFound
 from outturn.domain.forecast import LineForecast
+from outturn.domain.ledger import CategoryLineKey
 from outturn.domain.organisations import OrgTree
 from outturn.domain.periods import FinancialMonth
 from outturn.reports.contract_reconciliation import reconciliation_document
@@ -78,7 +79,7 @@ def _ledger_row(link: LedgerLink, forecast: LineForecast) -> LedgerRow:
 def _reconcile_one(
     statement: ContractStatement,
     found: ContractLinks,
-    forecasts: Mapping[LineKey, LineForecast],
+    forecasts: Mapping[CategoryLineKey, LineForecast],
     threshold: Threshold,
     as_at: FinancialMonth,
 ) -> ContractReconciliation:

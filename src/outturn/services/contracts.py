@@ -131,6 +131,7 @@ def import_contracts(
     return len(contracts)
 
 
+# look-alike of domain/ledger_replacement.py:LedgerReplacement (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class ContractStatement:
     contract: Contract

@@ -32,11 +32,11 @@ from outturn.store import repository
 from outturn.store.database import StoreSession
 from outturn.store.savings_repository import record_change
 
-LineKey = tuple[str, CostCategory]
+OrgCategoryKey = tuple[str, CostCategory]
 
 
-def _by_org_category(lines: Sequence[LineForecast]) -> dict[LineKey, list[LineForecast]]:
-    grouped: dict[LineKey, list[LineForecast]] = {}
+def _by_org_category(lines: Sequence[LineForecast]) -> dict[OrgCategoryKey, list[LineForecast]]:
+    grouped: dict[OrgCategoryKey, list[LineForecast]] = {}
     for line in lines:
         grouped.setdefault((line.figures.org_code, line.figures.category), []).append(line)
     return grouped

@@ -30,7 +30,8 @@ def position_monthly_spend(workspace: Workspace, position: Position) -> tuple[Sp
 def cost_centre_monthly_spend(workspace: Workspace, report: BudgetHolderReport) -> tuple[SpendSeries, ...]:
     """The same charts per cost centre of ``report``'s lines (one holder's, or every holder's): all of them first,
     then each cost centre in the report's order, each ending at the sum of its lines' forecast outturns. A cost
-    centre is keyed ``ORG CODE`` (a category-level ledger's "cost centre" is its category, as in ``LineKey``)."""
+    centre is keyed ``ORG CODE`` (a category-level ledger's "cost centre" is its category, as in
+    ``TrialBalanceLineKey``)."""
     forecasts: dict[str, Pence] = {}
     labels: dict[str, str] = {}
     for line in report.lines:

@@ -53,7 +53,7 @@ from outturn.services.patients import high_intensity_users
 from outturn.services.position import PositionError, compute_backtest, compute_position
 from outturn.services.prescribing import prescribing_measures, stored_months
 from outturn.services.pricing import ACTIVITY_TABLES
-from outturn.services.risk import simulate_year_end, simulation_document
+from outturn.services.risk import simulate_year_end, summarise
 from outturn.services.savings import SavingsError
 from outturn.services.scenarios import run_scenario
 from outturn.services.workspace import Workspace
@@ -315,8 +315,8 @@ def gather_pack(
             reconciled = reconcile_contracts(workspace, month, org)
         except BadInput as error:  # a line set to the contract method with no contract, say
             notes.append(f"contracts not reconciled to the ledger: {error}")
-    risk = simulation_document(simulation)
-    notes.extend(f"risk: {note}" for note in risk["notes"])
+    risk = summarise(simulation)
+    notes.extend(f"risk: {note}" for note in risk.notes)
     scenarios = []
     for path in request.scenarios:
         step(f"running the scenario {path.name}")

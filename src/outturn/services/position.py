@@ -13,11 +13,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from outturn.domain.backtest import AUTO, AUTO_FALLBACK, AutoChoice, Backtest
-from outturn.domain.contract_ledger import LineKey
 from outturn.domain.errors import BadInput
 from outturn.domain.forecast import EXTRAPOLATIONS, ForecastMethod, LineFigures, LineForecast, forecast_line
 from outturn.domain.forecast_methods import MethodPlan, MethodScope, MethodSetting
-from outturn.domain.ledger import CostCategory
+from outturn.domain.ledger import CategoryLineKey, CostCategory
 from outturn.domain.money import Pence
 from outturn.domain.organisations import Organisation, OrgTree
 from outturn.domain.periods import FinancialMonth
@@ -89,7 +88,7 @@ def forecast_lines(
     as_at: FinancialMonth,
     methods: MethodChoice,
     overrides: Sequence[ForecastOverride] = (),
-    contract_forecasts: Mapping[LineKey, Pence] | None = None,
+    contract_forecasts: Mapping[CategoryLineKey, Pence] | None = None,
 ) -> tuple[list[LineForecast], list[Problem]]:
     """Forecast every line of ``line_figures_with_last_year``'s rows, each by the method ``methods`` picks for it
     (a ``MethodPlan``: stored settings, then per-category picks, then the requested method; or any function of the
@@ -122,7 +121,7 @@ def forecast_lines(
 
 def contract_forecasts_for(
     workspace: Workspace, methods: MethodChoice, rows: Sequence[dict[str, Any]], as_at: FinancialMonth
-) -> Mapping[LineKey, Pence]:
+) -> Mapping[CategoryLineKey, Pence]:
     """The contract forecast of each ledger line carrying a contract's value, priced only when some line of
     ``rows`` is set to the ``contract`` method (pricing is heavy; the position is computed for every page)."""
     method_for = methods.method_for if isinstance(methods, MethodPlan) else methods

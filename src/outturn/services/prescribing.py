@@ -281,6 +281,7 @@ class GeneratedPrescribing:
     files: dict[str, Path]
 
 
+# look-alike of services/activity.py's generation call: declarative, the generator's own keyword options.
 def generate_prescribing(
     out_dir: Path,
     *,

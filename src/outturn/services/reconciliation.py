@@ -10,7 +10,6 @@ bridge with a residual named as such.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
 
 from outturn.domain.money import Pence, div_round
 from outturn.domain.position import Position
@@ -60,22 +59,3 @@ def reconciliation(position: Position, result: SimulationResult) -> Reconciliati
     ]
     mean = simulated_pence(float(result.year_end.mean()))
     return reconcile(risk.likely_surplus_pence, mean, items, simulated_pence(mean_standard_error(result)))
-
-
-def reconciliation_document(found: Reconciliation) -> dict[str, Any]:
-    return {
-        "likely_surplus_pence": found.likely_pence,
-        "mean_surplus_pence": found.simulated_mean_pence,
-        "difference_pence": found.difference_pence,
-        "standard_error_pence": found.standard_error_pence,
-        "steps": [
-            {
-                "label": step.label,
-                "kind": step.kind,
-                "pence": step.pence,
-                "running_pence": step.running_pence,
-                "standard_error_pence": error,
-            }
-            for step, error in zip(found.steps, found.standard_errors_pence, strict=True)
-        ],
-    }

@@ -37,9 +37,16 @@ from outturn.domain.risk_model import (
     spend_exposures,
 )
 from outturn.domain.savings import Scheme, Workstream
-from outturn.reports.position import position_heading
+from outturn.domain.simulated_year_end import (
+    DistributionBin,
+    DriverSwing,
+    FanMonth,
+    SimulatedInputs,
+    SimulatedYearEnd,
+)
+from outturn.reports.risk import simulation_document
 from outturn.services.position import compute_position
-from outturn.services.reconciliation import reconciliation, reconciliation_document, simulated_pence
+from outturn.services.reconciliation import reconciliation, simulated_pence
 from outturn.services.workspace import Workspace
 from outturn.stats import montecarlo
 from outturn.stats.montecarlo import SimulationResult
@@ -137,99 +144,80 @@ def simulate_year_end(
     return RiskSimulation(inputs, result, time.perf_counter() - started)
 
 
-def fan_points(result: montecarlo.SimulationResult) -> list[dict[str, Any]]:
+def fan_months(result: montecarlo.SimulationResult) -> tuple[FanMonth, ...]:
     """The fan chart: each remaining month's percentiles of the year-end surplus, in pence."""
-    return [
-        {
-            "month": f"M{point.month:02d}",
-            **{
-                f"p{q}_pence": simulated_pence(v)
-                for q, v in zip(montecarlo.FAN_PERCENTILES, point.percentiles, strict=True)
-            },
-        }
+    return tuple(
+        FanMonth(
+            point.month,
+            tuple(
+                (q, simulated_pence(v)) for q, v in zip(montecarlo.FAN_PERCENTILES, point.percentiles, strict=True)
+            ),
+        )
         for point in montecarlo.fan_chart(result)
-    ]
+    )
 
 
-def simulation_document(simulation: RiskSimulation) -> dict[str, Any]:
+def summarise(simulation: RiskSimulation) -> SimulatedYearEnd:
+    """The simulation's figures (``risk simulate``'s and the pack's risk page), every amount in whole pence."""
     inputs, result, model = simulation.inputs, simulation.result, simulation.inputs.model
-    position, year_end = inputs.position, result.year_end
+    year_end = result.year_end
     p10, p50, p90 = np.percentile(year_end, [10, 50, 90])
     p = montecarlo.p_meet(result)
+    counts, edges = np.histogram(year_end, bins=20)
+    return SimulatedYearEnd(
+        position=inputs.position,
+        model=model,
+        pbr_share=inputs.pbr_share,
+        backend=result.backend,
+        trials=result.trials,
+        seed=result.seed,
+        expected_surplus_pence=simulated_pence(model.expected_surplus()),
+        mean_surplus_pence=simulated_pence(float(year_end.mean())),
+        sd_surplus_pence=simulated_pence(float(year_end.std(ddof=1))) if result.trials > 1 else 0,
+        p_meet_control_total=p,
+        p_meet_standard_error=float(np.sqrt(p * (1 - p) / result.trials)),
+        p10_pence=simulated_pence(float(p10)),
+        p50_pence=simulated_pence(float(p50)),
+        p90_pence=simulated_pence(float(p90)),
+        inputs=_simulated_inputs(model),
+        distribution=tuple(
+            DistributionBin(simulated_pence(float(low)), simulated_pence(float(high)), int(count))
+            for low, high, count in zip(edges[:-1], edges[1:], counts, strict=True)
+        ),
+        reconciliation=reconciliation(inputs.position, result),
+        fan=fan_months(result),
+        tornado=tuple(_swing(bar) for bar in montecarlo.tornado(result)),
+        notes=inputs.notes,
+    )
+
+
+def _simulated_inputs(model: RiskModel) -> SimulatedInputs:
     risks = [r for r in model.risks if r.sign < 0]
     mitigations = [r for r in model.risks if r.sign > 0]
-    counts, edges = np.histogram(year_end, bins=20)
-    return {
-        **position_heading(position),
-        "backend": result.backend,
-        "trials": result.trials,
-        "seed": result.seed,
-        "assumptions": _assumptions(model, inputs.pbr_share),
-        "control_total_pence": model.control_total_pence,
-        "forecast_surplus_pence": model.forecast_surplus_pence,
-        "likely_surplus_pence": position.risk.likely_surplus_pence,
-        "expected_surplus_pence": simulated_pence(model.expected_surplus()),
-        "mean_surplus_pence": simulated_pence(float(year_end.mean())),
-        "sd_surplus_pence": simulated_pence(float(year_end.std(ddof=1))) if result.trials > 1 else 0,
-        "p_meet_control_total": p,
-        "p_meet_standard_error": float(np.sqrt(p * (1 - p) / result.trials)),
-        "p10_pence": simulated_pence(float(p10)),
-        "p50_pence": simulated_pence(float(p50)),
-        "p90_pence": simulated_pence(float(p90)),
-        "inputs": {
-            "schemes": len(model.schemes),
-            "savings_remaining_pence": model.savings_remaining_pence,
-            "savings_expected_shortfall_pence": simulated_pence(
-                sum((s.expected_shortfall for s in model.schemes), Fraction())
-            ),
-            "risks": len(risks),
-            "risks_expected_pence": simulated_pence(-sum((r.expected_effect for r in risks), Fraction())),
-            "mitigations": len(mitigations),
-            "mitigations_expected_pence": simulated_pence(sum((r.expected_effect for r in mitigations), Fraction())),
-            "spend": [
-                {"driver": item.name, "remaining_pence": item.remaining_pence, "sd": float(item.sd)}
-                for item in model.spend
-            ],
-        },
-        "distribution": [
-            {"from_pence": simulated_pence(float(low)), "to_pence": simulated_pence(float(high)), "trials": int(count)}
-            for low, high, count in zip(edges[:-1], edges[1:], counts, strict=True)
-        ],
-        "reconciliation": reconciliation_document(reconciliation(position, result)),
-        "fan": fan_points(result),
-        "tornado": [
-            {
-                **_driver(bar.driver),
-                "p50_low_pence": simulated_pence(bar.p50_low),
-                "p50_high_pence": simulated_pence(bar.p50_high),
-                "swing_pence": simulated_pence(bar.p50_high) - simulated_pence(bar.p50_low),
-                "variance_share": round(bar.variance_share, 4),
-            }
-            for bar in montecarlo.tornado(result)
-        ],
-        "notes": list(inputs.notes),
-    }
+    return SimulatedInputs(
+        schemes=len(model.schemes),
+        savings_remaining_pence=model.savings_remaining_pence,
+        savings_expected_shortfall_pence=simulated_pence(
+            sum((s.expected_shortfall for s in model.schemes), Fraction())
+        ),
+        risks=len(risks),
+        risks_expected_pence=simulated_pence(-sum((r.expected_effect for r in risks), Fraction())),
+        mitigations=len(mitigations),
+        mitigations_expected_pence=simulated_pence(sum((r.expected_effect for r in mitigations), Fraction())),
+    )
 
 
-def _driver(name: str) -> dict[str, str]:
-    """A tornado driver's label and kind: a workstream's savings, risks, mitigations, or spend."""
+def _swing(bar: montecarlo.TornadoBar) -> DriverSwing:
+    """A tornado bar in pence, with its driver's label and kind: a workstream's savings, risks, mitigations, or
+    spend."""
+    low, high, share = simulated_pence(bar.p50_low), simulated_pence(bar.p50_high), round(bar.variance_share, 4)
+    name = bar.driver
     if name in (montecarlo.RISKS, montecarlo.MITIGATIONS):
-        return {"driver": name.capitalize(), "kind": name}
+        return DriverSwing(name.capitalize(), name, low, high, share)
     if name in (ACTIVITY, PRICE):
-        return {"driver": name.capitalize(), "kind": "spend"}
+        return DriverSwing(name.capitalize(), "spend", low, high, share)
     label = Workstream(name).label if name in {item.value for item in Workstream} else name
-    return {"driver": f"Savings: {label}", "kind": "savings", "workstream": name}
-
-
-def _assumptions(model: RiskModel, pbr_share: Decimal | None) -> dict[str, Any]:
-    return {
-        "workstream_correlation": float(model.correlation),
-        "beta_concentration": None if model.concentration.is_infinite() else float(model.concentration),
-        "activity_sd": float(model.spend[0].sd) if model.spend else 0.0,
-        "price_sd": float(model.spend[1].sd) if len(model.spend) > 1 else 0.0,
-        "savings_in_forecast": model.savings_in_forecast,
-        "pbr_share": float(pbr_share) if pbr_share is not None else None,
-    }
+    return DriverSwing(f"Savings: {label}", "savings", low, high, share, workstream=name)
 
 
 # --- multi-year --------------------------------------------------------------------------------------------
@@ -327,7 +315,7 @@ def simulate_multi_year(
 
 def multi_year_document(plan: MultiYearSimulation) -> dict[str, Any]:
     """The year in progress (as ``risk simulate``'s headline) and each later year, simulated and expected."""
-    first = simulation_document(plan.year_end)
+    first = simulation_document(summarise(plan.year_end))
     headline = {key: first[key] for key in ("p_meet_control_total", "p10_pence", "p50_pence", "p90_pence")}
     simulated, p_meet = plan.simulation, plan.simulation.p_meet()
     years = [

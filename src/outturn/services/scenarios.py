@@ -57,6 +57,7 @@ MAX_CELL_STEPS = 1_000_000
 Checkpoint = Callable[[], None]
 
 
+# look-alike of services/budgets.IndicativeResult (shape only): declarative, a result record's fields.
 @dataclass(frozen=True)
 class ScenarioRun:
     source: str
@@ -292,6 +293,8 @@ def check_work(source: str, cells: int, levers: Sequence[Lever]) -> None:
     raise ProblemsError([Problem(source, reason)], f"{source}: the scenario is too large to run; nothing was run")
 
 
+# look-alike of services/savings.py:list_schemes (shape only): declarative, keyword fields or columns, one per
+# attribute.
 def run_scenario(
     workspace: Workspace,
     path: Path,

@@ -133,6 +133,7 @@ def funnel_from_file(
     return FunnelReport(path.name, result, written)
 
 
+# look-alike of the other document builders (reports/contracts.py): declarative, one JSON field per attribute.
 def _segment_document(segment: SpcSegment) -> dict[str, Any]:
     return {
         "first_period": segment.first_period,
@@ -163,6 +164,7 @@ def _spc_point_document(point: SpcPoint) -> dict[str, Any]:
     }
 
 
+# look-alike of reports/backtest.py:backtest_document (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class SpcReport:
     source: str

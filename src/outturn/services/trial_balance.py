@@ -51,6 +51,7 @@ class MappingError(BadInput):
     """A mapping that cannot be used: no mapping loaded, or one giving a cost centre two budget holders."""
 
 
+# look-alike of reports/narrative.py:RegisterLine (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class MappingSummary:
     version: int
@@ -135,6 +136,7 @@ def _mapped(
     return mapped
 
 
+# look-alike of services/imports.import_ledger's signature: declarative, the same import options and the mapping file.
 def import_trial_balance(
     workspace: Workspace,
     path: Path,

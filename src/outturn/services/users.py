@@ -194,6 +194,8 @@ def checked_holder(workspace: Workspace, role: Role, budget_holder: str | None) 
     return None if holder is None else _mapped_holder(workspace, holder)
 
 
+# look-alike of services/pricing.py:price_file (shape only): declarative, keyword fields or columns, one per
+# attribute.
 def add_user(
     workspace: Workspace,
     username: str,

@@ -16,9 +16,10 @@ from outturn.domain.position import Position
 from outturn.domain.savings import SavingsFigures
 from outturn.domain.savings_rollup import RollupLevel
 from outturn.ingest.scenarios import FORMATS, example_scenario_files
+from outturn.reports.risk import fan_document, reconciliation_document
 from outturn.services.position import compute_position
-from outturn.services.reconciliation import reconciliation, reconciliation_document
-from outturn.services.risk import fan_points, simulate_year_end
+from outturn.services.reconciliation import reconciliation
+from outturn.services.risk import fan_months, simulate_year_end
 from outturn.services.savings import savings_rollup
 from outturn.services.workspace import Workspace
 from outturn.stats import montecarlo
@@ -107,7 +108,7 @@ def overview(workspace: Workspace, org_code: str | None = None, as_at: str | Non
         )
         position = simulation.inputs.position
         p_meet: float | None = float(montecarlo.p_meet(simulation.result))
-        fan = tuple(fan_points(simulation.result))
+        fan = tuple(fan_document(fan_months(simulation.result)))
         reconciled: dict[str, Any] | None = reconciliation_document(reconciliation(position, simulation.result))
         notes.extend(simulation.inputs.notes)
     except BadInput as error:  # a model the simulation cannot take; the position still stands

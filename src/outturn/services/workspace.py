@@ -30,6 +30,7 @@ class Scope:
     month: FinancialMonth
 
 
+# look-alike of domain/scenario_effects.py:Timing (shape only): declarative, a record's fields.
 @dataclass
 class Workspace:
     settings: Settings

@@ -101,6 +101,7 @@ class Drift:
         return "not significant"
 
 
+# look-alike of demo/trial_balance.py's row construction (shape only): declarative, keyword fields.
 def case_mix_drift(baseline: PriceSample, current: PriceSample, min_spells: int = MIN_SPELLS) -> Drift:
     """One cell's drift; its z and unadjusted p-value where both periods have ``min_spells`` spells (at least 2)
     and the prices varied. Its adjusted p-value comes from ``adjust_family`` over every cell tested."""

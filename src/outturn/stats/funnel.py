@@ -48,16 +48,19 @@ class RatioMethod(StrEnum):
     CQC = "cqc"  # CQC / Spiegelhalter: square-root scale, Winsorisation
 
 
+# look-alike of cli/activity.Layout (shape only): declarative, an enumeration's members.
 class OutlierLimit(StrEnum):
     LIMIT_95 = "95"
     LIMIT_998 = "99.8"
 
 
+# look-alike of domain/forecast_methods.py:MethodScope (shape only): declarative, an enumeration's members.
 class Side(StrEnum):
     HIGH = "high"
     LOW = "low"
 
 
+# look-alike of reports/narrative.py:RegisterLine (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class FunnelGroup:
     group: str
@@ -213,6 +216,8 @@ def _check(groups: Sequence[FunnelGroup], kind: FunnelKind, ratio_method: RatioM
         raise BadInput("every numerator is 0: there is nothing to compare")
 
 
+# look-alike of domain/challenges.py:drift_challenge (shape only): declarative, keyword fields or columns, one per
+# attribute.
 def funnel(
     groups: Sequence[FunnelGroup],
     kind: FunnelKind,

@@ -167,6 +167,8 @@ def _segment_bounds(periods: Sequence[str], rebase_at: Collection[int]) -> list[
     return bounds
 
 
+# look-alike of domain/planning.py:_with_savings (shape only): declarative, keyword fields or columns, one per
+# attribute.
 def spc(
     periods: Sequence[str],
     values: Sequence[float],

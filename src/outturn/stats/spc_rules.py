@@ -51,12 +51,14 @@ _HIGH = frozenset(
 )
 
 
+# look-alike of domain/activity.py:AdmissionMethod (shape only): declarative, an enumeration's members.
 class ImprovementDirection(StrEnum):
     INCREASE = "increase"
     DECREASE = "decrease"
     NEUTRAL = "neutral"
 
 
+# look-alike of domain/contract_rules.py:RuleKind (shape only): declarative, an enumeration's members.
 class PointType(StrEnum):
     COMMON_CAUSE = "common_cause"
     IMPROVEMENT = "special_cause_improvement"

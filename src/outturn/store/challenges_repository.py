@@ -22,6 +22,8 @@ class ChallengeConflict(StaleVersion[Challenge]):
         super().__init__("challenge", "changed", reference, expected, current)
 
 
+# look-alike of reports/patients.py:summary_document (shape only): declarative, keyword fields or columns, one per
+# attribute.
 def _columns(challenge: Challenge) -> dict[str, Any]:
     return {
         "provider": challenge.provider,
@@ -42,6 +44,8 @@ def _columns(challenge: Challenge) -> dict[str, Any]:
     }
 
 
+# look-alike of reports/pack.py:build_board_pack (shape only): declarative, keyword fields or columns, one per
+# attribute.
 def _challenge(row: ChallengeRow) -> Challenge:
     return Challenge(
         reference=row.reference,

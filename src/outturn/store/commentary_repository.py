@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from outturn.domain.commentary import Commentary, CommentaryConflict
 from outturn.domain.periods import FinancialMonth, FinancialYear
-from outturn.domain.trial_balance import LineKey
+from outturn.domain.trial_balance import TrialBalanceLineKey
 from outturn.store.models import LineCommentaryRow
 from outturn.store.repository import now
 
@@ -23,7 +23,7 @@ def _aware(moment: datetime) -> datetime:
 
 def _commentary(row: LineCommentaryRow) -> Commentary:
     return Commentary(
-        key=LineKey(row.org_code, row.cost_centre, row.subjective_code),
+        key=TrialBalanceLineKey(row.org_code, row.cost_centre, row.subjective_code),
         month=FinancialYear(row.year).month(row.month),
         text=row.text,
         author=row.author,
@@ -32,7 +32,7 @@ def _commentary(row: LineCommentaryRow) -> Commentary:
     )
 
 
-def _where_line(key: LineKey, month: FinancialMonth) -> tuple[ColumnElement[bool], ...]:
+def _where_line(key: TrialBalanceLineKey, month: FinancialMonth) -> tuple[ColumnElement[bool], ...]:
     return (
         LineCommentaryRow.year == month.year.start_year,
         LineCommentaryRow.month == month.number,
@@ -42,14 +42,14 @@ def _where_line(key: LineKey, month: FinancialMonth) -> tuple[ColumnElement[bool
     )
 
 
-def load_commentary(session: Session, key: LineKey, month: FinancialMonth) -> Commentary | None:
+def load_commentary(session: Session, key: TrialBalanceLineKey, month: FinancialMonth) -> Commentary | None:
     row = session.scalars(select(LineCommentaryRow).where(*_where_line(key, month))).first()
     return _commentary(row) if row is not None else None
 
 
 def month_commentary(
     session: Session, month: FinancialMonth, org_codes: Collection[str] | None = None
-) -> dict[LineKey, Commentary]:
+) -> dict[TrialBalanceLineKey, Commentary]:
     """Every line's commentary for the month (only the organisations given, where given), by line."""
     statement = select(LineCommentaryRow).where(
         LineCommentaryRow.year == month.year.start_year, LineCommentaryRow.month == month.number
@@ -60,8 +60,10 @@ def month_commentary(
     return {item.key: item for item in found}
 
 
+# look-alike of reports/pack.py:_savings_headline (shape only): declarative, keyword fields or columns, one per
+# attribute.
 def save_commentary(
-    session: Session, key: LineKey, month: FinancialMonth, text: str, who: str, expected_version: int
+    session: Session, key: TrialBalanceLineKey, month: FinancialMonth, text: str, who: str, expected_version: int
 ) -> Commentary:
     """Store ``text`` as the line's commentary for the month if, and only if, the stored version is
     ``expected_version`` (0: there is none yet); else ``CommentaryConflict``, nothing saved."""

@@ -156,6 +156,7 @@ def load_ledger_links(session: Session, commissioners: Collection[str] | None = 
     ]
 
 
+# look-alike of save_contract's add_all: declarative, each table's columns.
 def replace_ledger_links(session: Session, links: Sequence[LedgerLink]) -> None:
     """The links replace the whole stored mapping of each commissioner they name."""
     commissioners = sorted({link.commissioner for link in links})

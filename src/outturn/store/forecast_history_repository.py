@@ -35,6 +35,7 @@ def _month_ids(session: Session, month: FinancialMonth) -> list[int]:
     )
 
 
+# look-alike of commentary_repository's month key: declarative, each table's columns.
 def replace_month(session: Session, month: FinancialMonth, records: Sequence[MonthRecord], who: str) -> int:
     """Store ``records`` as ``month``'s history, replacing any recorded before; returns how many it replaced."""
     replaced = _month_ids(session, month)
@@ -59,6 +60,7 @@ def replace_month(session: Session, month: FinancialMonth, records: Sequence[Mon
     return len(replaced)
 
 
+# look-alike of reports/forecast_history.py's document: declarative, each table's columns.
 def _insert_categories(session: Session, month_id: int, categories: Sequence[CategoryRecord]) -> None:
     if not categories:
         return

@@ -54,6 +54,7 @@ def delete_setting(session: Session, setting: MethodSetting) -> bool:
     return True
 
 
+# look-alike of contracts_repository.load_ledger_links: declarative, each table's order and optional filter.
 def settings_for(session: Session, org_codes: Collection[str] | None = None) -> list[MethodSetting]:
     """The settings of ``org_codes`` (every organisation's when None), by organisation, category, scope, line."""
     statement = select(ForecastMethodSettingRow).order_by(

@@ -290,8 +290,8 @@ class AuditRow(Base):
 
 
 class LineCommentaryRow(Base):
-    """A ledger line's commentary for a month (the line by its ``LineKey``); ``version`` rises with every change
-    (optimistic concurrency) and every change is written to the audit log (entity "commentary")."""
+    """A ledger line's commentary for a month (the line by its ``TrialBalanceLineKey``); ``version`` rises with every
+    change (optimistic concurrency) and every change is written to the audit log (entity "commentary")."""
 
     __tablename__ = "line_commentary"
     __table_args__ = (
@@ -486,6 +486,7 @@ class ForecastHistoryMonthRow(Base):
     recorded_by: Mapped[str] = mapped_column(String(100))
 
 
+# look-alike of the savings close rows' money columns: declarative, a table's columns.
 class ForecastHistoryCategoryRow(Base):
     """A category's forecast in a recorded month: the method used, the forecast with overrides, their effect."""
 

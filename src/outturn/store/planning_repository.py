@@ -36,6 +36,7 @@ def replace_assumptions(session: Session, items: Sequence[Assumption]) -> int:
     return removed
 
 
+# look-alike of challenges_repository's row reading: declarative, each table's columns.
 def assumptions_for(session: Session, org_codes: Collection[str] | None = None) -> list[Assumption]:
     """The stored assumptions (of ``org_codes``, or all), by organisation, year and the file's order."""
     query = select(PlanAssumptionRow).order_by(

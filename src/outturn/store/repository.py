@@ -332,6 +332,8 @@ def save_plan(session: Session, plan: FinancialPlan) -> None:
     )
 
 
+# look-alike of services/forecast_history.py:month_records (shape only): declarative, keyword fields or columns, one
+# per attribute.
 def plans_for(session: Session, org_codes: Collection[str], year: FinancialYear) -> list[FinancialPlan]:
     deductions: dict[str, list[Deduction]] = {}
     for row in session.scalars(

@@ -42,6 +42,7 @@ def _table(model: type[Any]) -> Table:
 # --- schemes -------------------------------------------------------------------------------------------------
 
 
+# look-alike of challenges_repository._columns: declarative, each table's columns.
 def _scheme_columns(scheme: Scheme) -> dict[str, Any]:
     return {
         "title": scheme.title,

@@ -33,6 +33,8 @@ def cost_centres(session: Session, org_codes: Collection[str]) -> dict[tuple[str
     }
 
 
+# look-alike of store/repository.py:list_imports (shape only): declarative, keyword fields or columns, one per
+# attribute.
 def save_cost_centres(session: Session, centres: Iterable[CostCentre]) -> None:
     """Insert or update each cost centre (a blank description or parent keeps the one stored)."""
     for centre in centres:

@@ -31,6 +31,7 @@ def _record(row: UserRow) -> UserRecord:
     )
 
 
+# look-alike of ingest/trial_balance.py:_row (shape only): declarative, keyword fields or columns, one per attribute.
 def add_user(
     session: Session,
     username: str,

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 
 
+# look-alike of domain/savings.SavingsFigures' fields (shape only): declarative, settings with their defaults.
 @dataclass(frozen=True)
 class WebConfig:
     # Secure cookies always (set this behind a TLS-terminating proxy); on plain HTTP they are Secure only when

@@ -225,6 +225,8 @@ def _provider_setup(
     return codes, sizes.astype(np.float64), np.cumsum(shares, axis=1)[:, :2]
 
 
+# look-alike of demo/activity/generator.py:_build_economy (shape only): declarative, keyword fields or columns, one
+# per attribute.
 def build_population(
     reference_dir: Path,
     rng: np.random.Generator,

@@ -29,6 +29,7 @@ MAX_CHUNK_TRIALS = 1 << 16
 RISKS, MITIGATIONS = "risks", "mitigations"
 
 
+# look-alike of domain/backtest.py:Backtest (shape only): declarative, a record's fields.
 @dataclass(frozen=True)
 class CompiledModel:
     """The model as arrays, schemes sorted by workstream (``group_bounds`` delimit each workstream's columns)."""

@@ -85,6 +85,7 @@ def _org(workspace: Workspace, org: str | None) -> str:
     return workspace.org_code(org)
 
 
+# look-alike of services/pricing.py:import_activity (shape only): FastAPI declarations, one per route.
 @router.get("/benchmark", include_in_schema=False)
 def benchmark_page(
     request: Request,

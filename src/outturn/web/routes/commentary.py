@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from outturn.domain.errors import BadInput, Conflict
 from outturn.services import commentary
-from outturn.services.commentary import LineKey
+from outturn.services.commentary import TrialBalanceLineKey
 from outturn.services.users import Role, User
 from outturn.services.workspace import Workspace
 from outturn.web.security import CurrentUser, Forbidden, WorkspaceDep, after_write
@@ -60,8 +60,8 @@ async def _form(request: Request) -> dict[str, str]:
     return {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
 
 
-def _key(form: dict[str, str]) -> LineKey:
-    return LineKey(
+def _key(form: dict[str, str]) -> TrialBalanceLineKey:
+    return TrialBalanceLineKey(
         form.get("org_code", "").strip().upper(),
         form.get("cost_centre", "").strip(),
         form.get("subjective_code", "").strip(),

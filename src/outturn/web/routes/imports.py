@@ -187,6 +187,7 @@ async def history_api(_user: Editor, workspace: WorkspaceDep) -> list[dict[str, 
     return import_rows(await run_in_threadpool(imports.import_history, workspace, HISTORY_ROWS))
 
 
+# look-alike of the helper's parameters above: FastAPI declarations of the same form fields.
 @router.post("/api/imports/{kind}", tags=["imports"])
 async def upload_api(
     request: Request,

@@ -143,6 +143,8 @@ def _position_charts(cache: ResultCache, workspace: Workspace, found: Overview) 
     return PositionCharts(document, bridge_chart, fan_chart[0] if fan_chart else None, backtest, history, drift, spend)
 
 
+# look-alike of web/routes/ledger.py:_cost_centre_charts (shape only): declarative, keyword fields or columns, one per
+# attribute.
 def _spend_charts(workspace: Workspace, position: Position) -> tuple[tuple[str, str, Markup], ...]:
     """Budget against actual by month and cumulative, with the forecast to M12: all categories, then each (the
     ledger's, never the savings register's: a scheme edit does not redraw them)."""

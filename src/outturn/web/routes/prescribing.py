@@ -111,6 +111,7 @@ PRACTICE_SORTS: dict[str, Callable[[Row], Any]] = {
 }
 
 
+# look-alike of commentary_page's route: FastAPI declarations, one per page.
 @router.get("/prescribing", include_in_schema=False)
 async def prescribing_page(
     request: Request,

@@ -189,6 +189,7 @@ def _job_response(job: Job) -> Response:
     return JSONResponse({"error": _failure(job), "state": job.state.value}, status_code=status)
 
 
+# look-alike of scenarios_run_page: the API's twin of the page's route, the same form fields.
 @router.post("/api/scenarios/run", tags=["scenarios"])
 async def scenarios_run_api(
     request: Request,

@@ -62,6 +62,7 @@ async def users_page(
     return await _page(request, workspace, done=done, done_user=user)
 
 
+# look-alike of imports.upload's route: FastAPI form declarations, one per page.
 @router.post("/users", include_in_schema=False)
 async def add_user_page(
     request: Request,
