@@ -15,6 +15,7 @@ from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
@@ -47,7 +48,8 @@ APC_HEADER = ["spell_id", "provider", "commissioner", "practice", "patient_id", 
 HRG = "DZ11V"  # pneumonia, CC 0-3: non-elective trim point 11 days in 2018/19, so a 13-day stay has 2 excess days
 LONG_STAY, SHORT_STAY, TRIM = 13, 3, 11
 MEASURES_HEADER = ["scheme", "year", "source", "point_of_delivery", "provider", "commissioner", "hrg",
-                   "excess_bed_days", "baseline_from", "baseline_to", "target_change", "unit_price", "bed_day_price"]  # fmt: skip
+                   "excess_bed_days", "baseline_from", "baseline_to", "target_change", "unit_price",
+                   "bed_day_price"]  # fmt: skip
 OXFORDSHIRE = ["OX-NEL-01", "2018/19", "activity", "non_elective", "RTH", "10Q", "DZ11", "yes", "2017-04", "2017-09",
                "-20%", "£3,200", "£250"]  # fmt: skip
 
@@ -218,6 +220,20 @@ def test_at_the_tariff_the_saving_is_the_expected_value_less_the_value_counted(
     assert bed_days.target_pence == 60 * 45_774
 
 
+def _as_priced(row: dict[str, str]) -> dict[str, object]:
+    """A row of the file as ``engine.pricing`` leaves it (the columns the measure reads), its excess bed days
+    those beyond the trim point: the pricing itself is tested in test_pricing."""
+    excess = max(int(row["length_of_stay"]) - TRIM, 0)
+    return {
+        **row,
+        "point_of_delivery": row["admission_method"],
+        "discharge_date": date.fromisoformat(row["discharge_date"]),
+        "price_pence": 1,
+        "excess_bed_days": excess,
+        "excess_price_pence": 0,
+    }
+
+
 def test_the_engine_counts_what_a_plain_python_count_of_the_file_counts() -> None:
     rows = oxfordshire_rows()
     measure = SchemeMeasure(
@@ -231,15 +247,9 @@ def test_the_engine_counts_what_a_plain_python_count_of_the_file_counts() -> Non
             month = int(row["discharge_date"][:4]) * 100 + int(row["discharge_date"][5:7])
             units[month] += 1
             bed_days[month] += max(int(row["length_of_stay"]) - TRIM, 0)
-    priced = [
-        {**row, "point_of_delivery": row["admission_method"], "discharge_date": date.fromisoformat(row["discharge_date"]),
-         "price_pence": 1, "excess_bed_days": max(int(row["length_of_stay"]) - TRIM, 0), "excess_price_pence": 0}
-        for row in rows
-    ]  # fmt: skip
+    priced = [_as_priced(row) for row in rows]
     backend = Backend("duckdb")
     try:
-        import pyarrow as pa
-
         counted = backend.to_rows(
             engine.activity_months(backend.table(pa.Table.from_pylist(priced)), ActivityKind.APC, measure)
         )
@@ -266,8 +276,6 @@ def test_prescribing_items_at_practices_counted_against_a_plain_python_sum() -> 
             expected[int(row["year_month"].replace("-", ""))] += int(row["items"])
     backend = Backend("duckdb")
     try:
-        import pyarrow as pa
-
         counted = backend.to_rows(engine.prescribing_months(backend.table(pa.Table.from_pylist(rx)), measure))
     finally:
         backend.close()

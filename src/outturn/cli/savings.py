@@ -117,7 +117,7 @@ def savings_list(
             SchemeStatus.parse(status).value if status else None,
             Rag.parse(rag).value if rag else None,
         )
-    rows = [register_row(view.scheme, view.rag, month.number) for view in views]
+    rows = [register_row(view.scheme, view.rag, month.number, view.evidence) for view in views]
     emit_rows(
         fmt,
         rows,

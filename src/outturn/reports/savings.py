@@ -60,11 +60,14 @@ def scheme_document(scheme: Scheme, rag: RagAssessment, month: int) -> dict[str,
     }
 
 
+EVIDENCE_FIELDS = ("evidenced_pence", "reported_pence", "difference_pence", "difference_flagged")
+
+
 def evidence_document(evidence: Evidence | None) -> dict[str, Any]:
     """Delivery evidenced from a scheme's measure beside the delivery reported (all ``None`` without a measure;
     ``evidenced_pence`` ``None`` while part of the baseline is not held). Differences are reported less evidenced."""
     if evidence is None:
-        return {"measure": None, "evidenced_pence": None, "reported_pence": None, "difference_pence": None}
+        return {"measure": None, **dict.fromkeys(EVIDENCE_FIELDS)}
     return {
         "measure": measure_to_data(evidence.measure),
         "evidenced_pence": evidence.evidenced_pence,
@@ -121,14 +124,16 @@ def closed_document(month: FinancialMonth, schemes: int) -> dict[str, Any]:
     return {"closed": month.calendar_label, "schemes": schemes}
 
 
-def register_row(scheme: Scheme, rag: RagAssessment, month: int) -> dict[str, Any]:
+def register_row(scheme: Scheme, rag: RagAssessment, month: int, evidence: Evidence | None = None) -> dict[str, Any]:
     """A scheme as a row of the register, for ``outturn savings list --format json`` and ``GET
-    /api/savings/schemes`` alike: the scheme's document with its workstream's label and whether its RAG is
-    overridden."""
+    /api/savings/schemes`` alike: the scheme's document with its workstream's label, whether its RAG is
+    overridden, and its evidenced delivery beside the reported (``None`` where the scheme names no measure)."""
+    evidenced = evidence_document(evidence)
     return {
         **scheme_document(scheme, rag, month),
         "workstream_label": scheme.workstream.label,
         "rag_overridden": rag.overridden,
+        **{name: evidenced.get(name) for name in EVIDENCE_FIELDS},
     }
 
 
