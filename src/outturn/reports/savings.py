@@ -134,6 +134,7 @@ def register_row(scheme: Scheme, rag: RagAssessment, month: int, evidence: Evide
         "workstream_label": scheme.workstream.label,
         "rag_overridden": rag.overridden,
         **{name: evidenced.get(name) for name in EVIDENCE_FIELDS},
+        "measure_described": evidenced["measure"]["described"] if evidenced["measure"] else None,
     }
 
 
