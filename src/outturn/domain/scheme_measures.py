@@ -26,6 +26,7 @@ from outturn.domain.activity import PointOfDelivery
 from outturn.domain.errors import BadInput
 from outturn.domain.money import Pence, div_round
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialYear
+from outturn.domain.savings import Scheme
 
 # A difference between reported and evidenced delivery above this share of the plan to date is flagged.
 DIFFERENCE_THRESHOLD = Decimal("0.10")
@@ -283,3 +284,33 @@ def measure_to_data(measure: SchemeMeasure) -> dict[str, object]:
         "price": "stated" if measure.unit_price_pence is not None else "tariff or cost",
         "described": measure.described,
     }
+
+
+# --- the Monte Carlo on evidenced delivery ---------------------------------------------------------------------
+
+
+def evidence_ratio(found: Evidence) -> Fraction | None:
+    """Evidenced over reported delivery, between 0 and 1 (evidence never credits a scheme with more than its lead
+    reports); None where nothing is evidenced or nothing reported."""
+    evidenced = found.evidenced_pence
+    if evidenced is None or found.reported_pence <= 0:
+        return None
+    return min(max(Fraction(evidenced, found.reported_pence), Fraction(0)), Fraction(1))
+
+
+def as_evidenced(scheme: Scheme, found: Evidence, as_at_month: int) -> Scheme:
+    """The scheme as its evidence has it: each reported month to ``as_at_month`` and each forecast month after it
+    at the evidence ratio (so a scheme whose activity shows half its reported delivery is expected to deliver half
+    its forecast too); unchanged where there is no ratio."""
+    ratio = evidence_ratio(found)
+    if ratio is None:
+        return scheme
+    delivered = tuple(
+        None if value is None or month > as_at_month else div_round(value * ratio)
+        for month, value in enumerate(scheme.delivered, start=1)
+    )
+    forecast = tuple(
+        div_round(scheme.forecast_month(month) * ratio) if month > as_at_month else scheme.forecast[month - 1]
+        for month in range(1, MONTHS_IN_YEAR + 1)
+    )
+    return scheme.with_changes(delivered=delivered, forecast=forecast)

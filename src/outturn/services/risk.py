@@ -37,7 +37,9 @@ from outturn.domain.risk_model import (
     spend_exposures,
 )
 from outturn.domain.savings import Scheme, Workstream
+from outturn.domain.scheme_measures import Evidence, as_evidenced
 from outturn.reports.position import position_heading
+from outturn.services import scheme_evidence
 from outturn.services.position import compute_position
 from outturn.services.reconciliation import reconciliation, reconciliation_document, simulated_pence
 from outturn.services.workspace import Workspace
@@ -58,6 +60,7 @@ class Assumptions:
     price_sd: Decimal = Decimal("0.03")
     risk_spread: Decimal = Decimal(0)
     savings_in_forecast: bool = True
+    evidenced_savings: bool = False  # schemes with a measure simulated at their evidenced delivery
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class ModelInputs:
     schemes: tuple[Scheme, ...]
     pbr_share: Decimal | None  # None: no contracts held, all acute spend counted
     notes: tuple[str, ...] = field(default=())
+    evidenced: tuple[str, ...] = ()  # the schemes simulated at their evidenced delivery (``evidenced_savings``)
 
 
 def _pbr_share(workspace: Workspace, members: tuple[str, ...], year: FinancialYear) -> Decimal | None:
@@ -87,6 +91,12 @@ def build_model(
     with workspace.store.reading() as session:
         schemes = tuple(savings_store.load_schemes(session, year, members))
         register = repository.risks_for(session, members, year)
+    evidenced: dict[str, Evidence] = {}
+    if assumptions.evidenced_savings:
+        evidenced = scheme_evidence.schemes_evidence(workspace, schemes, position.as_at)
+        schemes = tuple(
+            as_evidenced(s, evidenced[s.reference], month) if s.reference in evidenced else s for s in schemes
+        )
     months = position.as_at.months_remaining() or (MONTHS_IN_YEAR,)  # at M12 only risks are left to land
     scheme_inputs = tuple(item for s in schemes if (item := scheme_input(s, month, months)) is not None)
     pbr = _pbr_share(workspace, members, year)
@@ -108,7 +118,7 @@ def build_model(
         concentration=assumptions.concentration,
         savings_in_forecast=assumptions.savings_in_forecast,
     )
-    return ModelInputs(position, model, schemes, pbr, tuple(notes))
+    return ModelInputs(position, model, schemes, pbr, tuple(notes), tuple(sorted(evidenced)))
 
 
 @dataclass(frozen=True)
@@ -164,7 +174,7 @@ def simulation_document(simulation: RiskSimulation) -> dict[str, Any]:
         "backend": result.backend,
         "trials": result.trials,
         "seed": result.seed,
-        "assumptions": _assumptions(model, inputs.pbr_share),
+        "assumptions": {**_assumptions(model, inputs.pbr_share), "evidenced_schemes": list(inputs.evidenced)},
         "control_total_pence": model.control_total_pence,
         "forecast_surplus_pence": model.forecast_surplus_pence,
         "likely_surplus_pence": position.risk.likely_surplus_pence,
