@@ -24,7 +24,15 @@ from outturn.domain.activity import ActivityKind, PointOfDelivery
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.domain.problems import ProblemsError
 from outturn.domain.savings import Scheme, SchemeStatus, Workstream
-from outturn.domain.scheme_measures import MeasureSource, MonthTotals, SchemeMeasure, evidence, scheme_months
+from outturn.domain.scheme_measures import (
+    MeasureSource,
+    MonthTotals,
+    SchemeMeasure,
+    as_evidenced,
+    evidence,
+    evidence_ratio,
+    scheme_months,
+)
 from outturn.engine import scheme_evidence as engine
 from outturn.engine.backends import Backend
 from outturn.reports.savings_workbook import write_savings_workbook
@@ -314,3 +322,29 @@ def test_a_measures_file_with_problems_stores_nothing(workspace: Workspace, tmp_
     where = {(problem.row, problem.column) for problem in refused.value.problems}
     assert where == {(2, "scheme"), (3, "baseline_from"), (4, "point_of_delivery")}
     assert scheme_evidence.scheme_measure(workspace, YEAR, "OX-NEL-01") is None
+
+
+def test_the_monte_carlo_sees_a_scheme_at_its_evidence_ratio(workspace: Workspace, tmp_path: Path) -> None:
+    """Evidenced £389,000 of a reported £900,000: ratio 389/900. Each reported month £150,000 x 389/900 =
+    £64,833.33; each forecast month (as planned, £165,000) x 389/900 = £71,316.67 (to the penny, half up)."""
+    scheme_evidence.import_measures(workspace, write_rows(tmp_path / "m.csv", MEASURES_HEADER, [OXFORDSHIRE]), "bob")
+    scheme, _history = savings.show_scheme(workspace, YEAR, "OX-NEL-01")
+    found = scheme_evidence.scheme_evidence(workspace, scheme, M06)
+    assert found is not None
+    assert evidence_ratio(found) == Fraction(389, 900)
+    seen = as_evidenced(scheme, found, 6)
+    assert seen.delivered == (64_833_33,) * 6 + (None,) * 6
+    assert [seen.forecast_month(month) for month in range(7, 13)] == [71_316_67] * 6
+    assert seen.planned == scheme.planned  # the plan (what the budgets assume) is not the evidence's to change
+
+
+def test_evidence_above_the_reported_delivery_is_not_credited() -> None:
+    measure = SchemeMeasure(
+        "RX", YEAR, MeasureSource.PRESCRIBING, 201801, 201803, bnf_prefix="0403", target_units=-1_200,
+        unit_price_pence=200,
+    )  # fmt: skip
+    totals = {month: MonthTotals(400 if month < 201804 else 100, 0) for month in (201801, 201802, 201803, 201804)}
+    found = evidence(measure, totals, sorted(totals), scheme_months(YEAR, 1, 1), 100, 100)
+    assert found.evidenced_pence == 300 * 200 and evidence_ratio(found) == 1  # 400 expected, 100 counted, £2 each
+    none_reported = evidence(measure, totals, sorted(totals), scheme_months(YEAR, 1, 1), 0, 100)
+    assert evidence_ratio(none_reported) is None
