@@ -16,6 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -37,6 +38,7 @@ from outturn.engine import scheme_evidence as engine
 from outturn.engine.backends import Backend
 from outturn.reports.savings_workbook import write_savings_workbook
 from outturn.services import savings, scheme_evidence
+from outturn.services.demo import DemoResult
 from outturn.services.imports import import_organisations
 from outturn.services.pricing import import_activity
 from outturn.services.workspace import Workspace, init_workspace
@@ -348,3 +350,48 @@ def test_evidence_above_the_reported_delivery_is_not_credited() -> None:
     assert found.evidenced_pence == 300 * 200 and evidence_ratio(found) == 1  # 400 expected, 100 counted, £2 each
     none_reported = evidence(measure, totals, sorted(totals), scheme_months(YEAR, 1, 1), 0, 100)
     assert evidence_ratio(none_reported) is None
+
+
+# --- the demo's two evidenced schemes, counted again from its input files ------------------------------------
+
+
+def _demo_counts(workspace_dir: Path) -> dict[str, tuple[SchemeMeasure, tuple[int, int], tuple[int, int]]]:
+    """Each measured scheme of the demo: its measure, its (baseline, counted) units as the service counts them,
+    and as a plain-Python count of the demo's input files (EPD CSVs; this year's admitted-care extract to date)."""
+    from outturn.services.workspace import open_workspace
+
+    with open_workspace(workspace_dir, read_only=True) as opened:
+        month = opened.month(None)
+        views = [view for view in savings.list_schemes(opened, month) if view.evidence is not None]
+    found = {}
+    for view in views:
+        assert view.evidence is not None
+        measure, parts = view.evidence.measure, view.evidence.components
+        baseline, counted = set(view.evidence.baseline_months), set(view.evidence.months)
+        by_month: Counter[int] = Counter()
+        if measure.source is MeasureSource.PRESCRIBING:
+            for path in sorted((workspace_dir / "inputs").glob("epd-*.csv")):
+                with path.open(newline="") as handle:
+                    for row in csv.DictReader(handle):
+                        if row["BNF_CODE"].startswith(measure.bnf_prefix) and row["PRACTICE_CODE"] in measure.practices:
+                            by_month[int(row["YEAR_MONTH"])] += int(row["ITEMS"])
+        else:
+            (extract,) = (workspace_dir / "inputs" / "activity-2025").glob("apc-to-*.parquet")
+            for row in pq.read_table(extract).to_pylist():
+                if (row["commissioner"], row["admission_method"]) == (measure.commissioner, "non_elective"):
+                    by_month[row["discharge_date"].year * 100 + row["discharge_date"].month] += 1
+        plain = (sum(by_month[m] for m in baseline), sum(by_month[m] for m in counted))
+        found[view.scheme.reference] = (measure, (parts[0].baseline_units, parts[0].current_units), plain)
+    return found
+
+
+def test_the_demo_has_two_evidenced_schemes_counted_as_its_files_count(small_demo: DemoResult) -> None:
+    counts = _demo_counts(small_demo.workspace)
+    sources = sorted(measure.source.value for measure, _service, _plain in counts.values())
+    assert sources == ["activity", "prescribing"]
+    for measure, service, plain in counts.values():
+        assert service == plain, measure.described
+        assert all(service), measure.described  # a baseline and months counted, both with activity
+    assert small_demo.pack is not None
+    shown = {item.scheme.reference for item in small_demo.pack.savings_evidence}
+    assert shown == set(counts)

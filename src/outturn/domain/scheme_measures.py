@@ -32,6 +32,7 @@ from outturn.domain.savings import Scheme
 DIFFERENCE_THRESHOLD = Decimal("0.10")
 # Points of delivery a measure can count (excess bed days ride with admitted care, not on their own).
 MEASURE_POINTS = tuple(point for point in PointOfDelivery if point is not PointOfDelivery.EXCESS_BED_DAYS)
+NAMED_PRACTICES = 3  # a measure over more practices is described by their number
 ADMITTED = frozenset({PointOfDelivery.ELECTIVE, PointOfDelivery.DAY_CASE, PointOfDelivery.NON_ELECTIVE})
 
 
@@ -111,15 +112,18 @@ class SchemeMeasure:
     @property
     def described(self) -> str:
         parts = [self.point_of_delivery.value if self.point_of_delivery else f"BNF {self.bnf_prefix or 'all'}"]
+        practices = ",".join(self.practices) if len(self.practices) <= NAMED_PRACTICES else ""
         for label, value in (
             ("provider", self.provider),
             ("commissioner", self.commissioner),
-            ("practices", ",".join(self.practices)),
+            ("practices", practices),
             ("HRG", self.hrg_prefix + "*" if self.hrg_prefix else ""),
             ("TFC", self.treatment_function),
         ):
             if value:
                 parts.append(f"{label} {value}")
+        if len(self.practices) > NAMED_PRACTICES:
+            parts.append(f"{len(self.practices)} practices")
         if self.excess_bed_days:
             parts.append("with excess bed days")
         return ", ".join(parts)
