@@ -24,7 +24,6 @@ from outturn.domain.scheme_measures import (
 from outturn.engine import scheme_evidence as engine
 from outturn.engine.backends import memtable
 from outturn.ingest.scheme_measures import read_scheme_measures
-from outturn.ingest.tables import read_table, text_of
 from outturn.services.pricing import contract_tariff, priced_activity, stored_activity
 from outturn.services.workspace import Workspace
 from outturn.store import measures_repository
@@ -34,9 +33,15 @@ from outturn.store import savings_repository as store
 def import_measures(workspace: Workspace, path: Path, who: str) -> int:
     """Store the file's measures, each replacing its scheme's; any problem stores nothing. Each change is recorded
     in the scheme's audit trail (action ``measure``)."""
-    with workspace.store.reading() as session:
-        held = {(year, scheme.reference) for year in _years(path) for scheme in store.load_schemes(session, year)}
-    measures, problems = read_scheme_measures(path, scheme_held=lambda year, reference: (year, reference) in held)
+    held: dict[FinancialYear, frozenset[str]] = {}
+
+    def scheme_held(year: FinancialYear, reference: str) -> bool:
+        if year not in held:
+            with workspace.store.reading() as session:
+                held[year] = frozenset(scheme.reference for scheme in store.load_schemes(session, year))
+        return reference in held[year]
+
+    measures, problems = read_scheme_measures(path, scheme_held=scheme_held)
     if problems:
         raise ProblemsError(problems, f"{path.name} was not imported: {len(problems)} problem(s), nothing stored")
     with workspace.store.transaction() as session:
@@ -59,17 +64,6 @@ def import_measures(workspace: Workspace, path: Path, who: str) -> int:
                     measure_to_data(measure),
                 )
     return len(measures)
-
-
-def _years(path: Path) -> set[FinancialYear]:
-    """The years a measures file may name: read leniently here (the reader judges each cell)."""
-    years: set[FinancialYear] = set()
-    for _number, cells in read_table(path, required=("year",)).rows:
-        try:
-            years.add(FinancialYear.parse(text_of(cells.get("year"))))
-        except ValueError:
-            continue
-    return years
 
 
 def scheme_measure(workspace: Workspace, year: FinancialYear, reference: str) -> SchemeMeasure | None:
