@@ -18,6 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from outturn.cli import app
@@ -395,3 +396,26 @@ def test_the_demo_has_two_evidenced_schemes_counted_as_its_files_count(small_dem
     assert small_demo.pack is not None
     shown = {item.scheme.reference for item in small_demo.pack.savings_evidence}
     assert shown == set(counts)
+
+
+def test_the_register_and_the_scheme_page_show_evidenced_against_reported(workspace: Workspace, tmp_path: Path) -> None:
+    """£389,000 evidenced (£389k) against £900,000 reported (£900k), flagged; the scheme page shows the counts."""
+    from outturn.services import users
+    from outturn.services.users import Role
+    from outturn.web import create_app
+    from web_helpers import AT_ONCE, sign_in
+
+    scheme_evidence.import_measures(workspace, write_rows(tmp_path / "m.csv", MEASURES_HEADER, [OXFORDSHIRE]), "bob")
+    users.add_user(workspace, "fiona", "evidence-test-password-1", Role.FINANCE)
+    with TestClient(create_app(workspace.settings, AT_ONCE)) as client:
+        sign_in(client, "fiona", "evidence-test-password-1")
+        register = client.get("/savings").text
+        assert "Evidenced / reported" in register and "£389k / £900k (flagged)" in register
+        page = client.get("/savings/2018/OX-NEL-01").text
+        assert "Evidenced delivery" in page and "1,380" in page and "£576,000" in page
+        (row,) = client.get("/api/savings/schemes").json()["schemes"]
+        assert (row["evidenced_pence"], row["reported_pence"], row["difference_flagged"]) == (
+            389_000_00,
+            900_000_00,
+            True,
+        )
