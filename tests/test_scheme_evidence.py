@@ -419,3 +419,17 @@ def test_the_register_and_the_scheme_page_show_evidenced_against_reported(worksp
             900_000_00,
             True,
         )
+
+
+def test_an_xlsx_baseline_typed_as_dates_reads_as_months(workspace: Workspace, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(MEASURES_HEADER)
+    sheet.append([*OXFORDSHIRE[:8], date(2017, 4, 1), date(2017, 9, 1), *OXFORDSHIRE[10:]])
+    book.save(tmp_path / "m.xlsx")
+    assert scheme_evidence.import_measures(workspace, tmp_path / "m.xlsx", "bob") == 1
+    measure = scheme_evidence.scheme_measure(workspace, YEAR, "OX-NEL-01")
+    assert measure is not None and (measure.baseline_first, measure.baseline_last) == (201704, 201709)

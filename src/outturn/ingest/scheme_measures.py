@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from outturn.domain.activity import PointOfDelivery
@@ -52,10 +53,18 @@ def _yes_no(text: str) -> bool:
     return _YES[text.strip().lower()]
 
 
+def _month(reader: RowReader, column: str) -> int | None:
+    """A calendar month: ``2017-04`` as text, or a date (Excel turns 2017-04 typed in a cell into 1 April 2017)."""
+    cell = reader.cells.get(column)
+    if isinstance(cell, date):
+        return cell.year * 100 + cell.month
+    return reader.parse(column, month_key)
+
+
 def _measure(reader: RowReader) -> SchemeMeasure | None:
     year = reader.parse("year", FinancialYear.parse)
     source = reader.parse("source", _source)
-    first, last = reader.parse("baseline_from", month_key), reader.parse("baseline_to", month_key)
+    first, last = _month(reader, "baseline_from"), _month(reader, "baseline_to")
     target = reader.parse("target_change", parse_target)
     point = reader.parse("point_of_delivery", _point, required=source is MeasureSource.ACTIVITY)
     bed_days = reader.parse("excess_bed_days", _yes_no, required=False) or False
