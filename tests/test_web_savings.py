@@ -167,4 +167,4 @@ def test_an_edit_renders_again_only_the_edited_schemes_row(app_client: TestClien
     assert after["S2"]["forecast_total_pence"] == 165 * K and after["S1"] == before["S1"]
     assert "£165k" in app_client.get("/savings?q=S2").text
     kept = app_client.app.state.register_rows  # type: ignore[attr-defined]
-    assert sorted(scheme.reference for scheme, _month, _link in kept) == ["S1", "S2", "S2"]
+    assert sorted(scheme.reference for scheme, _evidence, _month, _link in kept) == ["S1", "S2", "S2"]

@@ -159,6 +159,7 @@ def _register(root: typer.Typer) -> None:
             "Savings plans (QIPP): schemes, delivery, RAG, month-end close, roll-ups.",
             {
                 "import": savings.savings_import,
+                "import-measures": savings.savings_import_measures,
                 "export": savings.savings_export,
                 "list": savings.savings_list,
                 "show": savings.savings_show,

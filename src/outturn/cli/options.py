@@ -111,6 +111,13 @@ class MonteCarloOptions(OptionGroup):
             help="Whether the forecast already counts the remaining savings in full (shortfall is the risk)",
         ),
     ] = True
+    evidenced_savings: Annotated[
+        bool,
+        typer.Option(
+            help="Simulate schemes with an activity measure at their evidenced delivery (evidenced ÷ reported, at "
+            "most 100%, applied to their reported months and their forecast)"
+        ),
+    ] = False
     backend: Annotated[
         str | None, typer.Option(help="numpy or jax (default: the monte_carlo_backend setting, numpy)")
     ] = None
@@ -137,6 +144,7 @@ class MonteCarloOptions(OptionGroup):
             price_sd=parse_share(self.price_sd),
             risk_spread=parse_share(self.risk_spread),
             savings_in_forecast=self.savings_in_forecast,
+            evidenced_savings=self.evidenced_savings,
         )
 
 

@@ -41,7 +41,7 @@ from outturn.reports.savings import (
     saved_document,
     scheme_history_document,
 )
-from outturn.services import savings
+from outturn.services import savings, scheme_evidence
 from outturn.services.savings import VersionConflict
 
 
@@ -119,7 +119,7 @@ def savings_list(
             SchemeStatus.parse(status).value if status else None,
             Rag.parse(rag).value if rag else None,
         )
-    rows = [register_row(view.scheme, view.rag, month.number) for view in views]
+    rows = [register_row(view.scheme, view.rag, month.number, view.evidence) for view in views]
     emit_rows(
         fmt,
         rows,
@@ -152,7 +152,8 @@ def savings_show(
     with workspace_from(ctx) as opened:
         month = month_or_default(opened, as_at)
         scheme, entries = savings.show_scheme(opened, month.year, reference)
-    document = scheme_history_document(scheme, assess_rag(scheme, month.number), month.number, entries)
+        evidenced = scheme_evidence.scheme_evidence(opened, scheme, month)
+    document = scheme_history_document(scheme, assess_rag(scheme, month.number), month.number, entries, evidenced)
 
     def render() -> None:
         console.print(
@@ -172,10 +173,47 @@ def savings_show(
                 ),
             )
         console.print(table)
+        if evidenced is not None:
+            _render_evidence(document)
         for entry in entries:
             console.print(f"{entry.at:%Y-%m-%d %H:%M} {entry.who}: {entry.action}", highlight=False)
 
     emit(fmt, document, render)
+
+
+def _render_evidence(document: dict[str, Any]) -> None:
+    console.print(f"Measure: {document['measure']['described']}", highlight=False)
+    if document["evidenced_pence"] is None:
+        missing = ", ".join(document["evidence"]["baseline_months_missing"])
+        console.print(f"Evidenced: not yet (baseline months not held: {missing})", highlight=False)
+        return
+    flag = " [bold red](flagged)[/]" if document["difference_flagged"] else ""
+    console.print(
+        f"Evidenced {format_millions(document['evidenced_pence'], places=3)} against reported "
+        f"{format_millions(document['reported_pence'], places=3)}: difference "
+        f"{format_millions(document['difference_pence'], places=3)}{flag}",
+        highlight=False,
+    )
+    for part in document["evidence"]["components"]:
+        console.print(
+            f"  {part['name']}: baseline {part['baseline_count']:,}, counted {part['current_count']:,}, "
+            f"evidenced {format_millions(part['evidenced_pence'], places=3)}, "
+            f"behind target {format_millions(part['behind_target_pence'], places=3)}",
+            highlight=False,
+        )
+
+
+@command()
+def savings_import_measures(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    fmt: OutputFormat = OutputFormat.TABLE,
+) -> None:
+    """Import schemes' activity measures (CSV or XLSX, one row per scheme): what each scheme changes, its
+    baseline months, target change and price. A file with any problem stores nothing."""
+    with workspace_from(ctx) as opened:
+        count = scheme_evidence.import_measures(opened, file, current_user())
+    emit(fmt, {"file": str(file), "measures": count}, lambda: console.print(f"{count} measure(s) from {file.name}"))
 
 
 @command()

@@ -91,3 +91,4 @@ class SimulatedYearEnd:
     fan: tuple[FanMonth, ...]
     tornado: tuple[DriverSwing, ...]  # widest swing first
     notes: tuple[str, ...] = ()
+    evidenced_schemes: tuple[str, ...] = ()  # simulated at their evidenced delivery

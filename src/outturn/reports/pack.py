@@ -29,10 +29,11 @@ from outturn.domain.organisations import Organisation
 from outturn.domain.periods import FinancialYear
 from outturn.domain.plans import RiskItem, RiskKind
 from outturn.domain.position import Position
-from outturn.domain.savings import GREEN_DELIVERY, RED_DELIVERY, SavingsFigures
+from outturn.domain.savings import GREEN_DELIVERY, RED_DELIVERY, RagAssessment, SavingsFigures, Scheme
 from outturn.domain.savings_rollup import Movement, RollupRow
 from outturn.domain.scenario_effects import ScenarioResult
 from outturn.domain.scenarios import Scenario
+from outturn.domain.scheme_measures import Evidence
 from outturn.domain.simulated_year_end import SimulatedYearEnd
 from outturn.reports.benchmark import BenchmarkedRates
 from outturn.reports.commentary_narrative import commentary_sentences
@@ -177,6 +178,15 @@ class SpcSection:
 
 
 @dataclass(frozen=True)
+class EvidencedScheme:
+    """A scheme with an activity measure: its delivery evidenced from the activity held, beside the reported."""
+
+    scheme: Scheme
+    rag: RagAssessment
+    evidence: Evidence
+
+
+@dataclass(frozen=True)
 class PackInputs:
     """What the services computed for the month, as the domain's results."""
 
@@ -199,6 +209,7 @@ class PackInputs:
     contract_reconciliation: Reconciliation | None = None  # ``contracts reconcile``, the pack's contracts
     commentary: CommentaryDigest | None = None  # the budget holders' commentary the narrative quotes
     high_intensity: HighIntensitySummary | None = None  # ``patients high-intensity``: counts and pounds only
+    savings_evidence: Sequence[EvidencedScheme] = ()  # the schemes with a measure (``savings list``'s rows)
 
 
 @dataclass(frozen=True)
@@ -224,6 +235,7 @@ class BoardPack:
     contract_reconciliation: Reconciliation | None = None
     commentary: CommentaryDigest | None = None
     high_intensity: HighIntensitySummary | None = None
+    savings_evidence: tuple[EvidencedScheme, ...] = ()
 
     def name_of(self, code: str) -> str:
         return tidy_name(self.organisation_names.get(code, code))
@@ -473,6 +485,7 @@ def build_board_pack(inputs: PackInputs) -> BoardPack:
         contract_reconciliation=inputs.contract_reconciliation,
         commentary=inputs.commentary,
         high_intensity=inputs.high_intensity,
+        savings_evidence=tuple(inputs.savings_evidence),
     )
 
 

@@ -7,7 +7,7 @@ penny, by construction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from outturn.reports.backtest import backtest_document
@@ -19,7 +19,7 @@ from outturn.reports.patients import summary_document
 from outturn.reports.position import position_document
 from outturn.reports.registers import risk_row
 from outturn.reports.risk import simulation_document
-from outturn.reports.savings import movement_document, rollup_document
+from outturn.reports.savings import movement_document, register_row, rollup_document
 from outturn.reports.scenarios import scenario_document
 
 
@@ -40,6 +40,7 @@ class PackDocuments:
     forecast_history: dict[str, Any] | None
     contract_reconciliation: dict[str, Any] | None
     high_intensity: dict[str, Any] | None = None  # ``patients high-intensity``'s ``flagged`` counts and pounds
+    savings_evidence: list[dict[str, Any]] = field(default_factory=list)  # ``savings list``'s rows, measured schemes
 
 
 def savings_movement_document(movement: SchemeMovements) -> dict[str, Any]:
@@ -71,4 +72,8 @@ def pack_documents(pack: BoardPack) -> PackDocuments:
         if pack.contract_reconciliation is None
         else reconciliation_document(pack.contract_reconciliation),
         high_intensity=None if pack.high_intensity is None else summary_document(pack.high_intensity),
+        savings_evidence=[
+            register_row(item.scheme, item.rag, pack.position.as_at.number, item.evidence)
+            for item in pack.savings_evidence
+        ],
     )

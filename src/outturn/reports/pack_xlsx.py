@@ -243,6 +243,20 @@ def _savings(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
         )
         write_table(sheet, row, columns, docs.savings_movement["schemes"])
         fit_widths(sheet)
+    if docs.savings_evidence:
+        sheet, row = new_sheet(book, "Savings evidence", "outturn savings list (the schemes with an activity measure)")
+        evidence = (
+            Column("Reference", "reference"),
+            Column("Title", "title"),
+            Column("Organisation", "org_code"),
+            Column("Measure", "measure_described"),
+            money("Reported to date", "reported_pence"),
+            money("Evidenced to date", "evidenced_pence"),
+            money("Reported less evidenced", "difference_pence"),
+            Column("Flagged", "difference_flagged"),
+        )
+        write_table(sheet, row, evidence, docs.savings_evidence)
+        fit_widths(sheet)
 
 
 CONTRACT_COLUMNS = (

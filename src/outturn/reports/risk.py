@@ -25,7 +25,10 @@ def simulation_document(simulated: SimulatedYearEnd) -> dict[str, Any]:
         "backend": simulated.backend,
         "trials": simulated.trials,
         "seed": simulated.seed,
-        "assumptions": assumptions_document(model, simulated.pbr_share),
+        "assumptions": {
+            **assumptions_document(model, simulated.pbr_share),
+            "evidenced_schemes": list(simulated.evidenced_schemes),
+        },
         "control_total_pence": model.control_total_pence,
         "forecast_surplus_pence": model.forecast_surplus_pence,
         "likely_surplus_pence": simulated.position.risk.likely_surplus_pence,

@@ -10,6 +10,7 @@ from outturn.domain.periods import FinancialMonth
 from outturn.domain.savings import RagAssessment, SavingsFigures, Scheme
 from outturn.domain.savings_codec import scheme_to_data
 from outturn.domain.savings_rollup import Movement, RollupRow
+from outturn.domain.scheme_measures import DIFFERENCE_THRESHOLD, Evidence, measure_to_data, month_label
 from outturn.reports.audit import AuditEntry, audit_trail
 
 
@@ -59,13 +60,55 @@ def scheme_document(scheme: Scheme, rag: RagAssessment, month: int) -> dict[str,
     }
 
 
+EVIDENCE_FIELDS = ("evidenced_pence", "reported_pence", "difference_pence", "difference_flagged")
+
+
+def evidence_document(evidence: Evidence | None) -> dict[str, Any]:
+    """Delivery evidenced from a scheme's measure beside the delivery reported (all ``None`` without a measure;
+    ``evidenced_pence`` ``None`` while part of the baseline is not held). Differences are reported less evidenced."""
+    if evidence is None:
+        return {"measure": None, **dict.fromkeys(EVIDENCE_FIELDS)}
+    return {
+        "measure": measure_to_data(evidence.measure),
+        "evidenced_pence": evidence.evidenced_pence,
+        "reported_pence": evidence.reported_pence,
+        "difference_pence": evidence.difference_pence,
+        "difference_flagged": evidence.flagged,
+        "difference_threshold_pct": share(DIFFERENCE_THRESHOLD * 100, 1),
+        "evidence": {
+            "method": "baseline monthly average x months counted",
+            "baseline_months": [month_label(month) for month in evidence.baseline_months],
+            "months_counted": [month_label(month) for month in evidence.months],
+            "baseline_months_missing": [month_label(month) for month in evidence.missing_baseline],
+            "components": [
+                {
+                    "name": part.name,
+                    "baseline_count": part.baseline_units,
+                    "current_count": part.current_units,
+                    "expected_count": share(Decimal(expected.numerator) / expected.denominator, 2),
+                    "evidenced_pence": part.evidenced_pence,
+                    "target_to_date_pence": part.target_pence,
+                    "behind_target_pence": part.behind_pence,
+                }
+                for part in evidence.components
+                for expected in (part.expected_units,)
+            ],
+        },
+    }
+
+
 def scheme_history_document(
-    scheme: Scheme, rag: RagAssessment, month: int, history: Sequence[AuditEntry]
+    scheme: Scheme,
+    rag: RagAssessment,
+    month: int,
+    history: Sequence[AuditEntry],
+    evidence: Evidence | None = None,
 ) -> dict[str, Any]:
-    """One scheme with its audit trail, oldest first: ``outturn savings show --format json`` and ``GET
-    /api/savings/schemes/{year}/{reference}`` alike."""
+    """One scheme with its evidenced delivery (where it names a measure) and its audit trail, oldest first:
+    ``outturn savings show --format json`` and ``GET /api/savings/schemes/{year}/{reference}`` alike."""
     return {
         **scheme_document(scheme, rag, month),
+        **evidence_document(evidence),
         "history": audit_trail(history),
     }
 
@@ -81,14 +124,17 @@ def closed_document(month: FinancialMonth, schemes: int) -> dict[str, Any]:
     return {"closed": month.calendar_label, "schemes": schemes}
 
 
-def register_row(scheme: Scheme, rag: RagAssessment, month: int) -> dict[str, Any]:
+def register_row(scheme: Scheme, rag: RagAssessment, month: int, evidence: Evidence | None = None) -> dict[str, Any]:
     """A scheme as a row of the register, for ``outturn savings list --format json`` and ``GET
-    /api/savings/schemes`` alike: the scheme's document with its workstream's label and whether its RAG is
-    overridden."""
+    /api/savings/schemes`` alike: the scheme's document with its workstream's label, whether its RAG is
+    overridden, and its evidenced delivery beside the reported (``None`` where the scheme names no measure)."""
+    evidenced = evidence_document(evidence)
     return {
         **scheme_document(scheme, rag, month),
         "workstream_label": scheme.workstream.label,
         "rag_overridden": rag.overridden,
+        **{name: evidenced.get(name) for name in EVIDENCE_FIELDS},
+        "measure_described": evidenced["measure"]["described"] if evidenced["measure"] else None,
     }
 
 

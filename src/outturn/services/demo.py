@@ -15,6 +15,7 @@ compute the position, benchmarks and risk and write the board pack. Every figure
 from __future__ import annotations
 
 import calendar
+import csv
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from outturn.demo.ledger import SyntheticEconomy, synthetic_economy
 from outturn.demo.prescribing import practice_month, write_epd_csv
 from outturn.demo.savings import month_updates, synthetic_savings
 from outturn.demo.scenarios import recovery_scenarios, write_scenarios
+from outturn.demo.scheme_measures import MEASURES_HEADER, demo_measures
 from outturn.domain.activity import ActivityKind, PointOfDelivery
 from outturn.domain.contract_rules import Adjustment, RuleKind, twelfths
 from outturn.domain.contracts import ActualLine, Contract, PlanLine, rule_adjustments
@@ -61,7 +63,7 @@ from outturn.ingest.contracts import read_contracts
 from outturn.ingest.organisations import find_allocation_file, read_allocation_hierarchy
 from outturn.reports.pack import BoardPack
 from outturn.reports.savings_workbook import write_savings_workbook
-from outturn.services import contracts, pricing, savings
+from outturn.services import contracts, pricing, savings, scheme_evidence
 from outturn.services.benchmark import DATE_COLUMNS
 from outturn.services.contract_ledger import import_contract_map
 from outturn.services.contracts import ContractStatement
@@ -397,6 +399,33 @@ def _savings_updates(workspace: Workspace, month: FinancialMonth, seed: int) -> 
         savings.update_scheme(workspace, month.year, update.reference, scheme.version, changes, "demo")
 
 
+def _evidenced_schemes(
+    workspace: Workspace,
+    inputs: Path,
+    reference: Path,
+    registered: Mapping[str, tuple[str, float]],
+    month: FinancialMonth,
+    seed: int,
+    step: Step,
+) -> None:
+    """The year's prescribing before the months the cycle imports (the prescribing scheme's baseline), then the
+    activity measures of two schemes (``demo.scheme_measures``), so the demo shows evidenced savings."""
+    step("evidenced savings: the year's earlier prescribing and two schemes' SYNTHETIC activity measures")
+    for covered in range(1, month.number - PRESCRIBING_LAG - 1):
+        later = month.year.month(covered + PRESCRIBING_LAG)
+        _prescribing(workspace, inputs, reference, sorted(registered), later, seed)
+    practices_of: dict[str, set[str]] = {}
+    for practice, (home, _weight) in registered.items():
+        practices_of.setdefault(home, set()).add(practice)
+    schemes = [view.scheme for view in savings.list_schemes(workspace, month)]
+    rows = demo_measures(schemes, month, practices_of, PRESCRIBING_LAG)
+    if rows:
+        path = inputs / "scheme-measures.csv"
+        with path.open("w", newline="") as handle:
+            csv.writer(handle).writerows([MEASURES_HEADER, *rows])
+        scheme_evidence.import_measures(workspace, path, "demo")
+
+
 def _earlier_months(workspace: Workspace, first: FinancialMonth, step: Step) -> None:
     """Record the forecast history of the year's months before ``first``, as each month's close would have: the
     forecast as at a month reads only actuals to that month, and the demo's earlier months never change."""
@@ -496,6 +525,7 @@ def build_demo(
         allocations = {plan.org_code: plan.allocation_pence for plan in economy.plans}
         _monthly_cycle(workspace, economy, allocations, sorted(registered), month, inputs, reference, seed, step)
         _load_contracts(workspace, demo_contracts, month, step)
+        _evidenced_schemes(workspace, inputs, reference, registered, month, seed, step)
         step("mapping each contract to its ledger lines")
         import_contract_map(workspace, mapping, who="demo")
         main = demo_contracts.largest

@@ -30,6 +30,7 @@ from outturn.engine import activity_series
 from outturn.reports.pack import (
     BenchmarkSection,
     BoardPack,
+    EvidencedScheme,
     ForecastHistory,
     FunnelSection,
     PackInputs,
@@ -134,6 +135,15 @@ def _savings(
     }
     mine = tuple(item for item in items if item.org_code in scope)
     return total, workstreams, SchemeMovements(mine, workstream_of)
+
+
+def _savings_evidence(workspace: Workspace, org: str, month: FinancialMonth) -> tuple[EvidencedScheme, ...]:
+    """The organisation's schemes with an activity measure, each evidenced beside its reported delivery."""
+    return tuple(
+        EvidencedScheme(view.scheme, view.rag, view.evidence)
+        for view in savings.list_schemes(workspace, month, org)
+        if view.evidence is not None
+    )
 
 
 def contract_statements(workspace: Workspace, org: str, month: FinancialMonth) -> list[ContractStatement]:
@@ -334,6 +344,7 @@ def gather_pack(
         savings_total=total,
         savings_workstreams=workstreams,
         savings_movement=movement,
+        savings_evidence=_savings_evidence(workspace, org, month),
         contracts=statements,
         organisation_names={code: item.name for code, item in _tree(workspace).by_code.items()},
         risk=risk,

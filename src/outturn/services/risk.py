@@ -37,6 +37,7 @@ from outturn.domain.risk_model import (
     spend_exposures,
 )
 from outturn.domain.savings import Scheme, Workstream
+from outturn.domain.scheme_measures import Evidence, as_evidenced
 from outturn.domain.simulated_year_end import (
     DistributionBin,
     DriverSwing,
@@ -45,6 +46,7 @@ from outturn.domain.simulated_year_end import (
     SimulatedYearEnd,
 )
 from outturn.reports.risk import simulation_document
+from outturn.services import scheme_evidence
 from outturn.services.position import compute_position
 from outturn.services.reconciliation import reconciliation, simulated_pence
 from outturn.services.workspace import Workspace
@@ -65,6 +67,7 @@ class Assumptions:
     price_sd: Decimal = Decimal("0.03")
     risk_spread: Decimal = Decimal(0)
     savings_in_forecast: bool = True
+    evidenced_savings: bool = False  # schemes with a measure simulated at their evidenced delivery
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class ModelInputs:
     schemes: tuple[Scheme, ...]
     pbr_share: Decimal | None  # None: no contracts held, all acute spend counted
     notes: tuple[str, ...] = field(default=())
+    evidenced: tuple[str, ...] = ()  # the schemes simulated at their evidenced delivery (``evidenced_savings``)
 
 
 def _pbr_share(workspace: Workspace, members: tuple[str, ...], year: FinancialYear) -> Decimal | None:
@@ -94,6 +98,12 @@ def build_model(
     with workspace.store.reading() as session:
         schemes = tuple(savings_store.load_schemes(session, year, members))
         register = repository.risks_for(session, members, year)
+    evidenced: dict[str, Evidence] = {}
+    if assumptions.evidenced_savings:
+        evidenced = scheme_evidence.schemes_evidence(workspace, schemes, position.as_at)
+        schemes = tuple(
+            as_evidenced(s, evidenced[s.reference], month) if s.reference in evidenced else s for s in schemes
+        )
     months = position.as_at.months_remaining() or (MONTHS_IN_YEAR,)  # at M12 only risks are left to land
     scheme_inputs = tuple(item for s in schemes if (item := scheme_input(s, month, months)) is not None)
     pbr = _pbr_share(workspace, members, year)
@@ -115,7 +125,7 @@ def build_model(
         concentration=assumptions.concentration,
         savings_in_forecast=assumptions.savings_in_forecast,
     )
-    return ModelInputs(position, model, schemes, pbr, tuple(notes))
+    return ModelInputs(position, model, schemes, pbr, tuple(notes), tuple(sorted(evidenced)))
 
 
 @dataclass(frozen=True)
@@ -188,6 +198,7 @@ def summarise(simulation: RiskSimulation) -> SimulatedYearEnd:
         fan=fan_months(result),
         tornado=tuple(_swing(bar) for bar in montecarlo.tornado(result)),
         notes=inputs.notes,
+        evidenced_schemes=inputs.evidenced,
     )
 
 

@@ -19,9 +19,10 @@ from outturn.domain.savings import Rag, RagAssessment, SavingsTarget, Scheme, Sc
 from outturn.domain.savings_codec import target_to_data
 from outturn.domain.savings_rollup import Movement, RollupLevel, RollupRow, movements, rollup, snapshot
 from outturn.domain.savings_rules import EditWindow, SchemeFault, edit_faults, reference_fault
+from outturn.domain.scheme_measures import Evidence
 from outturn.ingest.savings_workbook import read_savings_workbook
 from outturn.reports.savings_workbook import write_savings_workbook
-from outturn.services import forecast_history
+from outturn.services import forecast_history, scheme_evidence
 from outturn.services.workspace import Workspace
 from outturn.store import repository
 from outturn.store import savings_repository as store
@@ -215,6 +216,7 @@ def export_workbook(workspace: Workspace, path: Path, year: FinancialYear, org_c
 class SchemeView:
     scheme: Scheme
     rag: RagAssessment
+    evidence: Evidence | None = None  # delivery evidenced from the scheme's measure, where it names one
 
 
 def list_schemes(
@@ -228,7 +230,10 @@ def list_schemes(
     codes = _scope(workspace, org_code)
     with workspace.store.reading() as session:
         schemes = store.load_schemes(session, as_at.year, codes)
-    views = [SchemeView(scheme, assess_rag(scheme, as_at.number)) for scheme in schemes]
+    evidenced = scheme_evidence.schemes_evidence(workspace, schemes, as_at)
+    views = [
+        SchemeView(scheme, assess_rag(scheme, as_at.number), evidenced.get(scheme.reference)) for scheme in schemes
+    ]
     return [
         view
         for view in views

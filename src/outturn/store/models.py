@@ -65,7 +65,13 @@ class LedgerLineRow(Base):
     __tablename__ = "ledger_lines"
     __table_args__ = (
         UniqueConstraint(
-            "org_code", "year", "month", "category", "subcategory", "cost_centre", "subjective_code",
+            "org_code",
+            "year",
+            "month",
+            "category",
+            "subcategory",
+            "cost_centre",
+            "subjective_code",
             name="uq_ledger_line",
         ),
     )
@@ -534,3 +540,29 @@ class PlanAssumptionRow(Base):
     description: Mapped[str] = mapped_column(String(200))
     recurrent: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     share: Mapped[Decimal | None] = mapped_column(Numeric(9, 6), nullable=True)
+
+
+class SchemeMeasureRow(Base):
+    """A savings scheme's activity or prescribing measure (``outturn.domain.scheme_measures.SchemeMeasure``)."""
+
+    __tablename__ = "scheme_measures"
+    __table_args__ = (UniqueConstraint("year", "reference", name="uq_scheme_measure"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    year: Mapped[int] = mapped_column(Integer)
+    reference: Mapped[str] = mapped_column(String(60))
+    source: Mapped[str] = mapped_column(String(20))
+    point_of_delivery: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    commissioner: Mapped[str] = mapped_column(String(16))
+    practices: Mapped[str] = mapped_column(Text)
+    hrg_prefix: Mapped[str] = mapped_column(String(10))
+    treatment_function: Mapped[str] = mapped_column(String(10))
+    excess_bed_days: Mapped[bool] = mapped_column(Boolean)
+    bnf_prefix: Mapped[str] = mapped_column(String(20))
+    baseline_first: Mapped[int] = mapped_column(Integer)
+    baseline_last: Mapped[int] = mapped_column(Integer)
+    target_units: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    target_share: Mapped[Decimal | None] = mapped_column(Numeric(9, 6), nullable=True)
+    unit_price_pence: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    bed_day_price_pence: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -17,8 +17,8 @@ from outturn.domain.money import format_thousands
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.domain.savings import Rag, Scheme, SchemeStatus, Workstream, assess_rag
 from outturn.domain.savings_codec import scheme_from_data
-from outturn.reports.savings import register_row
-from outturn.services import savings
+from outturn.reports.savings import evidence_document, register_row
+from outturn.services import savings, scheme_evidence
 from outturn.services.savings import SchemeRefused
 from outturn.services.web import CLOSES, ORGANISATIONS, SAVINGS, VersionConflict
 from outturn.services.workspace import Workspace
@@ -42,11 +42,15 @@ SORTS = {
     "shortfall": lambda row: row["shortfall_pence"],
     "risk_adjusted": lambda row: row["risk_adjusted_pence"],
 }
-DISPLAY_ONLY = frozenset({"href", "tag", "status_label", "plan_text", "forecast_text", "shortfall_text", "html"})
+DISPLAY_ONLY = frozenset(
+    {"href", "tag", "status_label", "plan_text", "forecast_text", "shortfall_text", "evidence_text", "html"}
+)
 RAG_TAGS = {"red": "red", "amber": "orange", "green": "green"}  # the NHS.UK tag colours
 FILTERS = ("org", "workstream", "status", "rag", "q", "sort", "dir", "as_at")
 ROWS_KEPT = 20_000  # register rows kept for reuse (a scheme's row is kept by its fields: edits leave old ones)
-REGISTER_READS = reads_only(SAVINGS, CLOSES, ORGANISATIONS)  # the schemes, the month closes, the organisations
+# the schemes (and their measures), the month closes, the organisations, and the activity and prescribing the
+# measured schemes' evidence is counted from
+REGISTER_READS = reads_only(SAVINGS, CLOSES, ORGANISATIONS, "activity apc", "activity op", "activity ae", "prescribing")
 
 
 def as_at_month(workspace: Workspace, text: str | None) -> FinancialMonth:
@@ -57,7 +61,7 @@ def _row(view: savings.SchemeView, month: int) -> dict[str, Any]:
     scheme = view.scheme
     forecast = scheme.forecast_total(month)
     return {
-        **register_row(scheme, view.rag, month),
+        **register_row(scheme, view.rag, month, view.evidence),
         # shown as they are on the page, worked out once with the row rather than at every page view
         "href": f"/savings/{scheme.year.start_year}/{quote(scheme.reference, safe='')}",
         "tag": RAG_TAGS[view.rag.rag.value],
@@ -65,7 +69,20 @@ def _row(view: savings.SchemeView, month: int) -> dict[str, Any]:
         "plan_text": format_thousands(scheme.plan_pence),
         "forecast_text": format_thousands(forecast),
         "shortfall_text": format_thousands(scheme.plan_pence - forecast),
+        "evidence_text": _evidence_text(view),
     }
+
+
+def _evidence_text(view: savings.SchemeView) -> str:
+    """Evidenced against reported delivery to date (£000), flagged where they differ by more than the threshold;
+    blank for a scheme without a measure."""
+    found = view.evidence
+    if found is None:
+        return ""
+    if found.evidenced_pence is None:
+        return "baseline not held"
+    flag = " (flagged)" if found.flagged else ""
+    return f"{format_thousands(found.evidenced_pence)} / {format_thousands(found.reported_pence)}{flag}"
 
 
 def _kept_rows(request: Request) -> dict[Hashable, dict[str, Any]]:
@@ -91,7 +108,7 @@ def register_rows(
         kept = _kept_rows(request)
         rows = []
         for view in savings.list_schemes(workspace, month, code):
-            key = (view.scheme, month.number, as_at_query)
+            key = (view.scheme, view.evidence, month.number, as_at_query)
             row = kept.get(key)
             if row is None:
                 row = _row(view, month.number)
@@ -170,7 +187,15 @@ def scheme_context(workspace: Workspace, year: int, reference: str, as_at: str |
         month = FinancialMonth(FinancialYear(year), month.number)
     scheme, history = savings.show_scheme(workspace, FinancialYear(year), reference)
     rag = assess_rag(scheme, month.number)
-    return {"active": "savings", "scheme": scheme, "rag": rag, "history": history, "month": month}
+    evidenced = evidence_document(scheme_evidence.scheme_evidence(workspace, scheme, month))
+    return {
+        "active": "savings",
+        "scheme": scheme,
+        "rag": rag,
+        "history": history,
+        "month": month,
+        "evidenced": evidenced,
+    }
 
 
 def _form_values(scheme: Scheme, month: FinancialMonth) -> dict[str, str]:

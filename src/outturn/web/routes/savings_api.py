@@ -15,7 +15,7 @@ from outturn.domain.periods import FinancialYear
 from outturn.domain.savings import Rag, SchemeStatus, assess_rag
 from outturn.domain.savings_rules import SchemeFault
 from outturn.reports.savings import conflict_document, saved_document, scheme_history_document
-from outturn.services import savings
+from outturn.services import savings, scheme_evidence
 from outturn.services.savings import SchemeChanges, SchemeRefused
 from outturn.services.web import VersionConflict
 from outturn.web.paging import page_of
@@ -59,19 +59,16 @@ async def list_schemes(
     return JSONResponse(document, headers=figures_headers(cached))
 
 
-def _scheme(workspace: Any, year: int, reference: str, as_at: str | None) -> tuple[Any, list[Any], int]:
-    month = as_at_month(workspace, as_at)
-    scheme, history = savings.show_scheme(workspace, FinancialYear(year), reference)
-    return scheme, history, month.number
-
-
 @router.get("/schemes/{year}/{reference}")
 def get_scheme(
     request: Request, _user: Reader, workspace: WorkspaceDep, year: int, reference: str, as_at: str | None = None
 ) -> dict[str, Any]:
-    """One scheme with its audit trail, oldest first, as ``outturn savings show --format json``."""
-    scheme, history, month = _scheme(workspace, year, reference, as_at)
-    return scheme_history_document(scheme, assess_rag(scheme, month), month, history)
+    """One scheme with its evidenced delivery and its audit trail, oldest first, as ``outturn savings show
+    --format json``."""
+    month = as_at_month(workspace, as_at)
+    scheme, history = savings.show_scheme(workspace, FinancialYear(year), reference)
+    evidenced = scheme_evidence.scheme_evidence(workspace, scheme, month)
+    return scheme_history_document(scheme, assess_rag(scheme, month.number), month.number, history, evidenced)
 
 
 class SchemeEditBody(BaseModel):

@@ -1,0 +1,123 @@
+"""Schemes' activity measures, from CSV or XLSX (``outturn savings import-measures``).
+
+Columns: ``scheme, year, source, baseline_from, baseline_to, target_change`` and, as the measure needs them,
+``point_of_delivery, provider, commissioner, practices, hrg, treatment_function, excess_bed_days, bnf, unit_price,
+bed_day_price``. ``source`` is ``activity`` or ``prescribing``; ``practices`` a list separated by spaces, commas or
+semicolons; ``excess_bed_days`` yes/no; prices as money (``£1,600``), blank for the tariff (activity) or the actual
+cost (prescribing). One row per scheme; a scheme given twice, or not held, is a problem.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from outturn.domain.activity import PointOfDelivery
+from outturn.domain.errors import BadInput
+from outturn.domain.labels import look_up
+from outturn.domain.periods import FinancialYear
+from outturn.domain.problems import Problem
+from outturn.domain.scheme_measures import MEASURE_POINTS, MeasureSource, SchemeMeasure, month_key, parse_target
+from outturn.ingest.tables import RowReader, read_table
+
+REQUIRED = ("scheme", "year", "source", "baseline_from", "baseline_to", "target_change")
+OPTIONAL = (
+    "point_of_delivery",
+    "provider",
+    "commissioner",
+    "practices",
+    "hrg",
+    "treatment_function",
+    "excess_bed_days",
+    "bnf",
+    "unit_price",
+    "bed_day_price",
+)
+_YES = {"yes": True, "y": True, "true": True, "1": True, "no": False, "n": False, "false": False, "0": False, "": False}
+
+
+def _point(text: str) -> PointOfDelivery:
+    names = {point.value: point for point in MEASURE_POINTS}
+    return look_up(names, text, "point of delivery", names)
+
+
+def _source(text: str) -> MeasureSource:
+    return look_up({item.value: item for item in MeasureSource}, text, "source", (item.value for item in MeasureSource))
+
+
+def _yes_no(text: str) -> bool:
+    if text.strip().lower() not in _YES:
+        raise BadInput(f"expected yes or no, not {text!r}")
+    return _YES[text.strip().lower()]
+
+
+def _month(reader: RowReader, column: str) -> int | None:
+    """A calendar month: ``2017-04`` as text, or a date (Excel turns 2017-04 typed in a cell into 1 April 2017)."""
+    cell = reader.cells.get(column)
+    if isinstance(cell, date):
+        return cell.year * 100 + cell.month
+    return reader.parse(column, month_key)
+
+
+def _measure(reader: RowReader) -> SchemeMeasure | None:
+    year = reader.parse("year", FinancialYear.parse)
+    source = reader.parse("source", _source)
+    first, last = _month(reader, "baseline_from"), _month(reader, "baseline_to")
+    target = reader.parse("target_change", parse_target)
+    point = reader.parse("point_of_delivery", _point, required=source is MeasureSource.ACTIVITY)
+    bed_days = reader.parse("excess_bed_days", _yes_no, required=False) or False
+    unit_price = reader.money("unit_price", required=False)
+    bed_day_price = reader.money("bed_day_price", required=False)
+    if reader.problems or year is None or source is None or first is None or last is None or target is None:
+        return None
+    try:
+        return SchemeMeasure(
+            reference=reader.text("scheme"),
+            year=year,
+            source=source,
+            baseline_first=first,
+            baseline_last=last,
+            point_of_delivery=point,
+            provider=reader.text("provider").upper(),
+            commissioner=reader.text("commissioner").upper(),
+            practices=tuple(code.upper() for code in re.split(r"[\s,;]+", reader.text("practices")) if code),
+            hrg_prefix=reader.text("hrg").upper().rstrip("*"),
+            treatment_function=reader.text("treatment_function"),
+            excess_bed_days=bed_days,
+            bnf_prefix=reader.text("bnf").upper().rstrip("*"),
+            target_units=target[0],
+            target_share=target[1],
+            unit_price_pence=unit_price,
+            bed_day_price_pence=bed_day_price,
+        )
+    except BadInput as error:
+        reader.fault(str(error), "source")
+        return None
+
+
+def read_scheme_measures(
+    path: Path, *, scheme_held: Callable[[FinancialYear, str], bool]
+) -> tuple[list[SchemeMeasure], list[Problem]]:
+    """The measures in the file and a problem for each bad cell, a scheme not held, or a scheme given twice."""
+    table = read_table(path, required=REQUIRED, optional=OPTIONAL)
+    measures: list[SchemeMeasure] = []
+    problems: list[Problem] = []
+    first_row: dict[tuple[FinancialYear, str], int] = {}
+    memo: dict[tuple[str, str], object] = {}
+    for number, cells in table.rows:
+        reader = RowReader(table, number, cells, memo)
+        if not reader.text("scheme"):
+            reader.fault("a scheme reference is required", "scheme")
+        measure = _measure(reader)
+        if measure is not None:
+            key = (measure.year, measure.reference)
+            if not scheme_held(*key):
+                reader.fault(f"no scheme {measure.reference} in {measure.year.label} is held", "scheme")
+            elif first_row.setdefault(key, number) != number:
+                reader.fault(f"scheme {measure.reference} already has a measure on row {first_row[key]}", "scheme")
+            else:
+                measures.append(measure)
+        problems.extend(reader.problems)
+    return measures, problems
