@@ -61,7 +61,12 @@ def basis_text(step: dict[str, Any]) -> str:
     a step given in pounds."""
     if step["share"] is None:
         return ""
-    base = "the allocation" if step["base"] == ALLOCATION_BASE else "a stated base"
+    if step["base"] != ALLOCATION_BASE:
+        base = "a stated base"
+    elif step["kind"] == "allocation_growth":
+        base = "the allocation brought forward"
+    else:
+        base = "the allocation"
     percent = (Decimal(step["share"]) * 100).normalize()
     return f"{percent:f}% of {base} ({format_millions(step['base_pence'], places=1)})"
 
