@@ -74,7 +74,11 @@ def test_the_total_keeps_a_share_every_organisation_shares() -> None:
     bridges = [plan_bridge(org, _plan(org), Y26) for org in ("A", "B")]
     (year,) = combined("TOTAL", bridges).years
     inflation = next(step for step in year.steps if step.kind == K.TARIFF_INFLATION)
-    assert (inflation.pence, inflation.share, inflation.base_pence) == (-50 * MILLION, Decimal("0.025"), 2_000 * MILLION)
+    assert (inflation.pence, inflation.share, inflation.base_pence) == (
+        -50 * MILLION,
+        Decimal("0.025"),
+        2_000 * MILLION,
+    )
     efficiency = next(step for step in year.steps if step.kind == K.TARIFF_EFFICIENCY)
     assert efficiency.share is None and efficiency.pence == 16 * MILLION  # stated bases: no one share of the total
 

@@ -48,13 +48,15 @@ def _cells(html: str, table_id: str, row_label: str) -> list[str]:
     table = re.search(rf'<table[^>]*id="{re.escape(table_id)}".*?</table>', html, re.DOTALL)
     assert table, table_id
     for row in re.findall(r"<tr>(.*?)</tr>", table.group(0), re.DOTALL):
-        cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.DOTALL)]
+        cells = [
+            re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.DOTALL)
+        ]
         if cells and cells[0] == row_label:
             return cells[1:]
     raise AssertionError(f"no row {row_label!r} in {table_id}")
 
 
-def test_finance_reads_the_plan_worked_by_hand(web_workspace: Workspace, tmp_path: Path) -> None:
+def test_finance_reads_the_plan_worked_by_hand(web_workspace: Workspace, tmp_path: Path) -> None:  # noqa: F811
     _with_plan(web_workspace, tmp_path)
     with TestClient(create_app(web_workspace.settings, AT_ONCE)) as client:
         sign_in(client, "fiona")
@@ -85,7 +87,7 @@ def test_finance_reads_the_plan_worked_by_hand(web_workspace: Workspace, tmp_pat
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; growth" in html
 
 
-def test_the_figures_switch_shows_the_plan_in_millions(web_workspace: Workspace, tmp_path: Path) -> None:
+def test_the_figures_switch_shows_the_plan_in_millions(web_workspace: Workspace, tmp_path: Path) -> None:  # noqa: F811
     _with_plan(web_workspace, tmp_path)
     with TestClient(create_app(web_workspace.settings, AT_ONCE)) as client:
         sign_in(client, "bob")  # the board reads it too
@@ -94,14 +96,14 @@ def test_the_figures_switch_shows_the_plan_in_millions(web_workspace: Workspace,
     assert _cells(html, "side-by-side", "Savings requirement") == ["£0.4m", "£0.1m"]
 
 
-def test_without_assumptions_the_page_says_what_it_needs(app_client: TestClient) -> None:
+def test_without_assumptions_the_page_says_what_it_needs(app_client: TestClient) -> None:  # noqa: F811
     sign_in(app_client, "ada")
     page = app_client.get("/plan")
     assert page.status_code == 200
     assert 'id="no-plan"' in page.text and "no plan assumptions are stored" in page.text
 
 
-def test_an_organisation_with_no_plan_is_not_found(web_workspace: Workspace, tmp_path: Path) -> None:
+def test_an_organisation_with_no_plan_is_not_found(web_workspace: Workspace, tmp_path: Path) -> None:  # noqa: F811
     _with_plan(web_workspace, tmp_path)
     with TestClient(create_app(web_workspace.settings, AT_ONCE)) as client:
         sign_in(client, "fiona")
@@ -109,7 +111,7 @@ def test_an_organisation_with_no_plan_is_not_found(web_workspace: Workspace, tmp
         assert client.get("/plan?org=P1").status_code == 404
 
 
-def test_practice_users_are_refused(app_client: TestClient) -> None:
+def test_practice_users_are_refused(app_client: TestClient) -> None:  # noqa: F811
     sign_in(app_client, "pat")
     assert app_client.get("/plan").status_code == 403
     assert app_client.get("/api/savings/rollup?level=programme").status_code == 403
@@ -121,7 +123,7 @@ def test_budget_holders_are_refused(commentary_workspace: Workspace) -> None:  #
         assert client.get("/plan").status_code == 403
 
 
-def test_the_programme_rollup_api_refuses_an_unknown_level(app_client: TestClient) -> None:
+def test_the_programme_rollup_api_refuses_an_unknown_level(app_client: TestClient) -> None:  # noqa: F811
     sign_in(app_client, "fiona")
     response = app_client.get("/api/savings/rollup?level=galaxy")
     assert response.status_code in (400, 422)

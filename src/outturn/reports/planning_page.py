@@ -36,12 +36,14 @@ class PlanPage:
 def choose_plan(document: dict[str, Any], org: str | None) -> dict[str, Any]:
     """The organisation's plan, else the total, else the only organisation's."""
     if org:
-        for plan in document["organisations"]:
+        plans: list[dict[str, Any]] = document["organisations"]
+        for plan in plans:
             if plan["org_code"] == org.strip().upper():
                 return plan
         raise NotFound(f"no plan for {org.strip().upper()!r}")
     total: dict[str, Any] | None = document["total"]
-    return total if total is not None else document["organisations"][0]
+    first: dict[str, Any] = document["organisations"][0]
+    return total if total is not None else first
 
 
 def _side_by_side(plan: dict[str, Any]) -> tuple[SideBySideRow, ...]:
