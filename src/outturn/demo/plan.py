@@ -7,17 +7,19 @@ Derived, not invented:
 - next year's allocation is this year's recurrent allocation grown by ``ALLOCATION_GROWTH``;
 - demographic growth is the annual growth of the ICB's weighted population between NHS England's 2022/23 and
   2025/26 allocations (the practices' final weighted populations; ``weighted_growth``), as a share of allocation;
-- tariff inflation and efficiency are shares of this year's acute forecast outturn (the contracts the NHS Payment
-  Scheme prices), grown with the allocation in later years; non-tariff inflation and growth is a share of the rest
-  of the forecast outturn, grown likewise.
+- tariff inflation and efficiency, and acute activity growth above demography, are shares of this year's acute
+  forecast outturn (the contracts the NHS Payment Scheme prices), grown with the allocation in later years;
+  non-tariff inflation and growth (prescribing, continuing healthcare, primary care) is a share of the rest of the
+  forecast outturn, grown likewise.
 
 The national figures behind the shares (looked up December 2026):
 - NHS England's day-to-day budget grows 3.0% a year in real terms from 2025/26 to 2028/29 (Spending Review 2025;
   The King's Fund, "What does the Comprehensive Spending Review 2025 mean for the NHS", June 2025), and ICB
   allocations for 2026/27 to 2028/29 move towards fair share with deficit support removed (NHS England, "Medium
   term planning framework: revenue finance and contracting guidance", October 2025). The published per-ICB cash
-  growth was not found in the sources searched: the demo assumes 4.0% cash a year, under the roughly 5% cash growth
-  of the national budget (3.0% real plus GDP deflator inflation), for an ICB near its fair share.
+  growth was not found in the sources searched: the demo assumes 3.0% cash a year, well under the roughly 5% cash
+  growth of the national budget (3.0% real plus GDP deflator inflation), for an ICB near its fair share whose
+  deficit support is removed.
 - The 2025/26 NHS Payment Scheme's cost uplift factor was 4.15%, revised to 4.83% for the 2025/26 pay awards
   (NHS England, "2025/26 NHS Payment Scheme", pay award prices workbook, 27 June 2025), with a 2.0% efficiency
   factor; the 2026/27 NHSPS consultation proposes to continue the 2% efficiency factor (revenue finance and
@@ -41,10 +43,11 @@ from outturn.domain.position import Position
 
 K = AssumptionKind
 PLAN_YEARS = 3
-ALLOCATION_GROWTH = Decimal("0.04")
+ALLOCATION_GROWTH = Decimal("0.03")
 TARIFF_COST_UPLIFT = Decimal("0.035")
 TARIFF_EFFICIENCY = Decimal("0.02")
-NON_TARIFF_GROWTH = Decimal("0.025")  # prescribing, CHC, primary care and other programme: price and volume
+NON_TARIFF_GROWTH = Decimal("0.035")  # prescribing, CHC, primary care and other programme: price and volume
+ACUTE_ACTIVITY_GROWTH = Decimal("0.015")  # acute activity above demography (elective recovery, high-cost drugs)
 WEIGHTED_POPULATION_YEARS = 3  # 2022/23 to 2025/26
 SYNTHETIC = "SYNTHETIC demo plan"
 
@@ -95,38 +98,16 @@ def _first_year(position: Position, org: str, year: FinancialYear, weighted_grow
 
 
 def _pressures(org: str, year: FinancialYear, acute: Pence, rest: Pence, weighted_growth: Decimal) -> list[Assumption]:
+    shares: tuple[tuple[AssumptionKind, Decimal, Pence | None, str], ...] = (
+        (K.TARIFF_INFLATION, TARIFF_COST_UPLIFT, acute, "Tariff cost uplift on acute contracts"),
+        (K.TARIFF_EFFICIENCY, TARIFF_EFFICIENCY, acute, "Tariff efficiency on acute contracts"),
+        (K.DEMOGRAPHIC_GROWTH, weighted_growth, None, "Demographic growth (weighted population)"),
+        (K.NON_DEMOGRAPHIC_GROWTH, ACUTE_ACTIVITY_GROWTH, acute, "Acute activity growth above demography"),
+        (K.NON_DEMOGRAPHIC_GROWTH, NON_TARIFF_GROWTH, rest, "Non-tariff inflation and growth on other spend"),
+    )
     return [
-        Assumption(
-            org,
-            year,
-            K.TARIFF_INFLATION,
-            share=TARIFF_COST_UPLIFT,
-            base_pence=acute,
-            description="Tariff cost uplift on acute contracts",
-        ),
-        Assumption(
-            org,
-            year,
-            K.TARIFF_EFFICIENCY,
-            share=TARIFF_EFFICIENCY,
-            base_pence=acute,
-            description="Tariff efficiency on acute contracts",
-        ),
-        Assumption(
-            org,
-            year,
-            K.DEMOGRAPHIC_GROWTH,
-            share=weighted_growth,
-            description="Demographic growth (weighted population)",
-        ),
-        Assumption(
-            org,
-            year,
-            K.NON_DEMOGRAPHIC_GROWTH,
-            share=NON_TARIFF_GROWTH,
-            base_pence=rest,
-            description="Non-tariff inflation and growth on other spend",
-        ),
+        Assumption(org, year, kind, share=share, base_pence=base, description=description)
+        for kind, share, base, description in shares
     ]
 
 
