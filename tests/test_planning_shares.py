@@ -19,6 +19,8 @@ from outturn.domain.problems import ProblemsError
 from outturn.services.imports import import_organisations
 from outturn.services.planning import import_plan_assumptions
 from outturn.services.workspace import init_workspace
+from outturn.store import planning_repository
+from outturn.store.database import Store
 
 K = AssumptionKind
 Y26, Y27 = FinancialYear(2026), FinancialYear(2027)
@@ -153,3 +155,11 @@ def test_a_base_without_a_percentage_is_refused_naming_the_row(tmp_path: Path) -
     assert (3, "base") in reasons
     assert "entered in pounds" in reasons[(4, "amount")]
     workspace.close()
+
+
+def test_shares_and_bases_round_trip_through_the_store(store: Store) -> None:
+    items = _plan()
+    with store.transaction() as session:
+        planning_repository.replace_assumptions(session, items)
+    with store.reading() as session:
+        assert planning_repository.assumptions_for(session, ["A"]) == items
