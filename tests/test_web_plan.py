@@ -1,6 +1,6 @@
 """The ``/plan`` page: the bridge as a table and a waterfall, the years side by side, the requirement in £ and as
-a % of allocation, every figure worked by hand below; finance, board and admin read it, practice and budget
-holder users are refused."""
+a % of allocation, every figure worked by hand (tests/web_helpers.py's ``PLAN_ASSUMPTIONS``); finance, board and
+admin read it, practice and budget holder users are refused."""
 
 from __future__ import annotations
 
@@ -14,32 +14,11 @@ from commentary_helpers import commentary_template, commentary_workspace  # noqa
 from outturn.services import planning
 from outturn.services.workspace import Workspace
 from outturn.web import create_app
-from web_helpers import AT_ONCE, app_client, sign_in, web_workspace  # noqa: F401  (fixtures)
-
-# 01A (the web fixture: default month 2025-09, so the plan starts in 2026/27).
-# 2026/27: exit -200,000; one-off benefit 100,000 removed -> -300,000; growth +390,000 -> 90,000; tariff
-#   inflation 2.5% of the £13,390,000 allocation = 334,750 -> -244,750; demography 100,000 -> -344,750; control
-#   total surplus 100,000 -> -444,750: a requirement of £444,750, 444,750 / 13,390,000 = 3.32%.
-#   Carried forward: the recurrent steps (all but the control total) -344,750 + the £444,750 saved = 100,000.
-# 2027/28: 100,000; growth 3% of the £13,390,000 brought forward = 401,700 -> 501,700 (allocation 13,791,700);
-#   inflation 2.5% of 13,791,700 = 344,792.50 -> 156,907.50; demography 300,000 -> -143,092.50; no control
-#   total (a 0% required surplus): a requirement of £143,092.50, 143,092.50 / 13,791,700 = 1.04%.
-ASSUMPTIONS = """org_code,year,assumption,amount,description
-01A,2026/27,exit_position,-£200000,
-01A,2026/27,non_recurrent_items,£100000,
-01A,2026/27,allocation,£13390000,
-01A,2026/27,allocation_growth,£390000,
-01A,2026/27,tariff_inflation,2.5%,
-01A,2026/27,demographic_growth,£100000,<script>alert(1)</script> growth
-01A,2026/27,control_total,£100000,
-01A,2027/28,allocation_growth,3%,
-01A,2027/28,tariff_inflation,2.5%,
-01A,2027/28,demographic_growth,£300000,Demographic growth
-"""
+from web_helpers import AT_ONCE, PLAN_ASSUMPTIONS, app_client, sign_in, web_workspace  # noqa: F401  (fixtures)
 
 
 def _with_plan(workspace: Workspace, folder: Path) -> Workspace:
-    (folder / "assumptions.csv").write_text(ASSUMPTIONS, encoding="utf-8")
+    (folder / "assumptions.csv").write_text(PLAN_ASSUMPTIONS, encoding="utf-8")
     planning.import_plan_assumptions(workspace, folder / "assumptions.csv")
     return workspace
 
