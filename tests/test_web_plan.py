@@ -51,6 +51,10 @@ def test_finance_reads_the_plan_worked_by_hand(web_workspace: Workspace, tmp_pat
     assert _cells(html, "side-by-side", "Allocation") == ["£13,390k", "£13,792k"]
     assert _cells(html, "side-by-side", "Tariff inflation") == ["(£335k)", "(£345k)"]
     assert _cells(html, "side-by-side", "Underlying position carried forward")[0] == "£100k"
+    # each year's underlying position: 2026/27's exit less its one-off items, 2027/28's brought forward
+    assert _cells(html, "side-by-side", "Underlying position") == ["(£300k)", "£100k"]
+    assert _cells(html, "side-by-side", "Forecast exit run rate") == ["(£200k)", ""]
+    assert _cells(html, "bridge-2026-27", "Underlying position") == ["", "", "(£300k)", ""]
     # each year's bridge: the step, how it was worked out, its effect and the running position
     assert _cells(html, "bridge-2026-27", "Tariff inflation") == [
         "2.5% of the allocation (£13.4m)", "(£335k)", "(£245k)", "yes",

@@ -12,16 +12,20 @@ from outturn.domain.position import BridgeStep
 from outturn.reports.planning import basis_text, requirement_percent
 
 UNDERLYING = "underlying_position"
+UNDERLYING_LABEL = "Underlying position"
+EXIT_POSITION = "exit_position"
 NON_RECURRENT_ITEMS = "non_recurrent_items"
 REQUIREMENT_LABEL = "Gap before savings (the savings requirement)"
 
 
 @dataclass(frozen=True)
 class SideBySideRow:
-    """One step of the plan across its years: the pence of each year (None where the year has no such step)."""
+    """One step of the plan across its years: the pence of each year (None where the year has no such step); a
+    subtotal row is a running position (the underlying position each year starts from), not a step."""
 
     label: str
     pence: tuple[int | None, ...]
+    subtotal: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,17 +50,43 @@ def choose_plan(document: dict[str, Any], org: str | None) -> dict[str, Any]:
     return total if total is not None else first
 
 
+def underlying_position(year: dict[str, Any]) -> int:
+    """The underlying position a year starts from: the first year's exit position less its one-off items (the
+    running position after them), a later year's position brought forward."""
+    running: int = year["steps"][0]["running_pence"]
+    for step in year["steps"][1:]:
+        if step["kind"] != NON_RECURRENT_ITEMS:
+            break
+        running = step["running_pence"]
+    return running
+
+
 def _side_by_side(plan: dict[str, Any]) -> tuple[SideBySideRow, ...]:
-    labels: list[str] = []
-    by_year: list[dict[str, int]] = []
-    for year in plan["years"]:
-        found: dict[str, int] = {}
+    """The first year's opening steps, the underlying position of every year as a subtotal, then the steps."""
+    opening = (EXIT_POSITION, NON_RECURRENT_ITEMS)
+    by_year = [
+        {(step["label"], step["kind"] in opening): 0 for step in year["steps"] if step["kind"] != UNDERLYING}
+        for year in plan["years"]
+    ]
+    labels: list[tuple[str, bool]] = []
+    for found, year in zip(by_year, plan["years"], strict=True):
         for step in year["steps"]:
-            if step["label"] not in labels:
-                labels.append(step["label"])
-            found[step["label"]] = found.get(step["label"], 0) + step["pence"]
-        by_year.append(found)
-    return tuple(SideBySideRow(label, tuple(year.get(label) for year in by_year)) for label in labels)
+            if step["kind"] == UNDERLYING:
+                continue
+            key = (step["label"], step["kind"] in opening)
+            found[key] += step["pence"]
+            if key not in labels:
+                labels.append(key)
+    rows = [
+        SideBySideRow(label, tuple(found.get((label, True)) for found in by_year)) for label, first in labels if first
+    ]
+    rows.append(SideBySideRow(UNDERLYING_LABEL, tuple(underlying_position(year) for year in plan["years"]), True))
+    rows.extend(
+        SideBySideRow(label, tuple(found.get((label, False)) for found in by_year))
+        for label, first in labels
+        if not first
+    )
+    return tuple(rows)
 
 
 def plan_page(document: dict[str, Any], org: str | None) -> PlanPage:
@@ -88,7 +118,7 @@ def waterfall_steps(year: dict[str, Any]) -> tuple[BridgeStep, ...]:
     for step in steps[1:]:
         bars.append(BridgeStep(_plain(step["label"]), step["pence"], "step", step["running_pence"]))
         if step["kind"] == NON_RECURRENT_ITEMS:
-            bars.append(BridgeStep("Underlying position", 0, "subtotal", step["running_pence"]))
+            bars.append(BridgeStep(UNDERLYING_LABEL, 0, "subtotal", step["running_pence"]))
     end = -year["savings_requirement_pence"]
     bars.append(BridgeStep(REQUIREMENT_LABEL, end, "end", end))
     return tuple(bars)
