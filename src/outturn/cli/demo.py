@@ -25,6 +25,7 @@ def render_plan(plan: dict[str, Any]) -> None:
     (organisation,) = plan["organisations"]
     first = organisation["years"][0]
     programme = format_millions(organisation["total_requirement_pence"], places=1)
+    years = len(organisation["years"])
     later = ", ".join(
         f"{year['year']} {format_millions(year['savings_requirement_pence'], places=1)} ({requirement_percent(year)})"
         for year in organisation["years"][1:]
@@ -33,8 +34,9 @@ def render_plan(plan: dict[str, Any]) -> None:
         f"[bold]Plan {first['year']}[/] (SYNTHETIC assumptions from this year's position): savings requirement "
         f"{format_millions(first['savings_requirement_pence'], places=1)}, {requirement_percent(first)} of the "
         f"{format_millions(first['allocation_pence'], places=1)} allocation; then {later}; "
-        f"{len(organisation['years'])}-year programme {programme}"
-        " (savings targets set from the bridge; `outturn plan bridge --years 3`, or /plan on the web)",
+        f"{years}-year programme {programme}"
+        f" (savings targets set from the bridge; `outturn plan bridge --year {first['year']} --years {years}`, or "
+        "/plan on the web)",
         highlight=False,
     )
 
