@@ -90,7 +90,7 @@ def _first_year(position: Position, org: str, year: FinancialYear, weighted_grow
             K.ALLOCATION_GROWTH,
             share=ALLOCATION_GROWTH,
             base_pence=recurrent,
-            description=f"Allocation growth on the {this_year} recurrent allocation",
+            description="Allocation growth",
         ),
         *_pressures(org, year, acute, rest, weighted_growth),
         Assumption(org, year, K.CONTROL_TOTAL, 0, f"{SYNTHETIC}: breakeven control total"),

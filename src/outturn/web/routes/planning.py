@@ -68,9 +68,8 @@ def _plan_context(workspace: Workspace, year: str | None, org: str | None) -> di
     years = planning.planned_years(workspace, year)
     document = bridge_document(planning.bridge(workspace, year, years))
     page = plan_page(document, org)
-    title = "{year} {name}: from the underlying position to the savings requirement (£m)"
     draws: list[drawing.Draw] = [
-        (waterfall_svg, (waterfall_steps(found), title.format(year=found["year"], name=page.plan["name"])))
+        (waterfall_svg, (waterfall_steps(found), f"{found['year']}: from the position to the savings requirement (£m)"))
         for found in page.plan["years"]
     ]
     # drawn by matplotlib from our figures and the plan's step labels, which the SVG writer escapes
