@@ -131,6 +131,16 @@ PAIRS = (
         "/api/plan/bridge?year=2026/27&years=2&org=01A",
     ),
     Pair(
+        "savings rollup by programme",
+        ["savings", "rollup", "--level", "programme"],
+        "/api/savings/rollup?level=programme",
+    ),
+    Pair(
+        "savings rollup by organisation",
+        ["savings", "rollup", "--level", "organisation", "--as-at", "2025-09"],
+        "/api/savings/rollup?level=organisation&as_at=2025-09",
+    ),
+    Pair(
         "commentary list of a holder",
         ["commentary", "list", "--holder", "nobody", "--as-at", "2025-09"],
         "/api/commentary?holder=nobody&as_at=2025-09",
@@ -182,8 +192,8 @@ def run_cli(workspace: Workspace, command: list[str]) -> Any:
 @pytest.fixture(scope="module")
 def workspace(shared_workspace: Workspace) -> Workspace:
     """The shared workspace with what the remaining pairs read: a scenario file, a challenge to RXX's statement
-    (its reference the year's first), savings closes at August and September 2025 (a movement between them) and
-    plan assumptions for 2026/27 and 2027/28."""
+    (its reference the year's first), savings closes at August and September 2025 (a movement between them),
+    plan assumptions for 2026/27 and 2027/28 and the savings targets of a programme set from them."""
     folder = shared_workspace.path / "scenarios"
     folder.mkdir(exist_ok=True)
     (folder / "parity.toml").write_text(SCENARIO, encoding="utf-8")
@@ -193,6 +203,7 @@ def workspace(shared_workspace: Workspace) -> Workspace:
         savings.close_month(shared_workspace, FinancialMonth.parse_as_at(month), "fiona")
     (folder / "assumptions.csv").write_text(PLAN_ASSUMPTIONS, encoding="utf-8")
     planning.import_plan_assumptions(shared_workspace, folder / "assumptions.csv")
+    planning.targets_from_plan(shared_workspace, "2026/27", 2, "Recovery 2026-28", "fiona")
     return shared_workspace
 
 

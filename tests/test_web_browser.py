@@ -19,11 +19,11 @@ import pytest
 import uvicorn
 
 from outturn.domain.periods import FinancialYear
-from outturn.services import savings
+from outturn.services import planning, savings
 from outturn.services.savings import SchemeChanges
 from outturn.services.workspace import Workspace
 from outturn.web import WebConfig, create_app
-from web_helpers import PASSWORDS, add_contracts, add_populations, add_prescribing, build_workspace
+from web_helpers import PASSWORDS, PLAN_ASSUMPTIONS, add_contracts, add_populations, add_prescribing, build_workspace
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -56,6 +56,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Work
     add_contracts(workspace)
     add_populations(workspace)
     add_prescribing(workspace)
+    (workspace.path / "assumptions.csv").write_text(PLAN_ASSUMPTIONS, encoding="utf-8")
+    planning.import_plan_assumptions(workspace, workspace.path / "assumptions.csv")
     with serving(workspace) as url:
         yield url, workspace
     workspace.close()
@@ -210,6 +212,7 @@ NEW_PAGES = {
     "prescribing": ("/prescribing", "Prescribing"),
     "scenarios": ("/scenarios", "Recovery scenarios"),
     "close": ("/close", "Month-end close"),
+    "plan": ("/plan", "Financial plan: the savings requirement"),
 }
 
 
@@ -267,6 +270,7 @@ WIDE_TABLES = {
     "savings-register": ("/savings", "#schemes"),
     "contracts": ("/contracts", "#contracts"),
     "prescribing": ("/prescribing", "#prescribing-measures"),
+    "plan": ("/plan", "#side-by-side"),
 }
 TABLE_FIT = """(selector) => {
   const table = document.querySelector(selector);

@@ -49,6 +49,26 @@ RISKS = """org_code,year,kind,description,value,likelihood,category
 01A,2025/26,risk,Drug prices,£300k,90%,prescribing
 01A,2025/26,mitigation,Estates disposal,£100k,50%,
 """
+# Plan assumptions for 01A (tests/test_web_plan.py; the default month is 2025-09, so the plan starts in 2026/27).
+# 2026/27: exit -200,000; one-off benefit 100,000 removed -> -300,000; growth +390,000 -> 90,000; tariff
+#   inflation 2.5% of the £13,390,000 allocation = 334,750 -> -244,750; demography 100,000 -> -344,750; control
+#   total surplus 100,000 -> -444,750: a requirement of £444,750, 444,750 / 13,390,000 = 3.32%.
+#   Carried forward: the recurrent steps (all but the control total) -344,750 + the £444,750 saved = 100,000.
+# 2027/28: 100,000; growth 3% of the £13,390,000 brought forward = 401,700 -> 501,700 (allocation 13,791,700);
+#   inflation 2.5% of 13,791,700 = 344,792.50 -> 156,907.50; demography 300,000 -> -143,092.50; no control
+#   total (a 0% required surplus): a requirement of £143,092.50, 143,092.50 / 13,791,700 = 1.04%.
+PLAN_ASSUMPTIONS = """org_code,year,assumption,amount,description
+01A,2026/27,exit_position,-£200000,
+01A,2026/27,non_recurrent_items,£100000,
+01A,2026/27,allocation,£13390000,
+01A,2026/27,allocation_growth,£390000,
+01A,2026/27,tariff_inflation,2.5%,
+01A,2026/27,demographic_growth,£100000,<script>alert(1)</script> growth
+01A,2026/27,control_total,£100000,
+01A,2027/28,allocation_growth,3%,
+01A,2027/28,tariff_inflation,2.5%,
+01A,2027/28,demographic_growth,£300000,Demographic growth
+"""
 PASSWORDS = {
     "fiona": "finance-password-1",
     "bob": "board-password-1",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -14,9 +14,31 @@ from outturn.cli.pack import pack_summary, render_headline, steps
 from outturn.cli.position import render_position
 from outturn.domain.money import format_millions
 from outturn.reports.contracts import statement_documents
+from outturn.reports.planning import bridge_document, requirement_percent
 from outturn.reports.position import position_document
 from outturn.reports.savings import rollup_document
 from outturn.services.demo import DEMO_PASSWORD, build_demo
+
+
+def render_plan(plan: dict[str, Any]) -> None:
+    """Next year's savings requirement (£ and % of allocation) and the medium term's, from the plan's bridge."""
+    (organisation,) = plan["organisations"]
+    first = organisation["years"][0]
+    programme = format_millions(organisation["total_requirement_pence"], places=1)
+    years = len(organisation["years"])
+    later = ", ".join(
+        f"{year['year']} {format_millions(year['savings_requirement_pence'], places=1)} ({requirement_percent(year)})"
+        for year in organisation["years"][1:]
+    )
+    console.print(
+        f"[bold]Plan {first['year']}[/] (SYNTHETIC assumptions from this year's position): savings requirement "
+        f"{format_millions(first['savings_requirement_pence'], places=1)}, {requirement_percent(first)} of the "
+        f"{format_millions(first['allocation_pence'], places=1)} allocation; then {later}; "
+        f"{years}-year programme {programme}"
+        f" (savings targets set from the bridge; `outturn plan bridge --year {first['year']} --years {years}`, or "
+        "/plan on the web)",
+        highlight=False,
+    )
 
 
 @command(workspace_option=False)
@@ -42,12 +64,14 @@ def demo(
         )
     savings = rollup_document((result.savings,))[0]
     statements = statement_documents(result.statements)
+    plan = bridge_document(result.plan) if result.plan is not None else None
     document = {
         "workspace": str(result.workspace),
         "synthetic": True,
         "position": position_document(result.position),
         "savings": savings,
         "contracts": statements,
+        "plan": plan,
         "pack": pack_summary(result.pack, result.pack_files) if result.pack and result.pack_files else None,
         "accounts": [
             {"user": name, "role": role, "practice": practice, "budget_holder": holder}
@@ -79,6 +103,8 @@ def demo(
                 f"the {contract['tariff_year']} national tariff)",
                 highlight=False,
             )
+        if plan is not None:
+            render_plan(plan)
         if result.pack and result.pack_files:
             render_headline(result.pack, result.pack_files)
         if result.accounts:

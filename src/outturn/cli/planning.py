@@ -3,7 +3,6 @@ position to the savings requirement."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,7 +21,13 @@ from outturn.cli._common import (
 from outturn.cli.command import command
 from outturn.cli.options import OrgUnderOption, OutputFormat, YearCodeOption
 from outturn.domain.money import format_pounds
-from outturn.reports.planning import bridge_document, programme_rollup_document, targets_document
+from outturn.reports.planning import (
+    basis_text,
+    bridge_document,
+    programme_rollup_document,
+    requirement_percent,
+    targets_document,
+)
 from outturn.services import planning
 
 FileArgument = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .csv or .xlsx file")]
@@ -33,11 +38,13 @@ def _print_plan(plan: dict[str, Any]) -> None:
     for year in plan["years"]:
         print_plain(f"\n{plan['name']} ({plan['org_code']}) {year['year']}")
         for step in year["steps"]:
+            basis = basis_text(step)
             print_plain(
                 f"  {step['label']:<45} {format_pounds(step['pence']):>16} {format_pounds(step['running_pence']):>16}"
+                + (f"  {basis}" if basis else "")
             )
         share = year["savings_requirement_share"]
-        shown = f" ({Decimal(share) * 100:.2f}% of allocation)" if share is not None else ""
+        shown = f" ({requirement_percent(year)} of allocation)" if share is not None else ""
         print_plain(f"  Savings requirement {format_pounds(year['savings_requirement_pence'])}{shown}")
 
 

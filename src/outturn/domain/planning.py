@@ -11,6 +11,11 @@ Sign convention: a position is a surplus (positive) or a deficit (negative); eac
 on the position (growth and efficiency positive, deductions and pressures negative). Assumption amounts are
 entered as positive amounts and the kind gives the sign (an underlying position and a control total keep their
 own sign: a deficit is negative).
+
+A step (growth, a deduction or a pressure) may instead be a share of a base (``share``, e.g. tariff inflation at
+2.5%): of the year's allocation unless a base amount is stated (``base_pence``; allocation growth: of the
+allocation brought forward, so in a plan's first year it needs a stated base). Its pence are the share of the
+base rounded to the penny by ``money.scale``, and the step keeps its share and base so that both are shown.
 """
 
 from __future__ import annotations
@@ -112,6 +117,7 @@ class Assumption:
     description: str = ""
     recurrent: bool | None = None
     share: Decimal | None = None
+    base_pence: Pence | None = None  # the base a share is of; None: the allocation
 
     def __post_init__(self) -> None:
         if self.kind is AssumptionKind.REQUIRED_SURPLUS:
@@ -119,6 +125,16 @@ class Assumption:
                 raise BadInput("a required surplus is a share of the allocation between 0% and 100%")
         elif self.kind not in _SIGNED and self.pence < 0:
             raise BadInput(f"{LABELS[self.kind].lower()} is entered as a positive amount")
+        if self.kind is not AssumptionKind.REQUIRED_SURPLUS and self.share is not None:
+            self._check_share()
+
+    def _check_share(self) -> None:
+        if self.kind not in _STEP_SIGNS:
+            raise BadInput(f"{LABELS[self.kind].lower()} is entered in pounds, not as a share")
+        if self.share is None or not Decimal(0) <= self.share <= Decimal(1):
+            raise BadInput(f"{LABELS[self.kind].lower()} as a share is between 0% and 100%")
+        if self.base_pence is not None and self.base_pence <= 0:
+            raise BadInput(f"the base of {LABELS[self.kind].lower()} is a positive amount")
 
     @property
     def is_recurrent(self) -> bool:
@@ -133,13 +149,21 @@ class Assumption:
 
 @dataclass(frozen=True)
 class BridgeStep:
-    """One step of the bridge: its effect on the position (pence) and the position after it."""
+    """One step of the bridge: its effect on the position (pence) and the position after it; for a step given as
+    a share, the share and the base it is of (``base`` is ``allocation`` or ``stated``)."""
 
     label: str
     kind: str
     pence: Pence
     running_pence: Pence
     recurrent: bool
+    share: Decimal | None = None
+    base_pence: Pence | None = None
+    base: str | None = None
+
+
+ALLOCATION_BASE = "allocation"
+STATED_BASE = "stated"
 
 
 @dataclass(frozen=True)
@@ -181,14 +205,38 @@ def _one(items: Sequence[Assumption], kind: AssumptionKind, org: str, year: Fina
     return found[0] if found else None
 
 
+@dataclass(frozen=True)
+class _Basis:
+    share: Decimal | None = None
+    base_pence: Pence | None = None
+    base: str | None = None
+
+
 class _Running:
     def __init__(self) -> None:
         self.position = 0
         self.steps: list[BridgeStep] = []
 
-    def add(self, label: str, kind: str, pence: Pence, recurrent: bool) -> None:
+    def add(self, label: str, kind: str, pence: Pence, recurrent: bool, basis: _Basis = _Basis()) -> None:
         self.position += pence
-        self.steps.append(BridgeStep(label, kind, pence, self.position, recurrent))
+        self.steps.append(
+            BridgeStep(label, kind, pence, self.position, recurrent, basis.share, basis.base_pence, basis.base)
+        )
+
+
+def _amount(item: Assumption, base_pence: Pence | None, org: str) -> tuple[Pence, _Basis]:
+    """An assumption's pence: its amount, or its share of its stated base or of ``base_pence`` (the allocation:
+    for allocation growth the one brought forward, None in a plan's first year)."""
+    if item.share is None:
+        return item.pence, _Basis()
+    if item.base_pence is not None:
+        return scale(item.base_pence, item.share), _Basis(item.share, item.base_pence, STATED_BASE)
+    if base_pence is None:
+        raise BadInput(
+            f"{org} {item.year}: allocation growth as a share in the first year of a plan needs a stated base "
+            "(this year's allocation), or give it in pounds"
+        )
+    return scale(base_pence, item.share), _Basis(item.share, base_pence, ALLOCATION_BASE)
 
 
 def bridge_year(
@@ -215,18 +263,25 @@ def bridge_year(
             raise BadInput(f"{org_code} {year}: the exit position is given for the first year of a plan only")
         running.add(UNDERLYING_LABEL, "underlying_position", underlying_pence, True)
     start = running.steps[0].pence
-    growth = sum(item.pence for item in items if item.kind is AssumptionKind.ALLOCATION_GROWTH)
+    growth = [
+        (item, *_amount(item, allocation_pence, org_code))
+        for item in items
+        if item.kind is AssumptionKind.ALLOCATION_GROWTH
+    ]
     allocation = _one(items, AssumptionKind.ALLOCATION, org_code, year)
     if allocation is not None:
         allocation_pence = allocation.pence
     elif allocation_pence is None:
         raise BadInput(f"{org_code} {year}: the first year needs the allocation")
     else:
-        allocation_pence += growth
+        allocation_pence += sum(pence for _item, pence, _basis in growth)
+    for item, pence, basis in growth:
+        running.add(item.label, item.kind, pence, item.is_recurrent, basis)
     for kind, sign in _STEP_SIGNS.items():
         for item in items:
-            if item.kind is kind:
-                running.add(item.label, kind, sign * item.pence, item.is_recurrent)
+            if item.kind is kind and kind is not AssumptionKind.ALLOCATION_GROWTH:
+                pence, basis = _amount(item, allocation_pence, org_code)
+                running.add(item.label, kind, sign * pence, item.is_recurrent, basis)
     running.add(*_control_total(items, org_code, year, allocation_pence))
     requirement = -running.position
     return _with_savings(org_code, year, items, allocation_pence, start, running.steps, requirement)
@@ -234,14 +289,15 @@ def bridge_year(
 
 def _control_total(
     items: Sequence[Assumption], org: str, year: FinancialYear, allocation_pence: Pence
-) -> tuple[str, str, Pence, bool]:
+) -> tuple[str, str, Pence, bool, _Basis]:
     control = _one(items, AssumptionKind.CONTROL_TOTAL, org, year)
     if control is not None:
-        return control.label, AssumptionKind.CONTROL_TOTAL, -control.pence, False
+        return control.label, AssumptionKind.CONTROL_TOTAL, -control.pence, False, _Basis()
     surplus = _one(items, AssumptionKind.REQUIRED_SURPLUS, org, year)
     share = surplus.share if surplus is not None and surplus.share is not None else Decimal(0)
     label = f"Required surplus ({share * 100:g}% of allocation)"
-    return label, AssumptionKind.REQUIRED_SURPLUS, -scale(allocation_pence, share), False
+    basis = _Basis(share, allocation_pence, ALLOCATION_BASE)
+    return label, AssumptionKind.REQUIRED_SURPLUS, -scale(allocation_pence, share), False, basis
 
 
 def _with_savings(
@@ -302,15 +358,23 @@ def combined(org_code: str, bridges: Sequence[PlanBridge]) -> PlanBridge:
     return PlanBridge(org_code, years)
 
 
+def _combined_basis(steps: Sequence[BridgeStep]) -> _Basis:
+    """The share of a combined step: where every part is the same share of its allocation, that share of their
+    allocations together (its pence are the parts' sum, which may differ from it by a penny a part)."""
+    shares = {step.share for step in steps}
+    if len(shares) != 1 or any(step.base != ALLOCATION_BASE for step in steps):
+        return _Basis()
+    return _Basis(shares.pop(), sum(step.base_pence or 0 for step in steps), ALLOCATION_BASE)
+
+
 def _combine_year(org_code: str, parts: Sequence[YearBridge]) -> YearBridge:
-    totals: dict[tuple[str, str, bool], Pence] = {}
+    grouped: dict[tuple[str, str, bool], list[BridgeStep]] = {}
     for part in parts:
         for step in part.steps:
-            key = (step.label, step.kind, step.recurrent)
-            totals[key] = totals.get(key, 0) + step.pence
+            grouped.setdefault((step.label, step.kind, step.recurrent), []).append(step)
     running = _Running()
-    for (label, kind, recurrent), pence in sorted(totals.items(), key=lambda item: _ORDER.index(item[0][1])):
-        running.add(label, kind, pence, recurrent)
+    for (label, kind, recurrent), steps in sorted(grouped.items(), key=lambda item: _ORDER.index(item[0][1])):
+        running.add(label, kind, sum(step.pence for step in steps), recurrent, _combined_basis(steps))
     return YearBridge(
         org_code=org_code,
         year=parts[0].year,

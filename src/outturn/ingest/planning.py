@@ -5,6 +5,9 @@ default every assumption is recurrent except ``deficit_repaid``). ``assumption``
 ``outturn.domain.planning.AssumptionKind`` (e.g. ``allocation_growth``, ``tariff_inflation``); a
 ``required_surplus`` amount is a share (``1%`` or ``0.01``); ``exit_position`` and ``control_total`` are a surplus,
 or a deficit written negative (``(14m)`` or ``-14000000``); every other amount is entered positive.
+
+A step (allocation growth, a deduction or a pressure) may be a share instead: ``2.5%``, of the year's allocation
+by default or of the optional ``base`` column's amount (``£612m``); ``base`` may also say ``allocation``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pathlib import Path
 from outturn.domain.errors import BadInput
 from outturn.domain.money import MoneyError, parse_money
 from outturn.domain.periods import FinancialYear
-from outturn.domain.planning import Assumption, AssumptionKind
+from outturn.domain.planning import ALLOCATION_BASE, Assumption, AssumptionKind
 from outturn.domain.plans import parse_share
 from outturn.domain.problems import Problem
 from outturn.ingest.tables import RowReader, organisation_parser, read_table, text_of
@@ -38,19 +41,33 @@ def _recurrent(text: str) -> bool:
     raise ValueError(f"recurrent is yes or no, not {text!r}")
 
 
+def _base(text: str) -> int | None:
+    """The ``base`` column: blank or ``allocation`` (None: the allocation), else an amount in pounds."""
+    cleaned = text.strip()
+    if cleaned.lower() in ("", ALLOCATION_BASE):
+        return None
+    return parse_money(cleaned)
+
+
 def _assumption(reader: RowReader, code: str, year: FinancialYear, kind: AssumptionKind) -> Assumption:
     amount = reader.cells.get("amount")
     recurrent = reader.parse("recurrent", _recurrent, required=False)
     description = " ".join(reader.text("description").split())
     if kind is AssumptionKind.REQUIRED_SURPLUS:
         return Assumption(code, year, kind, description=description, share=parse_share(text_of(amount)))
+    base = reader.parse("base", _base, required=False)
+    if text_of(amount).strip().endswith("%"):
+        share = parse_share(text_of(amount))
+        return Assumption(code, year, kind, 0, description, recurrent, share=share, base_pence=base)
+    if base is not None:
+        raise BadInput("a base is given only for an amount written as a percentage (e.g. 2.5%)")
     return Assumption(code, year, kind, parse_money(amount), description, recurrent)
 
 
 def read_plan_assumptions(path: Path, *, known_org_codes: Collection[str]) -> tuple[list[Assumption], list[Problem]]:
     """Every row's assumption, or the problems (row, column, reason) of every bad row."""
     table = read_table(
-        path, required=("org_code", "year", "assumption", "amount"), optional=("description", "recurrent")
+        path, required=("org_code", "year", "assumption", "amount"), optional=("description", "recurrent", "base")
     )
     items: list[Assumption] = []
     problems: list[Problem] = []

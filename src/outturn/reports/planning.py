@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
+from outturn.domain.money import format_millions
 from outturn.domain.periods import FinancialYear
-from outturn.domain.planning import PlanBridge, YearBridge
+from outturn.domain.planning import ALLOCATION_BASE, PlanBridge, YearBridge
 from outturn.domain.savings import SavingsTarget
 from outturn.domain.savings_programmes import ProgrammeRow
 
@@ -42,6 +44,9 @@ def year_document(year: YearBridge) -> dict[str, Any]:
                 "pence": step.pence,
                 "running_pence": step.running_pence,
                 "recurrent": step.recurrent,
+                "share": None if step.share is None else str(step.share.normalize()),
+                "base": step.base,
+                "base_pence": step.base_pence,
             }
             for step in year.steps
         ],
@@ -51,6 +56,27 @@ def year_document(year: YearBridge) -> dict[str, Any]:
         "non_recurrent_savings_pence": year.non_recurrent_savings_pence,
         "carried_forward_pence": year.carried_forward_pence,
     }
+
+
+def basis_text(step: dict[str, Any]) -> str:
+    """How a step given as a share was worked out, for people: ``2.5% of the allocation (£1,234.6m)``; empty for
+    a step given in pounds."""
+    if step["share"] is None:
+        return ""
+    if step["base"] != ALLOCATION_BASE:
+        base = "a stated base"
+    elif step["kind"] == "allocation_growth":
+        base = "the allocation brought forward"
+    else:
+        base = "the allocation"
+    percent = (Decimal(step["share"]) * 100).normalize()
+    return f"{percent:f}% of {base} ({format_millions(step['base_pence'], places=1)})"
+
+
+def requirement_percent(year: dict[str, Any]) -> str:
+    """The savings requirement as a percentage of the allocation, to two places (``8.00%``), or ``–``."""
+    share = year["savings_requirement_share"]
+    return "–" if share is None else f"{Decimal(share) * 100:.2f}%"
 
 
 def plan_document(bridge: PlanBridge, name: str) -> dict[str, Any]:
@@ -70,6 +96,9 @@ def bridge_document(result: PlanBridgeResult) -> dict[str, Any]:
         "years": result.years,
         "sign_convention": "a position is a surplus (positive) or deficit (negative); each step's pence is its "
         "effect on the position; the savings requirement is the last running position with its sign turned",
+        "share_convention": "a step given as a share has its share (0.025 for 2.5%) and the base it is of: "
+        "base 'allocation' (the year's allocation; allocation growth: the allocation brought forward) or 'stated' "
+        "(an amount given with the assumption), in base_pence; its pence are the share of the base to the penny",
         "organisations": [plan_document(bridge, result.names[bridge.org_code]) for bridge in result.organisations],
         "total": plan_document(result.total, "Total") if result.total is not None else None,
     }

@@ -62,12 +62,14 @@ from outturn.ingest.activity import read_activity
 from outturn.ingest.contracts import read_contracts
 from outturn.ingest.organisations import find_allocation_file, read_allocation_hierarchy
 from outturn.reports.pack import BoardPack
+from outturn.reports.planning import PlanBridgeResult
 from outturn.reports.savings_workbook import write_savings_workbook
 from outturn.services import contracts, pricing, savings, scheme_evidence
 from outturn.services.benchmark import DATE_COLUMNS
 from outturn.services.contract_ledger import import_contract_map
 from outturn.services.contracts import ContractStatement
 from outturn.services.demo_commentary import write_demo_commentary
+from outturn.services.demo_plan import build_demo_plan, weighted_population_growth
 from outturn.services.forecast_history import record_forecast_history
 from outturn.services.imports import import_ledger, import_plans, import_risks
 from outturn.services.organisations import list_organisations, load_reference_organisations
@@ -92,6 +94,7 @@ class DemoResult:
     pack_files: PackFiles | None = None
     accounts: tuple[DemoAccount, ...] = ()  # (user name, role, practice, budget holder) for `outturn serve`
     contract_map_file: Path | None = None  # provider, commissioner, category, line, element (demo/acute_ledger.py)
+    plan: PlanBridgeResult | None = None  # next year's and the medium term's bridge (services/demo_plan.py)
 
 
 DemoAccount = tuple[str, str, str | None, str | None]  # user name, role, practice, budget holder
@@ -466,6 +469,25 @@ def _monthly_cycle(
     _prescribing(workspace, inputs, reference, practices, month, seed)
 
 
+def _load_organisations(
+    workspace: Workspace, reference: Path, icb_code: str, step: Step
+) -> tuple[OrgTree, list[PracticePopulation], list[str]]:
+    """The organisations and practice populations from NHS England's allocation file: the tree, the populations
+    and the ICB's sub-ICB locations."""
+    allocation_file = find_allocation_file(reference)
+    step(f"loading organisations from {allocation_file.name}")
+    load_reference_organisations(workspace, allocation_file)
+    organisations, populations = read_allocation_hierarchy(allocation_file)
+    tree = OrgTree.build(organisations)
+    if icb_code not in tree or tree.get(icb_code).kind is not OrgKind.ICB:
+        raise PositionError(f"{icb_code!r} is not an ICB in {allocation_file.name}")
+    commissioners = [org.code for org in tree.descendants(icb_code) if org.kind is OrgKind.SUB_ICB]
+    step("loading practice populations: weighted populations, list sizes and ASTRO-PU")
+    import_populations(workspace, allocation_file)
+    set_report_notes(workspace, [DEMO_NOTE])
+    return tree, populations, commissioners
+
+
 def build_demo(
     directory: Path,
     *,
@@ -493,17 +515,7 @@ def build_demo(
     with init_workspace(
         directory, default_org=icb_code, default_as_at=as_at, reference_dir=reference, overwrite=True
     ) as workspace:
-        allocation_file = find_allocation_file(reference)
-        step(f"loading organisations from {allocation_file.name}")
-        load_reference_organisations(workspace, allocation_file)
-        organisations, populations = read_allocation_hierarchy(allocation_file)
-        tree = OrgTree.build(organisations)
-        if icb_code not in tree or tree.get(icb_code).kind is not OrgKind.ICB:
-            raise PositionError(f"{icb_code!r} is not an ICB in {allocation_file.name}")
-        commissioners = [org.code for org in tree.descendants(icb_code) if org.kind is OrgKind.SUB_ICB]
-        step("loading practice populations: weighted populations, list sizes and ASTRO-PU")
-        import_populations(workspace, allocation_file)
-        set_report_notes(workspace, [DEMO_NOTE])
+        tree, populations, commissioners = _load_organisations(workspace, reference, icb_code, step)
         registered = _registered_practices(tree, populations, commissioners)
         inputs = directory / "inputs"
         demo_contracts = _synthetic_contracts(
@@ -532,6 +544,9 @@ def build_demo(
         step(f"closing {month}")
         savings.close_month(workspace, month, "demo")
         position = compute_position(workspace, icb_code, as_at)
+        held = population_of(populations, tree, icb_code).final
+        growth = weighted_population_growth(reference, held, icb_code)
+        plan = build_demo_plan(workspace, position, growth, inputs, step)
         step("writing SYNTHETIC commentary on the largest variances")
         commented = write_demo_commentary(workspace, icb_code, as_at)
         holder = commented[0].budget_holder if commented else demo_trial_balance.BUDGET_HOLDERS[CostCategory.ACUTE]
@@ -540,9 +555,10 @@ def build_demo(
         statements = contracts.contract_statements(workspace, main[0], month)
         if not pack:
             return DemoResult(
-                directory.resolve(), position, icb_savings, statements, accounts=accounts, contract_map_file=mapping
-            )
+                directory.resolve(), position, icb_savings, statements, accounts=accounts, contract_map_file=mapping,
+                plan=plan,
+            )  # fmt: skip
         scenarios = write_scenarios(inputs / "scenarios", recovery_scenarios(icb_code, month, commissioners[0], *main))
         request = PackRequest(org_code=icb_code, as_at=as_at, trials=trials, scenarios=tuple(scenarios))
         built, files = build_pack(workspace, directory / "board-pack", request, progress=step)
-    return DemoResult(directory.resolve(), position, icb_savings, statements, built, files, accounts, mapping)
+    return DemoResult(directory.resolve(), position, icb_savings, statements, built, files, accounts, mapping, plan)

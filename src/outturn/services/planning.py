@@ -9,7 +9,7 @@ from pathlib import Path
 from outturn.domain.errors import NotFound
 from outturn.domain.organisations import OrgTree
 from outturn.domain.periods import FinancialYear
-from outturn.domain.planning import combined, plan_bridge
+from outturn.domain.planning import MAX_YEARS, combined, plan_bridge
 from outturn.domain.savings import SavingsTarget
 from outturn.domain.savings_programmes import ProgrammeRow
 from outturn.domain.savings_programmes import programme_rollup as programme_rollup_of
@@ -48,10 +48,23 @@ def _scope(tree: OrgTree, org: str | None) -> Container[str]:
     return tree.subtree_codes(code)
 
 
+def _start(workspace: Workspace, year: str | None) -> FinancialYear:
+    return FinancialYear.parse(year) if year else FinancialYear(workspace.month(None).year.start_year + 1)
+
+
+def planned_years(workspace: Workspace, year: str | None) -> int:
+    """How many years the stored assumptions cover from ``year`` (default: the year after the workspace's): to
+    the last year any organisation has an assumption for, 1 to ``MAX_YEARS``."""
+    start = _start(workspace, year)
+    with workspace.store.reading() as session:
+        last = max((item.year.start_year for item in planning_repository.assumptions_for(session)), default=0)
+    return min(max(last - start.start_year + 1, 1), MAX_YEARS)
+
+
 def bridge(workspace: Workspace, year: str | None, years: int = 1, org: str | None = None) -> PlanBridgeResult:
     """The bridge for ``year`` (default: the year after the workspace's) and the ``years`` after it, of ``org`` or
     of every organisation with assumptions (under ``org`` when given), with their total when more than one."""
-    start = FinancialYear.parse(year) if year else FinancialYear(workspace.month(None).year.start_year + 1)
+    start = _start(workspace, year)
     with workspace.store.reading() as session:
         tree = repository.org_tree(session)
         codes = [code for code in planning_repository.planned_org_codes(session) if code in _scope(tree, org)]

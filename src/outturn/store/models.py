@@ -540,6 +540,7 @@ class PlanAssumptionRow(Base):
     description: Mapped[str] = mapped_column(String(200))
     recurrent: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     share: Mapped[Decimal | None] = mapped_column(Numeric(9, 6), nullable=True)
+    base_pence: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # a share's base; None: allocation
 
 
 class SchemeMeasureRow(Base):

@@ -30,6 +30,7 @@ def replace_assumptions(session: Session, items: Sequence[Assumption]) -> int:
             description=item.description,
             recurrent=item.recurrent,
             share=item.share,
+            base_pence=item.base_pence,
         )
         for position, item in enumerate(items)
     )
@@ -53,6 +54,7 @@ def assumptions_for(session: Session, org_codes: Collection[str] | None = None) 
             description=row.description,
             recurrent=row.recurrent,
             share=row.share,
+            base_pence=row.base_pence,
         )
         for row in session.scalars(query)
     ]

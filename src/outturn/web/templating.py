@@ -32,6 +32,7 @@ NAVIGATION = (
     ("overview", "/", "Overview"),
     ("position", "/position", "Position"),
     ("savings", "/savings", "Savings"),
+    ("plan", "/plan", "Plan"),
     ("practices", "/practices", "Practices"),
     ("contracts", "/contracts", "Contracts"),
     ("prescribing", "/prescribing", "Prescribing"),
@@ -57,7 +58,7 @@ def _pounds(pence: int | None) -> str:
 UNITS_COOKIE = "outturn_units"
 UNITS = {"thousands": "£000", "millions": "£m"}  # the figures switch: its values and the column headings' unit
 DEFAULT_UNITS = "thousands"
-SWITCHED_PAGES = frozenset({"position", "contracts", "scenarios"})  # whose tables follow the switch
+SWITCHED_PAGES = frozenset({"position", "contracts", "scenarios", "plan"})  # whose tables follow the switch
 ORG_KIND_LABELS = {"icb": "ICB", "sub_icb": "sub-ICB", "pcn": "PCN", "practice": "practice", "region": "region"}
 
 
