@@ -57,7 +57,7 @@ def _pounds(pence: int | None) -> str:
 UNITS_COOKIE = "outturn_units"
 UNITS = {"thousands": "£000", "millions": "£m"}  # the figures switch: its values and the column headings' unit
 DEFAULT_UNITS = "thousands"
-SWITCHED_PAGES = frozenset({"position", "contracts", "scenarios"})  # whose tables follow the switch
+SWITCHED_PAGES = frozenset({"overview", "position", "contracts", "scenarios"})  # whose tables follow the switch
 ORG_KIND_LABELS = {"icb": "ICB", "sub_icb": "sub-ICB", "pcn": "PCN", "practice": "practice", "region": "region"}
 
 
@@ -75,6 +75,14 @@ def _money(context: Context, pence: int | None) -> str:
     if context.get("units") == "millions":
         return format_millions(pence, places=1)
     return format_thousands(pence)
+
+
+@pass_context
+def _money_surplus(context: Context, pence: int) -> str:
+    """A surplus or deficit in words, in the unit chosen: ``£6,600k surplus`` or ``£6.6m surplus``, ``break-even``."""
+    if pence == 0:
+        return "break-even"
+    return f"{_money(context, abs(pence))} {'surplus' if pence > 0 else 'deficit'}"
 
 
 def plain_when(value: datetime | date | str | None) -> str:
@@ -107,6 +115,7 @@ def build_templates() -> Jinja2Templates:
     env.globals["variance_convention"] = VARIANCE_CONVENTION
     env.filters["percent"] = _percent
     env.filters["money"] = _money
+    env.filters["money_surplus"] = _money_surplus
     env.filters["when"] = plain_when
     env.filters["org_kind"] = lambda kind: ORG_KIND_LABELS.get(str(kind), str(kind).replace("_", " "))
     env.filters["pounds_input"] = lambda pence: "" if pence is None else f"{pence / 100:.2f}"
