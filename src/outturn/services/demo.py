@@ -499,11 +499,12 @@ def build_demo(
         step("mapping each contract to its ledger lines")
         import_contract_map(workspace, mapping, who="demo")
         main = demo_contracts.largest
+        # the holders explain the month's variances before it closes: a closed month's commentary stands as it is
+        step("writing SYNTHETIC commentary on the largest variances")
+        commented = write_demo_commentary(workspace, icb_code, as_at)
         step(f"closing {month}")
         savings.close_month(workspace, month, "demo")
         position = compute_position(workspace, icb_code, as_at)
-        step("writing SYNTHETIC commentary on the largest variances")
-        commented = write_demo_commentary(workspace, icb_code, as_at)
         holder = commented[0].budget_holder if commented else demo_trial_balance.BUDGET_HOLDERS[CostCategory.ACUTE]
         accounts = _demo_accounts(workspace, sorted(registered), holder)
         (icb_savings,) = savings.savings_rollup(workspace, month, RollupLevel.ICB, icb_code)
