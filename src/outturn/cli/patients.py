@@ -49,7 +49,7 @@ def _render(document: dict[str, Any]) -> None:
     flagged = document["flagged"]
     console.print(
         f"High-intensity users as at {document['as_at']}: {flagged['patients']:,} patient(s), "
-        f"£{format_thousands(flagged['value_pence'])}k at {document['tariff_year']} tariff",
+        f"{format_thousands(flagged['value_pence'])} at {document['tariff_year']} tariff",
         highlight=False,
         markup=False,
     )
@@ -67,7 +67,7 @@ def _render(document: dict[str, Any]) -> None:
     timely = document["timeliness"]["flagged"]
     console.print(
         f"Days from the qualifying attendance to the data: median {timely['median_days']}, "
-        f"longest {timely['longest_days']}",
+        f"longest {timely['longest_days']}. {document['timeliness']['measured_against']}",
         highlight=False,
         markup=False,
     )
@@ -85,7 +85,7 @@ def _render(document: dict[str, Any]) -> None:
     for patient in document.get("patients", []):
         console.print(
             f"{patient['patient_id']}  A&E {patient['ae_attendances']}  non-elective "
-            f"{patient['non_elective_admissions']}  £{format_thousands(patient['value_pence'])}k",
+            f"{patient['non_elective_admissions']}  {format_thousands(patient['value_pence'])}",
             highlight=False,
             markup=False,
         )
