@@ -44,7 +44,10 @@ def test_overview_page_shows_the_position_worked_by_hand(app_client: TestClient)
     assert _text(html, "control-total") == "£500k surplus"
     assert _text(html, "gap") == "£700k"
     assert 'id="units-thousands" aria-pressed="true"' in html
-    top = re.findall(r"<tr><td>([^<]+)</td><td class=\"app-hide-small\">01A", html)
+    # each risk's organisation by name (orgs.csv: 01A "NHS Test sub-ICB"), its code on hover
+    top = re.findall(
+        r"<tr><td>([^<]+)</td><td class=\"app-hide-small\"><span title=\"01A\">NHS Test sub-ICB \(01A\)<", html
+    )
     assert top == ["Drug prices", "Winter pressures", "CHC claims"]
 
 
