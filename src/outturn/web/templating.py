@@ -22,6 +22,7 @@ from outturn.domain.money import (
     format_thousands,
 )
 from outturn.domain.year_end import TEMPLATE_LABELS
+from outturn.reports.pack import tidy_name
 from outturn.services.users import Role, User
 from outturn.web.cache import Cached
 from outturn.web.security import csrf_token_for, optional_user
@@ -116,6 +117,7 @@ def build_templates() -> Jinja2Templates:
     env.filters["percent"] = _percent
     env.filters["money"] = _money
     env.filters["money_surplus"] = _money_surplus
+    env.filters["tidy_name"] = tidy_name  # a trust's name as the pack writes it, not in capitals
     env.filters["when"] = plain_when
     env.filters["org_kind"] = lambda kind: ORG_KIND_LABELS.get(str(kind), str(kind).replace("_", " "))
     env.filters["pounds_input"] = lambda pence: "" if pence is None else f"{pence / 100:.2f}"
