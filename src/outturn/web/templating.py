@@ -86,6 +86,14 @@ def _money_surplus(context: Context, pence: int) -> str:
     return f"{_money(context, abs(pence))} {'surplus' if pence > 0 else 'deficit'}"
 
 
+def month_name(text: str | None) -> str:
+    """``2025-09`` as ``September 2025``; any other text as it is."""
+    try:
+        return f"{date.fromisoformat(f'{text}-01'):%B %Y}"
+    except (TypeError, ValueError):
+        return text or ""
+
+
 def plain_when(value: datetime | date | str | None) -> str:
     """A date or a time in plain English in the server's zone: ``2 December 2026 at 14:05``, ``2 December 2026``
     (an ISO 8601 text is read first)."""
@@ -117,6 +125,7 @@ def build_templates() -> Jinja2Templates:
     env.filters["percent"] = _percent
     env.filters["money"] = _money
     env.filters["money_surplus"] = _money_surplus
+    env.filters["month_name"] = month_name
     env.filters["tidy_name"] = tidy_name  # a trust's name as the pack writes it, not in capitals
     env.filters["when"] = plain_when
     env.filters["org_kind"] = lambda kind: ORG_KIND_LABELS.get(str(kind), str(kind).replace("_", " "))
