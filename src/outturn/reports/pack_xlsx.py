@@ -332,7 +332,9 @@ def _contract_reconciliation(book: Workbook, pack: BoardPack, docs: PackDocument
     if document is None:
         return
     sheet, row = new_sheet(
-        book, "Contract reconciliation", "Each contract's plan, value to date and forecast against what the ledger holds for it"
+        book,
+        "Contract reconciliation",
+        "Each contract's plan, value to date and forecast against what the ledger holds for it",
     )
     sheet.cell(row, 1, document["difference_convention"])
     sheet.cell(row + 1, 1, document["flag_rule"])

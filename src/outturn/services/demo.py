@@ -513,7 +513,8 @@ def build_demo(
             return DemoResult(
                 directory.resolve(), position, icb_savings, statements, accounts=accounts, contract_map_file=mapping
             )
-        scenarios = write_scenarios(workspace.path / "scenarios", recovery_scenarios(icb_code, month, commissioners[0], *main))
+        written = recovery_scenarios(icb_code, month, commissioners[0], *main)
+        scenarios = write_scenarios(workspace.path / "scenarios", written)
         request = PackRequest(org_code=icb_code, as_at=as_at, trials=trials, scenarios=tuple(scenarios))
         built, files = build_pack(workspace, directory / "board-pack", request, progress=step)
     return DemoResult(directory.resolve(), position, icb_savings, statements, built, files, accounts, mapping)
