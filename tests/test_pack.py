@@ -439,7 +439,7 @@ def test_a_pack_from_the_published_county_figures_says_what_the_issue_says(tmp_p
     fields = tables(Path(document["files"]["xlsx"]), "Position")[0]
     assert {row["Field"]: row["pence"] for row in fields}["gap_to_control_total_pence"] == 700_000_000
     subtitle = load_workbook(document["files"]["xlsx"], read_only=True)["Position"].cell(2, 1).value
-    assert subtitle.startswith("NHS North County PCT as at M08 2006/07: budget, actual to date and forecast outturn")
+    assert subtitle.startswith("County PCT North (illustrative) as at M08 2006/07: budget, actual to date and forecast")
 
 
 def test_each_sheets_subtitle_says_what_its_figures_are_not_which_command_made_them(demo: Demo) -> None:
