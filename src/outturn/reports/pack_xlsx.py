@@ -387,7 +387,7 @@ def _benchmarks(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
         sheet, row = new_sheet(
             book,
             f"Benchmark {name}"[:31],
-            f"{section.measure.description}: each practice against the {section.benchmark.replace('-', ' ')}",
+            f"{section.measure.description}; each practice against the {section.benchmark.replace('-', ' ')}",
         )
         points = {point.group: point for point in section.funnel.points} if section.funnel else {}
         rows = [{**practice, **_funnel_cells(points.get(practice["org_code"]))} for practice in section.rows]
