@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from commentary_helpers import (
@@ -37,6 +38,7 @@ from outturn.cli import app as cli
 from outturn.domain.commentary import (
     MAX_COMMENTARY_CHARACTERS,
     Commentary,
+    CommentaryClosed,
     CommentaryConflict,
     CommentaryError,
     CommentedLine,
@@ -48,9 +50,10 @@ from outturn.domain.periods import FinancialMonth
 from outturn.domain.problems import ProblemsError
 from outturn.domain.trial_balance import BudgetHolderLine, TrialBalanceLineKey
 from outturn.reports.commentary_narrative import commentary_sentences
-from outturn.services import commentary, imports, users
+from outturn.services import commentary, imports, savings, users
 from outturn.services.users import Role, UserError
 from outturn.services.workspace import Workspace
+from outturn.store.models import AuditRow
 from outturn.web import create_app
 from web_helpers import AT_ONCE, sign_in
 
@@ -421,3 +424,61 @@ def test_finance_narrows_the_page_to_one_holder(client: TestClient) -> None:
     assert "holder=Alice%20Acute" in page and "holder=Bob%20Mental" in page
     narrowed = client.get("/commentary", params={"holder": BOB}).text
     assert "CC200 / 5200" in narrowed and "CC300" not in narrowed and "all lines" in narrowed
+
+
+# --- a closed month -------------------------------------------------------------------------------------------
+
+
+def _audit_entries(workspace: Workspace) -> int:
+    with workspace.store.reading() as session:
+        return len(session.scalars(select(AuditRow.id)).all())
+
+
+def test_a_closed_months_commentary_cannot_be_written_on_each_store(store_url: str, tmp_path: Path) -> None:
+    """M02 closed: a write, a copy of last month's and an import are each refused; nothing is stored and the
+    audit trail holds what it held (the close's entry and M01's commentary). Reopened, the write goes through."""
+    with build_commentary_workspace(tmp_path, store_url) as workspace:
+        commentary.write_commentary(workspace, DRUGS, LAST_MONTH, "April's view.", 0, "fiona")
+        savings.close_month(workspace, FinancialMonth.parse_as_at(AS_AT), "fiona")
+        entries = _audit_entries(workspace)
+        with pytest.raises(CommentaryClosed) as refused:
+            commentary.write_commentary(workspace, ACUTE, AS_AT, "Too late.", 0, "alice")
+        assert str(refused.value).startswith("M02 2025/26 is closed") and "--" not in str(refused.value)
+        with pytest.raises(CommentaryClosed):
+            commentary.copy_last_month(workspace, DRUGS, AS_AT, 0, "alice")
+        path = tmp_path / "late.csv"
+        path.write_text("org_code,cost_centre,subjective_code,month,commentary\n01A,CC300,6100,M02,Late.\n")
+        with pytest.raises(ProblemsError) as problems:
+            commentary.import_commentary(workspace, path, AS_AT, "fiona")
+        assert [(p.row, p.column) for p in problems.value.problems] == [(2, "month")]
+        assert "M02 2025/26 is closed" in problems.value.problems[0].reason
+        listed = commentary.commentary_list(workspace, AS_AT)
+        assert listed["month_closed"] is True and all(line["commentary"] is None for line in listed["lines"])
+        assert commentary.commentary_list(workspace, LAST_MONTH)["month_closed"] is False
+        assert _audit_entries(workspace) == entries
+        savings.reopen_month(workspace, FinancialMonth.parse_as_at(AS_AT), "fiona", "late commentary")
+        assert commentary.write_commentary(workspace, ACUTE, AS_AT, "Winter came early.", 0, "alice")["version"] == 1
+
+
+def test_the_cli_and_the_web_refuse_a_closed_months_commentary(
+    commentary_workspace: Workspace, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    savings.close_month(commentary_workspace, FinancialMonth.parse_as_at(AS_AT), "fiona")
+    entries = _audit_entries(commentary_workspace)
+    monkeypatch.setenv("OUTTURN_USER", "fiona")
+    base = ["--workspace", str(commentary_workspace.path), "commentary", "write"]
+    line = ["--org", "01A", "--cost-centre", "CC300", "--subjective", "6100", "--version", "0", "--text", "Late"]
+    refused = CliRunner().invoke(cli, [*base, *line, "--as-at", AS_AT])
+    assert refused.exit_code == 2
+    assert (
+        "M02 2025/26 is closed" in refused.output and "outturn savings reopen-month --as-at 2025-05" in refused.output
+    )
+    token = _sign_in(client, "fiona")
+    page = client.get(f"/commentary?as_at={AS_AT}").text
+    assert 'id="commentary-closed"' in page and "Save commentary" not in page
+    posted = client.post("/commentary", data={**_form(DRUGS, "Late"), "csrf_token": token})
+    assert posted.status_code == 409 and "is closed" in posted.text and "reopen-month" not in posted.text
+    api = client.post("/api/commentary", json=_form(DRUGS, "Late"), headers={"X-CSRF-Token": token})
+    assert api.status_code == 409 and "M02 2025/26 is closed" in api.json()["error"]
+    assert _lines(commentary_workspace)[DRUGS]["commentary"] is None
+    assert _audit_entries(commentary_workspace) == entries

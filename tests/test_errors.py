@@ -133,6 +133,12 @@ ANSWERS: dict[str, tuple[Make, int, str]] = {
         "the commentary on 01A CC300 / 6100 for M06 2025/26 was changed by someone else (you changed version 2; it"
         " is now version 3, by fiona): nothing was saved",
     ),
+    "CommentaryClosed": (
+        lambda: _made("outturn.domain.commentary", "CommentaryClosed", SEPTEMBER),
+        409,
+        "M06 2025/26 is closed: its commentary cannot be changed unless the month is reopened (with a reason);"
+        " nothing was saved: run `outturn savings reopen-month --as-at 2025-09 --reason TEXT` to change it",
+    ),
     "MappingError": (lambda: _plain("outturn.services.trial_balance", "MappingError"), 400, MESSAGE),
     "UnmappedCodes": (
         lambda: _made(

@@ -422,6 +422,21 @@ def test_the_command_flags_by_practice_with_pounds_at_tariff(shared_workspace: W
     assert cohorts == {"2025-06": 12, "2025-08": 2}  # the third admission (June), the fifth attendance (August)
 
 
+def test_the_timeliness_says_what_each_cohorts_days_are_measured_against(shared_workspace: Workspace) -> None:
+    """Every cohort is measured to the latest activity import (no import records its date range): the JSON and the
+    table say so where the days are shown. A patient's pounds print once (``£712k``, never ``££712kk``)."""
+    base = ["--workspace", str(shared_workspace.path), "patients", "high-intensity"]
+    document = json.loads(CliRunner().invoke(cli, [*base, "--format", "json"]).stdout)
+    said = document["timeliness"]["measured_against"]
+    assert "latest import" in said and "overstate" in said
+    table = CliRunner().invoke(cli, [*base, "--practice", "A81003"])
+    assert table.exit_code == 0, table.output
+    flat = " ".join(table.stdout.split())
+    assert "measured to the latest import of its kind of activity" in flat
+    # r0 and r1: six A&E attendances each at £216, £1,296 -> £1k
+    assert "r0 A&E 6 non-elective 0 £1k" in flat and "££" not in flat and "kk" not in flat
+
+
 def test_a_practice_user_sees_only_their_own_practices_patients(shared_client: TestClient) -> None:
     sign_in(shared_client, "pat")  # A81001's own user
     answer = shared_client.get("/api/patients/high-intensity")

@@ -438,6 +438,23 @@ def test_a_pack_from_the_published_county_figures_says_what_the_issue_says(tmp_p
     assert any("practice populations" in note for note in document["notes"])  # sections without data say why
     fields = tables(Path(document["files"]["xlsx"]), "Position")[0]
     assert {row["Field"]: row["pence"] for row in fields}["gap_to_control_total_pence"] == 700_000_000
+    subtitle = load_workbook(document["files"]["xlsx"], read_only=True)["Position"].cell(2, 1).value
+    assert subtitle.startswith("County PCT North (illustrative) as at M08 2006/07: budget, actual to date and forecast")
+
+
+COMMAND = re.compile(r"\boutturn (position|savings|contracts|benchmark|patients|scenario|risks?|pack)\b")
+
+
+def test_each_sheets_subtitle_says_what_its_figures_are_not_which_command_made_them(demo: Demo) -> None:
+    """A board member reads the workbook, not the command line: no sheet's subtitle names a command or option."""
+    assert demo.files.xlsx is not None
+    book = load_workbook(demo.files.xlsx, read_only=True)
+    subtitles = {sheet.title: sheet.cell(2, 1).value or "" for sheet in book.worksheets}
+    assert len(subtitles) > 10
+    for title, subtitle in subtitles.items():
+        assert not COMMAND.search(subtitle) and "outturn." not in subtitle, (title, subtitle)
+        assert "--" not in subtitle and "`" not in subtitle, (title, subtitle)
+    assert subtitles["Risk"].startswith(f"The year-end surplus simulated {TRIALS:,} times")
 
 
 @pytest.mark.parametrize(

@@ -478,6 +478,19 @@ def test_the_demo_position_is_the_same_from_its_trial_balance_as_from_the_catego
     assert from_trial_balance == position_document(small_demo.position)
 
 
+def test_the_demo_budget_holders_forecast_is_the_positions_category_for_category(small_demo: DemoResult) -> None:
+    """The budget holders' page and the position show one forecast: each line is forecast by its roll-up's method
+    (seasonal and the others do not add up over the lines a roll-up splits into), and what the roll-up's figure
+    holds beyond their sum is shared by budget, so the lines add up to the position's categories to the penny."""
+    with open_workspace(small_demo.workspace) as workspace:
+        position = compute_position(workspace)
+        report = budget_holder_report(workspace)
+    by_category = {row.category.value: row.forecast_outturn_pence for row in position.by_category}
+    from_lines = {total.name: total.forecast_outturn_pence for total in roll_up(report.lines, "category")}
+    assert from_lines == by_category
+    assert sum(line.forecast_outturn_pence for line in report.lines) == position.forecast_outturn_pence
+
+
 # --- properties: the parts sum to the whole --------------------------------------------------------------------
 
 AMOUNTS = st.integers(min_value=-(10**11), max_value=10**11)

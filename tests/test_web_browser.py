@@ -129,8 +129,8 @@ def test_sign_in_and_read_the_overview(page: Any, served: tuple[str, Workspace])
     _shot(page, "login")
     _sign_in(page, base, "bob")
     assert page.locator("h1").inner_text() == "Overview"
-    assert page.locator("#forecast-surplus").inner_text() == "£0.2m deficit"
-    assert page.locator("#gap").inner_text() == "£0.7m"
+    assert page.locator("#forecast-surplus").inner_text() == "£200k deficit"  # in £000 until £m is chosen
+    assert page.locator("#gap").inner_text() == "£700k"
     # the NHS.UK stylesheet and script are served by outturn itself and applied
     assert (
         page.evaluate("getComputedStyle(document.querySelector('.nhsuk-header')).backgroundColor") == "rgb(0, 94, 184)"

@@ -39,11 +39,31 @@ def _text(html: str, element_id: str) -> str:
 def test_overview_page_shows_the_position_worked_by_hand(app_client: TestClient) -> None:
     sign_in(app_client, "bob")
     html = app_client.get("/").text
+    # the cards and lists follow the figures switch as the position's tables do: £000 unless £m is chosen
+    assert _text(html, "forecast-surplus") == "£200k deficit"
+    assert _text(html, "control-total") == "£500k surplus"
+    assert _text(html, "gap") == "£700k"
+    assert 'id="units-thousands" aria-pressed="true"' in html
+    # each risk's organisation by name (orgs.csv: 01A "NHS Test sub-ICB"), its code on hover
+    top = re.findall(
+        r"<tr><td>([^<]+)</td><td class=\"app-hide-small\"><span title=\"01A\">NHS Test sub-ICB \(01A\)<", html
+    )
+    assert top == ["Drug prices", "Winter pressures", "CHC claims"]
+
+
+def test_overview_cards_in_millions_when_chosen_rounded_as_the_position_table(app_client: TestClient) -> None:
+    """In £m each figure is rounded once to one place, as the position page's tables: a £13.2m forecast outturn,
+    a £0.2m deficit; the risk list's £270k expected is £0.3m (half away from zero)."""
+    token = sign_in(app_client, "bob")
+    app_client.post("/units", data={"csrf_token": token, "units": "millions", "back": "/"})
+    html = app_client.get("/").text
     assert _text(html, "forecast-surplus") == "£0.2m deficit"
     assert _text(html, "control-total") == "£0.5m surplus"
     assert _text(html, "gap") == "£0.7m"
-    top = re.findall(r"<tr><td>([^<]+)</td><td class=\"app-hide-small\">01A", html)
-    assert top == ["Drug prices", "Winter pressures", "CHC claims"]
+    assert "£13.2m" in html and "£13.20m" not in html
+    assert re.search(r"Drug prices</td>.*?£0\.3m", html, re.S)
+    position_page = app_client.get("/position").text
+    assert "£13.2m" in position_page
 
 
 def test_overview_api_figures(app_client: TestClient, web_workspace: Workspace) -> None:

@@ -72,6 +72,17 @@ def test_a_practice_user_sees_its_own_practice_only(shared_client: TestClient) -
         assert other not in html
 
 
+def test_the_page_says_its_month_is_the_latest_held_which_lags_the_ledger(shared_client: TestClient) -> None:
+    """The workspace is as at September 2025 and holds August's prescribing: the page names the month in words and,
+    when none was asked for, says it is the latest held (prescribing is published months after)."""
+    sign_in(shared_client, "bob")
+    latest = shared_client.get("/prescribing").text
+    caption = latest.split('id="prescribing-month">')[1].split("<")[0]
+    assert caption.startswith("August 2025 · the latest month of prescribing held")
+    asked = shared_client.get("/prescribing?month=2025-08").text
+    assert asked.split('id="prescribing-month">')[1].split("<")[0] == "August 2025"
+
+
 def test_a_month_not_held_is_a_bad_request(shared_client: TestClient) -> None:
     sign_in(shared_client, "bob")
     response = shared_client.get("/api/prescribing?month=2025-07")

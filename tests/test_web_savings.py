@@ -50,6 +50,17 @@ def test_register_filters_and_sorts(app_client: TestClient, web_workspace: Works
     assert "2 schemes · plan £0.18m" in page
 
 
+def test_register_names_each_schemes_organisation_with_its_code_in_small_print(app_client: TestClient) -> None:
+    sign_in(app_client, "bob")
+    page = app_client.get("/savings").text
+    # orgs.csv names 01A "NHS Test sub-ICB": the column shows the name, the code on hover and beneath it
+    cells = re.findall(r"<td><span title=\"01A\">([^<]+)</span> <span class=\"app-code\">01A</span></td>", page)
+    assert cells == ["NHS Test sub-ICB", "NHS Test sub-ICB"]
+    # the API's rows stay as documented: the code, no display text
+    scheme_row = app_client.get("/api/savings/schemes").json()["schemes"][0]
+    assert scheme_row["org_code"] == "01A" and "org_name" not in scheme_row
+
+
 def test_register_pages_through_many_schemes(app_client: TestClient, web_workspace: Workspace) -> None:
     sign_in(app_client, "bob")
     app_client.app.state.config = type(app_client.app.state.config)(page_size=1)
@@ -167,4 +178,4 @@ def test_an_edit_renders_again_only_the_edited_schemes_row(app_client: TestClien
     assert after["S2"]["forecast_total_pence"] == 165 * K and after["S1"] == before["S1"]
     assert "£165k" in app_client.get("/savings?q=S2").text
     kept = app_client.app.state.register_rows  # type: ignore[attr-defined]
-    assert sorted(scheme.reference for scheme, _evidence, _month, _link in kept) == ["S1", "S2", "S2"]
+    assert sorted(scheme.reference for scheme, _evidence, _month, _link, _org_name in kept) == ["S1", "S2", "S2"]

@@ -128,3 +128,15 @@ def test_a_name_that_holds_its_code_is_not_followed_by_it_again() -> None:
     assert names.organisation("01A") == "NHS Test sub-ICB (01A)"
     assert names.organisation("99Z") == "99Z" and names.organisation(None) == ""
     assert names.treatment_function("100") == "100 General" and names.treatment_function("999") == "999"
+
+
+def test_a_trusts_name_in_capitals_reads_as_the_pack_writes_it() -> None:
+    """The contracts pages show a provider as the board pack names it (``reports.pack.tidy_name``), not in the
+    capitals of the ODS file; a name already in mixed case is left alone."""
+    tidy = build_templates().env.from_string("{{ name | tidy_name }}")
+    assert tidy.render(name="MILTON KEYNES UNIVERSITY HOSPITAL NHS FOUNDATION TRUST") == (
+        "Milton Keynes University Hospital NHS Foundation Trust"
+    )
+    assert tidy.render(name="Test Hospitals") == "Test Hospitals"
+    listing = (build_templates().env.loader.get_source(build_templates().env, "contracts/list.html"))[0]  # type: ignore[union-attr]
+    assert 'row.provider_name or "") | tidy_name' in listing

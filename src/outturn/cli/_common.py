@@ -23,6 +23,7 @@ from outturn.domain.money import format_pounds
 from outturn.domain.periods import FinancialMonth
 from outturn.domain.problems import ProblemsError
 from outturn.reports.imports import import_document
+from outturn.services.commentary import CommentaryClosed
 from outturn.services.imports import ImportRefused, ImportSummary
 from outturn.services.savings import MonthNotClosed
 from outturn.services.workspace import Workspace, open_workspace
@@ -216,6 +217,8 @@ def hint(error: OutturnError) -> str | None:
     """How to put an expected failure right from the command line, where the CLI can say more than the service."""
     if isinstance(error, MonthNotClosed):
         return f"run `outturn savings close-month --as-at {error.month.calendar_label}` first"
+    if isinstance(error, CommentaryClosed):
+        return f"run `outturn savings reopen-month --as-at {error.month.calendar_label} --reason TEXT` to change it"
     return HINTS.get(error.needs) if error.needs else None
 
 

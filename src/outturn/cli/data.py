@@ -75,7 +75,8 @@ def ledger_import(
 
     A file that would remove stored lines stores nothing, shows what it would replace (lines, budget and actual
     by category, before and after) and exits 2 unless given --replace. A file that would change a closed month
-    is refused until the month is reopened (outturn close reopen). Every import is recorded (outturn imports list).
+    is refused until the month is reopened (outturn savings reopen-month). Every import is recorded (outturn
+    imports list).
     """
     with workspace_from(ctx) as opened:
         summary = imports.import_ledger(

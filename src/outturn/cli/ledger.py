@@ -57,7 +57,8 @@ def ledger_import(
 
     A file that would remove stored lines stores nothing, shows what it would replace (lines, budget and actual
     by category, before and after) and exits 2 unless given --replace. A file that would change a closed month
-    is refused until the month is reopened (outturn close reopen). Every import is recorded (outturn imports list).
+    is refused until the month is reopened (outturn savings reopen-month). Every import is recorded (outturn
+    imports list).
     """
     if (file is None) == (trial_balance_file is None):
         raise BadInput("give a category ledger FILE or a --trial-balance FILE (one of them)")

@@ -51,7 +51,7 @@ def _render(document: dict[str, Any]) -> None:
     flagged = document["flagged"]
     print_plain(
         f"High-intensity users as at {document['as_at']}: {flagged['patients']:,} patient(s), "
-        f"£{format_thousands(flagged['value_pence'])}k at {document['tariff_year']} tariff"
+        f"{format_thousands(flagged['value_pence'])} at {document['tariff_year']} tariff"
     )
     table = Table("Practice", "PCN", "Patients", "A&E", "Non-elective", "£000")
     for row in document["by_practice"]:
@@ -67,7 +67,7 @@ def _render(document: dict[str, Any]) -> None:
     timely = document["timeliness"]["flagged"]
     print_plain(
         f"Days from the qualifying attendance to the data: median {timely['median_days']}, "
-        f"longest {timely['longest_days']}"
+        f"longest {timely['longest_days']}. {document['timeliness']['measured_against']}"
     )
     cohorts = Table("Cohort", "Flagged", "Matched", "Months after", "Flagged change £000", "Comparison change £000")
     for cohort in document["regression_to_the_mean"]["cohorts"]:
@@ -83,5 +83,5 @@ def _render(document: dict[str, Any]) -> None:
     for patient in document.get("patients", []):
         print_plain(
             f"{patient['patient_id']}  A&E {patient['ae_attendances']}  non-elective "
-            f"{patient['non_elective_admissions']}  £{format_thousands(patient['value_pence'])}k"
+            f"{patient['non_elective_admissions']}  {format_thousands(patient['value_pence'])}"
         )

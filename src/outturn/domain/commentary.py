@@ -73,6 +73,17 @@ def clean_text(text: str) -> str:
     return cleaned
 
 
+class CommentaryClosed(Conflict):
+    """The month is closed: its commentary stands as the close left it until the month is reopened."""
+
+    def __init__(self, month: FinancialMonth) -> None:
+        self.month = month
+        super().__init__(
+            f"{month.label} {month.year.label} is closed: its commentary cannot be changed unless the month is"
+            " reopened (with a reason); nothing was saved"
+        )
+
+
 @dataclass(frozen=True)
 class CommentedLine:
     """A budget holder's line as at a month, with its commentary for that month and last month's (for reuse)."""

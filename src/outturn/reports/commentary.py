@@ -43,13 +43,14 @@ def commented_line_document(item: CommentedLine) -> dict[str, Any]:
 
 
 def commentary_list_document(
-    month: FinancialMonth, holder: str | None, items: Sequence[CommentedLine]
+    month: FinancialMonth, holder: str | None, items: Sequence[CommentedLine], month_closed: bool = False
 ) -> dict[str, Any]:
     """``outturn commentary list --format json``: the lines (one holder's, or every line when ``holder`` is None),
     those needing commentary first, the largest forecast variance first; each with this month's commentary and
-    last month's, offered for reuse."""
+    last month's, offered for reuse; ``month_closed``: the month is closed, so its commentary is read-only."""
     return {
         **month_document(month),
+        "month_closed": month_closed,
         "holder": holder,
         "lines_count": len(items),
         "needing_commentary": sum(1 for item in items if item.line.needs_commentary),

@@ -71,7 +71,11 @@ def _headline(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
 
 
 def _narrative(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
-    sheet, row = new_sheet(book, "Narrative", "Written from the figures by the rules in outturn.reports.narrative")
+    sheet, row = new_sheet(
+        book,
+        "Narrative",
+        "Sentences written from this pack's figures by fixed rules (no figure in them is typed by hand)",
+    )
     for offset, sentence in enumerate(pack.narrative):
         sheet.cell(row + offset, 1, sentence)
     sheet.column_dimensions["A"].width = 160
@@ -131,7 +135,8 @@ def _position(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
         sheet, row = new_sheet(
             book,
             title,
-            f"outturn position --as-at {document['as_at']} --format json ({document['method']})",
+            f"{document['org_name']} as at {document['month']} {document['financial_year']}: budget, actual to date"
+            f" and forecast outturn by category (forecast by {document['method']})",
             convention=True,
         )
         row = write_table(sheet, row, FIELD_COLUMNS, field_rows(document, POSITION_FIELDS))
@@ -177,7 +182,7 @@ def _forecast_history(book: Workbook, pack: BoardPack, docs: PackDocuments) -> N
     if history is None or not history["months"]:
         return
     sheet, row = new_sheet(
-        book, "Forecast history", f"outturn position history --year {history['financial_year']} --format json"
+        book, "Forecast history", f"The forecast outturn as recorded at each month's close, {history['financial_year']}"
     )
     write_table(sheet, row, HISTORY_COLUMNS, history["months"])
     fit_widths(sheet)
@@ -205,7 +210,9 @@ SAVINGS_COLUMNS = (
 
 
 def _savings(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
-    sheet, row = new_sheet(book, "Savings", "outturn savings rollup --level workstream (and the organisation's total)")
+    sheet, row = new_sheet(
+        book, "Savings", "Savings plan, delivery and forecast by workstream, and the organisation's total"
+    )
     movement = (
         Column("RAG", "workstream_rag"),
         money("Forecast change since last close", "forecast_change_pence"),
@@ -228,7 +235,7 @@ def _savings(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
     fit_widths(sheet)
     if docs.savings_movement is not None:
         sheet, row = new_sheet(
-            book, "Savings movement", "outturn savings movement --from (last month) --to (this month)"
+            book, "Savings movement", "How each scheme's plan, delivery and forecast moved since last month's close"
         )
         columns = (
             Column("Reference", "reference"),
@@ -275,7 +282,7 @@ def _contracts(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
     sheet, row = new_sheet(
         book,
         "Contracts",
-        "outturn contracts statement --provider CODE (each provider with a contract in scope)",
+        "Each provider contract in scope: its plan, the activity to date priced at tariff, and the year's forecast",
         convention=True,
     )
     columns = (
@@ -338,7 +345,11 @@ def _contract_reconciliation(book: Workbook, pack: BoardPack, docs: PackDocument
     document = docs.contract_reconciliation
     if document is None:
         return
-    sheet, row = new_sheet(book, "Contract reconciliation", "outturn contracts reconcile (the pack's contracts)")
+    sheet, row = new_sheet(
+        book,
+        "Contract reconciliation",
+        "Each contract's plan, value to date and forecast against what the ledger holds for it",
+    )
     sheet.cell(row, 1, document["difference_convention"])
     sheet.cell(row + 1, 1, document["flag_rule"])
     columns = (
@@ -388,7 +399,9 @@ def _benchmarks(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
     for section in pack.benchmarks:
         name = section.measure.name
         sheet, row = new_sheet(
-            book, f"Benchmark {name}"[:31], f"outturn benchmark --measure {name} ({section.benchmark})"
+            book,
+            f"Benchmark {name}"[:31],
+            f"{section.measure.description}; each practice against the {section.benchmark.replace('-', ' ')}",
         )
         points = {point.group: point for point in section.funnel.points} if section.funnel else {}
         rows = [{**practice, **_funnel_cells(points.get(practice["org_code"]))} for practice in section.rows]
@@ -442,7 +455,10 @@ def _high_intensity(book: Workbook, pack: BoardPack, docs: PackDocuments) -> Non
         return
     document = docs.high_intensity
     sheet, row = new_sheet(
-        book, "High-intensity users", f"outturn patients high-intensity --as-at {document['as_at']}: counts and £ only"
+        book,
+        "High-intensity users",
+        f"Patients with high hospital use as at {document['as_at']}: how many, their activity's cost at tariff and"
+        " how many practices they are with (counts and £ only: no patient is named)",
     )
     columns = (
         Column("As at", "as_at"),
@@ -459,7 +475,9 @@ def _scenarios(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
     if not docs.scenarios:
         return
     columns: tuple[Column, ...]
-    sheet, row = new_sheet(book, "Scenarios", "outturn scenario run FILE: the baseline and each scenario")
+    sheet, row = new_sheet(
+        book, "Scenarios", "The forecast outturn without any change (the baseline) and with each scenario's changes"
+    )
     columns = (
         Column("Scenario", "name"),
         money("Forecast outturn", "forecast_outturn_pence"),
@@ -500,7 +518,12 @@ def _scenarios(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
 def _risk(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
     if docs.risk is not None:
         risk = docs.risk
-        sheet, row = new_sheet(book, "Risk", f"outturn risk simulate --trials {risk['trials']} --seed {risk['seed']}")
+        sheet, row = new_sheet(
+            book,
+            "Risk",
+            f"The year-end surplus simulated {risk['trials']:,} times from the risks' and mitigations' values and"
+            " likelihoods",
+        )
         fields = (
             *((LABELS_BY_FIELD[key], key) for key in SIMULATION_FIELDS),
             ("Standard deviation", "sd_surplus_pence"),
@@ -532,7 +555,11 @@ def _risk(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
         histogram = (money("From", "from_pence"), money("To", "to_pence"), Column("Trials", "trials"))
         write_table(sheet, row, histogram, risk["distribution"])
         fit_widths(sheet)
-    sheet, row = new_sheet(book, "Risks and mitigations", "outturn risks list")
+    sheet, row = new_sheet(
+        book,
+        "Risks and mitigations",
+        "The risks and mitigations register: value, likelihood and expected value (value × likelihood)",
+    )
     columns = (
         Column("Organisation", "org_code"),
         Column("Kind", "kind"),

@@ -25,6 +25,11 @@ FLAG_RAISED = (
     "Flags are worked out from the activity held, so a patient is flagged as soon as the extract holding their "
     "qualifying attendance or admission is imported: the days to the data are the days to the flag."
 )
+MEASURED_AGAINST = (
+    "Each cohort's days are measured to the latest import of its kind of activity (an import replaces the activity "
+    "held and records no date range): an earlier cohort's patients were in an earlier extract, so its days overstate "
+    "how late its data really arrived; only the latest cohort's days are the lag of the extract that held it."
+)
 MATCHING = (
     f"Regression to the mean: each cohort is the patients first flagged in that month. 'Before' is the "
     f"{WINDOW_MONTHS} months up to and including the cohort's month (the window that flagged them), 'after' the "
@@ -139,6 +144,7 @@ def high_intensity_document(found: HighIntensityUsers) -> dict[str, Any]:
                 activity: None if at is None else at.isoformat() for activity, at in found.data_arrived.items()
             },
             "flag_raised": FLAG_RAISED,
+            "measured_against": MEASURED_AGAINST,
             "flagged": _days_summary(patient.days_to_data for patient in flagged),
             "cohorts": [
                 {

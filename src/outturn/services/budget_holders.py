@@ -83,14 +83,31 @@ def line_forecasts(
         if len(lines) == 1:
             found.append((lines[0], parent.forecast_outturn_pence, parent.method))
         elif parent.method in {method.value for method in EXTRAPOLATIONS}:
-            for line in lines:
-                forecast, _warnings = forecast_line(figures_from_row(line.row), as_at, ForecastMethod(parent.method))
-                found.append((line, forecast.forecast_outturn_pence, forecast.method))
+            found.extend(_extrapolated(lines, parent, as_at))
         else:
-            budgets = [max(line.row["annual_budget_pence"], 0) for line in lines]
-            shares = apportion(parent.forecast_outturn_pence, budgets if any(budgets) else [1] * len(lines))
+            shares = apportion(parent.forecast_outturn_pence, _budget_weights(lines))
             found.extend((line, share, f"{parent.method} (shared)") for line, share in zip(lines, shares, strict=True))
     return found
+
+
+def _budget_weights(lines: Sequence[_Line]) -> list[int]:
+    budgets = [max(line.row["annual_budget_pence"], 0) for line in lines]
+    return budgets if any(budgets) else [1] * len(lines)
+
+
+def _extrapolated(
+    lines: Sequence[_Line], parent: LineForecast, as_at: FinancialMonth
+) -> list[tuple[_Line, Pence, str]]:
+    """Each line by the parent's method, then the parent's forecast less their sum (a method such as exit-rate or
+    seasonal does not add up over lines, and the parent's figure holds its one-offs) shared by budget, so that the
+    lines add up to the position's figure to the penny: the budget holders and the position show one forecast."""
+    own = [forecast_line(figures_from_row(line.row), as_at, ForecastMethod(parent.method))[0] for line in lines]
+    left = parent.forecast_outturn_pence - sum(forecast.forecast_outturn_pence for forecast in own)
+    shares = apportion(left, _budget_weights(lines)) if left else [0] * len(lines)
+    return [
+        (line, forecast.forecast_outturn_pence + share, forecast.method)
+        for line, forecast, share in zip(lines, own, shares, strict=True)
+    ]
 
 
 def budget_holder_report(

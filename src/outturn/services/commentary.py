@@ -18,6 +18,7 @@ from typing import Any
 
 from outturn.domain.commentary import (
     Commentary,
+    CommentaryClosed,
     CommentaryConflict,
     CommentaryDigest,
     CommentaryError,
@@ -42,6 +43,7 @@ from outturn.store.savings_repository import history, record_change
 
 __all__ = [
     "AUDIT_ENTITY",
+    "CommentaryClosed",
     "CommentaryConflict",
     "CommentaryDigest",
     "CommentaryError",
@@ -96,7 +98,9 @@ def commentary_list(
 ) -> dict[str, Any]:
     """``outturn commentary list --format json`` and ``/api/commentary``."""
     month, items = commented_lines(workspace, as_at, holder, org_code)
-    return commentary_list_document(month, holder, items)
+    with workspace.store.reading() as session:
+        closed = _is_closed(session, month)
+    return commentary_list_document(month, holder, items, closed)
 
 
 def _line(
@@ -110,10 +114,17 @@ def _line(
     return month, found[0]
 
 
+def _is_closed(session: Any, month: FinancialMonth) -> bool:
+    """Whether the month is closed now (closed and not reopened since): its commentary is then read-only."""
+    return (month.year.start_year, month.number) in repository.closed_months(session)
+
+
 def _save(
     workspace: Workspace, key: TrialBalanceLineKey, month: FinancialMonth, text: str, expected: int, who: str
 ) -> Commentary:
     with workspace.store.transaction() as session:
+        if _is_closed(session, month):
+            raise CommentaryClosed(month)
         before = store.load_commentary(session, key, month)
         if (before.version if before else 0) != expected:
             raise CommentaryConflict(key, month, expected, before)
@@ -195,6 +206,15 @@ def import_commentary(workspace: Workspace, path: Path, as_at: str | None, who: 
         Problem(path.name, f"the ledger holds no line {row.key.label} in M{row.month:02d} {year.label}", row=row.row)
         for row in rows
         if (row.key, year.month(row.month)) not in known
+    )
+    with workspace.store.reading() as session:
+        closed = {number for number in range(1, 13) if _is_closed(session, year.month(number))}
+    problems.extend(
+        Problem(
+            path.name, f"M{row.month:02d} {year.label} is closed: its commentary cannot be changed", row.row, "month"
+        )
+        for row in rows
+        if row.month in closed
     )
     if problems:
         raise ProblemsError(problems, f"{path.name} was not imported: {len(problems)} problem(s), nothing stored")

@@ -541,14 +541,15 @@ def build_demo(
         step("mapping each contract to its ledger lines")
         import_contract_map(workspace, mapping, who="demo")
         main = demo_contracts.largest
+        # the holders explain the month's variances before it closes: a closed month's commentary stands as it is
+        step("writing SYNTHETIC commentary on the largest variances")
+        commented = write_demo_commentary(workspace, icb_code, as_at)
         step(f"closing {month}")
         savings.close_month(workspace, month, "demo")
         position = compute_position(workspace, icb_code, as_at)
         held = population_of(populations, tree, icb_code).final
         growth = weighted_population_growth(reference, held, icb_code)
         plan = build_demo_plan(workspace, position, growth, inputs, step)
-        step("writing SYNTHETIC commentary on the largest variances")
-        commented = write_demo_commentary(workspace, icb_code, as_at)
         holder = commented[0].budget_holder if commented else demo_trial_balance.BUDGET_HOLDERS[CostCategory.ACUTE]
         accounts = _demo_accounts(workspace, sorted(registered), holder)
         (icb_savings,) = savings.savings_rollup(workspace, month, RollupLevel.ICB, icb_code)
@@ -558,7 +559,8 @@ def build_demo(
                 directory.resolve(), position, icb_savings, statements, accounts=accounts, contract_map_file=mapping,
                 plan=plan,
             )  # fmt: skip
-        scenarios = write_scenarios(inputs / "scenarios", recovery_scenarios(icb_code, month, commissioners[0], *main))
+        written = recovery_scenarios(icb_code, month, commissioners[0], *main)
+        scenarios = write_scenarios(workspace.path / "scenarios", written)
         request = PackRequest(org_code=icb_code, as_at=as_at, trials=trials, scenarios=tuple(scenarios))
         built, files = build_pack(workspace, directory / "board-pack", request, progress=step)
     return DemoResult(directory.resolve(), position, icb_savings, statements, built, files, accounts, mapping, plan)

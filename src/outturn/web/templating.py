@@ -22,6 +22,7 @@ from outturn.domain.money import (
     format_thousands,
 )
 from outturn.domain.year_end import TEMPLATE_LABELS
+from outturn.reports.pack import tidy_name
 from outturn.services.users import Role, User
 from outturn.web.cache import Cached
 from outturn.web.security import csrf_token_for, optional_user
@@ -58,7 +59,7 @@ def _pounds(pence: int | None) -> str:
 UNITS_COOKIE = "outturn_units"
 UNITS = {"thousands": "£000", "millions": "£m"}  # the figures switch: its values and the column headings' unit
 DEFAULT_UNITS = "thousands"
-SWITCHED_PAGES = frozenset({"position", "contracts", "scenarios", "plan"})  # whose tables follow the switch
+SWITCHED_PAGES = frozenset({"overview", "position", "contracts", "scenarios", "plan"})  # whose tables follow the switch
 ORG_KIND_LABELS = {"icb": "ICB", "sub_icb": "sub-ICB", "pcn": "PCN", "practice": "practice", "region": "region"}
 
 
@@ -76,6 +77,22 @@ def _money(context: Context, pence: int | None) -> str:
     if context.get("units") == "millions":
         return format_millions(pence, places=1)
     return format_thousands(pence)
+
+
+@pass_context
+def _money_surplus(context: Context, pence: int) -> str:
+    """A surplus or deficit in words, in the unit chosen: ``£6,600k surplus`` or ``£6.6m surplus``, ``break-even``."""
+    if pence == 0:
+        return "break-even"
+    return f"{_money(context, abs(pence))} {'surplus' if pence > 0 else 'deficit'}"
+
+
+def month_name(text: str | None) -> str:
+    """``2025-09`` as ``September 2025``; any other text as it is."""
+    try:
+        return f"{date.fromisoformat(f'{text}-01'):%B %Y}"
+    except (TypeError, ValueError):
+        return text or ""
 
 
 def plain_when(value: datetime | date | str | None) -> str:
@@ -108,6 +125,9 @@ def build_templates() -> Jinja2Templates:
     env.globals["variance_convention"] = VARIANCE_CONVENTION
     env.filters["percent"] = _percent
     env.filters["money"] = _money
+    env.filters["money_surplus"] = _money_surplus
+    env.filters["month_name"] = month_name
+    env.filters["tidy_name"] = tidy_name  # a trust's name as the pack writes it, not in capitals
     env.filters["when"] = plain_when
     env.filters["org_kind"] = lambda kind: ORG_KIND_LABELS.get(str(kind), str(kind).replace("_", " "))
     env.filters["pounds_input"] = lambda pence: "" if pence is None else f"{pence / 100:.2f}"

@@ -86,7 +86,7 @@ async def _page(
     document = await run_in_threadpool(commentary.commentary_list, workspace, as_at, holder)
     for line in document["lines"]:
         line["anchor"] = line_anchor(line["org_code"], line["cost_centre"], line["subjective_code"])
-        line["writable"] = may_write(user)
+        line["writable"] = may_write(user) and not document["month_closed"]
     # finance, admin and board may narrow the page to one holder's lines (a budget holder sees only their own)
     holders = sorted({line["budget_holder"] for line in document["lines"] if line["budget_holder"]})
     choices = [] if user.role is Role.BUDGET_HOLDER else holders if holder is None else [holder]

@@ -12,6 +12,7 @@ from outturn.reports.registers import risk_row
 from outturn.reports.savings import figures_document
 from outturn.services.web import Overview, overview
 from outturn.web.cache import EVERYTHING, Cached
+from outturn.web.routes.contracts import names_of
 from outturn.web.security import CurrentUser, Reader, WorkspaceDep, reader_of
 from outturn.web.templating import figures_headers, figures_note, render
 
@@ -53,7 +54,14 @@ async def overview_page(
         return RedirectResponse(user.home, status_code=303)
     cached = await cached_overview(request, workspace, org, as_at)
     found = cached.value
-    context = {"active": "overview", "o": found, "doc": overview_document(found), **figures_note(cached)}
+    names = await names_of(request, workspace, found.position.as_at)
+    context = {
+        "active": "overview",
+        "o": found,
+        "doc": overview_document(found),
+        "names": names,
+        **figures_note(cached),
+    }
     return render(request, "overview.html", context)
 
 

@@ -134,6 +134,7 @@ async def prescribing_page(
         request.app.state.config.page_size,
     )
     context = {"active": "prescribing", **document, "practices": paged.rows, "paged": paged, "query": query}
+    context["latest_held"] = not month  # no month asked: the latest published (it lags the ledger by months)
     return render(request, "prescribing.html", context)
 
 

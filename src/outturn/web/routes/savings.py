@@ -19,6 +19,7 @@ from outturn.domain.savings import Rag, Scheme, SchemeStatus, Workstream, assess
 from outturn.domain.savings_codec import scheme_from_data
 from outturn.reports.savings import evidence_document, register_row
 from outturn.services import savings, scheme_evidence
+from outturn.services.populations import organisation_names
 from outturn.services.savings import SchemeRefused
 from outturn.services.web import CLOSES, ORGANISATIONS, SAVINGS, VersionConflict
 from outturn.services.workspace import Workspace
@@ -33,7 +34,7 @@ router = APIRouter()
 SORTS = {
     "reference": lambda row: row["reference"],
     "title": lambda row: row["title"].lower(),
-    "org": lambda row: (row["org_code"], row["reference"]),
+    "org": lambda row: (row["org_name"].lower(), row["reference"]),
     "workstream": lambda row: (row["workstream"], row["reference"]),
     "status": lambda row: (row["status"], row["reference"]),
     "rag": lambda row: (("red", "amber", "green").index(row["rag"]), row["reference"]),
@@ -43,7 +44,7 @@ SORTS = {
     "risk_adjusted": lambda row: row["risk_adjusted_pence"],
 }
 DISPLAY_ONLY = frozenset(
-    {"href", "tag", "status_label", "plan_text", "forecast_text", "shortfall_text", "evidence_text", "html"}
+    {"org_name", "href", "tag", "status_label", "plan_text", "forecast_text", "shortfall_text", "evidence_text", "html"}
 )
 RAG_TAGS = {"red": "red", "amber": "orange", "green": "green"}  # the NHS.UK tag colours
 FILTERS = ("org", "workstream", "status", "rag", "q", "sort", "dir", "as_at")
@@ -57,11 +58,12 @@ def as_at_month(workspace: Workspace, text: str | None) -> FinancialMonth:
     return workspace.month(text)
 
 
-def _row(view: savings.SchemeView, month: int) -> dict[str, Any]:
+def _row(view: savings.SchemeView, month: int, org_name: str) -> dict[str, Any]:
     scheme = view.scheme
     forecast = scheme.forecast_total(month)
     return {
         **register_row(scheme, view.rag, month, view.evidence),
+        "org_name": org_name,
         # shown as they are on the page, worked out once with the row rather than at every page view
         "href": f"/savings/{scheme.year.start_year}/{quote(scheme.reference, safe='')}",
         "tag": RAG_TAGS[view.rag.rag.value],
@@ -106,12 +108,14 @@ def register_rows(
         template = request.app.state.templates.env.get_template("savings/register_row.html")
         as_at_query = "" if month == default_month else f"?as_at={month.calendar_label}"
         kept = _kept_rows(request)
+        names = organisation_names(workspace)
         rows = []
         for view in savings.list_schemes(workspace, month, code):
-            key = (view.scheme, view.evidence, month.number, as_at_query)
+            org_name = names.get(view.scheme.org_code) or view.scheme.org_code
+            key = (view.scheme, view.evidence, month.number, as_at_query, org_name)
             row = kept.get(key)
             if row is None:
-                row = _row(view, month.number)
+                row = _row(view, month.number, org_name)
                 row["html"] = Markup(template.render(row=row, as_at_query=as_at_query))
                 kept[key] = row
             rows.append(row)
