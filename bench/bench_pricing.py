@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from outturn.domain.activity import ActivityKind
-from outturn.engine import pricing
+from outturn.engine import pricing, pricing_totals
 from outturn.engine.backends import Backend
 from outturn.engine.codes import KEYED_COLUMNS
 from outturn.ingest import activity_keys
@@ -121,7 +121,7 @@ def price_year(data: Path, out: Path, reference_dir: Path) -> None:
     rows = 0
     with clock.timing("totalled"):
         for priced in _priced_year(backend, data, reference_dir).values():
-            summary = backend.to_rows(pricing.pricing_summary(priced))
+            summary = backend.to_rows(pricing_totals.pricing_summary(priced))
             rows += sum(row["units"] for row in summary)
     for kind, priced in _priced_year(backend, data, reference_dir).items():
         with clock.timing("written"):
@@ -130,7 +130,7 @@ def price_year(data: Path, out: Path, reference_dir: Path) -> None:
             backend.to_parquet(backend.read_parquet(_glob(data, kind)), out / f"{kind.value}-copy.parquet")
     with clock.timing("extract"):
         for kind, priced in _priced_year(backend, data, reference_dir).items():
-            backend.to_parquet(pricing.prices_only(priced), out / f"{kind.value}-prices.parquet")
+            backend.to_parquet(pricing_totals.prices_only(priced), out / f"{kind.value}-prices.parquet")
     print(json.dumps({"rows": rows, "wall": clock.wall, "cpu": clock.cpu}))
 
 
@@ -198,7 +198,7 @@ def outturn_total(
         dimension=backend.dimension,
         coded=True,
     )
-    rows = backend.to_rows(pricing.coded_summary(priced))
+    rows = backend.to_rows(pricing_totals.coded_summary(priced))
     total = sum(row["price_pence"] + row["excess_price_pence"] for row in rows)
     return total, time.perf_counter() - started
 

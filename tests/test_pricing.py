@@ -26,7 +26,7 @@ from outturn.cli import app
 from outturn.domain.activity import AE_SCHEMA, APC_SCHEMA, OP_SCHEMA, ActivityKind
 from outturn.domain.tariff import MFF_SCHEMA, TARIFF_AE_SCHEMA, TARIFF_APC_SCHEMA, TARIFF_OP_SCHEMA
 from outturn.engine import codes as codes_module
-from outturn.engine import pricing
+from outturn.engine import pricing, pricing_totals
 from outturn.engine.backends import Backend
 from outturn.ingest import activity_keys
 
@@ -170,7 +170,7 @@ def test_summary_grouped_by_codes_is_the_hand_worked_summary(backend: Backend) -
             row["excess_bed_days"],
             row["excess_price_pence"],
         ]
-        for row in backend.to_rows(pricing.coded_summary(coded))
+        for row in backend.to_rows(pricing_totals.coded_summary(coded))
     }
     assert got == expected
     # e.g. the two priced non-elective spells: 976,600p + 293,000p + the child's 976,600p, 2 excess days, 48,000p

@@ -17,7 +17,7 @@ from outturn.domain.contracts import ContractError
 from outturn.domain.organisations import COMMISSIONER_KINDS, OrgKind
 from outturn.domain.periods import FinancialYear
 from outturn.engine import contracts as contract_engine
-from outturn.engine import pricing
+from outturn.engine import pricing, pricing_totals
 from outturn.engine.backends import Backend, memtable
 from outturn.engine.codes import KEYED_COLUMNS, key_columns
 from outturn.ingest import activity_keys
@@ -93,8 +93,8 @@ def price_file(
     try:
         activity = engine.table(read_activity(activity_path, kind))
         priced = priced_activity(engine, kind, activity, tariff)
-        engine.to_parquet(pricing.prices_only(priced) if prices_only else priced, out)
-        summary = engine.to_rows(pricing.pricing_summary(engine.read_parquet(out)))
+        engine.to_parquet(pricing_totals.prices_only(priced) if prices_only else priced, out)
+        summary = engine.to_rows(pricing_totals.pricing_summary(engine.read_parquet(out)))
     finally:
         engine.close()
     priced = [row for row in summary if row["unpriced_reason"] is None]
