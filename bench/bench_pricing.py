@@ -68,22 +68,25 @@ def _glob(data: Path, kind: ActivityKind) -> str:
     return str(folder / "*.parquet") if folder.is_dir() else str(data / f"{kind.value}.parquet")
 
 
-def _priced_year(backend: Backend, data: Path, reference_dir: Path) -> dict[ActivityKind, ir.Table]:
+def _priced_year(
+    backend: Backend, data: Path, reference_dir: Path, *, totalled: bool = False
+) -> dict[ActivityKind, ir.Table]:
     tariff = load_tariff(reference_dir, TARIFF_YEAR)
     mff = backend.table(tariff.mff)
+    how = {"year": TARIFF_YEAR, "totalled": totalled}
     return {
         ActivityKind.APC: pricing.price_apc(
-            backend.read_parquet(_glob(data, ActivityKind.APC)), backend.table(tariff.apc), mff, year=TARIFF_YEAR
+            backend.read_parquet(_glob(data, ActivityKind.APC)), backend.table(tariff.apc), mff, **how
         ),
         ActivityKind.OP: pricing.price_op(
             backend.read_parquet(_glob(data, ActivityKind.OP)),
             backend.table(tariff.op),
             backend.table(tariff.apc),
             mff,
-            year=TARIFF_YEAR,
+            **how,
         ),
         ActivityKind.AE: pricing.price_ae(
-            backend.read_parquet(_glob(data, ActivityKind.AE)), backend.table(tariff.ae), mff, year=TARIFF_YEAR
+            backend.read_parquet(_glob(data, ActivityKind.AE)), backend.table(tariff.ae), mff, **how
         ),
     }
 
@@ -120,8 +123,8 @@ def price_year(data: Path, out: Path, reference_dir: Path) -> None:
     clock = Clock()
     rows = 0
     with clock.timing("totalled"):
-        for priced in _priced_year(backend, data, reference_dir).values():
-            summary = backend.to_rows(pricing_totals.pricing_summary(priced))
+        for totals in _priced_year(backend, data, reference_dir, totalled=True).values():
+            summary = backend.to_rows(totals)
             rows += sum(row["units"] for row in summary)
     for kind, priced in _priced_year(backend, data, reference_dir).items():
         with clock.timing("written"):
@@ -196,9 +199,9 @@ def outturn_total(
         year=TARIFF_YEAR,
         codes=None if codes is None else backend.table(codes),
         dimension=backend.dimension,
-        coded=True,
+        totalled=True,
     )
-    rows = backend.to_rows(pricing_totals.coded_summary(priced))
+    rows = backend.to_rows(priced)
     total = sum(row["price_pence"] + row["excess_price_pence"] for row in rows)
     return total, time.perf_counter() - started
 
