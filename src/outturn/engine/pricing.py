@@ -11,6 +11,9 @@ Rules (National Tariff Payment System 2017/19):
 - The provider's market forces factor uplifts each price; each unit (a spell, its excess bed days, an
   attendance) is rounded to the penny, half up. All arithmetic is on integers, so every backend agrees exactly.
 - What cannot be priced keeps its row, with a null price and its reason in ``unpriced_reason``.
+
+Each pricer gives priced records, or with ``totalled=True`` their totals by point of delivery and reason, grouped
+on the few columns that decide those labels (``Rules``); the dimensions are in ``engine.tariff_dimensions``.
 """
 
 from __future__ import annotations

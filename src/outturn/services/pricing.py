@@ -56,8 +56,12 @@ def priced_activity(
 
     stored_keys = set(key_columns(kind)) <= set(activity.columns) and backend.has_table(CODES_TABLE)
     codes = backend.stored_table(CODES_TABLE) if stored_keys else None
-    how: dict[str, Any] = {"year": tariff.year.start_year, "codes": codes, "dimension": backend.dimension}
-    how["totalled"] = totalled
+    how: dict[str, Any] = {
+        "year": tariff.year.start_year,
+        "codes": codes,
+        "dimension": backend.dimension,
+        "totalled": totalled,
+    }
     if kind is ActivityKind.APC:
         return pricing.price_apc(activity, table(tariff.apc), table(tariff.mff), **how)
     if kind is ActivityKind.OP:
