@@ -10,8 +10,12 @@ Issue 4's targets, measured in one run on SYNTHETIC activity (outturn activity g
    (target at least 10x faster) and against a plain DuckDB scan-and-sum of the same columns (the floor; aim
    within 3x of it). Each computes the total price of the slice. outturn prices the slice as an import stores
    it, with the integer keys of its HRG and provider and its admission method's index (keyed untimed, as the
-   import does), totalled by integer codes (``coded_summary``), and again without the keys (keyed on read, as a
-   file priced directly); the floor over the key columns is printed beside the floor.
+   import does), totalled by point of delivery and reason as ``outturn price`` totals (``totalled=True``: grouped
+   on the few columns that decide the labels), and again without the keys (keyed on read, as a file priced
+   directly); the floor over the key columns is printed beside the floor. Two hand-written DuckDB queries on the
+   same keys bound what is possible: the least per-row pricing (prices and total only, no point of delivery or
+   reason), and identical spells grouped first (HRG, method, short stay, provider, length of stay: a count per
+   group) and each group priced once.
 3. Spark local on a 1m-row slice: the same totals as DuckDB, time printed.
 
 Run: .venv/bin/python bench/bench_pricing.py --data /tmp/national [--scale-factor 1.0] [--reference-dir DIR]
@@ -39,7 +43,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from outturn.domain.activity import ActivityKind
-from outturn.engine import pricing
+from outturn.engine import pricing, pricing_totals
 from outturn.engine.backends import Backend
 from outturn.engine.codes import KEYED_COLUMNS
 from outturn.ingest import activity_keys
@@ -68,22 +72,25 @@ def _glob(data: Path, kind: ActivityKind) -> str:
     return str(folder / "*.parquet") if folder.is_dir() else str(data / f"{kind.value}.parquet")
 
 
-def _priced_year(backend: Backend, data: Path, reference_dir: Path) -> dict[ActivityKind, ir.Table]:
+def _priced_year(
+    backend: Backend, data: Path, reference_dir: Path, *, totalled: bool = False
+) -> dict[ActivityKind, ir.Table]:
     tariff = load_tariff(reference_dir, TARIFF_YEAR)
     mff = backend.table(tariff.mff)
+    how = {"year": TARIFF_YEAR, "totalled": totalled}
     return {
         ActivityKind.APC: pricing.price_apc(
-            backend.read_parquet(_glob(data, ActivityKind.APC)), backend.table(tariff.apc), mff, year=TARIFF_YEAR
+            backend.read_parquet(_glob(data, ActivityKind.APC)), backend.table(tariff.apc), mff, **how
         ),
         ActivityKind.OP: pricing.price_op(
             backend.read_parquet(_glob(data, ActivityKind.OP)),
             backend.table(tariff.op),
             backend.table(tariff.apc),
             mff,
-            year=TARIFF_YEAR,
+            **how,
         ),
         ActivityKind.AE: pricing.price_ae(
-            backend.read_parquet(_glob(data, ActivityKind.AE)), backend.table(tariff.ae), mff, year=TARIFF_YEAR
+            backend.read_parquet(_glob(data, ActivityKind.AE)), backend.table(tariff.ae), mff, **how
         ),
     }
 
@@ -120,8 +127,8 @@ def price_year(data: Path, out: Path, reference_dir: Path) -> None:
     clock = Clock()
     rows = 0
     with clock.timing("totalled"):
-        for priced in _priced_year(backend, data, reference_dir).values():
-            summary = backend.to_rows(pricing.pricing_summary(priced))
+        for totals in _priced_year(backend, data, reference_dir, totalled=True).values():
+            summary = backend.to_rows(totals)
             rows += sum(row["units"] for row in summary)
     for kind, priced in _priced_year(backend, data, reference_dir).items():
         with clock.timing("written"):
@@ -130,7 +137,7 @@ def price_year(data: Path, out: Path, reference_dir: Path) -> None:
             backend.to_parquet(backend.read_parquet(_glob(data, kind)), out / f"{kind.value}-copy.parquet")
     with clock.timing("extract"):
         for kind, priced in _priced_year(backend, data, reference_dir).items():
-            backend.to_parquet(pricing.prices_only(priced), out / f"{kind.value}-prices.parquet")
+            backend.to_parquet(pricing_totals.prices_only(priced), out / f"{kind.value}-prices.parquet")
     print(json.dumps({"rows": rows, "wall": clock.wall, "cpu": clock.cpu}))
 
 
@@ -196,9 +203,9 @@ def outturn_total(
         year=TARIFF_YEAR,
         codes=None if codes is None else backend.table(codes),
         dimension=backend.dimension,
-        coded=True,
+        totalled=True,
     )
-    rows = backend.to_rows(pricing.coded_summary(priced))
+    rows = backend.to_rows(priced)
     total = sum(row["price_pence"] + row["excess_price_pence"] for row in rows)
     return total, time.perf_counter() - started
 
@@ -267,14 +274,45 @@ SELECT sum((price * mff_millionths * 2 + 1000000) // 2000000)
 JOINS_ONLY = "SELECT sum(price), sum(trim), sum(bed), sum(mff_millionths)" + HAND_JOINS
 
 
-def hand_sql(reference_dir: Path) -> duckdb.DuckDBPyConnection:
+# The same rules on the keys stored with the slice: the tariff and the MFF keyed by hand from the slice's code
+# dictionary (``codes``), the spell's cell as (HRG key x 4 + method index) x 2 + the short-stay test.
+HAND_KEYED_DIMENSIONS = """
+CREATE TABLE hand_cells AS SELECT (c.code_key * 4 + m.i) * 2 + t.short::INTEGER AS cell, t.price, t.trim, t.bed
+FROM codes c JOIN hand_tariff t ON t.hrg = c.code
+JOIN (VALUES (0, 'elective'), (1, 'day_case'), (2, 'non_elective')) m(i, method) ON t.method = m.method;
+CREATE TABLE hand_mff AS SELECT c.code_key, m.mff_millionths FROM codes c JOIN mff m ON m.provider = c.code;
+"""
+SPELL_CELL = "(hrg_key * 4 + admission_method_key) * 2 + coalesce(length_of_stay <= 1 AND age >= 19, false)::INTEGER"
+KEYED_PRICES = """
+SELECT sum({count}((price * mff_millionths * 2 + 1000000) // 2000000))
+     + sum({count}(((CASE WHEN {los} > trim THEN {los} - trim ELSE 0 END) * bed * mff_millionths * 2 + 1000000)
+            // 2000000)) FILTER (WHERE price IS NOT NULL)
+FROM {spells} s LEFT JOIN hand_cells ON hand_cells.cell = s.cell LEFT JOIN hand_mff ON code_key = s.provider_key
+"""
+PER_ROW_KEYED = KEYED_PRICES.format(
+    count="",
+    los="length_of_stay",
+    spells=f"(SELECT {SPELL_CELL} AS cell, provider_key, length_of_stay FROM read_parquet('{{path}}'))",
+)
+GROUPED_KEYED = KEYED_PRICES.format(
+    count="n * ",
+    los="los",
+    spells=f"(SELECT {SPELL_CELL} AS cell, provider_key, length_of_stay AS los, count(*) AS n "
+    "FROM read_parquet('{path}') GROUP BY ALL)",
+)
+
+
+def hand_sql(reference_dir: Path, codes: pa.Table) -> duckdb.DuckDBPyConnection:
     tariff = load_tariff(reference_dir, TARIFF_YEAR)
     connection = duckdb.connect()
     connection.execute("SET threads = 2")
+    connection.execute("SET enable_progress_bar = false")
     connection.register("apc_all", tariff.apc)
     connection.register("mff", tariff.mff)
+    connection.register("codes", codes)
     connection.execute(f"CREATE TABLE apc AS SELECT * FROM apc_all WHERE year = {TARIFF_YEAR}")
     connection.execute(f"CREATE TABLE hand_tariff AS {HAND_DIMENSION}")
+    connection.execute(HAND_KEYED_DIMENSIONS)
     return connection
 
 
@@ -291,16 +329,19 @@ def load_average() -> str:
 def slices(data: Path, reference_dir: Path, slice_rows: int, spark_rows: int) -> None:
     """Every contender runs once per round, beside the floor; each figure is the median over the rounds of the
     ratio measured within a round, so a busy machine slows both sides of each ratio alike."""
+    duckdb.sql("SET enable_progress_bar = false")
     ten = _slice(data, ActivityKind.APC, slice_rows, data / "slice-10m.parquet")
     keyed, codes = _keyed_slice(ten, data / "slice-10m-keyed.parquet")
     backend = Backend("duckdb", threads=2)
-    hand = hand_sql(reference_dir)
+    hand = hand_sql(reference_dir, codes)
     contenders: dict[str, Callable[[], tuple[int, float]]] = {
         "outturn": lambda: outturn_total(backend, keyed, reference_dir, codes),
         "outturn keyed on read": lambda: outturn_total(backend, ten, reference_dir),
         "pandas": lambda: pandas_total(ten, reference_dir),
         "hand SQL": lambda: hand_total(hand, ten),
         "joins only": lambda: hand_total(hand, ten, JOINS_ONLY),
+        "per-row least": lambda: hand_total(hand, keyed, PER_ROW_KEYED),
+        "grouped": lambda: hand_total(hand, keyed, GROUPED_KEYED),
         "floor": lambda: (0, floor_scan(ten)),
         "floor of the keys": lambda: (0, floor_scan(keyed, KEYS_FLOOR)),
     }
@@ -320,7 +361,15 @@ def slices(data: Path, reference_dir: Path, slice_rows: int, spark_rows: int) ->
 
     median = {name: sorted(times)[1] for name, times in seconds.items()}
     rows = pq.ParquetFile(ten).metadata.num_rows
-    agree = totals["outturn"] == totals["outturn keyed on read"] == totals["pandas"] == totals["hand SQL"]
+    agree = (
+        len(
+            {
+                totals[name]
+                for name in ("outturn", "outturn keyed on read", "pandas", "hand SQL", "per-row least", "grouped")
+            }
+        )
+        == 1
+    )
     print(
         f"2. {rows:,}-row slice of spells (medians of 3 rounds; {'; '.join(loads)}):\n"
         f"   outturn/DuckDB on the keys stored at import {median['outturn']:.2f} s; pandas {median['pandas']:.2f} s "
@@ -332,7 +381,10 @@ def slices(data: Path, reference_dir: Path, slice_rows: int, spark_rows: int) ->
         f"{ratio('outturn keyed on read', 'floor'):.1f}x; hand-written DuckDB SQL of the same rules (string joins) "
         f"{median['hand SQL']:.2f} s = {ratio('hand SQL', 'floor'):.1f}x; its scan and two joins alone, no rules, "
         f"{median['joins only']:.2f} s = {ratio('joins only', 'floor'):.1f}x\n"
-        f"   totals {'agree (outturn both ways, pandas, hand SQL)' if agree else f'DIFFER: {totals}'}"
+        f"   on the stored keys, by hand: the least per-row pricing (prices and total only) "
+        f"{median['per-row least']:.2f} s = {ratio('per-row least', 'floor'):.1f}x the floor; identical spells "
+        f"grouped first and each group priced once {median['grouped']:.2f} s = {ratio('grouped', 'floor'):.1f}x\n"
+        f"   totals {'agree (outturn both ways, pandas, the three hand SQL queries)' if agree else f'DIFFER: {totals}'}"
     )
     one = _slice(data, ActivityKind.APC, spark_rows, data / "slice-1m.parquet")
     duck_total, _ = outturn_total(backend, one, reference_dir)

@@ -244,7 +244,11 @@ def test_price_command_counts_priced_and_unpriced_and_totals_the_pence(tmp_path:
     assert document["unpriced_by_reason"] == {"missing HRG": 1}
     assert document["price_pence"] == 13 * NEL_SPELL
     assert (document["excess_bed_days"], document["excess_price_pence"]) == (2, EXCESS_TWO_DAYS)
-    assert (tmp_path / "priced.parquet").exists()
+    records = pq.read_table(tmp_path / "priced.parquet").to_pylist()  # the totals are those of the records written
+    priced = [row for row in records if row["unpriced_reason"] is None]
+    assert document["priced_units"] == len(priced)
+    assert document["price_pence"] == sum(row["price_pence"] for row in priced)
+    assert document["excess_price_pence"] == sum(row["excess_price_pence"] for row in priced)
     narrow = CliRunner().invoke(app, ["price", "--activity", str(files["apc"]), "--kind", "apc", "--prices-only",
                                       "--out", str(tmp_path / "prices.parquet"), "--reference-dir",
                                       str(reference_dir), "--format", "json"])

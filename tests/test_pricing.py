@@ -26,7 +26,7 @@ from outturn.cli import app
 from outturn.domain.activity import AE_SCHEMA, APC_SCHEMA, OP_SCHEMA, ActivityKind
 from outturn.domain.tariff import MFF_SCHEMA, TARIFF_AE_SCHEMA, TARIFF_APC_SCHEMA, TARIFF_OP_SCHEMA
 from outturn.engine import codes as codes_module
-from outturn.engine import pricing
+from outturn.engine import pricing, pricing_totals
 from outturn.engine.backends import Backend
 from outturn.ingest import activity_keys
 
@@ -148,33 +148,77 @@ def test_hand_worked_spells(backend: Backend) -> None:
     assert got == [case[1:] for case in HAND_WORKED]
 
 
-def test_summary_grouped_by_codes_is_the_hand_worked_summary(backend: Backend) -> None:
-    """Priced with ``coded=True`` and summarised by code, then labelled: the hand-worked spells' totals by point
-    of delivery (the admission method) and reason, summed here in plain Python."""
-    coded = pricing.price_apc(
-        backend.table(arrow([case[0] for case in HAND_WORKED], APC_SCHEMA)),
+def totalled_spells(backend: Backend, spells: list[tuple[Any, ...]]) -> dict[tuple[str, str | None], list[int]]:
+    """The spells priced with ``totalled=True``: [units, price, excess days, excess price] by point of delivery
+    and reason."""
+    totals = pricing.price_apc(
+        backend.table(arrow(spells, APC_SCHEMA)),
         backend.table(arrow(TARIFF_APC, TARIFF_APC_SCHEMA)),
         backend.table(arrow(MFF, MFF_SCHEMA)),
         year=YEAR,
-        coded=True,
+        totalled=True,
     )
+    return _by_label(backend.to_rows(totals))
+
+
+def _by_label(rows: list[dict[str, Any]]) -> dict[tuple[str, str | None], list[int]]:
+    fields = ("units", "price_pence", "excess_bed_days", "excess_price_pence")
+    return {(row["point_of_delivery"], row["unpriced_reason"]): [row[field] for field in fields] for row in rows}
+
+
+def test_totals_are_the_hand_worked_totals(backend: Backend) -> None:
+    """Priced with ``totalled=True`` (grouped on the columns that decide the point of delivery and the reason,
+    each group labelled once): the hand-worked spells' totals by point of delivery (the admission method) and
+    reason, summed here in plain Python."""
     expected: dict[tuple[str, str | None], list[int]] = {}
     for row, price, days, excess, reason in HAND_WORKED:
         sums = expected.setdefault((row[5], reason), [0, 0, 0, 0])
         for index, value in enumerate((1, price or 0, days, excess or 0)):
             sums[index] += value
-    got = {
-        (row["point_of_delivery"], row["unpriced_reason"]): [
-            row["units"],
-            row["price_pence"],
-            row["excess_bed_days"],
-            row["excess_price_pence"],
-        ]
-        for row in backend.to_rows(pricing.coded_summary(coded))
-    }
+    got = totalled_spells(backend, [case[0] for case in HAND_WORKED])
     assert got == expected
     # e.g. the two priced non-elective spells: 976,600p + 293,000p + the child's 976,600p, 2 excess days, 48,000p
     assert got[("non_elective", None)] == [3, 976_600 + 293_000 + 976_600, 2, 48_000]
+
+
+def test_totals_of_every_rule_are_the_plain_python_totals(backend: Backend) -> None:
+    """Every HRG (known, unknown, missing), method (an unknown one too: its point of delivery is the method as it
+    stands), length of stay around the trim points and short stay, age and provider (one without an MFF), each
+    twice: the totals equal the plain-Python pricing's summed by point of delivery and reason, and the summary of
+    the priced records."""
+    cases = [
+        spell(n, hrg, method, los, age, provider)
+        for n, (hrg, method, los, age, provider) in enumerate(
+            (h, m, los, a, p)
+            for h in ("AA22C", "XX01A", "XX02B", "ZZ99Z", None)
+            for m in ("elective", "day_case", "non_elective", "maternity")
+            for los in (0, 1, 4, 6, 99, 120)
+            for a in (5, 40)
+            for p in PROVIDERS
+            for _twice in range(2)
+        )
+    ]
+    expected: dict[tuple[str, str | None], list[int]] = {}
+    for case in cases:
+        provider, method, hrg, los, age = case[1], case[5], case[6], case[9], case[11]
+        if method == "maternity":  # no tariff row for the method: as an HRG the tariff does not know
+            plain: dict[str, Any] = {"unpriced_reason": pricing.MISSING_HRG if hrg is None else pricing.UNKNOWN_HRG}
+        else:
+            fields = {"hrg": hrg, "admission_method": method, "length_of_stay": los, "age": age, "provider": provider}
+            plain = plain_apc(fields)
+        sums = expected.setdefault((method, plain["unpriced_reason"]), [0, 0, 0, 0])
+        for index, field in enumerate(("price_pence", "excess_bed_days", "excess_price_pence"), start=1):
+            sums[index] += plain.get(field, 0)
+        sums[0] += 1
+    records = pricing.price_apc(
+        backend.table(arrow(cases, APC_SCHEMA)),
+        backend.table(arrow(TARIFF_APC, TARIFF_APC_SCHEMA)),
+        backend.table(arrow(MFF, MFF_SCHEMA)),
+        year=YEAR,
+    )
+    got = totalled_spells(backend, cases)
+    assert got == expected
+    assert got == _by_label(backend.to_rows(pricing_totals.pricing_summary(records)))
 
 
 def test_short_stay_test_is_part_of_the_tariff_lookup(backend: Backend) -> None:
@@ -214,7 +258,6 @@ def test_short_stay_test_is_part_of_the_tariff_lookup(backend: Backend) -> None:
     rows = sorted(backend.to_rows(expression), key=lambda priced: int(priced["spell_id"][1:]))
     got = [(r["price_pence"], r["excess_bed_days"], r["excess_price_pence"], r["unpriced_reason"]) for r in rows]
     assert got == [case[1:] for case in cases]
-
 
 
 # --- integer keys stored at import ----------------------------------------------------------------------------
@@ -372,6 +415,21 @@ def test_outpatients_procedure_first_follow_up_and_unpriced(backend: Backend) ->
         ("op_first", None, pricing.UNKNOWN_TREATMENT_FUNCTION),
         ("op_first", None, pricing.MISSING_TREATMENT_FUNCTION),
     ]
+    totals = pricing.price_op(
+        backend.table(arrow(visits, OP_SCHEMA)),
+        backend.table(arrow(TARIFF_OP, TARIFF_OP_SCHEMA)),
+        backend.table(arrow(TARIFF_APC, TARIFF_APC_SCHEMA)),
+        backend.table(arrow(MFF, MFF_SCHEMA)),
+        year=YEAR,
+        totalled=True,
+    )
+    assert _by_label(backend.to_rows(totals)) == {  # the rows above, summed by hand
+        ("op_first", None): [1, 16_893, 0, 0],
+        ("op_follow_up", None): [1, 7_000, 0, 0],
+        ("op_procedure", None): [1, 15_000, 0, 0],
+        ("op_first", pricing.MISSING_TREATMENT_FUNCTION): [2, 0, 0, 0],
+        ("op_first", pricing.UNKNOWN_TREATMENT_FUNCTION): [1, 0, 0, 0],
+    }
 
 
 def test_ae_by_department_type(backend: Backend) -> None:
@@ -394,6 +452,18 @@ def test_ae_by_department_type(backend: Backend) -> None:
         (None, pricing.MISSING_HRG),
         (None, pricing.UNKNOWN_DEPARTMENT_TYPE),
     ]
+    totals = pricing.price_ae(
+        backend.table(arrow(arrivals, AE_SCHEMA)),
+        backend.table(arrow(TARIFF_AE, TARIFF_AE_SCHEMA)),
+        backend.table(arrow(MFF, MFF_SCHEMA)),
+        year=YEAR,
+        totalled=True,
+    )
+    assert _by_label(backend.to_rows(totals)) == {  # the rows above, summed by hand
+        ("ae", None): [2, 33_372 + 6_300, 0, 0],
+        ("ae", pricing.MISSING_HRG): [1, 0, 0, 0],
+        ("ae", pricing.UNKNOWN_DEPARTMENT_TYPE): [1, 0, 0, 0],
+    }
 
 
 def test_pricing_is_additive_over_any_split(backend: Backend) -> None:
@@ -423,22 +493,43 @@ def test_contract_actuals_agree_on_duckdb_and_spark() -> None:
         pytest.skip("Spark needs a Java runtime (java not on PATH)")
     from outturn.engine import contracts as contract_engine
 
-    spells = [spell(n, hrg, method, los, 50, provider) for n, (hrg, method, los, provider) in enumerate(
-        [("AA22C", "non_elective", 120, "P1"), ("XX01A", "elective", 9, "P2"), ("XX01A", "day_case", 0, "P2"),
-         ("ZZ99Z", "elective", 2, "P2"), ("AA22C", "non_elective", 1, "P2")] * 3)]
+    spells = [
+        spell(n, hrg, method, los, 50, provider)
+        for n, (hrg, method, los, provider) in enumerate(
+            [
+                ("AA22C", "non_elective", 120, "P1"),
+                ("XX01A", "elective", 9, "P2"),
+                ("XX01A", "day_case", 0, "P2"),
+                ("ZZ99Z", "elective", 2, "P2"),
+                ("AA22C", "non_elective", 1, "P2"),
+            ]
+            * 3
+        )
+    ]
     local = [("P2", "00A", "day_case", "", 55_500), ("P2", "00A", "elective", "XX01A", 90_000)]
 
     def actuals(backend: Backend) -> list[dict[str, Any]]:
         empty_op = backend.table(arrow([], OP_SCHEMA))
         empty_ae = backend.table(arrow([], AE_SCHEMA))
-        apc = pricing.price_apc(backend.table(arrow(spells, APC_SCHEMA)),
-                                backend.table(arrow(TARIFF_APC, TARIFF_APC_SCHEMA)),
-                                backend.table(arrow(MFF, MFF_SCHEMA)), year=YEAR)
-        op = pricing.price_op(empty_op, backend.table(arrow(TARIFF_OP, TARIFF_OP_SCHEMA)),
-                              backend.table(arrow(TARIFF_APC, TARIFF_APC_SCHEMA)),
-                              backend.table(arrow(MFF, MFF_SCHEMA)), year=YEAR)
-        ae = pricing.price_ae(empty_ae, backend.table(arrow(TARIFF_AE, TARIFF_AE_SCHEMA)),
-                              backend.table(arrow(MFF, MFF_SCHEMA)), year=YEAR)
+        apc = pricing.price_apc(
+            backend.table(arrow(spells, APC_SCHEMA)),
+            backend.table(arrow(TARIFF_APC, TARIFF_APC_SCHEMA)),
+            backend.table(arrow(MFF, MFF_SCHEMA)),
+            year=YEAR,
+        )
+        op = pricing.price_op(
+            empty_op,
+            backend.table(arrow(TARIFF_OP, TARIFF_OP_SCHEMA)),
+            backend.table(arrow(TARIFF_APC, TARIFF_APC_SCHEMA)),
+            backend.table(arrow(MFF, MFF_SCHEMA)),
+            year=YEAR,
+        )
+        ae = pricing.price_ae(
+            empty_ae,
+            backend.table(arrow(TARIFF_AE, TARIFF_AE_SCHEMA)),
+            backend.table(arrow(MFF, MFF_SCHEMA)),
+            year=YEAR,
+        )
         units = contract_engine.apply_local_prices(
             contract_engine.contract_units(apc, op, ae),
             backend.table(arrow(local, contract_engine.LOCAL_PRICE_SCHEMA)),
@@ -451,6 +542,7 @@ def test_contract_actuals_agree_on_duckdb_and_spark() -> None:
     finally:
         duck.close()
     assert on_duckdb == on_spark
+
     def total(pod: str, field: str) -> int:
         return sum(row[field] for row in on_duckdb if row["point_of_delivery"] == pod)
 

@@ -11,27 +11,38 @@ Rules (National Tariff Payment System 2017/19):
 - The provider's market forces factor uplifts each price; each unit (a spell, its excess bed days, an
   attendance) is rounded to the penny, half up. All arithmetic is on integers, so every backend agrees exactly.
 - What cannot be priced keeps its row, with a null price and its reason in ``unpriced_reason``.
+
+Each pricer gives priced records, or with ``totalled=True`` their totals by point of delivery and reason, grouped
+on the few columns that decide those labels (``Rules``); the dimensions are in ``engine.tariff_dimensions``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
 
-from outturn.domain.activity import ActivityKind, AdmissionMethod, AttendanceType, DepartmentType, PointOfDelivery
+from outturn.domain.activity import ActivityKind, AttendanceType, DepartmentType, PointOfDelivery
 from outturn.domain.tariff import MFF_SCALE, SHORT_STAY_MAX_DAYS, SHORT_STAY_MIN_AGE
 from outturn.engine.codes import (
-    APC_METHODS,
     KEYED_COLUMNS,
     codes_of,
     index_columns,
     key_column,
     key_columns,
-    keyed_grid,
     with_indexes,
     with_keys,
+)
+from outturn.engine.tariff_dimensions import (
+    Dimension,
+    ae_dimension,
+    apc_cell_key,
+    apc_dimension,
+    held_as_is,
+    mff_dimension,
+    op_dimensions,
 )
 
 PRICE_COLUMNS = (
@@ -52,20 +63,6 @@ MISSING_TREATMENT_FUNCTION = "missing treatment function"
 UNKNOWN_TREATMENT_FUNCTION = "no outpatient price for this treatment function"
 UNKNOWN_DEPARTMENT_TYPE = "unknown A&E department type"
 NO_MFF = "no market forces factor for the provider"
-# The reasons and the points of delivery as small integer codes (their positions here): the rules work out a
-# code per row, and a summary groups by codes and labels only its groups. ``OTHER_POD``: an admission method
-# outside ``APC_METHODS``, whose point of delivery is the method as it stands.
-REASONS = (
-    MISSING_HRG,
-    UNKNOWN_HRG,
-    NO_POD_PRICE,
-    MISSING_TREATMENT_FUNCTION,
-    UNKNOWN_TREATMENT_FUNCTION,
-    UNKNOWN_DEPARTMENT_TYPE,
-    NO_MFF,
-)
-POINTS_OF_DELIVERY = tuple(point.value for point in PointOfDelivery)
-OTHER_POD = len(POINTS_OF_DELIVERY)
 
 
 @ibis.udf.scalar.builtin(name="div")  # type: ignore[untyped-decorator]
@@ -79,16 +76,21 @@ def with_mff(pence: ir.IntegerValue, mff_millionths: ir.IntegerValue) -> ir.Inte
     return whole_division(pence * mff_millionths * 2 + MFF_SCALE, 2 * MFF_SCALE)
 
 
-Reason = Callable[[ir.Table], ir.IntegerValue]
+Decide = Callable[[ir.Table], dict[str, ir.Value]]
+Label = Callable[[ir.Table], ir.StringValue]
 
 
-def _code(label: str, labels: tuple[str, ...] = REASONS) -> ir.IntegerValue:
-    return ibis.literal(labels.index(label)).cast("int64")
+@dataclass(frozen=True)
+class Rules:
+    """How a kind of activity's point of delivery and the reason a row is unpriced follow from a few columns.
 
+    ``deciding`` works them out per row from the priced row (few distinct values: flags and short codes);
+    ``point_of_delivery`` and ``reason`` read only those columns and ``_has_tariff`` (the row found a price), so
+    the per-record path labels each row, and a total groups the rows on them and labels each group once."""
 
-def _label(code: ir.IntegerValue, labels: tuple[str, ...]) -> ir.StringValue:
-    """The label of ``code`` (its position in ``labels``); null for any other code."""
-    return ibis.cases(*((code == index, label) for index, label in enumerate(labels)), else_=ibis.null("string"))
+    deciding: Decide
+    point_of_delivery: Label
+    reason: Label  # null where nothing is wrong but a missing MFF
 
 
 def _stage(table: ir.Table, **columns: ir.Value) -> ir.Table:
@@ -98,55 +100,73 @@ def _stage(table: ir.Table, **columns: ir.Value) -> ir.Table:
     return table.mutate(**columns).view()
 
 
-def _finish(staged: ir.Table, activity_columns: list[str], *, reason: Reason, coded: bool) -> ir.Table:
-    """Add the MFF, the reason a row cannot be priced, and the rounded prices to ``staged``: the activity with
-    ``_pod`` (point of delivery) and ``_pod_code`` (its code), ``_tariff``, ``_excess_days`` and
-    ``_excess_tariff`` for each row.
+def _unpriced_reason(decided: ir.Table, rules: Rules, priced: ir.BooleanValue) -> ir.StringValue:
+    return ibis.ifelse(priced, ibis.null("string"), rules.reason(decided).coalesce(NO_MFF))
 
-    A row is priced when it has a tariff and an MFF (cheap tests on every row); ``reason`` says why not (its
-    code), and is only worked out for the rows that are not priced. ``coded``: the point of delivery and the
-    reason as codes (``coded_summary``) instead of the activity's columns and the labels."""
-    row = _stage(staged, _priced=staged._tariff.notnull() & staged.mff_millionths.notnull())
+
+def _finish(staged: ir.Table, activity_columns: list[str], rules: Rules, *, totalled: bool) -> ir.Table:
+    """Add the MFF, the point of delivery, the reason a row cannot be priced, and the rounded prices to
+    ``staged``: the activity with ``_tariff``, ``_excess_days`` and ``_excess_tariff`` for each row. A row is
+    priced when it has a tariff and an MFF; ``rules`` say where it is delivered and why it is not priced.
+
+    ``totalled``: instead of the rows, their totals by point of delivery and reason (``pricing_totals``'
+    ``pricing_summary`` of the rows, to the penny): grouped on the columns that decide the labels, which are
+    worked out per group."""
+    decided = _stage(
+        staged,
+        **rules.deciding(staged),
+        _has_tariff=staged._tariff.notnull(),
+        _has_mff=staged.mff_millionths.notnull(),
+    )
+    if totalled:
+        return _totalled(decided, rules, [*rules.deciding(staged), "_has_tariff", "_has_mff"])
     null_int = ibis.null().cast("int64")
-    priced = row._priced
-    reason_code = ibis.ifelse(priced, null_int, reason(row).coalesce(_code(NO_MFF)))
-    if coded:
-        labels: dict[str, ir.Value] = {
-            "pod_code": row._pod_code,
-            "pod_other": ibis.ifelse(row._pod_code == OTHER_POD, row._pod, ibis.null("string")),
-            "reason_code": reason_code,
-        }
-        activity_columns = []
-    else:
-        labels = {"point_of_delivery": row._pod, "unpriced_reason": _label(reason_code, REASONS)}
-    return row.select(
+    priced = decided._has_tariff & decided._has_mff
+    return decided.select(
         *activity_columns,
-        **{name: labels[name] for name in labels if name != "unpriced_reason"},
-        tariff_pence=ibis.ifelse(priced, row._tariff, null_int),
-        excess_bed_days=ibis.ifelse(priced, row._excess_days, 0).cast("int64"),
-        excess_tariff_pence=ibis.ifelse(priced, row._excess_tariff, null_int),
-        mff_millionths=row.mff_millionths,
-        price_pence=with_mff(row._tariff, row.mff_millionths),  # null unless both are there: priced
-        excess_price_pence=ibis.ifelse(priced, with_mff(row._excess_tariff, row.mff_millionths), null_int),
-        **{name: labels[name] for name in labels if name == "unpriced_reason"},
+        point_of_delivery=rules.point_of_delivery(decided),
+        tariff_pence=ibis.ifelse(priced, decided._tariff, null_int),
+        excess_bed_days=ibis.ifelse(priced, decided._excess_days, 0).cast("int64"),
+        excess_tariff_pence=ibis.ifelse(priced, decided._excess_tariff, null_int),
+        mff_millionths=decided.mff_millionths,
+        price_pence=with_mff(decided._tariff, decided.mff_millionths),  # null unless both are there: priced
+        excess_price_pence=ibis.ifelse(priced, with_mff(decided._excess_tariff, decided.mff_millionths), null_int),
+        unpriced_reason=_unpriced_reason(decided, rules, priced),
     )
 
 
-Dimension = Callable[[ir.Table], ir.Table]
+SUMMARY_ORDER = ["point_of_delivery", "unpriced_reason"]
 
 
-def held_as_is(table: ir.Table) -> ir.Table:
-    """The default way a backend holds a pricing dimension: as the expression it is."""
-    return table
-
-
-def mff_dimension(mff: ir.Table, codes: ir.Table) -> ir.Table:
-    """The MFF as a dimension keyed by the provider's code key (``mff_key``): a row for every key of ``codes``
-    and ``NO_KEY``, with a null ``mff_millionths`` where the provider has none."""
-    grid = keyed_grid(codes)
-    rates = mff.select(mff_provider=mff.provider, mff_millionths=mff.mff_millionths)
-    joined = grid.left_join(rates, grid.code == rates.mff_provider)
-    return joined.select(mff_key=joined.code_key, mff_millionths=joined.mff_millionths)
+def _totalled(decided: ir.Table, rules: Rules, keys: list[str]) -> ir.Table:
+    """Units and pence of ``decided`` by point of delivery and reason: summed per group of the deciding columns
+    (a handful of groups), then labelled; the pence of an unpriced group are 0."""
+    groups = decided.group_by(keys).aggregate(
+        _units=decided.count(),
+        _price=with_mff(decided._tariff, decided.mff_millionths).sum(),
+        _days=decided._excess_days.sum(),
+        _excess=with_mff(decided._excess_tariff, decided.mff_millionths).sum(),
+    )
+    priced = groups._has_tariff & groups._has_mff
+    zero = ibis.literal(0).cast("int64")
+    labelled = groups.select(
+        point_of_delivery=rules.point_of_delivery(groups),
+        unpriced_reason=_unpriced_reason(groups, rules, priced),
+        _units=groups._units,
+        _price=ibis.ifelse(priced, groups._price, zero),
+        _days=ibis.ifelse(priced, groups._days, zero),
+        _excess=ibis.ifelse(priced, groups._excess, zero),
+    )
+    return (
+        labelled.group_by(SUMMARY_ORDER)
+        .aggregate(
+            units=labelled._units.sum().cast("int64"),
+            price_pence=labelled._price.sum().coalesce(0).cast("int64"),
+            excess_bed_days=labelled._days.sum().coalesce(0).cast("int64"),
+            excess_price_pence=labelled._excess.sum().coalesce(0).cast("int64"),
+        )
+        .order_by(SUMMARY_ORDER)
+    )
 
 
 def _keyed(
@@ -173,84 +193,6 @@ def _lookup(staged: ir.Table, key: ir.IntegerValue, prices: ir.Table, mff: ir.Ta
     return joined.join(mff, joined.provider_key == mff.mff_key)
 
 
-def apc_prices_by_method(tariff_apc: ir.Table, *, year: int) -> ir.Table:
-    """The APC tariff as a small dimension: one row per HRG, admission method and short-stay test (``short``: the
-    spell is of 0 or 1 day and the patient 19 or over), holding the price and trim point that apply to such a
-    spell and the per-day long-stay payment.
-
-    The rules are worked out here, once per HRG, rather than once per spell: a non-elective short stay takes the
-    reduced short-stay price (and no trim point) where the HRG has one, its full price otherwise; elective and day
-    case spells ignore the test. ``bed_day_price`` is never null (0 where the tariff sets none), so a spell whose
-    ``bed_day_price`` is null found no row: an HRG (or admission method) the tariff does not know."""
-    prices = tariff_apc.filter(tariff_apc.year == year)
-    none = ibis.null().cast("int64")
-    has_short_stay = prices.short_stay_pence.notnull()
-
-    def method(name: AdmissionMethod, short: bool, price: ir.IntegerValue, trim: ir.IntegerValue) -> ir.Table:
-        return prices.select(
-            tariff_hrg=prices.hrg,
-            tariff_method=ibis.literal(name.value),
-            tariff_short=ibis.literal(short),
-            spell_price=price,
-            trim_days=trim,
-            bed_day_price=prices.excess_bed_day_pence.coalesce(0),
-        )
-
-    return ibis.union(
-        *(
-            method(AdmissionMethod.ELECTIVE, short, prices.elective_pence, prices.elective_trim_days)
-            for short in (False, True)
-        ),
-        *(method(AdmissionMethod.DAY_CASE, short, prices.day_case_pence, none) for short in (False, True)),
-        method(AdmissionMethod.NON_ELECTIVE, False, prices.non_elective_pence, prices.non_elective_trim_days),
-        method(
-            AdmissionMethod.NON_ELECTIVE,
-            True,
-            ibis.ifelse(has_short_stay, prices.short_stay_pence, prices.non_elective_pence),
-            ibis.ifelse(has_short_stay, none, prices.non_elective_trim_days),
-        ),
-    )
-
-
-def _apc_cell_key(code_key: ir.IntegerValue, method: int, short: ir.IntegerValue) -> ir.IntegerValue:
-    """One integer for an HRG's key, an admission method's index (``len(APC_METHODS)``: any other) and the
-    short-stay test (0 or 1)."""
-    return ((code_key * (len(APC_METHODS) + 1) + method) * 2 + short).cast("int64")
-
-
-def apc_dimension(tariff_apc: ir.Table, codes: ir.Table, *, year: int) -> ir.Table:
-    """``apc_prices_by_method`` keyed by one integer (``tariff_key``: the HRG's code key, the admission method and
-    the short-stay test), with a row for every key of ``codes`` and ``NO_KEY`` and every method, known or not; a
-    null ``bed_day_price`` marks an HRG (or admission method) that the tariff does not know."""
-    prices = apc_prices_by_method(tariff_apc, year=year)
-    grid = keyed_grid(codes)
-    methods = [*(method.value for method in APC_METHODS), None]
-    cells = ibis.union(
-        *(
-            grid.select(
-                code=grid.code,
-                cell_key=_apc_cell_key(grid.code_key, index, ibis.literal(int(short))),
-                cell_method=ibis.literal(method, type="string"),
-                cell_short=ibis.literal(short),
-            )
-            for index, method in enumerate(methods)
-            for short in (False, True)
-        )
-    )
-    joined = cells.left_join(
-        prices,
-        (cells.code == prices.tariff_hrg)
-        & (cells.cell_method == prices.tariff_method)
-        & (cells.cell_short == prices.tariff_short),
-    )
-    return joined.select(
-        tariff_key=joined.cell_key,
-        spell_price=joined.spell_price,
-        trim_days=joined.trim_days,
-        bed_day_price=joined.bed_day_price,
-    )
-
-
 def price_apc(
     spells: ir.Table,
     tariff_apc: ir.Table,
@@ -259,7 +201,7 @@ def price_apc(
     year: int,
     codes: ir.Table | None = None,
     dimension: Dimension = held_as_is,
-    coded: bool = False,
+    totalled: bool = False,
 ) -> ir.Table:
     """Price admitted patient care spells against one year's tariff.
 
@@ -272,57 +214,32 @@ def price_apc(
     rates = dimension(mff_dimension(mff, codes))
     short = ((keyed.length_of_stay <= SHORT_STAY_MAX_DAYS) & (keyed.age >= SHORT_STAY_MIN_AGE)).coalesce(False)
     method = keyed[key_column("admission_method")]
-    joined = _lookup(keyed, _apc_cell_key(keyed.hrg_key, method, short.ifelse(1, 0)), prices, rates)
-    method = joined[key_column("admission_method")]
-    pod_code = ibis.cases(
-        *((method == index, _code(name.value, POINTS_OF_DELIVERY)) for index, name in enumerate(APC_METHODS)),
-        else_=OTHER_POD,
-    )
+    joined = _lookup(keyed, apc_cell_key(keyed.hrg_key, method, short.ifelse(1, 0)), prices, rates)
     excess_days = ibis.ifelse(joined.length_of_stay > joined.trim_days, joined.length_of_stay - joined.trim_days, 0)
     staged = _stage(
         joined,
-        _pod=joined.admission_method,
-        _pod_code=pod_code,
         _tariff=joined.spell_price,
         _excess_days=excess_days,
         _excess_tariff=excess_days * joined.bed_day_price,
     )
-
-    def reason(row: ir.Table) -> ir.StringValue:
-        return ibis.cases(
-            (row.hrg.isnull(), _code(MISSING_HRG)),
-            (row.bed_day_price.isnull(), _code(UNKNOWN_HRG)),
-            (row._tariff.isnull(), _code(NO_POD_PRICE)),
-            else_=ibis.null("int64"),
-        )
-
-    return _finish(staged, columns, reason=reason, coded=coded)
+    return _finish(staged, columns, APC_RULES, totalled=totalled)
 
 
-def op_dimensions(
-    tariff_op: ir.Table, tariff_apc: ir.Table, codes: ir.Table, *, year: int
-) -> tuple[ir.Table, ir.Table]:
-    """The outpatient tariff as two dimensions, each with a row for every key of ``codes`` and ``NO_KEY``: the
-    treatment function's price for a first or a follow-up attendance (``tariff_key``: the code key x 2, + 1 for a
-    first attendance), and the procedure HRG's OPROC price (``procedure_key``; null where none)."""
-    grid = keyed_grid(codes)
-    specialty = tariff_op.filter(tariff_op.year == year).select(
-        tariff_tf=tariff_op.treatment_function,
-        first_price=tariff_op.first_pence,
-        follow_up_price=tariff_op.follow_up_pence,
-    )
-    joined = grid.left_join(specialty, grid.code == specialty.tariff_tf)
-    by_type = ibis.union(
-        *(
-            joined.select(tariff_key=(joined.code_key * 2 + int(first)).cast("int64"), specialty_price=price)
-            for first, price in ((False, joined.follow_up_price), (True, joined.first_price))
-        )
-    )
-    procedures = tariff_apc.filter((tariff_apc.year == year) & tariff_apc.op_procedure_pence.notnull()).select(
-        procedure_hrg_code=tariff_apc.hrg, procedure_price=tariff_apc.op_procedure_pence
-    )
-    found = grid.left_join(procedures, grid.code == procedures.procedure_hrg_code)
-    return by_type, found.select(procedure_key=found.code_key, procedure_price=found.procedure_price)
+APC_RULES = Rules(
+    # the admission method as it stands is the point of delivery; a null price for the bed day: no tariff row
+    deciding=lambda row: {
+        "_method": row.admission_method,
+        "_hrg_missing": row.hrg.isnull(),
+        "_hrg_unknown": row.bed_day_price.isnull(),
+    },
+    point_of_delivery=lambda row: row._method,
+    reason=lambda row: ibis.cases(
+        (row._hrg_missing, MISSING_HRG),
+        (row._hrg_unknown, UNKNOWN_HRG),
+        (~row._has_tariff, NO_POD_PRICE),
+        else_=ibis.null("string"),
+    ),
+)
 
 
 # look-alike of price_apc's signature: declarative, the same keyword options for outpatient attendances.
@@ -335,7 +252,7 @@ def price_op(
     year: int,
     codes: ir.Table | None = None,
     dimension: Dimension = held_as_is,
-    coded: bool = False,
+    totalled: bool = False,
 ) -> ir.Table:
     """Price outpatient attendances: procedure price where there is one, else first or follow-up by specialty.
     ``codes`` and ``dimension`` as for ``price_apc``."""
@@ -347,59 +264,37 @@ def price_op(
     joined = _lookup(keyed, keyed.treatment_function_key * 2 + first.ifelse(1, 0), by_type, rates)
     joined = joined.join(procedures, joined.procedure_hrg_key == procedures.procedure_key)
     procedure = joined.procedure_price.notnull()
-    first = joined.attendance_type == AttendanceType.FIRST.value
     zero = ibis.literal(0).cast("int64")
     staged = _stage(
         joined,
-        _pod=ibis.cases(
-            (procedure, ibis.literal(PointOfDelivery.OP_PROCEDURE.value)),
-            (first, ibis.literal(PointOfDelivery.OP_FIRST.value)),
-            else_=ibis.literal(PointOfDelivery.OP_FOLLOW_UP.value),
-        ),
-        _pod_code=ibis.cases(
-            (procedure, _code(PointOfDelivery.OP_PROCEDURE.value, POINTS_OF_DELIVERY)),
-            (first, _code(PointOfDelivery.OP_FIRST.value, POINTS_OF_DELIVERY)),
-            else_=_code(PointOfDelivery.OP_FOLLOW_UP.value, POINTS_OF_DELIVERY),
-        ),
         _tariff=procedure.ifelse(joined.procedure_price, joined.specialty_price),
         _excess_days=zero,
         _excess_tariff=zero,
     )
+    return _finish(staged, columns, OP_RULES, totalled=totalled)
 
-    def reason(row: ir.Table) -> ir.StringValue:
-        return ibis.cases(
-            (row.procedure_price.notnull(), ibis.null("int64")),
-            (row.treatment_function.isnull(), _code(MISSING_TREATMENT_FUNCTION)),
-            (row._tariff.isnull(), _code(UNKNOWN_TREATMENT_FUNCTION)),
-            else_=ibis.null("int64"),
-        )
 
-    return _finish(staged, columns, reason=reason, coded=coded)
+OP_RULES = Rules(
+    deciding=lambda row: {
+        "_procedure": row.procedure_price.notnull(),
+        "_first": row.attendance_type == AttendanceType.FIRST.value,
+        "_tf_missing": row.treatment_function.isnull(),
+    },
+    point_of_delivery=lambda row: ibis.cases(
+        (row._procedure, ibis.literal(PointOfDelivery.OP_PROCEDURE.value)),
+        (row._first, ibis.literal(PointOfDelivery.OP_FIRST.value)),
+        else_=ibis.literal(PointOfDelivery.OP_FOLLOW_UP.value),
+    ),
+    reason=lambda row: ibis.cases(
+        (row._procedure, ibis.null("string")),
+        (row._tf_missing, MISSING_TREATMENT_FUNCTION),
+        (~row._has_tariff, UNKNOWN_TREATMENT_FUNCTION),
+        else_=ibis.null("string"),
+    ),
+)
 
 
 AE_DEPARTMENTS = ((DepartmentType.TYPE_1.value, DepartmentType.TYPE_2.value), (DepartmentType.TYPE_3.value,))
-
-
-def ae_dimension(tariff_ae: ir.Table, codes: ir.Table, *, year: int) -> ir.Table:
-    """The A&E tariff keyed by one integer (``tariff_key``: the HRG's code key x 3 + 0 for department types 1
-    and 2, 1 for type 3, 2 for any other), with a row for every key of ``codes`` and ``NO_KEY``; ``hrg_known``
-    says whether the tariff has the HRG."""
-    grid = keyed_grid(codes)
-    prices = tariff_ae.filter(tariff_ae.year == year).select(
-        tariff_hrg=tariff_ae.hrg, type_1_2_price=tariff_ae.type_1_2_pence, type_3_price=tariff_ae.type_3_pence
-    )
-    joined = grid.left_join(prices, grid.code == prices.tariff_hrg)
-    columns = (joined.type_1_2_price, joined.type_3_price, ibis.null().cast("int64"))
-    return ibis.union(
-        *(
-            joined.select(
-                tariff_key=(joined.code_key * 3 + index).cast("int64"),
-                ae_price=price,
-                hrg_known=joined.tariff_hrg.notnull(),
-            )
-            for index, price in enumerate(columns)
-        )
-    )
 
 
 def price_ae(
@@ -410,7 +305,7 @@ def price_ae(
     year: int,
     codes: ir.Table | None = None,
     dimension: Dimension = held_as_is,
-    coded: bool = False,
+    totalled: bool = False,
 ) -> ir.Table:
     """Price A&E attendances by HRG and department type. ``codes`` and ``dimension`` as for ``price_apc``."""
     keyed, columns, codes = _keyed(
@@ -424,66 +319,22 @@ def price_ae(
     )
     joined = _lookup(keyed, keyed.hrg_key * 3 + department, prices, rates)
     zero = ibis.literal(0).cast("int64")
-    staged = _stage(
-        joined,
-        _pod=ibis.literal(PointOfDelivery.AE.value),
-        _pod_code=_code(PointOfDelivery.AE.value, POINTS_OF_DELIVERY),
-        _tariff=joined.ae_price,
-        _excess_days=zero,
-        _excess_tariff=zero,
-    )
-
-    def reason(row: ir.Table) -> ir.StringValue:
-        known_department = row.department_type.isin([kind.value for kind in DepartmentType])
-        return ibis.cases(
-            (row.hrg.isnull(), _code(MISSING_HRG)),
-            (~row.hrg_known, _code(UNKNOWN_HRG)),
-            (~known_department, _code(UNKNOWN_DEPARTMENT_TYPE)),
-            (row._tariff.isnull(), _code(NO_POD_PRICE)),
-            else_=ibis.null("int64"),
-        )
-
-    return _finish(staged, columns, reason=reason, coded=coded)
+    staged = _stage(joined, _tariff=joined.ae_price, _excess_days=zero, _excess_tariff=zero)
+    return _finish(staged, columns, AE_RULES, totalled=totalled)
 
 
-RECORD_KEYS = ("provider", "commissioner")
-
-
-def prices_only(priced: ir.Table) -> ir.Table:
-    """Priced records narrowed to the record's id, provider and commissioner and the price columns: a priced
-    extract to join back to the activity by id (a national year writes in a fraction of the time of every column)."""
-    record_id = next(name for name in ("spell_id", "attendance_id") if name in priced.columns)
-    return priced.select(record_id, *RECORD_KEYS, *PRICE_COLUMNS)
-
-
-def _summed(priced: ir.Table, by: list[str]) -> ir.Table:
-    return priced.group_by(by).aggregate(
-        units=priced.count(),
-        price_pence=priced.price_pence.sum().coalesce(0),
-        excess_bed_days=priced.excess_bed_days.sum().coalesce(0),
-        excess_price_pence=priced.excess_price_pence.sum().coalesce(0),
-    )
-
-
-SUMMARY_ORDER = ["point_of_delivery", "unpriced_reason"]
-
-
-def pricing_summary(priced: ir.Table) -> ir.Table:
-    """Counts and pence by point of delivery and reason (null reason: priced)."""
-    return _summed(priced, SUMMARY_ORDER).order_by(SUMMARY_ORDER)
-
-
-def coded_summary(coded: ir.Table) -> ir.Table:
-    """``pricing_summary`` of activity priced with ``coded=True``: grouped by the codes, the groups labelled."""
-    summed = _summed(coded, ["pod_code", "pod_other", "reason_code"])
-    labelled = summed.select(
-        point_of_delivery=ibis.ifelse(
-            summed.pod_code == OTHER_POD, summed.pod_other, _label(summed.pod_code, POINTS_OF_DELIVERY)
-        ),
-        unpriced_reason=_label(summed.reason_code, REASONS),
-        units=summed.units,
-        price_pence=summed.price_pence,
-        excess_bed_days=summed.excess_bed_days,
-        excess_price_pence=summed.excess_price_pence,
-    )
-    return labelled.order_by(SUMMARY_ORDER)
+AE_RULES = Rules(
+    deciding=lambda row: {
+        "_hrg_missing": row.hrg.isnull(),
+        "_hrg_known": row.hrg_known,
+        "_department": row.department_type,
+    },
+    point_of_delivery=lambda row: ibis.literal(PointOfDelivery.AE.value),
+    reason=lambda row: ibis.cases(
+        (row._hrg_missing, MISSING_HRG),
+        (~row._hrg_known, UNKNOWN_HRG),
+        (~row._department.isin([kind.value for kind in DepartmentType]), UNKNOWN_DEPARTMENT_TYPE),
+        (~row._has_tariff, NO_POD_PRICE),
+        else_=ibis.null("string"),
+    ),
+)

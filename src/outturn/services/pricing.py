@@ -17,7 +17,7 @@ from outturn.domain.contracts import ContractError
 from outturn.domain.organisations import COMMISSIONER_KINDS, OrgKind
 from outturn.domain.periods import FinancialYear
 from outturn.engine import contracts as contract_engine
-from outturn.engine import pricing
+from outturn.engine import pricing, pricing_totals
 from outturn.engine.backends import Backend, memtable
 from outturn.engine.codes import KEYED_COLUMNS, PATIENT_KEY, PATIENT_KEYED_KINDS, key_columns
 from outturn.ingest import activity_keys
@@ -46,22 +46,29 @@ def _reference_dir(workspace: Workspace | None, reference_dir: Path | None) -> P
     return chosen
 
 
-def priced_activity(backend: Backend, kind: ActivityKind, activity: ir.Table, tariff: Tariff) -> ir.Table:
+def priced_activity(
+    backend: Backend, kind: ActivityKind, activity: ir.Table, tariff: Tariff, *, totalled: bool = False
+) -> ir.Table:
     """``activity`` priced against ``tariff``: joined on the integer keys stored with it at import where it has
-    them (against the workspace's code dictionary), else keyed on read against the tariff's own codes."""
+    them (against the workspace's code dictionary), else keyed on read against the tariff's own codes.
+    ``totalled``: its totals by point of delivery and reason instead of the priced records."""
 
     def table(data: pa.Table) -> ir.Table:
         return backend.table(data)
 
     stored_keys = set(key_columns(kind)) <= set(activity.columns) and backend.has_table(CODES_TABLE)
     codes = backend.stored_table(CODES_TABLE) if stored_keys else None
-    year, held = tariff.year.start_year, backend.dimension
+    how: dict[str, Any] = {
+        "year": tariff.year.start_year,
+        "codes": codes,
+        "dimension": backend.dimension,
+        "totalled": totalled,
+    }
     if kind is ActivityKind.APC:
-        return pricing.price_apc(activity, table(tariff.apc), table(tariff.mff), year=year, codes=codes, dimension=held)
+        return pricing.price_apc(activity, table(tariff.apc), table(tariff.mff), **how)
     if kind is ActivityKind.OP:
-        op, apc, mff = table(tariff.op), table(tariff.apc), table(tariff.mff)
-        return pricing.price_op(activity, op, apc, mff, year=year, codes=codes, dimension=held)
-    return pricing.price_ae(activity, table(tariff.ae), table(tariff.mff), year=year, codes=codes, dimension=held)
+        return pricing.price_op(activity, table(tariff.op), table(tariff.apc), table(tariff.mff), **how)
+    return pricing.price_ae(activity, table(tariff.ae), table(tariff.mff), **how)
 
 
 @dataclass(frozen=True)
@@ -95,8 +102,8 @@ def price_file(
     try:
         activity = engine.table(read_activity(activity_path, kind))
         priced = priced_activity(engine, kind, activity, tariff)
-        engine.to_parquet(pricing.prices_only(priced) if prices_only else priced, out)
-        summary = engine.to_rows(pricing.pricing_summary(engine.read_parquet(out)))
+        engine.to_parquet(pricing_totals.prices_only(priced) if prices_only else priced, out)
+        summary = engine.to_rows(priced_activity(engine, kind, activity, tariff, totalled=True))
     finally:
         engine.close()
     priced = [row for row in summary if row["unpriced_reason"] is None]
