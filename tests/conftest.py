@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copyreg
 import dataclasses
 import fcntl
 import os
@@ -10,6 +11,8 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
@@ -311,7 +314,21 @@ def _pickled_demo(out: Path, reference_dir: Path) -> None:
     built = build_demo(
         out, reference_dir=reference_dir, activity_scale=SMALL_DEMO_ACTIVITY_SCALE, pack=True, trials=SMALL_DEMO_TRIALS
     )
-    (out.parent / DEMO_RESULT_FILE).write_bytes(pickle.dumps(built))
+    with (out.parent / DEMO_RESULT_FILE).open("wb") as handle:
+        pickler = pickle.Pickler(handle)
+        # the scenarios' results hold read-only mappings (types.MappingProxyType), which pickle cannot write as such
+        pickler.dispatch_table = {**copyreg.dispatch_table, MappingProxyType: _mapping_proxy}
+        pickler.dump(built)
+
+
+def _mapping_proxy(
+    proxy: MappingProxyType[Any, Any],
+) -> tuple[Callable[[dict[Any, Any]], MappingProxyType[Any, Any]], tuple[dict[Any, Any]]]:
+    return _read_only, (dict(proxy),)
+
+
+def _read_only(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    return MappingProxyType(mapping)
 
 
 def _moved_demo(built: DemoResult, workspace: Path) -> DemoResult:
