@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import copyreg
+import dataclasses
 import fcntl
 import os
+import pickle
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
@@ -44,7 +49,7 @@ def _group(item: pytest.Item) -> str | None:
     fixtures = getattr(item, "fixturenames", ())
     if "small_demo" in fixtures:
         return SMALL_DEMO_GROUP
-    if "spark" in item.nodeid.lower():
+    if _runs_spark(item.nodeid):
         return SPARK_GROUP
     definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
     if any(definition.scope in ("module", "class", "package") for defs in definitions.values() for definition in defs):
@@ -68,6 +73,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             return FIRST_GROUPS.index(group) if group in FIRST_GROUPS else len(FIRST_GROUPS) + (group is None)
 
         items.sort(key=rank)  # stable: within a rank, the written order
+
+
+# Spark runs on one worker only. loadscope hands a module to one worker, but the Spark tests are in several modules
+# (test_pricing's pyspark cases, test_high_intensity, test_contract_rules), so each worker that met one started a
+# JVM of its own (Spark stays up in the worker that started it, ``SparkSession.getOrCreate``). Under loadscope the
+# scheduler below makes every test whose node id names Spark (``_group``'s rule) one unit of work for one worker;
+# the rest of each module is still handed out by module. A module split so keeps its module fixtures in each
+# worker that runs part of it (cheap for the DuckDB halves). Registered only where pytest-xdist is installed.
+class _OneSparkWorker:
+    @pytest.hookimpl
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: object) -> object | None:
+        if config.option.dist != "loadscope":
+            return None
+        from xdist.scheduler import LoadScopeScheduling
+
+        class SparkOnOneWorker(LoadScopeScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                return SPARK_GROUP if _runs_spark(nodeid) else super()._split_scope(nodeid)
+
+        return SparkOnOneWorker(config, log)
+
+
+def _runs_spark(nodeid: str) -> bool:
+    return "spark" in nodeid.lower()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_OneSparkWorker(), "outturn-one-spark-worker")
 
 
 # --- new SQLite stores, copied from one migrated store --------------------------------------------------------
@@ -257,12 +291,60 @@ SMALL_DEMO_TRIALS = 2_000  # the board pack's Monte Carlo trials
 
 @pytest.fixture(scope="session")
 def small_demo(reference_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
-    """``build_demo`` once a session, with its board pack, at ``SMALL_DEMO_ACTIVITY_SCALE`` of ICB-scale activity
-    and ``SMALL_DEMO_TRIALS`` trials: the demo workspace for the tests that read one (a test that writes to it
-    copies ``small_demo.workspace`` first; test_pack reads it, test_demo rebuilds a copy)."""
+    """``build_demo`` once a run, with its board pack, at ``SMALL_DEMO_ACTIVITY_SCALE`` of ICB-scale activity and
+    ``SMALL_DEMO_TRIALS`` trials: the demo workspace for the tests that read one (a test that writes to it copies
+    ``small_demo.workspace`` first; test_pack reads it, test_demo rebuilds a copy). Under pytest-xdist the first
+    worker to ask builds it (``_once_a_run``: the others wait, instead of each building its own) and keeps the
+    result pickled beside it; each worker reads a copy of its own, so no two processes open one workspace."""
+    shared = _once_a_run(tmp_path_factory, "small-demo", lambda root: _pickled_demo(root / "ws", reference_dir))
+    built: DemoResult = pickle.loads((shared / DEMO_RESULT_FILE).read_bytes())
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return built  # a plain run: the session's own build
+    copy = tmp_path_factory.mktemp("small-demo") / "ws"
+    shutil.copytree(built.workspace, copy)
+    return _moved_demo(built, copy)
+
+
+DEMO_RESULT_FILE = "demo-result.pickle"
+
+
+def _pickled_demo(out: Path, reference_dir: Path) -> None:
     from outturn.services.demo import build_demo
 
-    out = tmp_path_factory.mktemp("small-demo") / "ws"
-    return build_demo(
+    built = build_demo(
         out, reference_dir=reference_dir, activity_scale=SMALL_DEMO_ACTIVITY_SCALE, pack=True, trials=SMALL_DEMO_TRIALS
+    )
+    with (out.parent / DEMO_RESULT_FILE).open("wb") as handle:
+        pickler = pickle.Pickler(handle)
+        # the scenarios' results hold read-only mappings (types.MappingProxyType), which pickle cannot write as such
+        pickler.dispatch_table = {**copyreg.dispatch_table, MappingProxyType: _mapping_proxy}
+        pickler.dump(built)
+
+
+def _mapping_proxy(
+    proxy: MappingProxyType[Any, Any],
+) -> tuple[Callable[[dict[Any, Any]], MappingProxyType[Any, Any]], tuple[dict[Any, Any]]]:
+    return _read_only, (dict(proxy),)
+
+
+def _read_only(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    return MappingProxyType(mapping)
+
+
+def _moved_demo(built: DemoResult, workspace: Path) -> DemoResult:
+    """``built`` with its paths (the workspace, the pack's files, the contract map) inside the copy ``workspace``."""
+
+    def moved(path: Path | None) -> Path | None:
+        if path is None:
+            return None
+        for old in (built.workspace, built.workspace.resolve()):
+            if path.is_relative_to(old):
+                return workspace / path.relative_to(old)
+        return path
+
+    files = built.pack_files
+    if files is not None:
+        files = dataclasses.replace(files, html=moved(files.html), pdf=moved(files.pdf), xlsx=moved(files.xlsx))
+    return dataclasses.replace(
+        built, workspace=workspace, pack_files=files, contract_map_file=moved(built.contract_map_file)
     )
