@@ -21,6 +21,7 @@ from outturn.domain.money import (
     format_surplus,
     format_thousands,
 )
+from outturn.domain.backtest import method_in_words
 from outturn.domain.year_end import TEMPLATE_LABELS
 from outturn.reports.pack import tidy_name
 from outturn.services.users import Role, User
@@ -129,6 +130,7 @@ def build_templates() -> Jinja2Templates:
     env.filters["month_name"] = month_name
     env.filters["tidy_name"] = tidy_name  # a trust's name as the pack writes it, not in capitals
     env.filters["when"] = plain_when
+    env.filters["method_in_words"] = method_in_words  # ``auto`` in words
     env.filters["org_kind"] = lambda kind: ORG_KIND_LABELS.get(str(kind), str(kind).replace("_", " "))
     env.filters["pounds_input"] = lambda pence: "" if pence is None else f"{pence / 100:.2f}"
     env.globals["labels"] = TEMPLATE_LABELS
