@@ -34,6 +34,7 @@ from outturn.domain.savings_rollup import RollupLevel
 from outturn.reports.imports import workbook_import_document
 from outturn.reports.savings import (
     closed_document,
+    reopened_document,
     conflict_document,
     movement_document,
     register_row,
@@ -325,7 +326,7 @@ def savings_reopen_month(
         savings.reopen_month(opened, month, current_user(), reason)
     emit(
         fmt,
-        {"reopened": month.calendar_label, "reason": reason.strip()},
+        reopened_document(month, reason),
         lambda: console.print(f"{month} reopened: {reason.strip()}", highlight=False),
     )
 
