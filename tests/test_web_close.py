@@ -85,7 +85,11 @@ def test_closing_needs_the_csrf_token(shared_client: TestClient) -> None:
     assert shared_client.post("/api/close").status_code == 403
 
 
-@pytest.mark.parametrize("method,path", [("get", "/close"), ("get", "/api/close"), ("post", "/api/close")])
+@pytest.mark.parametrize(
+    "method,path",
+    [("get", "/close"), ("get", "/api/close"), ("post", "/api/close"), ("post", "/close/reopen"),
+     ("post", "/api/close/reopen")],
+)  # fmt: skip
 def test_a_practice_user_is_refused(shared_client: TestClient, method: str, path: str) -> None:
     token = sign_in(shared_client, "pat")
     response = getattr(shared_client, method)(path, headers={"X-CSRF-Token": token})

@@ -34,10 +34,10 @@ from outturn.domain.savings_rollup import RollupLevel
 from outturn.reports.imports import workbook_import_document
 from outturn.reports.savings import (
     closed_document,
-    reopened_document,
     conflict_document,
     movement_document,
     register_row,
+    reopened_document,
     rollup_document,
     saved_document,
     scheme_history_document,

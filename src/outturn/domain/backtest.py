@@ -37,7 +37,6 @@ def method_in_words(method: str) -> str:
     return AUTO_IN_WORDS if method == AUTO else method
 
 
-
 @dataclass(frozen=True)
 class BacktestRow:
     """One method's forecast of one year's outturn (a category's, or the ``total``) as at one month."""

@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
+from outturn.domain.backtest import method_in_words
 from outturn.domain.money import (
     VARIANCE_CONVENTION,
     format_count,
@@ -21,7 +22,6 @@ from outturn.domain.money import (
     format_surplus,
     format_thousands,
 )
-from outturn.domain.backtest import method_in_words
 from outturn.domain.year_end import TEMPLATE_LABELS
 from outturn.reports.pack import tidy_name
 from outturn.services.users import Role, User
