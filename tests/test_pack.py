@@ -416,7 +416,7 @@ def test_a_reader_sees_the_method_auto_in_words_labels_mid_sentence_and_a_roundi
     assert demo.files.html is not None and demo.files.xlsx is not None
     assert cli_json(demo.workspace, "position", "--as-at", AS_AT)["method"] == "auto"
     html = demo.files.html.read_text()
-    assert f"forecast by {escape(AUTO_WORDS)}" in html and "forecast by auto" not in html
+    assert "forecast by each line&#39;s best back-tested method" in html and "forecast by auto" not in html
     assert "(auto)" not in html
     assert "From the risk-adjusted forecast (likely) to the simulated expected (mean)" in html
     savings = html[html.index('id="savings"') :]
