@@ -252,7 +252,11 @@ def _savings(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
         write_table(sheet, row, columns, docs.savings_movement["schemes"])
         fit_widths(sheet)
     if docs.savings_evidence:
-        sheet, row = new_sheet(book, "Savings evidence", "outturn savings list (the schemes with an activity measure)")
+        sheet, row = new_sheet(
+            book,
+            "Savings evidence",
+            "The schemes with an activity measure: delivery to date as reported and as the measure evidences it",
+        )
         evidence = (
             Column("Reference", "reference"),
             Column("Title", "title"),
