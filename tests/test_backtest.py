@@ -451,7 +451,8 @@ def test_the_pack_shows_auto_choices_and_the_chart(workspace: Workspace, backtes
         notes=["SYNTHETIC data throughout"],
     )
     html = render_html(build_board_pack(inputs))
-    choices = _between(html, "Forecast method by category (auto)", "</table>")
+    assert "forecast by each line&#39;s best back-tested method" in html and "forecast by auto" not in html  # the cover
+    choices = _between(html, "Each category's best back-tested forecast method", "</table>")
     assert '<td>Acute</td><td>seasonal</td><td class="num">7.9%</td>' in choices  # 3,800/483 = 7.87%
     assert '<td>Prescribing</td><td>budget-phased</td><td class="num">0.0%</td>' in choices
     chart = _between(html, 'id="backtest-chart"', "</svg>")

@@ -406,6 +406,25 @@ def test_every_year_end_figure_carries_its_one_label_and_the_simulation_reconcil
     ]
 
 
+AUTO_WORDS = "each line's best back-tested method"  # the method ``auto`` as a reader reads it
+
+
+def test_a_reader_sees_the_method_auto_in_words_labels_mid_sentence_and_a_rounding_note(demo: Demo) -> None:
+    """The demo forecasts by ``auto`` (the default; the JSON keeps the name): the cover and the Position sheet's
+    subtitle say it in words; a label mid-sentence is in sentence case; the savings target's parts carry the note
+    that each is rounded on its own."""
+    assert demo.files.html is not None and demo.files.xlsx is not None
+    assert cli_json(demo.workspace, "position", "--as-at", AS_AT)["method"] == "auto"
+    html = demo.files.html.read_text()
+    assert "forecast by each line&#39;s best back-tested method" in html and "forecast by auto" not in html
+    assert "(auto)" not in html
+    assert "From the risk-adjusted forecast (likely) to the simulated expected (mean)" in html
+    savings = html[html.index('id="savings"') :]
+    assert "figures are rounded separately" in savings[: savings.index("</p>")]
+    subtitle = load_workbook(demo.files.xlsx, read_only=True)["Position"].cell(2, 1).value
+    assert subtitle.endswith(f"(forecast by {AUTO_WORDS})"), subtitle
+
+
 def test_outturn_pack_prints_where_the_pack_is_and_the_headline(demo: Demo, tmp_path: Path) -> None:
     document = cli_json(demo.workspace, "pack", "--out", str(tmp_path), "--output", "xlsx", "--trials", "200")
     assert document["files"]["html"] is None and Path(document["files"]["xlsx"]).is_file()

@@ -134,6 +134,9 @@ def test_position_page_and_api_by_category(app_client: TestClient) -> None:
     assert document["bridge"][-1]["running_pence"] == -200 * K - 18 * K - 570 * K + 50 * K
     html = app_client.get("/position").text
     assert "£13,200k" in html and "£-1,200k" not in html and "-£" not in html and "(£1,200k)" in html
+    # the workspace forecasts by auto: the JSON names it, the caption says it in words
+    assert document["method"] == "auto" and "forecast by auto" not in html
+    assert "forecast by each line&#39;s best back-tested method</span>" in html
     # the bridge drawn as a waterfall: one bar per step of the API's bridge, inline SVG (nothing fetched)
     chart = html[html.index('id="bridge-chart"') :]
     chart = chart[: chart.index("</figure>")]
@@ -182,6 +185,7 @@ def test_year_end_figures_are_labelled_alike_in_the_json_and_on_the_web(
     steps = simulated["reconciliation"]["steps"]
     assert (steps[0]["label"], steps[0]["pence"]) == ("Risk-adjusted forecast (likely)", -738 * K)
     assert (steps[-1]["label"], steps[-1]["pence"]) == ("Simulated expected (mean)", simulated["mean_surplus_pence"])
+    assert "From the risk-adjusted forecast (likely) to the simulated expected (mean)</h2>" in page  # mid-sentence
     table = page[page.index('id="reconciliation"') :]
     table = table[: table.index("</table>")]
     assert [html_escape(step["label"], quote=False) in table for step in steps] == [True] * len(steps)

@@ -47,7 +47,14 @@ def test_register_filters_and_sorts(app_client: TestClient, web_workspace: Works
     assert _references(app_client.get("/savings?q=scheme%20s3").text) == ["S3"]
     page = app_client.get("/savings?rag=green").text
     assert set(_references(page)) == {"S1", "S3"}
-    assert "2 schemes · plan £0.18m" in page
+    # the count line in the table's unit, £000 (S1 £120k + S3 £60k), whatever the figures switch says elsewhere:
+    # the register has no switch
+    assert "2 schemes · plan £180k · forecast £" in page and "£120k</td>" in page
+    app_client.cookies.set("outturn_units", "millions")
+    line = re.search(r'<p class="nhsuk-body-s" id="register-count">([^<]+)</p>', app_client.get("/savings").text)
+    app_client.cookies.delete("outturn_units")
+    assert line and line.group(1).startswith("4 schemes · plan £900k · forecast £") and "m " not in line.group(1)
+    assert all(figure.endswith("k") for figure in re.findall(r"£[\d,]+\w?", line.group(1)))
 
 
 def test_register_names_each_schemes_organisation_with_its_code_in_small_print(app_client: TestClient) -> None:

@@ -37,6 +37,7 @@ from outturn.reports.savings import (
     conflict_document,
     movement_document,
     register_row,
+    reopened_document,
     rollup_document,
     saved_document,
     scheme_history_document,
@@ -325,7 +326,7 @@ def savings_reopen_month(
         savings.reopen_month(opened, month, current_user(), reason)
     emit(
         fmt,
-        {"reopened": month.calendar_label, "reason": reason.strip()},
+        reopened_document(month, reason),
         lambda: console.print(f"{month} reopened: {reason.strip()}", highlight=False),
     )
 

@@ -24,11 +24,17 @@ from outturn.domain.money import Pence
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialMonth, FinancialYear
 
 AUTO = "auto"
+AUTO_IN_WORDS = "each line's best back-tested method"  # what a reader sees where the method is ``auto``
 AUTO_FALLBACK = ForecastMethod.BUDGET_PHASED
 AUTO_ORDER: tuple[ForecastMethod, ...] = (AUTO_FALLBACK, *(item for item in EXTRAPOLATIONS if item != AUTO_FALLBACK))
 BACKTEST_MONTHS = tuple(range(1, MONTHS_IN_YEAR))  # M01..M11: at M12 the year's actuals are the outturn
 TOTAL = "total"
 
+
+def method_in_words(method: str) -> str:
+    """A forecast method as a page or a document shows it to a reader: ``auto`` in words, any other by its name
+    (the JSON keeps the name)."""
+    return AUTO_IN_WORDS if method == AUTO else method
 
 
 @dataclass(frozen=True)

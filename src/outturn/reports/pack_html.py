@@ -13,6 +13,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from outturn.domain.backtest import method_in_words
 from outturn.domain.money import VARIANCE_CONVENTION, format_millions, format_surplus, format_thousands
 from outturn.domain.savings_rollup import Movement
 from outturn.domain.year_end import CONTROL_TOTAL, FORECAST_SURPLUS, P10, P50, P90, TEMPLATE_LABELS
@@ -83,6 +84,7 @@ def _environment() -> Environment:
         pct_text=lambda text: percent(Decimal(str(text))),
         sign=lambda pence: "adverse" if pence is not None and pence < 0 else "",
         short_trust=short_trust,
+        method_in_words=method_in_words,
     )
     environment.globals["variance_convention"] = VARIANCE_CONVENTION
     environment.globals["labels"] = TEMPLATE_LABELS

@@ -12,6 +12,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from outturn.domain.backtest import method_in_words
 from outturn.domain.year_end import (
     BEST,
     CONTROL_TOTAL,
@@ -136,7 +137,7 @@ def _position(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
             book,
             title,
             f"{document['org_name']} as at {document['month']} {document['financial_year']}: budget, actual to date"
-            f" and forecast outturn by category (forecast by {document['method']})",
+            f" and forecast outturn by category (forecast by {method_in_words(document['method'])})",
             convention=True,
         )
         row = write_table(sheet, row, FIELD_COLUMNS, field_rows(document, POSITION_FIELDS))
@@ -251,7 +252,11 @@ def _savings(book: Workbook, pack: BoardPack, docs: PackDocuments) -> None:
         write_table(sheet, row, columns, docs.savings_movement["schemes"])
         fit_widths(sheet)
     if docs.savings_evidence:
-        sheet, row = new_sheet(book, "Savings evidence", "outturn savings list (the schemes with an activity measure)")
+        sheet, row = new_sheet(
+            book,
+            "Savings evidence",
+            "The schemes with an activity measure: delivery to date as reported and as the measure evidences it",
+        )
         evidence = (
             Column("Reference", "reference"),
             Column("Title", "title"),

@@ -124,6 +124,11 @@ def closed_document(month: FinancialMonth, schemes: int) -> dict[str, Any]:
     return {"closed": month.calendar_label, "schemes": schemes}
 
 
+def reopened_document(month: FinancialMonth, reason: str) -> dict[str, Any]:
+    """A closed month reopened: ``outturn savings reopen-month --format json`` and ``POST /api/close/reopen`` alike."""
+    return {"reopened": month.calendar_label, "reason": reason.strip()}
+
+
 def register_row(scheme: Scheme, rag: RagAssessment, month: int, evidence: Evidence | None = None) -> dict[str, Any]:
     """A scheme as a row of the register, for ``outturn savings list --format json`` and ``GET
     /api/savings/schemes`` alike: the scheme's document with its workstream's label, whether its RAG is

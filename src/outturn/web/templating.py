@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
+from outturn.domain.backtest import method_in_words
 from outturn.domain.money import (
     VARIANCE_CONVENTION,
     format_count,
@@ -129,6 +130,7 @@ def build_templates() -> Jinja2Templates:
     env.filters["month_name"] = month_name
     env.filters["tidy_name"] = tidy_name  # a trust's name as the pack writes it, not in capitals
     env.filters["when"] = plain_when
+    env.filters["method_in_words"] = method_in_words  # ``auto`` in words
     env.filters["org_kind"] = lambda kind: ORG_KIND_LABELS.get(str(kind), str(kind).replace("_", " "))
     env.filters["pounds_input"] = lambda pence: "" if pence is None else f"{pence / 100:.2f}"
     env.globals["labels"] = TEMPLATE_LABELS

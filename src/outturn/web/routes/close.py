@@ -2,21 +2,23 @@
 .close_month``: every scheme's plan and forecast frozen as at the month, never changed after), and the movement
 between the last two closes, scheme by scheme (as ``outturn savings close-month`` and ``savings movement``).
 
-Finance and admin close a month; board reads; practice users are refused (the close covers every scheme). A month
-closes once: a second attempt is refused with 409 and a message saying so.
+Finance and admin close a month, and reopen a closed one with a reason (``services.savings.reopen_month``, as
+``outturn savings reopen-month``: recorded with who, when and why); board reads; practice users are refused (the
+close covers every scheme). A month closes once: a second attempt is refused with 409 and a message saying so.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from outturn.domain.errors import Conflict
+from outturn.domain.errors import BadInput, Conflict
 from outturn.domain.periods import FinancialMonth, FinancialYear
-from outturn.reports.savings import closed_document, movement_document
+from outturn.reports.savings import closed_document, movement_document, reopened_document
 from outturn.services import savings
 from outturn.services.web import MonthEndClose, month_end_closes
 from outturn.services.workspace import Workspace
@@ -83,10 +85,37 @@ async def _close(request: Request, workspace: Workspace, who: str) -> dict[str, 
     return closed_document(month, count)
 
 
+async def _reopen(request: Request, workspace: Workspace, who: str, reason: str) -> dict[str, Any]:
+    month = as_at_month(workspace, None)
+    wrote = after_write(request)
+    await run_in_threadpool(savings.reopen_month, workspace, month, who, reason)
+    await run_in_threadpool(wrote)
+    return reopened_document(month, reason)
+
+
 @router.get("/close", include_in_schema=False)
-async def close_page(request: Request, _user: Reader, workspace: WorkspaceDep, closed: str | None = None) -> Response:
+async def close_page(
+    request: Request, _user: Reader, workspace: WorkspaceDep, closed: str | None = None, reopened: str | None = None
+) -> Response:
     document = await run_in_threadpool(close_document, workspace)
-    return render(request, "close.html", {"active": "close", "just_closed": closed, **document})
+    return render(
+        request, "close.html", {"active": "close", "just_closed": closed, "just_reopened": reopened, **document}
+    )
+
+
+@router.post("/close/reopen", include_in_schema=False)
+async def reopen_month_page(
+    request: Request, user: Editor, workspace: WorkspaceDep, reason: Annotated[str, Form()] = ""
+) -> Response:
+    """Reopen the workspace's month with the reason given; the page again with the refusal (422 without a reason,
+    409 when the month is not closed), nothing recorded."""
+    try:
+        result = await _reopen(request, workspace, user.username, reason)
+    except (Conflict, BadInput) as error:
+        document = await run_in_threadpool(close_document, workspace)
+        context = {"active": "close", "error": str(error), "error_title": "The month was not reopened", **document}
+        return render(request, "close.html", context, status_code=409 if isinstance(error, Conflict) else 422)
+    return RedirectResponse(f"/close?reopened={result['reopened']}", status_code=303)
 
 
 @router.post("/close", include_in_schema=False)
@@ -116,3 +145,20 @@ async def close_month_api(request: Request, user: Editor, workspace: WorkspaceDe
         return JSONResponse(await _close(request, workspace, user.username))
     except Conflict as error:
         return JSONResponse({"error": str(error)}, status_code=409)
+
+
+class ReopenBody(BaseModel):
+    reason: str
+
+
+@router.post("/api/close/reopen", tags=["savings"])
+async def reopen_month_api(request: Request, user: Editor, workspace: WorkspaceDep, body: ReopenBody) -> Response:
+    """Reopen the workspace's closed month so its ledger can be corrected (finance and admin), recording who, when
+    and ``reason``: ``{"reopened": "YYYY-MM", "reason": ...}`` as ``outturn savings reopen-month --format json``.
+    422 without a reason; 409 when the month is not closed."""
+    try:
+        return JSONResponse(await _reopen(request, workspace, user.username, body.reason))
+    except Conflict as error:
+        return JSONResponse({"error": str(error)}, status_code=409)
+    except BadInput as error:
+        return JSONResponse({"error": str(error)}, status_code=422)
