@@ -327,6 +327,26 @@ def test_a_measures_file_with_problems_stores_nothing(workspace: Workspace, tmp_
     assert scheme_evidence.scheme_measure(workspace, YEAR, "OX-NEL-01") is None
 
 
+def test_a_measure_breaking_its_own_rule_names_the_column_and_a_price_below_a_penny_is_refused(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """Row 2's baseline ends before it starts (baseline_to); row 3 asks excess bed days of outpatients
+    (excess_bed_days); row 4's unit price is negative and row 5's bed-day price is nothing (a saving would turn
+    into a cost, or be worth nothing). Each problem names its own column, not ``source``; nothing is stored."""
+    named = dict(zip(MEASURES_HEADER, OXFORDSHIRE, strict=True))
+    bad = [
+        {**named, "baseline_from": "2017-09", "baseline_to": "2017-04"},
+        {**named, "point_of_delivery": "op_first"},
+        {**named, "unit_price": "-£3,200"},
+        {**named, "bed_day_price": "£0"},
+    ]
+    with pytest.raises(ProblemsError) as refused:
+        scheme_evidence.import_measures(workspace, write_rows(tmp_path / "m.csv", MEASURES_HEADER, bad), "bob")
+    where = {(problem.row, problem.column) for problem in refused.value.problems}
+    assert where == {(2, "baseline_to"), (3, "excess_bed_days"), (4, "unit_price"), (5, "bed_day_price")}
+    assert scheme_evidence.scheme_measure(workspace, YEAR, "OX-NEL-01") is None
+
+
 def test_the_monte_carlo_sees_a_scheme_at_its_evidence_ratio(workspace: Workspace, tmp_path: Path) -> None:
     """Evidenced £389,000 of a reported £900,000: ratio 389/900. Each reported month £150,000 x 389/900 =
     £64,833.33; each forecast month (as planned, £165,000) x 389/900 = £71,316.67 (to the penny, half up)."""

@@ -46,14 +46,20 @@ def _base(text: str) -> int | None:
     cleaned = text.strip()
     if cleaned.lower() in ("", ALLOCATION_BASE):
         return None
-    return parse_money(cleaned)
+    base = parse_money(cleaned)
+    if base <= 0:
+        raise BadInput(f"a base is a positive amount, not {text!r}")
+    return base
 
 
-def _assumption(reader: RowReader, code: str, year: FinancialYear, kind: AssumptionKind) -> Assumption:
+def _assumption(reader: RowReader, code: str, year: FinancialYear, kind: AssumptionKind) -> Assumption | None:
     amount = reader.cells.get("amount")
     recurrent = reader.parse("recurrent", _recurrent, required=False)
     description = " ".join(reader.text("description").split())
     if kind is AssumptionKind.REQUIRED_SURPLUS:
+        if reader.text("base").lower() not in ("", ALLOCATION_BASE):
+            reader.fault("a required surplus is a share of the allocation: it takes no base", "base")
+            return None
         return Assumption(code, year, kind, description=description, share=parse_share(text_of(amount)))
     base = reader.parse("base", _base, required=False)
     if text_of(amount).strip().endswith("%"):
@@ -80,8 +86,11 @@ def read_plan_assumptions(path: Path, *, known_org_codes: Collection[str]) -> tu
             problems.extend(reader.problems)
             continue
         try:
-            items.append(_assumption(reader, code, year, kind))
+            item = _assumption(reader, code, year, kind)
         except (MoneyError, BadInput) as error:
             reader.fault(str(error), "amount")
+        else:
+            if item is not None and not reader.problems:
+                items.append(item)
         problems.extend(reader.problems)
     return items, problems
