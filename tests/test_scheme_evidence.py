@@ -332,18 +332,26 @@ def test_a_measure_breaking_its_own_rule_names_the_column_and_a_price_below_a_pe
 ) -> None:
     """Row 2's baseline ends before it starts (baseline_to); row 3 asks excess bed days of outpatients
     (excess_bed_days); row 4's unit price is negative and row 5's bed-day price is nothing (a saving would turn
-    into a cost, or be worth nothing). Each problem names its own column, not ``source``; nothing is stored."""
+    into a cost, or be worth nothing); row 6's target is beyond -100% and row 7's finer than the store keeps.
+    Each problem names its own column and reason; nothing is stored."""
     named = dict(zip(MEASURES_HEADER, OXFORDSHIRE, strict=True))
     bad = [
         {**named, "baseline_from": "2017-09", "baseline_to": "2017-04"},
         {**named, "point_of_delivery": "op_first"},
         {**named, "unit_price": "-£3,200"},
         {**named, "bed_day_price": "£0"},
+        {**named, "target_change": "-150%"},
+        {**named, "target_change": "-20.1234567%"},
     ]
     with pytest.raises(ProblemsError) as refused:
         scheme_evidence.import_measures(workspace, write_rows(tmp_path / "m.csv", MEASURES_HEADER, bad), "bob")
-    where = {(problem.row, problem.column) for problem in refused.value.problems}
-    assert where == {(2, "baseline_to"), (3, "excess_bed_days"), (4, "unit_price"), (5, "bed_day_price")}
+    reasons = {(problem.row, problem.column): problem.reason for problem in refused.value.problems}
+    assert set(reasons) == {
+        (2, "baseline_to"), (3, "excess_bed_days"), (4, "unit_price"), (5, "bed_day_price"), (6, "target_change"),
+        (7, "target_change"),
+    }  # fmt: skip
+    assert "between -100% and 100%" in reasons[(6, "target_change")]  # its own reason, not "not a target change"
+    assert "at most 4 decimal places" in reasons[(7, "target_change")]  # the store keeps six places of a share
     assert scheme_evidence.scheme_measure(workspace, YEAR, "OX-NEL-01") is None
 
 
