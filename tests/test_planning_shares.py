@@ -157,6 +157,29 @@ def test_a_base_without_a_percentage_is_refused_naming_the_row(tmp_path: Path) -
     workspace.close()
 
 
+def test_a_base_of_nothing_or_on_a_required_surplus_is_refused_in_the_base_column(tmp_path: Path) -> None:
+    """A negative or nil base is the base column's problem (not the amount's); a required surplus is a share of
+    the allocation, so a base on it (which would otherwise be dropped unread) is refused; a share finer than the
+    store keeps (six places) is refused rather than rounded unseen. Nothing is stored."""
+    workspace = init_workspace(tmp_path / "ws")
+    (tmp_path / "orgs.csv").write_text(ORGS, encoding="utf-8")
+    import_organisations(workspace, tmp_path / "orgs.csv")
+    (tmp_path / "bad.csv").write_text(
+        "org_code,year,assumption,amount,base\nA,2026/27,tariff_efficiency,2%,-£400m\n"
+        "A,2026/27,tariff_efficiency,2%,£0\nA,2026/27,required_surplus,1%,£400m\n"
+        "A,2026/27,required_surplus,1%,allocation\nA,2026/27,tariff_inflation,2.555555%,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ProblemsError) as raised:
+        import_plan_assumptions(workspace, tmp_path / "bad.csv")
+    reasons = {(problem.row, problem.column): problem.reason for problem in raised.value.problems}
+    assert set(reasons) == {(2, "base"), (3, "base"), (4, "base"), (6, "amount")}
+    assert "at most 4 decimal places in a percentage" in reasons[(6, "amount")]  # the store keeps 2.5556%
+    with workspace.store.reading() as session:
+        assert planning_repository.assumptions_for(session) == []
+    workspace.close()
+
+
 def test_shares_and_bases_round_trip_through_the_store(store: Store) -> None:
     items = _plan()
     with store.transaction() as session:

@@ -327,6 +327,58 @@ def test_a_measures_file_with_problems_stores_nothing(workspace: Workspace, tmp_
     assert scheme_evidence.scheme_measure(workspace, YEAR, "OX-NEL-01") is None
 
 
+def test_a_measure_breaking_its_own_rule_names_the_column_and_a_price_below_a_penny_is_refused(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """Row 2's baseline ends before it starts (baseline_to); row 3 asks excess bed days of outpatients
+    (excess_bed_days); row 4's unit price is negative and row 5's bed-day price is nothing (a saving would turn
+    into a cost, or be worth nothing); row 6's target is beyond -100% and row 7's finer than the store keeps.
+    Each problem names its own column and reason; nothing is stored."""
+    named = dict(zip(MEASURES_HEADER, OXFORDSHIRE, strict=True))
+    bad = [
+        {**named, "baseline_from": "2017-09", "baseline_to": "2017-04"},
+        {**named, "point_of_delivery": "op_first"},
+        {**named, "unit_price": "-£3,200"},
+        {**named, "bed_day_price": "£0"},
+        {**named, "target_change": "-150%"},
+        {**named, "target_change": "-20.1234567%"},
+    ]
+    with pytest.raises(ProblemsError) as refused:
+        scheme_evidence.import_measures(workspace, write_rows(tmp_path / "m.csv", MEASURES_HEADER, bad), "bob")
+    reasons = {(problem.row, problem.column): problem.reason for problem in refused.value.problems}
+    assert set(reasons) == {
+        (2, "baseline_to"), (3, "excess_bed_days"), (4, "unit_price"), (5, "bed_day_price"), (6, "target_change"),
+        (7, "target_change"),
+    }  # fmt: skip
+    assert "between -100% and 100%" in reasons[(6, "target_change")]  # its own reason, not "not a target change"
+    assert "at most 4 decimal places" in reasons[(7, "target_change")]  # the store keeps six places of a share
+    assert scheme_evidence.scheme_measure(workspace, YEAR, "OX-NEL-01") is None
+
+
+def test_import_measures_on_the_command_line_names_file_row_column_and_reason(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """A bad row, a missing column and a file that is not a table: each a clear refusal (no traceback), naming the
+    file and, for the row, its number, column and reason; nothing is stored."""
+    runner = CliRunner()
+    named = dict(zip(MEASURES_HEADER, OXFORDSHIRE, strict=True))
+    bad_row = write_rows(tmp_path / "bad-row.csv", MEASURES_HEADER, [OXFORDSHIRE, {**named, "unit_price": "-£5"}])
+    no_column = write_rows(tmp_path / "no-column.csv", MEASURES_HEADER[1:], [OXFORDSHIRE[1:]])
+    not_a_table = tmp_path / "not-a-table.xlsx"
+    not_a_table.write_bytes(b"\x00\x01 not a workbook")
+    for path, said in (
+        (bad_row, ("row 3", "unit_price", "a price is more than £0")),
+        (no_column, ("scheme",)),
+        (not_a_table, ("not an Excel workbook",)),
+    ):
+        refused = runner.invoke(app, ["-w", str(workspace.path), "savings", "import-measures", str(path)])
+        assert isinstance(refused.exception, SystemExit), refused.exception  # refused, not raised
+        assert refused.exit_code != 0 and "Traceback" not in refused.output, refused.output
+        printed = " ".join(refused.output.split())
+        assert path.name in printed and all(text in printed for text in said), printed
+    assert scheme_evidence.scheme_measure(workspace, YEAR, "OX-NEL-01") is None
+
+
 def test_the_monte_carlo_sees_a_scheme_at_its_evidence_ratio(workspace: Workspace, tmp_path: Path) -> None:
     """Evidenced £389,000 of a reported £900,000: ratio 389/900. Each reported month £150,000 x 389/900 =
     £64,833.33; each forecast month (as planned, £165,000) x 389/900 = £71,316.67 (to the penny, half up)."""

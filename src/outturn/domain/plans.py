@@ -144,6 +144,20 @@ class ForecastOverride:
             raise BadInput("a forecast override needs a reason")
 
 
+SHARE_PLACES = 6  # the store keeps a share to six places (Numeric(9, 6): 0.025556 is 2.5556%)
+
+
+def stored_share(share: Decimal, text: str) -> Decimal:
+    """``share`` as the store will keep it, refused where it is finer: the figures are worked from the stored share,
+    so a finer one would be rounded unseen (2.555555% would become 2.5556%)."""
+    if share.normalize().as_tuple().exponent < -SHARE_PLACES:  # type: ignore[operator]
+        raise BadInput(
+            f"{text.strip()!r} is finer than outturn keeps: at most {SHARE_PLACES - 2} decimal places in a percentage"
+            f" ({SHARE_PLACES} in a share)"
+        )
+    return share
+
+
 def parse_share(text: str) -> Decimal:
     """A share as finance sheets write it: ``1%``, ``0.5%``, ``0.01``, ``50 %``; between 0 and 1."""
     cleaned = text.strip().replace(" ", "")

@@ -26,6 +26,7 @@ from outturn.domain.activity import PointOfDelivery
 from outturn.domain.errors import BadInput
 from outturn.domain.money import Pence, div_round
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialYear
+from outturn.domain.plans import stored_share
 from outturn.domain.savings import Scheme
 
 # A difference between reported and evidenced delivery above this share of the plan to date is flagged.
@@ -253,14 +254,15 @@ def parse_target(text: str) -> tuple[int | None, Decimal | None]:
     """A target change: ``-20%`` (a share of the baseline) or ``-600`` (units a year); negative is a reduction."""
     cleaned = text.strip().replace(" ", "").replace(",", "")
     try:
-        if cleaned.endswith("%"):
-            share = Decimal(cleaned[:-1]) / 100
-            if not share.is_finite() or not Decimal(-1) <= share <= Decimal(1):
-                raise BadInput(f"target change {text!r} must be between -100% and 100%")
-            return None, share
-        return int(cleaned), None
+        share = Decimal(cleaned[:-1]) / 100 if cleaned.endswith("%") else None
+        units = None if share is not None else int(cleaned)
     except (ArithmeticError, ValueError):
         raise BadInput(f"not a target change: {text!r} (expected e.g. -20% or -600)") from None
+    if share is None:
+        return units, None
+    if not share.is_finite() or not Decimal(-1) <= share <= Decimal(1):
+        raise BadInput(f"target change {text!r} must be between -100% and 100%")
+    return None, stored_share(share, text)
 
 
 def target_text(measure: SchemeMeasure) -> str:

@@ -13,13 +13,14 @@ by default or of the optional ``base`` column's amount (``£612m``); ``base`` ma
 from __future__ import annotations
 
 from collections.abc import Collection
+from decimal import Decimal
 from pathlib import Path
 
 from outturn.domain.errors import BadInput
 from outturn.domain.money import MoneyError, parse_money
 from outturn.domain.periods import FinancialYear
 from outturn.domain.planning import ALLOCATION_BASE, Assumption, AssumptionKind
-from outturn.domain.plans import parse_share
+from outturn.domain.plans import parse_share, stored_share
 from outturn.domain.problems import Problem
 from outturn.ingest.tables import RowReader, organisation_parser, read_table, text_of
 
@@ -46,18 +47,29 @@ def _base(text: str) -> int | None:
     cleaned = text.strip()
     if cleaned.lower() in ("", ALLOCATION_BASE):
         return None
-    return parse_money(cleaned)
+    base = parse_money(cleaned)
+    if base <= 0:
+        raise BadInput(f"a base is a positive amount, not {text!r}")
+    return base
 
 
-def _assumption(reader: RowReader, code: str, year: FinancialYear, kind: AssumptionKind) -> Assumption:
+def _share(amount: object) -> Decimal:
+    """The amount as a share, no finer than the store keeps (``domain.plans.stored_share``)."""
+    return stored_share(parse_share(text_of(amount)), text_of(amount))
+
+
+def _assumption(reader: RowReader, code: str, year: FinancialYear, kind: AssumptionKind) -> Assumption | None:
     amount = reader.cells.get("amount")
     recurrent = reader.parse("recurrent", _recurrent, required=False)
     description = " ".join(reader.text("description").split())
     if kind is AssumptionKind.REQUIRED_SURPLUS:
-        return Assumption(code, year, kind, description=description, share=parse_share(text_of(amount)))
+        if reader.text("base").lower() not in ("", ALLOCATION_BASE):
+            reader.fault("a required surplus is a share of the allocation: it takes no base", "base")
+            return None
+        return Assumption(code, year, kind, description=description, share=_share(amount))
     base = reader.parse("base", _base, required=False)
     if text_of(amount).strip().endswith("%"):
-        share = parse_share(text_of(amount))
+        share = _share(amount)
         return Assumption(code, year, kind, 0, description, recurrent, share=share, base_pence=base)
     if base is not None:
         raise BadInput("a base is given only for an amount written as a percentage (e.g. 2.5%)")
@@ -80,8 +92,11 @@ def read_plan_assumptions(path: Path, *, known_org_codes: Collection[str]) -> tu
             problems.extend(reader.problems)
             continue
         try:
-            items.append(_assumption(reader, code, year, kind))
+            item = _assumption(reader, code, year, kind)
         except (MoneyError, BadInput) as error:
             reader.fault(str(error), "amount")
+        else:
+            if item is not None and not reader.problems:
+                items.append(item)
         problems.extend(reader.problems)
     return items, problems

@@ -61,6 +61,28 @@ def _month(reader: RowReader, column: str) -> int | None:
     return reader.parse(column, month_key)
 
 
+def _price(reader: RowReader, column: str) -> int | None:
+    """A price per unit or bed day: blank (the tariff or cost) or more than £0 (a price of nothing, or below it,
+    would evidence a saving of nothing or turn a reduction into a cost)."""
+    price = reader.money(column, required=False)
+    if price is not None and price <= 0:
+        reader.fault(f"a price is more than £0, not {reader.text(column)!r}", column)
+        return None
+    return price
+
+
+def _rule_column(error: BadInput, source: MeasureSource) -> str:
+    """The column a measure's own rule (``SchemeMeasure``) points at, for the problem's row and column."""
+    reason = str(error)
+    if "baseline" in reason:
+        return "baseline_to"
+    if "excess bed days" in reason:
+        return "excess_bed_days"
+    if "target" in reason:
+        return "target_change"
+    return "point_of_delivery" if source is MeasureSource.ACTIVITY else "bnf"
+
+
 def _measure(reader: RowReader) -> SchemeMeasure | None:
     year = reader.parse("year", FinancialYear.parse)
     source = reader.parse("source", _source)
@@ -68,8 +90,8 @@ def _measure(reader: RowReader) -> SchemeMeasure | None:
     target = reader.parse("target_change", parse_target)
     point = reader.parse("point_of_delivery", _point, required=source is MeasureSource.ACTIVITY)
     bed_days = reader.parse("excess_bed_days", _yes_no, required=False) or False
-    unit_price = reader.money("unit_price", required=False)
-    bed_day_price = reader.money("bed_day_price", required=False)
+    unit_price = _price(reader, "unit_price")
+    bed_day_price = _price(reader, "bed_day_price")
     if reader.problems or year is None or source is None or first is None or last is None or target is None:
         return None
     try:
@@ -93,7 +115,7 @@ def _measure(reader: RowReader) -> SchemeMeasure | None:
             bed_day_price_pence=bed_day_price,
         )
     except BadInput as error:
-        reader.fault(str(error), "source")
+        reader.fault(str(error), _rule_column(error, source))
         return None
 
 

@@ -208,7 +208,7 @@ def import_commentary(workspace: Workspace, path: Path, as_at: str | None, who: 
         if (row.key, year.month(row.month)) not in known
     )
     with workspace.store.reading() as session:
-        closed = {number for number in range(1, 13) if _is_closed(session, year.month(number))}
+        closed = {month for start_year, month in repository.closed_months(session) if start_year == year.start_year}
     problems.extend(
         Problem(
             path.name, f"M{row.month:02d} {year.label} is closed: its commentary cannot be changed", row.row, "month"
