@@ -7,9 +7,12 @@ target change (units a year, or a share of the baseline) and the price used in t
 the national tariff with the provider's market forces factor; prescribing: its actual cost).
 
 Evidenced delivery (the rule, stated once): the months counted are the scheme's months from its start to the
-as-at month for which activity of the measure's kind is held. Without the scheme, each counted month would have
-seen the baseline's **monthly average** (baseline total / baseline months), so the expected activity is that
-average x the months counted. The change is the activity counted less the expected; its value at the plan's price
+as-at month for which activity of the measure's kind is held. The baseline is one of two (``BaselineRule``):
+``monthly-average``: without the scheme, each counted month would have seen the baseline's **monthly average**
+(baseline total / baseline months), so the expected activity is that average x the months counted;
+``same-months-last-year``: each counted month would have seen **the same calendar month a year earlier** (so a
+winter month is compared with last winter, not with a summer average), so the expected activity is the total of
+those months (the baseline months are the counted months less a year). The change is the activity counted less the expected; its value at the plan's price
 is the evidenced saving (a fall in activity is a positive saving). The target to date is the target share of the
 expected activity, or the yearly target units x months counted / 12, valued alike.
 """
@@ -35,6 +38,11 @@ DIFFERENCE_THRESHOLD = Decimal("0.10")
 MEASURE_POINTS = tuple(point for point in PointOfDelivery if point is not PointOfDelivery.EXCESS_BED_DAYS)
 NAMED_PRACTICES = 3  # a measure over more practices is described by their number
 ADMITTED = frozenset({PointOfDelivery.ELECTIVE, PointOfDelivery.DAY_CASE, PointOfDelivery.NON_ELECTIVE})
+
+
+class BaselineRule(StrEnum):
+    MONTHLY_AVERAGE = "monthly-average"  # the baseline period's monthly average x the months counted
+    SAME_MONTHS = "same-months-last-year"  # each counted month against the same calendar month a year earlier
 
 
 class MeasureSource(StrEnum):
@@ -78,8 +86,8 @@ class SchemeMeasure:
     reference: str
     year: FinancialYear
     source: MeasureSource
-    baseline_first: int  # YYYYMM
-    baseline_last: int
+    baseline_first: int | None  # YYYYMM (monthly-average; None with same-months-last-year)
+    baseline_last: int | None
     point_of_delivery: PointOfDelivery | None = None
     provider: str = ""
     commissioner: str = ""
@@ -92,9 +100,15 @@ class SchemeMeasure:
     target_share: Decimal | None = None  # a change as a share of the baseline (-0.2: a 20% reduction)
     unit_price_pence: Pence | None = None  # None: the tariff (activity) or the actual cost (prescribing)
     bed_day_price_pence: Pence | None = None
+    baseline_rule: BaselineRule = BaselineRule.MONTHLY_AVERAGE
 
     def __post_init__(self) -> None:
-        if self.baseline_last < self.baseline_first:
+        if self.baseline_rule is BaselineRule.SAME_MONTHS:
+            if self.baseline_first is not None or self.baseline_last is not None:
+                raise BadInput("a same-months-last-year baseline takes no baseline months")
+        elif self.baseline_first is None or self.baseline_last is None:
+            raise BadInput("a monthly-average baseline needs its first and last months")
+        elif self.baseline_last < self.baseline_first:
             raise BadInput("the baseline ends before it starts")
         if (self.target_units is None) == (self.target_share is None):
             raise BadInput("a measure needs a target change: a number of units or a percentage, not both")
@@ -106,8 +120,11 @@ class SchemeMeasure:
         elif not (self.bnf_prefix or self.practices):
             raise BadInput("a prescribing measure needs a BNF code prefix or practices")
 
-    @property
-    def baseline_months(self) -> tuple[int, ...]:
+    def baseline_months(self, counted: Sequence[int]) -> tuple[int, ...]:
+        """The baseline's months (YYYYMM) for the ``counted`` months: the stated period, or (same months last
+        year) each counted month a year earlier."""
+        if self.baseline_first is None or self.baseline_last is None:
+            return tuple(month - 100 for month in counted)
         return months_between(self.baseline_first, self.baseline_last)
 
     @property
@@ -232,11 +249,13 @@ def evidence(
     """The measure's delivery over ``counted_months`` (those of them held) against its baseline (the rule: the
     module's docstring). ``totals`` by YYYYMM; ``held_months``: the months with any activity of the kind held."""
     held = set(held_months)
-    missing = tuple(month for month in measure.baseline_months if month not in held)
     months = tuple(month for month in counted_months if month in held)
-    base = sum((totals.get(month, MonthTotals()) for month in measure.baseline_months), MonthTotals())
+    baseline = measure.baseline_months(months)
+    missing = tuple(month for month in baseline if month not in held)
+    base = sum((totals.get(month, MonthTotals()) for month in baseline), MonthTotals())
     now = sum((totals.get(month, MonthTotals()) for month in months), MonthTotals())
-    counts = (len(measure.baseline_months), len(months))
+    # same months: the baseline total is the expected (as many baseline months as counted; 1 avoids 0/0)
+    counts = (max(len(baseline), 1), len(months))
     names = {MeasureSource.PRESCRIBING: "items", MeasureSource.ACTIVITY: "activity"}
     if measure.point_of_delivery in ADMITTED:
         names[MeasureSource.ACTIVITY] = "admissions"
@@ -244,7 +263,7 @@ def evidence(
     if measure.excess_bed_days:
         beds = ((base.bed_days, base.bed_day_pence), (now.bed_days, now.bed_day_pence))
         parts.append(_component("excess_bed_days", measure, *beds, counts))
-    return Evidence(measure, measure.baseline_months, months, missing, tuple(parts), reported_pence, plan_to_date_pence)
+    return Evidence(measure, baseline, months, missing, tuple(parts), reported_pence, plan_to_date_pence)
 
 
 # --- as plain data (the audit trail, JSON) ---------------------------------------------------------------------
@@ -282,8 +301,9 @@ def measure_to_data(measure: SchemeMeasure) -> dict[str, object]:
         "treatment_function": measure.treatment_function,
         "excess_bed_days": measure.excess_bed_days,
         "bnf_prefix": measure.bnf_prefix,
-        "baseline_from": month_label(measure.baseline_first),
-        "baseline_to": month_label(measure.baseline_last),
+        "baseline": measure.baseline_rule.value,
+        "baseline_from": None if measure.baseline_first is None else month_label(measure.baseline_first),
+        "baseline_to": None if measure.baseline_last is None else month_label(measure.baseline_last),
         "target_change": target_text(measure),
         "unit_price_pence": measure.unit_price_pence,
         "bed_day_price_pence": measure.bed_day_price_pence,

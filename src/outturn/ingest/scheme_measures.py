@@ -1,10 +1,12 @@
 """Schemes' activity measures, from CSV or XLSX (``outturn savings import-measures``).
 
-Columns: ``scheme, year, source, baseline_from, baseline_to, target_change`` and, as the measure needs them,
-``point_of_delivery, provider, commissioner, practices, hrg, treatment_function, excess_bed_days, bnf, unit_price,
+Columns: ``scheme, year, source, target_change`` and, as the measure needs them, ``baseline, baseline_from,
+baseline_to, point_of_delivery, provider, commissioner, practices, hrg, treatment_function, excess_bed_days, bnf, unit_price,
 bed_day_price``. ``source`` is ``activity`` or ``prescribing``; ``practices`` a list separated by spaces, commas or
 semicolons; ``excess_bed_days`` yes/no; prices as money (``£1,600``), blank for the tariff (activity) or the actual
-cost (prescribing). One row per scheme; a scheme given twice, or not held, is a problem.
+cost (prescribing). ``baseline`` is ``monthly-average`` (needs ``baseline_from`` and ``baseline_to``) or
+``same-months-last-year`` (no baseline months); blank, it is the monthly average when baseline months are given and
+the same months last year when they are not. One row per scheme; a scheme given twice, or not held, is a problem.
 """
 
 from __future__ import annotations
@@ -19,11 +21,21 @@ from outturn.domain.errors import BadInput
 from outturn.domain.labels import look_up
 from outturn.domain.periods import FinancialYear
 from outturn.domain.problems import Problem
-from outturn.domain.scheme_measures import MEASURE_POINTS, MeasureSource, SchemeMeasure, month_key, parse_target
+from outturn.domain.scheme_measures import (
+    MEASURE_POINTS,
+    BaselineRule,
+    MeasureSource,
+    SchemeMeasure,
+    month_key,
+    parse_target,
+)
 from outturn.ingest.tables import RowReader, read_table
 
-REQUIRED = ("scheme", "year", "source", "baseline_from", "baseline_to", "target_change")
+REQUIRED = ("scheme", "year", "source", "target_change")
 OPTIONAL = (
+    "baseline",
+    "baseline_from",
+    "baseline_to",
     "point_of_delivery",
     "provider",
     "commissioner",
@@ -45,6 +57,23 @@ def _point(text: str) -> PointOfDelivery:
 
 def _source(text: str) -> MeasureSource:
     return look_up({item.value: item for item in MeasureSource}, text, "source", (item.value for item in MeasureSource))
+
+
+def _baseline_rule(text: str) -> BaselineRule:
+    return look_up({rule.value: rule for rule in BaselineRule}, text, "baseline", (rule.value for rule in BaselineRule))
+
+
+def _baseline(reader: RowReader) -> tuple[BaselineRule | None, int | None, int | None]:
+    """The baseline rule and its months (the monthly average needs both; the same months last year takes none)."""
+    rule = reader.parse("baseline", _baseline_rule, required=False)
+    named = bool(reader.text("baseline_from") or reader.text("baseline_to"))
+    rule = rule or (BaselineRule.MONTHLY_AVERAGE if named else BaselineRule.SAME_MONTHS)
+    if rule is BaselineRule.SAME_MONTHS:
+        if named:
+            reader.fault("a same-months-last-year baseline takes no baseline months", "baseline_from")
+        return rule, None, None
+    first, last = _month(reader, "baseline_from"), _month(reader, "baseline_to")
+    return (rule, first, last) if first is not None and last is not None else (None, None, None)
 
 
 def _yes_no(text: str) -> bool:
@@ -86,13 +115,13 @@ def _rule_column(error: BadInput, source: MeasureSource) -> str:
 def _measure(reader: RowReader) -> SchemeMeasure | None:
     year = reader.parse("year", FinancialYear.parse)
     source = reader.parse("source", _source)
-    first, last = _month(reader, "baseline_from"), _month(reader, "baseline_to")
+    rule, first, last = _baseline(reader)
     target = reader.parse("target_change", parse_target)
     point = reader.parse("point_of_delivery", _point, required=source is MeasureSource.ACTIVITY)
     bed_days = reader.parse("excess_bed_days", _yes_no, required=False) or False
     unit_price = _price(reader, "unit_price")
     bed_day_price = _price(reader, "bed_day_price")
-    if reader.problems or year is None or source is None or first is None or last is None or target is None:
+    if reader.problems or year is None or source is None or rule is None or target is None:
         return None
     try:
         return SchemeMeasure(
@@ -113,6 +142,7 @@ def _measure(reader: RowReader) -> SchemeMeasure | None:
             target_share=target[1],
             unit_price_pence=unit_price,
             bed_day_price_pence=bed_day_price,
+            baseline_rule=rule,
         )
     except BadInput as error:
         reader.fault(str(error), _rule_column(error, source))

@@ -10,7 +10,13 @@ from outturn.domain.periods import FinancialMonth
 from outturn.domain.savings import RagAssessment, SavingsFigures, Scheme
 from outturn.domain.savings_codec import scheme_to_data
 from outturn.domain.savings_rollup import Movement, RollupRow
-from outturn.domain.scheme_measures import DIFFERENCE_THRESHOLD, Evidence, measure_to_data, month_label
+from outturn.domain.scheme_measures import (
+    DIFFERENCE_THRESHOLD,
+    BaselineRule,
+    Evidence,
+    measure_to_data,
+    month_label,
+)
 from outturn.reports.audit import AuditEntry, audit_trail
 
 
@@ -60,6 +66,10 @@ def scheme_document(scheme: Scheme, rag: RagAssessment, month: int) -> dict[str,
     }
 
 
+EVIDENCE_METHODS = {
+    BaselineRule.MONTHLY_AVERAGE: "baseline monthly average x months counted",
+    BaselineRule.SAME_MONTHS: "each month counted against the same month a year earlier",
+}
 EVIDENCE_FIELDS = ("evidenced_pence", "reported_pence", "difference_pence", "difference_flagged")
 
 
@@ -76,7 +86,7 @@ def evidence_document(evidence: Evidence | None) -> dict[str, Any]:
         "difference_flagged": evidence.flagged,
         "difference_threshold_pct": share(DIFFERENCE_THRESHOLD * 100, 1),
         "evidence": {
-            "method": "baseline monthly average x months counted",
+            "method": EVIDENCE_METHODS[evidence.measure.baseline_rule],
             "baseline_months": [month_label(month) for month in evidence.baseline_months],
             "months_counted": [month_label(month) for month in evidence.months],
             "baseline_months_missing": [month_label(month) for month in evidence.missing_baseline],

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from outturn.domain.activity import PointOfDelivery
 from outturn.domain.periods import FinancialYear
-from outturn.domain.scheme_measures import MeasureSource, SchemeMeasure
+from outturn.domain.scheme_measures import BaselineRule, MeasureSource, SchemeMeasure
 from outturn.store.models import SchemeMeasureRow
 
 
@@ -28,6 +28,7 @@ def _row(measure: SchemeMeasure) -> SchemeMeasureRow:
         bnf_prefix=measure.bnf_prefix,
         baseline_first=measure.baseline_first,
         baseline_last=measure.baseline_last,
+        baseline_rule=measure.baseline_rule.value,
         target_units=measure.target_units,
         target_share=measure.target_share,
         unit_price_pence=measure.unit_price_pence,
@@ -54,6 +55,7 @@ def _measure(row: SchemeMeasureRow) -> SchemeMeasure:
         target_share=None if row.target_share is None else row.target_share.normalize(),
         unit_price_pence=row.unit_price_pence,
         bed_day_price_pence=row.bed_day_price_pence,
+        baseline_rule=BaselineRule(row.baseline_rule),
     )
 
 
