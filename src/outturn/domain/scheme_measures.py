@@ -12,9 +12,10 @@ as-at month for which activity of the measure's kind is held. The baseline is on
 (baseline total / baseline months), so the expected activity is that average x the months counted;
 ``same-months-last-year``: each counted month would have seen **the same calendar month a year earlier** (so a
 winter month is compared with last winter, not with a summer average), so the expected activity is the total of
-those months (the baseline months are the counted months less a year). The change is the activity counted less the expected; its value at the plan's price
-is the evidenced saving (a fall in activity is a positive saving). The target to date is the target share of the
-expected activity, or the yearly target units x months counted / 12, valued alike.
+those months (the baseline months are the counted months less a year). The change is the activity counted less
+the expected; its value at the plan's price is the evidenced saving (a fall in activity is a positive saving). The
+target to date is the target share of the expected activity, or the yearly target units x months counted / 12,
+valued alike.
 """
 
 from __future__ import annotations
