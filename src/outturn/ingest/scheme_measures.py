@@ -6,7 +6,8 @@ unit_price, bed_day_price``. ``source`` is ``activity`` or ``prescribing``; ``pr
 spaces, commas or semicolons; ``excess_bed_days`` yes/no; prices as money (``£1,600``), blank for the tariff
 (activity) or the actual cost (prescribing). ``baseline`` is ``monthly-average`` (needs ``baseline_from`` and
 ``baseline_to``) or ``same-months-last-year`` (no baseline months); blank, it is the monthly average when baseline
-months are given and the same months last year when they are not. One row per scheme; a scheme given twice, or not held, is a problem.
+months are given and the same months last year when they are not.
+One row per scheme; a scheme given twice, or not held, is a problem.
 """
 
 from __future__ import annotations
