@@ -19,7 +19,7 @@ from pathlib import Path
 
 from outturn.domain.activity import PointOfDelivery
 from outturn.domain.errors import BadInput
-from outturn.domain.labels import look_up
+from outturn.domain.labels import look_up, normalise_key
 from outturn.domain.periods import FinancialYear
 from outturn.domain.problems import Problem
 from outturn.domain.scheme_measures import (
@@ -61,7 +61,8 @@ def _source(text: str) -> MeasureSource:
 
 
 def _baseline_rule(text: str) -> BaselineRule:
-    return look_up({rule.value: rule for rule in BaselineRule}, text, "baseline", (rule.value for rule in BaselineRule))
+    rules = {normalise_key(rule.value): rule for rule in BaselineRule}
+    return look_up(rules, text, "baseline", (rule.value for rule in BaselineRule))
 
 
 def _baseline(reader: RowReader) -> tuple[BaselineRule | None, int | None, int | None]:
