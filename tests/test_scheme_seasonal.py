@@ -138,6 +138,10 @@ def test_savings_show_names_the_rule(workspace: Workspace, tmp_path: Path) -> No
     assert shown.exit_code == 0, shown.output
     document = json.loads(shown.output)
     assert document["measure"]["baseline"] == "same-months-last-year"
+    assert (
+        document["measure"]["described"]
+        == "non_elective, provider RTH, commissioner 10Q, against the same months last year"
+    )
     assert (document["measure"]["baseline_from"], document["measure"]["baseline_to"]) == (None, None)
     assert document["evidence"]["method"] == "each month counted against the same month a year earlier"
     assert document["evidence"]["baseline_months"] == ["2017-10", "2017-11"]

@@ -145,6 +145,8 @@ class SchemeMeasure:
             parts.append(f"{len(self.practices)} practices")
         if self.excess_bed_days:
             parts.append("with excess bed days")
+        if self.baseline_rule is BaselineRule.SAME_MONTHS:
+            parts.append("against the same months last year")
         return ", ".join(parts)
 
 
