@@ -140,7 +140,7 @@ def test_savings_show_names_the_rule(workspace: Workspace, tmp_path: Path) -> No
     assert document["measure"]["baseline"] == "same-months-last-year"
     assert (
         document["measure"]["described"]
-        == "non_elective, provider RTH, commissioner 10Q, against the same months last year"
+        == "non-elective spells, provider RTH, commissioner 10Q, against the same months last year"
     )
     assert (document["measure"]["baseline_from"], document["measure"]["baseline_to"]) == (None, None)
     assert document["evidence"]["method"] == "each month counted against the same month a year earlier"

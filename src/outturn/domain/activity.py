@@ -51,6 +51,20 @@ class PointOfDelivery(StrEnum):
     AE = "ae"
 
 
+POINT_OF_DELIVERY_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        PointOfDelivery.ELECTIVE: "elective spells",
+        PointOfDelivery.DAY_CASE: "day cases",
+        PointOfDelivery.NON_ELECTIVE: "non-elective spells",
+        PointOfDelivery.EXCESS_BED_DAYS: "excess bed days",
+        PointOfDelivery.OP_FIRST: "outpatient first attendances",
+        PointOfDelivery.OP_FOLLOW_UP: "outpatient follow-ups",
+        PointOfDelivery.OP_PROCEDURE: "outpatient procedures",
+        PointOfDelivery.AE: "A&E attendances",
+    }
+)  # what a reader is shown for each point of delivery (JSON keeps the code)
+
+
 APC_SCHEMA: Mapping[str, str] = MappingProxyType(
     {
         "spell_id": "string",

@@ -26,7 +26,7 @@ from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 
-from outturn.domain.activity import PointOfDelivery
+from outturn.domain.activity import POINT_OF_DELIVERY_LABELS, PointOfDelivery
 from outturn.domain.errors import BadInput
 from outturn.domain.money import Pence, div_round
 from outturn.domain.periods import MONTHS_IN_YEAR, FinancialYear
@@ -130,7 +130,11 @@ class SchemeMeasure:
 
     @property
     def described(self) -> str:
-        parts = [self.point_of_delivery.value if self.point_of_delivery else f"BNF {self.bnf_prefix or 'all'}"]
+        parts = [
+            POINT_OF_DELIVERY_LABELS[self.point_of_delivery]
+            if self.point_of_delivery
+            else f"BNF {self.bnf_prefix or 'all'}"
+        ]
         practices = ",".join(self.practices) if len(self.practices) <= NAMED_PRACTICES else ""
         for label, value in (
             ("provider", self.provider),

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
+from outturn.domain.activity import POINT_OF_DELIVERY_LABELS
 from outturn.domain.backtest import Backtest
 from outturn.domain.benchmark import Measure
 from outturn.domain.commentary import CommentaryDigest
@@ -55,16 +56,6 @@ from outturn.reports.patients import HighIntensitySummary, summary_document
 from outturn.stats.funnel import FunnelResult, Side
 from outturn.stats.spc import SpcResult
 
-POINT_OF_DELIVERY_LABELS = {
-    "elective": "elective spells",
-    "day_case": "day cases",
-    "non_elective": "non-elective spells",
-    "excess_bed_days": "excess bed days",
-    "op_first": "outpatient first attendances",
-    "op_follow_up": "outpatient follow-ups",
-    "op_procedure": "outpatient procedures",
-    "ae": "A&E attendances",
-}
 _UPPER_WORDS = frozenset({"NHS", "ICB", "CCG", "PCT", "PCN", "UK", "GP"})
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from outturn.domain.activity import POINT_OF_DELIVERY_LABELS
 from outturn.domain.backtest import method_in_words
 from outturn.domain.money import VARIANCE_CONVENTION, format_millions, format_surplus, format_thousands
 from outturn.domain.savings_rollup import Movement
@@ -20,7 +21,7 @@ from outturn.domain.year_end import CONTROL_TOTAL, FORECAST_SURPLUS, P10, P50, P
 from outturn.reports.contract_reconciliation import table_rows
 from outturn.reports.contracts import STATEMENT_MONEY
 from outturn.reports.narrative import percent
-from outturn.reports.pack import POINT_OF_DELIVERY_LABELS, BoardPack, category_changes, workstream_rag
+from outturn.reports.pack import BoardPack, category_changes, workstream_rag
 from outturn.reports.pack_charts import (
     backtest_chart,
     drift_chart,
