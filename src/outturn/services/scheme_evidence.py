@@ -98,8 +98,10 @@ def scheme_evidence(workspace: Workspace, scheme: Scheme, as_at: FinancialMonth)
     """The scheme's delivery to ``as_at`` evidenced from its measure, beside the delivery reported; ``None`` when
     the scheme names no measure."""
     measure = scheme_measure(workspace, scheme.year, scheme.reference)
-    if measure is None:
-        return None
+    return None if measure is None else _evidence(workspace, scheme, measure, as_at)
+
+
+def _evidence(workspace: Workspace, scheme: Scheme, measure: SchemeMeasure, as_at: FinancialMonth) -> Evidence:
     totals, held = _totals(workspace, measure)
     counted = scheme_months(scheme.year, scheme.start_month, as_at.number) if as_at.year == scheme.year else ()
     return evidence(
@@ -113,13 +115,11 @@ def scheme_evidence(workspace: Workspace, scheme: Scheme, as_at: FinancialMonth)
 
 
 def schemes_evidence(workspace: Workspace, schemes: Sequence[Scheme], as_at: FinancialMonth) -> dict[str, Evidence]:
-    """Evidence of each scheme that names a measure, by reference."""
+    """Evidence of each scheme that names a measure, by reference (the year's measures read once)."""
     with workspace.store.reading() as session:
-        measures = {measure.reference for measure in measures_repository.load_measures(session, as_at.year)}
-    found = {}
-    for scheme in schemes:
-        if scheme.reference in measures:
-            result = scheme_evidence(workspace, scheme, as_at)
-            if result is not None:
-                found[scheme.reference] = result
-    return found
+        measures = {measure.reference: measure for measure in measures_repository.load_measures(session, as_at.year)}
+    return {
+        scheme.reference: _evidence(workspace, scheme, measures[scheme.reference], as_at)
+        for scheme in schemes
+        if scheme.reference in measures
+    }
