@@ -143,14 +143,21 @@ def oxfordshire_scheme() -> Scheme:
     )
 
 
-@pytest.fixture
-def workspace(tmp_path: Path, store_url: str, reference_dir: Path) -> Workspace:
-    opened = init_workspace(tmp_path / "ws", reference_dir=reference_dir, store_url=store_url, default_as_at="2018-09")
+def scheme_workspace(
+    tmp_path: Path, store_url: str, reference_dir: Path, as_at: str, scheme: Scheme, apc_rows: list[dict[str, str]]
+) -> Workspace:
+    """A workspace holding the organisations, one scheme and the admitted care ``apc_rows``."""
+    opened = init_workspace(tmp_path / "ws", reference_dir=reference_dir, store_url=store_url, default_as_at=as_at)
     (tmp_path / "orgs.csv").write_text(ORGANISATIONS)
     import_organisations(opened, tmp_path / "orgs.csv")
-    savings.import_workbook(opened, write_savings_workbook(tmp_path / "plan.xlsx", [oxfordshire_scheme()], []), "alice")
-    import_activity(opened, write_rows(tmp_path / "apc.csv", APC_HEADER, oxfordshire_rows()), ActivityKind.APC)
+    savings.import_workbook(opened, write_savings_workbook(tmp_path / "plan.xlsx", [scheme], []), "alice")
+    import_activity(opened, write_rows(tmp_path / "apc.csv", APC_HEADER, apc_rows), ActivityKind.APC)
     return opened
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, store_url: str, reference_dir: Path) -> Workspace:
+    return scheme_workspace(tmp_path, store_url, reference_dir, "2018-09", oxfordshire_scheme(), oxfordshire_rows())
 
 
 def test_oxfordshire_is_576k_behind_on_admissions_and_25k_on_excess_bed_days(

@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from outturn.cli import app
-from outturn.domain.activity import ActivityKind, PointOfDelivery
+from outturn.domain.activity import PointOfDelivery
 from outturn.domain.errors import BadInput
 from outturn.domain.periods import FinancialMonth, FinancialYear
 from outturn.domain.problems import ProblemsError
@@ -31,12 +31,9 @@ from outturn.domain.scheme_measures import (
     evidence,
     scheme_months,
 )
-from outturn.reports.savings_workbook import write_savings_workbook
 from outturn.services import savings, scheme_evidence
-from outturn.services.imports import import_organisations
-from outturn.services.pricing import import_activity
-from outturn.services.workspace import Workspace, init_workspace
-from test_scheme_evidence import APC_HEADER, ORGANISATIONS, _months, _spells, write_rows
+from outturn.services.workspace import Workspace
+from test_scheme_evidence import _months, _spells, scheme_workspace, write_rows
 
 YEAR = FinancialYear(2018)
 M08 = FinancialMonth(YEAR, 8)  # November 2018
@@ -81,12 +78,7 @@ def winter_scheme() -> Scheme:
 
 @pytest.fixture
 def workspace(tmp_path: Path, store_url: str, reference_dir: Path) -> Workspace:
-    opened = init_workspace(tmp_path / "ws", reference_dir=reference_dir, store_url=store_url, default_as_at="2018-11")
-    (tmp_path / "orgs.csv").write_text(ORGANISATIONS)
-    import_organisations(opened, tmp_path / "orgs.csv")
-    savings.import_workbook(opened, write_savings_workbook(tmp_path / "plan.xlsx", [winter_scheme()], []), "alice")
-    import_activity(opened, write_rows(tmp_path / "apc.csv", APC_HEADER, seasonal_rows()), ActivityKind.APC)
-    return opened
+    return scheme_workspace(tmp_path, store_url, reference_dir, "2018-11", winter_scheme(), seasonal_rows())
 
 
 def _evidenced(workspace: Workspace, tmp_path: Path, row: list[str]) -> tuple[int | None, int, int, str]:
